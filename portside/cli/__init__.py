@@ -1,0 +1,1 @@
+"""The ``portside`` command line: one dispatcher, one module per family of commands."""

@@ -1,0 +1,1 @@
+"""Docker-style containers: resolves images through ``image`` and runs them through ``runtime``."""

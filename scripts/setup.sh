@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what portside needs on a Debian 12 machine, where the caller is root: the distribution's packages (only
+# those missing) and the Python dependencies in a virtualenv at .venv. Sourced by demo.sh and test.sh; safe to
+# run again (it does nothing when everything is in place).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Packages the engine needs at run time, then the ones the tests drive as real peers.
+RUNTIME_PKGS=(runc iproute2 nftables iptables busybox-static debootstrap python3-venv)
+TEST_PKGS=(docker-registry skopeo)
+want=("${RUNTIME_PKGS[@]}")
+[ "${PORTSIDE_SETUP_TESTS:-0}" = 1 ] && want+=("${TEST_PKGS[@]}")
+
+missing=()
+for pkg in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+venv="$here/.venv"
+stamp="$venv/.portside-installed"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
+    echo "setup: installing Python dependencies into .venv"
+    "$venv/bin/pip" install -q --upgrade pip >/dev/null
+    "$venv/bin/pip" install -q -e "$here[test]"
+    touch "$stamp"
+fi
