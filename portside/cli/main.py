@@ -32,6 +32,7 @@ register("portside.cli.images",
          "import", "images", "rmi", "tag", "image", "history", "save", "load", "build", "pull", "push",
          "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
+register("portside.cli.sim", "sim")
 
 DEFAULT_ROOT = "/var/lib/portside"
 
