@@ -1,0 +1,102 @@
+"""Address leases for one bridge, persisted so that concurrent ``portside run``s never share an address.
+
+The lease table is a small JSON file next to a lock file; every change happens under an exclusive ``flock`` on the
+lock file and is written by rename, so a crash mid-write leaves the previous table. A lease also records the
+container's published ports: detach needs them to delete exactly that container's DNAT map elements, even from a
+later process than the one that attached.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from portside.runtime.errors import NetworkError
+from portside.runtime.net.ports import PortMapping
+
+
+@dataclass
+class Lease:
+    ip: str
+    ports: list[PortMapping] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"ip": self.ip, "ports": [asdict(p) for p in self.ports]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Lease:
+        return cls(data["ip"], [PortMapping(**p) for p in data.get("ports", [])])
+
+
+@dataclass
+class LeaseTable:
+    """The leases of one subnet; the gateway (first host address) is never leased."""
+
+    subnet: ipaddress.IPv4Network
+    leases: dict[str, Lease] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return str(self.subnet.network_address + 1)
+
+    def allocate(self, container_id: str) -> Lease:
+        """Lease the lowest free address; the MAC is derived from it, so reuse never leaves stale ARP entries."""
+        if container_id in self.leases:
+            raise NetworkError(f"container {container_id[:12]} is already attached to this network")
+        taken = {lease.ip for lease in self.leases.values()} | {self.gateway}
+        for host in self.subnet.hosts():
+            if str(host) not in taken:
+                self.leases[container_id] = Lease(str(host))
+                return self.leases[container_id]
+        raise NetworkError(f"no free address left in {self.subnet} ({len(self.leases)} containers attached)")
+
+
+def mac_for(ip: str) -> str:
+    """A locally administered unicast MAC that embeds the IPv4 address, as docker does."""
+    return "02:50:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
+
+
+class LeaseStore:
+    """The lease table of one bridge under ``state_dir``, opened only through ``locked()``."""
+
+    def __init__(self, state_dir: Path, bridge: str, subnet: ipaddress.IPv4Network) -> None:
+        self.path = state_dir / f"{bridge}.leases.json"
+        self.lock_path = state_dir / f"{bridge}.lock"
+        self.subnet = subnet
+
+    @contextmanager
+    def locked(self) -> Iterator[LeaseTable]:
+        """Hold the lock, yield the table, and save it when the block ends without an error."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            table = self._load()
+            yield table
+            self._save(table)
+
+    def _load(self) -> LeaseTable:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return LeaseTable(self.subnet)
+        except ValueError as err:
+            raise NetworkError(f"lease table {self.path} is corrupt: {err}") from None
+        if data["subnet"] != str(self.subnet):
+            raise NetworkError(f"bridge leases in {self.path} are for subnet {data['subnet']}, not {self.subnet}")
+        leases = {cid: Lease.from_json(lease) for cid, lease in data["leases"].items()}
+        return LeaseTable(self.subnet, leases)
+
+    def _save(self, table: LeaseTable) -> None:
+        if not table.leases:
+            self.path.unlink(missing_ok=True)
+            return
+        data = {"subnet": str(table.subnet), "leases": {c: l.to_json() for c, l in table.leases.items()}}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.path)

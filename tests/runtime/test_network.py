@@ -1,0 +1,292 @@
+"""The bridge network against the real kernel: namespaces, veths, a bridge, nftables DNAT, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portside.runtime.errors import InvalidArgument, NetworkError, PortInUse
+from portside.runtime.network import BridgeNetwork, PortMapping, parse_publish
+
+# ---------------------------------------------------------------------------------------------------------------
+# parse_publish: pure, no root needed
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("8080:80", [PortMapping("0.0.0.0", 8080, 80, "tcp")]),
+    ("80", [PortMapping("0.0.0.0", 0, 80, "tcp")]),
+    ("127.0.0.1:8080:80", [PortMapping("127.0.0.1", 8080, 80, "tcp")]),
+    ("127.0.0.1::80", [PortMapping("127.0.0.1", 0, 80, "tcp")]),
+    ("53:53/udp", [PortMapping("0.0.0.0", 53, 53, "udp")]),
+    ("8080:80/tcp", [PortMapping("0.0.0.0", 8080, 80, "tcp")]),
+    ("8000-8001:80-81", [PortMapping("0.0.0.0", 8000, 80, "tcp"), PortMapping("0.0.0.0", 8001, 81, "tcp")]),
+    ("80-81/udp", [PortMapping("0.0.0.0", 0, 80, "udp"), PortMapping("0.0.0.0", 0, 81, "udp")]),
+])
+def test_parse_publish_accepts_docker_forms(spec: str, expected: list[PortMapping]) -> None:
+    assert parse_publish(spec) == expected
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("80:abc", 'invalid -p "80:abc": container port "abc" is not a number 1-65535'),
+    ("abc:80", 'invalid -p "abc:80": host port "abc" is not a number 1-65535'),
+    ("0:80", 'invalid -p "0:80": host port "0" is not a number 1-65535'),
+    ("80:65536", 'invalid -p "80:65536": container port "65536" is not a number 1-65535'),
+    ("1.2.3:80:80", 'invalid -p "1.2.3:80:80": host IP "1.2.3" is not an IPv4 address'),
+    ("80:80/sctp", 'invalid -p "80:80/sctp": protocol "sctp" is not tcp or udp'),
+    ("", 'invalid -p "": expected [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]'),
+    ("1:2:3:4", 'invalid -p "1:2:3:4": expected [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]'),
+    ("8080:", 'invalid -p "8080:": expected [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]'),
+    ("81-80:80-81", 'invalid -p "81-80:80-81": host port range "81-80" ends before it starts'),
+    ("8000-8002:80-81", 'invalid -p "8000-8002:80-81": host range "8000-8002" and container range "80-81" '
+                        'differ in length'),
+])
+def test_parse_publish_rejects_with_the_bad_part_named(spec: str, message: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        parse_publish(spec)
+    assert str(err.value) == message
+
+
+def test_bad_bridge_settings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match='bridge name "much-too-long-bridge"'):
+        BridgeNetwork(tmp_path, "much-too-long-bridge")
+    with pytest.raises(InvalidArgument, match='subnet "10.0.0.0/33" is not an IPv4 network'):
+        BridgeNetwork(tmp_path, "pstx", "10.0.0.0/33")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fixtures and probes for the real network
+
+SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", int(sys.argv[1]))); s.listen()
+print("ready", flush=True)
+while True:
+    c, peer = s.accept(); c.sendall(("hello from " + sys.argv[2] + "\\n").encode()); c.close()
+"""
+
+CLIENT = """
+import socket, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as c:
+    print(c.makefile().readline().strip())
+"""
+
+
+def _worker() -> int:
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+@pytest.fixture
+def net(needs_root: None, tmp_path: Path) -> Iterator[BridgeNetwork]:
+    """A bridge with a name and a /24 of its own (per worker and test), fully removed afterwards."""
+    bridge = f"pst{_worker()}{random.randrange(16**6):06x}"
+    subnet = f"10.{200 + _worker()}.{random.randrange(256)}.0/24"
+    network = BridgeNetwork(tmp_path / "network", bridge, subnet)
+    try:
+        yield network
+    finally:
+        for cid in network.attached():
+            network.detach(cid)
+        network.teardown()
+        _force_clean(network)
+
+
+def _force_clean(network: BridgeNetwork) -> None:
+    """Whatever a failed test left: this keeps one failure from spilling into later tests."""
+    subprocess.run(["ip", "link", "del", network.bridge], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", f"portside_{network.bridge}"], capture_output=True)
+    for path in (network.state_dir / "netns").glob("*"):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[subprocess.Popen]]:
+    procs: list[subprocess.Popen] = []
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def serve_in(servers: list[subprocess.Popen], netns: Path, port: int, name: str) -> None:
+    """Start a TCP server inside the namespace and wait until it listens."""
+    proc = subprocess.Popen(["nsenter", f"--net={netns}", sys.executable, "-c", SERVER, str(port), name],
+                            stdout=subprocess.PIPE, text=True)
+    servers.append(proc)
+    assert proc.stdout.readline().strip() == "ready"
+
+
+def fetch(host: str, port: int, netns: Path | None = None) -> str:
+    enter = ["nsenter", f"--net={netns}"] if netns else []
+    proc = subprocess.run([*enter, sys.executable, "-c", CLIENT, host, str(port)], capture_output=True, text=True)
+    return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+def host_address() -> str:
+    """A non-loopback address of this host, to show published ports answer beyond 127.0.0.1."""
+    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True).stdout
+    for link in json.loads(out):
+        for addr in link.get("addr_info", []):
+            if not addr["local"].startswith("127."):
+                return addr["local"]
+    pytest.fail("this host has no non-loopback IPv4 address")
+
+
+def leftovers(network: BridgeNetwork, cid: str) -> list[str]:
+    """Every trace an attach of ``cid`` could leave; empty when it left none."""
+    found = []
+    if Path("/sys/class/net", network.veth_name(cid)).exists():
+        found.append("veth")
+    if network.netns_path(cid).exists():
+        found.append("netns file")
+    if str(network.netns_path(cid)) in Path("/proc/self/mountinfo").read_text():
+        found.append("netns mount")
+    if cid in network.attached():
+        found.append("lease")
+    rules = subprocess.run(["nft", "list", "table", "ip", f"portside_{network.bridge}"],
+                           capture_output=True, text=True).stdout
+    attached = set(network.attached().values())
+    targets = set(re.findall(r": (\d+\.\d+\.\d+\.\d+) \.", rules))
+    if targets - attached:
+        found.append(f"nft map elements for {sorted(targets - attached)}")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the real network
+
+
+def test_containers_reach_each_other_and_the_host_reaches_them(net: BridgeNetwork, servers: list) -> None:
+    a, b = net.attach("ctr-a", []), net.attach("ctr-b", [])
+    assert a.ip != b.ip and a.gateway == b.gateway == net.gateway
+    assert a.mac == "02:50:" + ":".join(f"{int(x):02x}" for x in a.ip.split("."))
+    serve_in(servers, b.netns_path, 8080, "b")
+    assert fetch(b.ip, 8080, netns=a.netns_path) == "hello from b"
+    assert fetch(b.ip, 8080) == "hello from b"
+    ping = subprocess.run(["nsenter", f"--net={b.netns_path}", "busybox", "ping", "-c1", "-W2", a.ip],
+                          capture_output=True, text=True)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+
+
+def test_the_namespace_has_eth0_lo_and_a_default_route(net: BridgeNetwork) -> None:
+    att = net.attach("ctr-a", [])
+    show = subprocess.run(["nsenter", f"--net={att.netns_path}", "ip", "-j", "addr"], capture_output=True,
+                          text=True, check=True).stdout
+    links = {link["ifname"]: link for link in json.loads(show)}
+    assert set(links) == {"lo", "eth0"}
+    assert links["eth0"]["address"] == att.mac
+    assert [(a["local"], a["prefixlen"]) for a in links["eth0"]["addr_info"] if a["family"] == "inet"] == \
+        [(att.ip, att.prefixlen)]
+    route = subprocess.run(["nsenter", f"--net={att.netns_path}", "ip", "route", "show", "default"],
+                           capture_output=True, text=True, check=True).stdout
+    assert route.startswith(f"default via {att.gateway} dev eth0")
+
+
+def test_published_port_answers_on_loopback_and_host_addresses(net: BridgeNetwork, servers: list) -> None:
+    port = free_port()
+    att = net.attach("ctr-web", parse_publish(f"{port}:80"))
+    serve_in(servers, att.netns_path, 80, "web")
+    assert fetch("127.0.0.1", port) == "hello from web"
+    assert fetch(host_address(), port) == "hello from web"
+    # hairpin: a container reaches its own published port through the gateway
+    assert fetch(att.gateway, port, netns=att.netns_path) == "hello from web"
+
+
+def test_publish_on_one_host_ip_answers_only_there(net: BridgeNetwork, servers: list) -> None:
+    port = free_port()
+    att = net.attach("ctr-web", parse_publish(f"127.0.0.2:{port}:80"))
+    serve_in(servers, att.netns_path, 80, "web")
+    assert fetch("127.0.0.2", port) == "hello from web"
+    assert "refused" in fetch("127.0.0.1", port).lower()
+
+
+def test_any_host_port_is_resolved_and_reserved(net: BridgeNetwork) -> None:
+    att = net.attach("ctr-a", parse_publish("127.0.0.1::80"))
+    [mapping] = att.ports
+    assert mapping.host_port > 0 and att.reserved[0].getsockname() == ("127.0.0.1", mapping.host_port)
+
+
+def test_a_published_port_is_held_while_the_container_lives(net: BridgeNetwork) -> None:
+    port = free_port()
+    att = net.attach("ctr-a", parse_publish(f"{port}:80"))  # the reference keeps the reservation open
+    with pytest.raises(PortInUse, match=f"host port 0.0.0.0:{port}/tcp is already in use"):
+        net.attach("ctr-b", parse_publish(f"{port}:80"))
+    with socket.socket() as other, pytest.raises(OSError):
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", port))
+    assert leftovers(net, "ctr-b") == []
+    assert att.reserved[0].getsockname()[1] == port
+
+
+def test_port_taken_by_another_program_leaves_nothing_behind(net: BridgeNetwork) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(PortInUse, match=f"host port 0.0.0.0:{port}/tcp"):
+            net.attach("ctr-a", parse_publish(f"{free_port()}:81") + parse_publish(f"{port}:80"))
+    assert leftovers(net, "ctr-a") == []
+    assert not Path("/sys/class/net", net.bridge).exists()
+
+
+def test_a_failure_midway_undoes_every_step(net: BridgeNetwork) -> None:
+    net.attach("ctr-a", [])
+    subprocess.run(["nft", "delete", "table", "ip", f"portside_{net.bridge}"], check=True)
+    port = free_port()
+    with pytest.raises(NetworkError, match="nft failed"):
+        net.attach("ctr-b", parse_publish(f"{port}:80"))
+    assert leftovers(net, "ctr-b") == []
+    with socket.socket() as probe:
+        probe.bind(("", port))  # the reservation was released
+
+
+def test_detach_and_teardown_leave_nothing(net: BridgeNetwork) -> None:
+    att = net.attach("ctr-a", parse_publish(f"{free_port()}:80/udp"))
+    assert Path("/sys/class/net", net.bridge).exists()
+    net.teardown()  # refused while attached
+    assert Path("/sys/class/net", net.bridge).exists()
+    net.detach("ctr-a")
+    net.detach("ctr-a")  # idempotent
+    for sock in att.reserved:
+        sock.close()
+    assert leftovers(net, "ctr-a") == []
+    net.teardown()
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    assert f"portside_{net.bridge}" not in tables
+    assert not Path("/sys/class/net", net.bridge).exists()
+
+
+ATTACH_ONE = """
+import sys
+from pathlib import Path
+from portside.runtime.network import BridgeNetwork
+print(BridgeNetwork(Path(sys.argv[1]), sys.argv[2], sys.argv[3]).attach(sys.argv[4], []).ip)
+"""
+
+
+def test_concurrent_attaches_get_distinct_addresses(net: BridgeNetwork) -> None:
+    args = [str(net.state_dir), net.bridge, str(net.subnet)]
+    procs = [subprocess.Popen([sys.executable, "-c", ATTACH_ONE, *args, f"ctr-{i}"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(6)]
+    results = [proc.communicate() for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), [err for _, err in results]
+    ips = [out.strip() for out, _ in results]
+    assert len(set(ips)) == 6
+    assert net.attached() == {f"ctr-{i}": ip for i, ip in enumerate(ips)}
