@@ -1,0 +1,48 @@
+"""The image store's exceptions, a branch of the runtime's tree so the CLI and the engine catch one root class."""
+
+from __future__ import annotations
+
+from portside.runtime.errors import InvalidArgument, NotFound, PortsideError
+
+
+class ImageError(PortsideError):
+    """Root of every failure the image store, the layer code and the builder raise on purpose."""
+
+
+class ImageNotFound(ImageError, NotFound):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no such image: {ref}")
+        self.ref = ref
+
+
+class AmbiguousImage(ImageError):
+    def __init__(self, ref: str, count: int) -> None:
+        super().__init__(f"image id prefix {ref!r} is ambiguous: it matches {count} images; give more digits")
+        self.ref = ref
+
+
+class InvalidReference(ImageError, InvalidArgument):
+    """A NAME[:TAG] that docker would refuse: the message names the part that is wrong."""
+
+
+class UnsafeLayer(ImageError):
+    """A layer tar that would write outside its directory or create what a layer may not hold; names the member."""
+
+    def __init__(self, member: str, why: str) -> None:
+        super().__init__(f"refusing layer: member {member!r} {why}")
+        self.member = member
+
+
+class CorruptBlob(ImageError):
+    """A blob whose content does not match its digest, or a JSON document that does not parse."""
+
+
+class ImageInUse(ImageError):
+    def __init__(self, ref: str, container: str) -> None:
+        super().__init__(f"image {ref} is in use by container {container[:12]} (use -f to remove it anyway)")
+        self.ref = ref
+        self.container = container
+
+
+class ArchiveError(ImageError):
+    """A save/load archive that is neither a docker-archive nor an OCI archive, or misses a file it names."""

@@ -1,0 +1,98 @@
+"""Removing images and collecting what no image needs any more.
+
+A blob is live while a manifest in ``index.json`` or a build-cache entry reaches it; a layer directory while a
+live config lists its diff id.  ``rmi`` deletes the removed image's own blobs that nothing else reaches;
+``image prune`` sweeps every unreachable blob, layer directory and leftover temporary file, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from portside.image.errors import ImageError, InvalidReference
+from portside.image.layout import REF_NAME
+from portside.image.reference import normalize, short_id
+
+
+def names_ref(image, ref: str) -> bool:
+    try:
+        return normalize(ref) in image.names
+    except InvalidReference:
+        return False
+
+
+def remove_image(store, ref: str, force: bool) -> list[str]:
+    """Untag ``ref`` if it is one of several names; otherwise delete the image (docker's ``rmi``)."""
+    image = store.resolve(ref)
+    if names_ref(image, ref) and len(image.names) > 1:
+        untag(store, normalize(ref))
+        return [f"Untagged: {normalize(ref)}"]
+    if len(image.names) > 1 and not force:
+        raise ImageError(f"unable to delete {short_id(image.id)} (must be forced): "
+                         f"the image is referenced by {len(image.names)} names")
+    with store.layout.edit_index() as index:
+        index["manifests"] = [e for e in index["manifests"] if e["digest"] != image.digest]
+    collect(store, image)
+    return [f"Untagged: {name}" for name in image.names] + [f"Deleted: {image.id}"]
+
+
+def untag(store, name: str) -> None:
+    """Drop one name; the image stays (dangling if that was its last name)."""
+    with store.layout.edit_index() as index:
+        for entry in index["manifests"]:
+            if entry.get("annotations", {}).get(REF_NAME) == name:
+                del entry["annotations"][REF_NAME]
+        from portside.image.store import dedupe
+        index["manifests"] = dedupe(index["manifests"])
+
+
+def live_manifests(store) -> set[str]:
+    digests = {e["digest"] for e in store.layout.read_index().get("manifests", [])}
+    cache = store.root / "cache"
+    if cache.is_dir():
+        for entry in os.scandir(cache):
+            if entry.is_file() and not entry.name.startswith("."):
+                digests.add(open(entry.path).read().strip())
+    return digests
+
+
+def live_sets(store) -> tuple[set[str], set[str]]:
+    """(live blob digests, live diff ids)."""
+    blobs, diff_ids = set(), set()
+    for digest in live_manifests(store):
+        if not store.layout.has_blob(digest):
+            continue
+        manifest = store.layout.read_json(digest)
+        config = manifest["config"]["digest"]
+        blobs.update([digest, config], (layer["digest"] for layer in manifest.get("layers", [])))
+        if store.layout.has_blob(config):
+            diff_ids.update(store.layout.read_json(config).get("rootfs", {}).get("diff_ids", []))
+    return blobs, diff_ids
+
+
+def collect(store, image) -> None:
+    blobs, diff_ids = live_sets(store)
+    own = {image.digest, image.id} | {layer.digest for layer in store.layers(image)}
+    for digest in own - blobs:
+        store.layout.blob_path(digest).unlink(missing_ok=True)
+    for diff_id in set(image.diff_ids) - diff_ids:
+        shutil.rmtree(store.layer_path(diff_id), ignore_errors=True)
+
+
+def prune(store) -> list[str]:
+    """Delete unreachable blobs and layer directories; return what was deleted."""
+    with store.layout.locked():
+        blobs, diff_ids = live_sets(store)
+        removed = []
+        if store.layout.blobs.is_dir():
+            for entry in os.scandir(store.layout.blobs):
+                if not entry.name.startswith(".") and "sha256:" + entry.name not in blobs:
+                    os.unlink(entry.path)
+                    removed.append("deleted: sha256:" + entry.name)
+        if store.layers_root.is_dir():
+            for entry in os.scandir(store.layers_root):
+                if not entry.name.startswith(".") and "sha256:" + entry.name not in diff_ids:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    removed.append("deleted layer: sha256:" + entry.name)
+    return removed

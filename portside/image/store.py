@@ -1,0 +1,233 @@
+"""The image store: OCI layout plus unpacked layer directories keyed by diff id, ready as overlay lowerdirs.
+
+An image is a manifest in ``index.json``; its id is the digest of its config blob (as docker's).  Names live in
+the index as ``org.opencontainers.image.ref.name`` annotations holding ``name:tag``; an image whose last name is
+moved away stays as an entry without one (docker's dangling ``<none>``).  ``resolve`` is on ``portside run``'s
+hot path, so it reads three small JSON files and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portside.image.errors import AmbiguousImage, ImageError, ImageNotFound
+from portside.image.layout import (CONFIG_ANNOTATION, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout,
+                                   canonical_json)
+from portside.image.reference import is_hex, normalize
+
+
+@dataclass(frozen=True)
+class Image:
+    """One stored image. ``config`` is the OCI config's ``config`` object (docker's keys: Env, Cmd, ...)."""
+
+    id: str
+    names: list[str]
+    config: dict
+    created: str
+    size: int
+    digest: str = ""
+    full_config: dict = field(default_factory=dict)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list(self.full_config.get("rootfs", {}).get("diff_ids", []))
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.full_config.get("history", []))
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer as a manifest names it (blob digest, media type, size) and as overlay uses it (diff id)."""
+
+    digest: str
+    media_type: str
+    size: int
+    diff_id: str
+
+
+class ImageStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.layout = Layout(self.root)
+        self.layers_root = self.root / "layers"
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> Image:
+        """Find an image by ``name[:tag]``, ``sha256:HEX``, a manifest digest or an id prefix of 4+ digits."""
+        entries = self.layout.read_index().get("manifests", [])
+        entry = self._by_name(entries, ref) or self._by_id(entries, ref)
+        if entry is None:
+            raise ImageNotFound(ref)
+        return self._load(entry, entries)
+
+    def _by_name(self, entries: list[dict], ref: str) -> dict | None:
+        if ref.startswith("sha256:") or "@" in ref:
+            return None
+        try:
+            wanted = normalize(ref)
+        except ImageError:
+            return None
+        return next((e for e in entries if e.get("annotations", {}).get(REF_NAME) == wanted), None)
+
+    def _by_id(self, entries: list[dict], ref: str) -> dict | None:
+        text = ref.split("@", 1)[-1].removeprefix("sha256:")
+        if len(text) < 4 or not is_hex(text):
+            return None
+        hits = {self._config_digest(e): e for e in entries if self._config_digest(e)[7:].startswith(text)}
+        hits.update({e["digest"]: e for e in entries if e["digest"][7:] == text})
+        if len(hits) > 1:
+            raise AmbiguousImage(ref, len(hits))
+        return next(iter(hits.values()), None)
+
+    def _config_digest(self, entry: dict) -> str:
+        known = entry.get("annotations", {}).get(CONFIG_ANNOTATION)
+        return known or self.layout.read_json(entry["digest"])["config"]["digest"]
+
+    def _load(self, entry: dict, entries: list[dict]) -> Image:
+        manifest = self.layout.read_json(entry["digest"])
+        config_digest = manifest["config"]["digest"]
+        full = self.layout.read_json(config_digest)
+        names = [e["annotations"][REF_NAME] for e in entries
+                 if e["digest"] == entry["digest"] and REF_NAME in e.get("annotations", {})]
+        size = sum(layer.get("size", 0) for layer in manifest.get("layers", []))
+        return Image(id=config_digest, names=names, config=full.get("config") or {},
+                     created=full.get("created", ""), size=size, digest=entry["digest"], full_config=full)
+
+    def list(self) -> list[Image]:
+        entries = self.layout.read_index().get("manifests", [])
+        seen: dict[str, Image] = {}
+        for entry in entries:
+            if entry["digest"] not in seen:
+                seen[entry["digest"]] = self._load(entry, entries)
+        return sorted(seen.values(), key=lambda image: image.created, reverse=True)
+
+    def manifest(self, image: Image) -> dict:
+        return self.layout.read_json(image.digest)
+
+    def layers(self, image: Image) -> list[LayerRef]:
+        descriptors = self.manifest(image).get("layers", [])
+        return [LayerRef(d["digest"], d["mediaType"], d["size"], diff_id)
+                for d, diff_id in zip(descriptors, image.diff_ids)]
+
+    def layer_dirs(self, image: Image) -> list[Path]:
+        """Unpacked layers, lowest first; a layer missing on disk (new store, crash) is unpacked now."""
+        missing = [layer for layer in self.layers(image) if not self.layer_path(layer.diff_id).is_dir()]
+        for layer in missing:
+            self.unpack_layer(layer)
+        return [self.layer_path(diff_id) for diff_id in image.diff_ids]
+
+    def layer_path(self, diff_id: str) -> Path:
+        return self.layers_root / diff_id.removeprefix("sha256:")
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    def unpack_layer(self, layer: LayerRef) -> Path:
+        """Unpack a layer blob into its directory: into a temporary name first, renamed when complete."""
+        from portside.image.unpack import unpack
+
+        final = self.layer_path(layer.diff_id)
+        if final.is_dir():
+            return final
+        self.layers_root.mkdir(parents=True, exist_ok=True)
+        tmp = self.layers_root / f".tmp-{final.name}-{os.getpid()}-{os.urandom(4).hex()}"
+        unpack(self.layout.blob_path(layer.digest), tmp)
+        adopt_dir(tmp, final)
+        return final
+
+    def commit_layer(self, writer: BlobWriter, unpacked: Path) -> LayerRef:
+        """Publish a layer made on this machine: its uncompressed tar (so diff id == blob digest) and its
+        directory, which becomes ``layers/<diff id>`` (an identical layer already there is kept instead)."""
+        digest, size = writer.commit()
+        self.layers_root.mkdir(parents=True, exist_ok=True)
+        adopt_dir(unpacked, self.layer_path(digest))
+        return LayerRef(digest, LAYER_TAR, size, digest)
+
+    def temp_dir(self, purpose: str) -> Path:
+        """A fresh directory inside the store (same filesystem, so finished layers are renamed, not copied)."""
+        import tempfile
+
+        base = self.root / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))
+
+    def add_image(self, config: dict, layers: list[LayerRef], names: list[str] = (),
+                  annotations: dict | None = None) -> Image:
+        """Write config and manifest blobs, then point ``names`` at the image (or add it untagged)."""
+        config_digest, config_size = self.layout.write_json(config)
+        manifest = {
+            "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config_size},
+            "layers": [{"mediaType": l.media_type, "digest": l.digest, "size": l.size} for l in layers],
+        }
+        if annotations:
+            manifest["annotations"] = annotations
+        digest, size = self.layout.write_json(manifest)
+        self.set_names(digest, size, config_digest, [normalize(n) for n in names])
+        return self.resolve(names[0]) if names else self.resolve(config_digest)
+
+    def set_names(self, digest: str, size: int, config_digest: str, names: list[str]) -> None:
+        """Point each name at the manifest; an image losing its last name stays, untagged (dangling)."""
+        with self.layout.edit_index() as index:
+            entries = index["manifests"]
+            for name in names:
+                for entry in entries:
+                    if entry.get("annotations", {}).get(REF_NAME) == name:
+                        del entry["annotations"][REF_NAME]
+            entries[:] = dedupe(entries)
+            base = {"mediaType": MANIFEST_TYPE, "digest": digest, "size": size}
+            for name in names:
+                entries.append({**base, "annotations": {REF_NAME: name, CONFIG_ANNOTATION: config_digest}})
+            if not any(e["digest"] == digest for e in entries):
+                entries.append({**base, "annotations": {CONFIG_ANNOTATION: config_digest}})
+
+    def tag(self, source: str, target: str) -> Image:
+        image = self.resolve(source)
+        size = len(canonical_json(self.manifest(image)))
+        self.set_names(image.digest, size, image.id, [normalize(target)])
+        return self.resolve(target)
+
+    def import_rootfs(self, tar_path: Path, ref: str) -> Image:
+        from portside.image.importer import import_rootfs
+
+        return import_rootfs(self, Path(tar_path), ref)
+
+    def remove(self, ref: str, force: bool = False) -> list[str]:
+        from portside.image.gc import remove_image
+
+        return remove_image(self, ref, force)
+
+    def prune(self) -> list[str]:
+        from portside.image.gc import prune
+
+        return prune(self)
+
+
+def dedupe(entries: list[dict]) -> list[dict]:
+    """Drop untagged entries for manifests that still have a tagged entry (or an identical untagged twin)."""
+    tagged = {e["digest"] for e in entries if REF_NAME in e.get("annotations", {})}
+    out, seen = [], set()
+    for entry in entries:
+        if REF_NAME not in entry.get("annotations", {}):
+            if entry["digest"] in tagged or entry["digest"] in seen:
+                continue
+            seen.add(entry["digest"])
+        out.append(entry)
+    return out
+
+
+def adopt_dir(tmp: Path, final: Path) -> None:
+    """Rename a finished directory into place; if another process won the race, keep theirs."""
+    import shutil
+
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not final.is_dir():
+            raise

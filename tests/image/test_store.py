@@ -1,0 +1,128 @@
+"""The store's public contract: import, resolve, names, removal, atomic concurrent index updates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portside.image import (AmbiguousImage, Image, ImageError, ImageNotFound, ImageStore, InvalidReference,
+                            Layout)
+
+
+def test_import_makes_oci_layout_with_named_image(store: ImageStore, busybox: Image) -> None:
+    assert busybox.names == ["busybox:latest"]
+    assert busybox.id.startswith("sha256:") and len(busybox.id) == 71
+    layout = json.loads((store.root / "oci-layout").read_text())
+    assert layout == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads((store.root / "index.json").read_text())
+    [entry] = index["manifests"]
+    assert entry["annotations"]["org.opencontainers.image.ref.name"] == "busybox:latest"
+    manifest = Layout(store.root).read_json(entry["digest"])
+    assert manifest["config"]["digest"] == busybox.id
+    assert busybox.config["Env"][0].startswith("PATH=")
+
+
+def test_layer_dirs_hold_the_rootfs(store: ImageStore, busybox: Image) -> None:
+    [layer] = store.layer_dirs(busybox)
+    assert layer.parent == store.root / "layers"
+    assert (layer / "bin" / "busybox").is_file()
+    assert os.readlink(layer / "bin" / "sh") == "busybox"
+    assert (layer / "tmp").stat().st_mode & 0o7777 == 0o1777
+
+
+def test_layer_dirs_reunpacks_a_missing_layer(store: ImageStore, busybox: Image) -> None:
+    import shutil
+    [layer] = store.layer_dirs(busybox)
+    shutil.rmtree(layer)
+    assert store.layer_dirs(busybox) == [layer] and (layer / "bin" / "busybox").is_file()
+
+
+@pytest.mark.parametrize("form", ["busybox", "busybox:latest", "ID", "SHORT", "PREFIX4", "MANIFEST"])
+def test_resolve_forms(store: ImageStore, busybox: Image, form: str) -> None:
+    ref = {"ID": busybox.id, "SHORT": busybox.id[7:19], "PREFIX4": busybox.id[7:11],
+           "MANIFEST": busybox.digest}.get(form, form)
+    assert store.resolve(ref).id == busybox.id
+
+
+@pytest.mark.parametrize("ref", ["nosuch", "busybox:other", "sha256:" + "0" * 64, "abc", "0000"])
+def test_resolve_unknown_names_the_ref(store: ImageStore, busybox: Image, ref: str) -> None:
+    with pytest.raises(ImageNotFound, match=f"no such image: {ref}"):
+        store.resolve(ref)
+
+
+def test_resolve_on_empty_store(store: ImageStore) -> None:
+    with pytest.raises(ImageNotFound):
+        store.resolve("busybox")
+    assert store.list() == []
+
+
+def test_tag_untag_and_delete(store: ImageStore, busybox: Image) -> None:
+    store.tag("busybox", "localhost:5000/team/bb:1.0")
+    assert store.resolve("localhost:5000/team/bb:1.0").id == busybox.id
+    assert sorted(store.resolve(busybox.id).names) == ["busybox:latest", "localhost:5000/team/bb:1.0"]
+    with pytest.raises(ImageError, match="must be forced"):
+        store.remove(busybox.id)
+    assert store.remove("busybox") == ["Untagged: busybox:latest"]
+    assert store.remove("localhost:5000/team/bb:1.0") == [
+        "Untagged: localhost:5000/team/bb:1.0", f"Deleted: {busybox.id}"]
+    assert store.list() == []
+    assert os.listdir(store.root / "blobs" / "sha256") == []
+    assert os.listdir(store.root / "layers") == []
+
+
+def test_retag_leaves_the_old_image_dangling(store: ImageStore, busybox: Image, busybox_rootfs_tar: Path,
+                                             tmp_path: Path) -> None:
+    other = tmp_path / "other.tar"
+    other.write_bytes(busybox_rootfs_tar.read_bytes())
+    import tarfile
+    with tarfile.open(other, "a") as tar:
+        info = tarfile.TarInfo("marker")
+        tar.addfile(info)
+    new = store.import_rootfs(other, "busybox")
+    assert new.id != busybox.id
+    images = {image.id: image.names for image in store.list()}
+    assert images == {new.id: ["busybox:latest"], busybox.id: []}
+
+
+@pytest.mark.parametrize("ref, part", [("Busybox", "component 'Busybox'"), ("bb:bad tag", "tag 'bad tag'"),
+                                       ("", "empty name"), ("a//b", "component ''")])
+def test_bad_reference_is_refused_before_anything_is_written(store: ImageStore, busybox_rootfs_tar: Path,
+                                                            ref: str, part: str) -> None:
+    with pytest.raises(InvalidReference, match=part):
+        store.import_rootfs(busybox_rootfs_tar, ref)
+    assert not store.root.exists() or store.list() == []
+
+
+def test_import_of_a_non_tar_leaves_nothing(store: ImageStore, tmp_path: Path, needs_root: None) -> None:
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"this is not a tar archive" * 100)
+    with pytest.raises(ImageError, match="junk.tar"):
+        store.import_rootfs(junk, "junk")
+    assert os.listdir(store.root / "blobs" / "sha256") == []
+    assert os.listdir(store.root / "tmp") == []
+    assert store.list() == []
+
+
+def test_ambiguous_prefix(store: ImageStore) -> None:
+    layout = Layout(store.root)
+    layout.ensure()
+    with layout.edit_index() as index:
+        for n in range(2):
+            index["manifests"].append({"digest": f"sha256:{n:064x}", "annotations": {
+                "io.portside.image.config": f"sha256:0000{n:060x}"}})
+    with pytest.raises(AmbiguousImage, match="ambiguous"):
+        store.resolve("0000")
+
+
+def test_concurrent_tagging_loses_no_names(store: ImageStore, busybox: Image) -> None:
+    """Eight processes tag at once; the flock around index.json must keep every name."""
+    code = ("import sys; from pathlib import Path; from portside.image import ImageStore; "
+            "s = ImageStore(Path(sys.argv[1])); [s.tag('busybox', f'p{sys.argv[2]}:{i}') for i in range(10)]")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(store.root), str(p)]) for p in range(8)]
+    assert [p.wait() for p in procs] == [0] * 8
+    assert len(store.resolve("busybox").names) == 81
