@@ -1,0 +1,60 @@
+"""Copy-on-write root filesystems: an overlay of read-only image layers under a per-container upper directory.
+
+The image's layer directories are only ever overlay *lower* dirs, so nothing a container writes reaches the image.
+Mounting goes through libc's mount(2) directly: spawning mount(8) would cost a fork and an exec on the path every
+``portside run`` takes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from pathlib import Path
+
+from portside.runtime.errors import PortsideError
+
+MNT_DETACH = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+
+
+class MountError(PortsideError):
+    """mount(2) or umount(2) failed; the message names the target and the kernel's reason."""
+
+
+def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path) -> None:
+    """Mount ``lower`` (lowest layer first, as the image store lists them) + ``upper`` at ``target``.
+
+    ``upper`` and ``work`` are created if missing and must be on the same filesystem.
+    """
+    if not lower:
+        raise MountError(f"overlay at {target}: no image layers given")
+    for d in (upper, work, target):
+        d.mkdir(parents=True, exist_ok=True)
+    # overlayfs lists lowerdirs top first; the image store lists them bottom first.
+    lowers = ":".join(str(p) for p in reversed(lower))
+    data = f"lowerdir={lowers},upperdir={upper},workdir={work}"
+    if _libc.mount(b"overlay", os.fsencode(target), b"overlay", 0, data.encode()) != 0:
+        err = ctypes.get_errno()
+        raise MountError(f"cannot mount overlay at {target}: {os.strerror(err)}")
+
+
+def unmount(target: Path) -> None:
+    """Unmount ``target``; a target that is not mounted (or does not exist) is fine: cleanup is idempotent."""
+    path = os.fsencode(target)
+    if _libc.umount2(path, 0) == 0:
+        return
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOENT):
+        return
+    if err == errno.EBUSY and _libc.umount2(path, MNT_DETACH) == 0:
+        return
+    raise MountError(f"cannot unmount {target}: {os.strerror(err)}")
+
+
+def is_mounted(target: Path) -> bool:
+    wanted = str(target)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == wanted for line in f)
