@@ -1,1 +1,17 @@
-"""TODO"""
+"""Placement: a queue, filter and score plugins over node arrays, preemption, gangs, and a simulator.
+
+The public contract: build a ``Scheduler`` with a ``Binder`` (``InMemoryBinder`` for simulation), feed it nodes
+and pods (``NodeInfo``/``PodInfo``, or Kubernetes JSON through ``wire``), call ``run(now)``.
+"""
+
+from portside.scheduler.binder import Binder, InMemoryBinder
+from portside.scheduler.explain import Diagnosis, message
+from portside.scheduler.framework import Code, Status
+from portside.scheduler.model import NodeInfo, PodInfo, Taint, Toleration
+from portside.scheduler.nodes import NodeArrays
+from portside.scheduler.profile import Profile, ProfileError, builtin_profiles, load_config
+from portside.scheduler.scheduler import Scheduler
+
+__all__ = ["Binder", "Code", "Diagnosis", "InMemoryBinder", "NodeArrays", "NodeInfo", "PodInfo", "Profile",
+           "ProfileError", "Scheduler", "Status", "Taint", "Toleration", "builtin_profiles", "load_config",
+           "message"]

@@ -1,0 +1,84 @@
+"""InterPodAffinity: required pod affinity and anti-affinity, both the incoming pod's and the placed pods'.
+
+Affinity: every term needs a matching pod in the node's domain; the first pod of a group that matches its own
+term may go anywhere the topology key exists (otherwise a group could never start). Anti-affinity: no matching
+pod in the domain. Symmetry: a placed pod's anti-affinity that matches the incoming pod keeps it out of that
+pod's domain too. The full-cluster mask is computed once per pod and placed-pods version, then sliced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE
+from portside.scheduler.model import PodInfo
+from portside.scheduler.nodes import NodeArrays
+from portside.scheduler.topology import node_counts, per_domain, term_counts, term_namespaces
+
+NAME = "InterPodAffinity"
+REASON_AFFINITY = "node(s) didn't match pod affinity rules"
+REASON_ANTI = "node(s) didn't match pod anti-affinity rules"
+REASON_EXISTING = "node(s) didn't satisfy existing pods anti-affinity rules"
+REASON = REASON_AFFINITY
+
+
+def affinity_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
+    ok = np.ones(nodes.n, dtype=bool)
+    for term in pod.affinity:
+        counts = term_counts(nodes, term, pod)
+        has_key = nodes.domain_codes(term.topology_key) >= 0
+        self_match = pod.namespace in term_namespaces(term, pod) and term.selector.matches(pod.labels)
+        ok &= (counts > 0) | (has_key & self_match & (counts.sum() == 0))
+    return ok
+
+
+def anti_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
+    ok = np.ones(nodes.n, dtype=bool)
+    for term in pod.anti_affinity:
+        ok &= term_counts(nodes, term, pod) == 0
+    return ok
+
+
+def existing_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
+    ok = np.ones(nodes.n, dtype=bool)
+    for other in nodes.anti_pods.values():
+        row = nodes.placed[other.uid][1]
+        for term in other.anti_affinity:
+            if pod.namespace in term_namespaces(term, other) and term.selector.matches(pod.labels):
+                counts = node_counts(nodes, term.topology_key,
+                                     per_domain(nodes, term.topology_key, np.array([row])))
+                ok &= counts == 0
+    return ok
+
+
+class InterPodAffinity:
+    NAME = NAME
+    STATIC = False
+    RESOLVABLE = True
+    EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE})
+
+    def __init__(self) -> None:
+        self._cache: tuple[str, int, int, np.ndarray] | None = None
+
+    def full_mask(self, pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
+        key = (pod.uid, nodes.pods_version, nodes.generation)
+        if self._cache is None or self._cache[:3] != key:
+            mask = affinity_ok(pod, nodes) & anti_ok(pod, nodes) & existing_ok(pod, nodes)
+            self._cache = (*key, mask)
+        return self._cache[3]
+
+    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+        if not (pod.affinity or pod.anti_affinity or nodes.anti_pods):
+            return None
+        return self.full_mask(pod, nodes)[lo:hi]
+
+    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+        out: dict[str, int] = {}
+        left = failing.copy()
+        for reason, ok in ((REASON_EXISTING, existing_ok(pod, nodes)), (REASON_AFFINITY, affinity_ok(pod, nodes)),
+                           (REASON_ANTI, anti_ok(pod, nodes))):
+            hit = left & ~ok
+            if hit.any():
+                out[reason] = int(np.count_nonzero(hit))
+            left &= ok
+        return out

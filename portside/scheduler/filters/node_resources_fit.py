@@ -1,0 +1,49 @@
+"""NodeResourcesFit: the pod's requests fit in what the node has left (allocatable minus requested).
+
+Only the columns the pod asks for are compared (plus ``pods``, each pod takes one slot), which keeps the check
+to one small matrix comparison. A resource that no node offers at all (an extended resource nobody
+advertises) fails everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_DELETE
+from portside.scheduler.model import PodInfo
+from portside.scheduler.nodes import NodeArrays
+
+NAME = "NodeResourcesFit"
+REASON = "Insufficient {resource}"
+TOO_MANY_PODS = "Too many pods"
+
+
+def fits(alloc: np.ndarray, requested: np.ndarray, vec: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    return (alloc[:, cols] - requested[:, cols] >= vec[cols]).all(axis=1)
+
+
+def reason_for(resource: str) -> str:
+    return TOO_MANY_PODS if resource == "pods" else REASON.format(resource=resource)
+
+
+class NodeResourcesFit:
+    NAME = NAME
+    STATIC = False
+    RESOLVABLE = True
+    EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_DELETE})
+
+    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+        vec, missing = nodes.request_vector(pod)
+        if missing:
+            return np.zeros(hi - lo, dtype=bool)
+        return fits(nodes.alloc[lo:hi], nodes.requested[lo:hi], vec, np.flatnonzero(vec))
+
+    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+        vec, missing = nodes.request_vector(pod)
+        out = {reason_for(name): int(np.count_nonzero(failing)) for name in missing}
+        free = nodes.alloc[: nodes.n] - nodes.requested[: nodes.n]
+        for col in np.flatnonzero(vec):
+            count = int(np.count_nonzero(failing & (free[:, col] < vec[col])))
+            if count:
+                out[reason_for(nodes.resources[col])] = count
+        return out

@@ -1,0 +1,192 @@
+"""The scheduler's own view of pods and nodes: only the fields placement reads, already parsed.
+
+Wire objects (Kubernetes JSON) are turned into these once, at the edge (``wire.py``), so that filters and scores
+never parse a quantity or walk a nested dict while a pod is being placed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GANG_ANNOTATION = "portside.io/gang"
+GANG_MIN_ANNOTATION = "portside.io/gang-min"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One selector requirement: ``key operator values`` (In, NotIn, Exists, DoesNotExist, Gt, Lt)."""
+
+    key: str
+    operator: str
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        value = labels.get(self.key)
+        op = self.operator
+        if op == "In":
+            return value is not None and value in self.values
+        if op == "NotIn":
+            return value is None or value not in self.values
+        if op == "Exists":
+            return value is not None
+        if op == "DoesNotExist":
+            return value is None
+        return _numeric_match(value, op, self.values)
+
+
+def _numeric_match(value: str | None, op: str, values: tuple[str, ...]) -> bool:
+    """Gt and Lt compare integers, as node affinity does; a label that is not an integer never matches."""
+    try:
+        have, want = int(value or ""), int(values[0])
+    except (ValueError, IndexError):
+        return False
+    return have > want if op == "Gt" else have < want
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """A Kubernetes label selector; the empty selector matches everything, as in the API."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[Requirement, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        for key, value in self.match_labels:
+            if labels.get(key) != value:
+                return False
+        return all(r.matches(labels) for r in self.match_expressions)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelectorTerm:
+    """A required node-affinity term: all its requirements must hold (terms are ORed)."""
+
+    requirements: tuple[Requirement, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return bool(self.requirements) and all(r.matches(labels) for r in self.requirements)
+
+
+@dataclass(frozen=True, slots=True)
+class PreferredTerm:
+    weight: int
+    term: NodeSelectorTerm
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    key: str
+    value: str = ""
+    effect: str = "NoSchedule"
+
+    def __str__(self) -> str:
+        return f"{{{self.key}: {self.value}}}" if self.value else f"{{{self.key}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+
+    def tolerates(self, taint: Taint) -> bool:
+        if self.effect and self.effect != taint.effect:
+            return False
+        if not self.key:
+            return self.operator == "Exists"
+        if self.key != taint.key:
+            return False
+        return self.operator == "Exists" or self.value == taint.value
+
+
+@dataclass(frozen=True, slots=True)
+class PodAffinityTerm:
+    selector: LabelSelector
+    topology_key: str
+    namespaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedPodAffinityTerm:
+    weight: int
+    term: PodAffinityTerm
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadConstraint:
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str
+    selector: LabelSelector
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    port: int
+    protocol: str = "TCP"
+    ip: str = "0.0.0.0"
+
+    def conflicts(self, other: HostPort) -> bool:
+        same = self.port == other.port and self.protocol == other.protocol
+        wildcard = "0.0.0.0" in (self.ip, other.ip)
+        return same and (wildcard or self.ip == other.ip)
+
+
+@dataclass(slots=True, eq=False)
+class PodInfo:
+    """A pod as the scheduler sees it. ``requests`` are integers: cpu in millicores, the rest in units."""
+
+    name: str
+    namespace: str = "default"
+    uid: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    priority: int = 0
+    preemption_policy: str = "PreemptLowerPriority"
+    scheduler_name: str = "default-scheduler"
+    node_name: str = ""
+    node_selector: tuple[tuple[str, str], ...] = ()
+    required_terms: tuple[NodeSelectorTerm, ...] = ()
+    preferred_terms: tuple[PreferredTerm, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    host_ports: tuple[HostPort, ...] = ()
+    affinity: tuple[PodAffinityTerm, ...] = ()
+    anti_affinity: tuple[PodAffinityTerm, ...] = ()
+    preferred_affinity: tuple[WeightedPodAffinityTerm, ...] = ()
+    preferred_anti_affinity: tuple[WeightedPodAffinityTerm, ...] = ()
+    spread: tuple[SpreadConstraint, ...] = ()
+    images: tuple[str, ...] = ()
+    gang: str = ""
+    gang_min: int = 0
+    created: float = 0.0
+    resource_version: str = ""
+    termination_grace_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.uid:
+            self.uid = f"{self.namespace}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def static_key(self) -> tuple:
+        """What the node-only filters read; pods with equal keys share one cached feasibility mask."""
+        return (self.node_name, self.node_selector, self.required_terms, self.tolerations)
+
+
+@dataclass(slots=True, eq=False)
+class NodeInfo:
+    """A node as the scheduler sees it: allocatable in the same integer units as pod requests."""
+
+    name: str
+    allocatable: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    images: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels.setdefault("kubernetes.io/hostname", self.name)
+        self.allocatable.setdefault("pods", 110)

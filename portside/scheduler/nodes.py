@@ -1,0 +1,188 @@
+"""Node state as NumPy arrays, so that filtering and scoring one pod over every node is a few vector operations.
+
+Rows are nodes (a removed node's row stays, marked dead, so indices held elsewhere never shift); columns of
+``alloc``/``requested`` are resources in ``resources`` order: cpu in millicores, memory and storage in bytes,
+``pods`` as a count, extended resources in their own units. ``requested`` includes pods that are assumed
+(reserved, binding in flight) as well as bound ones: placement must never count the same room twice.
+
+Labels are encoded per key as an int32 column of value codes (-1 where the node lacks the key), so a selector
+is a comparison over a column; taints are a boolean matrix over the distinct taints of the cluster. Every change
+to node labels, taints or schedulability bumps ``generation``, which invalidates cached feasibility masks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
+
+CORE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
+
+
+class NodeArrays:
+    """All nodes of a cluster snapshot, with incremental updates on bind, unbind and node change."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.resources: list[str] = list(CORE_RESOURCES)
+        self.res_index = {r: i for i, r in enumerate(self.resources)}
+        self.n = 0
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.infos: list[NodeInfo | None] = []
+        self.alloc = np.zeros((capacity, len(self.resources)), dtype=np.int64)
+        self.requested = np.zeros_like(self.alloc)
+        self.alive = np.zeros(capacity, dtype=bool)
+        self.unschedulable = np.zeros(capacity, dtype=bool)
+        self.label_codes: dict[str, np.ndarray] = {}
+        self.label_vocab: dict[str, dict[str, int]] = {}
+        self.taints: list[Taint] = []
+        self.taint_matrix = np.zeros((capacity, 0), dtype=bool)
+        self.pods: list[dict[str, PodInfo]] = []
+        self.placed: dict[str, tuple[PodInfo, int]] = {}
+        self.anti_pods: dict[str, PodInfo] = {}
+        self.generation = 0
+        self.pods_version = 0
+        self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
+
+    # --- growth -------------------------------------------------------------------------------------------------
+    def _grow_rows(self) -> None:
+        cap = max(64, 2 * self.alloc.shape[0])
+        self.alloc = _resize(self.alloc, cap)
+        self.requested = _resize(self.requested, cap)
+        self.alive = _resize(self.alive, cap)
+        self.unschedulable = _resize(self.unschedulable, cap)
+        self.taint_matrix = _resize(self.taint_matrix, cap)
+        self.label_codes = {k: _resize(v, cap, fill=-1) for k, v in self.label_codes.items()}
+
+    def _resource_column(self, name: str) -> int:
+        col = self.res_index.get(name)
+        if col is None:
+            col = len(self.resources)
+            self.resources.append(name)
+            self.res_index[name] = col
+            pad = np.zeros((self.alloc.shape[0], 1), dtype=np.int64)
+            self.alloc = np.hstack([self.alloc, pad])
+            self.requested = np.hstack([self.requested, pad])
+        return col
+
+    def _taint_column(self, taint: Taint) -> int:
+        if taint not in self.taints:
+            self.taints.append(taint)
+            pad = np.zeros((self.taint_matrix.shape[0], 1), dtype=bool)
+            self.taint_matrix = np.hstack([self.taint_matrix, pad])
+        return self.taints.index(taint)
+
+    def _label_code(self, key: str, value: str) -> int:
+        vocab = self.label_vocab.setdefault(key, {})
+        if key not in self.label_codes:
+            self.label_codes[key] = np.full(self.alloc.shape[0], -1, dtype=np.int32)
+        return vocab.setdefault(value, len(vocab))
+
+    # --- nodes --------------------------------------------------------------------------------------------------
+    def set_node(self, info: NodeInfo) -> int:
+        """Add a node or replace its spec (labels, taints, allocatable); pods placed on it stay."""
+        i = self.index.get(info.name)
+        if i is None:
+            i = self._new_row(info.name)
+        self.infos[i] = info
+        self.alive[i] = True
+        self.unschedulable[i] = info.unschedulable
+        self.alloc[i] = 0
+        for name, amount in info.allocatable.items():
+            col = self._resource_column(name)  # may widen the arrays: look it up before indexing
+            self.alloc[i, col] = amount
+        self._set_labels(i, info.labels)
+        self.taint_matrix[i] = False
+        for taint in info.taints:
+            col = self._taint_column(taint)
+            self.taint_matrix[i, col] = True
+        self.generation += 1
+        return i
+
+    def _new_row(self, name: str) -> int:
+        if self.n == self.alloc.shape[0]:
+            self._grow_rows()
+        i = self.n
+        self.n += 1
+        self.names.append(name)
+        self.index[name] = i
+        self.infos.append(None)
+        self.pods.append({})
+        return i
+
+    def _set_labels(self, i: int, labels: dict[str, str]) -> None:
+        for codes in self.label_codes.values():
+            codes[i] = -1
+        for key, value in labels.items():
+            code = self._label_code(key, value)
+            self.label_codes[key][i] = code
+
+    def remove_node(self, name: str) -> list[PodInfo]:
+        """Mark a node dead; returns the pods that were on it, now forgotten."""
+        i = self.index.get(name)
+        if i is None or not self.alive[i]:
+            return []
+        evicted = list(self.pods[i].values())
+        for pod in evicted:
+            self.forget(pod.uid)
+        self.alive[i] = False
+        self.alloc[i] = 0
+        self.generation += 1
+        return evicted
+
+    # --- pods ---------------------------------------------------------------------------------------------------
+    def request_vector(self, pod: PodInfo) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The pod's requests as a row over ``resources`` (plus 1 pod), and names no node offers at all."""
+        cached = self._req_cache.get(pod.uid)
+        if cached is not None and cached[0] == len(self.resources):
+            return cached[1], cached[2]
+        vec = np.zeros(len(self.resources), dtype=np.int64)
+        vec[self.res_index["pods"]] = 1
+        missing = []
+        for name, amount in pod.requests.items():
+            col = self.res_index.get(name)
+            if col is None:
+                if amount > 0:
+                    missing.append(name)
+            else:
+                vec[col] = amount
+        self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing))
+        return vec, tuple(missing)
+
+    def assume(self, pod: PodInfo, i: int) -> None:
+        """Count a pod on node row ``i`` (reserved or bound)."""
+        vec, _ = self.request_vector(pod)
+        self.requested[i] += vec
+        self.pods[i][pod.uid] = pod
+        self.placed[pod.uid] = (pod, i)
+        if pod.anti_affinity:
+            self.anti_pods[pod.uid] = pod
+        self.pods_version += 1
+
+    def forget(self, uid: str) -> tuple[PodInfo, int] | None:
+        """Stop counting a pod (unreserve, deletion, completion); returns what it was and where."""
+        entry = self.placed.pop(uid, None)
+        if entry is None:
+            return None
+        pod, i = entry
+        vec, _ = self.request_vector(pod)
+        self.requested[i] -= vec
+        del self.pods[i][uid]
+        self.anti_pods.pop(uid, None)
+        self._req_cache.pop(uid, None)
+        self.pods_version += 1
+        return entry
+
+    def used_ports(self, i: int) -> list[HostPort]:
+        return [hp for pod in self.pods[i].values() for hp in pod.host_ports]
+
+    def domain_codes(self, key: str) -> np.ndarray:
+        """Per node, the code of its value for label ``key`` (-1 where absent)."""
+        codes = self.label_codes.get(key)
+        return codes[: self.n] if codes is not None else np.full(self.n, -1, dtype=np.int32)
+
+
+def _resize(a: np.ndarray, rows: int, fill: int = 0) -> np.ndarray:
+    out = np.full((rows,) + a.shape[1:], fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out

@@ -1,0 +1,198 @@
+"""The scheduling loop's core: take one pod off the queue, place it (or its whole gang), reserve, bind.
+
+Sans-I/O: cluster changes come in as method calls (``set_node``, ``pod_bound``, ``pod_deleted``, ``enqueue``)
+with the current time; decisions go out through the Binder. A reservation (``NodeArrays.assume``) is made before
+binding, so the next pod sees the room as taken even while a bind is still in flight; a failed bind
+(a conflict on the resourceVersion the scheduler saw, or the pod gone) undoes it and retries after back-off.
+
+A pod that preempted holds a nomination: its request stays reserved on the nominated node, so lower-priority
+pods cannot take the room its victims free while they terminate; the reservation is dropped when it is tried
+again.
+"""
+
+from __future__ import annotations
+
+from portside.scheduler import gang as gangs
+from portside.scheduler import preemption
+from portside.scheduler.binder import Binder
+from portside.scheduler.cycle import Cycle
+from portside.scheduler.explain import message
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE
+from portside.scheduler.model import NodeInfo, PodInfo
+from portside.scheduler.nodes import NodeArrays
+from portside.scheduler.profile import Profile, builtin_profiles, pick
+from portside.scheduler.queue import QueuedPod, SchedulingQueue
+
+NOMINATED = "nominated:"
+
+
+class Scheduler:
+    def __init__(self, binder: Binder, profiles: dict[str, Profile] | None = None,
+                 default_profile: str = "default-scheduler", nodes: NodeArrays | None = None) -> None:
+        self.binder = binder
+        self.nodes = nodes or NodeArrays()
+        self.profiles = profiles or builtin_profiles()
+        self.default = pick(self.profiles, default_profile)
+        self.cycles = {name: Cycle(p, self.nodes) for name, p in self.profiles.items()}
+        interest = {f.NAME: f.EVENTS for p in self.profiles.values() for f in p.filters}
+        interest[gangs.NAME] = gangs.EVENTS
+        self.queue = SchedulingQueue(sort=self.default.queue_sort, interest=interest)
+        self.in_flight: dict[str, QueuedPod] = {}
+        self.nominated: dict[str, int] = {}
+        self.attempts = 0
+
+    # --- cluster events -----------------------------------------------------------------------------------------
+    def set_node(self, info: NodeInfo, now: float) -> None:
+        added = info.name not in self.nodes.index
+        self.nodes.set_node(info)
+        self._update_capacity(info)
+        self.queue.on_event(NODE_ADD if added else NODE_UPDATE, now)
+
+    def _update_capacity(self, info: NodeInfo) -> None:
+        """The reference node for the dominant-share batch order: the largest allocatable seen per resource."""
+        capacity = self.queue.sort.capacity
+        for name, amount in info.allocatable.items():
+            capacity[name] = max(capacity.get(name, 0), amount)
+
+    def remove_node(self, name: str, now: float) -> list[PodInfo]:
+        gone = self.nodes.remove_node(name)
+        self.queue.on_event(NODE_UPDATE, now)
+        return gone
+
+    def enqueue(self, pod: PodInfo, now: float) -> None:
+        self.queue.add(pod, now)
+        if pod.gang:
+            self.queue.on_event(POD_ADD, now)
+
+    def pod_bound(self, pod: PodInfo, node: str, now: float) -> None:
+        """A pod observed bound (by anyone): count it, unless it is already counted where it is."""
+        self.queue.delete(pod.uid)
+        entry = self.nodes.placed.get(pod.uid)
+        row = self.nodes.index.get(node)
+        if row is None or (entry is not None and entry[1] == row):
+            return
+        self.nodes.forget(pod.uid)
+        self.nodes.assume(pod, row)
+        self.queue.on_event(POD_ADD, now)
+
+    def pod_deleted(self, uid: str, now: float) -> None:
+        self.queue.delete(uid)
+        self.in_flight.pop(uid, None)
+        self.nominated.pop(uid, None)
+        if self.nodes.forget(uid) is not None:
+            self.queue.on_event(POD_DELETE, now)
+
+    def bind_done(self, uid: str, ok: bool, now: float) -> None:
+        """The outcome of an in-flight bind: confirm it, or unreserve and retry after back-off."""
+        qp = self.in_flight.pop(uid, None)
+        if qp is None or ok:
+            return
+        self.nodes.forget(uid)
+        self.queue.retry(qp, now)
+        self.queue.on_event(POD_DELETE, now)
+
+    # --- the cycle ----------------------------------------------------------------------------------------------
+    def cycle_for(self, pod: PodInfo) -> Cycle:
+        return self.cycles.get(pod.scheduler_name) or self.cycles[self.default.name]
+
+    def schedule_one(self, now: float) -> bool:
+        """Try the next pod (or gang). False when nothing is ready to try."""
+        qp = self.queue.pop(now)
+        if qp is None:
+            return False
+        self.attempts += 1
+        self._drop_nomination(qp.pod)
+        if qp.pod.gang:
+            self._schedule_gang(qp, now)
+            return True
+        cycle = self.cycle_for(qp.pod)
+        row = cycle.select(qp.pod)
+        if row is None:
+            self._refuse(qp, cycle, now)
+        else:
+            self._bind([(qp, row)], now)
+        return True
+
+    def run(self, now: float, limit: int | None = None) -> int:
+        """Schedule until the active queue is empty (or ``limit`` attempts); returns attempts made."""
+        done = 0
+        while (limit is None or done < limit) and self.schedule_one(now):
+            done += 1
+        return done
+
+    def _bind(self, placed: list[tuple[QueuedPod, int]], now: float) -> None:
+        for qp, row in placed:
+            self.nodes.assume(qp.pod, row)
+        for qp, row in placed:
+            self.in_flight[qp.pod.uid] = qp
+            outcome = self.binder.bind(qp.pod, self.nodes.names[row])
+            if outcome is not None:
+                self.bind_done(qp.pod.uid, outcome, now)
+
+    def _refuse(self, qp: QueuedPod, cycle: Cycle, now: float) -> None:
+        diagnosis = cycle.diagnose(qp.pod)
+        note = ""
+        if not diagnosis.resolvable:
+            note = f"0/{diagnosis.total} nodes are available: {preemption.NOT_HELPFUL}."
+        elif qp.pod.priority > 0 or self.nodes.placed:
+            note = self._preempt(qp, cycle)
+        text = message(diagnosis, note)
+        self.binder.refuse(qp.pod, text)
+        self.queue.park(qp, now, diagnosis.plugins, text)
+
+    def _preempt(self, qp: QueuedPod, cycle: Cycle) -> str:
+        candidate, why = preemption.find(qp.pod, cycle)
+        if candidate is None:
+            return why
+        node = self.nodes.names[candidate.row]
+        for victim in candidate.victims:
+            self.binder.evict(victim, qp.pod, node)
+        self.nominated[qp.pod.uid] = candidate.row
+        self.nodes.assume(qp.pod, candidate.row)
+        self.binder.nominate(qp.pod, node)
+        return f"nominated {node}, preempting {len(candidate.victims)} pod(s)."
+
+    def _drop_nomination(self, pod: PodInfo) -> None:
+        if self.nominated.pop(pod.uid, None) is not None:
+            self.nodes.forget(pod.uid)
+
+    def _schedule_gang(self, first: QueuedPod, now: float) -> None:
+        members = [first] + self.queue.take_gang(first.pod.namespace, first.pod.gang)
+        for qp in members[1:]:
+            self._drop_nomination(qp.pod)
+        members.sort(key=lambda qp: self.queue.sort.key(qp.pod))
+        pods = [qp.pod for qp in members]
+        quorum = gangs.gang_min(pods)
+        present = len(members) + gangs.running(self.nodes, first.pod.namespace, first.pod.gang)
+        if present < quorum:
+            self._park_gang(members, now, gangs.waiting_message(first.pod.gang, present, quorum))
+            return
+        placed, refused = self._reserve_gang(members)
+        permit = gangs.GangPermit(quorum).permit(first.pod, len(placed) + present - len(members))
+        for qp, row in placed:
+            self.nodes.forget(qp.pod.uid)
+        if not permit.ok:
+            qp, diag = refused[0]
+            self._park_gang(members, now, f"{permit.message}; {message(diag)}")
+            return
+        self._bind(placed, now)
+        for qp, diag in refused:
+            self.queue.park(qp, now, diag.plugins, message(diag))
+
+    def _reserve_gang(self, members: list[QueuedPod]) -> tuple[list, list]:
+        """Reserve members one by one (each sees the previous ones' room taken); the caller releases them."""
+        placed, refused = [], []
+        for qp in members:
+            cycle = self.cycle_for(qp.pod)
+            row = cycle.select(qp.pod)
+            if row is None:
+                refused.append((qp, cycle.diagnose(qp.pod)))
+            else:
+                self.nodes.assume(qp.pod, row)
+                placed.append((qp, row))
+        return placed, refused
+
+    def _park_gang(self, members: list[QueuedPod], now: float, text: str) -> None:
+        for qp in members:
+            self.binder.refuse(qp.pod, text)
+            self.queue.park(qp, now, {gangs.NAME}, text)

@@ -1,0 +1,28 @@
+"""NodeResourcesBalancedAllocation: prefer nodes whose cpu and memory fractions stay close to each other, so that
+no node ends with one resource exhausted and the other stranded. Score = (1 - std of the fractions) * 100,
+Kubernetes' formula."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portside.scheduler.model import PodInfo
+from portside.scheduler.nodes import NodeArrays
+from portside.scheduler.scores.node_resources_fit import DEFAULT_RESOURCES, allocated_fraction
+
+NAME = "NodeResourcesBalancedAllocation"
+
+
+def score(frac: np.ndarray) -> np.ndarray:
+    return (1.0 - frac.std(axis=1)) * 100.0
+
+
+class BalancedAllocation:
+    NAME = NAME
+
+    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
+        return False
+
+    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+        frac, _ = allocated_fraction(nodes, pod, idx, DEFAULT_RESOURCES)
+        return score(frac)
