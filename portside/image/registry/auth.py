@@ -44,6 +44,18 @@ def repository_scope(repository: str, actions: str) -> str:
     return f"repository:{repository}:{actions}"
 
 
+def merge_scope(scopes: list[str], scope: str) -> list[str]:
+    """Add ``scope`` to ``scopes``, joining actions on the same resource (``pull`` + ``pull,push``), so a token
+    request names each repository once, as docker's does."""
+    resource, _, actions = scope.rpartition(":")
+    for i, known in enumerate(scopes):
+        known_resource, _, known_actions = known.rpartition(":")
+        if known_resource == resource:
+            merged = list(dict.fromkeys(known_actions.split(",") + actions.split(",")))
+            return scopes[:i] + [f"{resource}:{','.join(merged)}"] + scopes[i + 1:]
+    return scopes + [scope]
+
+
 async def fetch_token(session: aiohttp.ClientSession, registry: str, challenge: Challenge,
                       scopes: list[str], credentials: Credentials | None) -> str:
     """Ask the challenge's realm for a token covering ``scopes``."""

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import yarl
 
-from portside.image.registry.auth import Challenge, fetch_token, parse_challenge
+from portside.image.registry.auth import Challenge, fetch_token, merge_scope, parse_challenge
 from portside.image.registry.credentials import Credentials
 from portside.image.registry.errors import RegistryError, RegistryUnreachable, Unauthorized
 
@@ -37,8 +37,7 @@ class Transport:
         self._auth_lock = asyncio.Lock()
 
     def add_scope(self, scope: str) -> None:
-        if scope not in self.scopes:
-            self.scopes.append(scope)
+        self.scopes = merge_scope(self.scopes, scope)
 
     def url(self, path: str) -> yarl.URL:
         """``path`` relative to ``/v2/``, or a Location header (relative or absolute) the registry sent."""

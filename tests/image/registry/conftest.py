@@ -178,3 +178,16 @@ def store(engine_root: pathlib.Path):
     from portside.image.store import ImageStore
 
     return ImageStore(engine_root / "image")
+
+
+@pytest.fixture
+def token_registry(registry_factory, tmp_path: pathlib.Path):
+    """A registry whose auth is bearer tokens from ``token_server.TokenServer``; yields (registry, server)."""
+    from token_server import TokenServer
+
+    server = TokenServer(tmp_path, USER, PASSWORD)
+    server.start()
+    try:
+        yield registry_factory(server.registry_auth()), server
+    finally:
+        server.stop()
