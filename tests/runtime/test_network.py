@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from portside.runtime.errors import InvalidArgument, NetworkError, PortInUse
-from portside.runtime.network import BridgeNetwork, PortMapping, parse_publish
+from portside.runtime.network import Attachment, BridgeNetwork, PortMapping, parse_publish
 
 # ---------------------------------------------------------------------------------------------------------------
 # parse_publish: pure, no root needed
@@ -149,11 +149,13 @@ def host_address() -> str:
     pytest.fail("this host has no non-loopback IPv4 address")
 
 
-def leftovers(network: BridgeNetwork, cid: str) -> list[str]:
-    """Every trace an attach of ``cid`` could leave; empty when it left none."""
+def leftovers(network: BridgeNetwork, cid: str, *alive: Attachment) -> list[str]:
+    """Every trace an attach of ``cid`` could leave, given the attachments still ``alive``; empty if none."""
     found = []
-    if Path("/sys/class/net", network.veth_name(cid)).exists():
-        found.append("veth")
+    brif = Path("/sys/class/net", network.bridge, "brif")
+    stray = {p.name for p in brif.iterdir()} - {a.veth for a in alive} if brif.exists() else set()
+    if stray:
+        found.append(f"veths {sorted(stray)}")
     if network.netns_path(cid).exists():
         found.append("netns file")
     if str(network.netns_path(cid)) in Path("/proc/self/mountinfo").read_text():
@@ -162,10 +164,9 @@ def leftovers(network: BridgeNetwork, cid: str) -> list[str]:
         found.append("lease")
     rules = subprocess.run(["nft", "list", "table", "ip", f"portside_{network.bridge}"],
                            capture_output=True, text=True).stdout
-    attached = set(network.attached().values())
-    targets = set(re.findall(r": (\d+\.\d+\.\d+\.\d+) \.", rules))
-    if targets - attached:
-        found.append(f"nft map elements for {sorted(targets - attached)}")
+    targets = set(re.findall(r": (\d+\.\d+\.\d+\.\d+) \.", rules)) - {a.ip for a in alive}
+    if targets:
+        found.append(f"nft map elements for {sorted(targets)}")
     return found
 
 
@@ -231,7 +232,7 @@ def test_a_published_port_is_held_while_the_container_lives(net: BridgeNetwork) 
     with socket.socket() as other, pytest.raises(OSError):
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         other.bind(("127.0.0.1", port))
-    assert leftovers(net, "ctr-b") == []
+    assert leftovers(net, "ctr-b", att) == []
     assert att.reserved[0].getsockname()[1] == port
 
 
@@ -247,12 +248,12 @@ def test_port_taken_by_another_program_leaves_nothing_behind(net: BridgeNetwork)
 
 
 def test_a_failure_midway_undoes_every_step(net: BridgeNetwork) -> None:
-    net.attach("ctr-a", [])
+    att = net.attach("ctr-a", [])
     subprocess.run(["nft", "delete", "table", "ip", f"portside_{net.bridge}"], check=True)
     port = free_port()
     with pytest.raises(NetworkError, match="nft failed"):
         net.attach("ctr-b", parse_publish(f"{port}:80"))
-    assert leftovers(net, "ctr-b") == []
+    assert leftovers(net, "ctr-b", att) == []
     with socket.socket() as probe:
         probe.bind(("", port))  # the reservation was released
 
@@ -262,6 +263,9 @@ def test_detach_and_teardown_leave_nothing(net: BridgeNetwork) -> None:
     assert Path("/sys/class/net", net.bridge).exists()
     net.teardown()  # refused while attached
     assert Path("/sys/class/net", net.bridge).exists()
+    # the probe sees each trace while they exist, so its empty answer below means something
+    assert leftovers(net, "ctr-a") == [f"veths {[att.veth]}", "netns file", "netns mount", "lease",
+                                       f"nft map elements for {[att.ip]}"]
     net.detach("ctr-a")
     net.detach("ctr-a")  # idempotent
     for sock in att.reserved:
@@ -271,6 +275,14 @@ def test_detach_and_teardown_leave_nothing(net: BridgeNetwork) -> None:
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
     assert f"portside_{net.bridge}" not in tables
     assert not Path("/sys/class/net", net.bridge).exists()
+
+
+def test_detach_without_waiting_leaves_the_veth_to_the_kernel(net: BridgeNetwork) -> None:
+    first = net.attach("ctr-a", parse_publish(f"{free_port()}:80"))
+    net.detach("ctr-a", wait=False)
+    assert not first.netns_path.exists() and net.attached() == {}
+    again = net.attach("ctr-a", [])  # at once, while the old veth may still be on its way out
+    assert again.veth != first.veth and again.ip == first.ip
 
 
 ATTACH_ONE = """

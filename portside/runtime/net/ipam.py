@@ -23,15 +23,18 @@ from portside.runtime.net.ports import PortMapping
 
 @dataclass
 class Lease:
+    """An address and what was built for it: the host end of its veth and its published ports."""
+
     ip: str
+    veth: str = ""
     ports: list[PortMapping] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"ip": self.ip, "ports": [asdict(p) for p in self.ports]}
+        return {"ip": self.ip, "veth": self.veth, "ports": [asdict(p) for p in self.ports]}
 
     @classmethod
     def from_json(cls, data: dict) -> Lease:
-        return cls(data["ip"], [PortMapping(**p) for p in data.get("ports", [])])
+        return cls(data["ip"], data.get("veth", ""), [PortMapping(**p) for p in data.get("ports", [])])
 
 
 @dataclass
