@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-from conftest import PASSWORD, USER, add_test_image
 from portside.image.registry import Credentials, CredentialStore, Unauthorized, login, pull, push, run
 from portside.image.store import ImageStore
+from .helpers import PASSWORD, USER, add_test_image
 
 
 def _push(store, root, name):

@@ -3,8 +3,8 @@
 import json
 import subprocess
 import sys
+from .helpers import PASSWORD, USER, add_test_image
 
-from conftest import PASSWORD, USER, add_test_image
 
 
 def portside(root, *args, stdin: str | None = None) -> subprocess.CompletedProcess:

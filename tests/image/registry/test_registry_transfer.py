@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from conftest import add_test_image
+from portside.image.errors import ImageNotFound
 from portside.image.registry import DigestMismatch, ManifestUnknown, RegistryUnreachable, pull, push, run
 from portside.image.store import ImageStore
-from portside.image.errors import ImageNotFound
+from .helpers import add_test_image
 
 
 def _pull(root, text, **kw):
@@ -91,7 +91,7 @@ def test_unknown_manifest_is_one_clear_line(registry, engine_root):
 
 
 def test_unreachable_registry(engine_root):
-    from conftest import free_port
+    from .helpers import free_port
 
     host = f"127.0.0.1:{free_port()}"
     with pytest.raises(RegistryUnreachable, match=f"registry {host} is unreachable"):
