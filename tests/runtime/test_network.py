@@ -302,3 +302,68 @@ def test_concurrent_attaches_get_distinct_addresses(net: BridgeNetwork) -> None:
     ips = [out.strip() for out, _ in results]
     assert len(set(ips)) == 6
     assert net.attached() == {f"ctr-{i}": ip for i, ip in enumerate(ips)}
+
+
+@pytest.fixture
+def runc_container(tmp_path: Path, busybox_rootfs_tar: Path) -> Iterator:
+    """Start busybox containers under runc in a given network namespace; all are deleted afterwards."""
+    import tarfile
+    import time
+    import uuid
+
+    rootfs, state, started = tmp_path / "rootfs", tmp_path / "runc", []
+    with tarfile.open(busybox_rootfs_tar) as tar:
+        tar.extractall(rootfs, filter="fully_trusted")
+
+    def start(netns_path: Path, script: str) -> None:
+        cid = f"pstnet-{uuid.uuid4().hex[:12]}"
+        bundle = tmp_path / cid
+        bundle.mkdir()
+        (bundle / "config.json").write_text(json.dumps(_config(rootfs, netns_path, script, cid)))
+        started.append(cid)
+        subprocess.run(["runc", "--root", str(state), "run", "-d", "--bundle", str(bundle), cid], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+
+    try:
+        yield start
+    finally:
+        for cid in started:
+            subprocess.run(["runc", "--root", str(state), "delete", "--force", cid], capture_output=True)
+
+
+def _config(rootfs: Path, netns_path: Path, script: str, cid: str) -> dict:
+    return {
+        "ociVersion": "1.0.2", "hostname": "web",
+        "process": {"args": ["sh", "-c", script], "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+        "root": {"path": str(rootfs), "readonly": True},
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                   {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
+                                 {"type": "network", "path": str(netns_path)}],
+                  "cgroupsPath": f"/{cid}"},
+    }
+
+
+def wait_answer(host: str, port: int, deadline_s: float = 5.0) -> str:
+    """The server's first line once it listens (a container's start is asynchronous to ``runc run -d``)."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=2) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                return conn.makefile().read()
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_runc_container_joins_the_namespace_and_serves_a_published_port(net: BridgeNetwork,
+                                                                          runc_container) -> None:
+    port = free_port()
+    att = net.attach("ctr-web", parse_publish(f"{port}:8080"))
+    runc_container(att.netns_path, "echo served-by-runc > /tmp/index.html; exec httpd -f -p 8080 -h /tmp")
+    assert "served-by-runc" in wait_answer("127.0.0.1", port)
+    assert "served-by-runc" in wait_answer(att.ip, 8080)
