@@ -119,3 +119,51 @@ def add_test_image(store, name: str, layers: list[dict[str, bytes]], cmd: list[s
               "rootfs": {"type": "layers", "diff_ids": [r.diff_id for r in refs]}}
     return store.add_image(config, refs, names=[name])
 
+
+
+def write_oci_dir(dest: pathlib.Path, layer: bytes, arches: list[str], ref: str) -> None:
+    """An OCI image layout written by hand (not by portside): one layer; an index when several platforms."""
+    import hashlib
+    import json
+
+    blobs = dest / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes, media_type: str, **extra) -> dict:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data), **extra}
+
+    layer_desc = put(layer, "application/vnd.oci.image.layer.v1.tar")
+    manifests = []
+    for arch in arches:
+        config = {"architecture": arch, "os": "linux", "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
+                  "rootfs": {"type": "layers", "diff_ids": [layer_desc["digest"]]}}
+        config_desc = put(json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json")
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": config_desc, "layers": [layer_desc]}
+        manifests.append(put(json.dumps(manifest).encode(), manifest["mediaType"],
+                             platform={"architecture": arch, "os": "linux"}))
+    top = manifests[0]
+    if len(manifests) > 1:
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
+        top = put(json.dumps(index).encode(), index["mediaType"])
+    top = {k: v for k, v in top.items() if k != "platform"}
+    top["annotations"] = {"org.opencontainers.image.ref.name": ref}
+    (dest / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (dest / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+
+
+def run_in_image(store, image, argv: list[str], scratch: pathlib.Path) -> tuple[int, str]:
+    """Run ``argv`` in a real runc container on the image's layers (overlay); return (exit code, stdout)."""
+    from portside.runtime import mount_overlay, run_oneshot, unmount
+
+    target = scratch / "rootfs"
+    mount_overlay(store.layer_dirs(image), scratch / "upper", scratch / "work", target)
+    try:
+        out = scratch / "stdout"
+        with open(out, "wb") as sink:
+            code = run_oneshot(target, argv, image.config.get("Env", []), stdout=sink)
+        return code, out.read_text()
+    finally:
+        unmount(target)
