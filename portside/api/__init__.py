@@ -1,1 +1,29 @@
-"""TODO"""
+"""Portside's API objects: typed models, quantities, selectors, validation, defaults, patches, tables, OpenAPI.
+
+This package is the bottom floor: it imports nothing else of portside. The API server calls
+``prepare_create``/``prepare_update`` on every write and ``apply_patch`` for PATCH; controllers, the agent and the
+scheduler read objects through the typed models (``api.models.Pod.from_dict(d)``) and quantities.
+"""
+
+from . import models, quantity
+from .errors import FieldError, Invalid
+from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
+from .prepare import UnknownFields, decode, prepare_create, prepare_status_update, prepare_update, spec_changed
+from .quantity import QuantityError, canonical, cpu_millis, parse_quantity, to_bytes
+from .resources import RESOURCES, ResourceInfo, by_kind, lookup
+from .selectors import (Requirement, Selector, SelectorError, format_label_selector, label_selector,
+                        selector_from_object)
+from .status import apply_scale, qos_class, scale_of
+from .validation import DEPENDS_ON, parse_depends_on
+
+__all__ = [
+    "models", "quantity",
+    "FieldError", "Invalid", "UnknownFields",
+    "RESOURCES", "ResourceInfo", "lookup", "by_kind",
+    "decode", "prepare_create", "prepare_update", "prepare_status_update", "spec_changed",
+    "parse_quantity", "canonical", "cpu_millis", "to_bytes", "QuantityError",
+    "Selector", "Requirement", "SelectorError", "label_selector", "selector_from_object", "format_label_selector",
+    "FieldSelector", "field_selector", "FIELD_LABELS",
+    "scale_of", "apply_scale", "qos_class",
+    "DEPENDS_ON", "parse_depends_on",
+]

@@ -17,6 +17,7 @@ Kubernetes API server does (``1.5Gi`` -> ``1536Mi``, ``0.1`` -> ``100m``, ``1e3`
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -91,22 +92,36 @@ def _suffix(suffix: str, exponent: str) -> tuple[int, int, Format]:
 
 
 def _round_up_to_nano(value: Fraction) -> Fraction:
-    if value == 0 or (value / _NANO).denominator == 1:
+    if value == 0 or 10**9 % value.denominator == 0:
         return value
-    magnitude = Fraction(math.ceil(abs(value) / _NANO)) * _NANO
+    magnitude = Fraction(math.ceil(abs(value) * 10**9), 10**9)
     return magnitude if value > 0 else -magnitude
+
+
+def _value(whole: str, frac: str, base: int, power: int) -> Fraction:
+    """Exact digits times base**power, built from integers (Fraction arithmetic is the slow part)."""
+    numerator, denominator = int(whole + frac or "0"), 10 ** len(frac)
+    if power >= 0:
+        numerator *= base**power
+    else:
+        denominator *= base ** -power
+    return Fraction(numerator, denominator)
 
 
 def parse(q: str | int | float) -> Quantity:
     """Parse a quantity (a JSON number is read as its decimal text, as Kubernetes does)."""
-    text = _as_text(q)
+    return _parse(_as_text(q))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Quantity:
+    """Cached: manifests repeat the same few quantities, and validation of every pod parses them."""
     match = _SHAPE.fullmatch(text)
     if match is None or not (match[2] or match[3]):
         raise QuantityError(FORMAT_MESSAGE)
     sign, whole, frac, suffix, exponent = match.groups()
     base, power, fmt = _suffix(suffix, exponent)
-    frac = frac or ""
-    value = Fraction(int(whole + frac or "0"), 10 ** len(frac)) * Fraction(base) ** power
+    value = _value(whole, frac or "", base, power)
     value = _round_up_to_nano(-value if sign == "-" else value)
     if fmt is Format.BINARY_SI:
         value = max(min(value, _MAX_BINARY), -_MAX_BINARY)
@@ -157,7 +172,12 @@ def format_quantity(value: Fraction | int, fmt: Format = Format.DECIMAL_SI) -> s
 
 def canonical(q: str | int | float) -> str:
     """The form the API server stores: ``canonical("1.5Gi") == "1536Mi"``, ``canonical("0.1") == "100m"``."""
-    return str(parse(q))
+    return _canonical(_as_text(q))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(text: str) -> str:
+    return str(_parse(text))
 
 
 def _exact(q: str | int | float | Fraction) -> Fraction:

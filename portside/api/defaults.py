@@ -1,0 +1,183 @@
+"""Defaults as Kubernetes applies them on create and update, so stored objects look like Kubernetes' own.
+
+Each function fills only missing fields of a normalized wire dict, in place: applying defaults twice changes
+nothing, which keeps updates and patches from drifting.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Callable
+
+__all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
+
+_PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+
+
+def pull_policy(image: str) -> str:
+    """``Always`` for ``:latest`` or untagged images, ``IfNotPresent`` otherwise (digests pin the content)."""
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _probe(probe: dict[str, Any] | None) -> None:
+    if probe is None:
+        return
+    for key, value in _PROBE.items():
+        probe.setdefault(key, value)
+    if "httpGet" in probe:
+        probe["httpGet"].setdefault("path", "/")
+        probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _resources(container: dict[str, Any]) -> None:
+    """Requests default to limits for every resource that has a limit but no request."""
+    resources = container.setdefault("resources", {})
+    limits = resources.get("limits")
+    if limits:
+        requests = resources.setdefault("requests", {})
+        for name, amount in limits.items():
+            requests.setdefault(name, amount)
+
+
+def _container(c: dict[str, Any]) -> None:
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    c.setdefault("imagePullPolicy", pull_policy(c.get("image", "")))
+    for port in c.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+    for var in c.get("env") or []:
+        field_ref = (var.get("valueFrom") or {}).get("fieldRef")
+        if field_ref is not None:
+            field_ref.setdefault("apiVersion", "v1")
+    _resources(c)
+    for key in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(c.get(key))
+
+
+def _volume(vol: dict[str, Any]) -> None:
+    if not any(k for k in vol if k != "name"):
+        vol["emptyDir"] = {}
+    for kind in ("configMap", "secret", "downwardAPI"):
+        if kind in vol:
+            vol[kind].setdefault("defaultMode", 0o644)
+    if "hostPath" in vol:
+        vol["hostPath"].setdefault("type", "")
+
+
+def pod_spec(spec: dict[str, Any]) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("enableServiceLinks", True)
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        _container(c)
+    for vol in spec.get("volumes") or []:
+        _volume(vol)
+
+
+def _template(obj: dict[str, Any]) -> None:
+    template = obj.setdefault("spec", {}).setdefault("template", {})
+    template.setdefault("metadata", {})
+    pod_spec(template.setdefault("spec", {}))
+
+
+def _pod(obj: dict[str, Any]) -> None:
+    pod_spec(obj.setdefault("spec", {}))
+
+
+def _deployment(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    _template(obj)
+
+
+def _replicaset(obj: dict[str, Any]) -> None:
+    obj.setdefault("spec", {}).setdefault("replicas", 1)
+    _template(obj)
+
+
+def _job(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    _template(obj)
+
+
+def _service(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+
+
+def _endpoints(obj: dict[str, Any]) -> None:
+    for subset in obj.get("subsets") or []:
+        for port in subset.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+
+
+def _secret(obj: dict[str, Any]) -> None:
+    """``stringData`` is a write-only convenience: fold it into base64 ``data``, as the API server does."""
+    obj.setdefault("type", "Opaque")
+    string_data = obj.pop("stringData", None) or {}
+    data = obj.setdefault("data", {}) if string_data else obj.get("data")
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(value.encode()).decode()  # type: ignore[index]
+
+
+def _namespace(obj: dict[str, Any]) -> None:
+    meta = obj.setdefault("metadata", {})
+    if meta.get("name"):
+        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+
+
+def _priorityclass(obj: dict[str, Any]) -> None:
+    obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
+DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "Pod": _pod,
+    "Deployment": _deployment,
+    "ReplicaSet": _replicaset,
+    "Job": _job,
+    "Service": _service,
+    "Endpoints": _endpoints,
+    "Secret": _secret,
+    "Namespace": _namespace,
+    "PriorityClass": _priorityclass,
+}
+
+
+def apply_defaults(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """Fill in Kubernetes' defaults for ``kind`` (in place) and return the object."""
+    defaulter = DEFAULTERS.get(kind)
+    if defaulter is not None:
+        defaulter(obj)
+    return obj

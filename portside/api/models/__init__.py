@@ -1,0 +1,16 @@
+"""Typed models of every kind portside serves; ``Kind.from_dict(d)`` / ``obj.to_dict()`` convert."""
+
+from .container import *  # noqa: F401,F403
+from .container import __all__ as _container
+from .core import *  # noqa: F401,F403
+from .core import __all__ as _core
+from .meta import *  # noqa: F401,F403
+from .meta import __all__ as _meta
+from .placement import *  # noqa: F401,F403
+from .placement import __all__ as _placement
+from .pod import *  # noqa: F401,F403
+from .pod import __all__ as _pod
+from .workloads import *  # noqa: F401,F403
+from .workloads import __all__ as _workloads
+
+__all__ = [*_meta, *_container, *_placement, *_pod, *_core, *_workloads]

@@ -1,0 +1,89 @@
+"""The resources portside serves: one ``ResourceInfo`` per kind drives discovery, routing, validation and OpenAPI.
+
+Names, short names, verbs and categories follow Kubernetes' own discovery documents, so kubectl's resource
+resolution (``kubectl get deploy``, ``kubectl get all``) works unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import models
+
+__all__ = ["ResourceInfo", "RESOURCES", "lookup", "by_kind", "ALL_VERBS"]
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True, eq=False)
+class ResourceInfo:
+    """One served resource. ``model`` is its typed class; ``subresources`` are e.g. {"status", "scale"}."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: frozenset[str] = frozenset()
+    list_kind: str = ""
+    categories: tuple[str, ...] = ()
+    model: type = field(default=object, repr=False)
+
+    @property
+    def api_version(self) -> str:
+        """``v1`` for the core group, ``group/version`` otherwise (the form objects carry)."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_version(self) -> str:
+        return self.api_version
+
+    @property
+    def has_spec(self) -> bool:
+        return "spec" in getattr(self.model, "__dataclass_fields__", {})
+
+
+def _info(group: str, kind: str, plural: str, model: type, *, namespaced: bool = True, version: str = "v1",
+          short: tuple[str, ...] = (), verbs: tuple[str, ...] = ALL_VERBS, sub: tuple[str, ...] = (),
+          categories: tuple[str, ...] = ()) -> ResourceInfo:
+    return ResourceInfo(group, version, kind, plural, kind.lower(), namespaced, short, verbs, frozenset(sub),
+                        kind + "List", categories, model)
+
+
+_NS_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+RESOURCES: list[ResourceInfo] = [
+    _info("", "Namespace", "namespaces", models.Namespace, namespaced=False, short=("ns",), verbs=_NS_VERBS,
+          sub=("status", "finalize")),
+    _info("", "Node", "nodes", models.Node, namespaced=False, short=("no",), sub=("status",)),
+    _info("", "Pod", "pods", models.Pod, short=("po",), sub=("status", "binding"), categories=("all",)),
+    _info("", "Service", "services", models.Service, short=("svc",), sub=("status",), categories=("all",)),
+    _info("", "Endpoints", "endpoints", models.Endpoints, short=("ep",)),
+    _info("", "ConfigMap", "configmaps", models.ConfigMap, short=("cm",)),
+    _info("", "Secret", "secrets", models.Secret),
+    _info("", "Event", "events", models.Event, short=("ev",)),
+    _info("apps", "Deployment", "deployments", models.Deployment, short=("deploy",), sub=("status", "scale"),
+          categories=("all",)),
+    _info("apps", "ReplicaSet", "replicasets", models.ReplicaSet, short=("rs",), sub=("status", "scale"),
+          categories=("all",)),
+    _info("batch", "Job", "jobs", models.Job, sub=("status",), categories=("all",)),
+    _info("scheduling.k8s.io", "PriorityClass", "priorityclasses", models.PriorityClass, namespaced=False,
+          short=("pc",)),
+    _info("coordination.k8s.io", "Lease", "leases", models.Lease),
+]
+
+_BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+_BY_KIND = {(r.group, r.kind): r for r in RESOURCES}
+
+
+def lookup(group: str, version: str, plural: str) -> ResourceInfo | None:
+    """The resource served at ``/apis/<group>/<version>/<plural>`` (group "" for ``/api/v1``)."""
+    return _BY_PATH.get((group, version, plural))
+
+
+def by_kind(group: str, kind: str) -> ResourceInfo | None:
+    """The resource for a kind in a group, e.g. for ownerReferences (``apps``, ``ReplicaSet``)."""
+    return _BY_KIND.get((group, kind))

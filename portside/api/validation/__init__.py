@@ -1,0 +1,40 @@
+"""Validation by kind, in Kubernetes' words: ``validate(kind, obj)`` and ``validate_update(kind, new, old)``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .common import Errs, validate_label_selector, validate_labels, validate_meta
+from .core import (validate_configmap, validate_endpoints, validate_event, validate_lease, validate_namespace,
+                   validate_node, validate_priorityclass, validate_secret, validate_service)
+from .pod import validate_pod, validate_pod_spec
+from .update import validate_update
+from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
+
+__all__ = [
+    "Errs", "VALIDATORS", "validate", "validate_update", "validate_meta", "validate_labels",
+    "validate_label_selector", "validate_pod_spec", "parse_depends_on", "DEPENDS_ON",
+]
+
+VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
+    "Pod": validate_pod,
+    "Deployment": validate_deployment,
+    "ReplicaSet": validate_replicaset,
+    "Job": validate_job,
+    "Service": validate_service,
+    "Endpoints": validate_endpoints,
+    "Namespace": validate_namespace,
+    "Node": validate_node,
+    "ConfigMap": validate_configmap,
+    "Secret": validate_secret,
+    "Event": validate_event,
+    "PriorityClass": validate_priorityclass,
+    "Lease": validate_lease,
+}
+
+
+def validate(kind: str, obj: dict[str, Any]) -> Errs:
+    """All problems with a (normalized, defaulted) object; empty when it is valid."""
+    errs = Errs()
+    VALIDATORS[kind](obj, errs)
+    return errs
