@@ -367,3 +367,41 @@ def test_a_runc_container_joins_the_namespace_and_serves_a_published_port(net: B
     runc_container(att.netns_path, "echo served-by-runc > /tmp/index.html; exec httpd -f -p 8080 -h /tmp")
     assert "served-by-runc" in wait_answer("127.0.0.1", port)
     assert "served-by-runc" in wait_answer(att.ip, 8080)
+
+
+UDP_SERVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(100); s.sendto(b"echo " + data, peer)
+"""
+
+
+def test_udp_port_is_published(net: BridgeNetwork, servers: list) -> None:
+    port = free_port()
+    att = net.attach("ctr-dns", parse_publish(f"127.0.0.1:{port}:5353/udp"))
+    proc = subprocess.Popen(["nsenter", f"--net={att.netns_path}", sys.executable, "-c", UDP_SERVER, "5353"],
+                            stdout=subprocess.PIPE, text=True)
+    servers.append(proc)
+    assert proc.stdout.readline().strip() == "ready"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(3)
+        client.sendto(b"ping", ("127.0.0.1", port))
+        assert client.recv(100) == b"echo ping"
+
+
+def test_lookup_returns_what_attach_recorded(net: BridgeNetwork) -> None:
+    att = net.attach("ctr-a", parse_publish("127.0.0.1::80"))
+    found = BridgeNetwork(net.state_dir, net.bridge, str(net.subnet)).lookup("ctr-a")  # as a restarted engine
+    assert found == Attachment(att.netns_path, att.ip, att.gateway, att.prefixlen, att.mac, [], att.ports, att.veth)
+    assert net.lookup("ctr-none") is None
+
+
+def test_public_contract() -> None:
+    import portside.runtime.net as net_package
+    import portside.runtime.network as network
+
+    names = ["Attachment", "BridgeNetwork", "PortMapping", "parse_publish"]
+    assert sorted(network.__all__) == sorted(net_package.__all__) == names
+    assert all(getattr(network, n) is getattr(net_package, n) for n in names)

@@ -69,6 +69,15 @@ class BridgeNetwork:
         with self._leases.locked() as table:
             return {cid: lease.ip for cid, lease in table.leases.items()}
 
+    def lookup(self, container_id: str) -> Attachment | None:
+        """The attachment as recorded, for an engine that restarted; ``reserved`` is empty (the monitor has it)."""
+        with self._leases.locked() as table:
+            lease = table.leases.get(container_id)
+        if lease is None:
+            return None
+        return Attachment(self.netns_path(container_id), lease.ip, self.gateway, self.subnet.prefixlen,
+                          mac_for(lease.ip), ports=list(lease.ports), veth=lease.veth)
+
     def attach(self, container_id: str, publish: list[PortMapping]) -> Attachment:
         """Connect a new container; on any failure undo every step and raise."""
         if not _CONTAINER_ID.fullmatch(container_id):
