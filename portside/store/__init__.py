@@ -1,1 +1,41 @@
-"""TODO"""
+"""The revisioned key-value store under the API server: one store-wide revision, compare-and-swap, watch.
+
+Backends are picked by URL scheme from ``BACKENDS``: ``sqlite:///path/to/db`` (or a bare path) today; an etcd
+backend adds one entry.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from portside.store.types import (Closed, Compacted, Conflict, Create, Delete, Event, EventType, KeyExists,
+                                  KeyNotFound, KeyValue, ListResult, Store, StoreError, Update, Value,
+                                  WatchStream, Write)
+
+
+async def _open_sqlite(location: str) -> Store:
+    from portside.store.sqlite import SQLiteStore
+    return await SQLiteStore.open(location)
+
+
+BACKENDS: dict[str, Callable[[str], Awaitable[Store]]] = {
+    "sqlite": _open_sqlite,
+}
+
+
+async def open_store(url: str) -> Store:
+    """Open the store named by ``url`` (``scheme://location``; a bare path means sqlite)."""
+    scheme, sep, location = url.partition("://")
+    if not sep:
+        scheme, location = "sqlite", url
+    opener = BACKENDS.get(scheme)
+    if opener is None:
+        raise ValueError(f"store URL {url!r}: unknown scheme {scheme!r} (expected one of {sorted(BACKENDS)})")
+    return await opener(location)
+
+
+__all__ = [
+    "BACKENDS", "Closed", "Compacted", "Conflict", "Create", "Delete", "Event", "EventType", "KeyExists",
+    "KeyNotFound", "KeyValue", "ListResult", "Store", "StoreError", "Update", "Value", "WatchStream", "Write",
+    "open_store",
+]
