@@ -69,8 +69,10 @@ def _write_bundle(work: Path, cid: str, rootfs: Path, argv: list[str], env: list
     uid, gid, groups = spec.resolve_user(rootfs, user)
     proc = spec.Process(args=list(argv), env=spec.default_env([], env), cwd=cwd or "/", uid=uid, gid=gid,
                         additional_gids=groups)
+    security = spec.Security()
+    security = spec.Security(seccomp=spec.default_seccomp(spec.capabilities(security)))
     config = spec.build_config(rootfs.resolve(), proc, hostname=cid[:63], cgroups_path=f"/portside/{cid}",
-                               security=spec.Security(seccomp=spec.default_seccomp()),
+                               security=security,
                                netns="host" if network == "host" else None)
     (work / "config.json").write_text(json.dumps(config))
 

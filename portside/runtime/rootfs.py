@@ -7,17 +7,12 @@ Mounting goes through libc's mount(2) directly: spawning mount(8) would cost a f
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from pathlib import Path
 
+from portside.runtime import libc
 from portside.runtime.errors import PortsideError
-
-MNT_DETACH = 2
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 
 class MountError(PortsideError):
@@ -36,20 +31,17 @@ def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path) -> N
     # overlayfs lists lowerdirs top first; the image store lists them bottom first.
     lowers = ":".join(str(p) for p in reversed(lower))
     data = f"lowerdir={lowers},upperdir={upper},workdir={work}"
-    if _libc.mount(b"overlay", os.fsencode(target), b"overlay", 0, data.encode()) != 0:
-        err = ctypes.get_errno()
+    err = libc.mount("overlay", str(target), "overlay", 0, data)
+    if err:
         raise MountError(f"cannot mount overlay at {target}: {os.strerror(err)}")
 
 
 def unmount(target: Path) -> None:
     """Unmount ``target``; a target that is not mounted (or does not exist) is fine: cleanup is idempotent."""
-    path = os.fsencode(target)
-    if _libc.umount2(path, 0) == 0:
+    err = libc.umount2(str(target))
+    if err in (0, errno.EINVAL, errno.ENOENT):
         return
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOENT):
-        return
-    if err == errno.EBUSY and _libc.umount2(path, MNT_DETACH) == 0:
+    if err == errno.EBUSY and libc.umount2(str(target), libc.MNT_DETACH) == 0:
         return
     raise MountError(f"cannot unmount {target}: {os.strerror(err)}")
 

@@ -74,7 +74,8 @@ class Runc:
     def _capture(self, args: list[str]) -> str:
         r, w = os.pipe()
         try:
-            pid, log = self._spawn(args, (_devnull(), w, _devnull()))
+            with open(os.devnull, "rb") as null:
+                pid, log = self._spawn(args, (null.fileno(), w, null.fileno()))
         finally:
             os.close(w)
         with os.fdopen(r, "rb") as out:
@@ -83,7 +84,11 @@ class Runc:
         return data.decode()
 
     def _call(self, args: list[str], stdio: tuple[int, int, int] | None = None, *, check: bool = True) -> int:
-        pid, log = self._spawn(args, stdio or (_devnull(), _devnull(), _devnull()))
+        if stdio is None:
+            with open(os.devnull, "r+b") as null:
+                pid, log = self._spawn(args, (null.fileno(),) * 3)
+        else:
+            pid, log = self._spawn(args, stdio)
         return self._finish(pid, log, args, check=check)
 
     def _spawn(self, args: list[str], stdio: tuple[int, int, int]) -> tuple[int, Path]:
@@ -131,12 +136,3 @@ def _last_error(log: Path) -> str:
             return entry.get("msg", "")
     return ""
 
-
-_devnull_fd: int | None = None
-
-
-def _devnull() -> int:
-    global _devnull_fd
-    if _devnull_fd is None:
-        _devnull_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-    return _devnull_fd

@@ -213,10 +213,9 @@ def default_env(image_env: list[str], extra: list[str]) -> list[str]:
 
 
 
-def default_seccomp() -> dict | None:
-    """Docker's default profile, from ``seccomp.py``; None only where that module is not installed yet."""
-    try:
-        from portside.runtime.seccomp import default_profile
-    except ImportError:
-        return None
-    return default_profile()
+
+def default_seccomp(caps: list[str]) -> dict:
+    """Docker's default profile for this capability set (some syscalls are allowed only with a capability)."""
+    from portside.runtime.seccomp import default_profile
+
+    return default_profile(caps)

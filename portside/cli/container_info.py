@@ -1,0 +1,178 @@
+"""Reading commands: ps, logs, inspect, port, stats, volume. Output follows docker's tables and JSON."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import sys
+import time
+
+from portside.cli.containers import command, engine_at
+from portside.cli.flags import Parser, flag
+from portside.runtime.errors import InvalidArgument
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for row in [headers] + rows:
+        sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+
+
+def seconds_since(stamp: str) -> float:
+    return time.time() - calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+
+
+def ago(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size)} {unit}s"
+    return "1 minute" if seconds >= 60 else f"{max(int(seconds), 1)} second" + ("s" if seconds >= 2 else "")
+
+
+def status_text(info: dict) -> str:
+    state = info["State"]
+    if state["Status"] == "running":
+        return f"Up {ago(seconds_since(state['StartedAt']))}"
+    if state["Status"] == "exited":
+        return f"Exited ({state['ExitCode']}) {ago(seconds_since(state['FinishedAt']))} ago"
+    return state["Status"].capitalize()
+
+
+def ports_text(info: dict) -> str:
+    return ", ".join(f"{b['HostIp']}:{b['HostPort']}->{port}" for port, binds in
+                     info["NetworkSettings"]["Ports"].items() for b in binds)
+
+
+def ps_row(info: dict, no_trunc: bool) -> dict:
+    command = " ".join([info["Path"]] + info["Args"])
+    return {"ID": info["Id"] if no_trunc else info["Id"][:12], "Image": info["Config"]["Image"],
+            "Command": command if no_trunc else (command[:20] + "…" if len(command) > 20 else command),
+            "CreatedAt": info["Created"], "Status": status_text(info), "State": info["State"]["Status"],
+            "Ports": ports_text(info), "Names": info["Name"].lstrip("/")}
+
+
+@command
+def cmd_ps(argv: list[str], root: str) -> int:
+    flags = [flag("-a --all", "all", help="include stopped containers"),
+             flag("-q --quiet", "quiet", help="only ids"), flag("--no-trunc", "no_trunc", help="full ids"),
+             flag("--format", "format", "value", "table (default) or json")]
+    opts, _ = Parser("ps", "[OPTIONS]", flags).parse(argv)
+    if opts["format"] not in (None, "table", "json"):
+        raise InvalidArgument(f"ps: unsupported --format {opts['format']!r} (expected table or json)")
+    rows = [ps_row(i, opts["no_trunc"]) for i in engine_at(root).list(all=opts["all"])]
+    if opts["quiet"]:
+        sys.stdout.writelines(r["ID"] + "\n" for r in rows)
+    elif opts["format"] == "json":
+        sys.stdout.writelines(json.dumps(r) + "\n" for r in rows)
+    else:
+        keys = ["ID", "Image", "Command", "CreatedAt", "Status", "Ports", "Names"]
+        for r in rows:
+            r["CreatedAt"] = ago(seconds_since(r["CreatedAt"])) + " ago"
+        print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+                    [[r[k] for k in keys] for r in rows])
+    return 0
+
+
+@command
+def cmd_logs(argv: list[str], root: str) -> int:
+    flags = [flag("-f --follow", "follow", help="keep printing new output"),
+             flag("-n --tail", "tail", "value", "lines from the end (or all)"),
+             flag("-t --timestamps", "timestamps", help="prefix each line with its time")]
+    opts, args = Parser("logs", "[OPTIONS] CONTAINER", flags, interspersed=True).parse(argv)
+    if len(args) != 1:
+        raise InvalidArgument("logs: requires exactly one CONTAINER argument")
+    tail = None if opts["tail"] in (None, "all") else _int(opts["tail"], "logs --tail")
+    for entry in engine_at(root).logs(args[0], tail=tail, follow=opts["follow"]):
+        out = sys.stdout if entry.stream == "stdout" else sys.stderr
+        out.write(f"{entry.time} {entry.text}" if opts["timestamps"] else entry.text)
+        if opts["follow"]:
+            out.flush()
+    return 0
+
+
+@command
+def cmd_inspect(argv: list[str], root: str) -> int:
+    flags = [flag("-f --format", "format", "value", "print one field, e.g. '{{.State.Status}}'")]
+    opts, refs = Parser("inspect", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    if not refs:
+        raise InvalidArgument("inspect: requires at least one CONTAINER argument")
+    engine = engine_at(root)
+    infos = [engine.inspect(ref) for ref in refs]
+    if opts["format"]:
+        for info in infos:
+            print(render(opts["format"], info))
+    else:
+        print(json.dumps(infos, indent=4))
+    return 0
+
+
+def render(template: str, info: dict) -> str:
+    """The ``{{.A.B}}`` subset of docker's Go templates: field paths, printed as docker prints them."""
+    out, rest = "", template
+    while "{{" in rest:
+        before, _, rest = rest.partition("{{")
+        expr, _, rest = rest.partition("}}")
+        out += before + _field(info, expr.strip())
+    return out + rest
+
+
+def _field(info: dict, expr: str) -> str:
+    if not expr.startswith("."):
+        raise InvalidArgument(f"inspect --format: unsupported expression {expr!r} (expected a path like .State.Pid)")
+    value = info
+    for key in filter(None, expr.split(".")):
+        if not isinstance(value, dict) or key not in value:
+            raise InvalidArgument(f"inspect --format: no field {key!r} in {expr!r}")
+        value = value[key]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+@command
+def cmd_port(argv: list[str], root: str) -> int:
+    _, args = Parser("port", "CONTAINER [PRIVATE_PORT[/PROTO]]", [], interspersed=True).parse(argv)
+    if len(args) not in (1, 2):
+        raise InvalidArgument("port: requires a CONTAINER and at most one PRIVATE_PORT[/PROTO]")
+    mappings = engine_at(root).port(args[0])
+    for m in mappings:
+        key = f"{m['ContainerPort']}/{m['Protocol']}"
+        if len(args) == 1 or args[1] in (key, str(m["ContainerPort"])):
+            print((f"{key} -> " if len(args) == 1 else "") + f"{m['HostIp'] or '0.0.0.0'}:{m['HostPort']}")
+    return 0
+
+
+@command
+def cmd_stats(argv: list[str], root: str) -> int:
+    flags = [flag("--no-stream", "no_stream", help="print one sample and exit")]
+    opts, refs = Parser("stats", "[OPTIONS] [CONTAINER...]", flags, interspersed=True).parse(argv)
+    from portside.cli.stats import show
+
+    return show(engine_at(root), refs, stream=not opts["no_stream"])
+
+
+@command
+def cmd_volume(argv: list[str], root: str) -> int:
+    if not argv or argv[0] not in ("create", "ls", "rm"):
+        raise InvalidArgument("volume: expected a subcommand: create NAME, ls, rm NAME...")
+    volumes = engine_at(root).volumes
+    sub, args = argv[0], argv[1:]
+    if sub == "create":
+        for name in args or [__import__("os").urandom(32).hex()]:
+            volumes.create(name)
+            print(name)
+    elif sub == "ls":
+        print_table(["DRIVER", "VOLUME NAME"], [["local", n] for n in volumes.list()])
+    else:
+        force = "-f" in args or "--force" in args
+        for name in [a for a in args if not a.startswith("-")]:
+            volumes.remove(name, force=force)
+            print(name)
+    return 0
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidArgument(f"{what}: expected a number or 'all', got {text!r}") from None

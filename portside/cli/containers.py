@@ -1,0 +1,244 @@
+"""Container commands with docker's names and flags: run, create, start, stop, kill, restart, rm, wait, exec.
+
+The listing and reading commands (ps, logs, inspect, port, stats, volume) live in ``container_info.py``; they are
+registered here because the dispatcher maps every container command to this module. Nothing heavy is imported at
+module level: ``portside run`` pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+
+from portside.cli.flags import HelpRequested, Parser, flag
+from portside.runtime.errors import PortsideError
+
+RUN_FLAGS = [
+    flag("-d --detach", "detach", help="run in the background and print the container id"),
+    flag("--rm", "rm", help="remove the container when it exits"),
+    flag("--name", "name", "value", "assign a name"),
+    flag("-p --publish", "publish", "list", "publish a port: [IP:]HOST:CONTAINER[/PROTO]"),
+    flag("-e --env", "env", "list", "set an environment variable KEY=VALUE"),
+    flag("--env-file", "env_file", "list", "read KEY=VALUE lines from a file"),
+    flag("-v --volume", "volume", "list", "bind HOSTPATH:PATH[:ro] or volume NAME:PATH[:ro]"),
+    flag("-w --workdir", "workdir", "value", "working directory inside the container"),
+    flag("-u --user", "user", "value", "UID[:GID] or NAME[:GROUP]"),
+    flag("-h --hostname", "hostname", "value", "container host name"),
+    flag("-m --memory", "memory", "value", "memory limit, e.g. 128m"),
+    flag("--cpus", "cpus", "value", "CPU quota in cores, e.g. 0.5"),
+    flag("-c --cpu-shares", "cpu_shares", "value", "relative CPU weight"),
+    flag("--pids-limit", "pids_limit", "value", "maximum number of processes"),
+    flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
+    flag("--entrypoint", "entrypoint", "value", "override the image's entrypoint"),
+    flag("--network --net", "network", "value", "bridge | none | host"),
+    flag("--cap-add", "cap_add", "list", "add a capability"),
+    flag("--cap-drop", "cap_drop", "list", "drop a capability (ALL for every one)"),
+    flag("--privileged", "privileged", help="all capabilities, no seccomp, no masked paths"),
+    flag("--security-opt", "security_opt", "list", "seccomp=unconfined|FILE, no-new-privileges"),
+    flag("--read-only", "read_only", help="mount the root filesystem read-only"),
+    flag("-l --label", "label", "list", "set a label KEY=VALUE"),
+]
+# -h is --hostname for run/create, as in docker; --help still prints usage.
+
+
+def command(func):
+    """One error line (``portside: ...``) and docker's exit codes for every failure a user can cause."""
+    @wraps(func)
+    def run(argv: list[str], root: str) -> int:
+        try:
+            return func(argv, root)
+        except HelpRequested:
+            return 0
+        except PortsideError as exc:
+            from portside.cli.main import fail
+
+            return fail(str(exc), exc.exit_code)
+    return run
+
+
+def engine_at(root: str):
+    from portside.engine.engine import Engine
+
+    return Engine(Path(root))
+
+
+def config_from(opts: dict, args: list[str]):
+    from portside.engine import config as c
+
+    env = [e for f in opts["env_file"] for e in c.parse_env_file(f)] + [c.parse_env(e) for e in opts["env"]]
+    labels = dict(item.partition("=")[::2] for item in opts["label"])
+    return c.ContainerConfig(
+        image=args[0], cmd=args[1:] or None,
+        entrypoint=None if opts["entrypoint"] is None else [opts["entrypoint"]],
+        env=env, workdir=opts["workdir"] or "", user=opts["user"] or "", name=opts["name"] or "",
+        hostname=opts["hostname"] or "", publish=opts["publish"], volumes=opts["volume"],
+        memory=c.parse_memory(opts["memory"]) if opts["memory"] else None,
+        cpus=c.parse_cpus(opts["cpus"]) if opts["cpus"] else None,
+        cpu_shares=c.parse_int(opts["cpu_shares"], "--cpu-shares", 2) if opts["cpu_shares"] else None,
+        pids_limit=c.parse_int(opts["pids_limit"], "--pids-limit") if opts["pids_limit"] else None,
+        restart=opts["restart"] or "no", network=opts["network"] or "bridge", cap_add=opts["cap_add"],
+        cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
+        read_only=opts["read_only"], autoremove=opts["rm"], labels=labels)
+
+
+def _parse_create(name: str, argv: list[str], flags: list) -> tuple[dict, object]:
+    opts, args = Parser(name, "[OPTIONS] IMAGE [COMMAND] [ARG...]", flags).parse(argv)
+    if not args:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument(f"{name}: requires an IMAGE argument")
+    return opts, config_from(opts, args)
+
+
+@command
+def cmd_create(argv: list[str], root: str) -> int:
+    _, cfg = _parse_create("create", argv, [f for f in RUN_FLAGS if f.dest != "detach"])
+    print(engine_at(root).create(cfg))
+    return 0
+
+
+@command
+def cmd_run(argv: list[str], root: str) -> int:
+    opts, cfg = _parse_create("run", argv, RUN_FLAGS)
+    engine = engine_at(root)
+    cid = engine.create(cfg)
+    if opts["detach"]:
+        _start_or_remove(engine, cid, None).close()
+        sys.stdout.write(cid + "\n")
+        return 0
+    return _attached(engine, cid)
+
+
+def _start_or_remove(engine, cid: str, attach):
+    """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing)."""
+    try:
+        return engine.start(cid, attach)
+    except BaseException:
+        try:
+            engine.remove(cid, force=True)
+        except PortsideError:
+            pass
+        raise
+
+
+def _attached(engine, cid: str) -> int:
+    """Foreground run: copy the container's output here until it exits; exit with its code."""
+    from portside.cli.attach import stream
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        handle = _start_or_remove(engine, cid, (out_w, err_w))
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    return stream(engine, cid, handle, out_r, err_r)
+
+
+@command
+def cmd_start(argv: list[str], root: str) -> int:
+    _, refs = Parser("start", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("start", refs, lambda ref: engine.start(ref).close())
+
+
+@command
+def cmd_stop(argv: list[str], root: str) -> int:
+    flags = [flag("-t --time --timeout", "time", "value", "seconds to wait before SIGKILL (default 10)")]
+    opts, refs = Parser("stop", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    timeout = _seconds(opts["time"], "stop")
+    engine = engine_at(root)
+    return _each("stop", refs, lambda ref: engine.stop(ref, timeout))
+
+
+@command
+def cmd_restart(argv: list[str], root: str) -> int:
+    flags = [flag("-t --time --timeout", "time", "value", "seconds to wait before SIGKILL (default 10)")]
+    opts, refs = Parser("restart", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    timeout = _seconds(opts["time"], "restart")
+    engine = engine_at(root)
+    return _each("restart", refs, lambda ref: engine.restart(ref, timeout))
+
+
+@command
+def cmd_kill(argv: list[str], root: str) -> int:
+    flags = [flag("-s --signal", "signal", "value", "signal to send (default KILL)")]
+    opts, refs = Parser("kill", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("kill", refs, lambda ref: engine.kill(ref, opts["signal"] or "KILL"))
+
+
+@command
+def cmd_rm(argv: list[str], root: str) -> int:
+    flags = [flag("-f --force", "force", help="kill a running container first"),
+             flag("-v --volumes", "volumes", help="accepted for docker compatibility (no anonymous volumes)")]
+    opts, refs = Parser("rm", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("rm", refs, lambda ref: engine.remove(ref, force=opts["force"]))
+
+
+@command
+def cmd_wait(argv: list[str], root: str) -> int:
+    _, refs = Parser("wait", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("wait", refs, lambda ref: print(engine.wait(ref)), echo=False)
+
+
+@command
+def cmd_exec(argv: list[str], root: str) -> int:
+    flags = [flag("-i --interactive", "interactive", help="keep stdin open"),
+             flag("-e --env", "env", "list", "set an environment variable"),
+             flag("-u --user", "user", "value", "UID[:GID]"), flag("-w --workdir", "workdir", "value", "directory")]
+    opts, args = Parser("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", flags).parse(argv)
+    if len(args) < 2:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument("exec: requires a CONTAINER and a COMMAND")
+    with open(os.devnull, "rb") as null:
+        stdin = 0 if opts["interactive"] else null.fileno()
+        return engine_at(root).exec(args[0], args[1:], (stdin, 1, 2), env=opts["env"], user=opts["user"] or "",
+                                    workdir=opts["workdir"] or "")
+
+
+def _each(name: str, refs: list[str], action, echo: bool = True) -> int:
+    """Docker's multi-container commands: act on each, report each failure, exit 1 if any failed."""
+    if not refs:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument(f"{name}: requires at least one CONTAINER argument")
+    failed = 0
+    for ref in refs:
+        try:
+            action(ref)
+            if echo:
+                print(ref)
+        except PortsideError as exc:
+            sys.stderr.write(f"portside: {exc}\n")
+            failed = 1
+    return failed
+
+
+def _seconds(text: str | None, name: str) -> float:
+    if text is None:
+        return 10
+    from portside.engine.config import parse_int
+
+    return parse_int(text, f"{name} -t", 0)
+
+
+def _info(name: str):
+    def run(argv: list[str], root: str) -> int:
+        from portside.cli import container_info
+
+        return getattr(container_info, "cmd_" + name)(argv, root)
+    return run
+
+
+cmd_ps = _info("ps")
+cmd_logs = _info("logs")
+cmd_inspect = _info("inspect")
+cmd_port = _info("port")
+cmd_stats = _info("stats")
+cmd_volume = _info("volume")

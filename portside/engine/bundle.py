@@ -1,0 +1,93 @@
+"""The OCI bundle of one start: config.json from the record, plus the /etc files docker bind-mounts.
+
+Written at every start (not at create) because the network attachment, and so /etc/hosts and the namespace
+path, are new each time. The default seccomp profile resolved for a capability set is cached under the engine
+root: it is the same for every start on this kernel, and building it costs more than the rest of the bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from portside.engine.records import Paths, write_atomic
+from portside.runtime import spec
+
+
+def write_bundle(paths: Paths, record: dict, *, netns: str | None, ip: str, cgroups_path: str,
+                 seccomp_cache: Path) -> None:
+    cfg, host = record["Config"], record["HostConfig"]
+    uid, gid, groups = spec.resolve_user(paths.rootfs, cfg["User"])
+    cwd = cfg["WorkingDir"] or "/"
+    (paths.rootfs / cwd.lstrip("/")).mkdir(parents=True, exist_ok=True)  # docker creates a missing WORKDIR
+    proc = spec.Process(args=[record["Path"]] + record["Args"], env=cfg["Env"] + [f"HOSTNAME={cfg['Hostname']}"],
+                        cwd=cwd, uid=uid, gid=gid, additional_gids=groups)
+    security = _security(record, seccomp_cache)
+    mounts = _etc_mounts(paths, cfg["Hostname"], ip, host["NetworkMode"]) + _volume_mounts(record["Mounts"])
+    config = spec.build_config(paths.rootfs, proc, hostname=cfg["Hostname"], cgroups_path=cgroups_path,
+                               limits=limits(host), security=security, mounts=mounts, netns=netns)
+    paths.bundle.mkdir(exist_ok=True)
+    write_atomic(paths.bundle / "config.json", config, durable=False)
+
+
+def limits(host: dict) -> spec.Limits:
+    quota = int(host["NanoCpus"] * spec.Limits.cpu_period / 1e9) if host["NanoCpus"] else None
+    return spec.Limits(memory=host["Memory"] or None, cpu_quota=quota, cpu_shares=host["CpuShares"] or None,
+                       pids=host["PidsLimit"] if host["PidsLimit"] > 0 else None)
+
+
+def _security(record: dict, cache: Path) -> spec.Security:
+    host, sec = record["HostConfig"], record["Security"]
+    base = spec.Security(cap_add=tuple(host["CapAdd"]), cap_drop=tuple(host["CapDrop"]),
+                         privileged=host["Privileged"], no_new_privileges=sec["no_new_privileges"],
+                         readonly_rootfs=host["ReadonlyRootfs"])
+    caps = spec.capabilities(base)
+    if sec["seccomp"] == "unconfined" or host["Privileged"]:
+        return base
+    if sec["seccomp"] != "default":
+        from portside.runtime.seccomp import load_profile
+
+        return replace(base, seccomp=load_profile(Path(sec["seccomp"]), caps))
+    return replace(base, seccomp=_default_profile(caps, cache))
+
+
+def _default_profile(caps: list[str], cache: Path) -> dict:
+    uname = os.uname()
+    key = hashlib.sha256(json.dumps([caps, uname.release, uname.machine]).encode()).hexdigest()[:32]
+    path = cache / f"default-{key}.json"
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError):
+        profile = spec.default_seccomp(caps)
+        cache.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, profile, durable=False)
+        return profile
+
+
+def _etc_mounts(paths: Paths, hostname: str, ip: str, network: str) -> list[spec.Mount]:
+    files = {"hostname": f"{hostname}\n",
+             "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                      + (f"{ip}\t{hostname}\n" if ip else "")}
+    if network != "none":
+        try:
+            files["resolv.conf"] = Path("/etc/resolv.conf").read_text()
+        except OSError:
+            pass
+    mounts = []
+    for name, text in files.items():
+        (paths.dir / name).write_text(text)
+        mounts.append(spec.Mount(f"/etc/{name}", str(paths.dir / name)))
+    return mounts
+
+
+def _volume_mounts(mounts: list[dict]) -> list[spec.Mount]:
+    out = []
+    for m in mounts:
+        Path(m["Source"]).mkdir(parents=True, exist_ok=True)  # docker creates a missing bind source
+        options = ("rbind", "rprivate") + (() if m["RW"] else ("ro",))
+        out.append(spec.Mount(m["Destination"], m["Source"], "bind", options))
+    return out

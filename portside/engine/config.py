@@ -1,0 +1,153 @@
+"""What a caller asks for when it creates a container, and the parsers for docker's value syntaxes.
+
+The parsers live here, not in the CLI, because every front end (the CLI, the node agent, a docker-compatible API)
+must accept and refuse exactly the same values, with the same one-line messages naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from portside.runtime.errors import InvalidArgument
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+MIN_MEMORY = 6 << 20  # docker's floor: below it a container cannot even start its init
+NETWORKS = ("bridge", "none", "host")
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """One ``-v``: a host path bind (``source`` absolute) or a named volume (``name`` set)."""
+
+    source: str
+    destination: str
+    read_only: bool = False
+    name: str = ""
+
+
+@dataclass
+class ContainerConfig:
+    image: str
+    cmd: list[str] | None = None          # None: the image's Cmd
+    entrypoint: list[str] | None = None   # None: the image's Entrypoint; [] clears it
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    user: str = ""
+    name: str = ""
+    hostname: str = ""
+    publish: list[str] = field(default_factory=list)   # raw -p values; parsed by the network layer
+    volumes: list[str] = field(default_factory=list)   # raw -v values; see parse_volume
+    memory: int | None = None
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    pids_limit: int | None = None
+    restart: str = "no"
+    network: str = "bridge"
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)
+    read_only: bool = False
+    autoremove: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def parse_memory(text: str, flag: str = "--memory") -> int:
+    """Docker's sizes: ``128m``, ``1g``, ``512MiB``, ``1.5g``, plain bytes; at least 6 MiB."""
+    m = _SIZE.fullmatch(text.strip())
+    if not m:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a size like 128m or 1g")
+    size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if size < MIN_MEMORY:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: the minimum memory limit is 6m")
+    return size
+
+
+def parse_cpus(text: str) -> float:
+    ncpu = os.cpu_count() or 1
+    try:
+        cpus = float(text)
+    except ValueError:
+        raise InvalidArgument(f"invalid --cpus value {text!r}: expected a number like 0.5") from None
+    if not 0.01 <= cpus <= ncpu:
+        raise InvalidArgument(f"invalid --cpus value {text!r}: the range of CPUs is from 0.01 to {ncpu:.2f}")
+    return cpus
+
+
+def parse_int(text: str, flag: str, minimum: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected an integer") from None
+    if minimum is not None and value < minimum:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: must be at least {minimum}")
+    return value
+
+
+def parse_restart(text: str) -> tuple[str, int]:
+    """``no``, ``always``, ``unless-stopped``, ``on-failure[:N]`` -> (name, max retries)."""
+    name, _, count = text.partition(":")
+    if name not in ("no", "always", "unless-stopped", "on-failure"):
+        raise InvalidArgument(f"invalid --restart value {text!r}: expected no, always, unless-stopped or "
+                              "on-failure[:N]")
+    if count and name != "on-failure":
+        raise InvalidArgument(f"invalid --restart value {text!r}: only on-failure takes a retry count")
+    return name, parse_int(count, "--restart retry count", 0) if count else 0
+
+
+def parse_volume(text: str) -> VolumeSpec:
+    """``HOSTPATH:PATH[:ro|rw]`` (absolute host path) or ``NAME:PATH[:ro|rw]`` (a named volume)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise InvalidArgument(f"invalid -v value {text!r}: expected HOSTPATH:PATH[:ro] or NAME:PATH[:ro]")
+    source, dest = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if mode not in ("ro", "rw"):
+        raise InvalidArgument(f"invalid -v value {text!r}: mode {mode!r} is not ro or rw")
+    if not dest.startswith("/"):
+        raise InvalidArgument(f"invalid -v value {text!r}: container path {dest!r} is not absolute")
+    if source.startswith("/"):
+        return VolumeSpec(os.path.normpath(source), os.path.normpath(dest), mode == "ro")
+    check_name(source, "volume")
+    return VolumeSpec("", os.path.normpath(dest), mode == "ro", name=source)
+
+
+def parse_env_file(path: str) -> list[str]:
+    """docker's --env-file: KEY=VALUE lines, # comments and blanks ignored; a bare KEY takes our value."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as err:
+        raise InvalidArgument(f"--env-file {path}: {err.strerror}") from None
+    env = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        env.append(parse_env(line, f"--env-file {path} line {number}"))
+    return env
+
+
+def parse_env(item: str, where: str = "-e") -> str:
+    key, eq, _ = item.partition("=")
+    if not key or " " in key:
+        raise InvalidArgument(f"{where}: invalid variable {item!r}: expected KEY=VALUE")
+    if not eq:  # docker: a bare name passes the caller's value through, or is dropped
+        return f"{key}={os.environ[key]}" if key in os.environ else ""
+    return item
+
+
+def check_name(name: str, what: str = "container") -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidArgument(f"invalid {what} name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    return name
+
+
+def check_network(network: str) -> str:
+    if network not in NETWORKS:
+        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none or host")
+    return network

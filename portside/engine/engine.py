@@ -1,0 +1,199 @@
+"""The docker-style facade over the image store and the runtime: what the CLI, the node agent and a docker API
+socket call.
+
+One ``Engine`` per engine root. It keeps no state in memory beyond lazily built helpers, so any number of
+processes (CLI invocations, monitors, daemons) can use the same root at once; the files under the root are the
+truth (see ``records.py``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from portside.engine import create as creating
+from portside.engine import lifecycle
+from portside.engine.config import ContainerConfig
+from portside.engine.records import Records, read_json, write_atomic
+from portside.runtime import logfile
+from portside.runtime.errors import ContainerNotFound, InvalidTransition
+from portside.runtime.runc import Runc
+from portside.runtime.state import Event, State, transition
+
+
+class Engine:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.records = Records(self.root)
+        self.runc = Runc(self.root / "runc")
+        self._images = None
+        self._network = None
+
+    @property
+    def images(self):
+        if self._images is None:
+            from portside.image import ImageStore
+
+            self._images = ImageStore(self.root / "image")
+        return self._images
+
+    @property
+    def network(self):
+        """The bridge network, as ``ROOT/engine.json`` configures it (``bridge``, ``subnet``)."""
+        if self._network is None:
+            from portside.runtime.network import BridgeNetwork
+
+            settings = self.settings()
+            self._network = BridgeNetwork(self.root / "network", settings.get("bridge", "portside0"),
+                                          settings.get("subnet", "10.88.0.0/16"))
+        return self._network
+
+    def settings(self) -> dict:
+        try:
+            return read_json(self.root / "engine.json")
+        except FileNotFoundError:
+            return {}
+
+    # -- containers ------------------------------------------------------------------------------------------
+
+    def create(self, cfg: ContainerConfig) -> str:
+        """Validate everything, then write the record; bad input raises before anything exists."""
+        image = self.images.resolve(cfg.image)
+        cid = creating.new_id()
+        name = cfg.name or f"portside_{cid[:8]}"
+        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
+        self.records.claim_name(name, cid)
+        paths = self.records.paths(cid)
+        try:
+            paths.dir.mkdir(parents=True)
+            durable = not cfg.autoremove
+            write_atomic(paths.state, {"Status": "created", "ExitCode": 0, "RestartCount": 0}, durable)
+            write_atomic(paths.record, record, durable)
+        except BaseException:
+            shutil.rmtree(paths.dir, ignore_errors=True)
+            self.records.release_name(name, cid)
+            raise
+        return cid
+
+    def start(self, ref: str, attach: tuple[int, int] | None = None):
+        """Start; returns the monitor handle (``finished()`` waits for the exit when attached)."""
+        return lifecycle.start(self, self.records.find(ref), attach)
+
+    def stop(self, ref: str, timeout: float = 10) -> str:
+        cid = self.records.find(ref)
+        lifecycle.stop(self, cid, timeout)
+        return cid
+
+    def restart(self, ref: str, timeout: float = 10) -> str:
+        cid = self.stop(ref, timeout)
+        self.start(cid).close()
+        return cid
+
+    def kill(self, ref: str, signal: str = "KILL") -> str:
+        cid = self.records.find(ref)
+        state = self.state(cid)
+        transition(cid, State(state["Status"]), Event.KILL)
+        self.records.paths(cid).stop_marker.touch()  # docker: a killed container is not restarted either
+        self.runc.kill(cid, signal.upper().removeprefix("SIG"))
+        return cid
+
+    def wait(self, ref: str) -> int:
+        return lifecycle.wait_exit(self, self.records.find(ref))["ExitCode"]
+
+    def remove(self, ref: str, force: bool = False) -> str:
+        cid = self.records.find(ref)
+        state = self.state(cid)
+        transition(cid, State(state["Status"]), Event.FORCE_REMOVE if force else Event.REMOVE)
+        if state["Status"] in ("running", "restarting"):
+            self.records.paths(cid).stop_marker.touch()
+            lifecycle.stop(self, cid, timeout=0, signal="KILL")
+        lifecycle.release(self, cid)
+        self.destroy(cid)
+        return cid
+
+    def destroy(self, cid: str) -> None:
+        """Delete every trace of a container that no longer runs (runc record, files, name)."""
+        paths = self.records.paths(cid)
+        record = read_json(paths.record)
+        self.runc.delete(cid, force=True)
+        shutil.rmtree(paths.dir, ignore_errors=True)
+        self.records.release_name(record["Name"], cid)
+
+    def state(self, cid: str) -> dict:
+        try:
+            state = read_json(self.records.paths(cid).state)
+        except FileNotFoundError:
+            raise ContainerNotFound(cid) from None
+        return lifecycle.reconcile(self, cid, state)
+
+    def inspect(self, ref: str) -> dict:
+        from portside.engine.inspect import inspect
+
+        cid = self.records.find(ref)
+        return inspect(read_json(self.records.paths(cid).record), self.state(cid))
+
+    def list(self, all: bool = False) -> list[dict]:
+        out = []
+        for cid in self.records.ids():
+            try:
+                info = self.inspect(cid)
+            except (ContainerNotFound, FileNotFoundError):
+                continue  # removed while we looked
+            if all or info["State"]["Running"]:
+                out.append(info)
+        return sorted(out, key=lambda i: i["Created"], reverse=True)
+
+    def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
+        cid = self.records.find(ref)
+        path = self.records.paths(cid).log
+        entries, offset = logfile.read(path, tail)
+        yield from entries
+        while follow:
+            state = self.state(cid)
+            running = state["Status"] in ("running", "restarting")
+            if running:
+                lifecycle.wait_pid(state.get("MonitorPid") or state.get("Pid", 0), 0.2)
+            entries, offset = logfile.read(path, None, offset)
+            yield from entries
+            follow = running
+
+    def exec(self, ref: str, argv: list[str], stdio: tuple[int, int, int], env: list[str] = (),
+             user: str = "", workdir: str = "") -> int:
+        cid = self.records.find(ref)
+        state = self.state(cid)
+        if state["Status"] != "running":
+            raise InvalidTransition(cid, state["Status"], "exec in it (it is not running)")
+        return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None)
+
+    def stats(self, ref: str):
+        from portside.runtime.cgroups import Cgroup
+
+        cid = self.records.find(ref)
+        return Cgroup(lifecycle.cgroups_path(cid)).stats()
+
+    def port(self, ref: str) -> list[dict]:
+        cid = self.records.find(ref)
+        return self.state(cid).get("Network", {}).get("Ports", [])
+
+    @property
+    def volumes(self):
+        from portside.engine.volumes import Volumes
+
+        return Volumes(self.root, self.records)
+
+    def using_image(self, image_id: str) -> list[str]:
+        ids = []
+        for cid in self.records.ids():
+            try:
+                if read_json(self.records.paths(cid).record)["Image"] == image_id:
+                    ids.append(cid)
+            except (FileNotFoundError, ValueError, KeyError):
+                continue
+        return ids
+
+
+def containers_using_image(root: Path, image_id: str) -> list[str]:
+    """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
+    return Engine(root).using_image(image_id)
+

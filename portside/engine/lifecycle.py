@@ -1,0 +1,202 @@
+"""Starting and stopping: the part of the engine that touches processes, mounts and the network.
+
+Theory of operation. ``start`` mounts the overlay, attaches the network, writes the bundle and spawns the
+monitor, registering the undo of each step first: if runc refuses (a missing command, say) every step is undone
+and the error raised. The monitor's callbacks (run in the monitor process) record RUNNING with pids, then EXITED
+with code and OOM flag, and release the mount and the network; with AutoRemove they delete the container too,
+before a foreground ``run`` learns the exit code.
+
+A monitor that was SIGKILLed leaves a record saying "running". ``reconcile`` notices (the monitor's pid is gone or
+belongs to another process) and asks runc: a container still running stays running (its output is no longer
+logged); one that ended is recorded as exited with the unknown status docker also reports (255) and cleaned up.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+from contextlib import ExitStack
+
+from portside.engine.bundle import write_bundle
+from portside.engine.records import Paths, read_json
+from portside.runtime import monitor, rootfs
+from portside.runtime.errors import ContainerNotFound, OCIRuntimeError
+from portside.runtime.logfile import rfc3339
+from portside.runtime.state import Event, State, transition
+
+UNKNOWN_EXIT = 255
+
+
+def cgroups_path(cid: str) -> str:
+    return f"/portside/{cid}"
+
+
+def start(engine, cid: str, attach: tuple[int, int] | None = None) -> monitor.Handle:
+    paths = engine.records.paths(cid)
+    record, state = read_json(paths.record), engine.state(cid)
+    transition(cid, State(state["Status"]), Event.START)
+    paths.stop_marker.unlink(missing_ok=True)
+    with ExitStack() as undo:
+        _mount(engine, paths, record, undo)
+        attachment = _attach(engine, cid, record, undo)
+        ip = attachment.ip if attachment else ""
+        netns = {"host": "host", "none": None}.get(record["HostConfig"]["NetworkMode"])
+        write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
+                     cgroups_path=cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
+        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach))
+        for sock in attachment.reserved if attachment else ():
+            sock.close()  # the monitor holds the reservations from here on
+        try:
+            handle.started()
+        except BaseException:
+            handle.close()
+            engine.runc.delete(cid, force=True)
+            raise
+        undo.pop_all()
+    return handle
+
+
+def _mount(engine, paths: Paths, record: dict, undo: ExitStack) -> None:
+    if rootfs.is_mounted(paths.rootfs):
+        return
+    layers = engine.images.layer_dirs(engine.images.resolve(record["Image"]))
+    rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs)
+    undo.callback(rootfs.unmount, paths.rootfs)
+
+
+def _attach(engine, cid: str, record: dict, undo: ExitStack):
+    if record["HostConfig"]["NetworkMode"] != "bridge":
+        return None
+    from portside.runtime.network import PortMapping
+
+    ports = [PortMapping(p["HostIp"], p["HostPort"], p["ContainerPort"], p["Protocol"])
+             for p in record["HostConfig"]["PortBindings"]]
+    network = engine.network
+    attachment = network.attach(cid, ports)
+    undo.callback(network.detach, cid)
+    undo.callback(lambda: [s.close() for s in attachment.reserved])
+    return attachment
+
+
+def _plan(engine, paths: Paths, record: dict, attachment, attach) -> monitor.Plan:
+    cid = record["Id"]
+    policy = record["HostConfig"]["RestartPolicy"]
+    durable = not record["HostConfig"]["AutoRemove"]
+    net = _network_state(attachment)
+
+    def on_start(pid: int, monitor_pid: int) -> None:
+        engine.records.update_state(cid, lambda s: s.update(
+            Status="running", Pid=pid, ExitCode=0, OOMKilled=False, Error="", StartedAt=rfc3339(),
+            MonitorPid=monitor_pid, MonitorStart=proc_start(monitor_pid), Network=net), durable)
+
+    def on_restart(info: monitor.ExitInfo) -> None:
+        engine.records.update_state(cid, lambda s: s.update(
+            Status="restarting", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
+            FinishedAt=info.finished_at, RestartCount=s.get("RestartCount", 0) + 1), durable)
+
+    def on_exit(info: monitor.ExitInfo) -> None:
+        engine.records.update_state(cid, lambda s: s.update(
+            Status="exited", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed, FinishedAt=info.finished_at,
+            Error=info.error, MonitorPid=0), durable)
+        release(engine, cid)
+        if record["HostConfig"]["AutoRemove"]:
+            engine.destroy(cid)
+
+    return monitor.Plan(
+        cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=cgroups_path(cid),
+        restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
+        keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
+        on_start=on_start, on_restart=on_restart, on_exit=on_exit)
+
+
+def _network_state(attachment) -> dict:
+    if attachment is None:
+        return {}
+    return {"IPAddress": attachment.ip, "Gateway": attachment.gateway, "IPPrefixLen": attachment.prefixlen,
+            "MacAddress": attachment.mac,
+            "Ports": [{"HostIp": p.host_ip, "HostPort": p.host_port, "ContainerPort": p.container_port,
+                       "Protocol": p.protocol} for p in attachment.ports]}
+
+
+def release(engine, cid: str) -> None:
+    """What a container holds only while it runs: its overlay mount and network attachment. Idempotent."""
+    paths = engine.records.paths(cid)
+    rootfs.unmount(paths.rootfs)
+    record = read_json(paths.record)
+    if record["HostConfig"]["NetworkMode"] == "bridge":
+        engine.network.detach(cid, wait=False)
+
+
+def stop(engine, cid: str, timeout: float = 10, signal: str | None = None) -> None:
+    """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
+    state = engine.state(cid)
+    transition(cid, State(state["Status"]), Event.STOP)
+    if state["Status"] not in ("running", "restarting"):
+        return
+    engine.records.paths(cid).stop_marker.touch()
+    record = read_json(engine.records.paths(cid).record)
+    _kill(engine, cid, signal or record["Config"]["StopSignal"])
+    if not wait_pid(state.get("Pid", 0), timeout):
+        _kill(engine, cid, "KILL")
+    wait_exit(engine, cid)
+
+
+def _kill(engine, cid: str, sig: str) -> None:
+    try:
+        engine.runc.kill(cid, sig.removeprefix("SIG"), all_processes=False)
+    except (ContainerNotFound, OCIRuntimeError):
+        pass  # between two runs of a restart policy, or already gone: nothing to signal
+
+
+def wait_exit(engine, cid: str, timeout: float | None = None) -> dict:
+    """Block until the container's monitor has recorded the end (the monitor exits right after)."""
+    state = engine.state(cid)
+    if state["Status"] in ("running", "restarting") and state.get("MonitorPid"):
+        wait_pid(state["MonitorPid"], timeout)
+    elif state["Status"] == "running":
+        wait_pid(state.get("Pid", 0), timeout)  # monitor lost: wait for the process, then reconcile
+    return engine.state(cid)
+
+
+def wait_pid(pid: int, timeout: float | None) -> bool:
+    """True once ``pid`` has exited (a pidfd: no polling), False on timeout."""
+    if pid <= 0:
+        return True
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def reconcile(engine, cid: str, state: dict) -> dict:
+    """Re-adopt a container whose monitor is gone (see the module docstring)."""
+    if state.get("Status") not in ("running", "restarting") or monitor_alive(state):
+        return state
+    live = engine.runc.state(cid)
+    if live is not None and live.get("status") in ("running", "paused"):
+        return state
+    if live is not None:
+        engine.runc.delete(cid, force=True)
+    state = engine.records.update_state(cid, lambda s: s.update(
+        Status="exited", Pid=0, ExitCode=UNKNOWN_EXIT, FinishedAt=rfc3339(), MonitorPid=0,
+        Error="the container's monitor died; its exit status is unknown"))
+    release(engine, cid)
+    return state
+
+
+def monitor_alive(state: dict) -> bool:
+    pid = state.get("MonitorPid") or 0
+    return pid > 0 and proc_start(pid) == state.get("MonitorStart")
+
+
+def proc_start(pid: int) -> str:
+    """The process's start time in clock ticks: with the pid it names one process, even after pid reuse."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""

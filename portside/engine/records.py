@@ -1,0 +1,143 @@
+"""Where a container lives on disk, and how its records are written so that a crash never leaves half a file.
+
+``ROOT/containers/<id>/`` holds ``container.json`` (what was asked for: written once at create), ``state.json``
+(what is happening: rewritten by the engine and by the monitor), the bundle (``config.json``, FIFOs), the overlay's
+``upper``/``work``/``rootfs``, and the json-file log. Every write goes to a temporary file that is renamed over the
+old one; a per-container ``flock`` serialises the read-modify-write of ``state.json``, because the monitor and a
+CLI command may update it at the same moment. Names are symlinks ``ROOT/names/<name> -> <id>``: ``symlink(2)``
+either creates one or fails, which makes name uniqueness atomic without a global lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUse
+
+
+def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
+    """Write temp, fsync (skipped for throw-away ``--rm`` containers: nobody reads them after a crash), rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, json.dumps(data, indent=1).encode())
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The file layout of one container."""
+
+    dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def record(self) -> Path:
+        return self.dir / "container.json"
+
+    @property
+    def state(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def bundle(self) -> Path:
+        return self.dir / "bundle"
+
+    @property
+    def rootfs(self) -> Path:
+        return self.dir / "rootfs"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / f"{self.id}-json.log"
+
+    @property
+    def stop_marker(self) -> Path:
+        return self.dir / "stop-requested"
+
+    @property
+    def lock(self) -> Path:
+        return self.dir / "lock"
+
+
+class Records:
+    """All containers under one engine root."""
+
+    def __init__(self, root: Path) -> None:
+        self.containers = root / "containers"
+        self.names = root / "names"
+
+    def paths(self, cid: str) -> Paths:
+        return Paths(self.containers / cid)
+
+    def ids(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.containers.iterdir() if (p / "container.json").exists())
+        except FileNotFoundError:
+            return []
+
+    def find(self, ref: str) -> str:
+        """A full id, a unique id prefix, or a name (docker's lookup order: exact id, name, prefix)."""
+        if not ref:
+            raise ContainerNotFound(ref)
+        if (self.containers / ref / "container.json").exists():
+            return ref
+        try:
+            return os.readlink(self.names / ref.lstrip("/"))
+        except (FileNotFoundError, OSError):
+            pass
+        matches = [i for i in self.ids() if i.startswith(ref)] if ref.isalnum() else []
+        if len(matches) > 1:
+            raise InvalidArgument(f"container id prefix {ref!r} is ambiguous: it matches {len(matches)} containers")
+        if not matches:
+            raise ContainerNotFound(ref)
+        return matches[0]
+
+    def claim_name(self, name: str, cid: str) -> None:
+        self.names.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(cid, self.names / name)
+        except FileExistsError:
+            raise NameInUse(name, _readlink(self.names / name)) from None
+
+    def release_name(self, name: str, cid: str) -> None:
+        link = self.names / name
+        if name and _readlink(link) == cid:
+            link.unlink(missing_ok=True)
+
+    def update_state(self, cid: str, change: Callable[[dict], None], durable: bool = True) -> dict:
+        """Apply ``change`` to state.json under the container's lock; returns the new state."""
+        paths = self.paths(cid)
+        fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state = read_json(paths.state) if paths.state.exists() else {}
+            change(state)
+            write_atomic(paths.state, state, durable)
+            return state
+        finally:
+            os.close(fd)
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""

@@ -1,0 +1,36 @@
+"""The few libc calls the standard library lacks: mount(2), umount2(2) and prctl(2).
+
+Called through ctypes rather than mount(8) or a helper binary: each would cost a fork and an exec on the path
+that ``portside run`` takes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+MNT_DETACH = 2
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> int:
+    """0, or the errno of the failure."""
+    ok = _libc.mount(source.encode(), os.fsencode(target), fstype.encode(), flags, data.encode()) == 0
+    return 0 if ok else ctypes.get_errno()
+
+
+def umount2(target: str, flags: int = 0) -> int:
+    return 0 if _libc.umount2(os.fsencode(target), flags) == 0 else ctypes.get_errno()
+
+
+def set_child_subreaper() -> None:
+    """Orphaned descendants (a container's init once ``runc run --detach`` exits) become our children."""
+    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")

@@ -1,0 +1,304 @@
+"""The per-container monitor: the small process that holds a container for its whole life.
+
+Theory of operation. ``spawn`` forks twice (no exec: a fork costs about a millisecond, a fresh interpreter tens)
+so the monitor is nobody's child, starts a new session, and marks itself child subreaper: when ``runc run
+--detach`` exits, the container's init is re-parented to the monitor, which can then wait for it and learn its
+exit status. The monitor
+
+- gives the container FIFOs as stdout/stderr, opened read-write for the container's side: a container whose
+  monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
+  unread;
+- appends every line to the json-file log and, while a foreground ``run`` is attached, copies the bytes to it
+  (the attachment is dropped, not the container, when that CLI goes away);
+- after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
+- applies the restart policy, or reports the exit through the caller's ``on_exit`` (which records it) and only
+  then tells an attached ``run`` the exit code, so that a returning ``run --rm`` has already cleaned up.
+
+The monitor talks to whoever spawned it through one status pipe of JSON lines: ``{"started": pid}`` or
+``{"error": ..., "kind": ...}``, later ``{"exit": code, "oom": bool}``. Host-port reservation sockets handed in
+``keep_fds`` stay open here for the container's life.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from portside.runtime import errors, libc, logfile
+from portside.runtime.cgroups import Cgroup
+from portside.runtime.errors import PortsideError
+from portside.runtime.runc import Runc
+
+DRAIN_SECONDS = 2.0  # output still buffered after the init died; bounded in case a writer leaked
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: str = "no"  # no | always | unless-stopped | on-failure
+    max_retries: int = 0
+
+    def should_restart(self, code: int, restarts: int, stopped: bool) -> bool:
+        if stopped or self.name == "no":
+            return False
+        if self.name == "on-failure":
+            return code != 0 and (self.max_retries == 0 or restarts < self.max_retries)
+        return True
+
+    def backoff(self, restarts: int) -> float:
+        """Docker's shape: 100 ms doubling, capped (here at 2 s, short enough for a test to watch)."""
+        return min(0.1 * 2 ** restarts, 2.0)
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    code: int
+    oom_killed: bool
+    finished_at: str
+    restarts: int
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    cid: str
+    bundle: Path
+    runc: Runc
+    log_path: Path
+    cgroups_path: str
+    restart: RestartPolicy = RestartPolicy()
+    stop_marker: Path | None = None
+    keep_fds: tuple[int, ...] = ()
+    attach: tuple[int, int] | None = None
+    on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None
+    on_restart: Callable[[ExitInfo], None] = lambda info: None
+    on_exit: Callable[[ExitInfo], None] = lambda info: None
+
+
+class Handle:
+    """The spawner's end of the status pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self.file = os.fdopen(fd, "rb")
+
+    def started(self) -> int:
+        """The container's pid once it runs; raises the start failure (e.g. CommandNotFound) otherwise."""
+        msg = self._next()
+        if "started" in msg:
+            return msg["started"]
+        kind = getattr(errors, msg.get("kind", ""), errors.OCIRuntimeError)
+        raise (kind if isinstance(kind, type) and issubclass(kind, errors.OCIRuntimeError)
+               else errors.OCIRuntimeError)(msg.get("error", "the monitor died before the container started"))
+
+    def finished(self) -> ExitInfo | None:
+        msg = self._next()
+        return ExitInfo(msg["exit"], msg["oom"], msg["finished_at"], 0) if "exit" in msg else None
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def _next(self) -> dict:
+        line = self.file.readline()
+        return json.loads(line) if line else {}
+
+
+def spawn(plan: Plan) -> Handle:
+    """Start the monitor (which starts the container); the caller reads ``started()`` from the handle."""
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() == 0:
+                _run(plan, w)
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    return Handle(r)
+
+
+def _run(plan: Plan, status: int) -> None:
+    code = 1
+    try:
+        _isolate(plan, status)
+        _Monitor(plan, status).loop()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _isolate(plan: Plan, status: int) -> None:
+    """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses."""
+    libc.set_child_subreaper()
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    keep = {0, 1, 2, status, *plan.keep_fds, *(plan.attach or ())}
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+
+
+class _Monitor:
+    def __init__(self, plan: Plan, status: int) -> None:
+        self.plan = plan
+        self.status = status
+        self.log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self.attach = plan.attach
+
+    def loop(self) -> None:
+        restarts = 0
+        while True:
+            try:
+                pid, readers = self._start()
+            except PortsideError as e:
+                self._failed(e, restarts)
+                return
+            self.plan.on_start(pid, os.getpid())
+            if restarts == 0:
+                self._send({"started": pid})
+            code = self._pump(pid, readers)
+            info = self._finish(code, restarts)
+            stopped = self.plan.stop_marker is not None and self.plan.stop_marker.exists()
+            if not self.plan.restart.should_restart(code, restarts, stopped):
+                return self._exited(info)
+            self.plan.on_restart(info)
+            time.sleep(self.plan.restart.backoff(restarts))
+            restarts += 1
+
+    def _start(self) -> tuple[int, dict[int, logfile.Writer]]:
+        """FIFOs for stdout/stderr, then one ``runc run --detach``; returns the init's pid and the readers."""
+        run_dir = self.plan.bundle
+        readers, writers = {}, []
+        for stream in ("stdout", "stderr"):
+            fifo = run_dir / f"{stream}.fifo"
+            fifo.unlink(missing_ok=True)
+            os.mkfifo(fifo, 0o600)
+            readers[os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)] = logfile.Writer(self.log, stream)
+            writers.append(os.open(fifo, os.O_RDWR))
+        pid_file = run_dir / "init.pid"
+        try:
+            with open(os.devnull, "rb") as null:
+                self.plan.runc.run(self.plan.cid, run_dir, detach=True, stdio=(null.fileno(), *writers),
+                                   pid_file=pid_file)
+        except BaseException:
+            for fd in list(readers):
+                os.close(fd)
+            raise
+        finally:
+            for fd in writers:
+                os.close(fd)
+        return int(pid_file.read_text()), readers
+
+    def _pump(self, pid: int, readers: dict[int, logfile.Writer]) -> int:
+        """Copy output to the log (and the attached CLI) until the init exited and the FIFOs are drained."""
+        poller = select.poll()
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+        code, deadline = None, None
+        while readers:
+            timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            events = poller.poll(timeout)
+            if not events and deadline is not None:
+                break
+            for fd, _ in events:
+                if fd == pidfd:
+                    poller.unregister(pidfd)
+                    code, deadline = _reap(pid), time.monotonic() + DRAIN_SECONDS
+                else:
+                    self._copy(fd, readers, poller)
+        os.close(pidfd)
+        for fd, writer in readers.items():
+            writer.flush()
+            os.close(fd)
+        return _reap(pid) if code is None else code
+
+    def _copy(self, fd: int, readers: dict[int, logfile.Writer], poller: select.poll) -> None:
+        writer = readers[fd]
+        data = os.read(fd, 65536)
+        if not data:
+            writer.flush()
+            poller.unregister(fd)
+            os.close(fd)
+            del readers[fd]
+            return
+        writer.feed(data)
+        if self.attach is not None:
+            try:
+                os.write(self.attach[0 if writer.stream == "stdout" else 1], data)
+            except OSError:  # the attached CLI went away: the container carries on
+                self.attach = None
+
+    def _finish(self, code: int, restarts: int) -> ExitInfo:
+        """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
+        oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
+        _reap_orphans()
+        try:
+            self.plan.runc.delete(self.plan.cid, force=True)
+        except PortsideError:
+            pass
+        Cgroup(self.plan.cgroups_path).remove()
+        return ExitInfo(code, oom, logfile.rfc3339(), restarts)
+
+    def _failed(self, error: PortsideError, restarts: int) -> None:
+        if restarts == 0:
+            self._send({"error": str(error), "kind": type(error).__name__})
+            return
+        self._exited(ExitInfo(error.exit_code, False, logfile.rfc3339(), restarts, str(error)))
+
+    def _exited(self, info: ExitInfo) -> None:
+        try:
+            self.plan.on_exit(info)
+        finally:
+            self._detach()
+            self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
+
+    def _detach(self) -> None:
+        for fd in self.plan.attach or ():
+            os.close(fd)
+        self.attach = None
+
+    def _send(self, message: dict) -> None:
+        try:
+            os.write(self.status, (json.dumps(message) + "\n").encode())
+        except OSError:
+            pass
+
+
+def _reap(pid: int) -> int:
+    """The exit code as docker reports it: the status, or 128 + N for death by signal N."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 255
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _reap_orphans() -> None:
+    """A dying init's descendants are re-parented to us, the subreaper: collect them."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
