@@ -405,3 +405,14 @@ def test_public_contract() -> None:
     names = ["Attachment", "BridgeNetwork", "PortMapping", "parse_publish"]
     assert sorted(network.__all__) == sorted(net_package.__all__) == names
     assert all(getattr(network, n) is getattr(net_package, n) for n in names)
+
+
+def test_a_namespace_pin_left_by_a_crash_is_replaced(net: BridgeNetwork) -> None:
+    from portside.runtime.net import netns
+
+    stale = net.netns_path("ctr-a")
+    netns.create(stale)  # as if an engine died after pinning, before recording its lease
+    stale_inode = os.stat(stale).st_ino
+    att = net.attach("ctr-a", [])
+    assert os.stat(att.netns_path).st_ino != stale_inode
+    assert Path("/proc/self/mountinfo").read_text().count(str(stale)) == 1

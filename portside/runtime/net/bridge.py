@@ -66,12 +66,12 @@ class BridgeNetwork:
 
     def attached(self) -> dict[str, str]:
         """Container id -> leased address, for every container attached now."""
-        with self._leases.locked() as table:
+        with self._leases.locked(write=False) as table:
             return {cid: lease.ip for cid, lease in table.leases.items()}
 
     def lookup(self, container_id: str) -> Attachment | None:
         """The attachment as recorded, for an engine that restarted; ``reserved`` is empty (the monitor has it)."""
-        with self._leases.locked() as table:
+        with self._leases.locked(write=False) as table:
             lease = table.leases.get(container_id)
         if lease is None:
             return None
@@ -180,7 +180,15 @@ def _ip_batch(script: str, in_netns: Path | None = None) -> None:
     else:
         proc = netns.run_in(in_netns, argv, script)
     if proc.returncode != 0:
-        raise NetworkError(f"ip failed: {proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else '?'}")
+        raise NetworkError(_ip_error(script, proc.stderr))
+
+
+def _ip_error(script: str, stderr: str) -> str:
+    """``ip -batch`` ends its output with "Command failed -:N": name that command with the kernel's answer."""
+    lines = stderr.strip().splitlines() or ["no error output"]
+    match = re.search(r"Command failed -:(\d+)", stderr)
+    command = script.splitlines()[int(match[1]) - 1] if match else script.splitlines()[0]
+    return f"ip {command}: {lines[0]}"
 
 
 def _link_exists(name: str) -> bool:

@@ -74,14 +74,15 @@ class LeaseStore:
         self.subnet = subnet
 
     @contextmanager
-    def locked(self) -> Iterator[LeaseTable]:
-        """Hold the lock, yield the table, and save it when the block ends without an error."""
+    def locked(self, write: bool = True) -> Iterator[LeaseTable]:
+        """Hold the lock, yield the table, and save it (if ``write``) when the block ends without an error."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             table = self._load()
             yield table
-            self._save(table)
+            if write:
+                self._save(table)
 
     def _load(self) -> LeaseTable:
         try:

@@ -32,8 +32,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def create(path: Path) -> None:
-    """Create a network namespace pinned at ``path`` (a new empty file)."""
+    """Create a network namespace pinned at ``path``; a pin left there by a crashed engine is replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove(path)
     path.touch(exist_ok=False)
     try:
         _in_thread(lambda: _unshare_and_pin(path))
