@@ -1,7 +1,8 @@
 """Node state as NumPy arrays, so that filtering and scoring one pod over every node is a few vector operations.
 
-Rows are nodes (a removed node's row stays, marked dead, so indices held elsewhere never shift); columns of
-``alloc``/``requested`` are resources in ``resources`` order: cpu in millicores, memory and storage in bytes,
+A node is a row index (a removed node's row stays, marked dead, so indices held elsewhere never shift). The
+resource matrices ``alloc``/``requested``/``free`` are stored resource-major, shape (resources, nodes), so that
+one resource over a window of nodes is a contiguous slice; resources are in ``resources`` order: cpu in millicores, memory and storage in bytes,
 ``pods`` as a count, extended resources in their own units. ``requested`` includes pods that are assumed
 (reserved, binding in flight) as well as bound ones: placement must never count the same room twice.
 
@@ -29,8 +30,10 @@ class NodeArrays:
         self.names: list[str] = []
         self.index: dict[str, int] = {}
         self.infos: list[NodeInfo | None] = []
-        self.alloc = np.zeros((capacity, len(self.resources)), dtype=np.int64)
+        self.alloc = np.zeros((len(self.resources), capacity), dtype=np.int64)
         self.requested = np.zeros_like(self.alloc)
+        self.free = np.zeros_like(self.alloc)
+        self.inv_alloc = np.zeros(self.alloc.shape, dtype=float)
         self.alive = np.zeros(capacity, dtype=bool)
         self.unschedulable = np.zeros(capacity, dtype=bool)
         self.label_codes: dict[str, np.ndarray] = {}
@@ -42,13 +45,16 @@ class NodeArrays:
         self.anti_pods: dict[str, PodInfo] = {}
         self.generation = 0
         self.pods_version = 0
+        self.memo: tuple | None = None  # one scoring result shared by plugins within a cycle
         self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
 
     # --- growth -------------------------------------------------------------------------------------------------
     def _grow_rows(self) -> None:
-        cap = max(64, 2 * self.alloc.shape[0])
-        self.alloc = _resize(self.alloc, cap)
-        self.requested = _resize(self.requested, cap)
+        cap = max(64, 2 * self.alloc.shape[1])
+        self.alloc = _resize(self.alloc.T, cap).T.copy()
+        self.requested = _resize(self.requested.T, cap).T.copy()
+        self.free = _resize(self.free.T, cap).T.copy()
+        self.inv_alloc = _resize(self.inv_alloc.T, cap).T.copy()
         self.alive = _resize(self.alive, cap)
         self.unschedulable = _resize(self.unschedulable, cap)
         self.taint_matrix = _resize(self.taint_matrix, cap)
@@ -60,9 +66,12 @@ class NodeArrays:
             col = len(self.resources)
             self.resources.append(name)
             self.res_index[name] = col
-            pad = np.zeros((self.alloc.shape[0], 1), dtype=np.int64)
-            self.alloc = np.hstack([self.alloc, pad])
-            self.requested = np.hstack([self.requested, pad])
+            pad = np.zeros((1, self.alloc.shape[1]), dtype=np.int64)
+            self.alloc = np.vstack([self.alloc, pad])
+            self.requested = np.vstack([self.requested, pad])
+            self.free = np.vstack([self.free, pad])
+            self.inv_alloc = np.vstack([self.inv_alloc, pad.astype(float)])
+            self.memo = None
         return col
 
     def _taint_column(self, taint: Taint) -> int:
@@ -75,7 +84,7 @@ class NodeArrays:
     def _label_code(self, key: str, value: str) -> int:
         vocab = self.label_vocab.setdefault(key, {})
         if key not in self.label_codes:
-            self.label_codes[key] = np.full(self.alloc.shape[0], -1, dtype=np.int32)
+            self.label_codes[key] = np.full(self.alloc.shape[1], -1, dtype=np.int32)
         return vocab.setdefault(value, len(vocab))
 
     # --- nodes --------------------------------------------------------------------------------------------------
@@ -87,10 +96,11 @@ class NodeArrays:
         self.infos[i] = info
         self.alive[i] = True
         self.unschedulable[i] = info.unschedulable
-        self.alloc[i] = 0
+        self.alloc[:, i] = 0
         for name, amount in info.allocatable.items():
             col = self._resource_column(name)  # may widen the arrays: look it up before indexing
-            self.alloc[i, col] = amount
+            self.alloc[col, i] = amount
+        self._refresh_row(i)
         self._set_labels(i, info.labels)
         self.taint_matrix[i] = False
         for taint in info.taints:
@@ -99,8 +109,13 @@ class NodeArrays:
         self.generation += 1
         return i
 
+    def _refresh_row(self, i: int) -> None:
+        self.free[:, i] = self.alloc[:, i] - self.requested[:, i]
+        alloc = self.alloc[:, i].astype(float)
+        self.inv_alloc[:, i] = np.divide(1.0, alloc, out=np.zeros_like(alloc), where=alloc > 0)
+
     def _new_row(self, name: str) -> int:
-        if self.n == self.alloc.shape[0]:
+        if self.n == self.alloc.shape[1]:
             self._grow_rows()
         i = self.n
         self.n += 1
@@ -126,16 +141,25 @@ class NodeArrays:
         for pod in evicted:
             self.forget(pod.uid)
         self.alive[i] = False
-        self.alloc[i] = 0
+        self.alloc[:, i] = 0
+        self._refresh_row(i)
         self.generation += 1
         return evicted
 
     # --- pods ---------------------------------------------------------------------------------------------------
     def request_vector(self, pod: PodInfo) -> tuple[np.ndarray, tuple[str, ...]]:
-        """The pod's requests as a row over ``resources`` (plus 1 pod), and names no node offers at all."""
+        """The pod's requests as a vector over ``resources`` (plus 1 pod), and names no node offers at all."""
+        cached = self._request(pod)
+        return cached[1], cached[2]
+
+    def request_columns(self, pod: PodInfo) -> list[tuple[int, int]]:
+        """(column, amount) for each resource the pod requests: what a fit check has to compare."""
+        return self._request(pod)[3]
+
+    def _request(self, pod: PodInfo) -> tuple:
         cached = self._req_cache.get(pod.uid)
         if cached is not None and cached[0] == len(self.resources):
-            return cached[1], cached[2]
+            return cached
         vec = np.zeros(len(self.resources), dtype=np.int64)
         vec[self.res_index["pods"]] = 1
         missing = []
@@ -146,13 +170,15 @@ class NodeArrays:
                     missing.append(name)
             else:
                 vec[col] = amount
-        self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing))
-        return vec, tuple(missing)
+        nonzero = [(int(c), int(vec[c])) for c in np.flatnonzero(vec)]
+        entry = self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing), nonzero)
+        return entry
 
     def assume(self, pod: PodInfo, i: int) -> None:
         """Count a pod on node row ``i`` (reserved or bound)."""
         vec, _ = self.request_vector(pod)
-        self.requested[i] += vec
+        self.requested[:, i] += vec
+        self.free[:, i] -= vec
         self.pods[i][pod.uid] = pod
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
@@ -166,12 +192,20 @@ class NodeArrays:
             return None
         pod, i = entry
         vec, _ = self.request_vector(pod)
-        self.requested[i] -= vec
+        self.requested[:, i] -= vec
+        self.free[:, i] += vec
         del self.pods[i][uid]
         self.anti_pods.pop(uid, None)
         self._req_cache.pop(uid, None)
         self.pods_version += 1
         return entry
+
+    def columns(self, names: tuple[str, ...]) -> slice | np.ndarray:
+        """Column indices of ``names`` that exist, as a slice when contiguous (a view, no copy)."""
+        cols = [self.res_index[r] for r in names if r in self.res_index]
+        if cols and cols == list(range(cols[0], cols[0] + len(cols))):
+            return slice(cols[0], cols[0] + len(cols))
+        return np.asarray(cols, dtype=np.intp)
 
     def used_ports(self, i: int) -> list[HostPort]:
         return [hp for pod in self.pods[i].values() for hp in pod.host_ports]

@@ -46,13 +46,13 @@ def room_rows(pod: PodInfo, nodes: NodeArrays, rows: np.ndarray) -> np.ndarray:
     vec, missing = nodes.request_vector(pod)
     if missing or rows.size == 0:
         return np.zeros(0, dtype=np.intp)
-    held = np.zeros_like(nodes.requested[: nodes.n])
+    held = np.zeros_like(nodes.requested[:, : nodes.n])
     for other, row in nodes.placed.values():
         if other.priority < pod.priority:
-            held[row] += nodes.request_vector(other)[0]
-    free = nodes.alloc[rows] - nodes.requested[rows] + held[rows]
+            held[:, row] += nodes.request_vector(other)[0]
+    free = nodes.free[:, rows] + held[:, rows]
     cols = np.flatnonzero(vec)
-    return rows[(free[:, cols] >= vec[cols]).all(axis=1)]
+    return rows[(free[cols] >= vec[cols][:, None]).all(axis=0)]
 
 
 def fits_row(pod: PodInfo, cycle: Cycle, row: int) -> bool:

@@ -109,14 +109,14 @@ class Simulator:
     def _advance(self, to: float) -> None:
         """Account utilisation for [now, to) before the clock moves."""
         nodes = self.scheduler.nodes
-        used = nodes.requested[: nodes.n, nodes.res_index["pods"]] > 0
+        used = nodes.requested[nodes.res_index["pods"], : nodes.n] > 0
         self._ever[: nodes.n] |= used
         self._peak = max(self._peak, int(used.sum()))
         if to > self.now and used.any():
             cpu = nodes.res_index["cpu"]
-            alloc = nodes.alloc[: nodes.n, cpu][used].sum()
+            alloc = nodes.alloc[cpu, : nodes.n][used].sum()
             if alloc > 0:
-                self._util_area += (to - self.now) * nodes.requested[: nodes.n, cpu][used].sum() / alloc
+                self._util_area += (to - self.now) * nodes.requested[cpu, : nodes.n][used].sum() / alloc
                 self._util_time += to - self.now
         self.now = max(self.now, to)
 

@@ -1,7 +1,7 @@
 """NodeResourcesFit: the pod's requests fit in what the node has left (allocatable minus requested).
 
-Only the columns the pod asks for are compared (plus ``pods``, each pod takes one slot), which keeps the check
-to one small matrix comparison. A resource that no node offers at all (an extended resource nobody
+Only the resources the pod requests are compared (``pods`` always: each pod takes one slot), each as one
+comparison over a contiguous row of the resource-major ``free`` matrix. A resource that no node offers at all (an extended resource nobody
 advertises) fails everywhere.
 """
 
@@ -18,8 +18,13 @@ REASON = "Insufficient {resource}"
 TOO_MANY_PODS = "Too many pods"
 
 
-def fits(alloc: np.ndarray, requested: np.ndarray, vec: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    return (alloc[:, cols] - requested[:, cols] >= vec[cols]).all(axis=1)
+def fits(free: np.ndarray, wanted: list[tuple[int, int]]) -> np.ndarray:
+    """``free`` is resource-major (resources, nodes): each requested resource is one contiguous comparison."""
+    col, amount = wanted[0]
+    out = free[col] >= amount
+    for col, amount in wanted[1:]:
+        out &= free[col] >= amount
+    return out
 
 
 def reason_for(resource: str) -> str:
@@ -33,17 +38,17 @@ class NodeResourcesFit:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_DELETE})
 
     def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
-        vec, missing = nodes.request_vector(pod)
+        _, missing = nodes.request_vector(pod)
         if missing:
             return np.zeros(hi - lo, dtype=bool)
-        return fits(nodes.alloc[lo:hi], nodes.requested[lo:hi], vec, np.flatnonzero(vec))
+        return fits(nodes.free[:, lo:hi], nodes.request_columns(pod))
 
     def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         vec, missing = nodes.request_vector(pod)
         out = {reason_for(name): int(np.count_nonzero(failing)) for name in missing}
-        free = nodes.alloc[: nodes.n] - nodes.requested[: nodes.n]
+        free = nodes.free[:, : nodes.n]
         for col in np.flatnonzero(vec):
-            count = int(np.count_nonzero(failing & (free[:, col] < vec[col])))
+            count = int(np.count_nonzero(failing & (free[col] < vec[col])))
             if count:
                 out[reason_for(nodes.resources[col])] = count
         return out

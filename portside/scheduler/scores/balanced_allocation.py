@@ -14,7 +14,9 @@ NAME = "NodeResourcesBalancedAllocation"
 
 
 def score(frac: np.ndarray) -> np.ndarray:
-    return (1.0 - frac.std(axis=1)) * 100.0
+    if frac.shape[0] == 2:  # the usual cpu+memory case: the standard deviation of two values, without np.std
+        return 100.0 - np.abs(frac[0] - frac[1]) * 50.0
+    return (1.0 - frac.std(axis=0)) * 100.0
 
 
 class BalancedAllocation:

@@ -20,21 +20,32 @@ DEFAULT_RESOURCES = (("cpu", 1), ("memory", 1))
 
 def allocated_fraction(nodes: NodeArrays, pod: PodInfo, idx: np.ndarray,
                        resources: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(fraction allocated after placing the pod, weight) per node row in ``idx`` and resource."""
-    cols = [nodes.res_index[r] for r, _ in resources if r in nodes.res_index]
+    """(fraction allocated after placing the pod, weight where offered), shape (resources, len(idx)).
+
+    Memoised on the NodeArrays for the current pod and candidate rows, since spreading and balance scores of
+    one cycle ask for the same fractions."""
+    key = (pod.uid, id(idx), len(idx), nodes.pods_version, resources)
+    if nodes.memo is not None and nodes.memo[0] == key:
+        return nodes.memo[1]
+    names = tuple(r for r, _ in resources)
+    cols = nodes.columns(names)
     weights = np.array([w for r, w in resources if r in nodes.res_index], dtype=float)
     vec, _ = nodes.request_vector(pod)
-    alloc = nodes.alloc[np.ix_(idx, cols)].astype(float)
-    used = nodes.requested[np.ix_(idx, cols)] + vec[cols]
-    offered = alloc > 0
-    frac = np.divide(used, alloc, out=np.zeros_like(alloc), where=offered)
-    return np.minimum(frac, 1.0), weights * offered
+    inv = nodes.inv_alloc[cols].take(idx, axis=1)
+    frac = (nodes.requested[cols].take(idx, axis=1) + vec[cols][:, None]) * inv
+    weight = weights[:, None] * (inv > 0) if not inv.all() else weights
+    nodes.memo = (key, (frac, weight))
+    return frac, weight
 
 
 def score(frac: np.ndarray, weight: np.ndarray, strategy: str) -> np.ndarray:
-    total = weight.sum(axis=1)
+    """``weight`` is per resource when every node offers every resource (one matrix product), else per cell."""
+    if weight.ndim == 1:
+        most = (weight @ frac) * (100.0 / weight.sum())
+        return most if strategy == MOST else 100.0 - most
+    total = weight.sum(axis=0)
     part = frac if strategy == MOST else 1.0 - frac
-    return np.divide((part * weight).sum(axis=1) * 100.0, total, out=np.zeros(len(frac)), where=total > 0)
+    return np.divide((part * weight).sum(axis=0) * 100.0, total, out=np.zeros(frac.shape[1]), where=total > 0)
 
 
 class NodeResourcesFitScore:
