@@ -49,6 +49,8 @@ class Attachment:
 
 
 class BridgeNetwork:
+    """One bridge and its subnet; every method is safe to call from concurrent processes sharing ``state_dir``."""
+
     def __init__(self, state_dir: Path, bridge: str = "portside0", subnet: str = "10.88.0.0/16") -> None:
         if not _IFNAME.fullmatch(bridge):
             raise InvalidArgument(f'bridge name "{bridge}" must be 1-15 letters, digits, "_", "." or "-"')
@@ -109,10 +111,11 @@ class BridgeNetwork:
             table.leases.pop(container_id, None)
 
     def _create_bridge(self) -> None:
-        _ip_batch(f"link add name {self.bridge} type bridge\n"
-                  f"addr add {self.gateway}/{self.subnet.prefixlen} dev {self.bridge}\n"
-                  f"link set {self.bridge} up\n")
+        """Bridge, sysctls and nftables table; called under the lease lock, only when the bridge is absent."""
         try:
+            _ip_batch(f"link add name {self.bridge} type bridge\n"
+                      f"addr add {self.gateway}/{self.subnet.prefixlen} dev {self.bridge}\n"
+                      f"link set {self.bridge} up\n")
             # route_localnet on the bridge alone is enough for 127.0.0.1 -> container DNAT (see nft.py)
             _sysctl(f"net/ipv4/conf/{self.bridge}/route_localnet", "1")
             _sysctl("net/ipv4/ip_forward", "1")
