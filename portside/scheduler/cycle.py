@@ -77,27 +77,34 @@ class Cycle:
             return np.zeros(0, dtype=np.intp)
         want = num_nodes_to_find(self.profile.percentage_of_nodes_to_score, total)
         static = self.static_mask(pod)
+        size = max(CHUNK, want)
+        start = self.next_start
+        if start + size <= total:  # the common case: one window holds enough feasible nodes
+            rows = self._filter_window(pod, static, start, start + size)
+            if len(rows) >= want:
+                self.next_start = (start + size) % total
+                return rows[:want]
         found, count, processed = [], 0, 0
-        for lo, hi in windows(self.next_start % total, total, max(CHUNK, want)):
+        for lo, hi in windows(start, total, size):
             processed += hi - lo
             rows = self._filter_window(pod, static, lo, hi)
             found.append(rows)
             count += len(rows)
             if count >= want:
                 break
-        self.next_start = (self.next_start + processed) % total
+        self.next_start = (start + processed) % total
         rows = found[0] if len(found) == 1 else np.concatenate(found)
         return rows[:want]
 
     def _filter_window(self, pod: PodInfo, static: np.ndarray, lo: int, hi: int) -> np.ndarray:
         mask = static[lo:hi]
         for f in self.dynamic:
-            if not mask.any():
-                break
             part = f.mask(pod, self.nodes, lo, hi)
             if part is not None:
                 mask = mask & part
-        return np.flatnonzero(mask) + lo
+                if not mask.any():
+                    break
+        return mask.nonzero()[0] + lo
 
     def select(self, pod: PodInfo) -> int | None:
         """The best feasible node row for the pod, or None when none fits."""

@@ -43,6 +43,7 @@ class NodeArrays:
         self.pods: list[dict[str, PodInfo]] = []
         self.placed: dict[str, tuple[PodInfo, int]] = {}
         self.anti_pods: dict[str, PodInfo] = {}
+        self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
         self.memo: tuple | None = None  # one scoring result shared by plugins within a cycle
@@ -102,6 +103,9 @@ class NodeArrays:
             self.alloc[col, i] = amount
         self._refresh_row(i)
         self._set_labels(i, info.labels)
+        self.image_rows.discard(i)
+        if info.images:
+            self.image_rows.add(i)
         self.taint_matrix[i] = False
         for taint in info.taints:
             col = self._taint_column(taint)

@@ -36,7 +36,7 @@ class ImageLocality:
     NAME = NAME
 
     def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
-        return not pod.images or not any(info and info.images for info in nodes.infos)
+        return not pod.images or not nodes.image_rows
 
     def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         return score(raw(pod, nodes, idx), len(pod.images))
