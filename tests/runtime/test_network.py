@@ -140,13 +140,15 @@ def free_port() -> int:
 
 
 def host_address() -> str:
-    """A non-loopback address of this host, to show published ports answer beyond 127.0.0.1."""
-    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True).stdout
-    for link in json.loads(out):
+    """An address of the host's uplink (not of some test's bridge, which may vanish meanwhile)."""
+    routes = json.loads(subprocess.run(["ip", "-j", "-4", "route", "show", "default"], capture_output=True,
+                                       text=True, check=True).stdout)
+    devices = [r["dev"] for r in routes] or ["eth0"]
+    out = subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", devices[0]], capture_output=True, text=True)
+    for link in json.loads(out.stdout or "[]"):
         for addr in link.get("addr_info", []):
-            if not addr["local"].startswith("127."):
-                return addr["local"]
-    pytest.fail("this host has no non-loopback IPv4 address")
+            return addr["local"]
+    pytest.fail(f"no IPv4 address on {devices[0]}, the host's uplink")
 
 
 def leftovers(network: BridgeNetwork, cid: str, *alive: Attachment) -> list[str]:
