@@ -8,12 +8,14 @@ scheduler read objects through the typed models (``api.models.Pod.from_dict(d)``
 from . import models, quantity
 from .errors import FieldError, Invalid
 from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
+from .patch import PATCH_TYPES, PatchError, apply_patch, merge_patch
 from .prepare import UnknownFields, decode, prepare_create, prepare_status_update, prepare_update, spec_changed
 from .quantity import QuantityError, canonical, cpu_millis, parse_quantity, to_bytes
 from .resources import RESOURCES, ResourceInfo, by_kind, lookup
 from .selectors import (Requirement, Selector, SelectorError, format_label_selector, label_selector,
                         selector_from_object)
 from .status import apply_scale, qos_class, scale_of
+from .tables import table
 from .validation import DEPENDS_ON, parse_depends_on
 
 __all__ = [
@@ -25,5 +27,7 @@ __all__ = [
     "Selector", "Requirement", "SelectorError", "label_selector", "selector_from_object", "format_label_selector",
     "FieldSelector", "field_selector", "FIELD_LABELS",
     "scale_of", "apply_scale", "qos_class",
+    "apply_patch", "merge_patch", "PatchError", "PATCH_TYPES",
+    "table",
     "DEPENDS_ON", "parse_depends_on",
 ]

@@ -1,0 +1,190 @@
+"""Per-kind table columns and cells, matching Kubernetes' printers (``pkg/printers/internalversion``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .printers_pod import pod_cells
+from .selectors import format_label_selector
+from .timefmt import age, human_duration, parse_time
+
+__all__ = ["Column", "Printer", "PRINTERS"]
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"
+    format: str = ""
+    description: str = ""
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Printer:
+    columns: list[Column]
+    cells: Callable[[Obj, dt.datetime], list[Any]]
+
+
+def _c(name: str, type_: str = "string", priority: int = 0) -> Column:
+    return Column(name, type_, "", name, priority)
+
+
+def _created(obj: Obj, now: dt.datetime) -> str:
+    return age((obj.get("metadata") or {}).get("creationTimestamp"), now)
+
+
+def _none(value: Any) -> Any:
+    return "<none>" if value in (None, "", []) else value
+
+
+def _containers_images(obj: Obj) -> list[str]:
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = spec.get("containers") or []
+    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+
+
+def _wide_workload(obj: Obj) -> list[str]:
+    selector = format_label_selector((obj.get("spec") or {}).get("selector"))
+    return [*_containers_images(obj), _none(selector)]
+
+
+_WIDE = [_c("Containers", priority=1), _c("Images", priority=1), _c("Selector", priority=1)]
+
+
+def _deployment(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ready = f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}"
+    return [ready, status.get("updatedReplicas", 0), status.get("availableReplicas", 0), _created(obj, now),
+            *_wide_workload(obj)]
+
+
+def _replicaset(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [spec.get("replicas", 0), status.get("replicas", 0), status.get("readyReplicas", 0),
+            _created(obj, now), *_wide_workload(obj)]
+
+
+def _job_status(status: Obj, spec: Obj) -> str:
+    for condition in status.get("conditions") or []:
+        if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed", "Suspended"):
+            return condition["type"]
+    return "Suspended" if spec.get("suspend") else "Running"
+
+
+def _job(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    completions = f"{status.get('succeeded', 0)}/{spec['completions']}" if spec.get("completions") is not None \
+        else f"{status.get('succeeded', 0)}/1 of {spec.get('parallelism', 1)}"
+    start, end = status.get("startTime"), status.get("completionTime")
+    duration = "" if not start else (age(start, now) if not end else _between(start, end))
+    return [_job_status(status, spec), completions, duration, _created(obj, now), *_wide_workload(obj)]
+
+
+def _between(start: str, end: str) -> str:
+    a, b = parse_time(start), parse_time(end)
+    return "" if a is None or b is None else human_duration((b - a).total_seconds())
+
+
+def _external_ip(spec: Obj, status: Obj) -> str:
+    kind = spec.get("type", "ClusterIP")
+    external = list(spec.get("externalIPs") or [])
+    if kind == "ExternalName":
+        return spec.get("externalName", "")
+    if kind == "LoadBalancer":
+        ingress = [i.get("ip") or i.get("hostname", "") for i in (status.get("loadBalancer") or {}).get("ingress") or []]
+        return ",".join(ingress + external) if ingress + external else "<pending>"
+    return ",".join(external) if external else "<none>"
+
+
+def _ports(spec: Obj) -> str:
+    out = []
+    for p in spec.get("ports") or []:
+        node = f":{p['nodePort']}" if p.get("nodePort") else ""
+        out.append(f"{p.get('port')}{node}/{p.get('protocol', 'TCP')}")
+    return ",".join(out) or "<none>"
+
+
+def _service(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    return [spec.get("type", "ClusterIP"), _none(spec.get("clusterIP")), _external_ip(spec, status), _ports(spec),
+            _created(obj, now), _none(selector)]
+
+
+def _endpoints(obj: Obj, now: dt.datetime) -> list[Any]:
+    pairs = [f"{a.get('ip')}:{p.get('port')}" if p else a.get("ip", "")
+             for s in obj.get("subsets") or [] for a in s.get("addresses") or [] for p in (s.get("ports") or [None])]
+    shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+    return [shown or "<none>", _created(obj, now)]
+
+
+def _node_status(obj: Obj) -> str:
+    ready = next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    status = "Unknown" if ready is None else ("Ready" if ready.get("status") == "True" else "NotReady")
+    return status + (",SchedulingDisabled" if (obj.get("spec") or {}).get("unschedulable") else "")
+
+
+def _node(obj: Obj, now: dt.datetime) -> list[Any]:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    status = obj.get("status") or {}
+    info = status.get("nodeInfo") or {}
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    return [_node_status(obj), ",".join(roles) or "<none>", _created(obj, now), info.get("kubeletVersion", ""),
+            addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
+            info.get("osImage", "<unknown>"), info.get("kernelVersion", "<unknown>"),
+            info.get("containerRuntimeVersion", "<unknown>")]
+
+
+def _event(obj: Obj, now: dt.datetime) -> list[Any]:
+    involved, source = obj.get("involvedObject") or {}, obj.get("source") or {}
+    last = obj.get("lastTimestamp") or obj.get("eventTime") or (obj.get("metadata") or {}).get("creationTimestamp")
+    target = f"{(involved.get('kind') or '').lower()}/{involved.get('name', '')}"
+    return [age(last, now), obj.get("type", ""), obj.get("reason", ""), target, involved.get("fieldPath", ""),
+            ", ".join(v for v in (source.get("component"), source.get("host")) if v), obj.get("message", ""),
+            age(obj.get("firstTimestamp") or last, now), obj.get("count", 1), obj["metadata"].get("name", "")]
+
+
+def _simple(*getters: Callable[[Obj], Any]) -> Callable[[Obj, dt.datetime], list[Any]]:
+    """Cells from plain getters followed by the Age column."""
+
+    def cells(obj: Obj, now: dt.datetime) -> list[Any]:
+        return [g(obj) for g in getters] + [_created(obj, now)]
+
+    return cells
+
+
+_POD_COLUMNS = [_c("Ready"), _c("Status"), _c("Restarts"), _c("Age"), _c("IP", priority=1),
+                _c("Node", priority=1), _c("Nominated Node", priority=1), _c("Readiness Gates", priority=1)]
+
+PRINTERS: dict[str, Printer] = {
+    "Pod": Printer(_POD_COLUMNS, pod_cells),
+    "Deployment": Printer([_c("Ready"), _c("Up-to-date", "integer"), _c("Available", "integer"), _c("Age"),
+                           *_WIDE], _deployment),
+    "ReplicaSet": Printer([_c("Desired", "integer"), _c("Current", "integer"), _c("Ready", "integer"), _c("Age"),
+                           *_WIDE], _replicaset),
+    "Job": Printer([_c("Status"), _c("Completions"), _c("Duration"), _c("Age"), *_WIDE], _job),
+    "Service": Printer([_c("Type"), _c("Cluster-IP"), _c("External-IP"), _c("Port(s)"), _c("Age"),
+                        _c("Selector", priority=1)], _service),
+    "Endpoints": Printer([_c("Endpoints"), _c("Age")], _endpoints),
+    "Node": Printer([_c("Status"), _c("Roles"), _c("Age"), _c("Version"), _c("Internal-IP", priority=1),
+                     _c("External-IP", priority=1), _c("OS-Image", priority=1), _c("Kernel-Version", priority=1),
+                     _c("Container-Runtime", priority=1)], _node),
+    "Namespace": Printer([_c("Status"), _c("Age")], _simple(lambda o: (o.get("status") or {}).get("phase", ""))),
+    "ConfigMap": Printer([_c("Data", "integer"), _c("Age")],
+                         _simple(lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
+    "Secret": Printer([_c("Type"), _c("Data", "integer"), _c("Age")],
+                      _simple(lambda o: o.get("type", ""), lambda o: len(o.get("data") or {}))),
+    "Event": Printer([_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Subobject", priority=1),
+                      _c("Source", priority=1), _c("Message"), _c("First Seen", priority=1),
+                      _c("Count", "integer", priority=1), _c("Name", priority=1)], _event),
+    "PriorityClass": Printer([_c("Value", "integer"), _c("Global-Default", "boolean"), _c("Age"),
+                              _c("PreemptionPolicy")], lambda o, now: [o.get("value", 0), bool(o.get("globalDefault")),
+                                                                       _created(o, now), o.get("preemptionPolicy", "")]),
+    "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
+}
