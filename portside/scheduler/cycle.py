@@ -133,7 +133,6 @@ class Cycle:
             if failing.any():
                 add(diag.reasons, f.reasons(pod, self.nodes, failing))
                 diag.plugins.add(f.NAME)
-                diag.resolvable = diag.resolvable and f.RESOLVABLE
             left &= part
         return diag
 

@@ -19,7 +19,6 @@ class Diagnosis:
     total: int
     reasons: dict[str, int] = field(default_factory=dict)
     plugins: set[str] = field(default_factory=set)
-    resolvable: bool = True
 
 
 def summarize(reasons: dict[str, int]) -> str:

@@ -132,7 +132,7 @@ class Scheduler:
     def _refuse(self, qp: QueuedPod, cycle: Cycle, now: float) -> None:
         diagnosis = cycle.diagnose(qp.pod)
         note = ""
-        if not diagnosis.resolvable:
+        if not cycle.static_mask(qp.pod).any():  # refused by labels, taints or names everywhere
             note = f"0/{diagnosis.total} nodes are available: {preemption.NOT_HELPFUL}."
         elif qp.pod.priority > 0 or self.nodes.placed:
             note = self._preempt(qp, cycle)

@@ -1,0 +1,28 @@
+from portside.scheduler.model import LabelSelector, SpreadConstraint
+
+from ..builders import node, pod
+
+ZONE = "topology.kubernetes.io/zone"
+SPREAD = (SpreadConstraint(1, ZONE, "DoNotSchedule", LabelSelector((("app", "web"),))),)
+
+
+def test_max_skew_forces_the_emptier_zone(cluster):
+    # Zone a has far more room, so without the constraint every pod would go there.
+    c = cluster([node("a1", cpu=64, labels={ZONE: "a"}), node("b1", cpu=2, labels={ZONE: "b"})])
+    c.bind(pod("web-0", labels={"app": "web"}), "a1")
+    assert c.place(pod("web-1", labels={"app": "web"}, spread=SPREAD)) == "b1"
+
+
+def test_skew_violation_is_refused(cluster):
+    c = cluster([node("a1", cpu=64, labels={ZONE: "a"}), node("b1", cpu=64, labels={ZONE: "b"})])
+    c.bind(pod("web-0", labels={"app": "web"}), "a1")
+    c.bind(pod("web-1", labels={"app": "web"}), "a1")
+    only_a = pod("web-2", labels={"app": "web"}, spread=SPREAD, node_name="a1")
+    assert c.refusal(only_a).startswith(
+        "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, "
+        "1 node(s) didn't match the requested node name.")
+
+
+def test_nodes_without_the_key_are_refused(cluster):
+    c = cluster([node("nozone", cpu=64), node("b1", labels={ZONE: "b"})])
+    assert c.place(pod("web-0", labels={"app": "web"}, spread=SPREAD)) == "b1"
