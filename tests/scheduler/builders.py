@@ -25,10 +25,12 @@ class Cluster:
 
     sched: Scheduler
     binder: InMemoryBinder
+    profile: str = "default-scheduler"
     now: float = 0.0
 
     def run(self, *pods: PodInfo) -> None:
         for p in pods:
+            p.scheduler_name = self.profile
             self.sched.enqueue(p, self.now)
         self.sched.run(self.now)
 
@@ -50,4 +52,4 @@ def make_cluster(nodes: list[NodeInfo], profile: str = "default-scheduler") -> C
     sched = Scheduler(binder, default_profile=profile)
     for info in nodes:
         sched.set_node(info, 0.0)
-    return Cluster(sched, binder)
+    return Cluster(sched, binder, profile)
