@@ -49,6 +49,20 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def uncompressed_digest(path) -> str:
+    """sha256 of a layer blob's tar stream after gzip (or no) compression is undone."""
+    import gzip
+
+    sha = hashlib.sha256()
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if gzipped else raw
+        while block := stream.read(1 << 20):
+            sha.update(block)
+    return "sha256:" + sha.hexdigest()
+
+
 def host_platform() -> tuple[str, str, str]:
     """(os, architecture, variant) of this machine in OCI terms."""
     arch, variant = _MACHINE_TO_ARCH.get(platform.machine(), (platform.machine(), ""))

@@ -19,7 +19,7 @@ from portside.image.reference import normalize
 from portside.image.registry import manifest as mf
 from portside.image.registry.client import RepositoryClient
 from portside.image.registry.endpoint import MAX_CONCURRENT, connect, run_all
-from portside.image.registry.errors import RegistryError
+from portside.image.registry.errors import DigestMismatch, RegistryError
 from portside.image.registry.progress import LayerState, Progress
 from portside.image.registry.reference import Reference, parse_reference
 from portside.image.registry.settings import BlobSources
@@ -101,7 +101,19 @@ def _unpack_layers(store: ImageStore, manifest: mf.ImageManifest, config: dict, 
     if len(diff_ids) != len(manifest.layers):
         raise RegistryError(f"{ref}: config lists {len(diff_ids)} diff ids for {len(manifest.layers)} layers")
     for desc, diff_id in zip(manifest.layers, diff_ids):
+        _check_diff_id(store, desc, diff_id)
         store.unpack_layer(LayerRef(desc.digest, desc.media_type, desc.size, diff_id))
+
+
+def _check_diff_id(store: ImageStore, desc: mf.Descriptor, diff_id: str) -> None:
+    """The config names each layer by its uncompressed digest; a compressed blob that decompresses to other
+    content is refused before it is unpacked (docker checks the same)."""
+    path = store.layout.blob_path(desc.digest)
+    if desc.digest == diff_id or store.layer_path(diff_id).is_dir():
+        return
+    actual = mf.uncompressed_digest(path)
+    if actual != diff_id:
+        raise DigestMismatch(f"uncompressed layer {desc.digest}", diff_id, actual)
 
 
 def _local_name(ref: Reference) -> str | None:

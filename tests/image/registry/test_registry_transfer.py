@@ -120,3 +120,25 @@ def test_corrupted_blob_is_refused_and_nothing_is_stored(registry, store, engine
     stored = [p.name for p in other.layout.blobs.iterdir()]
     assert layer.removeprefix("sha256:") not in stored
     assert not [n for n in stored if n.startswith(".tmp")]
+
+
+def test_layer_whose_content_is_not_its_diff_id_is_refused(registry, store, engine_root, tmp_path):
+    import gzip
+
+    from portside.image.layout import LAYER_GZIP
+    from portside.image.store import LayerRef
+
+    from .helpers import layer_tar
+
+    digest, size = store.layout.write_blob(gzip.compress(layer_tar({"f": b"real"}), mtime=0))
+    lying = "sha256:" + "0" * 64
+    config = {"architecture": "amd64", "os": "linux", "config": {},
+              "rootfs": {"type": "layers", "diff_ids": [lying]}}
+    name = f"{registry.host}/liar/app:v1"
+    store.add_image(config, [LayerRef(digest, LAYER_GZIP, size, lying)], names=[name])
+    _push(store, engine_root, name)
+    with pytest.raises(DigestMismatch, match=f"uncompressed layer {digest}: expected {lying}"):
+        _pull(tmp_path / "o", name)
+    with pytest.raises(ImageNotFound):
+        ImageStore(tmp_path / "o/image").resolve(name)
+    assert not (tmp_path / "o/image/layers").exists() or not any((tmp_path / "o/image/layers").iterdir())
