@@ -8,6 +8,7 @@ always print, so a log file gets one line per layer per state and no byte-count 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from typing import TextIO
@@ -35,42 +36,53 @@ TRANSITIONS: dict[LayerState, frozenset[LayerState]] = {
 REDRAW_S = 0.1
 
 
-def human_size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.1f}{unit}" if unit != "B" else f"{n}B"
+def human_size(n: float) -> str:
+    """Sizes as docker prints them: decimal units, one decimal place."""
+    if n < 1000:
+        return f"{int(n)}B"
+    for unit in ("kB", "MB", "GB"):
         n /= 1000
-    return f"{n}B"
+        if n < 1000 or unit == "GB":
+            break
+    return f"{n:.1f}{unit}"
+
+
+@dataclasses.dataclass
+class _Row:
+    total: int
+    state: LayerState = LayerState.WAITING
+    done: int = 0
+    note: str = ""
 
 
 class Progress:
     def __init__(self, out: TextIO, tty: bool | None = None) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
-        self.rows: dict[str, list] = {}  # short id -> [state, done, total, note]
+        self.rows: dict[str, _Row] = {}  # by short id, in the manifest's order
         self._drawn = 0
         self._last = 0.0
 
     def add(self, digest: str, total: int) -> None:
-        self.rows[_short(digest)] = [LayerState.WAITING, 0, total, ""]
-        self._emit(_short(digest), force=True)
+        self.rows[_short(digest)] = _Row(total)
+        self._emit(_short(digest))
 
     def move(self, digest: str, state: LayerState, note: str = "") -> None:
         row = self.rows[_short(digest)]
-        if state not in TRANSITIONS[row[0]]:
-            raise RuntimeError(f"layer {_short(digest)} is {row[0].value}: cannot become {state.value}")
-        row[0], row[3] = state, note
-        self._emit(_short(digest), force=True)
+        if state not in TRANSITIONS[row.state]:
+            raise RuntimeError(f"layer {_short(digest)} is {row.state.value}: cannot become {state.value}")
+        row.state, row.note = state, note
+        self._emit(_short(digest))
 
     def bytes(self, digest: str, done: int) -> None:
-        self.rows[_short(digest)][1] = done
+        self.rows[_short(digest)].done = done
         if self.tty and time.monotonic() - self._last >= REDRAW_S:
             self._redraw()
 
     def state(self, digest: str) -> LayerState:
-        return self.rows[_short(digest)][0]
+        return self.rows[_short(digest)].state
 
-    def _emit(self, short: str, force: bool) -> None:
+    def _emit(self, short: str) -> None:
         if self.tty:
             self._redraw()
         else:
@@ -85,11 +97,11 @@ class Progress:
         self._drawn, self._last = len(self.rows), time.monotonic()
 
     def _line(self, short: str) -> str:
-        state, done, total, note = self.rows[short]
-        text = f"{short}: {state.value}"
-        if state in (LayerState.DOWNLOADING, LayerState.PUSHING) and self.tty:
-            text += f"  {human_size(done)}/{human_size(total)}"
-        return text + (f" {note}" if note else "")
+        row = self.rows[short]
+        text = f"{short}: {row.state.value}"
+        if row.state in (LayerState.DOWNLOADING, LayerState.PUSHING) and self.tty:
+            text += f"  {human_size(row.done)}/{human_size(row.total)}"
+        return text + (f" {row.note}" if row.note else "")
 
 
 def _short(digest: str) -> str:
