@@ -29,6 +29,7 @@ class Engine:
         self.runc = Runc(self.root / "runc")
         self._images = None
         self._network = None
+        self._settings: dict | None = None
 
     @property
     def images(self):
@@ -50,10 +51,17 @@ class Engine:
         return self._network
 
     def settings(self) -> dict:
-        try:
-            return read_json(self.root / "engine.json")
-        except FileNotFoundError:
-            return {}
+        """``ROOT/engine.json``: ``bridge``, ``subnet`` and ``cgroup_parent``, each optional."""
+        if self._settings is None:
+            try:
+                self._settings = read_json(self.root / "engine.json")
+            except FileNotFoundError:
+                self._settings = {}
+        return self._settings
+
+    def cgroups_path(self, cid: str) -> str:
+        """``/portside/<id>`` by default: one parent per engine makes "nothing left behind" checkable."""
+        return f"/{self.settings().get('cgroup_parent', 'portside').strip('/')}/{cid}"
 
     # -- containers ------------------------------------------------------------------------------------------
 
@@ -170,7 +178,7 @@ class Engine:
         from portside.runtime.cgroups import Cgroup
 
         cid = self.records.find(ref)
-        return Cgroup(lifecycle.cgroups_path(cid)).stats()
+        return Cgroup(self.cgroups_path(cid)).stats()
 
     def port(self, ref: str) -> list[dict]:
         cid = self.records.find(ref)

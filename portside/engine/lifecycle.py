@@ -27,10 +27,6 @@ from portside.runtime.state import Event, State, transition
 UNKNOWN_EXIT = 255
 
 
-def cgroups_path(cid: str) -> str:
-    return f"/portside/{cid}"
-
-
 def start(engine, cid: str, attach: tuple[int, int] | None = None) -> monitor.Handle:
     paths = engine.records.paths(cid)
     record, state = read_json(paths.record), engine.state(cid)
@@ -42,7 +38,7 @@ def start(engine, cid: str, attach: tuple[int, int] | None = None) -> monitor.Ha
         ip = attachment.ip if attachment else ""
         netns = {"host": "host", "none": None}.get(record["HostConfig"]["NetworkMode"])
         write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
-                     cgroups_path=cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
+                     cgroups_path=engine.cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
         handle = monitor.spawn(_plan(engine, paths, record, attachment, attach))
         for sock in attachment.reserved if attachment else ():
             sock.close()  # the monitor holds the reservations from here on
@@ -103,7 +99,7 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach) -> monitor.Pla
             engine.destroy(cid)
 
     return monitor.Plan(
-        cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=cgroups_path(cid),
+        cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
         restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
         keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
         on_start=on_start, on_restart=on_restart, on_exit=on_exit)

@@ -90,14 +90,21 @@ def normalize_cap(name: str) -> str:
 
 
 def capabilities(sec: Security) -> list[str]:
-    """Docker's rule: start from the defaults (or all, if privileged), add, then drop; ALL works on either side."""
+    """Docker's rule: defaults (or none, with ``--cap-drop ALL``) minus drops plus adds; privileged is all the
+    capabilities this process may grant (its bounding set: here CAP_SYS_RESOURCE is not among them)."""
     if sec.privileged:
-        return list(ALL_CAPS)
+        return bounding_caps()
     adds = {normalize_cap(c) for c in sec.cap_add}
     drops = {normalize_cap(c) for c in sec.cap_drop}
-    caps = set(ALL_CAPS) if "ALL" in adds else set(DEFAULT_CAPS) | adds
-    caps = set() if "ALL" in drops else caps - drops
+    base = set() if "ALL" in drops else set(DEFAULT_CAPS) - drops
+    caps = set(bounding_caps()) if "ALL" in adds else base | adds
     return [c for c in ALL_CAPS if c in caps]
+
+
+def bounding_caps() -> list[str]:
+    with open("/proc/self/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("CapBnd:"))
+    return [c for bit, c in enumerate(ALL_CAPS) if mask >> bit & 1]
 
 
 def rlimits() -> list[dict]:

@@ -1,0 +1,113 @@
+"""An engine root per test, driven through the real ``portside`` command, and a check that nothing is left.
+
+Each root has its own bridge, subnet and cgroup parent (``engine.json``), so tests running in parallel (and other
+suites on the same machine) never see each other's containers, and "no cgroup left" means this root's parent is
+empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Portside:
+    root: Path
+    bridge: str
+    cgroup_parent: str
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "portside", "--root", str(self.root), *args],
+                              capture_output=True, text=True, timeout=timeout, **kw)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"portside {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+        return proc
+
+    def popen(self, *args: str, **kw) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "portside", "--root", str(self.root), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    def inspect(self, ref: str) -> dict:
+        return json.loads(self("inspect", ref).stdout)[0]
+
+    def leftovers(self) -> list[str]:
+        """Everything a removed container could leave behind, named; empty when clean."""
+        found = [f"container dir {p.name}" for p in (self.root / "containers").glob("*")]
+        runc = subprocess.run(["runc", "--root", str(self.root / "runc"), "list", "-q"], capture_output=True,
+                              text=True).stdout.split()
+        found += [f"runc container {c}" for c in runc]
+        with open("/proc/self/mountinfo") as f:
+            found += [f"mount {line.split()[4]}" for line in f if str(self.root) in line.split()[4]]
+        for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+            parent = base / self.cgroup_parent
+            if parent.is_dir():
+                found += [f"cgroup {d}" for d in parent.iterdir() if d.is_dir()]
+        brif = Path("/sys/class/net") / self.bridge / "brif"
+        found += [f"veth {v.name}" for v in brif.glob("*")] if brif.is_dir() else []
+        found += [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
+        found += [f"process {pid}" for pid in monitor_pids(self.root)]
+        return found
+
+
+def monitor_pids(root: Path) -> list[int]:
+    """Processes started by a ``portside --root ROOT`` command line (monitors keep their parent's argv)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"portside" in b" ".join(argv) and str(root).encode() in argv:
+            pids.append(int(entry.name))
+    return pids
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def portside(needs_root: None, tmp_path: Path, busybox_rootfs_tar: Path):
+    tag = os.urandom(3).hex()
+    root = tmp_path / "root"
+    root.mkdir()
+    subnet = f"10.{random.randint(128, 250)}.{random.randint(0, 255)}.0/24"
+    settings = {"bridge": f"pst{tag}", "subnet": subnet, "cgroup_parent": f"portside-test-{tag}"}
+    (root / "engine.json").write_text(json.dumps(settings))
+    ps = Portside(root, settings["bridge"], settings["cgroup_parent"])
+    ps("import", str(busybox_rootfs_tar), "busybox")
+    try:
+        yield ps
+    finally:
+        _cleanup(ps)
+
+
+def _cleanup(ps: Portside) -> None:
+    ids = ps("ps", "-aq", "--no-trunc", check=False).stdout.split()
+    if ids:
+        ps("rm", "-f", *ids, check=False)
+    from portside.engine import Engine
+
+    Engine(ps.root).network.teardown()
+    for pid in monitor_pids(ps.root):
+        os.kill(pid, 9)
+    for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
+        parent = base / ps.cgroup_parent
+        if parent.is_dir():
+            for d in parent.iterdir():
+                if d.is_dir():
+                    d.rmdir()
+            parent.rmdir()

@@ -1,0 +1,55 @@
+"""Docker's isolation defaults: capabilities, seccomp, masked /proc, a private pid namespace."""
+
+import pytest
+
+CHECKS = {
+    "mount": "mount -t tmpfs none /tmp",
+    "write /proc/sys": "echo 1 > /proc/sys/kernel/panic",
+    "load a module": "head -c 64 /dev/zero > /tmp/m.ko && insmod /tmp/m.ko",
+    "reboot": "reboot -f",
+}
+
+
+@pytest.mark.parametrize("what", sorted(CHECKS))
+def test_a_default_container_cannot(portside, what: str) -> None:
+    proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", f"( {CHECKS[what]} ) 2>&1",
+                    check=False)
+    assert proc.returncode != 0, f"{what} succeeded: {proc.stdout}"
+    assert any(word in proc.stdout.lower() for word in ("permitted", "read-only", "denied")), proc.stdout
+
+
+def test_host_processes_are_invisible(portside) -> None:
+    proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /proc | grep '^[0-9]'")
+    pids = [int(p) for p in proc.stdout.split()]
+    assert 1 in pids and len(pids) <= 3  # sh, ls, grep: nothing of the host's
+
+
+def _cap_eff(portside, *flags: str) -> str:
+    proc = portside("run", "--rm", "--network", "none", *flags, "busybox", "grep", "CapEff", "/proc/self/status")
+    return proc.stdout.split()[1]
+
+
+def test_default_capabilities_are_dockers(portside) -> None:
+    assert _cap_eff(portside) == "00000000a80425fb"
+
+
+def test_cap_drop_all_leaves_none_and_cap_add_adds(portside) -> None:
+    assert _cap_eff(portside, "--cap-drop", "ALL") == "0000000000000000"
+    assert _cap_eff(portside, "--cap-drop", "ALL", "--cap-add", "NET_ADMIN") == "0000000000001000"
+
+
+def test_privileged_only_when_asked_may_mount(portside) -> None:
+    portside("run", "--rm", "--network", "none", "--privileged", "busybox", "mount", "-t", "tmpfs", "none", "/tmp")
+
+
+def test_read_only_rootfs_and_no_new_privileges(portside) -> None:
+    proc = portside("run", "--rm", "--network", "none", "--read-only", "--security-opt", "no-new-privileges",
+                    "busybox", "sh", "-c", "grep NoNewPrivs /proc/self/status; touch /x 2>&1", check=False)
+    assert "NoNewPrivs:\t1" in proc.stdout and "Read-only file system" in proc.stdout
+
+
+def test_seccomp_unconfined_lifts_the_filter(portside) -> None:
+    status = lambda *f: portside("run", "--rm", "--network", "none", *f, "busybox", "grep", "Seccomp:",
+                                 "/proc/self/status").stdout.split()[1]
+    assert status() == "2"
+    assert status("--security-opt", "seccomp=unconfined") == "0"

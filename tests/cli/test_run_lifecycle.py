@@ -1,0 +1,97 @@
+"""``portside run`` and the lifecycle commands against real runc containers."""
+
+import json
+import time
+
+import pytest
+
+
+def test_foreground_run_streams_output_and_exits_with_the_containers_code(portside) -> None:
+    proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3",
+                    check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
+    assert portside.leftovers() == []
+
+
+def test_env_workdir_user_hostname_and_entrypoint(portside, tmp_path) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nFROM_FILE=yes\n\n")
+    proc = portside("run", "--rm", "--network", "none", "-e", "GREETING=hi", "--env-file", str(env_file),
+                    "-w", "/srv/app", "-u", "nobody", "-h", "box1", "--entrypoint", "sh", "busybox",
+                    "-c", 'echo "$GREETING $FROM_FILE $(pwd) $(id -u) $(hostname)"')
+    assert proc.stdout == "hi yes /srv/app 65534 box1\n"
+
+
+def test_detached_container_ps_logs_inspect_exec_stop(portside) -> None:
+    cid = portside("run", "-d", "--name", "svc", "--network", "none", "--memory", "64m", "--cpus", "0.5",
+                   "--pids-limit", "50", "busybox", "sh", "-c",
+                   "trap 'echo bye; exit 0' TERM; for i in 1 2 3; do echo line $i; done; "
+                   "while true; do sleep 0.1; done").stdout.strip()
+    assert len(cid) == 64
+    ps = [json.loads(line) for line in portside("ps", "--format", "json").stdout.splitlines()]
+    assert [(p["ID"], p["Names"], p["State"]) for p in ps] == [(cid[:12], "svc", "running")]
+    info = portside.inspect("svc")
+    assert info["State"]["Status"] == "running" and info["State"]["Pid"] > 0
+    assert info["HostConfig"]["Memory"] == 64 << 20
+    assert info["HostConfig"]["NanoCpus"] == 500_000_000 and info["HostConfig"]["PidsLimit"] == 50
+    assert info["Config"]["Image"] == "busybox" and info["Config"]["Cmd"][0] == "sh"
+    _wait_for(lambda: "line 3" in portside("logs", "svc").stdout)
+    assert portside("logs", "--tail", "2", cid[:8]).stdout == "line 2\nline 3\n"
+    stamped = portside("logs", "-t", "--tail", "1", "svc").stdout
+    assert stamped.endswith("Z line 3\n") and stamped.startswith("20")
+    assert portside("exec", "svc", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").stdout == f"{64 << 20}\n"
+    assert portside("exec", "svc", "sh", "-c", "exit 4", check=False).returncode == 4
+    assert portside("stop", "-t", "5", "svc").stdout == "svc\n"
+    info = portside.inspect("svc")
+    assert (info["State"]["Status"], info["State"]["ExitCode"]) == ("exited", 0)
+    assert portside("logs", "--tail", "1", "svc").stdout == "bye\n"
+    assert portside("wait", "svc").stdout == "0\n"
+
+
+def test_stop_kills_after_the_grace_period_and_kill_sends_signals(portside) -> None:
+    portside("run", "-d", "--name", "stubborn", "--network", "none", "busybox", "sh", "-c",
+             "trap '' TERM; while true; do sleep 0.1; done")
+    started = time.monotonic()
+    portside("stop", "-t", "1", "stubborn")
+    assert 1 <= time.monotonic() - started < 5
+    assert portside.inspect("stubborn")["State"]["ExitCode"] == 137
+    portside("start", "stubborn")
+    assert portside.inspect("stubborn")["State"]["Status"] == "running"
+    portside("kill", "-s", "USR1", "stubborn")  # sh as pid 1 has no USR1 handler: the kernel ignores it
+    portside("kill", "stubborn")
+    assert portside("wait", "stubborn").stdout == "137\n"
+
+
+def test_restart_policy_on_failure_counts_restarts(portside) -> None:
+    portside("run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2", "busybox",
+             "sh", "-c", "echo attempt; exit 5")
+    assert portside("wait", "flaky", timeout=30).stdout == "5\n"
+    info = portside.inspect("flaky")
+    assert info["RestartCount"] == 2 and info["State"]["Status"] == "exited"
+    assert portside("logs", "flaky").stdout == "attempt\n" * 3
+
+
+def test_rm_refuses_a_running_container_without_force(portside) -> None:
+    portside("run", "-d", "--name", "busy", "--network", "none", "busybox", "sleep", "60")
+    proc = portside("rm", "busy", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("portside: container ") and "is running" in proc.stderr
+    portside("rm", "-f", "busy")
+    assert portside.leftovers() == []
+
+
+def test_restart_command_runs_the_container_again(portside) -> None:
+    portside("run", "-d", "--name", "again", "--network", "none", "busybox", "sh", "-c", "echo run; sleep 60")
+    first = portside.inspect("again")["State"]["Pid"]
+    portside("restart", "-t", "0", "again")
+    state = portside.inspect("again")["State"]
+    assert state["Status"] == "running" and state["Pid"] != first
+    _wait_for(lambda: portside("logs", "again").stdout == "run\nrun\n")
+
+
+def _wait_for(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not met in time")
+        time.sleep(0.05)
