@@ -8,6 +8,7 @@ scheduler read objects through the typed models (``api.models.Pod.from_dict(d)``
 from . import models, quantity
 from .errors import FieldError, Invalid
 from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
+from .openapi import openapi_v2, openapi_v3, openapi_v3_index
 from .patch import PATCH_TYPES, PatchError, apply_patch, merge_patch
 from .prepare import UnknownFields, decode, prepare_create, prepare_status_update, prepare_update, spec_changed
 from .quantity import QuantityError, canonical, cpu_millis, parse_quantity, to_bytes
@@ -29,5 +30,6 @@ __all__ = [
     "scale_of", "apply_scale", "qos_class",
     "apply_patch", "merge_patch", "PatchError", "PATCH_TYPES",
     "table",
+    "openapi_v2", "openapi_v3", "openapi_v3_index",
     "DEPENDS_ON", "parse_depends_on",
 ]
