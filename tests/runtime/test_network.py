@@ -418,3 +418,10 @@ def test_a_namespace_pin_left_by_a_crash_is_replaced(net: BridgeNetwork) -> None
     att = net.attach("ctr-a", [])
     assert os.stat(att.netns_path).st_ino != stale_inode
     assert Path("/proc/self/mountinfo").read_text().count(str(stale)) == 1
+
+
+def test_a_host_ip_this_host_lacks_is_refused_and_leaves_nothing(net: BridgeNetwork) -> None:
+    with pytest.raises(InvalidArgument, match=r"host IP 203\.0\.113\.7 in -p 203\.0\.113\.7:\d+->80/tcp is not an "
+                                              "address of this host"):
+        net.attach("ctr-a", parse_publish(f"203.0.113.7:{free_port()}:80"))
+    assert leftovers(net, "ctr-a") == []

@@ -9,6 +9,7 @@ wins, whether a container or any other program.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 from dataclasses import dataclass, replace
@@ -117,8 +118,6 @@ def _bind(mapping: PortMapping) -> socket.socket:
 
 
 def _bind_error(mapping: PortMapping, err: OSError) -> Exception:
-    import errno
-
     if err.errno == errno.EADDRINUSE:
         return PortInUse(mapping.host_ip, mapping.host_port, mapping.protocol)
     if err.errno == errno.EADDRNOTAVAIL:
