@@ -94,10 +94,12 @@ def net(needs_root: None, tmp_path: Path) -> Iterator[BridgeNetwork]:
     try:
         yield network
     finally:
-        for cid in network.attached():
-            network.detach(cid)
-        network.teardown()
-        _force_clean(network)
+        try:
+            for cid in network.attached():
+                network.detach(cid)
+            network.teardown()
+        finally:
+            _force_clean(network)
 
 
 def _force_clean(network: BridgeNetwork) -> None:
