@@ -82,8 +82,7 @@ class Cycle:
         if start + size <= total:  # the common case: one window holds enough feasible nodes
             rows = self._filter_window(pod, static, start, start + size)
             if len(rows) >= want:
-                self.next_start = (start + size) % total
-                return rows[:want]
+                return self._took(rows[:want], total)
         found, count, processed = [], 0, 0
         for lo, hi in windows(start, total, size):
             processed += hi - lo
@@ -92,9 +91,16 @@ class Cycle:
             count += len(rows)
             if count >= want:
                 break
-        self.next_start = (start + processed) % total
         rows = found[0] if len(found) == 1 else np.concatenate(found)
-        return rows[:want]
+        if len(rows) >= want:
+            return self._took(rows[:want], total)
+        self.next_start = (start + processed) % total
+        return rows
+
+    def _took(self, rows: np.ndarray, total: int) -> np.ndarray:
+        """The next search starts just past the last node this one used, as kube-scheduler's does."""
+        self.next_start = (int(rows[-1]) + 1) % total
+        return rows
 
     def _filter_window(self, pod: PodInfo, static: np.ndarray, lo: int, hi: int) -> np.ndarray:
         mask = static[lo:hi]
