@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from portside.image.unpack import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
+from portside.image.layout import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
 
 EPOCH = 0
 

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 REF_NAME = "org.opencontainers.image.ref.name"
+WHITEOUT_PREFIX = ".wh."
+OPAQUE = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
 CONFIG_ANNOTATION = "io.portside.image.config"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.image.errors import AmbiguousImage, ImageError, ImageNotFound
-from portside.image.layout import (CONFIG_ANNOTATION, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout,
+from portside.image.layout import (CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout,
                                    canonical_json)
 from portside.image.reference import is_hex, normalize
 
@@ -116,10 +116,13 @@ class ImageStore:
 
     def layer_dirs(self, image: Image) -> list[Path]:
         """Unpacked layers, lowest first; a layer missing on disk (new store, crash) is unpacked now."""
-        missing = [layer for layer in self.layers(image) if not self.layer_path(layer.diff_id).is_dir()]
-        for layer in missing:
-            self.unpack_layer(layer)
-        return [self.layer_path(diff_id) for diff_id in image.diff_ids]
+        if all(self.layer_path(diff_id).is_dir() for diff_id in image.diff_ids):
+            return [self.layer_path(diff_id) for diff_id in image.diff_ids]
+        return self.dirs(self.layers(image))
+
+    def dirs(self, layers: list[LayerRef]) -> list[Path]:
+        """Directories of the given layers, lowest first, unpacking any that are missing."""
+        return [self.unpack_layer(layer) for layer in layers]
 
     def layer_path(self, diff_id: str) -> Path:
         return self.layers_root / diff_id.removeprefix("sha256:")
@@ -144,6 +147,7 @@ class ImageStore:
         directory, which becomes ``layers/<diff id>`` (an identical layer already there is kept instead)."""
         digest, size = writer.commit()
         self.layers_root.mkdir(parents=True, exist_ok=True)
+        os.chmod(unpacked, 0o755)  # a layer's root is the container's "/" when it is the top layer
         adopt_dir(unpacked, self.layer_path(digest))
         return LayerRef(digest, LAYER_TAR, size, digest)
 
@@ -155,21 +159,26 @@ class ImageStore:
         base.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))
 
-    def add_image(self, config: dict, layers: list[LayerRef], names: list[str] = (),
-                  annotations: dict | None = None) -> Image:
-        """Write config and manifest blobs, then point ``names`` at the image (or add it untagged)."""
+    def write_image(self, config: dict, layers: list[LayerRef], annotations: dict | None = None) -> tuple[str, int]:
+        """Write config and manifest blobs without naming the image; return (manifest digest, manifest size)."""
         config_digest, config_size = self.layout.write_json(config)
         manifest = {
             "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": config_digest, "size": config_size},
+            "config": {"mediaType": CONFIG_TYPE, "digest": config_digest, "size": config_size},
             "layers": [{"mediaType": l.media_type, "digest": l.digest, "size": l.size} for l in layers],
         }
         if annotations:
             manifest["annotations"] = annotations
-        digest, size = self.layout.write_json(manifest)
-        self.set_names(digest, size, config_digest, [normalize(n) for n in names])
-        return self.resolve(names[0]) if names else self.resolve(config_digest)
+        return self.layout.write_json(manifest)
+
+    def add_image(self, config: dict, layers: list[LayerRef], names: list[str] = (),
+                  annotations: dict | None = None) -> Image:
+        """Write the image's blobs, then point ``names`` at it (or list it untagged)."""
+        normalized = [normalize(n) for n in names]
+        digest, size = self.write_image(config, layers, annotations)
+        config_digest = self.layout.read_json(digest)["config"]["digest"]
+        self.set_names(digest, size, config_digest, normalized)
+        return self.resolve(normalized[0]) if normalized else self.resolve(digest)
 
     def set_names(self, digest: str, size: int, config_digest: str, names: list[str]) -> None:
         """Point each name at the manifest; an image losing its last name stays, untagged (dangling)."""

@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.image.errors import UnsafeLayer
-
-WHITEOUT_PREFIX = ".wh."
-OPAQUE = ".wh..wh..opq"
-OPAQUE_XATTR = "trusted.overlay.opaque"
+from portside.image.layout import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
 
 
 def member_parts(name: str, original: str) -> list[str]:

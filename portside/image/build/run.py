@@ -1,0 +1,79 @@
+"""RUN: one command in a real runc container over the stage's layers; the overlay's upper dir is the new layer.
+
+The container uses the host network (no registry or mirror is reachable from a fresh namespace otherwise) and
+runs through ``portside.runtime.run_oneshot``, which removes its container and bundle whatever happens.  This
+module owns the mount: it is unmounted in ``finally`` before anything is deleted, and nothing under the merged
+directory is ever removed while it might still be mounted (that would delete through into the layers).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from portside.image.errors import ImageError
+
+# Mount points runc creates when an image lacks them; they must not become layer content.
+MOUNT_POINTS = ("proc", "sys", "dev")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    argv: list[str]
+    env: list[str]
+    cwd: str
+    user: str
+
+
+class RunFailed(ImageError):
+    def __init__(self, code: int) -> None:
+        super().__init__(f"exit code {code}")
+        self.code = code
+
+
+def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Path:
+    """Run ``spec`` over ``lowers`` inside ``work``; return the upper directory holding the command's changes.
+
+    Raises ``RunFailed`` for a non-zero exit. The caller removes ``work`` (after this returned or raised).
+    """
+    from portside.runtime import is_mounted, mount_overlay, run_oneshot, unmount
+
+    upper, merged = work / "upper", work / "merged"
+    if not lowers:
+        (work / "empty").mkdir()
+        lowers = [work / "empty"]
+    absent = [name for name in MOUNT_POINTS if not any(os.path.lexists(d / name) for d in lowers)]
+    mount_overlay(lowers, upper, work / "work", merged)
+    try:
+        out.flush()
+        code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
+                           network="host", stdout=out, stderr=out)
+    finally:
+        unmount(merged)
+    if is_mounted(merged):
+        raise ImageError(f"cannot unmount the build root {merged}")
+    if code != 0:
+        raise RunFailed(code)
+    drop_mount_points(upper, absent)
+    return upper
+
+
+def drop_mount_points(upper: Path, absent: list[str]) -> None:
+    import shutil
+
+    for name in absent:
+        path = upper / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def cleanup(work: Path) -> None:
+    """Remove a RUN's work directory, never while its merged directory is still a mount point."""
+    import shutil
+
+    from portside.runtime import is_mounted
+
+    if not is_mounted(work / "merged"):
+        shutil.rmtree(work, ignore_errors=True)
