@@ -162,6 +162,11 @@ class ImageStore:
     def write_image(self, config: dict, layers: list[LayerRef], annotations: dict | None = None) -> tuple[str, int]:
         """Write config and manifest blobs without naming the image; return (manifest digest, manifest size)."""
         config_digest, config_size = self.layout.write_json(config)
+        return self.write_manifest(config_digest, config_size, layers, annotations)
+
+    def write_manifest(self, config_digest: str, config_size: int, layers: list[LayerRef],
+                       annotations: dict | None = None) -> tuple[str, int]:
+        """An OCI manifest for a config blob already stored (kept byte for byte, so the image id holds)."""
         manifest = {
             "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
             "config": {"mediaType": CONFIG_TYPE, "digest": config_digest, "size": config_size},
