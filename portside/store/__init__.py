@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from portside.store.types import (Closed, Compacted, Conflict, Create, Delete, Event, EventType, KeyExists,
-                                  KeyNotFound, KeyValue, ListResult, Store, StoreError, Update, Value,
+                                  KeyNotFound, KeyValue, ListResult, Progress, Store, StoreError, Update, Value,
                                   WatchStream, Write)
 
 
@@ -36,6 +36,6 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "BACKENDS", "Closed", "Compacted", "Conflict", "Create", "Delete", "Event", "EventType", "KeyExists",
-    "KeyNotFound", "KeyValue", "ListResult", "Store", "StoreError", "Update", "Value", "WatchStream", "Write",
-    "open_store",
+    "KeyNotFound", "KeyValue", "ListResult", "Progress", "Store", "StoreError", "Update", "Value", "WatchStream",
+    "Write", "open_store",
 ]

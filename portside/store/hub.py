@@ -2,7 +2,8 @@
 
 A watch subscribes before it reads its history, so no change can fall between the two; changes that appear in
 both are told apart by revision and yielded once. Backends feed ``publish`` on the event loop thread, in revision
-order.
+order, so ``published`` is a revision up to which every subscriber has been offered every change: a quiet
+subscriber may report it as progress (a bookmark) without risk of skipping anything.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
-from portside.store.types import Event
+from portside.store.types import Event, Progress
 
 _END = object()
 
 
 class Subscription:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
+    def __init__(self, hub: "Hub", prefix: str) -> None:
+        self.hub, self.prefix = hub, prefix
         self.queue: asyncio.Queue = asyncio.Queue()
 
     def offer(self, events: list[Event]) -> None:
@@ -25,15 +26,28 @@ class Subscription:
         if mine:
             self.queue.put_nowait(mine)
 
-    async def stream(self, history: list[Event], start: int) -> AsyncIterator[Event]:
+    async def _next(self, progress_every: float):
+        if progress_every <= 0:
+            return await self.queue.get()
+        try:
+            return await asyncio.wait_for(self.queue.get(), progress_every)
+        except TimeoutError:
+            return None
+
+    async def stream(self, history: list[Event], start: int, progress_every: float = 0
+                     ) -> AsyncIterator[Event | Progress]:
         last = start
         for event in history:
             last = event.revision
             yield event
         while True:
-            batch = await self.queue.get()
+            batch = await self._next(progress_every)
             if batch is _END:
                 return
+            if batch is None:
+                last = max(last, self.hub.published)
+                yield Progress(last)
+                continue
             for event in batch:
                 if event.revision > last:
                     last = event.revision
@@ -43,9 +57,10 @@ class Subscription:
 class Hub:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
+        self.published = 0
 
     def subscribe(self, prefix: str) -> Subscription:
-        sub = Subscription(prefix)
+        sub = Subscription(self, prefix)
         self._subs.add(sub)
         return sub
 
@@ -57,6 +72,7 @@ class Hub:
     def publish(self, events: list[Event]) -> None:
         for sub in self._subs:
             sub.offer(events)
+        self.published = events[-1].revision
 
     def close_all(self) -> None:
         for sub in list(self._subs):

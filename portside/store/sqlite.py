@@ -151,6 +151,7 @@ class SQLiteStore:
         self._hub = Hub()
         self._loop = asyncio.get_running_loop()
         self._writer = _Writer(path, self._publish_threadsafe)
+        self._hub.published = self._writer.revision
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portside-store-reader")
         self._local = threading.local()
         self._closed = False
@@ -206,7 +207,7 @@ class SQLiteStore:
     async def delete(self, key: str, expect: int = 0, tombstone=None) -> KeyValue:
         return (await self.commit([Delete(key, expect, tombstone)]))[0]
 
-    async def watch(self, prefix: str, revision: int) -> WatchStream:
+    async def watch(self, prefix: str, revision: int, progress_every: float = 0) -> WatchStream:
         if self._closed:
             raise Closed()
         sub = self._hub.subscribe(prefix)
@@ -215,7 +216,7 @@ class SQLiteStore:
         except Exception:
             self._hub.unsubscribe(sub)
             raise
-        return WatchStream(sub.stream(history, revision), lambda: self._hub.unsubscribe(sub))
+        return WatchStream(sub.stream(history, revision, progress_every), lambda: self._hub.unsubscribe(sub))
 
     async def compact(self, revision: int) -> None:
         """Drop history at or below ``revision`` except each key's latest entry (list-at-revision still works)."""
@@ -224,6 +225,9 @@ class SQLiteStore:
 
     async def compacted_revision(self) -> int:
         return await self._read(sql.read_meta, "compact")
+
+    def end_watches(self) -> None:
+        self._hub.close_all()
 
     async def close(self) -> None:
         if self._closed:

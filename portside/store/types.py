@@ -84,6 +84,13 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """A watch heard nothing for a while; every change under its prefix up to ``revision`` has been delivered."""
+
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class ListResult:
     items: list[KeyValue]
     revision: int
@@ -122,7 +129,7 @@ Write = Union[Create, Update, Delete]
 class WatchStream:
     """An open watch: iterate for events; ``close()`` ends it."""
 
-    events: AsyncIterator[Event]
+    events: AsyncIterator[Event | Progress]
     close: Callable[[], None] = field(default=lambda: None)
 
     def __aiter__(self) -> AsyncIterator[Event]:
@@ -150,12 +157,19 @@ class Store(Protocol):
 
     async def current_revision(self) -> int: ...
 
-    async def watch(self, prefix: str, revision: int) -> WatchStream:
-        """Events on keys under ``prefix`` with revision > ``revision``; raises Compacted if too old."""
+    async def watch(self, prefix: str, revision: int, progress_every: float = 0) -> WatchStream:
+        """Events on keys under ``prefix`` with revision > ``revision``; raises Compacted if too old.
+
+        With ``progress_every`` > 0, a quiet stream yields ``Progress`` that often (for bookmarks).
+        """
         ...
 
     async def compact(self, revision: int) -> None: ...
 
     async def compacted_revision(self) -> int: ...
+
+    def end_watches(self) -> None:
+        """End every open watch stream (a stopping server does this before draining requests)."""
+        ...
 
     async def close(self) -> None: ...

@@ -1,0 +1,91 @@
+"""Admission: the checks that need other objects (validation of one object alone lives in ``api``).
+
+- a namespaced object needs its namespace to exist and not be terminating;
+- a Service's requested ClusterIP and node ports must lie in their ranges;
+- a Job's ``portside.io/depends-on`` must not close a cycle among the namespace's Jobs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from portside import api
+from portside.apiserver import alloc, errors
+from portside.apiserver.objects import key, list_prefix
+
+if TYPE_CHECKING:
+    from portside.apiserver.registry import Registry
+
+NAMESPACES = api.lookup("", "v1", "namespaces")
+JOBS = api.lookup("batch", "v1", "jobs")
+
+
+def find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
+    """A path start -> ... -> start through ``graph`` if there is one (depth-first, iterative)."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in graph.get(node, []):
+            if nxt == start:
+                return path + [start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, path + [nxt]))
+    return None
+
+
+class Admission:
+    def __init__(self, registry: "Registry") -> None:
+        self.registry = registry
+        self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
+
+    def forget_namespace(self, name: str) -> None:
+        self._namespaces.discard(name)
+
+    async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        if info.namespaced:
+            await self._namespace_open(obj["metadata"]["namespace"])
+        await self._common(info, obj)
+
+    async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any]) -> None:
+        await self._common(info, new)
+
+    async def _common(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        if info.kind == "Service":
+            self._service_ranges(info, obj)
+        elif info.kind == "Job" and api.parse_depends_on((obj["metadata"].get("annotations"))):
+            await self._job_cycles(info, obj)
+
+    async def _namespace_open(self, name: str) -> None:
+        if name in self._namespaces:
+            return
+        kv = await self.registry.store.get(key(NAMESPACES, "", name))
+        if kv is None:
+            raise errors.not_found(NAMESPACES, name)
+        if json.loads(kv.value).get("metadata", {}).get("deletionTimestamp"):
+            raise errors.forbidden(f'unable to create new content in namespace {name} because it is being '
+                                   f'terminated')
+        self._namespaces.add(name)
+
+    @staticmethod
+    def _service_ranges(info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        try:
+            alloc.check_ranges(obj.get("spec") or {})
+        except alloc.AllocationError as exc:
+            raise errors.field_invalid(info, obj["metadata"].get("name", ""), exc.path, exc.value, exc.detail)
+
+    async def _job_cycles(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        m = obj["metadata"]
+        listed = await self.registry.store.list(list_prefix(JOBS, m["namespace"]))
+        graph: dict[str, list[str]] = {}
+        for kv in listed.items:
+            other = json.loads(kv.value)["metadata"]
+            graph[other["name"]] = api.parse_depends_on(other.get("annotations"))
+        graph[m["name"]] = api.parse_depends_on(m.get("annotations"))
+        cycle = find_cycle(graph, m["name"])
+        if cycle:
+            path = f"metadata.annotations[{api.DEPENDS_ON}]"
+            raise errors.field_invalid(info, m["name"], path, m["annotations"][api.DEPENDS_ON],
+                                       "dependency cycle: " + " -> ".join(cycle))

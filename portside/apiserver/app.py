@@ -1,0 +1,109 @@
+"""The aiohttp application: health, version, discovery, OpenAPI, and the resource tree under /api and /apis.
+
+One middleware turns every failure into a ``Status`` body (kubectl reads reason and message from it) and applies
+authentication before any handler runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from portside.apiserver import discovery, errors
+from portside.apiserver.auth import Authenticator
+from portside.apiserver.handlers import Handlers, resolve, respond
+from portside.apiserver.pki import Credentials
+from portside.apiserver.registry import Registry
+
+log = logging.getLogger("portside.apiserver")
+MAX_BODY = 3 * 1024 * 1024  # Kubernetes' request size limit
+
+
+def _middleware(auth: Authenticator):
+    @web.middleware
+    async def handle(request: web.Request, handler):
+        try:
+            auth.check(request)
+            return await handler(request)
+        except errors.ApiError as exc:
+            return respond(exc.body(), exc.code)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a bug: answer 500 with the message rather than drop the connection
+            log.exception("%s %s failed", request.method, request.path)
+            failure = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc}")
+            return respond(failure.body(), 500)
+    return handle
+
+
+def _ok(body: bytes | None, what: str) -> web.Response:
+    if body is None:
+        raise errors.route_not_found(what)
+    return respond(body)
+
+
+class Routes:
+    def __init__(self, handlers: Handlers, address: str) -> None:
+        self.handlers, self.address = handlers, address
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def version(self, request: web.Request) -> web.Response:
+        return respond(discovery.version())
+
+    async def core(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.match_info.get("tail", "").split("/") if p]
+        if not parts:
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                return respond(discovery.aggregated(True), content_type=discovery.AGGREGATED)
+            return respond(discovery.core_versions(self.address))
+        if len(parts) == 1:
+            return _ok(discovery.resource_list("", parts[0]), request.path)
+        if parts[0] != "v1":
+            raise errors.route_not_found(request.path)
+        return await self.handlers.serve(request, resolve("", parts[0], parts[1:]))
+
+    async def groups(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.match_info.get("tail", "").split("/") if p]
+        if not parts:
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                return respond(discovery.aggregated(False), content_type=discovery.AGGREGATED)
+            return respond(discovery.group_list())
+        if len(parts) == 1:
+            return _ok(discovery.group(parts[0]), request.path)
+        if len(parts) == 2:
+            return _ok(discovery.resource_list(parts[0], parts[1]), request.path)
+        return await self.handlers.serve(request, resolve(parts[0], parts[1], parts[2:]))
+
+    async def openapi_v2(self, request: web.Request) -> web.Response:
+        return respond(discovery.openapi_v2())
+
+    async def openapi_v3(self, request: web.Request) -> web.Response:
+        tail = request.match_info.get("tail", "").strip("/")
+        if not tail:
+            return respond(discovery.openapi_v3_index())
+        parts = tail.split("/")
+        if parts[0] == "api" and len(parts) == 2:
+            return _ok(discovery.openapi_v3("", parts[1]), request.path)
+        if parts[0] == "apis" and len(parts) == 3:
+            return _ok(discovery.openapi_v3(parts[1], parts[2]), request.path)
+        raise errors.route_not_found(request.path)
+
+
+def make_app(registry: Registry, creds: Credentials, address: str) -> web.Application:
+    app = web.Application(middlewares=[_middleware(Authenticator(creds.admin_token, creds.readonly_token))],
+                          client_max_size=MAX_BODY)
+    r = Routes(Handlers(registry), address)
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, r.health)
+    app.router.add_get("/version", r.version)
+    app.router.add_get("/openapi/v2", r.openapi_v2)
+    app.router.add_get("/openapi/v3", r.openapi_v3)
+    app.router.add_get("/openapi/v3/{tail:.*}", r.openapi_v3)
+    app.router.add_route("*", "/api", r.core)
+    app.router.add_route("*", "/api/{tail:.*}", r.core)
+    app.router.add_route("*", "/apis", r.groups)
+    app.router.add_route("*", "/apis/{tail:.*}", r.groups)
+    return app

@@ -1,0 +1,50 @@
+"""Bearer-token authentication and the one authorization rule: the read-only token may only read.
+
+Only the health and version endpoints answer without a token, as on a Kubernetes API server with anonymous
+access limited to them.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from portside.apiserver import errors
+
+ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    read_only: bool
+
+
+class Authenticator:
+    def __init__(self, admin_token: str, readonly_token: str) -> None:
+        self._tokens = ((admin_token, User("admin", False)), (readonly_token, User("readonly", True)))
+
+    def user(self, request: web.Request) -> User | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        for known, user in self._tokens:
+            if hmac.compare_digest(known.encode(), token.strip().encode()):
+                return user
+        return None
+
+    def check(self, request: web.Request) -> User | None:
+        """The caller, or None for an anonymous endpoint; raises 401/403 as Kubernetes does."""
+        if request.path in ANONYMOUS_PATHS:
+            return None
+        user = self.user(request)
+        if user is None:
+            raise errors.unauthorized()
+        if user.read_only and request.method not in READ_METHODS:
+            raise errors.forbidden(f'User "{user.name}" cannot {request.method.lower()} {request.path}: the '
+                                   f'read-only token may only get, list and watch')
+        return user

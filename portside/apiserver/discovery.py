@@ -1,0 +1,152 @@
+"""Discovery and OpenAPI documents, computed once from ``api.RESOURCES``.
+
+kubectl 1.32 first asks ``/api`` and ``/apis`` for the aggregated form (``apidiscovery.k8s.io/v2``, everything in
+two requests); a server that answers that form spares it a request per group-version. The legacy documents are
+served too, for clients that ask for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from portside import __version__, api
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+KUBE_MINOR = "32"
+
+
+def _dump(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def group_versions() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for info in api.RESOURCES:
+        versions = out.setdefault(info.group, [])
+        if info.version not in versions:
+            versions.append(info.version)
+    return out
+
+
+def _resource_entries(info: api.ResourceInfo) -> list[dict[str, Any]]:
+    main = {"name": info.plural, "singularName": info.singular, "namespaced": info.namespaced, "kind": info.kind,
+            "verbs": list(info.verbs)}
+    if info.short_names:
+        main["shortNames"] = list(info.short_names)
+    if info.categories:
+        main["categories"] = list(info.categories)
+    subs = []
+    for sub in sorted(info.subresources):
+        kind, group, version, verbs = _sub_shape(info, sub)
+        entry = {"name": f"{info.plural}/{sub}", "singularName": "", "namespaced": info.namespaced, "kind": kind,
+                 "verbs": verbs}
+        if group:
+            entry.update(group=group, version=version)
+        subs.append(entry)
+    return [main, *subs]
+
+
+def _sub_shape(info: api.ResourceInfo, sub: str) -> tuple[str, str, str, list[str]]:
+    if sub == "scale":
+        return "Scale", "autoscaling", "v1", ["get", "patch", "update"]
+    if sub == "binding":
+        return "Binding", "", "", ["create"]
+    return info.kind, "", "", ["get", "patch", "update"]
+
+
+@functools.cache
+def resource_list(group: str, version: str) -> bytes | None:
+    infos = [i for i in api.RESOURCES if i.group == group and i.version == version]
+    if not infos:
+        return None
+    gv = f"{group}/{version}" if group else version
+    resources = [e for i in infos for e in _resource_entries(i)]
+    return _dump({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+
+
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    entries = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": entries, "preferredVersion": entries[0]}
+
+
+@functools.cache
+def core_versions(address: str) -> bytes:
+    return _dump({"kind": "APIVersions", "versions": ["v1"],
+                  "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}]})
+
+
+@functools.cache
+def group_list() -> bytes:
+    groups = [_group(g, vs) for g, vs in group_versions().items() if g]
+    return _dump({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+
+def group(name: str) -> bytes | None:
+    versions = group_versions().get(name)
+    if not name or versions is None:
+        return None
+    return _dump({"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)})
+
+
+def _aggregated_resource(info: api.ResourceInfo) -> dict[str, Any]:
+    out = {"resource": info.plural, "singularResource": info.singular, "verbs": list(info.verbs),
+           "scope": "Namespaced" if info.namespaced else "Cluster",
+           "responseKind": {"group": info.group, "version": info.version, "kind": info.kind}}
+    if info.short_names:
+        out["shortNames"] = list(info.short_names)
+    if info.categories:
+        out["categories"] = list(info.categories)
+    subs = []
+    for sub in sorted(info.subresources):
+        kind, group_name, version, verbs = _sub_shape(info, sub)
+        subs.append({"subresource": sub, "verbs": verbs, "responseKind": {
+            "group": group_name if kind != info.kind else info.group,
+            "version": version or info.version, "kind": kind}})
+    if subs:
+        out["subresources"] = subs
+    return out
+
+
+@functools.cache
+def aggregated(core: bool) -> bytes:
+    """The ``APIGroupDiscoveryList`` for ``/api`` (core) or ``/apis`` (named groups)."""
+    items = []
+    for name, versions in group_versions().items():
+        if bool(name) == core:
+            continue
+        items.append({"metadata": {"name": name}, "versions": [
+            {"version": v, "freshness": "Current", "resources": [
+                _aggregated_resource(i) for i in api.RESOURCES if i.group == name and i.version == v]}
+            for v in versions]})
+    return _dump({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                  "items": items})
+
+
+def wants_aggregated(accept: str) -> bool:
+    first = accept.split(",")[0].replace(" ", "")
+    return "as=APIGroupDiscoveryList" in first and "v=v2" in first and "g=apidiscovery.k8s.io" in first
+
+
+@functools.cache
+def version() -> bytes:
+    return _dump({"major": "1", "minor": KUBE_MINOR, "gitVersion": f"v1.{KUBE_MINOR}.0+portside-{__version__}",
+                  "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "", "compiler": "",
+                  "platform": "linux/amd64"})
+
+
+@functools.cache
+def openapi_v2() -> bytes:
+    return _dump(api.openapi_v2())
+
+
+@functools.cache
+def openapi_v3_index() -> bytes:
+    return _dump(api.openapi_v3_index())
+
+
+@functools.cache
+def openapi_v3(group_name: str, version_name: str) -> bytes | None:
+    doc = api.openapi_v3(group_name, version_name)
+    return None if doc is None else _dump(doc)

@@ -1,0 +1,142 @@
+"""The cluster's credentials, made at first start and reused after: a CA, a serving certificate, two tokens.
+
+Files under ``DATA_DIR/pki`` (keys and tokens mode 0600). The serving certificate names 127.0.0.1, localhost
+and the host name; it is re-issued (by the same CA) if a host name change leaves it without one of them. The
+kubeconfigs are rewritten on every start because the port may change between starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+VALID_FOR = datetime.timedelta(days=3650)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    ca_cert: str
+    server_cert: str
+    server_key: str
+    admin_token: str
+    readonly_token: str
+
+
+def _write(path: str, data: bytes, private: bool = False) -> None:
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _builder(subject: str, issuer: str, public_key) -> x509.CertificateBuilder:
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public_key).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + VALID_FOR))
+
+
+def _make_ca(pki: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (_builder("portside-ca", "portside-ca", key.public_key())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(key, hashes.SHA256()))
+    _write(os.path.join(pki, "ca.key"), _key_pem(key), private=True)
+    _write(os.path.join(pki, "ca.crt"), cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _names() -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    host = socket.gethostname()
+    if host and host != "localhost":
+        names.append(x509.DNSName(host))
+    return names
+
+
+def _serving_cert_current(path: str) -> bool:
+    if not os.path.exists(path):
+        return False
+    with open(path, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return all(name in sans for name in _names())
+
+
+def _make_serving(pki: str) -> None:
+    with open(os.path.join(pki, "ca.key"), "rb") as f:
+        ca_key = serialization.load_pem_private_key(f.read(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (_builder("portside-apiserver", "portside-ca", key.public_key())
+            .add_extension(x509.SubjectAlternativeName(_names()), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    _write(os.path.join(pki, "server.key"), _key_pem(key), private=True)
+    _write(os.path.join(pki, "server.crt"), cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _tokens(pki: str) -> dict[str, str]:
+    path = os.path.join(pki, "tokens.json")
+    if not os.path.exists(path):
+        tokens = {"admin": secrets.token_urlsafe(32), "readonly": secrets.token_urlsafe(32)}
+        _write(path, json.dumps(tokens).encode(), private=True)
+    with open(path) as f:
+        return json.load(f)
+
+
+def ensure(data_dir: str) -> Credentials:
+    """Create whatever credentials are missing under ``data_dir`` and return their paths and tokens."""
+    pki = os.path.join(data_dir, "pki")
+    os.makedirs(pki, mode=0o700, exist_ok=True)
+    if not os.path.exists(os.path.join(pki, "ca.crt")):
+        _make_ca(pki)
+    if not _serving_cert_current(os.path.join(pki, "server.crt")):
+        _make_serving(pki)
+    tokens = _tokens(pki)
+    return Credentials(os.path.join(pki, "ca.crt"), os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"),
+                       tokens["admin"], tokens["readonly"])
+
+
+def kubeconfig(server: str, token: str, ca_cert: str | None, user: str) -> dict:
+    cluster: dict = {"server": server}
+    if ca_cert:
+        with open(ca_cert, "rb") as f:
+            cluster["certificate-authority-data"] = base64.b64encode(f.read()).decode()
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": "portside", "cluster": cluster}],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": "portside", "context": {"cluster": "portside", "user": user,
+                                                          "namespace": "default"}}],
+            "current-context": "portside"}
+
+
+def write_kubeconfigs(data_dir: str, server: str, creds: Credentials, tls: bool) -> str:
+    """``kubeconfig.yaml`` (admin) and ``kubeconfig-readonly.yaml``; returns the admin one's path."""
+    ca = creds.ca_cert if tls else None
+    for name, token, user in (("kubeconfig.yaml", creds.admin_token, "admin"),
+                              ("kubeconfig-readonly.yaml", creds.readonly_token, "readonly")):
+        text = yaml.safe_dump(kubeconfig(server, token, ca, user), sort_keys=False)
+        _write(os.path.join(data_dir, name), text.encode(), private=True)
+    return os.path.join(data_dir, "kubeconfig.yaml")

@@ -1,0 +1,194 @@
+"""Object semantics over the store: create, read, list, update and patch, free of HTTP.
+
+Every write goes: decode/default/validate (``api.prepare_*``), server-owned metadata (uid, timestamps,
+generation), admission (namespace exists, Job dependency cycles, Service allocations), then one store commit with
+compare-and-swap on the revision that was read. A 409 comes from that compare, never from a lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from portside import api
+from portside.apiserver import admission, alloc, errors
+from portside.apiserver.objects import Target, decode, encoder, generate_name, key, key_of, list_prefix, meta, now
+from portside.api.patch import PatchError
+from portside.store import Conflict, Create, Delete, KeyExists, KeyValue, ListResult, Store, Update
+
+PATCH_RETRIES = 5
+_SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                "generation", "managedFields", "selfLink")
+
+
+@dataclass
+class WriteOptions:
+    strict: bool = False
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
+    out = dict(obj)
+    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return out
+
+
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.admission = admission.Admission(self)
+
+    async def read(self, t: Target) -> KeyValue:
+        kv = await self.store.get(key(t.info, t.namespace, t.name))
+        if kv is None:
+            raise errors.not_found(t.info, t.name)
+        return kv
+
+    async def list(self, info: api.ResourceInfo, namespace: str, *, revision: int = 0, start: str = "",
+                   limit: int = 0) -> ListResult:
+        return await self.store.list(list_prefix(info, namespace), revision=revision, start=start, limit=limit)
+
+    # -- create ----------------------------------------------------------------------------------------------
+
+    def _prepare_create(self, t: Target, obj: Any, opts: WriteOptions) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        m = meta(obj)
+        if t.info.namespaced:
+            if m.get("namespace") and m["namespace"] != t.namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                         "on the request")
+            m["namespace"] = t.namespace
+        if not m.get("name") and m.get("generateName"):
+            m["name"] = generate_name(m["generateName"])
+        for k in _SERVER_META:
+            m.pop(k, None)
+        try:
+            clean = api.prepare_create(t.info, obj, opts.warnings, opts.strict)
+        except api.Invalid as exc:
+            raise errors.invalid(exc) from None
+        except api.UnknownFields as exc:
+            raise errors.bad_request(str(exc)) from None
+        m = meta(clean)
+        m.setdefault("uid", str(uuid.uuid4()))
+        m["creationTimestamp"] = now()
+        m["generation"] = 1
+        return clean
+
+    async def create(self, t: Target, obj: Any, opts: WriteOptions) -> bytes:
+        clean = self._prepare_create(t, obj, opts)
+        await self.admission.on_create(t.info, clean)
+        if opts.dry_run:
+            return encoder(clean)(0)
+        return (await self._commit_create(t.info, clean)).value
+
+    async def _commit_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> KeyValue:
+        k = key_of(info, obj)
+        spec = obj.get("spec") or {}
+        for _ in range(16):
+            chosen = alloc.assign(spec) if info.kind == "Service" else set()
+            extra = alloc.writes(k, None, obj) if info.kind == "Service" else []
+            try:
+                return (await self.store.commit([Create(k, encoder(obj)), *extra]))[0]
+            except KeyExists as exc:
+                if exc.key == k:
+                    raise errors.already_exists(info, meta(obj)["name"]) from None
+                self._collision(info, obj, exc, chosen)
+        raise errors.timeout("could not allocate a free address for the Service after 16 attempts")
+
+    @staticmethod
+    def _collision(info: api.ResourceInfo, obj: dict[str, Any], exc: KeyExists, chosen: set[str]) -> None:
+        problem = alloc.explain_collision(exc, obj, chosen)
+        if problem is not None:
+            raise errors.field_invalid(info, meta(obj).get("name", ""), problem.path, problem.value, problem.detail)
+        alloc.clear_chosen(obj.get("spec") or {}, chosen)
+
+    # -- update and patch ------------------------------------------------------------------------------------
+
+    async def update(self, t: Target, obj: Any, opts: WriteOptions) -> bytes:
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        kv = await self.read(t)
+        self._check_identity(t, obj, kv)
+        old = decode(kv)
+        new = self._prepare_update(t, obj, old, opts)
+        return await self.replace(t, kv, old, new, opts)
+
+    def _check_identity(self, t: Target, obj: dict[str, Any], kv: KeyValue) -> None:
+        m = obj.get("metadata") or {}
+        if m.get("name") and m["name"] != t.name:
+            raise errors.bad_request(f"the name of the object ({m['name']}) does not match the name on the URL "
+                                     f"({t.name})")
+        rv = m.get("resourceVersion")
+        if rv and rv != str(kv.mod_revision):
+            raise errors.stale(t.info, t.name)
+
+    def _prepare_update(self, t: Target, obj: dict[str, Any], old: dict[str, Any], opts: WriteOptions) -> dict:
+        try:
+            if t.subresource == "status":
+                return api.prepare_status_update(t.info, obj, old, opts.warnings)
+            return api.prepare_update(t.info, obj, old, opts.warnings, opts.strict)
+        except api.Invalid as exc:
+            raise errors.invalid(exc) from None
+        except api.UnknownFields as exc:
+            raise errors.bad_request(str(exc)) from None
+
+    async def patch(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
+        for _ in range(PATCH_RETRIES):
+            kv = await self.read(t)
+            old = decode(kv)
+            patched = self._apply_patch(t, old, body, content_type)
+            pinned = (patched.get("metadata") or {}).get("resourceVersion")
+            self._check_identity(t, patched, kv)
+            new = self._prepare_update(t, patched, old, opts)
+            try:
+                return await self.replace(t, kv, old, new, opts)
+            except errors.ApiError as exc:
+                if exc.code != 409 or pinned or exc.reason != "Conflict":
+                    raise
+        raise errors.stale(t.info, t.name)
+
+    @staticmethod
+    def _apply_patch(t: Target, old: dict[str, Any], body: bytes, content_type: str) -> dict[str, Any]:
+        try:
+            return api.apply_patch(t.info, copy.deepcopy(old), body, content_type)
+        except PatchError as exc:
+            code = getattr(exc, "code", 422)
+            reasons = {400: "BadRequest", 415: "UnsupportedMediaType", 422: "Invalid"}
+            raise errors.ApiError(code, reasons.get(code, "Invalid"), str(exc)) from None
+
+    async def replace(self, t: Target, kv: KeyValue, old: dict[str, Any], new: dict[str, Any],
+                      opts: WriteOptions) -> bytes:
+        """Store ``new`` over ``old`` if ``kv`` is still current; no write when nothing changed."""
+        m, old_m = meta(new), old.get("metadata") or {}
+        m["generation"] = old_m.get("generation", 1) + (1 if api.spec_changed(t.info, new, old) else 0)
+        if _without_rv(new) == _without_rv(old):
+            return kv.value
+        await self.admission.on_update(t.info, new, old)
+        if opts.dry_run:
+            return encoder(new)(kv.mod_revision)
+        if m.get("deletionTimestamp") and not m.get("finalizers") and not m.get("deletionGracePeriodSeconds"):
+            return await self.finalize(t.info, kv, new)
+        k = key_of(t.info, new)
+        extra = alloc.writes(k, old, new) if t.info.kind == "Service" else []
+        try:
+            return (await self.store.commit([Update(k, encoder(new), kv.mod_revision), *extra]))[0].value
+        except Conflict:
+            raise errors.stale(t.info, t.name) from None
+        except KeyExists as exc:
+            self._collision(t.info, new, exc, set())
+            raise
+
+    async def finalize(self, info: api.ResourceInfo, kv: KeyValue, last: dict[str, Any]) -> bytes:
+        """Remove the object for good (its deletion is due and nothing holds it); the tombstone is ``last``."""
+        extra = alloc.writes(kv.key, last, None) if info.kind == "Service" else []
+        try:
+            done = await self.store.commit([Delete(kv.key, kv.mod_revision, encoder(last)), *extra])
+        except Conflict:
+            raise errors.stale(info, meta(last).get("name", "")) from None
+        if info.kind == "Namespace":
+            self.admission.forget_namespace(meta(last).get("name", ""))
+        return done[0].value

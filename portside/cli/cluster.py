@@ -1,0 +1,110 @@
+"""``portside up`` and ``portside down``: start the all-in-one control plane, and stop it.
+
+``up`` runs in the foreground until SIGTERM or SIGINT, or with ``-d`` detaches: a child runs the server with its
+log in ``DATA_DIR/portside.log`` and the parent returns once the API answers, printing the same ready line.
+``down`` signals the pid in ``DATA_DIR/portside.pid`` and waits for it to finish its orderly stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from portside.cli.flags import HelpRequested, Parser, flag
+from portside.runtime.errors import InvalidArgument
+
+DEFAULT_DATA_DIR = "/var/lib/portside-cluster"
+DETACH_TIMEOUT_S = 60.0
+
+UP = Parser("up", "[OPTIONS]", [
+    flag("--data-dir", "data_dir", "value", "cluster state: store, certificates, kubeconfig", "DIR"),
+    flag("--port", "port", "value", "API port (default 6443)", "PORT"),
+    flag("--address", "address", "value", "address to listen on (default 127.0.0.1)", "IP"),
+    flag("--insecure-http", "insecure_http", help="serve plain HTTP (loopback only)"),
+    flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
+    flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
+], interspersed=True)
+DOWN = Parser("down", "[OPTIONS]", [
+    flag("--data-dir", "data_dir", "value", "the data directory 'up' was started with", "DIR"),
+    flag("--timeout", "timeout", "value", "seconds to wait for an orderly stop (default 30)", "SECONDS"),
+], interspersed=True)
+
+
+def _fail(message: str, code: int = 125) -> int:
+    sys.stderr.write(f"portside: {message}\n")
+    return code
+
+
+def _data_dir(opts: dict) -> str:
+    return os.path.abspath(opts["data_dir"] or os.environ.get("PORTSIDE_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def _port(value: str | None) -> int:
+    if value is None:
+        return 6443
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise InvalidArgument(f"up: --port: expected a port number 1-65535, got {value!r}")
+    return int(value)
+
+
+def cmd_up(argv: list[str], root: str) -> int:
+    try:
+        opts, args = UP.parse(argv)
+        if args:
+            raise InvalidArgument(f"up: unexpected argument {args[0]!r} (up takes only options)")
+        port = _port(opts["port"])
+    except HelpRequested:
+        return 0
+    except InvalidArgument as exc:
+        return _fail(str(exc), 2)
+    data_dir = _data_dir(opts)
+    if opts["detach"]:
+        return _detach(argv, root, data_dir)
+    from portside.cli import up
+    return up.run(up.UpOptions(data_dir, port, opts["address"] or "127.0.0.1", opts["insecure_http"],
+                               opts["store"] or "", root))
+
+
+def _detach(argv: list[str], root: str, data_dir: str) -> int:
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    child_argv = [a for a in argv if a not in ("-d", "--detach")]
+    log = open(os.path.join(data_dir, "portside.log"), "ab")
+    cmd = [sys.executable, "-m", "portside", "--root", root, "up", "--data-dir", data_dir, *child_argv]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                            start_new_session=True, env={**os.environ, "PORTSIDE_UP_DETACHED": "1"})
+    log.close()
+    line = proc.stdout.readline().decode()
+    proc.stdout.close()
+    if not line:
+        proc.wait(timeout=DETACH_TIMEOUT_S)
+        return _fail(f"up exited with status {proc.returncode}; see {os.path.join(data_dir, 'portside.log')}", 1)
+    sys.stdout.write(line)
+    return 0
+
+
+def cmd_down(argv: list[str], root: str) -> int:
+    try:
+        opts, args = DOWN.parse(argv)
+        if args:
+            raise InvalidArgument(f"down: unexpected argument {args[0]!r} (down takes only options)")
+        timeout = float(opts["timeout"] or 30)
+    except HelpRequested:
+        return 0
+    except (InvalidArgument, ValueError) as exc:
+        return _fail(str(exc) if isinstance(exc, InvalidArgument) else f"down: --timeout: expected seconds", 2)
+    from portside.cli import up
+    data_dir = _data_dir(opts)
+    pid = up.running_pid(data_dir)
+    if pid is None:
+        return _fail(f"no portside up is running for {data_dir}", 1)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if up.running_pid(data_dir) != pid:
+            sys.stdout.write(f"portside: stopped (pid {pid})\n")
+            return 0
+        time.sleep(0.05)
+    return _fail(f"pid {pid} did not stop within {timeout:.0f} s (it is still running)", 1)

@@ -1,0 +1,121 @@
+"""The ``portside up`` process: one per data directory (a lock), a pid file for ``down``, signals, the ready line.
+
+SIGTERM and SIGINT set the stop event; the supervisor then cancels components in reverse order, each draining
+under a timeout. The ready line is printed only after a real request to /readyz succeeded over the same TLS and
+address a client will use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+import ssl
+import sys
+from dataclasses import dataclass
+
+LOCK_FILE, PID_FILE = "portside.lock", "portside.pid"
+
+
+@dataclass
+class UpOptions:
+    data_dir: str
+    port: int
+    address: str
+    insecure_http: bool
+    store: str
+    engine_root: str
+
+
+def running_pid(data_dir: str) -> int | None:
+    """The pid of the ``up`` holding ``data_dir``'s lock, or None when none holds it."""
+    try:
+        fd = os.open(os.path.join(data_dir, LOCK_FILE), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    except BlockingIOError:
+        with open(os.path.join(data_dir, PID_FILE)) as f:
+            return int(f.read().strip() or 0) or None
+    finally:
+        os.close(fd)
+
+
+def _take_lock(data_dir: str) -> int | None:
+    fd = os.open(os.path.join(data_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+async def _api_answers(url: str, ca_file: str | None) -> None:
+    import aiohttp
+    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else False
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session:
+        async with session.get(url + "/readyz") as resp:
+            resp.raise_for_status()
+
+
+async def _main(opts: UpOptions) -> None:
+    from portside.apiserver import ServerConfig
+    from portside.supervisor import Context, supervise
+    config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store)
+    ctx = Context(config, opts.engine_root)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def announce() -> None:
+        ca = None if opts.insecure_http else os.path.join(opts.data_dir, "pki", "ca.crt")
+        await _api_answers(config.url, ca)
+        sys.stdout.write(f"portside: API ready at {config.url} (kubeconfig: {ctx.kubeconfig})\n")
+        sys.stdout.flush()
+        if os.environ.get("PORTSIDE_UP_DETACHED"):  # the parent has read its line and gone
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+
+    await supervise(ctx, stop, announce)
+
+
+def _explain(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, OSError) and exc.errno == 98:
+        return f"cannot listen: address already in use ({exc.strerror})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run(opts: UpOptions) -> int:
+    os.makedirs(opts.data_dir, mode=0o700, exist_ok=True)
+    lock = _take_lock(opts.data_dir)
+    if lock is None:
+        sys.stderr.write(f"portside: another portside up is running for {opts.data_dir} "
+                         f"(pid {running_pid(opts.data_dir)})\n")
+        return 1
+    pid_path = os.path.join(opts.data_dir, PID_FILE)
+    with open(pid_path, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    try:
+        import uvloop
+        uvloop.run(_main(opts))
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - one line for the user, whatever the component failed with
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        logging.getLogger("portside.up").debug("up failed", exc_info=exc)
+        sys.stderr.write(f"portside: up failed: {_explain(exc)}\n")
+        return 1
+    finally:
+        os.unlink(pid_path)
+        os.close(lock)

@@ -1,0 +1,105 @@
+"""Watch that never misses: list, then follow; reconnect from the last revision; list again after a 410.
+
+The caller sees one unbroken stream of ``WatchEvent``. It starts with the current objects as ADDED (unless a
+resourceVersion is given), resumes from the last revision it delivered when a connection ends, and when the
+server says that revision is compacted it lists afresh and reports the difference against what it had delivered:
+ADDED/MODIFIED for objects that are new or changed, DELETED for those that disappeared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+import aiohttp
+
+from portside import api
+from portside.client import errors
+
+if TYPE_CHECKING:
+    from portside.client.client import Client
+
+RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED
+    object: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.object["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.object["metadata"].get("namespace", "")
+
+
+def _id(obj: dict[str, Any]) -> tuple[str, str]:
+    m = obj["metadata"]
+    return m.get("namespace", ""), m["name"]
+
+
+class _Follower:
+    def __init__(self, client: "Client", info: api.ResourceInfo, namespace: str, labels: str, fields: str) -> None:
+        from portside.client.client import path
+        self.client, self.url = client, path(info, namespace)
+        self.info, self.namespace, self.labels, self.fields = info, namespace, labels, fields
+        self.known: dict[tuple[str, str], dict[str, Any]] = {}
+        self.revision = ""
+
+    async def relist(self) -> list[WatchEvent]:
+        listed = await self.client.list(self.info, self.namespace, label_selector=self.labels,
+                                        field_selector=self.fields)
+        self.revision = listed["metadata"]["resourceVersion"]
+        fresh = {_id(o): o for o in listed.get("items") or []}
+        out = [WatchEvent("DELETED", o) for k, o in self.known.items() if k not in fresh]
+        for k, o in fresh.items():
+            old = self.known.get(k)
+            if old is None or old["metadata"].get("resourceVersion") != o["metadata"].get("resourceVersion"):
+                out.append(WatchEvent("MODIFIED" if old else "ADDED", o))
+        self.known = fresh
+        return out
+
+    def accept(self, raw: dict[str, Any]) -> WatchEvent | None:
+        kind, obj = raw["type"], raw["object"]
+        if kind == "ERROR":
+            raise errors.from_status(obj)
+        self.revision = obj["metadata"].get("resourceVersion", self.revision)
+        if kind == "BOOKMARK":
+            return None
+        if kind == "DELETED":
+            self.known.pop(_id(obj), None)
+        else:
+            self.known[_id(obj)] = obj
+        return WatchEvent(kind, obj)
+
+    def lines(self) -> AsyncIterator[dict[str, Any]]:
+        params = {"watch": "1", "resourceVersion": self.revision, "allowWatchBookmarks": "true",
+                  "labelSelector": self.labels, "fieldSelector": self.fields}
+        return self.client.stream(self.url, params)
+
+
+async def watch(client: "Client", info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
+                fields: str) -> AsyncIterator[WatchEvent]:
+    f = _Follower(client, info, namespace, labels, fields)
+    f.revision = resource_version
+    failures = 0
+    while True:
+        try:
+            if not f.revision:
+                for event in await f.relist():
+                    yield event
+            async for raw in f.lines():
+                failures = 0
+                event = f.accept(raw)
+                if event is not None:
+                    yield event
+        except errors.Gone:
+            f.revision = ""
+            continue
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
+            await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+            failures += 1

@@ -1,0 +1,156 @@
+"""The garbage collector: dependents follow their owners (ownerReferences), as Kubernetes' GC does.
+
+- Background: a dependent all of whose owners are gone is deleted; one that lost only some owners loses those
+  references. "Gone" is confirmed with a live GET by name and uid, because the owner's and the dependent's watches
+  are separate streams and a new dependent may be seen before its new owner.
+- Orphan: an owner carrying the ``orphan`` finalizer has its references removed from every dependent, then the
+  finalizer removed (which lets the API server delete it).
+- Foreground: an owner carrying ``foregroundDeletion`` has its dependents deleted (in foreground themselves when
+  they block it); once no dependent with ``blockOwnerDeletion`` remains, the finalizer is removed.
+
+Keys are ``group/plural/namespace/name``; every change enqueues the object and its dependents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from portside import api
+from portside.client import Client, NotFound
+from portside.controllers.base import Controller
+from portside.controllers.informer import Informer
+
+ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"
+
+
+def _key(info: api.ResourceInfo, obj: dict[str, Any]) -> str:
+    m = obj["metadata"]
+    return f"{info.group}/{info.plural}/{m.get('namespace', '')}/{m['name']}"
+
+
+def _owner_info(ref: dict[str, Any]) -> api.ResourceInfo | None:
+    group = ref.get("apiVersion", "").rpartition("/")[0]
+    return api.by_kind(group, ref.get("kind", ""))
+
+
+class GarbageCollector(Controller):
+    name = "garbage-collector"
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.by_plural: dict[tuple[str, str], Informer] = {}
+        self.uids: dict[str, str] = {}  # uid -> key
+        self.dependents: dict[str, set[str]] = {}  # owner uid -> dependent keys
+        for info in api.RESOURCES:
+            if "watch" in info.verbs and "list" in info.verbs:
+                inf = self.informer(Informer(client, info))
+                inf.on_change(lambda kind, obj, prev, info=info: self._changed(info, kind, obj, prev))
+                self.by_plural[(info.group, info.plural)] = inf
+
+    def _changed(self, info: api.ResourceInfo, kind: str, obj: dict[str, Any], prev: dict[str, Any] | None) -> None:
+        key, m = _key(info, obj), obj["metadata"]
+        for ref in (prev or {}).get("metadata", {}).get("ownerReferences") or []:
+            self.dependents.get(ref.get("uid"), set()).discard(key)
+        if kind == "DELETED":
+            self.uids.pop(m.get("uid", ""), None)
+        else:
+            self.uids[m.get("uid", "")] = key
+            for ref in m.get("ownerReferences") or []:
+                self.dependents.setdefault(ref.get("uid"), set()).add(key)
+        self.queue.add(key)
+        for dependent in list(self.dependents.get(m.get("uid", ""), ())):
+            self.queue.add(dependent)
+
+    def _lookup(self, key: str) -> tuple[api.ResourceInfo, dict[str, Any]] | None:
+        group, plural, namespace, name = key.split("/", 3)
+        inf = self.by_plural.get((group, plural))
+        obj = inf.get(namespace, name) if inf else None
+        return (inf.info, obj) if obj is not None else None
+
+    async def sync(self, key: str) -> None:
+        found = self._lookup(key)
+        if found is None:
+            return
+        info, obj = found
+        finalizers = obj["metadata"].get("finalizers") or []
+        if obj["metadata"].get("deletionTimestamp"):
+            if ORPHAN in finalizers:
+                await self._orphan(info, obj)
+            elif FOREGROUND in finalizers:
+                await self._foreground(info, obj)
+        if obj["metadata"].get("ownerReferences"):
+            await self._check_owners(info, obj)
+
+    def _dependents_of(self, obj: dict[str, Any]) -> list[tuple[api.ResourceInfo, dict[str, Any]]]:
+        found = (self._lookup(k) for k in list(self.dependents.get(obj["metadata"]["uid"], ())))
+        return [f for f in found if f is not None]
+
+    async def _orphan(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        uid = obj["metadata"]["uid"]
+        for dep_info, dep in self._dependents_of(obj):
+            await self._drop_refs(dep_info, dep, {uid})
+        await self._remove_finalizer(info, obj, ORPHAN)
+
+    async def _foreground(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        uid, blocking = obj["metadata"]["uid"], False
+        for dep_info, dep in self._dependents_of(obj):
+            ref = next((r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") == uid), {})
+            blocks = bool(ref.get("blockOwnerDeletion"))
+            blocking = blocking or blocks
+            if not dep["metadata"].get("deletionTimestamp"):
+                await self._delete(dep_info, dep, "Foreground" if blocks else "Background")
+        if not blocking:
+            await self._remove_finalizer(info, obj, FOREGROUND)
+
+    async def _check_owners(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+        refs = obj["metadata"]["ownerReferences"]
+        absent = {r.get("uid") for r in refs if await self._owner_absent(obj, r)}
+        if not absent:
+            return
+        if len(absent) == len(refs):
+            await self._delete(info, obj, "Background")
+        else:
+            await self._drop_refs(info, obj, absent)
+
+    async def _owner_absent(self, dependent: dict[str, Any], ref: dict[str, Any]) -> bool:
+        owner_info = _owner_info(ref)
+        if owner_info is None or ref.get("uid") in self.uids:
+            return False  # an owner kind not served here is not ours to judge
+        namespace = dependent["metadata"].get("namespace", "") if owner_info.namespaced else ""
+        try:
+            live = await self.client.get(owner_info, ref.get("name", ""), namespace)
+        except NotFound:
+            return True
+        return live["metadata"].get("uid") != ref.get("uid")
+
+    async def _drop_refs(self, info: api.ResourceInfo, obj: dict[str, Any], uids: set[str]) -> None:
+        m = obj["metadata"]
+        kept = [r for r in m.get("ownerReferences") or [] if r.get("uid") not in uids]
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": m["resourceVersion"]},
+                 {"op": "replace", "path": "/metadata/ownerReferences", "value": kept}]
+        await self._quietly(self.client.patch(info, m["name"], patch, m.get("namespace", ""), type="json"))
+
+    async def _remove_finalizer(self, info: api.ResourceInfo, obj: dict[str, Any], finalizer: str) -> None:
+        m = obj["metadata"]
+        kept = [f for f in m.get("finalizers") or [] if f != finalizer]
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": m["resourceVersion"]},
+                 {"op": "replace", "path": "/metadata/finalizers", "value": kept}]
+        await self._quietly(self.client.patch(info, m["name"], patch, m.get("namespace", ""), type="json"))
+
+    async def _delete(self, info: api.ResourceInfo, obj: dict[str, Any], policy: str) -> None:
+        m = obj["metadata"]
+        await self._quietly(self.client.delete(info, m["name"], m.get("namespace", ""), propagation=policy,
+                                               uid=m.get("uid", "")))
+
+    @staticmethod
+    async def _quietly(call) -> None:
+        """A target already gone is the goal reached; anything else (a conflict) fails the sync for a retry."""
+        try:
+            await call
+        except NotFound:
+            pass
+
+
+async def run(client: Client, ready: asyncio.Event | None = None) -> None:
+    await GarbageCollector(client).run(ready)
