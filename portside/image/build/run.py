@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from contextlib import contextmanager
+from typing import IO, Iterator
 
 from portside.image.errors import ImageError
 
@@ -47,9 +48,9 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Pat
     absent = [name for name in MOUNT_POINTS if not any(os.path.lexists(d / name) for d in lowers)]
     mount_overlay(lowers, upper, work / "work", merged)
     try:
-        out.flush()
-        code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
-                           network="host", stdout=out, stderr=out)
+        with output_stream(out) as stream:
+            code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
+                               network="host", stdout=stream, stderr=stream)
     finally:
         unmount(merged)
     if is_mounted(merged):
@@ -58,6 +59,26 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Pat
         raise RunFailed(code)
     drop_mount_points(upper, absent)
     return upper
+
+
+@contextmanager
+def output_stream(out: IO) -> Iterator[IO]:
+    """The command's output goes to ``out`` directly when it is a file; otherwise through a file, copied after."""
+    out.flush()
+    try:
+        out.fileno()
+        yield out
+        return
+    except (OSError, AttributeError, ValueError):
+        pass
+    import tempfile
+
+    with tempfile.TemporaryFile() as spool:
+        try:
+            yield spool
+        finally:
+            spool.seek(0)
+            out.write(spool.read().decode(errors="replace"))
 
 
 def drop_mount_points(upper: Path, absent: list[str]) -> None:
