@@ -8,7 +8,7 @@
 - Foreground: an owner carrying ``foregroundDeletion`` has its dependents deleted (in foreground themselves when
   they block it); once no dependent with ``blockOwnerDeletion`` remains, the finalizer is removed.
 
-Keys are ``group/plural/namespace/name``; every change enqueues the object and its dependents.
+Keys are ``group/plural/namespace/name``; every change enqueues the object, its dependents and its owners.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ class GarbageCollector(Controller):
         self.queue.add(key)
         for dependent in list(self.dependents.get(m.get("uid", ""), ())):
             self.queue.add(dependent)
+        for ref in m.get("ownerReferences") or []:  # an owner waiting in foreground re-checks its dependents
+            owner = self.uids.get(ref.get("uid", ""))
+            if owner is not None:
+                self.queue.add(owner)
 
     def _lookup(self, key: str) -> tuple[api.ResourceInfo, dict[str, Any]] | None:
         group, plural, namespace, name = key.split("/", 3)

@@ -1,0 +1,140 @@
+"""The issue's kubectl acceptance list, driven through the stock kubectl against a real ``portside up``."""
+
+import json
+import subprocess
+
+import yaml
+
+from control_plane import wait_for
+
+SEED = "examples/seed/"
+
+
+def get_json(cluster, *args):
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def test_seed_apply_get_describe_reapply_scale_label_annotate(cluster):
+    ns = cluster.namespace("seed")
+    out = cluster.kubectl("apply", "-n", ns, "-f", SEED).stdout
+    assert "deployment.apps/my-app created" in out and "service/my-app created" in out
+    table = cluster.kubectl("get", "-n", ns, "deployments").stdout
+    assert table.split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] and "my-app" in table
+    svc = cluster.kubectl("get", "-n", ns, "svc", "my-app").stdout
+    assert "LoadBalancer" in svc and "80:3" in svc
+    dep = yaml.safe_load(cluster.kubectl("get", "-n", ns, "deploy", "my-app", "-o", "yaml").stdout)
+    assert dep["spec"]["replicas"] == 3 and dep["metadata"]["generation"] == 1
+    limits = dep["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits == {"cpu": "100m", "memory": "128Mi"}
+    assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert "my-app" in cluster.kubectl("describe", "-n", ns, "deployment", "my-app").stdout
+
+    changed = open(SEED + "deployment.yaml").read().replace("memory: 128Mi", "memory: 256Mi")
+    assert "configured" in cluster.kubectl("apply", "-n", ns, "-f", "-", input=changed).stdout
+    dep2 = get_json(cluster, "-n", ns, "deploy", "my-app")
+    assert dep2["metadata"]["generation"] == 2
+    assert dep2["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"
+    assert dep2["spec"]["replicas"] == 3 and dep2["metadata"]["uid"] == dep["metadata"]["uid"]
+    assert "unchanged" in cluster.kubectl("apply", "-n", ns, "-f", "-", input=changed).stdout
+
+    cluster.kubectl("scale", "-n", ns, "deployment/my-app", "--replicas=5")
+    cluster.kubectl("label", "-n", ns, "deployment", "my-app", "tier=web")
+    cluster.kubectl("annotate", "-n", ns, "deployment", "my-app", "owner=team-a")
+    dep3 = get_json(cluster, "-n", ns, "deploy", "my-app")
+    assert dep3["spec"]["replicas"] == 5 and dep3["metadata"]["labels"]["tier"] == "web"
+    assert dep3["metadata"]["annotations"]["owner"] == "team-a"
+    assert dep3["metadata"]["generation"] == 3
+    assert get_json(cluster, "-n", ns, "deploy", "-l", "tier=web")["items"][0]["metadata"]["name"] == "my-app"
+
+
+def _owned(cluster, ns):
+    """A Deployment owning a ReplicaSet owning two Pods, linked as the Deployment controller would link them."""
+    cluster.kubectl("apply", "-n", ns, "-f", SEED + "deployment.yaml")
+    dep = get_json(cluster, "-n", ns, "deploy", "my-app")
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "my-app", "uid": dep["metadata"]["uid"],
+           "controller": True, "blockOwnerDeletion": True}
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+          "metadata": {"name": "my-app-abc", "ownerReferences": [ref], "labels": {"app": "my-app"}},
+          "spec": {"replicas": 2, "selector": dep["spec"]["selector"], "template": dep["spec"]["template"]}}
+    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(rs))
+    rs_uid = get_json(cluster, "-n", ns, "rs", "my-app-abc")["metadata"]["uid"]
+    for i in range(2):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": f"my-app-abc-{i}", "labels": {"app": "my-app"}, "ownerReferences": [{
+                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "my-app-abc", "uid": rs_uid,
+                "controller": True, "blockOwnerDeletion": True}]},
+            "spec": {"containers": [{"name": "c", "image": "my-app:latest"}]}}
+        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod))
+
+
+def _names(cluster, ns, kind):
+    return sorted(o["metadata"]["name"] for o in get_json(cluster, "-n", ns, kind)["items"])
+
+
+def test_delete_cascades_in_background(cluster):
+    ns = cluster.namespace("cascade-bg")
+    _owned(cluster, ns)
+    cluster.kubectl("delete", "-n", ns, "deployment", "my-app")
+    wait_for(lambda: not _names(cluster, ns, "rs") and not _names(cluster, ns, "pods"), what="dependents gone")
+
+
+def test_delete_foreground_waits_for_dependents(cluster):
+    ns = cluster.namespace("cascade-fg")
+    _owned(cluster, ns)
+    cluster.kubectl("delete", "-n", ns, "deployment", "my-app", "--cascade=foreground", "--timeout=20s")
+    assert _names(cluster, ns, "pods") == [] and _names(cluster, ns, "rs") == []
+    assert _names(cluster, ns, "deploy") == []
+
+
+def test_delete_orphan_keeps_dependents_without_owner(cluster):
+    ns = cluster.namespace("cascade-orphan")
+    _owned(cluster, ns)
+    cluster.kubectl("delete", "-n", ns, "deployment", "my-app", "--cascade=orphan")
+    wait_for(lambda: not _names(cluster, ns, "deploy"), what="deployment gone")
+    rs = get_json(cluster, "-n", ns, "rs", "my-app-abc")
+    assert not rs["metadata"].get("ownerReferences")
+    assert _names(cluster, ns, "pods") == ["my-app-abc-0", "my-app-abc-1"]
+
+
+def test_invalid_manifest_names_the_field_and_stores_nothing(cluster):
+    ns = cluster.namespace("invalid")
+    bad = open(SEED + "deployment.yaml").read().replace("memory: 128Mi", "memory: 12x")
+    proc = cluster.kubectl("apply", "-n", ns, "-f", "-", input=bad, check=False)
+    assert proc.returncode != 0
+    assert 'spec.template.spec.containers[0].resources.limits.memory: Invalid value: "12x"' in proc.stderr
+    assert _names(cluster, ns, "deploy") == []
+
+
+def test_get_pods_watch_sees_events(cluster):
+    ns = cluster.namespace("watching")
+    watcher = subprocess.Popen(["kubectl", "--kubeconfig", cluster.kubeconfig, "get", "pods", "-n", ns, "-w",
+                                "--output-watch-events"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        wait_for(lambda: cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod), check=False)
+                 .returncode == 0, what="pod created")
+        cluster.kubectl("label", "-n", ns, "pod", "watched", "seen=yes")
+        cluster.kubectl("delete", "-n", ns, "pod", "watched")
+        lines = []
+        while not any(line.startswith("DELETED") for line in lines):
+            lines.append(watcher.stdout.readline())
+    finally:
+        watcher.kill()
+        watcher.wait()
+    events = [line.split()[0] for line in lines if "watched" in line]
+    assert events[0] == "ADDED" and "MODIFIED" in events and events[-1] == "DELETED"
+
+
+def test_read_only_kubeconfig_reads_but_cannot_write(cluster):
+    readonly = str(cluster.data_dir / "kubeconfig-readonly.yaml")
+    assert "default" in cluster.kubectl("get", "namespaces", kubeconfig=readonly).stdout
+    proc = cluster.kubectl("create", "namespace", "nope", kubeconfig=readonly, check=False)
+    assert proc.returncode != 0 and "Forbidden" in proc.stderr
+
+
+def test_api_resources_and_explain_work(cluster):
+    resources = cluster.kubectl("api-resources").stdout
+    for name in ("deployments", "replicasets", "jobs", "priorityclasses", "leases", "configmaps"):
+        assert name in resources
+    assert "replicas" in cluster.kubectl("explain", "deployment.spec").stdout

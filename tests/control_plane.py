@@ -1,0 +1,112 @@
+"""A real ``portside up`` in a subprocess, on its own data directory and free port, for the control-plane tests.
+
+Used by the fixtures of tests/apiserver, tests/client, tests/controllers and tests/cli/test_cluster.py. The stock
+kubectl and the official kubernetes client talk to it through the kubeconfig it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+READY_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, data_dir: Path, port: int | None = None, extra: tuple[str, ...] = ()) -> None:
+        self.data_dir, self.port, self.extra = Path(data_dir), port or free_port(), extra
+        self.proc: subprocess.Popen | None = None
+        self.ready_line = ""
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.data_dir / "kubeconfig.yaml")
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca(self) -> str:
+        return str(self.data_dir / "pki" / "ca.crt")
+
+    def tokens(self) -> dict[str, str]:
+        return json.loads((self.data_dir / "pki" / "tokens.json").read_text())
+
+    def start(self) -> "Cluster":
+        cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
+               *self.extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.data_dir.parent /
+                                     f"{self.data_dir.name}.log", "ab"), text=True)
+        self.ready_line = self._read_line(READY_TIMEOUT_S)
+        if "API ready" not in self.ready_line:
+            self.kill()
+            raise AssertionError(f"portside up did not become ready: {self.ready_line!r}; log: {self.log()[-2000:]}")
+        return self
+
+    def _read_line(self, timeout: float) -> str:
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            return ""
+        return self.proc.stdout.readline()
+
+    def log(self) -> str:
+        path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("portside up did not stop within 20 s of SIGTERM")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, kubeconfig: str | None = None,
+                timeout: float = 30) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["kubectl", "--kubeconfig", kubeconfig or self.kubeconfig, *args], input=input,
+                              capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+        return proc
+
+    def namespace(self, name: str) -> str:
+        self.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                                                           "metadata": {"name": name}}))
+        return name
+
+
+def wait_for(predicate, timeout: float = 10, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def env_without_kubeconfig() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
