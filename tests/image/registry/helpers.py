@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -10,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 
 import yaml
 
@@ -124,7 +127,6 @@ def add_test_image(store, name: str, layers: list[dict[str, bytes]], cmd: list[s
 def write_oci_dir(dest: pathlib.Path, layer: bytes, arches: list[str], ref: str) -> None:
     """An OCI image layout written by hand (not by portside): one layer; an index when several platforms."""
     import hashlib
-    import json
 
     blobs = dest / "blobs" / "sha256"
     blobs.mkdir(parents=True)
@@ -154,16 +156,43 @@ def write_oci_dir(dest: pathlib.Path, layer: bytes, arches: list[str], ref: str)
     (dest / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
 
 
-def run_in_image(store, image, argv: list[str], scratch: pathlib.Path) -> tuple[int, str]:
-    """Run ``argv`` in a real runc container on the image's layers (overlay); return (exit code, stdout)."""
-    from portside.runtime import mount_overlay, run_oneshot, unmount
+def portside(root: pathlib.Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real ``portside`` command on an engine root."""
+    import sys
 
-    target = scratch / "rootfs"
-    mount_overlay(store.layer_dirs(image), scratch / "upper", scratch / "work", target)
+    return subprocess.run([sys.executable, "-m", "portside", "--root", str(root), *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def isolated_engine(root: pathlib.Path) -> Iterator[None]:
+    """Give an engine root its own bridge, subnet and cgroup parent (``engine.json``) so containers run in
+    parallel tests never meet; afterwards remove every container, the bridge and the cgroup parent."""
+    import random
+
+    tag = os.urandom(3).hex()
+    parent = f"portside-test-{tag}"
+    settings = {"bridge": f"psg{tag}", "subnet": f"10.{random.randint(100, 127)}.{random.randint(0, 255)}.0/24",
+                "cgroup_parent": parent}
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "engine.json").write_text(json.dumps(settings))
     try:
-        out = scratch / "stdout"
-        with open(out, "wb") as sink:
-            code = run_oneshot(target, argv, image.config.get("Env", []), stdout=sink)
-        return code, out.read_text()
+        yield
     finally:
-        unmount(target)
+        _teardown_engine(root, parent)
+
+
+def _teardown_engine(root: pathlib.Path, cgroup_parent: str) -> None:
+    from portside.engine import Engine
+
+    ids = portside(root, "ps", "-aq", "--no-trunc").stdout.split()
+    if ids:
+        portside(root, "rm", "-f", *ids)
+    Engine(root).network.teardown()
+    for base in (pathlib.Path("/sys/fs/cgroup"), *pathlib.Path("/sys/fs/cgroup").glob("*")):
+        group = base / cgroup_parent
+        if group.is_dir():
+            for child in group.iterdir():
+                if child.is_dir():
+                    child.rmdir()
+            group.rmdir()

@@ -10,7 +10,7 @@ import pytest
 
 from portside.image.registry import pull, push, run
 from portside.image.store import ImageStore
-from .helpers import add_test_image, run_in_image, write_oci_dir
+from .helpers import add_test_image, isolated_engine, portside, write_oci_dir
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +58,9 @@ def test_an_index_skopeo_copied_pulls_this_platform_and_runs(skopeo, registry, e
     image = store.resolve(name)
     assert image.full_config["architecture"] == _host_arch()
     assert result.digest == image.digest
-    code, out = run_in_image(store, image, ["/bin/echo", "pulled and running"], tmp_path / "run")
-    assert (code, out) == (0, "pulled and running\n")
+    with isolated_engine(engine_root):
+        ran = portside(engine_root, "run", "--rm", "--network", "none", name, "/bin/echo", "pulled and running")
+    assert (ran.returncode, ran.stdout) == (0, "pulled and running\n"), ran.stderr
 
 
 def test_a_docker_schema2_image_with_gzip_layers_pulls_and_runs(skopeo, registry, engine_root, tmp_path,
@@ -74,8 +75,9 @@ def test_a_docker_schema2_image_with_gzip_layers_pulls_and_runs(skopeo, registry
     manifest = json.loads(store.layout.read_blob(image.digest))
     assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert manifest["layers"][0]["mediaType"].endswith("tar.gzip")
-    code, out = run_in_image(store, image, ["/bin/sh", "-c", "echo $((6 * 7))"], tmp_path / "run")
-    assert (code, out) == (0, "42\n")
+    with isolated_engine(engine_root):
+        ran = portside(engine_root, "run", "--rm", "--network", "none", name, "sh", "-c", "echo $((6 * 7))")
+    assert (ran.returncode, ran.stdout) == (0, "42\n"), ran.stderr
     # And back out: our push of the pulled image keeps skopeo's manifest byte for byte.
     again = f"{registry.host}/ours/busybox:v2s2"
     store.tag(name, again)
