@@ -1,0 +1,107 @@
+"""save/load in both formats, and interop with skopeo in both directions."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from portside.image import ArchiveError, CorruptBlob, Image, ImageStore
+from portside.image.archive import load, save
+from portside.image.build import BuildOptions, build
+from portside.image.build.rootfs import View
+
+
+@pytest.fixture
+def built(store: ImageStore, busybox: Image, tmp_path: Path) -> Image:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "app.txt").write_text("app\n")
+    (ctx / "Dockerfile").write_text('FROM busybox\nCOPY app.txt /app/\nRUN rm /etc/group\nCMD ["cat", "/app/app.txt"]\n')
+    return build(store, BuildOptions(context=ctx, tags=["demo:1", "other/demo:2"]), io.StringIO())
+
+
+def skopeo(*args: str) -> str:
+    if shutil.which("skopeo") is None:
+        pytest.skip("needs skopeo (apt-get install skopeo)")
+    return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def assert_same_image(store: ImageStore, ref: str, original: Image, same_id: bool = True) -> None:
+    """Same layers and content; the same id too unless a converter re-serialised the config."""
+    loaded = store.resolve(ref)
+    assert loaded.diff_ids == original.diff_ids and loaded.config == original.config
+    assert loaded.id == original.id or not same_id
+    view = View(store.layer_dirs(loaded))
+    assert view.find("app/app.txt").read_text() == "app\n" and view.find("etc/group") is None
+
+
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_save_load_round_trip(store: ImageStore, built: Image, tmp_path: Path, fmt: str) -> None:
+    archive = tmp_path / "img.tar"
+    save(store, ["demo:1"], archive, fmt)
+    fresh = ImageStore(tmp_path / "fresh")
+    lines = load(fresh, archive)
+    assert lines == ["Loaded image: demo:1", "Loaded image: other/demo:2"]
+    assert_same_image(fresh, "other/demo:2", built)
+    assert sorted(fresh.resolve("demo:1").names) == ["demo:1", "other/demo:2"]
+
+
+def test_docker_archive_layout(store: ImageStore, built: Image, tmp_path: Path) -> None:
+    archive = tmp_path / "img.tar"
+    save(store, ["demo:1"], archive, "docker-archive")
+    with tarfile.open(archive) as tar:
+        [entry] = json.load(tar.extractfile("manifest.json"))
+        assert entry["Config"] == built.id[7:] + ".json" and entry["RepoTags"] == built.names
+        assert entry["Layers"] == [d[7:] + ".tar" for d in built.diff_ids]
+        assert json.load(tar.extractfile("repositories"))["demo"] == {"1": built.id[7:]}
+
+
+def test_ours_load_in_skopeo_and_theirs_in_ours(store: ImageStore, built: Image, tmp_path: Path) -> None:
+    for fmt in ("docker-archive", "oci-archive"):
+        save(store, ["demo:1"], tmp_path / f"{fmt}.tar", fmt)
+    info = json.loads(skopeo("inspect", f"docker-archive:{tmp_path / 'docker-archive.tar'}"))
+    assert info["Layers"] and info["Architecture"] == "amd64"
+    skopeo("copy", "-q", f"docker-archive:{tmp_path / 'docker-archive.tar'}", f"oci:{tmp_path / 'layout'}:x")
+    skopeo("copy", "-q", f"oci:{tmp_path / 'layout'}:x", f"docker-archive:{tmp_path / 'theirs.tar'}:skopeo/made:3")
+    skopeo("copy", "-q", f"oci-archive:{tmp_path / 'oci-archive.tar'}:demo:1",
+           f"oci-archive:{tmp_path / 'theirs-oci.tar'}:skopeo/oci:4")
+    fresh = ImageStore(tmp_path / "fresh")
+    assert load(fresh, tmp_path / "theirs.tar") == ["Loaded image: docker.io/skopeo/made:3"]
+    assert load(fresh, tmp_path / "theirs-oci.tar") == ["Loaded image: skopeo/oci:4"]
+    assert_same_image(fresh, "docker.io/skopeo/made:3", built, same_id=False)  # skopeo rewrites the config
+    assert_same_image(fresh, "skopeo/oci:4", built)
+
+
+def test_load_refuses_garbage_and_tampered_archives(store: ImageStore, built: Image, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar"
+    with tarfile.open(junk, "w") as tar:
+        tar.addfile(tarfile.TarInfo("hello"), io.BytesIO(b""))
+    with pytest.raises(ArchiveError, match="neither a docker-archive"):
+        load(ImageStore(tmp_path / "a"), junk)
+    archive = tmp_path / "img.tar"
+    save(store, ["demo:1"], archive, "docker-archive")
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(archive) as src, tarfile.open(tampered, "w") as out:
+        for member in src:
+            data = src.extractfile(member).read()
+            if member.name == built.diff_ids[-1][7:] + ".tar":
+                data = data.replace(b"app", b"bad") if b"app" in data else data[:-512] + b"x" * 512
+            member.size = len(data)
+            out.addfile(member, io.BytesIO(data))
+    fresh = ImageStore(tmp_path / "b")
+    with pytest.raises(CorruptBlob, match="digest mismatch"):
+        load(fresh, tampered)
+    assert fresh.list() == []
+    assert not [p for p in (fresh.root / "blobs" / "sha256").iterdir() if p.name.startswith(".")]
+
+
+def test_save_to_unwritable_place_leaves_nothing(store: ImageStore, built: Image, tmp_path: Path) -> None:
+    with pytest.raises(Exception):
+        save(store, ["demo:1", "nosuch"], tmp_path / "x.tar")
+    assert list(tmp_path.glob("*x.tar*")) == []
