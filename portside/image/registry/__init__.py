@@ -12,7 +12,7 @@ from portside.image.registry.credentials import Credentials, CredentialStore
 from portside.image.registry.errors import (DigestMismatch, InvalidReference, ManifestUnknown, PlatformNotFound,
                                             RegistryError, RegistryUnreachable, Unauthorized)
 from portside.image.registry.login import login, logout
-from portside.image.registry.pull import PullResult, pull
+from portside.image.registry.pull import PullResult, pull, pull_if_missing
 from portside.image.registry.push import push
 from portside.image.registry.reference import Reference, parse_reference, parse_registry
 from portside.image.registry.settings import insecure_registries
@@ -28,5 +28,5 @@ def run(job: Coroutine[Any, Any, T]) -> T:
 __all__ = [
     "Credentials", "CredentialStore", "DigestMismatch", "InvalidReference", "ManifestUnknown", "PlatformNotFound",
     "PullResult", "Reference", "RegistryError", "RegistryUnreachable", "Unauthorized", "insecure_registries",
-    "login", "logout", "parse_reference", "parse_registry", "pull", "push", "run",
+    "login", "logout", "parse_reference", "parse_registry", "pull", "pull_if_missing", "push", "run",
 ]

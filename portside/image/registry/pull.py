@@ -23,7 +23,8 @@ from portside.image.registry.errors import DigestMismatch, RegistryError
 from portside.image.registry.progress import LayerState, Progress
 from portside.image.registry.reference import Reference, parse_reference
 from portside.image.registry.settings import BlobSources
-from portside.image.store import ImageStore, LayerRef
+from portside.image.errors import ImageNotFound
+from portside.image.store import Image, ImageStore, LayerRef
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,3 +126,14 @@ def _local_name(ref: Reference) -> str | None:
 def _names_digest(store: ImageStore, name: str | None) -> str | None:
     entries = store.layout.read_index().get("manifests", [])
     return next((e["digest"] for e in entries if name and e.get("annotations", {}).get(REF_NAME) == name), None)
+
+
+async def pull_if_missing(store: ImageStore, root: str | os.PathLike[str], text: str, out: TextIO, *,
+                          insecure: bool = False) -> Image:
+    """The local image named ``text``, pulled first if the store lacks it (how ``FROM NAME`` finds a base)."""
+    try:
+        return store.resolve(text)
+    except ImageNotFound:
+        pass
+    result = await pull(store, root, text, out, insecure=insecure)
+    return store.resolve(result.name or result.digest)

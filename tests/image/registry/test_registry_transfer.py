@@ -142,3 +142,19 @@ def test_layer_whose_content_is_not_its_diff_id_is_refused(registry, store, engi
     with pytest.raises(ImageNotFound):
         ImageStore(tmp_path / "o/image").resolve(name)
     assert not (tmp_path / "o/image/layers").exists() or not any((tmp_path / "o/image/layers").iterdir())
+
+
+def test_pull_if_missing_prefers_the_local_store(registry, store, engine_root, tmp_path):
+    from portside.image.registry import pull_if_missing
+
+    from .helpers import free_port
+
+    local = add_test_image(store, f"127.0.0.1:{free_port()}/only/local:v1", [{"x": b"1"}])
+    found = run(pull_if_missing(store, engine_root, local.names[0], io.StringIO()))
+    assert found.id == local.id  # no registry listens there: it was never asked
+
+    name = f"{registry.host}/remote/app:v1"
+    remote = add_test_image(store, name, [{"y": b"2"}])
+    _push(store, engine_root, name)
+    other = ImageStore(tmp_path / "o/image")
+    assert run(pull_if_missing(other, tmp_path / "o", name, io.StringIO(), insecure=True)).id == remote.id
