@@ -26,6 +26,8 @@ SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT"
 def resolve(group: str, version: str, parts: list[str]) -> Target:
     """``[namespaces, NS,] PLURAL [, NAME [, SUB]]`` after ``/api/v1`` or ``/apis/G/V``."""
     namespace = ""
+    if group == "" and len(parts) == 3 and parts[0] == "namespaces" and parts[2] == "bindings":
+        return Target(api.lookup("", "v1", "pods"), parts[1], "", "binding")  # the pod is named in the body
     if len(parts) >= 3 and parts[0] == "namespaces":
         inner = api.lookup(group, version, parts[2])
         if inner is not None and inner.namespaced:
@@ -162,7 +164,9 @@ class Handlers:
         if request.method not in SUBRESOURCE_METHODS.get(t.subresource, ()):
             raise errors.method_not_allowed(request.method.lower(), t.info)
         if t.subresource == "binding":
-            return respond(await self.sub.bind(t, await _json_body(request)), 201)
+            body = await _json_body(request)
+            name = t.name or ((body.get("metadata") or {}).get("name", "") if isinstance(body, dict) else "")
+            return respond(await self.sub.bind(Target(t.info, t.namespace, name, "binding"), body), 201)
         if t.subresource == "scale":
             return await self._scale(request, t)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
