@@ -43,18 +43,24 @@ class Scheduler:
 
     # --- cluster events -----------------------------------------------------------------------------------------
     def set_node(self, info: NodeInfo, now: float) -> None:
-        added = info.name not in self.nodes.index
+        row = self.nodes.index.get(info.name)
+        old = self.nodes.infos[row] if row is not None and self.nodes.alive[row] else None
+        self._add_capacity(old, -1)
         self.nodes.set_node(info)
-        self._update_capacity(info)
-        self.queue.on_event(NODE_ADD if added else NODE_UPDATE, now)
+        self._add_capacity(info, 1)
+        self.queue.on_event(NODE_UPDATE if old is not None else NODE_ADD, now)
 
-    def _update_capacity(self, info: NodeInfo) -> None:
-        """The reference node for the dominant-share batch order: the largest allocatable seen per resource."""
+    def _add_capacity(self, info: NodeInfo | None, sign: int) -> None:
+        """Cluster totals per resource: the dominant-share batch order measures a pod against them (as DRF
+        does), so pods asking for a resource few nodes offer, such as GPUs, are placed first."""
         capacity = self.queue.sort.capacity
-        for name, amount in info.allocatable.items():
-            capacity[name] = max(capacity.get(name, 0), amount)
+        for name, amount in (info.allocatable.items() if info else ()):
+            capacity[name] = capacity.get(name, 0) + sign * amount
 
     def remove_node(self, name: str, now: float) -> list[PodInfo]:
+        row = self.nodes.index.get(name)
+        if row is not None and self.nodes.alive[row]:
+            self._add_capacity(self.nodes.infos[row], -1)
         gone = self.nodes.remove_node(name)
         self.queue.on_event(NODE_UPDATE, now)
         return gone
