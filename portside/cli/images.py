@@ -153,7 +153,7 @@ def cmd_image(argv: list[str], root: str) -> int:
     """``portside image SUBCOMMAND``: docker's management-command aliases plus inspect and prune."""
     aliases = {"ls": cmd_images, "list": cmd_images, "rm": cmd_rmi, "remove": cmd_rmi, "tag": cmd_tag,
                "history": cmd_history, "import": cmd_import, "inspect": image_inspect, "prune": image_prune,
-               "save": cmd_save, "load": cmd_load, "build": cmd_build}
+               "save": cmd_save, "load": cmd_load, "build": cmd_build, "pull": cmd_pull, "push": cmd_push}
     if not argv or argv[0] not in aliases:
         return fail(f"image: expected a subcommand, one of {', '.join(sorted(aliases))}", 2)
     return aliases[argv[0]](argv[1:], root)
