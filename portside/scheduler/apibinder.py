@@ -1,0 +1,104 @@
+"""The binder of the running scheduler: decisions become API calls (pods/binding, deletes, status patches).
+
+Calls run as tasks so the scheduling loop never waits on the network: a bind returns None at once (in flight)
+and its outcome is reported to the core with ``Scheduler.bind_done``; at most ``max_in_flight`` calls run at a
+time. A 409 on binding means the pod was bound meanwhile (or is being deleted) and a 404 that it is gone; both
+release the reservation, and the pod watch then tells the core the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from typing import Any, Callable
+
+from portside.client import ApiError, Client, Conflict, NotFound
+from portside.scheduler.model import PodInfo
+
+log = logging.getLogger("portside.scheduler")
+COMPONENT = "default-scheduler"
+
+
+def stamp() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unschedulable_patch(message: str) -> dict[str, Any]:
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
+                 "lastProbeTime": None, "lastTransitionTime": stamp()}
+    return {"status": {"conditions": [condition]}}
+
+
+def failed_scheduling_event(pod: PodInfo, message: str) -> dict[str, Any]:
+    now = stamp()
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{pod.name}.{time.time_ns():x}", "namespace": pod.namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name, "namespace": pod.namespace,
+                               "uid": pod.uid},
+            "reason": "FailedScheduling", "message": message, "type": "Warning", "count": 1,
+            "source": {"component": COMPONENT}, "firstTimestamp": now, "lastTimestamp": now,
+            "reportingComponent": COMPONENT}
+
+
+class ApiBinder:
+    def __init__(self, client: Client, done: Callable[[str, bool], None], max_in_flight: int = 32) -> None:
+        self.client = client
+        self.done = done
+        self.limit = asyncio.Semaphore(max_in_flight)
+        self.tasks: set[asyncio.Task] = set()
+        self.reported: dict[str, str] = {}
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def bind(self, pod: PodInfo, node: str) -> None:
+        self._spawn(self._bind(pod, node))
+        return None
+
+    async def _bind(self, pod: PodInfo, node: str) -> None:
+        async with self.limit:
+            try:
+                await self.client.bind(pod.namespace, pod.name, node)
+            except (Conflict, NotFound) as exc:
+                log.info("binding %s to %s refused: %s", pod.key, node, exc)
+                self.done(pod.uid, False)
+                return
+            except ApiError as exc:
+                log.warning("binding %s to %s failed: %s", pod.key, node, exc)
+                self.done(pod.uid, False)
+                return
+        self.reported.pop(pod.uid, None)
+        self.done(pod.uid, True)
+
+    def evict(self, victim: PodInfo, preemptor: PodInfo, node: str) -> None:
+        self._spawn(self._call(f"preempting {victim.key} for {preemptor.key}", self.client.delete(
+            "pods", victim.name, victim.namespace, grace_seconds=int(victim.termination_grace_s), uid=victim.uid)))
+
+    def nominate(self, pod: PodInfo, node: str) -> None:
+        self._spawn(self._call(f"nominating {node} for {pod.key}", self.client.patch(
+            "pods", pod.name, {"status": {"nominatedNodeName": node}}, pod.namespace, subresource="status")))
+
+    def refuse(self, pod: PodInfo, message: str) -> None:
+        """Condition and Event, once per distinct message: a pod retried on every event must not flood the API."""
+        if self.reported.get(pod.uid) == message:
+            return
+        self.reported[pod.uid] = message
+        self._spawn(self._call(f"status of {pod.key}", self.client.patch(
+            "pods", pod.name, unschedulable_patch(message), pod.namespace, type="strategic", subresource="status")))
+        self._spawn(self._call(f"event for {pod.key}", self.client.create(
+            "events", failed_scheduling_event(pod, message), pod.namespace)))
+
+    async def _call(self, what: str, call) -> None:
+        async with self.limit:
+            try:
+                await call
+            except ApiError as exc:
+                log.warning("%s: %s", what, exc)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -1,0 +1,120 @@
+"""The scheduler daemon against a real ``portside up``: watches in, pods/binding and status out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from control_plane import Cluster
+from portside.client import Client, NotFound
+from portside.scheduler.service import SchedulerService
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("sched") / "data").start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def node(name: str, cpu: str = "4", memory: str = "8Gi", **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"tier": name[:1]}},
+            "spec": spec, "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                                     "capacity": {"cpu": cpu, "memory": memory, "pods": "110"}}}
+
+
+def pod(name: str, cpu: str = "500m", **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox",
+                                     "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}], **spec}}
+
+
+async def wait_until(check, timeout: float = 10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+async def node_of(client: Client, ns: str, name: str) -> str | None:
+    return (await client.get("pods", name, ns))["spec"].get("nodeName")
+
+
+def run_with_scheduler(cluster: Cluster, body) -> None:
+    async def main():
+        async with Client.from_kubeconfig(cluster.kubeconfig) as client:
+            service = SchedulerService(client)
+            ready = asyncio.Event()
+            task = asyncio.create_task(service.run(ready))
+            try:
+                await asyncio.wait_for(ready.wait(), 10)
+                await body(client, service)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    asyncio.run(main())
+
+
+def test_binds_through_the_api_and_explains_refusals(cluster):
+    ns = cluster.namespace("sched-basic")
+
+    async def body(client: Client, service: SchedulerService):
+        await client.create("nodes", node("a-small", cpu="1"))
+        await client.create("nodes", node("b-big", cpu="8"))
+        await client.create("pods", pod("fits"), ns)
+        await client.create("pods", pod("picky", nodeSelector={"tier": "a"}), ns)
+        await client.create("pods", pod("huge", cpu="16"), ns)
+        await client.create("pods", pod("other", schedulerName="someone-else"), ns)
+        assert await wait_until(lambda: node_of(client, ns, "fits")) == "b-big"
+        assert await wait_until(lambda: node_of(client, ns, "picky")) == "a-small"
+
+        async def condition():
+            got = await client.get("pods", "huge", ns)
+            return [c for c in got["status"].get("conditions") or [] if c["type"] == "PodScheduled"]
+        cond = (await wait_until(condition))[0]
+        assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
+        assert cond["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
+        events = await client.list("events", ns, field_selector="involvedObject.name=huge")
+        assert any(e["reason"] == "FailedScheduling" and e["message"] == cond["message"] for e in events["items"])
+        assert await node_of(client, ns, "other") is None  # another scheduler's pod is left alone
+
+        # A bigger node arrives: the parked pod is retried on that event and bound.
+        await client.create("nodes", node("c-huge", cpu="32"))
+        assert await wait_until(lambda: node_of(client, ns, "huge"), timeout=15) == "c-huge"
+        for name in ("a-small", "b-big", "c-huge"):
+            await client.delete("nodes", name)
+
+    run_with_scheduler(cluster, body)
+
+
+def test_priority_class_preemption_through_the_api(cluster):
+    ns = cluster.namespace("sched-preempt")
+
+    async def body(client: Client, service: SchedulerService):
+        await client.create("priorityclasses", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                                "metadata": {"name": "urgent"}, "value": 1000})
+        await client.create("nodes", node("p-only", cpu="2"))
+        await client.create("pods", pod("low", cpu="2", terminationGracePeriodSeconds=0), ns)
+        assert await wait_until(lambda: node_of(client, ns, "low")) == "p-only"
+        await client.create("pods", pod("vip", cpu="2", priorityClassName="urgent"), ns)
+
+        async def victim_gone():
+            try:
+                await client.get("pods", "low", ns)
+            except NotFound:
+                return True
+            return False
+        await wait_until(victim_gone)
+        status = (await client.get("pods", "vip", ns))["status"]
+        assert status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
+        assert await wait_until(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
+        await client.delete("nodes", "p-only")
+
+    run_with_scheduler(cluster, body)
