@@ -92,8 +92,9 @@ class Routes:
         raise errors.route_not_found(request.path)
 
 
-def make_app(registry: Registry, creds: Credentials, address: str) -> web.Application:
-    app = web.Application(middlewares=[_middleware(Authenticator(creds.admin_token, creds.readonly_token))],
+def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False) -> web.Application:
+    auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure)
+    app = web.Application(middlewares=[_middleware(auth)],
                           client_max_size=MAX_BODY)
     r = Routes(Handlers(registry), address)
     for path in ("/healthz", "/livez", "/readyz"):

@@ -1,7 +1,8 @@
 """Bearer-token authentication and the one authorization rule: the read-only token may only read.
 
 Only the health and version endpoints answer without a token, as on a Kubernetes API server with anonymous
-access limited to them.
+access limited to them. The exception is ``--insecure-http``: like Kubernetes' old insecure port it is loopback
+only and unauthenticated, since clients (kubectl among them) do not send bearer tokens over plain HTTP.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ class User:
 
 
 class Authenticator:
-    def __init__(self, admin_token: str, readonly_token: str) -> None:
+    def __init__(self, admin_token: str, readonly_token: str, open_loopback: bool = False) -> None:
         self._tokens = ((admin_token, User("admin", False)), (readonly_token, User("readonly", True)))
+        self._open = open_loopback
 
     def user(self, request: web.Request) -> User | None:
         header = request.headers.get("Authorization", "")
@@ -42,6 +44,8 @@ class Authenticator:
         if request.path in ANONYMOUS_PATHS:
             return None
         user = self.user(request)
+        if user is None and self._open:
+            return User("insecure-loopback", False)
         if user is None:
             raise errors.unauthorized()
         if user.read_only and request.method not in READ_METHODS:

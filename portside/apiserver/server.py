@@ -60,7 +60,7 @@ class APIServer:
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
         self.registry = Registry(self.store)
         await self._bootstrap()
-        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}")
+        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()

@@ -103,7 +103,7 @@ def cmd_down(argv: list[str], root: str) -> int:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if up.running_pid(data_dir) != pid:
+        if up.running_pid(data_dir) != pid and not up.alive(pid):
             sys.stdout.write(f"portside: stopped (pid {pid})\n")
             return 0
         time.sleep(0.05)

@@ -46,6 +46,15 @@ def running_pid(data_dir: str) -> int | None:
         os.close(fd)
 
 
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie has finished: only its parent's reaping is left)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def _take_lock(data_dir: str) -> int | None:
     fd = os.open(os.path.join(data_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -1,0 +1,79 @@
+"""``portside up`` / ``portside down``: detach, stop, resume, one server per data directory, clear errors."""
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+
+from control_plane import Cluster, free_port
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited, only its reaping is left
+    except FileNotFoundError:
+        return False
+
+
+def portside(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "portside", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_detached_up_then_down_then_resume(tmp_path):
+    data, port = tmp_path / "data", free_port()
+    up = portside("up", "-d", "--data-dir", str(data), "--port", str(port))
+    try:
+        assert up.returncode == 0, up.stderr
+        assert up.stdout == f"portside: API ready at https://127.0.0.1:{port} (kubeconfig: {data}/kubeconfig.yaml)\n"
+        pid = int((data / "portside.pid").read_text())
+        c = Cluster(data, port)
+        c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                                        "metadata": {"name": "kept"}, "data": {"k": "v"}}))
+        again = portside("up", "--data-dir", str(data), "--port", str(free_port()))
+        assert again.returncode == 1 and f"another portside up is running for {data} (pid {pid})" in again.stderr
+    finally:
+        down = portside("down", "--data-dir", str(data))
+    assert down.returncode == 0 and f"stopped (pid {pid})" in down.stdout
+    assert not (data / "portside.pid").exists() and not running(pid)
+    resumed = Cluster(data).start()
+    try:
+        got = json.loads(resumed.kubectl("get", "configmap", "kept", "-o", "json").stdout)
+        assert got["data"] == {"k": "v"}
+    finally:
+        assert resumed.stop() == 0
+
+
+def test_down_without_a_server_says_so(tmp_path):
+    proc = portside("down", "--data-dir", str(tmp_path))
+    assert proc.returncode == 1 and f"no portside up is running for {tmp_path}" in proc.stderr
+
+
+def test_bad_port_flag_is_named(tmp_path):
+    proc = portside("up", "--data-dir", str(tmp_path / "d"), "--port", "70000")
+    assert proc.returncode == 2 and "--port: expected a port number 1-65535, got '70000'" in proc.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_port_in_use_fails_cleanly(tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        proc = portside("up", "--data-dir", str(tmp_path / "d"), "--port", str(port))
+    assert proc.returncode == 1 and "address already in use" in proc.stderr
+    assert not (tmp_path / "d" / "portside.pid").exists()
+
+
+def test_insecure_http_on_loopback(tmp_path):
+    c = Cluster(tmp_path / "data", extra=("--insecure-http",)).start()
+    try:
+        assert c.ready_line.startswith(f"portside: API ready at http://127.0.0.1:{c.port} ")
+        with urllib.request.urlopen(f"http://127.0.0.1:{c.port}/healthz") as resp:
+            assert resp.read() == b"ok"
+        assert "default" in c.kubectl("get", "ns").stdout
+    finally:
+        c.stop()
+    refused = portside("up", "--data-dir", str(tmp_path / "x"), "--insecure-http", "--address", "0.0.0.0")
+    assert refused.returncode == 1 and "loopback only" in refused.stderr
