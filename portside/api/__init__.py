@@ -10,6 +10,7 @@ from .errors import FieldError, Invalid
 from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
 from .openapi import openapi_v2, openapi_v3, openapi_v3_index
 from .patch import PATCH_TYPES, PatchError, apply_patch, merge_patch
+from .priority import SYSTEM_PRIORITY_CLASSES, PriorityRefused, resolve_priority
 from .prepare import UnknownFields, decode, prepare_create, prepare_status_update, prepare_update, spec_changed
 from .quantity import QuantityError, canonical, cpu_millis, parse_quantity, to_bytes
 from .resources import RESOURCES, ResourceInfo, by_kind, lookup
@@ -32,4 +33,5 @@ __all__ = [
     "table",
     "openapi_v2", "openapi_v3", "openapi_v3_index",
     "DEPENDS_ON", "parse_depends_on",
+    "resolve_priority", "PriorityRefused", "SYSTEM_PRIORITY_CLASSES",
 ]
