@@ -1,0 +1,182 @@
+"""The Job controller: runs pods until ``completions`` succeed, ``parallelism`` at a time; fails the Job past
+``backoffLimit``, past ``activeDeadlineSeconds``, or when a Job it depends on failed; deletes it
+``ttlSecondsAfterFinished`` after it finished.
+
+A Job's key is worked again when one of its pods changes, and when a Job it depends on changes (that is how a
+gate is lifted the moment the last dependency completes). Deadlines and TTLs have no event: timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from portside import api
+from portside.client import ApiError, Client, Conflict, NotFound
+from portside.controllers import jobs, scaling
+from portside.controllers.base import Controller
+from portside.controllers.events import NORMAL, WARNING, EventRecorder
+from portside.controllers.expectations import Expectations
+from portside.controllers.informer import Informer, cache_key
+from portside.controllers.pods import (Obj, Written, controller_of, deletion_rank, from_template, is_terminating, meta,
+                                       now_s, owner_ref, timestamp)
+from portside.controllers.replicaset import add_after, in_namespace, owner_json_patch
+
+PODS = api.lookup("", "v1", "pods")
+JOBS = api.lookup("batch", "v1", "jobs")
+
+
+class JobController(Controller):
+    name = "job-controller"
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.expectations = Expectations()
+        self.written = Written()
+        self.events = EventRecorder(client, self.name)
+        self.jobs = self.informer(Informer(client, JOBS))
+        self.pods = self.informer(Informer(client, PODS))
+        self.jobs.on_change(self._job_changed)
+        self.pods.on_change(self._pod_changed)
+
+    def _job_changed(self, kind: str, job: Obj, prev: Obj | None) -> None:
+        self.queue.add(cache_key(job))
+        for dependent in jobs.dependents(in_namespace(self.jobs, meta(job).get("namespace", "")), meta(job)["name"]):
+            self.queue.add(cache_key(dependent))
+
+    def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
+        ref = controller_of(pod)
+        if ref is None or ref.get("kind") != "Job":
+            return
+        key = f"{meta(pod).get('namespace', '')}/{ref['name']}"
+        if kind == "ADDED":
+            self.expectations.observed_add(key)
+        elif kind == "DELETED" or is_terminating(pod):
+            self.expectations.observed_delete(key, meta(pod).get("uid", ""))
+        self.queue.add(key)
+
+    async def sync(self, key: str) -> None:
+        namespace, name = key.split("/", 1)
+        job = self.written.fresh(key, self.jobs.get(namespace, name))
+        if job is None:
+            self.expectations.forget(key)
+            return
+        if jobs.finished(job):
+            await self._expire(job)
+            return
+        pods = scaling.claim(job, in_namespace(self.pods, namespace))
+        await self._release(pods.release)
+        deps = jobs.dependencies(job, {meta(j)["name"]: j for j in in_namespace(self.jobs, namespace)})
+        counts = jobs.count(job, pods.owned)
+        outcome = jobs.verdict(job, counts, deps, now_s())
+        if outcome.kind:
+            await self._finish(job, counts, outcome)
+            return
+        await self._run(key, job, counts, deps)
+
+    async def _run(self, key: str, job: Obj, counts: jobs.Counts, deps: jobs.Dependencies) -> None:
+        if deps.met:
+            await self._ungate(job, counts.active)
+        if self.expectations.satisfied(key):
+            await self._converge(key, job, counts, deps)
+        started = (job.get("status") or {}).get("startTime") or (timestamp() if deps.met else None)
+        await self._write_status(job, counts, {"startTime": started} if started else {})
+        left = jobs.deadline_in(job, now_s())
+        if left is not None:
+            add_after(self.queue, key, max(left, 0) + 0.05)
+
+    async def _converge(self, key: str, job: Obj, counts: jobs.Counts, deps: jobs.Dependencies) -> None:
+        gap = jobs.want_active(job, counts) - len(counts.active)
+        if gap > 0:
+            self.expectations.expect(key, adds=gap)
+            body = from_template(job["spec"]["template"], owner_ref(job, JOBS), f"{meta(job)['name']}-")
+            if not deps.met:
+                body = jobs.with_gate(body)
+                await self.events.record(job, NORMAL, "WaitingForDependencies",
+                                         f"pods held until these Jobs complete: {', '.join(deps.waiting)}")
+            for batch in scaling.slow_start(gap):
+                if not all(await asyncio.gather(*(self._create(key, job, body) for _ in range(batch)))):
+                    raise RuntimeError(f"creating pods for Job {meta(job)['name']} failed")
+        elif gap < 0:
+            extra = sorted(counts.active, key=deletion_rank)[:-gap]
+            self.expectations.expect(key, deletes={meta(p)["uid"] for p in extra})
+            await self._delete_pods(job, extra)
+
+    async def _create(self, key: str, job: Obj, body: Obj) -> bool:
+        try:
+            pod = await self.client.create(PODS, body, meta(job)["namespace"])
+        except ApiError as exc:
+            self.expectations.observed_add(key)
+            await self.events.record(job, WARNING, "FailedCreate", f"Error creating: {exc}")
+            return False
+        await self.events.record(job, NORMAL, "SuccessfulCreate", f"Created pod: {meta(pod)['name']}")
+        return True
+
+    async def _ungate(self, job: Obj, pods: tuple[Obj, ...]) -> None:
+        for pod in (p for p in pods if jobs.gated(p)):
+            kept = [g for g in pod["spec"]["schedulingGates"] if g.get("name") != jobs.GATE]
+            patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta(pod)["resourceVersion"]},
+                     {"op": "replace", "path": "/spec/schedulingGates", "value": kept}]
+            await self.client.patch(PODS, meta(pod)["name"], patch, meta(pod)["namespace"], type="json")
+
+    async def _release(self, pods: list[Obj]) -> None:
+        for pod in pods:
+            refs = [r for r in meta(pod).get("ownerReferences") or [] if not r.get("controller")]
+            try:
+                await self.client.patch(PODS, meta(pod)["name"], owner_json_patch(pod, refs), meta(pod)["namespace"],
+                                        type="json")
+            except (NotFound, Conflict):
+                continue
+
+    async def _delete_pods(self, job: Obj, pods: list[Obj] | tuple[Obj, ...]) -> None:
+        for pod in pods:
+            try:
+                await self.client.delete(PODS, meta(pod)["name"], meta(pod)["namespace"], uid=meta(pod)["uid"])
+            except NotFound:
+                continue
+            await self.events.record(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}")
+
+    async def _finish(self, job: Obj, counts: jobs.Counts, outcome: jobs.Verdict) -> None:
+        """Write the final condition first, so a crash after it never runs the Job again; then stop its pods."""
+        stamp = timestamp()
+        cond = {"type": outcome.kind, "status": "True", "lastProbeTime": stamp, "lastTransitionTime": stamp}
+        cond.update({k: v for k, v in (("reason", outcome.reason), ("message", outcome.message)) if v})
+        extra = {"conditions": [*((job.get("status") or {}).get("conditions") or []), cond]}
+        if outcome.kind == "Complete":
+            extra["completionTime"] = stamp
+        extra["startTime"] = (job.get("status") or {}).get("startTime") or stamp
+        await self._write_status(job, jobs.Counts((), counts.succeeded, counts.failed, 0), extra)
+        if outcome.kind == "Complete":
+            await self.events.record(job, NORMAL, "Completed", "Job completed")
+        else:
+            await self.events.record(job, WARNING, outcome.reason, outcome.message)
+        await self._delete_pods(job, counts.active)
+
+    async def _expire(self, job: Obj) -> None:
+        ttl, done = (job.get("spec") or {}).get("ttlSecondsAfterFinished"), jobs.finish_time(job)
+        if ttl is None or done is None:
+            return
+        left = done + ttl - now_s()
+        if left > 0:
+            add_after(self.queue, cache_key(job), left + 0.05)
+            return
+        try:
+            await self.client.delete(JOBS, meta(job)["name"], meta(job)["namespace"], propagation="Background",
+                                     uid=meta(job)["uid"])
+        except NotFound:
+            pass
+
+    async def _write_status(self, job: Obj, counts: jobs.Counts, extra: Obj) -> None:
+        status = {**(job.get("status") or {}), "active": len(counts.active), "succeeded": counts.succeeded,
+                  "failed": counts.failed, "ready": counts.ready, **extra}
+        if status == job.get("status"):
+            return
+        try:
+            written = await self.client.patch(JOBS, meta(job)["name"], {"status": status}, meta(job)["namespace"],
+                                              subresource="status")
+        except NotFound:
+            return
+        self.written.keep(cache_key(written), written)  # a finished Job must not be finished twice
+
+
+async def run(client: Client, ready: asyncio.Event | None = None) -> None:
+    await JobController(client).run(ready)

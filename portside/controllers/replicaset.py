@@ -1,0 +1,170 @@
+"""The ReplicaSet controller: keeps ``spec.replicas`` pods of the template running, owns them by ownerReference.
+
+Pod events map to the ReplicaSet that controls the pod, or, for an orphan, to every ReplicaSet of its namespace
+whose selector matches it (one of them adopts it). Creates run in slow-start batches under expectations, so a
+pod the API already made but the watch has not shown yet is never made twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from portside import api
+from portside.client import ApiError, Client, Conflict, NotFound
+from portside.controllers import scaling
+from portside.controllers.base import Controller
+from portside.controllers.events import NORMAL, WARNING, EventRecorder
+from portside.controllers.expectations import Expectations
+from portside.controllers.informer import Informer, cache_key
+from portside.controllers.pods import (Obj, available_in, controller_of, from_template, is_terminating, meta, now_s,
+                                       owner_ref)
+
+PODS = api.lookup("", "v1", "pods")
+REPLICASETS = api.lookup("apps", "v1", "replicasets")
+
+
+def add_after(queue, key: str, delay: float) -> None:
+    """Work ``key`` again in ``delay`` seconds: a timer, because no watch event marks the moment (minReady)."""
+    asyncio.get_running_loop().call_later(delay, queue.add, key)
+
+
+def in_namespace(informer: Informer, namespace: str) -> list[Obj]:
+    return [o for o in informer.cache.values() if meta(o).get("namespace") == namespace]
+
+
+def owner_json_patch(pod: Obj, refs: list[Obj]) -> list[Obj]:
+    """Replace a pod's ownerReferences only if it is still the version we judged (the adopt/release race)."""
+    return [{"op": "test", "path": "/metadata/resourceVersion", "value": meta(pod)["resourceVersion"]},
+            {"op": "replace" if "ownerReferences" in meta(pod) else "add", "path": "/metadata/ownerReferences",
+             "value": refs}]
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset-controller"
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.expectations = Expectations()
+        self.events = EventRecorder(client, self.name)
+        self.sets = self.informer(Informer(client, REPLICASETS))
+        self.pods = self.informer(Informer(client, PODS))
+        self.sets.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
+        self.pods.on_change(self._pod_changed)
+
+    def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
+        ns = meta(pod).get("namespace", "")
+        ref = controller_of(pod)
+        if ref is not None and ref.get("kind") == "ReplicaSet":
+            key = f"{ns}/{ref['name']}"
+            if kind == "ADDED":
+                self.expectations.observed_add(key)
+            elif kind == "DELETED" or is_terminating(pod):
+                self.expectations.observed_delete(key, meta(pod).get("uid", ""))
+            self.queue.add(key)
+        elif ref is None:
+            self._enqueue_matching(pod)
+        old_ref = controller_of(prev) if prev else None
+        if old_ref is not None and old_ref != ref and old_ref.get("kind") == "ReplicaSet":
+            self.queue.add(f"{ns}/{old_ref['name']}")
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        labels = meta(pod).get("labels")
+        for rs in in_namespace(self.sets, meta(pod).get("namespace", "")):
+            if scaling.selector_of(rs).matches(labels):
+                self.queue.add(cache_key(rs))
+
+    async def sync(self, key: str) -> None:
+        namespace, name = key.split("/", 1)
+        rs = self.sets.get(namespace, name)
+        if rs is None:
+            self.expectations.forget(key)
+            return
+        claim = scaling.claim(rs, in_namespace(self.pods, namespace))
+        owned = claim.owned + await self._adopt(rs, claim.adopt)
+        await self._release(rs, claim.release)
+        if self.expectations.satisfied(key) and not is_terminating(rs):
+            await self._converge(key, rs, owned)
+        await self._write_status(rs, owned)
+
+    async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
+        adopted = []
+        for pod in pods:
+            refs = (meta(pod).get("ownerReferences") or []) + [owner_ref(rs, REPLICASETS)]
+            try:
+                adopted.append(await self.client.patch(PODS, meta(pod)["name"], owner_json_patch(pod, refs),
+                                                       meta(pod)["namespace"], type="json"))
+            except (NotFound, Conflict):
+                continue  # changed under us: the next event brings it back
+        return adopted
+
+    async def _release(self, rs: Obj, pods: list[Obj]) -> None:
+        uid = meta(rs)["uid"]
+        for pod in pods:
+            refs = [r for r in meta(pod).get("ownerReferences") or [] if r.get("uid") != uid]
+            try:
+                await self.client.patch(PODS, meta(pod)["name"], owner_json_patch(pod, refs), meta(pod)["namespace"],
+                                        type="json")
+            except (NotFound, Conflict):
+                continue
+
+    async def _converge(self, key: str, rs: Obj, owned: list[Obj]) -> None:
+        plan = scaling.diff((rs.get("spec") or {}).get("replicas", 1), owned)
+        if plan.create:
+            self.expectations.expect(key, adds=plan.create)
+            await self._create(key, rs, plan.create)
+        elif plan.delete:
+            self.expectations.expect(key, deletes={meta(p)["uid"] for p in plan.delete})
+            await asyncio.gather(*(self._delete(key, rs, p) for p in plan.delete))
+
+    async def _create(self, key: str, rs: Obj, count: int) -> None:
+        body = from_template(rs["spec"].get("template") or {}, owner_ref(rs, REPLICASETS), f"{meta(rs)['name']}-")
+        for left, batch in _remaining(scaling.slow_start(count)):
+            results = await asyncio.gather(*(self._create_one(rs, body) for _ in range(batch)))
+            failed = results.count(False)
+            if failed:
+                for _ in range(failed + left):
+                    self.expectations.observed_add(key)  # never coming
+                raise RuntimeError(f"{failed} of {batch} pod creates failed")
+
+    async def _create_one(self, rs: Obj, body: Obj) -> bool:
+        try:
+            pod = await self.client.create(PODS, body, meta(rs)["namespace"])
+        except ApiError as exc:
+            await self.events.record(rs, WARNING, "FailedCreate", f"Error creating: {exc}")
+            return False
+        await self.events.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {meta(pod)['name']}")
+        return True
+
+    async def _delete(self, key: str, rs: Obj, pod: Obj) -> None:
+        m = meta(pod)
+        try:
+            await self.client.delete(PODS, m["name"], m["namespace"], uid=m["uid"])
+        except NotFound:
+            self.expectations.observed_delete(key, m["uid"])
+            return
+        except ApiError as exc:
+            self.expectations.observed_delete(key, m["uid"])
+            await self.events.record(rs, WARNING, "FailedDelete", f"Error deleting: {exc}")
+            raise
+        await self.events.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {m['name']}")
+
+    async def _write_status(self, rs: Obj, owned: list[Obj]) -> None:
+        now = now_s()
+        status = scaling.status(rs, owned, now)
+        if status != rs.get("status"):
+            try:
+                await self.client.patch(REPLICASETS, meta(rs)["name"], {"status": status}, meta(rs)["namespace"],
+                                        subresource="status")
+            except NotFound:
+                return
+        waits = [w for p in owned if (w := available_in(p, rs["spec"].get("minReadySeconds") or 0, now))]
+        if waits:
+            add_after(self.queue, cache_key(rs), min(waits) + 0.05)
+
+
+def _remaining(batches: list[int]) -> list[tuple[int, int]]:
+    """Each batch with the count of pods in the batches after it."""
+    return [(sum(batches[i + 1:]), b) for i, b in enumerate(batches)]
+
+
+async def run(client: Client, ready: asyncio.Event | None = None) -> None:
+    await ReplicaSetController(client).run(ready)
