@@ -10,7 +10,11 @@ from .placement import *  # noqa: F401,F403
 from .placement import __all__ as _placement
 from .pod import *  # noqa: F401,F403
 from .pod import __all__ as _pod
+from .service import *  # noqa: F401,F403
+from .service import __all__ as _service
+from .volumes import *  # noqa: F401,F403
+from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_pod, *_core, *_workloads]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads]
