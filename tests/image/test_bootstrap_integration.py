@@ -1,8 +1,10 @@
-"""One real ``portside bootstrap`` per test run (about a minute, ~270 MB), shared by the tests that need a
-Python base: the bootstrapped image runs Python in a runc container, and the seed example builds on it.
+"""One real ``portside bootstrap`` per test run (one to two minutes, ~270 MB), shared by the tests that need a
+Python base: the bootstrapped image runs Python under ``portside run``, and the seed example builds and serves.
 
 The bootstrap runs once for all pytest-xdist workers: the first worker to take the lock makes it in a
-directory every worker sees; the others wait for the lock and reuse the result.
+directory every worker sees; the others wait for the lock and reuse the result. Each test then works on its own
+engine root whose image store is a hard-linked copy of the shared one (the store only ever renames files into
+place, never rewrites them, so the copies cannot disturb each other).
 """
 
 import fcntl
@@ -10,21 +12,20 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from portside.image import ImageStore
 
+from .registry.helpers import free_port, isolated_engine, portside
+
 pytestmark = pytest.mark.integration
 
 BASE = "portside/python:3.11-bookworm"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def portside(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portside", "--root", str(root), *args], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def _shared_dir(factory: pytest.TempPathFactory) -> Path:
@@ -42,22 +43,58 @@ def python_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     with open(shared / "python-base.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not outcome.exists():
-            proc = portside(root, "bootstrap", "-q", "debian:bookworm", "--include", "python3-flask", "-t", BASE)
+            proc = portside(root, "bootstrap", "-q", "debian:bookworm", "--include", "python3-flask", "-t", BASE,
+                            timeout=900)
             outcome.write_text(json.dumps({"code": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
     return root, json.loads(outcome.read_text())
 
 
-def test_bootstrapped_base_runs_python_with_flask(python_base, needs_root, tmp_path):
-    from image.registry.helpers import run_in_image
-
-    root, outcome = python_base
+@pytest.fixture
+def own_root(python_base, needs_root, tmp_path) -> Path:
+    """An engine root of this test's own, holding the bootstrapped base, with its own bridge and cgroups."""
+    shared, outcome = python_base
     assert outcome["code"] == 0, outcome["stderr"]
-    store = ImageStore(root / "image")
+    root = tmp_path / "engine"
+    root.mkdir()
+    subprocess.run(["cp", "-al", str(shared / "image"), str(root / "image")], check=True)
+    with isolated_engine(root):
+        yield root
+
+
+def test_bootstrapped_base_runs_python_with_flask(python_base, own_root):
+    _, outcome = python_base
+    store = ImageStore(own_root / "image")
     image = store.resolve(BASE)
     assert outcome["stdout"].strip() == image.id
     assert list((store.root / "tmp").iterdir()) == []  # the debootstrap tree is gone
     rootfs = store.layer_dirs(image)[0]
     assert list((rootfs / "var/lib/apt/lists").glob("*_Packages")) == []  # apt caches emptied
-    code, out = run_in_image(store, image, ["python3", "-c", "import flask, sys; print(sys.version_info[:2])"],
-                             tmp_path)
-    assert (code, out) == (0, "(3, 11)\n")
+    ran = portside(own_root, "run", "--rm", "--network", "none", BASE, "python3", "-c",
+                   "import flask, sys; print(sys.version_info[:2])")
+    assert (ran.returncode, ran.stdout) == (0, "(3, 11)\n"), ran.stderr
+
+
+def _get(url: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)  # the app needs a moment to import Flask and bind
+
+
+def test_seed_example_builds_with_its_script_and_serves(own_root):
+    env = {**os.environ, "PORTSIDE": f"{sys.executable} -m portside", "PORTSIDE_ROOT": str(own_root)}
+    built = subprocess.run(["sh", str(REPO / "examples/seed/build.sh")], env=env, capture_output=True, text=True,
+                           timeout=600, stdin=subprocess.DEVNULL)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "flask" in built.stdout  # the RUN step's check printed Flask's version
+    port = free_port()
+    ran = portside(own_root, "run", "-d", "--name", "seed", "-e", "POD_NAME=my-app-1", "-p",
+                   f"127.0.0.1:{port}:5000", "my-app:latest")
+    assert ran.returncode == 0, ran.stderr
+    assert _get(f"http://127.0.0.1:{port}/") == "Hello from my-app-1\n"
+    assert _get(f"http://127.0.0.1:{port}/healthz") == "ok\n"
