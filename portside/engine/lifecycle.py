@@ -145,13 +145,15 @@ def _kill(engine, cid: str, sig: str) -> None:
 
 
 def wait_exit(engine, cid: str, timeout: float | None = None) -> dict:
-    """Block until the container's monitor has recorded the end (the monitor exits right after)."""
+    """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
+    killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it can."""
     state = engine.state(cid)
-    if state["Status"] in ("running", "restarting") and state.get("MonitorPid"):
-        wait_pid(state["MonitorPid"], timeout)
-    elif state["Status"] == "running":
-        wait_pid(state.get("Pid", 0), timeout)  # monitor lost: wait for the process, then reconcile
-    return engine.state(cid)
+    while state["Status"] in ("running", "restarting"):
+        pid = state["MonitorPid"] if monitor_alive(state) else state.get("Pid", 0)
+        if not wait_pid(pid, timeout):
+            break
+        state = engine.state(cid)
+    return state
 
 
 def wait_pid(pid: int, timeout: float | None) -> bool:
@@ -190,9 +192,11 @@ def monitor_alive(state: dict) -> bool:
 
 
 def proc_start(pid: int) -> str:
-    """The process's start time in clock ticks: with the pid it names one process, even after pid reuse."""
+    """The process's start time in clock ticks: with the pid it names one process, even after pid reuse.
+    Empty for a zombie: a SIGKILLed monitor stays one until init reaps it, and is no monitor any more."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
         return ""
+    return "" if fields[0] in ("Z", "X") else fields[19]

@@ -1,0 +1,57 @@
+"""Containers outlive portside's own processes: a SIGKILLed CLI or monitor does not take its container along."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+
+def _wait_for(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_killing_a_foreground_run_leaves_the_container_running_and_its_exit_recorded(portside) -> None:
+    cli = portside.popen("run", "--name", "fg", "--network", "none", "busybox", "sh", "-c",
+                         "echo up; sleep 4; echo done; exit 7")
+    _wait_for(lambda: "up" in portside("logs", "fg", check=False).stdout)
+    cli.send_signal(signal.SIGKILL)
+    cli.communicate()
+    assert portside.inspect("fg")["State"]["Status"] == "running"
+    assert "fg" in portside("ps").stdout
+    assert portside("wait", "fg").stdout == "7\n"
+    assert portside("logs", "fg").stdout == "up\ndone\n"
+
+
+def test_killing_the_monitor_leaves_the_container_running_and_adoptable(portside, tmp_path) -> None:
+    out = tmp_path / "out"
+    cid = portside("run", "-d", "--name", "orphan", "--network", "none", "-v", f"{out}:/out", "busybox", "sh",
+                   "-c", "echo hello; sleep 4; for i in $(seq 200); do echo tick $i; done; "
+                         "echo ok > /out/finished; sleep 0.5; exit 3").stdout.strip()
+    _wait_for(lambda: "hello" in portside("logs", "orphan").stdout)
+    state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
+    os.kill(state["MonitorPid"], signal.SIGKILL)
+    assert portside.inspect("orphan")["State"]["Status"] == "running"
+    assert [line for line in portside("ps").stdout.splitlines() if "orphan" in line]
+    assert portside("logs", "orphan").stdout.startswith("hello\n")
+    assert portside("wait", "orphan", timeout=30).stdout == "255\n"  # docker's "unknown" status
+    assert (out / "finished").read_text() == "ok\n"  # its writes to stdout never killed it (no SIGPIPE)
+    info = portside.inspect("orphan")
+    assert info["State"]["Status"] == "exited" and "monitor" in info["State"]["Error"]
+    portside("rm", "orphan")
+    assert portside.leftovers() == []
+
+
+def test_stop_works_on_a_container_whose_monitor_was_killed(portside) -> None:
+    cid = portside("run", "-d", "--name", "lost", "--network", "none", "busybox", "sleep", "60").stdout.strip()
+    state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
+    os.kill(state["MonitorPid"], signal.SIGKILL)
+    portside("stop", "-t", "1", "lost")
+    assert portside.inspect("lost")["State"]["Status"] == "exited"
+    portside("rm", "lost")
+    assert portside.leftovers() == []
