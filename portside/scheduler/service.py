@@ -83,6 +83,8 @@ class SchedulerService:
             self.core.pod_deleted(uid, now)
         elif spec.get("nodeName"):
             self.seen.pop(uid, None)
+            if self._known_on(uid, spec["nodeName"]):
+                return  # our own binding coming back: already counted there
             pod = self._info(obj)
             if pod is not None:
                 self.core.pod_bound(pod, spec["nodeName"], now)
@@ -92,6 +94,10 @@ class SchedulerService:
             pod = self._info(obj)
             if pod is not None:
                 self.core.enqueue(pod, now)
+
+    def _known_on(self, uid: str, node: str) -> bool:
+        entry = self.core.nodes.placed.get(uid)
+        return entry is not None and self.core.nodes.names[entry[1]] == node
 
     def _ours(self, spec: dict[str, Any]) -> bool:
         return (spec.get("schedulerName") or "default-scheduler") in self.core.profiles

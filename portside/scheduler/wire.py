@@ -6,6 +6,7 @@ project's quantity parser; a bad value raises ``WireError`` naming the field pat
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from portside.api.quantity import QuantityError, cpu_millis, to_bytes
@@ -21,9 +22,19 @@ class WireError(ValueError):
 def amount(name: str, value: Any, where: str) -> int:
     """A resource quantity in the scheduler's integer unit: millicores for cpu, plain units for the rest."""
     try:
-        return cpu_millis(value) if name == "cpu" else to_bytes(value)
+        return _amount(name == "cpu", value) if isinstance(value, (str, int)) else _convert(name == "cpu", value)
     except QuantityError as err:
         raise WireError(f"{where}: invalid quantity {value!r}: {err}") from None
+
+
+def _convert(cpu: bool, value: Any) -> int:
+    return cpu_millis(value) if cpu else to_bytes(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _amount(cpu: bool, value: str | int) -> int:
+    """Exact parsing works on Fractions and is slow; a cluster repeats the same few quantity strings endlessly."""
+    return _convert(cpu, value)
 
 
 def resources(raw: dict | None, where: str) -> dict[str, int]:
