@@ -59,3 +59,29 @@ def test_login_checks_saves_and_logout_forgets(htpasswd_registry, engine_root):
     assert (engine_root / "auth.json").stat().st_mode & 0o077 == 0
     assert portside(engine_root, "logout", host).stdout == f"Removing login credentials for {host}\n"
     assert json.loads((engine_root / "auth.json").read_text())["auths"] == {}
+
+
+def test_on_a_terminal_progress_redraws_in_place(registry, store, engine_root, tmp_path):
+    import os
+    import pty
+
+    name = f"{registry.host}/cli/tty:v1"
+    add_test_image(store, name, [{"a": os.urandom(1000)}, {"b": os.urandom(1000)}])
+    assert portside(engine_root, "push", "-q", "--insecure", name).returncode == 0
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "portside", "--root", str(tmp_path / "o"), "pull", "--insecure",
+                           name], stdout=follower, stderr=subprocess.PIPE, timeout=60)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end closed: everything has been read
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x1b[2A" in output  # two layer lines, redrawn by moving the cursor up over them
+    assert output.count(b"Pull complete") >= 2
