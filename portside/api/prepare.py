@@ -17,7 +17,7 @@ from .errors import FieldError, Invalid, invalid
 from .resources import ResourceInfo
 from .schema import normalize, schema_of
 from .status import reset_status_on_create
-from .validation import Errs, validate, validate_update
+from .validation import Errs, validate, validate_status, validate_update
 
 __all__ = ["UnknownFields", "decode", "prepare_create", "prepare_update", "prepare_status_update", "spec_changed"]
 
@@ -149,6 +149,7 @@ def prepare_status_update(info: ResourceInfo, new: dict[str, Any], old: dict[str
                           warnings: list[str] | None = None) -> dict[str, Any]:
     """A ``/status`` write: everything from ``old`` except ``status``, which comes from ``new``."""
     clean = decode(info, new, warnings)
+    _raise(info, clean, validate_status(info.kind, clean))
     result = copy.deepcopy(old)
     if "status" in clean:
         result["status"] = clean["status"]

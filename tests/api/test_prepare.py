@@ -178,3 +178,20 @@ def test_job_and_configmap_and_priorityclass_immutability() -> None:
         "data: Forbidden: field is immutable when `immutable` is set"]
     pc = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"}, "value": 10}
     assert update_messages({**pc, "value": 11}, pc) == ["value: Forbidden: may not be changed in an update."]
+
+
+def test_status_update_is_validated() -> None:
+    old = api.prepare_create(PODS, pod())
+    bad = copy.deepcopy(old)
+    bad["status"] = {"phase": "Walking", "conditions": [{"type": "Ready", "status": "Yes"}]}
+    with pytest.raises(api.Invalid) as err:
+        api.prepare_status_update(PODS, bad, old)
+    assert [str(c) for c in err.value.causes] == [
+        'status.conditions[0].status: Unsupported value: "Yes": supported values: "True", "False", "Unknown"',
+        'status.phase: Unsupported value: "Walking": supported values: "Pending", "Running", "Succeeded", '
+        '"Failed", "Unknown"',
+    ]
+    stored = api.prepare_create(DEPLOYMENTS, deployment())
+    negative = {**stored, "status": {"replicas": -1}}
+    with pytest.raises(api.Invalid, match="status.replicas: Invalid value: -1: must be greater than or equal to 0"):
+        api.prepare_status_update(DEPLOYMENTS, negative, stored)

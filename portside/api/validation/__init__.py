@@ -8,11 +8,12 @@ from .common import Errs, validate_label_selector, validate_labels, validate_met
 from .core import (validate_configmap, validate_endpoints, validate_event, validate_lease, validate_namespace,
                    validate_node, validate_priorityclass, validate_secret, validate_service)
 from .pod import validate_pod, validate_pod_spec
+from .status import validate_status
 from .update import validate_update
 from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
 
 __all__ = [
-    "Errs", "VALIDATORS", "validate", "validate_update", "validate_meta", "validate_labels",
+    "Errs", "VALIDATORS", "validate", "validate_update", "validate_status", "validate_meta", "validate_labels",
     "validate_label_selector", "validate_pod_spec", "parse_depends_on", "DEPENDS_ON",
 ]
 

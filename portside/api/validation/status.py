@@ -1,0 +1,59 @@
+"""Status writes (``/status``): counts are never negative and conditions use Kubernetes' status words.
+
+Controllers and the node agent are the writers here, so these checks catch their bugs before they reach
+``kubectl get``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .common import Errs, child, index
+
+__all__ = ["validate_status"]
+
+_CONDITION_STATUS = ["True", "False", "Unknown"]
+_POD_PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+_COUNTS = {
+    "Deployment": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"),
+    "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
+    "Job": ("active", "succeeded", "failed", "ready"),
+}
+
+
+def _conditions(status: dict[str, Any], errs: Errs) -> None:
+    for i, condition in enumerate(status.get("conditions") or []):
+        here = index("status.conditions", i)
+        if not condition.get("type"):
+            errs.required(child(here, "type"))
+        errs.enum(child(here, "status"), condition.get("status"), _CONDITION_STATUS, required=True)
+
+
+def _pod(status: dict[str, Any], errs: Errs) -> None:
+    errs.enum("status.phase", status.get("phase"), _POD_PHASES)
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for i, c in enumerate(status.get(key) or []):
+            errs.nonnegative(child(index(child("status", key), i), "restartCount"), c.get("restartCount"))
+
+
+def _counts(kind: str) -> Callable[[dict[str, Any], Errs], None]:
+    def check(status: dict[str, Any], errs: Errs) -> None:
+        for key in _COUNTS[kind]:
+            errs.nonnegative(child("status", key), status.get(key))
+
+    return check
+
+
+_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {"Pod": _pod, **{k: _counts(k) for k in _COUNTS}}
+
+
+def validate_status(kind: str, obj: dict[str, Any]) -> Errs:
+    """Problems in ``obj["status"]`` (empty when there is no status or nothing is wrong)."""
+    errs = Errs()
+    status = obj.get("status")
+    if status:
+        _conditions(status, errs)
+        rule = _RULES.get(kind)
+        if rule is not None:
+            rule(status, errs)
+    return errs
