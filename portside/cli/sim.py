@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="a KubeSchedulerConfiguration with more profiles")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     p.add_argument("--placements", metavar="FILE", help="write one JSON object per pod per line")
+    p.add_argument("--optimize", action="store_true",
+                   help="also propose a placement of the peak moment on fewer nodes, with the moves (HiGHS)")
+    p.add_argument("--time-limit", type=float, default=20.0, metavar="S", help="solver time limit for --optimize")
     return p
 
 
@@ -43,7 +46,13 @@ def _profiles(config: str | None) -> dict:
 
 
 def _text(summary: dict) -> str:
-    return "\n".join(f"{key:>22}: {value}" for key, value in summary.items()) + "\n"
+    plan = summary.pop("optimize", None)
+    lines = [f"{key:>22}: {value}" for key, value in summary.items()]
+    if plan:
+        lines.append(f"{'optimize':>22}: at {plan['at_s']} s, {plan['nodes_before']} -> {plan['nodes_after']} nodes "
+                     f"(lower bound {plan['lower_bound']}, optimal: {plan['optimal']}), {len(plan['moves'])} moves")
+        lines += [f"{'':>24}move {m['pod']}: {m['from']} -> {m['to']}" for m in plan["moves"]]
+    return "\n".join(lines) + "\n"
 
 
 def _write_placements(path: str, records: list) -> None:
@@ -64,10 +73,13 @@ def cmd_sim(argv: list[str], root: str) -> int:
         if not Path(args.workload).is_file():
             return _fail(f"sim: --workload: no such file {args.workload!r}", 2)
         workload = load_workload(Path(args.workload))
-        result = Simulator(nodes, workload, args.profile, _profiles(args.config)).run()
+        simulator = Simulator(nodes, workload, args.profile, _profiles(args.config), keep_peak=args.optimize)
+        result = simulator.run()
     except (SimInputError, ProfileError, OSError) as err:
         return _fail(f"sim: {err}", 2)
     summary = result.summary()
+    if args.optimize:
+        summary["optimize"] = simulator.optimize(args.time_limit)
     sys.stdout.write(json.dumps(summary) + "\n" if args.output == "json" else _text(summary))
     if args.placements:
         _write_placements(args.placements, result.records)

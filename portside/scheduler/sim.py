@@ -20,6 +20,7 @@ import numpy as np
 
 from portside.scheduler.binder import InMemoryBinder
 from portside.scheduler.model import NodeInfo, PodInfo
+from portside.scheduler.optimize import pack
 from portside.scheduler.profile import Profile, builtin_profiles, pick
 from portside.scheduler.scheduler import Scheduler
 from portside.scheduler.simspec import SimPod
@@ -60,7 +61,7 @@ class SimResult:
 
 class Simulator:
     def __init__(self, nodes: list[NodeInfo], workload: list[SimPod], profile: str = "default",
-                 profiles: dict[str, Profile] | None = None) -> None:
+                 profiles: dict[str, Profile] | None = None, keep_peak: bool = False) -> None:
         profiles = profiles or builtin_profiles()
         self.profile = pick(profiles, profile).name
         self.binder = InMemoryBinder(on_bind=self._started, on_evict=self._evicted)
@@ -77,6 +78,9 @@ class Simulator:
         self._ever = np.zeros(len(nodes), dtype=bool)
         self._util_area = self._util_time = 0.0
         self._peak = 0
+        self.node_infos = nodes
+        self.keep_peak = keep_peak
+        self.peak: tuple[float, list[PodInfo], dict[str, str]] | None = None
         for item in workload:
             if item.pod.scheduler_name == "default-scheduler":
                 item.pod.scheduler_name = self.profile
@@ -111,7 +115,10 @@ class Simulator:
         nodes = self.scheduler.nodes
         used = nodes.requested[nodes.res_index["pods"], : nodes.n] > 0
         self._ever[: nodes.n] |= used
-        self._peak = max(self._peak, int(used.sum()))
+        if int(used.sum()) > self._peak:
+            self._peak = int(used.sum())
+            if self.keep_peak:
+                self._keep_peak()
         if to > self.now and used.any():
             cpu = nodes.res_index["cpu"]
             alloc = nodes.alloc[cpu, : nodes.n][used].sum()
@@ -119,6 +126,22 @@ class Simulator:
                 self._util_area += (to - self.now) * nodes.requested[cpu, : nodes.n][used].sum() / alloc
                 self._util_time += to - self.now
         self.now = max(self.now, to)
+
+    def _keep_peak(self) -> None:
+        """The placement at the moment the most nodes were in use: what ``optimize`` tries to shrink."""
+        placed = [(pod, self.scheduler.nodes.names[row]) for pod, row in self.scheduler.nodes.placed.values()]
+        self.peak = (self.now, [pod for pod, _ in placed], {pod.uid: node for pod, node in placed})
+
+    def optimize(self, time_limit: float = 20.0) -> dict | None:
+        """Fewer nodes for the peak placement, and the moves to get there (run after ``run``)."""
+        if self.peak is None:
+            return None
+        at, pods, current = self.peak
+        plan = pack(pods, self.node_infos, current=current, time_limit=time_limit)
+        names = {p.uid: p.name for p in pods}
+        return {"at_s": at, "nodes_before": len(set(current.values())), "nodes_after": plan.nodes_used,
+                "lower_bound": plan.lower_bound, "optimal": plan.optimal,
+                "moves": [{"pod": names[m.pod], "from": m.source, "to": m.target} for m in plan.moves]}
 
     def _next_time(self) -> float | None:
         wake = self.scheduler.queue.next_wakeup()

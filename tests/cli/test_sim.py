@@ -75,3 +75,14 @@ def test_missing_flags_and_unknown_profile(tmp_path: Path):
     run = sim("--nodes", "1xcpu=1,memory=1Gi", "--workload", str(workload), "--profile", "fastest")
     assert run.returncode == 2
     assert run.stderr == "portside: sim: unknown profile 'fastest' (known: binpack, default-scheduler)\n"
+
+
+def test_optimize_proposes_fewer_nodes_and_the_moves(tmp_path: Path):
+    workload = tmp_path / "w.csv"
+    workload.write_text("name,arrival_s,duration_s,cpu,memory\n" + "".join(f"p{i},0,10,1,1Gi\n" for i in range(8)))
+    run = sim("--nodes", "4xcpu=4,memory=8Gi", "--workload", str(workload), "--optimize", "-o", "json")
+    assert run.returncode == 0, run.stderr
+    plan = json.loads(run.stdout)["optimize"]  # stdout is exactly one JSON object: the solver stays quiet
+    assert (plan["nodes_before"], plan["nodes_after"], plan["lower_bound"], plan["optimal"]) == (4, 2, 2, True)
+    assert len(plan["moves"]) == 4
+    assert {m["to"] for m in plan["moves"]}.isdisjoint({m["from"] for m in plan["moves"]})
