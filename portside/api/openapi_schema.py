@@ -73,8 +73,9 @@ def _type(node: Node, ref: Callable[[str], str], v3: bool) -> dict[str, Any]:
 
 def _property(prop: Prop, ref: Callable[[str], str], v3: bool) -> dict[str, Any]:
     out = _type(prop.node, ref, v3)
-    if prop.doc:
-        out["description"] = prop.doc
+    doc = prop.doc or (_description(prop.node.cls) if prop.node.cls is not None else "")
+    if doc:
+        out["description"] = doc
     extensions = {"x-kubernetes-patch-merge-key": prop.merge_key, "x-kubernetes-patch-strategy": prop.strategy,
                   "x-kubernetes-list-type": prop.list_type}
     out.update({k: v for k, v in extensions.items() if v})

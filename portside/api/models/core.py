@@ -38,6 +38,8 @@ class NamespaceStatus(Model):
 
 @core
 class Namespace(Model):
+    """A scope for names; deleting it deletes everything in it."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -124,6 +126,8 @@ class NodeStatus(Model):
 
 @core
 class Node(Model):
+    """A machine that runs pods; its status reports capacity and health."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -133,6 +137,8 @@ class Node(Model):
 
 @core
 class ConfigMap(Model):
+    """Non-secret configuration data for pods to consume as environment or files."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -162,6 +168,8 @@ class EventSource(Model):
 
 @core
 class Event(Model):
+    """A report of something that happened to an object, for people reading `kubectl describe`."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()

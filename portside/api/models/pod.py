@@ -183,6 +183,8 @@ class ContainerStatus(Model):
 
 @core
 class PodStatus(Model):
+    """What the node agent observed: phase, conditions, addresses and per-container state."""
+
     phase: str | None = prop()
     conditions: list[PodCondition] | None = prop(merge_key="type", strategy="merge", list_type="map",
                                                  map_keys=("type",))
@@ -201,6 +203,8 @@ class PodStatus(Model):
 
 @core
 class Pod(Model):
+    """The smallest deployable unit: containers that share a network namespace and volumes on one node."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -210,5 +214,7 @@ class Pod(Model):
 
 @core
 class PodTemplateSpec(Model):
+    """The pod a workload creates: labels to match its selector, and a spec."""
+
     metadata: ObjectMeta | None = prop()
     spec: PodSpec | None = prop()

@@ -78,6 +78,8 @@ class ServiceStatus(Model):
 
 @core
 class Service(Model):
+    """A stable virtual address that load-balances over the pods its selector matches."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -110,6 +112,8 @@ class EndpointSubset(Model):
 
 @core
 class Endpoints(Model):
+    """The ready (and not-ready) pod addresses behind a Service."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()

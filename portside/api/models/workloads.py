@@ -24,12 +24,16 @@ coordination = model("io.k8s.api.coordination.v1")
 
 @apps
 class RollingUpdateDeployment(Model):
+    """Bounds on unavailable and extra pods during a rolling update (count or percent)."""
+
     max_unavailable: IntOrString | None = prop()
     max_surge: IntOrString | None = prop()
 
 
 @apps
 class DeploymentStrategy(Model):
+    """How old pods are replaced: all at once (Recreate) or gradually (RollingUpdate)."""
+
     type: str | None = prop()
     rolling_update: RollingUpdateDeployment | None = prop()
 
@@ -53,6 +57,8 @@ def _conditions() -> object:
 
 @apps
 class DeploymentSpec(Model):
+    """The desired pods and how to replace them when the template changes."""
+
     replicas: int | None = prop()
     selector: LabelSelector | None = prop(required=True)
     template: PodTemplateSpec | None = prop(required=True)
@@ -78,6 +84,8 @@ class DeploymentStatus(Model):
 
 @apps
 class Deployment(Model):
+    """Keeps a number of identical pods running and rolls out changes to their template."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -106,6 +114,8 @@ class ReplicaSetStatus(Model):
 
 @apps
 class ReplicaSet(Model):
+    """Keeps a number of pods matching its selector running."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -126,6 +136,8 @@ class ScaleStatus(Model):
 
 @autoscaling
 class Scale(Model):
+    """The replica count of a scalable resource (the scale subresource)."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -135,6 +147,8 @@ class Scale(Model):
 
 @batch
 class JobSpec(Model):
+    """How many pods must succeed, how many run at once, and how many failures are tolerated."""
+
     parallelism: int | None = prop()
     completions: int | None = prop()
     active_deadline_seconds: int | None = prop()
@@ -175,6 +189,8 @@ class JobStatus(Model):
 
 @batch
 class Job(Model):
+    """Runs pods until a number of them complete successfully."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -184,6 +200,8 @@ class Job(Model):
 
 @scheduling
 class PriorityClass(Model):
+    """A named priority value for pods; higher-priority pods may preempt lower ones."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
@@ -206,6 +224,8 @@ class LeaseSpec(Model):
 
 @coordination
 class Lease(Model):
+    """A lock with a holder and an expiry, used for leader election and heartbeats."""
+
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
