@@ -7,7 +7,9 @@ Docker's order: blobs first, manifest last, since a registry refuses a manifest 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+from collections.abc import Callable
 from typing import TextIO
 
 from portside.image.layout import MANIFEST_TYPE
@@ -43,12 +45,15 @@ async def push(store: ImageStore, root: str | os.PathLike[str], text: str, out: 
     return digest
 
 
+@dataclasses.dataclass
 class _BlobPusher:
-    def __init__(self, store: ImageStore, repo: RepositoryClient, known, registry: str, progress: Progress,
-                 chunk_size: int) -> None:
-        self.store, self.repo, self.known, self.registry = store, repo, known, registry
-        self.progress, self.chunk_size = progress, chunk_size
-        self.limit = asyncio.Semaphore(MAX_CONCURRENT)
+    store: ImageStore
+    repo: RepositoryClient
+    known: Callable[[str, str], list[str]]  # (digest, registry) -> repositories holding it
+    registry: str
+    progress: Progress
+    chunk_size: int
+    limit: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT))
 
     async def push_all(self, manifest: mf.ImageManifest) -> None:
         for desc in manifest.blobs:

@@ -70,8 +70,6 @@ class Transport:
         data = body() if callable(body) else body
         try:
             return await self.session.request(method, url, data=data, headers=all_headers, timeout=TIMEOUT)
-        except aiohttp.ClientConnectorError as exc:
-            raise RegistryUnreachable(self.registry, self._reason(exc)) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RegistryUnreachable(self.registry, self._reason(exc)) from None
 
