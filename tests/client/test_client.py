@@ -1,0 +1,81 @@
+"""portside.client against a real API server: verbs, typed errors, and a watch that never misses."""
+
+import asyncio
+import contextlib
+
+import pytest
+
+from control_plane import free_port
+from portside.apiserver import APIServer, ServerConfig
+from portside.client import AlreadyExists, Client, ClientConfig, Conflict, Invalid, NotFound, resource
+
+
+def cm(name, **data):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def test_resource_names_resolve_like_kubectl():
+    assert resource("deploy").plural == "deployments" and resource("deployments.apps").group == "apps"
+    assert resource("Pod").plural == "pods" and resource("pc").group == "scheduling.k8s.io"
+    with pytest.raises(ValueError, match="unknown resource 'gizmos'"):
+        resource("gizmos")
+
+
+def test_verbs_and_errors_over_tls_with_the_kubeconfig(cluster):
+    async def body():
+        async with Client.from_kubeconfig(cluster.kubeconfig) as c:
+            await c.create("namespaces", {"metadata": {"name": "client-verbs"}})
+            made = await c.create("configmaps", cm("a", k="1"), "client-verbs")
+            with pytest.raises(AlreadyExists):
+                await c.create("configmaps", cm("a"), "client-verbs")
+            patched = await c.patch("configmaps", "a", {"data": {"j": "2"}}, "client-verbs")
+            assert patched["data"] == {"k": "1", "j": "2"}
+            with pytest.raises(Conflict):
+                await c.update("configmaps", {**made, "data": {"stale": "x"}})
+            with pytest.raises(Invalid) as bad:
+                await c.create("configmaps", cm("Not_Valid"), "client-verbs")
+            assert bad.value.causes[0]["field"] == "metadata.name"
+            await c.delete("configmaps", "a", "client-verbs")
+            with pytest.raises(NotFound):
+                await c.get("configmaps", "a", "client-verbs")
+    asyncio.run(body())
+
+
+@contextlib.asynccontextmanager
+async def server(data_dir, port):
+    s = APIServer(ServerConfig(str(data_dir), port=port, insecure_http=True))
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.stop()
+
+
+def test_watch_relists_after_410_and_reports_the_difference(tmp_path):
+    port = free_port()
+
+    async def body():
+        client = Client(ClientConfig(f"http://127.0.0.1:{port}"))
+        events = client.watch("configmaps", "default")
+        async with server(tmp_path, port) as s:
+            await client.create("configmaps", cm("a"))
+            await client.create("configmaps", cm("b"))
+            first = [await anext(events) for _ in range(2)]
+        async with server(tmp_path, port) as s:
+            await client.delete("configmaps", "a", "default")
+            await client.patch("configmaps", "b", {"data": {"v": "2"}}, "default")
+            await client.create("configmaps", cm("c"))
+            await s.store.compact(await s.store.current_revision())
+            old = first[-1].object["metadata"]["resourceVersion"]
+            raw = client.stream("/api/v1/namespaces/default/configmaps", {"watch": "1", "resourceVersion": old})
+            gone = await anext(raw)
+            await raw.aclose()
+            after = [await anext(events) for _ in range(3)]
+        await events.aclose()
+        await client.close()
+        return first, gone, after
+
+    first, gone, after = asyncio.run(body())
+    assert gone["type"] == "ERROR" and gone["object"]["code"] == 410 and gone["object"]["reason"] == "Expired"
+    assert [(e.type, e.name) for e in first] == [("ADDED", "a"), ("ADDED", "b")]
+    assert sorted((e.type, e.name) for e in after) == [("ADDED", "c"), ("DELETED", "a"), ("MODIFIED", "b")]
