@@ -26,7 +26,7 @@ def run(job: Coroutine[Any, Any, T]) -> T:
 
 
 __all__ = [
-    "Credentials", "CredentialStore", "DigestMismatch", "InvalidReference", "ManifestUnknown", "PlatformNotFound",
+    "CredentialStore", "Credentials", "DigestMismatch", "InvalidReference", "ManifestUnknown", "PlatformNotFound",
     "PullResult", "Reference", "RegistryError", "RegistryUnreachable", "Unauthorized", "insecure_registries",
     "login", "logout", "parse_reference", "parse_registry", "pull", "pull_if_missing", "push", "run",
 ]
