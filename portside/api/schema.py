@@ -16,7 +16,6 @@ dicts and never builds dataclasses on the hot path.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
 from dataclasses import dataclass
