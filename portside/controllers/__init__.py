@@ -2,12 +2,22 @@
 
 ``Controller`` is the base every controller derives from: informers feed keys into a ``WorkQueue``; workers run
 the subclass's level-triggered ``async def sync(key)``, with back-off on failure. ``GarbageCollector`` is the
-first controller: ownerReferences with Background, Foreground and Orphan propagation.
+first controller: ownerReferences with Background, Foreground and Orphan propagation. The workload controllers
+(ReplicaSet, Deployment, Job, Endpoints) run together as one ``portside up`` component; ``EventRecorder`` is
+how any component writes the Events ``kubectl describe`` shows.
 """
 
 from portside.controllers.base import Controller
+from portside.controllers.deployment import DeploymentController
+from portside.controllers.endpoints import EndpointsController
+from portside.controllers.events import EventRecorder
 from portside.controllers.gc import GarbageCollector
 from portside.controllers.informer import Informer, cache_key
+from portside.controllers.job import JobController
 from portside.controllers.queue import WorkQueue
+from portside.controllers.replicaset import ReplicaSetController
+from portside.controllers.workloads import WORKLOAD_CONTROLLERS, run_controllers
 
-__all__ = ["Controller", "GarbageCollector", "Informer", "WorkQueue", "cache_key"]
+__all__ = ["Controller", "DeploymentController", "EndpointsController", "EventRecorder", "GarbageCollector",
+           "Informer", "JobController", "ReplicaSetController", "WORKLOAD_CONTROLLERS", "WorkQueue", "cache_key",
+           "run_controllers"]

@@ -1,0 +1,34 @@
+"""The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, Job and Endpoints on one
+API connection pool, ready once every one of them has filled its caches."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from portside.client import Client
+from portside.controllers.base import Controller
+from portside.controllers.deployment import DeploymentController
+from portside.controllers.endpoints import EndpointsController
+from portside.controllers.job import JobController
+from portside.controllers.replicaset import ReplicaSetController
+
+WORKLOAD_CONTROLLERS: tuple[type[Controller], ...] = (
+    ReplicaSetController, DeploymentController, JobController, EndpointsController)
+
+
+async def run_controllers(client: Client, ready: asyncio.Event | None = None,
+                          kinds: tuple[type[Controller], ...] = WORKLOAD_CONTROLLERS) -> None:
+    events = [asyncio.Event() for _ in kinds]
+    async with asyncio.TaskGroup() as group:
+        for kind, event in zip(kinds, events):
+            group.create_task(kind(client).run(event), name=kind.name)
+        await asyncio.gather(*(e.wait() for e in events))
+        if ready is not None:
+            ready.set()
+
+
+async def run_workload_controllers(ctx: Any, ready: asyncio.Event) -> None:
+    """The supervisor's entry point: ``ctx`` is its Context (it hands out clients for the admin kubeconfig)."""
+    async with ctx.client() as client:
+        await run_controllers(client, ready)

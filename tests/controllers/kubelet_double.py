@@ -1,0 +1,216 @@
+"""The workload controllers against a real ``portside up``, and a stand-in for the node agent's API writes.
+
+``Harness`` runs an asyncio loop in a thread with the workload controllers on it (unless ``portside up`` already
+runs them) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
+will: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
+(optionally after a delay, or never), or ends Succeeded/Failed. It also keeps the history the tests assert on:
+which pods started when, and the fewest Ready pods seen at any moment of the watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import kubernetes
+import pytest
+
+from portside.client import Client, NotFound
+from portside.controllers import run_controllers
+
+NO_NODE = {"portside.io/test": "no-such-node"}  # keeps real schedulers and agents away from these pods
+_ips = itertools.count(1)
+
+
+def stamp() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def template(labels: dict[str, str], image: str = "busybox:1", ports: list[dict] | None = None,
+             restart: str = "Always") -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "c", "image": image}
+    if ports:
+        container["ports"] = ports
+    return {"metadata": {"labels": labels},
+            "spec": {"nodeSelector": NO_NODE, "terminationGracePeriodSeconds": 0, "restartPolicy": restart,
+                     "containers": [container]}}
+
+
+def running_status(ready: bool, ip: str) -> dict[str, Any]:
+    return {"phase": "Running", "podIP": ip, "conditions": [
+        {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": stamp()}]}
+
+
+@dataclass
+class Kubelet:
+    """How pods of one namespace behave: Ready after ``ready_after`` s (None: never); ``outcome`` may end a pod."""
+
+    client: Client
+    namespace: str
+    ready_after: float | None = 0.0
+    outcome: Callable[[dict], str | None] = lambda pod: None
+    finish_after: float = 0.0
+    started: list[tuple[float, dict]] = field(default_factory=list)
+    ready: dict[str, bool] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    min_ready: int | None = None
+    track_from: float = float("inf")
+
+    async def run(self) -> None:
+        async for event in self.client.watch("pods", self.namespace):
+            pod, name = event.object, event.name
+            self._sample(event.type, pod)
+            gated = (pod.get("spec") or {}).get("schedulingGates")
+            fresh = (pod.get("status") or {}).get("phase", "Pending") == "Pending" and not pod["metadata"].get(
+                "deletionTimestamp") and not gated and "podIP" not in (pod.get("status") or {})
+            if event.type != "DELETED" and fresh and name not in self.seen:
+                self.seen.add(name)
+                self.started.append((time.monotonic(), pod))
+                asyncio.get_running_loop().create_task(self._start(pod))
+
+    def _sample(self, kind: str, pod: dict) -> None:
+        name = pod["metadata"]["name"]
+        conds = (pod.get("status") or {}).get("conditions") or []
+        is_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+        alive = kind != "DELETED" and not pod["metadata"].get("deletionTimestamp")
+        self.ready[name] = alive and is_ready
+        if time.monotonic() >= self.track_from:
+            count = sum(self.ready.values())
+            self.min_ready = count if self.min_ready is None else min(self.min_ready, count)
+
+    async def _start(self, pod: dict) -> None:
+        name, ready_now = pod["metadata"]["name"], self.ready_after == 0
+        n = next(_ips)
+        ip = f"10.77.{n // 250}.{n % 250 + 1}"
+        if not await self._status(name, running_status(ready_now, ip)):
+            return
+        phase = self.outcome(pod)
+        if phase:
+            await asyncio.sleep(self.finish_after)
+            await self._status(name, {"phase": phase, "conditions": [
+                {"type": "Ready", "status": "False", "lastTransitionTime": stamp()}]})
+        elif self.ready_after:
+            await asyncio.sleep(self.ready_after)  # the agent's readiness probe taking its time
+            await self._status(name, running_status(True, ip))
+
+    async def _status(self, name: str, status: dict) -> bool:
+        try:
+            await self.client.patch("pods", name, {"status": status}, self.namespace, subresource="status")
+        except NotFound:
+            return False
+        return True
+
+    def start_tracking(self) -> None:
+        self.min_ready, self.track_from = None, time.monotonic()
+
+
+class Harness:
+    """An event loop in a thread: workload controllers plus kubelet doubles, stopped and joined on ``close``."""
+
+    def __init__(self, kubeconfig: str, with_controllers: bool) -> None:
+        self.kubeconfig = kubeconfig
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client: Client = self.call(self._client())
+        self.tasks: list[asyncio.Future] = []
+        if with_controllers:
+            ready = self.call(self._event())
+            self.tasks.append(asyncio.run_coroutine_threadsafe(run_controllers(self.client, ready), self.loop))
+            self.call(asyncio.wait_for(ready.wait(), 20))
+
+    async def _client(self) -> Client:
+        return Client.from_kubeconfig(self.kubeconfig)
+
+    @staticmethod
+    async def _event() -> asyncio.Event:
+        return asyncio.Event()
+
+    def call(self, coro, timeout: float = 30) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def wait(self, resource: str, namespace: str, predicate: Callable[[dict[str, dict]], Any],
+             timeout: float = 15, what: str = "") -> Any:
+        """Follow a watch of ``resource`` until ``predicate({name: object})`` is truthy; returns its value."""
+        try:
+            return self.call(self._wait(resource, namespace, predicate), timeout=timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
+
+    async def _wait(self, resource: str, namespace: str, predicate: Callable) -> Any:
+        listed = await self.client.list(resource, namespace)
+        objs = {o["metadata"]["name"]: o for o in listed.get("items") or []}
+        if value := predicate(objs):
+            return value
+        revision = listed["metadata"]["resourceVersion"]
+        async for event in self.client.watch(resource, namespace, resource_version=revision):
+            if event.type == "DELETED":
+                objs.pop(event.name, None)
+            else:
+                objs[event.name] = event.object
+            if value := predicate(objs):
+                return value
+
+    def get(self, resource: str, namespace: str, name: str) -> dict:
+        return self.call(self.client.get(resource, name, namespace))
+
+    def kubelet(self, namespace: str, **behaviour: Any) -> Kubelet:
+        k = Kubelet(self.client, namespace, **behaviour)
+        self.tasks.append(asyncio.run_coroutine_threadsafe(k.run(), self.loop))
+        return k
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        time.sleep(0)  # let cancellations land before the client closes
+        try:
+            self.call(self.client.close(), timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
+def _supervisor_runs_controllers() -> bool:
+    from portside.supervisor import COMPONENTS
+    return any(c.name == "workload-controllers" for c in COMPONENTS)
+
+
+@pytest.fixture(scope="module")
+def harness(cluster):
+    h = Harness(cluster.kubeconfig, with_controllers=not _supervisor_runs_controllers())
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+@pytest.fixture(scope="module")
+def k8s(cluster):
+    """The official Python client (what users script with), on the cluster's admin kubeconfig."""
+    api = kubernetes.config.new_client_from_config(config_file=cluster.kubeconfig)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def core(api) -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(api)
+
+
+def apps(api) -> kubernetes.client.AppsV1Api:
+    return kubernetes.client.AppsV1Api(api)
+
+
+def batch(api) -> kubernetes.client.BatchV1Api:
+    return kubernetes.client.BatchV1Api(api)
