@@ -112,10 +112,10 @@ def validate_label_selector(selector: dict[str, Any] | None, path: str, errs: Er
 
 def _validate_owner_refs(refs: list[dict[str, Any]] | None, path: str, errs: Errs) -> None:
     controllers = 0
-    for i, ref in enumerate(refs or []):
-        for key in ("apiVersion", "kind", "name", "uid"):
+    for ref in refs or []:
+        for key, what in (("apiVersion", "version"), ("kind", "kind"), ("name", "name"), ("uid", "uid")):
             if not ref.get(key):
-                errs.required(child(index(path, i), key), "")
+                errs.invalid(child(path, key), ref.get(key, ""), f"{what} must not be empty")
         controllers += bool(ref.get("controller"))
     if controllers > 1:
         errs.invalid(path, refs, "Only one reference can have Controller set to true")

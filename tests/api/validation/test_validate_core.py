@@ -98,3 +98,13 @@ def test_invalid_status_body_names_kind_and_causes() -> None:
     assert status["details"]["causes"][0] == {"reason": "FieldValueNotSupported", "field": "spec.type",
                                               "message": 'Unsupported value: "Cheap": supported values: "ClusterIP", '
                                                          '"ExternalName", "LoadBalancer", "NodePort"'}
+
+
+def test_owner_references() -> None:
+    obj = _obj("ConfigMap")
+    obj["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": ""}]
+    assert messages(obj) == ['metadata.ownerReferences.uid: Invalid value: "": uid must not be empty']
+    ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "1", "controller": True}
+    obj["metadata"]["ownerReferences"] = [ref, {**ref, "uid": "2"}]
+    assert messages(obj)[0].startswith("metadata.ownerReferences: Invalid value: ")
+    assert messages(obj)[0].endswith("Only one reference can have Controller set to true")
