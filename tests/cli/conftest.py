@@ -36,6 +36,13 @@ class Portside:
         return subprocess.Popen([sys.executable, "-m", "portside", "--root", str(self.root), *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
+    @staticmethod
+    def free_port() -> int:
+        """A port free right now on the host (tests use their own, never a fixed one)."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
     def inspect(self, ref: str) -> dict:
         return json.loads(self("inspect", ref).stdout)[0]
 
@@ -71,12 +78,6 @@ def monitor_pids(root: Path) -> list[int]:
         if b"portside" in b" ".join(argv) and str(root).encode() in argv:
             pids.append(int(entry.name))
     return pids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import socket
 
 import pytest
 
-from conftest import free_port
 
 CASES = {
     "unknown image": (["nosuchimage:1.0", "true"], 125, "no such image: nosuchimage:1.0"),
@@ -41,7 +40,7 @@ def test_bad_run_input(portside, case: str) -> None:
 
 
 def test_host_port_in_use(portside) -> None:
-    port = free_port()
+    port = portside.free_port()
     with socket.socket() as holder:
         holder.bind(("0.0.0.0", port))
         holder.listen()

@@ -25,7 +25,7 @@ def test_half_a_cpu_gets_at_most_55_percent_of_a_core(portside) -> None:
     start_ns, start = int(usage.read_text()), time.monotonic()
     time.sleep(3)
     used = (int(usage.read_text()) - start_ns) / ((time.monotonic() - start) * 1e9)
-    assert 0.3 < used <= 0.55
+    assert 0.1 < used <= 0.55  # the floor only shows the loop ran; the machine may be busy
 
 
 def test_pids_limit_stops_a_fork_bomb(portside) -> None:

@@ -3,8 +3,6 @@
 import time
 import urllib.request
 
-from conftest import free_port
-
 
 def _get(url: str, timeout: float = 10) -> str:
     deadline = time.monotonic() + timeout
@@ -21,7 +19,7 @@ def _get(url: str, timeout: float = 10) -> str:
 def test_published_port_answers_on_localhost(portside, tmp_path) -> None:
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "index.html").write_text("hello from portside\n")
-    port = free_port()
+    port = portside.free_port()
     portside("run", "-d", "--name", "web", "-p", f"{port}:8080", "-v", f"{tmp_path / 'www'}:/var/www:ro",
              "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
     assert _get(f"http://127.0.0.1:{port}/") == "hello from portside\n"
