@@ -209,7 +209,22 @@ def load(store: ImageStore, path: Path) -> list[str]:
         reader = Reader(tar, path)
         store.layout.ensure()
         if "oci-layout" in reader.members and "index.json" in reader.members:
-            return load_oci(store, reader)
+            return undo_on_failure(store, lambda: load_oci(store, reader))
         if "manifest.json" in reader.members:
-            return load_docker(store, reader)
+            return undo_on_failure(store, lambda: load_docker(store, reader))
     raise ArchiveError(f"{path.name} is neither a docker-archive (manifest.json) nor an OCI archive (oci-layout)")
+
+
+def undo_on_failure(store: ImageStore, job):
+    """A load that fails half-way (a tampered or unsafe layer) removes the blobs it added that nothing uses."""
+    before = set(os.listdir(store.layout.blobs))
+    try:
+        return job()
+    except BaseException:
+        from portside.image.gc import live_sets
+
+        live, _ = live_sets(store)
+        for name in set(os.listdir(store.layout.blobs)) - before:
+            if "sha256:" + name not in live and not name.startswith("."):
+                (store.layout.blobs / name).unlink(missing_ok=True)
+        raise

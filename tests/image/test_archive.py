@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -105,3 +106,32 @@ def test_save_to_unwritable_place_leaves_nothing(store: ImageStore, built: Image
     with pytest.raises(Exception):
         save(store, ["demo:1", "nosuch"], tmp_path / "x.tar")
     assert list(tmp_path.glob("*x.tar*")) == []
+
+
+def test_load_of_an_unsafe_layer_touches_nothing_outside(tmp_path: Path, needs_root: None) -> None:
+    """A docker-archive whose (correctly hashed) layer climbs out through a symlink is refused whole."""
+    import hashlib
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        link = tarfile.TarInfo("escape")
+        link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path)
+        tar.addfile(link)
+        tar.addfile(tarfile.TarInfo("escape/pwned"), io.BytesIO(b""))
+    data = layer.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(data).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name, payload in (("layer.tar", data), ("config.json", config), ("manifest.json", json.dumps(
+                [{"Config": "config.json", "RepoTags": ["evil:1"], "Layers": ["layer.tar"]}]).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    store = ImageStore(tmp_path / "store")
+    with pytest.raises(Exception, match="escape/pwned"):
+        load(store, archive)
+    assert not (tmp_path / "pwned").exists()
+    assert store.list() == [] and os.listdir(store.layout.blobs) == []
+    assert [p for p in (store.root / "layers").iterdir()] == []
