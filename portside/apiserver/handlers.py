@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, query, watch
+from portside.apiserver import errors, protobuf, query, watch
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.objects import Target, list_body
 from portside.apiserver.registry import Registry, WriteOptions
@@ -53,8 +53,13 @@ def respond(body: bytes, status: int = 200, content_type: str = JSON, warnings: 
 async def _json_body(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", JSON).split(";")[0].strip()
     raw = await request.read()
-    if ctype not in (JSON, "application/yaml", "*/*", ""):
-        raise errors.unsupported_media(ctype, [JSON])
+    if ctype == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(raw)
+        except protobuf.ProtobufError as exc:
+            raise errors.unsupported_media(ctype, [JSON, f"{protobuf.MEDIA_TYPE} ({exc})"]) from None
+    if ctype not in (JSON, "*/*", ""):
+        raise errors.unsupported_media(ctype, [JSON, protobuf.MEDIA_TYPE])
     try:
         return json.loads(raw) if raw else {}
     except ValueError as exc:

@@ -138,3 +138,22 @@ def test_api_resources_and_explain_work(cluster):
     for name in ("deployments", "replicasets", "jobs", "priorityclasses", "leases", "configmaps"):
         assert name in resources
     assert "replicas" in cluster.kubectl("explain", "deployment.spec").stdout
+
+
+def test_kubectl_create_generators_send_protobuf_and_are_understood(cluster):
+    cluster.kubectl("create", "namespace", "generated")
+    ns = ("-n", "generated")
+    cluster.kubectl("create", "configmap", "c", "--from-literal=a=b", *ns)
+    cluster.kubectl("create", "secret", "generic", "s", "--from-literal=x=y", *ns)
+    cluster.kubectl("create", "deployment", "web", "--image=my-app:latest", "--replicas=2", "--port=5000", *ns)
+    cluster.kubectl("run", "solo", "--image=busybox", "--labels=a=b", "--env=K=V", *ns, "--", "sleep", "1")
+    assert get_json(cluster, *ns, "cm", "c")["data"] == {"a": "b"}
+    assert get_json(cluster, *ns, "secret", "s")["data"] == {"x": "eQ=="}
+    dep = get_json(cluster, *ns, "deploy", "web")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert dep["spec"]["replicas"] == 2 and dep["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert container["image"] == "my-app:latest" and container["ports"] == [{"containerPort": 5000,
+                                                                             "protocol": "TCP"}]
+    solo = get_json(cluster, *ns, "pod", "solo")
+    assert solo["metadata"]["labels"] == {"a": "b"} and solo["spec"]["containers"][0]["args"] == ["sleep", "1"]
+    assert solo["spec"]["containers"][0]["env"] == [{"name": "K", "value": "V"}]
