@@ -189,6 +189,14 @@ def test_target_builds_only_the_stages_it_needs(store: ImageStore, busybox: Imag
     assert View(store.layer_dirs(image)).find("copied").read_text() == "one\n"
 
 
+def test_run_network_none_has_only_loopback(store: ImageStore, busybox: Image, tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", {"Dockerfile": (
+        "FROM busybox\nRUN --network=none ls /sys/class/net > /none\nRUN ls /sys/class/net > /host\n")})
+    view = View(store.layer_dirs(do_build(store, ctx)[0]))
+    assert view.find("none").read_text().split() == ["lo"]
+    assert len(view.find("host").read_text().split()) > 1
+
+
 def test_entrypoint_drops_the_inherited_cmd(store: ImageStore, busybox: Image, tmp_path: Path) -> None:
     ctx = write_context(tmp_path / "ctx", {"Dockerfile": 'FROM busybox\nCMD ["sh"]\nFROM 0\nENTRYPOINT ["top"]\n'})
     image, _ = do_build(store, ctx)

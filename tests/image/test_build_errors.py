@@ -33,6 +33,8 @@ BAD = {
     "continued": ("FROM busybox\nRUN echo \\\n  one \\\n  two\nBAD x\n", "Dockerfile:5: unknown instruction: BAD"),
     "stage-name": ("FROM busybox AS 1abc\n", "Dockerfile:1: FROM: invalid stage name"),
     "env": ("FROM busybox\nENV =x\n", "Dockerfile:2: ENV: expected KEY=VALUE"),
+    "run-mount": ("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "Dockerfile:2: RUN does not take the flag --mount"),
+    "run-network": ("FROM busybox\nRUN --network=bridge true\n", "Dockerfile:2: RUN --network=bridge: expected"),
 }
 
 

@@ -26,6 +26,7 @@ class RunSpec:
     env: list[str]
     cwd: str
     user: str
+    network: str = "host"
 
 
 class RunFailed(ImageError):
@@ -50,7 +51,7 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Pat
     try:
         with output_stream(out) as stream:
             code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
-                               network="host", stdout=stream, stderr=stream)
+                               network=spec.network, stdout=stream, stderr=stream)
     finally:
         unmount(merged)
     if is_mounted(merged):

@@ -114,6 +114,7 @@ def do_run(b, run, inst: Instruction) -> None:
 
     inner = run.state.inner
     argv = command_form(inst, inner)
+    network = run_network(inst)
     env = env_of(run.state)
     build_args = {k: v for k, v in sorted(run.args.items()) if k not in env}
     prefix = f"|{len(build_args)} " + "".join(f"{k}={v} " for k, v in build_args.items()) if build_args else ""
@@ -122,7 +123,7 @@ def do_run(b, run, inst: Instruction) -> None:
     def produce():
         work = b.store.temp_dir("run")
         spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
-                       inner.get("WorkingDir") or "/", inner.get("User") or "0")
+                       inner.get("WorkingDir") or "/", inner.get("User") or "0", network)
         try:
             upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output())
             return copy.deepcopy(inner), publish(b, upper)
@@ -132,7 +133,16 @@ def do_run(b, run, inst: Instruction) -> None:
         finally:
             cleanup(work)
 
-    commit(b, run, inst, f"RUN {prefix}{shown}", "", produce)
+    flag = f"--network={inst.flags['network']} " if "network" in inst.flags else ""
+    commit(b, run, inst, f"RUN {flag}{prefix}{shown}", "", produce)
+
+
+def run_network(inst: Instruction) -> str:
+    """``RUN --network=``: the host's (docker's default for builds here, since nothing else is reachable) or none."""
+    value = inst.flags.get("network", "default")
+    if value not in ("default", "host", "none"):
+        raise inst.error(f"RUN --network={value}: expected default, host or none")
+    return "none" if value == "none" else "host"
 
 
 def do_copy(b, run, inst: Instruction) -> None:
@@ -149,5 +159,7 @@ def validate(b, stages, bases: dict[int, str]) -> None:
         for inst in stage.instructions:
             if inst.cmd in ("COPY", "ADD"):
                 sources.check(b, stage, inst)
+            elif inst.cmd == "RUN":
+                run_network(inst)
             elif inst.cmd in CONFIG_HANDLERS and "$" not in inst.args:
                 CONFIG_HANDLERS[inst.cmd](inst, Scope({}, b.escape), {})
