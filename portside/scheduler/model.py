@@ -162,6 +162,7 @@ class PodInfo:
     created: float = 0.0
     resource_version: str = ""
     termination_grace_s: float = 30.0
+    batch_rank: int = 0  # place within a batch submitted at once, set by the queue sort's batch order
 
     def __post_init__(self) -> None:
         if not self.uid:

@@ -70,6 +70,12 @@ class Scheduler:
         if pod.gang:
             self.queue.on_event(POD_ADD, now)
 
+    def enqueue_batch(self, pods: list[PodInfo], now: float) -> None:
+        """Pods submitted together: the queue sort may order them as a whole (see ``queuesort.batch_order``)."""
+        self.queue.sort.rank_batch(pods)
+        for pod in pods:
+            self.enqueue(pod, now)
+
     def pod_bound(self, pod: PodInfo, node: str, now: float) -> None:
         """A pod observed bound (by anyone): count it, unless it is already counted where it is."""
         self.queue.delete(pod.uid)

@@ -39,6 +39,7 @@ class SchedulerService:
         self.wake = asyncio.Event()
         self.classes: dict[str, dict[str, Any]] = {}
         self.seen: dict[str, int] = {}
+        self.backlog: list | None = None  # pending pods found by the start-up list, queued as one batch
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -92,7 +93,9 @@ class SchedulerService:
             self.core.queue.delete(uid)
         elif uid not in self.core.in_flight and self._changed(uid, obj):
             pod = self._info(obj)
-            if pod is not None:
+            if pod is not None and self.backlog is not None:
+                self.backlog.append(pod)
+            elif pod is not None:
                 self.core.enqueue(pod, now)
 
     def _known_on(self, uid: str, node: str) -> bool:
@@ -136,9 +139,12 @@ class SchedulerService:
 
     async def run(self, ready: asyncio.Event) -> None:
         revisions = {}
+        self.backlog = []
         for res, handler in (("priorityclasses", self.class_event), ("nodes", self.node_event),
                              ("pods", self.pod_event)):
             revisions[res] = (await self._list(res, handler), handler)
+        self.core.enqueue_batch(self.backlog, self.now())
+        self.backlog = None
         try:
             async with asyncio.TaskGroup() as group:
                 for res, (revision, handler) in revisions.items():

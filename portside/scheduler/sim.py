@@ -61,7 +61,7 @@ class SimResult:
 
 class Simulator:
     def __init__(self, nodes: list[NodeInfo], workload: list[SimPod], profile: str = "default",
-                 profiles: dict[str, Profile] | None = None, keep_peak: bool = False) -> None:
+                 profiles: dict[str, Profile] | None = None, keep_peak: bool = False, batches: bool = True) -> None:
         profiles = profiles or builtin_profiles()
         self.profile = pick(profiles, profile).name
         self.binder = InMemoryBinder(on_bind=self._started, on_evict=self._evicted)
@@ -75,11 +75,13 @@ class Simulator:
         self.runs: dict[str, int] = {}
         self.now = 0.0
         self.preempted = 0
+        self.arrived: list[PodInfo] = []
         self._ever = np.zeros(len(nodes), dtype=bool)
         self._util_area = self._util_time = 0.0
         self._peak = 0
         self.node_infos = nodes
         self.keep_peak = keep_peak
+        self.batches = batches
         self.peak: tuple[float, list[PodInfo], dict[str, str]] | None = None
         for item in workload:
             if item.pod.scheduler_name == "default-scheduler":
@@ -105,7 +107,7 @@ class Simulator:
 
     def _apply(self, kind: int, uid: str, run: int) -> None:
         if kind == ARRIVE:
-            self.scheduler.enqueue(self.work[uid].pod, self.now)
+            self.arrived.append(self.work[uid].pod)
         elif run == self.runs.get(uid, 0):
             self.records[uid].end_s = self.now
             self.scheduler.pod_deleted(uid, self.now)
@@ -153,9 +155,15 @@ class Simulator:
         spent = 0.0
         while (at := self._next_time()) is not None:
             self._advance(at)
+            self.arrived = []
             while self.events and self.events[0][0] <= self.now:
                 _, kind, _, uid, run = heapq.heappop(self.events)
                 self._apply(kind, uid, run)
+            if self.batches:  # pods arriving together form a batch the queue may order as a whole
+                self.scheduler.enqueue_batch(self.arrived, self.now)
+            else:
+                for pod in self.arrived:
+                    self.scheduler.enqueue(pod, self.now)
             started = time.perf_counter()
             self.scheduler.run(self.now)
             spent += time.perf_counter() - started

@@ -70,3 +70,26 @@ def test_deleted_pod_never_pops():
     q.add(PodInfo("p"), 0)
     q.delete("default/p")
     assert q.pop(0) is None and len(q) == 0
+
+
+def test_batch_order_puts_scarce_resources_first_then_alternates_kinds():
+    from portside.scheduler.queuesort import batch_order
+
+    capacity = {"cpu": 16000, "memory": 64 << 30, "nvidia.com/gpu": 4}
+    cpu_big, cpu_small = PodInfo("cpu-big", requests={"cpu": 8000}), PodInfo("cpu-small", requests={"cpu": 2000})
+    mem_big = PodInfo("mem-big", requests={"cpu": 1000, "memory": 48 << 30})
+    mem_small = PodInfo("mem-small", requests={"cpu": 500, "memory": 16 << 30})
+    gpu = PodInfo("gpu", requests={"cpu": 1000, "nvidia.com/gpu": 1})
+    order = batch_order([cpu_small, mem_small, cpu_big, gpu, mem_big], capacity)
+    assert [p.name for p in order] == ["gpu", "mem-big", "cpu-big", "mem-small", "cpu-small"]
+
+
+def test_batch_rank_orders_equal_priority_and_age_only():
+    sort = PrioritySort("dominant", {"cpu": 8000, "memory": 8 << 30})
+    q = SchedulingQueue(sort=sort)
+    batch = [PodInfo("small", requests={"cpu": 1000}), PodInfo("big", requests={"cpu": 6000})]
+    sort.rank_batch(batch)
+    for pod in batch:
+        q.add(pod, 0)
+    q.add(PodInfo("urgent", priority=5, requests={"cpu": 100}), 0)
+    assert names(q) == ["urgent", "big", "small"]
