@@ -10,12 +10,16 @@ class ImageError(PortsideError):
 
 
 class ImageNotFound(ImageError, NotFound):
+    """No image answers to the reference (name, id, digest or id prefix) the caller gave."""
+
     def __init__(self, ref: str) -> None:
         super().__init__(f"no such image: {ref}")
         self.ref = ref
 
 
 class AmbiguousImage(ImageError):
+    """An id prefix shared by several images: resolving it to one of them would be a guess."""
+
     def __init__(self, ref: str, count: int) -> None:
         super().__init__(f"image id prefix {ref!r} is ambiguous: it matches {count} images; give more digits")
         self.ref = ref
@@ -38,6 +42,8 @@ class CorruptBlob(ImageError):
 
 
 class ImageInUse(ImageError):
+    """``rmi`` without ``-f`` of an image a container was created from (docker refuses it too)."""
+
     def __init__(self, ref: str, container: str) -> None:
         super().__init__(f"image {ref} is in use by container {container[:12]} (use -f to remove it anyway)")
         self.ref = ref

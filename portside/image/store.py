@@ -50,6 +50,8 @@ class LayerRef:
 
 
 class ImageStore:
+    """One engine's images under ``ROOT/image``: the OCI layout plus ``layers/<diff id>`` directories."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.layout = Layout(self.root)

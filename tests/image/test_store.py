@@ -126,3 +126,21 @@ def test_concurrent_tagging_loses_no_names(store: ImageStore, busybox: Image) ->
     procs = [subprocess.Popen([sys.executable, "-c", code, str(store.root), str(p)]) for p in range(8)]
     assert [p.wait() for p in procs] == [0] * 8
     assert len(store.resolve("busybox").names) == 81
+
+
+@pytest.mark.parametrize("module", ["portside.image", "portside.image.build"])
+def test_exported_members(module: str) -> None:
+    """``__all__`` is the package's contract: every name in it exists and is documented."""
+    import importlib
+    mod = importlib.import_module(module)
+    for name in mod.__all__:
+        member = getattr(mod, name)
+        assert getattr(member, "__doc__", None) or not callable(member), name
+
+
+def test_importing_the_store_stays_light() -> None:
+    """``portside run`` resolves images: the store must not drag in tar, hashing or the builder."""
+    code = ("import sys, portside.image; "
+            "print(sorted(m for m in ('tarfile', 'hashlib', 'shutil', 'portside.image.build') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

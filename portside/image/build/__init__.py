@@ -46,6 +46,7 @@ def registry_fetch(store: ImageStore, root: str):
 
 
 def build_from_argv(store: ImageStore, argv: list[str]) -> int:
+    """``portside build``'s flags (docker's names) to ``BuildOptions``; prints the id alone under ``-q``."""
     import argparse
 
     p = argparse.ArgumentParser(prog="portside build", description="Build an image from a Dockerfile")

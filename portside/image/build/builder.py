@@ -61,6 +61,8 @@ def scratch() -> State:
 
 
 class Builder:
+    """One build: the parsed Dockerfile, the states of finished stages, the step counter for progress lines."""
+
     def __init__(self, store: ImageStore, opts: BuildOptions, out: IO[str]) -> None:
         self.store, self.opts, self.out = store, opts, out
         self.cache = Cache(store)
