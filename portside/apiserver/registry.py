@@ -19,6 +19,7 @@ from portside.api.patch import PatchError
 from portside.store import Conflict, Create, Delete, KeyExists, KeyValue, ListResult, Store, Update
 
 PATCH_RETRIES = 5
+APPLY = "application/apply-patch+yaml"
 _SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                 "generation", "managedFields", "selfLink")
 
@@ -28,6 +29,13 @@ class WriteOptions:
     strict: bool = False
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+
+
+def _drop_empty_maps(m: dict[str, Any]) -> None:
+    """Go's omitempty leaves empty label and annotation maps out of the JSON; so do we (kubectl diff compares)."""
+    for name in ("labels", "annotations", "finalizers", "ownerReferences"):
+        if name in m and not m[name]:
+            del m[name]
 
 
 def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +81,7 @@ class Registry:
         except api.UnknownFields as exc:
             raise errors.bad_request(str(exc)) from None
         m = meta(clean)
+        _drop_empty_maps(m)
         m.setdefault("uid", str(uuid.uuid4()))
         m["creationTimestamp"] = now()
         m["generation"] = 1
@@ -138,7 +147,11 @@ class Registry:
 
     async def patch(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
         for _ in range(PATCH_RETRIES):
-            kv = await self.read(t)
+            kv = await self.store.get(key(t.info, t.namespace, t.name))
+            if kv is None and content_type.startswith(APPLY) and not t.subresource:
+                return await self._create_by_apply(t, body, content_type, opts)
+            if kv is None:
+                raise errors.not_found(t.info, t.name)
             old = decode(kv)
             patched = self._apply_patch(t, old, body, content_type)
             pinned = (patched.get("metadata") or {}).get("resourceVersion")
@@ -150,6 +163,20 @@ class Registry:
                 if exc.code != 409 or pinned or exc.reason != "Conflict":
                     raise
         raise errors.stale(t.info, t.name)
+
+    async def _create_by_apply(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
+        """Server-side apply of an object that does not exist yet creates it from the applied configuration."""
+        obj = self._apply_patch(t, {}, body, content_type)
+        meta(obj).setdefault("name", t.name)
+        if meta(obj)["name"] != t.name:
+            raise errors.bad_request(f"the name of the object ({meta(obj)['name']}) does not match the name on the "
+                                     f"URL ({t.name})")
+        try:
+            return await self.create(t, obj, opts)
+        except errors.ApiError as exc:
+            if exc.reason != "AlreadyExists":
+                raise
+            return await self.patch(t, body, content_type, opts)  # created meanwhile: apply onto it
 
     @staticmethod
     def _apply_patch(t: Target, old: dict[str, Any], body: bytes, content_type: str) -> dict[str, Any]:
@@ -164,6 +191,7 @@ class Registry:
                       opts: WriteOptions) -> bytes:
         """Store ``new`` over ``old`` if ``kv`` is still current; no write when nothing changed."""
         m, old_m = meta(new), old.get("metadata") or {}
+        _drop_empty_maps(m)
         m["generation"] = old_m.get("generation", 1) + (1 if api.spec_changed(t.info, new, old) else 0)
         if _without_rv(new) == _without_rv(old):
             return kv.value

@@ -41,15 +41,25 @@ class Watch:
         self.info, self.q, self.request, self.resp = info, q, request, resp
         self.bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
 
-    def render(self, kind: str, raw: bytes, obj: dict[str, Any] | None = None) -> bytes | None:
+    def render(self, kind: str, raw: bytes, prev: bytes | None = None) -> bytes | None:
         if not self.q.filtered and not self.q.as_table:
             return _line(kind, raw)
-        obj = obj if obj is not None else json.loads(raw)
-        if not self.q.matches(obj):
+        obj = json.loads(raw)
+        kind = self._transition(kind, self.q.matches(obj), prev)
+        if kind is None:
             return None
         if self.q.as_table:
             raw = query.table_bytes(self.info, [obj], self.q)
         return _line(kind, raw)
+
+    def _transition(self, kind: str, now: bool, prev: bytes | None) -> str | None:
+        """As Kubernetes filters watches: entering the selection is ADDED, leaving it is DELETED."""
+        if kind != "MODIFIED" or prev is None or not self.q.filtered:
+            return kind if now else None
+        before = self.q.matches(json.loads(prev))
+        if now:
+            return kind if before else "ADDED"
+        return "DELETED" if before else None
 
     def bookmark(self, revision: int) -> bytes:
         marker = {"kind": self.info.kind, "apiVersion": self.info.api_version,
@@ -103,6 +113,6 @@ async def _follow(w: Watch, store: Store, prefix: str, rv: str) -> None:
                 if w.bookmarks:
                     await w.send(w.bookmark(event.revision))
             else:
-                await w.send(w.render(_type(event), event.kv.value))
+                await w.send(w.render(_type(event), event.kv.value, event.prev))
     finally:
         stream.close()

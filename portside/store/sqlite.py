@@ -105,22 +105,22 @@ class _Writer(threading.Thread):
         if isinstance(w, Create):
             if row is not None:
                 raise KeyExists(w.key)
-            return self._do_put(w.key, w.value, None, events)
+            return self._do_put(w.key, w.value, None, events, None)
         if row is None:
             raise KeyNotFound(w.key)
         if w.expect and row[1] != w.expect:
             raise Conflict(w.key, w.expect, row[1])
         if isinstance(w, Update):
-            return self._do_put(w.key, w.value, row[0], events)
+            return self._do_put(w.key, w.value, row[0], events, row[2])
         return self._do_delete(w, row, events)
 
-    def _do_put(self, key: str, value, create_rev: int | None, events: list[Event]) -> KeyValue:
+    def _do_put(self, key: str, value, create_rev: int | None, events: list[Event], prev: bytes | None) -> KeyValue:
         self.revision += 1
         rev = self.revision
         data = value(rev) if callable(value) else value
         kv = KeyValue(key, data, create_rev or rev, rev)
         sql.put(self.conn, kv)
-        events.append(Event(EventType.PUT, kv))
+        events.append(Event(EventType.PUT, kv, prev))
         return kv
 
     def _do_delete(self, w: Delete, row: tuple, events: list[Event]) -> KeyValue:
@@ -130,7 +130,7 @@ class _Writer(threading.Thread):
         data = (tomb(rev) if callable(tomb) else tomb) if tomb is not None else row[2]
         kv = KeyValue(w.key, data, row[0], rev)
         sql.delete(self.conn, kv)
-        events.append(Event(EventType.DELETE, kv))
+        events.append(Event(EventType.DELETE, kv, row[2]))
         return kv
 
 

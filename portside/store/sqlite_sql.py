@@ -98,16 +98,23 @@ def _check_compacted(conn: sqlite3.Connection, revision: int) -> None:
         raise Compacted(revision, compacted)
 
 
+# Each change with the value its key had just before (None for a creation or when that entry is compacted).
+HISTORY = """
+SELECT key, value, create_rev, rev, type, CASE WHEN create_rev = rev AND type = 0 THEN NULL ELSE (
+    SELECT p.value FROM log p WHERE p.key = log.key AND p.rev < log.rev ORDER BY p.rev DESC LIMIT 1) END
+FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev
+"""
+
+
 def history(conn: sqlite3.Connection, lo: str, hi: str, revision: int) -> list[Event]:
     """Changes under [lo, hi) with revision > ``revision``, oldest first; Compacted if that start is gone."""
     conn.execute("BEGIN")
     try:
         _check_compacted(conn, revision)
-        rows = conn.execute("SELECT key, value, create_rev, rev, type FROM log WHERE rev > ? AND key >= ? AND key < ?"
-                            " ORDER BY rev", (revision, lo, hi)).fetchall()
+        rows = conn.execute(HISTORY, (revision, lo, hi)).fetchall()
     finally:
         conn.execute("COMMIT")
-    return [Event(EventType.DELETE if r[4] == DELETE else EventType.PUT, KeyValue(*r[:4])) for r in rows]
+    return [Event(EventType.DELETE if r[4] == DELETE else EventType.PUT, KeyValue(*r[:4]), r[5]) for r in rows]
 
 
 def compact(conn: sqlite3.Connection, revision: int) -> list:

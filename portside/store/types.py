@@ -69,10 +69,15 @@ class EventType(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One change. For DELETE, ``kv.value`` is the tombstone value the deleter wrote (or the last value)."""
+    """One change. For DELETE, ``kv.value`` is the tombstone value the deleter wrote (or the last value).
+
+    ``prev`` is the value before a live change (None for creations and for changes replayed from history), so a
+    filtering watcher can tell an object that stopped matching from one that never matched.
+    """
 
     type: EventType
     kv: KeyValue
+    prev: bytes | None = None
 
     @property
     def created(self) -> bool:

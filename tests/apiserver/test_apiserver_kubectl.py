@@ -157,3 +157,15 @@ def test_kubectl_create_generators_send_protobuf_and_are_understood(cluster):
     solo = get_json(cluster, *ns, "pod", "solo")
     assert solo["metadata"]["labels"] == {"a": "b"} and solo["spec"]["containers"][0]["args"] == ["sleep", "1"]
     assert solo["spec"]["containers"][0]["env"] == [{"name": "K", "value": "V"}]
+
+
+def test_server_side_apply_creates_then_updates_and_diff_sees_changes(cluster):
+    ns = cluster.namespace("server-side")
+    out = cluster.kubectl("apply", "--server-side", "-n", ns, "-f", SEED).stdout
+    assert "deployment.apps/my-app serverside-applied" in out
+    more = open(SEED + "deployment.yaml").read().replace("replicas: 3", "replicas: 4")
+    diff = ("diff", "--server-side", "-n", ns, "-f", "-")
+    assert cluster.kubectl(*diff, input=more, check=False).returncode == 1
+    cluster.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=more)
+    assert get_json(cluster, "-n", ns, "deploy", "my-app")["spec"]["replicas"] == 4
+    assert cluster.kubectl(*diff, input=more, check=False).returncode == 0

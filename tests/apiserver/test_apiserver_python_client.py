@@ -199,3 +199,19 @@ def test_no_token_is_401_and_health_is_anonymous(cluster):
     assert denied.status == 401 and json.loads(denied.data)["reason"] == "Unauthorized"
     wrong = http.request("GET", cluster.url + "/api/v1/pods", headers={"Authorization": "Bearer nope"})
     assert wrong.status == 401
+
+
+def test_filtered_watch_sees_objects_enter_and_leave_the_selection(kube, ns):
+    core = client.CoreV1Api(kube)
+    start = core.list_namespaced_pod(ns).metadata.resource_version
+    core.create_namespaced_pod(ns, pod("m", {"role": "other"}))
+    core.patch_namespaced_pod("m", ns, {"metadata": {"labels": {"role": "web"}}})
+    core.patch_namespaced_pod("m", ns, {"metadata": {"labels": {"role": "web", "x": "1"}}})
+    core.patch_namespaced_pod("m", ns, {"metadata": {"labels": {"role": "db"}}})
+    seen = []
+    for event in watch.Watch().stream(core.list_namespaced_pod, ns, label_selector="role=web",
+                                      resource_version=start, timeout_seconds=2):
+        seen.append((event["type"], event["object"].metadata.labels.get("role")))
+        if len(seen) == 3:
+            break
+    assert seen == [("ADDED", "web"), ("MODIFIED", "web"), ("DELETED", "db")]

@@ -118,13 +118,14 @@ def test_watch_replays_history_then_follows_live_without_gaps(url):
         await s.delete("/r/w/a", tombstone=b"gone")
         seen = []
         async for ev in stream:
-            seen.append((ev.type, ev.kv.value, ev.created))
+            seen.append((ev.type, ev.kv.value, ev.created, ev.prev))
             if len(seen) == 3:
                 stream.close()
         return seen
 
     seen = run(with_store(url, body))
-    assert seen == [(EventType.PUT, b"1", True), (EventType.PUT, b"2", False), (EventType.DELETE, b"gone", False)]
+    assert seen == [(EventType.PUT, b"1", True, None), (EventType.PUT, b"2", False, b"1"),
+                    (EventType.DELETE, b"gone", False, b"2")]
 
 
 def test_compaction_makes_old_revisions_gone_but_keeps_live_keys(url):
