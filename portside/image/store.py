@@ -189,6 +189,8 @@ class ImageStore:
 
     def set_names(self, digest: str, size: int, config_digest: str, names: list[str]) -> None:
         """Point each name at the manifest; an image losing its last name stays, untagged (dangling)."""
+        if self._names_already(digest, names):
+            return  # an unchanged rebuild or re-tag: no index write, no fsync
         with self.layout.edit_index() as index:
             entries = index["manifests"]
             for name in names:
@@ -201,6 +203,12 @@ class ImageStore:
                 entries.append({**base, "annotations": {REF_NAME: name, CONFIG_ANNOTATION: config_digest}})
             if not any(e["digest"] == digest for e in entries):
                 entries.append({**base, "annotations": {CONFIG_ANNOTATION: config_digest}})
+
+    def _names_already(self, digest: str, names: list[str]) -> bool:
+        entries = self.layout.read_index().get("manifests", [])
+        current = {e.get("annotations", {}).get(REF_NAME): e["digest"] for e in entries}
+        listed = any(e["digest"] == digest for e in entries)
+        return listed and all(current.get(name) == digest for name in names)
 
     def tag(self, source: str, target: str) -> Image:
         image = self.resolve(source)
