@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portside import api
-from portside.apiserver import errors
+from portside.apiserver import alloc, errors
 from portside.apiserver.objects import Target, decode, encoder, later, list_prefix, meta, now
 from portside.apiserver.registry import Registry, WriteOptions
 from portside.store import Conflict, Delete, KeyNotFound, KeyValue
@@ -126,8 +126,10 @@ class Deleter:
             if not info.namespaced:
                 continue
             for kv in (await store.list(list_prefix(info, namespace))).items:
+                obj = decode(kv)
+                released = alloc.writes(kv.key, obj, None) if info.kind == "Service" else []
                 try:
-                    await store.commit([Delete(kv.key, kv.mod_revision, encoder(decode(kv)))])
+                    await store.commit([Delete(kv.key, kv.mod_revision, encoder(obj)), *released])
                 except (KeyNotFound, Conflict):  # removed or rewritten meanwhile by its own owner
                     continue
 

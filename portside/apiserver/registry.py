@@ -200,15 +200,20 @@ class Registry:
             return encoder(new)(kv.mod_revision)
         if m.get("deletionTimestamp") and not m.get("finalizers") and not m.get("deletionGracePeriodSeconds"):
             return await self.finalize(t.info, kv, new)
-        k = key_of(t.info, new)
-        extra = alloc.writes(k, old, new) if t.info.kind == "Service" else []
-        try:
-            return (await self.store.commit([Update(k, encoder(new), kv.mod_revision), *extra]))[0].value
-        except Conflict:
-            raise errors.stale(t.info, t.name) from None
-        except KeyExists as exc:
-            self._collision(t.info, new, exc, set())
-            raise
+        return await self._commit_update(t, kv, old, new)
+
+    async def _commit_update(self, t: Target, kv: KeyValue, old: dict[str, Any], new: dict[str, Any]) -> bytes:
+        k, service = key_of(t.info, new), t.info.kind == "Service"
+        for _ in range(16):
+            chosen = alloc.assign(new.get("spec") or {}) if service else set()  # e.g. type changed to NodePort
+            extra = alloc.writes(k, old, new) if service else []
+            try:
+                return (await self.store.commit([Update(k, encoder(new), kv.mod_revision), *extra]))[0].value
+            except Conflict:
+                raise errors.stale(t.info, t.name) from None
+            except KeyExists as exc:
+                self._collision(t.info, new, exc, chosen)
+        raise errors.timeout("could not allocate a free node port for the Service after 16 attempts")
 
     async def finalize(self, info: api.ResourceInfo, kv: KeyValue, last: dict[str, Any]) -> bytes:
         """Remove the object for good (its deletion is due and nothing holds it); the tombstone is ``last``."""

@@ -215,3 +215,19 @@ def test_filtered_watch_sees_objects_enter_and_leave_the_selection(kube, ns):
         if len(seen) == 3:
             break
     assert seen == [("ADDED", "web"), ("MODIFIED", "web"), ("DELETED", "db")]
+
+
+def test_type_change_allocates_node_port_and_namespace_deletion_releases_addresses(kube, cluster):
+    core = client.CoreV1Api(kube)
+    ns = cluster.namespace("alloc-release")
+    made = core.create_namespaced_service(ns, {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}})
+    assert made.spec.ports[0].node_port is None
+    patched = core.patch_namespaced_service("s", ns, {"spec": {"type": "NodePort"}})
+    node_port, ip = patched.spec.ports[0].node_port, patched.spec.cluster_ip
+    assert 30000 <= node_port <= 32767 and ip == made.spec.cluster_ip
+    cluster.kubectl("delete", "namespace", ns)
+    reuse = {"metadata": {"name": "reuse"}, "spec": {"type": "NodePort", "clusterIP": ip,
+                                                     "ports": [{"port": 80, "nodePort": node_port}]}}
+    again = core.create_namespaced_service("default", reuse)
+    assert again.spec.cluster_ip == ip and again.spec.ports[0].node_port == node_port
+    core.delete_namespaced_service("reuse", "default")
