@@ -8,14 +8,13 @@ truth (see ``records.py``).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
 from portside.engine import lifecycle
 from portside.engine.config import ContainerConfig
-from portside.engine.records import Records, read_json, write_atomic
+from portside.engine.records import Records, read_json, remove_tree, write_atomic
 from portside.runtime import logfile
 from portside.runtime.errors import ContainerNotFound, InvalidTransition
 from portside.runtime.runc import Runc
@@ -79,7 +78,7 @@ class Engine:
             write_atomic(paths.state, {"Status": "created", "ExitCode": 0, "RestartCount": 0}, durable)
             write_atomic(paths.record, record, durable)
         except BaseException:
-            shutil.rmtree(paths.dir, ignore_errors=True)
+            remove_tree(paths.dir)
             self.records.release_name(name, cid)
             raise
         return cid
@@ -121,11 +120,11 @@ class Engine:
         return cid
 
     def destroy(self, cid: str) -> None:
-        """Delete every trace of a container that no longer runs (runc record, files, name)."""
+        """Delete the files and the name of a container that no longer runs. Its runc record is already gone:
+        the monitor deletes it at every exit, ``reconcile`` when the monitor could not."""
         paths = self.records.paths(cid)
         record = read_json(paths.record)
-        self.runc.delete(cid, force=True)
-        shutil.rmtree(paths.dir, ignore_errors=True)
+        remove_tree(paths.dir)
         self.records.release_name(record["Name"], cid)
 
     def state(self, cid: str) -> dict:

@@ -33,6 +33,20 @@ def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
     os.rename(tmp, path)
 
 
+def remove_tree(path: Path) -> None:
+    """``rm -rf``; shutil.rmtree would cost its import (with bz2 and lzma) on the path of every ``run --rm``."""
+    for top, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(top, name))
+        for name in dirs:
+            full = os.path.join(top, name)
+            os.unlink(full) if os.path.islink(full) else os.rmdir(full)
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+
+
 def read_json(path: Path) -> dict:
     with open(path, "rb") as f:
         return json.loads(f.read())

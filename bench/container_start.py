@@ -1,0 +1,157 @@
+"""Container start latency: ``portside run --rm IMG true`` against raw ``runc run`` and ``podman run --rm``.
+
+All on the same busybox root filesystem, networking off (``--network none``), plus portside on its default bridge.
+Runs are interleaved (one of each, round after round) so that load from elsewhere on the machine hits every
+contestant alike; the medians are compared. The raw runc bundle is the config portside itself generates (same
+namespaces, capabilities, mounts and seccomp profile) on a plain directory, so the difference is portside's own
+cost: Python, the record, the overlay mount, the monitor and the log.
+
+podman runs with ``--runtime runc --cgroup-manager cgroupfs`` and its own storage and containers.conf, where
+``default_ulimits = []``: the hard open-files limit here cannot be raised, and podman's default asks for more.
+
+Last line: {"portside_ms", "portside_bridge_ms", "runc_ms", "podman_ms", "ratio_vs_runc", "ratio_vs_podman"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from examples.busybox import make_tarball  # noqa: E402
+
+PORTSIDE = [str(REPO / ".venv" / "bin" / "portside")]
+
+
+def timed(argv: list[str], env: dict, cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = (time.perf_counter() - start) * 1000
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode().strip()}")
+    return elapsed
+
+
+def portside_env(root: Path) -> dict:
+    """The user's ordinary environment: bytecode caching on (a fresh machine writes .pyc on first use)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PORTSIDE_ROOT"] = str(root)
+    return env
+
+
+def setup_portside(work: Path, tar: Path) -> tuple[list[str], list[str], dict]:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "portside")], check=True)
+    root = work / "portside"
+    root.mkdir()
+    tag = os.urandom(2).hex()
+    (root / "engine.json").write_text(json.dumps({"bridge": f"psbench{tag}", "subnet": "10.254.0.0/24"}))
+    env = portside_env(root)
+    subprocess.run(PORTSIDE + ["import", str(tar), "bench-busybox"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    none = PORTSIDE + ["run", "--rm", "--network", "none", "bench-busybox", "true"]
+    bridge = PORTSIDE + ["run", "--rm", "bench-busybox", "true"]
+    return none, bridge, env
+
+
+def setup_runc(work: Path, tar: Path) -> tuple[list[str], Path]:
+    """A bundle with the config portside would write for the same container, on an unpacked directory."""
+    from portside.runtime import spec
+
+    bundle = work / "bundle"
+    (bundle / "rootfs").mkdir(parents=True)
+    with tarfile.open(tar) as t:
+        t.extractall(bundle / "rootfs", filter="fully_trusted")
+    security = spec.Security()
+    security = spec.Security(seccomp=spec.default_seccomp(spec.capabilities(security)))
+    config = spec.build_config(bundle / "rootfs", spec.Process(args=["true"]), hostname="bench",
+                               cgroups_path="/portside-bench/runc", security=security)
+    (bundle / "config.json").write_text(json.dumps(config))
+    return ["runc", "--root", str(work / "runc-state"), "run", "bench-{n}"], bundle
+
+
+def setup_podman(work: Path, tar: Path) -> tuple[list[str] | None, dict, str]:
+    if shutil.which("podman") is None:
+        return None, {}, "podman is not installed"
+    conf = work / "containers.conf"
+    conf.write_text('[containers]\ndefault_ulimits = []\n[engine]\nevents_logger = "file"\n')
+    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    base = ["podman", "--root", str(work / "podman-root"), "--runroot", str(work / "podman-run"),
+            "--tmpdir", str(work / "podman-tmp"), "--storage-driver", "overlay", "--runtime", "runc",
+            "--cgroup-manager", "cgroupfs"]
+    proc = subprocess.run(base + ["import", str(tar), "localhost/bench-busybox"], env=env, capture_output=True)
+    if proc.returncode != 0:
+        return None, {}, f"podman import failed: {proc.stderr.decode().strip()}"
+    return base + ["run", "--rm", "--network", "none", "localhost/bench-busybox", "true"], env, ""
+
+
+def measure(runs: int, contestants: dict) -> dict[str, list[float]]:
+    """Interleaved rounds after one warm-up each (first runs fill caches: bytecode, seccomp, page cache)."""
+    times: dict[str, list[float]] = {name: [] for name in contestants}
+    for round_ in range(runs + 1):
+        for name, (argv, env, cwd) in contestants.items():
+            elapsed = timed([a.replace("{n}", str(round_)) for a in argv], env, cwd)
+            if round_ > 0:
+                times[name].append(elapsed)
+    return times
+
+
+def teardown(work: Path, portside_env_: dict | None, podman: list[str] | None, podman_env: dict) -> None:
+    if portside_env_ is not None:
+        code = "from portside.engine import Engine; import sys; Engine(sys.argv[1]).network.teardown()"
+        subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-c", code, portside_env_["PORTSIDE_ROOT"]],
+                       env=portside_env_)
+    if podman is not None:
+        subprocess.run(podman[:podman.index("run")] + ["system", "reset", "--force"], env=podman_env,
+                       capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20, help="measured runs per contestant (default 20)")
+    runs = max(parser.parse_args().runs, 1)
+    work = Path(tempfile.mkdtemp(prefix="portside-bench-start-"))
+    p_env = podman = None
+    podman_env: dict = {}
+    try:
+        tar = make_tarball(work / "image")
+        none, bridge, p_env = setup_portside(work, tar)
+        runc, bundle = setup_runc(work, tar)
+        podman, podman_env, skipped = setup_podman(work, tar)
+        contestants = {"portside": (none, p_env, None), "portside_bridge": (bridge, p_env, None),
+                       "runc": (runc, dict(os.environ), bundle)}
+        if podman:
+            contestants["podman"] = (podman, podman_env, None)
+        else:
+            print(f"podman skipped: {skipped}")
+        return report(measure(runs, contestants))
+    finally:
+        teardown(work, p_env, podman, podman_env)
+
+
+def report(times: dict[str, list[float]]) -> int:
+    medians = {name: statistics.median(v) for name, v in times.items()}
+    for name, values in times.items():
+        print(f"{name:16} median {medians[name]:7.1f} ms   min {min(values):7.1f}   max {max(values):7.1f}   "
+              f"n={len(values)}")
+    result = {"portside_ms": round(medians["portside"], 1), "portside_bridge_ms": round(medians["portside_bridge"], 1),
+              "runc_ms": round(medians["runc"], 1), "podman_ms": round(medians["podman"], 1) if "podman" in medians
+              else None, "ratio_vs_runc": round(medians["portside"] / medians["runc"], 2),
+              "ratio_vs_podman": round(medians["portside"] / medians["podman"], 2) if "podman" in medians else None}
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
