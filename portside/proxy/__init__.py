@@ -1,0 +1,17 @@
+"""Services on the node: Endpoints become nftables DNAT rules (kernel plane) or spliced sockets (userspace plane).
+
+``ServicePort`` snapshots (``model``) are what both planes consume; ``balance`` holds the pure selection
+algorithms; ``nftrules`` the pure rule diff; ``KernelPlane`` and ``UserspacePlane`` are the edges that touch nft
+and sockets.
+"""
+
+from portside.proxy.balance import ALGORITHMS, Affinity, Backend, Balancer, UnknownAlgorithm, make_balancer
+from portside.proxy.model import ALGORITHM_ANNOTATION, ServicePort, service_ports
+from portside.proxy.nftables import KernelPlane, kernel_available
+from portside.proxy.nftrules import RuleState, desired, diff
+from portside.proxy.userspace import Settings
+from portside.proxy.workers import UserspacePlane
+
+__all__ = ["ALGORITHMS", "ALGORITHM_ANNOTATION", "Affinity", "Backend", "Balancer", "KernelPlane", "RuleState",
+           "ServicePort", "Settings", "UnknownAlgorithm", "UserspacePlane", "desired", "diff", "kernel_available",
+           "make_balancer", "service_ports"]
