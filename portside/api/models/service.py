@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from ..schema import IntOrString, model, prop
+from ..schema import IntOrString, Time, model, prop
 from ..typed import Model
 from .meta import ObjectMeta, ObjectReference
 
 __all__ = [
     "Service", "ServiceSpec", "ServicePort", "ServiceStatus", "LoadBalancerStatus", "LoadBalancerIngress",
     "SessionAffinityConfig", "ClientIPConfig", "Endpoints", "EndpointSubset", "EndpointAddress", "EndpointPort",
+    "ServiceCondition",
 ]
 
 core = model("io.k8s.api.core.v1")
+meta = model("io.k8s.apimachinery.pkg.apis.meta.v1")
 
 
 @core
@@ -71,9 +73,23 @@ class LoadBalancerStatus(Model):
     ingress: list[LoadBalancerIngress] | None = prop(list_type="atomic")
 
 
+@meta
+class ServiceCondition(Model):
+    """meta/v1 Condition, as Service status carries it (e.g. the proxy's report of a port it could not bind)."""
+
+    type: str | None = prop(required=True)
+    status: str | None = prop(required=True)
+    observed_generation: int | None = prop()
+    last_transition_time: Time | None = prop()
+    reason: str | None = prop()
+    message: str | None = prop()
+
+
 @core
 class ServiceStatus(Model):
     load_balancer: LoadBalancerStatus | None = prop()
+    conditions: list[ServiceCondition] | None = prop(merge_key="type", strategy="merge", list_type="map",
+                                                    map_keys=("type",))
 
 
 @core
