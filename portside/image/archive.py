@@ -219,7 +219,8 @@ def undo_on_failure(store: ImageStore, job):
     """A load that fails half-way (a tampered or unsafe layer) removes the blobs it added that nothing uses."""
     before = set(os.listdir(store.layout.blobs))
     try:
-        return job()
+        with store.layout.writing():
+            return job()
     except BaseException:
         from portside.image.gc import live_sets
 

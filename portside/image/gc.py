@@ -80,19 +80,50 @@ def collect(store, image) -> None:
         shutil.rmtree(store.layer_path(diff_id), ignore_errors=True)
 
 
+STALE_SECONDS = 3600
+
+
+def sweep(directory, keep: set[str], removed: list[str], label: str) -> None:
+    """Delete entries of ``directory`` not in ``keep``; temporary ones only once they are an hour old."""
+    import time
+
+    if not directory.is_dir():
+        return
+    for entry in os.scandir(directory):
+        if entry.name.startswith("."):
+            stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
+            if not stale or entry.name.endswith("lock"):
+                continue
+        elif "sha256:" + entry.name in keep:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+        removed.append(f"{label}: {entry.name if entry.name.startswith('.') else 'sha256:' + entry.name}")
+
+
 def prune(store) -> list[str]:
-    """Delete unreachable blobs and layer directories; return what was deleted."""
-    with store.layout.locked():
+    """Delete unreachable blobs and layer directories (and crash leftovers); return what was deleted.
+
+    Builds and loads hold ``.gc.lock`` shared while their new blobs are still unreferenced; prune takes it
+    exclusively, so it never deletes a blob that is about to be named.
+    """
+    with store.layout.locked(".gc.lock"), store.layout.locked():
         blobs, diff_ids = live_sets(store)
-        removed = []
-        if store.layout.blobs.is_dir():
-            for entry in os.scandir(store.layout.blobs):
-                if not entry.name.startswith(".") and "sha256:" + entry.name not in blobs:
-                    os.unlink(entry.path)
-                    removed.append("deleted: sha256:" + entry.name)
-        if store.layers_root.is_dir():
-            for entry in os.scandir(store.layers_root):
-                if not entry.name.startswith(".") and "sha256:" + entry.name not in diff_ids:
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                    removed.append("deleted layer: sha256:" + entry.name)
+        removed: list[str] = []
+        sweep(store.layout.blobs, blobs, removed, "deleted")
+        sweep(store.layers_root, diff_ids, removed, "deleted layer")
+        sweep_scratch(store.root / "tmp", removed)
     return removed
+
+
+def sweep_scratch(directory, removed: list[str]) -> None:
+    """Work directories a killed build or import left behind: old ones with nothing mounted inside."""
+    import time
+
+    if not directory.is_dir():
+        return
+    mounts = open("/proc/mounts").read()
+    for entry in os.scandir(directory):
+        old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
+        if old and entry.path + "/" not in mounts:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(f"deleted leftover: {entry.name}")

@@ -46,6 +46,11 @@ def import_rootfs(store, tar_path: Path, ref: str):
     name = normalize(ref)
     if not tar_path.is_file():
         raise ImageError(f"cannot import {tar_path}: no such file")
+    with store.layout.writing():
+        return commit_rootfs(store, tar_path, name)
+
+
+def commit_rootfs(store, tar_path: Path, name: str):
     writer = store.layout.writer()
     unpacked = store.temp_dir("import")
     try:

@@ -139,16 +139,22 @@ class Layout:
             return {"schemaVersion": 2, "manifests": []}
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self, name: str = ".lock", shared: bool = False) -> Iterator[None]:
+        """An flock on a file of the layout: ``.lock`` guards index.json; ``.gc.lock`` is held shared by
+        writers whose blobs are not yet referenced (a build, a load) and exclusively by ``image prune``."""
         import fcntl
 
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.root / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
+
+    def writing(self):
+        """Held while producing blobs that nothing references yet, so ``image prune`` waits for us."""
+        return self.locked(".gc.lock", shared=True)
 
     @contextmanager
     def edit_index(self) -> Iterator[dict]:

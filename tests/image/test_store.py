@@ -144,3 +144,26 @@ def test_importing_the_store_stays_light() -> None:
             "print(sorted(m for m in ('tarfile', 'hashlib', 'shutil', 'portside.image.build') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_prune_keeps_what_images_and_the_build_cache_reach(store: ImageStore, busybox: Image,
+                                                           tmp_path: Path) -> None:
+    import io
+    from portside.image.build import BuildOptions, build
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo one > /one\n")
+    build(store, BuildOptions(context=ctx, tags=["one"]), io.StringIO())
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo two > /two\n")
+    build(store, BuildOptions(context=ctx, tags=["one"]), io.StringIO())  # the first image is now dangling
+    stale = store.root / "tmp" / "run-crashed"
+    stale.mkdir(parents=True)
+    os.utime(stale, (1, 1))
+    orphan = store.layout.blobs / ("cd" * 32)
+    orphan.write_bytes(b"x")
+    removed = store.prune()
+    assert removed == [f"deleted: sha256:{'cd' * 32}", "deleted leftover: run-crashed"]
+    out = io.StringIO()
+    build(store, BuildOptions(context=ctx, tags=["one"]), out)
+    assert out.getvalue().count("Using cache") == 1

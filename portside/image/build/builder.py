@@ -88,11 +88,12 @@ class Builder:
         todo = needed(self.stages, target_stage(self.stages, self.opts.target), bases)
         steps.validate(self, todo, bases)
         self.total = sum(1 + len(s.instructions) for s in todo)
-        for stage in todo:
-            self.states[stage.index] = self.build_stage(stage, bases[stage.index], global_args)
-        self.context.save_memo()
-        self.warn_unused()
-        return self.finish(self.states[todo[-1].index], names)
+        with self.store.layout.writing():
+            for stage in todo:
+                self.states[stage.index] = self.build_stage(stage, bases[stage.index], global_args)
+            self.context.save_memo()
+            self.warn_unused()
+            return self.finish(self.states[todo[-1].index], names)
 
     def global_args(self, head: list[Instruction]) -> dict[str, str]:
         values: dict[str, str] = {}
