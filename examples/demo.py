@@ -34,6 +34,8 @@ def portside(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run([PORTSIDE, *args], text=True, capture_output=True)
     if proc.stdout.strip():
         print(proc.stdout.rstrip())
+    if proc.returncode == 0 and proc.stderr.strip():  # e.g. a container's stderr, shown by logs
+        print(proc.stderr.rstrip())
     if check and proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(proc.returncode)
