@@ -87,7 +87,12 @@ def test_scale_up_and_down_keeps_count_status_and_events(cluster, harness):
                       and o["web"], what="3 available")
     assert rs["status"]["readyReplicas"] == 3 and rs["status"]["observedGeneration"] == rs["metadata"]["generation"]
     uid = rs["metadata"]["uid"]
-    assert len(owned_pods(harness.wait("pods", ns, lambda o: o), uid)) == 3
+    first = harness.wait("pods", ns, lambda o: o)
+    assert len(owned_pods(first, uid)) == 3
+    victim = sorted(first)[0]
+    cluster.kubectl("delete", "-n", ns, "pod", victim)
+    after = harness.wait("pods", ns, lambda o: victim not in o and len(o) == 3 and o, what="a replacement pod")
+    assert len(set(after) - set(first)) == 1
     cluster.kubectl("scale", "-n", ns, "rs/web", "--replicas=5")
     harness.wait("pods", ns, lambda o: len(owned_pods(o, uid)) == 5, what="5 pods")
     cluster.kubectl("scale", "-n", ns, "rs/web", "--replicas=1")
