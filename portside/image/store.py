@@ -140,7 +140,7 @@ class ImageStore:
             return final
         self.layers_root.mkdir(parents=True, exist_ok=True)
         tmp = self.layers_root / f".tmp-{final.name}-{os.getpid()}-{os.urandom(4).hex()}"
-        unpack(self.layout.blob_path(layer.digest), tmp)
+        unpack(self.layout.blob_path(layer.digest), tmp, diff_id=layer.diff_id)
         adopt_dir(tmp, final)
         return final
 

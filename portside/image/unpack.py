@@ -167,17 +167,50 @@ def apply_metadata(path: Path, member: tarfile.TarInfo) -> None:
     os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
 
 
-def unpack(tar_path: Path, dest: Path, skip_dev_nodes: bool = False) -> int:
+class DiffIdReader:
+    """Hashes the uncompressed stream as tarfile reads it, to check a compressed layer against its diff id."""
+
+    def __init__(self, raw) -> None:
+        import gzip
+        import hashlib
+
+        self.stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.hasher = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.hasher.update(data)
+        return data
+
+    def digest(self) -> str:
+        while self.read(1 << 20):
+            pass  # the zero blocks after the tar's end are part of the diff id
+        return "sha256:" + self.hasher.hexdigest()
+
+
+def extract_all(tar_path: Path, extractor: Extractor, diff_id: str | None) -> None:
+    with open(tar_path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        source = DiffIdReader(raw) if gzipped and diff_id else raw
+        with tarfile.open(fileobj=source, mode="r|*") as tar:
+            for member in tar:
+                extractor.extract(tar, member)
+        if source is not raw and source.digest() != diff_id:
+            from portside.image.errors import CorruptBlob
+            raise CorruptBlob(f"layer {tar_path.name}: its content does not match the config's diff id {diff_id}")
+
+
+def unpack(tar_path: Path, dest: Path, skip_dev_nodes: bool = False, diff_id: str | None = None) -> int:
     """Extract ``tar_path`` (plain or compressed) into the new directory ``dest``; return the bytes of file data.
 
-    On any failure ``dest`` is removed entirely, so a refused layer leaves nothing behind.
+    A gzipped layer is checked against ``diff_id`` on the way (a plain one is its own blob digest, checked when
+    it was stored). On any failure ``dest`` is removed entirely, so a refused layer leaves nothing behind.
     """
     os.mkdir(dest, 0o755)
     extractor = Extractor(dest, skip_dev_nodes)
     try:
-        with tarfile.open(tar_path, "r|*") as tar:
-            for member in tar:
-                extractor.extract(tar, member)
+        extract_all(tar_path, extractor, diff_id)
         extractor.finish()
     except BaseException as exc:
         shutil.rmtree(dest, ignore_errors=True)

@@ -152,3 +152,17 @@ def test_layer_tar_is_reproducible(tmp_path: Path) -> None:
     assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
     (tmp_path / "two" / "d" / "m").write_text("changed")
     assert tree_digest(tmp_path / "one") != tree_digest(tmp_path / "two")
+
+
+def test_gzipped_layer_is_checked_against_its_diff_id(tmp_path: Path, needs_root: None) -> None:
+    import gzip
+    from portside.image import CorruptBlob
+
+    plain = make_tar(tmp_path / "l.tar", [("f", "file", "content")]).read_bytes()
+    (tmp_path / "l.tar.gz").write_bytes(gzip.compress(plain))
+    good = "sha256:" + hashlib.sha256(plain).hexdigest()
+    unpack(tmp_path / "l.tar.gz", tmp_path / "ok", diff_id=good)
+    assert (tmp_path / "ok" / "f").read_text() == "content"
+    with pytest.raises(CorruptBlob, match="does not match the config's diff id"):
+        unpack(tmp_path / "l.tar.gz", tmp_path / "bad", diff_id="sha256:" + "0" * 64)
+    assert not (tmp_path / "bad").exists()
