@@ -8,6 +8,7 @@ compare-and-swap on the revision that was read. A 409 comes from that compare, n
 from __future__ import annotations
 
 import copy
+import random
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +83,7 @@ class Registry:
             raise errors.bad_request(str(exc)) from None
         m = meta(clean)
         _drop_empty_maps(m)
-        m.setdefault("uid", str(uuid.uuid4()))
+        m.setdefault("uid", str(uuid.UUID(int=random.getrandbits(128), version=4)))  # unique, need not be secret
         m["creationTimestamp"] = now()
         m["generation"] = 1
         return clean

@@ -94,8 +94,8 @@ async def serve(request: web.Request, store: Store, info: api.ResourceInfo, name
 async def _follow(w: Watch, store: Store, prefix: str, rv: str) -> None:
     if rv in ("", "0"):
         listed = await store.list(prefix)
-        for kv in listed.items:
-            await w.send(w.render("ADDED", kv.value))
+        initial = (w.render("ADDED", kv.value) for kv in listed.items)
+        await w.send(b"".join(line for line in initial if line is not None) or None)
         start = listed.revision
     else:
         start = int(rv)
@@ -106,13 +106,14 @@ async def _follow(w: Watch, store: Store, prefix: str, rv: str) -> None:
         await w.send(_line("ERROR", json.dumps(status).encode()))
         return
     try:
-        async for event in stream:
-            if isinstance(event, Progress):
+        async for batch in stream.batches:
+            if isinstance(batch, Progress):
                 if w.gone():  # a quiet watch learns of its client's departure here
                     return
                 if w.bookmarks:
-                    await w.send(w.bookmark(event.revision))
-            else:
-                await w.send(w.render(_type(event), event.kv.value, event.prev))
+                    await w.send(w.bookmark(batch.revision))
+                continue
+            lines = (w.render(_type(e), e.kv.value, e.prev) for e in batch)
+            await w.send(b"".join(line for line in lines if line is not None) or None)
     finally:
         stream.close()

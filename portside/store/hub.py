@@ -34,12 +34,13 @@ class Subscription:
         except TimeoutError:
             return None
 
-    async def stream(self, history: list[Event], start: int, progress_every: float = 0
-                     ) -> AsyncIterator[Event | Progress]:
+    async def batches(self, history: list[Event], start: int, progress_every: float = 0
+                      ) -> AsyncIterator[list[Event] | Progress]:
+        """Changes as they were committed together (one write round), so a consumer can send them at once."""
         last = start
-        for event in history:
-            last = event.revision
-            yield event
+        if history:
+            last = history[-1].revision
+            yield history
         while True:
             batch = await self._next(progress_every)
             if batch is _END:
@@ -48,10 +49,19 @@ class Subscription:
                 last = max(last, self.hub.published)
                 yield Progress(last)
                 continue
+            fresh = [e for e in batch if e.revision > last]
+            if fresh:
+                last = fresh[-1].revision
+                yield fresh
+
+
+async def flatten(batches: AsyncIterator[list[Event] | Progress]) -> AsyncIterator[Event | Progress]:
+    async for batch in batches:
+        if isinstance(batch, Progress):
+            yield batch
+        else:
             for event in batch:
-                if event.revision > last:
-                    last = event.revision
-                    yield event
+                yield event
 
 
 class Hub:

@@ -216,7 +216,7 @@ class SQLiteStore:
         except Exception:
             self._hub.unsubscribe(sub)
             raise
-        return WatchStream(sub.stream(history, revision, progress_every), lambda: self._hub.unsubscribe(sub))
+        return WatchStream(sub.batches(history, revision, progress_every), lambda: self._hub.unsubscribe(sub))
 
     async def compact(self, revision: int) -> None:
         """Drop history at or below ``revision`` except each key's latest entry (list-at-revision still works)."""

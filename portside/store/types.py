@@ -132,13 +132,15 @@ Write = Union[Create, Update, Delete]
 
 @dataclass(slots=True)
 class WatchStream:
-    """An open watch: iterate for events; ``close()`` ends it."""
+    """An open watch: iterate for events (or take ``batches``, lists of events committed together); ``close()``
+    ends it. Use one of the two ways of reading, not both."""
 
-    events: AsyncIterator[Event | Progress]
+    batches: AsyncIterator[list[Event] | Progress]
     close: Callable[[], None] = field(default=lambda: None)
 
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self.events
+    def __aiter__(self) -> AsyncIterator[Event | Progress]:
+        from portside.store.hub import flatten
+        return flatten(self.batches)
 
 
 class Store(Protocol):
