@@ -16,7 +16,6 @@ from typing import Callable, Iterator
 
 from portside.image.build.cache import State
 from portside.image.build.context import GLOB_CHARS, clean, pattern_regex
-from portside.image.build.copy import CopySpec, Source, copy_into_layer
 from portside.image.build.dockerfile import Instruction
 from portside.image.build.expand import word, words
 from portside.image.build.rootfs import View
@@ -114,6 +113,8 @@ def plan(b, run, inst: Instruction) -> CopyPlan:
     def execute() -> LayerRef:
         import shutil
 
+        from portside.image.build.copy import CopySpec, Source, copy_into_layer
+
         view = View(b.store.dirs(run.state.layers))
         spec_of = lambda sources: CopySpec(sources, dest_path, owner(inst, inst.flags.get("chown"), view),
                                            mode(inst), unpack_archives=inst.cmd == "ADD")
@@ -141,8 +142,9 @@ def from_state(b, run, inst: Instruction, ref: str) -> State:
 
 
 @contextmanager
-def stage_sources(b, inst: Instruction, state: State, srcs: list[str]) -> Iterator[list[Source]]:
+def stage_sources(b, inst: Instruction, state: State, srcs: list[str]) -> Iterator[list]:
     """The sources inside another stage's file system, mounted read-through for the copy when it has layers."""
+    from portside.image.build.copy import Source
     from portside.image.build.run import cleanup
     from portside.runtime import mount_overlay, unmount
 
