@@ -100,9 +100,14 @@ def test_priority_class_preemption_through_the_api(cluster):
     async def body(client: Client, service: SchedulerService):
         await client.create("priorityclasses", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                                                 "metadata": {"name": "urgent"}, "value": 1000})
+        await client.create("priorityclasses", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                                "metadata": {"name": "background"}, "value": -5,
+                                                "globalDefault": True})
         await client.create("nodes", node("p-only", cpu="2"))
         await client.create("pods", pod("low", cpu="2", terminationGracePeriodSeconds=0), ns)
         assert await wait_until(lambda: node_of(client, ns, "low")) == "p-only"
+        low = [p for p, _ in service.core.nodes.placed.values() if p.name == "low"][0]
+        assert low.priority == -5  # no class named: the globalDefault class applies
         await client.create("pods", pod("vip", cpu="2", priorityClassName="urgent"), ns)
 
         async def victim_gone():
@@ -116,5 +121,6 @@ def test_priority_class_preemption_through_the_api(cluster):
         assert status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
         assert await wait_until(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
         await client.delete("nodes", "p-only")
+        await client.delete("priorityclasses", "background")
 
     run_with_scheduler(cluster, body)
