@@ -54,9 +54,16 @@ async def run_garbage_collector(ctx: Context, ready: asyncio.Event) -> None:
         await GarbageCollector(client).run(ready)
 
 
+async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.proxy import controller
+    async with ctx.client() as client:
+        await controller.run(client, ready)
+
+
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
+    Component("proxy", run_proxy, needs=("apiserver",)),
 ]
 
 
