@@ -31,6 +31,8 @@ def test_detached_up_then_down_then_resume(tmp_path):
         c = Cluster(data, port)
         c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
                                                         "metadata": {"name": "kept"}, "data": {"k": "v"}}))
+        c.kubectl("apply", "-f", "examples/seed/service.yaml")
+        ip = c.kubectl("get", "svc", "my-app", "-o", "jsonpath={.spec.clusterIP}").stdout
         again = portside("up", "--data-dir", str(data), "--port", str(free_port()))
         assert again.returncode == 1 and f"another portside up is running for {data} (pid {pid})" in again.stderr
     finally:
@@ -41,6 +43,10 @@ def test_detached_up_then_down_then_resume(tmp_path):
     try:
         got = json.loads(resumed.kubectl("get", "configmap", "kept", "-o", "json").stdout)
         assert got["data"] == {"k": "v"}
+        taken = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other"},
+                 "spec": {"clusterIP": ip, "ports": [{"port": 80}]}}
+        refused = resumed.kubectl("apply", "-f", "-", input=json.dumps(taken), check=False)
+        assert refused.returncode != 0 and "provided IP is already allocated" in refused.stderr
     finally:
         assert resumed.stop() == 0
 
