@@ -33,6 +33,7 @@ register("portside.cli.images",
          "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
 register("portside.cli.sim", "sim")
+register("portside.cli.top", "top")
 
 DEFAULT_ROOT = "/var/lib/portside"
 
