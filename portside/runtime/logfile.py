@@ -43,10 +43,13 @@ class Writer:
         data = self.pending + chunk
         cut = data.rfind(b"\n") + 1
         whole, self.pending = data[:cut], data[cut:]
+        entries = [line[i:i + MAX_ENTRY] for line in whole.splitlines(keepends=True)
+                   for i in range(0, len(line), MAX_ENTRY)]
         while len(self.pending) >= MAX_ENTRY:
-            whole, self.pending = whole + self.pending[:MAX_ENTRY], self.pending[MAX_ENTRY:]
-        if whole:
-            self._write(whole.splitlines(keepends=True))
+            entries.append(self.pending[:MAX_ENTRY])
+            self.pending = self.pending[MAX_ENTRY:]
+        if entries:
+            self._write(entries)
 
     def flush(self) -> None:
         if self.pending:
