@@ -209,3 +209,31 @@ def test_quiet_cli_build_prints_only_the_id(store: ImageStore, busybox: Image, t
                              "-q", "-t", "q", str(ctx)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == store.resolve("q").id + "\n"
+
+
+def test_copy_follows_symlinked_directories_in_the_image(store: ImageStore, busybox: Image,
+                                                         tmp_path: Path) -> None:
+    """A merged-/usr image has /bin -> usr/bin: COPY into /bin must land in /usr/bin and keep the link."""
+    ctx = write_context(tmp_path / "ctx", {"rootfs/bin/tool": "#!/bin/sh\n", "Dockerfile": (
+        "FROM busybox\nRUN mkdir -p /usr/bin && mv /bin/* /usr/bin/ && rmdir /bin && ln -s usr/bin /bin\n"
+        "COPY rootfs /\nCOPY rootfs/bin/tool /bin/other\n")})
+    view = View(store.layer_dirs(do_build(store, ctx)[0]))
+    assert view.find("bin").is_symlink()
+    assert view.find("usr/bin/tool").read_text() == "#!/bin/sh\n" and view.find("usr/bin/other").is_file()
+    assert view.find("usr/bin/busybox").is_file()
+
+
+def test_a_symlink_source_is_copied_as_its_target(store: ImageStore, busybox: Image, tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", {"real.txt": "real\n", "dir/inner.txt": "inner\n",
+                                           "Dockerfile": "FROM busybox\nCOPY link.txt linkdir /dst/\n"})
+    os.symlink("real.txt", ctx / "link.txt")
+    os.symlink("dir", ctx / "linkdir")
+    os.symlink("../real.txt", ctx / "dir" / "kept")
+    view = View(store.layer_dirs(do_build(store, ctx)[0]))
+    assert not view.find("dst/link.txt").is_symlink() and view.find("dst/link.txt").read_text() == "real\n"
+    assert view.find("dst/inner.txt").read_text() == "inner\n"
+    assert os.readlink(view.find("dst/kept")) == "../real.txt"
+    (ctx / "outside").symlink_to("/etc/passwd")
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY outside /x\n")
+    with pytest.raises(DockerfileError, match='Dockerfile:2: COPY source "outside" is a symlink'):
+        do_build(store, ctx)

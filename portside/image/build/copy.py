@@ -24,6 +24,7 @@ class Source:
 
     path: Path
     entries: list[tuple[str, os.stat_result]]
+    name: str = ""  # the name it is copied under into a directory (a dereferenced symlink keeps its own)
 
     @property
     def is_dir(self) -> bool:
@@ -82,14 +83,39 @@ def place(src: Path, st: os.stat_result, dst: Path, spec: CopySpec) -> None:
     os.utime(dst, (EPOCH, EPOCH), follow_symlinks=False)
 
 
-def copy_source(source: Source, target: Path, spec: CopySpec) -> None:
-    """A directory's contents go into ``target``; anything else becomes ``target``."""
+def join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent and name else parent or name
+
+
+def copy_source(source: Source, target: str, spec: CopySpec, view: View, layer: Path) -> None:
+    """A directory's contents go into ``target`` (a path in the image); anything else becomes ``target``.
+
+    A directory that is a symlink in the image (``/bin`` -> ``usr/bin``) is followed rather than replaced by a
+    real directory, which would hide everything the link led to.
+    """
+    actual_of: dict[str, str] = {}
     for rel, st in source.entries:
         if rel == "" and source.is_dir:
             continue
-        place(source.path / rel if rel else source.path, st, target / rel if rel else target, spec)
+        parent, _, name = join(target, rel).rpartition("/")
+        actual = join(actual_of.get(parent, parent), name)
+        if stat.S_ISDIR(st.st_mode):
+            actual = followed_dir(view, layer, actual)
+            actual_of[join(target, rel)] = actual
+        place(source.path / rel if rel else source.path, st, layer / actual, spec)
     if source.is_dir:
-        os.utime(target, (EPOCH, EPOCH))
+        os.utime(layer / target, (EPOCH, EPOCH))
+
+
+def followed_dir(view: View, layer: Path, rel: str) -> str:
+    below = view.find(rel) if not os.path.lexists(layer / rel) else None
+    if below is None or not below.is_symlink():
+        return rel
+    resolved = view.resolve(rel)
+    if not view.is_dir(resolved):
+        return rel
+    ensure_dir(layer, view, resolved, None)
+    return resolved
 
 
 def is_archive(source: Source) -> bool:
@@ -132,10 +158,10 @@ def copy_into_layer(spec: CopySpec, view: View, layer: Path) -> None:
     for source in spec.sources:
         if spec.unpack_archives and is_archive(source):
             unpack_archive(source, ensure_dir(layer, view, dest_rel, spec.owner))
-        elif into_dir and not source.is_dir:
-            copy_source(source, ensure_dir(layer, view, dest_rel, spec.owner) / source.path.name, spec)
-        elif source.is_dir:
-            copy_source(source, ensure_dir(layer, view, dest_rel, spec.owner), spec)
+            continue
+        if into_dir or source.is_dir:
+            ensure_dir(layer, view, dest_rel, spec.owner)
         else:
-            parent, _, name = dest_rel.rpartition("/")
-            copy_source(source, ensure_dir(layer, view, parent, None) / name, spec)
+            ensure_dir(layer, view, dest_rel.rpartition("/")[0], None)
+        target = join(dest_rel, source.name or source.path.name) if into_dir and not source.is_dir else dest_rel
+        copy_source(source, target, spec, view, layer)

@@ -88,6 +88,18 @@ def mode(inst: Instruction) -> int | None:
     return int(text, 8)
 
 
+def dereference(b, inst: Instruction, rel: str) -> str:
+    """A source that is itself a symlink is copied as what it points to (docker's rule), inside the context."""
+    path = b.context.root / rel
+    if not path.is_symlink():
+        return rel
+    real, root = os.path.realpath(path), os.path.realpath(b.context.root)
+    if os.path.commonpath([real, root]) != root or not os.path.exists(real):
+        raise inst.error(f'{inst.cmd} source "{rel}" is a symlink to {os.readlink(path)!r}, which is not in the '
+                         "build context")
+    return os.path.relpath(real, root) if real != root else ""
+
+
 def context_sources(b, inst: Instruction, srcs: list[str]) -> list[str]:
     found = []
     for src in srcs:
@@ -106,8 +118,9 @@ def plan(b, run, inst: Instruction) -> CopyPlan:
     created_by = f"{inst.cmd} {flags}{' '.join(srcs)} {dest}"
     ref = inst.flags.get("from")
     source_state = from_state(b, run, inst, ref) if ref else None
-    rels = [] if ref else context_sources(b, inst, srcs)
-    inputs = source_state.id if source_state else b.context.digest(rels)
+    named = [] if ref else context_sources(b, inst, srcs)
+    rels = [dereference(b, inst, rel) for rel in named]
+    inputs = source_state.id if source_state else b.context.digest(rels) + "".join(f"|{n}" for n in named)
     dest_path = destination(inst, dest, run.state.inner.get("WorkingDir"), len(rels) > 1 or len(srcs) > 1)
 
     def execute() -> LayerRef:
@@ -121,8 +134,9 @@ def plan(b, run, inst: Instruction) -> CopyPlan:
         layer = b.store.temp_dir("copy")
         try:
             if source_state is None:
-                copy_into_layer(spec_of([Source(b.context.root / r, tree(b.context.root / r)) for r in rels]),
-                                view, layer)
+                found = [Source(b.context.root / r, tree(b.context.root / r), os.path.basename(n) or "")
+                         for r, n in zip(rels, named)]
+                copy_into_layer(spec_of(found), view, layer)
             else:
                 with stage_sources(b, inst, source_state, srcs) as sources:
                     copy_into_layer(spec_of(sources), view, layer)
