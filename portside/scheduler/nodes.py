@@ -46,6 +46,8 @@ class NodeArrays:
         self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
+        self._columns: dict[tuple[str, ...], slice | np.ndarray] = {}
+        self.derived: dict = {}  # plugins' values derived from the resource list, dropped when it changes
         self.memo: tuple | None = None  # one scoring result shared by plugins within a cycle
         self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
 
@@ -73,6 +75,8 @@ class NodeArrays:
             self.free = np.vstack([self.free, pad])
             self.inv_alloc = np.vstack([self.inv_alloc, pad.astype(float)])
             self.memo = None
+            self._columns.clear()
+            self.derived.clear()
         return col
 
     def _taint_column(self, taint: Taint) -> int:
@@ -205,11 +209,15 @@ class NodeArrays:
         return entry
 
     def columns(self, names: tuple[str, ...]) -> slice | np.ndarray:
-        """Column indices of ``names`` that exist, as a slice when contiguous (a view, no copy)."""
-        cols = [self.res_index[r] for r in names if r in self.res_index]
-        if cols and cols == list(range(cols[0], cols[0] + len(cols))):
-            return slice(cols[0], cols[0] + len(cols))
-        return np.asarray(cols, dtype=np.intp)
+        """Row indices of the resources ``names`` that exist, as a slice when contiguous (a view, no copy)."""
+        cached = self._columns.get(names)
+        if cached is None:
+            cols = [self.res_index[r] for r in names if r in self.res_index]
+            cached = np.asarray(cols, dtype=np.intp)
+            if cols and cols == list(range(cols[0], cols[0] + len(cols))):
+                cached = slice(cols[0], cols[0] + len(cols))
+            self._columns[names] = cached
+        return cached
 
     def used_ports(self, i: int) -> list[HostPort]:
         return [hp for pod in self.pods[i].values() for hp in pod.host_ports]

@@ -27,15 +27,23 @@ def allocated_fraction(nodes: NodeArrays, pod: PodInfo, idx: np.ndarray,
     key = (pod.uid, id(idx), len(idx), nodes.pods_version, resources)
     if nodes.memo is not None and nodes.memo[0] == key:
         return nodes.memo[1]
-    names = tuple(r for r, _ in resources)
-    cols = nodes.columns(names)
-    weights = np.array([w for r, w in resources if r in nodes.res_index], dtype=float)
+    cols, weights = _columns(nodes, resources)
     vec, _ = nodes.request_vector(pod)
     inv = nodes.inv_alloc[cols].take(idx, axis=1)
     frac = (nodes.requested[cols].take(idx, axis=1) + vec[cols][:, None]) * inv
     weight = weights[:, None] * (inv > 0) if not inv.all() else weights
     nodes.memo = (key, (frac, weight))
     return frac, weight
+
+
+def _columns(nodes: NodeArrays, resources: tuple[tuple[str, int], ...]) -> tuple[slice | np.ndarray, np.ndarray]:
+    """Rows and weights of the scored resources, kept until the cluster's resource list changes."""
+    key = ("NodeResourcesFit", resources)
+    found = nodes.derived.get(key)
+    if found is None:
+        weights = np.array([w for r, w in resources if r in nodes.res_index], dtype=float)
+        found = nodes.derived[key] = (nodes.columns(tuple(r for r, _ in resources)), weights)
+    return found
 
 
 def score(frac: np.ndarray, weight: np.ndarray, strategy: str) -> np.ndarray:

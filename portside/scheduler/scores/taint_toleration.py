@@ -16,7 +16,7 @@ class TaintTolerationScore:
     NAME = NAME
 
     def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
-        return not untolerated(nodes.taints, pod.tolerations, ("PreferNoSchedule",))
+        return not nodes.taints or not untolerated(nodes.taints, pod.tolerations, ("PreferNoSchedule",))
 
     def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         cols = untolerated(nodes.taints, pod.tolerations, ("PreferNoSchedule",))
