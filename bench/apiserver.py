@@ -77,6 +77,25 @@ async def create_all(api: Api, total: int, clients: int) -> tuple[float, list[fl
     return time.perf_counter() - t0, latencies
 
 
+async def bind_all(api: Api, total: int, clients: int) -> float:
+    """pods/binding for every pod: what the scheduler's throughput rests on (read, compare-and-swap, write)."""
+    names = iter(range(total))
+
+    async def client() -> None:
+        async with api.session() as s:
+            for i in names:
+                binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": f"pod-{i:05}"},
+                           "target": {"apiVersion": "v1", "kind": "Node", "name": f"node-{i % 50}"}}
+                async with s.post(f"/api/v1/namespaces/{NAMESPACE}/pods/pod-{i:05}/binding", json=binding) as r:
+                    await r.read()
+                    if r.status != 201:
+                        raise SystemExit(f"bind failed: {r.status} {await r.text()}")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return total / (time.perf_counter() - t0)
+
+
 async def list_all(api: Api, expected: int, rounds: int = 3) -> list[float]:
     times = []
     async with api.session() as s:
@@ -134,13 +153,14 @@ async def run(url: str, token: str, ca: str, args: argparse.Namespace) -> dict:
             await r.read()
     elapsed, latencies = await create_all(api, args.pods, args.clients)
     lists = await list_all(api, args.pods)
+    binds = await bind_all(api, args.pods, args.clients)
     fanout = await watch_fanout(api, args.watchers, args.events)
     latencies.sort()
     return {"creates_per_s": round(args.pods / elapsed, 1),
             "p99_create_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
             "p50_create_ms": round(statistics.median(latencies) * 1000, 2),
             "list_10k_ms": round(min(lists) * 1000, 1), "list_10k_median_ms": round(statistics.median(lists) * 1000, 1),
-            "watch_fanout_events_per_s": round(fanout, 1),
+            "watch_fanout_events_per_s": round(fanout, 1), "binds_per_s": round(binds, 1),
             "pods": args.pods, "clients": args.clients, "watchers": args.watchers, "watch_events": args.events}
 
 

@@ -7,7 +7,6 @@ compare-and-swap on the revision that was read. A 409 comes from that compare, n
 
 from __future__ import annotations
 
-import copy
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -154,7 +153,7 @@ class Registry:
             if kv is None:
                 raise errors.not_found(t.info, t.name)
             old = decode(kv)
-            patched = self._apply_patch(t, old, body, content_type)
+            patched = self._apply_patch(t, decode(kv), body, content_type)
             pinned = (patched.get("metadata") or {}).get("resourceVersion")
             self._check_identity(t, patched, kv)
             new = self._prepare_update(t, patched, old, opts)
@@ -181,8 +180,9 @@ class Registry:
 
     @staticmethod
     def _apply_patch(t: Target, old: dict[str, Any], body: bytes, content_type: str) -> dict[str, Any]:
+        """The patched object; ``old`` may be consumed (callers pass a fresh parse, never a shared object)."""
         try:
-            return api.apply_patch(t.info, copy.deepcopy(old), body, content_type)
+            return api.apply_patch(t.info, old, body, content_type)
         except PatchError as exc:
             code = getattr(exc, "code", 422)
             reasons = {400: "BadRequest", 415: "UnsupportedMediaType", 422: "Invalid"}

@@ -7,7 +7,6 @@ replicas back into the parent with the parent's compare-and-swap. Binding is the
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -53,7 +52,7 @@ class Subresources:
             if rv and rv != str(kv.mod_revision):
                 raise errors.stale(t.info, t.name)
             try:
-                new = api.apply_scale(copy.deepcopy(old), scale)
+                new = api.apply_scale(decode(kv), scale)
             except api.Invalid as exc:
                 raise errors.invalid(exc) from None
             try:
@@ -77,7 +76,7 @@ class Subresources:
             raise errors.conflict(t.info, t.name, f'pod {t.name} is already assigned to node "{current}"')
         if pod["metadata"].get("deletionTimestamp"):
             raise errors.conflict(t.info, t.name, "pod is being deleted, cannot be assigned to a host")
-        new = copy.deepcopy(pod)
+        new = decode(kv)  # a second parse is cheaper than a deep copy
         new["spec"]["nodeName"] = node
         _set_scheduled(new)
         await self.registry.replace(t, kv, pod, new, WriteOptions())
