@@ -7,7 +7,7 @@ import json
 import sys
 from functools import wraps
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from portside.cli.main import fail
 from portside.runtime.errors import PortsideError

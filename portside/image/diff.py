@@ -12,7 +12,8 @@ import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from io import IOBase as BinaryIO
 
 from portside.image.layout import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
 

@@ -12,7 +12,8 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from io import IOBase as BinaryIO
 
 REF_NAME = "org.opencontainers.image.ref.name"
 WHITEOUT_PREFIX = ".wh."
@@ -29,7 +30,7 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 
-def canonical_json(doc: Any) -> bytes:
+def canonical_json(doc: object) -> bytes:
     """Stable bytes for a document: sorted keys and no spaces, so equal documents get equal digests."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -101,7 +102,7 @@ class Layout:
             write_atomic(path, data)
         return digest, len(data)
 
-    def write_json(self, doc: Any) -> tuple[str, int]:
+    def write_json(self, doc: object) -> tuple[str, int]:
         return self.write_blob(canonical_json(doc))
 
     def ingest(self, src: BinaryIO, expected: str | None = None) -> tuple[str, int]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO
+from io import IOBase as IO
 
 from portside.image.build.builder import Builder, BuildOptions
 from portside.image.build.dockerfile import DockerfileError, Instruction, parse
 from portside.image.store import Image, ImageStore
 
 
-def build(store: ImageStore, opts: BuildOptions, out: IO[str] | None = None) -> Image:
+def build(store: ImageStore, opts: BuildOptions, out: IO | None = None) -> Image:
     """Build ``opts.context`` and return the image; progress goes to ``out`` (stdout by default)."""
     from portside.image.errors import ImageError
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable
+from collections.abc import Callable
+from io import IOBase as IO
 
 from portside.image.build import steps
 from portside.image.build.cache import Cache, State
@@ -63,7 +64,7 @@ def scratch() -> State:
 class Builder:
     """One build: the parsed Dockerfile, the states of finished stages, the step counter for progress lines."""
 
-    def __init__(self, store: ImageStore, opts: BuildOptions, out: IO[str]) -> None:
+    def __init__(self, store: ImageStore, opts: BuildOptions, out: IO) -> None:
         self.store, self.opts, self.out = store, opts, out
         self.cache = Cache(store)
         self.context = Context(opts.context, store.root / "cache" / ".context.json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from portside.image.build.dockerfile import Instruction
 from portside.image.build.expand import pairs, word, words

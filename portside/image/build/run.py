@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from contextlib import contextmanager
-from typing import IO, Iterator
+from collections.abc import Iterator
+from io import IOBase as IO
 
 from portside.image.errors import ImageError
 

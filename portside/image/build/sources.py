@@ -12,7 +12,7 @@ import posixpath
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from portside.image.build.cache import State
 from portside.image.build.context import GLOB_CHARS, clean, pattern_regex
