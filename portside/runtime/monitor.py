@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import time
 from collections.abc import Callable
@@ -33,35 +32,11 @@ from pathlib import Path
 from portside.runtime import errors, libc, logfile
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import PortsideError
+from portside.runtime.output import Output
+from portside.runtime.restart import ExitInfo, RestartPolicy
 from portside.runtime.runc import Runc
 
-DRAIN_SECONDS = 2.0  # output still buffered after the init died; bounded in case a writer leaked
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    name: str = "no"  # no | always | unless-stopped | on-failure
-    max_retries: int = 0
-
-    def should_restart(self, code: int, restarts: int, stopped: bool) -> bool:
-        if stopped or self.name == "no":
-            return False
-        if self.name == "on-failure":
-            return code != 0 and (self.max_retries == 0 or restarts < self.max_retries)
-        return True
-
-    def backoff(self, restarts: int) -> float:
-        """Docker's shape: 100 ms doubling, capped (here at 2 s, short enough for a test to watch)."""
-        return min(0.1 * 2 ** restarts, 2.0)
-
-
-@dataclass(frozen=True)
-class ExitInfo:
-    code: int
-    oom_killed: bool
-    finished_at: str
-    restarts: int
-    error: str = ""
+__all__ = ["ExitInfo", "Handle", "Plan", "RestartPolicy", "spawn"]
 
 
 @dataclass
@@ -159,21 +134,22 @@ class _Monitor:
     def __init__(self, plan: Plan, status: int) -> None:
         self.plan = plan
         self.status = status
-        self.log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        self.attach = plan.attach
+        log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self.output = Output(plan.bundle, log, plan.attach)
 
     def loop(self) -> None:
         restarts = 0
         while True:
             try:
-                pid, readers = self._start()
+                pid = self._start()
             except PortsideError as e:
                 self._failed(e, restarts)
                 return
             self.plan.on_start(pid, os.getpid())
             if restarts == 0:
                 self._send({"started": pid})
-            code = self._pump(pid, readers)
+            self.output.pump(pid)
+            code = _reap(pid)
             info = self._finish(code, restarts)
             stopped = self.plan.stop_marker is not None and self.plan.stop_marker.exists()
             if not self.plan.restart.should_restart(code, restarts, stopped):
@@ -182,70 +158,21 @@ class _Monitor:
             time.sleep(self.plan.restart.backoff(restarts))
             restarts += 1
 
-    def _start(self) -> tuple[int, dict[int, logfile.Writer]]:
-        """FIFOs for stdout/stderr, then one ``runc run --detach``; returns the init's pid and the readers."""
-        run_dir = self.plan.bundle
-        readers, writers = {}, []
-        for stream in ("stdout", "stderr"):
-            fifo = run_dir / f"{stream}.fifo"
-            fifo.unlink(missing_ok=True)
-            os.mkfifo(fifo, 0o600)
-            readers[os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)] = logfile.Writer(self.log, stream)
-            writers.append(os.open(fifo, os.O_RDWR))
-        pid_file = run_dir / "init.pid"
+    def _start(self) -> int:
+        """FIFOs for stdout/stderr, then one ``runc run --detach``; returns the init's pid."""
+        writers = self.output.open()
+        pid_file = self.plan.bundle / "init.pid"
         try:
             with open(os.devnull, "rb") as null:
-                self.plan.runc.run(self.plan.cid, run_dir, detach=True, stdio=(null.fileno(), *writers),
+                self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(null.fileno(), *writers),
                                    pid_file=pid_file)
         except BaseException:
-            for fd in list(readers):
-                os.close(fd)
+            self.output.close()
             raise
         finally:
             for fd in writers:
                 os.close(fd)
-        return int(pid_file.read_text()), readers
-
-    def _pump(self, pid: int, readers: dict[int, logfile.Writer]) -> int:
-        """Copy output to the log (and the attached CLI) until the init exited and the FIFOs are drained."""
-        poller = select.poll()
-        for fd in readers:
-            poller.register(fd, select.POLLIN)
-        pidfd = os.pidfd_open(pid)
-        poller.register(pidfd, select.POLLIN)
-        code, deadline = None, None
-        while readers:
-            timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-            events = poller.poll(timeout)
-            if not events and deadline is not None:
-                break
-            for fd, _ in events:
-                if fd == pidfd:
-                    poller.unregister(pidfd)
-                    code, deadline = _reap(pid), time.monotonic() + DRAIN_SECONDS
-                else:
-                    self._copy(fd, readers, poller)
-        os.close(pidfd)
-        for fd, writer in readers.items():
-            writer.flush()
-            os.close(fd)
-        return _reap(pid) if code is None else code
-
-    def _copy(self, fd: int, readers: dict[int, logfile.Writer], poller: select.poll) -> None:
-        writer = readers[fd]
-        data = os.read(fd, 65536)
-        if not data:
-            writer.flush()
-            poller.unregister(fd)
-            os.close(fd)
-            del readers[fd]
-            return
-        writer.feed(data)
-        if self.attach is not None:
-            try:
-                os.write(self.attach[0 if writer.stream == "stdout" else 1], data)
-            except OSError:  # the attached CLI went away: the container carries on
-                self.attach = None
+        return int(pid_file.read_text())
 
     def _finish(self, code: int, restarts: int) -> ExitInfo:
         """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
@@ -268,13 +195,8 @@ class _Monitor:
         try:
             self.plan.on_exit(info)
         finally:
-            self._detach()
+            self.output.detach()
             self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
-
-    def _detach(self) -> None:
-        for fd in self.plan.attach or ():
-            os.close(fd)
-        self.attach = None
 
     def _send(self, message: dict) -> None:
         try:
