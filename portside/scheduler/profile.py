@@ -130,8 +130,11 @@ def load_config(text: str, source: str = "configuration") -> dict[str, Profile]:
         raise ProfileError(f"{source}: kind: expected KubeSchedulerConfiguration")
     percentage = doc.get("percentageOfNodesToScore", 0)
     raw_profiles = doc.get("profiles") or [{}]
-    return {p.name: p for p in (build_profile(raw, f"profiles[{i}]", percentage)
-                                for i, raw in enumerate(raw_profiles))}
+    try:
+        return {p.name: p for p in (build_profile(raw, f"profiles[{i}]", percentage)
+                                    for i, raw in enumerate(raw_profiles))}
+    except ProfileError as err:
+        raise ProfileError(f"{source}: {err}") from None
 
 
 def builtin_profiles() -> dict[str, Profile]:

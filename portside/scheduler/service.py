@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from portside.api.timefmt import parse_time
 from portside.client import Client
 from portside.scheduler.apibinder import ApiBinder
-from portside.scheduler.profile import Profile
+from portside.scheduler.profile import Profile, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
 from portside.scheduler.wire import WireError, node_from_wire, pod_from_wire
 
@@ -170,7 +171,21 @@ class SchedulerService:
                 self.core.queue.flush_parked(self.now())
 
 
+CONFIG_FILE = "scheduler.yaml"
+
+
+def profiles_for(data_dir: str) -> dict[str, Profile]:
+    """The shipped profiles, plus those of ``DATA_DIR/scheduler.yaml`` (a KubeSchedulerConfiguration) if present;
+    a bad file stops start-up with the field it got wrong (ProfileError)."""
+    profiles = builtin_profiles()
+    path = Path(data_dir) / CONFIG_FILE
+    if path.is_file():
+        profiles.update(load_config(path.read_text(), str(path)))
+    return profiles
+
+
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """The entry ``portside up``'s supervisor calls: ``Component("scheduler", run_component, needs=("apiserver",))``."""
+    profiles = profiles_for(ctx.server.data_dir)
     async with ctx.client() as client:
-        await SchedulerService(client).run(ready)
+        await SchedulerService(client, profiles).run(ready)

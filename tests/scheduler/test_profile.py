@@ -66,3 +66,14 @@ def test_bad_configuration_names_the_field(text, error):
 def test_unknown_profile_name():
     with pytest.raises(ProfileError, match="unknown profile 'fast' \\(known: binpack, default-scheduler\\)"):
         pick(builtin_profiles(), "fast")
+
+
+def test_data_dir_configuration_adds_profiles(tmp_path):
+    from portside.scheduler.service import profiles_for
+
+    assert set(profiles_for(str(tmp_path))) == {"default-scheduler", "binpack"}
+    (tmp_path / "scheduler.yaml").write_text("profiles: [{schedulerName: batch, percentageOfNodesToScore: 50}]\n")
+    assert profiles_for(str(tmp_path))["batch"].percentage_of_nodes_to_score == 50
+    (tmp_path / "scheduler.yaml").write_text("profiles: [{schedulerName: batch, percentageOfNodesToScore: -1}]\n")
+    with pytest.raises(ProfileError, match="scheduler.yaml: .*profiles\\[0\\].percentageOfNodesToScore"):
+        profiles_for(str(tmp_path))
