@@ -1,8 +1,8 @@
 """Layer-cache speed: rebuilds of examples/seed with portside and with buildah, same context, same base.
 
-Times (medians) of a no-change rebuild and of a rebuild after one file changed, each through the real
-``portside build`` command, then the same with the distribution's ``buildah bud --isolation chroot --layers``
-(overlay storage in a temporary root, the base copied in with skopeo from portside's own docker-archive).
+Times (medians) of a no-change rebuild and of a rebuild after one file changed, through the real ``portside build``
+command and the distribution's ``buildah bud --isolation chroot --layers`` (overlay storage in a temporary root,
+the base copied in with skopeo from portside's own docker-archive), taking turns run by run.
 The bootstrapped base is kept as an archive in bench/out/ so later runs skip debootstrap.
 Last line: {"nochange_s":..,"onefile_s":..,"buildah_nochange_s":..,"buildah_onefile_s":..,"ratio_vs_buildah":..}.
 """
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,16 +52,15 @@ def ensure_base(root: Path) -> None:
     run(ps + ["save", "-o", str(BASE_ARCHIVE), BASE])
 
 
-def rebuild_times(build: list[str], context: Path, runs: int) -> tuple[float, float]:
-    """(median no-change rebuild, median one-file-change rebuild); the first, cold build is not timed."""
-    run(build)
-    nochange = [timed(build) for _ in range(runs)]
-    onefile = []
-    for n in range(runs):
-        with open(context / "app.py", "a") as f:
-            f.write(f"# change {n} {time.time()}\n")
-        onefile.append(timed(build))
-    return statistics.median(nochange), statistics.median(onefile)
+@dataclass
+class Builder:
+    """One tool under test: its build command line and its own copy of the context."""
+
+    name: str
+    argv: list[str]
+    context: Path
+    nochange: list[float] = field(default_factory=list)
+    onefile: list[float] = field(default_factory=list)
 
 
 def fresh_context(work: Path) -> Path:
@@ -69,16 +69,17 @@ def fresh_context(work: Path) -> Path:
     return context
 
 
-def bench_portside(root: Path, work: Path, runs: int) -> tuple[float, float]:
+def portside_builder(root: Path, work: Path) -> Builder:
     context = fresh_context(work / "portside")
-    return rebuild_times(PORTSIDE + ["--root", str(root), "build", "-t", "seed-bench", str(context)], context, runs)
+    return Builder("portside", PORTSIDE + ["--root", str(root), "build", "-t", "seed-bench", str(context)], context)
 
 
 def buildah_argv(store: Path) -> list[str]:
     return ["buildah", "--root", str(store / "root"), "--runroot", str(store / "run"), "--storage-driver", "overlay"]
 
 
-def bench_buildah(root: Path, work: Path, runs: int) -> tuple[float, float] | None:
+def buildah_builder(root: Path, work: Path) -> Builder | None:
+    """buildah with the same base, copied into a temporary overlay storage through a docker-archive."""
     if shutil.which("buildah") is None or shutil.which("skopeo") is None:
         print("buildah or skopeo missing: buildah skipped", file=sys.stderr)
         return None
@@ -87,15 +88,25 @@ def bench_buildah(root: Path, work: Path, runs: int) -> tuple[float, float] | No
     target = f"containers-storage:[overlay@{store / 'root'}+{store / 'run'}]localhost/{BASE}"
     run(["skopeo", "copy", "-q", f"docker-archive:{archive}", target])
     context = fresh_context(work / "buildah-ctx")
-    (context / "Dockerfile").write_text((context / "Dockerfile").read_text().replace(
-        f"FROM {BASE}", f"FROM localhost/{BASE}"))
-    build = buildah_argv(store) + ["bud", "--isolation", "chroot", "--layers", "--pull-never",
-                                   "--cgroup-manager", "cgroupfs", "-t", "seed-bench", str(context)]
-    try:
-        return rebuild_times(build, context, runs)
-    finally:
-        subprocess.run(buildah_argv(store) + ["rmi", "--all", "--force"], capture_output=True)
-        unmount_under(store)
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(f"FROM {BASE}", f"FROM localhost/{BASE}"))
+    argv = buildah_argv(store) + ["bud", "--isolation", "chroot", "--layers", "--pull-never",
+                                  "--cgroup-manager", "cgroupfs", "-t", "seed-bench", str(context)]
+    return Builder("buildah", argv, context)
+
+
+def measure(builders: list[Builder], runs: int) -> None:
+    """Cold builds first (untimed), then the tools take turns, so that both see the same machine load."""
+    for b in builders:
+        run(b.argv)
+    for _ in range(runs):
+        for b in builders:
+            b.nochange.append(timed(b.argv))
+    for n in range(runs):
+        for b in builders:
+            with open(b.context / "app.py", "a") as f:
+                f.write(f"# change {n} {time.time()}\n")
+            b.onefile.append(timed(b.argv))
 
 
 def unmount_under(path: Path) -> None:
@@ -105,24 +116,35 @@ def unmount_under(path: Path) -> None:
         subprocess.run(["umount", "-l", target], capture_output=True)
 
 
+def report(ours: Builder, theirs: Builder | None) -> dict:
+    med = statistics.median
+    result = {"nochange_s": round(med(ours.nochange), 4), "onefile_s": round(med(ours.onefile), 4),
+              "buildah_nochange_s": None, "buildah_onefile_s": None, "ratio_vs_buildah": None}
+    if theirs is not None:
+        result.update(buildah_nochange_s=round(med(theirs.nochange), 4),
+                      buildah_onefile_s=round(med(theirs.onefile), 4),
+                      ratio_vs_buildah=round(med(ours.nochange) / med(theirs.nochange), 3))
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="portside-bench-build-"))
     root = work / "engine"
+    theirs = None
     try:
         ensure_base(root)
-        nochange, onefile = bench_portside(root, work, args.runs)
-        theirs = bench_buildah(root, work, args.runs)
+        ours = portside_builder(root, work)
+        theirs = buildah_builder(root, work)
+        measure([ours] + ([theirs] if theirs else []), args.runs)
     finally:
+        if theirs is not None:
+            subprocess.run(buildah_argv(work / "buildah") + ["rmi", "--all", "--force"], capture_output=True)
         unmount_under(work)
         shutil.rmtree(work, ignore_errors=True)
-    result = {"nochange_s": round(nochange, 4), "onefile_s": round(onefile, 4),
-              "buildah_nochange_s": round(theirs[0], 4) if theirs else None,
-              "buildah_onefile_s": round(theirs[1], 4) if theirs else None,
-              "ratio_vs_buildah": round(nochange / theirs[0], 3) if theirs else None}
-    print(json.dumps(result))
+    print(json.dumps(report(ours, theirs)))
     return 0
 
 

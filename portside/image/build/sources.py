@@ -12,7 +12,7 @@ import posixpath
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from portside.image.build.cache import State
 from portside.image.build.context import GLOB_CHARS, clean, pattern_regex
@@ -25,9 +25,47 @@ from portside.image.store import LayerRef
 
 @dataclass
 class CopyPlan:
+    """One COPY/ADD resolved: its cache key parts, and what to copy from where on a miss."""
+
+    inst: Instruction
     created_by: str
     inputs: str
-    execute: Callable[[], LayerRef]
+    dest: str
+    srcs: list[str]
+    named: list[str]  # context sources as matched; ``rels`` are the same after symlinks are followed
+    rels: list[str]
+    source_state: State | None
+
+    def execute(self, b, state: State) -> LayerRef:
+        """Copy into a fresh layer directory over ``state``'s layers and publish it as a layer."""
+        import shutil
+
+        from portside.image.build.steps import publish
+
+        view = View(b.store.dirs(state.layers))
+        layer = b.store.temp_dir("copy")
+        try:
+            if self.source_state is None:
+                self.copy(b, view, layer, self.context_sources(b))
+            else:
+                with stage_sources(b, self.inst, self.source_state, self.srcs) as found:
+                    self.copy(b, view, layer, found)
+            return publish(b, layer)
+        finally:
+            shutil.rmtree(layer, ignore_errors=True)
+
+    def context_sources(self, b) -> list:
+        from portside.image.build.copy import Source
+
+        return [Source(b.context.root / r, tree(b.context.root / r), os.path.basename(n))
+                for r, n in zip(self.rels, self.named)]
+
+    def copy(self, b, view: View, layer: Path, found: list) -> None:
+        from portside.image.build.copy import CopySpec, copy_into_layer
+
+        spec = CopySpec(found, self.dest, owner(self.inst, self.inst.flags.get("chown"), view), mode(self.inst),
+                        unpack_archives=self.inst.cmd == "ADD")
+        copy_into_layer(spec, view, layer)
 
 
 def split_args(b, inst: Instruction, env: dict[str, str]) -> tuple[list[str], str]:
@@ -111,40 +149,18 @@ def context_sources(b, inst: Instruction, srcs: list[str]) -> list[str]:
 
 
 def plan(b, run, inst: Instruction) -> CopyPlan:
-    from portside.image.build.steps import publish, scope_env
+    from portside.image.build.steps import scope_env
 
     srcs, dest = split_args(b, inst, scope_env(run))
     flags = "".join(f"--{k}={inst.flags[k]} " for k in ("from", "chown", "chmod") if k in inst.flags)
-    created_by = f"{inst.cmd} {flags}{' '.join(srcs)} {dest}"
     ref = inst.flags.get("from")
     source_state = from_state(b, run, inst, ref) if ref else None
     named = [] if ref else context_sources(b, inst, srcs)
     rels = [dereference(b, inst, rel) for rel in named]
     inputs = source_state.id if source_state else b.context.digest(rels) + "".join(f"|{n}" for n in named)
     dest_path = destination(inst, dest, run.state.inner.get("WorkingDir"), len(rels) > 1 or len(srcs) > 1)
-
-    def execute() -> LayerRef:
-        import shutil
-
-        from portside.image.build.copy import CopySpec, Source, copy_into_layer
-
-        view = View(b.store.dirs(run.state.layers))
-        spec_of = lambda sources: CopySpec(sources, dest_path, owner(inst, inst.flags.get("chown"), view),
-                                           mode(inst), unpack_archives=inst.cmd == "ADD")
-        layer = b.store.temp_dir("copy")
-        try:
-            if source_state is None:
-                found = [Source(b.context.root / r, tree(b.context.root / r), os.path.basename(n) or "")
-                         for r, n in zip(rels, named)]
-                copy_into_layer(spec_of(found), view, layer)
-            else:
-                with stage_sources(b, inst, source_state, srcs) as sources:
-                    copy_into_layer(spec_of(sources), view, layer)
-            return publish(b, layer)
-        finally:
-            shutil.rmtree(layer, ignore_errors=True)
-
-    return CopyPlan(created_by, inputs, execute)
+    return CopyPlan(inst, f"{inst.cmd} {flags}{' '.join(srcs)} {dest}", inputs, dest_path, srcs, named, rels,
+                    source_state)
 
 
 def from_state(b, run, inst: Instruction, ref: str) -> State:

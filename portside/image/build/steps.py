@@ -147,7 +147,7 @@ def run_network(inst: Instruction) -> str:
 
 def do_copy(b, run, inst: Instruction) -> None:
     plan = sources.plan(b, run, inst)
-    commit(b, run, inst, plan.created_by, plan.inputs, lambda: (copy.deepcopy(run.state.inner), plan.execute()))
+    commit(b, run, inst, plan.created_by, plan.inputs, lambda: (copy.deepcopy(run.state.inner), plan.execute(b, run.state)))
 
 
 HANDLERS = {"ARG": do_arg, "WORKDIR": do_workdir, "RUN": do_run, "COPY": do_copy, "ADD": do_copy}
