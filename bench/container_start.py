@@ -115,6 +115,11 @@ def teardown(work: Path, portside_env_: dict | None, podman: list[str] | None, p
         subprocess.run(podman[:podman.index("run")] + ["system", "reset", "--force"], env=podman_env,
                        capture_output=True)
     shutil.rmtree(work, ignore_errors=True)
+    for parent in Path("/sys/fs/cgroup").glob("*/portside-bench"):  # raw runc's cgroup parent
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
 
 
 def main() -> int:

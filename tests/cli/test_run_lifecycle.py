@@ -95,3 +95,14 @@ def _wait_for(condition, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             pytest.fail("condition not met in time")
         time.sleep(0.05)
+
+
+def test_foreground_run_forwards_signals_to_the_container(portside) -> None:
+    import signal
+
+    cli = portside.popen("run", "--name", "trapper", "--network", "none", "busybox", "sh", "-c",
+                         "trap 'echo got INT; exit 5' INT; echo ready; while true; do sleep 0.1; done")
+    assert cli.stdout.readline() == "ready\n"
+    cli.send_signal(signal.SIGINT)
+    out, _ = cli.communicate(timeout=20)
+    assert (cli.returncode, out) == (5, "got INT\n")
