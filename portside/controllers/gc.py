@@ -51,7 +51,11 @@ class GarbageCollector(Controller):
     def _changed(self, info: api.ResourceInfo, kind: str, obj: dict[str, Any], prev: dict[str, Any] | None) -> None:
         key, m = _key(info, obj), obj["metadata"]
         for ref in (prev or {}).get("metadata", {}).get("ownerReferences") or []:
-            self.dependents.get(ref.get("uid"), set()).discard(key)
+            held = self.dependents.get(ref.get("uid"))
+            if held is not None:
+                held.discard(key)
+                if not held:  # no entry outlives the last dependent, so the index does not grow with history
+                    del self.dependents[ref.get("uid")]
         if kind == "DELETED":
             self.uids.pop(m.get("uid", ""), None)
         else:
