@@ -50,12 +50,21 @@ def _port(value: str | None) -> int:
     return int(value)
 
 
+def _check_store(url: str | None) -> None:
+    from portside.store import BACKENDS
+    scheme, sep, _ = (url or "").partition("://")
+    if url and sep and scheme not in BACKENDS:
+        raise InvalidArgument(f"up: --store: unknown scheme {scheme!r} in {url!r} (expected one of "
+                              f"{', '.join(sorted(BACKENDS))})")
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
         if args:
             raise InvalidArgument(f"up: unexpected argument {args[0]!r} (up takes only options)")
         port = _port(opts["port"])
+        _check_store(opts["store"])
     except HelpRequested:
         return 0
     except InvalidArgument as exc:

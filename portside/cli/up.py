@@ -105,8 +105,12 @@ def _explain(exc: BaseException) -> str:
 
 
 def run(opts: UpOptions) -> int:
-    os.makedirs(opts.data_dir, mode=0o700, exist_ok=True)
-    lock = _take_lock(opts.data_dir)
+    try:
+        os.makedirs(opts.data_dir, mode=0o700, exist_ok=True)
+        lock = _take_lock(opts.data_dir)
+    except OSError as exc:
+        sys.stderr.write(f"portside: cannot use data directory {opts.data_dir}: {exc.strerror}\n")
+        return 1
     if lock is None:
         sys.stderr.write(f"portside: another portside up is running for {opts.data_dir} "
                          f"(pid {running_pid(opts.data_dir)})\n")

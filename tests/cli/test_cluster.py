@@ -62,6 +62,14 @@ def test_bad_port_flag_is_named(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+def test_bad_store_and_unusable_data_dir_are_named(tmp_path):
+    proc = portside("up", "--data-dir", str(tmp_path / "d"), "--store", "zk://x")
+    assert proc.returncode == 2 and "--store: unknown scheme 'zk'" in proc.stderr and not (tmp_path / "d").exists()
+    (tmp_path / "file").write_text("")
+    proc = portside("up", "--data-dir", str(tmp_path / "file" / "d"))
+    assert proc.returncode == 1 and f"cannot use data directory {tmp_path}/file/d: Not a directory" in proc.stderr
+
+
 def test_port_in_use_fails_cleanly(tmp_path):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
