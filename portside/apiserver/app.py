@@ -92,11 +92,12 @@ class Routes:
         raise errors.route_not_found(request.path)
 
 
-def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False) -> web.Application:
+def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False,
+             bookmark_every: float = 5.0) -> web.Application:
     auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure)
     app = web.Application(middlewares=[_middleware(auth)],
                           client_max_size=MAX_BODY)
-    r = Routes(Handlers(registry), address)
+    r = Routes(Handlers(registry, bookmark_every), address)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)

@@ -75,8 +75,8 @@ def _write_options(request: web.Request) -> WriteOptions:
 
 
 class Handlers:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+    def __init__(self, registry: Registry, bookmark_every: float = watch.BOOKMARK_EVERY) -> None:
+        self.registry, self.bookmark_every = registry, bookmark_every
         self.deleter = Deleter(registry)
         self.sub = Subresources(registry)
 
@@ -132,7 +132,7 @@ class Handlers:
                               "You can start a new list without the continue parameter.") from None
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
-        return await watch.serve(request, self.registry.store, t.info, t.namespace)
+        return await watch.serve(request, self.registry.store, t.info, t.namespace, self.bookmark_every)
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)

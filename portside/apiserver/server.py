@@ -36,6 +36,7 @@ class ServerConfig:
     insecure_http: bool = False
     store_url: str = ""
     shutdown_timeout: float = 5.0
+    bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
 
     @property
     def url(self) -> str:
@@ -60,7 +61,7 @@ class APIServer:
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
         self.registry = Registry(self.store)
         await self._bootstrap()
-        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http)
+        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()

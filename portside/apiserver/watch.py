@@ -75,7 +75,8 @@ class Watch:
             await self.resp.write(line)
 
 
-async def serve(request: web.Request, store: Store, info: api.ResourceInfo, namespace: str) -> web.StreamResponse:
+async def serve(request: web.Request, store: Store, info: api.ResourceInfo, namespace: str,
+                bookmark_every: float = BOOKMARK_EVERY) -> web.StreamResponse:
     q = query.parse(info, request.query, request.headers.get("Accept", ""))
     rv = request.query.get("resourceVersion", "")
     if rv and rv != "0" and not rv.isdigit():
@@ -87,11 +88,11 @@ async def serve(request: web.Request, store: Store, info: api.ResourceInfo, name
     seconds = float(request.query.get("timeoutSeconds") or 0) or None
     with contextlib.suppress(asyncio.TimeoutError, ConnectionResetError):
         async with asyncio.timeout(seconds):
-            await _follow(w, store, list_prefix(info, namespace), rv)
+            await _follow(w, store, list_prefix(info, namespace), rv, bookmark_every)
     return resp
 
 
-async def _follow(w: Watch, store: Store, prefix: str, rv: str) -> None:
+async def _follow(w: Watch, store: Store, prefix: str, rv: str, bookmark_every: float) -> None:
     if rv in ("", "0"):
         listed = await store.list(prefix)
         initial = (w.render("ADDED", kv.value) for kv in listed.items)
@@ -100,7 +101,7 @@ async def _follow(w: Watch, store: Store, prefix: str, rv: str) -> None:
     else:
         start = int(rv)
     try:
-        stream = await store.watch(prefix, start, BOOKMARK_EVERY)
+        stream = await store.watch(prefix, start, bookmark_every)
     except Compacted as exc:
         status = errors.gone(f"too old resource version: {exc.revision} ({exc.compacted})").status()
         await w.send(_line("ERROR", json.dumps(status).encode()))
