@@ -2,38 +2,49 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-USAGE = "portside sim --nodes SPEC --workload FILE [--profile P] [--config FILE] [-o json] [--placements FILE]"
+from portside.cli.flags import HelpRequested, Parser, flag
+from portside.runtime.errors import InvalidArgument
+
+SIM = Parser("sim", "--nodes SPEC --workload FILE [OPTIONS]", [
+    flag("--nodes", "nodes", "value", "COUNTxcpu=8,memory=32Gi[,nvidia.com/gpu=2] joined by '+', or a file of Node "
+         "manifests", "SPEC"),
+    flag("--workload", "workload", "value", "CSV (name,arrival_s,duration_s,cpu,memory,...) or a file of Pod "
+         "manifests annotated portside.io/arrival-s and portside.io/duration-s", "FILE"),
+    flag("--profile", "profile", "value", "scheduling profile: default (spread) or binpack, or one from --config", "P"),
+    flag("--config", "config", "value", "a KubeSchedulerConfiguration with more profiles", "FILE"),
+    flag("-o --output", "output", "value", "text (default) or json", "FORMAT"),
+    flag("--placements", "placements", "value", "write one JSON object per pod per line", "FILE"),
+    flag("--optimize", "optimize", help="also propose the peak placement on fewer nodes, with the moves (HiGHS)"),
+    flag("--time-limit", "time_limit", "value", "solver time limit in seconds for --optimize (default 20)", "S"),
+], interspersed=True)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, our prefix, exit code 2
-        raise SystemExit(_fail(f"sim: {message} (usage: {USAGE})", 2))
-
-
-def _fail(message: str, code: int = 125) -> int:
+def _fail(message: str, code: int = 2) -> int:
     sys.stderr.write(f"portside: {message}\n")
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="portside sim", description="Simulate scheduling a workload on a set of nodes.")
-    p.add_argument("--nodes", required=True, metavar="SPEC",
-                   help="COUNTxcpu=8,memory=32Gi[,nvidia.com/gpu=2] joined by '+', or a file of Node manifests")
-    p.add_argument("--workload", required=True, metavar="FILE", help="CSV (name,arrival_s,duration_s,cpu,memory,...) "
-                   "or a file of Pod manifests with portside.io/arrival-s and portside.io/duration-s annotations")
-    p.add_argument("--profile", default="default", help="scheduling profile: default or binpack (or one from --config)")
-    p.add_argument("--config", metavar="FILE", help="a KubeSchedulerConfiguration with more profiles")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    p.add_argument("--placements", metavar="FILE", help="write one JSON object per pod per line")
-    p.add_argument("--optimize", action="store_true",
-                   help="also propose a placement of the peak moment on fewer nodes, with the moves (HiGHS)")
-    p.add_argument("--time-limit", type=float, default=20.0, metavar="S", help="solver time limit for --optimize")
-    return p
+def _options(argv: list[str]) -> dict:
+    opts, args = SIM.parse(argv)
+    if args:
+        raise InvalidArgument(f"sim: unexpected argument {args[0]!r} (sim takes only options)")
+    for required in ("nodes", "workload"):
+        if not opts[required]:
+            raise InvalidArgument(f"sim: --{required} is required (usage: portside sim {SIM.usage})")
+    opts["output"] = opts["output"] or "text"
+    if opts["output"] not in ("text", "json"):
+        raise InvalidArgument(f"sim: -o: expected text or json, got {opts['output']!r}")
+    try:
+        opts["time_limit"] = float(opts["time_limit"] or 20)
+    except ValueError:
+        raise InvalidArgument(f"sim: --time-limit: expected seconds, got {opts['time_limit']!r}") from None
+    if not Path(opts["workload"]).is_file():
+        raise InvalidArgument(f"sim: --workload: no such file {opts['workload']!r}")
+    return opts
 
 
 def _profiles(config: str | None) -> dict:
@@ -62,25 +73,35 @@ def _write_placements(path: str, records: list) -> None:
                                   "preempted": r.preempted, "message": r.message or None}) + "\n")
 
 
-def cmd_sim(argv: list[str], root: str) -> int:
-    args = _parser().parse_args(argv)
-    from portside.scheduler.profile import ProfileError
+def _simulate(opts: dict) -> dict:
     from portside.scheduler.sim import Simulator
-    from portside.scheduler.simspec import SimInputError, load_workload, parse_node_spec
+    from portside.scheduler.simspec import load_workload, parse_node_spec
+
+    nodes = parse_node_spec(opts["nodes"])
+    workload = load_workload(Path(opts["workload"]))
+    simulator = Simulator(nodes, workload, opts["profile"] or "default", _profiles(opts["config"]),
+                          keep_peak=opts["optimize"])
+    result = simulator.run()
+    summary = result.summary()
+    if opts["optimize"]:
+        summary["optimize"] = simulator.optimize(opts["time_limit"])
+    if opts["placements"]:
+        _write_placements(opts["placements"], result.records)
+    return summary
+
+
+def cmd_sim(argv: list[str], root: str) -> int:
+    from portside.scheduler.profile import ProfileError
+    from portside.scheduler.simspec import SimInputError
 
     try:
-        nodes = parse_node_spec(args.nodes)
-        if not Path(args.workload).is_file():
-            return _fail(f"sim: --workload: no such file {args.workload!r}", 2)
-        workload = load_workload(Path(args.workload))
-        simulator = Simulator(nodes, workload, args.profile, _profiles(args.config), keep_peak=args.optimize)
-        result = simulator.run()
-    except (SimInputError, ProfileError, OSError) as err:
-        return _fail(f"sim: {err}", 2)
-    summary = result.summary()
-    if args.optimize:
-        summary["optimize"] = simulator.optimize(args.time_limit)
-    sys.stdout.write(json.dumps(summary) + "\n" if args.output == "json" else _text(summary))
-    if args.placements:
-        _write_placements(args.placements, result.records)
+        opts = _options(argv)
+        summary = _simulate(opts)
+    except HelpRequested:
+        return 0
+    except (InvalidArgument, SimInputError, ProfileError) as err:
+        return _fail(str(err) if str(err).startswith("sim:") else f"sim: {err}")
+    except OSError as err:
+        return _fail(f"sim: {err.filename or ''}: {err.strerror}")
+    sys.stdout.write(json.dumps(summary) + "\n" if opts["output"] == "json" else _text(summary))
     return 0
