@@ -13,6 +13,7 @@ logged); one that ended is recorded as exited with the unknown status docker als
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 from contextlib import ExitStack
@@ -28,7 +29,18 @@ UNKNOWN_EXIT = 255
 
 
 def start(engine, cid: str, attach: tuple[int, int] | None = None) -> monitor.Handle:
+    """Two concurrent starts of one container would both pass the state check: a lock file serialises them (not
+    state.json's lock, which the new monitor itself takes to record RUNNING before we return)."""
     paths = engine.records.paths(cid)
+    lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _start(engine, paths, cid, attach)
+    finally:
+        os.close(lock)
+
+
+def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> monitor.Handle:
     record, state = read_json(paths.record), engine.state(cid)
     transition(cid, State(state["Status"]), Event.START)
     paths.stop_marker.unlink(missing_ok=True)

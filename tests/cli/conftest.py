@@ -13,6 +13,7 @@ import random
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,18 @@ def _cleanup(ps: Portside) -> None:
     for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
         parent = base / ps.cgroup_parent
         if parent.is_dir():
-            for d in parent.iterdir():
-                if d.is_dir():
-                    d.rmdir()
-            parent.rmdir()
+            for d in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
+                _rmdir(d)
+
+
+def _rmdir(cgroup: Path) -> None:
+    """A cgroup whose last process is still being reaped refuses rmdir for a moment."""
+    for _ in range(40):
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    cgroup.rmdir()
