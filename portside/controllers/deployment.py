@@ -15,10 +15,12 @@ from portside.client import AlreadyExists, Client, Conflict, NotFound
 from portside.controllers import progress, rollout, scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, EventRecorder
+from portside.controllers.index import ByNamespace
 from portside.controllers.informer import Informer, cache_key
-from portside.controllers.pods import Obj, Written, controller_of, is_terminating, meta, now_s, owner_ref, seconds
-from portside.controllers.replicaset import add_after, in_namespace, owner_json_patch
+from portside.controllers.pods import (Obj, Written, controller_of, is_terminating, meta, now_s, owner_json_patch,
+                                       owner_ref, seconds)
 from portside.controllers.rollout import replicas
+from portside.controllers.timers import add_after
 
 DEPLOYMENTS = api.lookup("apps", "v1", "deployments")
 REPLICASETS = api.lookup("apps", "v1", "replicasets")
@@ -30,9 +32,11 @@ class DeploymentController(Controller):
     def __init__(self, client: Client) -> None:
         super().__init__(client)
         self.events = EventRecorder(client, self.name)
-        self.written = Written()
+        self.written, self.written_deployments = Written(), Written()
         self.deployments = self.informer(Informer(client, DEPLOYMENTS))
+        self.deployments_in = ByNamespace(self.deployments)
         self.sets = self.informer(Informer(client, REPLICASETS))
+        self.sets_in = ByNamespace(self.sets)
         self.deployments.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.sets.on_change(self._rs_changed)
 
@@ -41,16 +45,16 @@ class DeploymentController(Controller):
         if ref is not None and ref.get("kind") == "Deployment":
             self.queue.add(f"{ns}/{ref['name']}")
         elif ref is None:
-            for d in in_namespace(self.deployments, ns):
+            for d in self.deployments_in(ns):
                 if scaling.selector_of(d).matches(meta(rs).get("labels")):
                     self.queue.add(cache_key(d))
 
     async def sync(self, key: str) -> None:
         namespace, name = key.split("/", 1)
-        d = self.deployments.get(namespace, name)
+        d = self.written_deployments.fresh(key, self.deployments.get(namespace, name))
         if d is None:
             return
-        sets = [self.written.fresh(cache_key(rs), rs) for rs in in_namespace(self.sets, namespace)]
+        sets = [self.written.fresh(cache_key(rs), rs) for rs in self.sets_in(namespace)]
         claim = scaling.claim(d, sets)
         sets = claim.owned + await self._patch_owners(d, claim.adopt, adopt=True)
         await self._patch_owners(d, claim.release, adopt=False)
@@ -163,8 +167,9 @@ class DeploymentController(Controller):
 
     async def _set_revision(self, d: Obj, revision: str) -> None:
         if (meta(d).get("annotations") or {}).get(rollout.REVISION) != revision:
-            await self.client.patch(DEPLOYMENTS, meta(d)["name"], {"metadata": {"annotations": {
+            written = await self.client.patch(DEPLOYMENTS, meta(d)["name"], {"metadata": {"annotations": {
                 rollout.REVISION: revision}}}, meta(d)["namespace"])
+            self.written_deployments.keep(cache_key(written), written)
 
     async def _scale(self, d: Obj, rs: Obj, size: int) -> None:
         before, min_ready = replicas(rs), d["spec"].get("minReadySeconds") or 0
@@ -206,6 +211,7 @@ class DeploymentController(Controller):
                                             subresource="status")
             except NotFound:
                 return
+            self.written_deployments.keep(cache_key(d), d)
         self._watch_deadline(d, status, now)
 
     def _watch_deadline(self, d: Obj, status: Obj, now: float) -> None:

@@ -14,9 +14,9 @@ from portside import api
 from portside.api import models
 from portside.client import AlreadyExists, Client, NotFound
 from portside.controllers.base import Controller
+from portside.controllers.index import ByNamespace
 from portside.controllers.informer import Informer, cache_key
 from portside.controllers.pods import Obj, is_active, is_ready, meta
-from portside.controllers.replicaset import in_namespace
 
 PODS = api.lookup("", "v1", "pods")
 SERVICES = api.lookup("", "v1", "services")
@@ -86,7 +86,9 @@ class EndpointsController(Controller):
     def __init__(self, client: Client) -> None:
         super().__init__(client)
         self.services = self.informer(Informer(client, SERVICES))
+        self.services_in = ByNamespace(self.services)
         self.pods = self.informer(Informer(client, PODS))
+        self.pods_in = ByNamespace(self.pods)
         self.endpoints = self.informer(Informer(client, ENDPOINTS))
         self.services.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.endpoints.on_change(self._endpoints_changed)
@@ -98,7 +100,7 @@ class EndpointsController(Controller):
             self.queue.add(cache_key(endpoints))
 
     def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
-        for service in in_namespace(self.services, meta(pod).get("namespace", "")):
+        for service in self.services_in(meta(pod).get("namespace", "")):
             if selects(service, pod) or (prev is not None and selects(service, prev)):
                 self.queue.add(cache_key(service))
 
@@ -112,7 +114,7 @@ class EndpointsController(Controller):
             return
         if not (service.get("spec") or {}).get("selector"):
             return
-        want = subsets(service, in_namespace(self.pods, namespace))
+        want = subsets(service, self.pods_in(namespace))
         if current is None:
             await self._create(service, want)
         elif (current.get("subsets") or []) != want:

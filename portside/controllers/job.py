@@ -16,10 +16,11 @@ from portside.controllers import jobs, scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
+from portside.controllers.index import ByNamespace
 from portside.controllers.informer import Informer, cache_key
 from portside.controllers.pods import (Obj, Written, controller_of, deletion_rank, from_template, is_terminating, meta,
-                                       now_s, owner_ref, timestamp)
-from portside.controllers.replicaset import add_after, in_namespace, owner_json_patch
+                                       now_s, owner_json_patch, owner_ref, timestamp)
+from portside.controllers.timers import add_after
 
 PODS = api.lookup("", "v1", "pods")
 JOBS = api.lookup("batch", "v1", "jobs")
@@ -34,13 +35,15 @@ class JobController(Controller):
         self.written = Written()
         self.events = EventRecorder(client, self.name)
         self.jobs = self.informer(Informer(client, JOBS))
+        self.jobs_in = ByNamespace(self.jobs)
         self.pods = self.informer(Informer(client, PODS))
+        self.pods_in = ByNamespace(self.pods)
         self.jobs.on_change(self._job_changed)
         self.pods.on_change(self._pod_changed)
 
     def _job_changed(self, kind: str, job: Obj, prev: Obj | None) -> None:
         self.queue.add(cache_key(job))
-        for dependent in jobs.dependents(in_namespace(self.jobs, meta(job).get("namespace", "")), meta(job)["name"]):
+        for dependent in jobs.dependents(self.jobs_in(meta(job).get("namespace", "")), meta(job)["name"]):
             self.queue.add(cache_key(dependent))
 
     def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
@@ -63,9 +66,9 @@ class JobController(Controller):
         if jobs.finished(job):
             await self._expire(job)
             return
-        pods = scaling.claim(job, in_namespace(self.pods, namespace))
+        pods = scaling.claim(job, self.pods_in(namespace))
         await self._release(pods.release)
-        deps = jobs.dependencies(job, {meta(j)["name"]: j for j in in_namespace(self.jobs, namespace)})
+        deps = jobs.dependencies(job, {meta(j)["name"]: j for j in self.jobs_in(namespace)})
         counts = jobs.count(job, pods.owned)
         outcome = jobs.verdict(job, counts, deps, now_s())
         if outcome.kind:

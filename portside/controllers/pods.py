@@ -93,6 +93,13 @@ def owner_ref(owner: Obj, info: "api.ResourceInfo") -> Obj:
             "blockOwnerDeletion": True}
 
 
+def owner_json_patch(obj: Obj, refs: list[Obj]) -> list[Obj]:
+    """Replace ownerReferences only if the object is still the version we judged (the adopt/release race)."""
+    return [{"op": "test", "path": "/metadata/resourceVersion", "value": meta(obj)["resourceVersion"]},
+            {"op": "replace" if "ownerReferences" in meta(obj) else "add", "path": "/metadata/ownerReferences",
+             "value": refs}]
+
+
 def from_template(template: Obj, ref: Obj, prefix: str) -> Obj:
     """A new pod stamped from ``template`` with ``ref`` (an ``owner_ref``) as its controller."""
     tmeta = template.get("metadata") or {}

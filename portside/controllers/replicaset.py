@@ -8,34 +8,21 @@ pod the API already made but the watch has not shown yet is never made twice.
 from __future__ import annotations
 
 import asyncio
+
 from portside import api
 from portside.client import ApiError, Client, Conflict, NotFound
 from portside.controllers import scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
+from portside.controllers.index import ByNamespace
 from portside.controllers.informer import Informer, cache_key
 from portside.controllers.pods import (Obj, available_in, controller_of, from_template, is_terminating, meta, now_s,
-                                       owner_ref)
+                                       owner_json_patch, owner_ref)
+from portside.controllers.timers import add_after
 
 PODS = api.lookup("", "v1", "pods")
 REPLICASETS = api.lookup("apps", "v1", "replicasets")
-
-
-def add_after(queue, key: str, delay: float) -> None:
-    """Work ``key`` again in ``delay`` seconds: a timer, because no watch event marks the moment (minReady)."""
-    asyncio.get_running_loop().call_later(delay, queue.add, key)
-
-
-def in_namespace(informer: Informer, namespace: str) -> list[Obj]:
-    return [o for o in informer.cache.values() if meta(o).get("namespace") == namespace]
-
-
-def owner_json_patch(pod: Obj, refs: list[Obj]) -> list[Obj]:
-    """Replace a pod's ownerReferences only if it is still the version we judged (the adopt/release race)."""
-    return [{"op": "test", "path": "/metadata/resourceVersion", "value": meta(pod)["resourceVersion"]},
-            {"op": "replace" if "ownerReferences" in meta(pod) else "add", "path": "/metadata/ownerReferences",
-             "value": refs}]
 
 
 class ReplicaSetController(Controller):
@@ -46,7 +33,9 @@ class ReplicaSetController(Controller):
         self.expectations = Expectations()
         self.events = EventRecorder(client, self.name)
         self.sets = self.informer(Informer(client, REPLICASETS))
+        self.sets_in = ByNamespace(self.sets)
         self.pods = self.informer(Informer(client, PODS))
+        self.pods_in = ByNamespace(self.pods)
         self.sets.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.pods.on_change(self._pod_changed)
 
@@ -68,7 +57,7 @@ class ReplicaSetController(Controller):
 
     def _enqueue_matching(self, pod: Obj) -> None:
         labels = meta(pod).get("labels")
-        for rs in in_namespace(self.sets, meta(pod).get("namespace", "")):
+        for rs in self.sets_in(meta(pod).get("namespace", "")):
             if scaling.selector_of(rs).matches(labels):
                 self.queue.add(cache_key(rs))
 
@@ -78,7 +67,7 @@ class ReplicaSetController(Controller):
         if rs is None:
             self.expectations.forget(key)
             return
-        claim = scaling.claim(rs, in_namespace(self.pods, namespace))
+        claim = scaling.claim(rs, self.pods_in(namespace))
         owned = claim.owned + await self._adopt(rs, claim.adopt)
         await self._release(rs, claim.release)
         if self.expectations.satisfied(key) and not is_terminating(rs):

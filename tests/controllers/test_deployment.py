@@ -161,8 +161,10 @@ def test_progress_deadline_exceeded_fails_rollout_status(cluster, harness):
     harness.kubelet(ns, ready_after=None)
     apply(cluster, ns, deployment("web", 1, progressDeadlineSeconds=1))
     out = cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=20s", check=False, timeout=30)
-    assert out.returncode != 0 and "exceeded its progress deadline" in out.stderr
-    cond = next(c for c in harness.get("deployments", ns, "web")["status"]["conditions"] if c["type"] == "Progressing")
+    conditions = harness.get("deployments", ns, "web")["status"]["conditions"]
+    assert out.returncode != 0 and "exceeded its progress deadline" in out.stderr, (out.stdout, out.stderr,
+                                                                                     conditions)
+    cond = next(c for c in conditions if c["type"] == "Progressing")
     assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
 
 
