@@ -30,8 +30,10 @@ PORTSIDE = [sys.executable, "-m", "portside.cli.main"]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, **kw)
+def run(argv: list[str]) -> None:
+    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
 
 
 def timed(argv: list[str]) -> float:
