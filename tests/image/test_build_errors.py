@@ -90,3 +90,26 @@ def test_bad_tag_is_refused_before_building(store: ImageStore, busybox: Image, t
     with pytest.raises(ImageError, match="invalid reference 'Bad:tag'"):
         build(store, BuildOptions(context=tmp_path, tags=["Bad:tag"]), io.StringIO())
     assert leftovers(store) == [] and not (store.root / "cache").exists()
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupted_run_leaves_no_mount_container_or_work_dir(store: ImageStore, busybox: Image, tmp_path: Path,
+                                                              signame: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = f"marker-{os.getpid()}-{signame}-{time.time_ns()}"
+    (tmp_path / "Dockerfile").write_text(f"FROM busybox\nRUN echo started && sleep 60 && echo {marker}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "portside.cli.main", "--root", str(store.root.parent), "build",
+                             "-t", "never", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if "started" in line:
+            break
+    proc.send_signal(getattr(signal, signame))
+    assert proc.wait(timeout=30) != 0
+    assert leftovers(store) == []
+    assert [image.names for image in store.list()] == [["busybox:latest"]]
+    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout == b""

@@ -45,6 +45,16 @@ def registry_fetch(store: ImageStore, root: str):
     return fetch
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the RUN step's container, mount and work directory are cleaned up."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def build_from_argv(store: ImageStore, argv: list[str]) -> int:
     """``portside build``'s flags (docker's names) to ``BuildOptions``; prints the id alone under ``-q``."""
     import argparse
@@ -60,6 +70,7 @@ def build_from_argv(store: ImageStore, argv: list[str]) -> int:
     p.add_argument("--network", help="accepted; RUN uses the host network")
     p.add_argument("context", metavar="CONTEXT")
     args = p.parse_args(argv)
+    stop_on_sigterm()
     opts = BuildOptions(context=Path(args.context), dockerfile=Path(args.file) if args.file else None,
                         tags=args.tag, build_args=parse_build_args(args.build_arg), target=args.target,
                         no_cache=args.no_cache, quiet=args.quiet, fetch=registry_fetch(store, str(store.root.parent)))
