@@ -16,7 +16,7 @@ from io import IOBase as IO
 from portside.image.build import steps
 from portside.image.build.cache import Cache, State
 from portside.image.build.context import Context
-from portside.image.build.dockerfile import DockerfileError, Instruction, parse, parse_instruction
+from portside.image.build.dockerfile import Instruction, parse, parse_instruction
 from portside.image.build.expand import word
 from portside.image.build.stages import Stage, find, needed, split, target_stage
 from portside.image.errors import ImageError, ImageNotFound
