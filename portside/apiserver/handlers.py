@@ -44,10 +44,11 @@ def resolve(group: str, version: str, parts: list[str]) -> Target:
 
 def respond(body: bytes, status: int = 200, content_type: str = JSON, warnings: list[str] | None = None
             ) -> web.Response:
-    headers = {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)} if warnings else None
-    return web.Response(body=body, status=status, content_type=content_type.split(";")[0], headers=headers,
-                        charset=None) if ";" not in content_type else \
-        web.Response(body=body, status=status, headers={"Content-Type": content_type, **(headers or {})})
+    """JSON bytes as they are; ``warnings`` become Warning headers, which kubectl prints."""
+    headers = {"Content-Type": content_type}
+    if warnings:
+        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+    return web.Response(body=body, status=status, headers=headers)
 
 
 async def _json_body(request: web.Request) -> Any:

@@ -18,7 +18,7 @@ from portside.client.config import ClientConfig, load_kubeconfig
 
 PATCH_TYPES = {"merge": "application/merge-patch+json", "json": "application/json-patch+json",
                "strategic": "application/strategic-merge-patch+json", "apply": "application/apply-patch+yaml"}
-Resource = "str | api.ResourceInfo"
+Resource = str | api.ResourceInfo
 
 
 def resource(name: str | api.ResourceInfo) -> api.ResourceInfo:
