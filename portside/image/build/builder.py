@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from io import IOBase as IO
 
 from portside.image.build import steps
@@ -73,6 +74,7 @@ class Builder:
         self.consumed: set[str] = set()
         self.escape = "\\"
         self.stages: list[Stage] = []
+        self.null: IO | None = None
 
     def say(self, line: str) -> None:
         if not self.opts.quiet:
@@ -89,12 +91,20 @@ class Builder:
         todo = needed(self.stages, target_stage(self.stages, self.opts.target), bases)
         steps.validate(self, todo, bases)
         self.total = sum(1 + len(s.instructions) for s in todo)
-        with self.store.layout.writing():
+        with self.store.layout.writing(), self.closing():
             for stage in todo:
                 self.states[stage.index] = self.build_stage(stage, bases[stage.index], global_args)
             self.context.save_memo()
             self.warn_unused()
             return self.finish(self.states[todo[-1].index], names)
+
+    @contextmanager
+    def closing(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            if self.null is not None:
+                self.null.close()
 
     def global_args(self, head: list[Instruction]) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -149,8 +159,8 @@ class Builder:
     def run_output(self) -> IO:
         """Where RUN output goes: the build's output, or nowhere under -q."""
         if self.opts.quiet:
-            self._null = getattr(self, "_null", None) or open(os.devnull, "w")
-            return self._null
+            self.null = self.null or open(os.devnull, "w")
+            return self.null
         return self.out
 
     def announce(self, inst: Instruction) -> None:
