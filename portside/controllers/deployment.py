@@ -12,7 +12,7 @@ import copy
 
 from portside import api
 from portside.client import AlreadyExists, Client, Conflict, NotFound
-from portside.controllers import progress, rollout, scaling
+from portside.controllers import progress, proportion, rollout, scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, EventRecorder
 from portside.controllers.index import ByNamespace
@@ -66,8 +66,9 @@ class DeploymentController(Controller):
         await self._write_status(d, new, old + ([new] if new else []), created)
 
     async def _step(self, d: Obj, new: Obj | None, old: list[Obj]) -> tuple[Obj | None, Obj | None]:
-        if d["spec"].get("paused"):
-            await self._scale_paused(d, new, old)
+        active = [rs for rs in old + ([new] if new else []) if replicas(rs)]
+        if d["spec"].get("paused") or proportion.is_scaling_event(d, active):
+            await self._scale_all(d, new, old)
             return new, None
         if (d["spec"].get("strategy") or {}).get("type") == "Recreate":
             return await self._recreate(d, new, old)
@@ -104,13 +105,13 @@ class DeploymentController(Controller):
         await self._cleanup(d, old)
         return new, None
 
-    async def _scale_paused(self, d: Obj, new: Obj | None, old: list[Obj]) -> None:
-        """A paused Deployment still follows ``replicas`` when one ReplicaSet carries it all."""
-        active = [rs for rs in old + ([new] if new else []) if replicas(rs)]
-        target = active[0] if len(active) == 1 else (new if not active else None)
-        if target is not None:
-            await self._scale(d, target, d["spec"].get("replicas", 1))
-        await self._cleanup(d, old)
+    async def _scale_all(self, d: Obj, new: Obj | None, old: list[Obj]) -> None:
+        """Paused, or resized mid-rollout: every active ReplicaSet follows ``replicas`` in proportion."""
+        sets = {meta(rs)["name"]: rs for rs in old + ([new] if new else [])}
+        for name, size in proportion.proportional_sizes(d, new, old).items():
+            await self._scale(d, sets[name], size)
+        if d["spec"].get("paused"):
+            await self._cleanup(d, old)
 
     def _rs_body(self, d: Obj, old: list[Obj], size: int) -> Obj:
         collisions = (d.get("status") or {}).get("collisionCount") or 0
@@ -172,10 +173,12 @@ class DeploymentController(Controller):
             self.written_deployments.keep(cache_key(written), written)
 
     async def _scale(self, d: Obj, rs: Obj, size: int) -> None:
-        before, min_ready = replicas(rs), d["spec"].get("minReadySeconds") or 0
-        if before == size and (rs.get("spec") or {}).get("minReadySeconds", 0) == min_ready:
+        before, min_ready, notes = replicas(rs), d["spec"].get("minReadySeconds") or 0, _size_annotations(d)
+        current = meta(rs).get("annotations") or {}
+        if before == size and (rs.get("spec") or {}).get("minReadySeconds", 0) == min_ready and all(
+                current.get(k) == v for k, v in notes.items()):
             return
-        patch = {"metadata": {"annotations": _size_annotations(d)},
+        patch = {"metadata": {"annotations": notes},
                  "spec": {"replicas": size, "minReadySeconds": min_ready}}
         self._cache(await self.client.patch(REPLICASETS, meta(rs)["name"], patch, meta(rs)["namespace"]))
         if before != size:

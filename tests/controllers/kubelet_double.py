@@ -55,6 +55,7 @@ class Kubelet:
     ready_after: float | None = 0.0
     outcome: Callable[[dict], str | None] = lambda pod: None
     finish_after: float = 0.0
+    never_ready: Callable[[dict], bool] = lambda pod: False
     started: list[tuple[float, dict]] = field(default_factory=list)
     ready: dict[str, bool] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
@@ -84,7 +85,7 @@ class Kubelet:
             self.min_ready = count if self.min_ready is None else min(self.min_ready, count)
 
     async def _start(self, pod: dict) -> None:
-        name, ready_now = pod["metadata"]["name"], self.ready_after == 0
+        name, ready_now = pod["metadata"]["name"], self.ready_after == 0 and not self.never_ready(pod)
         n = next(_ips)
         ip = f"10.77.{n // 250}.{n % 250 + 1}"
         if not await self._status(name, running_status(ready_now, ip)):
@@ -94,7 +95,7 @@ class Kubelet:
             await asyncio.sleep(self.finish_after)
             await self._status(name, {"phase": phase, "conditions": [
                 {"type": "Ready", "status": "False", "lastTransitionTime": stamp()}]})
-        elif self.ready_after:
+        elif self.ready_after and not self.never_ready(pod):
             await asyncio.sleep(self.ready_after)  # the agent's readiness probe taking its time
             await self._status(name, running_status(True, ip))
 

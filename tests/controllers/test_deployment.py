@@ -5,7 +5,7 @@ import json
 import pytest
 from kubelet_double import harness, template  # noqa: F401 - fixtures
 
-from portside.controllers import progress, rollout
+from portside.controllers import progress, proportion, rollout
 
 
 def deploy_data(replicas=10, surge="25%", unavailable="25%", kind="RollingUpdate"):
@@ -44,6 +44,27 @@ def test_unavailable_old_pods_go_first():
     d = deploy_data(4, 1, 1)
     sizes = rollout.old_rs_sizes(d, rs_data("new", 1, 1), [rs_data("old", 4, 2)])
     assert sizes == {"old": 2}
+
+
+def sized(rs, desired, maximum):
+    rs["metadata"]["annotations"].update({rollout.DESIRED: str(desired), rollout.MAX_REPLICAS: str(maximum)})
+    return rs
+
+
+def test_resizing_mid_rollout_scales_every_active_set_in_proportion():
+    d = deploy_data(8, 1, 1)
+    old = sized(rs_data("old", 3, 3, created="2024-01-01T00:00:00Z"), 4, 5)
+    new = sized(rs_data("new", 2, 0, created="2024-01-02T00:00:00Z"), 4, 5)
+    assert proportion.is_scaling_event(d, [old, new])
+    assert proportion.proportional_sizes(d, new, [old]) == {"old": 5, "new": 4}
+    shrunk = deploy_data(2, 1, 1)
+    sizes = proportion.proportional_sizes(shrunk, new, [old])
+    assert sum(sizes.values()) == 3 and sizes["old"] >= sizes["new"]
+
+
+def test_a_single_active_set_takes_the_whole_count():
+    d = deploy_data(6, 1, 1)
+    assert proportion.proportional_sizes(d, rs_data("new", 4, 4), [rs_data("old", 0, 0)]) == {"new": 6}
 
 
 def test_template_hash_is_stable_and_depends_on_template_and_collisions():
@@ -166,6 +187,23 @@ def test_progress_deadline_exceeded_fails_rollout_status(cluster, harness):
                                                                                      conditions)
     cond = next(c for c in conditions if c["type"] == "Progressing")
     assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
+
+
+def test_scaling_in_the_middle_of_a_rollout_is_proportional(cluster, harness):
+    ns = cluster.namespace("deploy-proportional")
+    harness.kubelet(ns, never_ready=lambda pod: pod["spec"]["containers"][0]["image"] == "web:v2")
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}}
+    apply(cluster, ns, deployment("web", 4, strategy=strategy))
+    rollout_status(cluster, ns, "web")
+    cluster.kubectl("set", "image", "-n", ns, "deploy/web", "c=web:v2")
+
+    def by_image(objs):
+        return {s["spec"]["template"]["spec"]["containers"][0]["image"]: s["spec"]["replicas"] for s in objs.values()}
+
+    harness.wait("replicasets", ns, lambda o: by_image(o) == {"web:v1": 3, "web:v2": 2}, what="a stuck rollout")
+    cluster.kubectl("scale", "-n", ns, "deploy/web", "--replicas=8")
+    harness.wait("replicasets", ns, lambda o: by_image(o) == {"web:v1": 5, "web:v2": 4}, what="5 old + 4 new")
+    harness.wait("pods", ns, lambda o: len(o) == 9, what="9 pods")
 
 
 def test_history_limit_restart_and_scale_subresource(cluster, harness):
