@@ -6,13 +6,14 @@ authentication before any handler runs.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from aiohttp import web
 
 from portside.apiserver import discovery, errors
-from portside.apiserver.auth import Authenticator
-from portside.apiserver.handlers import Handlers, resolve, respond
+from portside.apiserver.auth import Authenticator, User
+from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
 
@@ -24,7 +25,7 @@ def _middleware(auth: Authenticator):
     @web.middleware
     async def handle(request: web.Request, handler):
         try:
-            auth.check(request)
+            request["user"] = auth.check(request)
             return await handler(request)
         except errors.ApiError as exc:
             return respond(exc.body(), exc.code)
@@ -75,6 +76,8 @@ class Routes:
             return _ok(discovery.group(parts[0]), request.path)
         if len(parts) == 2:
             return _ok(discovery.resource_list(parts[0], parts[1]), request.path)
+        if parts == ["authorization.k8s.io", "v1", "selfsubjectaccessreviews"] and request.method == "POST":
+            return respond(access_review(await json_body(request), request["user"]), 201)
         return await self.handlers.serve(request, resolve(parts[0], parts[1], parts[2:]))
 
     async def openapi_v2(self, request: web.Request) -> web.Response:
@@ -90,6 +93,17 @@ class Routes:
         if parts[0] == "apis" and len(parts) == 3:
             return _ok(discovery.openapi_v3(parts[1], parts[2]), request.path)
         raise errors.route_not_found(request.path)
+
+
+def access_review(review: dict, user: User | None) -> bytes:
+    """``kubectl auth can-i``: the admin may do anything, the read-only user may get, list and watch."""
+    verb = ((review.get("spec") or {}).get("resourceAttributes") or {}).get("verb", "")
+    allowed = user is not None and (not user.read_only or verb in ("get", "list", "watch"))
+    out = {**review, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+           "status": {"allowed": allowed}}
+    if not allowed:
+        out["status"]["reason"] = f"the {user.name if user else 'anonymous'} token may not {verb}"
+    return json.dumps(out).encode()
 
 
 def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False,

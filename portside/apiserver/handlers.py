@@ -51,7 +51,7 @@ def respond(body: bytes, status: int = 200, content_type: str = JSON, warnings: 
     return web.Response(body=body, status=status, headers=headers)
 
 
-async def _json_body(request: web.Request) -> Any:
+async def json_body(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", JSON).split(";")[0].strip()
     raw = await request.read()
     if ctype == protobuf.MEDIA_TYPE:
@@ -137,12 +137,12 @@ class Handlers:
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)
-        body = await self.registry.create(t, await _json_body(request), opts)
+        body = await self.registry.create(t, await json_body(request), opts)
         return respond(body, 201, warnings=opts.warnings)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)
-        body = await self.registry.update(t, await _json_body(request), opts)
+        body = await self.registry.update(t, await json_body(request), opts)
         return respond(body, warnings=opts.warnings)
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
@@ -152,12 +152,12 @@ class Handlers:
         return respond(body, warnings=opts.warnings)
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
-        body = await _json_body(request) if request.can_read_body else {}
+        body = await json_body(request) if request.can_read_body else {}
         opts = DeleteOptions.parse(body if isinstance(body, dict) else {}, request.query)
         return respond(await self.deleter.delete(t, opts))
 
     async def _deletecollection(self, request: web.Request, t: Target) -> web.Response:
-        body = await _json_body(request) if request.can_read_body else {}
+        body = await json_body(request) if request.can_read_body else {}
         opts = DeleteOptions.parse(body if isinstance(body, dict) else {}, request.query)
         q = query.parse(t.info, request.query, "")
         listed = await self.registry.list(t.info, t.namespace)
@@ -170,7 +170,7 @@ class Handlers:
         if request.method not in SUBRESOURCE_METHODS.get(t.subresource, ()):
             raise errors.method_not_allowed(request.method.lower(), t.info)
         if t.subresource == "binding":
-            body = await _json_body(request)
+            body = await json_body(request)
             name = t.name or ((body.get("metadata") or {}).get("name", "") if isinstance(body, dict) else "")
             return respond(await self.sub.bind(Target(t.info, t.namespace, name, "binding"), body), 201)
         if t.subresource == "scale":
@@ -182,6 +182,6 @@ class Handlers:
             return respond(await self.sub.get_scale(t))
         opts = _write_options(request)
         if request.method == "PUT":
-            return respond(await self.sub.put_scale(t, await _json_body(request), opts))
+            return respond(await self.sub.put_scale(t, await json_body(request), opts))
         ctype = request.headers.get("Content-Type", "")
         return respond(await self.sub.patch_scale(t, await request.read(), ctype, opts))

@@ -82,12 +82,17 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
                 8: ("ttlSecondsAfterFinished", I, ""), 9: ("completionMode", S, ""), 10: ("suspend", B, "")},
     "PriorityClass": {1: ("metadata", "ObjectMeta", ""), 2: ("value", I, ""), 3: ("globalDefault", B, ""),
                       4: ("description", S, ""), 5: ("preemptionPolicy", S, "")},
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "AccessReviewSpec", "")},
+    "AccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes", "")},
+    "ResourceAttributes": {1: ("namespace", S, ""), 2: ("verb", S, ""), 3: ("group", S, ""), 4: ("version", S, ""),
+                           5: ("resource", S, ""), 6: ("subresource", S, ""), 7: ("name", S, "")},
     "Quantity": {1: ("string", S, "")},
     "Time": {1: ("seconds", I, ""), 2: ("nanos", I, "")},
     "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
     "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
 }
-KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass")
+KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass",
+         "SelfSubjectAccessReview")
 
 
 class ProtobufError(ValueError):

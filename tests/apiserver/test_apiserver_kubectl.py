@@ -169,3 +169,11 @@ def test_server_side_apply_creates_then_updates_and_diff_sees_changes(cluster):
     cluster.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=more)
     assert get_json(cluster, "-n", ns, "deploy", "my-app")["spec"]["replicas"] == 4
     assert cluster.kubectl(*diff, input=more, check=False).returncode == 0
+
+
+def test_auth_can_i_answers_per_token(cluster):
+    readonly = str(cluster.data_dir / "kubeconfig-readonly.yaml")
+    assert cluster.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    assert cluster.kubectl("auth", "can-i", "list", "pods", kubeconfig=readonly).stdout.strip() == "yes"
+    denied = cluster.kubectl("auth", "can-i", "delete", "pods", kubeconfig=readonly, check=False)
+    assert denied.returncode == 1 and denied.stdout.strip() == "no - the readonly token may not delete"
