@@ -1,7 +1,8 @@
 """Image references as the CLI accepts them: ``NAME[:TAG]``, ``sha256:HEX`` and id prefixes.
 
-Names are stored exactly as given plus an explicit tag (``busybox`` is kept as ``busybox:latest``); expanding
-``busybox`` to ``docker.io/library/busybox`` is the registry client's business, not the local store's.
+Names are stored with an explicit tag and, for Docker Hub, in docker's short form: ``busybox``,
+``busybox:latest`` and ``docker.io/library/busybox:latest`` are one name.  Expanding a short name to a registry
+address is the registry client's business, not the local store's.
 """
 
 from __future__ import annotations
@@ -44,7 +45,16 @@ def normalize(ref: str) -> str:
             raise InvalidReference(
                 f"invalid reference {ref!r}: name component {part!r} must be lowercase letters, digits and "
                 "separators (. _ __ -)")
-    return f"{name}:{tag}"
+    return f"{familiar(name)}:{tag}"
+
+
+def familiar(name: str) -> str:
+    """Docker Hub names in the short form docker shows and stores: ``docker.io/library/x`` is ``x``."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            return rest.removeprefix("library/") if rest.count("/") == 1 else rest
+    return name
 
 
 def is_hex(text: str) -> bool:

@@ -42,7 +42,8 @@ def test_layer_dirs_reunpacks_a_missing_layer(store: ImageStore, busybox: Image)
     assert store.layer_dirs(busybox) == [layer] and (layer / "bin" / "busybox").is_file()
 
 
-@pytest.mark.parametrize("form", ["busybox", "busybox:latest", "ID", "SHORT", "PREFIX4", "MANIFEST"])
+@pytest.mark.parametrize("form", ["busybox", "busybox:latest", "ID", "SHORT", "PREFIX4", "MANIFEST",
+                                  "docker.io/library/busybox", "docker.io/library/busybox:latest"])
 def test_resolve_forms(store: ImageStore, busybox: Image, form: str) -> None:
     ref = {"ID": busybox.id, "SHORT": busybox.id[7:19], "PREFIX4": busybox.id[7:11],
            "MANIFEST": busybox.digest}.get(form, form)
