@@ -153,18 +153,14 @@ class DeploymentController(Controller):
         raise RuntimeError(f"pod template hash collision with replica set {body['metadata']['name']}")
 
     async def _sync_revision(self, d: Obj, new: Obj, old: list[Obj]) -> None:
-        """The current template's ReplicaSet carries the highest revision (it moves up again on ``undo``)."""
-        top = max((rollout.revision(rs) for rs in old), default=0)
-        current = rollout.revision(new)
-        if current <= top:
-            notes = meta(new).get("annotations") or {}
-            history = ",".join(x for x in (notes.get(rollout.REVISION_HISTORY), str(current) if current else "")
-                               if x)
-            patch = {rollout.REVISION: str(top + 1), **({rollout.REVISION_HISTORY: history} if history else {})}
-            self._cache(await self.client.patch(REPLICASETS, meta(new)["name"], {"metadata": {"annotations": patch}},
-                                                meta(new)["namespace"]))
-            current = top + 1
-        await self._set_revision(d, str(current))
+        """The current template's ReplicaSet carries the highest revision (it moves up again on ``undo``) and the
+        Deployment's own annotations (``kubernetes.io/change-cause`` is what ``rollout history`` prints)."""
+        patch = rollout.new_rs_annotations(d, new, old)
+        if patch:
+            new = await self.client.patch(REPLICASETS, meta(new)["name"], {"metadata": {"annotations": patch}},
+                                          meta(new)["namespace"])
+            self._cache(new)
+        await self._set_revision(d, str(rollout.revision(new)))
 
     async def _set_revision(self, d: Obj, revision: str) -> None:
         if (meta(d).get("annotations") or {}).get(rollout.REVISION) != revision:

@@ -121,6 +121,20 @@ def copied_annotations(deployment: Obj) -> dict[str, str]:
     return {k: v for k, v in (meta(deployment).get("annotations") or {}).items() if k not in NOT_COPIED}
 
 
+def new_rs_annotations(deployment: Obj, new: Obj, old: list[Obj]) -> dict[str, str]:
+    """What the new ReplicaSet's annotations lack: the Deployment's own, and a revision above every old one (the
+    revision it had before goes into ``revision-history``)."""
+    notes = meta(new).get("annotations") or {}
+    patch = {k: v for k, v in copied_annotations(deployment).items() if notes.get(k) != v}
+    top, current = max((revision(rs) for rs in old), default=0), revision(new)
+    if current <= top:
+        history = ",".join(x for x in (notes.get(REVISION_HISTORY), str(current) if current else "") if x)
+        patch[REVISION] = str(top + 1)
+        if history:
+            patch[REVISION_HISTORY] = history
+    return patch
+
+
 def history_to_delete(deployment: Obj, old: list[Obj]) -> list[Obj]:
     """Old, empty ReplicaSets beyond ``revisionHistoryLimit``, lowest revision first."""
     limit = deployment["spec"].get("revisionHistoryLimit")

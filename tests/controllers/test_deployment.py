@@ -74,6 +74,16 @@ def test_template_hash_is_stable_and_depends_on_template_and_collisions():
     assert set(rollout.template_hash(t)) <= set("bcdfghjklmnpqrstvwxz2456789")
 
 
+def test_reused_replica_set_moves_to_the_top_revision_and_takes_the_change_cause():
+    d = deploy_data()
+    d["metadata"]["annotations"] = {"kubernetes.io/change-cause": "undo", rollout.REVISION: "2"}
+    back = rs_data("v1", 0, 0, revision="1")
+    assert rollout.new_rs_annotations(d, back, [rs_data("v2", 2, 2, revision="2")]) == {
+        rollout.REVISION: "3", rollout.REVISION_HISTORY: "1", "kubernetes.io/change-cause": "undo"}
+    assert rollout.new_rs_annotations(d, rs_data("v2", 2, 2, revision="2"), [back]) == {
+        "kubernetes.io/change-cause": "undo"}
+
+
 def test_history_keeps_the_newest_empty_replica_sets():
     d = deploy_data()
     d["spec"]["revisionHistoryLimit"] = 1
@@ -125,8 +135,11 @@ def test_rolling_update_keeps_availability_then_undo_returns(cluster, harness):
     sets = harness.wait("replicasets", ns, lambda o: len(o) == 2 and o)
     assert sorted(s["metadata"]["annotations"][rollout.REVISION] for s in sets.values()) == ["1", "2"]
     assert all(s["metadata"]["labels"][rollout.HASH_LABEL] in name for name, s in sets.items())
-    history = cluster.kubectl("rollout", "history", "-n", ns, "deploy/web").stdout
-    assert "1 " in history and "2 " in history
+    cluster.kubectl("annotate", "-n", ns, "deploy/web", "kubernetes.io/change-cause=to v2")
+    harness.wait("replicasets", ns, lambda o: any(s["metadata"]["annotations"].get("kubernetes.io/change-cause")
+                                                  for s in o.values()), what="change-cause on the new set")
+    history = cluster.kubectl("rollout", "history", "-n", ns, "deploy/web").stdout.splitlines()
+    assert [line.split()[:3] for line in history[2:4]] == [["1", "<none>"], ["2", "to", "v2"]]
 
     kubelet.start_tracking()
     assert "rolled back" in cluster.kubectl("rollout", "undo", "-n", ns, "deploy/web").stdout
