@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import threading
 
 import yaml
 
@@ -117,8 +118,11 @@ def test_get_pods_watch_sees_events(cluster):
         cluster.kubectl("label", "-n", ns, "pod", "watched", "seen=yes")
         cluster.kubectl("delete", "-n", ns, "pod", "watched")
         lines = []
-        while not any(line.startswith("DELETED") for line in lines):
+        timer = threading.Timer(20, watcher.kill)  # a watch that never reports ends the test, not the suite
+        timer.start()
+        while not any(line.startswith("DELETED") for line in lines) and watcher.poll() is None:
             lines.append(watcher.stdout.readline())
+        timer.cancel()
     finally:
         watcher.kill()
         watcher.wait()

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 import urllib3
@@ -179,8 +180,8 @@ def test_watch_resumes_from_last_resource_version_without_gaps(kube, ns):
         stop.set()
     thread = threading.Thread(target=writer)
     thread.start()
-    seen, rv = [], start
-    while len(seen) < 60:  # reconnect after every few events, from the last resourceVersion seen
+    seen, rv, deadline = [], start, time.monotonic() + 60
+    while len(seen) < 60 and time.monotonic() < deadline:  # reconnect every few events, from the last one seen
         w = watch.Watch()
         for n, event in enumerate(w.stream(core.list_namespaced_pod, ns, resource_version=rv, timeout_seconds=5)):
             seen.append(event["object"].metadata.name)
