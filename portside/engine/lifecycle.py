@@ -7,8 +7,10 @@ with code and OOM flag, and release the mount and the network; with AutoRemove t
 before a foreground ``run`` learns the exit code.
 
 A monitor that was SIGKILLed leaves a record saying "running". ``reconcile`` notices (the monitor's pid is gone or
-belongs to another process) and asks runc: a container still running stays running (its output is no longer
-logged); one that ended is recorded as exited with the unknown status docker also reports (255) and cleaned up.
+belongs to another process) and asks runc. A container still running is adopted: a new monitor re-opens its
+FIFOs (what it wrote meanwhile is still buffered there), logs on and records the end, though with the exit status
+unknown (255, as docker reports it), since the container's init is no longer a child of any monitor. One that
+already ended is recorded as exited with that same unknown status and cleaned up.
 """
 
 from __future__ import annotations
@@ -86,16 +88,17 @@ def _attach(engine, cid: str, record: dict, undo: ExitStack):
     return attachment
 
 
-def _plan(engine, paths: Paths, record: dict, attachment, attach) -> monitor.Plan:
+def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int = 0) -> monitor.Plan:
     cid = record["Id"]
     policy = record["HostConfig"]["RestartPolicy"]
     durable = not record["HostConfig"]["AutoRemove"]
     net = _network_state(attachment)
 
     def on_start(pid: int, monitor_pid: int) -> None:
-        engine.records.update_state(cid, lambda s: s.update(
-            Status="running", Pid=pid, ExitCode=0, OOMKilled=False, Error="", StartedAt=rfc3339(),
-            MonitorPid=monitor_pid, MonitorStart=proc_start(monitor_pid), Network=net), durable)
+        change = {"MonitorPid": monitor_pid, "MonitorStart": proc_start(monitor_pid)}
+        if pid != adopt_pid:  # adopting changes only the monitor: the container runs on
+            change.update(Status="running", Pid=pid, ExitCode=0, OOMKilled=False, Error="", StartedAt=rfc3339())
+        engine.records.update_state(cid, lambda s: s.update(change, Network=net or s.get("Network", {})), durable)
 
     def on_restart(info: monitor.ExitInfo) -> None:
         engine.records.update_state(cid, lambda s: s.update(
@@ -114,7 +117,7 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach) -> monitor.Pla
         cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
         restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
         keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
-        on_start=on_start, on_restart=on_restart, on_exit=on_exit)
+        on_start=on_start, on_restart=on_restart, on_exit=on_exit, adopt_pid=adopt_pid)
 
 
 def _network_state(attachment) -> dict:
@@ -186,9 +189,27 @@ def reconcile(engine, cid: str, state: dict) -> dict:
     """Re-adopt a container whose monitor is gone (see the module docstring)."""
     if state.get("Status") not in ("running", "restarting") or monitor_alive(state):
         return state
+    paths = engine.records.paths(cid)
+    lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # busy: a start or another adoption is under way
+    except BlockingIOError:
+        os.close(lock)
+        return state
+    try:
+        return _reconcile_locked(engine, cid, paths)
+    finally:
+        os.close(lock)
+
+
+def _reconcile_locked(engine, cid: str, paths: Paths) -> dict:
+    state = read_json(paths.state)
+    if state.get("Status") not in ("running", "restarting") or monitor_alive(state):
+        return state
     live = engine.runc.state(cid)
     if live is not None and live.get("status") in ("running", "paused"):
-        return state
+        _adopt(engine, paths, live["pid"])
+        return read_json(paths.state)
     if live is not None:
         engine.runc.delete(cid, force=True)
     state = engine.records.update_state(cid, lambda s: s.update(
@@ -196,6 +217,17 @@ def reconcile(engine, cid: str, state: dict) -> dict:
         Error="the container's monitor died; its exit status is unknown"))
     release(engine, cid)
     return state
+
+
+def _adopt(engine, paths: Paths, pid: int) -> None:
+    """A new monitor for a running container: it drains the output again and records the end."""
+    handle = monitor.spawn(_plan(engine, paths, read_json(paths.record), None, None, adopt_pid=pid))
+    try:
+        handle.started()
+    except OCIRuntimeError:
+        pass  # the container ended meanwhile; the next look records it
+    finally:
+        handle.close()
 
 
 def monitor_alive(state: dict) -> bool:

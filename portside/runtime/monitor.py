@@ -53,6 +53,7 @@ class Plan:
     on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None
     on_restart: Callable[[ExitInfo], None] = lambda info: None
     on_exit: Callable[[ExitInfo], None] = lambda info: None
+    adopt_pid: int = 0  # a running container whose monitor died: watch it instead of starting it
 
 
 class Handle:
@@ -141,7 +142,7 @@ class _Monitor:
         restarts = 0
         while True:
             try:
-                pid = self._start()
+                pid = self._adopt() if restarts == 0 and self.plan.adopt_pid else self._start()
             except PortsideError as e:
                 self._failed(e, restarts)
                 return
@@ -174,6 +175,12 @@ class _Monitor:
                 os.close(fd)
         return int(pid_file.read_text())
 
+    def _adopt(self) -> int:
+        """Take over a running container: drain its FIFOs again. It is not our child, so its exit status will be
+        unknown (``_reap`` gives 255, docker's value for that case)."""
+        self.output.reopen()
+        return self.plan.adopt_pid
+
     def _finish(self, code: int, restarts: int) -> ExitInfo:
         """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
         oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
@@ -183,7 +190,9 @@ class _Monitor:
         except PortsideError:
             pass
         Cgroup(self.plan.cgroups_path).remove()
-        return ExitInfo(code, oom, logfile.rfc3339(), restarts)
+        adopted = restarts == 0 and self.plan.adopt_pid
+        error = "its monitor died while it ran, so its exit status is unknown" if adopted else ""
+        return ExitInfo(code, oom, logfile.rfc3339(), restarts, error)
 
     def _failed(self, error: PortsideError, restarts: int) -> None:
         if restarts == 0:

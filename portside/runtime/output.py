@@ -36,6 +36,15 @@ class Output:
             writers.append(os.open(fifo, os.O_RDWR))
         return writers
 
+    def reopen(self) -> None:
+        """The FIFOs of a container started by an earlier monitor; whatever it wrote since is still buffered."""
+        for stream in ("stdout", "stderr"):
+            try:
+                fd = os.open(self.run_dir / f"{stream}.fifo", os.O_RDONLY | os.O_NONBLOCK)
+            except FileNotFoundError:
+                continue
+            self.readers[fd] = logfile.Writer(self.log_fd, stream)
+
     def pump(self, pid: int) -> None:
         """Copy output until the process ``pid`` has exited and the FIFOs are drained; close them."""
         poller = select.poll()

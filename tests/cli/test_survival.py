@@ -30,17 +30,19 @@ def test_killing_a_foreground_run_leaves_the_container_running_and_its_exit_reco
 
 def test_killing_the_monitor_leaves_the_container_running_and_adoptable(portside, tmp_path) -> None:
     out = tmp_path / "out"
+    # after the kill it writes 1 MB to stdout: far more than a pipe holds, so it finishes only if drained again
     cid = portside("run", "-d", "--name", "orphan", "--network", "none", "-v", f"{out}:/out", "busybox", "sh",
-                   "-c", "echo hello; sleep 4; for i in $(seq 200); do echo tick $i; done; "
+                   "-c", "echo hello; sleep 4; head -c 1000000 /dev/zero | tr '\\0' x; echo; echo tick; "
                          "echo ok > /out/finished; sleep 0.5; exit 3").stdout.strip()
     _wait_for(lambda: "hello" in portside("logs", "orphan").stdout)
     state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
     os.kill(state["MonitorPid"], signal.SIGKILL)
-    assert portside.inspect("orphan")["State"]["Status"] == "running"
+    assert portside.inspect("orphan")["State"]["Status"] == "running"  # and adopted by a new monitor
     assert [line for line in portside("ps").stdout.splitlines() if "orphan" in line]
     assert portside("logs", "orphan").stdout.startswith("hello\n")
     assert portside("wait", "orphan", timeout=30).stdout == "255\n"  # docker's "unknown" status
-    assert (out / "finished").read_text() == "ok\n"  # its writes to stdout never killed it (no SIGPIPE)
+    assert (out / "finished").read_text() == "ok\n"
+    assert portside("logs", "--tail", "1", "orphan").stdout == "tick\n"
     info = portside.inspect("orphan")
     assert info["State"]["Status"] == "exited" and "monitor" in info["State"]["Error"]
     portside("rm", "orphan")
