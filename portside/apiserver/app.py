@@ -19,16 +19,20 @@ from portside.apiserver.registry import Registry
 
 log = logging.getLogger("portside.apiserver")
 MAX_BODY = 3 * 1024 * 1024  # Kubernetes' request size limit
+USER = web.RequestKey("user", object)
 
 
 def _middleware(auth: Authenticator):
     @web.middleware
     async def handle(request: web.Request, handler):
         try:
-            request["user"] = auth.check(request)
+            request[USER] = auth.check(request)
             return await handler(request)
         except errors.ApiError as exc:
             return respond(exc.body(), exc.code)
+        except web.HTTPRequestEntityTooLarge:
+            too_big = errors.ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}")
+            return respond(too_big.body(), 413)
         except web.HTTPException:
             raise
         except Exception as exc:  # a bug: answer 500 with the message rather than drop the connection
@@ -77,7 +81,7 @@ class Routes:
         if len(parts) == 2:
             return _ok(discovery.resource_list(parts[0], parts[1]), request.path)
         if parts == ["authorization.k8s.io", "v1", "selfsubjectaccessreviews"] and request.method == "POST":
-            return respond(access_review(await json_body(request), request["user"]), 201)
+            return respond(access_review(await json_body(request), request[USER]), 201)
         return await self.handlers.serve(request, resolve(parts[0], parts[1], parts[2:]))
 
     async def openapi_v2(self, request: web.Request) -> web.Response:

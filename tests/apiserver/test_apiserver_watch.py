@@ -79,3 +79,15 @@ def test_table_watch_rows_carry_the_printer_columns(tmp_path):
     table = event["object"]
     assert table["kind"] == "Table" and table["rows"][0]["cells"][0] == "a"
     assert [c["name"] for c in table["columnDefinitions"]][:2] == ["Name", "Data"]
+
+
+def test_oversized_body_is_a_413_status(tmp_path):
+    big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "x" * 4_000_000}}
+
+    async def body():
+        async with running(tmp_path) as (_, http):
+            async with http.post("/api/v1/namespaces/default/configmaps", json=big) as resp:
+                return resp.status, await resp.json()
+
+    status, answer = asyncio.run(body())
+    assert status == 413 and answer["reason"] == "RequestEntityTooLarge" and answer["kind"] == "Status"
