@@ -152,12 +152,16 @@ class _Monitor:
             self.output.pump(pid)
             code = _reap(pid)
             info = self._finish(code, restarts)
-            stopped = self.plan.stop_marker is not None and self.plan.stop_marker.exists()
-            if not self.plan.restart.should_restart(code, restarts, stopped):
+            if not self.plan.restart.should_restart(code, restarts, self._stopped()):
                 return self._exited(info)
             self.plan.on_restart(info)
             time.sleep(self.plan.restart.backoff(restarts))
+            if self._stopped():  # stop, kill or rm during the back-off
+                return self._exited(info)
             restarts += 1
+
+    def _stopped(self) -> bool:
+        return self.plan.stop_marker is not None and self.plan.stop_marker.exists()
 
     def _start(self) -> int:
         """FIFOs for stdout/stderr, then one ``runc run --detach``; returns the init's pid."""

@@ -106,3 +106,15 @@ def test_foreground_run_forwards_signals_to_the_container(portside) -> None:
     cli.send_signal(signal.SIGINT)
     out, _ = cli.communicate(timeout=20)
     assert (cli.returncode, out) == (5, "got INT\n")
+
+
+def test_a_container_restarting_forever_can_be_stopped_and_removed(portside) -> None:
+    portside("run", "-d", "--name", "crashy", "--network", "none", "--restart", "always", "busybox", "sh", "-c",
+             "exit 1")
+    _wait_for(lambda: portside.inspect("crashy")["RestartCount"] >= 3)
+    portside("stop", "-t", "1", "crashy")
+    state = portside.inspect("crashy")["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 1)
+    portside("start", "crashy")
+    portside("rm", "-f", "crashy")
+    assert portside.leftovers() == []
