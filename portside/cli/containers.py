@@ -51,6 +51,8 @@ def command(func):
             return func(argv, root)
         except HelpRequested:
             return 0
+        except KeyboardInterrupt:  # logs -f, stats, wait: Ctrl-C is the normal way out
+            return 130
         except PortsideError as exc:
             from portside.cli.main import fail
 
