@@ -89,7 +89,10 @@ class JobController(Controller):
 
     async def _converge(self, key: str, job: Obj, counts: jobs.Counts, deps: jobs.Dependencies) -> None:
         gap = jobs.want_active(job, counts) - len(counts.active)
-        if gap > 0:
+        wait = jobs.backoff_left(counts, now_s()) if gap > 0 else 0.0
+        if wait > 0:
+            add_after(self.queue, key, wait)  # a failing template is retried slowly, not in a tight loop
+        elif gap > 0:
             self.expectations.expect(key, adds=gap)
             body = from_template(job["spec"]["template"], owner_ref(job, JOBS), f"{meta(job)['name']}-")
             if not deps.met:

@@ -18,6 +18,7 @@ GATE = api.DEPENDS_ON
 BACKOFF_LIMIT = "BackoffLimitExceeded"
 DEADLINE = "DeadlineExceeded"
 DEPENDENCY = "DependencyFailed"
+FAILURE_BACKOFF_S, MAX_FAILURE_BACKOFF_S = 10.0, 600.0  # Kubernetes' pod failure back-off for Jobs
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Counts:
     succeeded: int
     failed: int
     ready: int
+    last_failure: float | None = None  # when the latest failed pod ended
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,28 @@ def count(job: Obj, pods: list[Obj]) -> Counts:
     status = job.get("status") or {}
     phases = [(p.get("status") or {}).get("phase") for p in pods]
     active = tuple(p for p in pods if is_active(p))
+    ended = [_ended_at(p) for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
     return Counts(active, max(status.get("succeeded") or 0, phases.count("Succeeded")),
-                  max(status.get("failed") or 0, phases.count("Failed")), sum(is_ready(p) for p in active))
+                  max(status.get("failed") or 0, phases.count("Failed")), sum(is_ready(p) for p in active),
+                  max(ended, default=None))
+
+
+def _ended_at(pod: Obj) -> float:
+    """The last container's finish time, else when the pod stopped being Ready, else its creation."""
+    status = pod.get("status") or {}
+    stamps = [((c.get("state") or {}).get("terminated") or {}).get("finishedAt")
+              for c in status.get("containerStatuses") or []]
+    stamps.append((condition(pod, "Ready") or {}).get("lastTransitionTime"))
+    found = [t for t in map(seconds, stamps) if t is not None]
+    return max(found) if found else seconds(meta(pod).get("creationTimestamp")) or 0.0
+
+
+def backoff_left(counts: Counts, now: float) -> float:
+    """Seconds before a failed pod may be replaced: 10 s, doubling with each failure, at most 10 min."""
+    if not counts.failed or counts.last_failure is None:
+        return 0.0
+    delay = min(MAX_FAILURE_BACKOFF_S, FAILURE_BACKOFF_S * 2 ** (counts.failed - 1))
+    return max(0.0, counts.last_failure + delay - now)
 
 
 def restarts(pods: tuple[Obj, ...]) -> int:

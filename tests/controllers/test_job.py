@@ -44,6 +44,17 @@ def test_on_failure_restarts_count_against_the_backoff_limit():
     assert jobs.verdict(job, jobs.count(job, running), jobs.Dependencies(), NOW).reason == "BackoffLimitExceeded"
 
 
+def test_failure_back_off_doubles_per_failure():
+    one = jobs.Counts((), 0, 1, 0, last_failure=NOW)
+    assert jobs.backoff_left(one, NOW + 4) == 6.0
+    three = jobs.Counts((), 0, 3, 0, last_failure=NOW)
+    assert jobs.backoff_left(three, NOW + 4) == 36.0
+    assert jobs.backoff_left(jobs.Counts((), 0, 0, 0), NOW) == 0.0
+    failed = [{"metadata": {}, "status": {"phase": "Failed", "containerStatuses": [
+        {"state": {"terminated": {"finishedAt": "2024-01-01T00:00:03Z"}}}]}}]
+    assert jobs.count(job_data(), failed).last_failure == NOW - 2
+
+
 def test_want_active_is_bounded_by_parallelism_and_remaining_completions():
     assert jobs.want_active(job_data(5, 2), jobs.count(job_data(5, 2), [])) == 2
     assert jobs.want_active(job_data(3, 2), jobs.count(job_data(3, 2), [pod_data("Succeeded")] * 2)) == 1
@@ -109,10 +120,12 @@ def test_completions_with_parallelism_never_run_more_than_parallel(cluster, harn
 
 def test_backoff_limit_fails_the_job(cluster, harness):
     ns = cluster.namespace("job-backoff")
-    harness.kubelet(ns, outcome=lambda pod: "Failed")
+    kubelet = harness.kubelet(ns, outcome=lambda pod: "Failed")
     apply(cluster, ns, job("flaky", backoff=1))
-    j = harness.wait("jobs", ns, finished("flaky", "Failed"), what="Failed")
+    j = harness.wait("jobs", ns, finished("flaky", "Failed"), timeout=25, what="Failed")
     assert condition(j, "Failed")["reason"] == "BackoffLimitExceeded" and j["status"]["failed"] == 2
+    (first, _), (second, _) = kubelet.started
+    assert second - first >= jobs.FAILURE_BACKOFF_S - 1.5, "the replacement of a failed pod came without back-off"
     assert len(harness.wait("pods", ns, lambda o: o)) == 2
     assert "BackoffLimitExceeded" in cluster.kubectl("describe", "-n", ns, "job", "flaky").stdout
 
