@@ -3,7 +3,8 @@
 A watch subscribes before it reads its history, so no change can fall between the two; changes that appear in
 both are told apart by revision and yielded once. Backends feed ``publish`` on the event loop thread, in revision
 order, so ``published`` is a revision up to which every subscriber has been offered every change: a quiet
-subscriber may report it as progress (a bookmark) without risk of skipping anything.
+subscriber may report it as progress (a bookmark) without risk of skipping anything. A subscriber that falls
+too far behind is ended rather than buffered without bound, as Kubernetes ends a watch whose channel is full.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import AsyncIterator
 from portside.store.types import Event, Progress
 
 _END = object()
+MAX_PENDING_BATCHES = 20_000  # a watcher this far behind is ended; it resumes from its last revision
 
 
 class Subscription:
@@ -80,8 +82,11 @@ class Hub:
             sub.queue.put_nowait(_END)
 
     def publish(self, events: list[Event]) -> None:
-        for sub in self._subs:
-            sub.offer(events)
+        for sub in list(self._subs):
+            if sub.queue.qsize() >= MAX_PENDING_BATCHES:
+                self.unsubscribe(sub)  # bounded memory: a stalled reader cannot make the server hold everything
+            else:
+                sub.offer(events)
         self.published = events[-1].revision
 
     def close_all(self) -> None:

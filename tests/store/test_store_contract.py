@@ -162,3 +162,17 @@ def test_state_and_revision_survive_reopen(url):
 def test_unknown_scheme_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="unknown scheme 'zk'.*sqlite"):
         run(store.open_store("zk://somewhere"))
+
+
+def test_a_stalled_watcher_is_ended_not_buffered_forever(url, monkeypatch):
+    from portside.store import hub
+    monkeypatch.setattr(hub, "MAX_PENDING_BATCHES", 3)
+
+    async def body(s):
+        stream = await s.watch("/r/slow/", await s.current_revision())
+        for i in range(6):  # one commit round each: more pending batches than the limit
+            await s.create(f"/r/slow/{i}", b"x")
+        return [ev.kv.key async for ev in stream]
+
+    received = run(with_store(url, body))
+    assert 1 <= len(received) <= 3 and received == [f"/r/slow/{i}" for i in range(len(received))]
