@@ -16,7 +16,7 @@ from portside import api
 from portside.apiserver import admission, alloc, errors
 from portside.apiserver.objects import Target, decode, encoder, generate_name, key, key_of, list_prefix, meta, now
 from portside.api.patch import PatchError
-from portside.store import Conflict, Create, Delete, KeyExists, KeyValue, ListResult, Store, Update
+from portside.store import Conflict, Create, Delete, KeyExists, KeyNotFound, KeyValue, ListResult, Store, Update
 
 PATCH_RETRIES = 5
 APPLY = "application/apply-patch+yaml"
@@ -131,6 +131,9 @@ class Registry:
         if m.get("name") and m["name"] != t.name:
             raise errors.bad_request(f"the name of the object ({m['name']}) does not match the name on the URL "
                                      f"({t.name})")
+        if t.info.namespaced and m.get("namespace") and m["namespace"] != t.namespace:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
+                                     "the request")
         rv = m.get("resourceVersion")
         if rv and rv != str(kv.mod_revision):
             raise errors.stale(t.info, t.name)
@@ -212,6 +215,8 @@ class Registry:
                 return (await self.store.commit([Update(k, encoder(new), kv.mod_revision), *extra]))[0].value
             except Conflict:
                 raise errors.stale(t.info, t.name) from None
+            except KeyNotFound:  # deleted since it was read
+                raise errors.not_found(t.info, t.name) from None
             except KeyExists as exc:
                 self._collision(t.info, new, exc, chosen)
         raise errors.timeout("could not allocate a free node port for the Service after 16 attempts")
@@ -223,6 +228,8 @@ class Registry:
             done = await self.store.commit([Delete(kv.key, kv.mod_revision, encoder(last)), *extra])
         except Conflict:
             raise errors.stale(info, meta(last).get("name", "")) from None
+        except KeyNotFound:
+            raise errors.not_found(info, meta(last).get("name", "")) from None
         if info.kind == "Namespace":
             self.admission.forget_namespace(meta(last).get("name", ""))
         return done[0].value

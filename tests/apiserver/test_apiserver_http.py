@@ -1,4 +1,4 @@
-"""Watch semantics on an in-process server: initial state, bookmarks, 410 for a compacted revision, Table rows."""
+"""HTTP semantics on an in-process server: watch (initial state, bookmarks, 410, Table rows) and request errors."""
 
 import asyncio
 import contextlib
@@ -91,3 +91,15 @@ def test_oversized_body_is_a_413_status(tmp_path):
 
     status, answer = asyncio.run(body())
     assert status == 413 and answer["reason"] == "RequestEntityTooLarge" and answer["kind"] == "Status"
+
+
+def test_update_naming_another_namespace_is_a_400(tmp_path):
+    async def body():
+        async with running(tmp_path) as (_, http):
+            made = await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("a"))).json()
+            made["metadata"]["namespace"] = "kube-system"
+            async with http.put("/api/v1/namespaces/default/configmaps/a", json=made) as resp:
+                return resp.status, (await resp.json())["message"]
+
+    status, message = asyncio.run(body())
+    assert status == 400 and "does not match the namespace" in message
