@@ -11,8 +11,8 @@ import asyncio
 import fcntl
 import logging
 import os
+import pathlib
 import signal
-import ssl
 import sys
 from dataclasses import dataclass
 
@@ -66,11 +66,11 @@ def _take_lock(data_dir: str) -> int | None:
 
 
 async def _api_answers(url: str, ca_file: str | None) -> None:
-    import aiohttp
-    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else False
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session:
-        async with session.get(url + "/readyz") as resp:
-            resp.raise_for_status()
+    """One real request through the same client every component uses; raises if the API does not answer."""
+    from portside.client import Client, ClientConfig
+    ca = pathlib.Path(ca_file).read_bytes() if ca_file else None
+    async with Client(ClientConfig(url, ca_data=ca)) as client:
+        await client.request("GET", "/readyz")
 
 
 async def _main(opts: UpOptions) -> None:
