@@ -70,9 +70,12 @@ class ReplicaSetController(Controller):
         claim = scaling.claim(rs, self.pods_in(namespace))
         owned = claim.owned + await self._adopt(rs, claim.adopt)
         await self._release(rs, claim.release)
+        failure = ""
         if self.expectations.satisfied(key) and not is_terminating(rs):
-            await self._converge(key, rs, owned)
-        await self._write_status(rs, owned)
+            failure = await self._converge(key, rs, owned)
+        await self._write_status(rs, owned, failure)
+        if failure:
+            raise RuntimeError(failure)  # retried with back-off; the status and an event say why
 
     async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
         adopted = []
@@ -95,33 +98,35 @@ class ReplicaSetController(Controller):
             except (NotFound, Conflict):
                 continue
 
-    async def _converge(self, key: str, rs: Obj, owned: list[Obj]) -> None:
+    async def _converge(self, key: str, rs: Obj, owned: list[Obj]) -> str:
+        """Create or delete toward ``spec.replicas``; returns why a create failed ("" when none did)."""
         plan = scaling.diff((rs.get("spec") or {}).get("replicas", 1), owned)
         if plan.create:
             self.expectations.expect(key, adds=plan.create)
-            await self._create(key, rs, plan.create)
-        elif plan.delete:
+            return await self._create(key, rs, plan.create)
+        if plan.delete:
             self.expectations.expect(key, deletes={meta(p)["uid"] for p in plan.delete})
             await asyncio.gather(*(self._delete(key, rs, p) for p in plan.delete))
+        return ""
 
-    async def _create(self, key: str, rs: Obj, count: int) -> None:
+    async def _create(self, key: str, rs: Obj, count: int) -> str:
         body = from_template(rs["spec"].get("template") or {}, owner_ref(rs, REPLICASETS), f"{meta(rs)['name']}-")
         for left, batch in _remaining(scaling.slow_start(count)):
-            results = await asyncio.gather(*(self._create_one(rs, body) for _ in range(batch)))
-            failed = results.count(False)
-            if failed:
-                for _ in range(failed + left):
+            errors = [e for e in await asyncio.gather(*(self._create_one(rs, body) for _ in range(batch))) if e]
+            if errors:
+                for _ in range(len(errors) + left):
                     self.expectations.observed_add(key)  # never coming
-                raise RuntimeError(f"{failed} of {batch} pod creates failed")
+                return errors[0]
+        return ""
 
-    async def _create_one(self, rs: Obj, body: Obj) -> bool:
+    async def _create_one(self, rs: Obj, body: Obj) -> str:
         try:
             pod = await self.client.create(PODS, body, meta(rs)["namespace"])
         except ApiError as exc:
             await self.events.record(rs, WARNING, "FailedCreate", f"Error creating: {exc}")
-            return False
+            return str(exc)
         await self.events.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {meta(pod)['name']}")
-        return True
+        return ""
 
     async def _delete(self, key: str, rs: Obj, pod: Obj) -> None:
         m = meta(pod)
@@ -136,10 +141,10 @@ class ReplicaSetController(Controller):
             raise
         await self.events.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {m['name']}")
 
-    async def _write_status(self, rs: Obj, owned: list[Obj]) -> None:
+    async def _write_status(self, rs: Obj, owned: list[Obj], failure: str) -> None:
         now = now_s()
-        status = scaling.status(rs, owned, now)
-        if status != rs.get("status"):
+        status = scaling.status(rs, owned, now, failure)
+        if {k: v for k, v in status.items() if v is not None} != rs.get("status"):
             try:
                 await self.client.patch(REPLICASETS, meta(rs)["name"], {"status": status}, meta(rs)["namespace"],
                                         subresource="status")

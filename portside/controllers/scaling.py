@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from portside import api
 from portside.controllers.pods import (Obj, controller_of, deletion_rank, is_active, is_available, is_ready,
-                                       is_terminating, meta)
+                                       is_terminating, meta, timestamp)
 
 BURST = 500  # most pods created or deleted in one sync, as Kubernetes' burstReplicas
 FIRST_BATCH = 1
@@ -73,8 +73,12 @@ def _fully_labeled(pod: Obj, template_labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in template_labels.items())
 
 
-def status(rs: Obj, pods: list[Obj], now: float) -> Obj:
-    """ReplicaSet status from its owned pods (``pods``); terminating pods are counted apart, as Kubernetes does."""
+def status(rs: Obj, pods: list[Obj], now: float, failure: str = "") -> Obj:
+    """ReplicaSet status from its owned pods (``pods``); terminating pods are counted apart, as Kubernetes does.
+
+    ``failure`` (why the last pod create failed) becomes the ReplicaFailure condition; without one, that condition
+    goes (``conditions: None`` removes the field in the merge patch the controller sends).
+    """
     spec = rs.get("spec") or {}
     active = [p for p in pods if is_active(p)]
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -87,7 +91,15 @@ def status(rs: Obj, pods: list[Obj], now: float) -> Obj:
         "terminatingReplicas": sum(is_terminating(p) for p in pods),
         "observedGeneration": meta(rs).get("generation", 0),
     }
-    conditions = (rs.get("status") or {}).get("conditions")
-    if conditions:
-        out["conditions"] = conditions
+    out["conditions"] = replica_failure(rs, failure) or None
     return out
+
+
+def replica_failure(rs: Obj, failure: str) -> list[Obj]:
+    current = (rs.get("status") or {}).get("conditions") or []
+    kept = [c for c in current if c.get("type") != "ReplicaFailure"]
+    if not failure:
+        return kept
+    previous = next((c for c in current if c.get("type") == "ReplicaFailure"), {})
+    return kept + [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure,
+                    "lastTransitionTime": previous.get("lastTransitionTime") or timestamp()}]

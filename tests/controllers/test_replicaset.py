@@ -64,6 +64,17 @@ def test_status_counts_ready_available_and_labels():
     assert s["observedGeneration"] == 4
 
 
+def test_a_failed_create_shows_as_replica_failure_until_creates_succeed():
+    rs = {"metadata": {}, "spec": {}, "status": {"conditions": [{"type": "Other", "status": "True"}]}}
+    failing = scaling.status(rs, [], now=0.0, failure='pods "web-x" is forbidden: exceeded quota')
+    cond = failing["conditions"][-1]
+    assert (cond["type"], cond["reason"], cond["message"]) == ("ReplicaFailure", "FailedCreate",
+                                                               'pods "web-x" is forbidden: exceeded quota')
+    healed = scaling.status({**rs, "status": failing}, [], now=0.0)
+    assert healed["conditions"] == [{"type": "Other", "status": "True"}]
+    assert scaling.status({"metadata": {}, "spec": {}}, [], now=0.0)["conditions"] is None
+
+
 def replicaset(name, replicas, min_ready=0):
     return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
             "spec": {"replicas": replicas, "minReadySeconds": min_ready,
