@@ -1,6 +1,6 @@
 """Watch that never misses: list, then follow; reconnect from the last revision; list again after a 410.
 
-The caller sees one unbroken stream of ``WatchEvent``. It starts with the current objects as ADDED (unless a
+The caller sees one unbroken stream of ``WatchEvent``; only a refusal (4xx other than 410) ends it. It starts with the current objects as ADDED (unless a
 resourceVersion is given), resumes from the last revision it delivered when a connection ends, and when the
 server says that revision is compacted it lists afresh and reports the difference against what it had delivered:
 ADDED/MODIFIED for objects that are new or changed, DELETED for those that disappeared.
@@ -100,6 +100,15 @@ async def watch(client: "Client", info: api.ResourceInfo, namespace: str, resour
         except errors.Gone:
             f.revision = ""
             continue
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
-            await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+        except errors.ApiError as exc:
+            if exc.code < 500:  # refused for good (unauthorized, not served): the caller must know
+                raise
+            await _back_off(failures)
             failures += 1
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
+            await _back_off(failures)
+            failures += 1
+
+
+async def _back_off(failures: int) -> None:
+    await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
