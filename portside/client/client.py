@@ -136,9 +136,14 @@ class Client:
         return await self.request("POST", path(resource("pods"), namespace, pod, "binding"), body=binding)
 
     def watch(self, res: Resource, namespace: str = "", *, resource_version: str = "", label_selector: str = "",
-              field_selector: str = "") -> AsyncIterator[Any]:
+              field_selector: str = "", known: list[dict[str, Any]] | None = None) -> AsyncIterator[Any]:
+        """Events from ``resource_version`` on (or the current objects first, when it is empty).
+
+        ``known`` is what the caller already holds at ``resource_version`` (the items of the list it came from),
+        so that a re-list after a 410 can report the objects deleted in the gap.
+        """
         from portside.client.watch import watch
-        return watch(self, resource(res), namespace, resource_version, label_selector, field_selector)
+        return watch(self, resource(res), namespace, resource_version, label_selector, field_selector, known or [])
 
     async def stream(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Raw watch lines of one connection; ends when the server ends it."""

@@ -83,9 +83,10 @@ class _Follower:
 
 
 async def watch(client: "Client", info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
-                fields: str) -> AsyncIterator[WatchEvent]:
+                fields: str, known: list[dict[str, Any]]) -> AsyncIterator[WatchEvent]:
     f = _Follower(client, info, namespace, labels, fields)
     f.revision = resource_version
+    f.known = {_id(o): o for o in known}
     failures = 0
     while True:
         try:

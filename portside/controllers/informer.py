@@ -39,7 +39,9 @@ class Informer:
             self._apply("ADDED", obj)
         self.synced.set()
         revision = listed["metadata"]["resourceVersion"]
-        async for event in self.client.watch(self.info, self.namespace, resource_version=revision):
+        events = self.client.watch(self.info, self.namespace, resource_version=revision,
+                                   known=listed.get("items") or [])
+        async for event in events:
             self._apply(event.type, event.object)
 
     def _apply(self, kind: str, obj: dict[str, Any]) -> None:

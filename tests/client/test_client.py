@@ -51,6 +51,27 @@ async def server(data_dir, port):
         await s.stop()
 
 
+def test_watch_from_a_revision_with_known_objects_reports_deletions_in_a_compacted_gap(tmp_path):
+    port = free_port()
+
+    async def body():
+        client = Client(ClientConfig(f"http://127.0.0.1:{port}"))
+        async with server(tmp_path, port) as s:
+            await client.create("configmaps", cm("a"))
+            listed = await client.list("configmaps", "default")
+            await client.delete("configmaps", "a", "default")
+            await client.create("configmaps", cm("b"))
+            await s.store.compact(await s.store.current_revision())
+            events = client.watch("configmaps", "default", resource_version=listed["metadata"]["resourceVersion"],
+                                  known=listed["items"])
+            got = [await anext(events) for _ in range(2)]
+            await events.aclose()
+        await client.close()
+        return sorted((e.type, e.name) for e in got)
+
+    assert asyncio.run(body()) == [("ADDED", "b"), ("DELETED", "a")]
+
+
 def test_watch_relists_after_410_and_reports_the_difference(tmp_path):
     port = free_port()
 
