@@ -58,7 +58,17 @@ def parse(info: api.ResourceInfo, query: Mapping[str, str], accept: str) -> List
     q.limit = int(limit)
     if query.get("continue"):
         q.continue_rev, q.continue_key = decode_continue(query["continue"])
+    elif query.get("resourceVersionMatch") == "Exact":
+        q.continue_rev = _exact_revision(query.get("resourceVersion", ""))
     return q
+
+
+def _exact_revision(rv: str) -> int:
+    """``resourceVersionMatch=Exact``: the list as it was at that revision (other matches read the newest)."""
+    if not rv.isdigit() or rv == "0":
+        raise errors.bad_request(f'resourceVersionMatch: Forbidden: resourceVersionMatch "Exact" needs a non-zero '
+                                 f'resourceVersion (got "{rv}")')
+    return int(rv)
 
 
 def encode_continue(revision: int, next_key: str) -> str:

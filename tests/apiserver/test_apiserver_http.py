@@ -103,3 +103,18 @@ def test_update_naming_another_namespace_is_a_400(tmp_path):
 
     status, message = asyncio.run(body())
     assert status == 400 and "does not match the namespace" in message
+
+
+def test_list_at_an_exact_past_revision(tmp_path):
+    async def body():
+        async with running(tmp_path) as (_, http):
+            await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("a"))).read()
+            then = (await (await http.get("/api/v1/namespaces/default/configmaps")).json())["metadata"]
+            await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("b"))).read()
+            params = {"resourceVersion": then["resourceVersion"], "resourceVersionMatch": "Exact"}
+            past = await (await http.get("/api/v1/namespaces/default/configmaps", params=params)).json()
+            bad = await http.get("/api/v1/namespaces/default/configmaps", params={"resourceVersionMatch": "Exact"})
+            return [i["metadata"]["name"] for i in past["items"]], past["metadata"], bad.status
+
+    names, meta, bad = asyncio.run(body())
+    assert names == ["a"] and bad == 400
