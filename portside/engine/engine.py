@@ -120,8 +120,8 @@ class Engine:
         return cid
 
     def destroy(self, cid: str) -> None:
-        """Delete the files and the name of a container that no longer runs. Its runc record is already gone:
-        the monitor deletes it at every exit, ``reconcile`` when the monitor could not."""
+        """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
+        monitor deletes it at every exit (perhaps at this moment), ``reconcile`` when the monitor could not."""
         paths = self.records.paths(cid)
         record = read_json(paths.record)
         remove_tree(paths.dir)

@@ -105,19 +105,22 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int
             Status="restarting", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
             FinishedAt=info.finished_at, RestartCount=s.get("RestartCount", 0) + 1), durable)
 
-    def on_exit(info: monitor.ExitInfo) -> None:
-        engine.records.update_state(cid, lambda s: s.update(
-            Status="exited", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed, FinishedAt=info.finished_at,
-            Error=info.error, MonitorPid=0), durable)
-        release(engine, cid)
+    def on_release() -> None:
+        release(engine, cid, record)
         if record["HostConfig"]["AutoRemove"]:
             engine.destroy(cid)
+
+    def on_exit(info: monitor.ExitInfo) -> None:
+        if not record["HostConfig"]["AutoRemove"]:
+            engine.records.update_state(cid, lambda s: s.update(
+                Status="exited", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
+                FinishedAt=info.finished_at, Error=info.error, MonitorPid=0), durable)
 
     return monitor.Plan(
         cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
         restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
         keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
-        on_start=on_start, on_restart=on_restart, on_exit=on_exit, adopt_pid=adopt_pid)
+        on_start=on_start, on_restart=on_restart, on_exit=on_exit, on_release=on_release, adopt_pid=adopt_pid)
 
 
 def _network_state(attachment) -> dict:
@@ -129,11 +132,11 @@ def _network_state(attachment) -> dict:
                        "Protocol": p.protocol} for p in attachment.ports]}
 
 
-def release(engine, cid: str) -> None:
+def release(engine, cid: str, record: dict | None = None) -> None:
     """What a container holds only while it runs: its overlay mount and network attachment. Idempotent."""
     paths = engine.records.paths(cid)
     rootfs.unmount(paths.rootfs)
-    record = read_json(paths.record)
+    record = record or read_json(paths.record)
     if record["HostConfig"]["NetworkMode"] == "bridge":
         engine.network.detach(cid, wait=False)
 

@@ -53,6 +53,7 @@ class Plan:
     on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None
     on_restart: Callable[[ExitInfo], None] = lambda info: None
     on_exit: Callable[[ExitInfo], None] = lambda info: None
+    on_release: Callable[[], None] = lambda: None
     adopt_pid: int = 0  # a running container whose monitor died: watch it instead of starting it
 
 
@@ -137,6 +138,7 @@ class _Monitor:
         self.status = status
         log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self.output = Output(plan.bundle, log, plan.attach)
+        self._deleting: Callable[[], None] | None = None
 
     def loop(self) -> None:
         restarts = 0
@@ -154,6 +156,7 @@ class _Monitor:
             info = self._finish(code, restarts)
             if not self.plan.restart.should_restart(code, restarts, self._stopped()):
                 return self._exited(info)
+            self._settle()
             self.plan.on_restart(info)
             time.sleep(self.plan.restart.backoff(restarts))
             if self._stopped():  # stop, kill or rm during the back-off
@@ -188,15 +191,18 @@ class _Monitor:
     def _finish(self, code: int, restarts: int) -> ExitInfo:
         """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
         oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
-        _reap_orphans()
-        try:
-            self.plan.runc.delete(self.plan.cid, force=True)
-        except PortsideError:
-            pass
-        Cgroup(self.plan.cgroups_path).remove()
+        _reap_orphans()  # before runc delete starts: it must not reap that child
+        self._deleting = self.plan.runc.delete_later(self.plan.cid)
         adopted = restarts == 0 and self.plan.adopt_pid
         error = "its monitor died while it ran, so its exit status is unknown" if adopted else ""
         return ExitInfo(code, oom, logfile.rfc3339(), restarts, error)
+
+    def _settle(self) -> None:
+        """Wait for the ``runc delete`` started in ``_finish``; cleanup that needs no runc ran meanwhile."""
+        if self._deleting is not None:
+            self._deleting()
+            self._deleting = None
+        Cgroup(self.plan.cgroups_path).remove()
 
     def _failed(self, error: PortsideError, restarts: int) -> None:
         if restarts == 0:
@@ -206,7 +212,9 @@ class _Monitor:
 
     def _exited(self, info: ExitInfo) -> None:
         try:
-            self.plan.on_exit(info)
+            self.plan.on_release()  # mount, network, files: in parallel with runc delete
+            self._settle()
+            self.plan.on_exit(info)  # recorded only once runc has let go, so a new start cannot collide
         finally:
             self.output.detach()
             self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})

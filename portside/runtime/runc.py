@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from portside.runtime.errors import CommandNotExecutable, CommandNotFound, ContainerNotFound, OCIRuntimeError
@@ -59,6 +60,18 @@ class Runc:
             self._call(["delete"] + (["--force"] if force else []) + [cid])
         except ContainerNotFound:
             pass
+
+    def delete_later(self, cid: str) -> Callable[[], None]:
+        """Start a forced ``runc delete``; returns the function that waits for it (and swallows "not found")."""
+        with open(os.devnull, "r+b") as null:
+            pid, log = self._spawn(["delete", "--force", cid], (null.fileno(),) * 3)
+
+        def wait() -> None:
+            try:
+                self._finish(pid, log, ["delete", cid], check=True)
+            except OCIRuntimeError:
+                pass  # already gone, or runc's own complaint: the container is dead either way
+        return wait
 
     def state(self, cid: str) -> dict | None:
         """runc's view (status, pid, bundle), or None when runc has no such container."""
