@@ -190,6 +190,20 @@ def test_paused_deployment_scales_but_does_not_roll_until_resumed(cluster, harne
     assert images(harness.wait("pods", ns, lambda o: len(o) == 3 and o)) == ["web:v2"] * 3
 
 
+def test_min_ready_seconds_holds_availability_and_rollout_status(cluster, harness):
+    ns = cluster.namespace("deploy-minready")
+    harness.kubelet(ns)
+    apply(cluster, ns, deployment("web", 2, minReadySeconds=2))
+    early = harness.wait("deployments", ns, lambda o: o["web"].get("status", {}).get("readyReplicas") == 2
+                         and o["web"]["status"], what="2 ready")
+    assert early.get("availableReplicas", 0) == 0
+    available = {c["type"]: c["status"] for c in early["conditions"]}["Available"]
+    assert available == "False"
+    assert "successfully rolled out" in rollout_status(cluster, ns, "web").stdout
+    rs = next(iter(harness.wait("replicasets", ns, lambda o: o).values()))
+    assert rs["spec"]["minReadySeconds"] == 2
+
+
 def test_progress_deadline_exceeded_fails_rollout_status(cluster, harness):
     ns = cluster.namespace("deploy-deadline")
     harness.kubelet(ns, ready_after=None)
