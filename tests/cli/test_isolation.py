@@ -1,5 +1,7 @@
 """Docker's isolation defaults: capabilities, seccomp, masked /proc, a private pid namespace."""
 
+import json
+
 import pytest
 
 CHECKS = {
@@ -53,3 +55,17 @@ def test_seccomp_unconfined_lifts_the_filter(portside) -> None:
                                  "/proc/self/status").stdout.split()[1]
     assert status() == "2"
     assert status("--security-opt", "seccomp=unconfined") == "0"
+
+
+def test_a_custom_seccomp_profile_file(portside, tmp_path) -> None:
+    profile = tmp_path / "no-mkdir.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
+                                   "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))
+    proc = portside("run", "--rm", "--network", "none", "--security-opt", f"seccomp={profile}", "busybox",
+                    "sh", "-c", "mkdir /tmp/x 2>&1; touch /tmp/y && echo touched", check=False)
+    assert "Operation not permitted" in proc.stdout and "touched" in proc.stdout
+    profile.write_text("{not json")
+    bad = portside("run", "--rm", "--network", "none", "--security-opt", f"seccomp={profile}", "busybox", "true",
+                   check=False)
+    assert bad.returncode == 125 and bad.stderr.count("\n") == 1 and str(profile) in bad.stderr
+    assert portside.leftovers() == []
