@@ -180,8 +180,8 @@ class Engine:
         return Cgroup(self.cgroups_path(cid)).stats()
 
     def port(self, ref: str) -> list[dict]:
-        cid = self.records.find(ref)
-        return self.state(cid).get("Network", {}).get("Ports", [])
+        state = self.state(self.records.find(ref))
+        return state.get("Network", {}).get("Ports", []) if state["Status"] == "running" else []
 
     @property
     def volumes(self):
