@@ -11,8 +11,9 @@ exit status. The monitor
 - appends every line to the json-file log and, while a foreground ``run`` is attached, copies the bytes to it
   (the attachment is dropped, not the container, when that CLI goes away);
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
-- applies the restart policy, or reports the exit through the caller's ``on_exit`` (which records it) and only
-  then tells an attached ``run`` the exit code, so that a returning ``run --rm`` has already cleaned up.
+- applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
+  delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
+  the exit code, so that a returning ``run --rm`` has already cleaned up.
 
 The monitor talks to whoever spawned it through one status pipe of JSON lines: ``{"started": pid}`` or
 ``{"error": ..., "kind": ...}``, later ``{"exit": code, "oom": bool}``. Host-port reservation sockets handed in
@@ -68,9 +69,10 @@ class Handle:
         msg = self._next()
         if "started" in msg:
             return msg["started"]
-        kind = getattr(errors, msg.get("kind", ""), errors.OCIRuntimeError)
-        raise (kind if isinstance(kind, type) and issubclass(kind, errors.OCIRuntimeError)
-               else errors.OCIRuntimeError)(msg.get("error", "the monitor died before the container started"))
+        kind = getattr(errors, msg.get("kind", ""), None)
+        if not (isinstance(kind, type) and issubclass(kind, errors.OCIRuntimeError)):
+            kind = errors.OCIRuntimeError
+        raise kind(msg.get("error", "the monitor died before the container started (see bundle/monitor-error)"))
 
     def finished(self) -> ExitInfo | None:
         msg = self._next()
@@ -110,8 +112,20 @@ def _run(plan: Plan, status: int) -> None:
         _isolate(plan, status)
         _Monitor(plan, status).loop()
         code = 0
+    except BaseException:
+        _keep_traceback(plan.bundle / "monitor-error")
     finally:
         os._exit(code)
+
+
+def _keep_traceback(path: Path) -> None:
+    """The monitor has no terminal: a crash is written next to the bundle, where ``inspect`` users look."""
+    import traceback
+
+    try:
+        path.write_text(traceback.format_exc())
+    except OSError:
+        pass
 
 
 def _isolate(plan: Plan, status: int) -> None:
