@@ -1,11 +1,11 @@
 """Watch that never misses: list, then follow; reconnect from the last revision; list again after a 410.
 
-The caller sees one unbroken stream of ``WatchEvent``; only a refusal (4xx other than 410) ends it. It starts with the current objects as ADDED (unless a
-resourceVersion is given), resumes from the last revision it delivered when a connection ends, and when the
-server says that revision is compacted it lists afresh and reports the difference against what it had delivered:
-ADDED/MODIFIED for objects that are new or changed, DELETED for those that disappeared.
+The caller sees one unbroken stream of ``WatchEvent``; only a refusal (4xx other than 410) ends it. It starts with
+the current objects as ADDED (unless a resourceVersion is given), resumes from the last revision it delivered when
+a connection ends, and when the server says that revision is compacted it lists afresh and reports the difference
+against what it had delivered (or was told it holds, ``known``): ADDED/MODIFIED for objects that are new or
+changed, DELETED for those that disappeared.
 """
-
 from __future__ import annotations
 
 import asyncio
