@@ -6,6 +6,7 @@ a connection ends, and when the server says that revision is compacted it lists 
 against what it had delivered (or was told it holds, ``known``): ADDED/MODIFIED for objects that are new or
 changed, DELETED for those that disappeared.
 """
+
 from __future__ import annotations
 
 import asyncio
