@@ -78,6 +78,7 @@ def collect(store, image) -> None:
         store.layout.blob_path(digest).unlink(missing_ok=True)
     for diff_id in set(image.diff_ids) - diff_ids:
         shutil.rmtree(store.layer_path(diff_id), ignore_errors=True)
+        store.short_path(diff_id).unlink(missing_ok=True)
 
 
 STALE_SECONDS = 3600
@@ -112,7 +113,16 @@ def prune(store) -> list[str]:
         sweep(store.layout.blobs, blobs, removed, "deleted")
         sweep(store.layers_root, diff_ids, removed, "deleted layer")
         sweep_scratch(store.root / "tmp", removed)
+        sweep_links(store.root / "l")
     return removed
+
+
+def sweep_links(directory) -> None:
+    """Short layer links whose layer is gone."""
+    if directory.is_dir():
+        for entry in os.scandir(directory):
+            if not os.path.exists(entry.path):
+                os.unlink(entry.path)
 
 
 def sweep_scratch(directory, removed: list[str]) -> None:

@@ -117,17 +117,36 @@ class ImageStore:
                 for d, diff_id in zip(descriptors, image.diff_ids)]
 
     def layer_dirs(self, image: Image) -> list[Path]:
-        """Unpacked layers, lowest first; a layer missing on disk (new store, crash) is unpacked now."""
-        if all(self.layer_path(diff_id).is_dir() for diff_id in image.diff_ids):
-            return [self.layer_path(diff_id) for diff_id in image.diff_ids]
+        """Unpacked layers, lowest first, ready as overlay lowerdirs; a missing one (crash, prune) is unpacked.
+
+        Each path is a short link, ``l/<16 hex>`` -> ``layers/<diff id>``: overlayfs takes its options in one
+        4 KiB page, and full layer paths would cap a container at about 40 layers (docker's overlay2 does the same).
+        """
+        links = [self.short_path(diff_id) for diff_id in image.diff_ids]
+        if all(link.is_dir() for link in links):
+            return links
         return self.dirs(self.layers(image))
 
     def dirs(self, layers: list[LayerRef]) -> list[Path]:
-        """Directories of the given layers, lowest first, unpacking any that are missing."""
-        return [self.unpack_layer(layer) for layer in layers]
+        """Short paths of the given layers, lowest first, unpacking and linking any that are missing."""
+        return [self.link(self.unpack_layer(layer)) for layer in layers]
 
     def layer_path(self, diff_id: str) -> Path:
         return self.layers_root / diff_id.removeprefix("sha256:")
+
+    def short_path(self, diff_id: str) -> Path:
+        return self.root / "l" / diff_id.removeprefix("sha256:")[:16]
+
+    def link(self, layer_dir: Path) -> Path:
+        short = self.short_path(layer_dir.name)
+        if not short.is_dir():
+            short.parent.mkdir(exist_ok=True)
+            short.unlink(missing_ok=True)  # a link left dangling by a removed layer
+            try:
+                os.symlink(f"../layers/{layer_dir.name}", short)
+            except FileExistsError:
+                pass  # another process linked it first
+        return short
 
     # -- writing -------------------------------------------------------------------------------------------
 

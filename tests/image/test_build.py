@@ -236,3 +236,23 @@ def test_a_symlink_source_is_copied_as_its_target(store: ImageStore, busybox: Im
     (ctx / "Dockerfile").write_text("FROM busybox\nCOPY outside /x\n")
     with pytest.raises(DockerfileError, match='Dockerfile:2: COPY source "outside" is a symlink'):
         do_build(store, ctx)
+
+
+def test_many_layers_fit_in_one_overlay_mount(busybox_rootfs_tar: Path, needs_root: None) -> None:
+    """45 full layer paths under a root as short as /var/lib/portside (~96 bytes each) would overflow
+    overlayfs's one-page option string; the store's short links keep it well inside."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="ps-"))
+    try:
+        store = ImageStore(root / "image")
+        store.import_rootfs(busybox_rootfs_tar, "busybox")
+        files = {f"f{n}": f"{n}\n" for n in range(44)}
+        copies = "".join(f"COPY f{n} /f{n}\n" for n in range(44))
+        ctx = write_context(root / "ctx", {**files, "Dockerfile": f"FROM busybox\n{copies}RUN cat /f0 /f43 > /all\n"})
+        image, _ = do_build(store, ctx)
+        assert len(image.diff_ids) == 46
+        assert View(store.layer_dirs(image)).find("all").read_text() == "0\n43\n"
+    finally:
+        shutil.rmtree(root)

@@ -29,7 +29,8 @@ def test_import_makes_oci_layout_with_named_image(store: ImageStore, busybox: Im
 
 def test_layer_dirs_hold_the_rootfs(store: ImageStore, busybox: Image) -> None:
     [layer] = store.layer_dirs(busybox)
-    assert layer.parent == store.root / "layers"
+    assert layer.parent == store.root / "l" and len(layer.name) == 16
+    assert layer.resolve() == store.root / "layers" / busybox.diff_ids[0][7:]
     assert (layer / "bin" / "busybox").is_file()
     assert os.readlink(layer / "bin" / "sh") == "busybox"
     assert (layer / "tmp").stat().st_mode & 0o7777 == 0o1777
@@ -38,7 +39,7 @@ def test_layer_dirs_hold_the_rootfs(store: ImageStore, busybox: Image) -> None:
 def test_layer_dirs_reunpacks_a_missing_layer(store: ImageStore, busybox: Image) -> None:
     import shutil
     [layer] = store.layer_dirs(busybox)
-    shutil.rmtree(layer)
+    shutil.rmtree(layer.resolve())
     assert store.layer_dirs(busybox) == [layer] and (layer / "bin" / "busybox").is_file()
 
 
@@ -63,6 +64,7 @@ def test_resolve_on_empty_store(store: ImageStore) -> None:
 
 
 def test_tag_untag_and_delete(store: ImageStore, busybox: Image) -> None:
+    store.layer_dirs(busybox)  # links the layer, which deletion must remove too
     store.tag("busybox", "localhost:5000/team/bb:1.0")
     assert store.resolve("localhost:5000/team/bb:1.0").id == busybox.id
     assert sorted(store.resolve(busybox.id).names) == ["busybox:latest", "localhost:5000/team/bb:1.0"]
@@ -73,7 +75,7 @@ def test_tag_untag_and_delete(store: ImageStore, busybox: Image) -> None:
         "Untagged: localhost:5000/team/bb:1.0", f"Deleted: {busybox.id}"]
     assert store.list() == []
     assert os.listdir(store.root / "blobs" / "sha256") == []
-    assert os.listdir(store.root / "layers") == []
+    assert os.listdir(store.root / "layers") == [] and os.listdir(store.root / "l") == []
 
 
 def test_retag_leaves_the_old_image_dangling(store: ImageStore, busybox: Image, busybox_rootfs_tar: Path,
