@@ -83,10 +83,15 @@ class Cluster:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
 
+    def kubectl_argv(self, kubeconfig: str | None = None) -> list[str]:
+        """kubectl with this cluster's kubeconfig and a discovery cache inside its data directory, not in ~/.kube."""
+        return ["kubectl", "--kubeconfig", kubeconfig or self.kubeconfig, "--cache-dir",
+                str(self.data_dir / "kubectl-cache")]
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, kubeconfig: str | None = None,
                 timeout: float = 30) -> subprocess.CompletedProcess:
-        proc = subprocess.run(["kubectl", "--kubeconfig", kubeconfig or self.kubeconfig, *args], input=input,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(self.kubectl_argv(kubeconfig) + list(args), input=input, capture_output=True,
+                              text=True, timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return proc
