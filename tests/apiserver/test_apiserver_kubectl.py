@@ -108,7 +108,8 @@ def test_invalid_manifest_names_the_field_and_stores_nothing(cluster):
 
 def test_get_pods_watch_sees_events(cluster):
     ns = cluster.namespace("watching")
-    watcher = subprocess.Popen(cluster.kubectl_argv() + ["get", "pods", "-n", ns, "-w", "--output-watch-events"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(cluster.kubectl_argv() + ["get", "pods", "-n", ns, "-w", "--output-watch-events"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
