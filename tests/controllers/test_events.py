@@ -38,3 +38,16 @@ def test_an_expired_event_is_written_afresh(cluster, harness):
 
 async def _recorder(client):
     return EventRecorder(client, "test-component")
+
+
+def test_many_similar_messages_fold_into_one_combined_event(cluster, harness):
+    ns = cluster.namespace("events-similar")
+    cm = harness.call(harness.client.create("configmaps", {"metadata": {"name": "cfg"}, "data": {}}, ns))
+    recorder = harness.call(_recorder(harness.client))
+    for i in range(15):
+        harness.call(recorder.record(cm, "Normal", "SuccessfulCreate", f"Created pod: web-{i}"))
+    created = [e for e in events(cluster, ns) if e["reason"] == "SuccessfulCreate"]
+    combined = [e for e in created if e["message"].startswith("(combined from similar events): ")]
+    assert len(created) == 10 and len(combined) == 1
+    assert combined[0]["count"] == 6 and combined[0]["message"].endswith("Created pod: web-14")
+    assert sum(e["count"] for e in created) == 15
