@@ -1,7 +1,9 @@
 """The per-container monitor: the small process that holds a container for its whole life.
 
 Theory of operation. ``spawn`` forks twice (no exec: a fork costs about a millisecond, a fresh interpreter tens)
-so the monitor is nobody's child, starts a new session, and marks itself child subreaper: when ``runc run
+so the monitor is nobody's child; the spawner reaps the short-lived middle process only when it closes the handle,
+so it never waits for it on the way to the container's start. The monitor starts a new session, and marks itself
+child subreaper: when ``runc run
 --detach`` exits, the container's init is re-parented to the monitor, which can then wait for it and learn its
 exit status. The monitor
 
@@ -61,8 +63,9 @@ class Plan:
 class Handle:
     """The spawner's end of the status pipe."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, intermediate: int = 0) -> None:
         self.file = os.fdopen(fd, "rb")
+        self.intermediate = intermediate  # the first fork: gone at once, reaped here rather than waited for
 
     def started(self) -> int:
         """The container's pid once it runs; raises the start failure (e.g. CommandNotFound) otherwise."""
@@ -83,6 +86,12 @@ class Handle:
 
     def close(self) -> None:
         self.file.close()
+        if self.intermediate:
+            try:
+                os.waitpid(self.intermediate, 0)
+            except ChildProcessError:
+                pass
+            self.intermediate = 0
 
     def _next(self) -> dict:
         line = self.file.readline()
@@ -102,8 +111,7 @@ def spawn(plan: Plan) -> Handle:
         finally:
             os._exit(0)
     os.close(w)
-    os.waitpid(child, 0)
-    return Handle(r)
+    return Handle(r, child)
 
 
 def _run(plan: Plan, status: int) -> None:
