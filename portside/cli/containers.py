@@ -107,7 +107,7 @@ def cmd_run(argv: list[str], root: str) -> int:
     engine = engine_at(root)
     cid = engine.create(cfg)
     if opts["detach"]:
-        _start_or_remove(engine, cid, None).close()
+        _start_or_remove(engine, cid, None)
         sys.stdout.write(cid + "\n")
         return 0
     return _attached(engine, cid)
@@ -116,7 +116,7 @@ def cmd_run(argv: list[str], root: str) -> int:
 def _start_or_remove(engine, cid: str, attach):
     """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing)."""
     try:
-        return engine.start(cid, attach)
+        return engine.start_attached(cid, *attach) if attach else engine.start(cid)
     except BaseException:
         try:
             engine.remove(cid, force=True)
@@ -143,7 +143,7 @@ def _attached(engine, cid: str) -> int:
 def cmd_start(argv: list[str], root: str) -> int:
     _, refs = Parser("start", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("start", refs, lambda ref: engine.start(ref).close())
+    return _each("start", refs, engine.start)
 
 
 @command

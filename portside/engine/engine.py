@@ -83,9 +83,16 @@ class Engine:
             raise
         return cid
 
-    def start(self, ref: str, attach: tuple[int, int] | None = None):
-        """Start; returns the monitor handle (``finished()`` waits for the exit when attached)."""
-        return lifecycle.start(self, self.records.find(ref), attach)
+    def start(self, ref: str) -> str:
+        """Start in the background; returns the container id once it runs (or raises why it could not)."""
+        cid = self.records.find(ref)
+        lifecycle.start(self, cid).close()
+        return cid
+
+    def start_attached(self, ref: str, stdout: int, stderr: int):
+        """Start with the container's output copied to these fds; the returned handle's ``finished()`` gives
+        the exit (code, OOM) once it is recorded, and ``close()`` must follow."""
+        return lifecycle.start(self, self.records.find(ref), (stdout, stderr))
 
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self.records.find(ref)
@@ -93,9 +100,7 @@ class Engine:
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
-        cid = self.stop(ref, timeout)
-        self.start(cid).close()
-        return cid
+        return self.start(self.stop(ref, timeout))
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
         cid = self.records.find(ref)
