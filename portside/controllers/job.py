@@ -1,6 +1,6 @@
 """The Job controller: runs pods until ``completions`` succeed, ``parallelism`` at a time; fails the Job past
 ``backoffLimit``, past ``activeDeadlineSeconds``, or when a Job it depends on failed; deletes it
-``ttlSecondsAfterFinished`` after it finished.
+``ttlSecondsAfterFinished`` after it finished. An Indexed Job runs one pod per missing index (``indexed.py``).
 
 A Job's key is worked again when one of its pods changes, and when a Job it depends on changes (that is how a
 gate is lifted the moment the last dependency completes). Deadlines and TTLs have no event: timers.
@@ -9,10 +9,11 @@ gate is lifted the moment the last dependency completes). Deadlines and TTLs hav
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from portside import api
 from portside.client import ApiError, Client, Conflict, NotFound
-from portside.controllers import jobs, scaling
+from portside.controllers import indexed, jobs, scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
@@ -74,38 +75,44 @@ class JobController(Controller):
         if outcome.kind:
             await self._finish(job, counts, outcome)
             return
-        await self._run(key, job, counts, deps)
+        await self._run(key, job, pods.owned, counts, deps)
 
-    async def _run(self, key: str, job: Obj, counts: jobs.Counts, deps: jobs.Dependencies) -> None:
+    async def _run(self, key: str, job: Obj, pods: list[Obj], counts: jobs.Counts, deps: jobs.Dependencies) -> None:
         if deps.met:
             await self._ungate(job, counts.active)
         if self.expectations.satisfied(key):
-            await self._converge(key, job, counts, deps)
+            await self._converge(key, job, pods, counts, deps)
         started = (job.get("status") or {}).get("startTime") or (timestamp() if deps.met else None)
         await self._write_status(job, counts, {"startTime": started} if started else {})
         left = jobs.deadline_in(job, now_s())
         if left is not None:
             add_after(self.queue, key, max(left, 0) + 0.05)
 
-    async def _converge(self, key: str, job: Obj, counts: jobs.Counts, deps: jobs.Dependencies) -> None:
+    async def _converge(self, key: str, job: Obj, pods: list[Obj], counts: jobs.Counts,
+                        deps: jobs.Dependencies) -> None:
         gap = jobs.want_active(job, counts) - len(counts.active)
         wait = jobs.backoff_left(counts, now_s()) if gap > 0 else 0.0
         if wait > 0:
             add_after(self.queue, key, wait)  # a failing template is retried slowly, not in a tight loop
         elif gap > 0:
-            self.expectations.expect(key, adds=gap)
-            body = from_template(job["spec"]["template"], owner_ref(job, JOBS), f"{meta(job)['name']}-")
             if not deps.met:
-                body = jobs.with_gate(body)
                 await self.events.record(job, NORMAL, "WaitingForDependencies",
                                          f"pods held until these Jobs complete: {', '.join(deps.waiting)}")
-            for batch in scaling.slow_start(gap):
-                if not all(await asyncio.gather(*(self._create(key, job, body) for _ in range(batch)))):
-                    raise RuntimeError(f"creating pods for Job {meta(job)['name']} failed")
+            await self._create_all(key, job, _bodies(job, pods, gap, deps))
         elif gap < 0:
             extra = sorted(counts.active, key=deletion_rank)[:-gap]
             self.expectations.expect(key, deletes={meta(p)["uid"] for p in extra})
             await self._delete_pods(job, extra)
+
+    async def _create_all(self, key: str, job: Obj, bodies: list[Obj]) -> None:
+        self.expectations.expect(key, adds=len(bodies))
+        done = 0
+        for batch in scaling.slow_start(len(bodies)):
+            chunk, done = bodies[done:done + batch], done + batch
+            if not all(await asyncio.gather(*(self._create(key, job, body) for body in chunk))):
+                for _ in bodies[done:]:
+                    self.expectations.observed_add(key)  # never attempted
+                raise RuntimeError(f"creating pods for Job {meta(job)['name']} failed")
 
     async def _create(self, key: str, job: Obj, body: Obj) -> bool:
         try:
@@ -150,7 +157,7 @@ class JobController(Controller):
         if outcome.kind == "Complete":
             extra["completionTime"] = stamp
         extra["startTime"] = (job.get("status") or {}).get("startTime") or stamp
-        await self._write_status(job, jobs.Counts((), counts.succeeded, counts.failed, 0), extra)
+        await self._write_status(job, dataclasses.replace(counts, active=(), ready=0), extra)
         if outcome.kind == "Complete":
             await self.events.record(job, NORMAL, "Completed", "Job completed")
         else:
@@ -174,6 +181,8 @@ class JobController(Controller):
     async def _write_status(self, job: Obj, counts: jobs.Counts, extra: Obj) -> None:
         status = {**(job.get("status") or {}), "active": len(counts.active), "succeeded": counts.succeeded,
                   "failed": counts.failed, "ready": counts.ready, **extra}
+        if counts.completed_indexes is not None:
+            status["completedIndexes"] = counts.completed_indexes
         if status == job.get("status"):
             return
         try:
@@ -182,6 +191,16 @@ class JobController(Controller):
         except NotFound:
             return
         self.written.keep(cache_key(written), written)  # a finished Job must not be finished twice
+
+
+def _bodies(job: Obj, pods: list[Obj], count: int, deps: jobs.Dependencies) -> list[Obj]:
+    """The next ``count`` pods: held by the dependency gate while dependencies run; one per missing index."""
+    body = from_template(job["spec"]["template"], owner_ref(job, JOBS), f"{meta(job)['name']}-")
+    if not deps.met:
+        body = jobs.with_gate(body)
+    if indexed.is_indexed(job):
+        return [indexed.stamp(body, meta(job)["name"], i) for i in indexed.missing(job, pods)[:count]]
+    return [body] * count
 
 
 async def run(client: Client, ready: asyncio.Event | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from portside import api
+from portside.controllers import indexed
 from portside.controllers.pods import Obj, condition, is_active, is_ready, meta, seconds
 
 GATE = api.DEPENDS_ON
@@ -28,6 +29,7 @@ class Counts:
     failed: int
     ready: int
     last_failure: float | None = None  # when the latest failed pod ended
+    completed_indexes: str | None = None  # Indexed Jobs only
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,12 @@ def count(job: Obj, pods: list[Obj]) -> Counts:
     phases = [(p.get("status") or {}).get("phase") for p in pods]
     active = tuple(p for p in pods if is_active(p))
     ended = [_ended_at(p) for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
-    return Counts(active, max(status.get("succeeded") or 0, phases.count("Succeeded")),
-                  max(status.get("failed") or 0, phases.count("Failed")), sum(is_ready(p) for p in active),
-                  max(ended, default=None))
+    succeeded, done = max(status.get("succeeded") or 0, phases.count("Succeeded")), None
+    if indexed.is_indexed(job):  # an index succeeds once, however many of its pods did
+        indexes = indexed.completed(job, pods)
+        succeeded, done = len(indexes), indexed.format_indexes(indexes)
+    return Counts(active, succeeded, max(status.get("failed") or 0, phases.count("Failed")),
+                  sum(is_ready(p) for p in active), max(ended, default=None), done)
 
 
 def _ended_at(pod: Obj) -> float:

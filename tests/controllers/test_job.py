@@ -7,7 +7,7 @@ import time
 import yaml
 from kubelet_double import harness, template  # noqa: F401 - fixtures
 
-from portside.controllers import jobs
+from portside.controllers import indexed, jobs
 
 
 def job_data(completions=3, parallelism=2, backoff=1, deadline=None, annotations=None, restart="Never"):
@@ -53,6 +53,27 @@ def test_failure_back_off_doubles_per_failure():
     failed = [{"metadata": {}, "status": {"phase": "Failed", "containerStatuses": [
         {"state": {"terminated": {"finishedAt": "2024-01-01T00:00:03Z"}}}]}}]
     assert jobs.count(job_data(), failed).last_failure == NOW - 2
+
+
+def test_indexes_round_trip_through_the_compressed_form():
+    assert indexed.format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
+    assert indexed.parse_indexes("0-2,4,6-7") == {0, 1, 2, 4, 6, 7}
+    assert indexed.parse_indexes("") == set() and indexed.format_indexes(set()) == ""
+
+
+def test_indexed_jobs_count_indexes_and_fill_the_missing_ones():
+    job = {**job_data(completions=4), "status": {"completedIndexes": "0"}}
+    job["spec"]["completionMode"] = "Indexed"
+    pods = [{"metadata": {"annotations": {indexed.INDEX: i}}, "status": {"phase": phase}}
+            for i, phase in (("1", "Succeeded"), ("1", "Succeeded"), ("2", "Running"), ("3", "Failed"))]
+    assert indexed.completed(job, pods) == {0, 1}
+    assert indexed.missing(job, pods) == [3]
+    counts = jobs.count(job, pods)
+    assert (counts.succeeded, counts.completed_indexes) == (2, "0-1")
+    pod = indexed.stamp({"metadata": {}, "spec": {"containers": [{"name": "c"}]}}, "work", 3)
+    assert pod["metadata"]["generateName"] == "work-3-" and pod["spec"]["hostname"] == "work-3"
+    assert pod["metadata"]["annotations"][indexed.INDEX] == "3" == pod["metadata"]["labels"][indexed.INDEX]
+    assert pod["spec"]["containers"][0]["env"][0]["name"] == "JOB_COMPLETION_INDEX"
 
 
 def test_want_active_is_bounded_by_parallelism_and_remaining_completions():
@@ -116,6 +137,17 @@ def test_completions_with_parallelism_never_run_more_than_parallel(cluster, harn
     assert pod["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] == j["metadata"]["uid"]
     described = cluster.kubectl("describe", "-n", ns, "job", "work").stdout
     assert "Completed" in described and "SuccessfulCreate" in described
+
+
+def test_indexed_job_runs_each_index_once(cluster, harness):
+    ns = cluster.namespace("job-indexed")
+    harness.kubelet(ns, outcome=lambda pod: "Succeeded", finish_after=0.1)
+    apply(cluster, ns, job("shard", completions=3, parallelism=2, completionMode="Indexed"))
+    j = harness.wait("jobs", ns, finished("shard", "Complete"), what="indexed job complete")
+    assert j["status"]["completedIndexes"] == "0-2" and j["status"]["succeeded"] == 3
+    pods = harness.wait("pods", ns, lambda o: o)
+    assert sorted(p["metadata"]["annotations"][indexed.INDEX] for p in pods.values()) == ["0", "1", "2"]
+    assert sorted(p["spec"]["hostname"] for p in pods.values()) == ["shard-0", "shard-1", "shard-2"]
 
 
 def test_backoff_limit_fails_the_job(cluster, harness):
