@@ -12,14 +12,13 @@ import logging
 from aiohttp import web
 
 from portside.apiserver import discovery, errors
-from portside.apiserver.auth import Authenticator, User
+from portside.apiserver.auth import USER, Authenticator, User
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
 
 log = logging.getLogger("portside.apiserver")
 MAX_BODY = 3 * 1024 * 1024  # Kubernetes' request size limit
-USER = web.RequestKey("user", object)
 
 
 def _middleware(auth: Authenticator):

@@ -25,6 +25,9 @@ class User:
     read_only: bool
 
 
+USER = web.RequestKey("user", object)  # the caller (User, or None on an anonymous path), set before handlers run
+
+
 class Authenticator:
     def __init__(self, admin_token: str, readonly_token: str, open_loopback: bool = False) -> None:
         self._tokens = ((admin_token, User("admin", False)), (readonly_token, User("readonly", True)))

@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, protobuf, query, watch
+from portside.apiserver import errors, nodeproxy, protobuf, query, watch
+from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.objects import Target, list_body
 from portside.apiserver.registry import Registry, WriteOptions
@@ -20,7 +21,8 @@ from portside.apiserver.subresources import Subresources
 
 JSON = "application/json"
 READ_METHODS = ("GET", "HEAD")
-SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT", "PATCH"), "binding": ("POST",)}
+SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT", "PATCH"), "binding": ("POST",),
+                       "log": ("GET",), "exec": ("GET", "POST")}
 
 
 def resolve(group: str, version: str, parts: list[str]) -> Target:
@@ -37,7 +39,7 @@ def resolve(group: str, version: str, parts: list[str]) -> Target:
         raise errors.route_not_found("/".join(parts))
     name = parts[1] if len(parts) > 1 else ""
     sub = parts[2] if len(parts) > 2 else ""
-    if sub and sub not in info.subresources:
+    if sub and sub not in info.subresources and not (info.kind == "Pod" and sub in nodeproxy.CONNECT):
         raise errors.route_not_found(f"{info.plural}/{name}/{sub}")
     return Target(info, namespace, name, sub)
 
@@ -175,6 +177,14 @@ class Handlers:
             return respond(await self.sub.bind(Target(t.info, t.namespace, name, "binding"), body), 201)
         if t.subresource == "scale":
             return await self._scale(request, t)
+        if t.subresource == "log":
+            return await nodeproxy.logs(self.registry, t, request)
+        if t.subresource == "exec":
+            user = request.get(USER)
+            if user is not None and user.read_only:
+                raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/exec": the read-only '
+                                       f'token may only get, list and watch')
+            return await nodeproxy.exec_(self.registry, t, request)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:
