@@ -33,6 +33,10 @@ BAD = {
     "continued": ("FROM busybox\nRUN echo \\\n  one \\\n  two\nBAD x\n", "Dockerfile:5: unknown instruction: BAD"),
     "stage-name": ("FROM busybox AS 1abc\n", "Dockerfile:1: FROM: invalid stage name"),
     "env": ("FROM busybox\nENV =x\n", "Dockerfile:2: ENV: expected KEY=VALUE"),
+    "chown": ("FROM busybox\nCOPY --chown=nosuchuser a /a\n",
+              "Dockerfile:2: COPY --chown=nosuchuser: no 'nosuchuser' in the image's /etc/passwd"),
+    "chmod": ("FROM busybox\nCOPY --chmod=999 a /a\n", "Dockerfile:2: COPY --chmod=999: expected an octal mode"),
+    "add-url": ("FROM busybox\nADD https://example.com/x.tar /x\n", "Dockerfile:2: ADD https://example.com/x.tar: URLs"),
     "run-mount": ("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "Dockerfile:2: RUN does not take the flag --mount"),
     "run-network": ("FROM busybox\nRUN --network=bridge true\n", "Dockerfile:2: RUN --network=bridge: expected"),
 }
