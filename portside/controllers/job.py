@@ -82,11 +82,21 @@ class JobController(Controller):
             await self._ungate(job, counts.active)
         if self.expectations.satisfied(key):
             await self._converge(key, job, pods, counts, deps)
-        started = (job.get("status") or {}).get("startTime") or (timestamp() if deps.met else None)
-        await self._write_status(job, counts, {"startTime": started} if started else {})
+        await self._write_status(job, counts, await self._start_or_suspend(job, deps))
         left = jobs.deadline_in(job, now_s())
         if left is not None:
             add_after(self.queue, key, max(left, 0) + 0.05)
+
+    async def _start_or_suspend(self, job: Obj, deps: jobs.Dependencies) -> Obj:
+        """startTime once dependencies are met; a suspended Job loses it, a resumed one starts its clock afresh."""
+        stamp, status = timestamp(), job.get("status") or {}
+        started = status.get("startTime") or (stamp if deps.met else None)
+        change = jobs.suspension(job, stamp)
+        if change is not None:
+            kept = [c for c in status.get("conditions") or [] if c.get("type") != "Suspended"]
+            await self.events.record(job, NORMAL, change["reason"].removeprefix("Job"), change["message"])
+            return {"conditions": kept + [change], "startTime": None if change["status"] == "True" else stamp}
+        return {"startTime": None if (job.get("spec") or {}).get("suspend") else started}
 
     async def _converge(self, key: str, job: Obj, pods: list[Obj], counts: jobs.Counts,
                         deps: jobs.Dependencies) -> None:
@@ -183,7 +193,7 @@ class JobController(Controller):
                   "failed": counts.failed, "ready": counts.ready, **extra}
         if counts.completed_indexes is not None:
             status["completedIndexes"] = counts.completed_indexes
-        if status == job.get("status"):
+        if {k: v for k, v in status.items() if v is not None} == job.get("status"):
             return
         try:
             written = await self.client.patch(JOBS, meta(job)["name"], {"status": status}, meta(job)["namespace"],

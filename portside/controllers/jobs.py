@@ -135,10 +135,24 @@ def _on_failure(job: Obj) -> bool:
 
 
 def deadline_in(job: Obj, now: float) -> float | None:
-    """Seconds left before activeDeadlineSeconds, counted from startTime (set once dependencies are met)."""
+    """Seconds left before activeDeadlineSeconds, counted from startTime (set once dependencies are met, and
+    again on resume); a suspended Job has no deadline running."""
     limit = (job.get("spec") or {}).get("activeDeadlineSeconds")
     start = seconds((job.get("status") or {}).get("startTime"))
-    return None if limit is None or start is None else start + limit - now
+    if limit is None or start is None or (job.get("spec") or {}).get("suspend"):
+        return None
+    return start + limit - now
+
+
+def suspension(job: Obj, stamp: str) -> Obj | None:
+    """The Suspended condition to add when ``spec.suspend`` changed (JobSuspended / JobResumed), else None."""
+    want, cond = bool((job.get("spec") or {}).get("suspend")), condition(job, "Suspended")
+    now_suspended = cond is not None and cond.get("status") == "True"
+    if want == now_suspended or (not want and cond is None):
+        return None
+    word = "suspended" if want else "resumed"
+    return {"type": "Suspended", "status": "True" if want else "False", "reason": f"Job{word.capitalize()}",
+            "message": f"Job {word}", "lastProbeTime": stamp, "lastTransitionTime": stamp}
 
 
 def want_active(job: Obj, counts: Counts) -> int:

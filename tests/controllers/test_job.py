@@ -76,6 +76,19 @@ def test_indexed_jobs_count_indexes_and_fill_the_missing_ones():
     assert pod["spec"]["containers"][0]["env"][0]["name"] == "JOB_COMPLETION_INDEX"
 
 
+def test_suspension_condition_follows_spec_suspend():
+    job = job_data(deadline=1)
+    job["spec"]["suspend"] = True
+    cond = jobs.suspension(job, "t")
+    assert (cond["status"], cond["reason"], cond["message"]) == ("True", "JobSuspended", "Job suspended")
+    assert jobs.deadline_in(job, NOW + 100) is None
+    job["status"]["conditions"] = [cond]
+    assert jobs.suspension(job, "t") is None
+    job["spec"]["suspend"] = False
+    assert jobs.suspension(job, "t")["reason"] == "JobResumed"
+    assert jobs.suspension(job_data(), "t") is None
+
+
 def test_want_active_is_bounded_by_parallelism_and_remaining_completions():
     assert jobs.want_active(job_data(5, 2), jobs.count(job_data(5, 2), [])) == 2
     assert jobs.want_active(job_data(3, 2), jobs.count(job_data(3, 2), [pod_data("Succeeded")] * 2)) == 1
@@ -148,6 +161,22 @@ def test_indexed_job_runs_each_index_once(cluster, harness):
     pods = harness.wait("pods", ns, lambda o: o)
     assert sorted(p["metadata"]["annotations"][indexed.INDEX] for p in pods.values()) == ["0", "1", "2"]
     assert sorted(p["spec"]["hostname"] for p in pods.values()) == ["shard-0", "shard-1", "shard-2"]
+
+
+def test_suspend_stops_pods_and_resume_starts_them_again(cluster, harness):
+    ns = cluster.namespace("job-suspend")
+    harness.kubelet(ns)
+    apply(cluster, ns, job("pausable", completions=2, parallelism=2))
+    harness.wait("pods", ns, lambda o: len(o) == 2, what="2 running pods")
+    cluster.kubectl("patch", "-n", ns, "job/pausable", "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    harness.wait("pods", ns, lambda o: not o, what="pods stopped")
+    j = harness.wait("jobs", ns, finished("pausable", "Suspended"))
+    assert condition(j, "Suspended")["reason"] == "JobSuspended" and "startTime" not in j["status"]
+    cluster.kubectl("patch", "-n", ns, "job/pausable", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    harness.wait("pods", ns, lambda o: len(o) == 2, what="pods again")
+    j = harness.wait("jobs", ns, lambda o: condition(o["pausable"], "Suspended")["status"] == "False"
+                     and o["pausable"])
+    assert condition(j, "Suspended")["reason"] == "JobResumed" and j["status"]["startTime"]
 
 
 def test_backoff_limit_fails_the_job(cluster, harness):
