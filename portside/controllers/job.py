@@ -69,7 +69,9 @@ class JobController(Controller):
             return
         pods = scaling.claim(job, self.pods_in(namespace))
         await self._release(pods.release)
-        deps = jobs.dependencies(job, {meta(j)["name"]: j for j in self.jobs_in(namespace)})
+        deps = jobs.Dependencies()  # a started Job keeps going even if a finished dependency is deleted (TTL)
+        if not (job.get("status") or {}).get("startTime"):
+            deps = jobs.dependencies(job, {meta(j)["name"]: j for j in self.jobs_in(namespace)})
         counts = jobs.count(job, pods.owned)
         outcome = jobs.verdict(job, counts, deps, now_s())
         if outcome.kind:
