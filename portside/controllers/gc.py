@@ -62,7 +62,8 @@ class GarbageCollector(Controller):
             self.uids[m.get("uid", "")] = key
             for ref in m.get("ownerReferences") or []:
                 self.dependents.setdefault(ref.get("uid"), set()).add(key)
-        self.queue.add(key)
+        if m.get("ownerReferences") or m.get("deletionTimestamp"):  # nothing to collect or finalize otherwise
+            self.queue.add(key)
         for dependent in list(self.dependents.get(m.get("uid", ""), ())):
             self.queue.add(dependent)
         for ref in m.get("ownerReferences") or []:  # an owner waiting in foreground re-checks its dependents
