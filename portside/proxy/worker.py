@@ -5,7 +5,8 @@ JSON message per packet), the listening sockets themselves (SCM_RIGHTS) and the 
 parent binds every socket of a port (all with SO_REUSEPORT, one per worker), so the kernel spreads accepts over
 the workers and a port conflict is found in one place, the parent. Workers never bind anything.
 
-Messages in: ``listen`` (with one fd), ``configure``, ``close``. Out: ``stats`` once a second. When the control
+Messages in: ``listen`` (with one fd), ``configure``, ``close``. Out: ``listening`` once a port is being
+accepted on, and ``stats`` once a second. When the control
 socket ends (the parent is gone, even killed) the worker stops accepting, lets open connections finish for a
 short grace, and exits.
 """
@@ -46,6 +47,14 @@ class Worker:
         listener.configure(msg["algorithm"], _backends(msg), msg["affinity_s"])
         server = await self.loop.create_server(lambda: Downstream(listener), sock=sock, backlog=msg["backlog"])
         self.listeners[msg["key"]] = (listener, server)
+        self._send({"op": "listening", "key": msg["key"]})
+
+    def _send(self, msg: dict[str, Any]) -> bool:
+        try:
+            self.control.send(json.dumps(msg).encode())
+            return True
+        except OSError:
+            return False
 
     def configure(self, msg: dict[str, Any]) -> None:
         entry = self.listeners.get(msg["key"])
@@ -69,11 +78,8 @@ class Worker:
     def report(self) -> None:
         stats = {key: {"refused": lst.refused, "backends": {b: s.as_list() for b, s in lst.stats.items()}}
                  for key, (lst, _) in self.listeners.items()}
-        try:
-            self.control.send(json.dumps({"op": "stats", "listeners": stats}).encode())
-        except OSError:
-            return
-        self.loop.call_later(STATS_INTERVAL_S, self.report)
+        if self._send({"op": "stats", "listeners": stats}):
+            self.loop.call_later(STATS_INTERVAL_S, self.report)
 
     def sweep(self) -> None:
         for listener, _ in self.listeners.values():

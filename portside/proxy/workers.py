@@ -27,6 +27,8 @@ __all__ = ["Binding", "UserspacePlane"]
 
 Binding = tuple[ServicePort, int]  # what to serve, and the host port to serve it on
 BACKLOG = 4096
+LISTEN_TIMEOUT_S = 10.0
+MAX_MESSAGE = 1 << 20
 STOP_TIMEOUT_S = 10.0
 
 
@@ -104,7 +106,27 @@ class UserspacePlane:
         finally:
             for sock in socks:
                 sock.close()  # the workers hold their own copies now
+        for child in self.children:
+            self._await_listening(child, sp.key)
         return ""
+
+    def _await_listening(self, child: _Child, key: str) -> None:
+        """Block until the worker accepts on ``key``: when ``sync`` returns, the port is served by every worker.
+
+        Costs a worker's start-up the first time, a round trip afterwards.
+        """
+        child.control.settimeout(LISTEN_TIMEOUT_S)
+        try:
+            while True:
+                msg = json.loads(child.control.recv(MAX_MESSAGE) or b'{"op": "gone"}')
+                if msg["op"] == "stats":
+                    child.stats = msg.get("listeners", {})
+                elif msg["op"] == "gone" or msg.get("key") == key:
+                    return
+        except (TimeoutError, OSError):
+            return  # a stuck worker: its siblings still serve the port
+        finally:
+            child.control.settimeout(None)
 
     def _close(self, key: str) -> None:
         for child in self.children:
@@ -134,14 +156,16 @@ class UserspacePlane:
         for child in self.children:
             while True:
                 try:
-                    data = child.control.recv(1 << 20, socket.MSG_DONTWAIT)
+                    data = child.control.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
                     break
                 if not data:
                     break
-                child.stats = json.loads(data).get("listeners", {})
+                msg = json.loads(data)
+                if msg["op"] == "stats":
+                    child.stats = msg["listeners"]
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per served key: refused connections and per-backend [connections, active, in, out, errors], summed."""
