@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from portside.runtime import errors, libc, logfile
+from portside.runtime import errors, logfile, process
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import PortsideError
 from portside.runtime.output import Output
@@ -117,41 +116,13 @@ def spawn(plan: Plan) -> Handle:
 def _run(plan: Plan, status: int) -> None:
     code = 1
     try:
-        _isolate(plan, status)
+        process.isolate(status, {*plan.keep_fds, *(plan.attach or ())})
         _Monitor(plan, status).loop()
         code = 0
     except BaseException:
-        _keep_traceback(plan.bundle / "monitor-error")
+        process.keep_traceback(plan.bundle / "monitor-error")
     finally:
         os._exit(code)
-
-
-def _keep_traceback(path: Path) -> None:
-    """The monitor has no terminal: a crash is written next to the bundle, where ``inspect`` users look."""
-    import traceback
-
-    try:
-        path.write_text(traceback.format_exc())
-    except OSError:
-        pass
-
-
-def _isolate(plan: Plan, status: int) -> None:
-    """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses."""
-    libc.set_child_subreaper()
-    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
-        signal.signal(sig, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    keep = {0, 1, 2, status, *plan.keep_fds, *(plan.attach or ())}
-    for name in os.listdir("/proc/self/fd"):
-        if int(name) not in keep:
-            try:
-                os.close(int(name))
-            except OSError:
-                pass
 
 
 class _Monitor:
@@ -174,7 +145,7 @@ class _Monitor:
             if restarts == 0:
                 self._send({"started": pid})
             self.output.pump(pid)
-            code = _reap(pid)
+            code = process.reap(pid)
             info = self._finish(code, restarts)
             if not self.plan.restart.should_restart(code, restarts, self._stopped()):
                 return self._exited(info)
@@ -206,14 +177,14 @@ class _Monitor:
 
     def _adopt(self) -> int:
         """Take over a running container: drain its FIFOs again. It is not our child, so its exit status will be
-        unknown (``_reap`` gives 255, docker's value for that case)."""
+        unknown (``reap`` gives 255, docker's value for that case)."""
         self.output.reopen()
         return self.plan.adopt_pid
 
     def _finish(self, code: int, restarts: int) -> ExitInfo:
         """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
         oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
-        _reap_orphans()  # before runc delete starts: it must not reap that child
+        process.reap_orphans()  # before runc delete starts: it must not reap that child
         self._deleting = self.plan.runc.delete_later(self.plan.cid)
         adopted = restarts == 0 and self.plan.adopt_pid
         error = "its monitor died while it ran, so its exit status is unknown" if adopted else ""
@@ -246,24 +217,3 @@ class _Monitor:
             os.write(self.status, (json.dumps(message) + "\n").encode())
         except OSError:
             pass
-
-
-def _reap(pid: int) -> int:
-    """The exit code as docker reports it: the status, or 128 + N for death by signal N."""
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return 255
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
-
-
-def _reap_orphans() -> None:
-    """A dying init's descendants are re-parented to us, the subreaper: collect them."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return

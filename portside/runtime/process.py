@@ -1,0 +1,62 @@
+"""Process plumbing for the monitor: shedding what it inherited, reaping as a subreaper, leaving a crash note.
+
+These run in the forked monitor, which has no terminal and must hold nothing of the command that spawned it
+(a test's capture pipe, a lock): hence ``isolate`` closes every descriptor it was not told to keep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from portside.runtime import libc
+
+
+def keep_traceback(path: Path) -> None:
+    """The monitor has no terminal: a crash is written next to the bundle, where ``inspect`` users look."""
+    import traceback
+
+    try:
+        path.write_text(traceback.format_exc())
+    except OSError:
+        pass
+
+
+def isolate(status: int, keep_fds: set[int]) -> None:
+    """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses."""
+    libc.set_child_subreaper()
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    keep = {0, 1, 2, status, *keep_fds}
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+
+
+def reap(pid: int) -> int:
+    """The exit code as docker reports it: the status, or 128 + N for death by signal N."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 255
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def reap_orphans() -> None:
+    """A dying init's descendants are re-parented to us, the subreaper: collect them."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
