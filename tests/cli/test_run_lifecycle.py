@@ -118,3 +118,11 @@ def test_a_container_restarting_forever_can_be_stopped_and_removed(portside) -> 
     portside("start", "crashy")
     portside("rm", "-f", "crashy")
     assert portside.leftovers() == []
+
+
+def test_rmi_refuses_an_image_a_container_uses(portside) -> None:
+    cid = portside("create", "--name", "holder", "--network", "none", "busybox", "true").stdout.strip()
+    refused = portside("rmi", "busybox", check=False)
+    assert refused.returncode != 0 and cid[:12] in refused.stderr
+    portside("rm", "holder")
+    portside("rmi", "busybox")
