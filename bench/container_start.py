@@ -54,8 +54,9 @@ def setup_portside(work: Path, tar: Path) -> tuple[list[str], list[str], dict]:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "portside")], check=True)
     root = work / "portside"
     root.mkdir()
-    tag = os.urandom(2).hex()
-    (root / "engine.json").write_text(json.dumps({"bridge": f"psbench{tag}", "subnet": "10.254.0.0/24"}))
+    tag = os.urandom(2)  # own bridge and subnet: other engines on this machine keep theirs
+    settings = {"bridge": f"psbench{tag.hex()}", "subnet": f"10.254.{tag[0]}.0/24"}
+    (root / "engine.json").write_text(json.dumps(settings))
     env = portside_env(root)
     subprocess.run(PORTSIDE + ["import", str(tar), "bench-busybox"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
