@@ -160,6 +160,20 @@ def cmd_image(argv: list[str], root: str) -> int:
 
 
 @command
+def cmd_builder(argv: list[str], root: str) -> int:
+    """``portside builder prune``: drop the build cache, then what only it kept (docker's command)."""
+    from portside.image.gc import prune_build_cache
+
+    p = parser("builder prune", "Remove the build cache and the layers only it referenced")
+    p.add_argument("subcommand", choices=["prune"])
+    p.add_argument("-a", "--all", action="store_true", help="accepted for docker compatibility")
+    p.add_argument("-f", "--force", action="store_true", help="accepted for docker compatibility")
+    p.parse_args(argv)
+    sys.stdout.write("".join(line + "\n" for line in prune_build_cache(store_at(root))))
+    return 0
+
+
+@command
 def image_inspect(argv: list[str], root: str) -> int:
     from portside.image.report import inspect
 

@@ -28,6 +28,7 @@ def register(module: str, *names: str) -> None:
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "wait",
          "inspect", "port", "stats", "volume")
+register("portside.cli.images", "builder")
 register("portside.cli.images",
          "import", "images", "rmi", "tag", "image", "history", "save", "load", "build", "pull", "push",
          "login", "logout", "bootstrap")

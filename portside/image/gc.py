@@ -117,6 +117,17 @@ def prune(store) -> list[str]:
     return removed
 
 
+def prune_build_cache(store) -> list[str]:
+    """Forget every build-cache entry (and the context memo), then sweep what only the cache kept alive."""
+    cache = store.root / "cache"
+    with store.layout.locked(".gc.lock"):
+        entries = list(os.scandir(cache)) if cache.is_dir() else []
+        for entry in entries:
+            os.unlink(entry.path)
+    count = len([e for e in entries if not e.name.startswith(".")])
+    return [f"build cache entries deleted: {count}"] + prune(store)
+
+
 def sweep_links(directory) -> None:
     """Short layer links whose layer is gone."""
     if directory.is_dir():

@@ -88,3 +88,17 @@ def test_save_load_and_build_commands(cli: CLI, tmp_path: Path) -> None:
     assert other("run", "--rm", "--network", "none", "app:v1").stdout == "Dockerfile\n"
     bad = cli("build", "-f", str(ctx / "nope"), str(ctx), ok=False)
     assert bad.returncode == 125 and "does not exist" in bad.stderr
+
+
+def test_builder_prune_frees_what_only_the_cache_kept(cli: CLI, tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox:1.0\nRUN echo x > /x\n")
+    cli("build", str(ctx))
+    cli("rmi", cli("images", "-q").stdout.split()[0])  # the untagged build result
+    blobs = cli.root / "image" / "blobs" / "sha256"
+    before = len(list(blobs.iterdir()))
+    out = cli("builder", "prune").stdout
+    assert out.startswith("build cache entries deleted: 1\n") and "deleted layer" in out
+    assert len(list(blobs.iterdir())) < before
+    assert " ---> Using cache" not in cli("build", str(ctx)).stdout
