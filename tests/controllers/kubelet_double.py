@@ -119,10 +119,10 @@ class Harness:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.client: Client = self.call(self._client())
-        self.tasks: list[asyncio.Future] = []
+        self.tasks: list[asyncio.Task] = []
         if with_controllers:
             ready = self.call(self._event())
-            self.tasks.append(asyncio.run_coroutine_threadsafe(run_controllers(self.client, ready), self.loop))
+            self.spawn(run_controllers(self.client, ready))
             self.call(asyncio.wait_for(ready.wait(), 20))
 
     async def _client(self) -> Client:
@@ -167,15 +167,25 @@ class Harness:
 
     def kubelet(self, namespace: str, **behaviour: Any) -> Kubelet:
         k = Kubelet(self.client, namespace, **behaviour)
-        self.tasks.append(asyncio.run_coroutine_threadsafe(k.run(), self.loop))
+        self.spawn(k.run())
         return k
 
-    def close(self) -> None:
+    def spawn(self, coro) -> None:
+        self.tasks.append(self.call(self._task(coro)))
+
+    @staticmethod
+    async def _task(coro) -> asyncio.Task:
+        return asyncio.get_running_loop().create_task(coro)
+
+    async def _stop(self) -> None:
         for task in self.tasks:
             task.cancel()
-        time.sleep(0)  # let cancellations land before the client closes
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.client.close()
+
+    def close(self) -> None:
         try:
-            self.call(self.client.close(), timeout=10)
+            self.call(self._stop(), timeout=10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
