@@ -109,8 +109,22 @@ def cmd_run(argv: list[str], root: str) -> int:
     if opts["detach"]:
         _start_or_remove(engine, cid, None)
         sys.stdout.write(cid + "\n")
-        return 0
-    return _attached(engine, cid)
+        return _exit_now(0)
+    return _exit_now(_attached(engine, cid))
+
+
+def _exit_now(code: int) -> int:
+    """End a ``portside run`` process without the interpreter's teardown, which costs about 10 ms of CPU (a
+    sixth of the command's own) and has nothing to do: no atexit work, files are closed. Only when this process
+    is the portside command itself, never when ``cmd_run`` was called from other Python code."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if (spec is not None and spec.name == "portside.__main__") or \
+            os.path.basename(getattr(main, "__file__", None) or "") == "portside":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _start_or_remove(engine, cid: str, attach):
