@@ -4,8 +4,9 @@ import json
 
 from kubelet_double import harness, template  # noqa: F401 - fixtures
 
-from portside.controllers import scaling
-from portside.controllers.pods import deletion_rank
+from portside.controllers import expectations, scaling
+from portside.controllers.expectations import Expectations
+from portside.controllers.pods import Written, deletion_rank
 
 OWNER = {"metadata": {"uid": "rs-uid", "name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}}}}
 
@@ -73,6 +74,28 @@ def test_a_failed_create_shows_as_replica_failure_until_creates_succeed():
     healed = scaling.status({**rs, "status": failing}, [], now=0.0)
     assert healed["conditions"] == [{"type": "Other", "status": "True"}]
     assert scaling.status({"metadata": {}, "spec": {}}, [], now=0.0)["conditions"] is None
+
+
+def test_expectations_hold_a_key_until_the_watch_shows_every_write(monkeypatch):
+    e = Expectations()
+    e.expect("ns/web", adds=2, deletes={"u1"})
+    e.observed_add("ns/web")
+    e.observed_delete("ns/web", "u1")
+    assert not e.satisfied("ns/web")
+    e.observed_add("ns/web")
+    assert e.satisfied("ns/web") and e.satisfied("ns/other")
+    e.expect("ns/web", adds=1)
+    monkeypatch.setattr(expectations, "TTL_S", -1.0)  # a lost event does not block the key forever
+    assert e.satisfied("ns/web")
+
+
+def test_written_objects_win_over_an_older_cache_until_it_catches_up():
+    w = Written()
+    mine = w.keep("ns/j", {"metadata": {"resourceVersion": "12"}, "status": "finished"})
+    assert w.fresh("ns/j", {"metadata": {"resourceVersion": "10"}}) is mine
+    newer = {"metadata": {"resourceVersion": "13"}}
+    assert w.fresh("ns/j", newer) is newer
+    assert w.fresh("ns/j", {"metadata": {"resourceVersion": "11"}})["metadata"]["resourceVersion"] == "11"
 
 
 def replicaset(name, replicas, min_ready=0):
