@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.image.errors import AmbiguousImage, ImageError, ImageNotFound
-from portside.image.layout import (CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout,
-                                   canonical_json)
+from portside.image.layout import (CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout)
 from portside.image.reference import is_hex, normalize
 
 
@@ -231,7 +230,8 @@ class ImageStore:
 
     def tag(self, source: str, target: str) -> Image:
         image = self.resolve(source)
-        size = len(canonical_json(self.manifest(image)))
+        # The stored manifest's own byte length: a pulled manifest is kept byte for byte, not re-serialised.
+        size = self.layout.blob_path(image.digest).stat().st_size
         self.set_names(image.digest, size, image.id, [normalize(target)])
         return self.resolve(target)
 
