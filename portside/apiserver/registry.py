@@ -70,6 +70,8 @@ class Registry:
                 raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
                                          "on the request")
             m["namespace"] = t.namespace
+        else:
+            m.pop("namespace", None)  # cluster-scoped: a namespace given by the client means nothing
         if not m.get("name") and m.get("generateName"):
             m["name"] = generate_name(m["generateName"])
         for k in _SERVER_META:
