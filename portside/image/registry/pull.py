@@ -39,16 +39,18 @@ class PullResult:
 async def pull(store: ImageStore, root: str | os.PathLike[str], text: str, out: TextIO, *,
                insecure: bool = False, tty: bool | None = None) -> PullResult:
     ref = parse_reference(text)
-    async with connect(root, ref.registry, ref.api_host, insecure=insecure) as transport:
-        repo = RepositoryClient(transport, ref.repository)
-        body, digest, manifest = await _resolve_manifest(repo, ref)
-        await _fetch_missing(store, repo, manifest, Progress(out, tty))
-    config = json.loads(store.layout.read_blob(manifest.config.digest))
-    await asyncio.to_thread(_unpack_layers, store, manifest, config, str(ref))
-    name = _local_name(ref)
-    fresh = _names_digest(store, name) != digest
-    store.layout.write_blob(body)
-    store.set_names(digest, len(body), manifest.config.digest, [name] if name else [])
+    # Held from the first blob to the naming, so `image prune` never removes a blob nothing references yet.
+    with store.layout.writing():
+        async with connect(root, ref.registry, ref.api_host, insecure=insecure) as transport:
+            repo = RepositoryClient(transport, ref.repository)
+            body, digest, manifest = await _resolve_manifest(repo, ref)
+            await _fetch_missing(store, repo, manifest, Progress(out, tty))
+        config = json.loads(store.layout.read_blob(manifest.config.digest))
+        await asyncio.to_thread(_unpack_layers, store, manifest, config, str(ref))
+        name = _local_name(ref)
+        fresh = _names_digest(store, name) != digest
+        store.layout.write_blob(body)
+        store.set_names(digest, len(body), manifest.config.digest, [name] if name else [])
     BlobSources(store.root).record(ref.registry, ref.repository, [b.digest for b in manifest.blobs])
     return PullResult(ref, name, digest, manifest.config.digest, fresh)
 
