@@ -13,35 +13,8 @@ from functools import wraps
 from pathlib import Path
 
 from portside.cli.flags import HelpRequested, Parser, flag
+from portside.cli.runopts import RUN_FLAGS, config_from
 from portside.runtime.errors import PortsideError
-
-RUN_FLAGS = [
-    flag("-d --detach", "detach", help="run in the background and print the container id"),
-    flag("--rm", "rm", help="remove the container when it exits"),
-    flag("--name", "name", "value", "assign a name"),
-    flag("-p --publish", "publish", "list", "publish a port: [IP:]HOST:CONTAINER[/PROTO]"),
-    flag("-e --env", "env", "list", "set an environment variable KEY=VALUE"),
-    flag("--env-file", "env_file", "list", "read KEY=VALUE lines from a file"),
-    flag("-v --volume", "volume", "list", "bind HOSTPATH:PATH[:ro] or volume NAME:PATH[:ro]"),
-    flag("-w --workdir", "workdir", "value", "working directory inside the container"),
-    flag("-u --user", "user", "value", "UID[:GID] or NAME[:GROUP]"),
-    flag("-h --hostname", "hostname", "value", "container host name"),
-    flag("-m --memory", "memory", "value", "memory limit, e.g. 128m"),
-    flag("--cpus", "cpus", "value", "CPU quota in cores, e.g. 0.5"),
-    flag("-c --cpu-shares", "cpu_shares", "value", "relative CPU weight"),
-    flag("--pids-limit", "pids_limit", "value", "maximum number of processes"),
-    flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
-    flag("--entrypoint", "entrypoint", "value", "override the image's entrypoint"),
-    flag("--network --net", "network", "value", "bridge | none | host"),
-    flag("--cap-add", "cap_add", "list", "add a capability"),
-    flag("--cap-drop", "cap_drop", "list", "drop a capability (ALL for every one)"),
-    flag("--privileged", "privileged", help="all capabilities, no seccomp, no masked paths"),
-    flag("--security-opt", "security_opt", "list", "seccomp=unconfined|FILE, no-new-privileges"),
-    flag("--read-only", "read_only", help="mount the root filesystem read-only"),
-    flag("-l --label", "label", "list", "set a label KEY=VALUE"),
-]
-# -h is --hostname for run/create, as in docker; --help still prints usage.
-
 
 def command(func):
     """One error line (``portside: ...``) and docker's exit codes for every failure a user can cause."""
@@ -64,25 +37,6 @@ def engine_at(root: str):
     from portside.engine.engine import Engine
 
     return Engine(Path(root))
-
-
-def config_from(opts: dict, args: list[str]):
-    from portside.engine import config as c
-
-    env = [e for f in opts["env_file"] for e in c.parse_env_file(f)] + [c.parse_env(e) for e in opts["env"]]
-    labels = dict(item.partition("=")[::2] for item in opts["label"])
-    return c.ContainerConfig(
-        image=args[0], cmd=args[1:] or None,
-        entrypoint=None if opts["entrypoint"] is None else [opts["entrypoint"]],
-        env=env, workdir=opts["workdir"] or "", user=opts["user"] or "", name=opts["name"] or "",
-        hostname=opts["hostname"] or "", publish=opts["publish"], volumes=opts["volume"],
-        memory=c.parse_memory(opts["memory"]) if opts["memory"] else None,
-        cpus=c.parse_cpus(opts["cpus"]) if opts["cpus"] else None,
-        cpu_shares=c.parse_int(opts["cpu_shares"], "--cpu-shares", 2) if opts["cpu_shares"] else None,
-        pids_limit=c.parse_int(opts["pids_limit"], "--pids-limit") if opts["pids_limit"] else None,
-        restart=opts["restart"] or "no", network=opts["network"] or "bridge", cap_add=opts["cap_add"],
-        cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
-        read_only=opts["read_only"], autoremove=opts["rm"], labels=labels)
 
 
 def _parse_create(name: str, argv: list[str], flags: list) -> tuple[dict, object]:
