@@ -49,8 +49,13 @@ def respond(body: bytes, status: int = 200, content_type: str = JSON, warnings: 
     """JSON bytes as they are; ``warnings`` become Warning headers, which kubectl prints."""
     headers = {"Content-Type": content_type}
     if warnings:
-        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+        headers["Warning"] = ", ".join(f'299 - "{_quoted(w)}"' for w in warnings)
     return web.Response(body=body, status=status, headers=headers)
+
+
+def _quoted(text: str) -> str:
+    """RFC 7234 warn-text is a quoted-string: kubectl drops a Warning whose inner quotes are not escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 async def json_body(request: web.Request) -> Any:

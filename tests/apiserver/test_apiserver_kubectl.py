@@ -181,3 +181,15 @@ def test_auth_can_i_answers_per_token(cluster):
     assert cluster.kubectl("auth", "can-i", "list", "pods", kubeconfig=readonly).stdout.strip() == "yes"
     denied = cluster.kubectl("auth", "can-i", "delete", "pods", kubeconfig=readonly, check=False)
     assert denied.returncode == 1 and denied.stdout.strip() == "no - the readonly token may not delete"
+
+
+def test_unknown_fields_warn_or_refuse_by_field_validation(cluster):
+    ns = cluster.namespace("unknown-fields")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}, "bogus": 1}
+    warned = cluster.kubectl("apply", "-n", ns, "--validate=warn", "-f", "-", input=json.dumps(cm))
+    assert 'Warning: unknown field "bogus"' in warned.stderr, warned.stderr
+    assert get_json(cluster, "-n", ns, "configmap", "c")["data"] == {"a": "1"}
+    cm["metadata"]["name"] = "d"
+    refused = cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm), check=False)
+    assert refused.returncode != 0 and 'unknown field "bogus"' in refused.stderr, refused.stderr
+    assert cluster.kubectl("get", "-n", ns, "configmap", "d", check=False).returncode != 0

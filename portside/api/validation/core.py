@@ -40,7 +40,7 @@ def _service_ports(ports: list[dict[str, Any]], path: str, service_type: str, er
         if len(ports) > 1 and not name:
             errs.required(child(here, "name"))
         elif name:
-            errs.each(child(here, "name"), name, is_dns1035_label(name))
+            errs.each(child(here, "name"), name, is_dns1123_label(name))
             if name in names:
                 errs.duplicate(child(here, "name"), name)
         names.add(name)

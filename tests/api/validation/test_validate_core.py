@@ -48,6 +48,13 @@ def test_service_names_are_dns1035_labels() -> None:
     assert messages(obj)[0].startswith('metadata.name: Invalid value: "1-app": a DNS-1035 label must consist')
 
 
+def test_service_port_names_are_dns1123_labels() -> None:
+    """As Kubernetes validates them: `kubectl create service nodeport x --tcp=80:8080` names its port "80-8080"."""
+    assert messages(service(ports=[{"port": 80, "name": "80-8080"}])) == []
+    found = messages(service(ports=[{"port": 80, "name": "Web_1"}]))
+    assert found[0].startswith('spec.ports[0].name: Invalid value: "Web_1": a lowercase RFC 1123 label'), found
+
+
 def test_cluster_scoped_kinds_refuse_a_namespace() -> None:
     obj = _obj("Namespace", namespaced=False)
     assert messages(obj) == []
