@@ -16,10 +16,11 @@ from portside.controllers import progress, proportion, rollout, scaling
 from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, EventRecorder
 from portside.controllers.index import ByNamespace
-from portside.controllers.informer import Informer, cache_key
+from portside.controllers.informer import cache_key
 from portside.controllers.pods import (Obj, Written, controller_of, is_terminating, meta, now_s, owner_json_patch,
                                        owner_ref, seconds)
 from portside.controllers.rollout import replicas
+from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after
 
 DEPLOYMENTS = api.lookup("apps", "v1", "deployments")
@@ -29,13 +30,14 @@ REPLICASETS = api.lookup("apps", "v1", "replicasets")
 class DeploymentController(Controller):
     name = "deployment-controller"
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
         super().__init__(client)
+        informers = informers or InformerFactory(client)
         self.events = EventRecorder(client, self.name)
         self.written, self.written_deployments = Written(), Written()
-        self.deployments = self.informer(Informer(client, DEPLOYMENTS))
+        self.deployments = self.informer(informers.get(DEPLOYMENTS))
         self.deployments_in = ByNamespace(self.deployments)
-        self.sets = self.informer(Informer(client, REPLICASETS))
+        self.sets = self.informer(informers.get(REPLICASETS))
         self.sets_in = ByNamespace(self.sets)
         self.deployments.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.sets.on_change(self._rs_changed)

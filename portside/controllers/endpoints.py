@@ -15,8 +15,9 @@ from portside.api import models
 from portside.client import AlreadyExists, Client, NotFound
 from portside.controllers.base import Controller
 from portside.controllers.index import ByNamespace
-from portside.controllers.informer import Informer, cache_key
+from portside.controllers.informer import cache_key
 from portside.controllers.pods import Obj, is_active, is_ready, meta
+from portside.controllers.shared import InformerFactory
 
 PODS = api.lookup("", "v1", "pods")
 SERVICES = api.lookup("", "v1", "services")
@@ -83,13 +84,14 @@ def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
 class EndpointsController(Controller):
     name = "endpoints-controller"
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
         super().__init__(client)
-        self.services = self.informer(Informer(client, SERVICES))
+        informers = informers or InformerFactory(client)
+        self.services = self.informer(informers.get(SERVICES))
         self.services_in = ByNamespace(self.services)
-        self.pods = self.informer(Informer(client, PODS))
+        self.pods = self.informer(informers.get(PODS))
         self.pods_in = ByNamespace(self.pods)
-        self.endpoints = self.informer(Informer(client, ENDPOINTS))
+        self.endpoints = self.informer(informers.get(ENDPOINTS))
         self.services.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.endpoints.on_change(self._endpoints_changed)
         self.pods.on_change(self._pod_changed)

@@ -18,9 +18,10 @@ from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
-from portside.controllers.informer import Informer, cache_key
+from portside.controllers.informer import cache_key
 from portside.controllers.pods import (Obj, Written, controller_of, deletion_rank, from_template, is_terminating, meta,
                                        now_s, owner_json_patch, owner_ref, timestamp)
+from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after
 
 PODS = api.lookup("", "v1", "pods")
@@ -30,14 +31,15 @@ JOBS = api.lookup("batch", "v1", "jobs")
 class JobController(Controller):
     name = "job-controller"
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
         super().__init__(client)
+        informers = informers or InformerFactory(client)
         self.expectations = Expectations()
         self.written = Written()
         self.events = EventRecorder(client, self.name)
-        self.jobs = self.informer(Informer(client, JOBS))
+        self.jobs = self.informer(informers.get(JOBS))
         self.jobs_in = ByNamespace(self.jobs)
-        self.pods = self.informer(Informer(client, PODS))
+        self.pods = self.informer(informers.get(PODS))
         self.pods_in = ByNamespace(self.pods)
         self.jobs.on_change(self._job_changed)
         self.pods.on_change(self._pod_changed)

@@ -16,9 +16,10 @@ from portside.controllers.base import Controller
 from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
-from portside.controllers.informer import Informer, cache_key
+from portside.controllers.informer import cache_key
 from portside.controllers.pods import (Obj, available_in, controller_of, from_template, is_terminating, meta, now_s,
                                        owner_json_patch, owner_ref)
+from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after
 
 PODS = api.lookup("", "v1", "pods")
@@ -28,13 +29,14 @@ REPLICASETS = api.lookup("apps", "v1", "replicasets")
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
         super().__init__(client)
+        informers = informers or InformerFactory(client)
         self.expectations = Expectations()
         self.events = EventRecorder(client, self.name)
-        self.sets = self.informer(Informer(client, REPLICASETS))
+        self.sets = self.informer(informers.get(REPLICASETS))
         self.sets_in = ByNamespace(self.sets)
-        self.pods = self.informer(Informer(client, PODS))
+        self.pods = self.informer(informers.get(PODS))
         self.pods_in = ByNamespace(self.pods)
         self.sets.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.pods.on_change(self._pod_changed)

@@ -1,5 +1,5 @@
 """The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, Job and Endpoints on one
-API connection pool, ready once every one of them has filled its caches."""
+API connection pool and shared informers, ready once every one of them has filled its caches."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from portside.controllers.deployment import DeploymentController
 from portside.controllers.endpoints import EndpointsController
 from portside.controllers.job import JobController
 from portside.controllers.replicaset import ReplicaSetController
+from portside.controllers.shared import InformerFactory
 
 WORKLOAD_CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, JobController, EndpointsController)
@@ -19,10 +20,13 @@ WORKLOAD_CONTROLLERS: tuple[type[Controller], ...] = (
 
 async def run_controllers(client: Client, ready: asyncio.Event | None = None,
                           kinds: tuple[type[Controller], ...] = WORKLOAD_CONTROLLERS) -> None:
+    """Run ``kinds`` on one client, sharing informers (one pod watch for all of them)."""
+    informers = InformerFactory(client)
+    controllers = [kind(client, informers) for kind in kinds]  # every handler registered before any list
     events = [asyncio.Event() for _ in kinds]
     async with asyncio.TaskGroup() as group:
-        for kind, event in zip(kinds, events):
-            group.create_task(kind(client).run(event), name=kind.name)
+        for controller, event in zip(controllers, events):
+            group.create_task(controller.run(event), name=controller.name)
         await asyncio.gather(*(e.wait() for e in events))
         if ready is not None:
             ready.set()
