@@ -16,8 +16,9 @@ from portside.controllers.informer import Informer, cache_key
 from portside.controllers.job import JobController
 from portside.controllers.queue import WorkQueue
 from portside.controllers.replicaset import ReplicaSetController
+from portside.controllers.shared import InformerFactory, SharedInformer
 from portside.controllers.workloads import WORKLOAD_CONTROLLERS, run_controllers
 
 __all__ = ["Controller", "DeploymentController", "EndpointsController", "EventRecorder", "GarbageCollector",
-           "Informer", "JobController", "ReplicaSetController", "WORKLOAD_CONTROLLERS", "WorkQueue", "cache_key",
-           "run_controllers"]
+           "Informer", "InformerFactory", "JobController", "ReplicaSetController", "SharedInformer",
+           "WORKLOAD_CONTROLLERS", "WorkQueue", "cache_key", "run_controllers"]
