@@ -13,6 +13,8 @@ to node labels, taints or schedulability bumps ``generation``, which invalidates
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
@@ -43,6 +45,7 @@ class NodeArrays:
         self.pods: list[dict[str, PodInfo]] = []
         self.placed: dict[str, tuple[PodInfo, int]] = {}
         self.anti_pods: dict[str, PodInfo] = {}
+        self.priorities: Counter[int] = Counter()  # of placed pods: tells at once whether anyone could be preempted
         self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
@@ -160,6 +163,10 @@ class NodeArrays:
         cached = self._request(pod)
         return cached[1], cached[2]
 
+    def request_key(self, pod: PodInfo) -> bytes:
+        """The pod's request vector as bytes: equal for pods of one shape (a dict key)."""
+        return self._request(pod)[4]
+
     def request_columns(self, pod: PodInfo) -> list[tuple[int, int]]:
         """(column, amount) for each resource the pod requests: what a fit check has to compare."""
         return self._request(pod)[3]
@@ -179,7 +186,8 @@ class NodeArrays:
             else:
                 vec[col] = amount
         nonzero = [(int(c), int(vec[c])) for c in np.flatnonzero(vec)]
-        entry = self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing), nonzero)
+        key = vec.tobytes() + ",".join(missing).encode()
+        entry = self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing), nonzero, key)
         return entry
 
     def assume(self, pod: PodInfo, i: int) -> None:
@@ -191,6 +199,7 @@ class NodeArrays:
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
             self.anti_pods[pod.uid] = pod
+        self.priorities[pod.priority] += 1
         self.pods_version += 1
 
     def forget(self, uid: str) -> tuple[PodInfo, int] | None:
@@ -204,6 +213,9 @@ class NodeArrays:
         self.free[:, i] += vec
         del self.pods[i][uid]
         self.anti_pods.pop(uid, None)
+        self.priorities[pod.priority] -= 1
+        if not self.priorities[pod.priority]:
+            del self.priorities[pod.priority]
         self._req_cache.pop(uid, None)
         self.pods_version += 1
         return entry

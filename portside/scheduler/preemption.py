@@ -91,8 +91,10 @@ def find(pod: PodInfo, cycle: Cycle) -> tuple[Candidate | None, str]:
     if pod.preemption_policy == NEVER:
         return None, "not eligible due to preemptionPolicy=Never."
     nodes = cycle.nodes
-    rows = room_rows(pod, nodes, cycle.resolvable_rows(pod))
     total = int(nodes.alive[: nodes.n].sum())
+    if min(nodes.priorities, default=pod.priority) >= pod.priority:  # nobody to preempt: skip the scan
+        return None, f"0/{total} nodes are available: {total} {NO_VICTIMS}."
+    rows = room_rows(pod, nodes, cycle.resolvable_rows(pod))
     if rows.size == 0:
         return None, f"0/{total} nodes are available: {total} {NO_VICTIMS}."
     found = []

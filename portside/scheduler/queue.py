@@ -14,11 +14,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Callable
 
 from portside.scheduler.model import PodInfo
 from portside.scheduler.queuesort import PrioritySort
 
 ACTIVE, BACKOFF, PARKED = "active", "backoff", "parked"
+Hint = Callable[[PodInfo], bool]
 
 
 @dataclass(slots=True, eq=False)
@@ -31,6 +34,7 @@ class QueuedPod:
     parked_at: float = 0.0
     message: str = ""
     popped_at_event: int = 0
+    sort_key: tuple = ()
 
 
 @dataclass
@@ -47,6 +51,8 @@ class SchedulingQueue:
         self._backoff: list[tuple[float, int, str]] = []
         self.entries: dict[str, QueuedPod] = {}
         self.state: dict[str, str] = {}
+        self._parked: dict[str, QueuedPod] = {}  # kept apart so an event scans only the parked pods
+        self._interest_memo: dict[tuple, tuple[bool, tuple]] = {}
         self.events = 0
 
     def __len__(self) -> int:
@@ -68,18 +74,28 @@ class SchedulingQueue:
         self._activate(qp)
 
     def delete(self, uid: str) -> QueuedPod | None:
-        self.state.pop(uid, None)  # heap entries of a deleted pod are skipped when popped
+        self._set(uid, None)  # heap entries of a deleted pod are skipped when popped
         return self.entries.pop(uid, None)
 
+    def _set(self, uid: str, where: str | None) -> None:
+        if where is None:
+            self.state.pop(uid, None)
+        else:
+            self.state[uid] = where
+        if where == PARKED:
+            self._parked[uid] = self.entries[uid]
+        else:
+            self._parked.pop(uid, None)
+
     def _activate(self, qp: QueuedPod) -> None:
-        self.state[qp.pod.uid] = ACTIVE
+        self._set(qp.pod.uid, ACTIVE)
         heapq.heappush(self._active, (self.sort.key(qp.pod), next(self._seq), qp.pod.uid))
 
     def _to_backoff(self, qp: QueuedPod, now: float) -> None:
         if qp.backoff_until <= now:
             self._activate(qp)
             return
-        self.state[qp.pod.uid] = BACKOFF
+        self._set(qp.pod.uid, BACKOFF)
         heapq.heappush(self._backoff, (qp.backoff_until, next(self._seq), qp.pod.uid))
 
     # --- the cycle ----------------------------------------------------------------------------------------------
@@ -88,7 +104,7 @@ class SchedulingQueue:
         while self._active:
             _, _, uid = heapq.heappop(self._active)
             if self.state.get(uid) == ACTIVE:
-                del self.state[uid]
+                self._set(uid, None)
                 qp = self.entries.pop(uid)
                 qp.attempts += 1
                 qp.popped_at_event = self.events
@@ -107,7 +123,8 @@ class SchedulingQueue:
             self._to_backoff(qp, now)
             return
         qp.parked_at = now
-        self.state[qp.pod.uid] = PARKED
+        qp.sort_key = self.sort.key(qp.pod)
+        self._set(qp.pod.uid, PARKED)
 
     def retry(self, qp: QueuedPod, now: float) -> None:
         """An error (bind conflict, API failure): try again after back-off."""
@@ -115,19 +132,38 @@ class SchedulingQueue:
         self.entries[qp.pod.uid] = qp
         self._to_backoff(qp, now)
 
-    def on_event(self, event: str, now: float) -> int:
-        """A cluster event: move the parked pods it could help. Returns how many moved."""
+    def on_event(self, event: str, now: float, hints: dict[str, Hint] | None = None) -> int:
+        """A cluster event: move the parked pods it could help. Returns how many moved.
+
+        ``hints`` refine the plugins' interest for this one event, as kube-scheduler's QueueingHints do: a pod
+        refused for room is moved on a pod deletion only if the room freed on that node would hold it. Without
+        them every pod parked by a plugin interested in the event would be retried, and a busy cluster would
+        retry its whole backlog on every pod that finishes.
+        """
         self.events += 1
-        moved = [qp for uid, qp in self.entries.items()
-                 if self.state.get(uid) == PARKED and self._helps(event, qp)]
+        hints = hints or {}
+        parked = self._parked.values()
+        if hints:  # hints may hand out a budget: ask in queue order
+            parked = sorted(parked, key=attrgetter("sort_key"))
+        moved = []
+        for qp in parked:
+            plain, hinted = self._interest(event, qp.failed_plugins, hints)
+            if plain or any(hints[name](qp.pod) for name in hinted):
+                moved.append(qp)
         for qp in moved:
             self._to_backoff(qp, now)
         return len(moved)
 
-    def _helps(self, event: str, qp: QueuedPod) -> bool:
-        if not qp.failed_plugins:
-            return True
-        return any(event in self.interest.get(name, ()) for name in qp.failed_plugins)
+    def _interest(self, event: str, plugins: frozenset[str], hints: dict[str, Hint]) -> tuple[bool, tuple]:
+        """(moved without asking, plugins whose hint decides) for pods refused by ``plugins``; memoised, as a
+        backlog shares a handful of refusal sets."""
+        key = (event, plugins, tuple(hints))
+        found = self._interest_memo.get(key)
+        if found is None:
+            interested = [name for name in plugins if event in self.interest.get(name, ())]
+            plain = not plugins or any(name not in hints for name in interested)
+            found = self._interest_memo[key] = (plain, tuple(n for n in interested if n in hints))
+        return found
 
     def flush(self, now: float) -> None:
         """Move pods whose back-off expired to active, and long-parked pods to back-off."""
@@ -137,8 +173,8 @@ class SchedulingQueue:
                 self._activate(self.entries[uid])
 
     def flush_parked(self, now: float) -> None:
-        for uid, qp in list(self.entries.items()):
-            if self.state.get(uid) == PARKED and now - qp.parked_at >= self.max_parked:
+        for qp in list(self._parked.values()):
+            if now - qp.parked_at >= self.max_parked:
                 self._to_backoff(qp, now)
 
     def next_wakeup(self) -> float | None:
@@ -158,4 +194,4 @@ class SchedulingQueue:
         return members
 
     def parked(self) -> list[QueuedPod]:
-        return [qp for uid, qp in self.entries.items() if self.state.get(uid) == PARKED]
+        return list(self._parked.values())

@@ -91,8 +91,33 @@ class Scheduler:
         self.queue.delete(uid)
         self.in_flight.pop(uid, None)
         self.nominated.pop(uid, None)
-        if self.nodes.forget(uid) is not None:
-            self.queue.on_event(POD_DELETE, now)
+        entry = self.nodes.forget(uid)
+        if entry is not None:
+            self.queue.on_event(POD_DELETE, now, {"NodeResourcesFit": self._fits_freed(entry[1])})
+
+    def _fits_freed(self, row: int):
+        """The queueing hint of a pod deletion: does the room it freed hold the parked pod? Pods are asked in
+        queue order and each one that fits takes its share of the room, so one freed slot wakes one pod, not the
+        whole backlog. A shape that does not fit never fits later in the same event (the room only shrinks)."""
+        free, too_big = self.nodes.free[:, row].copy(), set()
+        pods_left = [int(free[self.nodes.res_index["pods"]])]
+
+        def hint(pod: PodInfo) -> bool:
+            if pod.uid in self.nominated:  # its victims are leaving: exactly what it waits for
+                return True
+            if pods_left[0] <= 0:
+                return False
+            key = self.nodes.request_key(pod)
+            if key in too_big:
+                return False
+            vec, missing = self.nodes.request_vector(pod)
+            if missing or not (free >= vec).all():
+                too_big.add(key)
+                return False
+            free[:] -= vec
+            pods_left[0] -= 1
+            return True
+        return hint
 
     def bind_done(self, uid: str, ok: bool, now: float) -> None:
         """The outcome of an in-flight bind: confirm it, or unreserve and retry after back-off."""
@@ -143,10 +168,9 @@ class Scheduler:
 
     def _refuse(self, qp: QueuedPod, cycle: Cycle, now: float) -> None:
         diagnosis = cycle.diagnose(qp.pod)
-        note = ""
         if not cycle.static_mask(qp.pod).any():  # refused by labels, taints or names everywhere
             note = f"0/{diagnosis.total} nodes are available: {preemption.NOT_HELPFUL}."
-        elif qp.pod.priority > 0 or self.nodes.placed:
+        else:
             note = self._preempt(qp, cycle)
         text = message(diagnosis, note)
         self.binder.refuse(qp.pod, text)
