@@ -2,7 +2,8 @@
 RollingUpdate or Recreate strategy, with the revision annotations ``kubectl rollout history|undo`` reads.
 
 Each sync takes one step and returns; the ReplicaSet events the step causes bring the next one. The arithmetic
-lives in ``rollout.py`` and ``progress.py``; here are only the reads from the caches and the writes.
+lives in ``rollout.py``, ``proportion.py`` and ``progress.py``; here are only the reads from the caches and the
+writes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Pure facts about pods and ownership that every workload controller asks: ready, available, active, owned.
 
 Everything here reads wire dicts (what the informer caches hold) and returns plain values, so the reconcile cores
-built on it are tested on data alone.
+built on it are tested on data alone. ``Written`` is the one bit of state: a controller's own writes, kept until
+its cache has caught up with them.
 """
 
 from __future__ import annotations
