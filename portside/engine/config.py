@@ -148,6 +148,11 @@ def check_name(name: str, what: str = "container") -> str:
 
 
 def check_network(network: str) -> str:
+    """``ns:PATH`` (podman's spelling) joins an existing network namespace: a pod's containers share one."""
+    if network.startswith("ns:"):
+        if not network[3:].startswith("/"):
+            raise InvalidArgument(f"invalid --network value {network!r}: ns: takes an absolute namespace path")
+        return network
     if network not in NETWORKS:
-        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none or host")
+        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host or ns:PATH")
     return network

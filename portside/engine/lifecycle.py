@@ -50,7 +50,7 @@ def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> mo
         _mount(engine, paths, record, undo)
         attachment = _attach(engine, cid, record, undo)
         ip = attachment.ip if attachment else ""
-        netns = {"host": "host", "none": None}.get(record["HostConfig"]["NetworkMode"])
+        netns = _netns(record["HostConfig"]["NetworkMode"])
         write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
                      cgroups_path=engine.cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
         handle = monitor.spawn(_plan(engine, paths, record, attachment, attach))
@@ -64,6 +64,11 @@ def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> mo
             raise
         undo.pop_all()
     return handle
+
+
+def _netns(mode: str) -> str | None:
+    """None: a fresh empty namespace; "host": the host's; a path: that namespace (``ns:PATH``)."""
+    return mode[3:] if mode.startswith("ns:") else {"host": "host"}.get(mode)
 
 
 def _mount(engine, paths: Paths, record: dict, undo: ExitStack) -> None:
