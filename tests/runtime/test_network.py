@@ -240,6 +240,21 @@ def test_a_published_port_is_held_while_the_container_lives(net: BridgeNetwork) 
     assert att.reserved[0].getsockname()[1] == port
 
 
+def test_time_wait_leftovers_of_an_earlier_server_do_not_block_the_port(net: BridgeNetwork) -> None:
+    """A host server that closed first leaves its port in TIME-WAIT; publishing that port must still work."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server side closes first: its end of the connection enters TIME-WAIT
+            client.recv(1)
+    att = net.attach("ctr-a", parse_publish(f"{port}:80"))
+    assert att.ports[0].host_port == port
+
+
 def test_port_taken_by_another_program_leaves_nothing_behind(net: BridgeNetwork) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

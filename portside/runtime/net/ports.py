@@ -107,10 +107,15 @@ def reserve(mappings: list[PortMapping]) -> tuple[list[PortMapping], list[socket
 def _bind(mapping: PortMapping) -> socket.socket:
     kind = socket.SOCK_STREAM if mapping.protocol == "tcp" else socket.SOCK_DGRAM
     sock = socket.socket(socket.AF_INET, kind)
-    # No SO_REUSEADDR, and never listen: then every other bind of this port fails, whatever its options, and the
-    # socket itself never accepts a connection that DNAT should have taken.
+    # TCP: SO_REUSEADDR so that TIME-WAIT leftovers of an earlier user of the port do not refuse it, and listen so
+    # that no other socket can bind the port, whatever its options (Linux refuses a bind beside a listener). The
+    # listener never sees a connection: DNAT rewrites them before the socket lookup. UDP: a plain bind holds it.
     try:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("" if mapping.host_ip == ANY_IP else mapping.host_ip, mapping.host_port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(1)
     except OSError as err:
         sock.close()
         raise _bind_error(mapping, err) from None
