@@ -54,6 +54,11 @@ async def run_garbage_collector(ctx: Context, ready: asyncio.Event) -> None:
         await GarbageCollector(client).run(ready)
 
 
+async def run_workload_controllers(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.workloads import run_workload_controllers as run
+    await run(ctx, ready)
+
+
 async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
     from portside.proxy import controller
     async with ctx.client() as client:
@@ -63,6 +68,7 @@ async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
+    Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
 ]
 

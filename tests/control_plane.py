@@ -19,6 +19,13 @@ from pathlib import Path
 READY_TIMEOUT_S = 30
 
 
+def only(*components: str) -> tuple[str, ...]:
+    """``portside up`` flags that run the API server and ``components`` and disable every other component."""
+    from portside.supervisor import COMPONENTS
+    off = [c.name for c in COMPONENTS if c.name != "apiserver" and c.name not in components]
+    return ("--disable", ",".join(off)) if off else ()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,6 +25,8 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--address", "address", "value", "address to listen on (default 127.0.0.1)", "IP"),
     flag("--insecure-http", "insecure_http", help="serve plain HTTP (loopback only)"),
     flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
+    flag("--disable", "disable", "list", "a component not to run here, e.g. agent or scheduler (repeatable, or "
+                                        "comma-separated)", "NAME"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -58,6 +60,18 @@ def _check_store(url: str | None) -> None:
                               f"{', '.join(sorted(BACKENDS))})")
 
 
+def _disabled(values: list[str]) -> tuple[str, ...]:
+    """Component names from repeated or comma-separated ``--disable``; the API server itself cannot be disabled."""
+    from portside.supervisor import COMPONENTS
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    optional = sorted(c.name for c in COMPONENTS if c.name != "apiserver")
+    for name in names:
+        if name not in optional:
+            raise InvalidArgument(f"up: --disable: unknown component {name!r} (expected one of "
+                                  f"{', '.join(optional)})")
+    return names
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -65,6 +79,7 @@ def cmd_up(argv: list[str], root: str) -> int:
             raise InvalidArgument(f"up: unexpected argument {args[0]!r} (up takes only options)")
         port = _port(opts["port"])
         _check_store(opts["store"])
+        disabled = _disabled(opts["disable"])
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -74,7 +89,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         return _detach(argv, root, data_dir)
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, opts["address"] or "127.0.0.1", opts["insecure_http"],
-                               opts["store"] or "", root))
+                               opts["store"] or "", root, disabled))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:

@@ -27,6 +27,7 @@ class UpOptions:
     insecure_http: bool
     store: str
     engine_root: str
+    disabled: tuple[str, ...] = ()
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -75,7 +76,7 @@ async def _api_answers(url: str, ca_file: str | None) -> None:
 
 async def _main(opts: UpOptions) -> None:
     from portside.apiserver import ServerConfig
-    from portside.supervisor import Context, supervise
+    from portside.supervisor import COMPONENTS, Context, supervise
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store)
     ctx = Context(config, opts.engine_root)
     stop = asyncio.Event()
@@ -93,7 +94,7 @@ async def _main(opts: UpOptions) -> None:
             os.dup2(devnull, 1)
             os.close(devnull)
 
-    await supervise(ctx, stop, announce)
+    await supervise(ctx, stop, announce, [c for c in COMPONENTS if c.name not in opts.disabled])
 
 
 def _explain(exc: BaseException) -> str:

@@ -1,4 +1,8 @@
-"""One ``portside up`` per test module (each test works in its own namespace), stopped even on failure."""
+"""One ``portside up`` per test module (each test works in its own namespace), stopped even on failure.
+
+A module sets ``UP_FLAGS`` to choose the components that run beside the API server (see ``control_plane.only``):
+tests of the API's own semantics run without controllers that would write to their objects.
+"""
 
 import pytest
 
@@ -6,8 +10,9 @@ from control_plane import Cluster
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("cluster") / "data").start()
+def cluster(request, tmp_path_factory):
+    flags = tuple(getattr(request.module, "UP_FLAGS", ()))
+    c = Cluster(tmp_path_factory.mktemp("cluster") / "data", extra=flags).start()
     try:
         yield c
     finally:

@@ -49,23 +49,11 @@ def test_seed_apply_get_describe_reapply_scale_label_annotate(cluster):
 
 
 def _owned(cluster, ns):
-    """A Deployment owning a ReplicaSet owning two Pods, linked as the Deployment controller would link them."""
+    """The seed Deployment, with the ReplicaSet and three Pods its controllers create and own."""
     cluster.kubectl("apply", "-n", ns, "-f", SEED + "deployment.yaml")
-    dep = get_json(cluster, "-n", ns, "deploy", "my-app")
-    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "my-app", "uid": dep["metadata"]["uid"],
-           "controller": True, "blockOwnerDeletion": True}
-    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-          "metadata": {"name": "my-app-abc", "ownerReferences": [ref], "labels": {"app": "my-app"}},
-          "spec": {"replicas": 2, "selector": dep["spec"]["selector"], "template": dep["spec"]["template"]}}
-    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(rs))
-    rs_uid = get_json(cluster, "-n", ns, "rs", "my-app-abc")["metadata"]["uid"]
-    for i in range(2):
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": f"my-app-abc-{i}", "labels": {"app": "my-app"}, "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "my-app-abc", "uid": rs_uid,
-                "controller": True, "blockOwnerDeletion": True}]},
-            "spec": {"containers": [{"name": "c", "image": "my-app:latest"}]}}
-        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod))
+    wait_for(lambda: len(_names(cluster, ns, "rs")) == 1 and len(_names(cluster, ns, "pods")) == 3,
+             what="the deployment's replicaset and pods")
+    return _names(cluster, ns, "rs")[0], _names(cluster, ns, "pods")
 
 
 def _names(cluster, ns, kind):
@@ -89,12 +77,12 @@ def test_delete_foreground_waits_for_dependents(cluster):
 
 def test_delete_orphan_keeps_dependents_without_owner(cluster):
     ns = cluster.namespace("cascade-orphan")
-    _owned(cluster, ns)
+    rs_name, pods = _owned(cluster, ns)
     cluster.kubectl("delete", "-n", ns, "deployment", "my-app", "--cascade=orphan")
     wait_for(lambda: not _names(cluster, ns, "deploy"), what="deployment gone")
-    rs = get_json(cluster, "-n", ns, "rs", "my-app-abc")
+    rs = get_json(cluster, "-n", ns, "rs", rs_name)
     assert not rs["metadata"].get("ownerReferences")
-    assert _names(cluster, ns, "pods") == ["my-app-abc-0", "my-app-abc-1"]
+    assert _names(cluster, ns, "pods") == pods
 
 
 def test_invalid_manifest_names_the_field_and_stores_nothing(cluster):

@@ -9,6 +9,10 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
+from control_plane import only
+
+UP_FLAGS = only("garbage-collector")  # the API's own semantics: no controller writes to these objects
+
 
 @pytest.fixture(scope="module")
 def kube(cluster):

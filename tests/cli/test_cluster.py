@@ -6,7 +6,7 @@ import subprocess
 import sys
 import urllib.request
 
-from control_plane import Cluster, free_port
+from control_plane import Cluster, free_port, wait_for
 
 
 def running(pid: int) -> bool:
@@ -60,6 +60,30 @@ def test_bad_port_flag_is_named(tmp_path):
     proc = portside("up", "--data-dir", str(tmp_path / "d"), "--port", "70000")
     assert proc.returncode == 2 and "--port: expected a port number 1-65535, got '70000'" in proc.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_unknown_component_to_disable_is_named(tmp_path):
+    proc = portside("up", "--data-dir", str(tmp_path / "d"), "--disable", "proxy,kubelet")
+    assert proc.returncode == 2 and "--disable: unknown component 'kubelet' (expected one of " in proc.stderr
+    assert "workload-controllers" in proc.stderr and not (tmp_path / "d").exists()
+
+
+def test_disabled_components_do_not_run(tmp_path):
+    c = Cluster(tmp_path / "d", extra=("--disable", "workload-controllers")).start()
+    try:
+        deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {
+            "replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+        c.kubectl("create", "-f", "-", input=json.dumps(deploy))
+        with_controllers = Cluster(tmp_path / "e").start()
+        try:
+            with_controllers.kubectl("create", "-f", "-", input=json.dumps(deploy))
+            wait_for(lambda: with_controllers.kubectl("get", "rs", "-o", "name").stdout.strip(), what="a ReplicaSet")
+        finally:
+            with_controllers.stop()
+        assert c.kubectl("get", "rs", "-o", "name").stdout.strip() == ""
+    finally:
+        c.stop()
 
 
 def test_bad_store_and_unusable_data_dir_are_named(tmp_path):
