@@ -68,8 +68,11 @@ def later(seconds: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+MAX_GENERATED_PREFIX = 58  # 63 (a DNS label) less the five random characters, as Kubernetes cuts it
+
+
 def generate_name(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
+    return prefix[:MAX_GENERATED_PREFIX] + "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
 
 
 def meta(obj: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,8 @@ def test_metadata_defaults_and_generate_name(kube, ns):
     assert made.metadata.name.startswith("web-") and len(made.metadata.name) == 9
     assert made.metadata.uid and made.metadata.creation_timestamp and made.metadata.resource_version
     assert made.spec.restart_policy == "Always" and made.status.phase == "Pending"
+    long = core.create_namespaced_pod(ns, {**pod(""), "metadata": {"generateName": "x" * 70 + "-"}})
+    assert long.metadata.name.startswith("x" * 58) and len(long.metadata.name) == 63  # the prefix is cut to fit
     assert made.spec.containers[0].termination_message_policy == "File"
 
 
