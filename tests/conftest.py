@@ -32,21 +32,10 @@ def needs_root() -> None:
 def make_busybox_rootfs(dest: "os.PathLike[str]") -> None:
     """Lay out a minimal root filesystem: Debian's static busybox with a symlink per applet, /etc basics."""
     import pathlib
-    import subprocess
 
-    root = pathlib.Path(dest)
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    for d in ("bin", "etc", "tmp", "proc", "sys", "dev", "root", "var/www"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    (root / "tmp").chmod(0o1777)
-    shutil.copy2(busybox, root / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], check=True, capture_output=True, text=True).stdout.split()
-    for applet in applets:
-        link = root / "bin" / applet
-        if applet != "busybox" and not link.exists():
-            link.symlink_to("busybox")
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
-    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    from examples.busybox import make_rootfs
+
+    make_rootfs(pathlib.Path(dest))
 
 
 @pytest.fixture(scope="session")
