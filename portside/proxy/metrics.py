@@ -64,5 +64,5 @@ def rows(data: dict[str, str]) -> list[list[str]]:
             out.append([service, endpoint, m["plane"], str(m["connections"]), str(m["active"]),
                         str(m["bytes_in"]), str(m["bytes_out"]), str(m["errors"])])
         if doc.get("refused"):
-            out.append([service, "(no endpoint)", "userspace", "0", "0", "0", "0", f"{doc['refused']} refused"])
+            out.append([service, "(none)", "userspace", "0", "0", "0", "0", f"refused:{doc['refused']}"])
     return out
