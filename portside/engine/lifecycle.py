@@ -3,8 +3,9 @@
 Theory of operation. ``start`` mounts the overlay, attaches the network, writes the bundle and spawns the
 monitor, registering the undo of each step first: if runc refuses (a missing command, say) every step is undone
 and the error raised. The monitor's callbacks (run in the monitor process) record RUNNING with pids, then EXITED
-with code and OOM flag, and release the mount and the network; with AutoRemove they delete the container too,
-before a foreground ``run`` learns the exit code.
+with code and OOM flag, and release the mount and the network. With AutoRemove they delete the container instead:
+its name, record and network go before a foreground ``run`` learns the exit code, its runc state, mount and files
+just after (the monitor, not the user, waits for those).
 
 A monitor that was SIGKILLed leaves a record saying "running". ``reconcile`` notices (the monitor's pid is gone or
 belongs to another process) and asks runc. A container still running is adopted: a new monitor re-opens its
@@ -21,7 +22,7 @@ import select
 from contextlib import ExitStack
 
 from portside.engine.bundle import write_bundle
-from portside.engine.records import Paths, read_json
+from portside.engine.records import Paths, read_json, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError
 from portside.runtime.logfile import rfc3339
@@ -75,7 +76,9 @@ def _mount(engine, paths: Paths, record: dict, undo: ExitStack) -> None:
     if rootfs.is_mounted(paths.rootfs):
         return
     layers = engine.images.layer_dirs(engine.images.resolve(record["Image"]))
-    rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs)
+    # a --rm container's writes are thrown away: no sync of the host's disk at its unmount
+    rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs,
+                         volatile=record["HostConfig"]["AutoRemove"])
     undo.callback(rootfs.unmount, paths.rootfs)
 
 
@@ -110,10 +113,17 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int
             Status="restarting", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
             FinishedAt=info.finished_at, RestartCount=s.get("RestartCount", 0) + 1), durable)
 
+    def on_forget() -> None:  # --rm: name, record and network go before the exit is reported
+        if record["HostConfig"]["NetworkMode"] == "bridge":
+            engine.network.detach(cid, wait=False)
+        engine.records.forget(cid, record["Name"])
+
     def on_release() -> None:
-        release(engine, cid, record)
         if record["HostConfig"]["AutoRemove"]:
-            engine.destroy(cid)
+            rootfs.unmount(paths.rootfs)
+            remove_tree(paths.dir)
+        else:
+            release(engine, cid, record)
 
     def on_exit(info: monitor.ExitInfo) -> None:
         if not record["HostConfig"]["AutoRemove"]:
@@ -125,7 +135,8 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int
         cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
         restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
         keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
-        on_start=on_start, on_restart=on_restart, on_exit=on_exit, on_release=on_release, adopt_pid=adopt_pid)
+        on_start=on_start, on_restart=on_restart, on_exit=on_exit, on_release=on_release, on_forget=on_forget,
+        report_early=record["HostConfig"]["AutoRemove"], adopt_pid=adopt_pid)
 
 
 def _network_state(attachment) -> dict:

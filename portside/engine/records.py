@@ -136,6 +136,15 @@ class Records:
         if name and _readlink(link) == cid:
             link.unlink(missing_ok=True)
 
+    def forget(self, cid: str, name: str) -> None:
+        """Make a container unfindable (no name, no ``container.json``) before its files are removed: what a
+        ``--rm`` container needs before its ``run`` returns; the rest of its directory may follow later."""
+        self.release_name(name, cid)
+        try:
+            os.unlink(self.paths(cid).record)
+        except FileNotFoundError:
+            pass
+
     def update_state(self, cid: str, change: Callable[[dict], None], durable: bool = True) -> dict:
         """Apply ``change`` to state.json under the container's lock; returns the new state."""
         paths = self.paths(cid)

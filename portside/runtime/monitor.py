@@ -15,7 +15,11 @@ exit status. The monitor
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
 - applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
   delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
-  the exit code, so that a returning ``run --rm`` has already cleaned up.
+  the exit code, so that a returning ``run`` finds the container exited and startable again.
+- ends a container that removes itself (``report_early``, docker's ``--rm``) the other way round: ``on_forget``
+  takes away what others can see or collide with (its name, its record, its network), then the exit is reported,
+  and the slow part (waiting for ``runc delete``, the unmount, the files) finishes here after the CLI has gone.
+  Nothing reads such a container after its exit, and that part costs a ``run --rm`` a third of its time.
 
 The monitor talks to whoever spawned it through one status pipe of JSON lines: ``{"started": pid}`` or
 ``{"error": ..., "kind": ...}``, later ``{"exit": code, "oom": bool}``. Host-port reservation sockets handed in
@@ -56,6 +60,8 @@ class Plan:
     on_restart: Callable[[ExitInfo], None] = lambda info: None
     on_exit: Callable[[ExitInfo], None] = lambda info: None
     on_release: Callable[[], None] = lambda: None
+    on_forget: Callable[[], None] = lambda: None  # with report_early: what must be gone before the exit is reported
+    report_early: bool = False
     adopt_pid: int = 0  # a running container whose monitor died: watch it instead of starting it
 
 
@@ -204,13 +210,28 @@ class _Monitor:
         self._exited(ExitInfo(error.exit_code, False, logfile.rfc3339(), restarts, str(error)))
 
     def _exited(self, info: ExitInfo) -> None:
+        if self.plan.report_early:
+            try:
+                self.plan.on_forget()
+            finally:
+                self._report(info)
         try:
             self.plan.on_release()  # mount, network, files: in parallel with runc delete
             self._settle()
             self.plan.on_exit(info)  # recorded only once runc has let go, so a new start cannot collide
         finally:
-            self.output.detach()
-            self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
+            if not self.plan.report_early:
+                self._report(info)
+
+    def _report(self, info: ExitInfo) -> None:
+        """Host ports are free again, the attached CLI sees its output end, then reads the exit code."""
+        for fd in self.plan.keep_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.output.detach()
+        self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
 
     def _send(self, message: dict) -> None:
         try:

@@ -19,10 +19,12 @@ class MountError(PortsideError):
     """mount(2) or umount(2) failed; the message names the target and the kernel's reason."""
 
 
-def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path) -> None:
+def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path, volatile: bool = False) -> None:
     """Mount ``lower`` (lowest layer first, as the image store lists them) + ``upper`` at ``target``.
 
-    ``upper`` and ``work`` are created if missing and must be on the same filesystem.
+    ``upper`` and ``work`` are created if missing and must be on the same filesystem. ``volatile`` (for writes
+    nobody keeps) skips overlayfs's syncs of the upper filesystem, which make an unmount wait for the host's
+    disk; such an upper directory cannot be mounted again, and a kernel older than 5.10 gets a plain mount.
     """
     if not lower:
         raise MountError(f"overlay at {target}: no image layers given")
@@ -31,7 +33,9 @@ def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path) -> N
     # overlayfs lists lowerdirs top first; the image store lists them bottom first.
     lowers = ":".join(str(p) for p in reversed(lower))
     data = f"lowerdir={lowers},upperdir={upper},workdir={work}"
-    err = libc.mount("overlay", str(target), "overlay", 0, data)
+    err = libc.mount("overlay", str(target), "overlay", 0, data + ",volatile") if volatile else errno.EINVAL
+    if err == errno.EINVAL:
+        err = libc.mount("overlay", str(target), "overlay", 0, data)
     if err:
         raise MountError(f"cannot mount overlay at {target}: {os.strerror(err)}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import socket
 import subprocess
 import sys
@@ -48,7 +49,10 @@ class Portside:
         return json.loads(self("inspect", ref).stdout)[0]
 
     def leftovers(self) -> list[str]:
-        """Everything a removed container could leave behind, named; empty when clean."""
+        """Everything a removed container could leave behind, named; empty when clean. A ``run --rm`` returns
+        once its container is gone from view; its monitor finishes the teardown just after, so wait for that
+        (boundedly: a monitor that never ends is itself reported)."""
+        wait_for_monitors(self.root, 10)
         found = [f"container dir {p.name}" for p in (self.root / "containers").glob("*")]
         runc = subprocess.run(["runc", "--root", str(self.root / "runc"), "list", "-q"], capture_output=True,
                               text=True).stdout.split()
@@ -64,6 +68,20 @@ class Portside:
         found += [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
         found += [f"process {pid}" for pid in monitor_pids(self.root)]
         return found
+
+
+def wait_for_monitors(root: Path, timeout: float) -> None:
+    """Until this root's monitors have exited or ``timeout`` seconds have passed (pidfds: no polling)."""
+    deadline = time.monotonic() + timeout
+    for pid in monitor_pids(root):
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        finally:
+            os.close(fd)
 
 
 def monitor_pids(root: Path) -> list[int]:
@@ -103,6 +121,7 @@ def _cleanup(ps: Portside) -> None:
         ps("rm", "-f", *ids, check=False)
     from portside.engine import Engine
 
+    wait_for_monitors(ps.root, 10)  # a --rm container's monitor may still be tearing it down
     Engine(ps.root).network.teardown()
     for pid in monitor_pids(ps.root):
         os.kill(pid, 9)

@@ -13,6 +13,16 @@ def test_foreground_run_streams_output_and_exits_with_the_containers_code(portsi
     assert portside.leftovers() == []
 
 
+def test_run_rm_is_gone_from_view_when_it_returns(portside) -> None:
+    """Its name is free and ``ps -a`` is empty at once; the monitor's teardown after that leaves nothing."""
+    for code in (0, 4):
+        proc = portside("run", "--rm", "--name", "once", "--network", "none", "busybox", "sh", "-c", f"exit {code}",
+                        check=False)
+        assert proc.returncode == code, proc.stderr
+        assert portside("ps", "-aq").stdout == ""
+    assert portside.leftovers() == []
+
+
 def test_env_workdir_user_hostname_and_entrypoint(portside, tmp_path) -> None:
     env_file = tmp_path / "env"
     env_file.write_text("# comment\nFROM_FILE=yes\n\n")

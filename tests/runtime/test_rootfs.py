@@ -48,3 +48,18 @@ def test_unmount_is_idempotent(merged: Path) -> None:
 def test_no_layers_is_an_error(needs_root: None, tmp_path: Path) -> None:
     with pytest.raises(MountError, match="no image layers"):
         mount_overlay([], tmp_path / "u", tmp_path / "w", tmp_path / "t")
+
+
+def test_a_volatile_overlay_skips_syncs_and_still_keeps_writes_out_of_the_layer(
+        needs_root: None, busybox_layer: Path, tmp_path: Path) -> None:
+    target = tmp_path / "v"
+    mount_overlay([busybox_layer], tmp_path / "u", tmp_path / "w", target, volatile=True)
+    try:
+        (target / "new-file").write_text("x")
+        with open("/proc/self/mountinfo") as f:
+            options = next(line.split()[-1] for line in f if line.split()[4] == str(target))
+        assert {"volatile", "fsync=volatile"} & set(options.split(","))  # newer kernels show the latter
+        assert (tmp_path / "u" / "new-file").read_text() == "x" and not (busybox_layer / "new-file").exists()
+    finally:
+        unmount(target)
+    assert not is_mounted(target)
