@@ -1,0 +1,216 @@
+"""The node agent (the kubelet's role) as a ``portside up`` component.
+
+Start-up order matters for adoption: the agent reads every pod container the engine holds before it follows
+the API, and hands each pod's runs to that pod's worker, so a restarted agent finds its containers running and
+only watches them; nothing is restarted. Containers and sandboxes of pods that no longer exist are removed once
+the first list of this node's pods is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+
+from portside.agent import node as nodes
+from portside.agent.backoff import Policy
+from portside.agent.engine import PodEngine
+from portside.agent.sandbox import Sandboxes, decode_secret
+from portside.agent.status import Facts, compute
+from portside.agent.worker import Worker
+from portside.client import AlreadyExists, Client, NotFound
+from portside.api.models import Pod
+
+log = logging.getLogger("portside.agent")
+LEASE_RENEW_S = 10.0
+NODE_STATUS_S = 40.0
+TERMINAL = ("Succeeded", "Failed")
+
+
+class Agent:
+    def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy()) -> None:
+        self.client = client
+        self.name = node_name or nodes.local_name()
+        self.engine = PodEngine(Path(engine_root))
+        self.sandboxes: Sandboxes | None = None
+        self.cluster = ""
+        self.backoff_policy = backoff
+        self.host_ip = "127.0.0.1"
+        self.workers: dict[str, Worker] = {}
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.written: dict[str, dict] = {}
+
+    def find(self, namespace: str, name: str) -> Worker | None:
+        return next((w for w in self.workers.values()
+                     if (w.pod.metadata.namespace, w.pod.metadata.name) == (namespace, name)), None)
+
+    async def run(self, ready: asyncio.Event) -> None:
+        from portside.agent.server import serve
+        self.cluster = (await self.client.get("namespaces", "kube-system"))["metadata"]["uid"]
+        self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster)
+        async with serve(self) as port:
+            await self.register(port)
+            listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
+            await self.adopt(listed["items"])
+            ready.set()
+            try:
+                await asyncio.gather(self.follow(listed), self.keep_lease(port))
+            finally:
+                await self.stop_workers()
+                self.engine.close()
+
+    # -- the Node and its Lease -------------------------------------------------------------------------------
+
+    async def register(self, port: int) -> None:
+        try:
+            await self.client.create("nodes", nodes.node_object(self.name))
+        except AlreadyExists:
+            pass  # every later start
+        await self.post_status(port)
+
+    async def post_status(self, port: int) -> None:
+        status = nodes.node_status(self.engine.engine.root, self.host_ip, port, socket.gethostname())
+        await self.client.patch("nodes", self.name, {"status": status}, subresource="status")
+
+    async def keep_lease(self, port: int) -> None:
+        since_status = 0.0
+        while True:
+            await self.renew_lease()
+            await asyncio.sleep(LEASE_RENEW_S)
+            since_status += LEASE_RENEW_S
+            if since_status >= NODE_STATUS_S:
+                since_status = 0.0
+                await self.post_status(port)
+
+    async def renew_lease(self) -> None:
+        lease = nodes.lease_object(self.name)
+        try:
+            await self.client.patch("leases", self.name, {"spec": lease["spec"]}, nodes.LEASE_NAMESPACE)
+        except NotFound:
+            await self.client.create("leases", lease, nodes.LEASE_NAMESPACE)
+
+    # -- pods ------------------------------------------------------------------------------------------------
+
+    async def adopt(self, pods: list[dict]) -> None:
+        """Hand each pod the runs the engine has for it; remove runs and sandboxes of pods that are gone."""
+        runs = await self.engine.all_runs(self.cluster)
+        live = {p["metadata"]["uid"] for p in pods}
+        for pod in pods:
+            self.track(pod, runs.get(pod["metadata"]["uid"], []))
+        orphans = (set(runs) | set(await self.engine.call(self.sandboxes.known))) - live
+        for uid in orphans:
+            for run in runs.get(uid, []):
+                await self.engine.stop(run.cid, 0)
+                await self.engine.remove(run.cid)
+            await self.engine.call(self.sandboxes.remove, uid)
+
+    def track(self, pod: dict, runs=()) -> None:
+        uid = pod["metadata"]["uid"]
+        if uid in self.workers:
+            self.workers[uid].update(pod)
+            return
+        if (pod.get("status") or {}).get("phase") in TERMINAL and not runs:
+            return  # finished before this agent ever ran it (or its runs were cleaned): nothing to do
+        worker = Worker(self, pod)
+        worker.adopt(list(runs))
+        self.workers[uid] = worker
+        self.tasks[uid] = asyncio.ensure_future(self._run_worker(worker))
+
+    async def _run_worker(self, worker: Worker) -> None:
+        try:
+            await worker.run()
+        finally:
+            self.workers.pop(worker.uid, None)
+            self.tasks.pop(worker.uid, None)
+            self.written.pop(worker.uid, None)
+
+    async def follow(self, listed: dict) -> None:
+        async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
+                                             resource_version=listed["metadata"]["resourceVersion"],
+                                             known=listed["items"]):
+            uid = event.object["metadata"]["uid"]
+            if event.type == "DELETED":
+                if uid in self.workers:
+                    self.workers[uid].deleted()
+            else:
+                self.track(event.object)
+
+    async def stop_workers(self) -> None:
+        """Stopping the agent leaves containers running: the next agent adopts them."""
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    # -- what workers ask of the API --------------------------------------------------------------------------
+
+    async def write_status(self, worker: Worker, facts: Facts) -> None:
+        old = (worker.raw.get("status") or {})
+        status = compute(facts, self.written.get(worker.uid) or old, nodes.now())
+        if status == self.written.get(worker.uid):
+            return
+        m = worker.pod.metadata
+        try:
+            fresh = await self.client.patch("pods", m.name, {"status": status}, m.namespace, subresource="status")
+        except NotFound:
+            worker.deleted()
+            return
+        self.written[worker.uid] = status
+        if fresh["metadata"]["uid"] == worker.uid:
+            worker.raw = fresh
+
+    async def forget(self, pod: Pod) -> None:
+        """The pod's containers are gone: delete the object for good (grace 0, only this incarnation)."""
+        try:
+            await self.client.delete("pods", pod.metadata.name, pod.metadata.namespace, grace_seconds=0,
+                                     uid=pod.metadata.uid)
+        except NotFound:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a Conflict: a new pod of that name, not ours to delete
+            log.info("pod %s/%s: final delete refused: %s", pod.metadata.namespace, pod.metadata.name, exc)
+
+    async def references(self, pod: Pod) -> tuple[dict, dict]:
+        """The ConfigMaps and Secrets the pod's env, envFrom and volumes name (absent ones left out)."""
+        maps, secrets = referenced(pod)
+        ns = pod.metadata.namespace
+        return ({n: d for n in maps if (d := await self._data("configmaps", n, ns)) is not None},
+                {n: d for n in secrets if (d := await self._data("secrets", n, ns)) is not None})
+
+    async def _data(self, kind: str, name: str, ns: str) -> dict | None:
+        try:
+            obj = await self.client.get(kind, name, ns)
+        except NotFound:
+            return None
+        return decode_secret(obj) if kind == "secrets" else dict(obj.get("data") or {})
+
+
+def referenced(pod: Pod) -> tuple[set[str], set[str]]:
+    maps, secrets = set(), set()
+    for c in (pod.spec.init_containers or []) + pod.spec.containers:
+        for var in c.env or []:
+            src = var.value_from
+            if src and src.config_map_key_ref:
+                maps.add(src.config_map_key_ref.name)
+            if src and src.secret_key_ref:
+                secrets.add(src.secret_key_ref.name)
+        for item in c.env_from or []:
+            (maps if item.config_map_ref else secrets).add((item.config_map_ref or item.secret_ref).name)
+    for v in pod.spec.volumes or []:
+        if v.config_map:
+            maps.add(v.config_map.name)
+        if v.secret:
+            secrets.add(v.secret.secret_name)
+    return maps, secrets
+
+
+def backoff_from_env() -> Policy:
+    """``PORTSIDE_BACKOFF_BASE_S`` shortens CrashLoopBackOff's base delay (tests)."""
+    base = float(os.environ.get("PORTSIDE_BACKOFF_BASE_S", "10"))
+    return Policy(base=base, cap=max(base, 300.0 * base / 10.0))
+
+
+async def run_component(ctx, ready: asyncio.Event) -> None:
+    """``portside up``'s agent for the local node."""
+    async with ctx.client() as client:
+        await Agent(client, ctx.engine_root, backoff=backoff_from_env()).run(ready)

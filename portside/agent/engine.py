@@ -1,0 +1,112 @@
+"""The agent's edge to the container engine: every call runs in a thread (the engine blocks on runc and on
+files), and a container's end is an event, not a poll.
+
+A container's monitor process exits right after it has recorded the container's exit in ``state.json``, so a
+pidfd on the monitor (readable once the process has ended) in the event loop says "read the state again"
+without any polling loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from portside.agent.model import LABEL_CLUSTER, LABEL_UID, Run, run_from_inspect
+from portside.engine import ContainerConfig, Engine
+from portside.runtime.errors import ContainerNotFound, PortsideError
+
+
+class PodEngine:
+    def __init__(self, root: Path, threads: int = 32) -> None:
+        self.engine = Engine(Path(root))
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="agent-engine")
+
+    async def call(self, fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def all_runs(self, cluster: str) -> dict[str, list[Run]]:
+        """Pod uid -> its runs in ``cluster``, as the engine has them (what adoption starts from)."""
+        infos = await self.call(self.engine.list, all=True)
+        out: dict[str, list[Run]] = {}
+        for info in infos:
+            run = run_from_inspect(info)
+            if run is not None and info["Config"]["Labels"].get(LABEL_CLUSTER) == cluster:
+                out.setdefault(info["Config"]["Labels"][LABEL_UID], []).append(run)
+        return out
+
+    async def inspect(self, cid: str) -> Run | None:
+        try:
+            return run_from_inspect(await self.call(self.engine.inspect, cid))
+        except (ContainerNotFound, FileNotFoundError):
+            return None
+
+    async def run(self, cfg: ContainerConfig) -> str:
+        """Create and start; a refused start leaves nothing behind."""
+        cid = await self.call(self.engine.create, cfg)
+        try:
+            await self.call(self.engine.start, cid)
+        except BaseException:
+            await self.call(self._remove, cid)
+            raise
+        return cid
+
+    def _remove(self, cid: str) -> None:
+        try:
+            self.engine.remove(cid, force=True)
+        except (ContainerNotFound, FileNotFoundError):
+            pass
+
+    async def remove(self, cid: str) -> None:
+        await self.call(self._remove, cid)
+
+    def _stop(self, cid: str, grace: float) -> None:
+        try:
+            self.engine.stop(cid, timeout=grace)
+        except (ContainerNotFound, FileNotFoundError):
+            pass
+        except PortsideError:
+            pass  # already ended between the look and the signal
+
+    async def stop(self, cid: str, grace: float) -> None:
+        """The stop signal, SIGKILL after ``grace`` seconds; returns once the end is recorded."""
+        await self.call(self._stop, cid, grace)
+
+    async def exec(self, cid: str, argv: list[str], timeout: float) -> int:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            job = self.call(self.engine.exec, cid, argv, (devnull, devnull, devnull))
+            return await asyncio.wait_for(job, timeout)
+        finally:
+            os.close(devnull)
+
+    def watch_exit(self, cid: str, on_exit: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_exit`` (in the loop) once the container's end is recorded; returns a cancel function."""
+        loop = asyncio.get_running_loop()
+        try:
+            state = self.engine.state(cid)
+            fd = os.pidfd_open(state.get("MonitorPid") or 0) if state["Status"] in ("running", "restarting") \
+                else -1
+        except (ContainerNotFound, ProcessLookupError, FileNotFoundError, OSError):
+            fd = -1
+        if fd < 0:
+            loop.call_soon(on_exit)
+            return lambda: None
+
+        def fire() -> None:
+            cancel()
+            on_exit()
+
+        def cancel() -> None:
+            if fd not in closed:
+                loop.remove_reader(fd)
+                os.close(fd)
+                closed.add(fd)
+        closed: set[int] = set()
+        loop.add_reader(fd, fire)
+        return cancel

@@ -1,0 +1,304 @@
+"""One pod's worker: a task that converges what runs on the node toward the pod's spec.
+
+Theory of operation. The worker sleeps on one event, set by a new version of the pod, a container's end (the
+engine's pidfd event), a probe verdict change, or a back-off timer. Each wake it reads the pod's runs back from
+the engine, asks ``plan.decide`` what to do, does it, and writes the status when it changed. Deletion
+(deletionTimestamp) runs preStop hooks and stops every container within the grace period, frees the sandbox,
+and then deletes the pod object for good (grace 0), as the kubelet does.
+
+Lifecycle: ``Phase`` below, moved only through ``TRANSITIONS``; a worker never goes back from terminating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+
+from portside.agent import plan, translate
+from portside.agent.backoff import Entry, after_restart
+from portside.agent.model import Run, latest
+from portside.agent.plan import Kind, Observed
+from portside.agent.probes import Kind as ProbeKind
+from portside.agent.status import Facts
+from portside.api.models import Container, Pod
+
+log = logging.getLogger("portside.agent")
+
+
+class Phase(enum.Enum):
+    SYNCING = "syncing"
+    TERMINATING = "terminating"
+    FINISHED = "finished"
+
+
+TRANSITIONS = {(Phase.SYNCING, Phase.TERMINATING), (Phase.TERMINATING, Phase.FINISHED),
+               (Phase.SYNCING, Phase.FINISHED)}
+
+
+class Worker:
+    def __init__(self, node, pod: dict) -> None:
+        self.node, self.raw = node, pod
+        self.pod = Pod.from_dict(pod)
+        self.phase = Phase.SYNCING
+        self.wake = asyncio.Event()
+        self.runs: dict[str, Run] = {}  # cid -> run
+        self.backoff: dict[str, Entry] = {}
+        self.unhealthy: set[str] = set()
+        self.ready: dict[str, bool] = {}
+        self.started: dict[str, bool] = {}
+        self.waiting: dict[str, tuple[str, str]] = {}
+        self.timers: dict[str, float] = {}
+        self.watches: dict[str, object] = {}
+        self.probers: dict[str, asyncio.Task] = {}
+        self.ip = ""
+        self.gone = False
+
+    @property
+    def uid(self) -> str:
+        return self.pod.metadata.uid
+
+    def move(self, to: Phase) -> None:
+        if (self.phase, to) not in TRANSITIONS:
+            raise RuntimeError(f"pod {self.pod.metadata.name}: no transition from {self.phase.value} to {to.value}")
+        self.phase = to
+
+    def update(self, pod: dict) -> None:
+        self.raw, self.pod = pod, Pod.from_dict(pod)
+        self.wake.set()
+
+    def deleted(self) -> None:
+        """The pod object is gone from the API (force-deleted): stop everything without asking anyone."""
+        self.gone = True
+        self.wake.set()
+
+    def adopt(self, runs: list[Run]) -> None:
+        self.runs.update({r.cid: r for r in runs})
+        for run in runs:
+            if run.running:
+                self._watch(run)
+                self._probe(run)
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            while self.phase is Phase.SYNCING:
+                self.wake.clear()
+                if self.gone or self.pod.metadata.deletion_timestamp:
+                    await self.terminate()
+                    break
+                await self.guarded_sync()
+                await self._sleep()
+        finally:
+            self._stop_watching()
+
+    async def guarded_sync(self) -> None:
+        try:
+            await self.sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - one pod's trouble must not end its worker; the next wake retries
+            log.exception("pod %s/%s: sync failed", self.pod.metadata.namespace, self.pod.metadata.name)
+            self.timers["_retry"] = time.time() + 1.0
+
+    async def _sleep(self) -> None:
+        due = min(self.timers.values(), default=None)
+        timeout = None if due is None else max(0.0, due - time.time())
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def sync(self) -> None:
+        self.timers.clear()
+        self.ip = self.ip or await self.node.engine.call(self.node.sandboxes.address, self.uid)
+        await self._refresh()
+        spec = self.pod.spec
+        obs = Observed(latest(list(self.runs.values())), time.time(), dict(self.backoff),
+                       frozenset(self.unhealthy), self.node.backoff_policy)
+        init = [c.name for c in spec.init_containers or []]
+        apps = [c.name for c in spec.containers]
+        for action in plan.decide(init, apps, spec.restart_policy or "Always", obs):
+            await self._act(action, obs)
+        await self.write_status()
+
+    async def _refresh(self) -> None:
+        for cid, run in list(self.runs.items()):
+            if run.running:
+                fresh = await self.node.engine.inspect(cid)
+                if fresh is None:
+                    del self.runs[cid]
+                else:
+                    self.runs[cid] = fresh
+
+    async def _act(self, action: plan.Action, obs: Observed) -> None:
+        if action.kind is Kind.WAIT:
+            self.timers[action.container] = action.at
+            self.waiting[action.container] = ("CrashLoopBackOff", f"back-off restarting failed container "
+                                              f"{action.container} in pod {self.pod.metadata.name}")
+        elif action.kind is Kind.KILL:
+            asyncio.ensure_future(self._kill(obs.runs[action.container]))
+            self.unhealthy.discard(action.container)
+        else:
+            await self._start(self._container(action.container), obs.runs.get(action.container))
+
+    def _container(self, name: str) -> Container:
+        spec = self.pod.spec
+        return next(c for c in (spec.init_containers or []) + spec.containers if c.name == name)
+
+    # -- starting and stopping runs ---------------------------------------------------------------------------
+
+    async def _start(self, container: Container, prior: Run | None) -> None:
+        name = container.name
+        attempt = prior.attempt + 1 if prior else 0
+        try:
+            cfg = await self._config(container, attempt)
+            cid = await self.node.engine.run(cfg)
+        except Waiting as exc:
+            self.waiting[name] = (exc.reason, str(exc))
+            self.timers[name] = time.time() + exc.retry
+            return
+        self.waiting.pop(name, None)
+        if prior is not None:
+            self.backoff[name] = after_restart(self.backoff.get(name, Entry()), self.node.backoff_policy,
+                                               prior.ran_for())
+            await self._prune(name, keep=prior.cid)
+        run = await self.node.engine.inspect(cid)
+        self.runs[cid] = run
+        self._watch(run)
+        self._probe(run)
+
+    async def _config(self, container: Container, attempt: int):
+        """Image, referenced ConfigMaps and Secrets, volumes, then the translation; raises Waiting."""
+        from portside.agent.images import PullError, default_policy, ensure
+        from portside.runtime.errors import PortsideError
+        policy = container.image_pull_policy or default_policy(container.image)
+        try:
+            await ensure(self.node.engine.engine, container.image, policy)
+        except PullError as exc:
+            again = self.waiting.get(container.name, ("",))[0] in ("ErrImagePull", "ImagePullBackOff")
+            raise Waiting("ImagePullBackOff" if again else exc.reason, str(exc), 5.0 if again else 1.0) from None
+        try:
+            attachment = await self.node.engine.call(self.node.sandboxes.ensure, self.uid)
+            self.ip = attachment.ip
+            maps, secrets = await self.node.references(self.pod)
+            volumes = await self.node.engine.call(self.node.sandboxes.volumes, self.pod, maps, secrets)
+            ctx = translate.Context(self.pod, self.ip, str(self.node.sandboxes.engine.network.netns_path(self.uid)),
+                                    self.node.host_ip, attempt, self.node.cluster, maps, secrets, volumes)
+            return translate.config(container, ctx)
+        except (translate.ConfigError, LookupError) as exc:
+            raise Waiting("CreateContainerConfigError", str(exc), 2.0) from None
+        except PortsideError as exc:
+            raise Waiting("CreateContainerError", str(exc), 2.0) from None
+
+    async def _prune(self, name: str, keep: str) -> None:
+        """Only the newest ended run of a container is kept (for ``logs --previous``)."""
+        for cid, run in list(self.runs.items()):
+            if run.container == name and cid != keep and not run.running:
+                await self.node.engine.remove(cid)
+                del self.runs[cid]
+
+    def _watch(self, run: Run) -> None:
+        def ended() -> None:
+            self.watches.pop(run.cid, None)
+            task = self.probers.pop(run.cid, None)
+            if task:
+                task.cancel()
+            self.wake.set()
+        self.watches[run.cid] = self.node.engine.watch_exit(run.cid, ended)
+
+    def _probe(self, run: Run) -> None:
+        container = self._container(run.container)
+        self.unhealthy.discard(run.container)
+        self.ready.pop(run.container, None)
+        self.started.pop(run.container, None)
+        if container.readiness_probe is not None:
+            self.ready[run.container] = False
+        if container.startup_probe is not None:
+            self.started[run.container] = False
+        if container.readiness_probe or container.liveness_probe or container.startup_probe:
+            from portside.agent.probing import Prober
+
+            prober = Prober(container, self.ip, lambda argv, t: self.node.engine.exec(run.cid, argv, t),
+                            self._verdict)
+            self.probers[run.cid] = asyncio.ensure_future(prober.run())
+
+    def _verdict(self, name: str, kind: ProbeKind, tally) -> None:
+        if kind is ProbeKind.READINESS:
+            self.ready[name] = tally.verdict
+        elif kind is ProbeKind.STARTUP and tally.verdict:
+            self.started[name] = True
+        elif not tally.verdict:
+            self.unhealthy.add(name)
+        self.wake.set()
+
+    async def _kill(self, run: Run) -> None:
+        await self._pre_stop(run, self._grace())
+        await self.node.engine.stop(run.cid, self._grace())
+
+    def _grace(self) -> float:
+        grace = self.pod.metadata.deletion_grace_period_seconds
+        if grace is None:
+            grace = self.pod.spec.termination_grace_period_seconds
+        return float(30 if grace is None else grace)
+
+    async def _pre_stop(self, run: Run, budget: float) -> None:
+        hook = (self._container(run.container).lifecycle or None)
+        if hook is None or hook.pre_stop is None:
+            return
+        from portside.agent.probing import run_handler
+
+        exec_ = lambda argv, t: self.node.engine.exec(run.cid, argv, t)  # noqa: E731
+        try:
+            await asyncio.wait_for(run_handler(hook.pre_stop, self.ip, self._container(run.container), budget,
+                                               exec_), budget)
+        except asyncio.TimeoutError:
+            pass
+
+    async def terminate(self) -> None:
+        """preStop and the stop signal for every run at once, SIGKILL at the grace period's end, then cleanup."""
+        self.move(Phase.TERMINATING)
+        self._stop_watching()
+        await self._refresh()
+        running = [r for r in self.runs.values() if r.running]
+        await asyncio.gather(*(self._kill(r) for r in running))
+        for cid in list(self.runs):
+            await self.node.engine.remove(cid)
+        await self.node.engine.call(self.node.sandboxes.remove, self.uid)
+        if not self.gone:
+            await self.node.forget(self.pod)
+        self.move(Phase.FINISHED)
+
+    def _stop_watching(self) -> None:
+        for cancel in self.watches.values():
+            cancel()
+        self.watches.clear()
+        for task in self.probers.values():
+            task.cancel()
+        self.probers.clear()
+
+    # -- status ---------------------------------------------------------------------------------------------
+
+    def facts(self) -> Facts:
+        spec = self.pod.spec
+        init = [c.name for c in spec.init_containers or []]
+        runs = list(self.runs.values())
+        policy = spec.restart_policy or "Always"
+        return Facts(init=init, apps=[c.name for c in spec.containers],
+                     images={c.name: c.image for c in (spec.init_containers or []) + spec.containers},
+                     restart_policy=policy, runs=runs, pod_ip=self.ip, host_ip=self.node.host_ip,
+                     ready=dict(self.ready), started=dict(self.started), waiting=dict(self.waiting),
+                     init_failed=plan.init_failed(init, policy, latest(runs)))
+
+    async def write_status(self) -> None:
+        await self.node.write_status(self, self.facts())
+
+
+class Waiting(Exception):
+    """A container cannot start yet: the reason its status shows, and when to try again."""
+
+    def __init__(self, reason: str, message: str, retry: float) -> None:
+        super().__init__(message)
+        self.reason, self.retry = reason, retry

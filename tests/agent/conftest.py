@@ -1,0 +1,130 @@
+"""A real ``portside up`` whose node agent runs pods on an engine root of the test's own.
+
+Each test gets its own engine root (busybox imported), bridge, subnet and cgroup parent, its own data directory
+and port; teardown stops the cluster, removes every container, sandbox, bridge and cgroup the agent made, and
+fails the test if anything is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.control_plane import Cluster, wait_for
+
+BACKOFF_BASE_S = "1"
+
+
+class Node:
+    """The cluster plus the engine root its agent runs pods on."""
+
+    def __init__(self, cluster: Cluster, root: Path, settings: dict) -> None:
+        self.cluster, self.root, self.settings = cluster, root, settings
+
+    def kubectl(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return self.cluster.kubectl(*args, **kw)
+
+    def apply(self, manifest: dict | str) -> None:
+        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+        self.kubectl("apply", "-f", "-", input=text)
+
+    def pod(self, name: str, ns: str = "default") -> dict:
+        proc = self.kubectl("get", "pod", name, "-n", ns, "-o", "json", check=False)
+        return json.loads(proc.stdout) if proc.returncode == 0 else {}
+
+    def pods(self, selector: str, ns: str = "default") -> list[dict]:
+        return json.loads(self.kubectl("get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"]
+
+    def wait_pod(self, name: str, check, timeout: float = 15, what: str = "pod state") -> dict:
+        return wait_for(lambda: (p := self.pod(name)) and check(p) and p, timeout, 0.1, f"{name}: {what}")
+
+    def engine(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "portside", "--root", str(self.root), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def restart(self) -> None:
+        self.cluster.stop()
+        self.cluster.start()
+
+
+def ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def container_status(pod: dict, name: str = "") -> dict:
+    statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+    return next((s for s in statuses if s.get("name") == name), statuses[0]) if name else statuses[0]
+
+
+def engine_root(base: Path, busybox_tar: Path) -> tuple[Path, dict]:
+    tag = os.urandom(3).hex()
+    root = base / "engine"
+    root.mkdir()
+    settings = {"bridge": f"pag{tag}", "subnet": f"10.{random.randint(128, 250)}.{random.randint(0, 255)}.0/24",
+                "cgroup_parent": f"portside-agent-{tag}"}
+    (root / "engine.json").write_text(json.dumps(settings))
+    subprocess.run([sys.executable, "-m", "portside", "--root", str(root), "import", str(busybox_tar), "busybox"],
+                   check=True, capture_output=True, timeout=60)
+    return root, settings
+
+
+@pytest.fixture
+def node(needs_root, tmp_path: Path, busybox_rootfs_tar: Path, monkeypatch) -> Node:
+    root, settings = engine_root(tmp_path, busybox_rootfs_tar)
+    yield from run_node(tmp_path, root, settings, monkeypatch)
+
+
+def run_node(tmp_path: Path, root: Path, settings: dict, monkeypatch):
+    monkeypatch.setenv("PORTSIDE_ROOT", str(root))
+    monkeypatch.setenv("PORTSIDE_BACKOFF_BASE_S", BACKOFF_BASE_S)
+    cluster = Cluster(tmp_path / "data")
+    n = Node(cluster, root, settings)
+    try:
+        cluster.start()
+        yield n
+    finally:
+        cluster.stop()
+        leftovers = cleanup(root, settings)
+    assert not leftovers, f"left behind: {leftovers}"
+
+
+def cleanup(root: Path, settings: dict) -> list[str]:
+    """Remove what the agent left running (it leaves containers on stop, by design) and report the rest."""
+    from portside.engine import Engine
+
+    engine = Engine(root)
+    for info in engine.list(all=True):
+        engine.remove(info["Id"], force=True)
+    pods = root / "pods"
+    for cluster in pods.glob("*"):
+        for sandbox in cluster.glob("*"):
+            engine.network.detach(sandbox.name)
+    engine.network.teardown()
+    left = [f"netns {n.name}" for n in (root / "network" / "netns").glob("*")]
+    for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
+        parent = base / settings["cgroup_parent"]
+        if parent.is_dir():
+            for d in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
+                _rmdir(d)
+    return left
+
+
+def _rmdir(cgroup: Path) -> None:
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
