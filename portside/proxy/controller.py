@@ -30,6 +30,7 @@ __all__ = ["ProxyConfig", "ProxyController", "run"]
 
 log = logging.getLogger("portside.proxy")
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+CONFLICT_RETRY_S = 5.0  # a port another program holds may be freed: try again while any conflict stands
 Obj = dict[str, Any]
 
 
@@ -114,6 +115,8 @@ class ProxyController:
             try:
                 await self.sync()
                 failures = 0
+                if self.last_plan.conflicts:
+                    asyncio.get_running_loop().call_later(CONFLICT_RETRY_S, self.changed.set)
             except Exception as exc:  # noqa: BLE001 - a bad sync must not take the control plane down
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1

@@ -54,6 +54,8 @@ class Listener:
     stats: dict[str, Stats] = field(default_factory=dict)
     refused: int = 0
     pairs: set["Downstream"] = field(default_factory=set)
+    last_sweep: float = 0.0
+    drained: asyncio.Event = field(default_factory=asyncio.Event)  # set whenever no connection is open
 
     def configure(self, algorithm: str, backends: list[Backend], affinity_s: int) -> None:
         """New backend set, algorithm or affinity; open connections are left alone."""
@@ -121,6 +123,7 @@ class Downstream(asyncio.Protocol):
         self.stats.connections += 1
         self.stats.active += 1
         self.listener.pairs.add(self)
+        self.listener.drained.clear()
         loop.create_task(self._connect(loop, backend))
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, backend: Backend) -> None:
@@ -174,6 +177,8 @@ class Downstream(asyncio.Protocol):
             return
         self.closed = True
         self.listener.pairs.discard(self)
+        if not self.listener.pairs:
+            self.listener.drained.set()
         if self.backend is not None:
             self.listener.balancer.release(self.backend)
             self.stats.active -= 1

@@ -26,7 +26,7 @@ from portside.proxy.userspace import Downstream, Listener, Settings
 __all__ = ["main"]
 
 STATS_INTERVAL_S = 1.0
-EXIT_GRACE_S = 5.0
+EXIT_GRACE_S = 3.0
 MAX_MESSAGE = 1 << 20
 
 
@@ -83,19 +83,22 @@ class Worker:
 
     def sweep(self) -> None:
         for listener, _ in self.listeners.values():
-            if self.loop.time() - getattr(listener, "last_sweep", 0.0) >= listener.settings.idle_timeout_s / 2:
+            if self.loop.time() - listener.last_sweep >= listener.settings.idle_timeout_s / 2:
                 listener.sweep_idle()
-                listener.last_sweep = self.loop.time()  # type: ignore[attr-defined]
+                listener.last_sweep = self.loop.time()
         self.loop.call_later(STATS_INTERVAL_S, self.sweep)
 
     async def drain(self) -> None:
-        pairs = set()
+        """Stop accepting everywhere, then give open connections up to ``EXIT_GRACE_S`` to finish."""
         for listener, server in self.listeners.values():
             server.close()
-            pairs |= listener.pairs
-        deadline = self.loop.time() + EXIT_GRACE_S
-        while any(not p.closed for p in pairs) and self.loop.time() < deadline:
-            await asyncio.sleep(0.1)
+            if not listener.pairs:
+                listener.drained.set()
+        waits = [listener.drained.wait() for listener, _ in self.listeners.values()]
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), EXIT_GRACE_S)
+        except TimeoutError:
+            pass
 
 
 def _read_control(worker: Worker) -> None:
