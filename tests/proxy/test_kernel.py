@@ -7,10 +7,12 @@ import dataclasses
 import json
 import os
 import secrets
+import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +60,10 @@ def test_cluster_ip_and_node_port_from_the_host_and_from_a_pod(kernel, lab, back
     assert set(spread(sp.cluster_ip, 80, 4)) == names
     assert set(spread(node_ip(), sp.node_port, 4)) == names  # a node address
     assert set(spread(lab.gateway, sp.node_port, 4)) == names
+    # 127.0.0.1 to a pod: the bridge must accept loopback sources (as the container bridge is set up), and the
+    # proxy's masquerade mark rewrites the source to the bridge address so the pod can answer.
+    Path(f"/proc/sys/net/ipv4/conf/{lab.bridge}/route_localnet").write_text("1")
+    assert set(spread("127.0.0.1", sp.node_port, 4)) == names
     assert set(lab.requests(client_ns, sp.cluster_ip, 80, 4)) == names
     assert set(lab.requests(client_ns, lab.gateway, sp.node_port, 4)) == names
 
@@ -143,3 +149,23 @@ def test_an_unknown_backend_address_is_one_clear_error_and_changes_nothing(kerne
     with pytest.raises(Exception, match="nft failed"):
         kernel.sync([bad])
     assert kernel.sync([]) == ""  # the failed batch left nothing behind, and the plane knows it
+
+
+def test_udp_cluster_ip(kernel) -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    sp = dataclasses.replace(svc([Backend("127.0.0.1", server.getsockname()[1])], port=53), protocol="udp")
+    kernel.sync([sp])
+
+    def echo() -> None:
+        data, peer = server.recvfrom(512)
+        server.sendto(b"echo " + data, peer)
+    thread = threading.Thread(target=echo)
+    thread.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(5)
+        client.sendto(b"ping", (sp.cluster_ip, 53))
+        data, peer = client.recvfrom(512)
+    thread.join(5)
+    server.close()
+    assert (data, peer) == (b"echo ping", (sp.cluster_ip, 53))  # the reply comes back from the ClusterIP
