@@ -59,8 +59,10 @@ def ready(pod: dict) -> bool:
 
 
 def container_status(pod: dict, name: str = "") -> dict:
-    statuses = pod.get("status", {}).get("containerStatuses") or [{}]
-    return next((s for s in statuses if s.get("name") == name), statuses[0]) if name else statuses[0]
+    """The named (or first) container's status, with empty defaults while the agent has reported none."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    found = next((s for s in statuses if not name or s.get("name") == name), {})
+    return {"restartCount": 0, "state": {}, "lastState": {}, **found}
 
 
 def engine_root(base: Path, busybox_tar: Path) -> tuple[Path, dict]:

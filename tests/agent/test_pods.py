@@ -1,0 +1,157 @@
+"""Pods on real runc containers through a real ``portside up`` and stock kubectl: restarts, probes, OOM, logs,
+exec, init containers and volumes, graceful deletion, adoption across an agent restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from tests.agent.conftest import container_status, ready
+from tests.control_plane import wait_for
+
+
+def pod(name: str, script: str, **container) -> dict:
+    spec = container.pop("spec", {})
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"terminationGracePeriodSeconds": 2, **spec,
+                     "containers": [{"name": "main", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+                                     "command": ["sh", "-c", script], **container}]}}
+
+
+def exec_probe(path: str, **timing) -> dict:
+    return {"exec": {"command": ["test", "-e", path]}, "periodSeconds": 1, "failureThreshold": 1, "timeoutSeconds": 5, **timing}
+
+
+def engine_pid(node, status: dict) -> int:
+    cid = status["containerID"].removeprefix("portside://")
+    return json.loads(node.engine("inspect", cid).stdout)[0]["State"]["Pid"]
+
+
+def test_a_killed_container_restarts_within_two_seconds(node):
+    node.apply(pod("crash", "sleep 3600"))
+    p = node.wait_pod("crash", ready, what="Ready")
+    os.kill(engine_pid(node, container_status(p)), signal.SIGKILL)
+    killed = time.monotonic()
+    p = node.wait_pod("crash", lambda p: container_status(p)["restartCount"] == 1 and ready(p), 5, "restart")
+    assert time.monotonic() - killed < 2.0
+    last = container_status(p)["lastState"]["terminated"]
+    assert (last["exitCode"], last["reason"]) == (137, "Error")
+
+
+def test_liveness_failure_restarts_and_readiness_flips_ready(node):
+    node.apply(pod("probed", "touch /tmp/alive /tmp/ready; sleep 3600",
+                   livenessProbe=exec_probe("/tmp/alive"), readinessProbe=exec_probe("/tmp/ready")))
+    node.wait_pod("probed", ready, what="Ready")
+    node.kubectl("exec", "probed", "--", "rm", "/tmp/ready")
+    node.wait_pod("probed", lambda p: not ready(p), 3, "not Ready after readiness failure")
+    node.kubectl("exec", "probed", "--", "touch", "/tmp/ready")
+    node.wait_pod("probed", ready, 3, "Ready again")
+    node.kubectl("exec", "probed", "--", "rm", "/tmp/alive")
+    p = node.wait_pod("probed", lambda p: container_status(p)["restartCount"] == 1, 5, "liveness restart")
+    assert container_status(p)["lastState"]["terminated"]["exitCode"] in (137, 143)
+
+
+def test_oom_shows_oomkilled(node):
+    node.apply(pod("hog", "head -c 200m /dev/zero | tail", resources={"limits": {"memory": "32Mi"}}))
+    p = node.wait_pod("hog", lambda p: (container_status(p).get("lastState") or {}).get("terminated"), 10,
+                      "an ended run")
+    assert container_status(p)["lastState"]["terminated"]["reason"] == "OOMKilled"
+
+
+def test_crash_loop_back_off_and_never_policy(node):
+    node.apply(pod("loop", "echo once; exit 3"))
+    p = node.wait_pod("loop", lambda p: container_status(p)["state"].get("waiting", {}).get("reason") ==
+                      "CrashLoopBackOff", 10, "CrashLoopBackOff")
+    assert container_status(p)["lastState"]["terminated"]["exitCode"] == 3
+    node.apply(pod("once", "exit 4", spec={"restartPolicy": "Never"}))
+    p = node.wait_pod("once", lambda p: p["status"].get("phase") == "Failed", 10, "Failed")
+    assert container_status(p)["state"]["terminated"]["exitCode"] == 4 and container_status(p)["restartCount"] == 0
+
+
+def test_logs_follow_previous_and_container_choice(node):
+    manifest = pod("talk", "echo run $(cat /data/runs 2>/dev/null); echo x >> /data/runs; sleep 1; "
+                   "echo done; exit 1", volumeMounts=[{"name": "data", "mountPath": "/data"}])
+    manifest["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
+    manifest["spec"]["containers"].append({"name": "side", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+                                           "command": ["sh", "-c", "echo side; sleep 3600"]})
+    node.apply(manifest)
+    node.wait_pod("talk", lambda p: container_status(p, "main")["restartCount"] >= 1, 10, "a restart")
+    assert node.kubectl("logs", "talk", "-c", "side").stdout == "side\n"
+    previous = node.kubectl("logs", "talk", "-c", "main", "--previous").stdout
+    assert previous.startswith("run") and previous.endswith("done\n")
+    follow = node.kubectl("logs", "-f", "talk", "-c", "main", timeout=15).stdout
+    assert follow.startswith("run x") and follow.endswith("done\n")  # the emptyDir outlived the first run
+    assert "side" in node.kubectl("logs", "talk", "-c", "side", "--timestamps").stdout
+
+
+def test_exec_streams_and_exit_code(node):
+    node.apply(pod("shell", "sleep 3600"))
+    node.wait_pod("shell", ready, what="Ready")
+    out = node.kubectl("exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+    assert (out.returncode, out.stdout, out.stderr.splitlines()[0]) == (3, "out\n", "err")
+    piped = node.kubectl("exec", "-i", "shell", "--", "tr", "a-z", "A-Z", input="hello\n")
+    assert piped.stdout == "HELLO\n"
+
+
+def test_init_containers_env_and_config_volumes(node):
+    node.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf"},
+                "data": {"color": "blue", "app.ini": "[app]\n"}})
+    node.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"pw": "s3"}})
+    manifest = pod("init", "cat /work/step; ls /conf; cat /secret/pw; echo; echo $COLOR $POD_IP; sleep 3600",
+                   env=[{"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "conf", "key": "color"}}},
+                        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+                   volumeMounts=[{"name": "work", "mountPath": "/work"}, {"name": "conf", "mountPath": "/conf"},
+                                 {"name": "creds", "mountPath": "/secret", "readOnly": True}])
+    manifest["spec"]["initContainers"] = [
+        {"name": f"step{i}", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+         "command": ["sh", "-c", f"echo step{i} >> /work/step"], "volumeMounts": [{"name": "work",
+                                                                                  "mountPath": "/work"}]}
+        for i in (1, 2)]
+    manifest["spec"]["volumes"] = [{"name": "work", "emptyDir": {}}, {"name": "conf", "configMap": {"name": "conf"}},
+                                   {"name": "creds", "secret": {"secretName": "creds"}}]
+    node.apply(manifest)
+    p = node.wait_pod("init", ready, what="Ready")
+    logs = wait_for(lambda: (out := node.kubectl("logs", "init").stdout).count("\n") >= 5 and out, 5)
+    assert logs == f"step1\nstep2\napp.ini\ncolor\ns3\nblue {p['status']['podIP']}\n"
+    assert [s["state"]["terminated"]["reason"] for s in p["status"]["initContainerStatuses"]] == ["Completed"] * 2
+
+
+def test_missing_config_map_waits_with_a_reason(node):
+    node.apply(pod("lacking", "sleep 1", env=[{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent",
+                                                                                                  "key": "k"}}}]))
+    p = node.wait_pod("lacking", lambda p: container_status(p)["state"].get("waiting", {}).get("reason") ==
+                      "CreateContainerConfigError", 5, "CreateContainerConfigError")
+    assert 'configmap "absent" not found' in container_status(p)["state"]["waiting"]["message"]
+    node.apply(pod("noimage", "true", image="nothing-here:1"))
+    p = node.wait_pod("noimage", lambda p: container_status(p)["state"].get("waiting", {}).get("reason") in
+                      ("ErrImagePull", "ImagePullBackOff"), 5, "ErrImagePull")
+
+
+def test_delete_runs_pre_stop_then_stops_within_grace_and_cleans_up(node):
+    manifest = pod("graceful", "trap 'echo term >> /data/log; exit 0' TERM; while true; do sleep 0.1; done",
+                   lifecycle={"preStop": {"exec": {"command": ["sh", "-c", "echo prestop >> /data/log"]}}},
+                   volumeMounts=[{"name": "data", "mountPath": "/data"}])
+    host_dir = node.root.parent / "host"
+    manifest["spec"]["volumes"] = [{"name": "data", "hostPath": {"path": str(host_dir),
+                                                                 "type": "DirectoryOrCreate"}}]
+    node.apply(manifest)
+    node.wait_pod("graceful", ready, what="Ready")
+    started = time.monotonic()
+    node.kubectl("delete", "pod", "graceful", "--wait=true", timeout=20)
+    assert time.monotonic() - started < 5
+    assert (host_dir / "log").read_text() == "prestop\nterm\n"
+    assert node.engine("ps", "-aq").stdout.strip() == ""
+
+
+def test_restarting_the_agent_adopts_running_containers(node):
+    node.apply(pod("steady", "sleep 3600"))
+    before = container_status(node.wait_pod("steady", ready, what="Ready"))
+    node.restart()
+    p = node.wait_pod("steady", ready, what="Ready after the restart")
+    after = container_status(p)
+    assert (after["containerID"], after["restartCount"], after["state"]) == (
+        before["containerID"], 0, before["state"])
+    os.kill(engine_pid(node, after), signal.SIGKILL)  # the adopted run is watched like any other
+    node.wait_pod("steady", lambda p: container_status(p)["restartCount"] == 1, 5, "restart of an adopted run")
