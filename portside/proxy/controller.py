@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from portside.client import ApiError, Client
+from portside.client import Client
 from portside.proxy import status
 from portside.proxy.metrics import merge
 from portside.proxy.nftables import KernelPlane, NetworkError, kernel_available
@@ -128,15 +128,18 @@ class ProxyController:
     async def _metrics_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.metrics_interval_s)
-            kernel = await asyncio.to_thread(self.kernel.connections) if self.kernel and self.kernel.counter_names \
-                else {}
-            data = merge(self.userspace.stats(), kernel)
-            if data != self._metrics:
-                try:
-                    await status.publish_metrics(self.client, data)
-                    self._metrics = data
-                except ApiError as exc:
-                    log.warning("proxy: metrics not published: %s", exc)
+            try:
+                await self._publish_metrics()
+            except Exception as exc:  # noqa: BLE001 - metrics are best effort; serving goes on
+                log.warning("proxy: metrics not published: %s", exc)
+
+    async def _publish_metrics(self) -> None:
+        kernel = await asyncio.to_thread(self.kernel.connections) if self.kernel and self.kernel.counter_names \
+            else {}
+        data = merge(self.userspace.stats(), kernel)
+        if data != self._metrics:
+            await status.publish_metrics(self.client, data)
+            self._metrics = data
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Serve until cancelled; then remove every rule and listener this proxy made."""
