@@ -23,6 +23,7 @@ from portside.proxy.balance import Affinity, Backend, Balancer, make_balancer
 __all__ = ["Listener", "Settings", "Stats"]
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
+CONNECT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -113,28 +114,47 @@ class Downstream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         loop = asyncio.get_running_loop()
-        backend = self.listener.pick(transport.get_extra_info("peername")[0], loop.time())
-        if backend is None:
+        client_ip = transport.get_extra_info("peername")[0]
+        self._assign(self.listener.pick(client_ip, loop.time()))
+        if self.backend is None:
             self.listener.refused += 1
             _reset(transport)
             return
-        transport.pause_reading()  # until the backend answers
-        self.backend, self.stats = backend, self.listener.stat(backend)
-        self.stats.connections += 1
-        self.stats.active += 1
+        transport.pause_reading()  # until a backend answers
         self.listener.pairs.add(self)
         self.listener.drained.clear()
-        loop.create_task(self._connect(loop, backend))
+        loop.create_task(self._connect(loop, client_ip))
 
-    async def _connect(self, loop: asyncio.AbstractEventLoop, backend: Backend) -> None:
-        try:
-            async with asyncio.timeout(self.listener.settings.connect_timeout_s):
-                transport, self.upstream = await loop.create_connection(lambda: Upstream(self), backend.ip,
-                                                                        backend.port)
-        except (OSError, TimeoutError):
-            self.stats.errors += 1
-            if self.transport is not None:
-                _reset(self.transport)
+    def _assign(self, backend: Backend | None) -> None:
+        if self.backend is not None:  # the previous attempt failed: uncount it
+            self.listener.balancer.release(self.backend)
+            self.stats.active -= 1
+        self.backend = backend
+        if backend is not None:
+            self.stats = self.listener.stat(backend)
+            self.stats.connections += 1
+            self.stats.active += 1
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, client_ip: str) -> None:
+        """Connect to the picked backend; one that refuses or times out counts an error, and the next pick is
+        tried (a pod may die before its Endpoints change arrives), up to ``CONNECT_ATTEMPTS``."""
+        for attempt in range(CONNECT_ATTEMPTS):
+            if self.closed:  # the client left meanwhile; close() has uncounted the backend
+                return
+            if attempt:
+                self._assign(self.listener.pick(client_ip, loop.time()))
+            if self.backend is None:
+                break
+            try:
+                async with asyncio.timeout(self.listener.settings.connect_timeout_s):
+                    transport, self.upstream = await loop.create_connection(
+                        lambda: Upstream(self), self.backend.ip, self.backend.port)
+                break
+            except (OSError, TimeoutError):
+                self.stats.errors += 1
+        if self.upstream is None:
+            self._assign(None)
+            _reset(self.transport)
             self.close()
             return
         if self.closed:

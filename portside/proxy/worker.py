@@ -86,6 +86,8 @@ class Worker:
             if self.loop.time() - listener.last_sweep >= listener.settings.idle_timeout_s / 2:
                 listener.sweep_idle()
                 listener.last_sweep = self.loop.time()
+            if listener.affinity is not None:
+                listener.affinity.expire(self.loop.time())
         self.loop.call_later(STATS_INTERVAL_S, self.sweep)
 
     async def drain(self) -> None:

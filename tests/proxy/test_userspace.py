@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from control_plane import wait_for
+from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort
 from portside.proxy.userspace import Settings
 from portside.proxy.workers import UserspacePlane
@@ -183,3 +184,13 @@ def test_counters_per_backend(plane, backends) -> None:
                      5, what="stats")
     for conns, active, bytes_in, bytes_out, errors in stats["backends"].values():
         assert (conns, active, errors) == (5, 0, 0) and bytes_in > 0 and bytes_out > 0
+
+
+def test_a_dead_backend_is_skipped_and_counted_as_errors(plane, backends) -> None:
+    p = plane(workers=1)
+    dead = Backend("127.0.0.1", free_port())  # nothing listens there
+    sp = lb([dead, backends("alive")])
+    port = serve(p, sp)
+    assert spread("127.0.0.1", port, 10) == {"alive": 10}
+    stats = wait_for(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(dead)), 5, what="stats")
+    assert stats[4] >= 5 and stats[1] == 0  # failed connects counted, none left counted as open
