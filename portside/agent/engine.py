@@ -65,17 +65,29 @@ class PodEngine:
     async def remove(self, cid: str) -> None:
         await self.call(self._remove, cid)
 
-    def _stop(self, cid: str, grace: float) -> None:
+    def _signal(self, cid: str, sig: str) -> bool:
+        """False when there is nothing (left) to signal."""
         try:
-            self.engine.stop(cid, timeout=grace)
-        except (ContainerNotFound, FileNotFoundError):
-            pass
-        except PortsideError:
-            pass  # already ended between the look and the signal
+            self.engine.kill(cid, sig)
+            return True
+        except (ContainerNotFound, FileNotFoundError, PortsideError):
+            return False
 
-    async def stop(self, cid: str, grace: float) -> None:
-        """The stop signal, SIGKILL after ``grace`` seconds; returns once the end is recorded."""
-        await self.call(self._stop, cid, grace)
+    async def stop(self, cid: str, grace: float, kill_wait: float = 10.0) -> None:
+        """SIGTERM, SIGKILL after ``grace`` seconds; returns once the end is recorded. No thread waits meanwhile
+        (the end is the monitor's pidfd event), so cancelling the caller leaves nothing blocked."""
+        ended = asyncio.Event()
+        cancel = self.watch_exit(cid, ended.set)
+        try:
+            if not await self.call(self._signal, cid, "TERM"):
+                return
+            try:
+                await asyncio.wait_for(ended.wait(), grace)
+            except asyncio.TimeoutError:
+                await self.call(self._signal, cid, "KILL")
+                await asyncio.wait_for(ended.wait(), kill_wait)  # raises only if SIGKILL did not end it
+        finally:
+            cancel()
 
     async def exec(self, cid: str, argv: list[str], timeout: float) -> int:
         devnull = os.open(os.devnull, os.O_RDWR)

@@ -235,8 +235,14 @@ class Worker:
         self.wake.set()
 
     async def _kill(self, run: Run) -> None:
-        await self._pre_stop(run, self._grace())
-        await self.node.engine.stop(run.cid, self._grace())
+        """preStop, then the stop signal; the grace period covers both, as in Kubernetes."""
+        grace = self._grace()
+        started = time.monotonic()
+        await self._pre_stop(run, grace)
+        try:
+            await self.node.engine.stop(run.cid, max(0.0, grace - (time.monotonic() - started)))
+        except asyncio.TimeoutError:
+            log.warning("pod %s: container %s did not end after SIGKILL", self.pod.metadata.name, run.container)
 
     def _grace(self) -> float:
         grace = self.pod.metadata.deletion_grace_period_seconds

@@ -1,0 +1,103 @@
+"""The seed end to end on real containers: build examples/seed, ``portside up``, ``kubectl apply -f
+examples/seed/``; three pods Ready within 15 s with their limits in their cgroups, the app answering on each pod
+IP, a deleted pod replaced within 3 s, and a v1 -> v2 update rolled on real pods.
+
+The Python base comes from the one bootstrap per test run that tests/image shares across workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.agent.conftest import cleanup, ready, run_node
+from tests.control_plane import wait_for
+from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+MEMORY = 128 << 20
+CPU_QUOTA_US = 10_000  # 100m of a 100 ms period
+
+
+@pytest.fixture
+def seed_node(python_base, needs_root, tmp_path, monkeypatch):  # noqa: F811 - python_base is the fixture
+    shared, outcome = python_base
+    assert outcome["code"] == 0, outcome["stderr"]
+    root = tmp_path / "engine"
+    root.mkdir()
+    subprocess.run(["cp", "-al", str(shared / "image"), str(root / "image")], check=True)
+    tag = os.urandom(3).hex()
+    settings = {"bridge": f"psd{tag}", "subnet": f"10.{(os.getpid() % 100) + 20}.{int(tag[:2], 16)}.0/24",
+                "cgroup_parent": f"portside-seed-{tag}"}
+    (root / "engine.json").write_text(json.dumps(settings))
+    env = {**os.environ, "PORTSIDE": f"{sys.executable} -m portside", "PORTSIDE_ROOT": str(root)}
+    built = subprocess.run(["sh", str(REPO / "examples/seed/build.sh")], env=env, capture_output=True, text=True,
+                           timeout=600, stdin=subprocess.DEVNULL)
+    if built.returncode != 0:
+        cleanup(root, settings)
+        pytest.fail(built.stdout + built.stderr)
+    yield from run_node(tmp_path, root, settings, monkeypatch)
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return response.read().decode()
+
+
+def answers(url: str) -> str:
+    try:
+        return get(url)
+    except OSError:
+        return ""
+
+
+def cgroup_value(controller: str, settings: dict, cid: str, name: str) -> int:
+    base = Path("/sys/fs/cgroup")
+    for path in (base / controller, *base.glob(f"*{controller}*"), base):
+        f = path / settings["cgroup_parent"] / cid / name
+        if f.exists():
+            return int(f.read_text())
+    raise AssertionError(f"no {name} for container {cid[:12]}")
+
+
+def seed_pods(node) -> list[dict]:
+    return node.pods("app=my-app")
+
+
+def all_ready(node, n: int) -> list[dict]:
+    pods = [p for p in seed_pods(node) if not p["metadata"].get("deletionTimestamp")]
+    return pods if len(pods) == n and all(ready(p) for p in pods) else []
+
+
+def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
+    node = seed_node
+    started = time.monotonic()
+    node.kubectl("apply", "-f", str(REPO / "examples/seed/"))
+    pods = wait_for(lambda: all_ready(node, 3), 15, 0.1, "three seed pods Ready")
+    assert time.monotonic() - started < 15
+    for p in pods:
+        cid = p["status"]["containerStatuses"][0]["containerID"].removeprefix("portside://")
+        assert cgroup_value("memory", node.settings, cid, "memory.limit_in_bytes") == MEMORY
+        assert cgroup_value("cpu", node.settings, cid, "cpu.cfs_quota_us") == CPU_QUOTA_US
+        url = f"http://{p['status']['podIP']}:5000/"
+        assert wait_for(lambda: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
+
+    victim = pods[0]["metadata"]["name"]
+    node.kubectl("delete", "pod", victim, "--wait=false")
+    deleted = time.monotonic()
+    wait_for(lambda: (ps := all_ready(node, 3)) and victim not in [p["metadata"]["name"] for p in ps], 10, 0.1,
+             "a Ready replacement")
+    assert time.monotonic() - deleted < 3
+
+    node.kubectl("set", "env", "deployment/my-app", "VERSION=v2")
+    node.kubectl("rollout", "status", "deployment/my-app", "--timeout=60s", timeout=70)
+    pods = wait_for(lambda: all_ready(node, 3), 20, 0.2, "three v2 pods Ready")
+    assert all({"name": "VERSION", "value": "v2"} in p["spec"]["containers"][0]["env"] for p in pods)
