@@ -79,7 +79,10 @@ def free_port() -> int:
 
 def start_cluster(data_dir: Path) -> subprocess.Popen:
     """``portside up`` on its own data directory and port; returns once it prints its ready line."""
-    cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(data_dir), "--port", str(free_port())]
+    from portside.supervisor import COMPONENTS
+    # The API server and store only: the local node's agent and fallback binder would bind pods themselves.
+    others = [arg for c in COMPONENTS if c.name != "apiserver" for arg in ("--disable", c.name)]
+    cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(data_dir), "--port", str(free_port()), *others]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(data_dir.parent / "up.log", "ab"), text=True)
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)

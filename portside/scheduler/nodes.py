@@ -163,10 +163,6 @@ class NodeArrays:
         cached = self._request(pod)
         return cached[1], cached[2]
 
-    def request_key(self, pod: PodInfo) -> bytes:
-        """The pod's request vector as bytes: equal for pods of one shape (a dict key)."""
-        return self._request(pod)[4]
-
     def request_columns(self, pod: PodInfo) -> list[tuple[int, int]]:
         """(column, amount) for each resource the pod requests: what a fit check has to compare."""
         return self._request(pod)[3]
@@ -186,8 +182,7 @@ class NodeArrays:
             else:
                 vec[col] = amount
         nonzero = [(int(c), int(vec[c])) for c in np.flatnonzero(vec)]
-        key = vec.tobytes() + ",".join(missing).encode()
-        entry = self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing), nonzero, key)
+        entry = self._req_cache[pod.uid] = (len(self.resources), vec, tuple(missing), nonzero)
         return entry
 
     def assume(self, pod: PodInfo, i: int) -> None:
@@ -216,7 +211,6 @@ class NodeArrays:
         self.priorities[pod.priority] -= 1
         if not self.priorities[pod.priority]:
             del self.priorities[pod.priority]
-        self._req_cache.pop(uid, None)
         self.pods_version += 1
         return entry
 
@@ -230,6 +224,10 @@ class NodeArrays:
                 cached = slice(cols[0], cols[0] + len(cols))
             self._columns[names] = cached
         return cached
+
+    def drop_request(self, uid: str) -> None:
+        """Forget a deleted pod's cached request vector (kept across unreserve/reserve while it lives)."""
+        self._req_cache.pop(uid, None)
 
     def used_ports(self, i: int) -> list[HostPort]:
         return [hp for pod in self.pods[i].values() for hp in pod.host_ports]

@@ -14,10 +14,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Callable
 
 from portside.scheduler.model import PodInfo
+from portside.scheduler.parked import ParkedPods
 from portside.scheduler.queuesort import PrioritySort
 
 ACTIVE, BACKOFF, PARKED = "active", "backoff", "parked"
@@ -51,7 +51,7 @@ class SchedulingQueue:
         self._backoff: list[tuple[float, int, str]] = []
         self.entries: dict[str, QueuedPod] = {}
         self.state: dict[str, str] = {}
-        self._parked: dict[str, QueuedPod] = {}  # kept apart so an event scans only the parked pods
+        self._parked = ParkedPods()
         self._interest_memo: dict[tuple, tuple[bool, tuple]] = {}
         self.events = 0
 
@@ -83,9 +83,9 @@ class SchedulingQueue:
         else:
             self.state[uid] = where
         if where == PARKED:
-            self._parked[uid] = self.entries[uid]
+            self._parked.add(self.entries[uid])
         else:
-            self._parked.pop(uid, None)
+            self._parked.remove(uid)
 
     def _activate(self, qp: QueuedPod) -> None:
         self._set(qp.pod.uid, ACTIVE)
@@ -142,17 +142,16 @@ class SchedulingQueue:
         """
         self.events += 1
         hints = hints or {}
-        parked = self._parked.values()
-        if hints:  # hints may hand out a budget: ask in queue order
-            parked = sorted(parked, key=attrgetter("sort_key"))
-        moved = []
-        for qp in parked:
-            plain, hinted = self._interest(event, qp.failed_plugins, hints)
-            if plain or any(hints[name](qp.pod) for name in hinted):
-                moved.append(qp)
+        moved = self._parked.wake(lambda plugins: self._interest(event, plugins, hints),
+                                  lambda qp, names: any(hints[name](qp.pod) for name in names))
         for qp in moved:
             self._to_backoff(qp, now)
         return len(moved)
+
+    def wake(self, uid: str, now: float) -> None:
+        """Move one parked pod (a preemptor whose victims are leaving) to back-off."""
+        if self.state.get(uid) == PARKED:
+            self._to_backoff(self.entries[uid], now)
 
     def _interest(self, event: str, plugins: frozenset[str], hints: dict[str, Hint]) -> tuple[bool, tuple]:
         """(moved without asking, plugins whose hint decides) for pods refused by ``plugins``; memoised, as a
@@ -173,7 +172,7 @@ class SchedulingQueue:
                 self._activate(self.entries[uid])
 
     def flush_parked(self, now: float) -> None:
-        for qp in list(self._parked.values()):
+        for qp in self._parked:
             if now - qp.parked_at >= self.max_parked:
                 self._to_backoff(qp, now)
 
@@ -194,4 +193,4 @@ class SchedulingQueue:
         return members
 
     def parked(self) -> list[QueuedPod]:
-        return list(self._parked.values())
+        return list(self._parked)

@@ -92,27 +92,25 @@ class Scheduler:
         self.in_flight.pop(uid, None)
         self.nominated.pop(uid, None)
         entry = self.nodes.forget(uid)
+        self.nodes.drop_request(uid)
         if entry is not None:
+            for preemptor, row in self.nominated.items():
+                if row == entry[1]:  # its victims are leaving: exactly what it waits for
+                    self.queue.wake(preemptor, now)
             self.queue.on_event(POD_DELETE, now, {"NodeResourcesFit": self._fits_freed(entry[1])})
 
     def _fits_freed(self, row: int):
         """The queueing hint of a pod deletion: does the room it freed hold the parked pod? Pods are asked in
         queue order and each one that fits takes its share of the room, so one freed slot wakes one pod, not the
-        whole backlog. A shape that does not fit never fits later in the same event (the room only shrinks)."""
-        free, too_big = self.nodes.free[:, row].copy(), set()
+        whole backlog."""
+        free = self.nodes.free[:, row].copy()
         pods_left = [int(free[self.nodes.res_index["pods"]])]
 
         def hint(pod: PodInfo) -> bool:
-            if pod.uid in self.nominated:  # its victims are leaving: exactly what it waits for
-                return True
             if pods_left[0] <= 0:
-                return False
-            key = self.nodes.request_key(pod)
-            if key in too_big:
                 return False
             vec, missing = self.nodes.request_vector(pod)
             if missing or not (free >= vec).all():
-                too_big.add(key)
                 return False
             free[:] -= vec
             pods_left[0] -= 1

@@ -11,9 +11,16 @@ from portside.client import Client, NotFound
 from portside.scheduler.service import SchedulerService
 
 
+def disable_others() -> tuple[str, ...]:
+    """Only the API server: the local node's agent and fallback binder (and a registered scheduler) would bind
+    pods behind the back of the scheduler under test."""
+    from portside.supervisor import COMPONENTS
+    return tuple(arg for c in COMPONENTS if c.name != "apiserver" for arg in ("--disable", c.name))
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("sched") / "data").start()
+    c = Cluster(tmp_path_factory.mktemp("sched") / "data", extra=disable_others()).start()
     try:
         yield c
     finally:
