@@ -9,18 +9,18 @@ command and the flag, in one line.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from portside.runtime.errors import InvalidArgument
+from portside.runtime.plain import Plain
 
 
-@dataclass(frozen=True)
-class Flag:
-    names: tuple[str, ...]
-    dest: str
-    kind: str = "bool"  # bool | value | list
-    help: str = ""
-    metavar: str = ""
+class Flag(Plain):
+    __slots__ = ("names", "dest", "kind", "help", "metavar")
+
+    def __init__(self, names: tuple[str, ...], dest: str, kind: str = "bool", help: str = "",
+                 metavar: str = "") -> None:
+        self.names, self.dest, self.help, self.metavar = names, dest, help, metavar
+        self.kind = kind  # bool | value | list
 
 
 class HelpRequested(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from dataclasses import replace
 from pathlib import Path
 
 from portside.engine.records import Paths, write_atomic
@@ -34,7 +33,7 @@ def write_bundle(paths: Paths, record: dict, *, netns: str | None, ip: str, cgro
 
 
 def limits(host: dict) -> spec.Limits:
-    quota = int(host["NanoCpus"] * spec.Limits.cpu_period / 1e9) if host["NanoCpus"] else None
+    quota = int(host["NanoCpus"] * spec.CPU_PERIOD / 1e9) if host["NanoCpus"] else None
     return spec.Limits(memory=host["Memory"] or None, cpu_quota=quota, cpu_shares=host["CpuShares"] or None,
                        pids=host["PidsLimit"] if host["PidsLimit"] > 0 else None)
 
@@ -50,8 +49,8 @@ def _security(record: dict, cache: Path) -> spec.Security:
     if sec["seccomp"] != "default":
         from portside.runtime.seccomp import load_profile
 
-        return replace(base, seccomp=load_profile(Path(sec["seccomp"]), caps))
-    return replace(base, seccomp=_default_profile(caps, cache))
+        return base.replace(seccomp=load_profile(Path(sec["seccomp"]), caps))
+    return base.replace(seccomp=_default_profile(caps, cache))
 
 
 def _default_profile(caps: list[str], cache: Path) -> dict:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from portside.runtime.errors import InvalidArgument
+from portside.runtime.plain import Plain
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -19,41 +20,39 @@ MIN_MEMORY = 6 << 20  # docker's floor: below it a container cannot even start i
 NETWORKS = ("bridge", "none", "host")
 
 
-@dataclass(frozen=True)
-class VolumeSpec:
+class VolumeSpec(Plain):
     """One ``-v``: a host path bind (``source`` absolute) or a named volume (``name`` set)."""
 
-    source: str
-    destination: str
-    read_only: bool = False
-    name: str = ""
+    __slots__ = ("source", "destination", "read_only", "name")
+
+    def __init__(self, source: str, destination: str, read_only: bool = False, name: str = "") -> None:
+        self.source, self.destination, self.read_only, self.name = source, destination, read_only, name
 
 
-@dataclass
-class ContainerConfig:
-    image: str
-    cmd: list[str] | None = None          # None: the image's Cmd
-    entrypoint: list[str] | None = None   # None: the image's Entrypoint; [] clears it
-    env: list[str] = field(default_factory=list)
-    workdir: str = ""
-    user: str = ""
-    name: str = ""
-    hostname: str = ""
-    publish: list[str] = field(default_factory=list)   # raw -p values; parsed by the network layer
-    volumes: list[str] = field(default_factory=list)   # raw -v values; see parse_volume
-    memory: int | None = None
-    cpus: float | None = None
-    cpu_shares: int | None = None
-    pids_limit: int | None = None
-    restart: str = "no"
-    network: str = "bridge"
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    privileged: bool = False
-    security_opt: list[str] = field(default_factory=list)
-    read_only: bool = False
-    autoremove: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
+class ContainerConfig(Plain):
+    """What a caller asks for; list fields are copied, so a caller's lists are never shared with the config."""
+
+    __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
+                 "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
+                 "privileged", "security_opt", "read_only", "autoremove", "labels")
+
+    def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
+                 env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
+                 publish: Sequence[str] = (), volumes: Sequence[str] = (), memory: int | None = None,
+                 cpus: float | None = None, cpu_shares: int | None = None, pids_limit: int | None = None,
+                 restart: str = "no", network: str = "bridge", cap_add: Sequence[str] = (),
+                 cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
+                 read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None) -> None:
+        self.image = image
+        self.cmd = cmd                # None: the image's Cmd
+        self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
+        self.env, self.workdir, self.user, self.name, self.hostname = list(env), workdir, user, name, hostname
+        self.publish = list(publish)  # raw -p values; parsed by the network layer
+        self.volumes = list(volumes)  # raw -v values; see parse_volume
+        self.memory, self.cpus, self.cpu_shares, self.pids_limit = memory, cpus, cpu_shares, pids_limit
+        self.restart, self.network, self.privileged = restart, network, privileged
+        self.cap_add, self.cap_drop, self.security_opt = list(cap_add), list(cap_drop), list(security_opt)
+        self.read_only, self.autoremove, self.labels = read_only, autoremove, dict(labels or {})
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:

@@ -14,10 +14,10 @@ import fcntl
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUse
+from portside.runtime.plain import Plain
 
 
 def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
@@ -52,11 +52,13 @@ def read_json(path: Path) -> dict:
         return json.loads(f.read())
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(Plain):
     """The file layout of one container."""
 
-    dir: Path
+    __slots__ = ("dir",)
+
+    def __init__(self, dir: Path) -> None:
+        self.dir = dir
 
     @property
     def id(self) -> str:

@@ -9,25 +9,23 @@ hot path, so it reads three small JSON files and imports nothing heavy.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.image.errors import AmbiguousImage, ImageError, ImageNotFound
 from portside.image.layout import (CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout)
 from portside.image.reference import is_hex, normalize
+from portside.runtime.plain import Plain
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(Plain):
     """One stored image. ``config`` is the OCI config's ``config`` object (docker's keys: Env, Cmd, ...)."""
 
-    id: str
-    names: list[str]
-    config: dict
-    created: str
-    size: int
-    digest: str = ""
-    full_config: dict = field(default_factory=dict)
+    __slots__ = ("id", "names", "config", "created", "size", "digest", "full_config")
+
+    def __init__(self, id: str, names: list[str], config: dict, created: str, size: int, digest: str = "",
+                 full_config: dict | None = None) -> None:
+        self.id, self.names, self.config, self.created, self.size = id, names, config, created, size
+        self.digest, self.full_config = digest, {} if full_config is None else full_config
 
     @property
     def diff_ids(self) -> list[str]:
@@ -38,14 +36,13 @@ class Image:
         return list(self.full_config.get("history", []))
 
 
-@dataclass(frozen=True)
-class LayerRef:
+class LayerRef(Plain):
     """A layer as a manifest names it (blob digest, media type, size) and as overlay uses it (diff id)."""
 
-    digest: str
-    media_type: str
-    size: int
-    diff_id: str
+    __slots__ = ("digest", "media_type", "size", "diff_id")
+
+    def __init__(self, digest: str, media_type: str, size: int, diff_id: str) -> None:
+        self.digest, self.media_type, self.size, self.diff_id = digest, media_type, size, diff_id
 
 
 class ImageStore:

@@ -9,8 +9,9 @@ container's process died and *before* ``runc delete`` removes the cgroup: that c
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from portside.runtime.plain import Plain
 
 BASE = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "cpuset", "devices", "freezer", "blkio")
@@ -21,13 +22,13 @@ def unified() -> bool:
     return (BASE / "cgroup.controllers").exists()
 
 
-@dataclass(frozen=True)
-class Stats:
-    memory_usage: int
-    memory_limit: int | None
-    cpu_usage_ns: int
-    pids: int
-    oom_kills: int
+class Stats(Plain):
+    __slots__ = ("memory_usage", "memory_limit", "cpu_usage_ns", "pids", "oom_kills")
+
+    def __init__(self, memory_usage: int, memory_limit: int | None, cpu_usage_ns: int, pids: int,
+                 oom_kills: int) -> None:
+        self.memory_usage, self.memory_limit, self.cpu_usage_ns = memory_usage, memory_limit, cpu_usage_ns
+        self.pids, self.oom_kills = pids, oom_kills
 
 
 class Cgroup:

@@ -11,8 +11,9 @@ import json
 import os
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+
+from portside.runtime.plain import Plain
 
 MAX_ENTRY = 16 * 1024
 
@@ -24,11 +25,11 @@ def rfc3339(ns: int | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
-@dataclass(frozen=True)
-class Entry:
-    stream: str
-    time: str
-    text: str
+class Entry(Plain):
+    __slots__ = ("stream", "time", "text")
+
+    def __init__(self, stream: str, time: str, text: str) -> None:
+        self.stream, self.time, self.text = stream, time, text
 
 
 class Writer:

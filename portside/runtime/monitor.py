@@ -32,37 +32,40 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from portside.runtime import errors, logfile, process
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import PortsideError
 from portside.runtime.output import Output
+from portside.runtime.plain import Plain
 from portside.runtime.restart import ExitInfo, RestartPolicy
 from portside.runtime.runc import Runc
 
 __all__ = ["ExitInfo", "Handle", "Plan", "RestartPolicy", "spawn"]
 
 
-@dataclass
-class Plan:
-    cid: str
-    bundle: Path
-    runc: Runc
-    log_path: Path
-    cgroups_path: str
-    restart: RestartPolicy = RestartPolicy()
-    stop_marker: Path | None = None
-    keep_fds: tuple[int, ...] = ()
-    attach: tuple[int, int] | None = None
-    on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None
-    on_restart: Callable[[ExitInfo], None] = lambda info: None
-    on_exit: Callable[[ExitInfo], None] = lambda info: None
-    on_release: Callable[[], None] = lambda: None
-    on_forget: Callable[[], None] = lambda: None  # with report_early: what must be gone before the exit is reported
-    report_early: bool = False
-    adopt_pid: int = 0  # a running container whose monitor died: watch it instead of starting it
+class Plan(Plain):
+    """What one monitor runs and whom it tells: the container, its policy, and the caller's callbacks."""
+
+    __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
+                 "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid")
+
+    def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
+                 restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
+                 keep_fds: tuple[int, ...] = (), attach: tuple[int, int] | None = None,
+                 on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None,
+                 on_restart: Callable[[ExitInfo], None] = lambda info: None,
+                 on_exit: Callable[[ExitInfo], None] = lambda info: None,
+                 on_release: Callable[[], None] = lambda: None,
+                 on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
+                 adopt_pid: int = 0) -> None:
+        self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
+        self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
+        self.on_start, self.on_restart, self.on_exit, self.on_release = on_start, on_restart, on_exit, on_release
+        self.on_forget = on_forget  # with report_early: what must be gone before the exit is reported
+        self.report_early = report_early
+        self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
 
 
 class Handle:

@@ -6,13 +6,15 @@ container a user stopped is never brought back (docker's rule for every policy, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from portside.runtime.plain import Plain
 
 
-@dataclass(frozen=True)
-class RestartPolicy:
-    name: str = "no"  # no | always | unless-stopped | on-failure
-    max_retries: int = 0
+class RestartPolicy(Plain):
+    __slots__ = ("name", "max_retries")
+
+    def __init__(self, name: str = "no", max_retries: int = 0) -> None:
+        self.name = name  # no | always | unless-stopped | on-failure
+        self.max_retries = max_retries
 
     def should_restart(self, code: int, restarts: int, stopped: bool) -> bool:
         if stopped or self.name == "no":
@@ -26,10 +28,9 @@ class RestartPolicy:
         return min(0.1 * 2 ** restarts, 2.0)
 
 
-@dataclass(frozen=True)
-class ExitInfo:
-    code: int
-    oom_killed: bool
-    finished_at: str
-    restarts: int
-    error: str = ""
+class ExitInfo(Plain):
+    __slots__ = ("code", "oom_killed", "finished_at", "restarts", "error")
+
+    def __init__(self, code: int, oom_killed: bool, finished_at: str, restarts: int, error: str = "") -> None:
+        self.code, self.oom_killed, self.finished_at, self.restarts, self.error = (
+            code, oom_killed, finished_at, restarts, error)

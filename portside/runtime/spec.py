@@ -10,10 +10,10 @@ more fails to start.
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.runtime.errors import InvalidArgument
+from portside.runtime.plain import Plain
 
 DEFAULT_CAPS = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
@@ -38,47 +38,48 @@ READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-@dataclass(frozen=True)
-class Mount:
-    destination: str
-    source: str
-    type: str = "bind"
-    options: tuple[str, ...] = ("rbind", "rprivate")
+CPU_PERIOD = 100_000  # microseconds: the CFS period docker uses
+
+
+class Mount(Plain):
+    __slots__ = ("destination", "source", "type", "options")
+
+    def __init__(self, destination: str, source: str, type: str = "bind",
+                 options: tuple[str, ...] = ("rbind", "rprivate")) -> None:
+        self.destination, self.source, self.type, self.options = destination, source, type, options
 
     def to_oci(self) -> dict:
         return {"destination": self.destination, "type": self.type, "source": self.source,
                 "options": list(self.options)}
 
 
-@dataclass(frozen=True)
-class Process:
-    args: list[str]
-    env: list[str] = field(default_factory=lambda: [DEFAULT_PATH])
-    cwd: str = "/"
-    uid: int = 0
-    gid: int = 0
-    additional_gids: tuple[int, ...] = ()
+class Process(Plain):
+    __slots__ = ("args", "env", "cwd", "uid", "gid", "additional_gids")
+
+    def __init__(self, args: list[str], env: list[str] | None = None, cwd: str = "/", uid: int = 0, gid: int = 0,
+                 additional_gids: tuple[int, ...] = ()) -> None:
+        self.args, self.env, self.cwd = args, [DEFAULT_PATH] if env is None else env, cwd
+        self.uid, self.gid, self.additional_gids = uid, gid, additional_gids
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Plain):
     """Cgroup limits; ``None`` means unlimited. ``cpu_quota`` is in microseconds per ``cpu_period``."""
 
-    memory: int | None = None
-    cpu_quota: int | None = None
-    cpu_period: int = 100_000
-    cpu_shares: int | None = None
-    pids: int | None = None
+    __slots__ = ("memory", "cpu_quota", "cpu_period", "cpu_shares", "pids")
+
+    def __init__(self, memory: int | None = None, cpu_quota: int | None = None, cpu_period: int = CPU_PERIOD,
+                 cpu_shares: int | None = None, pids: int | None = None) -> None:
+        self.memory, self.cpu_quota, self.cpu_period, self.cpu_shares = memory, cpu_quota, cpu_period, cpu_shares
+        self.pids = pids
 
 
-@dataclass(frozen=True)
-class Security:
-    cap_add: tuple[str, ...] = ()
-    cap_drop: tuple[str, ...] = ()
-    privileged: bool = False
-    no_new_privileges: bool = False
-    readonly_rootfs: bool = False
-    seccomp: dict | None = None
+class Security(Plain):
+    __slots__ = ("cap_add", "cap_drop", "privileged", "no_new_privileges", "readonly_rootfs", "seccomp")
+
+    def __init__(self, cap_add: tuple[str, ...] = (), cap_drop: tuple[str, ...] = (), privileged: bool = False,
+                 no_new_privileges: bool = False, readonly_rootfs: bool = False, seccomp: dict | None = None) -> None:
+        self.cap_add, self.cap_drop, self.privileged = cap_add, cap_drop, privileged
+        self.no_new_privileges, self.readonly_rootfs, self.seccomp = no_new_privileges, readonly_rootfs, seccomp
 
 
 def normalize_cap(name: str) -> str:
