@@ -46,6 +46,7 @@ class NodeArrays:
         self.placed: dict[str, tuple[PodInfo, int]] = {}
         self.anti_pods: dict[str, PodInfo] = {}
         self.priorities: Counter[int] = Counter()  # of placed pods: tells at once whether anyone could be preempted
+        self.by_priority: dict[int, np.ndarray] = {}  # requested per priority, (resources, nodes): preemption's room
         self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
@@ -61,6 +62,7 @@ class NodeArrays:
         self.requested = _resize(self.requested.T, cap).T.copy()
         self.free = _resize(self.free.T, cap).T.copy()
         self.inv_alloc = _resize(self.inv_alloc.T, cap).T.copy()
+        self.by_priority = {p: _resize(m.T, cap).T.copy() for p, m in self.by_priority.items()}
         self.alive = _resize(self.alive, cap)
         self.unschedulable = _resize(self.unschedulable, cap)
         self.taint_matrix = _resize(self.taint_matrix, cap)
@@ -77,6 +79,7 @@ class NodeArrays:
             self.requested = np.vstack([self.requested, pad])
             self.free = np.vstack([self.free, pad])
             self.inv_alloc = np.vstack([self.inv_alloc, pad.astype(float)])
+            self.by_priority = {p: np.vstack([m, pad]) for p, m in self.by_priority.items()}
             self.memo = None
             self._columns.clear()
             self.derived.clear()
@@ -190,6 +193,9 @@ class NodeArrays:
         vec, _ = self.request_vector(pod)
         self.requested[:, i] += vec
         self.free[:, i] -= vec
+        if pod.priority not in self.by_priority:
+            self.by_priority[pod.priority] = np.zeros_like(self.requested)
+        self.by_priority[pod.priority][:, i] += vec
         self.pods[i][pod.uid] = pod
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
@@ -206,6 +212,7 @@ class NodeArrays:
         vec, _ = self.request_vector(pod)
         self.requested[:, i] -= vec
         self.free[:, i] += vec
+        self.by_priority[pod.priority][:, i] -= vec
         del self.pods[i][uid]
         self.anti_pods.pop(uid, None)
         self.priorities[pod.priority] -= 1

@@ -46,11 +46,10 @@ def room_rows(pod: PodInfo, nodes: NodeArrays, rows: np.ndarray) -> np.ndarray:
     vec, missing = nodes.request_vector(pod)
     if missing or rows.size == 0:
         return np.zeros(0, dtype=np.intp)
-    held = np.zeros_like(nodes.requested[:, : nodes.n])
-    for other, row in nodes.placed.values():
-        if other.priority < pod.priority:
-            held[:, row] += nodes.request_vector(other)[0]
-    free = nodes.free[:, rows] + held[:, rows]
+    free = nodes.free[:, rows].copy()
+    for priority, requested in nodes.by_priority.items():
+        if priority < pod.priority:
+            free += requested[:, rows]
     cols = np.flatnonzero(vec)
     return rows[(free[cols] >= vec[cols][:, None]).all(axis=0)]
 
@@ -63,11 +62,40 @@ def fits_row(pod: PodInfo, cycle: Cycle, row: int) -> bool:
     return True
 
 
+def room_only(pod: PodInfo, nodes: NodeArrays) -> bool:
+    """Whether only resources decide the fit (no ports, pod affinity or spreading in play): then victims can
+    be chosen by arithmetic on request vectors instead of re-running the filters."""
+    return not (pod.host_ports or pod.affinity or pod.anti_affinity or pod.spread or nodes.anti_pods)
+
+
+def lower_pods(pod: PodInfo, nodes: NodeArrays, row: int) -> list[PodInfo]:
+    """Pods on ``row`` the pod may preempt, in reprieve order: highest priority (then oldest) first."""
+    return sorted((p for p in nodes.pods[row].values() if p.priority < pod.priority),
+                  key=lambda p: (-p.priority, p.created))
+
+
+def victims_by_room(pod: PodInfo, nodes: NodeArrays, row: int) -> tuple[PodInfo, ...] | None:
+    lower = lower_pods(pod, nodes, row)
+    vec = nodes.request_vector(pod)[0]
+    free = nodes.free[:, row] + sum((nodes.request_vector(p)[0] for p in lower), np.zeros_like(vec))
+    if not lower or not (free >= vec).all():
+        return None
+    victims = []
+    for victim in lower:
+        need = nodes.request_vector(victim)[0]
+        if (free - need >= vec).all():
+            free -= need  # reprieved: it stays
+        else:
+            victims.append(victim)
+    return tuple(victims)
+
+
 def victims_on(pod: PodInfo, cycle: Cycle, row: int) -> tuple[PodInfo, ...] | None:
     """The smallest set of lower-priority pods on ``row`` whose eviction lets the pod fit, or None."""
     nodes = cycle.nodes
-    lower = sorted((p for p in nodes.pods[row].values() if p.priority < pod.priority),
-                   key=lambda p: (-p.priority, p.created))
+    if room_only(pod, nodes):
+        return victims_by_room(pod, nodes, row)
+    lower = lower_pods(pod, nodes, row)
     for victim in lower:
         nodes.forget(victim.uid)
     try:

@@ -65,3 +65,15 @@ def test_evicting_cannot_cure_a_taint(cluster):
     message = c.refusal(pod("vip", cpu=2, priority=100))
     assert c.binder.evicted == []
     assert "Preemption is not helpful for scheduling" in message
+
+
+def test_preemption_can_cure_pod_anti_affinity(cluster):
+    from portside.scheduler.model import LabelSelector, PodAffinityTerm
+
+    c = cluster([node("a", cpu=8)])
+    c.bind(pod("noisy", cpu=1, priority=1, labels={"app": "noisy"}), "a")
+    c.bind(pod("quiet", cpu=1, priority=1), "a")
+    away = (PodAffinityTerm(LabelSelector((("app", "noisy"),)), "kubernetes.io/hostname"),)
+    message = c.refusal(pod("vip", cpu=1, priority=100, anti_affinity=away))
+    assert [v for v, _, _ in c.binder.evicted] == ["default/noisy"]  # room was never the problem
+    assert message.startswith("0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules.")
