@@ -13,9 +13,9 @@ from portside.proxy.nftrules import RuleState, desired, diff
 from portside.proxy.userspace import Settings
 from portside.proxy.workers import UserspacePlane
 
-__all__ = ["ALGORITHMS", "ALGORITHM_ANNOTATION", "Affinity", "Backend", "Balancer", "KernelPlane", "ProxyConfig", "ProxyController", "RuleState",
-           "ServicePort", "Settings", "UnknownAlgorithm", "UserspacePlane", "desired", "diff", "kernel_available",
-           "make_balancer", "service_ports"]
+__all__ = ["ALGORITHMS", "ALGORITHM_ANNOTATION", "Affinity", "Backend", "Balancer", "KernelPlane", "ProxyConfig",
+           "ProxyController", "RuleState", "ServicePort", "Settings", "UnknownAlgorithm", "UserspacePlane", "desired",
+           "diff", "kernel_available", "make_balancer", "service_ports"]
 
 
 def __getattr__(name: str) -> object:
