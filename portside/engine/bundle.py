@@ -29,7 +29,7 @@ def write_bundle(paths: Paths, record: dict, *, netns: str | None, ip: str, cgro
     config = spec.build_config(paths.rootfs, proc, hostname=cfg["Hostname"], cgroups_path=cgroups_path,
                                limits=limits(host), security=security, mounts=mounts, netns=netns)
     paths.bundle.mkdir(exist_ok=True)
-    write_atomic(paths.bundle / "config.json", config, durable=False)
+    write_atomic(paths.bundle / "config.json", config, durable=False, indent=None)
 
 
 def limits(host: dict) -> spec.Limits:
@@ -63,7 +63,7 @@ def _default_profile(caps: list[str], cache: Path) -> dict:
     except (OSError, ValueError):
         profile = spec.default_seccomp(caps)
         cache.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, profile, durable=False)
+        write_atomic(path, profile, durable=False, indent=None)
         return profile
 
 

@@ -194,7 +194,8 @@ class _Monitor:
         """OOM is read before ``runc delete``, which removes the cgroup and its counter with it."""
         oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
         process.reap_orphans()  # before runc delete starts: it must not reap that child
-        self._deleting = self.plan.runc.delete_later(self.plan.cid)
+        if not self.plan.report_early:  # else after the report: runc's start-up would compete with the CLI's exit
+            self._deleting = self.plan.runc.delete_later(self.plan.cid)
         adopted = restarts == 0 and self.plan.adopt_pid
         error = "its monitor died while it ran, so its exit status is unknown" if adopted else ""
         return ExitInfo(code, oom, logfile.rfc3339(), restarts, error)
@@ -218,6 +219,7 @@ class _Monitor:
                 self.plan.on_forget()
             finally:
                 self._report(info)
+                self._deleting = self.plan.runc.delete_later(self.plan.cid)
         try:
             self.plan.on_release()  # mount, network, files: in parallel with runc delete
             self._settle()
