@@ -105,7 +105,10 @@ class ProxyController:
         for port_key, reason in self.userspace.sync(p.userspace).items():
             p.conflicts.setdefault(port_key.split(":", 1)[0], []).append(reason)
         self.last_plan = p
-        await self.reporter.report(self.world.services, p, set(self.userspace.served))
+        served = set(self.userspace.served)
+        if self.kernel is not None and self.kernel.kernel_lb:  # kernel mode: nft serves LoadBalancer ports too
+            served |= {sp.key for sp in p.kernel if sp.load_balancer}
+        await self.reporter.report(self.world.services, p, served)
 
     async def _sync_loop(self, ready: asyncio.Event | None) -> None:
         failures = 0
