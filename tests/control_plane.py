@@ -23,7 +23,7 @@ def only(*components: str) -> tuple[str, ...]:
     """``portside up`` flags that run the API server and ``components`` and disable every other component."""
     from portside.supervisor import COMPONENTS
     off = [c.name for c in COMPONENTS if c.name != "apiserver" and c.name not in components]
-    return ("--disable", ",".join(off)) if off else ()
+    return ("--disable", ",".join(off)) if off else ("--disable", "")
 
 
 def free_port() -> int:
@@ -32,9 +32,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
+# asked, so that parallel control-plane tests never touch the machine or each other.
+NODE_COMPONENTS = ("agent", "fallback-binder", "proxy")
+
+
 class Cluster:
-    def __init__(self, data_dir: Path, port: int | None = None, extra: tuple[str, ...] = ()) -> None:
-        self.data_dir, self.port, self.extra = Path(data_dir), port or free_port(), extra
+    def __init__(self, data_dir: Path, port: int | None = None, extra: tuple[str, ...] = (),
+                 node: tuple[str, ...] = ()) -> None:
+        """``node`` names the NODE_COMPONENTS to run; ``extra`` flags that already --disable leave all to them."""
+        self.data_dir, self.port = Path(data_dir), port or free_port()
+        if "--disable" not in extra:
+            off = [c for c in NODE_COMPONENTS if c not in node]
+            extra = (*extra, "--disable", ",".join(off)) if off else extra
+        self.extra = extra
         self.proc: subprocess.Popen | None = None
         self.ready_line = ""
 

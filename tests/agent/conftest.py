@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.control_plane import Cluster, wait_for
+from tests.control_plane import NODE_COMPONENTS, Cluster, wait_for
 
 BACKOFF_BASE_S = "1"
 
@@ -86,7 +86,7 @@ def node(needs_root, tmp_path: Path, busybox_rootfs_tar: Path, monkeypatch) -> N
 def run_node(tmp_path: Path, root: Path, settings: dict, monkeypatch):
     monkeypatch.setenv("PORTSIDE_ROOT", str(root))
     monkeypatch.setenv("PORTSIDE_BACKOFF_BASE_S", BACKOFF_BASE_S)
-    cluster = Cluster(tmp_path / "data")
+    cluster = Cluster(tmp_path / "data", node=NODE_COMPONENTS)
     n = Node(cluster, root, settings)
     try:
         cluster.start()

@@ -23,7 +23,7 @@ from .traffic import get, spread, within_even
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("cluster") / "data").start()
+    c = Cluster(tmp_path_factory.mktemp("cluster") / "data", node=("proxy",)).start()
     try:
         yield c
     finally:
