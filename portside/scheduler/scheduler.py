@@ -2,8 +2,9 @@
 
 Sans-I/O: cluster changes come in as method calls (``set_node``, ``pod_bound``, ``pod_deleted``, ``enqueue``)
 with the current time; decisions go out through the Binder. A reservation (``NodeArrays.assume``) is made before
-binding, so the next pod sees the room as taken even while a bind is still in flight; a failed bind
-(a conflict on the resourceVersion the scheduler saw, or the pod gone) undoes it and retries after back-off.
+binding, so the next pod sees the room as taken even while a bind is still in flight; a failed bind (a 409:
+the pod was bound or started terminating since the scheduler saw it; or a 404: it is gone) undoes the
+reservation and retries after back-off, by which time the watch has told the core what really happened.
 
 A pod that preempted holds a nomination: its request stays reserved on the nominated node, so lower-priority
 pods cannot take the room its victims free while they terminate; the reservation is dropped when it is tried
@@ -22,9 +23,6 @@ from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
 from portside.scheduler.queue import QueuedPod, SchedulingQueue
-
-NOMINATED = "nominated:"
-
 
 class Scheduler:
     def __init__(self, binder: Binder, profiles: dict[str, Profile] | None = None,
@@ -104,16 +102,12 @@ class Scheduler:
         queue order and each one that fits takes its share of the room, so one freed slot wakes one pod, not the
         whole backlog."""
         free = self.nodes.free[:, row].copy()
-        pods_left = [int(free[self.nodes.res_index["pods"]])]
 
         def hint(pod: PodInfo) -> bool:
-            if pods_left[0] <= 0:
-                return False
             vec, missing = self.nodes.request_vector(pod)
             if missing or not (free >= vec).all():
                 return False
             free[:] -= vec
-            pods_left[0] -= 1
             return True
         return hint
 
