@@ -1,7 +1,9 @@
 """Placement: a queue, filter and score plugins over node arrays, preemption, gangs, and a simulator.
 
 The public contract: build a ``Scheduler`` with a ``Binder`` (``InMemoryBinder`` for simulation), feed it nodes
-and pods (``NodeInfo``/``PodInfo``, or Kubernetes JSON through ``wire``), call ``run(now)``.
+and pods (``NodeInfo``/``PodInfo``, or Kubernetes JSON through ``node_from_wire``/``pod_from_wire``), call
+``run(now)``. The daemon of ``portside up`` is ``portside.scheduler.service.run_component``; the simulator is
+``portside.scheduler.sim.Simulator`` (not imported here: it pulls in the HiGHS solver).
 """
 
 from portside.scheduler.binder import Binder, InMemoryBinder
@@ -11,7 +13,8 @@ from portside.scheduler.model import NodeInfo, PodInfo, Taint, Toleration
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, ProfileError, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
+from portside.scheduler.wire import WireError, node_from_wire, pod_from_wire
 
 __all__ = ["Binder", "Code", "Diagnosis", "InMemoryBinder", "NodeArrays", "NodeInfo", "PodInfo", "Profile",
-           "ProfileError", "Scheduler", "Status", "Taint", "Toleration", "builtin_profiles", "load_config",
-           "message"]
+           "ProfileError", "Scheduler", "Status", "Taint", "Toleration", "WireError", "builtin_profiles",
+           "load_config", "message", "node_from_wire", "pod_from_wire"]
