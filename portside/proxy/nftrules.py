@@ -100,10 +100,11 @@ def _service_chain(sp: ServicePort, state: RuleState) -> str:
     return chain
 
 
-def _local_port(sp: ServicePort, kernel_lb: bool) -> int:
-    if sp.node_port:
-        return sp.node_port
-    return sp.port if sp.load_balancer and kernel_lb else 0
+def _local_ports(sp: ServicePort, kernel_lb: bool) -> list[int]:
+    ports = [sp.node_port] if sp.node_port else []
+    if sp.load_balancer and kernel_lb:
+        ports.append(sp.port)
+    return ports
 
 
 def desired(ports: Iterable[ServicePort], kernel_lb: bool = False) -> RuleState:
@@ -111,7 +112,7 @@ def desired(ports: Iterable[ServicePort], kernel_lb: bool = False) -> RuleState:
     state = RuleState()
     for sp in ports:
         has_ip = bool(sp.cluster_ip) and sp.cluster_ip != "None"
-        local = _local_port(sp, kernel_lb)
+        local = _local_ports(sp, kernel_lb)
         if sp.backends:
             verdict = f"goto {_service_chain(sp, state)}"
             ip_map, port_map = "service_ips", "service_ports"
@@ -119,8 +120,8 @@ def desired(ports: Iterable[ServicePort], kernel_lb: bool = False) -> RuleState:
             verdict, ip_map, port_map = "goto reject_new", "reject_ips", "reject_ports"
         if has_ip:
             state.elements[ip_map][f"{sp.cluster_ip} . {sp.protocol} . {sp.port}"] = verdict
-        if local:
-            state.elements[port_map][f"{sp.protocol} . {local}"] = verdict
+        for port in local:
+            state.elements[port_map][f"{sp.protocol} . {port}"] = verdict
     return state
 
 

@@ -80,6 +80,8 @@ def test_load_balancer_ports_enter_the_kernel_only_when_asked() -> None:
     lb_no_node_port = dataclasses.replace(lb, node_port=0)
     assert "tcp . 8443" not in desired([lb_no_node_port]).elements["service_ports"]
     assert "tcp . 8443" in desired([lb_no_node_port], kernel_lb=True).elements["service_ports"]
+    assert set(desired([lb], kernel_lb=True).elements["service_ports"]) == {"tcp . 8443", "tcp . 31000"}
+    assert set(desired([lb]).elements["service_ports"]) == {"tcp . 31000"}
 
 
 def test_one_backend_is_a_plain_goto() -> None:
