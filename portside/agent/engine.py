@@ -19,6 +19,12 @@ from portside.engine import ContainerConfig, Engine
 from portside.runtime.errors import ContainerNotFound, PortsideError
 
 
+class RunError(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class PodEngine:
     def __init__(self, root: Path, threads: int = 32) -> None:
         self.engine = Engine(Path(root))
@@ -47,12 +53,17 @@ class PodEngine:
             return None
 
     async def run(self, cfg: ContainerConfig) -> str:
-        """Create and start; a refused start leaves nothing behind."""
-        cid = await self.call(self.engine.create, cfg)
+        """Create and start; raises RunError (with Kubernetes' reason) and leaves nothing behind if refused."""
+        try:
+            cid = await self.call(self.engine.create, cfg)
+        except PortsideError as exc:
+            raise RunError("CreateContainerError", str(exc)) from None
         try:
             await self.call(self.engine.start, cid)
-        except BaseException:
+        except BaseException as exc:
             await self.call(self._remove, cid)
+            if isinstance(exc, PortsideError):
+                raise RunError("RunContainerError", str(exc)) from None
             raise
         return cid
 

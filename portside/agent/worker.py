@@ -18,6 +18,7 @@ import time
 
 from portside.agent import plan, translate
 from portside.agent.backoff import Entry, after_restart
+from portside.agent.engine import RunError
 from portside.agent.model import Run, latest
 from portside.agent.plan import Kind, Observed
 from portside.agent.probes import Kind as ProbeKind
@@ -156,6 +157,10 @@ class Worker:
         try:
             cfg = await self._config(container, attempt)
             cid = await self.node.engine.run(cfg)
+        except RunError as exc:
+            self.waiting[name] = (exc.reason, str(exc))
+            self.timers[name] = time.time() + 2.0
+            return
         except Waiting as exc:
             self.waiting[name] = (exc.reason, str(exc))
             self.timers[name] = time.time() + exc.retry
