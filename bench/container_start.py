@@ -6,6 +6,11 @@ contestant alike; the medians are compared. The raw runc bundle is the config po
 namespaces, capabilities, mounts and seccomp profile) on a plain directory, so the difference is portside's own
 cost: Python, the record, the overlay mount, the monitor and the log.
 
+Each time ends when the command exits. ``portside run --rm`` exits once its container is gone from view (exit code
+known, name and record gone, network released); its monitor finishes ``runc delete``, the unmount and the files
+just after, off the clock, where raw ``runc run`` tears down before it exits. That teardown still runs on this
+machine during the following runs, and teardown waits for it before removing the engine root.
+
 podman runs with ``--runtime runc --cgroup-manager cgroupfs`` and its own storage and containers.conf, where
 ``default_ulimits = []``: the hard open-files limit here cannot be raised, and podman's default asks for more.
 
@@ -107,8 +112,29 @@ def measure(runs: int, contestants: dict) -> dict[str, list[float]]:
     return times
 
 
+def wait_for_monitors(root: str, timeout: float = 10) -> None:
+    """The last ``run --rm`` monitors may still be tearing their containers down: let them finish first."""
+    import select
+
+    deadline = time.monotonic() + timeout
+    mark = f"PORTSIDE_ROOT={root}".encode()  # the bench gives the root in the environment; monitors inherit it
+    for entry in Path("/proc").iterdir():
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if mark in env and int(entry.name) != os.getpid():
+            try:
+                fd = os.pidfd_open(int(entry.name))
+            except ProcessLookupError:
+                continue
+            select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            os.close(fd)
+
+
 def teardown(work: Path, portside_env_: dict | None, podman: list[str] | None, podman_env: dict) -> None:
     if portside_env_ is not None:
+        wait_for_monitors(portside_env_["PORTSIDE_ROOT"])
         code = "from portside.engine import Engine; import sys; Engine(sys.argv[1]).network.teardown()"
         subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-c", code, portside_env_["PORTSIDE_ROOT"]],
                        env=portside_env_)
