@@ -113,7 +113,8 @@ def compute(facts: Facts, old: dict[str, Any], now: str) -> dict[str, Any]:
             for n in facts.apps]
     out = dict(old)
     out.update(phase=phase(facts, newest), conditions=conditions(facts, apps, newest, old, now),
-               containerStatuses=apps, hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}], startTime=old.get("startTime") or now)
+               containerStatuses=apps, hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}],
+               startTime=old.get("startTime") or now)
     if inits:
         out["initContainerStatuses"] = inits
     if facts.pod_ip:

@@ -141,8 +141,8 @@ def security(container: Container, pod: Pod) -> dict:
 
 def labels(container: Container, ctx: Context) -> dict[str, str]:
     m = ctx.pod.metadata
-    return {LABEL_CLUSTER: ctx.cluster, LABEL_UID: m.uid, LABEL_POD: m.name, LABEL_NAMESPACE: m.namespace, LABEL_CONTAINER: container.name,
-            LABEL_ATTEMPT: str(ctx.attempt)}
+    return {LABEL_CLUSTER: ctx.cluster, LABEL_UID: m.uid, LABEL_POD: m.name, LABEL_NAMESPACE: m.namespace,
+            LABEL_CONTAINER: container.name, LABEL_ATTEMPT: str(ctx.attempt)}
 
 
 def engine_name(container: Container, ctx: Context) -> str:

@@ -16,13 +16,15 @@ import enum
 import logging
 import time
 
-from portside.agent import plan, translate
+from portside.agent import plan
 from portside.agent.backoff import Entry, after_restart
 from portside.agent.engine import RunError
 from portside.agent.model import Run, latest
 from portside.agent.plan import Kind, Observed
+from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
 from portside.agent.probes import Kind as ProbeKind
 from portside.agent.status import Facts
+from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
 
 log = logging.getLogger("portside.agent")
@@ -155,15 +157,12 @@ class Worker:
         name = container.name
         attempt = prior.attempt + 1 if prior else 0
         try:
-            cfg = await self._config(container, attempt)
-            cid = await self.node.engine.run(cfg)
-        except RunError as exc:
+            ready = await prepare(self.node, self.pod, container, attempt, self.waiting.get(name, ("",))[0])
+            self.ip = ready.ip
+            cid = await self.node.engine.run(ready.config)
+        except (RunError, Waiting) as exc:
             self.waiting[name] = (exc.reason, str(exc))
-            self.timers[name] = time.time() + 2.0
-            return
-        except Waiting as exc:
-            self.waiting[name] = (exc.reason, str(exc))
-            self.timers[name] = time.time() + exc.retry
+            self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)
         if prior is not None:
@@ -174,29 +173,6 @@ class Worker:
         self.runs[cid] = run
         self._watch(run)
         self._probe(run)
-
-    async def _config(self, container: Container, attempt: int):
-        """Image, referenced ConfigMaps and Secrets, volumes, then the translation; raises Waiting."""
-        from portside.agent.images import PullError, default_policy, ensure
-        from portside.runtime.errors import PortsideError
-        policy = container.image_pull_policy or default_policy(container.image)
-        try:
-            await ensure(self.node.engine.engine, container.image, policy)
-        except PullError as exc:
-            again = self.waiting.get(container.name, ("",))[0] in ("ErrImagePull", "ImagePullBackOff")
-            raise Waiting("ImagePullBackOff" if again else exc.reason, str(exc), 5.0 if again else 1.0) from None
-        try:
-            attachment = await self.node.engine.call(self.node.sandboxes.ensure, self.uid)
-            self.ip = attachment.ip
-            maps, secrets = await self.node.references(self.pod)
-            volumes = await self.node.engine.call(self.node.sandboxes.volumes, self.pod, maps, secrets)
-            ctx = translate.Context(self.pod, self.ip, str(self.node.sandboxes.engine.network.netns_path(self.uid)),
-                                    self.node.host_ip, attempt, self.node.cluster, maps, secrets, volumes)
-            return translate.config(container, ctx)
-        except (translate.ConfigError, LookupError) as exc:
-            raise Waiting("CreateContainerConfigError", str(exc), 2.0) from None
-        except PortsideError as exc:
-            raise Waiting("CreateContainerError", str(exc), 2.0) from None
 
     async def _prune(self, name: str, keep: str) -> None:
         """Only the newest ended run of a container is kept (for ``logs --previous``)."""
@@ -240,33 +216,7 @@ class Worker:
         self.wake.set()
 
     async def _kill(self, run: Run) -> None:
-        """preStop, then the stop signal; the grace period covers both, as in Kubernetes."""
-        grace = self._grace()
-        started = time.monotonic()
-        await self._pre_stop(run, grace)
-        try:
-            await self.node.engine.stop(run.cid, max(0.0, grace - (time.monotonic() - started)))
-        except asyncio.TimeoutError:
-            log.warning("pod %s: container %s did not end after SIGKILL", self.pod.metadata.name, run.container)
-
-    def _grace(self) -> float:
-        grace = self.pod.metadata.deletion_grace_period_seconds
-        if grace is None:
-            grace = self.pod.spec.termination_grace_period_seconds
-        return float(30 if grace is None else grace)
-
-    async def _pre_stop(self, run: Run, budget: float) -> None:
-        hook = (self._container(run.container).lifecycle or None)
-        if hook is None or hook.pre_stop is None:
-            return
-        from portside.agent.probing import run_handler
-
-        exec_ = lambda argv, t: self.node.engine.exec(run.cid, argv, t)  # noqa: E731
-        try:
-            await asyncio.wait_for(run_handler(hook.pre_stop, self.ip, self._container(run.container), budget,
-                                               exec_), budget)
-        except asyncio.TimeoutError:
-            pass
+        await stop_run(self.node.engine, run, self._container(run.container), self.ip, grace_of(self.pod))
 
     async def terminate(self) -> None:
         """preStop and the stop signal for every run at once, SIGKILL at the grace period's end, then cleanup."""
@@ -305,11 +255,3 @@ class Worker:
 
     async def write_status(self) -> None:
         await self.node.write_status(self, self.facts())
-
-
-class Waiting(Exception):
-    """A container cannot start yet: the reason its status shows, and when to try again."""
-
-    def __init__(self, reason: str, message: str, retry: float) -> None:
-        super().__init__(message)
-        self.reason, self.retry = reason, retry

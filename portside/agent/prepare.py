@@ -1,0 +1,58 @@
+"""Everything a container run needs before the engine can create it: the image (by pull policy), the pod's
+sandbox, the ConfigMaps and Secrets it refers to, its volume directories, and the translated configuration.
+
+Each failure becomes ``Waiting``: the reason the container's status shows (ErrImagePull, ImagePullBackOff,
+CreateContainerConfigError, CreateContainerError) and when the worker tries again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portside.agent import translate
+from portside.agent.images import PullError, default_policy, ensure
+from portside.api.models import Container, Pod
+from portside.engine import ContainerConfig
+from portside.runtime.errors import PortsideError
+
+PULL_RETRY_S, PULL_BACKOFF_S, CONFIG_RETRY_S = 1.0, 5.0, 2.0
+
+
+class Waiting(Exception):
+    """A container cannot start yet: the reason its status shows, and when to try again."""
+
+    def __init__(self, reason: str, message: str, retry: float) -> None:
+        super().__init__(message)
+        self.reason, self.retry = reason, retry
+
+
+@dataclass
+class Prepared:
+    config: ContainerConfig
+    ip: str
+
+
+async def image(node, container: Container, last_reason: str) -> None:
+    """A repeated pull failure is ImagePullBackOff, as the kubelet reports it."""
+    try:
+        await ensure(node.engine.engine, container.image,
+                     container.image_pull_policy or default_policy(container.image))
+    except PullError as exc:
+        again = last_reason in ("ErrImagePull", "ImagePullBackOff")
+        raise Waiting("ImagePullBackOff" if again else exc.reason, str(exc),
+                      PULL_BACKOFF_S if again else PULL_RETRY_S) from None
+
+
+async def prepare(node, pod: Pod, container: Container, attempt: int, last_reason: str) -> Prepared:
+    await image(node, container, last_reason)
+    try:
+        attachment = await node.engine.call(node.sandboxes.ensure, pod.metadata.uid)
+        maps, secrets = await node.references(pod)
+        volumes = await node.engine.call(node.sandboxes.volumes, pod, maps, secrets)
+        ctx = translate.Context(pod, attachment.ip, str(attachment.netns_path), node.host_ip, attempt,
+                                node.cluster, maps, secrets, volumes)
+        return Prepared(translate.config(container, ctx), attachment.ip)
+    except (translate.ConfigError, LookupError) as exc:
+        raise Waiting("CreateContainerConfigError", str(exc), CONFIG_RETRY_S) from None
+    except PortsideError as exc:
+        raise Waiting("CreateContainerError", str(exc), CONFIG_RETRY_S) from None
