@@ -92,8 +92,10 @@ def run_node(tmp_path: Path, root: Path, settings: dict, monkeypatch):
         cluster.start()
         yield n
     finally:
-        cluster.stop()
-        leftovers = cleanup(root, settings)
+        try:
+            cluster.stop()
+        finally:
+            leftovers = cleanup(root, settings)
     assert not leftovers, f"left behind: {leftovers}"
 
 
@@ -114,8 +116,23 @@ def cleanup(root: Path, settings: dict) -> list[str]:
         parent = base / settings["cgroup_parent"]
         if parent.is_dir():
             for d in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
+                left += _kill_all(d)
                 _rmdir(d)
     return left
+
+
+def _kill_all(cgroup: Path) -> list[str]:
+    """A process still in one of this test's cgroups is a leak: reported, then killed so the cgroup can go."""
+    try:
+        pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    return [f"process {pid} in {cgroup}" for pid in pids]
 
 
 def _rmdir(cgroup: Path) -> None:
