@@ -1,0 +1,51 @@
+"""The seed's Service in front of its Deployment on real containers: the LoadBalancer port spreads requests over
+the three replicas; the ClusterIP and the NodePort answer from the host.
+
+The Service is the seed's own manifest with its port moved to a free one, so that this test and the seed test of
+tests/agent (which serves port 80) can run at the same time without a port conflict.
+"""
+
+from __future__ import annotations
+
+import yaml
+import pytest
+
+from control_plane import wait_for
+from tests.agent.test_seed import REPO, all_ready, seed_node  # noqa: F401 - the seed fixture and its helpers
+from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
+
+from .conftest import free_port
+from .traffic import get, spread, within_even
+
+pytestmark = pytest.mark.integration
+
+
+def answers(host: str, port: int) -> str:
+    try:
+        return get(host, port, timeout=2)
+    except (OSError, AssertionError):
+        return ""
+
+
+def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None:  # noqa: F811
+    node, port = seed_node, free_port()
+    service = yaml.safe_load((REPO / "examples/seed/service.yaml").read_text())
+    service["spec"]["ports"][0]["port"] = port
+    node.kubectl("apply", "-f", str(REPO / "examples/seed/deployment.yaml"))
+    node.apply(service)
+    pods = wait_for(lambda: all_ready(node, 3), 30, 0.1, "three seed pods Ready")
+    names = {f"Hello from {p['metadata']['name']}\n" for p in pods}
+    wait_for(lambda: len(spread("127.0.0.1", port, 3)) == 3 if answers("127.0.0.1", port) else False, 10, 0.1,
+             "the LoadBalancer port to reach all three replicas")
+    counts = spread("127.0.0.1", port, 300)
+    print("seed LoadBalancer, 300 requests:", dict(counts))
+    assert set(counts) == names and within_even(counts, 300, 3), counts
+    spec = node.cluster.kubectl("get", "svc", "my-app", "-o", "yaml").stdout
+    spec = yaml.safe_load(spec)["spec"]
+    assert set(spread(spec["clusterIP"], port, 6)) == names
+    assert set(spread(node_address(), spec["ports"][0]["nodePort"], 6)) == names
+
+
+def node_address() -> str:
+    from portside.proxy.status import node_ip
+    return node_ip()
