@@ -155,3 +155,13 @@ def test_restarting_the_agent_adopts_running_containers(node):
         before["containerID"], 0, before["state"])
     os.kill(engine_pid(node, after), signal.SIGKILL)  # the adopted run is watched like any other
     node.wait_pod("steady", lambda p: container_status(p)["restartCount"] == 1, 5, "restart of an adopted run")
+
+
+def test_startup_probe_holds_readiness_until_it_passes(node):
+    node.apply(pod("slow", "sleep 1; touch /tmp/started; sleep 3600",
+                   startupProbe=exec_probe("/tmp/started", failureThreshold=30)))
+    p = node.wait_pod("slow", lambda p: container_status(p)["state"].get("running"), what="running")
+    assert not container_status(p)["started"] and not ready(p)
+    p = node.wait_pod("slow", ready, 10, "Ready once started")
+    assert container_status(p)["started"] and container_status(p)["restartCount"] == 0
+

@@ -21,7 +21,7 @@ from tests.agent.conftest import cleanup, ready, run_node
 from tests.control_plane import wait_for
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # may wait for the shared bootstrap
 REPO = Path(__file__).resolve().parents[2]
 MEMORY = 128 << 20
 CPU_QUOTA_US = 10_000  # 100m of a 100 ms period
