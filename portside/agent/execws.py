@@ -4,6 +4,9 @@ Every frame starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final
 resize; ``v5.channel.k8s.io`` adds 255, "close this channel" (kubectl sends ``[255, 0]`` at stdin's end). The
 command runs through ``runc exec`` with pipes (or, for ``tty``, a pseudo-terminal) whose host ends this module
 pumps. The exit code reaches kubectl as a ``NonZeroExitCode`` Status, which kubectl turns into its own exit code.
+
+``tty`` merges stderr into stdout, but allocates no terminal: the runtime's foreground ``runc exec`` gives the
+process pipes (a terminal would need runc's console socket), so full-screen programs see no terminal.
 """
 
 from __future__ import annotations
@@ -32,17 +35,12 @@ class Pipes:
     """The child's three fds and the host ends: ``stdin`` to write, ``outputs`` (fd -> channel) to read."""
 
     def __init__(self, tty: bool, stdin: bool) -> None:
-        if tty:
-            master, slave = os.openpty()
-            self.child = (slave, slave, slave)
-            self.stdin, self.outputs, self.own = master if stdin else None, {master: STDOUT}, [master, slave]
-            return
         r_in, w_in = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), None)
         r_out, w_out = os.pipe()
-        r_err, w_err = os.pipe()
+        r_err, w_err = os.pipe() if not tty else (None, w_out)  # a terminal has one output stream
         self.child = (r_in, w_out, w_err)
-        self.stdin, self.outputs = w_in, {r_out: STDOUT, r_err: STDERR}
-        self.own = [fd for fd in (r_in, w_in, r_out, w_out, r_err, w_err) if fd is not None]
+        self.stdin, self.outputs = w_in, {r_out: STDOUT, **({r_err: STDERR} if r_err is not None else {})}
+        self.own = [fd for fd in {r_in, w_in, r_out, w_out, r_err, w_err} if fd is not None]
         for fd in self.outputs:
             os.set_blocking(fd, False)
 
@@ -59,7 +57,7 @@ class Pipes:
         return b"".join(chunks)
 
     def close_stdin(self) -> None:
-        if self.stdin is not None and self.stdin not in self.outputs:
+        if self.stdin is not None:
             os.close(self.stdin)
             self.own.remove(self.stdin)
         self.stdin = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import subprocess
 import time
 
 from tests.agent.conftest import container_status, ready
@@ -165,3 +167,13 @@ def test_startup_probe_holds_readiness_until_it_passes(node):
     p = node.wait_pod("slow", ready, 10, "Ready once started")
     assert container_status(p)["started"] and container_status(p)["restartCount"] == 0
 
+
+
+def test_exec_it_as_kubectl_sends_it_from_a_terminal(node):
+    node.apply(pod("tty", "sleep 3600"))
+    node.wait_pod("tty", ready, what="Ready")
+    argv = node.cluster.kubectl_argv() + ["exec", "-it", "tty", "--", "sh", "-c", "echo out; echo err >&2; exit 2"]
+    # kubectl asks for tty=true only when its own stdin is a terminal: script(1) gives it one
+    got = subprocess.run(["script", "-qec", shlex.join(argv), "/dev/null"], capture_output=True, text=True,
+                         timeout=30, stdin=subprocess.DEVNULL)
+    assert got.returncode == 2 and "out" in got.stdout and "err" in got.stdout, got.stdout + got.stderr
