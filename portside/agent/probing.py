@@ -85,12 +85,13 @@ class Prober:
         """Probe until the verdict is final (startup passed, or a restart is due); True when startup passed."""
         timing = Timing.of(probe)
         await asyncio.sleep(timing.initial_delay)
-        tally = probes.start(kind)
+        tally, reported = probes.start(kind), None  # the first verdict is always reported (adoption)
         while True:
             ok = await run_handler(probe, self.ip, self.container, timing.timeout, self.exec)
-            before, tally = tally, probes.record(tally, ok, timing)
-            if tally.verdict != before.verdict or probes.restarts_container(kind, tally, timing):
+            tally = probes.record(tally, ok, timing)
+            if tally.verdict != reported or probes.restarts_container(kind, tally, timing):
                 self.report(self.container.name, kind, tally)
+                reported = tally.verdict
             if probes.restarts_container(kind, tally, timing):
                 return False
             if kind is Kind.STARTUP and tally.verdict:

@@ -77,11 +77,19 @@ class Worker:
         self.wake.set()
 
     def adopt(self, runs: list[Run]) -> None:
+        """Runs found in the engine at start-up. A running one keeps the readiness the pod's status shows for
+        it until its probes say otherwise, so restarting the agent does not flap the pod out of its Services."""
         self.runs.update({r.cid: r for r in runs})
+        reported = {s.get("containerID"): s for s in (self.raw.get("status") or {}).get("containerStatuses") or []}
         for run in runs:
             if run.running:
                 self._watch(run)
                 self._probe(run)
+                seen = reported.get(f"portside://{run.cid}")
+                if seen is not None and run.container in self.ready:
+                    self.ready[run.container] = bool(seen.get("ready"))
+                if seen is not None and run.container in self.started:
+                    self.started[run.container] = bool(seen.get("started"))
 
     # -- the loop ---------------------------------------------------------------------------------------------
 

@@ -59,5 +59,5 @@ def test_a_force_deleted_pod_is_stopped_and_removed(node):
     node.apply(pod("doomed", "sleep 3600"))
     node.wait_pod("doomed", ready, what="Ready")
     node.kubectl("delete", "pod", "doomed", "--grace-period=0", "--force")
-    wait_for(lambda: node.engine("ps", "-aq").stdout.strip() == "", 5, 0.1, "the container removed")
-    assert not list((node.root / "pods").glob("*/*"))
+    wait_for(lambda: node.engine("ps", "-aq").stdout.strip() == "" and not list((node.root / "pods").glob("*/*")),
+             5, 0.1, "the container and the sandbox removed")
