@@ -1,5 +1,5 @@
 """The seed's Service in front of its Deployment on real containers: the LoadBalancer port spreads requests over
-the three replicas; the ClusterIP and the NodePort answer from the host.
+the three replicas; the ClusterIP and the NodePort answer from the host, the ClusterIP from inside a replica.
 
 The Service is the seed's own manifest with its port moved to a free one, so that this test and the seed test of
 tests/agent (which serves port 80) can run at the same time without a port conflict.
@@ -7,14 +7,18 @@ tests/agent (which serves port 80) can run at the same time without a port confl
 
 from __future__ import annotations
 
-import yaml
+import json
+import subprocess
+import sys
+
 import pytest
+import yaml
 
 from control_plane import wait_for
 from tests.agent.test_seed import REPO, all_ready, seed_node  # noqa: F401 - the seed fixture and its helpers
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
-from .conftest import free_port
+from .conftest import HERE, free_port
 from .traffic import get, spread, within_even
 
 pytestmark = pytest.mark.integration
@@ -44,6 +48,10 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     spec = yaml.safe_load(spec)["spec"]
     assert set(spread(spec["clusterIP"], port, 6)) == names
     assert set(spread(node_address(), spec["ports"][0]["nodePort"], 6)) == names
+    pod_netns = sorted((node.root / "network" / "netns").iterdir())[0]  # a replica's own network namespace
+    from_pod = subprocess.run(["nsenter", f"--net={pod_netns}", sys.executable, str(HERE / "client.py"),
+                               spec["clusterIP"], str(port), "6"], capture_output=True, text=True, timeout=60)
+    assert set(json.loads(from_pod.stdout)) == names, from_pod.stderr
 
 
 def node_address() -> str:
