@@ -59,6 +59,11 @@ async def run_workload_controllers(ctx: Context, ready: asyncio.Event) -> None:
     await run(ctx, ready)
 
 
+async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.scheduler.service import run_component
+    await run_component(ctx, ready)
+
+
 async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
     from portside.proxy import controller
     async with ctx.client() as client:
@@ -79,6 +84,7 @@ async def run_fallback_binder(ctx: Context, ready: asyncio.Event) -> None:
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
+    Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),
