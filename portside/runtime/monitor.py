@@ -28,6 +28,7 @@ The monitor talks to whoever spawned it through one status pipe of JSON lines: `
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -123,6 +124,10 @@ def spawn(plan: Plan) -> Handle:
 
 
 def _run(plan: Plan, status: int) -> None:
+    # A monitor lives as long as its container: it collects garbage even when its spawner (a ``portside run``)
+    # did not. What it inherited is frozen first, so collections never touch (and copy) the spawner's pages.
+    gc.freeze()
+    gc.enable()
     code = 1
     try:
         process.isolate(status, {*plan.keep_fds, *(plan.attach or ())})
