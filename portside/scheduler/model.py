@@ -8,39 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from portside.api.selectors import Requirement  # one selector implementation for the project; re-exported here
+
 GANG_ANNOTATION = "portside.io/gang"
 GANG_MIN_ANNOTATION = "portside.io/gang-min"
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """One selector requirement: ``key operator values`` (In, NotIn, Exists, DoesNotExist, Gt, Lt)."""
-
-    key: str
-    operator: str
-    values: tuple[str, ...] = ()
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        value = labels.get(self.key)
-        op = self.operator
-        if op == "In":
-            return value is not None and value in self.values
-        if op == "NotIn":
-            return value is None or value not in self.values
-        if op == "Exists":
-            return value is not None
-        if op == "DoesNotExist":
-            return value is None
-        return _numeric_match(value, op, self.values)
-
-
-def _numeric_match(value: str | None, op: str, values: tuple[str, ...]) -> bool:
-    """Gt and Lt compare integers, as node affinity does; a label that is not an integer never matches."""
-    try:
-        have, want = int(value or ""), int(values[0])
-    except (ValueError, IndexError):
-        return False
-    return have > want if op == "Gt" else have < want
 
 
 @dataclass(frozen=True, slots=True)
