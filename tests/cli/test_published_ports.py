@@ -1,19 +1,6 @@
 """The bridge network through the CLI: published ports on 127.0.0.1, containers reaching each other by IP."""
 
-import time
-import urllib.request
-
-
-def _get(url: str, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+from probe import http_get
 
 
 def test_published_port_answers_on_localhost(portside, tmp_path) -> None:
@@ -22,7 +9,7 @@ def test_published_port_answers_on_localhost(portside, tmp_path) -> None:
     port = portside.free_port()
     portside("run", "-d", "--name", "web", "-p", f"{port}:8080", "-v", f"{tmp_path / 'www'}:/var/www:ro",
              "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
-    assert _get(f"http://127.0.0.1:{port}/") == "hello from portside\n"
+    assert http_get(f"http://127.0.0.1:{port}/") == "hello from portside\n"
     assert portside("port", "web").stdout == f"8080/tcp -> 0.0.0.0:{port}\n"
     assert portside.inspect("web")["NetworkSettings"]["Ports"] == {
         "8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(port)}]}
@@ -44,7 +31,7 @@ def test_the_host_reaches_a_container_by_address(portside) -> None:
     portside("run", "-d", "--name", "direct", "busybox", "sh", "-c",
              "mkdir -p /www && echo direct > /www/index.html && exec httpd -f -p 8000 -h /www")
     ip = portside.inspect("direct")["NetworkSettings"]["IPAddress"]
-    assert _get(f"http://{ip}:8000/") == "direct\n"
+    assert http_get(f"http://{ip}:8000/") == "direct\n"
 
 
 def test_network_none_has_only_loopback_and_host_shares_the_hosts(portside) -> None:

@@ -12,13 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from portside.image import ImageStore
+from probe import http_get
 
 from .registry.helpers import free_port, isolated_engine, portside
 
@@ -74,18 +73,6 @@ def test_bootstrapped_base_runs_python_with_flask(python_base, own_root):
     assert (ran.returncode, ran.stdout) == (0, "(3, 11)\n"), ran.stderr
 
 
-def _get(url: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)  # the app needs a moment to import Flask and bind
-
-
 def test_seed_example_builds_with_its_script_and_serves(own_root):
     env = {**os.environ, "PORTSIDE": f"{sys.executable} -m portside", "PORTSIDE_ROOT": str(own_root)}
     built = subprocess.run(["sh", str(REPO / "examples/seed/build.sh")], env=env, capture_output=True, text=True,
@@ -96,5 +83,5 @@ def test_seed_example_builds_with_its_script_and_serves(own_root):
     ran = portside(own_root, "run", "-d", "--name", "seed", "-e", "POD_NAME=my-app-1", "-p",
                    f"127.0.0.1:{port}:5000", "my-app:latest")
     assert ran.returncode == 0, ran.stderr
-    assert _get(f"http://127.0.0.1:{port}/") == "Hello from my-app-1\n"
-    assert _get(f"http://127.0.0.1:{port}/healthz") == "ok\n"
+    assert http_get(f"http://127.0.0.1:{port}/") == "Hello from my-app-1\n"
+    assert http_get(f"http://127.0.0.1:{port}/healthz") == "ok\n"

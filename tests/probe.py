@@ -1,0 +1,17 @@
+"""Reaching what a test started: an HTTP GET that waits for the server to come up."""
+
+import time
+import urllib.request
+
+
+def http_get(url: str, timeout: float = 10) -> str:
+    """The body at ``url``, retried until ``timeout`` while nothing answers yet (a server still binding)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
