@@ -39,7 +39,7 @@ def make_busybox_rootfs(dest: "os.PathLike[str]") -> None:
 
 
 @pytest.fixture(scope="session")
-def busybox_rootfs_tar(tmp_path_factory: pytest.TempPathFactory) -> "pathlib.Path":
+def busybox_rootfs_tar(tmp_path_factory: pytest.TempPathFactory) -> "os.PathLike[str]":
     """A root filesystem tarball (busybox-static), the test image every runtime test imports."""
     import pathlib
     import tarfile

@@ -13,7 +13,7 @@ objects.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .names import is_label_value, is_qualified_name

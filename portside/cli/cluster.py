@@ -118,7 +118,7 @@ def cmd_down(argv: list[str], root: str) -> int:
     except HelpRequested:
         return 0
     except (InvalidArgument, ValueError) as exc:
-        return _fail(str(exc) if isinstance(exc, InvalidArgument) else f"down: --timeout: expected seconds", 2)
+        return _fail(str(exc) if isinstance(exc, InvalidArgument) else "down: --timeout: expected seconds", 2)
     from portside.cli import up
     data_dir = _data_dir(opts)
     pid = up.running_pid(data_dir)

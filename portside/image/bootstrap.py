@@ -13,7 +13,6 @@ mount would reach the host's).
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
 import subprocess

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import kubernetes
-import pytest
 
 from portside.client import Client, NotFound
 from portside.controllers import run_controllers
@@ -189,30 +188,6 @@ class Harness:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
-
-
-def _supervisor_runs_controllers() -> bool:
-    from portside.supervisor import COMPONENTS
-    return any(c.name == "workload-controllers" for c in COMPONENTS)
-
-
-@pytest.fixture(scope="module")
-def harness(cluster):
-    h = Harness(cluster.kubeconfig, with_controllers=not _supervisor_runs_controllers())
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-@pytest.fixture(scope="module")
-def k8s(cluster):
-    """The official Python client (what users script with), on the cluster's admin kubeconfig."""
-    api = kubernetes.config.new_client_from_config(config_file=cluster.kubeconfig)
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 def core(api) -> kubernetes.client.CoreV1Api:

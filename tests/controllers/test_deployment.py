@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from kubelet_double import harness, template  # noqa: F401 - fixtures
+from kubelet_double import template
 
 from portside.controllers import progress, proportion, rollout
 

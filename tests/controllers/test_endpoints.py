@@ -2,7 +2,7 @@
 
 import json
 
-from kubelet_double import harness, template  # noqa: F401 - fixtures
+from kubelet_double import template
 
 from portside.controllers.endpoints import resolve, subsets
 

@@ -2,7 +2,6 @@
 
 import json
 
-from kubelet_double import harness  # noqa: F401 - fixture
 
 from portside.controllers import EventRecorder
 

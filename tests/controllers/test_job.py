@@ -5,7 +5,7 @@ import json
 import time
 
 import yaml
-from kubelet_double import harness, template  # noqa: F401 - fixtures
+from kubelet_double import template
 
 from portside.controllers import indexed, jobs
 

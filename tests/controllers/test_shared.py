@@ -2,7 +2,6 @@
 
 import asyncio
 
-from kubelet_double import harness  # noqa: F401 - fixture
 
 from portside import api
 from portside.controllers.shared import InformerFactory

@@ -327,7 +327,6 @@ def test_concurrent_attaches_get_distinct_addresses(net: BridgeNetwork) -> None:
 def runc_container(tmp_path: Path, busybox_rootfs_tar: Path) -> Iterator:
     """Start busybox containers under runc in a given network namespace; all are deleted afterwards."""
     import tarfile
-    import time
     import uuid
 
     rootfs, state, started = tmp_path / "rootfs", tmp_path / "runc", []

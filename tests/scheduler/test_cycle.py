@@ -1,7 +1,6 @@
 import pytest
 
-from portside.scheduler.cycle import Cycle, num_nodes_to_find, windows
-from portside.scheduler.profile import builtin_profiles
+from portside.scheduler.cycle import num_nodes_to_find, windows
 
 from .builders import make_cluster, node, pod
 
