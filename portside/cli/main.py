@@ -10,6 +10,11 @@ import sys
 
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
+Containers:  run create start stop kill restart rm ps logs exec wait inspect port stats volume
+Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
+Cluster:     up down top
+Scheduling:  sim
+
 Global options:
   --root DIR    engine state (images, containers, volumes); default $PORTSIDE_ROOT or /var/lib/portside
 
