@@ -7,17 +7,17 @@ sinceSeconds, limitBytes) and ``GET /exec/{ns}/{pod}/{container}`` upgraded to a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 
 from aiohttp import web
 
+from portside.agent.inotify import FileWatch
 from portside.agent.model import Run, latest, previous
 from portside.api.timefmt import parse_time
 from portside.runtime import logfile
 
-FOLLOW_READ_S = 0.1  # how often a followed log file is read again while its container runs
+FOLLOW_RECHECK_S = 5.0  # a safety net: appends and the container's end both wake a follower at once
 
 
 def find_run(agent, request: web.Request, want_previous: bool = False) -> Run:
@@ -65,15 +65,22 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     path = agent.engine.engine.records.paths(run.cid).log
     resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
     await resp.prepare(request)
-    entries, offset = await agent.engine.call(logfile.read, path, tail)
-    budget = [limit]
-    await _send(resp, render(entries, stamps, since), budget)
-    while follow and budget[0] != 0:
-        await asyncio.sleep(FOLLOW_READ_S)
-        fresh = await agent.engine.inspect(run.cid)
-        entries, offset = await agent.engine.call(logfile.read, path, None, offset)
+    watch = FileWatch(path) if follow else None
+    unwatch = agent.engine.watch_exit(run.cid, watch.event.set) if watch else (lambda: None)
+    try:
+        entries, offset = await agent.engine.call(logfile.read, path, tail)
+        budget = [limit]
         await _send(resp, render(entries, stamps, since), budget)
-        follow = fresh is not None and fresh.running
+        while follow and budget[0] != 0:
+            await watch.changed(FOLLOW_RECHECK_S)
+            fresh = await agent.engine.inspect(run.cid)
+            entries, offset = await agent.engine.call(logfile.read, path, None, offset)
+            await _send(resp, render(entries, stamps, since), budget)
+            follow = fresh is not None and fresh.running
+    finally:
+        unwatch()
+        if watch is not None:
+            watch.close()
     await resp.write_eof()
     return resp
 
