@@ -3,7 +3,8 @@ clock, no API; the worker observes, calls ``decide``, and carries the actions ou
 
 Order follows the kubelet: init containers one at a time, each to a successful exit, before any app
 container; then every app container that has no run is started, a running one whose liveness (or startup) probe
-failed is killed, and an ended one restarts as the restart policy says, once its back-off has passed.
+failed or whose image was changed is killed, and an ended one restarts as the restart policy says, once its
+back-off has passed (a changed one at once).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Observed:
     backoff: dict[str, Entry] = field(default_factory=dict)
     unhealthy: frozenset[str] = frozenset()  # running containers whose liveness or startup probe failed
     policy: Policy = Policy()
+    images: dict[str, str] = field(default_factory=dict)  # container name -> the image the spec asks for now
 
 
 def restarts(restart_policy: str, run: Run) -> bool:
@@ -65,12 +67,21 @@ def init_actions(names: list[str], restart_policy: str, obs: Observed) -> list[A
     return None
 
 
+def changed(name: str, run: Run, obs: Observed) -> bool:
+    """The spec's image was updated since this run started (the one container field a pod may change)."""
+    return name in obs.images and obs.images[name] != run.image
+
+
 def app_action(name: str, restart_policy: str, obs: Observed) -> Action | None:
     run = obs.runs.get(name)
     if run is None:
         return Action(Kind.START, name)
     if run.running:
+        if changed(name, run, obs):
+            return Action(Kind.KILL, name, reason="ImageChanged")
         return Action(Kind.KILL, name, reason="Unhealthy") if name in obs.unhealthy else None
+    if changed(name, run, obs):
+        return Action(Kind.START, name)  # as the kubelet does: a changed container starts whatever the policy
     return _again(name, run, obs, False) if restarts(restart_policy, run) else None
 
 

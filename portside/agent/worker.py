@@ -22,7 +22,7 @@ from portside.agent.engine import RunError
 from portside.agent.model import Run, latest
 from portside.agent.plan import Kind, Observed
 from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
-from portside.agent.probes import Kind as ProbeKind
+from portside.agent.health import Health
 from portside.agent.status import Facts
 from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
@@ -48,13 +48,11 @@ class Worker:
         self.wake = asyncio.Event()
         self.runs: dict[str, Run] = {}  # cid -> run
         self.backoff: dict[str, Entry] = {}
-        self.unhealthy: set[str] = set()
-        self.ready: dict[str, bool] = {}
-        self.started: dict[str, bool] = {}
+        self.health = Health(self.wake.set)
         self.waiting: dict[str, tuple[str, str]] = {}
         self.timers: dict[str, float] = {}
         self.watches: dict[str, object] = {}
-        self.probers: dict[str, asyncio.Task] = {}
+        self.stopping: set[str] = set()  # runs being stopped (preStop, grace period) on the worker's behalf
         self.ip = ""
         self.gone = False
 
@@ -85,11 +83,8 @@ class Worker:
             if run.running:
                 self._watch(run)
                 self._probe(run)
-                seen = reported.get(f"portside://{run.cid}")
-                if seen is not None and run.container in self.ready:
-                    self.ready[run.container] = bool(seen.get("ready"))
-                if seen is not None and run.container in self.started:
-                    self.started[run.container] = bool(seen.get("started"))
+                if f"portside://{run.cid}" in reported:
+                    self.health.carry_over(run.container, reported[f"portside://{run.cid}"])
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -128,7 +123,8 @@ class Worker:
         await self._refresh()
         spec = self.pod.spec
         obs = Observed(latest(list(self.runs.values())), time.time(), dict(self.backoff),
-                       frozenset(self.unhealthy), self.node.backoff_policy)
+                       frozenset(self.health.unhealthy), self.node.backoff_policy,
+                       {c.name: c.image for c in spec.containers})
         init = [c.name for c in spec.init_containers or []]
         apps = [c.name for c in spec.containers]
         for action in plan.decide(init, apps, spec.restart_policy or "Always", obs):
@@ -150,10 +146,16 @@ class Worker:
             self.waiting[action.container] = ("CrashLoopBackOff", f"back-off restarting failed container "
                                               f"{action.container} in pod {self.pod.metadata.name}")
         elif action.kind is Kind.KILL:
-            asyncio.ensure_future(self._kill(obs.runs[action.container]))
-            self.unhealthy.discard(action.container)
+            self._stop_once(obs.runs[action.container])
         else:
             await self._start(self._container(action.container), obs.runs.get(action.container))
+
+    def _stop_once(self, run: Run) -> None:
+        """Stopping takes up to the grace period; the syncs meanwhile must not start a second stop."""
+        if run.cid not in self.stopping:
+            self.stopping.add(run.cid)
+            self.health.unhealthy.discard(run.container)
+            asyncio.ensure_future(self._kill(run))
 
     def _container(self, name: str) -> Container:
         spec = self.pod.spec
@@ -192,39 +194,19 @@ class Worker:
     def _watch(self, run: Run) -> None:
         def ended() -> None:
             self.watches.pop(run.cid, None)
-            task = self.probers.pop(run.cid, None)
-            if task:
-                task.cancel()
+            self.health.end(run.cid)
             self.wake.set()
         self.watches[run.cid] = self.node.engine.watch_exit(run.cid, ended)
 
     def _probe(self, run: Run) -> None:
-        container = self._container(run.container)
-        self.unhealthy.discard(run.container)
-        self.ready.pop(run.container, None)
-        self.started.pop(run.container, None)
-        if container.readiness_probe is not None:
-            self.ready[run.container] = False
-        if container.startup_probe is not None:
-            self.started[run.container] = False
-        if container.readiness_probe or container.liveness_probe or container.startup_probe:
-            from portside.agent.probing import Prober
-
-            prober = Prober(container, self.ip, lambda argv, t: self.node.engine.exec(run.cid, argv, t),
-                            self._verdict)
-            self.probers[run.cid] = asyncio.ensure_future(prober.run())
-
-    def _verdict(self, name: str, kind: ProbeKind, tally) -> None:
-        if kind is ProbeKind.READINESS:
-            self.ready[name] = tally.verdict
-        elif kind is ProbeKind.STARTUP and tally.verdict:
-            self.started[name] = True
-        elif not tally.verdict:
-            self.unhealthy.add(name)
-        self.wake.set()
+        self.health.begin(run, self._container(run.container), self.ip,
+                          lambda argv, t: self.node.engine.exec(run.cid, argv, t))
 
     async def _kill(self, run: Run) -> None:
-        await stop_run(self.node.engine, run, self._container(run.container), self.ip, grace_of(self.pod))
+        try:
+            await stop_run(self.node.engine, run, self._container(run.container), self.ip, grace_of(self.pod))
+        finally:
+            self.stopping.discard(run.cid)
 
     async def terminate(self) -> None:
         """preStop and the stop signal for every run at once, SIGKILL at the grace period's end, then cleanup."""
@@ -244,9 +226,7 @@ class Worker:
         for cancel in self.watches.values():
             cancel()
         self.watches.clear()
-        for task in self.probers.values():
-            task.cancel()
-        self.probers.clear()
+        self.health.stop()
 
     # -- status ---------------------------------------------------------------------------------------------
 
@@ -258,7 +238,7 @@ class Worker:
         return Facts(init=init, apps=[c.name for c in spec.containers],
                      images={c.name: c.image for c in (spec.init_containers or []) + spec.containers},
                      restart_policy=policy, runs=runs, pod_ip=self.ip, host_ip=self.node.host_ip,
-                     ready=dict(self.ready), started=dict(self.started), waiting=dict(self.waiting),
+                     ready=dict(self.health.ready), started=dict(self.health.started), waiting=dict(self.waiting),
                      init_failed=plan.init_failed(init, policy, latest(runs)))
 
     async def write_status(self) -> None:

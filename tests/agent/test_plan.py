@@ -57,3 +57,12 @@ def test_a_long_run_restarts_at_once_despite_the_back_off():
 def test_a_failed_liveness_probe_kills_the_running_container():
     got = decide([], ["a", "b"], "Always", obs(run("a"), run("b"), unhealthy=frozenset({"b"})))
     assert got == [Action(Kind.KILL, "b", reason="Unhealthy")]
+
+
+def test_a_changed_image_replaces_the_container_whatever_the_policy():
+    old = Run("c0", "c", 0, "running", image="busybox:1")
+    assert decide([], ["c"], "Never", obs(old, images={"c": "busybox:2"})) == [Action(Kind.KILL, "c",
+                                                                                        reason="ImageChanged")]
+    ended = Run("c0", "c", 0, "exited", 137, image="busybox:1", finished_at=T5)
+    assert decide([], ["c"], "Never", obs(ended, images={"c": "busybox:2"})) == [Action(Kind.START, "c")]
+    assert decide([], ["c"], "Never", obs(ended, images={"c": "busybox:1"})) == []
