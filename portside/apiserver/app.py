@@ -6,6 +6,7 @@ authentication before any handler runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -84,7 +85,21 @@ class Routes:
         return await self.handlers.serve(request, resolve(parts[0], parts[1], parts[2:]))
 
     async def openapi_v2(self, request: web.Request) -> web.Response:
-        return respond(discovery.openapi_v2())
+        """JSON or gnostic protobuf by Accept; 304 to a matching If-None-Match, since the document is ~200 kB.
+
+        In a thread: the first protobuf request encodes the document (a quarter second) and watches must not stall.
+        """
+        served = await asyncio.to_thread(discovery.openapi_v2_for, request.headers.get("Accept", ""))
+        if served is None:
+            raise errors.ApiError(406, "NotAcceptable", "only application/json and "
+                                  "application/com.github.proto-openapi.spec.v2.v1.0+protobuf are served here")
+        headers = {"ETag": served.etag, "Vary": "Accept"}
+        if served.etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        response = respond(served.body, content_type=served.content_type)
+        response.headers.update(headers)
+        response.enable_compression()
+        return response
 
     async def openapi_v3(self, request: web.Request) -> web.Response:
         tail = request.match_info.get("tail", "").strip("/")

@@ -3,15 +3,21 @@
 kubectl 1.32 first asks ``/api`` and ``/apis`` for the aggregated form (``apidiscovery.k8s.io/v2``, everything in
 two requests); a server that answers that form spares it a request per group-version. The legacy documents are
 served too, for clients that ask for them.
+
+``/openapi/v2`` is negotiated on Accept as kube-apiserver does it: JSON, or gnostic's protobuf
+(:mod:`.openapi_proto`) which kubectl asks for to validate a ``kind: List`` on the client. Each form carries its own
+ETag, so an HTTP cache that revalidates one form never gets a 304 meant for the other.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from portside import __version__, api
+from portside.apiserver import openapi_proto
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 KUBE_MINOR = "32"
@@ -136,9 +142,63 @@ def version() -> bytes:
                   "platform": "linux/amd64"})
 
 
+class Served(NamedTuple):
+    """A document in one representation, with what the response says about it."""
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def _served(body: bytes, content_type: str) -> Served:
+    return Served(body, content_type, f'"{hashlib.sha512(body).hexdigest().upper()}"')
+
+
 @functools.cache
-def openapi_v2() -> bytes:
-    return _dump(api.openapi_v2())
+def openapi_v2() -> Served:
+    return _served(_dump(api.openapi_v2()), "application/json")
+
+
+@functools.cache
+def openapi_v2_protobuf() -> Served:
+    """Encoded on the first request that asks for it (about a quarter second), then kept."""
+    return _served(openapi_proto.encode(api.openapi_v2()), openapi_proto.MEDIA_TYPES[1])
+
+
+# media type -> the representation served for it; the first entry is what */* and application/* get.
+_V2_FORMS = {"application/json": openapi_v2, **{t: openapi_v2_protobuf for t in openapi_proto.MEDIA_TYPES}}
+
+
+def openapi_v2_for(accept: str) -> Served | None:
+    """The form of ``/openapi/v2`` that Accept prefers (JSON when it is absent), or None when none is acceptable."""
+    for wanted in _ranked(accept or "*/*"):
+        for offered, form in _V2_FORMS.items():
+            if _matches(wanted, offered):
+                return form()
+    return None
+
+
+def _ranked(accept: str) -> list[str]:
+    """Accept's media ranges, highest q first and in header order among equals; q=0 means "not this"."""
+    ranked = []
+    for position, clause in enumerate(accept.split(",")):
+        media, *params = [part.strip() for part in clause.split(";")]
+        quality = next((_quality(p) for p in params if p.replace(" ", "").startswith("q=")), 1.0)
+        if media and quality > 0:
+            ranked.append((-quality, position, media.lower()))
+    return [media for _, _, media in sorted(ranked)]
+
+
+def _quality(param: str) -> float:
+    try:
+        return float(param.split("=", 1)[1])
+    except ValueError:
+        return 0.0
+
+
+def _matches(wanted: str, offered: str) -> bool:
+    kind, _, sub = wanted.partition("/")
+    offered_kind, _, offered_sub = offered.partition("/")
+    return kind in ("*", offered_kind) and sub in ("*", offered_sub)
 
 
 @functools.cache

@@ -6,12 +6,16 @@ protobuf. Responses stay JSON (the same clients accept it). The envelope is the 
 ``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
 ``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
 described; unknown fields are skipped, and zero values are dropped as Go's ``omitempty`` JSON would drop them.
+
+The encoding half (:func:`varint`, :func:`field`) is the wire format alone, without message tables: the OpenAPI v2
+document kubectl asks for as protobuf (:mod:`.openapi_proto`) is built from it.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import struct
 from typing import Any
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
@@ -191,3 +195,26 @@ def decode(body: bytes) -> dict[str, Any]:
                             f"send application/json")
     obj = message(kind, base64.b64decode(unknown.get("raw", "")))
     return {"apiVersion": type_meta.get("apiVersion", ""), "kind": kind, **obj}
+
+
+def varint(value: int) -> bytes:
+    """Base-128, low group first; a negative int is sent as its 64-bit two's complement (ten bytes), as Go does."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def field(number: int, value: bytes | str | bool | int | float) -> bytes:
+    """One field on the wire: bytes and str length-delimited (type 2), float as fixed64 (type 1), bool and int as
+    varint (type 0). An embedded message is its encoded body passed as bytes."""
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return varint(number << 3 | 2) + varint(len(value)) + value
+    if isinstance(value, float):
+        return varint(number << 3 | 1) + struct.pack("<d", value)
+    return varint(number << 3) + varint(int(value))
