@@ -90,23 +90,23 @@ class Worker:
 
     async def run(self) -> None:
         try:
-            while self.phase is Phase.SYNCING:
+            while self.phase is not Phase.FINISHED:
                 self.wake.clear()
-                if self.gone or self.pod.metadata.deletion_timestamp:
-                    await self.terminate()
-                    break
-                await self.guarded_sync()
-                await self._sleep()
+                deleting = self.gone or self.pod.metadata.deletion_timestamp
+                await self.guarded(self.terminate if deleting else self.sync)
+                if self.phase is not Phase.FINISHED:
+                    await self._sleep()
         finally:
             self._stop_watching()
 
-    async def guarded_sync(self) -> None:
+    async def guarded(self, step) -> None:
         try:
-            await self.sync()
+            await step()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - one pod's trouble must not end its worker; the next wake retries
-            log.exception("pod %s/%s: sync failed", self.pod.metadata.namespace, self.pod.metadata.name)
+            log.exception("pod %s/%s: %s failed", self.pod.metadata.namespace, self.pod.metadata.name,
+                          step.__name__)
             self.timers["_retry"] = time.time() + 1.0
 
     async def _sleep(self) -> None:
@@ -209,8 +209,11 @@ class Worker:
             self.stopping.discard(run.cid)
 
     async def terminate(self) -> None:
-        """preStop and the stop signal for every run at once, SIGKILL at the grace period's end, then cleanup."""
-        self.move(Phase.TERMINATING)
+        """preStop and the stop signal for every run at once, SIGKILL at the grace period's end, then cleanup.
+        Retried as a whole if a step fails; every step is idempotent."""
+        if self.phase is Phase.SYNCING:
+            self.move(Phase.TERMINATING)
+        self.timers.clear()
         self._stop_watching()
         await self._refresh()
         running = [r for r in self.runs.values() if r.running]
