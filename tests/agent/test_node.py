@@ -61,3 +61,10 @@ def test_a_force_deleted_pod_is_stopped_and_removed(node):
     node.kubectl("delete", "pod", "doomed", "--grace-period=0", "--force")
     wait_for(lambda: node.engine("ps", "-aq").stdout.strip() == "" and not list((node.root / "pods").glob("*/*")),
              5, 0.1, "the container and the sandbox removed")
+
+
+def test_a_steady_pod_gets_no_status_writes(node):
+    node.apply(pod("calm", "sleep 3600", readinessProbe=exec_probe("/bin/sh")))
+    before = node.wait_pod("calm", ready, what="Ready")["metadata"]["resourceVersion"]
+    time.sleep(2.5)  # two probe periods with unchanged verdicts: nothing to write
+    assert node.pod("calm")["metadata"]["resourceVersion"] == before
