@@ -15,7 +15,8 @@ what kubectl accepts (the test suite encodes the whole served document).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 

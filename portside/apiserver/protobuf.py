@@ -208,7 +208,7 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def field(number: int, value: bytes | str | bool | int | float) -> bytes:
+def field(number: int, value: bytes | str | float) -> bytes:
     """One field on the wire: bytes and str length-delimited (type 2), float as fixed64 (type 1), bool and int as
     varint (type 0). An embedded message is its encoded body passed as bytes."""
     if isinstance(value, str):

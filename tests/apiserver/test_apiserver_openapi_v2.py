@@ -9,6 +9,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import yaml
 
@@ -28,7 +29,7 @@ def configmap(name, **extra):
 
 
 def seed(name):
-    return yaml.safe_load(open(SEED + name))
+    return yaml.safe_load(Path(SEED, name).read_text())
 
 
 def names(cluster, ns, kind):
@@ -98,7 +99,7 @@ def test_explain_and_plain_apply_keep_working(cluster):
     ns = cluster.namespace("list-plain")
     explained = cluster.kubectl("explain", "deployment.spec.strategy").stdout
     assert "KIND:       Deployment" in explained and "rollingUpdate" in explained
-    typo = open(SEED + "deployment.yaml").read().replace("imagePullPolicy:", "imagePullPolicyy:")
+    typo = Path(SEED, "deployment.yaml").read_text().replace("imagePullPolicy:", "imagePullPolicyy:")
     proc = cluster.kubectl("apply", "-n", ns, "-f", "-", input=typo, check=False)
     assert proc.returncode != 0 and "imagePullPolicyy" in proc.stderr
     assert "deployment.apps/my-app created" in cluster.kubectl("apply", "-n", ns, "-f", SEED).stdout

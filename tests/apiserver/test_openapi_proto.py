@@ -37,7 +37,7 @@ def named(data, field_number):
     out = {}
     for number, _, entry in protobuf.fields(data):
         if number == field_number:
-            parts = dict((n, v) for n, _, v in protobuf.fields(entry))
+            parts = {n: v for n, _, v in protobuf.fields(entry)}
             out[parts[1].decode()] = parts.get(2, b"")
     return out
 
