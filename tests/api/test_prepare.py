@@ -26,11 +26,14 @@ def test_seed_deployment_round_trips() -> None:
     stored = api.prepare_create(DEPLOYMENTS, copy.deepcopy(original))
     container = stored["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"] == original["spec"]["template"]["spec"]["containers"][0]["resources"]
-    assert container["imagePullPolicy"] == "Always"
+    assert container["imagePullPolicy"] == "IfNotPresent"  # the manifest's own choice is kept
     assert stored["spec"]["replicas"] == 3 and stored["spec"]["selector"] == original["spec"]["selector"]
     again = api.prepare_create(DEPLOYMENTS, copy.deepcopy(stored))
     assert again == stored
     assert api.models.Deployment.from_dict(stored).to_dict() == stored
+    del original["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"]
+    defaulted = api.prepare_create(DEPLOYMENTS, original)
+    assert defaulted["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"  # :latest
 
 
 def test_seed_service_round_trips() -> None:

@@ -13,7 +13,9 @@ from aiohttp import web
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from control_plane import free_port
+from control_plane import free_port, only
+
+UP_FLAGS = only("garbage-collector")  # no scheduler: the tests decide which pods are bound, and where
 
 
 def stand_in_agent(port: int, ready: threading.Event, stop: threading.Event) -> None:
