@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # may wait for
 REPO = Path(__file__).resolve().parents[2]
 MEMORY = 128 << 20
 CPU_QUOTA_US = 10_000  # 100m of a 100 ms period
+CPU_SHARES = 51  # the 50m request: 1024 shares per core, as the kubelet computes them
 
 
 @pytest.fixture
@@ -87,6 +88,7 @@ def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
         cid = p["status"]["containerStatuses"][0]["containerID"].removeprefix("portside://")
         assert cgroup_value("memory", node.settings, cid, "memory.limit_in_bytes") == MEMORY
         assert cgroup_value("cpu", node.settings, cid, "cpu.cfs_quota_us") == CPU_QUOTA_US
+        assert cgroup_value("cpu", node.settings, cid, "cpu.shares") == CPU_SHARES
         url = f"http://{p['status']['podIP']}:5000/"
         assert wait_for(lambda: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
 
@@ -101,3 +103,9 @@ def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
     node.kubectl("rollout", "status", "deployment/my-app", "--timeout=60s", timeout=70)
     pods = wait_for(lambda: all_ready(node, 3), 20, 0.2, "three v2 pods Ready")
     assert all({"name": "VERSION", "value": "v2"} in p["spec"]["containers"][0]["env"] for p in pods)
+    node.kubectl("rollout", "undo", "deployment/my-app")
+    node.kubectl("rollout", "status", "deployment/my-app", "--timeout=60s", timeout=70)
+    pods = wait_for(lambda: (ps := all_ready(node, 3)) and all(not p["spec"]["containers"][0].get("env")
+                                                               for p in ps) and ps, 20, 0.2, "v1 back")
+    ip = pods[0]["status"]["podIP"]
+    assert wait_for(lambda: answers(f"http://{ip}:5000/healthz"), 10, 0.1, "v1 answering") == "ok\n"
