@@ -177,3 +177,35 @@ def test_exec_it_as_kubectl_sends_it_from_a_terminal(node):
     got = subprocess.run(["script", "-qec", shlex.join(argv), "/dev/null"], capture_output=True, text=True,
                          timeout=30, stdin=subprocess.DEVNULL)
     assert got.returncode == 2 and "out" in got.stdout and "err" in got.stdout, got.stdout + got.stderr
+
+
+def test_sigkill_after_the_grace_period_when_sigterm_is_ignored(node):
+    node.apply(pod("stubborn", "trap '' TERM; while true; do sleep 0.1; done", spec={
+        "terminationGracePeriodSeconds": 1}))
+    node.wait_pod("stubborn", ready, what="Ready")
+    started = time.monotonic()
+    node.kubectl("delete", "pod", "stubborn", "--wait=true", timeout=20)
+    assert 1 <= time.monotonic() - started < 4
+    assert node.engine("ps", "-aq").stdout.strip() == ""
+
+
+def test_a_job_runs_to_completion_on_real_pods(node):
+    node.apply({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+                "spec": {"completions": 2, "parallelism": 2, "backoffLimit": 0, "template": {"spec": {
+                    "restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox",
+                                                              "imagePullPolicy": "IfNotPresent",
+                                                              "command": ["sh", "-c", "echo did it"]}]}}}})
+    node.kubectl("wait", "--for=condition=complete", "job/once", "--timeout=30s", timeout=40)
+    pods = node.pods("job-name=once")
+    assert [p["status"]["phase"] for p in pods] == ["Succeeded", "Succeeded"]
+    assert node.kubectl("logs", pods[0]["metadata"]["name"]).stdout == "did it\n"
+
+
+def test_log_tail_and_limit(node):
+    node.apply(pod("lines", "seq 1 5; sleep 3600"))
+    node.wait_pod("lines", ready, what="Ready")
+    wait_for(lambda: node.kubectl("logs", "lines").stdout == "1\n2\n3\n4\n5\n", 5, 0.1, "five lines")
+    assert node.kubectl("logs", "lines", "--tail=2").stdout == "4\n5\n"
+    assert node.kubectl("logs", "lines", "--limit-bytes=3").stdout == "1\n2"
+    bad = node.kubectl("logs", "nothere", check=False)
+    assert bad.returncode != 0 and "not found" in bad.stderr
