@@ -146,8 +146,10 @@ def labels(container: Container, ctx: Context) -> dict[str, str]:
 
 
 def engine_name(container: Container, ctx: Context) -> str:
+    """Readable in ``portside ps``; the pod name is cut so that the name stays a valid file name (the engine
+    keeps names as symlinks) and the uid prefix keeps it unique."""
     m = ctx.pod.metadata
-    return f"k8s_{container.name}_{m.name}_{m.namespace}_{m.uid[:8]}_{ctx.attempt}"
+    return f"k8s_{container.name}_{m.name[:100]}_{m.namespace}_{m.uid[:8]}_{ctx.attempt}"
 
 
 def config(container: Container, ctx: Context) -> ContainerConfig:
