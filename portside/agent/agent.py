@@ -14,14 +14,16 @@ import os
 import socket
 from pathlib import Path
 
+import aiohttp
+
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.status import Facts, compute
 from portside.agent.worker import Worker
-from portside.client import AlreadyExists, Client, NotFound
 from portside.api.models import Pod
+from portside.client import AlreadyExists, ApiError, Client, NotFound
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 10.0
@@ -75,14 +77,18 @@ class Agent:
         await self.client.patch("nodes", self.name, {"status": status}, subresource="status")
 
     async def keep_lease(self, port: int) -> None:
+        """A missed renewal is logged and tried again next period: the Lease's 40 s outlive several misses."""
         since_status = 0.0
         while True:
-            await self.renew_lease()
+            try:
+                await self.renew_lease()
+                if since_status >= NODE_STATUS_S:
+                    since_status = 0.0
+                    await self.post_status(port)
+            except (ApiError, aiohttp.ClientError, OSError) as exc:
+                log.warning("node %s: heartbeat failed: %s", self.name, exc)
             await asyncio.sleep(LEASE_RENEW_S)
             since_status += LEASE_RENEW_S
-            if since_status >= NODE_STATUS_S:
-                since_status = 0.0
-                await self.post_status(port)
 
     async def renew_lease(self) -> None:
         lease = nodes.lease_object(self.name)
