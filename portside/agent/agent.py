@@ -28,6 +28,7 @@ from portside.client import AlreadyExists, ApiError, Client, NotFound
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 10.0
 NODE_STATUS_S = 40.0
+REGISTER_RETRIES_S = (0.2, 0.5, 1.0, 2.0)
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -66,10 +67,24 @@ class Agent:
     # -- the Node and its Lease -------------------------------------------------------------------------------
 
     async def register(self, port: int) -> None:
+        """Create the Node (it exists on every later start) and post its status; a server error is retried a
+        few times, then fails the component with the server's message."""
+        for delay in REGISTER_RETRIES_S:
+            try:
+                await self._register(port)
+                return
+            except ApiError as exc:
+                if exc.code < 500:
+                    raise
+                log.warning("node %s: registration failed, retrying in %.1f s: %s", self.name, delay, exc)
+                await asyncio.sleep(delay)
+        await self._register(port)
+
+    async def _register(self, port: int) -> None:
         try:
             await self.client.create("nodes", nodes.node_object(self.name))
         except AlreadyExists:
-            pass  # every later start
+            pass
         await self.post_status(port)
 
     async def post_status(self, port: int) -> None:
