@@ -19,6 +19,7 @@ import aiohttp
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
+from portside.agent.events import Recorder
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.status import Facts, compute
 from portside.agent.worker import Worker
@@ -44,6 +45,7 @@ class Agent:
         self.workers: dict[str, Worker] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.written: dict[str, dict] = {}
+        self.events = Recorder(client, self.name)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -146,6 +148,7 @@ class Agent:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
             self.written.pop(worker.uid, None)
+            self.events.forget(worker.uid)
 
     async def follow(self, listed: dict) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",

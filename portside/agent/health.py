@@ -13,8 +13,8 @@ from portside.api.models import Container
 
 
 class Health:
-    def __init__(self, wake: Callable[[], None]) -> None:
-        self.wake = wake
+    def __init__(self, wake: Callable[[], None], failed: Callable[[str, Kind], None]) -> None:
+        self.wake, self.failed = wake, failed
         self.ready: dict[str, bool] = {}  # a readiness probe's verdict (absent: no probe)
         self.started: dict[str, bool] = {}  # a startup probe's verdict (absent: no probe)
         self.unhealthy: set[str] = set()  # a liveness or startup probe asks for a restart
@@ -41,6 +41,8 @@ class Health:
             self.started[name] = bool(reported.get("started"))
 
     def verdict(self, name: str, kind: Kind, tally: Tally) -> None:
+        if not tally.verdict and tally.failures:
+            self.failed(name, kind)
         if kind is Kind.READINESS:
             self.ready[name] = tally.verdict
         elif kind is Kind.STARTUP and tally.verdict:

@@ -48,7 +48,7 @@ class Worker:
         self.wake = asyncio.Event()
         self.runs: dict[str, Run] = {}  # cid -> run
         self.backoff: dict[str, Entry] = {}
-        self.health = Health(self.wake.set)
+        self.health = Health(self.wake.set, self._probe_failed)
         self.waiting: dict[str, tuple[str, str]] = {}
         self.timers: dict[str, float] = {}
         self.watches: dict[str, object] = {}
@@ -143,16 +143,26 @@ class Worker:
     async def _act(self, action: plan.Action, obs: Observed) -> None:
         if action.kind is Kind.WAIT:
             self.timers[action.container] = action.at
-            self.waiting[action.container] = ("CrashLoopBackOff", f"back-off restarting failed container "
-                                              f"{action.container} in pod {self.pod.metadata.name}")
+            self._waiting(action.container, "CrashLoopBackOff", f"back-off restarting failed container "
+                          f"{action.container} in pod {self.pod.metadata.name}", "BackOff")
         elif action.kind is Kind.KILL:
-            self._stop_once(obs.runs[action.container])
+            self._stop_once(obs.runs[action.container], action.reason)
         else:
             await self._start(self._container(action.container), obs.runs.get(action.container))
 
-    def _stop_once(self, run: Run) -> None:
+    def _waiting(self, name: str, reason: str, message: str, event: str) -> None:
+        self.waiting[name] = (reason, message)
+        self.node.events.record(self.pod, "Warning", event, message, name)
+
+    def _probe_failed(self, name: str, kind) -> None:
+        self.node.events.record(self.pod, "Warning", "Unhealthy", f"{kind.value.capitalize()} probe failed", name)
+
+    def _stop_once(self, run: Run, reason: str) -> None:
         """Stopping takes up to the grace period; the syncs meanwhile must not start a second stop."""
         if run.cid not in self.stopping:
+            why = {"Unhealthy": "failed a probe", "ImageChanged": "has a new image"}.get(reason, reason)
+            self.node.events.record(self.pod, "Normal", "Killing", f"Container {run.container} {why}, will be "
+                                    f"restarted", run.container)
             self.stopping.add(run.cid)
             self.health.unhealthy.discard(run.container)
             asyncio.ensure_future(self._kill(run))
@@ -171,10 +181,11 @@ class Worker:
             self.ip = ready.ip
             cid = await self.node.engine.run(ready.config)
         except (RunError, Waiting) as exc:
-            self.waiting[name] = (exc.reason, str(exc))
+            self._waiting(name, exc.reason, str(exc), "Failed")
             self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)
+        self.node.events.record(self.pod, "Normal", "Started", f"Started container {name}", name)
         if prior is not None:
             self.backoff[name] = after_restart(self.backoff.get(name, Entry()), self.node.backoff_policy,
                                                prior.ran_for())
@@ -217,6 +228,9 @@ class Worker:
         self._stop_watching()
         await self._refresh()
         running = [r for r in self.runs.values() if r.running]
+        for run in running:
+            self.node.events.record(self.pod, "Normal", "Killing", f"Stopping container {run.container}",
+                                    run.container)
         await asyncio.gather(*(self._kill(r) for r in running))
         for cid in list(self.runs):
             await self.node.engine.remove(cid)

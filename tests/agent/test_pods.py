@@ -26,6 +26,11 @@ def exec_probe(path: str, **timing) -> dict:
     return {"exec": {"command": ["test", "-e", path]}, "periodSeconds": 1, "failureThreshold": 1, "timeoutSeconds": 5, **timing}
 
 
+def event_reasons(node, pod_name: str) -> list[str]:
+    got = node.kubectl("get", "events", "--field-selector", f"involvedObject.name={pod_name}", "-o", "json")
+    return [e["reason"] for e in json.loads(got.stdout)["items"]]
+
+
 def engine_pid(node, status: dict) -> int:
     cid = status["containerID"].removeprefix("portside://")
     return json.loads(node.engine("inspect", cid).stdout)[0]["State"]["Pid"]
@@ -53,6 +58,7 @@ def test_liveness_failure_restarts_and_readiness_flips_ready(node):
     node.kubectl("exec", "probed", "--", "rm", "/tmp/alive")
     p = node.wait_pod("probed", lambda p: container_status(p)["restartCount"] == 1, 5, "liveness restart")
     assert container_status(p)["lastState"]["terminated"]["exitCode"] in (137, 143)
+    wait_for(lambda: {"Unhealthy", "Killing"} <= set(event_reasons(node, "probed")), 5, 0.1, "probe events")
 
 
 def test_oom_shows_oomkilled(node):
@@ -67,6 +73,9 @@ def test_crash_loop_back_off_and_never_policy(node):
     p = node.wait_pod("loop", lambda p: container_status(p)["state"].get("waiting", {}).get("reason") ==
                       "CrashLoopBackOff", 10, "CrashLoopBackOff")
     assert container_status(p)["lastState"]["terminated"]["exitCode"] == 3
+    reasons = wait_for(lambda: {"Started", "BackOff"} <= (r := set(event_reasons(node, "loop"))) and r, 5, 0.1,
+                       "Started and BackOff events")
+    assert "Killing" not in reasons
     node.apply(pod("once", "exit 4", spec={"restartPolicy": "Never"}))
     p = node.wait_pod("once", lambda p: p["status"].get("phase") == "Failed", 10, "Failed")
     assert container_status(p)["state"]["terminated"]["exitCode"] == 4 and container_status(p)["restartCount"] == 0
