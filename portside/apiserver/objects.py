@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -59,8 +60,17 @@ def decode(kv: KeyValue) -> dict[str, Any]:
     return json.loads(kv.value)
 
 
+_stamp: tuple[int, str] = (0, "")  # the last second formatted, and its text
+
+
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 to the second; formatted once per second, as every write of a busy second asks for it."""
+    global _stamp
+    second = int(time.time())
+    if second != _stamp[0]:
+        moment = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+        _stamp = (second, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
 
 
 def later(seconds: int) -> str:

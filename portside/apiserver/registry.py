@@ -201,6 +201,13 @@ class Registry:
         m["generation"] = old_m.get("generation", 1) + (1 if api.spec_changed(t.info, new, old) else 0)
         if _without_rv(new) == _without_rv(old):
             return kv.value
+        return await self.replace_changed(t, kv, old, new, opts)
+
+    async def replace_changed(self, t: Target, kv: KeyValue, old: dict[str, Any], new: dict[str, Any],
+                              opts: WriteOptions | None = None) -> bytes:
+        """``replace`` for a caller that made the change itself and set the generation (a binding): the
+        comparisons that find a no-op or a spec change are skipped, admission and the compare-and-swap are not."""
+        opts, m = opts or WriteOptions(), meta(new)
         await self.admission.on_update(t.info, new, old)
         if opts.dry_run:
             return encoder(new)(kv.mod_revision)

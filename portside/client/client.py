@@ -6,6 +6,7 @@ Resources are named as kubectl names them (``pods``, ``deployments.apps``, ``dep
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
@@ -25,6 +26,12 @@ def resource(name: str | api.ResourceInfo) -> api.ResourceInfo:
     """``pods``, ``pod``, ``po``, ``Pod``, ``deployments.apps`` -> the served resource; ValueError otherwise."""
     if isinstance(name, api.ResourceInfo):
         return name
+    return _lookup(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _lookup(name: str) -> api.ResourceInfo:
+    """Memoised: a scheduler names ``pods`` on every one of thousands of bindings a second."""
     base, _, group = name.partition(".")
     for info in api.RESOURCES:
         if group and info.group != group:

@@ -43,7 +43,7 @@ def failed_scheduling_event(pod: PodInfo, message: str) -> dict[str, Any]:
 
 
 class ApiBinder:
-    def __init__(self, client: Client, done: Callable[[str, bool], None], max_in_flight: int = 32) -> None:
+    def __init__(self, client: Client, done: Callable[[str, bool], None], max_in_flight: int = 128) -> None:
         self.client = client
         self.done = done
         self.limit = asyncio.Semaphore(max_in_flight)

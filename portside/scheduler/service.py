@@ -14,7 +14,6 @@ polling.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -107,8 +106,12 @@ class SchedulerService:
         return (spec.get("schedulerName") or "default-scheduler") in self.core.profiles
 
     def _changed(self, uid: str, obj: dict[str, Any]) -> bool:
-        """Whether what placement reads changed; status updates (our own condition patches) do not count."""
-        fingerprint = hash(json.dumps([obj.get("spec"), obj["metadata"].get("labels")], sort_keys=True))
+        """Whether what placement reads changed; status updates (our own condition patches) do not count.
+
+        The API server moves ``metadata.generation`` on every spec change, so generation and labels say it
+        without encoding the spec again (a start-up list can hold tens of thousands of pending pods)."""
+        meta = obj["metadata"]
+        fingerprint = hash((meta.get("generation"), frozenset((meta.get("labels") or {}).items())))
         if self.seen.get(uid) == fingerprint:
             return False
         self.seen[uid] = fingerprint

@@ -93,6 +93,8 @@ def _host_ports(spec: dict) -> tuple[HostPort, ...]:
 
 
 def _affinity_fields(affinity: dict) -> dict[str, Any]:
+    if not affinity:
+        return {}  # most pods: PodInfo's defaults are the empty terms
     node = affinity.get("nodeAffinity") or {}
     required = (node.get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or ()
     pa, anti = affinity.get("podAffinity") or {}, affinity.get("podAntiAffinity") or {}

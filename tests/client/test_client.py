@@ -100,3 +100,28 @@ def test_watch_relists_after_410_and_reports_the_difference(tmp_path):
     assert gone["type"] == "ERROR" and gone["object"]["code"] == 410 and gone["object"]["reason"] == "Expired"
     assert [(e.type, e.name) for e in first] == [("ADDED", "a"), ("ADDED", "b")]
     assert sorted((e.type, e.name) for e in after) == [("ADDED", "c"), ("DELETED", "a"), ("MODIFIED", "b")]
+
+
+def test_concurrent_bindings_of_one_pod_exactly_one_wins(tmp_path):
+    """Many schedulers' bindings of one pod race: one 201, every other a Conflict, one change for watchers."""
+    port = free_port()
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+    async def body():
+        async with server(tmp_path, port), Client(ClientConfig(f"http://127.0.0.1:{port}")) as client:
+            made = await client.create("pods", pod, "default")
+            events = client.watch("pods", "default", resource_version=made["metadata"]["resourceVersion"])
+            outcomes = await asyncio.gather(*(client.bind("default", "p", f"node-{i}") for i in range(16)),
+                                            return_exceptions=True)
+            winners = [f"node-{i}" for i, o in enumerate(outcomes) if not isinstance(o, BaseException)]
+            assert len(winners) == 1
+            assert sum(isinstance(o, Conflict) for o in outcomes) == 15
+            bound = await client.get("pods", "p", "default")
+            assert bound["spec"] == {**made["spec"], "nodeName": winners[0]}
+            assert bound["metadata"]["generation"] == made["metadata"]["generation"] + 1
+            assert [c["status"] for c in bound["status"]["conditions"] if c["type"] == "PodScheduled"] == ["True"]
+            event = await anext(events)
+            assert event.type == "MODIFIED" and event.object == bound
+            await events.aclose()
+    asyncio.run(body())
