@@ -21,7 +21,7 @@ from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
 from portside.agent.events import Recorder
 from portside.agent.sandbox import Sandboxes, decode_secret
-from portside.agent.status import Facts, compute
+from portside.agent.reporting import StatusWriter
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.client import AlreadyExists, ApiError, Client, NotFound
@@ -44,7 +44,7 @@ class Agent:
         self.host_ip = "127.0.0.1"
         self.workers: dict[str, Worker] = {}
         self.tasks: dict[str, asyncio.Task] = {}
-        self.written: dict[str, dict] = {}
+        self.status = StatusWriter(client)
         self.events = Recorder(client, self.name)
 
     def find(self, namespace: str, name: str) -> Worker | None:
@@ -147,7 +147,7 @@ class Agent:
         finally:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
-            self.written.pop(worker.uid, None)
+            self.status.forget(worker.uid)
             self.events.forget(worker.uid)
 
     async def follow(self, listed: dict) -> None:
@@ -168,21 +168,6 @@ class Agent:
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
     # -- what workers ask of the API --------------------------------------------------------------------------
-
-    async def write_status(self, worker: Worker, facts: Facts) -> None:
-        old = (worker.raw.get("status") or {})
-        status = compute(facts, self.written.get(worker.uid) or old, nodes.now())
-        if status == self.written.get(worker.uid):
-            return
-        m = worker.pod.metadata
-        try:
-            fresh = await self.client.patch("pods", m.name, {"status": status}, m.namespace, subresource="status")
-        except NotFound:
-            worker.deleted()
-            return
-        self.written[worker.uid] = status
-        if fresh["metadata"]["uid"] == worker.uid:
-            worker.raw = fresh
 
     async def forget(self, pod: Pod) -> None:
         """The pod's containers are gone: delete the object for good (grace 0, only this incarnation)."""

@@ -23,7 +23,6 @@ from portside.agent.model import Run, latest
 from portside.agent.plan import Kind, Observed
 from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
 from portside.agent.health import Health
-from portside.agent.status import Facts
 from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
 
@@ -245,18 +244,5 @@ class Worker:
         self.watches.clear()
         self.health.stop()
 
-    # -- status ---------------------------------------------------------------------------------------------
-
-    def facts(self) -> Facts:
-        spec = self.pod.spec
-        init = [c.name for c in spec.init_containers or []]
-        runs = list(self.runs.values())
-        policy = spec.restart_policy or "Always"
-        return Facts(init=init, apps=[c.name for c in spec.containers],
-                     images={c.name: c.image for c in (spec.init_containers or []) + spec.containers},
-                     restart_policy=policy, runs=runs, pod_ip=self.ip, host_ip=self.node.host_ip,
-                     ready=dict(self.health.ready), started=dict(self.health.started), waiting=dict(self.waiting),
-                     init_failed=plan.init_failed(init, policy, latest(runs)))
-
     async def write_status(self) -> None:
-        await self.node.write_status(self, self.facts())
+        await self.node.status.write(self)

@@ -1,0 +1,46 @@
+"""Writing a pod's status: the facts a worker holds go through ``status.compute``, and the result is sent
+through the status subresource only when it differs from what this agent last wrote for that pod."""
+
+from __future__ import annotations
+
+from portside.agent import plan
+from portside.agent.model import latest
+from portside.agent.node import now
+from portside.agent.status import Facts, compute
+from portside.client import NotFound
+
+
+def facts_of(worker) -> Facts:
+    spec = worker.pod.spec
+    init = [c.name for c in spec.init_containers or []]
+    runs = list(worker.runs.values())
+    policy = spec.restart_policy or "Always"
+    return Facts(init=init, apps=[c.name for c in spec.containers],
+                 images={c.name: c.image for c in (spec.init_containers or []) + spec.containers},
+                 restart_policy=policy, runs=runs, pod_ip=worker.ip, host_ip=worker.node.host_ip,
+                 ready=dict(worker.health.ready), started=dict(worker.health.started),
+                 waiting=dict(worker.waiting), init_failed=plan.init_failed(init, policy, latest(runs)))
+
+
+class StatusWriter:
+    def __init__(self, client) -> None:
+        self.client = client
+        self.written: dict[str, dict] = {}  # pod uid -> the status last written
+
+    async def write(self, worker) -> None:
+        last = self.written.get(worker.uid)
+        status = compute(facts_of(worker), last or worker.raw.get("status") or {}, now())
+        if status == last:
+            return
+        m = worker.pod.metadata
+        try:
+            fresh = await self.client.patch("pods", m.name, {"status": status}, m.namespace, subresource="status")
+        except NotFound:
+            worker.deleted()
+            return
+        self.written[worker.uid] = status
+        if fresh["metadata"]["uid"] == worker.uid:
+            worker.raw = fresh
+
+    def forget(self, uid: str) -> None:
+        self.written.pop(uid, None)
