@@ -4,15 +4,19 @@
         pod = await c.get("pods", "web-1", "default")
         async for event in c.watch("pods", "default"):   # never misses: resumes, re-lists after 410
             ...
+
+``EventRecorder`` is how every component writes the Events ``kubectl describe`` shows.
 """
 
 from portside.client.client import Client, path, resource
 from portside.client.config import ClientConfig, ConfigError, load_kubeconfig
 from portside.client.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound,
                                     Unauthorized)
+from portside.client.events import NORMAL, WARNING, EventRecorder, container_path, pod_reference
 from portside.client.watch import WatchEvent
 
 __all__ = [
-    "AlreadyExists", "ApiError", "BadRequest", "Client", "ClientConfig", "ConfigError", "Conflict", "Forbidden",
-    "Gone", "Invalid", "NotFound", "Unauthorized", "WatchEvent", "load_kubeconfig", "path", "resource",
+    "NORMAL", "WARNING", "AlreadyExists", "ApiError", "BadRequest", "Client", "ClientConfig", "ConfigError",
+    "Conflict", "EventRecorder", "Forbidden", "Gone", "Invalid", "NotFound", "Unauthorized", "WatchEvent",
+    "container_path", "load_kubeconfig", "path", "pod_reference", "resource",
 ]

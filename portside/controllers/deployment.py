@@ -12,10 +12,9 @@ import asyncio
 import copy
 
 from portside import api
-from portside.client import AlreadyExists, Client, Conflict, NotFound
+from portside.client import NORMAL, AlreadyExists, Client, Conflict, EventRecorder, NotFound
 from portside.controllers import progress, proportion, rollout, scaling
 from portside.controllers.base import Controller
-from portside.controllers.events import NORMAL, EventRecorder
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
 from portside.controllers.pods import (Obj, Written, controller_of, is_terminating, meta, now_s, owner_json_patch,

@@ -12,10 +12,9 @@ import asyncio
 import dataclasses
 
 from portside import api
-from portside.client import ApiError, Client, Conflict, NotFound
+from portside.client import NORMAL, WARNING, ApiError, Client, Conflict, EventRecorder, NotFound
 from portside.controllers import indexed, jobs, scaling
 from portside.controllers.base import Controller
-from portside.controllers.events import NORMAL, WARNING, EventRecorder
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
