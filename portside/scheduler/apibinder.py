@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 from typing import Any, Callable
 
-from portside.client import ApiError, Client, Conflict, NotFound
+from portside.client import WARNING, ApiError, Client, Conflict, EventRecorder, NotFound, pod_reference
 from portside.scheduler.model import PodInfo
 
 log = logging.getLogger("portside.scheduler")
@@ -31,24 +30,14 @@ def unschedulable_patch(message: str) -> dict[str, Any]:
     return {"status": {"conditions": [condition]}}
 
 
-def failed_scheduling_event(pod: PodInfo, message: str) -> dict[str, Any]:
-    now = stamp()
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{pod.name}.{time.time_ns():x}", "namespace": pod.namespace},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name, "namespace": pod.namespace,
-                               "uid": pod.uid},
-            "reason": "FailedScheduling", "message": message, "type": "Warning", "count": 1,
-            "source": {"component": COMPONENT}, "firstTimestamp": now, "lastTimestamp": now,
-            "reportingComponent": COMPONENT}
-
-
 class ApiBinder:
-    def __init__(self, client: Client, done: Callable[[str, bool], None], max_in_flight: int = 128) -> None:
+    def __init__(self, client: Client, done: Callable[[str, bool], None], max_in_flight: int = 32) -> None:
         self.client = client
         self.done = done
         self.limit = asyncio.Semaphore(max_in_flight)
         self.tasks: set[asyncio.Task] = set()
         self.reported: dict[str, str] = {}
+        self.events = EventRecorder(client, COMPONENT)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -89,8 +78,8 @@ class ApiBinder:
         self.reported[pod.uid] = message
         self._spawn(self._call(f"status of {pod.key}", self.client.patch(
             "pods", pod.name, unschedulable_patch(message), pod.namespace, type="strategic", subresource="status")))
-        self._spawn(self._call(f"event for {pod.key}", self.client.create(
-            "events", failed_scheduling_event(pod, message), pod.namespace)))
+        self._spawn(self._call(f"event for {pod.key}", self.events.record(  # a task of ours: drain waits for it
+            pod_reference(pod.namespace, pod.name, pod.uid), WARNING, "FailedScheduling", message)))
 
     async def _call(self, what: str, call) -> None:
         async with self.limit:
