@@ -75,12 +75,6 @@ async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     await run_component(ctx, ready)
 
 
-async def run_fallback_binder(ctx: Context, ready: asyncio.Event) -> None:
-    """Binds pods to the local node only while no scheduler component is registered."""
-    from portside.agent.binder import run_component
-    await run_component(ctx, ready, active=not any(c.name == "scheduler" for c in COMPONENTS))
-
-
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
@@ -88,7 +82,6 @@ COMPONENTS: list[Component] = [
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),
-    Component("fallback-binder", run_fallback_binder, needs=("apiserver",)),
 ]
 
 

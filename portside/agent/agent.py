@@ -19,18 +19,18 @@ import aiohttp
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
-from portside.agent.events import Recorder
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.reporting import StatusWriter
 from portside.agent.worker import Worker
 from portside.api.models import Pod
-from portside.client import AlreadyExists, ApiError, Client, NotFound
+from portside.client import AlreadyExists, ApiError, Client, EventRecorder, NotFound
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 10.0
 NODE_STATUS_S = 40.0
 REGISTER_RETRIES_S = (0.2, 0.5, 1.0, 2.0)
 TERMINAL = ("Succeeded", "Failed")
+EVENT_SOURCE = "kubelet"  # the component name kubectl describe shows for a node's Events, as on Kubernetes
 
 
 class Agent:
@@ -45,7 +45,7 @@ class Agent:
         self.workers: dict[str, Worker] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.status = StatusWriter(client)
-        self.events = Recorder(client, self.name)
+        self.events = EventRecorder(client, EVENT_SOURCE, host=self.name)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -64,6 +64,7 @@ class Agent:
                 await asyncio.gather(self.follow(listed), self.keep_lease(port))
             finally:
                 await self.stop_workers()
+                await self.events.drain()  # the workers' last Events, before the API goes away
                 self.engine.close()
 
     # -- the Node and its Lease -------------------------------------------------------------------------------
@@ -148,7 +149,6 @@ class Agent:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
-            self.events.forget(worker.uid)
 
     async def follow(self, listed: dict) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",

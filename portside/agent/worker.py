@@ -25,6 +25,7 @@ from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
 from portside.agent.health import Health
 from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
+from portside.client import container_path, pod_reference
 
 log = logging.getLogger("portside.agent")
 
@@ -151,17 +152,22 @@ class Worker:
 
     def _waiting(self, name: str, reason: str, message: str, event: str) -> None:
         self.waiting[name] = (reason, message)
-        self.node.events.record(self.pod, "Warning", event, message, name)
+        self._event("Warning", event, message, name)
+
+    def _event(self, type: str, reason: str, message: str, container: str) -> None:
+        """In the background: an Event never delays a container, and one that is lost is only logged."""
+        m = self.pod.metadata
+        self.node.events.emit(pod_reference(m.namespace, m.name, m.uid), type, reason, message,
+                              container_path(container))
 
     def _probe_failed(self, name: str, kind) -> None:
-        self.node.events.record(self.pod, "Warning", "Unhealthy", f"{kind.value.capitalize()} probe failed", name)
+        self._event("Warning", "Unhealthy", f"{kind.value.capitalize()} probe failed", name)
 
     def _stop_once(self, run: Run, reason: str) -> None:
         """Stopping takes up to the grace period; the syncs meanwhile must not start a second stop."""
         if run.cid not in self.stopping:
             why = {"Unhealthy": "failed a probe", "ImageChanged": "has a new image"}.get(reason, reason)
-            self.node.events.record(self.pod, "Normal", "Killing", f"Container {run.container} {why}, will be "
-                                    f"restarted", run.container)
+            self._event("Normal", "Killing", f"Container {run.container} {why}, will be restarted", run.container)
             self.stopping.add(run.cid)
             self.health.unhealthy.discard(run.container)
             asyncio.ensure_future(self._kill(run))
@@ -184,7 +190,7 @@ class Worker:
             self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)
-        self.node.events.record(self.pod, "Normal", "Started", f"Started container {name}", name)
+        self._event("Normal", "Started", f"Started container {name}", name)
         if prior is not None:
             self.backoff[name] = after_restart(self.backoff.get(name, Entry()), self.node.backoff_policy,
                                                prior.ran_for())
@@ -228,8 +234,7 @@ class Worker:
         await self._refresh()
         running = [r for r in self.runs.values() if r.running]
         for run in running:
-            self.node.events.record(self.pod, "Normal", "Killing", f"Stopping container {run.container}",
-                                    run.container)
+            self._event("Normal", "Killing", f"Stopping container {run.container}", run.container)
         await asyncio.gather(*(self._kill(r) for r in running))
         for cid in list(self.runs):
             await self.node.engine.remove(cid)

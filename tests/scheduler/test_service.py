@@ -12,8 +12,8 @@ from portside.scheduler.service import SchedulerService
 
 
 def disable_others() -> tuple[str, ...]:
-    """Only the API server: the local node's agent and fallback binder (and a registered scheduler) would bind
-    pods behind the back of the scheduler under test."""
+    """Only the API server: the local node's agent (and the scheduler component) would run or bind pods behind
+    the back of the scheduler under test."""
     from portside.supervisor import COMPONENTS
     return tuple(arg for c in COMPONENTS if c.name != "apiserver" for arg in ("--disable", c.name))
 
@@ -90,6 +90,8 @@ def test_binds_through_the_api_and_explains_refusals(cluster):
         assert cond["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
         events = await client.list("events", ns, field_selector="involvedObject.name=huge")
         assert any(e["reason"] == "FailedScheduling" and e["message"] == cond["message"] for e in events["items"])
+        assert all(e["type"] == "Warning" and e["source"] == {"component": "default-scheduler"}
+                   and e["involvedObject"]["kind"] == "Pod" for e in events["items"])
         assert await node_of(client, ns, "other") is None  # another scheduler's pod is left alone
 
         # A bigger node arrives: the parked pod is retried on that event and bound.
