@@ -76,6 +76,12 @@ def test_crash_loop_back_off_and_never_policy(node):
     reasons = wait_for(lambda: {"Started", "BackOff"} <= (r := set(event_reasons(node, "loop"))) and r, 5, 0.1,
                        "Started and BackOff events")
     assert "Killing" not in reasons
+    got = json.loads(node.kubectl("get", "events", "--field-selector", "involvedObject.name=loop", "-o",
+                                  "json").stdout)["items"]
+    back_off = [e for e in got if e["reason"] == "BackOff"]
+    assert len(back_off) == 1  # a repeated Warning is one Event whose count grows, as kubectl describe shows it
+    assert back_off[0]["involvedObject"]["fieldPath"] == "spec.containers{main}"
+    assert back_off[0]["source"]["component"] == "kubelet" and back_off[0]["source"]["host"]
     node.apply(pod("once", "exit 4", spec={"restartPolicy": "Never"}))
     p = node.wait_pod("once", lambda p: p["status"].get("phase") == "Failed", 10, "Failed")
     assert container_status(p)["state"]["terminated"]["exitCode"] == 4 and container_status(p)["restartCount"] == 0
