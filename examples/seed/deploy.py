@@ -126,8 +126,9 @@ The seed example runs. Look around:
   kubectl get deploy,rs,pods,svc,endpoints -o wide
   kubectl logs -l app=my-app
   portside top services
-Stop the cluster (the containers stop with their pods when you delete them first):
-  kubectl delete -f {HERE}/
+Stop it: delete the workload, wait for its pods to go, then stop the cluster (a stopped cluster leaves running
+containers alone, and adopts them when it starts again):
+  kubectl delete -f {HERE}/ && kubectl wait --for=delete pod -l app=my-app
   portside down --data-dir {DATA_DIR}""")
 
 
