@@ -73,21 +73,23 @@ class _Writer(threading.Thread):
     def _round(self, batch: list) -> None:
         outcomes, events = [], []
         self.conn.execute("BEGIN IMMEDIATE")
-        for writes, fut, loop in batch:
-            outcomes.append((fut, loop, *self._apply(writes, events)))
-        sql.write_meta(self.conn, "rev", self.revision)
         try:
+            for writes, fut, loop in batch:
+                outcomes.append((fut, loop, *self._apply(writes, events)))
+            sql.write_meta(self.conn, "rev", self.revision)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:  # nothing of this round is durable: fail every caller
             self.conn.execute("ROLLBACK")
             self.revision = sql.read_meta(self.conn, "rev")
-            outcomes, events = [(f, lp, None, exc) for f, lp, *_ in outcomes], []
+            outcomes, events = [(fut, loop, None, exc) for _, fut, loop in batch], []
         if events:
             self._publish(events)
         for fut, loop, result, exc in outcomes:
             loop.call_soon_threadsafe(_settle, fut, result, exc)
 
     def _apply(self, writes: list[Write], events: list[Event]) -> tuple[list[KeyValue] | None, Exception | None]:
+        if not callable(writes) and len(writes) == 1:
+            return self._apply_one(writes[0], events)
         start_rev, start_events = self.revision, len(events)
         self.conn.execute("SAVEPOINT w")
         try:
@@ -103,6 +105,20 @@ class _Writer(threading.Thread):
             return None, exc
         self.conn.execute("RELEASE w")
         return results, None
+
+    def _apply_one(self, w: Write, events: list[Event]) -> tuple[list[KeyValue] | None, Exception | None]:
+        """A lone write (a binding, most updates) needs no savepoint, which saves two statements per write:
+        its refusals and its encoder's failures all come before its first changing statement. A statement
+        that fails is an SQLite error, and that fails the whole round (``_round``), so nothing half-done is
+        committed."""
+        start_rev = self.revision
+        try:
+            return [self._do_one(w, events)], None
+        except sqlite3.Error:
+            raise
+        except Exception as exc:
+            self.revision = start_rev
+            return None, exc
 
     def _do_one(self, w: Write, events: list[Event]) -> KeyValue:
         row = sql.current(self.conn, w.key)

@@ -6,6 +6,7 @@ import pytest
 
 from portside import store
 from portside.store import Compacted, Conflict, Create, Delete, EventType, KeyExists, KeyNotFound, Update
+from portside.store.hub import flatten
 
 LOCATIONS = {"sqlite": lambda tmp: f"sqlite://{tmp}/state.db"}
 
@@ -73,6 +74,33 @@ def test_commit_is_all_or_nothing(url):
 
     before, after, new = run(with_store(url, body))
     assert before == after and new is None
+
+
+def test_refused_lone_writes_in_one_round_leave_the_others_and_no_revision_gap(url):
+    """Lone writes committed together: refusals and a failing encoder spoil neither the others nor the
+    revision sequence (the writers' round shares one transaction)."""
+    def broken(rev):
+        raise ValueError("cannot encode")
+
+    async def body(s):
+        taken = await s.create("/r/g/taken", b"0")
+        writes = [s.create("/r/g/taken", b"x"), s.update("/r/g/taken", b"x", expect=taken.mod_revision + 9),
+                  s.create("/r/g/broken", broken), s.update("/r/g/taken", b"1", expect=taken.mod_revision),
+                  *(s.create(f"/r/g/{i}", b"v") for i in range(20))]
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        watch = await s.watch("/r/g/", taken.mod_revision)
+        events = []
+        async for event in flatten(watch.batches):
+            events.append(event)
+            if len(events) == 21:
+                break
+        watch.close()
+        return taken, outcomes, events, await s.get("/r/g/broken")
+
+    taken, outcomes, events, broken_kv = run(with_store(url, body))
+    assert [type(o) for o in outcomes[:3]] == [KeyExists, Conflict, ValueError] and broken_kv is None
+    assert all(not isinstance(o, BaseException) for o in outcomes[3:])
+    assert [e.revision for e in events] == list(range(taken.mod_revision + 1, taken.mod_revision + 22))
 
 
 def test_list_prefix_paging_and_past_revision(url):
