@@ -23,6 +23,9 @@ def _dump(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+BOUND = _dump({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+
+
 class Subresources:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -77,7 +80,7 @@ class Subresources:
         if pod["metadata"].get("deletionTimestamp"):
             raise errors.conflict(t.info, t.name, "pod is being deleted, cannot be assigned to a host")
         await self.registry.replace_changed(t, kv, pod, bound(pod, node))
-        return _dump({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+        return BOUND
 
 
 def bound(pod: dict[str, Any], node: str) -> dict[str, Any]:
