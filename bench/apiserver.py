@@ -32,9 +32,13 @@ def free_port() -> int:
 
 
 def start_server(data_dir: str, port: int) -> subprocess.Popen:
+    """The API server alone: no scheduler binding the bench's pods first, no agent running them."""
+    from portside.supervisor import COMPONENTS
+
+    others = ",".join(c.name for c in COMPONENTS if c.name != "apiserver")
     log = open(os.path.join(data_dir, "up.log"), "ab")
     proc = subprocess.Popen([sys.executable, "-m", "portside", "up", "--data-dir", os.path.join(data_dir, "d"),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=log, text=True)
+                             "--port", str(port), "--disable", others], stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     if "API ready" not in line:
         proc.kill()
