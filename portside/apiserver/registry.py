@@ -7,6 +7,7 @@ compare-and-swap on the revision that was read. A 409 comes from that compare, n
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -158,8 +159,7 @@ class Registry:
             if kv is None:
                 raise errors.not_found(t.info, t.name)
             old = decode(kv)
-            patched = self._apply_patch(t, decode(kv), body, content_type)
-            pinned = (patched.get("metadata") or {}).get("resourceVersion")
+            patched, pinned = self._patch_onto(t, decode(kv), body, content_type)
             self._check_identity(t, patched, kv)
             new = self._prepare_update(t, patched, old, opts)
             try:
@@ -168,6 +168,16 @@ class Registry:
                 if exc.code != 409 or pinned or exc.reason != "Conflict":
                     raise
         raise errors.stale(t.info, t.name)
+
+    def _patch_onto(self, t: Target, current: dict[str, Any], body: bytes, content_type: str
+                    ) -> tuple[dict[str, Any], bool]:
+        """The patched object, and whether the patch itself pins metadata.resourceVersion.
+
+        Only a patch that pins a resourceVersion (sets it, or JSON-patch tests it) may fail with a conflict: any
+        other is re-applied onto the fresh object when a concurrent write (a controller's status update) wins the
+        race, as Kubernetes does.
+        """
+        return self._apply_patch(t, current, body, content_type), _pins_version(body, content_type)
 
     async def _create_by_apply(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
         """Server-side apply of an object that does not exist yet creates it from the applied configuration."""
@@ -242,3 +252,17 @@ class Registry:
         if info.kind == "Namespace":
             self.admission.forget_namespace(meta(last).get("name", ""))
         return done[0].value
+
+
+def _pins_version(body: bytes, content_type: str) -> bool:
+    try:
+        if content_type.startswith(APPLY):
+            import yaml
+            doc = yaml.safe_load(body)
+        else:
+            doc = json.loads(body)
+    except Exception:  # noqa: BLE001 - a malformed patch is refused with its own error when it is applied
+        return False
+    if isinstance(doc, list):
+        return any(isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in doc)
+    return isinstance(doc, dict) and bool((doc.get("metadata") or {}).get("resourceVersion"))

@@ -238,3 +238,33 @@ def test_type_change_allocates_node_port_and_namespace_deletion_releases_address
     again = core.create_namespaced_service("default", reuse)
     assert again.spec.cluster_ip == ip and again.spec.ports[0].node_port == node_port
     core.delete_namespaced_service("reuse", "default")
+
+
+def test_unpinned_patches_retry_over_concurrent_writes_and_pinned_ones_conflict(kube, ns):
+    """A controller's status writes must not make `kubectl label` fail: only a patch that pins a
+    resourceVersion may get 409, as on Kubernetes."""
+    apps = client.AppsV1Api(kube)
+    body = {"metadata": {"name": "busy"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    made = apps.create_namespaced_deployment(ns, body)
+    stop = threading.Event()
+
+    def write_status() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            apps.patch_namespaced_deployment_status("busy", ns, {"status": {"observedGeneration": n}})
+
+    writer = threading.Thread(target=write_status)
+    writer.start()
+    try:
+        for i in range(30):
+            apps.patch_namespaced_deployment("busy", ns, {"metadata": {"labels": {"round": str(i)}}})
+    finally:
+        stop.set()
+        writer.join()
+    assert apps.read_namespaced_deployment("busy", ns).metadata.labels == {"round": "29"}
+    stale = {"metadata": {"resourceVersion": made.metadata.resource_version, "labels": {"late": "yes"}}}
+    with pytest.raises(ApiException) as err:
+        apps.patch_namespaced_deployment("busy", ns, stale)
+    assert err.value.status == 409
