@@ -255,15 +255,17 @@ def test_unpinned_patches_retry_over_concurrent_writes_and_pinned_ones_conflict(
             n += 1
             apps.patch_namespaced_deployment_status("busy", ns, {"status": {"observedGeneration": n}})
 
-    writer = threading.Thread(target=write_status)
-    writer.start()
+    writers = [threading.Thread(target=write_status) for _ in range(2)]  # writes in flight while labels patch
+    for w in writers:
+        w.start()
     try:
-        for i in range(30):
+        for i in range(100):
             apps.patch_namespaced_deployment("busy", ns, {"metadata": {"labels": {"round": str(i)}}})
     finally:
         stop.set()
-        writer.join()
-    assert apps.read_namespaced_deployment("busy", ns).metadata.labels == {"round": "29"}
+        for w in writers:
+            w.join()
+    assert apps.read_namespaced_deployment("busy", ns).metadata.labels == {"round": "99"}
     stale = {"metadata": {"resourceVersion": made.metadata.resource_version, "labels": {"late": "yes"}}}
     with pytest.raises(ApiException) as err:
         apps.patch_namespaced_deployment("busy", ns, stale)
