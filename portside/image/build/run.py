@@ -9,6 +9,7 @@ directory is ever removed while it might still be mounted (that would delete thr
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from contextlib import contextmanager
@@ -98,5 +99,10 @@ def cleanup(work: Path) -> None:
 
     from portside.runtime import is_mounted
 
-    if not is_mounted(work / "merged"):
+    if is_mounted(work / "merged"):
+        return
+    for _ in range(40):  # an overlay just unmounted can keep its work directory busy for a moment
         shutil.rmtree(work, ignore_errors=True)
+        if not work.exists():
+            return
+        time.sleep(0.05)
