@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"unknown command {name!r}; run 'portside --help' for the list", 2)
     import importlib
     module = importlib.import_module(entry[0])
-    return getattr(module, entry[1])(rest, os.path.abspath(root))
+    try:
+        return getattr(module, entry[1])(rest, os.path.abspath(root))
+    except BrokenPipeError:  # `portside ps | head`: the reader left; end quietly, as a shell pipeline expects
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
