@@ -185,7 +185,11 @@ def main() -> None:
             result = asyncio.run(run(f"https://127.0.0.1:{port}", token, os.path.join(data, "pki", "ca.crt"), args))
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # never leave a server behind, even one stuck in its drain
+                proc.kill()
+                proc.wait()
     print(json.dumps(result))
 
 
