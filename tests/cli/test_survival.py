@@ -3,23 +3,14 @@
 import json
 import os
 import signal
-import time
 
-import pytest
-
-
-def _wait_for(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        time.sleep(0.05)
+from control_plane import wait_for
 
 
 def test_killing_a_foreground_run_leaves_the_container_running_and_its_exit_recorded(portside) -> None:
     cli = portside.popen("run", "--name", "fg", "--network", "none", "busybox", "sh", "-c",
                          "echo up; sleep 4; echo done; exit 7")
-    _wait_for(lambda: "up" in portside("logs", "fg", check=False).stdout)
+    wait_for(lambda: "up" in portside("logs", "fg", check=False).stdout)
     cli.send_signal(signal.SIGKILL)
     cli.communicate()
     assert portside.inspect("fg")["State"]["Status"] == "running"
@@ -34,7 +25,7 @@ def test_killing_the_monitor_leaves_the_container_running_and_adoptable(portside
     cid = portside("run", "-d", "--name", "orphan", "--network", "none", "-v", f"{out}:/out", "busybox", "sh",
                    "-c", "echo hello; sleep 4; head -c 1000000 /dev/zero | tr '\\0' x; echo; echo tick; "
                          "echo ok > /out/finished; sleep 0.5; exit 3").stdout.strip()
-    _wait_for(lambda: "hello" in portside("logs", "orphan").stdout)
+    wait_for(lambda: "hello" in portside("logs", "orphan").stdout)
     state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
     os.kill(state["MonitorPid"], signal.SIGKILL)
     assert portside.inspect("orphan")["State"]["Status"] == "running"  # and adopted by a new monitor
