@@ -6,6 +6,8 @@ Counts come from one pass over the placed pods that match a selector, then ``bin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from portside.scheduler.model import LabelSelector, PodAffinityTerm, PodInfo
@@ -44,3 +46,21 @@ def term_counts(nodes: NodeArrays, term: PodAffinityTerm, pod: PodInfo) -> np.nd
     """For every node row, how many pods matching ``term`` run in that node's domain."""
     rows = matching_rows(nodes, term.selector, term_namespaces(term, pod))
     return node_counts(nodes, term.topology_key, per_domain(nodes, term.topology_key, rows))
+
+
+class PodMaskCache:
+    """One pod's full-cluster mask, kept while the pod, the placed pods and the nodes stay the same.
+
+    The cycle asks a filter for the mask of one window of nodes at a time; the pod-relative filters compute the
+    mask for every node once and slice it, since their cost is in counting placed pods per domain, not per node.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[str, int, int] | None = None
+        self._mask: np.ndarray | None = None
+
+    def get(self, pod: PodInfo, nodes: NodeArrays, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        key = (pod.uid, nodes.pods_version, nodes.generation)
+        if self._key != key:
+            self._mask, self._key = compute(), key
+        return self._mask

@@ -13,7 +13,7 @@ import numpy as np
 from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
-from portside.scheduler.topology import node_counts, per_domain, term_counts, term_namespaces
+from portside.scheduler.topology import PodMaskCache, node_counts, per_domain, term_counts, term_namespaces
 
 NAME = "InterPodAffinity"
 REASON_AFFINITY = "node(s) didn't match pod affinity rules"
@@ -58,14 +58,11 @@ class InterPodAffinity:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE})
 
     def __init__(self) -> None:
-        self._cache: tuple[str, int, int, np.ndarray] | None = None
+        self._cache = PodMaskCache()
 
     def full_mask(self, pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
-        key = (pod.uid, nodes.pods_version, nodes.generation)
-        if self._cache is None or self._cache[:3] != key:
-            mask = affinity_ok(pod, nodes) & anti_ok(pod, nodes) & existing_ok(pod, nodes)
-            self._cache = (*key, mask)
-        return self._cache[3]
+        return self._cache.get(pod, nodes, lambda: affinity_ok(pod, nodes) & anti_ok(pod, nodes)
+                               & existing_ok(pod, nodes))
 
     def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         if not (pod.affinity or pod.anti_affinity or nodes.anti_pods):

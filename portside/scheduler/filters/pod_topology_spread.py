@@ -14,7 +14,7 @@ from portside.scheduler.filters import node_affinity
 from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, count_reason
 from portside.scheduler.model import PodInfo, SpreadConstraint
 from portside.scheduler.nodes import NodeArrays
-from portside.scheduler.topology import matching_rows, node_counts, per_domain
+from portside.scheduler.topology import PodMaskCache, matching_rows, node_counts, per_domain
 
 NAME = "PodTopologySpread"
 REASON = "node(s) didn't match pod topology spread constraints"
@@ -36,6 +36,14 @@ def fits(pod: PodInfo, c: SpreadConstraint, nodes: NodeArrays) -> np.ndarray:
     return eligible & (counts + self_match - counts[eligible].min() <= c.max_skew)
 
 
+def hard_constraints_mask(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
+    mask = np.ones(nodes.n, dtype=bool)
+    for c in pod.spread:
+        if c.when_unsatisfiable == "DoNotSchedule":
+            mask &= fits(pod, c, nodes)
+    return mask
+
+
 class PodTopologySpread:
     NAME = NAME
     STATIC = False
@@ -43,17 +51,10 @@ class PodTopologySpread:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE})
 
     def __init__(self) -> None:
-        self._cache: tuple[str, int, int, np.ndarray] | None = None
+        self._cache = PodMaskCache()
 
     def full_mask(self, pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
-        key = (pod.uid, nodes.pods_version, nodes.generation)
-        if self._cache is None or self._cache[:3] != key:
-            mask = np.ones(nodes.n, dtype=bool)
-            for c in pod.spread:
-                if c.when_unsatisfiable == "DoNotSchedule":
-                    mask &= fits(pod, c, nodes)
-            self._cache = (*key, mask)
-        return self._cache[3]
+        return self._cache.get(pod, nodes, lambda: hard_constraints_mask(pod, nodes))
 
     def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         if not any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread):
