@@ -15,3 +15,14 @@ def http_get(url: str, timeout: float = 10) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def port_closed(host: str, port: int) -> bool:
+    """True once nothing listens at ``host:port`` any more (a connection is refused, not accepted)."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True

@@ -7,7 +7,6 @@ and subnets are random per test so that tests run in parallel (pytest-xdist) wit
 from __future__ import annotations
 
 import json
-import os
 import random
 import secrets
 import socket

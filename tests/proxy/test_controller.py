@@ -14,6 +14,7 @@ import time
 import pytest
 
 from control_plane import Cluster, wait_for
+from probe import port_closed
 from portside.client import AlreadyExists, Client
 
 from .builders import endpoints, service
@@ -204,13 +205,7 @@ def test_deleting_the_service_removes_its_rules_and_listener(cluster, backends) 
         assert spec["clusterIP"] in rules() and str(spec["ports"][0]["nodePort"]) in rules()
     call(cluster, "delete", "services", "web", "del1")
 
-    def closed() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return False
-        except ConnectionRefusedError:
-            return True
-    wait_for(closed, 5, what="the listener to close")
+    wait_for(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
     if os.geteuid() == 0:
         wait_for(lambda: spec["clusterIP"] not in rules(), 5, what="the ClusterIP rules to go")
         assert str(spec["ports"][0]["nodePort"]) not in rules()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from control_plane import wait_for
+from probe import port_closed
 from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort
 from portside.proxy.userspace import Settings
@@ -119,13 +120,7 @@ def test_removing_the_service_closes_its_listener(plane, backends) -> None:
     assert get("127.0.0.1", port) == "b"
     assert p.sync({}) == {}
 
-    def closed() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return False
-        except ConnectionRefusedError:
-            return True
-    wait_for(closed, 5, what="the listener to close")
+    wait_for(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
 
 
 def test_a_taken_port_is_a_conflict_and_nothing_is_left_half_open(plane, backends) -> None:
