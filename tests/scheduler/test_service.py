@@ -88,8 +88,12 @@ def test_binds_through_the_api_and_explains_refusals(cluster):
         cond = (await wait_until(condition))[0]
         assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
         assert cond["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
-        events = await client.list("events", ns, field_selector="involvedObject.name=huge")
-        assert any(e["reason"] == "FailedScheduling" and e["message"] == cond["message"] for e in events["items"])
+
+        async def failed_scheduling():  # the scheduler records its Event in the background, after the status
+            got = await client.list("events", ns, field_selector="involvedObject.name=huge")
+            matching = [e for e in got["items"] if e["reason"] == "FailedScheduling" and e["message"] == cond["message"]]
+            return got if matching else None
+        events = await wait_until(failed_scheduling)
         assert all(e["type"] == "Warning" and e["source"] == {"component": "default-scheduler"}
                    and e["involvedObject"]["kind"] == "Pod" for e in events["items"])
         assert await node_of(client, ns, "other") is None  # another scheduler's pod is left alone
