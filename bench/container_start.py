@@ -1,6 +1,8 @@
 """Container start latency: ``portside run --rm IMG true`` against raw ``runc run`` and ``podman run --rm``.
 
 All on the same busybox root filesystem, networking off (``--network none``), plus portside on its default bridge.
+portside is measured as a user of a node meets it, with ``portside daemon`` serving the engine root (``portside up``
+starts one), and also without it (``portside_direct``: the command imports the engine itself).
 Runs are interleaved (one of each, round after round) so that load from elsewhere on the machine hits every
 contestant alike; the medians are compared. The raw runc bundle is the config portside itself generates (same
 namespaces, capabilities, mounts and seccomp profile) on a plain directory, so the difference is portside's own
@@ -14,7 +16,8 @@ machine during the following runs, and teardown waits for it before removing the
 podman runs with ``--runtime runc --cgroup-manager cgroupfs`` and its own storage and containers.conf, where
 ``default_ulimits = []``: the hard open-files limit here cannot be raised, and podman's default asks for more.
 
-Last line: {"portside_ms", "portside_bridge_ms", "runc_ms", "podman_ms", "ratio_vs_runc", "ratio_vs_podman"}.
+Last line: {"portside_ms", "portside_bridge_ms", "portside_direct_ms", "runc_ms", "podman_ms", "ratio_vs_runc",
+"ratio_vs_podman", "direct_ratio_vs_runc", "direct_ratio_vs_podman"}.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ def portside_env(root: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PORTSIDE_ROOT"] = str(root)
     return env
+
+
+def start_daemon(env: dict) -> subprocess.Popen:
+    """``portside daemon`` on the bench's root; returns once its socket answers."""
+    daemon = subprocess.Popen(PORTSIDE + ["daemon"], env=env, stderr=subprocess.PIPE, text=True)
+    line = daemon.stderr.readline()
+    if "serving" not in line:
+        daemon.kill()
+        raise SystemExit(f"portside daemon did not start: {line.strip()} {daemon.stderr.read().strip()}")
+    return daemon
+
+
+def stop_daemon(daemon: subprocess.Popen | None) -> None:
+    if daemon is not None:
+        daemon.terminate()
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
 
 
 def setup_portside(work: Path, tar: Path) -> tuple[list[str], list[str], dict]:
@@ -154,14 +177,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per contestant (default 20)")
     runs = max(parser.parse_args().runs, 1)
     work = Path(tempfile.mkdtemp(prefix="portside-bench-start-"))
-    p_env = podman = None
+    p_env = podman = daemon = None
     podman_env: dict = {}
     try:
         tar = make_tarball(work / "image")
         none, bridge, p_env = setup_portside(work, tar)
+        daemon = start_daemon(p_env)
         runc, bundle = setup_runc(work, tar)
         podman, podman_env, skipped = setup_podman(work, tar)
         contestants = {"portside": (none, p_env, None), "portside_bridge": (bridge, p_env, None),
+                       "portside_direct": (none, {**p_env, "PORTSIDE_NO_DAEMON": "1"}, None),
                        "runc": (runc, dict(os.environ), bundle)}
         if podman:
             contestants["podman"] = (podman, podman_env, None)
@@ -169,6 +194,7 @@ def main() -> int:
             print(f"podman skipped: {skipped}")
         return report(measure(runs, contestants))
     finally:
+        stop_daemon(daemon)
         teardown(work, p_env, podman, podman_env)
 
 
@@ -177,10 +203,15 @@ def report(times: dict[str, list[float]]) -> int:
     for name, values in times.items():
         print(f"{name:16} median {medians[name]:7.1f} ms   min {min(values):7.1f}   max {max(values):7.1f}   "
               f"n={len(values)}")
+    def ratio(name: str, peer: str) -> float | None:
+        return round(medians[name] / medians[peer], 2) if peer in medians else None
+
     result = {"portside_ms": round(medians["portside"], 1), "portside_bridge_ms": round(medians["portside_bridge"], 1),
-              "runc_ms": round(medians["runc"], 1), "podman_ms": round(medians["podman"], 1) if "podman" in medians
-              else None, "ratio_vs_runc": round(medians["portside"] / medians["runc"], 2),
-              "ratio_vs_podman": round(medians["portside"] / medians["podman"], 2) if "podman" in medians else None}
+              "portside_direct_ms": round(medians["portside_direct"], 1), "runc_ms": round(medians["runc"], 1),
+              "podman_ms": round(medians["podman"], 1) if "podman" in medians else None,
+              "ratio_vs_runc": ratio("portside", "runc"), "ratio_vs_podman": ratio("portside", "podman"),
+              "direct_ratio_vs_runc": ratio("portside_direct", "runc"),
+              "direct_ratio_vs_podman": ratio("portside_direct", "podman")}
     print(json.dumps(result))
     return 0
 

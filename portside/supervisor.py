@@ -17,6 +17,7 @@ from portside.apiserver import APIServer, ServerConfig
 
 log = logging.getLogger("portside.up")
 DRAIN_TIMEOUT_S = 10.0
+DAEMON_RESTART_S = 5.0
 
 
 @dataclass
@@ -75,6 +76,37 @@ async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     await run_component(ctx, ready)
 
 
+async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
+    """``portside daemon`` for this node's engine root, in its own process: it forks to serve each command, and a
+    process running this event loop's threads must not fork. It is restarted when it ends (it ends by itself
+    when portside's code changes on disk); a daemon someone else already runs for the root is left to serve."""
+    import sys
+    refusal = ""
+    while True:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "portside", "--root", ctx.engine_root,
+                                                    "daemon", stderr=asyncio.subprocess.PIPE)
+        try:
+            first = (await proc.stderr.readline()).decode().strip()
+            if "serving" in first:
+                ready.set()
+                async for line in proc.stderr:
+                    log.info("engine daemon: %s", line.decode().rstrip())
+                refusal = ""
+            else:
+                if first != refusal:  # said once, not every few seconds
+                    log.warning("engine daemon: %s", first.removeprefix("portside: "))
+                refusal = first
+                ready.set()  # the commands simply run without it
+            code = await proc.wait()
+            if not refusal:
+                log.info("engine daemon exited with code %d; starting it again in %.0f s", code, DAEMON_RESTART_S)
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
+        await asyncio.sleep(DAEMON_RESTART_S)
+
+
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
@@ -82,6 +114,7 @@ COMPONENTS: list[Component] = [
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),
+    Component("engine", run_engine_daemon),
 ]
 
 

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
 # asked, so that parallel control-plane tests never touch the machine or each other.
-NODE_COMPONENTS = ("agent", "proxy")
+NODE_COMPONENTS = ("agent", "proxy", "engine")
 
 
 class Cluster:

@@ -14,6 +14,7 @@ from functools import wraps
 from pathlib import Path
 
 from portside.cli.flags import HelpRequested, Parser, flag
+from portside.cli.main import exit_now, own_process
 from portside.cli.runopts import RUN_FLAGS, config_from
 from portside.runtime.errors import PortsideError
 
@@ -58,7 +59,7 @@ def cmd_create(argv: list[str], root: str) -> int:
 
 @command
 def cmd_run(argv: list[str], root: str) -> int:
-    if _own_process():
+    if own_process():
         # This process ends in os._exit, soon: the collector's passes over the engine's imports (a dozen, about
         # a millisecond) would free nothing that matters. The monitor forked from here turns it back on.
         gc.disable()
@@ -68,27 +69,8 @@ def cmd_run(argv: list[str], root: str) -> int:
     if opts["detach"]:
         _start_or_remove(engine, cid, None)
         sys.stdout.write(cid + "\n")
-        return _exit_now(0)
-    return _exit_now(_attached(engine, cid))
-
-
-def _exit_now(code: int) -> int:
-    """End a ``portside run`` process without the interpreter's teardown, which costs about 10 ms of CPU (a
-    sixth of the command's own) and has nothing to do: no atexit work, files are closed."""
-    if _own_process():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _own_process() -> bool:
-    """True when this process is the portside command itself, never when ``cmd_run`` was called from other Python
-    code (which keeps its interpreter teardown and its garbage collector)."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    return (spec is not None and spec.name == "portside.__main__") or \
-        os.path.basename(getattr(main, "__file__", None) or "") == "portside"
+        return exit_now(0)
+    return exit_now(_attached(engine, cid))
 
 
 def _start_or_remove(engine, cid: str, attach):

@@ -113,6 +113,7 @@ def spawn(plan: Plan) -> Handle:
     child = os.fork()
     if child == 0:
         try:
+            process.default_signals()  # first: the spawner's handlers must not run here (see there why)
             os.close(r)
             os.setsid()
             if os.fork() == 0:

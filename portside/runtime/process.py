@@ -23,6 +23,23 @@ def keep_traceback(path: Path) -> None:
         pass
 
 
+def default_signals() -> None:
+    """Every signal back to its default action and none blocked, at the C level.
+
+    A fork keeps the parent's handlers, and not only Python's: an asyncio loop on uvloop (``portside up``) has
+    libuv's SIGCHLD handler installed, which in the child writes to a pipe the child no longer has and aborts
+    inside malloc, so the monitor hangs at its container's first exit. Python's ``signal.signal`` replaces the
+    handler with sigaction whoever installed it.
+    """
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass  # the real-time signals glibc keeps for itself
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
 def isolate(status: int, keep_fds: set[int]) -> None:
     """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses."""
     libc.set_child_subreaper()

@@ -61,3 +61,45 @@ def test_restart_policy_and_start_failure(bundle: Path) -> None:
     with pytest.raises(CommandNotFound, match="no-such-binary"):
         handle.started()
     handle.close()
+
+
+def test_a_monitor_forked_from_a_uvloop_process_catches_no_signal(bundle: Path) -> None:
+    """``portside up`` runs uvloop, whose C-level SIGCHLD handler a fork inherits while the loop has a child
+    process. A monitor running it at its container's exit read from and wrote to whatever descriptors had taken
+    the numbers of libuv's pipes (container output was lost, or it aborted inside malloc and hung). A monitor
+    starts with every signal at its default action, whatever its spawner had installed."""
+    import asyncio
+    import select
+
+    import uvloop
+
+    monitor_pid = bundle / "monitor.pid"
+    plan = _plan(bundle, ["sh", "-c", "sleep 1; echo done; exit 5"],
+                 on_start=lambda pid, mpid: monitor_pid.write_text(str(mpid)))
+
+    def spawn_and_wait():
+        handle = monitor.spawn(plan)
+        handle.started()
+        caught = _status_field(int(monitor_pid.read_text()), "SigCgt")
+        ready, _, _ = select.select([handle], [], [], 20)
+        info = handle.finished() if ready else None
+        handle.close()
+        return caught, info
+
+    async def main():
+        child = await asyncio.create_subprocess_exec("sleep", "60")  # libuv's SIGCHLD handler is in place
+        try:
+            return await asyncio.to_thread(spawn_and_wait)
+        finally:
+            child.kill()
+            await child.wait()
+
+    caught, info = uvloop.run(main())
+    assert int(caught, 16) & 0xFFFFFFFF == 0, f"the monitor catches signals {caught}"  # 32+: glibc's own
+    assert info is not None and info.code == 5
+    assert [e.text for e in logfile.read(plan.log_path)[0]] == ["done\n"]
+
+
+def _status_field(pid: int, name: str) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith(name + ":"))

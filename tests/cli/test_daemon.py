@@ -1,0 +1,181 @@
+"""``portside daemon``: the same commands, served from a warm process, with the client's terminal, directory,
+environment and signals; and the client's fallbacks when no daemon (or a stale one) is there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from control_plane import free_port, only, wait_for
+from portside.cli import daemon as daemon_module
+
+
+class Daemon:
+    def __init__(self, portside) -> None:
+        self.portside = portside
+        self.log = portside.root / "daemon-test.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(portside.root), "daemon"],
+                                     stderr=open(self.log, "w"))
+        wait_for(lambda: "serving" in self.log.read_text() or self.proc.poll() is not None, 30,
+                 what="the daemon to serve")
+        assert self.proc.poll() is None, self.log.read_text()
+
+    @property
+    def socket_path(self) -> Path:
+        return self.portside.root / "engine.sock"
+
+    def served(self) -> int:
+        """How many commands the daemon has forked so far (it logs each)."""
+        return self.log.read_text().count(" serving ")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+@pytest.fixture
+def served(portside):
+    d = Daemon(portside)
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def test_run_through_the_daemon_streams_output_and_exit_code(portside, served) -> None:
+    before = served.served()
+    proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3",
+                    check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
+    assert served.served() == before + 1  # the daemon ran it, not the command itself
+    assert portside("ps", "-aq").stdout == ""
+    assert served.stop() == 0 and not served.socket_path.exists()
+    assert portside.leftovers() == []
+
+
+def test_the_child_takes_the_clients_directory_environment_and_stdin(portside, served, tmp_path) -> None:
+    (tmp_path / "vars").write_text("FROM_FILE=yes\n")
+    env = {**os.environ, "PASSED": "from-client"}
+    proc = portside("run", "-d", "--name", "box", "--network", "none", "--env-file", "vars", "-e", "PASSED",
+                    "busybox", "sleep", "600", cwd=tmp_path, env=env)
+    assert len(proc.stdout.strip()) == 64
+    got = portside("exec", "-i", "box", "sh", "-c", 'read line; echo "$FROM_FILE $PASSED $line"', input="typed\n")
+    assert got.stdout == "yes from-client typed\n"
+    assert served.served() >= 2
+    portside("rm", "-f", "box")
+
+
+def test_bad_input_gets_the_same_error_as_without_a_daemon(portside, served) -> None:
+    proc = portside("run", "--memory", "lots", "busybox", "true", check=False)
+    direct = portside("run", "--memory", "lots", "busybox", "true", check=False,
+                      env={**os.environ, "PORTSIDE_NO_DAEMON": "1"})
+    assert proc.returncode == direct.returncode == 125
+    assert proc.stderr == direct.stderr and "--memory" in proc.stderr
+    assert portside("ps", "-aq").stdout == ""
+
+
+def test_signals_reach_the_container_through_the_client(portside, served) -> None:
+    client = portside.popen("run", "--rm", "--name", "trapper", "--network", "none", "busybox", "sh", "-c",
+                            "trap 'echo caught; exit 7' TERM; echo ready; while true; do sleep 0.1; done")
+    try:
+        assert client.stdout.readline() == "ready\n"
+        client.send_signal(signal.SIGTERM)
+        assert client.wait(20) == 7
+        assert client.stdout.read() == "caught\n"
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_a_killed_client_ends_its_command_and_the_container_lives_on(portside, served) -> None:
+    portside("run", "-d", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
+             "while true; do echo tick; sleep 0.2; done")
+    follower = portside.popen("logs", "-f", "talker")
+    assert follower.stdout.readline() == "tick\n"
+    children = set(_children(served.proc.pid))
+    assert children, "the daemon has no child serving logs -f"
+    follower.kill()
+    follower.wait()
+    wait_for(lambda: not (children & set(_children(served.proc.pid))), 10, what="the logs -f child to end")
+    assert portside.inspect("talker")["State"]["Running"]
+    assert served.stop() == 0  # containers outlive the daemon as they outlive any command
+    assert portside.inspect("talker")["State"]["Running"]
+    portside("rm", "-f", "talker")
+
+
+def test_one_daemon_per_root_and_a_stale_socket_is_taken_over(portside) -> None:
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(portside.root / "engine.sock"))
+    stale.close()  # the file stays, nobody listens: as after a daemon was killed
+    assert portside("images", "-q").stdout.strip()  # the command runs itself
+    first = Daemon(portside)
+    try:
+        mode = os.stat(first.socket_path).st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+        second = portside("daemon", check=False, timeout=30)
+        assert second.returncode == 125 and "a daemon already serves" in second.stderr
+    finally:
+        assert first.stop() == 0
+
+
+def test_a_daemon_older_than_its_client_declines_and_stops(portside, served) -> None:
+    conn = socket.socket(socket.AF_UNIX)
+    conn.connect(str(served.socket_path))
+    fields = [daemon_module.PROTOCOL, "0.0.0-other", str(portside.root), "22", "2", "images", "-q"]
+    payload = "\0".join(fields).encode()
+    socket.send_fds(conn, [len(payload).to_bytes(4, "big") + payload], [0, 1, 2])
+    assert conn.recv(64) == b"stale\n"
+    conn.close()
+    assert served.stop() == 0 and not served.socket_path.exists()
+    assert "changed" in served.log.read_text()
+    assert portside("images", "-q").stdout.strip()  # and the client does the work itself
+
+
+def test_code_fingerprint_follows_the_loaded_files(tmp_path, monkeypatch) -> None:
+    module = tmp_path / "portside_fingerprint_probe.py"
+    module.write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import portside_fingerprint_probe  # noqa: F401
+
+    try:
+        before = daemon_module.code_fingerprint()
+        os.utime(module, (time.time() + 5, time.time() + 5))
+        assert daemon_module.code_fingerprint() != before
+    finally:
+        sys.modules.pop("portside_fingerprint_probe", None)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def test_up_runs_the_daemon_for_its_engine_root_and_stops_it(tmp_path) -> None:
+    root, data = tmp_path / "engine", tmp_path / "data"
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(root), "up", "--data-dir", str(data),
+                           "--port", str(free_port()), *only("engine")], stdout=subprocess.PIPE,
+                          stderr=open(log, "w"), text=True)
+    try:
+        assert "API ready" in up.stdout.readline(), log.read_text()
+        wait_for(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
+        listing = subprocess.run([sys.executable, "-m", "portside", "--root", str(root), "images"],
+                                 capture_output=True, text=True, timeout=60)
+        assert listing.returncode == 0 and listing.stdout.startswith("REPOSITORY"), listing.stderr
+        wait_for(lambda: "engine daemon:" in log.read_text() and "serving images" in log.read_text(), 10,
+                 what="the daemon to log the command it served")
+    finally:
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(30) == 0, log.read_text()[-2000:]
+    assert not (root / "engine.sock").exists()
