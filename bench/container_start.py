@@ -3,8 +3,9 @@
 All on the same busybox root filesystem, networking off (``--network none``), plus portside on its default bridge.
 portside is measured as a user of a node meets it, with ``portside daemon`` serving the engine root (``portside up``
 starts one), and also without it (``portside_direct``: the command imports the engine itself).
-Runs are interleaved (one of each, round after round) so that load from elsewhere on the machine hits every
-contestant alike; the medians are compared. The raw runc bundle is the config portside itself generates (same
+Runs are interleaved (one of each per round, in a shuffled order) so that load from elsewhere on the machine hits
+every contestant alike, and each starts once what the previous one left running has ended; the medians are
+compared. The raw runc bundle is the config portside itself generates (same
 namespaces, capabilities, mounts and seccomp profile) on a plain directory, so the difference is portside's own
 cost: Python, the record, the overlay mount, the monitor and the log.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -60,11 +62,14 @@ def portside_env(root: Path) -> dict:
 
 def start_daemon(env: dict) -> subprocess.Popen:
     """``portside daemon`` on the bench's root; returns once its socket answers."""
-    daemon = subprocess.Popen(PORTSIDE + ["daemon"], env=env, stderr=subprocess.PIPE, text=True)
-    line = daemon.stderr.readline()
-    if "serving" not in line:
-        daemon.kill()
-        raise SystemExit(f"portside daemon did not start: {line.strip()} {daemon.stderr.read().strip()}")
+    log = Path(env["PORTSIDE_ROOT"]) / "daemon.log"
+    daemon = subprocess.Popen(PORTSIDE + ["daemon"], env=env, stderr=open(log, "w"))
+    deadline = time.monotonic() + 30
+    while "serving" not in log.read_text():
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            daemon.kill()
+            raise SystemExit(f"portside daemon did not start: {log.read_text().strip()}")
+        time.sleep(0.05)
     return daemon
 
 
@@ -76,6 +81,14 @@ def stop_daemon(daemon: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
+
+
+def check_daemon(daemon: subprocess.Popen, env: dict, expected: int) -> None:
+    """The daemon contestants ran through the daemon: it is alive and served every one of their runs."""
+    log = (Path(env["PORTSIDE_ROOT"]) / "daemon.log").read_text()
+    served = log.count(" serving run ")
+    if daemon.poll() is not None or served != expected:
+        raise SystemExit(f"the daemon served {served} of {expected} runs (exit code {daemon.poll()}):\n{log[-3000:]}")
 
 
 def setup_portside(work: Path, tar: Path) -> tuple[list[str], list[str], dict]:
@@ -124,15 +137,52 @@ def setup_podman(work: Path, tar: Path) -> tuple[list[str] | None, dict, str]:
     return base + ["run", "--rm", "--network", "none", "localhost/bench-busybox", "true"], env, ""
 
 
-def measure(runs: int, contestants: dict) -> dict[str, list[float]]:
-    """Interleaved rounds after one warm-up each (first runs fill caches: bytecode, seccomp, page cache)."""
+def measure(runs: int, contestants: dict, work: Path, resident: set[int]) -> dict[str, list[float]]:
+    """Rounds after one warm-up each (first runs fill caches: bytecode, seccomp, page cache), in a shuffled order
+    per round, each run on a settled machine: what one contestant leaves running after it returns (podman's
+    cleanup process and conmon, a portside monitor's teardown) must not land on the next one's clock."""
     times: dict[str, list[float]] = {name: [] for name in contestants}
+    order = list(contestants)
+    shuffle = random.Random(7).shuffle
     for round_ in range(runs + 1):
-        for name, (argv, env, cwd) in contestants.items():
+        shuffle(order)
+        for name in order:
+            argv, env, cwd = contestants[name]
+            settle(work, resident)
             elapsed = timed([a.replace("{n}", str(round_)) for a in argv], env, cwd)
             if round_ > 0:
                 times[name].append(elapsed)
     return times
+
+
+def settle(work: Path, resident: set[int], timeout: float = 10) -> None:
+    """Until no process but ours, ``resident`` (the daemon) and the daemon's children (its spare, waiting for a
+    client; a command that has reported its exit and is ending) names the bench's directory in its arguments or
+    environment."""
+    mark = str(work).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        resident = resident | {int(p) for pid in resident for p in _children(pid)}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in resident or int(entry.name) == os.getpid():
+                continue
+            try:
+                if mark in (entry / "cmdline").read_bytes() or mark in (entry / "environ").read_bytes():
+                    busy = True
+                    break
+            except OSError:
+                continue
+        if not busy:
+            return
+        time.sleep(0.005)
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
 
 
 def wait_for_monitors(root: str, timeout: float = 10) -> None:
@@ -192,7 +242,9 @@ def main() -> int:
             contestants["podman"] = (podman, podman_env, None)
         else:
             print(f"podman skipped: {skipped}")
-        return report(measure(runs, contestants))
+        times = measure(runs, contestants, work, {daemon.pid})
+        check_daemon(daemon, p_env, 2 * (runs + 1))
+        return report(times)
     finally:
         stop_daemon(daemon)
         teardown(work, p_env, podman, podman_env)

@@ -1,23 +1,29 @@
 """``portside daemon``: a warm engine that runs the container and image commands on behalf of the CLI.
 
 Why it exists: ``portside run --rm IMG true`` spends about 20 ms importing the engine before it reaches runc,
-a third of the whole command. This process imports those modules once and then serves each command by forking
-itself (a fork of a warm interpreter costs about a millisecond), so the command line pays only for the
-interpreter and a socket.
+a third of the whole command. This process imports those modules once and serves each command from a fork of
+itself, so the command line pays only for the interpreter and a socket.
 
 The client (``remote.py``) connects to ``ROOT/engine.sock`` and sends its arguments, working directory, umask and
-environment, with its stdin, stdout and stderr attached as file descriptors (SCM_RIGHTS). The forked child takes
+environment, with its stdin, stdout and stderr attached as file descriptors (SCM_RIGHTS). A forked child takes
 those over and runs the very same command function the client would have run, so the output goes straight to
 the user's terminal and every command behaves as it does without a daemon: the daemon adds no second
-implementation. The child's exit code goes back on the socket; signals the client receives are relayed to the
+implementation. The child tells the client its exit code; signals the client receives are relayed to the
 child; a client that dies takes its child with it, just as killing a command kills only that command.
 
+Serving is preforked, as in unicorn or Apache's prefork: one *spare* child, forked ahead of time, waits in
+accept(). The client that connects gets that spare, which hands the client's socket to the daemon (to relay
+signals and notice the client's death) and becomes the command, while the daemon forks the next spare. So the
+fork, and the page faults a fresh fork takes as it first writes to the memory it shares with the daemon, are
+paid before a command arrives rather than on its clock.
+
 Protocol (one connection per command):
-  client -> daemon  one frame: 4-byte big-endian length, then NUL-separated fields
+  client -> spare   one frame: 4-byte big-endian length, then NUL-separated fields
                     PROTOCOL, version, cwd, umask (octal), argc, argv..., then the environment as KEY=VALUE
-                    with the three descriptors attached; later lines ``signal N``.
-  daemon -> client  ``exit N`` when the command has ended, or ``stale`` when this daemon will not serve (the
+                    with the three descriptors attached; later lines ``signal N`` (read by the daemon).
+  spare -> client   ``exit N`` when the command has ended, or ``stale`` when this daemon will not serve (the
                     code on disk changed under it): the client then runs the command itself.
+  spare -> daemon   on a socketpair of its own: ``serve ARGV`` with the client's socket attached, or ``stale``.
 
 Only the user the daemon runs as may connect: the socket is 0600 and the peer's uid is checked again.
 """
@@ -93,8 +99,18 @@ def code_fingerprint() -> tuple[float, ...]:
     return tuple(stamps)
 
 
+class Child:
+    """A forked child: first the spare, then the command it became once a client came."""
+
+    def __init__(self, pid: int, pidfd: int, report: socket.socket) -> None:
+        self.pid, self.pidfd, self.report = pid, pidfd, report
+        self.conn: socket.socket | None = None  # the client's socket, once the child serves one
+        self.forked_at = time.monotonic()
+
+
 class Daemon:
-    """The accept loop: one thread, a selector over the listener, each client's socket and each child's pidfd.
+    """The event loop: one thread, a selector over the spare's report socket, each child's pidfd and each
+    served client's socket.
 
     Single-threaded on purpose: it forks, and a fork of a process with other threads can inherit a lock some
     thread held.
@@ -105,7 +121,8 @@ class Daemon:
         self.serve = serve  # (argv, root) -> exit code: the CLI's own dispatcher
         self.path = os.path.join(root, SOCKET)
         self.selector = selectors.DefaultSelector()
-        self.children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (client socket, pidfd)
+        self.children: dict[int, Child] = {}
+        self.spare: Child | None = None
         self.stopping = False
         self.listener: socket.socket | None = None
         self.lock_fd = -1
@@ -126,6 +143,9 @@ class Daemon:
             os.unlink(self.path)  # a socket left by a daemon that was killed: we hold the lock, it is ours now
         except FileNotFoundError:
             pass
+        for name in PRELOAD:
+            importlib.import_module(name)
+        self.fingerprint = code_fingerprint()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
@@ -133,18 +153,13 @@ class Daemon:
         finally:
             os.umask(old)
         listener.listen(64)
-        listener.setblocking(False)
-        self.listener = listener
-        self.selector.register(listener, selectors.EVENT_READ, self._accept)
-        for name in PRELOAD:
-            importlib.import_module(name)
-        self.fingerprint = code_fingerprint()
+        self.listener = listener  # blocking: only spares accept, each in its own process
         gc.collect()
-        gc.freeze()  # children never touch (and so never copy) the pages of what is loaded now
+        gc.freeze()  # collections here never scan what every child shares
+        self._fork_spare()
 
     def close(self) -> None:
         if self.listener is not None:
-            self.selector.unregister(self.listener)
             self.listener.close()
             self.listener = None
             try:
@@ -160,6 +175,8 @@ class Daemon:
         if not self.stopping:
             self.stopping = True
             self.close()
+            if self.spare is not None:
+                _kill(self.spare.pid, signal.SIGKILL)  # idle in accept(): nothing of it is lost
 
     def run(self) -> None:
         deadline = None
@@ -172,87 +189,126 @@ class Daemon:
                     _kill(pid, signal.SIGKILL)
                 deadline = time.monotonic() + SHUTDOWN_GRACE_S
             for key, _ in self.selector.select(timeout=1.0):
-                key.data(key.fileobj)
+                try:
+                    key.data(key.fileobj)
+                except Exception:  # one command's trouble must not take the daemon down for the others
+                    log.exception("while serving")
 
-    # -- serving ---------------------------------------------------------------------------------------------
+    # -- the daemon's side -----------------------------------------------------------------------------------
 
-    def _accept(self, listener: socket.socket) -> None:
-        try:
-            conn, _ = listener.accept()
-        except BlockingIOError:
-            return
-        try:
-            self._handle(conn)
-        except (DaemonError, OSError, ValueError) as exc:
-            log.warning("refused a request: %s", exc)
-            conn.close()
-
-    def _handle(self, conn: socket.socket) -> None:
-        conn.setblocking(True)
-        conn.settimeout(REQUEST_TIMEOUT_S)
-        uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-        if uid != os.getuid():
-            raise DaemonError(f"peer uid {uid} is not {os.getuid()}")
-        payload, fds = _receive(conn)
-        try:
-            request = Request.decode(payload)
-            if request.version != __version__ or code_fingerprint() != self.fingerprint:
-                log.warning("portside's code changed on disk since this daemon started: stopping; restart it")
-                conn.sendall(b"stale\n")
-                conn.close()
-                self.stop()
-                return
-            pid = self._fork(request, fds, conn)
-        finally:
-            for fd in fds:
-                os.close(fd)
-        conn.settimeout(None)
-        conn.setblocking(False)
-        pidfd = os.pidfd_open(pid)
-        self.children[pid] = (conn, pidfd)
-        self.selector.register(pidfd, selectors.EVENT_READ, lambda _fd, pid=pid: self._reap(pid))
-        self.selector.register(conn, selectors.EVENT_READ, lambda c, pid=pid: self._from_client(pid, c))
-        log.info("serving %s as pid %d", " ".join(request.argv[:2]), pid)
-
-    def _fork(self, request: Request, fds: list[int], conn: socket.socket) -> int:
+    def _fork_spare(self) -> None:
+        ours, theirs = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            code = 1
-            try:
-                code = self._child(request, fds, conn)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:
-                import traceback
-                traceback.print_exc()
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except Exception:
-                        pass
-                _tell_exit(conn, code)
-                os._exit(code)
-        return pid
+            ours.close()
+            _run_child(lambda: self._spare(theirs))
+        theirs.close()
+        child = Child(pid, os.pidfd_open(pid), ours)
+        self.children[pid] = self.spare = child
+        self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _fd: self._reap(child))
+        self.selector.register(ours, selectors.EVENT_READ, lambda _sock: self._reported(child))
 
-    def _child(self, request: Request, fds: list[int], conn: socket.socket) -> int:
-        """In the forked child: become the client's command, then run it. The child tells the client its exit
-        code itself, just before it ends: waiting for the daemon to reap it would add its teardown to the
-        command's time."""
+    def _reported(self, child: Child) -> None:
+        """The spare took a client: it serves it (and a new spare is needed), or it found this daemon stale."""
+        self.selector.unregister(child.report)
+        try:
+            message, fds, _, _ = socket.recv_fds(child.report, 4096, 1)
+        except OSError:
+            message, fds = b"", []
+        child.report.close()
+        if self.spare is child:
+            self.spare = None
+        if message.startswith(b"serve ") and fds:
+            child.conn = socket.socket(fileno=fds[0])
+            child.conn.setblocking(False)
+            self.selector.register(child.conn, selectors.EVENT_READ, lambda _c: self._from_client(child))
+            log.info("serving %s as pid %d", message[6:].decode(errors="replace"), child.pid)
+        elif message == b"stale":
+            log.warning("portside's code changed on disk since this daemon started: stopping; restart it")
+            self.stop()
+        elif message != b"refused" and not self.stopping:
+            log.error("a spare child (pid %d) died before it served anything: stopping", child.pid)
+            self.stop()  # something is broken in this process; commands run by themselves meanwhile
+        if not self.stopping:
+            self._fork_spare()
+
+    def _from_client(self, child: Child) -> None:
+        if child.conn is None:  # reaped earlier in the same round of events: its socket is closed
+            return
+        try:
+            data = child.conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client died: so does its command, as a killed command would
+            self.selector.unregister(child.conn)
+            _kill(child.pid, signal.SIGKILL)
+            return
+        for line in data.decode("ascii", "replace").splitlines():
+            word, _, number = line.partition(" ")
+            if word == "signal" and number.isdigit():
+                _kill(child.pid, int(number))
+
+    def _reap(self, child: Child) -> None:
+        del self.children[child.pid]
+        self.selector.unregister(child.pidfd)
+        os.close(child.pidfd)
+        _, status = os.waitpid(child.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        code = 128 - code if code < 0 else code  # killed by signal N: the shell's 128+N
+        if child.report.fileno() >= 0:  # it never reported: died as a spare, or refused its client
+            self._reported(child)
+        if child.conn is not None:
+            try:
+                self.selector.unregister(child.conn)
+            except KeyError:
+                pass
+            _tell_exit(child.conn, code)  # when the child was killed before it could; else the client has gone
+            child.conn.close()
+            child.conn = None
+
+    # -- the child's side ------------------------------------------------------------------------------------
+
+    def _spare(self, report: socket.socket) -> int:
+        """Wait for a client; check it and its request; then become the command it asks for."""
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         self.selector.close()
-        for conn, pidfd in self.children.values():
-            conn.close()
-            os.close(pidfd)
-        if self.listener is not None:
-            self.listener.close()
+        for other in self.children.values():
+            for sock in (other.report, other.conn):
+                if sock is not None:
+                    sock.close()
+            os.close(other.pidfd)
         os.close(self.lock_fd)
+        _prefault()
+        conn, _ = self.listener.accept()
+        self.listener.close()
+        try:
+            request, fds = _checked_request(conn)
+        except (DaemonError, OSError, ValueError) as exc:
+            log.warning("refused a request: %s", exc)
+            report.sendall(b"refused")
+            return 1
+        if request.version != __version__ or code_fingerprint() != self.fingerprint:
+            conn.sendall(b"stale\n")
+            report.sendall(b"stale")
+            return 0
+        summary = " ".join(request.argv[:2]).encode(errors="replace")
+        socket.send_fds(report, [b"serve " + summary], [conn.fileno()])
+        report.close()
+        return self._become(request, fds, conn)
+
+    def _become(self, request: Request, fds: list[int], conn: socket.socket) -> int:
+        """Take over the client's descriptors, directory, umask and environment, and run its command. The
+        child tells the client its exit code itself, just before it ends: waiting for the daemon to reap it
+        would add its teardown to the command's time."""
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
+            os.close(fd)
         _reopen_stdio()
         os.chdir(request.cwd)
         os.umask(request.umask)
@@ -261,38 +317,60 @@ class Daemon:
         sys.argv = ["portside", *request.argv]
         from portside.cli import main
         main.report_exit = lambda code: _tell_exit(conn, code)
-        gc.enable()  # what the daemon loaded stays frozen: never scanned, so never copied into this child
-        return self.serve(request.argv, self.root)
-
-    def _from_client(self, pid: int, conn: socket.socket) -> None:
+        gc.enable()
         try:
-            data = conn.recv(4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:  # the client died: so does its command, as a killed command would
-            self.selector.unregister(conn)
-            _kill(pid, signal.SIGKILL)
-            return
-        for line in data.decode("ascii", "replace").splitlines():
-            word, _, number = line.partition(" ")
-            if word == "signal" and number.isdigit():
-                _kill(pid, int(number))
+            code = self.serve(request.argv, self.root)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        _flush_stdio()
+        _tell_exit(conn, code)
+        return code
 
-    def _reap(self, pid: int) -> None:
-        conn, pidfd = self.children.pop(pid)
-        self.selector.unregister(pidfd)
-        os.close(pidfd)
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        code = 128 - code if code < 0 else code  # killed by signal N: the shell's 128+N
+
+def _run_child(body) -> None:
+    """A child's whole life: ``body`` returns its exit code; nothing of the daemon's own teardown runs."""
+    code = 1
+    try:
+        code = body()
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        _flush_stdio()
+        os._exit(code)
+
+
+def _prefault() -> None:
+    """Touch the objects every command uses, so that the copy-on-write faults come now, while waiting, rather
+    than on a command's clock: iterating takes and drops a reference to each, which writes to its page."""
+    gc.unfreeze()
+    for _ in gc.get_objects():
+        pass
+    gc.freeze()
+
+
+def _checked_request(conn: socket.socket) -> tuple[Request, list[int]]:
+    conn.settimeout(REQUEST_TIMEOUT_S)
+    uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+    if uid != os.getuid():
+        raise DaemonError(f"peer uid {uid} is not {os.getuid()}")
+    payload, fds = _receive(conn)
+    try:
+        request = Request.decode(payload)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    conn.settimeout(None)
+    return request, fds
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
         try:
-            self.selector.unregister(conn)
-        except KeyError:
+            stream.flush()
+        except Exception:
             pass
-        _tell_exit(conn, code)  # when the child was killed before it could; else the client has gone
-        conn.close()
 
 
 def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:

@@ -99,13 +99,15 @@ def test_signals_reach_the_container_through_the_client(portside, served) -> Non
 def test_a_killed_client_ends_its_command_and_the_container_lives_on(portside, served) -> None:
     portside("run", "-d", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
              "while true; do echo tick; sleep 0.2; done")
+    spare = set(_children(served.proc.pid))
+    assert len(spare) == 1, "the daemon keeps one spare child waiting for a client"
     follower = portside.popen("logs", "-f", "talker")
     assert follower.stdout.readline() == "tick\n"
-    children = set(_children(served.proc.pid))
-    assert children, "the daemon has no child serving logs -f"
+    wait_for(lambda: len(set(_children(served.proc.pid)) - spare) == 1, 10, what="the next spare")
+    assert spare <= set(_children(served.proc.pid))  # the spare became the logs -f command
     follower.kill()
     follower.wait()
-    wait_for(lambda: not (children & set(_children(served.proc.pid))), 10, what="the logs -f child to end")
+    wait_for(lambda: not (spare & set(_children(served.proc.pid))), 10, what="the logs -f child to end")
     assert portside.inspect("talker")["State"]["Running"]
     assert served.stop() == 0  # containers outlive the daemon as they outlive any command
     assert portside.inspect("talker")["State"]["Running"]
@@ -179,3 +181,17 @@ def test_up_runs_the_daemon_for_its_engine_root_and_stops_it(tmp_path) -> None:
         up.send_signal(signal.SIGTERM)
         assert up.wait(30) == 0, log.read_text()[-2000:]
     assert not (root / "engine.sock").exists()
+
+
+def test_many_quick_commands_in_a_row_and_at_once(portside, served) -> None:
+    """A child's exit and its client's hang-up usually arrive in the same round of events."""
+    before = served.served()
+    for _ in range(30):
+        assert portside("images", "-q").stdout.strip()
+    clients = [portside.popen("images", "-q") for _ in range(10)]
+    assert all(c.wait(60) == 0 for c in clients)
+    for c in clients:
+        c.stdout.close()
+        c.stderr.close()
+    assert served.served() == before + 40 and served.proc.poll() is None
+    assert "Traceback" not in served.log.read_text()
