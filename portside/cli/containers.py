@@ -38,7 +38,7 @@ def command(func):
 def engine_at(root: str):
     from portside.engine.engine import Engine
 
-    return Engine(Path(root))
+    return Engine(Path(root), caller_exits=own_process())
 
 
 def _parse_create(name: str, argv: list[str], flags: list) -> tuple[dict, object]:

@@ -22,8 +22,10 @@ from portside.runtime.state import Event, State, transition
 
 
 class Engine:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, caller_exits: bool = False) -> None:
+        """``caller_exits``: this engine serves one command that ends soon after (see ``monitor.spawn``)."""
         self.root = Path(root)
+        self.caller_exits = caller_exits
         self.records = Records(self.root)
         self.runc = Runc(self.root / "runc")
         self._images = None

@@ -54,7 +54,7 @@ def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> mo
         netns = _netns(record["HostConfig"]["NetworkMode"])
         write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
                      cgroups_path=engine.cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
-        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach))
+        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach), engine.caller_exits)
         for sock in attachment.reserved if attachment else ():
             sock.close()  # the monitor holds the reservations from here on
         try:
@@ -240,7 +240,8 @@ def _reconcile_locked(engine, cid: str, paths: Paths) -> dict:
 
 def _adopt(engine, paths: Paths, pid: int) -> None:
     """A new monitor for a running container: it drains the output again and records the end."""
-    handle = monitor.spawn(_plan(engine, paths, read_json(paths.record), None, None, adopt_pid=pid))
+    handle = monitor.spawn(_plan(engine, paths, read_json(paths.record), None, None, adopt_pid=pid),
+                           engine.caller_exits)
     try:
         handle.started()
     except OCIRuntimeError:

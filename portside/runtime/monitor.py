@@ -107,8 +107,13 @@ class Handle:
         return json.loads(line) if line else {}
 
 
-def spawn(plan: Plan) -> Handle:
-    """Start the monitor (which starts the container); the caller reads ``started()`` from the handle."""
+def spawn(plan: Plan, spawner_exits: bool = False) -> Handle:
+    """Start the monitor (which starts the container); the caller reads ``started()`` from the handle.
+
+    ``spawner_exits``: the caller is a command that ends right after, so the monitor is forked once and simply
+    re-parented when it does (a fork less on ``portside run``'s clock). A long-lived caller (the node agent)
+    gets the monitor through a middle process, so that it never has a monitor for a child, nor its zombie.
+    """
     r, w = os.pipe()
     child = os.fork()
     if child == 0:
@@ -116,12 +121,12 @@ def spawn(plan: Plan) -> Handle:
             process.default_signals()  # first: the spawner's handlers must not run here (see there why)
             os.close(r)
             os.setsid()
-            if os.fork() == 0:
+            if spawner_exits or os.fork() == 0:
                 _run(plan, w)
         finally:
             os._exit(0)
     os.close(w)
-    return Handle(r, child)
+    return Handle(r, 0 if spawner_exits else child)
 
 
 def _run(plan: Plan, status: int) -> None:
