@@ -29,6 +29,14 @@ def needs_root() -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_cgroup_parent():
+    from leftovers import TEST_CGROUP_PARENT, remove_cgroup_parent
+
+    yield
+    remove_cgroup_parent(TEST_CGROUP_PARENT)
+
+
 def make_busybox_rootfs(dest: "os.PathLike[str]") -> None:
     """Lay out a minimal root filesystem: Debian's static busybox with a symlink per applet, /etc basics."""
     import pathlib

@@ -226,9 +226,11 @@ def cmd_load(argv: list[str], root: str) -> int:
 
 @command
 def cmd_build(argv: list[str], root: str) -> int:
+    from portside.cli.containers import engine_at
     from portside.image.build import build_from_argv
 
-    return build_from_argv(store_at(root), argv)
+    cgroup_parent = engine_at(root).settings().get("cgroup_parent", "portside")
+    return build_from_argv(store_at(root), argv, cgroup_parent)
 
 
 # -- registries and base images --------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ Stream = IO | int | None
 
 def run_oneshot(rootfs: Path, argv: list[str], env: list[str], cwd: str = "/", user: str = "0",
                 network: str = "none", stdout: Stream = None, stderr: Stream = None, stdin: Stream = None,
-                container_id_prefix: str = "build") -> int:
+                container_id_prefix: str = "build", cgroup_parent: str = "portside") -> int:
     """Run ``argv`` in a container on ``rootfs`` and return its exit code (128+N when killed by signal N).
+
+    Its cgroup is ``/CGROUP_PARENT/ID``, removed (the container's, not the parent) when it ends.
 
     ``network`` is "none" (a fresh namespace with only loopback) or "host". Streams are file objects or file
     descriptors; None means /dev/null for stdin and the caller's own stdout/stderr.
@@ -34,16 +36,17 @@ def run_oneshot(rootfs: Path, argv: list[str], env: list[str], cwd: str = "/", u
     if network not in ("none", "host"):
         raise InvalidArgument(f"network {network!r}: a one-shot container takes 'none' or 'host'")
     cid = f"{container_id_prefix}-{os.urandom(6).hex()}"
+    cgroup = f"/{cgroup_parent.strip('/')}/{cid}"
     work = Path(tempfile.mkdtemp(prefix="portside-oneshot-"))
     runc = Runc(work / "runc")
     try:
-        _write_bundle(work, cid, Path(rootfs), argv, env, cwd, user, network)
+        _write_bundle(work, cid, Path(rootfs), argv, env, cwd, user, network, cgroup)
         with open(os.devnull, "rb") as null:
             stdio = (_fd(stdin, null.fileno()), _fd(stdout, 1), _fd(stderr, 2))
             return _run(runc, cid, work, stdio)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        Cgroup(f"/portside/{cid}").remove()
+        Cgroup(cgroup).remove()
 
 
 def _run(runc: Runc, cid: str, bundle: Path, stdio: tuple[int, int, int]) -> int:
@@ -63,7 +66,7 @@ def _destroy(runc: Runc, cid: str) -> None:
 
 
 def _write_bundle(work: Path, cid: str, rootfs: Path, argv: list[str], env: list[str], cwd: str, user: str,
-                  network: str) -> None:
+                  network: str, cgroup: str) -> None:
     if not argv:
         raise InvalidArgument("no command given to run")
     uid, gid, groups = spec.resolve_user(rootfs, user)
@@ -71,7 +74,7 @@ def _write_bundle(work: Path, cid: str, rootfs: Path, argv: list[str], env: list
                         additional_gids=groups)
     security = spec.Security()
     security = spec.Security(seccomp=spec.default_seccomp(spec.capabilities(security)))
-    config = spec.build_config(rootfs.resolve(), proc, hostname=cid[:63], cgroups_path=f"/portside/{cid}",
+    config = spec.build_config(rootfs.resolve(), proc, hostname=cid[:63], cgroups_path=cgroup,
                                security=security,
                                netns="host" if network == "host" else None)
     (work / "config.json").write_text(json.dumps(config))

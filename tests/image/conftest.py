@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.image import Image, ImageStore
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> ImageStore:
+    """The image store of an engine root whose containers (``portside run``, build RUN steps through the CLI)
+    go under the tests' own cgroup parent."""
+    (tmp_path / "engine.json").write_text(json.dumps({"cgroup_parent": TEST_CGROUP_PARENT}))
     return ImageStore(tmp_path / "image")
 
 

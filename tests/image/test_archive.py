@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.image import ArchiveError, CorruptBlob, Image, ImageStore
 from portside.image.archive import load, save
 from portside.image.build import BuildOptions, build
@@ -24,7 +25,7 @@ def built(store: ImageStore, busybox: Image, tmp_path: Path) -> Image:
     ctx.mkdir()
     (ctx / "app.txt").write_text("app\n")
     (ctx / "Dockerfile").write_text('FROM busybox\nCOPY app.txt /app/\nRUN rm /etc/group\nCMD ["cat", "/app/app.txt"]\n')
-    return build(store, BuildOptions(context=ctx, tags=["demo:1", "other/demo:2"]), io.StringIO())
+    return build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["demo:1", "other/demo:2"]), io.StringIO())
 
 
 def skopeo(*args: str) -> str:

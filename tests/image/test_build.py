@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.image import Image, ImageStore
 from portside.image.build import BuildOptions, DockerfileError, build
 from portside.image.build.rootfs import View
@@ -65,7 +66,7 @@ def make_archive(ctx: Path) -> None:
 
 def do_build(store: ImageStore, ctx: Path, **kw) -> tuple[Image, str]:
     out = io.StringIO()
-    image = build(store, BuildOptions(context=ctx, **kw), out)
+    image = build(store, BuildOptions(context=ctx, cgroup_parent=TEST_CGROUP_PARENT, **kw), out)
     return image, out.getvalue()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.image import Image, ImageError, ImageStore
 from portside.image.build import BuildOptions, DockerfileError, build
 
@@ -60,7 +61,7 @@ def test_bad_dockerfile_names_the_line_and_builds_nothing(store: ImageStore, bus
     (ctx / ".dockerignore").write_text("secret\n")
     (ctx / "Dockerfile").write_text(text)
     with pytest.raises(ImageError) as err:
-        build(store, BuildOptions(context=ctx, tags=["bad"]), io.StringIO())
+        build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["bad"]), io.StringIO())
     assert str(err.value).startswith(message), str(err.value)
     assert [image.names for image in store.list()] == [["busybox:latest"]]
     assert leftovers(store) == []
@@ -74,7 +75,7 @@ def test_failing_run_reports_step_command_and_code(store: ImageStore, busybox: I
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo before > /f\nRUN echo failing; exit 3\n")
     out = io.StringIO()
     with pytest.raises(DockerfileError) as err:
-        build(store, BuildOptions(context=ctx, tags=["bad"]), out)
+        build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["bad"]), out)
     assert str(err.value) == ('Dockerfile:3: step 3/3: the command ["/bin/sh", "-c", "echo failing; exit 3"] '
                               'returned exit code 3')
     assert "failing" in out.getvalue()
@@ -84,15 +85,15 @@ def test_failing_run_reports_step_command_and_code(store: ImageStore, busybox: I
 
 def test_missing_dockerfile_and_context(store: ImageStore, tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="is not a directory"):
-        build(store, BuildOptions(context=tmp_path / "nothing"), io.StringIO())
+        build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=tmp_path / "nothing"), io.StringIO())
     with pytest.raises(ImageError, match="Dockerfile does not exist"):
-        build(store, BuildOptions(context=tmp_path), io.StringIO())
+        build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=tmp_path), io.StringIO())
 
 
 def test_bad_tag_is_refused_before_building(store: ImageStore, busybox: Image, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN touch /x\n")
     with pytest.raises(ImageError, match="invalid reference 'Bad:tag'"):
-        build(store, BuildOptions(context=tmp_path, tags=["Bad:tag"]), io.StringIO())
+        build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=tmp_path, tags=["Bad:tag"]), io.StringIO())
     assert leftovers(store) == [] and not (store.root / "cache").exists()
 
 

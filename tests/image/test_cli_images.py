@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
+
 
 class CLI:
     def __init__(self, root: Path) -> None:
+        """An engine root whose containers go under the tests' own cgroup parent."""
         self.root = root
+        root.mkdir()
+        (root / "engine.json").write_text(json.dumps({"cgroup_parent": TEST_CGROUP_PARENT}))
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([sys.executable, "-m", "portside.cli.main", "--root", str(self.root), *args],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.image import (AmbiguousImage, Image, ImageError, ImageNotFound, ImageStore, InvalidReference,
                             Layout)
 
@@ -157,9 +158,9 @@ def test_prune_keeps_what_images_and_the_build_cache_reach(store: ImageStore, bu
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo one > /one\n")
-    build(store, BuildOptions(context=ctx, tags=["one"]), io.StringIO())
+    build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["one"]), io.StringIO())
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo two > /two\n")
-    build(store, BuildOptions(context=ctx, tags=["one"]), io.StringIO())  # the first image is now dangling
+    build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["one"]), io.StringIO())  # the first image is now dangling
     stale = store.root / "tmp" / "run-crashed"
     stale.mkdir(parents=True)
     os.utime(stale, (1, 1))
@@ -168,5 +169,5 @@ def test_prune_keeps_what_images_and_the_build_cache_reach(store: ImageStore, bu
     removed = store.prune()
     assert removed == [f"deleted: sha256:{'cd' * 32}", "deleted leftover: run-crashed"]
     out = io.StringIO()
-    build(store, BuildOptions(context=ctx, tags=["one"]), out)
+    build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["one"]), out)
     assert out.getvalue().count("Using cache") == 1

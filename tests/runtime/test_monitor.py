@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import TEST_CGROUP_PARENT
 from portside.runtime import logfile, monitor, spec
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import CommandNotFound
@@ -26,10 +27,10 @@ def bundle(needs_root: None, busybox_layer: Path, tmp_path: Path):
 def _plan(bundle: Path, argv: list[str], **kw) -> monitor.Plan:
     cid = f"montest-{os.urandom(4).hex()}"
     config = spec.build_config(bundle / "rootfs", spec.Process(argv), hostname="m",
-                               cgroups_path=f"/portside/{cid}")
+                               cgroups_path=f"/{TEST_CGROUP_PARENT}/{cid}")
     (bundle / "config.json").write_text(json.dumps(config))
     return monitor.Plan(cid=cid, bundle=bundle, runc=Runc(bundle / "state"), log_path=bundle / "log",
-                        cgroups_path=f"/portside/{cid}", **kw)
+                        cgroups_path=f"/{TEST_CGROUP_PARENT}/{cid}", **kw)
 
 
 def test_exit_code_log_attach_and_cleanup(bundle: Path) -> None:

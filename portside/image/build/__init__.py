@@ -55,7 +55,7 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def build_from_argv(store: ImageStore, argv: list[str]) -> int:
+def build_from_argv(store: ImageStore, argv: list[str], cgroup_parent: str = "portside") -> int:
     """``portside build``'s flags (docker's names) to ``BuildOptions``; prints the id alone under ``-q``."""
     import argparse
 
@@ -73,7 +73,8 @@ def build_from_argv(store: ImageStore, argv: list[str]) -> int:
     stop_on_sigterm()
     opts = BuildOptions(context=Path(args.context), dockerfile=Path(args.file) if args.file else None,
                         tags=args.tag, build_args=parse_build_args(args.build_arg), target=args.target,
-                        no_cache=args.no_cache, quiet=args.quiet, fetch=registry_fetch(store, str(store.root.parent)))
+                        no_cache=args.no_cache, quiet=args.quiet, fetch=registry_fetch(store, str(store.root.parent)),
+                        cgroup_parent=cgroup_parent)
     image = build(store, opts)
     if args.quiet:
         print(image.id)

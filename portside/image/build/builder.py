@@ -38,6 +38,7 @@ class BuildOptions:
     no_cache: bool = False
     quiet: bool = False
     fetch: Callable[[str], Image] | None = None  # FROM fallback when the store lacks the image (a registry pull)
+    cgroup_parent: str = "portside"  # where RUN steps' cgroups go: the engine's, so cleanup finds them
 
 
 @dataclass

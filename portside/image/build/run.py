@@ -37,7 +37,7 @@ class RunFailed(ImageError):
         self.code = code
 
 
-def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Path:
+def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup_parent: str = "portside") -> Path:
     """Run ``spec`` over ``lowers`` inside ``work``; return the upper directory holding the command's changes.
 
     Raises ``RunFailed`` for a non-zero exit. The caller removes ``work`` (after this returned or raised).
@@ -53,7 +53,7 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO) -> Pat
     try:
         with output_stream(out) as stream:
             code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
-                               network=spec.network, stdout=stream, stderr=stream)
+                               network=spec.network, stdout=stream, stderr=stream, cgroup_parent=cgroup_parent)
     finally:
         unmount(merged)
     if is_mounted(merged):

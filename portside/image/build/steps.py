@@ -125,7 +125,7 @@ def do_run(b, run, inst: Instruction) -> None:
         spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
                        inner.get("WorkingDir") or "/", inner.get("User") or "0", network)
         try:
-            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output())
+            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent)
             return copy.deepcopy(inner), publish(b, upper)
         except RunFailed as exc:
             raise inst.error(f"step {b.step}/{b.total}: the command {json.dumps(argv)} returned exit code "
