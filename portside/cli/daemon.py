@@ -46,6 +46,7 @@ import time
 
 from portside import __version__
 from portside.cli.flags import HelpRequested, Parser, flag
+from portside.runtime import libc
 
 log = logging.getLogger("portside.daemon")
 SOCKET, LOCK = "engine.sock", "engine.sock.lock"
@@ -220,12 +221,13 @@ class Daemon:
 
     def _fork_spare(self) -> None:
         ours, theirs = socket.socketpair()
+        daemon_pid = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _run_child(lambda: self._spare(theirs))
+            _run_child(lambda: self._spare(theirs, daemon_pid))
         theirs.close()
         child = Child(pid, os.pidfd_open(pid), ours)
         self.children[pid] = self.spare = child
@@ -299,7 +301,7 @@ class Daemon:
 
     # -- the child's side ------------------------------------------------------------------------------------
 
-    def _spare(self, report: socket.socket) -> int:
+    def _spare(self, report: socket.socket, daemon_pid: int) -> int:
         """Wait for a client; check it and its request; then become the command it asks for."""
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
@@ -311,6 +313,7 @@ class Daemon:
                     sock.close()
             os.close(other.pidfd)
         os.close(self.lock_fd)
+        _die_with(daemon_pid)
         _prefault()
         conn, _ = self.listener.accept()
         self.listener.close()
@@ -325,8 +328,13 @@ class Daemon:
             report.sendall(b"stale")
             return 0
         summary = " ".join(request.argv[:2]).encode(errors="replace")
-        socket.send_fds(report, [b"serve " + summary], [conn.fileno()])
+        try:
+            socket.send_fds(report, [b"serve " + summary], [conn.fileno()])
+        except OSError:  # the daemon died after this accept(): the client runs its command itself
+            conn.sendall(b"stale\n")
+            return 0
         report.close()
+        libc.set_parent_death_signal(0)  # a command runs to its end even if the daemon dies meanwhile
         return self._become(request, fds, conn)
 
     def _become(self, request: Request, fds: list[int], conn: socket.socket) -> int:
@@ -365,6 +373,13 @@ def _run_child(body) -> None:
     finally:
         _flush_stdio()
         os._exit(code)
+
+
+def _die_with(daemon_pid: int) -> None:
+    """An idle spare ends with its daemon: otherwise it would go on accepting clients nobody serves."""
+    libc.set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != daemon_pid:  # the daemon died before the line above
+        os._exit(0)
 
 
 def _prefault() -> None:

@@ -102,15 +102,25 @@ def test_a_killed_client_ends_its_command_and_the_container_lives_on(portside, s
              "while true; do echo tick; sleep 0.2; done")
     follower = portside.popen("logs", "-f", "talker")
     assert follower.stdout.readline() == "tick\n"
-    serving = int(re.search(r"serving logs -f as pid (\d+)", served.log.read_text()).group(1))
+    found = wait_for(lambda: re.search(r"serving logs -f as pid (\d+)", served.log.read_text()), 10,
+                     what="the daemon to log the logs -f child")
+    serving = int(found.group(1))
     assert serving in _children(served.proc.pid)
     follower.kill()
     follower.wait()
     wait_for(lambda: serving not in _children(served.proc.pid), 10, what="the logs -f child to end")
     assert portside.inspect("talker")["State"]["Running"]
-    assert served.stop() == 0  # containers outlive the daemon as they outlive any command
+    wait_for(lambda: _children(served.proc.pid), 10, what="a spare child")
+    spares = _children(served.proc.pid)
+    served.proc.kill()  # containers outlive the daemon as they outlive any command, even at SIGKILL
+    served.proc.wait()
+    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in spares), 10,
+             what="the idle spare to end with its daemon")
+    assert served.socket_path.exists()  # left behind: the next command finds nobody there and works alone
     assert portside.inspect("talker")["State"]["Running"]
+    assert "tick" in portside("logs", "--tail", "1", "talker").stdout
     portside("rm", "-f", "talker")
+    assert Daemon(portside).stop() == 0  # and a new daemon takes the root over
 
 
 def test_one_daemon_per_root_and_a_stale_socket_is_taken_over(portside) -> None:
