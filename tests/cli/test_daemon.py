@@ -57,7 +57,7 @@ def test_run_through_the_daemon_streams_output_and_exit_code(portside, served) -
     proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3",
                     check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
-    assert served.served() == before + 1  # the daemon ran it, not the command itself
+    wait_for(lambda: served.served() == before + 1, 10, what="the daemon's log of it")  # it ran it
     assert portside("ps", "-aq").stdout == ""
     assert served.stop() == 0 and not served.socket_path.exists()
     assert portside.leftovers() == []
@@ -71,7 +71,7 @@ def test_the_child_takes_the_clients_directory_environment_and_stdin(portside, s
     assert len(proc.stdout.strip()) == 64
     got = portside("exec", "-i", "box", "sh", "-c", 'read line; echo "$FROM_FILE $PASSED $line"', input="typed\n")
     assert got.stdout == "yes from-client typed\n"
-    assert served.served() >= 2
+    wait_for(lambda: served.served() >= 2, 10, what="the daemon's log of both")
     portside("rm", "-f", "box")
 
 
@@ -202,5 +202,6 @@ def test_many_quick_commands_in_a_row_and_at_once(portside, served) -> None:
     for c in clients:
         c.stdout.close()
         c.stderr.close()
-    assert served.served() == before + 40 and served.proc.poll() is None
+    wait_for(lambda: served.served() == before + 40, 10, what="the daemon's log of all 40")
+    assert served.proc.poll() is None
     assert "Traceback" not in served.log.read_text()
