@@ -129,6 +129,8 @@ class Daemon:
         self.spare_due: float | None = None  # when to fork the next spare, if no event asks for one sooner
         self.listening = False  # the listener is in the selector: a client waits and no spare is there yet
         self.stopping = False
+        self.stop_requested = False
+        self.wake_fds: tuple[int, ...] = ()
         self.listener: socket.socket | None = None
         self.lock_fd = -1
         self.fingerprint: tuple[float, ...] = ()
@@ -177,6 +179,32 @@ class Daemon:
         if self.lock_fd >= 0:
             os.close(self.lock_fd)
             self.lock_fd = -1
+
+    def stop_on_signals(self, *signals: int) -> None:
+        """Stop at these signals, between two events: a handler running in the middle of one (a fork, say)
+        would see the daemon half-changed. The handler only records the request; the wake-up descriptor makes
+        ``select`` return so that the loop acts on it."""
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        self.wake_fds = (wake_r, wake_w)
+        signal.set_wakeup_fd(wake_w)
+        self.selector.register(wake_r, selectors.EVENT_READ, self._woken)
+        for sig in signals:
+            signal.signal(sig, self._stop_requested)
+
+    def _stop_requested(self, _signum: int, _frame) -> None:
+        self.stop_requested = True
+
+    def _woken(self, wake_r: int) -> None:
+        while True:
+            try:
+                if not os.read(wake_r, 64):
+                    break
+            except BlockingIOError:
+                break
+        if self.stop_requested:
+            self.stop()
 
     def stop(self) -> None:
         """Stop accepting; the commands already running finish (up to a grace period) before ``run`` returns."""
@@ -306,6 +334,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(-1)
+        for fd in self.wake_fds:
+            os.close(fd)
         self.selector.close()
         for other in self.children.values():
             for sock in (other.report, other.conn):
@@ -491,8 +522,7 @@ def cmd_daemon(argv: list[str], root: str) -> int:
     except DaemonError as exc:
         daemon.close()
         return fail(str(exc))
-    signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
-    signal.signal(signal.SIGINT, lambda *_: daemon.stop())
+    daemon.stop_on_signals(signal.SIGTERM, signal.SIGINT)
     sys.stderr.write(f"portside daemon: serving {daemon.path}\n")
     sys.stderr.flush()
     try:

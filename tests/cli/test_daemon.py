@@ -38,9 +38,12 @@ class Daemon:
         return self.log.read_text().count(" serving ")
 
     def stop(self) -> int:
+        """SIGTERM; no test leaves a command running, so nothing may be left for the daemon to kill."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
+        code = self.proc.wait(30)
+        assert "still running at shutdown" not in self.log.read_text(), self.log.read_text()
+        return code
 
 
 @pytest.fixture
