@@ -24,7 +24,8 @@ Protocol (one connection per command):
                     with the three descriptors attached; later lines ``signal N`` (read by the daemon).
   spare -> client   ``exit N`` when the command has ended, or ``stale`` when this daemon will not serve (the
                     code on disk changed under it): the client then runs the command itself.
-  spare -> daemon   on a socketpair of its own: ``serve ARGV`` with the client's socket attached, or ``stale``.
+  spare -> daemon   on a socketpair of its own: ``took`` at accept(), then ``serve ARGV`` with the client's
+                    socket attached, ``refused`` or ``stale``.
 
 Only the user the daemon runs as may connect: the socket is 0600 and the peer's uid is checked again.
 """
@@ -108,7 +109,6 @@ class Child:
     def __init__(self, pid: int, pidfd: int, report: socket.socket) -> None:
         self.pid, self.pidfd, self.report = pid, pidfd, report
         self.conn: socket.socket | None = None  # the client's socket, once the child serves one
-        self.forked_at = time.monotonic()
 
 
 class Daemon:
@@ -248,7 +248,7 @@ class Daemon:
             self.listening = False
 
     def _fork_spare(self) -> None:
-        ours, theirs = socket.socketpair()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # one message per send
         daemon_pid = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -263,15 +263,19 @@ class Daemon:
         self.selector.register(ours, selectors.EVENT_READ, lambda _sock: self._reported(child))
 
     def _reported(self, child: Child) -> None:
-        """The spare took a client: it serves it (and a new spare is needed), or it found this daemon stale."""
-        self.selector.unregister(child.report)
+        """What a spare says: it took a client (so the next spare is due), then that it serves it, refused it
+        or found this daemon stale; or nothing, when it died."""
         try:
             message, fds, _, _ = socket.recv_fds(child.report, 4096, 1)
         except OSError:
             message, fds = b"", []
-        child.report.close()
         if self.spare is child:
             self.spare = None
+            self._spare_soon()
+        if message == b"took":
+            return
+        self.selector.unregister(child.report)
+        child.report.close()
         if message.startswith(b"serve ") and fds:
             child.conn = socket.socket(fileno=fds[0])
             child.conn.setblocking(False)
@@ -283,6 +287,8 @@ class Daemon:
         elif message != b"refused" and not self.stopping:
             log.error("a spare child (pid %d) died before it served anything: stopping", child.pid)
             self.stop()  # something is broken in this process; commands run by themselves meanwhile
+
+    def _spare_soon(self) -> None:
         if self.stopping:
             return
         self.spare_due = time.monotonic() + SPARE_DELAY_S
@@ -315,7 +321,7 @@ class Daemon:
         _, status = os.waitpid(child.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         code = 128 - code if code < 0 else code  # killed by signal N: the shell's 128+N
-        if child.report.fileno() >= 0:  # it never reported: died as a spare, or refused its client
+        while child.report.fileno() >= 0:  # what it said before it died, or that it died as a spare
             self._reported(child)
         if child.conn is not None:
             try:
@@ -348,6 +354,7 @@ class Daemon:
         _prefault()
         conn, _ = self.listener.accept()
         self.listener.close()
+        report.sendall(b"took")  # the daemon readies the next spare while this one reads the request
         try:
             request, fds = _checked_request(conn)
         except (DaemonError, OSError, ValueError) as exc:

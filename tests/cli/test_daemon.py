@@ -208,3 +208,15 @@ def test_many_quick_commands_in_a_row_and_at_once(portside, served) -> None:
     wait_for(lambda: served.served() == before + 40, 10, what="the daemon's log of all 40")
     assert served.proc.poll() is None
     assert "Traceback" not in served.log.read_text()
+
+
+def test_a_silent_client_does_not_hold_up_the_next(portside, served) -> None:
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(str(served.socket_path))  # and sends nothing: its spare waits for the request
+    try:
+        assert portside("images", "-q").stdout.strip()
+        log = served.log.read_text()
+        assert "serving images -q" in log and "refused" not in log  # served while the silent one still waits
+    finally:
+        silent.close()
+    wait_for(lambda: "refused a request" in served.log.read_text(), 15, what="the silent client to be refused")
