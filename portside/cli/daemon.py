@@ -18,14 +18,7 @@ command ends, when another client is waiting, or 100 ms on, whichever comes firs
 faults a fresh fork takes as it first writes to the memory it shares with the daemon, are paid between commands
 rather than on one's clock.
 
-Protocol (one connection per command):
-  client -> spare   one frame: 4-byte big-endian length, then NUL-separated fields
-                    PROTOCOL, version, cwd, umask (octal), argc, argv..., then the environment as KEY=VALUE
-                    with the three descriptors attached; later lines ``signal N`` (read by the daemon).
-  spare -> client   ``exit N`` when the command has ended, or ``stale`` when this daemon will not serve (the
-                    code on disk changed under it): the client then runs the command itself.
-  spare -> daemon   on a socketpair of its own: ``took`` at accept(), then ``serve ARGV`` with the client's
-                    socket attached, ``refused`` or ``stale``.
+The request format is in ``daemon_wire.py``; what a child does, in ``daemon_child.py``.
 
 Only the user the daemon runs as may connect: the socket is 0600 and the peer's uid is checked again.
 """
@@ -35,25 +28,21 @@ from __future__ import annotations
 import fcntl
 import gc
 import importlib
-import io
 import logging
 import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import time
 
 from portside import __version__
+from portside.cli import daemon_child
+from portside.cli.daemon_wire import DaemonError, tell_exit
 from portside.cli.flags import HelpRequested, Parser, flag
-from portside.runtime import libc
 
 log = logging.getLogger("portside.daemon")
 SOCKET, LOCK = "engine.sock", "engine.sock.lock"
-PROTOCOL = "portside-cli/1"
-MAX_FRAME = 1 << 20
-REQUEST_TIMEOUT_S = 5.0
 SHUTDOWN_GRACE_S = 5.0
 SPARE_DELAY_S = 0.1
 
@@ -64,29 +53,6 @@ PRELOAD = (
     "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
     "portside.runtime.net", "portside.image",
 )
-
-
-class DaemonError(Exception):
-    pass
-
-
-class Request:
-    """One decoded command request."""
-
-    def __init__(self, version: str, cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> None:
-        self.version, self.cwd, self.umask, self.argv, self.env = version, cwd, umask, argv, env
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "Request":
-        fields = payload.decode("utf-8", "surrogateescape").split("\0")
-        if len(fields) < 5 or fields[0] != PROTOCOL:
-            raise DaemonError(f"not a {PROTOCOL} request")
-        version, cwd, umask, argc = fields[1], fields[2], int(fields[3], 8), int(fields[4])
-        argv, env_items = fields[5:5 + argc], fields[5 + argc:]
-        if len(argv) != argc:
-            raise DaemonError("request truncated")
-        env = dict(item.split("=", 1) for item in env_items if "=" in item)
-        return cls(version, cwd, umask, argv, env)
 
 
 def code_fingerprint() -> tuple[float, ...]:
@@ -255,7 +221,10 @@ class Daemon:
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _run_child(lambda: self._spare(theirs, daemon_pid))
+            self._drop_inherited()
+            listener = self.listener
+            daemon_child.run_child(lambda: daemon_child.spare(listener, theirs, daemon_pid, self._current,
+                                                              self.serve, self.root))
         theirs.close()
         child = Child(pid, os.pidfd_open(pid), ours)
         self.children[pid] = self.spare = child
@@ -287,6 +256,22 @@ class Daemon:
         elif message != b"refused" and not self.stopping:
             log.error("a spare child (pid %d) died before it served anything: stopping", child.pid)
             self.stop()  # something is broken in this process; commands run by themselves meanwhile
+
+    def _drop_inherited(self) -> None:
+        """In a new child: close what is the daemon's alone (all but the listener and the child's own report)."""
+        for fd in self.wake_fds:
+            os.close(fd)
+        self.selector.close()
+        for other in self.children.values():
+            for sock in (other.report, other.conn):
+                if sock is not None:
+                    sock.close()
+            os.close(other.pidfd)
+        os.close(self.lock_fd)
+
+    def _current(self, request) -> bool:
+        """The client runs the code this daemon loaded: same version, no module changed on disk since."""
+        return request.version == __version__ and code_fingerprint() == self.fingerprint
 
     def _spare_soon(self) -> None:
         if self.stopping:
@@ -328,179 +313,10 @@ class Daemon:
                 self.selector.unregister(child.conn)
             except KeyError:
                 pass
-            _tell_exit(child.conn, code)  # when the child was killed before it could; else the client has gone
+            tell_exit(child.conn, code)  # when the child was killed before it could; else the client has gone
             child.conn.close()
             child.conn = None
             self._ensure_spare()
-
-    # -- the child's side ------------------------------------------------------------------------------------
-
-    def _spare(self, report: socket.socket, daemon_pid: int) -> int:
-        """Wait for a client; check it and its request; then become the command it asks for."""
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.set_wakeup_fd(-1)
-        for fd in self.wake_fds:
-            os.close(fd)
-        self.selector.close()
-        for other in self.children.values():
-            for sock in (other.report, other.conn):
-                if sock is not None:
-                    sock.close()
-            os.close(other.pidfd)
-        os.close(self.lock_fd)
-        _die_with(daemon_pid)
-        _prefault()
-        conn, _ = self.listener.accept()
-        self.listener.close()
-        report.sendall(b"took")  # the daemon readies the next spare while this one reads the request
-        try:
-            request, fds = _checked_request(conn)
-        except (DaemonError, OSError, ValueError) as exc:
-            log.warning("refused a request: %s", exc)
-            report.sendall(b"refused")
-            return 1
-        if request.version != __version__ or code_fingerprint() != self.fingerprint:
-            conn.sendall(b"stale\n")
-            report.sendall(b"stale")
-            return 0
-        summary = " ".join(request.argv[:2]).encode(errors="replace")
-        try:
-            socket.send_fds(report, [b"serve " + summary], [conn.fileno()])
-        except OSError:  # the daemon died after this accept(): the client runs its command itself
-            conn.sendall(b"stale\n")
-            return 0
-        report.close()
-        libc.set_parent_death_signal(0)  # a command runs to its end even if the daemon dies meanwhile
-        return self._become(request, fds, conn)
-
-    def _become(self, request: Request, fds: list[int], conn: socket.socket) -> int:
-        """Take over the client's descriptors, directory, umask and environment, and run its command. The
-        child tells the client its exit code itself, just before it ends: waiting for the daemon to reap it
-        would add its teardown to the command's time."""
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        _reopen_stdio()
-        os.chdir(request.cwd)
-        os.umask(request.umask)
-        os.environ.clear()
-        os.environ.update(request.env)
-        sys.argv = ["portside", *request.argv]
-        from portside.cli import main
-        main.report_exit = lambda code: _tell_exit(conn, code)
-        gc.enable()
-        try:
-            code = self.serve(request.argv, self.root)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        _flush_stdio()
-        _tell_exit(conn, code)
-        return code
-
-
-def _run_child(body) -> None:
-    """A child's whole life: ``body`` returns its exit code; nothing of the daemon's own teardown runs."""
-    code = 1
-    try:
-        code = body()
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-    finally:
-        _flush_stdio()
-        os._exit(code)
-
-
-def _die_with(daemon_pid: int) -> None:
-    """An idle spare ends with its daemon: otherwise it would go on accepting clients nobody serves."""
-    libc.set_parent_death_signal(signal.SIGKILL)
-    if os.getppid() != daemon_pid:  # the daemon died before the line above
-        os._exit(0)
-
-
-def _prefault() -> None:
-    """Touch what the commands use, so that the copy-on-write faults come now, while waiting, rather than on a
-    command's clock. Listing an object's referents takes a reference to each, which writes to its page: for
-    every object the collector tracks, that reaches the code, names and constants too (about 9 ms here; the
-    objects alone are not enough to make a difference)."""
-    gc.unfreeze()
-    for obj in gc.get_objects():
-        gc.get_referents(obj)
-    gc.freeze()
-
-
-def _checked_request(conn: socket.socket) -> tuple[Request, list[int]]:
-    conn.settimeout(REQUEST_TIMEOUT_S)
-    uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-    if uid != os.getuid():
-        raise DaemonError(f"peer uid {uid} is not {os.getuid()}")
-    payload, fds = _receive(conn)
-    try:
-        request = Request.decode(payload)
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-    conn.settimeout(None)
-    return request, fds
-
-
-def _flush_stdio() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-
-
-def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
-    """The request frame and the three descriptors that came with its first bytes."""
-    data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
-    if len(fds) != 3:
-        for fd in fds:
-            os.close(fd)
-        raise DaemonError(f"expected stdin, stdout and stderr with the request, got {len(fds)} descriptors")
-    try:
-        while len(data) < 4:
-            data += _more(conn)
-        size = int.from_bytes(data[:4], "big")
-        if size > MAX_FRAME:
-            raise DaemonError(f"request of {size} bytes is over the {MAX_FRAME} limit")
-        while len(data) < 4 + size:
-            data += _more(conn)
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-    return data[4:4 + size], fds
-
-
-def _more(conn: socket.socket) -> bytes:
-    chunk = conn.recv(65536)
-    if not chunk:
-        raise DaemonError("client closed the connection mid-request")
-    return chunk
-
-
-def _reopen_stdio() -> None:
-    """New text streams over the client's descriptors, buffered as Python would buffer them for that client
-    (line by line on a terminal), instead of the daemon's own."""
-    sys.stdin = io.TextIOWrapper(io.open(0, "rb", closefd=False), errors="surrogateescape")
-    sys.stdout = io.TextIOWrapper(io.open(1, "wb", closefd=False), errors="surrogateescape",
-                                  line_buffering=os.isatty(1), write_through=False)
-    sys.stderr = io.TextIOWrapper(io.open(2, "wb", buffering=0, closefd=False), errors="backslashreplace",
-                                  line_buffering=True)
-
-
-def _tell_exit(conn: socket.socket, code: int) -> None:
-    try:
-        conn.setblocking(True)
-        conn.sendall(f"exit {code}\n".encode())
-    except OSError:
-        pass
-
 
 def _kill(pid: int, sig: int) -> None:
     try:

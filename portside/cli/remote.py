@@ -2,7 +2,7 @@
 
 This runs before every container command, so it imports no more than the interpreter already has: the C
 modules ``_socket`` and ``_signal`` rather than ``socket`` and ``signal``, whose enum wrappers cost about 4 ms to
-import, a quarter of what the whole client takes. The request format is described in ``daemon.py``. ``call``
+import, a quarter of what the whole client takes. The request format is described in ``daemon_wire.py``. ``call``
 returns None whenever the command should simply run in this process instead: no daemon, a stale socket, or a
 daemon that declines (its code is older than the files).
 """
@@ -14,7 +14,7 @@ import _socket
 import os
 import sys
 
-PROTOCOL = "portside-cli/1"  # daemon.PROTOCOL; not imported from there, which would import the daemon's modules
+PROTOCOL = "portside-cli/1"  # daemon_wire.PROTOCOL, copied: importing that module costs what this one saves
 RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from control_plane import free_port, only, wait_for
 from portside.cli import daemon as daemon_module
+from portside.cli import daemon_wire, remote
 
 
 class Daemon:
@@ -144,7 +145,7 @@ def test_one_daemon_per_root_and_a_stale_socket_is_taken_over(portside) -> None:
 def test_a_daemon_older_than_its_client_declines_and_stops(portside, served) -> None:
     conn = socket.socket(socket.AF_UNIX)
     conn.connect(str(served.socket_path))
-    fields = [daemon_module.PROTOCOL, "0.0.0-other", str(portside.root), "22", "2", "images", "-q"]
+    fields = [daemon_wire.PROTOCOL, "0.0.0-other", str(portside.root), "22", "2", "images", "-q"]
     payload = "\0".join(fields).encode()
     socket.send_fds(conn, [len(payload).to_bytes(4, "big") + payload], [0, 1, 2])
     assert conn.recv(64) == b"stale\n"
@@ -220,3 +221,7 @@ def test_a_silent_client_does_not_hold_up_the_next(portside, served) -> None:
     finally:
         silent.close()
     wait_for(lambda: "refused a request" in served.log.read_text(), 15, what="the silent client to be refused")
+
+
+def test_client_and_daemon_speak_the_same_protocol() -> None:
+    assert remote.PROTOCOL == daemon_wire.PROTOCOL  # the client keeps a copy: importing the daemon's costs time
