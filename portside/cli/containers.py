@@ -70,7 +70,7 @@ def cmd_run(argv: list[str], root: str) -> int:
         _start_or_remove(engine, cid, None)
         sys.stdout.write(cid + "\n")
         return exit_now(0)
-    return exit_now(_attached(engine, cid))
+    return exit_now(_attached(engine, cid, stdin=0 if opts["interactive"] else None))
 
 
 def _start_or_remove(engine, cid: str, attach):
@@ -85,14 +85,15 @@ def _start_or_remove(engine, cid: str, attach):
         raise
 
 
-def _attached(engine, cid: str) -> int:
-    """Foreground run: copy the container's output here until it exits; exit with its code."""
+def _attached(engine, cid: str, stdin: int | None) -> int:
+    """Foreground run: copy the container's output here until it exits; exit with its code. With ``-i`` the
+    container reads this command's stdin itself (the monitor hands the descriptor to runc)."""
     from portside.cli.attach import stream
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        handle = _start_or_remove(engine, cid, (out_w, err_w))
+        handle = _start_or_remove(engine, cid, (out_w, err_w, stdin))
     finally:
         os.close(out_w)
         os.close(err_w)

@@ -10,6 +10,7 @@ from portside.cli.flags import flag
 RUN_FLAGS = [
     flag("-d --detach", "detach", help="run in the background and print the container id"),
     flag("--rm", "rm", help="remove the container when it exits"),
+    flag("-i --interactive", "interactive", help="the container reads this command's stdin (foreground run)"),
     flag("--name", "name", "value", "assign a name"),
     flag("-p --publish", "publish", "list", "publish a port: [IP:]HOST:CONTAINER[/PROTO]"),
     flag("-e --env", "env", "list", "set an environment variable KEY=VALUE"),

@@ -91,10 +91,11 @@ class Engine:
         lifecycle.start(self, cid).close()
         return cid
 
-    def start_attached(self, ref: str, stdout: int, stderr: int):
-        """Start with the container's output copied to these fds; the returned handle's ``finished()`` gives
-        the exit (code, OOM) once it is recorded, and ``close()`` must follow."""
-        return lifecycle.start(self, self.records.find(ref), (stdout, stderr))
+    def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None):
+        """Start with the container's output copied to these fds (and ``stdin``, if given, as its input); the
+        returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
+        follow."""
+        return lifecycle.start(self, self.records.find(ref), (stdout, stderr), stdin)
 
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self.records.find(ref)

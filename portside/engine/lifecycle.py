@@ -31,19 +31,19 @@ from portside.runtime.state import Event, State, transition
 UNKNOWN_EXIT = 255
 
 
-def start(engine, cid: str, attach: tuple[int, int] | None = None) -> monitor.Handle:
+def start(engine, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None) -> monitor.Handle:
     """Two concurrent starts of one container would both pass the state check: a lock file serialises them (not
     state.json's lock, which the new monitor itself takes to record RUNNING before we return)."""
     paths = engine.records.paths(cid)
     lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _start(engine, paths, cid, attach)
+        return _start(engine, paths, cid, attach, stdin)
     finally:
         os.close(lock)
 
 
-def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> monitor.Handle:
+def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None, stdin: int | None) -> monitor.Handle:
     record, state = read_json(paths.record), engine.state(cid)
     transition(cid, State(state["Status"]), Event.START)
     paths.stop_marker.unlink(missing_ok=True)
@@ -54,7 +54,7 @@ def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None) -> mo
         netns = _netns(record["HostConfig"]["NetworkMode"])
         write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
                      cgroups_path=engine.cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
-        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach), engine.caller_exits)
+        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach, stdin=stdin), engine.caller_exits)
         for sock in attachment.reserved if attachment else ():
             sock.close()  # the monitor holds the reservations from here on
         try:
@@ -96,7 +96,8 @@ def _attach(engine, cid: str, record: dict, undo: ExitStack):
     return attachment
 
 
-def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int = 0) -> monitor.Plan:
+def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int = 0,
+          stdin: int | None = None) -> monitor.Plan:
     cid = record["Id"]
     policy = record["HostConfig"]["RestartPolicy"]
     durable = not record["HostConfig"]["AutoRemove"]
@@ -134,7 +135,7 @@ def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int
     return monitor.Plan(
         cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
         restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
-        keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach,
+        keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach, stdin=stdin,
         on_start=on_start, on_restart=on_restart, on_exit=on_exit, on_release=on_release, on_forget=on_forget,
         report_early=record["HostConfig"]["AutoRemove"], adopt_pid=adopt_pid)
 

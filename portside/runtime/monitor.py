@@ -50,12 +50,12 @@ class Plan(Plain):
     """What one monitor runs and whom it tells: the container, its policy, and the caller's callbacks."""
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
-                 "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid")
+                 "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
                  keep_fds: tuple[int, ...] = (), attach: tuple[int, int] | None = None,
-                 on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None,
+                 stdin: int | None = None, on_start: Callable[[int, int], None] = lambda pid, monitor_pid: None,
                  on_restart: Callable[[ExitInfo], None] = lambda info: None,
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
@@ -63,6 +63,7 @@ class Plan(Plain):
                  adopt_pid: int = 0) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
+        self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
         self.on_start, self.on_restart, self.on_exit, self.on_release = on_start, on_restart, on_exit, on_release
         self.on_forget = on_forget  # with report_early: what must be gone before the exit is reported
         self.report_early = report_early
@@ -136,7 +137,10 @@ def _run(plan: Plan, status: int) -> None:
     gc.enable()
     code = 1
     try:
-        process.isolate(status, {*plan.keep_fds, *(plan.attach or ())})
+        if plan.stdin is not None:
+            plan.stdin = os.dup(plan.stdin)  # isolate() puts /dev/null on 0, 1 and 2; a copy above them stays
+        kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,))}
+        process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
     except BaseException:
@@ -185,7 +189,8 @@ class _Monitor:
         pid_file = self.plan.bundle / "init.pid"
         try:
             with open(os.devnull, "rb") as null:
-                self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(null.fileno(), *writers),
+                stdin = null.fileno() if self.plan.stdin is None else self.plan.stdin
+                self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(stdin, *writers),
                                    pid_file=pid_file)
         except BaseException:
             self.output.close()

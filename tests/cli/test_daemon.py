@@ -75,7 +75,10 @@ def test_the_child_takes_the_clients_directory_environment_and_stdin(portside, s
     assert len(proc.stdout.strip()) == 64
     got = portside("exec", "-i", "box", "sh", "-c", 'read line; echo "$FROM_FILE $PASSED $line"', input="typed\n")
     assert got.stdout == "yes from-client typed\n"
-    wait_for(lambda: served.served() >= 2, 10, what="the daemon's log of both")
+    piped = portside("run", "--rm", "-i", "--network", "none", "busybox", "sh", "-c", "read a; echo got $a",
+                     input="piped\n")
+    assert piped.stdout == "got piped\n"
+    wait_for(lambda: served.served() >= 3, 10, what="the daemon's log of all three")
     portside("rm", "-f", "box")
 
 

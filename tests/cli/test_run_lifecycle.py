@@ -128,3 +128,11 @@ def test_rmi_refuses_an_image_a_container_uses(portside) -> None:
     assert refused.returncode != 0 and cid[:12] in refused.stderr
     portside("rm", "holder")
     portside("rmi", "busybox")
+
+
+def test_interactive_run_reads_this_commands_stdin_and_a_plain_one_reads_nothing(portside) -> None:
+    proc = portside("run", "--rm", "-i", "--network", "none", "busybox", "sh", "-c", 'read a; read b; echo "$b $a"',
+                    input="one\ntwo\n")
+    assert proc.stdout == "two one\n"
+    assert portside("run", "--rm", "--network", "none", "busybox", "cat", input="ignored\n").stdout == ""
+    assert portside.leftovers() == []
