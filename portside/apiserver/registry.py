@@ -3,13 +3,20 @@
 Every write goes: decode/default/validate (``api.prepare_*``), server-owned metadata (uid, timestamps,
 generation), admission (namespace exists, Job dependency cycles, Service allocations), then one store commit with
 compare-and-swap on the revision that was read. A 409 comes from that compare, never from a lock.
+
+Patches that pin no resourceVersion are re-applied when a concurrent write wins; to keep a busy object (a
+controller writing its status while a user labels it) from making one of them lose every retry, this server also
+takes them one at a time per object. That lock only orders patches through this server; the compare still
+decides, and other writers (another API server on the same etcd) are still met by the retries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +56,7 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.admission = admission.Admission(self)
+        self._patching: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def read(self, t: Target) -> KeyValue:
         kv = await self.store.get(key(t.info, t.namespace, t.name))
@@ -152,6 +160,14 @@ class Registry:
             raise errors.bad_request(str(exc)) from None
 
     async def patch(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
+        name = key(t.info, t.namespace, t.name)
+        lock = self._patching.get(name)
+        if lock is None:
+            lock = self._patching[name] = asyncio.Lock()
+        async with lock:
+            return await self._patch(t, body, content_type, opts)
+
+    async def _patch(self, t: Target, body: bytes, content_type: str, opts: WriteOptions) -> bytes:
         for _ in range(PATCH_RETRIES):
             kv = await self.store.get(key(t.info, t.namespace, t.name))
             if kv is None and content_type.startswith(APPLY) and not t.subresource:
@@ -191,7 +207,7 @@ class Registry:
         except errors.ApiError as exc:
             if exc.reason != "AlreadyExists":
                 raise
-            return await self.patch(t, body, content_type, opts)  # created meanwhile: apply onto it
+            return await self._patch(t, body, content_type, opts)  # created meanwhile (the lock is held)
 
     @staticmethod
     def _apply_patch(t: Target, old: dict[str, Any], body: bytes, content_type: str) -> dict[str, Any]:

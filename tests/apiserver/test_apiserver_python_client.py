@@ -249,11 +249,17 @@ def test_unpinned_patches_retry_over_concurrent_writes_and_pinned_ones_conflict(
     made = apps.create_namespaced_deployment(ns, body)
     stop = threading.Event()
 
+    failures: list[Exception] = []
+
     def write_status() -> None:
         n = 0
         while not stop.is_set():
             n += 1
-            apps.patch_namespaced_deployment_status("busy", ns, {"status": {"observedGeneration": n}})
+            try:
+                apps.patch_namespaced_deployment_status("busy", ns, {"status": {"observedGeneration": n}})
+            except ApiException as exc:  # unpinned, so never a conflict: any failure fails the test
+                failures.append(exc)
+                return
 
     writers = [threading.Thread(target=write_status) for _ in range(2)]  # writes in flight while labels patch
     for w in writers:
@@ -265,6 +271,7 @@ def test_unpinned_patches_retry_over_concurrent_writes_and_pinned_ones_conflict(
         stop.set()
         for w in writers:
             w.join()
+    assert not failures, failures
     assert apps.read_namespaced_deployment("busy", ns).metadata.labels == {"round": "99"}
     stale = {"metadata": {"resourceVersion": made.metadata.resource_version, "labels": {"late": "yes"}}}
     with pytest.raises(ApiException) as err:
