@@ -101,10 +101,11 @@ class PodEngine:
             cancel()
 
     async def exec(self, cid: str, argv: list[str], timeout: float) -> int:
+        """The command's exit code; TimeoutError (a probe failure) once it ran ``timeout`` seconds, and then it
+        has been killed, as the kubelet kills a probe that timed out."""
         devnull = os.open(os.devnull, os.O_RDWR)
         try:
-            job = self.call(self.engine.exec, cid, argv, (devnull, devnull, devnull))
-            return await asyncio.wait_for(job, timeout)
+            return await self.call(self.engine.exec, cid, argv, (devnull, devnull, devnull), timeout=timeout)
         finally:
             os.close(devnull)
 

@@ -174,12 +174,14 @@ class Engine:
             follow = running
 
     def exec(self, ref: str, argv: list[str], stdio: tuple[int, int, int], env: list[str] = (),
-             user: str = "", workdir: str = "") -> int:
+             user: str = "", workdir: str = "", timeout: float | None = None) -> int:
+        """Run ``argv`` in the running container; with ``timeout``, kill it then and raise TimeoutError."""
         cid = self.records.find(ref)
         state = self.state(cid)
         if state["Status"] != "running":
             raise InvalidTransition(cid, state["Status"], "exec in it (it is not running)")
-        return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None)
+        return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
+                              timeout=timeout)
 
     def stats(self, ref: str):
         from portside.runtime.cgroups import Cgroup

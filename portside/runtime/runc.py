@@ -44,12 +44,27 @@ class Runc:
         return self._call(args + [cid], stdio, check=detach)
 
     def exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),
-             cwd: str | None = None, user: str | None = None) -> int:
-        """Run ``argv`` inside a running container with the caller's stdio; returns its exit code."""
+             cwd: str | None = None, user: str | None = None, timeout: float | None = None) -> int:
+        """Run ``argv`` inside a running container with the caller's stdio; returns its exit code.
+
+        With ``timeout``, a process still running after that many seconds is killed (SIGKILL, in the container)
+        and TimeoutError raised: a hung probe must not pile up one process per period.
+        """
         args = ["exec"] + [a for e in env for a in ("--env", e)]
         args += ["--cwd", cwd] if cwd else []
         args += ["--user", user] if user else []
-        return self._call(args + [cid] + list(argv), stdio, check=False)
+        if timeout is None:
+            return self._call(args + [cid] + list(argv), stdio, check=False)
+        pid_file = self.root / f".exec-{os.getpid()}-{next(_counter)}.pid"
+        pid, log = self._spawn(args + ["--pid-file", str(pid_file), cid] + list(argv), stdio)
+        try:
+            if not _ended_within(pid, timeout):
+                _kill_exec(pid, pid_file)
+                self._finish(pid, log, args, check=False)
+                raise TimeoutError(f"{argv[0] if argv else 'exec'} did not finish within {timeout:g} s: killed")
+            return self._finish(pid, log, args, check=False)
+        finally:
+            pid_file.unlink(missing_ok=True)
 
     def kill(self, cid: str, signal: int | str = "TERM", *, all_processes: bool = False) -> None:
         self._call(["kill"] + (["--all"] if all_processes else []) + [cid, str(signal)])
@@ -124,6 +139,31 @@ class Runc:
         if check and code != 0:
             raise OCIRuntimeError(f"runc {args[0]} exited with {code}")
         return code
+
+
+def _ended_within(pid: int, timeout: float) -> bool:
+    """Whether our child ``pid`` has ended within ``timeout`` seconds (it is not reaped here)."""
+    import select
+
+    fd = os.pidfd_open(pid)
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def _kill_exec(runc_pid: int, pid_file: Path) -> None:
+    """The exec'd process, by the host pid runc wrote; runc itself when it has not got that far."""
+    try:
+        target = int(pid_file.read_text())
+    except (FileNotFoundError, ValueError):
+        target = runc_pid
+    try:
+        os.kill(target, 9)
+    except ProcessLookupError:
+        pass
+    if target != runc_pid and not _ended_within(runc_pid, 5):
+        os.kill(runc_pid, 9)  # the process is gone; runc must not hang on its stdio either
 
 
 def _error_for(message: str, args: list[str]) -> OCIRuntimeError:

@@ -136,3 +136,25 @@ def test_interactive_run_reads_this_commands_stdin_and_a_plain_one_reads_nothing
     assert proc.stdout == "two one\n"
     assert portside("run", "--rm", "--network", "none", "busybox", "cat", input="ignored\n").stdout == ""
     assert portside.leftovers() == []
+
+
+def test_an_exec_that_outlives_its_timeout_is_killed(portside) -> None:
+    """What a probe's timeoutSeconds relies on: the process is gone, not left running once per period."""
+    import os
+    import subprocess
+
+    import pytest
+
+    from portside.engine import Engine
+
+    cid = portside("run", "-d", "--network", "none", "busybox", "sleep", "600").stdout.strip()
+    engine = Engine(portside.root)
+    with open(os.devnull, "r+b") as null:
+        stdio = (null.fileno(),) * 3
+        with pytest.raises(TimeoutError, match="sleep did not finish within 0.5 s"):
+            engine.exec(cid, ["sleep", "77"], stdio, timeout=0.5)
+        assert engine.exec(cid, ["true"], stdio, timeout=5) == 0
+    listing = subprocess.run(["runc", "--root", str(portside.root / "runc"), "ps", cid], capture_output=True,
+                             text=True, check=True).stdout
+    assert "sleep 77" not in listing and "sleep 600" in listing
+    portside("rm", "-f", cid)
