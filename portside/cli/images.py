@@ -228,9 +228,15 @@ def cmd_load(argv: list[str], root: str) -> int:
 def cmd_build(argv: list[str], root: str) -> int:
     from portside.cli.containers import engine_at
     from portside.image.build import build_from_argv
+    from portside.runtime.errors import InvalidArgument
 
     cgroup_parent = engine_at(root).settings().get("cgroup_parent", "portside")
-    return build_from_argv(store_at(root), argv, cgroup_parent)
+    try:
+        return build_from_argv(store_at(root), argv, cgroup_parent)
+    except PortsideError as exc:
+        if not isinstance(exc, InvalidArgument):
+            exc.exit_code = 1  # docker: a build that fails exits 1; a malformed command line, 125
+        raise
 
 
 # -- registries and base images --------------------------------------------------------------------------------

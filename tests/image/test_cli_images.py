@@ -92,7 +92,12 @@ def test_save_load_and_build_commands(cli: CLI, tmp_path: Path) -> None:
     assert other("load", "-i", str(tmp_path / "app.tar")).stdout == "Loaded image: app:v1\n"
     assert other("run", "--rm", "--network", "none", "app:v1").stdout == "Dockerfile\n"
     bad = cli("build", "-f", str(ctx / "nope"), str(ctx), ok=False)
-    assert bad.returncode == 125 and "does not exist" in bad.stderr
+    assert bad.returncode == 1 and "does not exist" in bad.stderr  # docker: a failed build exits 1
+    (ctx / "Dockerfile").write_text("FROM busybox:1.0\nRUN exit 3\n")
+    failed = cli("build", str(ctx), ok=False)
+    assert failed.returncode == 1 and "returned exit code 3" in failed.stderr
+    usage = cli("build", "-t", "Bad:Tag", str(ctx), ok=False)
+    assert usage.returncode == 125, usage.stderr  # a malformed command line stays docker's 125
 
 
 def test_builder_prune_frees_what_only_the_cache_kept(cli: CLI, tmp_path: Path) -> None:
