@@ -20,6 +20,8 @@ from portside.runtime.errors import ContainerNotFound, InvalidTransition
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
+FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
+
 
 class Engine:
     def __init__(self, root: Path, caller_exits: bool = False) -> None:
@@ -160,18 +162,25 @@ class Engine:
         return sorted(out, key=lambda i: i["Created"], reverse=True)
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
+        """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
+        until the container is no longer running."""
         cid = self.records.find(ref)
         path = self.records.paths(cid).log
-        entries, offset = logfile.read(path, tail)
-        yield from entries
-        while follow:
-            state = self.state(cid)
-            running = state["Status"] in ("running", "restarting")
-            if running:
-                lifecycle.wait_pid(state.get("MonitorPid") or state.get("Pid", 0), 0.2)
-            entries, offset = logfile.read(path, None, offset)
+        watch = _watch(path) if follow else None  # before the first read: no write in between is missed
+        try:
+            entries, offset = logfile.read(path, tail)
             yield from entries
-            follow = running
+            while follow:
+                state = self.state(cid)
+                running = state["Status"] in ("running", "restarting")
+                if running:
+                    lifecycle.wait_output(state.get("MonitorPid") or state.get("Pid", 0), watch, FOLLOW_RECHECK_S)
+                entries, offset = logfile.read(path, None, offset)
+                yield from entries
+                follow = running
+        finally:
+            if watch is not None:
+                watch.close()
 
     def exec(self, ref: str, argv: list[str], stdio: tuple[int, int, int], env: list[str] = (),
              user: str = "", workdir: str = "", timeout: float | None = None) -> int:
@@ -214,3 +223,12 @@ def containers_using_image(root: Path, image_id: str) -> list[str]:
     """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
     return Engine(root).using_image(image_id)
 
+
+def _watch(path: Path):
+    """A watch on the log, or None when it does not exist yet (never started): then followers poll."""
+    from portside.runtime.inotify import FileWatch
+
+    try:
+        return FileWatch(path)
+    except OSError:
+        return None

@@ -191,6 +191,23 @@ def wait_exit(engine, cid: str, timeout: float | None = None) -> dict:
     return state
 
 
+def wait_output(pid: int, watch, timeout: float) -> None:
+    """Until the log was written to (``watch``, a FileWatch or None), ``pid`` (the monitor) ended, or
+    ``timeout`` passed; without a watch, at most a fifth of a second."""
+    fds = [watch] if watch is not None else []
+    try:
+        pidfd = os.pidfd_open(pid) if pid > 0 else -1
+    except ProcessLookupError:
+        return
+    try:
+        select.select(fds + ([pidfd] if pidfd >= 0 else []), [], [], timeout if watch is not None else 0.2)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+    if watch is not None:
+        watch.drain()
+
+
 def wait_pid(pid: int, timeout: float | None) -> bool:
     """True once ``pid`` has exited (a pidfd: no polling), False on timeout."""
     if pid <= 0:
