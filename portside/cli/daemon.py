@@ -48,7 +48,8 @@ SPARE_DELAY_S = 0.1
 
 # What the served commands import: loaded once here, so a forked child starts with them in memory.
 PRELOAD = (
-    "portside.cli.containers", "portside.cli.container_info", "portside.cli.images", "portside.cli.attach",
+    "portside.cli.containers", "portside.cli.container_info", "portside.cli.images", "portside.cli.registries",
+    "portside.cli.attach",
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
     "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
     "portside.runtime.net", "portside.image",

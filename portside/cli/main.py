@@ -35,9 +35,8 @@ register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "wait",
          "inspect", "port", "stats", "volume")
 register("portside.cli.images", "builder")
-register("portside.cli.images",
-         "import", "images", "rmi", "tag", "image", "history", "save", "load", "build", "pull", "push",
-         "login", "logout", "bootstrap")
+register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
+register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
 register("portside.cli.sim", "sim")
 register("portside.cli.daemon", "daemon")
@@ -45,10 +44,8 @@ register("portside.cli.top", "top")
 
 DEFAULT_ROOT = "/var/lib/portside"
 
-# The commands a running ``portside daemon`` serves; the rest (the cluster's, and login, which prompts on the
-# terminal) always run in this process.
-SERVED_MODULES = ("portside.cli.containers", "portside.cli.images")
-NOT_SERVED = ("login", "daemon")
+# The commands a running ``portside daemon`` serves: the engine's. The cluster's always run in this process.
+SERVED_MODULES = ("portside.cli.containers", "portside.cli.images", "portside.cli.registries")
 
 
 def fail(message: str, code: int = 125) -> int:
@@ -91,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _served(name: str) -> bool:
-    return COMMANDS[name][0] in SERVED_MODULES and name not in NOT_SERVED
+    return COMMANDS[name][0] in SERVED_MODULES
 
 
 def own_process() -> bool:
