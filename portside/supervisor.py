@@ -18,6 +18,7 @@ from portside.apiserver import APIServer, ServerConfig
 log = logging.getLogger("portside.up")
 DRAIN_TIMEOUT_S = 10.0
 DAEMON_RESTART_S = 5.0
+DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
 
 
 @dataclass
@@ -104,7 +105,7 @@ async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
             if proc.returncode is None:
                 proc.terminate()
                 await proc.wait()
-        await asyncio.sleep(DAEMON_RESTART_S)
+        await asyncio.sleep(DAEMON_RECHECK_S if refusal else DAEMON_RESTART_S)
 
 
 COMPONENTS: list[Component] = [
