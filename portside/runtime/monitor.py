@@ -2,10 +2,10 @@
 
 Theory of operation. ``spawn`` forks twice (no exec: a fork costs about a millisecond, a fresh interpreter tens)
 so the monitor is nobody's child; the spawner reaps the short-lived middle process only when it closes the handle,
-so it never waits for it on the way to the container's start. The monitor starts a new session, and marks itself
-child subreaper: when ``runc run
---detach`` exits, the container's init is re-parented to the monitor, which can then wait for it and learn its
-exit status. The monitor
+so it never waits for it on the way to the container's start. (A spawner that is a command about to end forks
+once: the monitor is re-parented when it does.) The monitor resets every signal its spawner handled, starts a new
+session, and marks itself child subreaper: when ``runc run --detach`` exits, the container's init is re-parented
+to the monitor, which can then wait for it and learn its exit status. The monitor
 
 - gives the container FIFOs as stdout/stderr, opened read-write for the container's side: a container whose
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are

@@ -60,7 +60,10 @@ class Runc:
         try:
             if not _ended_within(pid, timeout):
                 _kill_exec(pid, pid_file)
-                self._finish(pid, log, args, check=False)
+                try:
+                    self._finish(pid, log, args, check=False)
+                except OCIRuntimeError:
+                    pass  # runc's own word on the kill: the timeout is the news
                 raise TimeoutError(f"{argv[0] if argv else 'exec'} did not finish within {timeout:g} s: killed")
             return self._finish(pid, log, args, check=False)
         finally:
