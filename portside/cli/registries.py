@@ -59,9 +59,14 @@ def cmd_login(argv: list[str], root: str) -> int:
     p.add_argument("server", nargs="?", default="docker.io")
     args = p.parse_args(argv)
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
-    if not args.username or password is None:
-        return fail("login: give --username and a password (-p PASSWORD or --password-stdin)", 2)
-    registry = run(login(root, args.server, Credentials(args.username, password), insecure=args.insecure))
+    username = args.username
+    if not username or password is None:
+        if args.password_stdin or not sys.stdin.isatty():
+            return fail("login: give --username and a password (-p PASSWORD or --password-stdin), or run it on a "
+                        "terminal to be asked", 2)
+        username = username or ask("Username: ")
+        password = password if password is not None else ask("Password: ", echo=False)
+    registry = run(login(root, args.server, Credentials(username, password), insecure=args.insecure))
     print(f"Login Succeeded ({registry})")
     return 0
 
@@ -94,3 +99,23 @@ def cmd_bootstrap(argv: list[str], root: str) -> int:
     image = bootstrap(store_at(root), spec, None if args.quiet else sys.stdout.buffer)
     print(image.id)
     return 0
+
+
+def ask(prompt: str, echo: bool = True) -> str:
+    """One line from the terminal on stdin (which, through the daemon, is the client's): the prompt on stderr,
+    and for a password with echo off, on that descriptor itself rather than the process's controlling terminal."""
+    import termios
+
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    saved = termios.tcgetattr(0)
+    if not echo:
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(0, termios.TCSAFLUSH, quiet)
+    try:
+        return sys.stdin.readline().rstrip("\n")
+    finally:
+        if not echo:
+            termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+            sys.stderr.write("\n")

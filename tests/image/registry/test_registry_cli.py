@@ -3,8 +3,10 @@
 import json
 import subprocess
 import sys
-from .helpers import PASSWORD, USER, add_test_image
 
+import pytest
+
+from .helpers import PASSWORD, USER, add_test_image
 
 
 def portside(root, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -85,3 +87,47 @@ def test_on_a_terminal_progress_redraws_in_place(registry, store, engine_root, t
     assert proc.returncode == 0, proc.stderr
     assert b"\x1b[2A" in output  # two layer lines, redrawn by moving the cursor up over them
     assert output.count(b"Pull complete") >= 2
+
+
+@pytest.mark.parametrize("daemon", [False, True], ids=["alone", "through-the-daemon"])
+def test_login_on_a_terminal_asks_and_does_not_echo_the_password(htpasswd_registry, engine_root, daemon):
+    import os
+    import pty
+    import select
+    import time
+
+    served = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(engine_root), "daemon"],
+                              stderr=subprocess.PIPE, text=True) if daemon else None
+    if served is not None:
+        assert "serving" in served.stderr.readline()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(engine_root), "login", "--insecure",
+                             htpasswd_registry.host], stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 30
+        while text not in seen:
+            assert time.monotonic() < deadline, f"no {text!r} in {seen!r}"
+            if select.select([leader], [], [], 1)[0]:
+                seen += os.read(leader, 4096)
+
+    try:
+        until(b"Username: ")
+        os.write(leader, USER.encode() + b"\n")
+        until(b"Password: ")
+        os.write(leader, PASSWORD.encode() + b"\n")
+        until(b"Login Succeeded")
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(leader)
+        if served is not None:
+            served.terminate()
+            assert served.wait(30) == 0
+            assert "serving login" in served.stderr.read()
+    assert PASSWORD.encode() not in seen and USER.encode() in seen  # the name is echoed, the password is not
+    assert set(json.loads((engine_root / "auth.json").read_text())["auths"]) == {htpasswd_registry.host}
