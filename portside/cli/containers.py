@@ -152,6 +152,7 @@ def cmd_wait(argv: list[str], root: str) -> int:
 @command
 def cmd_exec(argv: list[str], root: str) -> int:
     flags = [flag("-i --interactive", "interactive", help="keep stdin open"),
+             flag("-t --tty", "tty", help="give the command a terminal (with -i: this one's keys)"),
              flag("-e --env", "env", "list", "set an environment variable"),
              flag("-u --user", "user", "value", "UID[:GID]"), flag("-w --workdir", "workdir", "value", "directory")]
     opts, args = Parser("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", flags).parse(argv)
@@ -162,7 +163,7 @@ def cmd_exec(argv: list[str], root: str) -> int:
     with open(os.devnull, "rb") as null:
         stdin = 0 if opts["interactive"] else null.fileno()
         return engine_at(root).exec(args[0], args[1:], (stdin, 1, 2), env=opts["env"], user=opts["user"] or "",
-                                    workdir=opts["workdir"] or "")
+                                    workdir=opts["workdir"] or "", tty=opts["tty"])
 
 
 def _each(name: str, refs: list[str], action, echo: bool = True) -> int:

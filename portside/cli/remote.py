@@ -15,7 +15,8 @@ import os
 import sys
 
 PROTOCOL = "portside-cli/1"  # daemon_wire.PROTOCOL, copied: importing that module costs what this one saves
-RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
+RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2,
+           _signal.SIGWINCH)  # the last: a terminal's new size, for ``exec -t``
 
 
 def call(root: str, args: list[str]) -> int | None:

@@ -44,15 +44,19 @@ class Runc:
         return self._call(args + [cid], stdio, check=detach)
 
     def exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),
-             cwd: str | None = None, user: str | None = None, timeout: float | None = None) -> int:
+             cwd: str | None = None, user: str | None = None, timeout: float | None = None,
+             tty: bool = False) -> int:
         """Run ``argv`` inside a running container with the caller's stdio; returns its exit code.
 
         With ``timeout``, a process still running after that many seconds is killed (SIGKILL, in the container)
-        and TimeoutError raised: a hung probe must not pile up one process per period.
+        and TimeoutError raised: a hung probe must not pile up one process per period. With ``tty``, the process
+        gets a terminal whose other end is copied to and from ``stdio`` by runc.
         """
         args = ["exec"] + [a for e in env for a in ("--env", e)]
         args += ["--cwd", cwd] if cwd else []
         args += ["--user", user] if user else []
+        if tty:
+            return self._exec_on_terminal(cid, args, list(argv), stdio)
         if timeout is None:
             return self._call(args + [cid] + list(argv), stdio, check=False)
         pid_file = self.root / f".exec-{os.getpid()}-{next(_counter)}.pid"
@@ -68,6 +72,20 @@ class Runc:
             return self._finish(pid, log, args, check=False)
         finally:
             pid_file.unlink(missing_ok=True)
+
+    def _exec_on_terminal(self, cid: str, args: list[str], argv: list[str], stdio: tuple[int, int, int]) -> int:
+        """runc's own foreground terminal: it makes the pseudo-terminal in the container, puts our stdin in raw
+        mode when that is a terminal, and copies both ways. It follows window-size changes on SIGWINCH, which
+        reaches it from the terminal only when it shares our process group: relayed here in case it does not
+        (a command served by the daemon)."""
+        import signal
+
+        pid, log = self._spawn(args + ["--tty", cid] + argv, (stdio[0], stdio[1], stdio[1]))
+        previous = signal.signal(signal.SIGWINCH, lambda *_: _signal_quietly(pid, signal.SIGWINCH))
+        try:
+            return self._finish(pid, log, args, check=False)
+        finally:
+            signal.signal(signal.SIGWINCH, previous)
 
     def kill(self, cid: str, signal: int | str = "TERM", *, all_processes: bool = False) -> None:
         self._call(["kill"] + (["--all"] if all_processes else []) + [cid, str(signal)])
@@ -142,6 +160,13 @@ class Runc:
         if check and code != 0:
             raise OCIRuntimeError(f"runc {args[0]} exited with {code}")
         return code
+
+
+def _signal_quietly(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _ended_within(pid: int, timeout: float) -> bool:

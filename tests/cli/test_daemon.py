@@ -228,3 +228,22 @@ def test_a_silent_client_does_not_hold_up_the_next(portside, served) -> None:
 
 def test_client_and_daemon_speak_the_same_protocol() -> None:
     assert remote.PROTOCOL == daemon_wire.PROTOCOL  # the client keeps a copy: importing the daemon's costs time
+
+
+def test_exec_on_a_terminal_through_the_daemon_follows_its_size(portside, served) -> None:
+    from terminal import Terminal
+
+    portside("run", "-d", "--name", "shell", "--network", "none", "busybox", "sleep", "600")
+    term = Terminal(["--root", str(portside.root), "exec", "-it", "shell", "sh"], rows=33, cols=101)
+    try:
+        term.until("# ")
+        term.type("stty size\r")
+        term.until("33 101")
+        term.resize(40, 132)  # the client relays SIGWINCH to its child, which passes it to runc
+        term.type("stty size; exit 4\r")
+        term.until("40 132")
+    finally:
+        code = term.close()
+    assert code == 4
+    wait_for(lambda: "serving exec -it" in served.log.read_text(), 10, what="the daemon to have served it")
+    portside("rm", "-f", "shell")
