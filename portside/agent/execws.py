@@ -2,18 +2,24 @@
 
 Every frame starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status (JSON), 4 terminal
 resize; ``v5.channel.k8s.io`` adds 255, "close this channel" (kubectl sends ``[255, 0]`` at stdin's end). The
-command runs through ``runc exec`` with pipes (or, for ``tty``, a pseudo-terminal) whose host ends this module
-pumps. The exit code reaches kubectl as a ``NonZeroExitCode`` Status, which kubectl turns into its own exit code.
+command runs through ``runc exec`` with pipes whose host ends this module pumps. The exit code reaches kubectl as
+a ``NonZeroExitCode`` Status, which kubectl turns into its own exit code.
 
-``tty`` merges stderr into stdout, but allocates no terminal: the runtime's foreground ``runc exec`` gives the
-process pipes (a terminal would need runc's console socket), so full-screen programs see no terminal.
+With ``tty``, runc gives the process a terminal in the container and copies it to and from its own stdin and
+stdout, which are here the follower end of a pseudo-terminal of ours: we pump its leader end, one stream. A
+resize frame sets our terminal's size and signals runc, which copies it into the container's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
+import signal
+import struct
+import termios
+import tty as tty_module
 
 from aiohttp import WSMsgType, web
 
@@ -35,12 +41,20 @@ class Pipes:
     """The child's three fds and the host ends: ``stdin`` to write, ``outputs`` (fd -> channel) to read."""
 
     def __init__(self, tty: bool, stdin: bool) -> None:
-        r_in, w_in = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), None)
-        r_out, w_out = os.pipe()
-        r_err, w_err = os.pipe() if not tty else (None, w_out)  # a terminal has one output stream
-        self.child = (r_in, w_out, w_err)
-        self.stdin, self.outputs = w_in, {r_out: STDOUT, **({r_err: STDERR} if r_err is not None else {})}
-        self.own = [fd for fd in {r_in, w_in, r_out, w_out, r_err, w_err} if fd is not None]
+        self.tty, self.runc_pid = tty, 0
+        if tty:  # one terminal: runc reads and writes its follower end, we the leader
+            leader, follower = os.openpty()
+            tty_module.setraw(follower)  # a plain conduit: the container's terminal does the line discipline
+            self.child = (follower, follower, follower)
+            self.stdin, self.outputs = (leader if stdin else None), {leader: STDOUT}
+            self.own = [leader, follower]
+        else:
+            r_in, w_in = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), None)
+            r_out, w_out = os.pipe()
+            r_err, w_err = os.pipe()
+            self.child = (r_in, w_out, w_err)
+            self.stdin, self.outputs = w_in, {r_out: STDOUT, r_err: STDERR}
+            self.own = [fd for fd in (r_in, w_in, r_out, w_out, r_err, w_err) if fd is not None]
         for fd in self.outputs:
             os.set_blocking(fd, False)
 
@@ -49,15 +63,25 @@ class Pipes:
         while True:
             try:
                 data = os.read(fd, 65536)
-            except (BlockingIOError, OSError):
+            except (BlockingIOError, OSError):  # OSError: EIO once the terminal's other side has closed
                 break
             if not data:
                 break
             chunks.append(data)
         return b"".join(chunks)
 
+    def resize(self, width: int, height: int) -> None:
+        """kubectl's terminal size, onto ours; runc copies it into the container's when signalled."""
+        if self.tty:
+            fcntl.ioctl(self.child[0], termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+            if self.runc_pid:
+                try:
+                    os.kill(self.runc_pid, signal.SIGWINCH)
+                except ProcessLookupError:
+                    pass
+
     def close_stdin(self) -> None:
-        if self.stdin is not None:
+        if self.stdin is not None and not self.tty:
             os.close(self.stdin)
             self.own.remove(self.stdin)
         self.stdin = None
@@ -93,7 +117,8 @@ async def _session(ws: web.WebSocketResponse, agent, cid: str, argv: list[str], 
     for fd, channel in pipes.outputs.items():
         loop.add_reader(fd, lambda fd=fd, ch=channel: sends.append(asyncio.ensure_future(
             _forward(ws, ch, pipes.drain(fd)))))
-    job = asyncio.ensure_future(agent.engine.call(agent.engine.engine.exec, cid, argv, pipes.child))
+    job = asyncio.ensure_future(agent.engine.call(agent.engine.engine.exec, cid, argv, pipes.child, tty=pipes.tty,
+                                                  started=lambda pid: setattr(pipes, "runc_pid", pid)))
     feeder = asyncio.ensure_future(_feed(ws, pipes))
     try:
         code = await job
@@ -120,6 +145,9 @@ async def _feed(ws: web.WebSocketResponse, pipes: Pipes) -> None:
         channel, data = msg.data[0], msg.data[1:]
         if channel == STDIN and pipes.stdin is not None and data:
             await asyncio.get_running_loop().run_in_executor(None, os.write, pipes.stdin, data)
+        elif channel == RESIZE:
+            size = json.loads(data or b"{}")
+            pipes.resize(int(size.get("Width") or 80), int(size.get("Height") or 24))
         elif channel == CLOSE and data[:1] == bytes([STDIN]):
             pipes.close_stdin()
     pipes.close_stdin()

@@ -183,15 +183,16 @@ class Engine:
                 watch.close()
 
     def exec(self, ref: str, argv: list[str], stdio: tuple[int, int, int], env: list[str] = (),
-             user: str = "", workdir: str = "", timeout: float | None = None, tty: bool = False) -> int:
+             user: str = "", workdir: str = "", timeout: float | None = None, tty: bool = False,
+             started=None) -> int:
         """Run ``argv`` in the running container; with ``timeout``, kill it then and raise TimeoutError; with
-        ``tty``, on a terminal of its own whose other end is ``stdio``."""
+        ``tty``, on a terminal of its own whose other end is ``stdio`` (``started`` then gets runc's pid)."""
         cid = self.records.find(ref)
         state = self.state(cid)
         if state["Status"] != "running":
             raise InvalidTransition(cid, state["Status"], "exec in it (it is not running)")
         return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
-                              timeout=timeout, tty=tty)
+                              timeout=timeout, tty=tty, started=started)
 
     def stats(self, ref: str):
         from portside.runtime.cgroups import Cgroup

@@ -45,7 +45,7 @@ class Runc:
 
     def exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),
              cwd: str | None = None, user: str | None = None, timeout: float | None = None,
-             tty: bool = False) -> int:
+             tty: bool = False, started: Callable[[int], None] | None = None) -> int:
         """Run ``argv`` inside a running container with the caller's stdio; returns its exit code.
 
         With ``timeout``, a process still running after that many seconds is killed (SIGKILL, in the container)
@@ -56,7 +56,7 @@ class Runc:
         args += ["--cwd", cwd] if cwd else []
         args += ["--user", user] if user else []
         if tty:
-            return self._exec_on_terminal(cid, args, list(argv), stdio)
+            return self._exec_on_terminal(cid, args, list(argv), stdio, started)
         if timeout is None:
             return self._call(args + [cid] + list(argv), stdio, check=False)
         pid_file = self.root / f".exec-{os.getpid()}-{next(_counter)}.pid"
@@ -73,19 +73,26 @@ class Runc:
         finally:
             pid_file.unlink(missing_ok=True)
 
-    def _exec_on_terminal(self, cid: str, args: list[str], argv: list[str], stdio: tuple[int, int, int]) -> int:
+    def _exec_on_terminal(self, cid: str, args: list[str], argv: list[str], stdio: tuple[int, int, int],
+                          started: Callable[[int], None] | None) -> int:
         """runc's own foreground terminal: it makes the pseudo-terminal in the container, puts our stdin in raw
-        mode when that is a terminal, and copies both ways. It follows window-size changes on SIGWINCH, which
-        reaches it from the terminal only when it shares our process group: relayed here in case it does not
-        (a command served by the daemon)."""
+        mode when that is a terminal, and copies both ways. It copies our stdin's window size at the start and
+        on SIGWINCH, which reaches it from the terminal only when it shares our process group: relayed here, in
+        the main thread, in case it does not (a command served by the daemon). ``started`` gets runc's pid, for
+        a caller that resizes the terminal itself and then signals runc (the node agent, for ``kubectl``)."""
         import signal
+        import threading
 
         pid, log = self._spawn(args + ["--tty", cid] + argv, (stdio[0], stdio[1], stdio[1]))
-        previous = signal.signal(signal.SIGWINCH, lambda *_: _signal_quietly(pid, signal.SIGWINCH))
+        if started is not None:
+            started(pid)
+        relay = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGWINCH, lambda *_: _signal_quietly(pid, signal.SIGWINCH)) if relay else None
         try:
             return self._finish(pid, log, args, check=False)
         finally:
-            signal.signal(signal.SIGWINCH, previous)
+            if relay:
+                signal.signal(signal.SIGWINCH, previous)
 
     def kill(self, cid: str, signal: int | str = "TERM", *, all_processes: bool = False) -> None:
         self._call(["kill"] + (["--all"] if all_processes else []) + [cid, str(signal)])

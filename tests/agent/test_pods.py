@@ -224,3 +224,22 @@ def test_log_tail_and_limit(node):
     assert node.kubectl("logs", "lines", "--limit-bytes=3").stdout == "1\n2"
     bad = node.kubectl("logs", "nothere", check=False)
     assert bad.returncode != 0 and "not found" in bad.stderr
+
+
+def test_kubectl_exec_it_gets_a_terminal_that_follows_its_size(node):
+    from terminal import Terminal
+
+    node.apply(pod("term", "sleep 3600"))
+    node.wait_pod("term", ready, what="Ready")
+    term = Terminal(node.cluster.kubectl_argv() + ["exec", "-it", "term", "--", "sh"], rows=30, cols=90)
+    try:
+        term.until("# ")
+        term.type("tty; stty size; echo $((6*7))\r")
+        term.until("42")
+        term.resize(44, 120)  # kubectl sends the new size; the agent sets it and tells runc
+        term.type("stty size; exit 5\r")
+        shown = term.until("44 120")
+    finally:
+        code = term.close()
+    assert "/dev/pts/0" in shown and "30 90" in shown
+    assert code == 5

@@ -234,7 +234,8 @@ def test_exec_on_a_terminal_through_the_daemon_follows_its_size(portside, served
     from terminal import Terminal
 
     portside("run", "-d", "--name", "shell", "--network", "none", "busybox", "sleep", "600")
-    term = Terminal(["--root", str(portside.root), "exec", "-it", "shell", "sh"], rows=33, cols=101)
+    term = Terminal([sys.executable, "-m", "portside", "--root", str(portside.root), "exec", "-it", "shell", "sh"],
+                    rows=33, cols=101)
     try:
         term.until("# ")
         term.type("stty size\r")

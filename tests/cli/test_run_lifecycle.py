@@ -1,6 +1,7 @@
 """``portside run`` and the lifecycle commands against real runc containers."""
 
 import json
+import sys
 import time
 
 from control_plane import wait_for
@@ -164,7 +165,8 @@ def test_exec_on_a_terminal_sees_a_tty_its_size_and_keys(portside) -> None:
     from terminal import Terminal
 
     portside("run", "-d", "--name", "shell", "--network", "none", "busybox", "sleep", "600")
-    term = Terminal(["--root", str(portside.root), "exec", "-it", "shell", "sh"], rows=33, cols=101)
+    term = Terminal([sys.executable, "-m", "portside", "--root", str(portside.root), "exec", "-it", "shell", "sh"],
+                    rows=33, cols=101)
     try:
         term.until("# ")
         term.type("tty; stty size; echo $((6*7))\r")

@@ -1,5 +1,5 @@
-"""A command on a pseudo-terminal of the test's own, as a user's shell would run it: type into it, read what it
-shows, resize it."""
+"""A program on a pseudo-terminal of the test's own, as a user's shell would run it: type into it, read what it
+shows, resize it (``portside exec -t``, ``kubectl exec -it``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 
@@ -19,7 +18,7 @@ class Terminal:
     def __init__(self, argv: list[str], env: dict | None = None, rows: int = 24, cols: int = 80) -> None:
         self.leader, follower = pty.openpty()
         self.resize(rows, cols, follower)
-        self.proc = subprocess.Popen([sys.executable, "-m", "portside", *argv], stdin=follower, stdout=follower,
+        self.proc = subprocess.Popen(argv, stdin=follower, stdout=follower,
                                      stderr=follower, env=env, start_new_session=True)
         os.close(follower)
         self.shown = b""
