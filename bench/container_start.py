@@ -96,7 +96,8 @@ def setup_portside(work: Path, tar: Path) -> tuple[list[str], list[str], dict]:
     root = work / "portside"
     root.mkdir()
     tag = os.urandom(2)  # own bridge and subnet: other engines on this machine keep theirs
-    settings = {"bridge": f"psbench{tag.hex()}", "subnet": f"10.254.{tag[0]}.0/24"}
+    settings = {"bridge": f"psbench{tag.hex()}", "subnet": f"10.254.{tag[0]}.0/24",
+                "cgroup_parent": "portside-bench"}  # shared with raw runc's, and removed at the end
     (root / "engine.json").write_text(json.dumps(settings))
     env = portside_env(root)
     subprocess.run(PORTSIDE + ["import", str(tar), "bench-busybox"], env=env, check=True,
@@ -215,9 +216,9 @@ def teardown(work: Path, portside_env_: dict | None, podman: list[str] | None, p
         subprocess.run(podman[:podman.index("run")] + ["system", "reset", "--force"], env=podman_env,
                        capture_output=True)
     shutil.rmtree(work, ignore_errors=True)
-    for parent in Path("/sys/fs/cgroup").glob("*/portside-bench"):  # raw runc's cgroup parent
+    for parent in [*Path("/sys/fs/cgroup").glob("*/portside-bench"), Path("/sys/fs/cgroup/portside-bench")]:
         try:
-            parent.rmdir()
+            parent.rmdir()  # portside's and raw runc's containers' parent, empty by now
         except OSError:
             pass
 
