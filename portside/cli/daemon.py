@@ -35,6 +35,7 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 
 from portside import __version__
 from portside.cli import daemon_child
@@ -128,9 +129,20 @@ class Daemon:
             os.umask(old)
         listener.listen(64)
         self.listener = listener  # blocking: only spares accept, each in its own process
+        self._recover()
         gc.collect()
         gc.freeze()  # collections here never scan what every child shares
         self._fork_spare()
+
+    def _recover(self) -> None:
+        """One look at every container, which reconciles what changed while nobody watched: containers whose
+        monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot)."""
+        from portside.engine.engine import Engine
+
+        try:
+            Engine(Path(self.root)).list(all=True)
+        except Exception:  # a broken record must not keep the daemon from serving
+            log.exception("recovering the containers of %s", self.root)
 
     def close(self) -> None:
         if self.listening:

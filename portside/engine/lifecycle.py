@@ -11,7 +11,9 @@ A monitor that was SIGKILLed leaves a record saying "running". ``reconcile`` not
 belongs to another process) and asks runc. A container still running is adopted: a new monitor re-opens its
 FIFOs (what it wrote meanwhile is still buffered there), logs on and records the end, though with the exit status
 unknown (255, as docker reports it), since the container's init is no longer a child of any monitor. One that
-already ended is recorded as exited with that same unknown status and cleaned up.
+already ended is recorded as exited with that same unknown status and cleaned up, and, under an ``always`` or
+``unless-stopped`` policy, started again: after a reboot, the first look (``portside daemon`` takes one at its
+start) brings such containers back, as dockerd does when it starts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from contextlib import ExitStack
 from portside.engine.bundle import write_bundle
 from portside.engine.records import Paths, read_json, remove_tree
 from portside.runtime import monitor, rootfs
-from portside.runtime.errors import ContainerNotFound, OCIRuntimeError
+from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
 from portside.runtime.logfile import rfc3339
 from portside.runtime.state import Event, State, transition
 
@@ -253,7 +255,22 @@ def _reconcile_locked(engine, cid: str, paths: Paths) -> dict:
         Status="exited", Pid=0, ExitCode=UNKNOWN_EXIT, FinishedAt=rfc3339(), MonitorPid=0,
         Error="the container's monitor died; its exit status is unknown"))
     release(engine, cid)
+    if _restarts_after_a_crash(paths, read_json(paths.record)):
+        try:
+            _start(engine, paths, cid, None, None).close()
+        except PortsideError as exc:
+            error = f"restart after a crash: {exc}"
+            return engine.records.update_state(cid, lambda s: s.update(Error=error))
+        return read_json(paths.state)
     return state
+
+
+def _restarts_after_a_crash(paths: Paths, record: dict) -> bool:
+    """A container that was running when its monitor and its process both died (a reboot, an OOM kill of the
+    whole group) starts again if its policy is docker's ``always`` or ``unless-stopped``, as dockerd starts them
+    when it comes back, unless a stop was under way."""
+    return record["HostConfig"]["RestartPolicy"]["Name"] in ("always", "unless-stopped") and \
+        not paths.stop_marker.exists()
 
 
 def _adopt(engine, paths: Paths, pid: int) -> None:

@@ -48,3 +48,35 @@ def test_stop_works_on_a_container_whose_monitor_was_killed(portside) -> None:
     assert portside.inspect("lost")["State"]["Status"] == "exited"
     portside("rm", "lost")
     assert portside.leftovers() == []
+
+
+def test_after_a_crash_always_containers_come_back_and_others_are_recorded(portside) -> None:
+    """A reboot, as far as one root can tell: each container's monitor and process die at once. The daemon's
+    first look (or any command's) starts the ``always`` and ``unless-stopped`` ones again, as dockerd does."""
+    import subprocess
+    import sys
+
+    ids = {policy: portside("run", "-d", "--name", policy, "--network", "none", "--restart", policy, "busybox",
+                            "sleep", "600").stdout.strip() for policy in ("always", "unless-stopped", "no")}
+    old_pids = {}
+    for policy, cid in ids.items():
+        state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
+        old_pids[policy] = state["Pid"]
+        os.kill(state["MonitorPid"], signal.SIGKILL)
+        os.kill(state["Pid"], signal.SIGKILL)
+        wait_for(lambda pid=state["Pid"]: not os.path.exists(f"/proc/{pid}"), 10, what="the crash")
+    daemon = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(portside.root), "daemon"],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in daemon.stderr.readline()
+        states = {policy: json.loads((portside.root / "containers" / cid / "state.json").read_text())
+                  for policy, cid in ids.items()}  # what the daemon's first look left, before any command
+    finally:
+        daemon.terminate()
+        assert daemon.wait(30) == 0
+    for policy in ("always", "unless-stopped"):
+        assert states[policy]["Status"] == "running" and states[policy]["Pid"] != old_pids[policy]
+    assert (states["no"]["Status"], states["no"]["ExitCode"]) == ("exited", 255)
+    assert portside.inspect("always")["State"]["Running"]
+    portside("rm", "-f", *ids.values())
+    assert portside.leftovers() == []
