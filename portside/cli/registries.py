@@ -103,19 +103,21 @@ def cmd_bootstrap(argv: list[str], root: str) -> int:
 
 def ask(prompt: str, echo: bool = True) -> str:
     """One line from the terminal on stdin (which, through the daemon, is the client's): the prompt on stderr,
-    and for a password with echo off, on that descriptor itself rather than the process's controlling terminal."""
+    and for a password with echo off, on that descriptor itself rather than the process's controlling terminal.
+    Echo goes off before the prompt shows, so that nothing typed after it is echoed, and nothing typed ahead is
+    thrown away (TCSADRAIN, not TCSAFLUSH)."""
     import termios
 
-    sys.stderr.write(prompt)
-    sys.stderr.flush()
     saved = termios.tcgetattr(0)
     if not echo:
         quiet = list(saved)
         quiet[3] &= ~termios.ECHO
-        termios.tcsetattr(0, termios.TCSAFLUSH, quiet)
+        termios.tcsetattr(0, termios.TCSADRAIN, quiet)
     try:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
         return sys.stdin.readline().rstrip("\n")
     finally:
         if not echo:
-            termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
             sys.stderr.write("\n")
