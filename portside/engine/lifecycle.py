@@ -274,9 +274,14 @@ def _restarts_after_a_crash(paths: Paths, record: dict) -> bool:
 
 
 def _adopt(engine, paths: Paths, pid: int) -> None:
-    """A new monitor for a running container: it drains the output again and records the end."""
-    handle = monitor.spawn(_plan(engine, paths, read_json(paths.record), None, None, adopt_pid=pid),
-                           engine.caller_exits)
+    """A new monitor for a running container: it drains the output again, holds the published host ports
+    again, and records the end."""
+    record = read_json(paths.record)
+    bridged = record["HostConfig"]["NetworkMode"] == "bridge"
+    attachment = engine.network.reclaim(record["Id"]) if bridged else None
+    handle = monitor.spawn(_plan(engine, paths, record, attachment, None, adopt_pid=pid), engine.caller_exits)
+    for sock in attachment.reserved if attachment else ():
+        sock.close()  # the new monitor has them
     try:
         handle.started()
     except OCIRuntimeError:

@@ -16,6 +16,8 @@ Cost: with the bridge in place an attach is two ``ip -batch`` runs (host side, t
 
 from __future__ import annotations
 
+import dataclasses
+
 import ipaddress
 import os
 import re
@@ -28,7 +30,7 @@ from pathlib import Path
 from portside.runtime.errors import InvalidArgument, NetworkError
 from portside.runtime.net import netns, nft
 from portside.runtime.net.ipam import LeaseStore, mac_for
-from portside.runtime.net.ports import PortMapping, release, reserve
+from portside.runtime.net.ports import PortMapping, reclaim, release, reserve
 
 _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _CONTAINER_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
@@ -70,6 +72,12 @@ class BridgeNetwork:
         """Container id -> leased address, for every container attached now."""
         with self._leases.locked(write=False) as table:
             return {cid: lease.ip for cid, lease in table.leases.items()}
+
+    def reclaim(self, container_id: str) -> Attachment | None:
+        """The recorded attachment with its host ports bound again (``reserved``), for a container whose
+        monitor, which held them, died: a new monitor holds them from here on."""
+        attachment = self.lookup(container_id)
+        return None if attachment is None else dataclasses.replace(attachment, reserved=reclaim(attachment.ports))
 
     def lookup(self, container_id: str) -> Attachment | None:
         """The attachment as recorded, for an engine that restarted; ``reserved`` is empty (the monitor has it)."""

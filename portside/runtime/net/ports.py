@@ -104,6 +104,17 @@ def reserve(mappings: list[PortMapping]) -> tuple[list[PortMapping], list[socket
     return resolved, held
 
 
+def reclaim(mappings: list[PortMapping]) -> list[socket.socket]:
+    """Bind again the host ports a container already publishes (its holder died): each that is still free."""
+    held = []
+    for mapping in mappings:
+        try:
+            held.append(_bind(mapping))
+        except (PortInUse, InvalidArgument):
+            pass  # taken meanwhile, or the address is gone: the container's DNAT stays; nothing holds the port
+    return held
+
+
 def _bind(mapping: PortMapping) -> socket.socket:
     kind = socket.SOCK_STREAM if mapping.protocol == "tcp" else socket.SOCK_DGRAM
     sock = socket.socket(socket.AF_INET, kind)
