@@ -1,20 +1,59 @@
-"""The cgroup parent for containers the tests run outside an engine root (build RUN steps, one-shot and monitor
-tests): one per test process, so that what those leave is this process's to remove, at the end of its session."""
+"""Removing what tests leave in the cgroup hierarchies, and the cgroup parent for containers the tests run outside
+an engine root (build RUN steps, one-shot and monitor tests): one per test process, so that what those leave is
+this process's to remove, at the end of its session."""
 
 import os
+import time
 from pathlib import Path
 
 TEST_CGROUP_PARENT = f"portside-test-{os.getpid()}"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+REMOVE_TIMEOUT_S = 3.0
 
 
-def remove_cgroup_parent(name: str) -> None:
-    """Remove ``name`` and its (empty) children from every hierarchy; a busy one stays and is not an error here:
-    the tests that made it report their own leftovers."""
-    for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
+def remove_cgroup_parent(name: str, *, kill: bool = False, strict: bool = True) -> list[str]:
+    """Remove ``name`` and the cgroups below it from every hierarchy.
+
+    ``kill``: processes still inside are killed first, and named in the list returned (a leak to report).
+    ``strict``: a cgroup still busy after REMOVE_TIMEOUT_S raises; otherwise it is left where it is.
+    """
+    leaks: list[str] = []
+    for base in (CGROUP_ROOT, *CGROUP_ROOT.glob("*")):
         parent = base / name
         if parent.is_dir():
             for group in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
-                try:
-                    group.rmdir()
-                except OSError:
-                    pass
+                if kill:
+                    leaks += _kill_all(group)
+                _rmdir(group, strict)
+    return leaks
+
+
+def _kill_all(cgroup: Path) -> list[str]:
+    """A process still in one of a test's cgroups is a leak: named, then killed so that the cgroup can go."""
+    try:
+        pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    return [f"process {pid} in {cgroup}" for pid in pids]
+
+
+def _rmdir(cgroup: Path, strict: bool) -> None:
+    """A cgroup whose last process is still being reaped refuses rmdir for a moment."""
+    deadline = time.monotonic() + REMOVE_TIMEOUT_S
+    while True:
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                if strict:
+                    raise
+                return
+            time.sleep(0.05)

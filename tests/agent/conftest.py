@@ -12,12 +12,12 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.control_plane import NODE_COMPONENTS, Cluster, wait_for
+from tests.leftovers import remove_cgroup_parent
 
 BACKOFF_BASE_S = "1"
 
@@ -112,38 +112,4 @@ def cleanup(root: Path, settings: dict) -> list[str]:
             engine.network.detach(sandbox.name)
     engine.network.teardown()
     left = [f"netns {n.name}" for n in (root / "network" / "netns").glob("*")]
-    for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
-        parent = base / settings["cgroup_parent"]
-        if parent.is_dir():
-            for d in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
-                left += _kill_all(d)
-                _rmdir(d)
-    return left
-
-
-def _kill_all(cgroup: Path) -> list[str]:
-    """A process still in one of this test's cgroups is a leak: reported, then killed so the cgroup can go."""
-    try:
-        pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []
-    for pid in pids:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-    return [f"process {pid} in {cgroup}" for pid in pids]
-
-
-def _rmdir(cgroup: Path) -> None:
-    deadline = time.monotonic() + 3
-    while True:
-        try:
-            cgroup.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    return left + remove_cgroup_parent(settings["cgroup_parent"], kill=True)

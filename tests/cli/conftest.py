@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import remove_cgroup_parent
+
 
 @dataclass
 class Portside:
@@ -125,21 +127,4 @@ def _cleanup(ps: Portside) -> None:
     Engine(ps.root).network.teardown()
     for pid in monitor_pids(ps.root):
         os.kill(pid, 9)
-    for base in (Path("/sys/fs/cgroup"), *Path("/sys/fs/cgroup").glob("*")):
-        parent = base / ps.cgroup_parent
-        if parent.is_dir():
-            for d in [*(d for d in parent.iterdir() if d.is_dir()), parent]:
-                _rmdir(d)
-
-
-def _rmdir(cgroup: Path) -> None:
-    """A cgroup whose last process is still being reaped refuses rmdir for a moment."""
-    for _ in range(40):
-        try:
-            cgroup.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.05)
-    cgroup.rmdir()
+    remove_cgroup_parent(ps.cgroup_parent)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import yaml
 
+from leftovers import remove_cgroup_parent
+
 USER, PASSWORD = "tester", "s3cret-pass"
 START_TIMEOUT_S = 15
 
@@ -188,10 +190,4 @@ def _teardown_engine(root: pathlib.Path, cgroup_parent: str) -> None:
     if ids:
         portside(root, "rm", "-f", *ids)
     Engine(root).network.teardown()
-    for base in (pathlib.Path("/sys/fs/cgroup"), *pathlib.Path("/sys/fs/cgroup").glob("*")):
-        group = base / cgroup_parent
-        if group.is_dir():
-            for child in group.iterdir():
-                if child.is_dir():
-                    child.rmdir()
-            group.rmdir()
+    remove_cgroup_parent(cgroup_parent)
