@@ -53,3 +53,21 @@ class Terminal:
             self.proc.kill()
             self.proc.wait()
             os.close(self.leader)
+
+
+def resized_shell(argv: list[str], size: tuple[int, int], new_size: tuple[int, int], exit_code: int
+                  ) -> tuple[str, int]:
+    """A shell started by ``argv`` on a terminal of ``size`` (rows, columns): it is asked its terminal and size,
+    resized to ``new_size`` and asked again, then exits with ``exit_code``. What it showed, and the code the
+    command ended with."""
+    term = Terminal(argv, rows=size[0], cols=size[1])
+    try:
+        term.until("# ")
+        term.type("tty; stty size; echo $((6*7))\r")
+        term.until("42")
+        term.resize(*new_size)
+        term.type(f"stty size; exit {exit_code}\r")
+        shown = term.until(f"{new_size[0]} {new_size[1]}")
+    finally:
+        code = term.close()
+    return shown, code

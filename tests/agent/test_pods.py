@@ -23,7 +23,8 @@ def pod(name: str, script: str, **container) -> dict:
 
 
 def exec_probe(path: str, **timing) -> dict:
-    return {"exec": {"command": ["test", "-e", path]}, "periodSeconds": 1, "failureThreshold": 1, "timeoutSeconds": 5, **timing}
+    return {"exec": {"command": ["test", "-e", path]}, "periodSeconds": 1, "failureThreshold": 1,
+            "timeoutSeconds": 5, **timing}
 
 
 def event_reasons(node, pod_name: str) -> list[str]:
@@ -227,19 +228,12 @@ def test_log_tail_and_limit(node):
 
 
 def test_kubectl_exec_it_gets_a_terminal_that_follows_its_size(node):
-    from terminal import Terminal
+    from terminal import resized_shell
 
     node.apply(pod("term", "sleep 3600"))
     node.wait_pod("term", ready, what="Ready")
-    term = Terminal(node.cluster.kubectl_argv() + ["exec", "-it", "term", "--", "sh"], rows=30, cols=90)
-    try:
-        term.until("# ")
-        term.type("tty; stty size; echo $((6*7))\r")
-        term.until("42")
-        term.resize(44, 120)  # kubectl sends the new size; the agent sets it and tells runc
-        term.type("stty size; exit 5\r")
-        shown = term.until("44 120")
-    finally:
-        code = term.close()
-    assert "/dev/pts/0" in shown and "30 90" in shown
+    # on the resize, kubectl sends the new size; the agent sets it and tells runc
+    argv = node.cluster.kubectl_argv() + ["exec", "-it", "term", "--", "sh"]
+    shown, code = resized_shell(argv, (30, 90), (44, 120), 5)
+    assert "44 120" in shown and "/dev/pts/0" in shown and "30 90" in shown
     assert code == 5

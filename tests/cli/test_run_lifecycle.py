@@ -162,21 +162,12 @@ def test_an_exec_that_outlives_its_timeout_is_killed(portside) -> None:
 
 
 def test_exec_on_a_terminal_sees_a_tty_its_size_and_keys(portside) -> None:
-    from terminal import Terminal
+    from terminal import resized_shell
 
     portside("run", "-d", "--name", "shell", "--network", "none", "busybox", "sleep", "600")
-    term = Terminal([sys.executable, "-m", "portside", "--root", str(portside.root), "exec", "-it", "shell", "sh"],
-                    rows=33, cols=101)
-    try:
-        term.until("# ")
-        term.type("tty; stty size; echo $((6*7))\r")
-        term.until("42")
-        term.resize(40, 132)
-        term.type("stty size; exit 3\r")
-        shown = term.until("40 132")
-    finally:
-        code = term.close()
-    assert "/dev/pts/0" in shown and "33 101" in shown
+    argv = [sys.executable, "-m", "portside", "--root", str(portside.root), "exec", "-it", "shell", "sh"]
+    shown, code = resized_shell(argv, (33, 101), (40, 132), 3)
+    assert "40 132" in shown and "/dev/pts/0" in shown and "33 101" in shown
     assert code == 3
     plain = portside("exec", "shell", "tty", check=False)
     assert plain.stdout == "not a tty\n"  # without -t, pipes as before
