@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from portside.engine.bundle import write_bundle
 from portside.engine.records import Paths, read_json, remove_tree
 from portside.runtime import monitor, rootfs
+from portside.runtime.process import wait_pid
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
 from portside.runtime.logfile import rfc3339
 from portside.runtime.state import Event, State, transition
@@ -208,20 +209,6 @@ def wait_output(pid: int, watch, timeout: float) -> None:
             os.close(pidfd)
     if watch is not None:
         watch.drain()
-
-
-def wait_pid(pid: int, timeout: float | None) -> bool:
-    """True once ``pid`` has exited (a pidfd: no polling), False on timeout."""
-    if pid <= 0:
-        return True
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
 
 
 def reconcile(engine, cid: str, state: dict) -> dict:

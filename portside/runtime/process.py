@@ -1,12 +1,14 @@
-"""Process plumbing for the monitor: shedding what it inherited, reaping as a subreaper, leaving a crash note.
+"""Process plumbing: for the monitor, shedding what it inherited, reaping as a subreaper, leaving a crash note;
+for anyone, waiting for a process to end.
 
-These run in the forked monitor, which has no terminal and must hold nothing of the command that spawned it
+The monitor's run in the forked monitor, which has no terminal and must hold nothing of the command that spawned it
 (a test's capture pipe, a lock): hence ``isolate`` closes every descriptor it was not told to keep.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 from pathlib import Path
 
@@ -77,3 +79,17 @@ def reap_orphans() -> None:
             return
         if pid == 0:
             return
+
+
+def wait_pid(pid: int, timeout: float | None) -> bool:
+    """True once ``pid`` has exited (a pidfd: no polling), False on timeout."""
+    if pid <= 0:
+        return True
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from portside.runtime.errors import CommandNotExecutable, CommandNotFound, ContainerNotFound, OCIRuntimeError
+from portside.runtime.process import wait_pid
 
 _counter = itertools.count()
 
@@ -62,7 +63,7 @@ class Runc:
         pid_file = self.root / f".exec-{os.getpid()}-{next(_counter)}.pid"
         pid, log = self._spawn(args + ["--pid-file", str(pid_file), cid] + list(argv), stdio)
         try:
-            if not _ended_within(pid, timeout):
+            if not wait_pid(pid, timeout):
                 _kill_exec(pid, pid_file)
                 try:
                     self._finish(pid, log, args, check=False)
@@ -176,17 +177,6 @@ def _signal_quietly(pid: int, sig: int) -> None:
         pass
 
 
-def _ended_within(pid: int, timeout: float) -> bool:
-    """Whether our child ``pid`` has ended within ``timeout`` seconds (it is not reaped here)."""
-    import select
-
-    fd = os.pidfd_open(pid)
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
-
-
 def _kill_exec(runc_pid: int, pid_file: Path) -> None:
     """The exec'd process, by the host pid runc wrote; runc itself when it has not got that far."""
     try:
@@ -197,7 +187,7 @@ def _kill_exec(runc_pid: int, pid_file: Path) -> None:
         os.kill(target, 9)
     except ProcessLookupError:
         pass
-    if target != runc_pid and not _ended_within(runc_pid, 5):
+    if target != runc_pid and not wait_pid(runc_pid, 5):
         os.kill(runc_pid, 9)  # the process is gone; runc must not hang on its stdio either
 
 
