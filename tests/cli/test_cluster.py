@@ -7,14 +7,7 @@ import sys
 import urllib.request
 
 from control_plane import Cluster, free_port, wait_for
-
-
-def running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited, only its reaping is left
-    except FileNotFoundError:
-        return False
+from portside.cli.up import alive
 
 
 def portside(*args, timeout=60):
@@ -38,7 +31,7 @@ def test_detached_up_then_down_then_resume(tmp_path):
     finally:
         down = portside("down", "--data-dir", str(data))
     assert down.returncode == 0 and f"stopped (pid {pid})" in down.stdout
-    assert not (data / "portside.pid").exists() and not running(pid)
+    assert not (data / "portside.pid").exists() and not alive(pid)
     resumed = Cluster(data).start()
     try:
         got = json.loads(resumed.kubectl("get", "configmap", "kept", "-o", "json").stdout)

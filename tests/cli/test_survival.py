@@ -5,6 +5,7 @@ import os
 import signal
 
 from control_plane import wait_for
+from portside.cli.up import alive
 
 
 def test_killing_a_foreground_run_leaves_the_container_running_and_its_exit_recorded(portside) -> None:
@@ -84,33 +85,4 @@ def test_after_a_crash_always_containers_come_back_and_others_are_recorded(ports
 
 def _ended(pid: int) -> bool:
     """Gone, or a zombie: an orphan goes to pid 1, which need not reap it."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def test_a_new_monitor_holds_the_published_port_again(portside) -> None:
-    """The monitor holds a published host port with a listening socket; when it is killed, its successor
-    takes the port back, so that no one else can bind it while the container still owns it."""
-    import errno
-    import socket
-
-    import pytest
-
-    port = portside.free_port()
-    cid = portside("run", "-d", "-p", f"{port}:8080", "busybox", "sleep", "600").stdout.strip()
-    state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
-    os.kill(state["MonitorPid"], signal.SIGKILL)
-    wait_for(lambda: _ended(state["MonitorPid"]), 10, what="the monitor to die")
-    assert portside.inspect(cid)["State"]["Running"]  # adopted by a new monitor
-    with socket.socket() as probe, pytest.raises(OSError) as taken:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("", port))
-        probe.listen(1)
-    assert taken.value.errno == errno.EADDRINUSE
-    portside("rm", "-f", cid)
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("", port))  # free again once the container is gone
+    return not alive(pid)
