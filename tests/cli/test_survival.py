@@ -86,3 +86,28 @@ def test_after_a_crash_always_containers_come_back_and_others_are_recorded(ports
 def _ended(pid: int) -> bool:
     """Gone, or a zombie: an orphan goes to pid 1, which need not reap it."""
     return not alive(pid)
+
+
+def test_a_new_monitor_holds_the_published_port_again(portside) -> None:
+    """The monitor holds a published host port with a listening socket; when it is killed, its successor
+    takes the port back, so that no one else can bind it while the container still owns it."""
+    import errno
+    import socket
+
+    import pytest
+
+    port = portside.free_port()
+    cid = portside("run", "-d", "-p", f"{port}:8080", "busybox", "sleep", "600").stdout.strip()
+    state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
+    os.kill(state["MonitorPid"], signal.SIGKILL)
+    wait_for(lambda: _ended(state["MonitorPid"]), 10, what="the monitor to die")
+    assert portside.inspect(cid)["State"]["Running"]  # adopted by a new monitor
+    with socket.socket() as probe, pytest.raises(OSError) as taken:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("", port))
+        probe.listen(1)
+    assert taken.value.errno == errno.EADDRINUSE
+    portside("rm", "-f", cid)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("", port))  # free again once the container is gone
