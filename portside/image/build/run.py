@@ -20,6 +20,7 @@ from portside.image.errors import ImageError
 
 # Mount points runc creates when an image lacks them; they must not become layer content.
 MOUNT_POINTS = ("proc", "sys", "dev")
+CLEANUP_TIMEOUT_S = 10.0  # an interrupted RUN: how long its work directory may stay busy (a loaded machine)
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,9 @@ def cleanup(work: Path) -> None:
 
     if is_mounted(work / "merged"):
         return
-    for _ in range(40):  # an overlay just unmounted can keep its work directory busy for a moment
+    deadline = time.monotonic() + CLEANUP_TIMEOUT_S
+    while True:  # an overlay just unmounted keeps its work directory busy until its last user is gone
         shutil.rmtree(work, ignore_errors=True)
-        if not work.exists():
+        if not work.exists() or time.monotonic() > deadline:
             return
         time.sleep(0.05)
