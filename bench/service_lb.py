@@ -146,7 +146,7 @@ def start_haproxy(stack: contextlib.ExitStack, backends: list[Backend], threads:
             return f"http://127.0.0.1:{port}/"
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"haproxy did not start: {proc.stderr.read().decode()[-500:]}")
+                raise SystemExit(f"haproxy did not start: {proc.stderr.read().decode()[-500:]}") from None
             time.sleep(0.05)  # a foreign process: no event to wait on
 
 

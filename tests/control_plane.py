@@ -64,7 +64,7 @@ class Cluster:
     def tokens(self) -> dict[str, str]:
         return json.loads((self.data_dir / "pki" / "tokens.json").read_text())
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
                *self.extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.data_dir.parent /
@@ -94,7 +94,7 @@ class Cluster:
             return self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError("portside up did not stop within 20 s of SIGTERM")
+            raise AssertionError("portside up did not stop within 20 s of SIGTERM") from None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -19,8 +19,8 @@ import aiohttp
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
-from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.reporting import StatusWriter
+from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, NotFound

@@ -94,7 +94,7 @@ class PodEngine:
                 return
             try:
                 await asyncio.wait_for(ended.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self.call(self._signal, cid, "KILL")
                 await asyncio.wait_for(ended.wait(), kill_wait)  # raises only if SIGKILL did not end it
         finally:

@@ -22,7 +22,7 @@ class FileWatch:
     async def changed(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self.event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self.event.clear()
 

@@ -33,7 +33,7 @@ class Timing:
     failure_threshold: int = 3
 
     @classmethod
-    def of(cls, probe: Probe) -> "Timing":
+    def of(cls, probe: Probe) -> Timing:
         """Kubernetes' defaults for every field left out."""
         return cls(probe.initial_delay_seconds or 0, probe.period_seconds or 10, probe.timeout_seconds or 1,
                    probe.success_threshold or 1, probe.failure_threshold or 3)

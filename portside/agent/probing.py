@@ -62,7 +62,7 @@ async def run_handler(handler, ip: str, container: Container, timeout: float, ex
         if getattr(handler, "sleep", None) is not None:
             await asyncio.sleep(handler.sleep.seconds)
             return True
-    except (OSError, asyncio.TimeoutError, ValueError, IndexError):
+    except (TimeoutError, OSError, ValueError, IndexError):
         return False
     return False
 

@@ -30,7 +30,7 @@ async def pre_stop(engine, run: Run, container: Container, ip: str, budget: floa
     try:
         await asyncio.wait_for(run_handler(hook, ip, container, budget,
                                            lambda argv, t: engine.exec(run.cid, argv, t)), budget)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.info("container %s: preStop hook still running when the grace period ended", container.name)
 
 
@@ -39,5 +39,5 @@ async def stop_run(engine, run: Run, container: Container, ip: str, grace: float
     await pre_stop(engine, run, container, ip, grace)
     try:
         await engine.stop(run.cid, max(0.0, grace - (time.monotonic() - started)))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.warning("container %s did not end after SIGKILL", container.name)

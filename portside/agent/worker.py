@@ -19,10 +19,10 @@ import time
 from portside.agent import plan
 from portside.agent.backoff import Entry, after_restart
 from portside.agent.engine import RunError
+from portside.agent.health import Health
 from portside.agent.model import Run, latest
 from portside.agent.plan import Kind, Observed
 from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
-from portside.agent.health import Health
 from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
 from portside.client import container_path, pod_reference
@@ -114,7 +114,7 @@ class Worker:
         timeout = None if due is None else max(0.0, due - time.time())
         try:
             await asyncio.wait_for(self.wake.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def sync(self) -> None:

@@ -10,12 +10,11 @@ from .errors import FieldError, Invalid
 from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
 from .openapi import openapi_v2, openapi_v3, openapi_v3_index
 from .patch import PATCH_TYPES, PatchError, apply_patch, merge_patch
-from .priority import SYSTEM_PRIORITY_CLASSES, PriorityRefused, resolve_priority
 from .prepare import UnknownFields, decode, prepare_create, prepare_status_update, prepare_update, spec_changed
+from .priority import SYSTEM_PRIORITY_CLASSES, PriorityRefused, resolve_priority
 from .quantity import QuantityError, canonical, cpu_millis, parse_quantity, to_bytes
 from .resources import RESOURCES, ResourceInfo, by_kind, lookup
-from .selectors import (Requirement, Selector, SelectorError, format_label_selector, label_selector,
-                        selector_from_object)
+from .selectors import Requirement, Selector, SelectorError, format_label_selector, label_selector, selector_from_object
 from .status import apply_scale, qos_class, scale_of
 from .tables import table
 from .validation import DEPENDS_ON, parse_depends_on

@@ -7,7 +7,8 @@ nothing, which keeps updates and patches from drifting.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
 

@@ -7,7 +7,8 @@ schema by ``x-kubernetes-group-version-kind``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .resources import RESOURCES
 from .schema import Node, Prop, schema_of

@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Union
+from typing import Annotated, Any, Union
 
 from . import errors
 from .quantity import QuantityError, canonical
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 QuantityValue = Annotated[str, "quantity"]
-IntOrString = Annotated[Union[int, str], "int-or-string"]
+IntOrString = Annotated[int | str, "int-or-string"]
 Time = Annotated[str, "date-time"]
 RawObject = Annotated[dict[str, Any], "any"]
 _SCALARS = {str: "string", int: "integer", bool: "boolean", float: "number"}
@@ -74,8 +75,8 @@ class Node:
 
     kind: str
     cls: type | None = None
-    item: "Node | None" = None
-    props: dict[str, "Prop"] = dataclasses.field(default_factory=dict)
+    item: Node | None = None
+    props: dict[str, Prop] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:

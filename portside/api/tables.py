@@ -35,7 +35,7 @@ def _row_object(obj: dict[str, Any], include_object: str) -> dict[str, Any] | No
 def table(info: ResourceInfo, objs: list[dict[str, Any]], include_object: str = "Metadata",
           now: dt.datetime | None = None, resource_version: str = "") -> dict[str, Any]:
     """A Table of ``objs``; ``include_object`` is the ``includeObject`` query value (None, Metadata, Object)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     printer = PRINTERS.get(info.kind)
     columns = [_NAME, *printer.columns] if printer else [_NAME, _AGE_COLUMN]
     rows = []

@@ -37,7 +37,7 @@ def find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
 
 
 class Admission:
-    def __init__(self, registry: "Registry") -> None:
+    def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
 
@@ -55,7 +55,7 @@ class Admission:
     async def _common(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         if info.kind == "Service":
             self._service_ranges(info, obj)
-        elif info.kind == "Job" and api.parse_depends_on((obj["metadata"].get("annotations"))):
+        elif info.kind == "Job" and api.parse_depends_on(obj["metadata"].get("annotations")):
             await self._job_cycles(info, obj)
 
     async def _namespace_open(self, name: str) -> None:
@@ -74,7 +74,7 @@ class Admission:
         try:
             alloc.check_ranges(obj.get("spec") or {})
         except alloc.AllocationError as exc:
-            raise errors.field_invalid(info, obj["metadata"].get("name", ""), exc.path, exc.value, exc.detail)
+            raise errors.field_invalid(info, obj["metadata"].get("name", ""), exc.path, exc.value, exc.detail) from exc
 
     async def _job_cycles(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         m = obj["metadata"]

@@ -31,7 +31,7 @@ class DeleteOptions:
     dry_run: bool = False
 
     @classmethod
-    def parse(cls, body: dict[str, Any], query: dict[str, str]) -> "DeleteOptions":
+    def parse(cls, body: dict[str, Any], query: dict[str, str]) -> DeleteOptions:
         policy = body.get("propagationPolicy") or query.get("propagationPolicy")
         if policy is None and (body.get("orphanDependents") is not None or "orphanDependents" in query):
             orphan = body.get("orphanDependents", query.get("orphanDependents") in ("true", "1"))

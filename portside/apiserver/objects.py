@@ -11,8 +11,9 @@ import datetime
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from portside import api
 from portside.store import KeyValue
@@ -68,13 +69,13 @@ def now() -> str:
     global _stamp
     second = int(time.time())
     if second != _stamp[0]:
-        moment = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
         _stamp = (second, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return _stamp[1]
 
 
 def later(seconds: int) -> str:
-    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -152,7 +152,7 @@ def _scalar(kind: str, value: Any) -> Any:
         return message("Quantity", value).get("string", "0")
     if kind == T:
         seconds = message("Time", value).get("seconds", 0)
-        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind == IOS:
         ios = message("IntOrString", value)
         return ios.get("strVal", "") if ios.get("type") == 1 else ios.get("intVal", 0)

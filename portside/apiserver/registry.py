@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portside import api
+from portside.api.patch import PatchError
 from portside.apiserver import admission, alloc, errors
 from portside.apiserver.objects import Target, decode, encoder, generate_name, key, key_of, list_prefix, meta, now
-from portside.api.patch import PatchError
 from portside.store import Conflict, Create, Delete, KeyExists, KeyNotFound, KeyValue, ListResult, Store, Update
 
 PATCH_RETRIES = 5

@@ -18,6 +18,7 @@ from portside.cli.main import exit_now, own_process
 from portside.cli.runopts import RUN_FLAGS, config_from
 from portside.runtime.errors import PortsideError
 
+
 def command(func):
     """One error line (``portside: ...``) and docker's exit codes for every failure a user can cause."""
     @wraps(func)

@@ -113,7 +113,7 @@ class Daemon:
         except BlockingIOError:
             os.close(self.lock_fd)
             self.lock_fd = -1
-            raise DaemonError(f"a daemon already serves {self.root} (it holds {os.path.join(self.root, LOCK)})")
+            raise DaemonError(f"a daemon already serves {self.root} (it holds {os.path.join(self.root, LOCK)})") from None
         try:
             os.unlink(self.path)  # a socket left by a daemon that was killed: we hold the lock, it is ours now
         except FileNotFoundError:

@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from portside.cli.daemon_wire import DaemonError, Request, read_request, tell_exit
 from portside.runtime import libc
@@ -124,10 +124,10 @@ def _prefault() -> None:
 def _reopen_stdio() -> None:
     """New text streams over the client's descriptors, buffered as Python would buffer them for that client
     (line by line on a terminal), instead of the daemon's own."""
-    sys.stdin = io.TextIOWrapper(io.open(0, "rb", closefd=False), errors="surrogateescape")
-    sys.stdout = io.TextIOWrapper(io.open(1, "wb", closefd=False), errors="surrogateescape",
+    sys.stdin = io.TextIOWrapper(open(0, "rb", closefd=False), errors="surrogateescape")
+    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), errors="surrogateescape",
                                   line_buffering=os.isatty(1), write_through=False)
-    sys.stderr = io.TextIOWrapper(io.open(2, "wb", buffering=0, closefd=False), errors="backslashreplace",
+    sys.stderr = io.TextIOWrapper(open(2, "wb", buffering=0, closefd=False), errors="backslashreplace",
                                   line_buffering=True)
 
 

@@ -32,7 +32,7 @@ class Request:
         self.version, self.cwd, self.umask, self.argv, self.env = version, cwd, umask, argv, env
 
     @classmethod
-    def decode(cls, payload: bytes) -> "Request":
+    def decode(cls, payload: bytes) -> Request:
         fields = payload.decode("utf-8", "surrogateescape").split("\0")
         if len(fields) < 5 or fields[0] != PROTOCOL:
             raise DaemonError(f"not a {PROTOCOL} request")

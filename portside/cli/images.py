@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from collections.abc import Callable
 
 from portside.cli.main import fail
 from portside.runtime.errors import PortsideError

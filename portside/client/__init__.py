@@ -10,8 +10,17 @@
 
 from portside.client.client import Client, path, resource
 from portside.client.config import ClientConfig, ConfigError, load_kubeconfig
-from portside.client.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound,
-                                    Unauthorized)
+from portside.client.errors import (
+                                    AlreadyExists,
+                                    ApiError,
+                                    BadRequest,
+                                    Conflict,
+                                    Forbidden,
+                                    Gone,
+                                    Invalid,
+                                    NotFound,
+                                    Unauthorized,
+)
 from portside.client.events import NORMAL, WARNING, EventRecorder, container_path, pod_reference
 from portside.client.watch import WatchEvent
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -62,13 +63,13 @@ class Client:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str, context: str | None = None) -> "Client":
+    def from_kubeconfig(cls, kubeconfig: str, context: str | None = None) -> Client:
         return cls(load_kubeconfig(kubeconfig, context))
 
     async def close(self) -> None:
         await self._session.close()
 
-    async def __aenter__(self) -> "Client":
+    async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

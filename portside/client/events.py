@@ -38,7 +38,7 @@ Key = tuple[str, str, str, str, str]  # the group and the message
 
 def timestamp() -> str:
     """RFC 3339 at second resolution, the form the API server writes."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod_reference(namespace: str, name: str, uid: str) -> models.ObjectReference:

@@ -10,8 +10,9 @@ changed, DELETED for those that disappeared.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -44,7 +45,7 @@ def _id(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 class _Follower:
-    def __init__(self, client: "Client", info: api.ResourceInfo, namespace: str, labels: str, fields: str) -> None:
+    def __init__(self, client: Client, info: api.ResourceInfo, namespace: str, labels: str, fields: str) -> None:
         from portside.client.client import path
         self.client, self.url = client, path(info, namespace)
         self.info, self.namespace, self.labels, self.fields = info, namespace, labels, fields
@@ -83,7 +84,7 @@ class _Follower:
         return self.client.stream(self.url, params)
 
 
-async def watch(client: "Client", info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
+async def watch(client: Client, info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
                 fields: str, known: list[dict[str, Any]]) -> AsyncIterator[WatchEvent]:
     f = _Follower(client, info, namespace, labels, fields)
     f.revision = resource_version
@@ -107,7 +108,7 @@ async def watch(client: "Client", info: api.ResourceInfo, namespace: str, resour
                 raise
             await _back_off(failures)
             failures += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, aiohttp.ClientError, ConnectionError):
             await _back_off(failures)
             failures += 1
 

@@ -17,8 +17,17 @@ from portside.controllers import progress, proportion, rollout, scaling
 from portside.controllers.base import Controller
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
-from portside.controllers.pods import (Obj, Written, controller_of, is_terminating, meta, now_s, owner_json_patch,
-                                       owner_ref, seconds)
+from portside.controllers.pods import (
+    Obj,
+    Written,
+    controller_of,
+    is_terminating,
+    meta,
+    now_s,
+    owner_json_patch,
+    owner_ref,
+    seconds,
+)
 from portside.controllers.rollout import replicas
 from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after

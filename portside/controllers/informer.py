@@ -7,7 +7,8 @@ The client's watch already resumes and re-lists; the informer adds the cache, ke
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from portside import api
 from portside.client import Client

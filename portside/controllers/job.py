@@ -18,8 +18,19 @@ from portside.controllers.base import Controller
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
-from portside.controllers.pods import (Obj, Written, controller_of, deletion_rank, from_template, is_terminating, meta,
-                                       now_s, owner_json_patch, owner_ref, timestamp)
+from portside.controllers.pods import (
+    Obj,
+    Written,
+    controller_of,
+    deletion_rank,
+    from_template,
+    is_terminating,
+    meta,
+    now_s,
+    owner_json_patch,
+    owner_ref,
+    timestamp,
+)
 from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after
 

@@ -18,12 +18,12 @@ Obj = dict[str, Any]
 
 
 def now_s() -> float:
-    return dt.datetime.now(dt.timezone.utc).timestamp()
+    return dt.datetime.now(dt.UTC).timestamp()
 
 
 def timestamp(value: float | None = None) -> str:
     """RFC 3339 at second resolution, the form the API server writes."""
-    moment = dt.datetime.fromtimestamp(now_s() if value is None else value, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(now_s() if value is None else value, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -86,7 +86,7 @@ def owned_by(obj: Obj, owner: Obj) -> bool:
     return ref is not None and ref.get("uid") == meta(owner).get("uid")
 
 
-def owner_ref(owner: Obj, info: "api.ResourceInfo") -> Obj:
+def owner_ref(owner: Obj, info: api.ResourceInfo) -> Obj:
     """The controller reference to ``owner`` (list items may lack apiVersion and kind, so ``info`` says them)."""
     m = meta(owner)
     api_version = f"{info.group}/{info.version}" if info.group else info.version

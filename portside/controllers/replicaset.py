@@ -16,8 +16,17 @@ from portside.controllers.base import Controller
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
-from portside.controllers.pods import (Obj, available_in, controller_of, from_template, is_terminating, meta, now_s,
-                                       owner_json_patch, owner_ref)
+from portside.controllers.pods import (
+    Obj,
+    available_in,
+    controller_of,
+    from_template,
+    is_terminating,
+    meta,
+    now_s,
+    owner_json_patch,
+    owner_ref,
+)
 from portside.controllers.shared import InformerFactory
 from portside.controllers.timers import add_after
 

@@ -7,8 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from portside import api
-from portside.controllers.pods import (Obj, controller_of, deletion_rank, is_active, is_available, is_ready,
-                                       is_terminating, meta, timestamp)
+from portside.controllers.pods import (
+    Obj,
+    controller_of,
+    deletion_rank,
+    is_active,
+    is_available,
+    is_ready,
+    is_terminating,
+    meta,
+    timestamp,
+)
 
 BURST = 500  # most pods created or deleted in one sync, as Kubernetes' burstReplicas
 FIRST_BATCH = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from portside.engine.config import (ContainerConfig, check_name, check_network, parse_restart, parse_volume)
+from portside.engine.config import ContainerConfig, check_name, check_network, parse_restart, parse_volume
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
 

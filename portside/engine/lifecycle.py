@@ -26,9 +26,9 @@ from contextlib import ExitStack
 from portside.engine.bundle import write_bundle
 from portside.engine.records import Paths, read_json, remove_tree
 from portside.runtime import monitor, rootfs
-from portside.runtime.process import wait_pid
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
 from portside.runtime.logfile import rfc3339
+from portside.runtime.process import wait_pid
 from portside.runtime.state import Event, State, transition
 
 UNKNOWN_EXIT = 255

@@ -3,8 +3,16 @@
 Importing this package is cheap (it is on ``portside run``'s path): tar, hashing and the builder load lazily.
 """
 
-from portside.image.errors import (AmbiguousImage, ArchiveError, CorruptBlob, ImageError, ImageInUse,
-                                   ImageNotFound, InvalidReference, UnsafeLayer)
+from portside.image.errors import (
+                                   AmbiguousImage,
+                                   ArchiveError,
+                                   CorruptBlob,
+                                   ImageError,
+                                   ImageInUse,
+                                   ImageNotFound,
+                                   InvalidReference,
+                                   UnsafeLayer,
+)
 from portside.image.layout import Layout
 from portside.image.reference import normalize, short_id, split_tag
 from portside.image.store import Image, ImageStore, LayerRef

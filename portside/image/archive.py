@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 
 from portside.image.errors import ArchiveError
-from portside.image.layout import (LAYER_GZIP, LAYER_TAR, REF_NAME, canonical_json, host_arch, temp_path)
+from portside.image.layout import LAYER_GZIP, LAYER_TAR, REF_NAME, canonical_json, host_arch, temp_path
 from portside.image.reference import normalize, split_tag
 from portside.image.store import Image, ImageStore, LayerRef
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from pathlib import Path
 from collections.abc import Iterator
 from io import IOBase as BinaryIO
+from pathlib import Path
 
 from portside.image.layout import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
 

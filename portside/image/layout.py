@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
-from pathlib import Path
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
 from io import IOBase as BinaryIO
+from pathlib import Path
 
 REF_NAME = "org.opencontainers.image.ref.name"
 WHITEOUT_PREFIX = ".wh."
@@ -129,7 +130,7 @@ class Layout:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def writer(self) -> "BlobWriter":
+    def writer(self) -> BlobWriter:
         self.blobs.mkdir(parents=True, exist_ok=True)
         return BlobWriter(self)
 
@@ -207,9 +208,9 @@ class BlobWriter:
 
 def now_iso() -> str:
     """A timestamp in the form docker writes into configs (RFC 3339, UTC, with a Z)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def host_arch() -> str:

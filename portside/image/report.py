@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from portside.image.reference import short_id, split_tag
 from portside.image.store import Image, ImageStore
@@ -23,7 +23,7 @@ def parse_time(text: str) -> datetime | None:
         return None
     head = text.rstrip("Z").split(".")[0]
     try:
-        return datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -33,7 +33,7 @@ def since(text: str) -> str:
     when = parse_time(text)
     if when is None:
         return "N/A"
-    seconds = int((datetime.now(timezone.utc) - when).total_seconds())
+    seconds = int((datetime.now(UTC) - when).total_seconds())
     for unit, span in (("year", 31536000), ("month", 2592000), ("week", 604800), ("day", 86400),
                        ("hour", 3600), ("minute", 60)):
         if seconds >= span:

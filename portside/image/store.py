@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from portside.image.errors import AmbiguousImage, ImageError, ImageNotFound
-from portside.image.layout import (CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout)
+from portside.image.layout import CONFIG_ANNOTATION, CONFIG_TYPE, LAYER_TAR, MANIFEST_TYPE, REF_NAME, BlobWriter, Layout
 from portside.image.reference import is_hex, normalize
 from portside.runtime.plain import Plain
 

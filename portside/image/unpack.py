@@ -67,7 +67,7 @@ class Extractor:
                 st = os.lstat(path)
             except FileNotFoundError:
                 if not create:
-                    raise UnsafeLayer(original, f"refers to {'/'.join(parts)!r}, which the layer does not hold")
+                    raise UnsafeLayer(original, f"refers to {'/'.join(parts)!r}, which the layer does not hold") from None
                 os.mkdir(path, 0o755)
                 continue
             if not stat.S_ISDIR(st.st_mode):

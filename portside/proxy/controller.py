@@ -43,7 +43,7 @@ class ProxyConfig:
     metrics_interval_s: float = 2.0
 
     @classmethod
-    def from_env(cls) -> "ProxyConfig":
+    def from_env(cls) -> ProxyConfig:
         """``PORTSIDE_PROXY_MODE`` (auto, kernel, userspace), ``..._LB_ADDRESS``, ``..._WORKERS``."""
         mode = os.environ.get("PORTSIDE_PROXY_MODE", "auto")
         if mode not in MODES:

@@ -54,7 +54,7 @@ class Listener:
     settings: Settings = field(default_factory=Settings)
     stats: dict[str, Stats] = field(default_factory=dict)
     refused: int = 0
-    pairs: set["Downstream"] = field(default_factory=set)
+    pairs: set[Downstream] = field(default_factory=set)
     last_sweep: float = 0.0
     drained: asyncio.Event = field(default_factory=asyncio.Event)  # set whenever no connection is open
 

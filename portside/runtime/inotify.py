@@ -41,7 +41,7 @@ class FileWatch:
             os.close(self.fd)
             self.fd = -1
 
-    def __enter__(self) -> "FileWatch":
+    def __enter__(self) -> FileWatch:
         return self
 
     def __exit__(self, *_exc) -> None:

@@ -156,7 +156,7 @@ class Runc:
         try:
             return os.posix_spawnp(self.binary, argv, os.environ, file_actions=actions), log
         except FileNotFoundError:
-            raise OCIRuntimeError(f"the OCI runtime {self.binary!r} is not installed (apt-get install runc)")
+            raise OCIRuntimeError(f"the OCI runtime {self.binary!r} is not installed (apt-get install runc)") from None
 
     @staticmethod
     def _finish(pid: int, log: Path, args: list[str], *, check: bool) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from portside.client import WARNING, ApiError, Client, Conflict, EventRecorder, NotFound, pod_reference
 from portside.scheduler.model import PodInfo
@@ -21,7 +22,7 @@ COMPONENT = "default-scheduler"
 
 
 def stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def unschedulable_patch(message: str) -> dict[str, Any]:

@@ -9,8 +9,9 @@ pod gone; the core unreserves and retries with back-off) or None (in flight; the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from portside.scheduler.model import PodInfo
 

@@ -9,7 +9,7 @@ anything is bound, so no partial gang ever holds resources and no half gang ever
 
 from __future__ import annotations
 
-from portside.scheduler.framework import Code, NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, Status
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, Code, Status
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 

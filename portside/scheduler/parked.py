@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from portside.scheduler.queue import QueuedPod
@@ -20,13 +21,13 @@ Decide = Callable[[frozenset], tuple[bool, tuple]]  # refusing plugins -> (move 
 Ask = Callable[["QueuedPod", tuple], bool]
 
 
-def shape(qp: "QueuedPod") -> tuple:
+def shape(qp: QueuedPod) -> tuple:
     return tuple(sorted(qp.pod.requests.items()))
 
 
 class ParkedPods:
     def __init__(self) -> None:
-        self.by_uid: dict[str, "QueuedPod"] = {}
+        self.by_uid: dict[str, QueuedPod] = {}
         self.groups: dict[tuple, list[tuple[tuple, int, str]]] = {}
         self._seq = itertools.count()
         self._entry: dict[str, int] = {}  # uid -> seq of its live heap entry
@@ -34,10 +35,10 @@ class ParkedPods:
     def __len__(self) -> int:
         return len(self.by_uid)
 
-    def __iter__(self) -> Iterator["QueuedPod"]:
+    def __iter__(self) -> Iterator[QueuedPod]:
         return iter(list(self.by_uid.values()))
 
-    def add(self, qp: "QueuedPod") -> None:
+    def add(self, qp: QueuedPod) -> None:
         uid, seq = qp.pod.uid, next(self._seq)
         self.by_uid[uid], self._entry[uid] = qp, seq
         heapq.heappush(self.groups.setdefault((qp.failed_plugins, shape(qp)), []), (qp.sort_key, seq, uid))
@@ -55,15 +56,15 @@ class ParkedPods:
             return None
         return heap[0]
 
-    def _pop(self, key: tuple) -> "QueuedPod":
+    def _pop(self, key: tuple) -> QueuedPod:
         _, _, uid = heapq.heappop(self.groups[key])
         qp = self.by_uid[uid]
         self.remove(uid)
         return qp
 
-    def wake(self, decide: Decide, ask: Ask) -> list["QueuedPod"]:
+    def wake(self, decide: Decide, ask: Ask) -> list[QueuedPod]:
         """Remove and return the parked pods an event helps (see the module docstring)."""
-        moved: list["QueuedPod"] = []
+        moved: list[QueuedPod] = []
         heads: list[tuple[tuple, tuple, tuple]] = []
         for key in list(self.groups):
             everyone, hinted = decide(key[0])

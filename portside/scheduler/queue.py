@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from portside.scheduler.model import PodInfo
 from portside.scheduler.parked import ParkedPods

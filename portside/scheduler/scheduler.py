@@ -24,6 +24,7 @@ from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
 from portside.scheduler.queue import QueuedPod, SchedulingQueue
 
+
 class Scheduler:
     def __init__(self, binder: Binder, profiles: dict[str, Profile] | None = None,
                  default_profile: str = "default-scheduler", nodes: NodeArrays | None = None) -> None:
@@ -197,7 +198,7 @@ class Scheduler:
             return
         placed, refused = self._reserve_gang(members)
         permit = gangs.GangPermit(quorum).permit(first.pod, len(placed) + present - len(members))
-        for qp, row in placed:
+        for qp, _row in placed:
             self.nodes.forget(qp.pod.uid)
         if not permit.ok:
             qp, diag = refused[0]

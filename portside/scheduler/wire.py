@@ -10,9 +10,22 @@ import functools
 from typing import Any
 
 from portside.api.quantity import QuantityError, cpu_millis, to_bytes
-from portside.scheduler.model import (GANG_ANNOTATION, GANG_MIN_ANNOTATION, HostPort, LabelSelector, NodeInfo,
-                                      NodeSelectorTerm, PodAffinityTerm, PodInfo, PreferredTerm, Requirement,
-                                      SpreadConstraint, Taint, Toleration, WeightedPodAffinityTerm)
+from portside.scheduler.model import (
+    GANG_ANNOTATION,
+    GANG_MIN_ANNOTATION,
+    HostPort,
+    LabelSelector,
+    NodeInfo,
+    NodeSelectorTerm,
+    PodAffinityTerm,
+    PodInfo,
+    PreferredTerm,
+    Requirement,
+    SpreadConstraint,
+    Taint,
+    Toleration,
+    WeightedPodAffinityTerm,
+)
 
 
 class WireError(ValueError):

@@ -6,11 +6,28 @@ backend adds one entry.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-from portside.store.types import (Closed, Compacted, Conflict, Create, Delete, Event, EventType, KeyExists,
-                                  KeyNotFound, KeyValue, ListResult, Progress, Store, StoreError, Update, Value,
-                                  WatchStream, Write)
+from portside.store.types import (
+    Closed,
+    Compacted,
+    Conflict,
+    Create,
+    Delete,
+    Event,
+    EventType,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    ListResult,
+    Progress,
+    Store,
+    StoreError,
+    Update,
+    Value,
+    WatchStream,
+    Write,
+)
 
 
 async def _open_sqlite(location: str) -> Store:

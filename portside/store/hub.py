@@ -10,7 +10,7 @@ too far behind is ended rather than buffered without bound, as Kubernetes ends a
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from portside.store.types import Event, Progress
 
@@ -19,7 +19,7 @@ MAX_PENDING_BATCHES = 20_000  # a watcher this far behind is ended; it resumes f
 
 
 class Subscription:
-    def __init__(self, hub: "Hub", prefix: str) -> None:
+    def __init__(self, hub: Hub, prefix: str) -> None:
         self.hub, self.prefix = hub, prefix
         self.queue: asyncio.Queue = asyncio.Queue()
 

@@ -18,8 +18,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 from portside.store import sqlite_sql as sql
 from portside.store.hub import Hub
-from portside.store.types import (Closed, Compacted, Conflict, Create, Delete, Event, EventType, KeyExists,
-                                  KeyNotFound, KeyValue, ListResult, Update, WatchStream, Write)
+from portside.store.types import (
+    Closed,
+    Compacted,
+    Conflict,
+    Create,
+    Delete,
+    Event,
+    EventType,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    ListResult,
+    Update,
+    WatchStream,
+    Write,
+)
 
 MAX_BATCH = 512
 MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS page cache
@@ -179,7 +193,7 @@ class SQLiteStore:
         self._writer.start()
 
     @classmethod
-    async def open(cls, path: str) -> "SQLiteStore":
+    async def open(cls, path: str) -> SQLiteStore:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return cls(path)
 

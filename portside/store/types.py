@@ -9,10 +9,11 @@ those bytes without re-encoding them.
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Protocol, Union
+from typing import Protocol
 
-Value = Union[bytes, Callable[[int], bytes]]
+Value = bytes | Callable[[int], bytes]
 
 
 class StoreError(Exception):
@@ -127,7 +128,7 @@ class Delete:
     tombstone: Value | None = None
 
 
-Write = Union[Create, Update, Delete]
+Write = Create | Update | Delete
 
 
 @dataclass(slots=True)

@@ -90,7 +90,7 @@ def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
         assert cgroup_value("cpu", node.settings, cid, "cpu.cfs_quota_us") == CPU_QUOTA_US
         assert cgroup_value("cpu", node.settings, cid, "cpu.shares") == CPU_SHARES
         url = f"http://{p['status']['podIP']}:5000/"
-        assert wait_for(lambda: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
+        assert wait_for(lambda url=url: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
 
     victim = pods[0]["metadata"]["name"]
     node.kubectl("delete", "pod", victim, "--wait=false")

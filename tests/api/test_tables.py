@@ -8,7 +8,7 @@ from portside import api
 from portside.api.printers_pod import pod_reason
 from portside.api.timefmt import human_duration
 
-NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def _rows(plural: str, objs: list, group: str = "", include: str = "None") -> list:

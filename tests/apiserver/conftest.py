@@ -5,7 +5,6 @@ tests of the API's own semantics run without controllers that would write to the
 """
 
 import pytest
-
 from control_plane import Cluster
 
 

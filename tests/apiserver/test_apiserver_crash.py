@@ -6,7 +6,6 @@ import random
 import ssl
 
 import aiohttp
-
 from control_plane import Cluster
 
 TOTAL, CLIENTS = 2000, 16

@@ -5,8 +5,8 @@ import contextlib
 import json
 
 import aiohttp
-
 from control_plane import free_port
+
 from portside.apiserver import APIServer, ServerConfig
 
 

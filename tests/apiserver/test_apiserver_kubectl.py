@@ -5,7 +5,6 @@ import subprocess
 import threading
 
 import yaml
-
 from control_plane import wait_for
 
 SEED = "examples/seed/"

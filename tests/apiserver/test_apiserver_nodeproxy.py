@@ -10,10 +10,9 @@ import threading
 
 import pytest
 from aiohttp import web
+from control_plane import free_port, only
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-
-from control_plane import free_port, only
 
 UP_FLAGS = only("garbage-collector")  # no scheduler: the tests decide which pods are bound, and where
 

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import yaml
-
 from control_plane import only
 
 UP_FLAGS = only("garbage-collector")

@@ -6,10 +6,9 @@ import time
 
 import pytest
 import urllib3
+from control_plane import only
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
-
-from control_plane import only
 
 UP_FLAGS = only("garbage-collector")  # the API's own semantics: no controller writes to these objects
 

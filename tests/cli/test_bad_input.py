@@ -4,7 +4,6 @@ import socket
 
 import pytest
 
-
 CASES = {
     "unknown image": (["nosuchimage:1.0", "true"], 125, "no such image: nosuchimage:1.0"),
     "malformed -p": (["-p", "80:99999", "busybox", "true"], 125, "-p"),

@@ -7,6 +7,7 @@ import sys
 import urllib.request
 
 from control_plane import Cluster, free_port, wait_for
+
 from portside.cli.up import alive
 
 

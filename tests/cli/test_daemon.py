@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from control_plane import free_port, only, wait_for
+
 from portside.cli import daemon as daemon_module
 from portside.cli import daemon_wire, remote
 

@@ -51,8 +51,9 @@ def test_read_only_rootfs_and_no_new_privileges(portside) -> None:
 
 
 def test_seccomp_unconfined_lifts_the_filter(portside) -> None:
-    status = lambda *f: portside("run", "--rm", "--network", "none", *f, "busybox", "grep", "Seccomp:",
-                                 "/proc/self/status").stdout.split()[1]
+    def status(*flags: str) -> str:
+        argv = ("run", "--rm", "--network", "none", *flags, "busybox", "grep", "Seccomp:", "/proc/self/status")
+        return portside(*argv).stdout.split()[1]
     assert status() == "2"
     assert status("--security-opt", "seccomp=unconfined") == "0"
 

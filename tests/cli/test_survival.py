@@ -5,6 +5,7 @@ import os
 import signal
 
 from control_plane import wait_for
+
 from portside.cli.up import alive
 
 

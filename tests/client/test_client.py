@@ -4,8 +4,8 @@ import asyncio
 import contextlib
 
 import pytest
-
 from control_plane import free_port
+
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import AlreadyExists, Client, ClientConfig, Conflict, Invalid, NotFound, resource
 

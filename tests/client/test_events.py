@@ -5,6 +5,7 @@ import json
 import logging
 
 from control_plane import free_port
+
 from portside.client import Client, ClientConfig, EventRecorder, container_path, pod_reference
 
 

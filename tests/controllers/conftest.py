@@ -3,7 +3,6 @@ kubelet double that plays the node agent's part through the API; the official Py
 
 import kubernetes
 import pytest
-
 from control_plane import Cluster, only
 from kubelet_double import Harness
 

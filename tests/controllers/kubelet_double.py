@@ -14,8 +14,9 @@ import datetime as dt
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import kubernetes
 
@@ -27,7 +28,7 @@ _ips = itertools.count(1)
 
 
 def stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def template(labels: dict[str, str], image: str = "busybox:1", ports: list[dict] | None = None,

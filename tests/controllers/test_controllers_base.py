@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 
 from control_plane import free_port
+
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import Client, ClientConfig
 from portside.controllers import Controller, Informer, WorkQueue, cache_key

@@ -2,10 +2,9 @@
 
 import uuid
 
+from control_plane import wait_for
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-
-from control_plane import wait_for
 
 
 def ref(owner):

@@ -2,7 +2,6 @@
 
 import asyncio
 
-
 from portside import api
 from portside.controllers.shared import InformerFactory
 

@@ -2,8 +2,15 @@
 
 import pytest
 
-from portside.engine.config import (VolumeSpec, parse_cpus, parse_env, parse_env_file, parse_memory, parse_restart,
-                                    parse_volume)
+from portside.engine.config import (
+    VolumeSpec,
+    parse_cpus,
+    parse_env,
+    parse_env_file,
+    parse_memory,
+    parse_restart,
+    parse_volume,
+)
 from portside.runtime.errors import InvalidArgument
 
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
+
 from portside.image import Image, ImageStore
 
 

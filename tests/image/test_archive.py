@@ -11,9 +11,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
-from portside.image import ArchiveError, CorruptBlob, Image, ImageStore
+
+from portside.image import ArchiveError, CorruptBlob, Image, ImageNotFound, ImageStore
 from portside.image.archive import load, save
 from portside.image.build import BuildOptions, build
 from portside.image.build.rootfs import View
@@ -104,7 +104,7 @@ def test_load_refuses_garbage_and_tampered_archives(store: ImageStore, built: Im
 
 
 def test_save_to_unwritable_place_leaves_nothing(store: ImageStore, built: Image, tmp_path: Path) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ImageNotFound, match="nosuch"):
         save(store, ["demo:1", "nosuch"], tmp_path / "x.tar")
     assert list(tmp_path.glob("*x.tar*")) == []
 

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from probe import http_get
 
 from portside.image import ImageStore
-from probe import http_get
 
 from .registry.helpers import free_port, isolated_engine, portside
 

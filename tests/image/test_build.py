@@ -10,8 +10,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
+
 from portside.image import Image, ImageStore
 from portside.image.build import BuildOptions, DockerfileError, build
 from portside.image.build.rootfs import View

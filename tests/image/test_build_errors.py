@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
+
 from portside.image import Image, ImageError, ImageStore
 from portside.image.build import BuildOptions, DockerfileError, build
 

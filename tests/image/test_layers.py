@@ -156,6 +156,7 @@ def test_layer_tar_is_reproducible(tmp_path: Path) -> None:
 
 def test_gzipped_layer_is_checked_against_its_diff_id(tmp_path: Path, needs_root: None) -> None:
     import gzip
+
     from portside.image import CorruptBlob
 
     plain = make_tar(tmp_path / "l.tar", [("f", "file", "content")]).read_bytes()

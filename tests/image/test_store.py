@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
-from portside.image import (AmbiguousImage, Image, ImageError, ImageNotFound, ImageStore, InvalidReference,
-                            Layout)
+
+from portside.image import AmbiguousImage, Image, ImageError, ImageNotFound, ImageStore, InvalidReference, Layout
 
 
 def test_import_makes_oci_layout_with_named_image(store: ImageStore, busybox: Image) -> None:
@@ -153,6 +152,7 @@ def test_importing_the_store_stays_light() -> None:
 def test_prune_keeps_what_images_and_the_build_cache_reach(store: ImageStore, busybox: Image,
                                                            tmp_path: Path) -> None:
     import io
+
     from portside.image.build import BuildOptions, build
 
     ctx = tmp_path / "ctx"

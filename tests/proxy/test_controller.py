@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
-
 from control_plane import Cluster, wait_for
 from probe import port_closed
+
 from portside.client import AlreadyExists, Client
 
 from .builders import endpoints, service

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
 from control_plane import Cluster, wait_for
 
 from .builders import endpoints, service

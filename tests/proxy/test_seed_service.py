@@ -13,8 +13,8 @@ import sys
 
 import pytest
 import yaml
-
 from control_plane import wait_for
+
 from tests.agent.test_seed import REPO, all_ready, seed_node  # noqa: F401 - the seed fixture and its helpers
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 

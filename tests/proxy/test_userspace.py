@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-
 from control_plane import wait_for
 from probe import port_closed
+
 from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort
 from portside.proxy.userspace import Settings

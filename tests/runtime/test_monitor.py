@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
+
 from portside.runtime import logfile, monitor, spec
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import CommandNotFound

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from leftovers import TEST_CGROUP_PARENT
+
 from portside.runtime import CommandNotFound, InvalidArgument, mount_overlay, run_oneshot, unmount
 from portside.runtime.cgroups import Cgroup
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from control_plane import Cluster
+
 from portside.client import Client, NotFound
 from portside.scheduler.service import SchedulerService
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..schema import QuantityValue, Time, model, prop
 from ..typed import Model
-from .container import Container, ResourceRequirements, SeccompProfile, SELinuxOptions, AppArmorProfile
+from .container import AppArmorProfile, Container, ResourceRequirements, SeccompProfile, SELinuxOptions
 from .meta import LocalObjectReference, ObjectMeta
 from .placement import Affinity, PodSchedulingGate, Toleration, TopologySpreadConstraint
 from .volumes import Volume

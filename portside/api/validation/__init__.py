@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .common import Errs, validate_label_selector, validate_labels, validate_meta
-from .core import (validate_configmap, validate_endpoints, validate_event, validate_lease, validate_namespace,
-                   validate_node, validate_priorityclass, validate_secret, validate_service)
+from .core import (
+    validate_configmap,
+    validate_endpoints,
+    validate_event,
+    validate_lease,
+    validate_namespace,
+    validate_node,
+    validate_priorityclass,
+    validate_secret,
+    validate_service,
+)
 from .pod import validate_pod, validate_pod_spec
 from .status import validate_status
 from .update import validate_update

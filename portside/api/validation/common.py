@@ -6,7 +6,8 @@ Paths are built the way Kubernetes builds them (``spec.containers[0].ports[1].na
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import errors
 from ..errors import FieldError

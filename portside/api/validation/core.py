@@ -8,8 +8,7 @@ import ipaddress
 import re
 from typing import Any
 
-from ..names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_port_number
-from ..names import is_qualified_name
+from ..names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_port_number, is_qualified_name
 from .common import Errs, child, index, path_segment_name, validate_labels, validate_meta
 from .container import PROTOCOLS, validate_port_ref
 

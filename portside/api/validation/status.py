@@ -6,7 +6,8 @@ Controllers and the node agent are the writers here, so these checks catch their
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .common import Errs, child, index
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from io import IOBase as IO
+from pathlib import Path
 
 from portside.image.build.builder import Builder, BuildOptions
 from portside.image.build.dockerfile import DockerfileError, Instruction, parse

@@ -8,11 +8,11 @@ variables), so most mistakes are reported before anything is built.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from io import IOBase as IO
+from pathlib import Path
 
 from portside.image.build import steps
 from portside.image.build.cache import Cache, State

@@ -10,9 +10,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -58,7 +58,7 @@ class Ignore:
     rules: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
 
     @classmethod
-    def load(cls, context: Path) -> "Ignore":
+    def load(cls, context: Path) -> Ignore:
         try:
             text = (context / ".dockerignore").read_text()
         except FileNotFoundError:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from portside.image.build.dockerfile import Instruction
 from portside.image.build.expand import pairs, word, words

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from io import IOBase as IO
+from pathlib import Path
 
 from portside.image.errors import ImageError
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 
 from portside.image.build.cache import State
 from portside.image.build.context import GLOB_CHARS, clean, pattern_regex

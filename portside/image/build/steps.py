@@ -15,7 +15,8 @@ from portside.image.build import sources
 from portside.image.build.cache import Cache, State
 from portside.image.build.dockerfile import Instruction
 from portside.image.build.expand import word, words
-from portside.image.build.instructions import HANDLERS as CONFIG_HANDLERS, Scope, command_form
+from portside.image.build.instructions import HANDLERS as CONFIG_HANDLERS
+from portside.image.build.instructions import Scope, command_form
 from portside.image.build.rootfs import View
 from portside.image.store import LayerRef
 

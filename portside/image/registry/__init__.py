@@ -9,8 +9,15 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from portside.image.registry.credentials import Credentials, CredentialStore
-from portside.image.registry.errors import (DigestMismatch, InvalidReference, ManifestUnknown, PlatformNotFound,
-                                            RegistryError, RegistryUnreachable, Unauthorized)
+from portside.image.registry.errors import (
+    DigestMismatch,
+    InvalidReference,
+    ManifestUnknown,
+    PlatformNotFound,
+    RegistryError,
+    RegistryUnreachable,
+    Unauthorized,
+)
 from portside.image.registry.login import login, logout
 from portside.image.registry.pull import PullResult, pull, pull_if_missing
 from portside.image.registry.push import push

@@ -14,6 +14,7 @@ import json
 import os
 from typing import TextIO
 
+from portside.image.errors import ImageNotFound
 from portside.image.layout import REF_NAME, temp_path
 from portside.image.reference import normalize
 from portside.image.registry import manifest as mf
@@ -23,7 +24,6 @@ from portside.image.registry.errors import DigestMismatch, RegistryError
 from portside.image.registry.progress import LayerState, Progress
 from portside.image.registry.reference import Reference, parse_reference
 from portside.image.registry.settings import BlobSources
-from portside.image.errors import ImageNotFound
 from portside.image.store import Image, ImageStore, LayerRef
 
 

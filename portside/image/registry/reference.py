@@ -57,7 +57,7 @@ class Reference:
             name = self.repository.removeprefix("library/") if self.repository.count("/") == 1 else self.repository
         return name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
-    def with_digest(self, digest: str) -> "Reference":
+    def with_digest(self, digest: str) -> Reference:
         return dataclasses.replace(self, digest=digest)
 
     def __str__(self) -> str:

@@ -17,7 +17,6 @@ Cost: with the bridge in place an attach is two ``ip -batch`` runs (host side, t
 from __future__ import annotations
 
 import dataclasses
-
 import ipaddress
 import os
 import re

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 
 import yaml
-
 from leftovers import remove_cgroup_parent
 
 USER, PASSWORD = "tester", "s3cret-pass"

@@ -6,6 +6,7 @@ import pytest
 
 from portside.image.registry import Credentials, CredentialStore, Unauthorized, login, pull, push, run
 from portside.image.store import ImageStore
+
 from .helpers import PASSWORD, USER, add_test_image
 
 

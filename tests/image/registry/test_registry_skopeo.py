@@ -10,6 +10,7 @@ import pytest
 
 from portside.image.registry import pull, push, run
 from portside.image.store import ImageStore
+
 from .helpers import add_test_image, isolated_engine, portside, write_oci_dir
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ import pytest
 from portside.image.errors import ImageNotFound
 from portside.image.registry import DigestMismatch, ManifestUnknown, RegistryUnreachable, pull, push, run
 from portside.image.store import ImageStore
+
 from .helpers import add_test_image
 
 

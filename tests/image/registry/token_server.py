@@ -31,7 +31,7 @@ def _b64url(data: bytes) -> str:
 
 def _certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portside test token signer")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     usage = x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
                           key_encipherment=False, data_encipherment=False, key_agreement=False, crl_sign=False,
                           encipher_only=False, decipher_only=False)
