@@ -44,8 +44,8 @@ def timed(argv: list[str]) -> float:
 
 
 def apt_install(packages: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["apt-get", "install", "-y", "-q", *packages], capture_output=True, text=True,
-                          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    argv = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", *packages]
+    return subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def ensure_peer() -> None:
@@ -61,8 +61,9 @@ def ensure_peer() -> None:
         result = apt_install(missing)
     still = [tool for tool in missing if shutil.which(tool) is None]
     if still:
-        raise SystemExit(f"build_cache needs {' and '.join(still)} as its peer and could not install it "
-                         f"(apt-get install exited {result.returncode}): {result.stderr.strip()[-1000:]}")
+        why = (f"apt-get install exited {result.returncode}: {result.stderr.strip()[-1000:]}" if result.returncode
+               else f"apt-get reports it installed, but it is not on PATH ({os.environ.get('PATH', '')})")
+        raise SystemExit(f"build_cache needs {' and '.join(still)} as its peer and could not install it: {why}")
 
 
 def ensure_base(root: Path) -> None:

@@ -16,6 +16,7 @@ from leftovers import TEST_CGROUP_PARENT
 
 from portside.image import Image, ImageStore
 from portside.image.build import BuildOptions, DockerfileError, build
+from tests.image.test_build import write_context
 
 CONTEXT = {
     "files/app.txt": "app\n",
@@ -49,14 +50,6 @@ CASES = {
     "ignored-dir-with-exception": ("COPY cache/ /dst/", ["keep.txt"]),
     "several-sources": ("COPY files/sub ./cache top.txt /dst/", ["deep.txt", "keep.txt", "top.txt"]),
 }
-
-
-def write_context(ctx: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = ctx / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return ctx
 
 
 def do_build(store: ImageStore, ctx: Path, dockerfile: str) -> Image:
