@@ -2,7 +2,9 @@
 
 Runs a real ``portside up`` (HTTPS, bearer token) on a fresh data directory and drives it over real sockets. The
 last line printed is JSON: {"creates_per_s", "p99_create_ms", "list_10k_ms", "watch_fanout_events_per_s"} plus
-context (counts, medians). Targets from the issue: p99 create < 100 ms, list of 10,000 pods < 1 s.
+context (counts, medians). ``list_10k_ms`` is the median of ``--list-rounds`` full lists (never the fastest one);
+the p99 is taken over every create (10,000 by default). Targets from the issue: p99 create < 100 ms, list of
+10,000 pods < 1 s.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ async def bind_all(api: Api, total: int, clients: int) -> float:
     return total / (time.perf_counter() - t0)
 
 
-async def list_all(api: Api, expected: int, rounds: int = 3) -> list[float]:
+async def list_all(api: Api, expected: int, rounds: int) -> list[float]:
     times = []
     async with api.session() as s:
         for _ in range(rounds):
@@ -156,14 +158,14 @@ async def run(url: str, token: str, ca: str, args: argparse.Namespace) -> dict:
         async with s.post("/api/v1/namespaces", json=body) as r:
             await r.read()
     elapsed, latencies = await create_all(api, args.pods, args.clients)
-    lists = await list_all(api, args.pods)
+    lists = await list_all(api, args.pods, args.list_rounds)
     binds = await bind_all(api, args.pods, args.clients)
     fanout = await watch_fanout(api, args.watchers, args.events)
     latencies.sort()
     return {"creates_per_s": round(args.pods / elapsed, 1),
             "p99_create_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
             "p50_create_ms": round(statistics.median(latencies) * 1000, 2),
-            "list_10k_ms": round(min(lists) * 1000, 1), "list_10k_median_ms": round(statistics.median(lists) * 1000, 1),
+            "list_10k_ms": round(statistics.median(lists) * 1000, 1), "list_rounds": len(lists),
             "watch_fanout_events_per_s": round(fanout, 1), "binds_per_s": round(binds, 1),
             "pods": args.pods, "clients": args.clients, "watchers": args.watchers, "watch_events": args.events}
 
@@ -174,7 +176,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--watchers", type=int, default=50)
     parser.add_argument("--events", type=int, default=1000, help="changes each watcher must receive")
+    parser.add_argument("--list-rounds", type=int, default=7, help="full lists timed; the median is quoted")
     args = parser.parse_args()
+    if args.pods < 100:
+        parser.error("--pods must be at least 100: the p99 create latency needs 100 samples")
     with tempfile.TemporaryDirectory(prefix="portside-bench-") as tmp:
         port = free_port()
         proc = start_server(tmp, port)

@@ -3,7 +3,8 @@
 Times (medians) of a no-change rebuild and of a rebuild after one file changed, through the real ``portside build``
 command and the distribution's ``buildah bud --isolation chroot --layers`` (overlay storage in a temporary root,
 the base copied in with skopeo from portside's own docker-archive), taking turns run by run.
-The bootstrapped base is kept as an archive in bench/out/ so later runs skip debootstrap.
+buildah and skopeo are installed from Debian when missing; without them the bench fails rather than print a
+ratio of null. The bootstrapped base is kept as an archive in bench/out/ so later runs skip debootstrap.
 Last line: {"nochange_s":..,"onefile_s":..,"buildah_nochange_s":..,"buildah_onefile_s":..,"ratio_vs_buildah":..}.
 """
 
@@ -40,6 +41,29 @@ def timed(argv: list[str]) -> float:
     start = time.perf_counter()
     run(argv)
     return time.perf_counter() - start
+
+
+def apt_install(packages: list[str]) -> subprocess.CompletedProcess:
+    argv = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", *packages]
+    return subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def ensure_peer() -> None:
+    """The peer is part of the measurement: install Debian's buildah (and skopeo, which loads the base into its
+    storage) when missing, refreshing the package lists once if the first attempt fails, or stop with why."""
+    missing = [tool for tool in ("buildah", "skopeo") if shutil.which(tool) is None]
+    if not missing:
+        return
+    print(f"installing {' '.join(missing)} from Debian...", file=sys.stderr)
+    result = apt_install(missing)
+    if result.returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True)
+        result = apt_install(missing)
+    still = [tool for tool in missing if shutil.which(tool) is None]
+    if still:
+        why = (f"apt-get install exited {result.returncode}: {result.stderr.strip()[-1000:]}" if result.returncode
+               else f"apt-get reports it installed, but it is not on PATH ({os.environ.get('PATH', '')})")
+        raise SystemExit(f"build_cache needs {' and '.join(still)} as its peer and could not install it: {why}")
 
 
 def ensure_base(root: Path) -> None:
@@ -80,11 +104,8 @@ def buildah_argv(store: Path) -> list[str]:
     return ["buildah", "--root", str(store / "root"), "--runroot", str(store / "run"), "--storage-driver", "overlay"]
 
 
-def buildah_builder(root: Path, work: Path) -> Builder | None:
+def buildah_builder(root: Path, work: Path) -> Builder:
     """buildah with the same base, copied into a temporary overlay storage through a docker-archive."""
-    if shutil.which("buildah") is None or shutil.which("skopeo") is None:
-        print("buildah or skopeo missing: buildah skipped", file=sys.stderr)
-        return None
     archive, store = work / "base.tar", work / "buildah"
     run(PORTSIDE + ["--root", str(root), "save", "-o", str(archive), BASE])
     target = f"containers-storage:[overlay@{store / 'root'}+{store / 'run'}]localhost/{BASE}"
@@ -118,21 +139,18 @@ def unmount_under(path: Path) -> None:
         subprocess.run(["umount", "-l", target], capture_output=True)
 
 
-def report(ours: Builder, theirs: Builder | None) -> dict:
+def report(ours: Builder, theirs: Builder) -> dict:
     med = statistics.median
-    result = {"nochange_s": round(med(ours.nochange), 4), "onefile_s": round(med(ours.onefile), 4),
-              "buildah_nochange_s": None, "buildah_onefile_s": None, "ratio_vs_buildah": None}
-    if theirs is not None:
-        result.update(buildah_nochange_s=round(med(theirs.nochange), 4),
-                      buildah_onefile_s=round(med(theirs.onefile), 4),
-                      ratio_vs_buildah=round(med(ours.nochange) / med(theirs.nochange), 3))
-    return result
+    return {"nochange_s": round(med(ours.nochange), 4), "onefile_s": round(med(ours.onefile), 4),
+            "buildah_nochange_s": round(med(theirs.nochange), 4), "buildah_onefile_s": round(med(theirs.onefile), 4),
+            "ratio_vs_buildah": round(med(ours.nochange) / med(theirs.nochange), 3), "runs": len(ours.nochange)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    ensure_peer()
     work = Path(tempfile.mkdtemp(prefix="portside-bench-build-"))
     root = work / "engine"
     theirs = None
@@ -140,7 +158,7 @@ def main() -> int:
         ensure_base(root)
         ours = portside_builder(root, work)
         theirs = buildah_builder(root, work)
-        measure([ours] + ([theirs] if theirs else []), args.runs)
+        measure([ours, theirs], args.runs)
     finally:
         if theirs is not None:
             subprocess.run(buildah_argv(work / "buildah") + ["rmi", "--all", "--force"], capture_output=True)

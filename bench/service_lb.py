@@ -9,8 +9,8 @@ Protocols answering a fixed response, one process each):
   haproxy    wrk -> HAProxy (Debian's, mode tcp, nbthread = the proxy's workers, maxconn 4000) -> 3 backends
 
 The last line is JSON: {"direct_rps", "kernel1_rps", "kernel3_rps", "userspace_rps", "haproxy_rps",
-"kernel_vs_direct" (kernel1/direct), "userspace_vs_haproxy", "p99_ms": {...}}: rps is each path's best run
-(see ``best``), p99 the median over runs. Targets: kernel_vs_direct >= 0.9,
+"kernel_vs_direct" (kernel1/direct), "userspace_vs_haproxy", "p99_ms": {...}}: rps is the median of each
+path's runs, and each p99 (wrk's, over every request of a run) the median over runs. Targets: kernel_vs_direct >= 0.9,
 userspace_vs_haproxy >= 0.75. The kernel paths need root (nft); without it they are reported as null.
 wrk and haproxy are installed with apt-get when missing.
 """
@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,15 +166,9 @@ def measure(urls: dict[str, str], args: argparse.Namespace) -> dict[str, list[tu
     return runs
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
-
-
-def best(runs: dict[str, list[tuple[float, float]]], name: str) -> int | None:
-    """A path's throughput: its best run. Other load on the machine can only slow a run down, never speed it up,
-    so the best of several interleaved runs is the closest estimate of what the path itself can carry."""
-    return round(max(r[0] for r in runs[name])) if runs.get(name) else None
+def median_rps(runs: dict[str, list[tuple[float, float]]], name: str) -> int | None:
+    """A path's throughput: the median of its interleaved runs, so one lucky (or unlucky) run moves nothing."""
+    return round(statistics.median(r[0] for r in runs[name])) if runs.get(name) else None
 
 
 def main() -> None:
@@ -199,8 +194,8 @@ def main() -> None:
                 "haproxy": start_haproxy(stack, backends, args.workers)}
         runs = measure(urls, args)
     names = ("direct", "kernel1", "kernel3", "userspace", "haproxy")
-    rps = {k: best(runs, k) for k in names}
-    p99 = {k: (round(median([r[1] for r in runs[k]]), 2) if runs.get(k) else None) for k in names}
+    rps = {k: median_rps(runs, k) for k in names}
+    p99 = {k: (round(statistics.median(r[1] for r in runs[k]), 2) if runs.get(k) else None) for k in names}
     for name in names:
         print(f"{name:10s} {rps[name] or 0:>8} req/s   p99 {p99[name] or 0:7.2f} ms   runs: "
               f"{[round(r[0]) for r in runs.get(name, [])]}")

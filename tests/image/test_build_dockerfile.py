@@ -59,3 +59,9 @@ def test_glob_patterns_stay_within_components() -> None:
     assert pattern_regex("*.py").match("app.py") and not pattern_regex("*.py").match("lib/app.py")
     assert pattern_regex("**/*.py").match("lib/app.py") and pattern_regex("**/*.py").match("app.py")
     assert pattern_regex("file[0-9].txt").match("file3.txt") and pattern_regex("f?.txt").match("fa.txt")
+
+
+def test_glob_classes_negate_with_a_caret_as_go_does() -> None:
+    assert pattern_regex("f[^0-9]").match("fa") and not pattern_regex("f[^0-9]").match("f1")
+    assert pattern_regex("f[!a]").match("f!") and pattern_regex("f[!a]").match("fa")
+    assert not pattern_regex("f[!a]").match("fb")

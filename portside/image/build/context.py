@@ -18,7 +18,8 @@ GLOB_CHARS = frozenset("*?[")
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Docker's ignore/COPY glob: ``*`` and ``?`` stay within a path component, ``**`` crosses them."""
+    """Docker's ignore/COPY glob: ``*`` and ``?`` stay within a path component, ``**`` crosses them; a class
+    is negated by ``[^...]`` as in Go's ``filepath.Match`` (``!`` inside a class is a plain character)."""
     out, i = [], 0
     while i < len(pattern):
         ch = pattern[i]
@@ -36,7 +37,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
             out.append("[^/]")
         elif ch == "[" and "]" in pattern[i + 1:]:
             end = pattern.index("]", i + 1)
-            out.append("[" + pattern[i + 1:end].replace("!", "^", 1).replace("\\", "\\\\") + "]")
+            out.append("[" + pattern[i + 1:end].replace("\\", "\\\\") + "]")
             i = end
         else:
             out.append(re.escape(ch))
@@ -97,20 +98,39 @@ class Context:
         self.dirty = False
 
     def walk(self, rel: str = "") -> Iterator[tuple[str, os.stat_result]]:
-        """Every entry under ``rel`` that ``.dockerignore`` keeps, parents first, sorted."""
+        """Every entry under ``rel`` that ``.dockerignore`` keeps, parents first, sorted.
+
+        An excluded directory is still entered when exceptions exist, and is kept (as docker's context keeps it)
+        when something below it is brought back, so that what is copied always has its parent.
+        """
         with os.scandir(self.root / rel if rel else self.root) as it:
             entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
             st = entry.stat(follow_symlinks=False)
             skip = self.ignore.ignored(path)
-            if not skip:
+            if not stat.S_ISDIR(st.st_mode):
+                if not skip:
+                    yield path, st
+            elif not skip:
                 yield path, st
-            if stat.S_ISDIR(st.st_mode) and (not skip or self.ignore.has_exceptions):
                 yield from self.walk(path)
+            elif self.ignore.has_exceptions:
+                below = list(self.walk(path))
+                if below:
+                    yield path, st
+                    yield from below
 
     def exists(self, rel: str) -> bool:
-        return rel == "" or os.path.lexists(self.root / rel) and not self.ignore.ignored(rel)
+        """Whether ``rel`` is in the context as docker sends it: present, and kept or holding something kept."""
+        if rel == "":
+            return True
+        if not os.path.lexists(self.root / rel):
+            return False
+        if not self.ignore.ignored(rel):
+            return True
+        is_dir = os.path.isdir(self.root / rel) and not os.path.islink(self.root / rel)
+        return is_dir and self.ignore.has_exceptions and next(self.walk(rel), None) is not None
 
     def match(self, pattern: str) -> list[str]:
         """Context paths a COPY source names: itself, or what its glob matches (``*`` stays in one component)."""
@@ -158,6 +178,15 @@ class Context:
             yield rel, st
         if stat.S_ISDIR(st.st_mode):
             yield from self.walk(rel)
+
+    def tree(self, rel: str) -> list[tuple[str, os.stat_result]]:
+        """What a COPY of ``rel`` copies, relative to ``rel``: ("", itself), then what ``.dockerignore`` keeps
+        below it. The filter applies to every context source alike, however the source was spelled."""
+        st = os.lstat(self.root / rel) if rel else os.stat(self.root)
+        if not stat.S_ISDIR(st.st_mode):
+            return [("", st)]
+        cut = len(rel) + 1 if rel else 0
+        return [("", st)] + [(path[cut:], below) for path, below in self.walk(rel)]
 
     def digest(self, sources: list[str]) -> str:
         """One digest over what a COPY of ``sources`` would copy: names, types, modes, contents, link targets."""

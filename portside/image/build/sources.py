@@ -57,7 +57,7 @@ class CopyPlan:
     def context_sources(self, b) -> list:
         from portside.image.build.copy import Source
 
-        return [Source(b.context.root / r, tree(b.context.root / r), os.path.basename(n))
+        return [Source(b.context.root / r, b.context.tree(r), os.path.basename(n))
                 for r, n in zip(self.rels, self.named)]
 
     def copy(self, b, view: View, layer: Path, found: list) -> None:
@@ -97,7 +97,8 @@ def destination(inst: Instruction, dest: str, workdir: str, many: bool) -> str:
 
 
 def tree(path: Path) -> list[tuple[str, os.stat_result]]:
-    """A source's entries relative to itself: ("" , itself), then everything below it."""
+    """A source's entries relative to itself: ("" , itself), then everything below it. For another stage's
+    files: ``.dockerignore`` filters only the build context (``Context.tree``)."""
     from portside.image.diff import walk
 
     st = os.lstat(path)
@@ -135,7 +136,11 @@ def dereference(b, inst: Instruction, rel: str) -> str:
     if os.path.commonpath([real, root]) != root or not os.path.exists(real):
         raise inst.error(f'{inst.cmd} source "{rel}" is a symlink to {os.readlink(path)!r}, which is not in the '
                          "build context")
-    return os.path.relpath(real, root) if real != root else ""
+    target = os.path.relpath(real, root) if real != root else ""
+    if not b.context.exists(target):
+        raise inst.error(f'{inst.cmd} source "{rel}" is a symlink to {os.readlink(path)!r}, which .dockerignore '
+                         "excludes from the build context")
+    return target
 
 
 def context_sources(b, inst: Instruction, srcs: list[str]) -> list[str]:
