@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 import yaml
+from support.require import require
 
 from tests.api.kubectl_stub import StubServer
 
@@ -19,10 +19,7 @@ SEED = pathlib.Path(__file__).resolve().parents[2] / "examples" / "seed"
 
 @pytest.fixture(scope="module")
 def kubectl(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if shutil.which("kubectl") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must provide kubectl")
-        pytest.skip("needs kubectl")
+    require("kubectl")
     home = tmp_path_factory.mktemp("kubectl-home")
     stub = StubServer()
     config = {"apiVersion": "v1", "kind": "Config", "current-context": "stub",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from probe import http_get
+from support.require import require
 
 from portside.image import ImageStore
 
@@ -35,8 +36,7 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def python_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """(engine root holding BASE, the bootstrap command's outcome)."""
-    if os.geteuid() != 0:
-        pytest.skip("bootstrap needs root")
+    require("root", "debootstrap")
     shared = _shared_dir(tmp_path_factory)
     root, outcome = shared / "python-base", shared / "python-base.json"
     with open(shared / "python-base.lock", "w") as lock:
