@@ -1,11 +1,11 @@
 """One ``portside up`` per test module (each test works in its own namespace), stopped even on failure.
 
-A module sets ``UP_FLAGS`` to choose the components that run beside the API server (see ``control_plane.only``):
+A module sets ``UP_FLAGS`` to choose the components that run beside the API server (see ``support.cluster.only``):
 tests of the API's own semantics run without controllers that would write to their objects.
 """
 
 import pytest
-from control_plane import Cluster
+from support.cluster import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import threading
 
 import pytest
 from aiohttp import web
-from control_plane import free_port, only
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from support.cluster import only
+from support.net import free_port
 
 UP_FLAGS = only("garbage-collector")  # no scheduler: the tests decide which pods are bound, and where
 

@@ -1,7 +1,7 @@
 """One ``portside up`` per test module (each test works in its own namespace), stopped even on failure."""
 
 import pytest
-from control_plane import Cluster
+from support.cluster import Cluster
 
 
 @pytest.fixture(scope="module")

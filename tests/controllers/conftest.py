@@ -3,8 +3,8 @@ kubelet double that plays the node agent's part through the API; the official Py
 
 import kubernetes
 import pytest
-from control_plane import Cluster, only
 from kubelet_double import Harness
+from support.cluster import Cluster, only
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kubernetes
+from support.wait import Watch, eventually_async
 
 from portside.client import Client, NotFound
 from portside.controllers import run_controllers
@@ -142,25 +143,9 @@ class Harness:
 
     def wait(self, resource: str, namespace: str, predicate: Callable[[dict[str, dict]], Any],
              timeout: float = 15, what: str = "") -> Any:
-        """Follow a watch of ``resource`` until ``predicate({name: object})`` is truthy; returns its value."""
-        try:
-            return self.call(self._wait(resource, namespace, predicate), timeout=timeout)
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
-
-    async def _wait(self, resource: str, namespace: str, predicate: Callable) -> Any:
-        listed = await self.client.list(resource, namespace)
-        objs = {o["metadata"]["name"]: o for o in listed.get("items") or []}
-        if value := predicate(objs):
-            return value
-        revision = listed["metadata"]["resourceVersion"]
-        async for event in self.client.watch(resource, namespace, resource_version=revision):
-            if event.type == "DELETED":
-                objs.pop(event.name, None)
-            else:
-                objs[event.name] = event.object
-            if value := predicate(objs):
-                return value
+        """``eventually`` on a watch of ``resource``: ``predicate({name: object})``'s first truthy value."""
+        return self.call(eventually_async(predicate, timeout, what=what, watch=Watch(self.client, resource, namespace)),
+                         timeout=timeout + 5)
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
         return self.call(self.client.get(resource, name, namespace))

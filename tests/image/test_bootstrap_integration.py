@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from probe import http_get
+from support.net import free_port, http_get
 from support.require import require
 
 from portside.image import ImageStore
 
-from .registry.helpers import free_port, isolated_engine, portside
+from .registry.helpers import isolated_engine, portside
 
 pytestmark = pytest.mark.integration
 

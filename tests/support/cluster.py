@@ -10,11 +10,11 @@ import json
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from support.net import free_port
 
 READY_TIMEOUT_S = 30
 
@@ -24,12 +24,6 @@ def only(*components: str) -> tuple[str, ...]:
     from portside.supervisor import COMPONENTS
     off = [c.name for c in COMPONENTS if c.name != "apiserver" and c.name not in components]
     return ("--disable", ",".join(off)) if off else ("--disable", "")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
@@ -118,17 +112,6 @@ class Cluster:
         self.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace",
                                                            "metadata": {"name": name}}))
         return name
-
-
-def wait_for(predicate, timeout: float = 10, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def env_without_kubeconfig() -> dict[str, str]:
