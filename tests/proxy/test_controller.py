@@ -12,13 +12,14 @@ import threading
 import time
 
 import pytest
+from support.builders import endpoints
+from support.builders import stored_service as service
 from support.cluster import Cluster
 from support.net import free_port, port_closed
 from support.wait import eventually
 
 from portside.client import AlreadyExists, Client
 
-from .builders import endpoints, service
 from .traffic import get, spread, within_even
 
 

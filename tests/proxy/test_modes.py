@@ -8,11 +8,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from support.builders import endpoints
+from support.builders import stored_service as service
 from support.cluster import Cluster
 from support.net import free_port
 from support.wait import eventually
 
-from .builders import endpoints, service
 from .test_controller import apply, get_service, namespace
 from .traffic import get, spread
 
