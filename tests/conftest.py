@@ -9,12 +9,27 @@ skip.
 import os
 
 import pytest
+from support.cluster import Cluster
 from support.require import require
 
 
 @pytest.fixture
 def needs_root() -> None:
     require("root", "runc")
+
+
+@pytest.fixture(scope="module")
+def up_flags(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """``portside up`` flags of the module's cluster: its ``UP_FLAGS``, or a directory's override of this."""
+    return tuple(getattr(request.module, "UP_FLAGS", ()))
+
+
+@pytest.fixture(scope="module")
+def cluster(up_flags: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory):
+    """One real ``portside up`` per test module (each test works in its own namespace), stopped even on failure;
+    no node components unless the flags ask for them."""
+    with Cluster(tmp_path_factory.mktemp("cluster") / "data", extra=up_flags) as c:
+        yield c
 
 
 @pytest.fixture(scope="session", autouse=True)

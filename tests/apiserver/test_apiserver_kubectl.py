@@ -95,22 +95,22 @@ def test_invalid_manifest_names_the_field_and_stores_nothing(cluster):
 
 def test_get_pods_watch_sees_events(cluster):
     ns = cluster.namespace("watching")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    eventually(lambda: cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod), check=False)
+               .returncode == 0, what="pod created")
     watcher = subprocess.Popen(cluster.kubectl_argv() + ["get", "pods", "-n", ns, "-w", "--output-watch-events"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(20, watcher.kill)  # a watch that never reports ends the test, not the suite
+    timer.start()
     try:
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
-               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        eventually(lambda: cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod), check=False)
-                 .returncode == 0, what="pod created")
+        lines = [watcher.stdout.readline()]  # kubectl has listed: it watches from that revision, missing nothing
         cluster.kubectl("label", "-n", ns, "pod", "watched", "seen=yes")
         cluster.kubectl("delete", "-n", ns, "pod", "watched")
-        lines = []
-        timer = threading.Timer(20, watcher.kill)  # a watch that never reports ends the test, not the suite
-        timer.start()
         while not any(line.startswith("DELETED") for line in lines) and watcher.poll() is None:
             lines.append(watcher.stdout.readline())
-        timer.cancel()
     finally:
+        timer.cancel()
         watcher.kill()
         watcher.wait()
     events = [line.split()[0] for line in lines if "watched" in line]

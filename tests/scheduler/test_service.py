@@ -5,27 +5,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from support.cluster import Cluster
+from support.cluster import Cluster, only
 from support.wait import eventually_async
 
 from portside.client import Client, NotFound
 from portside.scheduler.service import SchedulerService
 
 
-def disable_others() -> tuple[str, ...]:
-    """Only the API server: the local node's agent (and the scheduler component) would run or bind pods behind
-    the back of the scheduler under test."""
-    from portside.supervisor import COMPONENTS
-    return tuple(arg for c in COMPONENTS if c.name != "apiserver" for arg in ("--disable", c.name))
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("sched") / "data", extra=disable_others()).start()
-    try:
+    """Only the API server: the local node's agent (and the scheduler component) would run or bind pods behind
+    the back of the scheduler under test. (Here, since tests/scheduler's own ``cluster`` is an in-memory one.)"""
+    with Cluster(tmp_path_factory.mktemp("sched") / "data", extra=only()) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def node(name: str, cpu: str = "4", memory: str = "8Gi", **spec) -> dict:

@@ -1,7 +1,10 @@
-"""A real ``portside up`` in a subprocess, on its own data directory and free port, for the control-plane tests.
+"""A real ``portside up`` in a subprocess, on its own data directory and free port, for the control-plane tests
+(as kine's testserver runs a real server for its tests, not a fake).
 
-Used by the fixtures of tests/apiserver, tests/client, tests/controllers and tests/cli/test_cluster.py. The stock
-kubectl and the official kubernetes client talk to it through the kubeconfig it writes.
+The suite's ``cluster`` fixture (tests/conftest.py) starts one per test module, with the components a directory's
+``up_flags`` fixture or a module's ``UP_FLAGS`` choose (see ``only``); tests that need their own (restarts, the
+node agent, proxy modes) use ``Cluster`` as a context manager. The stock kubectl and the official kubernetes
+client talk to it through the kubeconfig it writes.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ class Cluster:
 
     def tokens(self) -> dict[str, str]:
         return json.loads((self.data_dir / "pki" / "tokens.json").read_text())
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def start(self) -> Cluster:
         cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
