@@ -2,9 +2,19 @@
 
 ``Harness`` runs an asyncio loop in a thread with the workload controllers on it (unless ``portside up`` already
 runs them) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
-will: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
+does: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
 (optionally after a delay, or never), or ends Succeeded/Failed. It also keeps the history the tests assert on:
 which pods started when, and the fewest Ready pods seen at any moment of the watch.
+
+Why a double here and not the real agent: these tests are about the controllers' decisions (how many pods a
+rollout keeps Ready, when a Job counts a failure, which pods a ReplicaSet deletes first), so they direct each
+pod's outcome - Ready after a set delay or never, Failed or Succeeded on cue - for up to dozens of pods per test.
+The real agent would run a container per pod (root, runc, a bridge; a second or more each on this machine) and
+the outcomes would come from scripts and probe periods no test can time exactly. The whole path with the real
+agent and real containers (Job dependencies, a failing dependency, a rolling update that keeps replicas -
+maxUnavailable Ready, the seed Deployment) is tested in tests/agent/test_workloads.py and tests/agent/test_seed.py.
+The double writes only what the agent writes (pods/status) through the public API, and its pods carry a node
+selector no node matches, so no real scheduler or agent ever touches them.
 """
 
 from __future__ import annotations
