@@ -1,32 +1,35 @@
 """Suite-wide fixtures.
 
-Tests that need root, runc or network namespaces use ``needs_root``: on a machine without them they skip with the
-reason, except under CI (``CI=true``), which is root on a fresh Debian machine: there a missing prerequisite is a
-failure, never a silent skip.
+Tests that need root, runc or network namespaces use ``needs_root``; other prerequisites are asked for with
+``support.require.require(tool)``. On a machine without them a test skips with the reason, except under CI
+(``CI=true``), which is root on a fresh Debian machine: there a missing prerequisite is a failure, never a silent
+skip.
 """
 
 import os
-import shutil
 
 import pytest
-
-
-def _missing_prerequisite() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root"
-    if shutil.which("runc") is None:
-        return "needs runc (apt-get install runc)"
-    return None
+from support.cluster import Cluster
+from support.require import require
 
 
 @pytest.fixture
 def needs_root() -> None:
-    reason = _missing_prerequisite()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
+    require("root", "runc")
+
+
+@pytest.fixture(scope="module")
+def up_flags(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """``portside up`` flags of the module's cluster: its ``UP_FLAGS``, or a directory's override of this."""
+    return tuple(getattr(request.module, "UP_FLAGS", ()))
+
+
+@pytest.fixture(scope="module")
+def cluster(up_flags: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory):
+    """One real ``portside up`` per test module (each test works in its own namespace), stopped even on failure;
+    no node components unless the flags ask for them."""
+    with Cluster(tmp_path_factory.mktemp("cluster") / "data", extra=up_flags) as c:
+        yield c
 
 
 @pytest.fixture(scope="session", autouse=True)

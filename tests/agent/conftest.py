@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.control_plane import NODE_COMPONENTS, Cluster, wait_for
-from tests.leftovers import remove_cgroup_parent
+from leftovers import remove_cgroup_parent
+from support.cluster import NODE_COMPONENTS, Cluster
+from support.wait import Watch, eventually
 
 BACKOFF_BASE_S = "1"
 
@@ -42,8 +42,10 @@ class Node:
     def pods(self, selector: str, ns: str = "default") -> list[dict]:
         return json.loads(self.kubectl("get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"]
 
-    def wait_pod(self, name: str, check, timeout: float = 15, what: str = "pod state") -> dict:
-        return wait_for(lambda: (p := self.pod(name)) and check(p) and p, timeout, 0.1, f"{name}: {what}")
+    def wait_pod(self, name: str, check, timeout: float = 15, what: str = "pod state", ns: str = "default") -> dict:
+        """The pod once ``check(pod)`` holds, followed on a watch of the namespace's pods."""
+        return eventually(lambda pods: (p := pods.get(name)) and check(p) and p, timeout, what=f"{name}: {what}",
+                          watch=Watch(self.cluster.kubeconfig, "pods", ns))
 
     def engine(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "portside", "--root", str(self.root), *args],

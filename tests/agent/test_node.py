@@ -6,9 +6,10 @@ import json
 import os
 import time
 
+from support.wait import eventually
+
 from tests.agent.conftest import container_status, ready
 from tests.agent.test_pods import exec_probe, pod
-from tests.control_plane import wait_for
 
 
 def test_node_registers_capacity_ready_and_renews_its_lease(node):
@@ -36,14 +37,14 @@ def test_readiness_moves_the_pod_in_and_out_of_service_endpoints_within_two_seco
                 "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
     node.apply(pod("web", "touch /tmp/ready; sleep 3600", readinessProbe=exec_probe("/tmp/ready")))
     ip = node.wait_pod("web", ready, what="Ready")["status"]["podIP"]
-    wait_for(lambda: endpoint_ips(node, "web") == [ip], 5, 0.1, "the pod in the endpoints")
+    eventually(lambda: endpoint_ips(node, "web") == [ip], 5, 0.1, "the pod in the endpoints")
     node.kubectl("exec", "web", "--", "rm", "/tmp/ready")
     failed = time.monotonic()
-    wait_for(lambda: endpoint_ips(node, "web") == [], 5, 0.05, "the pod out of the endpoints")
+    eventually(lambda: endpoint_ips(node, "web") == [], 5, 0.05, "the pod out of the endpoints")
     assert time.monotonic() - failed < 2
     node.kubectl("exec", "web", "--", "touch", "/tmp/ready")
     recovered = time.monotonic()
-    wait_for(lambda: endpoint_ips(node, "web") == [ip], 5, 0.05, "the pod back in the endpoints")
+    eventually(lambda: endpoint_ips(node, "web") == [ip], 5, 0.05, "the pod back in the endpoints")
     assert time.monotonic() - recovered < 2
 
 
@@ -59,12 +60,18 @@ def test_a_force_deleted_pod_is_stopped_and_removed(node):
     node.apply(pod("doomed", "sleep 3600"))
     node.wait_pod("doomed", ready, what="Ready")
     node.kubectl("delete", "pod", "doomed", "--grace-period=0", "--force")
-    wait_for(lambda: node.engine("ps", "-aq").stdout.strip() == "" and not list((node.root / "pods").glob("*/*")),
+    eventually(lambda: node.engine("ps", "-aq").stdout.strip() == "" and not list((node.root / "pods").glob("*/*")),
              5, 0.1, "the container and the sandbox removed")
 
 
 def test_a_steady_pod_gets_no_status_writes(node):
-    node.apply(pod("calm", "sleep 3600", readinessProbe=exec_probe("/bin/sh")))
+    counted = {**exec_probe("/bin/sh"), "exec": {"command": ["sh", "-c", "echo >> /tmp/probed"]}}
+    node.apply(pod("calm", "sleep 3600", readinessProbe=counted))
     before = node.wait_pod("calm", ready, what="Ready")["metadata"]["resourceVersion"]
-    time.sleep(2.5)  # two probe periods with unchanged verdicts: nothing to write
-    assert node.pod("calm")["metadata"]["resourceVersion"] == before
+
+    def probes() -> int:
+        return int(node.kubectl("exec", "calm", "--", "sh", "-c", "wc -l < /tmp/probed").stdout)
+
+    seen = probes()
+    eventually(lambda: probes() >= seen + 2, 10, 0.2, "two more probes with unchanged verdicts")
+    assert node.pod("calm")["metadata"]["resourceVersion"] == before  # nothing to write

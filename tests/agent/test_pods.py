@@ -10,8 +10,9 @@ import signal
 import subprocess
 import time
 
+from support.wait import eventually
+
 from tests.agent.conftest import container_status, ready
-from tests.control_plane import wait_for
 
 
 def pod(name: str, script: str, **container) -> dict:
@@ -59,7 +60,7 @@ def test_liveness_failure_restarts_and_readiness_flips_ready(node):
     node.kubectl("exec", "probed", "--", "rm", "/tmp/alive")
     p = node.wait_pod("probed", lambda p: container_status(p)["restartCount"] == 1, 5, "liveness restart")
     assert container_status(p)["lastState"]["terminated"]["exitCode"] in (137, 143)
-    wait_for(lambda: {"Unhealthy", "Killing"} <= set(event_reasons(node, "probed")), 5, 0.1, "probe events")
+    eventually(lambda: {"Unhealthy", "Killing"} <= set(event_reasons(node, "probed")), 5, 0.1, "probe events")
 
 
 def test_oom_shows_oomkilled(node):
@@ -74,7 +75,7 @@ def test_crash_loop_back_off_and_never_policy(node):
     p = node.wait_pod("loop", lambda p: container_status(p)["state"].get("waiting", {}).get("reason") ==
                       "CrashLoopBackOff", 10, "CrashLoopBackOff")
     assert container_status(p)["lastState"]["terminated"]["exitCode"] == 3
-    reasons = wait_for(lambda: {"Started", "BackOff"} <= (r := set(event_reasons(node, "loop"))) and r, 5, 0.1,
+    reasons = eventually(lambda: {"Started", "BackOff"} <= (r := set(event_reasons(node, "loop"))) and r, 5, 0.1,
                        "Started and BackOff events")
     assert "Killing" not in reasons
     got = json.loads(node.kubectl("get", "events", "--field-selector", "involvedObject.name=loop", "-o",
@@ -131,7 +132,7 @@ def test_init_containers_env_and_config_volumes(node):
                                    {"name": "creds", "secret": {"secretName": "creds"}}]
     node.apply(manifest)
     p = node.wait_pod("init", ready, what="Ready")
-    logs = wait_for(lambda: (out := node.kubectl("logs", "init").stdout).count("\n") >= 5 and out, 5)
+    logs = eventually(lambda: (out := node.kubectl("logs", "init").stdout).count("\n") >= 5 and out, 5)
     assert logs == f"step1\nstep2\napp.ini\ncolor\ns3\nblue {p['status']['podIP']}\n"
     assert [s["state"]["terminated"]["reason"] for s in p["status"]["initContainerStatuses"]] == ["Completed"] * 2
 
@@ -220,7 +221,7 @@ def test_a_job_runs_to_completion_on_real_pods(node):
 def test_log_tail_and_limit(node):
     node.apply(pod("lines", "seq 1 5; sleep 3600"))
     node.wait_pod("lines", ready, what="Ready")
-    wait_for(lambda: node.kubectl("logs", "lines").stdout == "1\n2\n3\n4\n5\n", 5, 0.1, "five lines")
+    eventually(lambda: node.kubectl("logs", "lines").stdout == "1\n2\n3\n4\n5\n", 5, 0.1, "five lines")
     assert node.kubectl("logs", "lines", "--tail=2").stdout == "4\n5\n"
     assert node.kubectl("logs", "lines", "--limit-bytes=3").stdout == "1\n2"
     bad = node.kubectl("logs", "nothere", check=False)

@@ -16,9 +16,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.wait import eventually
 
 from tests.agent.conftest import cleanup, ready, run_node
-from tests.control_plane import wait_for
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # may wait for the shared bootstrap
@@ -82,7 +82,7 @@ def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
     node = seed_node
     started = time.monotonic()
     node.kubectl("apply", "-f", str(REPO / "examples/seed/"))
-    pods = wait_for(lambda: all_ready(node, 3), 15, 0.1, "three seed pods Ready")
+    pods = eventually(lambda: all_ready(node, 3), 15, 0.1, "three seed pods Ready")
     assert time.monotonic() - started < 15
     for p in pods:
         cid = p["status"]["containerStatuses"][0]["containerID"].removeprefix("portside://")
@@ -90,22 +90,22 @@ def test_seed_runs_with_its_limits_heals_and_rolls(seed_node):
         assert cgroup_value("cpu", node.settings, cid, "cpu.cfs_quota_us") == CPU_QUOTA_US
         assert cgroup_value("cpu", node.settings, cid, "cpu.shares") == CPU_SHARES
         url = f"http://{p['status']['podIP']}:5000/"
-        assert wait_for(lambda url=url: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
+        assert eventually(lambda url=url: answers(url), 10, 0.1, f"the app on {url}") == f"Hello from {p['metadata']['name']}\n"
 
     victim = pods[0]["metadata"]["name"]
     node.kubectl("delete", "pod", victim, "--wait=false")
     deleted = time.monotonic()
-    wait_for(lambda: (ps := all_ready(node, 3)) and victim not in [p["metadata"]["name"] for p in ps], 10, 0.1,
+    eventually(lambda: (ps := all_ready(node, 3)) and victim not in [p["metadata"]["name"] for p in ps], 10, 0.1,
              "a Ready replacement")
     assert time.monotonic() - deleted < 3
 
     node.kubectl("set", "env", "deployment/my-app", "VERSION=v2")
     node.kubectl("rollout", "status", "deployment/my-app", "--timeout=60s", timeout=70)
-    pods = wait_for(lambda: all_ready(node, 3), 20, 0.2, "three v2 pods Ready")
+    pods = eventually(lambda: all_ready(node, 3), 20, 0.2, "three v2 pods Ready")
     assert all({"name": "VERSION", "value": "v2"} in p["spec"]["containers"][0]["env"] for p in pods)
     node.kubectl("rollout", "undo", "deployment/my-app")
     node.kubectl("rollout", "status", "deployment/my-app", "--timeout=60s", timeout=70)
-    pods = wait_for(lambda: (ps := all_ready(node, 3)) and all(not p["spec"]["containers"][0].get("env")
+    pods = eventually(lambda: (ps := all_ready(node, 3)) and all(not p["spec"]["containers"][0].get("env")
                                                                for p in ps) and ps, 20, 0.2, "v1 back")
     ip = pods[0]["status"]["podIP"]
-    assert wait_for(lambda: answers(f"http://{ip}:5000/healthz"), 10, 0.1, "v1 answering") == "ok\n"
+    assert eventually(lambda: answers(f"http://{ip}:5000/healthz"), 10, 0.1, "v1 answering") == "ok\n"

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
-import kubernetes
+from support.wait import Watch, eventually
 
 from tests.agent.conftest import ready
-from tests.control_plane import wait_for
 
 
 def job(name: str, script: str, depends_on: str = "") -> dict:
@@ -47,9 +45,9 @@ def test_job_diamond_runs_in_dependency_order_on_real_pods(node, tmp_path):
 
 def test_a_failing_dependency_fails_its_dependents_with_a_reason(node, tmp_path):
     diamond(node, tmp_path, "echo b >> /log/order; exit 3")
-    failed = wait_for(lambda: conditions(node, "d").get("Failed"), 60, 0.2, "job d failed")
+    failed = eventually(lambda: conditions(node, "d").get("Failed"), 60, 0.2, "job d failed")
     assert failed["reason"] == "DependencyFailed" and "b" in failed["message"], failed
-    wait_for(lambda: "Complete" in conditions(node, "c"), 30, 0.2, "job c, which b's failure does not touch, complete")
+    eventually(lambda: "Complete" in conditions(node, "c"), 30, 0.2, "job c, which b's failure does not touch, complete")
     assert "d" not in (tmp_path / "log" / "order").read_text().split()  # d never ran
     assert all(p["status"].get("phase") != "Succeeded" for p in node.pods("job-name=d"))
 
@@ -69,38 +67,38 @@ def ready_count(node) -> int:
     return sum(1 for p in node.pods("app=web") if ready(p) and not p["metadata"].get("deletionTimestamp"))
 
 
-def ready_sampler(node):
-    """Counts Ready, not terminating pods through the official client: fast enough to sample every few ms."""
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=node.cluster.kubeconfig))
-
-    def count() -> int:
-        pods = api.list_namespaced_pod("default", label_selector="app=web").items
-        return sum(1 for p in pods if not p.metadata.deletion_timestamp and any(
-            c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
-    return api, count
-
-
 def test_rolling_update_keeps_replicas_minus_max_unavailable_ready(node):
     node.apply(deployment("v1"))
-    wait_for(lambda: ready_count(node) == 3, 30, 0.2, "three v1 pods Ready")
-    samples: list[int] = []
-    done = threading.Event()
-    api, count = ready_sampler(node)
+    eventually(lambda: ready_count(node) == 3, 30, 0.2, "three v1 pods Ready")
+    samples: list[int] = []  # Ready, not terminating pods after every watch event: no state goes unseen
+    listed = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            samples.append(count())
-            time.sleep(0.01)
+    def rolled(pods: dict[str, dict]) -> bool:
+        live = [p for p in pods.values() if not p["metadata"].get("deletionTimestamp")]
+        samples.append(sum(1 for p in live if ready(p)))
+        listed.set()
+        return len(pods) == 3 and samples[-1] == 3 and all("v2" in p["spec"]["containers"][0]["command"][2]
+                                                            for p in live)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    watch = Watch(node.cluster.kubeconfig, "pods", "default", label_selector="app=web")
+    failure: list[BaseException] = []
+    follower = threading.Thread(target=lambda: _capture(failure, eventually, rolled, 100, what="the rollout to v2",
+                                                        watch=watch))
+    follower.start()
     try:
+        assert listed.wait(30), "the watch of the pods did not start"
         node.apply(deployment("v2"))
         node.kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=100)
     finally:
-        done.set()
-        sampler.join()
-        api.api_client.close()
-    assert len(samples) >= 20 and min(samples) >= 3 - 1, samples  # replicas - maxUnavailable
+        follower.join(110)
+    assert not failure, failure
+    assert len(samples) >= 6 and min(samples) >= 3 - 1, samples  # replicas - maxUnavailable
     pods = [p for p in node.pods("app=web") if not p["metadata"].get("deletionTimestamp")]
     assert len(pods) == 3 and all("v2" in p["spec"]["containers"][0]["command"][2] for p in pods)
+
+
+def _capture(failure: list[BaseException], call, *args, **kw) -> None:
+    try:
+        call(*args, **kw)
+    except BaseException as exc:  # reported by the test itself, after the join
+        failure.append(exc)

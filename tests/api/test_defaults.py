@@ -3,9 +3,9 @@
 import copy
 
 import pytest
+from support.builders import deployment, job, pod, service
 
 from portside.api.defaults import apply_defaults, pull_policy
-from tests.api.builders import deployment, job, pod, service
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ import copy
 import json
 
 import pytest
+from support.builders import deployment
 
 from portside import api
-from tests.api.builders import deployment
 
 DEPLOYMENTS = api.lookup("apps", "v1", "deployments")
 PODS = api.lookup("", "v1", "pods")

@@ -5,9 +5,10 @@ import pathlib
 
 import pytest
 import yaml
+from support.builders import deployment, job, pod, service
 
 from portside import api
-from tests.api.builders import deployment, job, pod, service, update_messages
+from tests.api.messages import update_messages
 
 SEED = pathlib.Path(__file__).resolve().parents[2] / "examples" / "seed"
 DEPLOYMENTS = api.lookup("apps", "v1", "deployments")

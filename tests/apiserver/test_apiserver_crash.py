@@ -6,7 +6,7 @@ import random
 import ssl
 
 import aiohttp
-from control_plane import Cluster
+from support.cluster import Cluster
 
 TOTAL, CLIENTS = 2000, 16
 

@@ -5,7 +5,7 @@ import contextlib
 import json
 
 import aiohttp
-from control_plane import free_port
+from support.net import free_port
 
 from portside.apiserver import APIServer, ServerConfig
 
@@ -40,11 +40,13 @@ def test_initial_state_then_changes_then_bookmark(tmp_path):
     async def body():
         async with running(tmp_path) as (_, http):
             await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("a"))).read()
-            watch = asyncio.create_task(lines(http, "/api/v1/namespaces/default/configmaps",
-                                              {"watch": "1", "allowWatchBookmarks": "true"}, 3))
-            await asyncio.sleep(0.1)
-            await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("b"))).read()
-            return await asyncio.wait_for(watch, 10)
+            params = {"watch": "1", "allowWatchBookmarks": "true"}
+            async with asyncio.timeout(10), http.get("/api/v1/namespaces/default/configmaps", params=params) as resp:
+                events = [json.loads(await resp.content.readline())]  # the initial state: the watch is open
+                await (await http.post("/api/v1/namespaces/default/configmaps", json=cm("b"))).read()
+                while len(events) < 3:
+                    events.append(json.loads(await resp.content.readline()))
+            return events
 
     events = asyncio.run(body())
     assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [

@@ -5,7 +5,7 @@ import subprocess
 import threading
 
 import yaml
-from control_plane import wait_for
+from support.wait import eventually
 
 SEED = "examples/seed/"
 
@@ -50,7 +50,7 @@ def test_seed_apply_get_describe_reapply_scale_label_annotate(cluster):
 def _owned(cluster, ns):
     """The seed Deployment, with the ReplicaSet and three Pods its controllers create and own."""
     cluster.kubectl("apply", "-n", ns, "-f", SEED + "deployment.yaml")
-    wait_for(lambda: len(_names(cluster, ns, "rs")) == 1 and len(_names(cluster, ns, "pods")) == 3,
+    eventually(lambda: len(_names(cluster, ns, "rs")) == 1 and len(_names(cluster, ns, "pods")) == 3,
              what="the deployment's replicaset and pods")
     return _names(cluster, ns, "rs")[0], _names(cluster, ns, "pods")
 
@@ -63,7 +63,7 @@ def test_delete_cascades_in_background(cluster):
     ns = cluster.namespace("cascade-bg")
     _owned(cluster, ns)
     cluster.kubectl("delete", "-n", ns, "deployment", "my-app")
-    wait_for(lambda: not _names(cluster, ns, "rs") and not _names(cluster, ns, "pods"), what="dependents gone")
+    eventually(lambda: not _names(cluster, ns, "rs") and not _names(cluster, ns, "pods"), what="dependents gone")
 
 
 def test_delete_foreground_waits_for_dependents(cluster):
@@ -78,7 +78,7 @@ def test_delete_orphan_keeps_dependents_without_owner(cluster):
     ns = cluster.namespace("cascade-orphan")
     rs_name, pods = _owned(cluster, ns)
     cluster.kubectl("delete", "-n", ns, "deployment", "my-app", "--cascade=orphan")
-    wait_for(lambda: not _names(cluster, ns, "deploy"), what="deployment gone")
+    eventually(lambda: not _names(cluster, ns, "deploy"), what="deployment gone")
     rs = get_json(cluster, "-n", ns, "rs", rs_name)
     assert not rs["metadata"].get("ownerReferences")
     assert _names(cluster, ns, "pods") == pods
@@ -95,22 +95,22 @@ def test_invalid_manifest_names_the_field_and_stores_nothing(cluster):
 
 def test_get_pods_watch_sees_events(cluster):
     ns = cluster.namespace("watching")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    eventually(lambda: cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod), check=False)
+               .returncode == 0, what="pod created")
     watcher = subprocess.Popen(cluster.kubectl_argv() + ["get", "pods", "-n", ns, "-w", "--output-watch-events"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(20, watcher.kill)  # a watch that never reports ends the test, not the suite
+    timer.start()
     try:
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "watched"},
-               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        wait_for(lambda: cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod), check=False)
-                 .returncode == 0, what="pod created")
+        lines = [watcher.stdout.readline()]  # kubectl has listed: it watches from that revision, missing nothing
         cluster.kubectl("label", "-n", ns, "pod", "watched", "seen=yes")
         cluster.kubectl("delete", "-n", ns, "pod", "watched")
-        lines = []
-        timer = threading.Timer(20, watcher.kill)  # a watch that never reports ends the test, not the suite
-        timer.start()
         while not any(line.startswith("DELETED") for line in lines) and watcher.poll() is None:
             lines.append(watcher.stdout.readline())
-        timer.cancel()
     finally:
+        timer.cancel()
         watcher.kill()
         watcher.wait()
     events = [line.split()[0] for line in lines if "watched" in line]

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
-from control_plane import only
+from support.cluster import only
 
 UP_FLAGS = only("garbage-collector")
 SEED = "examples/seed/"

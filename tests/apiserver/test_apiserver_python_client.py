@@ -6,9 +6,9 @@ import time
 
 import pytest
 import urllib3
-from control_plane import only
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+from support.cluster import only
 
 UP_FLAGS = only("garbage-collector")  # the API's own semantics: no controller writes to these objects
 

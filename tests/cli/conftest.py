@@ -11,7 +11,6 @@ import json
 import os
 import random
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from leftovers import remove_cgroup_parent
+from support.net import free_port
 
 
 @dataclass
@@ -39,12 +39,7 @@ class Portside:
         return subprocess.Popen([sys.executable, "-m", "portside", "--root", str(self.root), *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
-    @staticmethod
-    def free_port() -> int:
-        """A port free right now on the host (tests use their own, never a fixed one)."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+    free_port = staticmethod(free_port)
 
     def inspect(self, ref: str) -> dict:
         return json.loads(self("inspect", ref).stdout)[0]

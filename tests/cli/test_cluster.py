@@ -6,7 +6,9 @@ import subprocess
 import sys
 import urllib.request
 
-from control_plane import Cluster, free_port, wait_for
+from support.cluster import Cluster
+from support.net import free_port
+from support.wait import eventually
 
 from portside.cli.up import alive
 
@@ -72,7 +74,7 @@ def test_disabled_components_do_not_run(tmp_path):
         with_controllers = Cluster(tmp_path / "e").start()
         try:
             with_controllers.kubectl("create", "-f", "-", input=json.dumps(deploy))
-            wait_for(lambda: with_controllers.kubectl("get", "rs", "-o", "name").stdout.strip(), what="a ReplicaSet")
+            eventually(lambda: with_controllers.kubectl("get", "rs", "-o", "name").stdout.strip(), what="a ReplicaSet")
         finally:
             with_controllers.stop()
         assert c.kubectl("get", "rs", "-o", "name").stdout.strip() == ""

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from control_plane import free_port, only, wait_for
+from support.cluster import only
+from support.net import free_port
+from support.wait import eventually
 
 from portside.cli import daemon as daemon_module
 from portside.cli import daemon_wire, remote
@@ -26,7 +28,7 @@ class Daemon:
         self.log = portside.root / "daemon-test.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(portside.root), "daemon"],
                                      stderr=open(self.log, "w"))
-        wait_for(lambda: "serving" in self.log.read_text() or self.proc.poll() is not None, 30,
+        eventually(lambda: "serving" in self.log.read_text() or self.proc.poll() is not None, 30,
                  what="the daemon to serve")
         assert self.proc.poll() is None, self.log.read_text()
 
@@ -61,7 +63,7 @@ def test_run_through_the_daemon_streams_output_and_exit_code(portside, served) -
     proc = portside("run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3",
                     check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
-    wait_for(lambda: served.served() == before + 1, 10, what="the daemon's log of it")  # it ran it
+    eventually(lambda: served.served() == before + 1, 10, what="the daemon's log of it")  # it ran it
     assert portside("ps", "-aq").stdout == ""
     assert served.stop() == 0 and not served.socket_path.exists()
     assert portside.leftovers() == []
@@ -78,7 +80,7 @@ def test_the_child_takes_the_clients_directory_environment_and_stdin(portside, s
     piped = portside("run", "--rm", "-i", "--network", "none", "busybox", "sh", "-c", "read a; echo got $a",
                      input="piped\n")
     assert piped.stdout == "got piped\n"
-    wait_for(lambda: served.served() >= 3, 10, what="the daemon's log of all three")
+    eventually(lambda: served.served() >= 3, 10, what="the daemon's log of all three")
     portside("rm", "-f", "box")
 
 
@@ -109,19 +111,19 @@ def test_a_killed_client_ends_its_command_and_the_container_lives_on(portside, s
              "while true; do echo tick; sleep 0.2; done")
     follower = portside.popen("logs", "-f", "talker")
     assert follower.stdout.readline() == "tick\n"
-    found = wait_for(lambda: re.search(r"serving logs -f as pid (\d+)", served.log.read_text()), 10,
+    found = eventually(lambda: re.search(r"serving logs -f as pid (\d+)", served.log.read_text()), 10,
                      what="the daemon to log the logs -f child")
     serving = int(found.group(1))
     assert serving in _children(served.proc.pid)
     follower.kill()
     follower.wait()
-    wait_for(lambda: serving not in _children(served.proc.pid), 10, what="the logs -f child to end")
+    eventually(lambda: serving not in _children(served.proc.pid), 10, what="the logs -f child to end")
     assert portside.inspect("talker")["State"]["Running"]
-    wait_for(lambda: _children(served.proc.pid), 10, what="a spare child")
+    eventually(lambda: _children(served.proc.pid), 10, what="a spare child")
     spares = _children(served.proc.pid)
     served.proc.kill()  # containers outlive the daemon as they outlive any command, even at SIGKILL
     served.proc.wait()
-    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in spares), 10,
+    eventually(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in spares), 10,
              what="the idle spare to end with its daemon")
     assert served.socket_path.exists()  # left behind: the next command finds nobody there and works alone
     assert portside.inspect("talker")["State"]["Running"]
@@ -187,11 +189,11 @@ def test_up_runs_the_daemon_for_its_engine_root_and_stops_it(tmp_path) -> None:
                           stderr=open(log, "w"), text=True)
     try:
         assert "API ready" in up.stdout.readline(), log.read_text()
-        wait_for(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
+        eventually(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
         listing = subprocess.run([sys.executable, "-m", "portside", "--root", str(root), "images"],
                                  capture_output=True, text=True, timeout=60)
         assert listing.returncode == 0 and listing.stdout.startswith("REPOSITORY"), listing.stderr
-        wait_for(lambda: "engine daemon:" in log.read_text() and "serving images" in log.read_text(), 10,
+        eventually(lambda: "engine daemon:" in log.read_text() and "serving images" in log.read_text(), 10,
                  what="the daemon to log the command it served")
     finally:
         up.send_signal(signal.SIGTERM)
@@ -209,7 +211,7 @@ def test_many_quick_commands_in_a_row_and_at_once(portside, served) -> None:
     for c in clients:
         c.stdout.close()
         c.stderr.close()
-    wait_for(lambda: served.served() == before + 40, 10, what="the daemon's log of all 40")
+    eventually(lambda: served.served() == before + 40, 10, what="the daemon's log of all 40")
     assert served.proc.poll() is None
     assert "Traceback" not in served.log.read_text()
 
@@ -223,7 +225,7 @@ def test_a_silent_client_does_not_hold_up_the_next(portside, served) -> None:
         assert "serving images -q" in log and "refused" not in log  # served while the silent one still waits
     finally:
         silent.close()
-    wait_for(lambda: "refused a request" in served.log.read_text(), 15, what="the silent client to be refused")
+    eventually(lambda: "refused a request" in served.log.read_text(), 15, what="the silent client to be refused")
 
 
 def test_client_and_daemon_speak_the_same_protocol() -> None:
@@ -239,5 +241,5 @@ def test_exec_on_a_terminal_through_the_daemon_follows_its_size(portside, served
     shown, code = resized_shell(argv, (33, 101), (40, 132), 4)
     assert "33 101" in shown and "40 132" in shown
     assert code == 4
-    wait_for(lambda: "serving exec -it" in served.log.read_text(), 10, what="the daemon to have served it")
+    eventually(lambda: "serving exec -it" in served.log.read_text(), 10, what="the daemon to have served it")
     portside("rm", "-f", "shell")

@@ -1,6 +1,6 @@
 """The bridge network through the CLI: published ports on 127.0.0.1, containers reaching each other by IP."""
 
-from probe import http_get
+from support.net import http_get
 
 
 def test_published_port_answers_on_localhost(portside, tmp_path) -> None:

@@ -1,7 +1,8 @@
 """Reading commands against live containers: logs -f, stats, exec -i, inspect --format, ps."""
 
 import json
-import time
+
+from support.wait import eventually
 
 
 def test_logs_follow_ends_when_the_container_does(portside) -> None:
@@ -36,5 +37,4 @@ def test_inspect_format_and_ps_listing(portside) -> None:
     assert [(r["Names"], r["State"], r["Status"]) for r in rows] == [("later", "created", "Created")]
     portside("start", "later")
     portside("wait", "later")
-    time.sleep(0.01)
-    assert "Exited (0)" in portside("ps", "-a").stdout
+    eventually(lambda: "Exited (0)" in portside("ps", "-a").stdout, 5, what="ps to list it as exited")

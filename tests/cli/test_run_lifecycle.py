@@ -4,7 +4,7 @@ import json
 import sys
 import time
 
-from control_plane import wait_for
+from support.wait import eventually
 
 
 def test_foreground_run_streams_output_and_exits_with_the_containers_code(portside) -> None:
@@ -46,7 +46,7 @@ def test_detached_container_ps_logs_inspect_exec_stop(portside) -> None:
     assert info["HostConfig"]["Memory"] == 64 << 20
     assert info["HostConfig"]["NanoCpus"] == 500_000_000 and info["HostConfig"]["PidsLimit"] == 50
     assert info["Config"]["Image"] == "busybox" and info["Config"]["Cmd"][0] == "sh"
-    wait_for(lambda: "line 3" in portside("logs", "svc").stdout)
+    eventually(lambda: "line 3" in portside("logs", "svc").stdout)
     assert portside("logs", "--tail", "2", cid[:8]).stdout == "line 2\nline 3\n"
     stamped = portside("logs", "-t", "--tail", "1", "svc").stdout
     assert stamped.endswith("Z line 3\n") and stamped.startswith("20")
@@ -97,7 +97,7 @@ def test_restart_command_runs_the_container_again(portside) -> None:
     portside("restart", "-t", "0", "again")
     state = portside.inspect("again")["State"]
     assert state["Status"] == "running" and state["Pid"] != first
-    wait_for(lambda: portside("logs", "again").stdout == "run\nrun\n")
+    eventually(lambda: portside("logs", "again").stdout == "run\nrun\n")
 
 
 def test_foreground_run_forwards_signals_to_the_container(portside) -> None:
@@ -114,7 +114,7 @@ def test_foreground_run_forwards_signals_to_the_container(portside) -> None:
 def test_a_container_restarting_forever_can_be_stopped_and_removed(portside) -> None:
     portside("run", "-d", "--name", "crashy", "--network", "none", "--restart", "always", "busybox", "sh", "-c",
              "exit 1")
-    wait_for(lambda: portside.inspect("crashy")["RestartCount"] >= 3)
+    eventually(lambda: portside.inspect("crashy")["RestartCount"] >= 3)
     portside("stop", "-t", "1", "crashy")
     state = portside.inspect("crashy")["State"]
     assert (state["Status"], state["ExitCode"]) == ("exited", 1)

@@ -4,7 +4,7 @@ import json
 import os
 import signal
 
-from control_plane import wait_for
+from support.wait import eventually
 
 from portside.cli.up import alive
 
@@ -12,7 +12,7 @@ from portside.cli.up import alive
 def test_killing_a_foreground_run_leaves_the_container_running_and_its_exit_recorded(portside) -> None:
     cli = portside.popen("run", "--name", "fg", "--network", "none", "busybox", "sh", "-c",
                          "echo up; sleep 4; echo done; exit 7")
-    wait_for(lambda: "up" in portside("logs", "fg", check=False).stdout)
+    eventually(lambda: "up" in portside("logs", "fg", check=False).stdout)
     cli.send_signal(signal.SIGKILL)
     cli.communicate()
     assert portside.inspect("fg")["State"]["Status"] == "running"
@@ -27,7 +27,7 @@ def test_killing_the_monitor_leaves_the_container_running_and_adoptable(portside
     cid = portside("run", "-d", "--name", "orphan", "--network", "none", "-v", f"{out}:/out", "busybox", "sh",
                    "-c", "echo hello; sleep 4; head -c 1000000 /dev/zero | tr '\\0' x; echo; echo tick; "
                          "echo ok > /out/finished; sleep 0.5; exit 3").stdout.strip()
-    wait_for(lambda: "hello" in portside("logs", "orphan").stdout)
+    eventually(lambda: "hello" in portside("logs", "orphan").stdout)
     state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
     os.kill(state["MonitorPid"], signal.SIGKILL)
     assert portside.inspect("orphan")["State"]["Status"] == "running"  # and adopted by a new monitor
@@ -66,7 +66,7 @@ def test_after_a_crash_always_containers_come_back_and_others_are_recorded(ports
         old_pids[policy] = state["Pid"]
         os.kill(state["MonitorPid"], signal.SIGKILL)
         os.kill(state["Pid"], signal.SIGKILL)
-        wait_for(lambda pid=state["Pid"]: _ended(pid), 10, what="the crash")
+        eventually(lambda pid=state["Pid"]: _ended(pid), 10, what="the crash")
     daemon = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(portside.root), "daemon"],
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -101,7 +101,7 @@ def test_a_new_monitor_holds_the_published_port_again(portside) -> None:
     cid = portside("run", "-d", "-p", f"{port}:8080", "busybox", "sleep", "600").stdout.strip()
     state = json.loads((portside.root / "containers" / cid / "state.json").read_text())
     os.kill(state["MonitorPid"], signal.SIGKILL)
-    wait_for(lambda: _ended(state["MonitorPid"]), 10, what="the monitor to die")
+    eventually(lambda: _ended(state["MonitorPid"]), 10, what="the monitor to die")
     assert portside.inspect(cid)["State"]["Running"]  # adopted by a new monitor
     with socket.socket() as probe, pytest.raises(OSError) as taken:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

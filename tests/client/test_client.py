@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 
 import pytest
-from control_plane import free_port
+from support.net import free_port
 
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import AlreadyExists, Client, ClientConfig, Conflict, Invalid, NotFound, resource

@@ -4,7 +4,7 @@ import asyncio
 import json
 import logging
 
-from control_plane import free_port
+from support.net import free_port
 
 from portside.client import Client, ClientConfig, EventRecorder, container_path, pod_reference
 

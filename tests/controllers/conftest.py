@@ -1,21 +1,16 @@
-"""One ``portside up`` per test module (each test works in its own namespace), stopped even on failure; the
-kubelet double that plays the node agent's part through the API; the official Python client."""
+"""The controllers' cluster runs only the API server, the garbage collector and the workload controllers (no
+scheduler and no node: the kubelet double plays both parts through the API, as these tests direct it); the
+double's harness; the official Python client."""
 
 import kubernetes
 import pytest
-from control_plane import Cluster, only
 from kubelet_double import Harness
+from support.cluster import only
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    # No scheduler and no node: the kubelet double plays both parts through the API, as these tests direct it.
-    c = Cluster(tmp_path_factory.mktemp("cluster") / "data", extra=only("garbage-collector", "workload-controllers"))
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
+def up_flags() -> tuple[str, ...]:
+    return only("garbage-collector", "workload-controllers")
 
 
 def _supervisor_runs_controllers() -> bool:

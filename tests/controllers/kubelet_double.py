@@ -2,9 +2,19 @@
 
 ``Harness`` runs an asyncio loop in a thread with the workload controllers on it (unless ``portside up`` already
 runs them) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
-will: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
+does: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
 (optionally after a delay, or never), or ends Succeeded/Failed. It also keeps the history the tests assert on:
 which pods started when, and the fewest Ready pods seen at any moment of the watch.
+
+Why a double here and not the real agent: these tests are about the controllers' decisions (how many pods a
+rollout keeps Ready, when a Job counts a failure, which pods a ReplicaSet deletes first), so they direct each
+pod's outcome - Ready after a set delay or never, Failed or Succeeded on cue - for up to dozens of pods per test.
+The real agent would run a container per pod (root, runc, a bridge; a second or more each on this machine) and
+the outcomes would come from scripts and probe periods no test can time exactly. The whole path with the real
+agent and real containers (Job dependencies, a failing dependency, a rolling update that keeps replicas -
+maxUnavailable Ready, the seed Deployment) is tested in tests/agent/test_workloads.py and tests/agent/test_seed.py.
+The double writes only what the agent writes (pods/status) through the public API, and its pods carry a node
+selector no node matches, so no real scheduler or agent ever touches them.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kubernetes
+from support.wait import Watch, eventually_async
 
 from portside.client import Client, NotFound
 from portside.controllers import run_controllers
@@ -142,25 +153,9 @@ class Harness:
 
     def wait(self, resource: str, namespace: str, predicate: Callable[[dict[str, dict]], Any],
              timeout: float = 15, what: str = "") -> Any:
-        """Follow a watch of ``resource`` until ``predicate({name: object})`` is truthy; returns its value."""
-        try:
-            return self.call(self._wait(resource, namespace, predicate), timeout=timeout)
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
-
-    async def _wait(self, resource: str, namespace: str, predicate: Callable) -> Any:
-        listed = await self.client.list(resource, namespace)
-        objs = {o["metadata"]["name"]: o for o in listed.get("items") or []}
-        if value := predicate(objs):
-            return value
-        revision = listed["metadata"]["resourceVersion"]
-        async for event in self.client.watch(resource, namespace, resource_version=revision):
-            if event.type == "DELETED":
-                objs.pop(event.name, None)
-            else:
-                objs[event.name] = event.object
-            if value := predicate(objs):
-                return value
+        """``eventually`` on a watch of ``resource``: ``predicate({name: object})``'s first truthy value."""
+        return self.call(eventually_async(predicate, timeout, what=what, watch=Watch(self.client, resource, namespace)),
+                         timeout=timeout + 5)
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
         return self.call(self.client.get(resource, name, namespace))

@@ -3,7 +3,8 @@
 import asyncio
 import contextlib
 
-from control_plane import free_port
+from support.net import free_port
+from support.wait import eventually_async
 
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import Client, ClientConfig
@@ -83,9 +84,8 @@ def test_controller_converges_from_watch_events_with_retry(tmp_path):
             await asyncio.wait_for(ready.wait(), 10)
             await client.create("configmaps", {"metadata": {"name": "src"}, "data": {"v": "1"}}, "default")
             await client.patch("configmaps", "src", {"data": {"v": "2"}}, "default")
-            async with asyncio.timeout(10):
-                while (ctl.maps.get("default", "src-mirror") or {}).get("data") != {"v": "2"}:
-                    await asyncio.sleep(0.02)
+            await eventually_async(lambda: (ctl.maps.get("default", "src-mirror") or {}).get("data") == {"v": "2"},
+                                   what="the mirror to follow the change")
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

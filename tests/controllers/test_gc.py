@@ -2,9 +2,9 @@
 
 import uuid
 
-from control_plane import wait_for
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from support.wait import eventually
 
 
 def ref(owner):
@@ -27,10 +27,10 @@ def test_dependent_lives_while_any_owner_lives(cluster):
     core.create_namespaced_config_map(ns, {"metadata": {"name": "dep", "ownerReferences": [ref(first),
                                                                                           ref(second)]}})
     core.delete_namespaced_config_map("first", ns)
-    wait_for(lambda: [r.name for r in core.read_namespaced_config_map("dep", ns).metadata.owner_references or []]
+    eventually(lambda: [r.name for r in core.read_namespaced_config_map("dep", ns).metadata.owner_references or []]
              == ["second"], what="the dangling reference dropped")
     core.delete_namespaced_config_map("second", ns)
-    wait_for(lambda: gone(core, "dep", ns), what="the dependent deleted with its last owner")
+    eventually(lambda: gone(core, "dep", ns), what="the dependent deleted with its last owner")
 
 
 def test_dependent_of_an_owner_that_never_existed_is_collected(cluster):
@@ -40,5 +40,5 @@ def test_dependent_of_an_owner_that_never_existed_is_collected(cluster):
     core.create_namespaced_config_map(ns, {"metadata": {"name": "orphaned", "ownerReferences": [phantom]}})
     foreign = {"apiVersion": "example.com/v1", "kind": "Widget", "name": "w", "uid": str(uuid.uuid4())}
     core.create_namespaced_config_map(ns, {"metadata": {"name": "foreign", "ownerReferences": [foreign]}})
-    wait_for(lambda: gone(core, "orphaned", ns), what="the dependent of a missing owner deleted")
+    eventually(lambda: gone(core, "orphaned", ns), what="the dependent of a missing owner deleted")
     assert not gone(core, "foreign", ns)  # an owner kind this server does not serve is not judged

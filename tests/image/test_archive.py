@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 from leftovers import TEST_CGROUP_PARENT
+from support.require import require
 
 from portside.image import ArchiveError, CorruptBlob, Image, ImageNotFound, ImageStore
 from portside.image.archive import load, save
@@ -29,8 +29,7 @@ def built(store: ImageStore, busybox: Image, tmp_path: Path) -> Image:
 
 
 def skopeo(*args: str) -> str:
-    if shutil.which("skopeo") is None:
-        pytest.skip("needs skopeo (apt-get install skopeo)")
+    require("skopeo")
     return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=120).stdout
 
 

@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from probe import http_get
+from support.net import free_port, http_get
+from support.require import require
 
 from portside.image import ImageStore
 
-from .registry.helpers import free_port, isolated_engine, portside
+from .registry.helpers import isolated_engine, portside
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +36,7 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def python_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """(engine root holding BASE, the bootstrap command's outcome)."""
-    if os.geteuid() != 0:
-        pytest.skip("bootstrap needs root")
+    require("root", "debootstrap")
     shared = _shared_dir(tmp_path_factory)
     root, outcome = shared / "python-base", shared / "python-base.json"
     with open(shared / "python-base.lock", "w") as lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -47,12 +46,6 @@ def backends() -> Iterator:
     for proc in procs:
         proc.kill()
         proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unique_vip() -> str:

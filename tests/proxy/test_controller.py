@@ -12,13 +12,14 @@ import threading
 import time
 
 import pytest
-from control_plane import Cluster, wait_for
-from probe import port_closed
+from support.builders import endpoints
+from support.builders import stored_service as service
+from support.cluster import Cluster
+from support.net import free_port, port_closed
+from support.wait import eventually
 
 from portside.client import AlreadyExists, Client
 
-from .builders import endpoints, service
-from .conftest import free_port
 from .traffic import get, spread, within_even
 
 
@@ -87,11 +88,11 @@ def lb_service(cluster: Cluster, ns: str, name: str, group, port: int, **kw) -> 
 def test_load_balancer_answers_spreads_and_reports(cluster, backends) -> None:
     group, port = [backends(f"b{i}") for i in range(3)], free_port()
     lb_service(cluster, "lb1", "web", group, port)
-    wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+    eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
     counts = spread("127.0.0.1", port, 300)
     print("LoadBalancer through portside up, 300 requests:", dict(counts))
     assert within_even(counts, 300, 3), counts
-    status = wait_for(lambda: get_service(cluster, "lb1").get("status", {}).get("loadBalancer"), 5,
+    status = eventually(lambda: get_service(cluster, "lb1").get("status", {}).get("loadBalancer"), 5,
                       what="status.loadBalancer")
     assert status["ingress"][0]["ip"]
     if os.geteuid() == 0:
@@ -103,7 +104,7 @@ def test_load_balancer_answers_spreads_and_reports(cluster, backends) -> None:
 def test_portside_top_shows_connections_per_endpoint(cluster, backends) -> None:
     group, port = [backends("t0"), backends("t1")], free_port()
     lb_service(cluster, "top1", "web", group, port)
-    wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+    eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
     spread("127.0.0.1", port, 10)
     last = [""]
 
@@ -114,7 +115,7 @@ def test_portside_top_shows_connections_per_endpoint(cluster, backends) -> None:
         last[0] = out
         return out if len(rows) == 2 and sum(int(r[3]) for r in rows) >= 10 else None  # 10 + the probes
     try:
-        out = wait_for(table, 10, interval=0.3, what="portside top to show 10 connections")
+        out = eventually(table, 10, interval=0.3, what="portside top to show 10 connections")
     except AssertionError:
         raise AssertionError(f"portside top showed:\n{last[0]}") from None
     print(out)
@@ -126,7 +127,7 @@ def test_an_endpoint_leaving_gets_no_new_connection_within_1s(cluster, backends)
     slow, fast1, fast2 = backends("slow", slow=2.0), backends("fast1"), backends("fast2")
     port = free_port()
     lb_service(cluster, "drain1", "web", [slow, fast1, fast2], port)
-    wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+    eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
     results: list[str] = []
     threads = [threading.Thread(target=lambda: results.append(get("127.0.0.1", port, "/slow"))) for _ in range(6)]
     for t in threads:
@@ -159,7 +160,7 @@ def test_no_ready_endpoints_refuses_fast(cluster, backends) -> None:
         except OSError:
             return False
         raise AssertionError("a not-ready address got a connection")
-    wait_for(reset, 10, what="a reset from the LoadBalancer port")
+    eventually(reset, 10, what="a reset from the LoadBalancer port")
     start = time.monotonic()
     assert reset() and time.monotonic() - start < 0.5
 
@@ -171,12 +172,12 @@ def test_a_taken_port_is_reported_as_event_and_condition(cluster, backends) -> N
     port = holder.getsockname()[1]
     try:
         lb_service(cluster, "conflict1", "web", [backends("b")], port)
-        cond = wait_for(lambda: next((c for c in get_service(cluster, "conflict1").get(
+        cond = eventually(lambda: next((c for c in get_service(cluster, "conflict1").get(
             "status", {}).get("conditions", []) if c["type"] == "PortsAvailable"), None), 10, what="the condition")
         assert (cond["status"], cond["reason"]) == ("False", "PortConflict")
         assert f"port {port}/TCP" in cond["message"] and "already in use" in cond["message"]
         assert not get_service(cluster, "conflict1")["status"].get("loadBalancer", {}).get("ingress")
-        found = wait_for(lambda: events(cluster, "conflict1", "PortConflict"), 10, what="the PortConflict event")
+        found = eventually(lambda: events(cluster, "conflict1", "PortConflict"), 10, what="the PortConflict event")
         assert found[0]["type"] == "Warning" and found[0]["involvedObject"]["name"] == "web"
     finally:
         holder.close()
@@ -186,16 +187,16 @@ def test_a_bad_algorithm_annotation_is_an_event_and_round_robin_serves(cluster, 
     port = free_port()
     lb_service(cluster, "annot1", "web", [backends("a"), backends("b")], port,
                annotations={"portside.io/lb-algorithm": "fastest"})
-    wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+    eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
     assert spread("127.0.0.1", port, 4) == {"a": 2, "b": 2}
-    found = wait_for(lambda: events(cluster, "annot1", "InvalidAnnotation"), 10, what="the InvalidAnnotation event")
+    found = eventually(lambda: events(cluster, "annot1", "InvalidAnnotation"), 10, what="the InvalidAnnotation event")
     assert 'unknown algorithm "fastest"' in found[0]["message"]
 
 
 def test_deleting_the_service_removes_its_rules_and_listener(cluster, backends) -> None:
     port = free_port()
     lb_service(cluster, "del1", "web", [backends("a")], port)
-    wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+    eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
     spec = get_service(cluster, "del1")["spec"]
     table = f"portside_svc_{cluster.proc.pid}"
 
@@ -205,7 +206,7 @@ def test_deleting_the_service_removes_its_rules_and_listener(cluster, backends) 
         assert spec["clusterIP"] in rules() and str(spec["ports"][0]["nodePort"]) in rules()
     call(cluster, "delete", "services", "web", "del1")
 
-    wait_for(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
+    eventually(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
     if os.geteuid() == 0:
-        wait_for(lambda: spec["clusterIP"] not in rules(), 5, what="the ClusterIP rules to go")
+        eventually(lambda: spec["clusterIP"] not in rules(), 5, what="the ClusterIP rules to go")
         assert str(spec["ports"][0]["nodePort"]) not in rules()

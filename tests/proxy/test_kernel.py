@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from control_plane import wait_for
+from support.wait import eventually
 
 from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort
@@ -96,7 +96,7 @@ def test_removed_endpoint_gets_nothing_new_and_in_flight_finishes(kernel, backen
     result: list[str] = []
     held = threading.Thread(target=lambda: result.append(get(sp.cluster_ip, 80, "/slow")))
     held.start()
-    wait_for(lambda: kernel.connections().get((sp.service_key, str(slow))) == 1, 5, what="the slow request")
+    eventually(lambda: kernel.connections().get((sp.service_key, str(slow))) == 1, 5, what="the slow request")
     batch = kernel.sync([dataclasses.replace(sp, backends=(fast,))])
     assert f"dnat ip to 127.0.0.1:{fast.port}" in batch and "delete chain" in batch
     assert set(spread(sp.cluster_ip, 80, 30)) == {"fast"}  # at once: the batch is in the kernel on return

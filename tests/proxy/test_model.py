@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from support.builders import endpoints
+from support.builders import stored_service as service
+
 from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort, algorithm, service_ports
-
-from .builders import endpoints, service
 
 
 def test_only_ready_addresses_become_backends() -> None:

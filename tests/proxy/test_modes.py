@@ -8,10 +8,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from control_plane import Cluster, wait_for
+from support.builders import endpoints
+from support.builders import stored_service as service
+from support.cluster import Cluster
+from support.net import free_port
+from support.wait import eventually
 
-from .builders import endpoints, service
-from .conftest import free_port
 from .test_controller import apply, get_service, namespace
 from .traffic import get, spread
 
@@ -48,7 +50,7 @@ def test_userspace_mode_serves_node_ports_without_nft(tmp_path, backends) -> Non
         apply(c, service("np", [{"port": 80, "targetPort": 8080}], type="NodePort", cluster_ip="", namespace="us1"),
               endpoints("np", [(b.ip, b.port)], namespace="us1"))
         node_port = get_service(c, "us1", "np")["spec"]["ports"][0]["nodePort"]
-        assert wait_for(lambda: answers(node_port), 10, what="the NodePort to answer") == "b"
+        assert eventually(lambda: answers(node_port), 10, what="the NodePort to answer") == "b"
         assert workers_of(c.proc.pid)
         assert subprocess.run(["nft", "list", "table", "ip", f"portside_svc_{c.proc.pid}"],
                               capture_output=True).returncode != 0
@@ -61,10 +63,10 @@ def test_kernel_mode_serves_load_balancer_ports_in_nft(tmp_path, backends, needs
         apply(c, service("lb", [{"port": port, "targetPort": 8080}], type="LoadBalancer", cluster_ip="",
                          namespace="k1"),
               endpoints("lb", [(b.ip, b.port) for b in group], namespace="k1"))
-        wait_for(lambda: answers(port), 10, what="the LoadBalancer port to answer")
+        eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
         assert spread("127.0.0.1", port, 4) == {"a": 2, "b": 2}
         assert workers_of(c.proc.pid) == []  # no userspace process in the byte path
-        wait_for(lambda: get_service(c, "k1", "lb").get("status", {}).get("loadBalancer", {}).get("ingress"), 5,
+        eventually(lambda: get_service(c, "k1", "lb").get("status", {}).get("loadBalancer", {}).get("ingress"), 5,
                  what="the ingress")
 
 

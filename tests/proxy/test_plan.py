@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from portside.proxy.plan import plan
+from support.builders import endpoints
+from support.builders import stored_service as service
 
-from .builders import endpoints, service
+from portside.proxy.plan import plan
 
 LB = service("web", [{"port": 8080, "nodePort": 30080}], type="LoadBalancer", created="2026-01-01T00:00:00Z")
 CIP = service("db", [{"port": 5432}], cluster_ip="10.96.0.11")

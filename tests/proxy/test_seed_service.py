@@ -13,12 +13,13 @@ import sys
 
 import pytest
 import yaml
-from control_plane import wait_for
+from support.net import free_port
+from support.wait import eventually
 
 from tests.agent.test_seed import REPO, all_ready, seed_node  # noqa: F401 - the seed fixture and its helpers
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
-from .conftest import HERE, free_port
+from .conftest import HERE
 from .traffic import get, spread, within_even
 
 pytestmark = pytest.mark.integration
@@ -37,9 +38,9 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     service["spec"]["ports"][0]["port"] = port
     node.kubectl("apply", "-f", str(REPO / "examples/seed/deployment.yaml"))
     node.apply(service)
-    pods = wait_for(lambda: all_ready(node, 3), 30, 0.1, "three seed pods Ready")
+    pods = eventually(lambda: all_ready(node, 3), 30, 0.1, "three seed pods Ready")
     names = {f"Hello from {p['metadata']['name']}\n" for p in pods}
-    wait_for(lambda: len(spread("127.0.0.1", port, 3)) == 3 if answers("127.0.0.1", port) else False, 10, 0.1,
+    eventually(lambda: len(spread("127.0.0.1", port, 3)) == 3 if answers("127.0.0.1", port) else False, 10, 0.1,
              "the LoadBalancer port to reach all three replicas")
     counts = spread("127.0.0.1", port, 300)
     print("seed LoadBalancer, 300 requests:", dict(counts))

@@ -11,15 +11,14 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from control_plane import wait_for
-from probe import port_closed
+from support.net import free_port, port_closed
+from support.wait import eventually
 
 from portside.proxy.balance import Backend
 from portside.proxy.model import ServicePort
 from portside.proxy.userspace import Settings
 from portside.proxy.workers import UserspacePlane
 
-from .conftest import free_port
 from .traffic import get, load, p99, spread, within_even
 
 
@@ -79,7 +78,7 @@ def test_removed_backend_gets_nothing_new_within_1s_and_in_flight_finishes(plane
     threads = [threading.Thread(target=lambda: results.append(get("127.0.0.1", port, "/slow"))) for _ in range(3)]
     for t in threads:
         t.start()
-    wait_for(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(slow), [0, 0])[1] == 1, 5,
+    eventually(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(slow), [0, 0])[1] == 1, 5,
              what="the slow request in flight")
     removed_at = time.monotonic()
     p.sync({sp.key: (dataclasses.replace(sp, backends=(fast1, fast2)), port)})
@@ -120,7 +119,7 @@ def test_removing_the_service_closes_its_listener(plane, backends) -> None:
     assert get("127.0.0.1", port) == "b"
     assert p.sync({}) == {}
 
-    wait_for(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
+    eventually(lambda: port_closed("127.0.0.1", port), 5, what="the listener to close")
 
 
 def test_a_taken_port_is_a_conflict_and_nothing_is_left_half_open(plane, backends) -> None:
@@ -161,7 +160,7 @@ def test_a_slow_reader_pauses_the_backend_and_still_gets_every_byte(plane, backe
             out = p.stats().get(sp.key, {}).get("backends", {}).get(str(sp.backends[0]), [0] * 5)[3]
             seen.append(out)
             return len(seen) > 2 and 0 < seen[-1] == seen[-2]
-        wait_for(stalled, 10, interval=0.6, what="forwarding to stall while the client does not read")
+        eventually(stalled, 10, interval=0.6, what="forwarding to stall while the client does not read")
         assert seen[-1] < n // 4, f"{seen[-1]} bytes buffered: the backend was not paused"
         received = 0
         while chunk := s.recv(1 << 20):
@@ -175,7 +174,7 @@ def test_counters_per_backend(plane, backends) -> None:
     port = serve(p, sp)
     counts = spread("127.0.0.1", port, 10)
     assert counts == Counter({"a": 5, "b": 5})
-    stats = wait_for(lambda: (s := p.stats().get(sp.key)) and sum(v[0] for v in s["backends"].values()) == 10 and s,
+    stats = eventually(lambda: (s := p.stats().get(sp.key)) and sum(v[0] for v in s["backends"].values()) == 10 and s,
                      5, what="stats")
     for conns, active, bytes_in, bytes_out, errors in stats["backends"].values():
         assert (conns, active, errors) == (5, 0, 0) and bytes_in > 0 and bytes_out > 0
@@ -187,5 +186,5 @@ def test_a_dead_backend_is_skipped_and_counted_as_errors(plane, backends) -> Non
     sp = lb([dead, backends("alive")])
     port = serve(p, sp)
     assert spread("127.0.0.1", port, 10) == {"alive": 10}
-    stats = wait_for(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(dead)), 5, what="stats")
+    stats = eventually(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(dead)), 5, what="stats")
     assert stats[4] >= 5 and stats[1] == 0  # failed connects counted, none left counted as open

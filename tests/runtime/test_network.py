@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.wait import eventually
 
 from portside.runtime.errors import InvalidArgument, NetworkError, PortInUse
 from portside.runtime.network import Attachment, BridgeNetwork, PortMapping, parse_publish
@@ -363,19 +364,16 @@ def _config(rootfs: Path, netns_path: Path, script: str, cid: str) -> dict:
 
 
 def wait_answer(host: str, port: int, deadline_s: float = 5.0) -> str:
-    """The server's first line once it listens (a container's start is asynchronous to ``runc run -d``)."""
-    import time
-
-    end = time.monotonic() + deadline_s
-    while True:
+    """The server's answer once it listens (a container's start is asynchronous to ``runc run -d``)."""
+    def answer() -> str | None:
         try:
             with socket.create_connection((host, port), timeout=2) as conn:
                 conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
                 return conn.makefile().read()
         except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.05)
+            return None
+
+    return eventually(answer, deadline_s, what=f"an answer from {host}:{port}")
 
 
 def test_a_runc_container_joins_the_namespace_and_serves_a_published_port(net: BridgeNetwork,

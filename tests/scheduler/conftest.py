@@ -1,11 +1,10 @@
 """Fixtures of the scheduler's tests."""
 
 import pytest
-
-from .builders import make_cluster
+from support.builders import make_cluster
 
 
 @pytest.fixture
 def cluster():
-    """``cluster(nodes, profile=...)`` -> a Cluster with an in-memory binder."""
+    """``cluster(nodes, profile=...)`` -> an InMemoryCluster (a scheduler with an in-memory binder)."""
     return make_cluster

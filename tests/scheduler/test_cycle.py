@@ -1,8 +1,9 @@
 import pytest
+from support.builders import make_cluster
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 from portside.scheduler.cycle import num_nodes_to_find, windows
-
-from .builders import make_cluster, node, pod
 
 
 @pytest.mark.parametrize("percentage, total, expected", [

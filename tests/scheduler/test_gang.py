@@ -1,4 +1,5 @@
-from .builders import node, pod
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 
 def member(name: str, cpu: float = 1, gang: str = "train", size: int = 3, **kw):

@@ -1,7 +1,9 @@
+from support.builders import GI
+from support.builders import node_info as node
+from support.builders import pod_info as pod
+
 from portside.scheduler.model import Taint, Toleration
 from portside.scheduler.optimize import pack
-
-from .builders import GI, node, pod
 
 
 def test_exact_optimum_pairs_complementary_shapes():

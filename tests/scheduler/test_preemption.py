@@ -1,6 +1,7 @@
-from portside.scheduler.model import Taint
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
-from .builders import node, pod
+from portside.scheduler.model import Taint
 
 
 def test_lowest_priority_victims_are_chosen(cluster):

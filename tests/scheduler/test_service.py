@@ -5,26 +5,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from control_plane import Cluster
+from support.cluster import Cluster, only
+from support.wait import eventually_async
 
 from portside.client import Client, NotFound
 from portside.scheduler.service import SchedulerService
 
 
-def disable_others() -> tuple[str, ...]:
-    """Only the API server: the local node's agent (and the scheduler component) would run or bind pods behind
-    the back of the scheduler under test."""
-    from portside.supervisor import COMPONENTS
-    return tuple(arg for c in COMPONENTS if c.name != "apiserver" for arg in ("--disable", c.name))
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("sched") / "data", extra=disable_others()).start()
-    try:
+    """Only the API server: the local node's agent (and the scheduler component) would run or bind pods behind
+    the back of the scheduler under test. (Here, since tests/scheduler's own ``cluster`` is an in-memory one.)"""
+    with Cluster(tmp_path_factory.mktemp("sched") / "data", extra=only()) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def node(name: str, cpu: str = "4", memory: str = "8Gi", **spec) -> dict:
@@ -37,17 +30,6 @@ def pod(name: str, cpu: str = "500m", **spec) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
             "spec": {"containers": [{"name": "c", "image": "busybox",
                                      "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}], **spec}}
-
-
-async def wait_until(check, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 async def node_of(client: Client, ns: str, name: str) -> str | None:
@@ -79,13 +61,13 @@ def test_binds_through_the_api_and_explains_refusals(cluster):
         await client.create("pods", pod("picky", nodeSelector={"tier": "a"}), ns)
         await client.create("pods", pod("huge", cpu="16"), ns)
         await client.create("pods", pod("other", schedulerName="someone-else"), ns)
-        assert await wait_until(lambda: node_of(client, ns, "fits")) == "b-big"
-        assert await wait_until(lambda: node_of(client, ns, "picky")) == "a-small"
+        assert await eventually_async(lambda: node_of(client, ns, "fits")) == "b-big"
+        assert await eventually_async(lambda: node_of(client, ns, "picky")) == "a-small"
 
         async def condition():
             got = await client.get("pods", "huge", ns)
             return [c for c in got["status"].get("conditions") or [] if c["type"] == "PodScheduled"]
-        cond = (await wait_until(condition))[0]
+        cond = (await eventually_async(condition))[0]
         assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
         assert cond["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
 
@@ -93,14 +75,14 @@ def test_binds_through_the_api_and_explains_refusals(cluster):
             got = await client.list("events", ns, field_selector="involvedObject.name=huge")
             matching = [e for e in got["items"] if e["reason"] == "FailedScheduling" and e["message"] == cond["message"]]
             return got if matching else None
-        events = await wait_until(failed_scheduling)
+        events = await eventually_async(failed_scheduling)
         assert all(e["type"] == "Warning" and e["source"] == {"component": "default-scheduler"}
                    and e["involvedObject"]["kind"] == "Pod" for e in events["items"])
         assert await node_of(client, ns, "other") is None  # another scheduler's pod is left alone
 
         # A bigger node arrives: the parked pod is retried on that event and bound.
         await client.create("nodes", node("c-huge", cpu="32"))
-        assert await wait_until(lambda: node_of(client, ns, "huge"), timeout=15) == "c-huge"
+        assert await eventually_async(lambda: node_of(client, ns, "huge"), timeout=15) == "c-huge"
         for name in ("a-small", "b-big", "c-huge"):
             await client.delete("nodes", name)
 
@@ -118,7 +100,7 @@ def test_priority_class_preemption_through_the_api(cluster):
                                                 "globalDefault": True})
         await client.create("nodes", node("p-only", cpu="2"))
         await client.create("pods", pod("low", cpu="2", terminationGracePeriodSeconds=0), ns)
-        assert await wait_until(lambda: node_of(client, ns, "low")) == "p-only"
+        assert await eventually_async(lambda: node_of(client, ns, "low")) == "p-only"
         low = [p for p, _ in service.core.nodes.placed.values() if p.name == "low"][0]
         assert low.priority == -5  # no class named: the globalDefault class applies
         await client.create("pods", pod("vip", cpu="2", priorityClassName="urgent"), ns)
@@ -129,10 +111,10 @@ def test_priority_class_preemption_through_the_api(cluster):
             except NotFound:
                 return True
             return False
-        await wait_until(victim_gone)
+        await eventually_async(victim_gone)
         status = (await client.get("pods", "vip", ns))["status"]
         assert status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
-        assert await wait_until(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
+        assert await eventually_async(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
         await client.delete("nodes", "p-only")
         await client.delete("priorityclasses", "background")
 

@@ -3,8 +3,9 @@
 import base64
 
 import pytest
+from support.builders import service
 
-from tests.api.builders import messages, service
+from tests.api.messages import messages
 
 
 def _obj(kind: str, api_version: str = "v1", namespaced: bool = True, **fields: object) -> dict:

@@ -1,8 +1,9 @@
 """Pod spec rules, each with the message Kubernetes gives."""
 
 import pytest
+from support.builders import container, pod
 
-from tests.api.builders import container, messages, pod
+from tests.api.messages import messages
 
 QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 

@@ -1,9 +1,10 @@
 """Deployment, ReplicaSet and Job rules, and the depends-on annotation between Jobs."""
 
 import pytest
+from support.builders import deployment, job
 
 from portside import api
-from tests.api.builders import deployment, job, messages
+from tests.api.messages import messages
 
 
 def test_seed_style_deployment_is_valid() -> None:

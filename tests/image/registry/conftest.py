@@ -7,12 +7,11 @@ with htpasswd, which tests must never use. Variants: no auth, htpasswd (basic) a
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
+from support.require import require
 
 from .helpers import PASSWORD, USER, Registry, start_registry, stop_registry
 
@@ -20,10 +19,7 @@ from .helpers import PASSWORD, USER, Registry, start_registry, stop_registry
 @pytest.fixture
 def registry_factory(tmp_path: pathlib.Path):
     """Start registries for one test (``auth`` is the config's ``auth`` section); all stop at the end."""
-    if shutil.which("docker-registry") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must provide docker-registry (scripts/setup.sh installs it)")
-        pytest.skip("needs docker-registry (apt-get install docker-registry)")
+    require("docker-registry")
     started: list[Registry] = []
 
     def start(auth: dict | None = None) -> Registry:
@@ -46,10 +42,7 @@ def registry(registry_factory) -> Registry:
 @pytest.fixture
 def htpasswd_registry(registry_factory, tmp_path: pathlib.Path) -> Registry:
     """A registry with basic auth; the bcrypt entry comes from apache2-utils' ``htpasswd -B``."""
-    if shutil.which("htpasswd") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must provide htpasswd (apache2-utils, installed by scripts/setup.sh)")
-        pytest.skip("needs htpasswd (apt-get install apache2-utils)")
+    require("htpasswd")
     entry = subprocess.run(["htpasswd", "-B", "-n", "-b", USER, PASSWORD], check=True, capture_output=True,
                            text=True).stdout.strip()
     path = tmp_path / "htpasswd"

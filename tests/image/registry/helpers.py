@@ -10,11 +10,12 @@ import pathlib
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import yaml
 from leftovers import remove_cgroup_parent
+from support.net import free_port
+from support.wait import eventually
 
 USER, PASSWORD = "tester", "s3cret-pass"
 START_TIMEOUT_S = 15
@@ -32,12 +33,6 @@ class Registry:
         return self.storage / "docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _config(base: pathlib.Path, port: int, auth: dict | None) -> dict:
     config = {
         "version": 0.1,
@@ -51,15 +46,13 @@ def _config(base: pathlib.Path, port: int, auth: dict | None) -> dict:
 
 
 def _wait_listening(proc: subprocess.Popen, port: int, log: pathlib.Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"docker-registry exited {proc.returncode}: {log.read_text()[-2000:]}")
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"docker-registry did not listen on {port} within {START_TIMEOUT_S}s")
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    eventually(listening, START_TIMEOUT_S, what=f"docker-registry to listen on {port}")
 
 
 def start_registry(base: pathlib.Path, auth: dict | None = None) -> Registry:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from support.require import require
 
 from portside.image.registry import pull, push, run
 from portside.image.store import ImageStore
@@ -18,10 +19,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def skopeo():
-    path = shutil.which("skopeo")
-    if path is None:
-        pytest.skip("needs skopeo (apt-get install skopeo)")
-    return path
+    require("skopeo")
+    return shutil.which("skopeo")
 
 
 def _skopeo(*args: str) -> str:

@@ -92,7 +92,7 @@ def test_unknown_manifest_is_one_clear_line(registry, engine_root):
 
 
 def test_unreachable_registry(engine_root):
-    from .helpers import free_port
+    from support.net import free_port
 
     host = f"127.0.0.1:{free_port()}"
     with pytest.raises(RegistryUnreachable, match=f"registry {host} is unreachable"):
@@ -146,9 +146,9 @@ def test_layer_whose_content_is_not_its_diff_id_is_refused(registry, store, engi
 
 
 def test_pull_if_missing_prefers_the_local_store(registry, store, engine_root, tmp_path):
-    from portside.image.registry import pull_if_missing
+    from support.net import free_port
 
-    from .helpers import free_port
+    from portside.image.registry import pull_if_missing
 
     local = add_test_image(store, f"127.0.0.1:{free_port()}/only/local:v1", [{"x": b"1"}])
     found = run(pull_if_missing(store, engine_root, local.names[0], io.StringIO()))

@@ -1,8 +1,8 @@
 import pytest
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 from portside.scheduler.model import NodeSelectorTerm, Requirement
-
-from ..builders import node, pod
 
 NODES = [node("a", labels={"zone": "z1", "disk": "ssd", "cores": "8"}),
          node("b", labels={"zone": "z2", "disk": "hdd", "cores": "16"}),

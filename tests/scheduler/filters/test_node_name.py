@@ -1,4 +1,5 @@
-from ..builders import node, pod
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 
 def test_pod_naming_a_node_goes_there(cluster):

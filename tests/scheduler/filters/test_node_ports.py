@@ -1,6 +1,7 @@
-from portside.scheduler.model import HostPort
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
-from ..builders import node, pod
+from portside.scheduler.model import HostPort
 
 
 def test_same_host_port_goes_to_another_node(cluster):

@@ -1,4 +1,6 @@
-from ..builders import GI, node, pod
+from support.builders import GI
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 
 def test_pod_goes_where_it_fits(cluster):

@@ -1,6 +1,7 @@
-from portside.scheduler.model import Toleration
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
-from ..builders import node, pod
+from portside.scheduler.model import Toleration
 
 
 def test_cordoned_nodes_are_skipped(cluster):

@@ -1,8 +1,8 @@
 import numpy as np
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 from portside.scheduler.scores.balanced_allocation import score
-
-from ..builders import node, pod
 
 
 def test_formula_is_one_minus_std_of_fractions():

@@ -1,8 +1,8 @@
 import numpy as np
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
 from portside.scheduler.scores.image_locality import MIN_BYTES, score
-
-from ..builders import node, pod
 
 MB = 1024 * 1024
 

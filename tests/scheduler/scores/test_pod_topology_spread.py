@@ -1,6 +1,7 @@
-from portside.scheduler.model import LabelSelector, SpreadConstraint
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
-from ..builders import node, pod
+from portside.scheduler.model import LabelSelector, SpreadConstraint
 
 ZONE = "topology.kubernetes.io/zone"
 SOFT = (SpreadConstraint(1, ZONE, "ScheduleAnyway", LabelSelector((("app", "web"),))),)

@@ -1,6 +1,7 @@
-from portside.scheduler.model import Taint, Toleration
+from support.builders import node_info as node
+from support.builders import pod_info as pod
 
-from ..builders import node, pod
+from portside.scheduler.model import Taint, Toleration
 
 SOFT = Taint("spot", "true", "PreferNoSchedule")
 

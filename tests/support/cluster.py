@@ -1,7 +1,10 @@
-"""A real ``portside up`` in a subprocess, on its own data directory and free port, for the control-plane tests.
+"""A real ``portside up`` in a subprocess, on its own data directory and free port, for the control-plane tests
+(as kine's testserver runs a real server for its tests, not a fake).
 
-Used by the fixtures of tests/apiserver, tests/client, tests/controllers and tests/cli/test_cluster.py. The stock
-kubectl and the official kubernetes client talk to it through the kubeconfig it writes.
+The suite's ``cluster`` fixture (tests/conftest.py) starts one per test module, with the components a directory's
+``up_flags`` fixture or a module's ``UP_FLAGS`` choose (see ``only``); tests that need their own (restarts, the
+node agent, proxy modes) use ``Cluster`` as a context manager. The stock kubectl and the official kubernetes
+client talk to it through the kubeconfig it writes.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ import json
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from support.net import free_port
 
 READY_TIMEOUT_S = 30
 
@@ -24,12 +27,6 @@ def only(*components: str) -> tuple[str, ...]:
     from portside.supervisor import COMPONENTS
     off = [c.name for c in COMPONENTS if c.name != "apiserver" and c.name not in components]
     return ("--disable", ",".join(off)) if off else ("--disable", "")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
@@ -63,6 +60,12 @@ class Cluster:
 
     def tokens(self) -> dict[str, str]:
         return json.loads((self.data_dir / "pki" / "tokens.json").read_text())
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def start(self) -> Cluster:
         cmd = [sys.executable, "-m", "portside", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
@@ -118,17 +121,6 @@ class Cluster:
         self.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace",
                                                            "metadata": {"name": name}}))
         return name
-
-
-def wait_for(predicate, timeout: float = 10, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def env_without_kubeconfig() -> dict[str, str]:

@@ -1,0 +1,144 @@
+"""The tests' object builders, one per object and form, each with defaults that make a valid object so that a
+test spells out only what it is about.
+
+Three forms, because the layers see different things:
+
+- manifests as a user writes them (``pod``, ``deployment``, ``job``, ``service``): what ``kubectl apply`` sends
+  and the API's validation and defaulting receive;
+- objects as the API server returns them (``stored_service``, ``endpoints``): allocated cluster IP, uid and
+  all, what the proxy and the controllers read;
+- the scheduler's typed view (``node_info``, ``pod_info``) and an in-memory scheduler to place pods with
+  (``make_cluster``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from portside.scheduler import InMemoryBinder, NodeInfo, PodInfo, Scheduler
+
+# Manifests as a user writes them.
+
+
+def pod(**spec: Any) -> dict[str, Any]:
+    base = {"containers": [{"name": "app", "image": "busybox:1.36"}]}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {**base, **spec}}
+
+
+def deployment(**spec: Any) -> dict[str, Any]:
+    base = {
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "my-app"}},
+        "template": {"metadata": {"labels": {"app": "my-app"}},
+                     "spec": {"containers": [{"name": "my-app", "image": "my-app:latest"}]}},
+    }
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "my-app", "namespace": "default"},
+            "spec": {**base, **spec}}
+
+
+def job(**spec: Any) -> dict[str, Any]:
+    template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "work", "image": "busybox"}]}}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch", "namespace": "default"},
+            "spec": {"template": template, **spec}}
+
+
+def service(**spec: Any) -> dict[str, Any]:
+    base = {"selector": {"app": "my-app"}, "ports": [{"port": 80, "targetPort": 5000}]}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-app", "namespace": "default"},
+            "spec": {**base, **spec}}
+
+
+def container(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """``obj`` with its first container's fields updated (pods and pod templates)."""
+    spec = obj["spec"]["template"]["spec"] if "template" in obj["spec"] else obj["spec"]
+    spec["containers"][0].update(fields)
+    return obj
+
+
+# Objects as the API server returns them.
+
+
+def stored_service(name: str, ports: list[dict[str, Any]], type: str = "ClusterIP", cluster_ip: str = "10.96.0.10",
+                   namespace: str = "default", annotations: dict[str, str] | None = None, created: str = "",
+                   **spec: Any) -> dict[str, Any]:
+    """A Service with its type and cluster IP filled in (``cluster_ip=""``: left to the server to allocate)."""
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "uid": f"uid-{name}"}
+    if annotations:
+        meta["annotations"] = annotations
+    if created:
+        meta["creationTimestamp"] = created
+    body: dict[str, Any] = {"ports": ports, "type": type, **spec}
+    if cluster_ip:
+        body["clusterIP"] = cluster_ip
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": body}
+
+
+def endpoints(name: str, ready: list[tuple[str, int]], not_ready: list[tuple[str, int]] = (),
+              port_name: str = "", namespace: str = "default", protocol: str = "TCP") -> dict[str, Any]:
+    """One subset per backend port (addresses may serve different numbers, as after a rollout)."""
+    subsets = []
+    for port in sorted({p for _, p in [*ready, *not_ready]}):
+        subset: dict[str, Any] = {"ports": [{"port": port, "protocol": protocol, **({"name": port_name}
+                                                                                     if port_name else {})}]}
+        addresses = [{"ip": ip} for ip, p in ready if p == port]
+        waiting = [{"ip": ip} for ip, p in not_ready if p == port]
+        if addresses:
+            subset["addresses"] = addresses
+        if waiting:
+            subset["notReadyAddresses"] = waiting
+        subsets.append(subset)
+    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": namespace},
+            "subsets": subsets}
+
+
+# The scheduler's typed view.
+
+GI = 1 << 30
+
+
+def node_info(name: str, cpu: float = 4, mem_gi: int = 8, labels: dict | None = None, **kw) -> NodeInfo:
+    alloc = {"cpu": int(cpu * 1000), "memory": mem_gi * GI, **kw.pop("extra", {})}
+    return NodeInfo(name, alloc, dict(labels or {}), **kw)
+
+
+def pod_info(name: str, cpu: float = 0.5, mem_gi: float = 0.5, **kw) -> PodInfo:
+    requests = {"cpu": int(cpu * 1000), "memory": int(mem_gi * GI), **kw.pop("extra", {})}
+    return PodInfo(name, requests=requests, **kw)
+
+
+@dataclass
+class InMemoryCluster:
+    """A scheduler with an in-memory binder, and helpers to ask where a pod goes."""
+
+    sched: Scheduler
+    binder: InMemoryBinder
+    profile: str = "default-scheduler"
+    now: float = 0.0
+
+    def run(self, *pods: PodInfo) -> None:
+        for p in pods:
+            p.scheduler_name = self.profile
+            self.sched.enqueue(p, self.now)
+        self.sched.run(self.now)
+
+    def bind(self, p: PodInfo, node_name: str) -> None:
+        """A pod already running on a node (placed by hand, not by the scheduler)."""
+        self.sched.pod_bound(p, node_name, self.now)
+
+    def place(self, p: PodInfo) -> str | None:
+        self.run(p)
+        return self.binder.bound.get(p.uid)
+
+    def refusal(self, p: PodInfo) -> str:
+        assert self.place(p) is None, f"{p.name} was placed"
+        return self.binder.refusals[p.uid]
+
+
+def make_cluster(nodes: list[NodeInfo], profile: str = "default-scheduler") -> InMemoryCluster:
+    binder = InMemoryBinder()
+    sched = Scheduler(binder, default_profile=profile)
+    for info in nodes:
+        sched.set_node(info, 0.0)
+    return InMemoryCluster(sched, binder, profile)
