@@ -137,11 +137,15 @@ class Daemon:
 
     def _recover(self) -> None:
         """One look at every container, which reconciles what changed while nobody watched: containers whose
-        monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot)."""
+        monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot);
+        then shared network namespaces whose owner went meanwhile are reclaimed."""
         from portside.engine.engine import Engine
+        from portside.engine.sandboxes import reclaim
 
+        engine = Engine(Path(self.root))
         try:
-            Engine(Path(self.root)).list(all=True)
+            engine.list(all=True)
+            reclaim(engine)
         except Exception:  # a broken record must not keep the daemon from serving
             log.exception("recovering the containers of %s", self.root)
 
