@@ -58,6 +58,7 @@ class Agent:
         from portside.agent.server import serve
         self.cluster = (await self.client.get("namespaces", "kube-system"))["metadata"]["uid"]
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
+        await self.engine.call(self.sandboxes.record_owners)
         async with serve(self) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")

@@ -7,8 +7,8 @@ survives an agent restart: ``lookup`` finds it again from the network's lease ta
 Ownership. The pod's directory (``PODS_DIR/UID``) marks the sandbox as this cluster's, and it is the
 attachment's owner path, with the cluster's data directory when the agent runs in ``portside up``: if either is
 deleted behind the agent's back, the engine reclaims the namespace, veth and address once no container runs in
-it (see ``portside.engine.sandboxes``). The data directory is also written to ``PODS_DIR/.owners``, so that
-``purge`` finds a cluster's pods on the node from its data directory alone, even once that is gone.
+it (see ``portside.engine.sandboxes``). The data directory is also written beside, to ``PODS_DIR.owners``, so
+that ``purge`` finds a cluster's pods on the node from its data directory alone, even once that is gone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from portside.api.models import Pod, Volume
 from portside.engine.records import remove_tree
 from portside.runtime.errors import ContainerNotFound
 
-OWNERS_FILE = ".owners"  # a dot: never taken for a pod uid
+OWNERS_SUFFIX = ".owners"
 
 
 class Sandboxes:
@@ -34,7 +34,7 @@ class Sandboxes:
 
     def ensure(self, uid: str):
         """The pod's attachment (netns_path, ip), made when missing; idempotent."""
-        self._record_owners()
+        self.record_owners()
         marker = self.pods_dir / uid
         marker.mkdir(parents=True, exist_ok=True)  # marks the sandbox as this cluster's, and owns it
         network = self.engine.network
@@ -48,13 +48,13 @@ class Sandboxes:
             sock.close()
         return attachment
 
-    def _record_owners(self) -> None:
-        path = self.pods_dir / OWNERS_FILE
+    def record_owners(self) -> None:
+        """``PODS_DIR.owners``: at the agent's start too, so that pods adopted from an older agent are found."""
         if self.owners and owners_of(self.pods_dir) != list(self.owners):
             self.pods_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{OWNERS_FILE}.tmp")
+            tmp = self.pods_dir.with_name(f"{self.pods_dir.name}{OWNERS_SUFFIX}.tmp")
             tmp.write_text(json.dumps(list(self.owners)))
-            tmp.rename(path)
+            tmp.rename(_owners_file(self.pods_dir))
 
     def remove(self, uid: str) -> None:
         """Namespace, address and volume directories; idempotent."""
@@ -88,15 +88,19 @@ class Sandboxes:
         return str(base)
 
 
+def _owners_file(pods_dir: Path) -> Path:
+    return pods_dir.with_name(pods_dir.name + OWNERS_SUFFIX)
+
+
 def owners_of(pods_dir: Path) -> list[str]:
     try:
-        return json.loads((pods_dir / OWNERS_FILE).read_text())
+        return json.loads(_owners_file(pods_dir).read_text())
     except (FileNotFoundError, ValueError):
         return []
 
 
 def pod_uids(pods_dir: Path) -> list[str]:
-    return sorted(p.name for p in pods_dir.iterdir() if not p.name.startswith(".")) if pods_dir.exists() else []
+    return sorted(p.name for p in pods_dir.iterdir()) if pods_dir.exists() else []
 
 
 @dataclass
@@ -112,33 +116,45 @@ def purge(engine, data_dir: str) -> Purged:
     """Remove from this node everything of the clusters whose data directory is ``data_dir``: their pods'
     containers (killed), sandboxes (namespace, veth, address) and directories. Idempotent; needs no API, since
     the cluster may be stopped for good. The caller stops the agent first, or it would start them again."""
-    pods = engine.root / "pods"
-    clusters = [d for d in sorted(pods.iterdir()) if data_dir in owners_of(d)] if pods.is_dir() else []
+    clusters = _clusters(engine.root / "pods", data_dir)
     network = engine.network
     uids = {uid for c in clusters for uid in pod_uids(c)}
     uids |= {uid for uid, owners in network.owned().items() if data_dir in owners}
-    netns = {str(network.netns_path(uid)) for uid in uids}
     attached = network.attached() if uids else {}  # before the removals below, which may reclaim some
-    out = Purged()
-    for info in engine.list(all=True):
-        mode = info["HostConfig"]["NetworkMode"]
-        if (info["Config"].get("Labels") or {}).get(LABEL_CLUSTER) in {c.name for c in clusters} or \
-                (mode.startswith("ns:") and mode[3:] in netns):
-            try:
-                engine.remove(info["Id"], force=True)
-            except ContainerNotFound:
-                continue
-            out.containers.append(f"{info['Name'].lstrip('/')} ({info['Id'][:12]})")
+    out = Purged(_remove_containers(engine, {c.name for c in clusters}, {str(network.netns_path(u)) for u in uids}))
     for uid in sorted(uids):
         if uid in attached:
             out.sandboxes.append(f"{uid} ({attached[uid]})")
         network.detach(uid)  # the netns pin too, when its lease was lost
     for cluster in clusters:
-        remove_tree(cluster)
-        out.pod_dirs.append(str(cluster))
+        if cluster.exists():
+            remove_tree(cluster)
+            out.pod_dirs.append(str(cluster))
+        _owners_file(cluster).unlink()
     if network.state_dir.exists():
         network.teardown()  # the bridge and its nftables table, when no other container is attached
     return out
+
+
+def _clusters(pods: Path, data_dir: str) -> list[Path]:
+    """The pods directories of the clusters ``data_dir`` owns (one per ``up`` that started afresh there)."""
+    dirs = [pods / f.name.removesuffix(OWNERS_SUFFIX) for f in sorted(pods.glob(f"*{OWNERS_SUFFIX}"))]
+    return [d for d in dirs if data_dir in owners_of(d)]
+
+
+def _remove_containers(engine, clusters: set[str], netns: set[str]) -> list[str]:
+    """Kill and remove the containers labelled with one of ``clusters`` or inside one of ``netns``."""
+    removed = []
+    for info in engine.list(all=True):
+        mode = info["HostConfig"]["NetworkMode"]
+        if (info["Config"].get("Labels") or {}).get(LABEL_CLUSTER) in clusters or \
+                (mode.startswith("ns:") and mode[3:] in netns):
+            try:
+                engine.remove(info["Id"], force=True)
+            except ContainerNotFound:
+                continue
+            removed.append(f"{info['Name'].lstrip('/')} ({info['Id'][:12]})")
+    return removed
 
 
 def _write_items(base: Path, data: dict[str, str], items) -> None:

@@ -53,7 +53,7 @@ PRELOAD = (
     "portside.cli.attach",
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
     "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
-    "portside.runtime.net", "portside.image",
+    "portside.runtime.net", "portside.image", "portside.engine.sandboxes",
 )
 
 
@@ -121,7 +121,6 @@ class Daemon:
             pass
         for name in PRELOAD:
             importlib.import_module(name)
-        self.fingerprint = code_fingerprint()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
@@ -131,6 +130,7 @@ class Daemon:
         listener.listen(64)
         self.listener = listener  # blocking: only spares accept, each in its own process
         self._recover()
+        self.fingerprint = code_fingerprint()  # of every module a child starts with, the recovery's included
         gc.collect()
         gc.freeze()  # collections here never scan what every child shares
         self._fork_spare()
