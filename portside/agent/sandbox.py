@@ -151,7 +151,7 @@ def _remove_containers(engine, clusters: set[str], netns: set[str]) -> list[str]
                 (mode.startswith("ns:") and mode[3:] in netns):
             try:
                 engine.remove(info["Id"], force=True)
-            except ContainerNotFound:
+            except (ContainerNotFound, FileNotFoundError):  # removed meanwhile
                 continue
             removed.append(f"{info['Name'].lstrip('/')} ({info['Id'][:12]})")
     return removed

@@ -128,9 +128,9 @@ class Engine:
         shared = read_json(self.records.paths(cid).record)["HostConfig"]["NetworkMode"].startswith("ns:")
         lifecycle.release(self, cid)
         self.destroy(cid)
-        if shared:  # perhaps the last container in a namespace whose owner is gone
-            from portside.engine.sandboxes import reclaim
-            reclaim(self)
+        if shared:
+            from portside.engine.sandboxes import after_remove
+            after_remove(self)
         return cid
 
     def destroy(self, cid: str) -> None:

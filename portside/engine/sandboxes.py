@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from portside.runtime.errors import PortsideError
+
 log = logging.getLogger("portside.engine")
 
 
@@ -27,6 +29,15 @@ def reclaim(engine) -> list[str]:
     for cid in gone:
         log.info("detached network namespace %s: its owner is gone", cid)
     return gone
+
+
+def after_remove(engine) -> None:
+    """After the removal of a container that had joined a shared namespace: perhaps it was the last one in a
+    namespace whose owner is gone. A failure here is about that namespace, not the removal: logged, not raised."""
+    try:
+        reclaim(engine)
+    except PortsideError as exc:
+        log.warning("reclaiming shared network namespaces: %s", exc)
 
 
 def joined(engine, running_only: bool = False) -> dict[str, list[str]]:
