@@ -80,12 +80,15 @@ async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
 async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
     """``portside daemon`` for this node's engine root, in its own process: it forks to serve each command, and a
     process running this event loop's threads must not fork. It is restarted when it ends (it ends by itself
-    when portside's code changes on disk); a daemon someone else already runs for the root is left to serve."""
+    when portside's code changes on disk); a daemon someone else already runs for the root is left to serve.
+    It ends with this process (``--owner``) even when this one is killed outright."""
+    import os
     import sys
     refusal = ""
     while True:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "portside", "--root", ctx.engine_root,
-                                                    "daemon", stderr=asyncio.subprocess.PIPE)
+                                                    "daemon", "--owner", str(os.getpid()),
+                                                    stderr=asyncio.subprocess.PIPE)
         try:
             first = (await proc.stderr.readline()).decode().strip()
             if "serving" in first:

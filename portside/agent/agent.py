@@ -34,8 +34,11 @@ EVENT_SOURCE = "kubelet"  # the component name kubectl describe shows for a node
 
 
 class Agent:
-    def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy()) -> None:
+    def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy(),
+                 owners: tuple[str, ...] = ()) -> None:
+        """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes."""
         self.client = client
+        self.owners = owners
         self.name = node_name or nodes.local_name()
         self.engine = PodEngine(Path(engine_root))
         self.sandboxes: Sandboxes | None = None
@@ -54,7 +57,8 @@ class Agent:
     async def run(self, ready: asyncio.Event) -> None:
         from portside.agent.server import serve
         self.cluster = (await self.client.get("namespaces", "kube-system"))["metadata"]["uid"]
-        self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster)
+        self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
+        await self.engine.call(self.sandboxes.record_owners)
         async with serve(self) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
@@ -222,4 +226,5 @@ def backoff_from_env() -> Policy:
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """``portside up``'s agent for the local node."""
     async with ctx.client() as client:
-        await Agent(client, ctx.engine_root, backoff=backoff_from_env()).run(ready)
+        await Agent(client, ctx.engine_root, backoff=backoff_from_env(),
+                    owners=(os.path.abspath(ctx.server.data_dir),)).run(ready)

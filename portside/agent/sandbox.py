@@ -3,35 +3,58 @@
 
 The namespace is the bridge network's attachment for the pod's uid, so it outlives every container run and
 survives an agent restart: ``lookup`` finds it again from the network's lease table.
+
+Ownership. The pod's directory (``PODS_DIR/UID``) marks the sandbox as this cluster's, and it is the
+attachment's owner path, with the cluster's data directory when the agent runs in ``portside up``: if either is
+deleted behind the agent's back, the engine reclaims the namespace, veth and address once no container runs in
+it (see ``portside.engine.sandboxes``). The data directory is also written beside, to ``PODS_DIR.owners``, so
+that ``purge`` finds a cluster's pods on the node from its data directory alone, even once that is gone.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from portside.agent.model import LABEL_CLUSTER
 from portside.api.models import Pod, Volume
 from portside.engine.records import remove_tree
+from portside.runtime.errors import ContainerNotFound
+
+OWNERS_SUFFIX = ".owners"
 
 
 class Sandboxes:
-    def __init__(self, engine, pods_dir: Path) -> None:
-        self.engine, self.pods_dir = engine, Path(pods_dir)
+    def __init__(self, engine, pods_dir: Path, owners: tuple[str, ...] = ()) -> None:
+        """``owners``: absolute paths whose deletion means the whole cluster is gone (its data directory)."""
+        self.engine, self.pods_dir, self.owners = engine, Path(pods_dir), tuple(owners)
 
     def ensure(self, uid: str):
         """The pod's attachment (netns_path, ip), made when missing; idempotent."""
-        (self.pods_dir / uid).mkdir(parents=True, exist_ok=True)  # marks the sandbox as this cluster's
+        self.record_owners()
+        marker = self.pods_dir / uid
+        marker.mkdir(parents=True, exist_ok=True)  # marks the sandbox as this cluster's, and owns it
         network = self.engine.network
         found = network.lookup(uid)
         if found is not None and found.netns_path.exists():
             return found
         if found is not None:
             network.detach(uid)
-        attachment = network.attach(uid, [])
+        attachment = network.attach(uid, [], owners=[str(marker), *self.owners])
         for sock in attachment.reserved:
             sock.close()
         return attachment
+
+    def record_owners(self) -> None:
+        """``PODS_DIR.owners``: at the agent's start too, so that pods adopted from an older agent are found."""
+        if self.owners and owners_of(self.pods_dir) != list(self.owners):
+            self.pods_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.pods_dir.with_name(f"{self.pods_dir.name}{OWNERS_SUFFIX}.tmp")
+            tmp.write_text(json.dumps(list(self.owners)))
+            tmp.rename(_owners_file(self.pods_dir))
 
     def remove(self, uid: str) -> None:
         """Namespace, address and volume directories; idempotent."""
@@ -40,7 +63,7 @@ class Sandboxes:
 
     def known(self) -> list[str]:
         """Pod uids with a sandbox on this node (for cleaning up after pods deleted while the agent was down)."""
-        return sorted(p.name for p in self.pods_dir.iterdir()) if self.pods_dir.exists() else []
+        return pod_uids(self.pods_dir)
 
     def address(self, uid: str) -> str:
         """The pod's address when its sandbox exists (an adopted pod), else ""."""
@@ -63,6 +86,75 @@ class Sandboxes:
         elif v.secret is not None:
             _write_items(base, secrets.get(v.secret.secret_name) or {}, v.secret.items)
         return str(base)
+
+
+def _owners_file(pods_dir: Path) -> Path:
+    return pods_dir.with_name(pods_dir.name + OWNERS_SUFFIX)
+
+
+def owners_of(pods_dir: Path) -> list[str]:
+    try:
+        return json.loads(_owners_file(pods_dir).read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def pod_uids(pods_dir: Path) -> list[str]:
+    return sorted(p.name for p in pods_dir.iterdir()) if pods_dir.exists() else []
+
+
+@dataclass
+class Purged:
+    """What ``purge`` removed, by name, for the user."""
+
+    containers: list[str] = field(default_factory=list)
+    sandboxes: list[str] = field(default_factory=list)  # "UID (IP)"
+    pod_dirs: list[str] = field(default_factory=list)
+
+
+def purge(engine, data_dir: str) -> Purged:
+    """Remove from this node everything of the clusters whose data directory is ``data_dir``: their pods'
+    containers (killed), sandboxes (namespace, veth, address) and directories. Idempotent; needs no API, since
+    the cluster may be stopped for good. The caller stops the agent first, or it would start them again."""
+    clusters = _clusters(engine.root / "pods", data_dir)
+    network = engine.network
+    uids = {uid for c in clusters for uid in pod_uids(c)}
+    uids |= {uid for uid, owners in network.owned().items() if data_dir in owners}
+    attached = network.attached() if uids else {}  # before the removals below, which may reclaim some
+    out = Purged(_remove_containers(engine, {c.name for c in clusters}, {str(network.netns_path(u)) for u in uids}))
+    for uid in sorted(uids):
+        if uid in attached:
+            out.sandboxes.append(f"{uid} ({attached[uid]})")
+        network.detach(uid)  # the netns pin too, when its lease was lost
+    for cluster in clusters:
+        if cluster.exists():
+            remove_tree(cluster)
+            out.pod_dirs.append(str(cluster))
+        _owners_file(cluster).unlink()
+    if network.state_dir.exists():
+        network.teardown()  # the bridge and its nftables table, when no other container is attached
+    return out
+
+
+def _clusters(pods: Path, data_dir: str) -> list[Path]:
+    """The pods directories of the clusters ``data_dir`` owns (one per ``up`` that started afresh there)."""
+    dirs = [pods / f.name.removesuffix(OWNERS_SUFFIX) for f in sorted(pods.glob(f"*{OWNERS_SUFFIX}"))]
+    return [d for d in dirs if data_dir in owners_of(d)]
+
+
+def _remove_containers(engine, clusters: set[str], netns: set[str]) -> list[str]:
+    """Kill and remove the containers labelled with one of ``clusters`` or inside one of ``netns``."""
+    removed = []
+    for info in engine.list(all=True):
+        mode = info["HostConfig"]["NetworkMode"]
+        if (info["Config"].get("Labels") or {}).get(LABEL_CLUSTER) in clusters or \
+                (mode.startswith("ns:") and mode[3:] in netns):
+            try:
+                engine.remove(info["Id"], force=True)
+            except (ContainerNotFound, FileNotFoundError):  # removed meanwhile
+                continue
+            removed.append(f"{info['Name'].lstrip('/')} ({info['Id'][:12]})")
+    return removed
 
 
 def _write_items(base: Path, data: dict[str, str], items) -> None:

@@ -2,7 +2,8 @@
 
 ``up`` runs in the foreground until SIGTERM or SIGINT, or with ``-d`` detaches: a child runs the server with its
 log in ``DATA_DIR/portside.log`` and the parent returns once the API answers, printing the same ready line.
-``down`` signals the pid in ``DATA_DIR/portside.pid`` and waits for it to finish its orderly stop.
+``down`` signals the pid in ``DATA_DIR/portside.pid`` and waits for it to finish its orderly stop; pods keep
+running, for the next ``up`` to adopt. ``down --purge`` then removes the cluster from the node (see ``purge.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ UP = Parser("up", "[OPTIONS]", [
 DOWN = Parser("down", "[OPTIONS]", [
     flag("--data-dir", "data_dir", "value", "the data directory 'up' was started with", "DIR"),
     flag("--timeout", "timeout", "value", "seconds to wait for an orderly stop (default 30)", "SECONDS"),
+    flag("--purge", "purge", help="then kill and remove the cluster's pods on this node (containers, network "
+                                  "namespaces, veths, addresses, volume directories) and delete its data "
+                                  "directory; also when it is already stopped"),
 ], interspersed=True)
 
 
@@ -122,8 +126,18 @@ def cmd_down(argv: list[str], root: str) -> int:
     from portside.cli import up
     data_dir = _data_dir(opts)
     pid = up.running_pid(data_dir)
-    if pid is None:
+    if pid is None and not opts["purge"]:
         return _fail(f"no portside up is running for {data_dir}", 1)
+    if pid is not None:
+        code = _stop(data_dir, pid, timeout)
+        if code != 0 or not opts["purge"]:
+            return code
+    from portside.cli.purge import purge
+    return purge(data_dir, up.engine_root(data_dir, root))
+
+
+def _stop(data_dir: str, pid: int, timeout: float) -> int:
+    from portside.cli import up
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

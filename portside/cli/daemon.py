@@ -53,7 +53,7 @@ PRELOAD = (
     "portside.cli.attach",
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
     "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
-    "portside.runtime.net", "portside.image",
+    "portside.runtime.net", "portside.image", "portside.engine.sandboxes",
 )
 
 
@@ -99,6 +99,7 @@ class Daemon:
         self.stopping = False
         self.stop_requested = False
         self.wake_fds: tuple[int, ...] = ()
+        self.owner_fd = -1
         self.listener: socket.socket | None = None
         self.lock_fd = -1
         self.fingerprint: tuple[float, ...] = ()
@@ -120,7 +121,6 @@ class Daemon:
             pass
         for name in PRELOAD:
             importlib.import_module(name)
-        self.fingerprint = code_fingerprint()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
@@ -130,17 +130,22 @@ class Daemon:
         listener.listen(64)
         self.listener = listener  # blocking: only spares accept, each in its own process
         self._recover()
+        self.fingerprint = code_fingerprint()  # of every module a child starts with, the recovery's included
         gc.collect()
         gc.freeze()  # collections here never scan what every child shares
         self._fork_spare()
 
     def _recover(self) -> None:
         """One look at every container, which reconciles what changed while nobody watched: containers whose
-        monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot)."""
+        monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot);
+        then shared network namespaces whose owner went meanwhile are reclaimed."""
         from portside.engine.engine import Engine
+        from portside.engine.sandboxes import reclaim
 
+        engine = Engine(Path(self.root))
         try:
-            Engine(Path(self.root)).list(all=True)
+            engine.list(all=True)
+            reclaim(engine)
         except Exception:  # a broken record must not keep the daemon from serving
             log.exception("recovering the containers of %s", self.root)
 
@@ -171,6 +176,23 @@ class Daemon:
         self.selector.register(wake_r, selectors.EVENT_READ, self._woken)
         for sig in signals:
             signal.signal(sig, self._stop_requested)
+
+    def stop_with(self, owner: int) -> None:
+        """Stop when process ``owner`` ends: ``portside up`` passes its own pid, so that a daemon it started
+        does not outlive it when it is killed outright (SIGKILL gives it no chance to stop the daemon), where
+        the next ``up`` would find the root taken by a daemon that no ``down`` stops."""
+        try:
+            self.owner_fd = os.pidfd_open(owner)
+        except ProcessLookupError:
+            raise DaemonError(f"daemon --owner: no process {owner}") from None
+        self.selector.register(self.owner_fd, selectors.EVENT_READ, self._owner_ended)
+
+    def _owner_ended(self, _fd: int) -> None:
+        log.info("the process that owns this daemon ended: stopping")
+        self.selector.unregister(self.owner_fd)
+        os.close(self.owner_fd)
+        self.owner_fd = -1
+        self.stop()
 
     def _stop_requested(self, _signum: int, _frame) -> None:
         self.stop_requested = True
@@ -272,8 +294,9 @@ class Daemon:
 
     def _drop_inherited(self) -> None:
         """In a new child: close what is the daemon's alone (all but the listener and the child's own report)."""
-        for fd in self.wake_fds:
-            os.close(fd)
+        for fd in (*self.wake_fds, self.owner_fd):
+            if fd >= 0:
+                os.close(fd)
         self.selector.close()
         for other in self.children.values():
             for sock in (other.report, other.conn):
@@ -341,7 +364,10 @@ def _kill(pid: int, sig: int) -> None:
 def cmd_daemon(argv: list[str], root: str) -> int:
     from portside.cli.main import fail, serve
 
-    parser = Parser("daemon", "", [flag("--log-level", "log_level", "value", "debug, info (default) or warning")])
+    parser = Parser("daemon", "[OPTIONS]", [
+        flag("--log-level", "log_level", "value", "debug, info (default) or warning"),
+        flag("--owner", "owner", "value", "stop when this process ends (portside up passes its own)", "PID"),
+    ])
     try:
         opts, args = parser.parse(argv)
     except HelpRequested:
@@ -351,9 +377,14 @@ def cmd_daemon(argv: list[str], root: str) -> int:
     level = (opts["log_level"] or "info").upper()
     if level not in ("DEBUG", "INFO", "WARNING"):
         return fail(f"daemon --log-level: expected debug, info or warning, got {opts['log_level']!r}", 2)
+    owner = opts["owner"]
+    if owner is not None and not (owner.isdigit() and int(owner) > 0):
+        return fail(f"daemon --owner: expected a process id, got {owner!r}", 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     daemon = Daemon(root, serve)
     try:
+        if owner is not None:
+            daemon.stop_with(int(owner))
         daemon.open()
     except DaemonError as exc:
         daemon.close()

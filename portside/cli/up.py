@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 
 LOCK_FILE, PID_FILE = "portside.lock", "portside.pid"
+ENGINE_ROOT_FILE = "engine-root"  # where this cluster's pods run, for ``down --purge``
 
 
 @dataclass
@@ -45,6 +46,15 @@ def running_pid(data_dir: str) -> int | None:
             return int(f.read().strip() or 0) or None
     finally:
         os.close(fd)
+
+
+def engine_root(data_dir: str, default: str) -> str:
+    """The engine root the last ``up`` of ``data_dir`` ran its pods on, else ``default``."""
+    try:
+        with open(os.path.join(data_dir, ENGINE_ROOT_FILE)) as f:
+            return f.read().strip() or default
+    except FileNotFoundError:
+        return default
 
 
 def alive(pid: int) -> bool:
@@ -119,6 +129,8 @@ def run(opts: UpOptions) -> int:
     pid_path = os.path.join(opts.data_dir, PID_FILE)
     with open(pid_path, "w") as f:
         f.write(f"{os.getpid()}\n")
+    with open(os.path.join(opts.data_dir, ENGINE_ROOT_FILE), "w") as f:
+        f.write(f"{os.path.abspath(opts.engine_root)}\n")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     try:
         import uvloop

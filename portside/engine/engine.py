@@ -125,8 +125,12 @@ class Engine:
         if state["Status"] in ("running", "restarting"):
             self.records.paths(cid).stop_marker.touch()
             lifecycle.stop(self, cid, timeout=0, signal="KILL")
+        shared = read_json(self.records.paths(cid).record)["HostConfig"]["NetworkMode"].startswith("ns:")
         lifecycle.release(self, cid)
         self.destroy(cid)
+        if shared:
+            from portside.engine.sandboxes import after_remove
+            after_remove(self)
         return cid
 
     def destroy(self, cid: str) -> None:

@@ -52,6 +52,21 @@ def test_down_without_a_server_says_so(tmp_path):
     assert proc.returncode == 1 and f"no portside up is running for {tmp_path}" in proc.stderr
 
 
+def test_down_purge_without_a_cluster_touches_nothing(tmp_path):
+    """Idempotent and careful: no cluster, no engine state, and a directory no ``up`` used is not deleted."""
+    mine, root = tmp_path / "mine", tmp_path / "engine"
+    mine.mkdir()
+    (mine / "keep").write_text("x")
+    proc = portside("--root", str(root), "down", "--purge", "--data-dir", str(mine))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"portside: left {mine} as it is: no portside up used it (no portside.lock)\n"
+    assert (mine / "keep").exists() and not root.exists()
+    gone = portside("--root", str(root), "down", "--purge", "--data-dir", str(tmp_path / "gone"))
+    assert gone.returncode == 0 and gone.stdout == \
+        f"portside: nothing of {tmp_path / 'gone'} left on this node (engine root {root})\n"
+    assert "--purge" in portside("down", "--help").stdout
+
+
 def test_bad_port_flag_is_named(tmp_path):
     proc = portside("up", "--data-dir", str(tmp_path / "d"), "--port", "70000")
     assert proc.returncode == 2 and "--port: expected a port number 1-65535, got '70000'" in proc.stderr

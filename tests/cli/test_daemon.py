@@ -20,6 +20,7 @@ from support.wait import eventually
 
 from portside.cli import daemon as daemon_module
 from portside.cli import daemon_wire, remote
+from portside.cli.up import alive
 
 
 class Daemon:
@@ -199,6 +200,33 @@ def test_up_runs_the_daemon_for_its_engine_root_and_stops_it(tmp_path) -> None:
         up.send_signal(signal.SIGTERM)
         assert up.wait(30) == 0, log.read_text()[-2000:]
     assert not (root / "engine.sock").exists()
+
+
+def test_a_killed_up_takes_its_daemon_with_it(tmp_path) -> None:
+    """SIGKILL gives ``up`` no chance to stop its daemon: the daemon notices its owner's end by itself, so the
+    next ``up`` gets a daemon of its own, which its ``down`` stops."""
+    root, data = tmp_path / "engine", tmp_path / "data"
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(root), "up", "--data-dir", str(data),
+                           "--port", str(free_port()), *only("engine")], stdout=subprocess.PIPE,
+                          stderr=open(log, "w"), text=True)
+    daemons: list[int] = []
+    try:
+        assert "API ready" in up.stdout.readline(), log.read_text()
+        daemons += wait_for(lambda: [p for p in _children(up.pid)
+                                     if b"daemon" in Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")],
+                            30, what="the engine daemon")
+        wait_for(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
+        up.kill()
+        up.wait()
+        wait_for(lambda: not alive(daemons[0]), 10, what=f"the engine daemon (pid {daemons[0]}) to end with up")
+        assert not (root / "engine.sock").exists()
+    finally:
+        up.kill()
+        up.wait()
+        for pid in daemons:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_many_quick_commands_in_a_row_and_at_once(portside, served) -> None:

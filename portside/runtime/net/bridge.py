@@ -6,6 +6,10 @@ other end is ``eth0`` in the namespace, an address leased from the subnet with t
 the subnet) as default gateway, and DNAT map elements for its published ports. The bridge, its nftables table and
 the sysctls it needs are created by the first attach and removed by ``teardown`` once no lease is left.
 
+An attachment normally belongs to one container, whose removal detaches it. One that several containers join in
+turn (``ns:PATH``) belongs to whoever made it, and that owner may vanish without a word (its state directory
+deleted): so it can name owner paths, and ``detach_orphans`` removes it once one of them is gone.
+
 Every step of ``attach`` registers its undo first, so a failure at any point leaves nothing behind. The lease
 table's lock is held only around lease changes and the bridge's creation and removal: those are what concurrent
 engines could race on; per-container work needs no lock once the container's lease is recorded.
@@ -22,13 +26,14 @@ import os
 import re
 import socket
 import subprocess
+from collections.abc import Collection, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.runtime.errors import InvalidArgument, NetworkError
 from portside.runtime.net import netns, nft
-from portside.runtime.net.ipam import LeaseStore, mac_for
+from portside.runtime.net.ipam import LeaseStore, LeaseTable, mac_for
 from portside.runtime.net.ports import PortMapping, reclaim, release, reserve
 
 _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
@@ -87,16 +92,22 @@ class BridgeNetwork:
         return Attachment(self.netns_path(container_id), lease.ip, self.gateway, self.subnet.prefixlen,
                           mac_for(lease.ip), ports=list(lease.ports), veth=lease.veth)
 
-    def attach(self, container_id: str, publish: list[PortMapping]) -> Attachment:
-        """Connect a new container; on any failure undo every step and raise."""
+    def attach(self, container_id: str, publish: list[PortMapping], owners: Sequence[str] = ()) -> Attachment:
+        """Connect a new container; on any failure undo every step and raise.
+
+        ``owners``: absolute paths that own the attachment when no one container does (a namespace that several
+        containers join in turn): once one of them is gone, ``detach_orphans`` may remove it."""
         if not _CONTAINER_ID.fullmatch(container_id):
             raise InvalidArgument(f'container id "{container_id}" must be letters, digits, "_", "." or "-"')
+        for path in owners:
+            if not os.path.isabs(path) or not os.path.lexists(path):
+                raise InvalidArgument(f'attachment owner "{path}" must be an absolute path that exists')
         with ExitStack() as undo:
             ports, sockets = reserve(publish)
             undo.callback(release, sockets)
             # a fresh veth name per attach: the veth of a detach(wait=False) may still exist for a while
             veth = "vps" + os.urandom(6).hex()
-            ip = self._lease(container_id, veth, ports)
+            ip = self._lease(container_id, veth, ports, list(owners))
             undo.callback(self._unlease, container_id)
             self._plumb(self.netns_path(container_id), veth, ip, undo)
             if ports:
@@ -105,10 +116,10 @@ class BridgeNetwork:
         return Attachment(self.netns_path(container_id), ip, self.gateway, self.subnet.prefixlen, mac_for(ip),
                           reserved=sockets, ports=ports, veth=veth)
 
-    def _lease(self, container_id: str, veth: str, ports: list[PortMapping]) -> str:
+    def _lease(self, container_id: str, veth: str, ports: list[PortMapping], owners: list[str]) -> str:
         with self._leases.locked() as table:
             lease = table.allocate(container_id)
-            lease.veth, lease.ports = veth, ports
+            lease.veth, lease.ports, lease.owners = veth, ports, owners
             if not _link_exists(self.bridge):
                 self._create_bridge()
         return lease.ip
@@ -154,15 +165,46 @@ class BridgeNetwork:
         """
         errors: list[Exception] = []
         with self._leases.locked() as table:
-            lease = table.leases.get(container_id)
-            if lease is not None and lease.ports:
-                _collect(errors, nft.apply, nft.elements("delete", self.bridge, lease.ip, lease.ports))
-            if lease is not None and wait:
-                _collect(errors, _delete_link, lease.veth)
-            _collect(errors, netns.remove, self.netns_path(container_id))
-            table.leases.pop(container_id, None)
+            self._detach_locked(table, container_id, wait, errors)
         if errors:
             raise errors[0]
+
+    def _detach_locked(self, table: LeaseTable, container_id: str, wait: bool, errors: list[Exception]) -> None:
+        lease = table.leases.get(container_id)
+        if lease is not None and lease.ports:
+            _collect(errors, nft.apply, nft.elements("delete", self.bridge, lease.ip, lease.ports))
+        if lease is not None and wait:
+            _collect(errors, _delete_link, lease.veth)
+        _collect(errors, netns.remove, self.netns_path(container_id))
+        table.leases.pop(container_id, None)
+
+    def owned(self) -> dict[str, list[str]]:
+        """Id -> owner paths, for every attachment made with owners."""
+        if not self._leases.path.exists():
+            return {}
+        with self._leases.locked(write=False) as table:
+            return {cid: list(lease.owners) for cid, lease in table.leases.items() if lease.owners}
+
+    def orphans(self) -> list[str]:
+        """Ids of the attachments one of whose owner paths is gone."""
+        if not self._leases.path.exists():  # nothing ever attached: not even a lock file to create
+            return []
+        with self._leases.locked(write=False) as table:
+            return sorted(cid for cid, lease in table.leases.items() if lease.orphaned())
+
+    def detach_orphans(self, busy: Collection[str] = ()) -> list[str]:
+        """Detach (as ``detach`` does, veth included) every attachment one of whose owner paths is gone, except
+        those in ``busy`` (a process still runs in their namespace); the ids detached. Owners are checked under
+        the lease lock, where ``attach`` records them (once they exist), so an attachment being made is never taken for
+        an orphan."""
+        errors: list[Exception] = []
+        with self._leases.locked() as table:
+            gone = sorted(cid for cid, lease in table.leases.items() if lease.orphaned() and cid not in busy)
+            for cid in gone:
+                self._detach_locked(table, cid, True, errors)
+        if errors:
+            raise errors[0]
+        return gone
 
     def teardown(self) -> None:
         """Remove the bridge and its nftables table, unless a container is still attached."""

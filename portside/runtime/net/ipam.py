@@ -23,18 +23,26 @@ from portside.runtime.net.ports import PortMapping
 
 @dataclass
 class Lease:
-    """An address and what was built for it: the host end of its veth and its published ports."""
+    """An address and what was built for it: the host end of its veth and its published ports; and, for an
+    attachment that no single container owns, the paths whose existence keeps it (see ``BridgeNetwork.attach``)."""
 
     ip: str
     veth: str = ""
     ports: list[PortMapping] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"ip": self.ip, "veth": self.veth, "ports": [asdict(p) for p in self.ports]}
+        data = {"ip": self.ip, "veth": self.veth, "ports": [asdict(p) for p in self.ports]}
+        return {**data, "owners": self.owners} if self.owners else data
 
     @classmethod
     def from_json(cls, data: dict) -> Lease:
-        return cls(data["ip"], data.get("veth", ""), [PortMapping(**p) for p in data.get("ports", [])])
+        return cls(data["ip"], data.get("veth", ""), [PortMapping(**p) for p in data.get("ports", [])],
+                   list(data.get("owners", [])))
+
+    def orphaned(self) -> bool:
+        """One of the paths that own it is gone (never, for a lease without owners: its container owns it)."""
+        return any(not os.path.lexists(path) for path in self.owners)
 
 
 @dataclass

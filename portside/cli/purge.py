@@ -1,0 +1,38 @@
+"""``portside down --purge``: remove a stopped cluster from this node, as k3s' killall script does.
+
+A plain ``down`` leaves the pods running for the next ``up`` to adopt; a cluster that will never come back
+would leave them for good. Purging kills and removes every pod container of the cluster on this node, their
+sandboxes (network namespace, veth, address) and volume directories, then deletes the data directory. The pods
+are found from the node alone (``portside.agent.sandbox.purge``), so it works after the control plane is gone,
+and even after the data directory was deleted by hand; a second run finds nothing and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from portside.cli.up import LOCK_FILE, running_pid
+
+
+def purge(data_dir: str, engine_root: str) -> int:
+    from portside.agent.sandbox import purge as purge_pods
+    from portside.engine import Engine
+    from portside.engine.records import remove_tree
+
+    if running_pid(data_dir) is not None:  # an up started meanwhile: its agent would start the pods again
+        sys.stderr.write(f"portside: a portside up is running for {data_dir} again: not purged\n")
+        return 1
+    removed = purge_pods(Engine(Path(engine_root)), data_dir)
+    lines = [f"removed container {c}" for c in removed.containers]
+    lines += [f"removed pod sandbox {s}: network namespace, veth and address" for s in removed.sandboxes]
+    lines += [f"removed pod directories {d}" for d in removed.pod_dirs]
+    if os.path.exists(os.path.join(data_dir, LOCK_FILE)):  # never delete a directory no up ever used
+        remove_tree(Path(data_dir))
+        lines.append(f"removed data directory {data_dir}")
+    elif os.path.exists(data_dir):
+        lines.append(f"left {data_dir} as it is: no portside up used it (no {LOCK_FILE})")
+    for line in lines or [f"nothing of {data_dir} left on this node (engine root {engine_root})"]:
+        sys.stdout.write(f"portside: {line}\n")
+    return 0
