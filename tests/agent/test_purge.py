@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cluster import Cluster
+from support.wait import eventually
 
 from tests.agent.conftest import cleanup, engine_root, ready
-from tests.control_plane import Cluster, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def run_pods(cluster: Cluster, replicas: int) -> list[dict]:
     def all_ready() -> list[dict]:
         pods = json.loads(cluster.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout)["items"]
         return pods if len(pods) == replicas and all(ready(p) for p in pods) else []
-    return wait_for(all_ready, 60, 0.2, f"{replicas} web pods Ready")
+    return eventually(all_ready, 60, 0.2, f"{replicas} web pods Ready")
 
 
 def on_the_node(root: Path, settings: dict) -> list[str]:
@@ -117,7 +118,7 @@ def test_down_purge_removes_the_clusters_pods_sandboxes_and_state(node, tmp_path
     assert out.count("removed container ") == 3 and out.count("removed pod sandbox ") == 3
     for pod in pods:
         assert f"removed pod sandbox {pod['metadata']['uid']} ({pod['status']['podIP']})" in out
-    wait_for(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
+    eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []
     assert not cluster.data_dir.exists()
     again = down("--purge", "--data-dir", str(cluster.data_dir))
@@ -138,5 +139,5 @@ def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(
     assert purged.stdout.count("removed container ") == 2, purged.stdout
     assert {line.split()[4] for line in purged.stdout.splitlines() if "removed pod sandbox" in line} == \
         {p["metadata"]["uid"] for p in pods}
-    wait_for(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
+    eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []

@@ -213,13 +213,13 @@ def test_a_killed_up_takes_its_daemon_with_it(tmp_path) -> None:
     daemons: list[int] = []
     try:
         assert "API ready" in up.stdout.readline(), log.read_text()
-        daemons += wait_for(lambda: [p for p in _children(up.pid)
+        daemons += eventually(lambda: [p for p in _children(up.pid)
                                      if b"daemon" in Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")],
                             30, what="the engine daemon")
-        wait_for(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
+        eventually(lambda: (root / "engine.sock").exists(), 30, what="the engine daemon's socket")
         up.kill()
         up.wait()
-        wait_for(lambda: not alive(daemons[0]), 10, what=f"the engine daemon (pid {daemons[0]}) to end with up")
+        eventually(lambda: not alive(daemons[0]), 10, what=f"the engine daemon (pid {daemons[0]}) to end with up")
         assert not (root / "engine.sock").exists()
     finally:
         up.kill()
