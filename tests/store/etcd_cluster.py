@@ -66,7 +66,12 @@ class EtcdCluster:
 
     @property
     def store_url(self) -> str:
-        return "etcd://" + ",".join(f"127.0.0.1:{p}" for p in self.client_ports)
+        return self.store_url_from(0)
+
+    def store_url_from(self, first: int) -> str:
+        """The store URL with member ``first`` listed first: the member the store talks to until it fails."""
+        ports = self.client_ports[first:] + self.client_ports[:first]
+        return "etcd://" + ",".join(f"127.0.0.1:{p}" for p in ports)
 
     def _argv(self, i: int, state: str) -> list[str]:
         peer, client = f"http://127.0.0.1:{self.peer_ports[i]}", self.client_urls[i]
