@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,8 @@ from portside.store.types import (
     WatchStream,
     Write,
 )
+
+log = logging.getLogger(__name__)
 
 GUARD = "\x00portside/revision"  # sorts before every key the API uses; hidden from lists, counts and watches
 WRITE_FOR_S = 60.0  # how long a write keeps trying through elections before it gives up (outcome reported)
@@ -344,6 +347,10 @@ class EtcdStore:
             except Unavailable:
                 await backoff(attempt)
                 attempt += 1
+            except Exception:  # an answer this code did not expect must not end every watch for good
+                log.exception("etcd watch failed; resuming from revision %d", self._hub.published)
+                await backoff(attempt)
+                attempt += 1
 
     async def _publish(self, raw: list[dict[str, Any]]) -> None:
         for revision, events in by_revision(raw):
@@ -368,7 +375,7 @@ class EtcdStore:
         key from ``revision + 1`` reaches ``upto``."""
         out: list[Event] = []
         seen = revision
-        async with asyncio.timeout(WRITE_FOR_S):
+        async with _as_unavailable(f"history from revision {revision}"), asyncio.timeout(WRITE_FOR_S):
             while seen < upto:
                 body = {"create_request": {"key": ALL, "range_end": ALL, "prev_kv": True,
                                            "start_revision": str(seen + 1)}}
@@ -420,6 +427,14 @@ class EtcdStore:
             await self._follower
         self._hub.close_all()
         await self._gw.close()
+
+
+@contextlib.asynccontextmanager
+async def _as_unavailable(what: str):
+    try:
+        yield
+    except TimeoutError:
+        raise Unavailable(f"{what}: no member answered in {WRITE_FOR_S:.0f} s") from None
 
 
 def by_revision(raw: list[dict[str, Any]]) -> list[tuple[int, list[Event]]]:

@@ -22,6 +22,9 @@ REQUEST_TIMEOUT_S = 5.0  # etcd's own proposal timeout is about this long; a slo
 CONNECT_TIMEOUT_S = 1.0
 RETRY_FOR_S = 30.0  # an election takes about a second; a cluster that cannot elect in this long is down
 BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+# etcd's "require leader" metadata: a member cut off from its leader cancels the watch instead of keeping it open
+# and silent, so the watcher moves to a member that still hears of changes.
+REQUIRE_LEADER = {"Grpc-Metadata-hasleader": "true"}
 _MEMBER_TROUBLE = ("leader", "timed out", "too many requests", "stopped", "not capable", "unhealthy")
 
 
@@ -30,7 +33,7 @@ class Unavailable(StoreError):
     have reached the cluster."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__("", f"etcd unavailable: {detail}")
+        super().__init__("etcd", f"unavailable: {detail}")
 
 
 class EtcdError(Exception):
@@ -138,7 +141,8 @@ class Gateway:
         member = self.current
         timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S)
         try:
-            async with self._session.post(self.endpoints[member] + "/v3/watch", json=body, timeout=timeout) as resp:
+            async with self._session.post(self.endpoints[member] + "/v3/watch", json=body, timeout=timeout,
+                                          headers=REQUIRE_LEADER) as resp:
                 buffered = b""
                 async for chunk in resp.content.iter_any():
                     buffered += chunk
