@@ -3,6 +3,7 @@ repeated, a commit left half done by a dead store is completed by the next one, 
 share one cluster with one revision sequence."""
 
 import asyncio
+import signal
 
 import pytest
 
@@ -135,3 +136,30 @@ async def _take(stream, n):
         if n == 0:
             stream.close()
             return
+
+
+def test_a_watch_on_a_member_cut_off_from_the_others_ends(etcd_cluster):
+    """Rather than stay open and silent while the others go on without it, so the store moves to another."""
+    from portside.store.etcd_gateway import Gateway
+
+    async def watch_until_it_ends(frozen):
+        gw = Gateway([etcd_cluster.client_urls[0]])
+        try:
+            async with asyncio.timeout(30):
+                async for result in gw.stream({"create_request": {"key": "AA==", "range_end": "AA=="}}):
+                    if result.get("created"):
+                        for p in frozen:
+                            p.send_signal(signal.SIGSTOP)
+        except Unavailable as exc:
+            return str(exc)
+        finally:
+            await gw.close()
+
+    frozen = etcd_cluster.procs[1:]
+    try:
+        ended = asyncio.run(watch_until_it_ends(frozen))
+    finally:
+        for p in frozen:
+            p.send_signal(signal.SIGCONT)
+        etcd_cluster.wait_ready([0, 1, 2])
+    assert "ended" in ended
