@@ -1,7 +1,7 @@
 """The revisioned key-value store under the API server: one store-wide revision, compare-and-swap, watch.
 
-Backends are picked by URL scheme from ``BACKENDS``: ``sqlite:///path/to/db`` (or a bare path) today; an etcd
-backend adds one entry.
+Backends are picked by URL scheme from ``BACKENDS``: ``sqlite:///path/to/db`` (or a bare path), and
+``etcd://H1:2379,H2:2379,H3:2379`` (etcd's v3 API through its JSON gateway, over every member listed).
 """
 
 from __future__ import annotations
@@ -35,8 +35,14 @@ async def _open_sqlite(location: str) -> Store:
     return await SQLiteStore.open(location)
 
 
+async def _open_etcd(location: str) -> Store:
+    from portside.store.etcd import EtcdStore
+    return await EtcdStore.open(location)
+
+
 BACKENDS: dict[str, Callable[[str], Awaitable[Store]]] = {
     "sqlite": _open_sqlite,
+    "etcd": _open_etcd,
 }
 
 

@@ -8,12 +8,13 @@ from portside import store
 from portside.store import Compacted, Conflict, Create, Delete, EventType, KeyExists, KeyNotFound, Update
 from portside.store.hub import flatten
 
-LOCATIONS = {"sqlite": lambda tmp: f"sqlite://{tmp}/state.db"}
+LOCATIONS = {"sqlite": lambda request, tmp: f"sqlite://{tmp}/state.db",
+             "etcd": lambda request, tmp: request.getfixturevalue("etcd_url")}
 
 
 @pytest.fixture(params=sorted(store.BACKENDS))
 def url(request, tmp_path):
-    return LOCATIONS[request.param](tmp_path)
+    return LOCATIONS[request.param](request, tmp_path)
 
 
 def run(coro):
@@ -188,7 +189,7 @@ def test_state_and_revision_survive_reopen(url):
 
 
 def test_unknown_scheme_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="unknown scheme 'zk'.*sqlite"):
+    with pytest.raises(ValueError, match="unknown scheme 'zk'.*etcd.*sqlite"):
         run(store.open_store("zk://somewhere"))
 
 
