@@ -3,7 +3,7 @@
 import asyncio
 import json
 
-from control_plane import Cluster, only
+from support.cluster import Cluster, only
 
 from portside import store
 
