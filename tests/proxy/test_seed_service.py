@@ -15,6 +15,7 @@ import pytest
 import yaml
 from control_plane import wait_for
 
+from portside.proxy.metrics import CONFIGMAP, NAMESPACE
 from tests.agent.test_seed import REPO, all_ready, seed_node  # noqa: F401 - the seed fixture and its helpers
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
@@ -44,6 +45,7 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     counts = spread("127.0.0.1", port, 300)
     print("seed LoadBalancer, 300 requests:", dict(counts))
     assert set(counts) == names and within_even(counts, 300, 3), counts
+    assert_no_errors(node, port)
     spec = node.cluster.kubectl("get", "svc", "my-app", "-o", "yaml").stdout
     spec = yaml.safe_load(spec)["spec"]
     assert set(spread(spec["clusterIP"], port, 6)) == names
@@ -52,6 +54,26 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     from_pod = subprocess.run(["nsenter", f"--net={pod_netns}", sys.executable, str(HERE / "client.py"),
                                spec["clusterIP"], str(port), "6"], capture_output=True, text=True, timeout=60)
     assert set(json.loads(from_pod.stdout)) == names, from_pod.stderr
+
+
+def userspace_metrics(node) -> dict[str, dict]:
+    """The proxy's published counters of the seed Service's userspace endpoints (``portside top services``)."""
+    got = node.cluster.kubectl("get", "configmap", "-n", NAMESPACE, CONFIGMAP, "-o", "json", check=False)
+    doc = json.loads(json.loads(got.stdout)["data"]["default.my-app"]) if got.returncode == 0 else {}
+    return {k: m for k, m in doc.get("endpoints", {}).items() if m["plane"] == "userspace"}
+
+
+def assert_no_errors(node, port: int) -> None:
+    """A clean run, from the first request sent the moment the pods are Ready, shows no error on any endpoint:
+    a replica joins the Service only once it accepts connections (its readiness probe)."""
+    endpoints = wait_for(lambda: (m := userspace_metrics(node)) and len(m) == 3 and
+                         sum(e["connections"] for e in m.values()) >= 300 and m, 10, 0.2, "the proxy's metrics")
+    print("seed LoadBalancer metrics:", endpoints)
+    assert {k: e["errors"] for k, e in endpoints.items()} == {k: 0 for k in endpoints}
+    table = subprocess.run([sys.executable, "-m", "portside", "top", "services", "--kubeconfig",
+                            node.cluster.kubeconfig], capture_output=True, text=True, timeout=60)
+    rows = [r for line in table.stdout.splitlines()[1:] if (r := line.split())[2] == "userspace" and r[1] != "(none)"]
+    assert len(rows) == 3 and {r[-1] for r in rows} == {"0"}, table.stdout + table.stderr
 
 
 def node_address() -> str:
