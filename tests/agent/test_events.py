@@ -1,0 +1,86 @@
+"""The node agent's Events in the kubelet's words, through a real ``portside up`` and stock kubectl: what
+``kubectl describe pod`` lists for a healthy pod, a pod whose probes fail, and an image that cannot be pulled."""
+
+from __future__ import annotations
+
+import json
+
+from tests.agent.conftest import container_status
+from tests.agent.test_pods import pod
+from tests.control_plane import wait_for
+
+
+def events(node, pod_name: str) -> dict[str, list[dict]]:
+    """The pod's Events by reason."""
+    got = node.kubectl("get", "events", "--field-selector", f"involvedObject.name={pod_name}", "-o", "json")
+    out: dict[str, list[dict]] = {}
+    for e in json.loads(got.stdout)["items"]:
+        out.setdefault(e["reason"], []).append(e)
+    return out
+
+
+def messages(node, pod_name: str, *reasons: str) -> dict[str, list[str]]:
+    """Once every one of ``reasons`` was recorded: their messages by reason."""
+    got = wait_for(lambda: (e := events(node, pod_name)) and set(reasons) <= set(e) and e, 20, 0.2,
+                   f"{pod_name}: Events {reasons}")
+    return {r: [e["message"] for e in got[r]] for r in reasons}
+
+
+def described(node, pod_name: str) -> list[str]:
+    """The rows under "Events:" of ``kubectl describe pod`` (type, reason, age, from, message)."""
+    text = node.kubectl("describe", "pod", pod_name).stdout
+    return [row for row in text.split("\nEvents:\n", 1)[-1].splitlines()[2:] if row.strip()]
+
+
+def shows(rows: list[str], type: str, reason: str, message: str) -> bool:
+    return any(row.split()[:2] == [type, reason] and row.rstrip().endswith(message) for row in rows)
+
+
+def test_a_pod_that_starts_shows_pulled_created_started_and_killing_on_delete(node):
+    node.apply(pod("calm", "trap 'exit 0' TERM; while true; do sleep 1; done"))
+    got = messages(node, "calm", "Pulled", "Created", "Started")
+    assert got == {"Pulled": ['Container image "busybox" already present on machine'],
+                   "Created": ["Created container: main"], "Started": ["Started container main"]}
+    every = [e for found in events(node, "calm").values() for e in found]
+    assert {(e["type"], e["source"]["component"], e["involvedObject"]["fieldPath"]) for e in every} == {
+        ("Normal", "kubelet", "spec.containers{main}")}
+    rows = described(node, "calm")
+    assert shows(rows, "Normal", "Pulled", 'Container image "busybox" already present on machine'), rows
+    assert shows(rows, "Normal", "Created", "Created container: main"), rows
+    assert shows(rows, "Normal", "Started", "Started container main"), rows
+    node.kubectl("delete", "pod", "calm", "--wait=false")
+    assert messages(node, "calm", "Killing")["Killing"] == ["Stopping container main"]
+
+
+def test_failing_probes_show_unhealthy_killing_and_back_off(node):
+    manifest = pod("sick", "trap 'exit 0' TERM; while true; do sleep 1; done",
+                   livenessProbe={"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1,
+                                  "failureThreshold": 1},
+                   readinessProbe={"tcpSocket": {"port": 8081}, "periodSeconds": 1})
+    node.apply(manifest)
+    got = messages(node, "sick", "Unhealthy", "Killing", "BackOff")
+    p = node.pod("sick")
+    ip, uid = p["status"]["podIP"], p["metadata"]["uid"]
+    assert "Liveness probe failed: cat: can't open '/tmp/alive': No such file or directory\n" in got["Unhealthy"]
+    assert f"Readiness probe failed: dial tcp {ip}:8081: connect: connection refused" in got["Unhealthy"]
+    assert got["Killing"] == ["Container main failed liveness probe, will be restarted"]
+    assert got["BackOff"] == [f"Back-off restarting failed container main in pod sick_default({uid})"]
+    waiting = wait_for(lambda: container_status(node.pod("sick"))["state"].get("waiting"), 10, 0.2, "back-off")
+    assert waiting["reason"] == "CrashLoopBackOff"
+    assert waiting["message"].startswith("back-off ") and waiting["message"].endswith(
+        f" restarting failed container=main pod=sick_default({uid})")
+    rows = described(node, "sick")
+    assert {"Pulled", "Created", "Started", "Unhealthy", "Killing", "BackOff"} <= {r.split()[1] for r in rows}
+    assert shows(rows, "Warning", "BackOff", f"Back-off restarting failed container main in pod sick_default({uid})")
+    assert shows(rows, "Normal", "Killing", "Container main failed liveness probe, will be restarted"), rows
+
+
+def test_an_image_that_cannot_be_pulled_shows_pulling_failed_and_back_off(node):
+    image = "127.0.0.1:1/nothing:1"  # a registry address where nothing listens
+    node.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpulled"},
+                "spec": {"containers": [{"name": "main", "image": image}]}})
+    got = messages(node, "unpulled", "Pulling", "Failed", "BackOff")
+    assert got["Pulling"] == [f'Pulling image "{image}"']
+    assert "Error: ErrImagePull" in got["Failed"] and "Error: ImagePullBackOff" in got["Failed"]
+    assert any(m.startswith(f'Failed to pull image "{image}": ') for m in got["Failed"]), got
+    assert got["BackOff"] == [f'Back-off pulling image "{image}"']
