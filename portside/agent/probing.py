@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
@@ -43,7 +44,8 @@ def _dial_error(host: str, port: int, exc: BaseException) -> str:
     """Go's dial error text, which the kubelet's probe messages carry."""
     if isinstance(exc, TimeoutError):
         return f"dial tcp {host}:{port}: i/o timeout"
-    why = (exc.strerror or str(exc)).lower() if isinstance(exc, OSError) else str(exc)
+    code = getattr(exc, "errno", None)
+    why = os.strerror(code).lower() if code else str(exc)  # asyncio's own wording hides the errno's
     return f"dial tcp {host}:{port}: connect: {why}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from portside.agent.events import back_off_waiting, go_duration, pulled
 from tests.agent.conftest import container_status
 from tests.agent.test_pods import pod
 from tests.control_plane import wait_for
@@ -84,3 +85,12 @@ def test_an_image_that_cannot_be_pulled_shows_pulling_failed_and_back_off(node):
     assert "Error: ErrImagePull" in got["Failed"] and "Error: ImagePullBackOff" in got["Failed"]
     assert any(m.startswith(f'Failed to pull image "{image}": ') for m in got["Failed"]), got
     assert got["BackOff"] == [f'Back-off pulling image "{image}"']
+
+
+def test_durations_and_pull_messages_read_as_go_and_the_kubelet_write_them():
+    assert [go_duration(s) for s in (0.000512, 0.5125, 1.25, 46.9444707, 80, 300, 3723.5)] == [
+        "512µs", "512.5ms", "1.25s", "46.9444707s", "1m20s", "5m0s", "1h2m3.5s"]
+    assert pulled("busybox:1.36", 1.5, 2048).message == (
+        'Successfully pulled image "busybox:1.36" in 1.5s (1.5s including waiting). Image size: 2048 bytes.')
+    assert back_off_waiting(20, "main", "web_default(u1)") == (
+        "back-off 20s restarting failed container=main pod=web_default(u1)")
