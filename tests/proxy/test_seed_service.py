@@ -8,6 +8,7 @@ tests/agent (which serves port 80) can run at the same time without a port confl
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -39,6 +40,8 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     node.kubectl("apply", "-f", str(REPO / "examples/seed/deployment.yaml"))
     node.apply(service)
     pods = wait_for(lambda: all_ready(node, 3), 30, 0.1, "three seed pods Ready")
+    refusing = [p["status"]["podIP"] for p in pods if not accepts(p["status"]["podIP"], 5000)]
+    assert not refusing, f"Ready replicas refuse connections: {refusing}"  # the Service would send them some
     names = {f"Hello from {p['metadata']['name']}\n" for p in pods}
     wait_for(lambda: len(spread("127.0.0.1", port, 3)) == 3 if answers("127.0.0.1", port) else False, 10, 0.1,
              "the LoadBalancer port to reach all three replicas")
@@ -54,6 +57,14 @@ def test_seed_load_balancer_spreads_over_the_three_replicas(seed_node) -> None: 
     from_pod = subprocess.run(["nsenter", f"--net={pod_netns}", sys.executable, str(HERE / "client.py"),
                                spec["clusterIP"], str(port), "6"], capture_output=True, text=True, timeout=60)
     assert set(json.loads(from_pod.stdout)) == names, from_pod.stderr
+
+
+def accepts(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def userspace_metrics(node) -> dict[str, dict]:
