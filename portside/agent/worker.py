@@ -161,7 +161,13 @@ class Worker:
         """In the background: an Event never delays a container, and one that is lost is only logged."""
         m = self.pod.metadata
         self.node.events.emit(pod_reference(m.namespace, m.name, m.uid), said.type, said.reason, said.message,
-                              container_path(container))
+                              self._field_path(container))
+
+    def _field_path(self, container: str) -> str:
+        """As the kubelet points at a container: an init container under ``spec.initContainers``."""
+        if any(c.name == container for c in self.pod.spec.init_containers or []):
+            return f"spec.initContainers{{{container}}}"
+        return container_path(container)
 
     def _probe_failed(self, name: str, kind, output: str) -> None:
         self._event(events.unhealthy(kind.value, output), name)

@@ -94,3 +94,14 @@ def test_durations_and_pull_messages_read_as_go_and_the_kubelet_write_them():
         'Successfully pulled image "busybox:1.36" in 1.5s (1.5s including waiting). Image size: 2048 bytes.')
     assert back_off_waiting(20, "main", "web_default(u1)") == (
         "back-off 20s restarting failed container=main pod=web_default(u1)")
+
+
+def test_an_init_container_is_named_by_its_own_field_path(node):
+    manifest = pod("prepared", "sleep 3600")
+    manifest["spec"]["initContainers"] = [{"name": "setup", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+                                           "command": ["true"]}]
+    node.apply(manifest)
+    wait_for(lambda: len(events(node, "prepared").get("Started", [])) == 2, 20, 0.2, "both containers Started")
+    started = {e["message"]: e["involvedObject"]["fieldPath"] for e in events(node, "prepared")["Started"]}
+    assert started == {"Started container setup": "spec.initContainers{setup}",
+                       "Started container main": "spec.containers{main}"}
