@@ -1,14 +1,17 @@
 """The node agent's Events in the kubelet's words, through a real ``portside up`` and stock kubectl: what
-``kubectl describe pod`` lists for a healthy pod, a pod whose probes fail, and an image that cannot be pulled."""
+``kubectl describe pod`` lists for a healthy pod, a pod whose probes fail, an image pulled from a registry and one
+that cannot be pulled."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from portside.agent.events import back_off_waiting, go_duration, pulled
 from tests.agent.conftest import container_status
 from tests.agent.test_pods import pod
 from tests.control_plane import wait_for
+from tests.image.registry.helpers import start_registry, stop_registry
 
 
 def events(node, pod_name: str) -> dict[str, list[dict]]:
@@ -105,3 +108,21 @@ def test_an_init_container_is_named_by_its_own_field_path(node):
     started = {e["message"]: e["involvedObject"]["fieldPath"] for e in events(node, "prepared")["Started"]}
     assert started == {"Started container setup": "spec.initContainers{setup}",
                        "Started container main": "spec.containers{main}"}
+
+
+def test_an_image_pulled_from_a_registry_shows_pulling_and_pulled(node, tmp_path):
+    registry = start_registry(tmp_path / "registry")
+    try:
+        image = f"{registry.host}/busybox:1"
+        (node.root / "registries.json").write_text(json.dumps({"insecure": [registry.host]}))
+        for argv in (("tag", "busybox", image), ("push", "-q", image), ("rmi", image)):
+            assert node.engine(*argv).returncode == 0, argv
+        node.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pulled"},
+                    "spec": {"containers": [{"name": "main", "image": image, "command": ["sleep", "3600"]}]}})
+        got = messages(node, "pulled", "Pulling", "Pulled", "Started")
+    finally:
+        stop_registry(registry.proc)
+    assert got["Pulling"] == [f'Pulling image "{image}"']
+    (pulled_message,) = got["Pulled"]
+    assert re.fullmatch(rf'Successfully pulled image "{re.escape(image)}" in (\S+) \(\1 including waiting\)\. '
+                        r"Image size: [1-9][0-9]* bytes\.", pulled_message), pulled_message
