@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 from portside.agent.model import LABEL_CLUSTER, LABEL_UID, Run, run_from_inspect
 from portside.engine import ContainerConfig, Engine
 from portside.runtime.errors import ContainerNotFound, PortsideError
+
+MAX_EXEC_OUTPUT = 10 * 1024
 
 
 class RunError(Exception):
@@ -52,12 +55,14 @@ class PodEngine:
         except (ContainerNotFound, FileNotFoundError):
             return None
 
-    async def run(self, cfg: ContainerConfig) -> str:
-        """Create and start; raises RunError (with Kubernetes' reason) and leaves nothing behind if refused."""
+    async def run(self, cfg: ContainerConfig, created: Callable[[], None] = lambda: None) -> str:
+        """Create and start; raises RunError (with Kubernetes' reason) and leaves nothing behind if refused.
+        ``created`` is called between the two, where the kubelet records its Created Event."""
         try:
             cid = await self.call(self.engine.create, cfg)
         except PortsideError as exc:
             raise RunError("CreateContainerError", str(exc)) from None
+        created()
         try:
             await self.call(self.engine.start, cid)
         except BaseException as exc:
@@ -100,12 +105,17 @@ class PodEngine:
         finally:
             cancel()
 
-    async def exec(self, cid: str, argv: list[str], timeout: float) -> int:
-        """The command's exit code; TimeoutError (a probe failure) once it ran ``timeout`` seconds, and then it
-        has been killed, as the kubelet kills a probe that timed out."""
-        devnull = os.open(os.devnull, os.O_RDWR)
+    async def exec(self, cid: str, argv: list[str], timeout: float) -> tuple[int, str]:
+        """The command's exit code and its output (stdout and stderr together, the first ``MAX_EXEC_OUTPUT``
+        bytes, as the kubelet keeps of a probe's); TimeoutError (a probe failure) once it ran ``timeout``
+        seconds, and then it has been killed, as the kubelet kills a probe that timed out."""
+        devnull = os.open(os.devnull, os.O_RDONLY)
         try:
-            return await self.call(self.engine.exec, cid, argv, (devnull, devnull, devnull), timeout=timeout)
+            with tempfile.TemporaryFile() as out:  # a file, not a pipe: a chatty command never blocks on it
+                code = await self.call(self.engine.exec, cid, argv, (devnull, out.fileno(), out.fileno()),
+                                       timeout=timeout)
+                out.seek(0)
+                return code, out.read(MAX_EXEC_OUTPUT).decode(errors="replace")
         finally:
             os.close(devnull)
 

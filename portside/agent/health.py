@@ -8,16 +8,17 @@ from collections.abc import Callable
 
 from portside.agent.model import Run
 from portside.agent.probes import Kind, Tally
-from portside.agent.probing import Exec, Prober
+from portside.agent.probing import Exec, Failed, Prober
 from portside.api.models import Container
 
 
 class Health:
-    def __init__(self, wake: Callable[[], None], failed: Callable[[str, Kind], None]) -> None:
-        self.wake, self.failed = wake, failed
+    def __init__(self, wake: Callable[[], None], failed: Failed) -> None:
+        self.wake, self.failed = wake, failed  # ``failed`` hears every failed probe, with its output
         self.ready: dict[str, bool] = {}  # a readiness probe's verdict (absent: no probe)
         self.started: dict[str, bool] = {}  # a startup probe's verdict (absent: no probe)
         self.unhealthy: set[str] = set()  # a liveness or startup probe asks for a restart
+        self.failed_probe: dict[str, Kind] = {}  # which probe made a container unhealthy (the Killing Event says)
         self.probers: dict[str, asyncio.Task] = {}  # run id -> its prober
 
     def begin(self, run: Run, container: Container, ip: str, exec_: Exec) -> None:
@@ -31,7 +32,8 @@ class Health:
         if container.startup_probe is not None:
             self.started[name] = False
         if container.readiness_probe or container.liveness_probe or container.startup_probe:
-            self.probers[run.cid] = asyncio.ensure_future(Prober(container, ip, exec_, self.verdict).run())
+            prober = Prober(container, ip, exec_, self.verdict, self.failed)
+            self.probers[run.cid] = asyncio.ensure_future(prober.run())
 
     def carry_over(self, name: str, reported: dict) -> None:
         """An adopted run keeps the readiness its pod's status shows until its probes decide."""
@@ -41,14 +43,13 @@ class Health:
             self.started[name] = bool(reported.get("started"))
 
     def verdict(self, name: str, kind: Kind, tally: Tally) -> None:
-        if not tally.verdict and tally.failures:
-            self.failed(name, kind)
         if kind is Kind.READINESS:
             self.ready[name] = tally.verdict
         elif kind is Kind.STARTUP and tally.verdict:
             self.started[name] = True
         elif not tally.verdict:
             self.unhealthy.add(name)
+            self.failed_probe[name] = kind
         self.wake()
 
     def end(self, cid: str) -> None:

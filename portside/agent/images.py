@@ -10,8 +10,13 @@ reach, and ``portside build``/``import`` name their images that way; a name that
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 
+from portside.agent import events
 from portside.image.errors import ImageError, ImageNotFound
+
+Report = Callable[[events.Said], None]
 
 
 class PullError(Exception):
@@ -33,22 +38,35 @@ def explicit_registry(image: str) -> bool:
     return bool(slash) and ("." in first or ":" in first or first == "localhost")
 
 
-async def ensure(engine, image: str, policy: str) -> None:
-    """Raises PullError(ErrImagePull | ErrImageNeverPull, message) when the image cannot be had."""
+async def ensure(engine, image: str, policy: str, report: Report) -> None:
+    """Raises PullError(ErrImagePull | ErrImageNeverPull, message) when the image cannot be had; ``report`` gets
+    the kubelet's Events on the way (already present, Pulling, Pulled, Failed)."""
     store = engine.images
     if policy != "Always" or not explicit_registry(image):
         try:
             store.resolve(image)
+            report(events.image_present(image))
             return
         except ImageNotFound:
             if policy == "Never":
-                raise PullError("ErrImageNeverPull", f'Container image "{image}" is not present with pull '
-                                                     f'policy of Never') from None
+                said = events.never_pull(image)
+                report(said)
+                raise PullError("ErrImageNeverPull", said.message) from None
     if not explicit_registry(image):
-        raise PullError("ErrImagePull", f'image "{image}" is not present on this node and its name gives no '
-                                        f'registry to pull it from')
+        message = f'image "{image}" is not present on this node and its name gives no registry to pull it from'
+        report(events.pull_failed(image, message))
+        raise PullError("ErrImagePull", message)
+    await _pull(engine, image, report)
+
+
+async def _pull(engine, image: str, report: Report) -> None:
     from portside.image.registry import RegistryError, pull
+    report(events.pulling(image))
+    started = time.monotonic()
     try:
-        await pull(store, engine.root, image, io.StringIO())
+        result = await pull(engine.images, engine.root, image, io.StringIO())
     except (RegistryError, ImageError, OSError, ValueError) as exc:
+        report(events.pull_failed(image, str(exc)))
         raise PullError("ErrImagePull", f'failed to pull image "{image}": {exc}') from None
+    size = engine.images.resolve(result.name or result.digest).size
+    report(events.pulled(image, time.monotonic() - started, size))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portside.agent import translate
-from portside.agent.images import PullError, default_policy, ensure
+from portside.agent import events, translate
+from portside.agent.images import PullError, Report, default_policy, ensure
 from portside.api.models import Container, Pod
 from portside.engine import ContainerConfig
 from portside.runtime.errors import PortsideError
@@ -32,19 +32,23 @@ class Prepared:
     ip: str
 
 
-async def image(node, container: Container, last_reason: str) -> None:
+async def image(node, container: Container, last_reason: str, report: Report) -> None:
     """A repeated pull failure is ImagePullBackOff, as the kubelet reports it."""
     try:
         await ensure(node.engine.engine, container.image,
-                     container.image_pull_policy or default_policy(container.image))
+                     container.image_pull_policy or default_policy(container.image), report)
     except PullError as exc:
         again = last_reason in ("ErrImagePull", "ImagePullBackOff")
+        if again:
+            report(events.pull_back_off(container.image))
         raise Waiting("ImagePullBackOff" if again else exc.reason, str(exc),
                       PULL_BACKOFF_S if again else PULL_RETRY_S) from None
 
 
-async def prepare(node, pod: Pod, container: Container, attempt: int, last_reason: str) -> Prepared:
-    await image(node, container, last_reason)
+async def prepare(node, pod: Pod, container: Container, attempt: int, last_reason: str,
+                  report: Report) -> Prepared:
+    """``report`` gets the image's Events (pulled, already present, failed), as they happen."""
+    await image(node, container, last_reason, report)
     try:
         attachment = await node.engine.call(node.sandboxes.ensure, pod.metadata.uid)
         maps, secrets = await node.references(pod)

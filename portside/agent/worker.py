@@ -16,7 +16,7 @@ import enum
 import logging
 import time
 
-from portside.agent import plan
+from portside.agent import events, plan, probes
 from portside.agent.backoff import Entry, after_restart
 from portside.agent.engine import RunError
 from portside.agent.health import Health
@@ -28,6 +28,7 @@ from portside.api.models import Container, Pod
 from portside.client import container_path, pod_reference
 
 log = logging.getLogger("portside.agent")
+IMAGE_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"})
 
 
 class Phase(enum.Enum):
@@ -142,32 +143,44 @@ class Worker:
 
     async def _act(self, action: plan.Action, obs: Observed) -> None:
         if action.kind is Kind.WAIT:
-            self.timers[action.container] = action.at
-            self._waiting(action.container, "CrashLoopBackOff", f"back-off restarting failed container "
-                          f"{action.container} in pod {self.pod.metadata.name}", "BackOff")
+            name, pod = action.container, self._pod_text()
+            self.timers[name] = action.at
+            self.waiting[name] = ("CrashLoopBackOff",
+                                  events.back_off_waiting(obs.backoff.get(name, Entry()).delay, name, pod))
+            self._event(events.back_off(name, pod), name)
         elif action.kind is Kind.KILL:
             self._stop_once(obs.runs[action.container], action.reason)
         else:
             await self._start(self._container(action.container), obs.runs.get(action.container))
 
-    def _waiting(self, name: str, reason: str, message: str, event: str) -> None:
-        self.waiting[name] = (reason, message)
-        self._event("Warning", event, message, name)
+    def _pod_text(self) -> str:
+        m = self.pod.metadata
+        return events.pod_text(m.name, m.namespace, m.uid)
 
-    def _event(self, type: str, reason: str, message: str, container: str) -> None:
+    def _event(self, said: events.Said, container: str) -> None:
         """In the background: an Event never delays a container, and one that is lost is only logged."""
         m = self.pod.metadata
-        self.node.events.emit(pod_reference(m.namespace, m.name, m.uid), type, reason, message,
-                              container_path(container))
+        self.node.events.emit(pod_reference(m.namespace, m.name, m.uid), said.type, said.reason, said.message,
+                              self._field_path(container))
 
-    def _probe_failed(self, name: str, kind) -> None:
-        self._event("Warning", "Unhealthy", f"{kind.value.capitalize()} probe failed", name)
+    def _field_path(self, container: str) -> str:
+        """As the kubelet points at a container: an init container under ``spec.initContainers``."""
+        if any(c.name == container for c in self.pod.spec.init_containers or []):
+            return f"spec.initContainers{{{container}}}"
+        return container_path(container)
+
+    def _probe_failed(self, name: str, kind, output: str) -> None:
+        self._event(events.unhealthy(kind.value, output), name)
 
     def _stop_once(self, run: Run, reason: str) -> None:
         """Stopping takes up to the grace period; the syncs meanwhile must not start a second stop."""
         if run.cid not in self.stopping:
-            why = {"Unhealthy": "failed a probe", "ImageChanged": "has a new image"}.get(reason, reason)
-            self._event("Normal", "Killing", f"Container {run.container} {why}, will be restarted", run.container)
+            name = run.container
+            if reason == "Unhealthy":
+                why = f"failed {self.health.failed_probe.get(name, probes.Kind.LIVENESS).value} probe"
+            else:
+                why = "definition changed"
+            self._event(events.restarting(name, why), name)
             self.stopping.add(run.cid)
             self.health.unhealthy.discard(run.container)
             asyncio.ensure_future(self._kill(run))
@@ -182,15 +195,18 @@ class Worker:
         name = container.name
         attempt = prior.attempt + 1 if prior else 0
         try:
-            ready = await prepare(self.node, self.pod, container, attempt, self.waiting.get(name, ("",))[0])
+            ready = await prepare(self.node, self.pod, container, attempt, self.waiting.get(name, ("",))[0],
+                                  lambda said: self._event(said, name))
             self.ip = ready.ip
-            cid = await self.node.engine.run(ready.config)
+            cid = await self.node.engine.run(ready.config, lambda: self._event(events.created(name), name))
         except (RunError, Waiting) as exc:
-            self._waiting(name, exc.reason, str(exc), "Failed")
+            self.waiting[name] = (exc.reason, str(exc))
+            # An image failure's Event says its reason (the pull's own Event had the detail); others the error.
+            self._event(events.failed(exc.reason if exc.reason in IMAGE_REASONS else str(exc)), name)
             self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)
-        self._event("Normal", "Started", f"Started container {name}", name)
+        self._event(events.started(name), name)
         if prior is not None:
             self.backoff[name] = after_restart(self.backoff.get(name, Entry()), self.node.backoff_policy,
                                                prior.ran_for())
@@ -234,7 +250,7 @@ class Worker:
         await self._refresh()
         running = [r for r in self.runs.values() if r.running]
         for run in running:
-            self._event("Normal", "Killing", f"Stopping container {run.container}", run.container)
+            self._event(events.stopping(run.container), run.container)
         await asyncio.gather(*(self._kill(r) for r in running))
         for cid in list(self.runs):
             await self.node.engine.remove(cid)

@@ -9,7 +9,7 @@ from .selectors import format_label_selector
 
 __all__ = ["reset_status_on_create", "qos_class", "scale_of", "apply_scale"]
 
-_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job", "Service"})
+_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job"})
 
 
 def _requests_and_limits(pod: dict[str, Any]) -> list[tuple[dict[str, str], dict[str, str]]]:
@@ -45,6 +45,9 @@ def reset_status_on_create(kind: str, obj: dict[str, Any]) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
     elif kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    elif kind == "Service":
+        # Kubernetes answers every new Service with an empty load balancer status, and clients assert on it.
+        obj["status"] = {"loadBalancer": {}}
 
 
 def scale_of(obj: dict[str, Any]) -> dict[str, Any]:

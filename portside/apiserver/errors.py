@@ -2,6 +2,10 @@
 
 kubectl shows ``Error from server (<reason>): <message>``; the reason and code decide its exit status and retry
 behaviour, and ``details.causes`` carries field paths for 422s.
+
+The bytes are Kubernetes' too: Go's encoder writes compact JSON in the struct's field order, leaves out empty
+``omitempty`` fields (a core resource's ``group``, a cause's ``field``) and ends the body with a newline. Clients
+compare error bodies as text, so the order below is Status's (``metav1/types.go``), not alphabetical.
 """
 
 from __future__ import annotations
@@ -18,14 +22,38 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self) -> dict[str, Any]:
+        """The Status object, keys in Kubernetes' order and empty optional fields left out."""
         body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details:
-            body["details"] = self.details
+                                "message": self.message, "reason": self.reason}
+        details = _ordered_details(self.details or {})
+        if details:
+            body["details"] = details
+        body["code"] = self.code
         return body
 
+    def compact(self) -> bytes:
+        """The Status as one line of compact JSON, as it appears inside a watch event."""
+        return json.dumps(self.status(), separators=(",", ":")).encode()
+
     def body(self) -> bytes:
-        return json.dumps(self.status()).encode()
+        """The response body: compact JSON and a trailing newline, byte for byte what Kubernetes sends."""
+        return self.compact() + b"\n"
+
+
+_DETAIL_ORDER = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+_CAUSE_ORDER = ("reason", "message", "field")
+
+
+def _present(obj: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``obj``'s non-empty fields in ``order``: Go's ``omitempty`` drops "", 0 and empty lists."""
+    return {k: obj[k] for k in order if obj.get(k) not in (None, "", 0, [])}
+
+
+def _ordered_details(details: dict[str, Any]) -> dict[str, Any]:
+    out = _present(details, _DETAIL_ORDER)
+    if "causes" in out:
+        out["causes"] = [_present(c, _CAUSE_ORDER) for c in out["causes"]]
+    return out
 
 
 def _qualified(info: api.ResourceInfo) -> str:

@@ -102,8 +102,8 @@ async def _follow(w: Watch, store: Store, prefix: str, rv: str, bookmark_every: 
     try:
         stream = await store.watch(prefix, start, bookmark_every)
     except Compacted as exc:
-        status = errors.gone(f"too old resource version: {exc.revision} ({exc.compacted})").status()
-        await w.send(_line("ERROR", json.dumps(status).encode()))
+        expired = errors.gone(f"too old resource version: {exc.revision} ({exc.compacted})")
+        await w.send(_line("ERROR", expired.compact()))
         return
     try:
         async for batch in stream.batches:

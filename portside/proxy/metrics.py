@@ -5,8 +5,8 @@ JSON document): anything that can read the API can read it (kubectl, the Python 
 the API server's authentication, and it needs no new endpoint or port. Writing an annotation on each Service
 instead would bump every Service's resourceVersion each period and collide with users' updates.
 
-What each plane can count: the userspace plane sees every byte (connections opened, open now, bytes each way,
-failed connects to a backend, connections refused for lack of backends); the kernel plane counts new
+What each plane can count: the userspace plane sees every byte (connections established, open now, bytes each
+way, failed connects to a backend, connections refused for lack of backends); the kernel plane counts new
 connections per endpoint (an nft counter in the endpoint's DNAT chain, which only a connection's first packet
 traverses). The numbers are cumulative since the endpoint appeared in this proxy.
 """
@@ -44,13 +44,20 @@ def merge(userspace: dict[str, dict[str, Any]], kernel: dict[tuple[str, str], in
         service = port_key.split(":", 1)[0]
         doc = services.setdefault(service, {"refused": 0, "endpoints": {}})
         doc["refused"] += entry.get("refused", 0)
-        for backend, (conns, active, bytes_in, bytes_out, errors) in entry.get("backends", {}).items():
-            doc["endpoints"][f"{backend}/userspace"] = asdict(
-                EndpointMetrics("userspace", conns, active, bytes_in, bytes_out, errors))
+        for backend, values in entry.get("backends", {}).items():
+            # Two ports of one Service may share a backend (80 and 8080 both to 5000): their counts add up.
+            name = f"{backend}/userspace"
+            before = doc["endpoints"].get(name)
+            counts = [a + b for a, b in zip(_counts(before), values)] if before else list(values)
+            doc["endpoints"][name] = asdict(EndpointMetrics("userspace", *counts))
     for (service, backend), conns in kernel.items():
         doc = services.setdefault(service, {"refused": 0, "endpoints": {}})
         doc["endpoints"][f"{backend}/kernel"] = asdict(EndpointMetrics("kernel", conns))
     return {data_key(s): json.dumps(doc, sort_keys=True) for s, doc in sorted(services.items())}
+
+
+def _counts(m: dict[str, Any]) -> list[int]:
+    return [m["connections"], m["active"], m["bytes_in"], m["bytes_out"], m["errors"]]
 
 
 def rows(data: dict[str, str]) -> list[list[str]]:

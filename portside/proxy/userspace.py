@@ -34,7 +34,11 @@ class Settings:
 
 @dataclass
 class Stats:
-    """Per backend: connections opened, open now, bytes each way, failed connects."""
+    """Per backend: connections established, open now (or being connected), bytes each way, failed connects.
+
+    A connect the backend refused or let time out is an error and nothing else: it is no connection, and the
+    client's first bytes, held while connecting, count for the backend that finally receives them.
+    """
 
     connections: int = 0
     active: int = 0
@@ -132,7 +136,6 @@ class Downstream(asyncio.Protocol):
         self.backend = backend
         if backend is not None:
             self.stats = self.listener.stat(backend)
-            self.stats.connections += 1
             self.stats.active += 1
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, client_ip: str) -> None:
@@ -160,6 +163,8 @@ class Downstream(asyncio.Protocol):
         if self.closed:
             transport.close()
             return
+        self.stats.connections += 1
+        self.stats.bytes_in += sum(map(len, self.pending))
         self.forward = transport.write
         transport.writelines(self.pending)
         self.pending.clear()
@@ -169,7 +174,8 @@ class Downstream(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.moved = True
-        self.stats.bytes_in += len(data)
+        if self.upstream is not None:  # else held in ``pending`` and counted once a backend takes it
+            self.stats.bytes_in += len(data)
         self.forward(data)
 
     def eof_received(self) -> bool:

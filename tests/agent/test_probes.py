@@ -4,7 +4,7 @@ import asyncio
 
 from portside.agent import probes
 from portside.agent.probes import Kind, Timing, record
-from portside.agent.probing import run_handler
+from portside.agent.probing import Outcome, probe, run_handler
 from portside.api.models import Container, Probe
 
 
@@ -62,3 +62,38 @@ def test_handlers_against_real_sockets():
         got.append(await check({"httpGet": {"path": "/ok", "port": "nope"}}))
         return got
     assert asyncio.run(main()) == [True, False, True, False, False]
+
+
+def test_failed_probes_say_what_the_kubelet_says():
+    """The Unhealthy Event's text: the status code, or Go's dial error for a refused or silent port."""
+    async def main():
+        async def http(reader, writer):
+            await reader.readline()
+            writer.write(b"HTTP/1.0 503 X\r\n\r\n")
+            await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(http, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        c = Container.from_dict({"name": "c"})
+        check = lambda spec: probe(Probe.from_dict(spec), "127.0.0.1", c, 1, None)  # noqa: E731
+        got = [await check({"httpGet": {"path": "/", "port": port}})]
+        server.close()
+        await server.wait_closed()
+        got += [await check({"tcpSocket": {"port": port}}), await check({"httpGet": {"path": "/x", "port": port}})]
+        return port, got
+    port, got = asyncio.run(main())
+    assert got == [Outcome(False, "HTTP probe failed with statuscode: 503"),
+                   Outcome(False, f"dial tcp 127.0.0.1:{port}: connect: connection refused"),
+                   Outcome(False, f'Get "http://127.0.0.1:{port}/x": dial tcp 127.0.0.1:{port}: connect: '
+                                  f'connection refused')]
+
+
+def test_exec_probe_output_is_the_message():
+    async def exec_(argv, timeout):
+        if argv == ["slow"]:
+            raise TimeoutError
+        return 1, "not ready yet\n"
+    c = Container.from_dict({"name": "c"})
+    check = lambda argv: probe(Probe.from_dict({"exec": {"command": argv}}), "", c, 1, exec_)  # noqa: E731
+    assert asyncio.run(check(["cat", "/x"])) == Outcome(False, "not ready yet\n")
+    assert asyncio.run(check(["slow"])) == Outcome(False, 'command "slow" timed out')

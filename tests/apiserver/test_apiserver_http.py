@@ -120,3 +120,34 @@ def test_list_at_an_exact_past_revision(tmp_path):
 
     names, meta, bad = asyncio.run(body())
     assert names == ["a"] and bad == 400
+
+
+async def raw(http, method, path, **kwargs):
+    async with http.request(method, path, **kwargs) as resp:
+        return resp.status, await resp.read()
+
+
+def test_error_bodies_are_the_bytes_kubernetes_sends(tmp_path):
+    """Compact JSON in Status's field order, empty optional fields left out, one trailing newline."""
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}}
+    deployment = "/apis/apps/v1/namespaces/default/deployments/gone"
+
+    async def body():
+        async with running(tmp_path) as (_, http):
+            return [await raw(http, "GET", "/api/v1/namespaces/default/pods/gone"),
+                    await raw(http, "GET", deployment),
+                    await raw(http, "POST", "/api/v1/namespaces/default/configmaps", json=bad)]
+
+    (missing_pod, missing_deployment, invalid) = asyncio.run(body())
+    assert missing_pod == (404, b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                                b'"message":"pods \\"gone\\" not found","reason":"NotFound",'
+                                b'"details":{"name":"gone","kind":"pods"},"code":404}\n')
+    assert missing_deployment == (404, b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                                       b'"message":"deployments.apps \\"gone\\" not found","reason":"NotFound",'
+                                       b'"details":{"name":"gone","group":"apps","kind":"deployments"},"code":404}\n')
+    code, text = invalid
+    assert code == 422 and text.endswith(b'"code":422}\n') and b"\n" not in text[:-1]
+    status = json.loads(text)
+    assert list(status) == ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]
+    assert list(status["details"]) == ["name", "kind", "causes"]
+    assert [list(c) for c in status["details"]["causes"]] == [["reason", "message", "field"]]

@@ -276,3 +276,21 @@ def test_unpinned_patches_retry_over_concurrent_writes_and_pinned_ones_conflict(
     with pytest.raises(ApiException) as err:
         apps.patch_namespaced_deployment("busy", ns, stale)
     assert err.value.status == 409
+
+
+def test_created_service_has_an_empty_load_balancer_status(kube, ns):
+    core = client.CoreV1Api(kube)
+    made = core.create_namespaced_service(ns, {"metadata": {"name": "lb"}, "spec": {"ports": [{"port": 80}]}})
+    assert made.status is not None and made.status.load_balancer == client.V1LoadBalancerStatus()
+    raw = core.read_namespaced_service("lb", ns, _preload_content=False)
+    assert json.loads(raw.data)["status"] == {"loadBalancer": {}}
+
+
+def test_not_found_body_is_the_text_kubernetes_sends(kube, ns):
+    core = client.CoreV1Api(kube)
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_pod("missing", ns)
+    assert err.value.status == 404
+    assert err.value.body == ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                              '"message":"pods \\"missing\\" not found","reason":"NotFound",'
+                              '"details":{"name":"missing","kind":"pods"},"code":404}\n')

@@ -19,7 +19,7 @@ from portside.proxy.model import ServicePort
 from portside.proxy.userspace import Settings
 from portside.proxy.workers import UserspacePlane
 
-from .traffic import get, load, p99, spread, within_even
+from .traffic import REQUEST, get, load, p99, spread, within_even
 
 
 @pytest.fixture
@@ -181,10 +181,16 @@ def test_counters_per_backend(plane, backends) -> None:
 
 
 def test_a_dead_backend_is_skipped_and_counted_as_errors(plane, backends) -> None:
+    """A refused connect is an error of that backend and nothing else: no connection, and the request's bytes
+    count for the backend that served it."""
     p = plane(workers=1)
-    dead = Backend("127.0.0.1", free_port())  # nothing listens there
-    sp = lb([dead, backends("alive")])
+    dead, alive = Backend("127.0.0.1", free_port()), backends("alive")  # nothing listens on dead's port
+    sp = lb([dead, alive])
     port = serve(p, sp)
     assert spread("127.0.0.1", port, 10) == {"alive": 10}
-    stats = eventually(lambda: p.stats().get(sp.key, {}).get("backends", {}).get(str(dead)), 5, what="stats")
-    assert stats[4] >= 5 and stats[1] == 0  # failed connects counted, none left counted as open
+    stats = eventually(lambda: (b := p.stats().get(sp.key, {}).get("backends", {})) and
+                       b.get(str(alive), [0])[0] == 10 and b, 5, what="stats")
+    conns, active, bytes_in, bytes_out, errors = stats[str(dead)]
+    assert (conns, active, bytes_in, bytes_out) == (0, 0, 0, 0) and errors >= 5  # failed connects only
+    conns, active, bytes_in, bytes_out, errors = stats[str(alive)]
+    assert (conns, active, errors) == (10, 0, 0) and bytes_in == 10 * len(REQUEST % b"/") and bytes_out > 0
