@@ -84,6 +84,8 @@ def test_an_image_that_cannot_be_pulled_shows_pulling_failed_and_back_off(node):
     image = "127.0.0.1:1/nothing:1"  # a registry address where nothing listens
     node.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpulled"},
                 "spec": {"containers": [{"name": "main", "image": image}]}})
+    eventually(lambda: "Error: ImagePullBackOff" in messages(node, "unpulled", "Failed")["Failed"], 20, 0.2,
+               "the Failed Event of the back-off")  # recorded just after the BackOff one
     got = messages(node, "unpulled", "Pulling", "Failed", "BackOff")
     assert got["Pulling"] == [f'Pulling image "{image}"']
     assert "Error: ErrImagePull" in got["Failed"] and "Error: ImagePullBackOff" in got["Failed"]
