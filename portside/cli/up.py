@@ -42,10 +42,19 @@ def running_pid(data_dir: str) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     except BlockingIOError:
-        with open(os.path.join(data_dir, PID_FILE)) as f:
-            return int(f.read().strip() or 0) or None
+        return _recorded_pid(data_dir)
     finally:
         os.close(fd)
+
+
+def _recorded_pid(data_dir: str) -> int | None:
+    """The pid file's pid; None while there is none: an ``up`` that holds the lock writes it once it starts and
+    removes it as it ends, so either way it has no pid to name yet, or any more."""
+    try:
+        with open(os.path.join(data_dir, PID_FILE)) as f:
+            return int(f.read().strip() or 0) or None
+    except FileNotFoundError:
+        return None
 
 
 def engine_root(data_dir: str, default: str) -> str:

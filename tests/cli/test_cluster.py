@@ -126,3 +126,18 @@ def test_insecure_http_on_loopback(tmp_path):
         c.stop()
     refused = portside("up", "--data-dir", str(tmp_path / "x"), "--insecure-http", "--address", "0.0.0.0")
     assert refused.returncode == 1 and "loopback only" in refused.stderr
+
+
+def test_running_pid_while_up_holds_its_lock_without_a_pid_file(tmp_path):
+    """An ``up`` writes its pid file after taking the lock and removes it before letting go: ``down`` polling in
+    between must read no pid, not fail on the missing file."""
+    import fcntl
+
+    from portside.cli import up as up_module
+
+    (tmp_path / up_module.LOCK_FILE).touch()
+    with open(tmp_path / up_module.LOCK_FILE) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert up_module.running_pid(str(tmp_path)) is None
+        (tmp_path / up_module.PID_FILE).write_text("4242\n")
+        assert up_module.running_pid(str(tmp_path)) == 4242
