@@ -10,7 +10,6 @@ agent's namespace.
 from __future__ import annotations
 
 import json
-import os
 import random
 import secrets
 import signal
@@ -26,6 +25,19 @@ from support.cluster import Cluster
 from support.wait import eventually
 
 AGENT_READY_S = 60
+# Enter a host: its network namespace and a mount namespace of its own in which /sys is mounted again, so that it
+# shows the host's interfaces, with the machine's cgroup hierarchies bound back under it. (``ip netns exec``
+# remounts /sys too, but leaves /sys/fs/cgroup empty, and a host without cgroups cannot run containers.)
+ENTER_HOST = ('d=$(mktemp -d) && mount --rbind /sys/fs/cgroup "$d" && mount -t sysfs sysfs /sys && '
+              'mount --rbind "$d" /sys/fs/cgroup && umount -l "$d" && rmdir "$d" && exec "$@"')
+
+
+def in_host(netns: str) -> list[str]:
+    """The argv prefix that runs a command on the host ``netns`` ("" for this machine)."""
+    if not netns:
+        return []
+    return ["nsenter", f"--net=/run/netns/{netns}", "unshare", "--mount", "--propagation", "private",
+            "sh", "-c", ENTER_HOST, "sh"]
 
 
 def ip(*args: str, netns: str = "") -> str:
@@ -101,8 +113,7 @@ class Agent:
         return str(self.root / "agent" / "kubeconfig.yaml")
 
     def argv(self, *args: str) -> list[str]:
-        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
-        return [*prefix, sys.executable, "-m", "portside", "--root", str(self.root), *args]
+        return [*in_host(self.netns), sys.executable, "-m", "portside", "--root", str(self.root), *args]
 
     def portside(self, *args: str, check: bool = False, timeout: float = 90) -> subprocess.CompletedProcess:
         proc = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
@@ -148,9 +159,8 @@ class Agent:
                   "for info in e.list(all=True):\n    e.remove(info['Id'], force=True)\n"
                   "for c in (e.root / 'pods').glob('*'):\n    [e.network.detach(s.name) for s in c.glob('*')]\n"
                   "e.network.teardown()\n")
-        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
-        subprocess.run([*prefix, sys.executable, "-c", script, str(self.root)], capture_output=True, timeout=60,
-                       env={**os.environ})
+        subprocess.run([*in_host(self.netns), sys.executable, "-c", script, str(self.root)], capture_output=True,
+                       timeout=60)
         left = [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
         parent = self.settings().get("cgroup_parent")
         return left + (remove_cgroup_parent(parent, kill=True) if parent else [])
