@@ -64,6 +64,7 @@ async def credential(opts: AgentOptions) -> str:
     """The node's kubeconfig: the one an earlier join of this root wrote, or a new one from the join token."""
     from portside.client.config import load_kubeconfig
     if opts.kubeconfig.exists() and load_kubeconfig(str(opts.kubeconfig)).server == opts.server:
+        await _check_stored(opts)
         return str(opts.kubeconfig)
     if not opts.token:
         raise JoinError(f"--token is required: {opts.root} has no credential for {opts.server} from an earlier join")
@@ -72,6 +73,18 @@ async def credential(opts: AgentOptions) -> str:
     secret = await node_credential(opts.server, ca, token, opts.node_name)
     write_kubeconfig(opts, ca, secret)
     return str(opts.kubeconfig)
+
+
+async def _check_stored(opts: AgentOptions) -> None:
+    """A stored credential the server no longer knows (a cluster made anew at the same address) is named, rather
+    than failing later as a bare 401."""
+    from portside.client import Client, Unauthorized
+    async with Client.from_kubeconfig(str(opts.kubeconfig)) as client:
+        try:
+            await client.request("GET", "/api/v1/namespaces/kube-system")
+        except Unauthorized:
+            raise JoinError(f"the server refuses this node's credential ({opts.kubeconfig}): was the cluster made "
+                            f"anew? Remove that file and join again with --token") from None
 
 
 def write_kubeconfig(opts: AgentOptions, ca: bytes, token: str) -> None:

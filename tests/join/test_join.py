@@ -106,6 +106,9 @@ def test_agent_in_another_network_namespace_joins_a_server_on_the_bridge(tmp_pat
         cluster.kubectl("apply", "-f", "-", input=json.dumps(busybox("bb-ns", "joiner-ns")))
         ran = running(cluster, "bb-ns")
         assert ipaddress.ip_address(ran["status"]["podIP"]) in ipaddress.ip_network(n["spec"]["podCIDR"])
+        a.stop()  # a restart needs no token: the node's own credential is kept in its root, and pods are adopted
+        a.start(url, "")
+        assert running(cluster, "bb-ns")["status"]["podIP"] == ran["status"]["podIP"]
         bridge = a.settings()["bridge"]
         in_ns = subprocess.run(["ip", "-n", netns, "link", "show", bridge], capture_output=True)
         on_host = subprocess.run(["ip", "link", "show", bridge], capture_output=True)
