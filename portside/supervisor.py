@@ -28,6 +28,8 @@ class Context:
     server: ServerConfig
     engine_root: str
     kubeconfig: str = ""
+    node_ip: str = "127.0.0.1"  # this node's address, as its Node shows it
+    cluster_cidr: str = ""  # the pod range node-ipam cuts per-node CIDRs from
 
     def client(self):
         from portside.client import Client
@@ -64,6 +66,12 @@ async def run_workload_controllers(ctx: Context, ready: asyncio.Event) -> None:
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
+
+
+async def run_node_ipam(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.nodeipam import DEFAULT_CLUSTER_CIDR, NodeIPAM, parse_range
+    async with ctx.client() as client:
+        await NodeIPAM(client, parse_range(ctx.cluster_cidr or DEFAULT_CLUSTER_CIDR)).run(ready)
 
 
 async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
@@ -116,15 +124,18 @@ COMPONENTS: list[Component] = [
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
+    Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),
-    Component("engine", run_engine_daemon),
+    # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
+    Component("engine", run_engine_daemon, needs=("agent",)),
 ]
 
 
 async def _start(c: Component, ctx: Context, ready: dict[str, asyncio.Event]) -> None:
     for need in c.needs:
-        await ready[need].wait()
+        if need in ready:  # a disabled component is not waited for
+            await ready[need].wait()
     log.info("starting %s", c.name)
     await c.run(ctx, ready[c.name])
 

@@ -23,6 +23,7 @@ from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.worker import Worker
 from portside.api.models import Pod
+from portside.api.references import referenced
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, NotFound
 
 log = logging.getLogger("portside.agent")
@@ -198,25 +199,6 @@ class Agent:
         return decode_secret(obj) if kind == "secrets" else dict(obj.get("data") or {})
 
 
-def referenced(pod: Pod) -> tuple[set[str], set[str]]:
-    maps, secrets = set(), set()
-    for c in (pod.spec.init_containers or []) + pod.spec.containers:
-        for var in c.env or []:
-            src = var.value_from
-            if src and src.config_map_key_ref:
-                maps.add(src.config_map_key_ref.name)
-            if src and src.secret_key_ref:
-                secrets.add(src.secret_key_ref.name)
-        for item in c.env_from or []:
-            (maps if item.config_map_ref else secrets).add((item.config_map_ref or item.secret_ref).name)
-    for v in pod.spec.volumes or []:
-        if v.config_map:
-            maps.add(v.config_map.name)
-        if v.secret:
-            secrets.add(v.secret.secret_name)
-    return maps, secrets
-
-
 def backoff_from_env() -> Policy:
     """``PORTSIDE_BACKOFF_BASE_S`` shortens CrashLoopBackOff's base delay (tests)."""
     base = float(os.environ.get("PORTSIDE_BACKOFF_BASE_S", "10"))
@@ -224,7 +206,11 @@ def backoff_from_env() -> Policy:
 
 
 async def run_component(ctx, ready: asyncio.Event) -> None:
-    """``portside up``'s agent for the local node."""
+    """``portside up``'s agent for the local node: registered (and its engine network set) first."""
+    from portside.agent import nodenet
     async with ctx.client() as client:
-        await Agent(client, ctx.engine_root, backoff=backoff_from_env(),
-                    owners=(os.path.abspath(ctx.server.data_dir),)).run(ready)
+        agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
+                      owners=(os.path.abspath(ctx.server.data_dir),))
+        agent.host_ip = ctx.node_ip
+        await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
+        await agent.run(ready)

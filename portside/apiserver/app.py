@@ -14,6 +14,7 @@ from aiohttp import web
 
 from portside.apiserver import discovery, errors
 from portside.apiserver.auth import USER, Authenticator, User
+from portside.apiserver.bootstrap import Bootstrap
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
@@ -125,14 +126,18 @@ def access_review(review: dict, user: User | None) -> bytes:
 
 
 def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False,
-             bookmark_every: float = 5.0) -> web.Application:
-    auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure)
+             bookmark_every: float = 5.0, join: Bootstrap | None = None) -> web.Application:
+    """``join``: the endpoints that let agents join, and the node credentials they were given."""
+    auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure,
+                         nodes=join.credentials if join else None)
     app = web.Application(middlewares=[_middleware(auth)],
                           client_max_size=MAX_BODY)
     r = Routes(Handlers(registry, bookmark_every), address)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)
+    if join is not None:
+        join.routes(app)
     app.router.add_get("/openapi/v2", r.openapi_v2)
     app.router.add_get("/openapi/v3", r.openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.*}", r.openapi_v3)

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, nodeproxy, protobuf, query, watch
+from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, watch
 from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.objects import Target, list_body
@@ -92,6 +92,9 @@ class Handlers:
         verb = self._verb(request, t)
         if verb not in t.info.verbs and not t.subresource:
             raise errors.method_not_allowed(verb, t.info)
+        user = request.get(USER)
+        if user is not None and user.node:
+            await nodeauth.authorize(self.registry, request, user, t, verb)
         if t.subresource:
             return await self._subresource(request, t)
         return await getattr(self, "_" + verb)(request, t)

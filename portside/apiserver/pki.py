@@ -1,7 +1,9 @@
 """The cluster's credentials, made at first start and reused after: a CA, a serving certificate, two tokens.
 
-Files under ``DATA_DIR/pki`` (keys and tokens mode 0600). The serving certificate names 127.0.0.1, localhost
-and the host name; it is re-issued (by the same CA) if a host name change leaves it without one of them. The
+Files under ``DATA_DIR/pki`` (keys and tokens mode 0600). The serving certificate names 127.0.0.1, localhost,
+the host name, the address the server listens on and every ``--tls-san`` (an IP or a DNS name), as k3s' does:
+a client checks that the certificate names the address it dialled, so an agent reaching the server at
+10.0.0.1 needs 10.0.0.1 in it. It is re-issued (by the same CA) whenever one of those names is missing. The
 kubeconfigs are rewritten on every start because the port may change between starts.
 """
 
@@ -68,29 +70,41 @@ def _make_ca(pki: str) -> None:
     _write(os.path.join(pki, "ca.crt"), cert.public_bytes(serialization.Encoding.PEM))
 
 
-def _names() -> list[x509.GeneralName]:
+def san(text: str) -> x509.GeneralName:
+    """An IP address or a DNS name, as ``--tls-san`` takes them."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(text))
+    except ValueError:
+        return x509.DNSName(text.lower())
+
+
+def _names(extra: tuple[str, ...] = ()) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
     host = socket.gethostname()
     if host and host != "localhost":
-        names.append(x509.DNSName(host))
+        names.append(x509.DNSName(host.lower()))
+    for text in extra:
+        name = san(text)
+        if name not in names and text not in ("0.0.0.0", "::"):
+            names.append(name)
     return names
 
 
-def _serving_cert_current(path: str) -> bool:
+def _serving_cert_current(path: str, extra: tuple[str, ...]) -> bool:
     if not os.path.exists(path):
         return False
     with open(path, "rb") as f:
         cert = x509.load_pem_x509_certificate(f.read())
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    return all(name in sans for name in _names())
+    return all(name in sans for name in _names(extra))
 
 
-def _make_serving(pki: str) -> None:
+def _make_serving(pki: str, extra: tuple[str, ...]) -> None:
     with open(os.path.join(pki, "ca.key"), "rb") as f:
         ca_key = serialization.load_pem_private_key(f.read(), None)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (_builder("portside-apiserver", "portside-ca", key.public_key())
-            .add_extension(x509.SubjectAlternativeName(_names()), critical=False)
+            .add_extension(x509.SubjectAlternativeName(_names(extra)), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     _write(os.path.join(pki, "server.key"), _key_pem(key), private=True)
@@ -106,14 +120,15 @@ def _tokens(pki: str) -> dict[str, str]:
         return json.load(f)
 
 
-def ensure(data_dir: str) -> Credentials:
-    """Create whatever credentials are missing under ``data_dir`` and return their paths and tokens."""
+def ensure(data_dir: str, sans: tuple[str, ...] = ()) -> Credentials:
+    """Create whatever credentials are missing under ``data_dir`` and return their paths and tokens; ``sans``:
+    the addresses and names the serving certificate must carry besides the defaults."""
     pki = os.path.join(data_dir, "pki")
     os.makedirs(pki, mode=0o700, exist_ok=True)
     if not os.path.exists(os.path.join(pki, "ca.crt")):
         _make_ca(pki)
-    if not _serving_cert_current(os.path.join(pki, "server.crt")):
-        _make_serving(pki)
+    if not _serving_cert_current(os.path.join(pki, "server.crt"), sans):
+        _make_serving(pki, sans)
     tokens = _tokens(pki)
     return Credentials(os.path.join(pki, "ca.crt"), os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"),
                        tokens["admin"], tokens["readonly"])

@@ -12,11 +12,12 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, errors, pki
+from portside.apiserver import alloc, bootstrap, errors, pki
 from portside.apiserver.app import make_app
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
@@ -37,6 +38,7 @@ class ServerConfig:
     store_url: str = ""
     shutdown_timeout: float = 5.0
     bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
+    tls_sans: tuple[str, ...] = ()  # more addresses and names the serving certificate carries
 
     @property
     def url(self) -> str:
@@ -53,15 +55,21 @@ class APIServer:
         self.kubeconfig = os.path.join(config.data_dir, "kubeconfig.yaml")
         self._runner: web.AppRunner | None = None
         self._compactor: asyncio.Task | None = None
+        self.join_token = None
 
     async def start(self) -> None:
         cfg = self.config
         os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
-        creds = pki.ensure(cfg.data_dir)
+        creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
+        self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
         self.registry = Registry(self.store)
         await self._bootstrap()
-        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s)
+        nodes = bootstrap.NodeCredentials(Path(cfg.data_dir) / "pki" / "node-credentials.json")
+        join = None if cfg.insecure_http else bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert,
+                                                                   nodes)
+        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
+                       join)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()

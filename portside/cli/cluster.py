@@ -23,7 +23,13 @@ DETACH_TIMEOUT_S = 60.0
 UP = Parser("up", "[OPTIONS]", [
     flag("--data-dir", "data_dir", "value", "cluster state: store, certificates, kubeconfig", "DIR"),
     flag("--port", "port", "value", "API port (default 6443)", "PORT"),
-    flag("--address", "address", "value", "address to listen on (default 127.0.0.1)", "IP"),
+    flag("--address", "address", "value", "address to listen on (default 127.0.0.1); one other hosts' agents "
+                                          "can reach is all a server needs to be joined", "IP"),
+    flag("--tls-san", "tls_san", "list", "another IP or DNS name the serving certificate carries (repeatable, or "
+                                        "comma-separated)", "NAME"),
+    flag("--node-ip", "node_ip", "value", "this server's own node address, when it is not --address", "IP"),
+    flag("--cluster-cidr", "cluster_cidr", "value", "the pod range, one /24 per node (default 10.42.0.0/16)",
+         "CIDR"),
     flag("--insecure-http", "insecure_http", help="serve plain HTTP (loopback only)"),
     flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
     flag("--disable", "disable", "list", "a component not to run here, e.g. agent or scheduler (repeatable, or "
@@ -76,6 +82,34 @@ def _disabled(values: list[str]) -> tuple[str, ...]:
     return names
 
 
+def _ip(value: str, flag: str) -> str:
+    import ipaddress
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidArgument(f"up: {flag}: expected an IP address, got {value!r}") from None
+
+
+def _sans(values: list[str]) -> tuple[str, ...]:
+    """``--tls-san``: IP addresses or DNS names (RFC 1123), repeated or comma-separated."""
+    import re
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    for name in names:
+        if not re.fullmatch(r"[0-9a-fA-F:.]+|[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*"
+                            r"[A-Za-z0-9])?)*", name):
+            raise InvalidArgument(f"up: --tls-san: {name!r} is neither an IP address nor a DNS name")
+    return names
+
+
+def _cidr(value: str | None) -> None:
+    if value:
+        from portside.controllers.nodeipam import parse_range
+        try:
+            parse_range(value)
+        except ValueError as exc:
+            raise InvalidArgument(f"up: {exc}") from None
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -84,6 +118,10 @@ def cmd_up(argv: list[str], root: str) -> int:
         port = _port(opts["port"])
         _check_store(opts["store"])
         disabled = _disabled(opts["disable"])
+        sans = _sans(opts["tls_san"])
+        node_ip = _ip(opts["node_ip"], "--node-ip") if opts["node_ip"] else ""
+        address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
+        _cidr(opts["cluster_cidr"])
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -92,8 +130,8 @@ def cmd_up(argv: list[str], root: str) -> int:
     if opts["detach"]:
         return _detach(argv, root, data_dir)
     from portside.cli import up
-    return up.run(up.UpOptions(data_dir, port, opts["address"] or "127.0.0.1", opts["insecure_http"],
-                               opts["store"] or "", root, disabled))
+    return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
+                               sans, node_ip, opts["cluster_cidr"] or ""))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:
@@ -105,11 +143,12 @@ def _detach(argv: list[str], root: str, data_dir: str) -> int:
                             start_new_session=True, env={**os.environ, "PORTSIDE_UP_DETACHED": "1"})
     log.close()
     line = proc.stdout.readline().decode()
+    hint = proc.stdout.readline().decode() if line else ""  # how to join, when the server can be joined
     proc.stdout.close()
     if not line:
         proc.wait(timeout=DETACH_TIMEOUT_S)
         return _fail(f"up exited with status {proc.returncode}; see {os.path.join(data_dir, 'portside.log')}", 1)
-    sys.stdout.write(line)
+    sys.stdout.write(line + hint)
     return 0
 
 

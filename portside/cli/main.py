@@ -12,7 +12,7 @@ USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec wait inspect port stats volume
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
-Cluster:     up down top
+Cluster:     up down top agent
 Engine:      daemon (serves the container and image commands from a warm process)
 Scheduling:  sim
 
@@ -38,6 +38,7 @@ register("portside.cli.images", "builder")
 register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
+register("portside.cli.agent", "agent")
 register("portside.cli.sim", "sim")
 register("portside.cli.daemon", "daemon")
 register("portside.cli.top", "top")

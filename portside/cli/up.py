@@ -29,6 +29,9 @@ class UpOptions:
     store: str
     engine_root: str
     disabled: tuple[str, ...] = ()
+    tls_sans: tuple[str, ...] = ()
+    node_ip: str = ""
+    cluster_cidr: str = ""
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -96,8 +99,9 @@ async def _api_answers(url: str, ca_file: str | None) -> None:
 async def _main(opts: UpOptions) -> None:
     from portside.apiserver import ServerConfig
     from portside.supervisor import COMPONENTS, Context, supervise
-    config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store)
-    ctx = Context(config, opts.engine_root)
+    sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
+    config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans)
+    ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -107,6 +111,8 @@ async def _main(opts: UpOptions) -> None:
         ca = None if opts.insecure_http else os.path.join(opts.data_dir, "pki", "ca.crt")
         await _api_answers(config.url, ca)
         sys.stdout.write(f"portside: API ready at {config.url} (kubeconfig: {ctx.kubeconfig})\n")
+        if not opts.insecure_http:
+            sys.stdout.write(join_hint(config.url, opts.data_dir))
         sys.stdout.flush()
         if os.environ.get("PORTSIDE_UP_DETACHED"):  # the parent has read its line and gone
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -114,6 +120,19 @@ async def _main(opts: UpOptions) -> None:
             os.close(devnull)
 
     await supervise(ctx, stop, announce, [c for c in COMPONENTS if c.name not in opts.disabled])
+
+
+def node_address(opts: UpOptions) -> str:
+    """The server's own node address: ``--node-ip``, else ``--address`` unless that is a wildcard."""
+    if opts.node_ip:
+        return opts.node_ip
+    return opts.address if opts.address not in ("0.0.0.0", "::") else "127.0.0.1"
+
+
+def join_hint(url: str, data_dir: str) -> str:
+    """How another host joins; the token stays in its 0600 file rather than in a log."""
+    token = os.path.join(data_dir, "node-token")
+    return f"portside: to join a node: portside agent --server {url} --token \"$(cat {token})\"\n"
 
 
 def _explain(exc: BaseException) -> str:

@@ -41,6 +41,7 @@ class ProxyConfig:
     workers: int = 0  # 0: one per core
     table: str = ""  # default: portside_svc_<pid>
     metrics_interval_s: float = 2.0
+    report: bool = True  # write Service status, Events and metrics: the server's proxy does; a joined node's not
 
     @classmethod
     def from_env(cls) -> ProxyConfig:
@@ -108,7 +109,8 @@ class ProxyController:
         served = set(self.userspace.served)
         if self.kernel is not None and self.kernel.kernel_lb:  # kernel mode: nft serves LoadBalancer ports too
             served |= {sp.key for sp in p.kernel if sp.load_balancer}
-        await self.reporter.report(self.world.services, p, served)
+        if self.config.report:
+            await self.reporter.report(self.world.services, p, served)
 
     async def _sync_loop(self, ready: asyncio.Event | None) -> None:
         failures = 0
@@ -154,7 +156,8 @@ class ProxyController:
                 group.create_task(self._follow("endpoints", self.world.endpoints, synced[1]))
                 await asyncio.gather(*(s.wait() for s in synced))
                 group.create_task(self._sync_loop(ready))
-                group.create_task(self._metrics_loop())
+                if self.config.report:
+                    group.create_task(self._metrics_loop())
         finally:
             self.close()
 

@@ -22,7 +22,9 @@ def test_detached_up_then_down_then_resume(tmp_path):
     up = portside("up", "-d", "--data-dir", str(data), "--port", str(port))
     try:
         assert up.returncode == 0, up.stderr
-        assert up.stdout == f"portside: API ready at https://127.0.0.1:{port} (kubeconfig: {data}/kubeconfig.yaml)\n"
+        assert up.stdout == (f"portside: API ready at https://127.0.0.1:{port} (kubeconfig: {data}/kubeconfig.yaml)\n"
+                             f"portside: to join a node: portside agent --server https://127.0.0.1:{port} --token "
+                             f"\"$(cat {data}/node-token)\"\n")
         pid = int((data / "portside.pid").read_text())
         c = Cluster(data, port)
         c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "ConfigMap",

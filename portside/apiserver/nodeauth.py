@@ -1,0 +1,148 @@
+"""The Node authorizer: what a node's credential (user ``system:node:NAME``, group ``system:nodes``) may do.
+
+Kubernetes splits this between the Node authorizer, the NodeRestriction admission plugin and the ``system:node``
+role; here one rule table holds all of it, decided per request once the path is resolved:
+
+- read Nodes, Services, Endpoints, EndpointSlices and Namespaces (the agent and the service proxy follow them);
+- create, update and patch its own Node and its status; its own Lease in ``kube-node-lease``;
+- list and watch pods only with the field selector ``spec.nodeName=NAME``; get, delete and write the status of
+  pods bound to it;
+- get the ConfigMaps, Secrets and PersistentVolumeClaims that pods bound to it name (``api.references``);
+- create and update Events.
+
+Anything else is refused with a Kubernetes-shaped Forbidden naming user, verb and resource, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from portside import api
+from portside.api.models import Pod
+from portside.api.references import referenced
+from portside.apiserver import errors, protobuf
+from portside.apiserver.auth import User
+from portside.apiserver.objects import Target, key
+
+READ = frozenset({"get", "list", "watch"})
+WRITE = frozenset({"create", "update", "patch"})
+LEASE_NAMESPACE = "kube-node-lease"
+PODS = api.lookup("", "v1", "pods")
+READABLE = frozenset({("", "nodes"), ("", "services"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+                      ("", "namespaces")})
+REFERENCED = {"configmaps": 0, "secrets": 1}  # index into api.references.referenced's answer
+NO_RELATIONSHIP = "no relationship found between node '{node}' and this object"
+
+
+class Denied(Exception):
+    pass
+
+
+async def authorize(registry, request: web.Request, user: User, t: Target, verb: str) -> None:
+    """Return when ``user`` (a node) may do ``verb`` on ``t``; raise a 403 ApiError otherwise."""
+    try:
+        await _decide(registry, request, user.node, t, verb)
+    except Denied as exc:
+        raise forbidden(user, verb, t, str(exc)) from None
+
+
+async def _decide(registry, request: web.Request, node: str, t: Target, verb: str) -> None:
+    group, plural, sub = t.info.group, t.info.plural, t.subresource
+    if (group, plural) in READABLE and verb in READ and not sub:
+        return
+    if (group, plural) == ("", "nodes"):
+        return await _own_node(request, node, t, verb)
+    if (group, plural) == ("coordination.k8s.io", "leases"):
+        return await _own_lease(request, node, t, verb)
+    if (group, plural) == ("", "pods"):
+        return await _bound_pod(registry, request, node, t, verb)
+    if group == "" and plural in REFERENCED and verb == "get" and not sub:
+        return await _referenced(registry, node, t, REFERENCED[plural])
+    if plural == "persistentvolumeclaims" and verb == "get" and not sub:
+        return await _claimed(registry, node, t)
+    if plural == "events" and group in ("", "events.k8s.io") and verb in WRITE:
+        return
+    raise Denied(f"a node may not {verb} {plural}{'/' + sub if sub else ''}")
+
+
+async def _own_node(request: web.Request, node: str, t: Target, verb: str) -> None:
+    if verb not in WRITE or t.subresource not in ("", "status"):
+        raise Denied(f"node '{node}' may not {verb} nodes{'/' + t.subresource if t.subresource else ''}")
+    name = t.name or await _body_name(request)
+    if name != node:
+        raise Denied(f"node '{node}' cannot modify node '{name}'")
+
+
+async def _own_lease(request: web.Request, node: str, t: Target, verb: str) -> None:
+    name = t.name or (await _body_name(request) if verb == "create" else "")
+    if t.namespace != LEASE_NAMESPACE or name != node or verb not in READ | WRITE - {"list", "watch"}:
+        raise Denied(f"node '{node}' may only get, create, update and patch its own Lease "
+                     f"({LEASE_NAMESPACE}/{node})")
+
+
+async def _bound_pod(registry, request: web.Request, node: str, t: Target, verb: str) -> None:
+    if verb in ("list", "watch") and not t.subresource:
+        selector = api.field_selector(request.query.get("fieldSelector"), PODS)
+        if selector.exact("spec.nodeName") != node:
+            raise Denied(f"node '{node}' may {verb} pods only with the field selector spec.nodeName={node}")
+        return
+    allowed = (verb in ("get", "delete") and not t.subresource) or \
+        (t.subresource == "status" and verb in {"get", "update", "patch"})
+    if not allowed or not t.name:
+        raise Denied(f"a node may not {verb} pods{'/' + t.subresource if t.subresource else ''}")
+    kv = await registry.store.get(key(PODS, t.namespace, t.name))
+    if kv is None:
+        if verb == "get":
+            return  # the handler answers 404, as it would to anyone allowed to ask
+        raise Denied(NO_RELATIONSHIP.format(node=node))
+    if (json.loads(kv.value).get("spec") or {}).get("nodeName") != node:
+        raise Denied(NO_RELATIONSHIP.format(node=node))
+
+
+async def _bound_pods(registry, node: str, namespace: str) -> list[Pod]:
+    page = await registry.list(PODS, namespace)
+    pods = [json.loads(kv.value) for kv in page.items]
+    return [Pod.from_dict(p) for p in pods if (p.get("spec") or {}).get("nodeName") == node]
+
+
+async def _referenced(registry, node: str, t: Target, which: int) -> None:
+    for pod in await _bound_pods(registry, node, t.namespace):
+        if t.name in referenced(pod)[which]:
+            return
+    raise Denied(NO_RELATIONSHIP.format(node=node))
+
+
+async def _claimed(registry, node: str, t: Target) -> None:
+    for pod in await _bound_pods(registry, node, t.namespace):
+        claims = {v.persistent_volume_claim.claim_name for v in pod.spec.volumes or [] if v.persistent_volume_claim}
+        if t.name in claims:
+            return
+    raise Denied(NO_RELATIONSHIP.format(node=node))
+
+
+async def _body_name(request: web.Request) -> str:
+    """The name in a create's body (aiohttp keeps the body, so the handler reads it again)."""
+    raw = await request.read()
+    try:
+        if request.headers.get("Content-Type", "").startswith(protobuf.MEDIA_TYPE):
+            body: Any = protobuf.decode(raw)
+        else:
+            body = json.loads(raw or b"{}")
+    except (ValueError, protobuf.ProtobufError):
+        return ""
+    return str(((body or {}).get("metadata") or {}).get("name", "")) if isinstance(body, dict) else ""
+
+
+def forbidden(user: User, verb: str, t: Target, why: str) -> errors.ApiError:
+    """Worded as Kubernetes' RBAC/Node refusal, which kubectl prints as it is."""
+    resource = t.info.plural + (f"/{t.subresource}" if t.subresource else "")
+    qualified = f"{t.info.plural}.{t.info.group}" if t.info.group else t.info.plural
+    what = f'{qualified} "{t.name}"' if t.name else qualified
+    scope = f'in the namespace "{t.namespace}"' if t.namespace else "at the cluster scope"
+    message = (f'{what} is forbidden: User "{user.name}" cannot {verb} resource "{resource}" in API group '
+               f'"{t.info.group}" {scope}: {why}')
+    return errors.ApiError(403, "Forbidden", message, {"name": t.name, "group": t.info.group,
+                                                       "kind": t.info.plural})
