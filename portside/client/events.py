@@ -31,7 +31,7 @@ MAX_REMEMBERED = 4096
 SIMILAR_LIMIT, SIMILAR_WINDOW_S = 10, 600.0
 COMBINED = "(combined from similar events): "
 
-Involved = dict[str, Any] | models.ObjectReference
+Involved = Any  # a typed object (anything with ``metadata``), a wire dict, or a models.ObjectReference
 Group = tuple[str, str, str, str]  # uid, fieldPath, type, reason: what Kubernetes' aggregator groups by
 Key = tuple[str, str, str, str, str]  # the group and the message
 
@@ -52,9 +52,13 @@ def container_path(container: str) -> str:
 
 
 def involved(obj: Involved, field_path: str | None = None) -> models.ObjectReference:
-    """An object as the Event's involvedObject: a wire dict is referenced, a reference is taken as it is."""
+    """An object as the Event's involvedObject: an object is referenced, a reference is taken as it is."""
     if isinstance(obj, models.ObjectReference):
         ref = obj
+    elif not isinstance(obj, dict):
+        m = obj.metadata
+        ref = models.ObjectReference(api_version=obj.api_version, kind=obj.kind, namespace=m.namespace,
+                                     name=m.name, uid=m.uid, resource_version=m.resource_version)
     else:
         m = obj.get("metadata") or {}
         ref = models.ObjectReference(api_version=obj.get("apiVersion"), kind=obj.get("kind"),
@@ -116,9 +120,9 @@ class EventRecorder:
             try:
                 if key in self._seen and await self._bump(ref, key, message):
                     return
-                event = new_event(ref, type, reason, message, self.component, self.host).to_dict()
+                event = new_event(ref, type, reason, message, self.component, self.host)
                 await self.client.create("events", event)
-                self._remember(key, event["metadata"]["name"], 1)
+                self._remember(key, event.metadata.name, 1)
             except ApiError as exc:
                 log.warning("%s: event %s on %s not recorded: %s", self.component, reason, ref.name, exc)
 

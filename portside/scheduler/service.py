@@ -131,13 +131,13 @@ class SchedulerService:
 
     # --- running ------------------------------------------------------------------------------------------------
     async def _list(self, res: str, handler) -> str:
-        listed = await self.client.list(res)
-        for obj in listed.get("items") or []:
+        listed = await self.client.raw.list(res)
+        for obj in listed.items:
             handler("ADDED", obj)
-        return listed["metadata"]["resourceVersion"]
+        return listed.resource_version
 
     async def _follow(self, res: str, revision: str, handler) -> None:
-        async for event in self.client.watch(res, resource_version=revision):
+        async for event in self.client.raw.watch(res, resource_version=revision):
             handler(event.type, event.object)
             self.wake.set()
 

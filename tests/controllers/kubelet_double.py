@@ -1,10 +1,11 @@
 """The workload controllers against a real ``portside up``, and a stand-in for the node agent's API writes.
 
 ``Harness`` runs an asyncio loop in a thread with the workload controllers on it (unless ``portside up`` already
-runs them) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
+runs them; they get the typed client) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
 will: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
 (optionally after a delay, or never), or ends Succeeded/Failed. It also keeps the history the tests assert on:
-which pods started when, and the fewest Ready pods seen at any moment of the watch.
+which pods started when, and the fewest Ready pods seen at any moment of the watch. The tests' predicates read
+wire dicts (``client.raw``), as kubectl's JSON shows them.
 """
 
 from __future__ import annotations
@@ -149,12 +150,11 @@ class Harness:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
 
     async def _wait(self, resource: str, namespace: str, predicate: Callable) -> Any:
-        listed = await self.client.list(resource, namespace)
-        objs = {o["metadata"]["name"]: o for o in listed.get("items") or []}
+        listed = await self.client.raw.list(resource, namespace)
+        objs = {o["metadata"]["name"]: o for o in listed.items}
         if value := predicate(objs):
             return value
-        revision = listed["metadata"]["resourceVersion"]
-        async for event in self.client.watch(resource, namespace, resource_version=revision):
+        async for event in self.client.raw.watch(resource, namespace, resource_version=listed.resource_version):
             if event.type == "DELETED":
                 objs.pop(event.name, None)
             else:
@@ -163,10 +163,10 @@ class Harness:
                 return value
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
-        return self.call(self.client.get(resource, name, namespace))
+        return self.call(self.client.raw.get(resource, name, namespace))
 
     def kubelet(self, namespace: str, **behaviour: Any) -> Kubelet:
-        k = Kubelet(self.client, namespace, **behaviour)
+        k = Kubelet(self.client.raw, namespace, **behaviour)
         self.spawn(k.run())
         return k
 
