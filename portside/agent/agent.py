@@ -23,7 +23,7 @@ from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.worker import Worker
 from portside.api.models import Pod
-from portside.client import AlreadyExists, ApiError, Client, EventRecorder, NotFound
+from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 10.0
@@ -53,12 +53,12 @@ class Agent:
 
     async def run(self, ready: asyncio.Event) -> None:
         from portside.agent.server import serve
-        self.cluster = (await self.client.get("namespaces", "kube-system"))["metadata"]["uid"]
+        self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster)
         async with serve(self) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
-            await self.adopt(listed["items"])
+            await self.adopt(listed.items)
             ready.set()
             try:
                 await asyncio.gather(self.follow(listed), self.keep_lease(port))
@@ -117,12 +117,12 @@ class Agent:
 
     # -- pods ------------------------------------------------------------------------------------------------
 
-    async def adopt(self, pods: list[dict]) -> None:
+    async def adopt(self, pods: list[Pod]) -> None:
         """Hand each pod the runs the engine has for it; remove runs and sandboxes of pods that are gone."""
         runs = await self.engine.all_runs(self.cluster)
-        live = {p["metadata"]["uid"] for p in pods}
+        live = {p.metadata.uid for p in pods}
         for pod in pods:
-            self.track(pod, runs.get(pod["metadata"]["uid"], []))
+            self.track(pod, runs.get(pod.metadata.uid, []))
         orphans = (set(runs) | set(await self.engine.call(self.sandboxes.known))) - live
         for uid in orphans:
             for run in runs.get(uid, []):
@@ -130,12 +130,12 @@ class Agent:
                 await self.engine.remove(run.cid)
             await self.engine.call(self.sandboxes.remove, uid)
 
-    def track(self, pod: dict, runs=()) -> None:
-        uid = pod["metadata"]["uid"]
+    def track(self, pod: Pod, runs=()) -> None:
+        uid = pod.metadata.uid
         if uid in self.workers:
             self.workers[uid].update(pod)
             return
-        if (pod.get("status") or {}).get("phase") in TERMINAL and not runs:
+        if pod.status is not None and pod.status.phase in TERMINAL and not runs:
             return  # finished before this agent ever ran it (or its runs were cleaned): nothing to do
         worker = Worker(self, pod)
         worker.adopt(list(runs))
@@ -150,11 +150,10 @@ class Agent:
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
 
-    async def follow(self, listed: dict) -> None:
+    async def follow(self, listed: Listing) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
-                                             resource_version=listed["metadata"]["resourceVersion"],
-                                             known=listed["items"]):
-            uid = event.object["metadata"]["uid"]
+                                             resource_version=listed.resource_version, known=listed.items):
+            uid = event.object.metadata.uid
             if event.type == "DELETED":
                 if uid in self.workers:
                     self.workers[uid].deleted()
@@ -191,7 +190,7 @@ class Agent:
             obj = await self.client.get(kind, name, ns)
         except NotFound:
             return None
-        return decode_secret(obj) if kind == "secrets" else dict(obj.get("data") or {})
+        return decode_secret(obj) if kind == "secrets" else dict(obj.data or {})
 
 
 def referenced(pod: Pod) -> tuple[set[str], set[str]]:
