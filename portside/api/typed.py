@@ -6,8 +6,9 @@ Unknown fields are ignored on the way in and ``None`` fields are omitted on the 
 
 Every watch event a component receives is decoded once, so decoding sits on the control plane's hot path. Each
 schema position is therefore compiled once into a loader and a dumper closure: scalars (and lists and maps of
-them) pass through untouched, and an object is built by filling its ``__dict__`` directly instead of calling a
-dataclass ``__init__`` with dozens of keyword defaults.
+them) pass through untouched, and an object is built by filling its ``__dict__`` with the fields present on the
+wire only, instead of calling a dataclass ``__init__`` with dozens of keyword defaults: an absent field reads
+the class attribute the dataclass keeps for its default (None).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ def _loader(node: Any) -> Convert:
 
 
 def _object_loader(node: Any) -> Callable[[dict[str, Any]], Any]:
-    cls, blank = node.cls, {p.attr: None for p in node.props.values()}
-    table: dict[str, tuple[str, Convert]] = {}
+    cls, table = node.cls, {}
     new = object.__new__
+    assert all(getattr(cls, p.attr) is None for p in node.props.values()), f"{cls.__name__}: a field without default"
 
     def load(value: dict[str, Any]) -> Any:
-        fields = dict(blank)
+        fields = {}  # absent fields read the class's default (None), as every ``prop()`` declares
         for key, v in value.items():
             entry = table.get(key)
             if entry is not None and v is not None:

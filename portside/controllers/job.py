@@ -177,9 +177,8 @@ class JobController(Controller):
         stamp, status = timestamp(), jobs.status_of(job)
         cond = WorkloadCondition(type=outcome.kind, status="True", last_probe_time=stamp, last_transition_time=stamp,
                                  reason=outcome.reason or None, message=outcome.message or None)
-        extra = {"conditions": [*(status.conditions or []), cond], "start_time": status.start_time or stamp}
-        if outcome.kind == "Complete":
-            extra["completion_time"] = stamp
+        extra = {"conditions": [*(status.conditions or []), cond], "start_time": status.start_time or stamp,
+                 "completion_time": stamp if outcome.kind == "Complete" else status.completion_time}
         await self._write_status(job, dataclasses.replace(counts, active=(), ready=0), extra)
         if outcome.kind == "Complete":
             await self.events.record(job, NORMAL, "Completed", "Job completed")
