@@ -111,7 +111,7 @@ class Agent:
     async def renew_lease(self) -> None:
         lease = nodes.lease_object(self.name)
         try:
-            await self.client.patch("leases", self.name, {"spec": lease["spec"]}, nodes.LEASE_NAMESPACE)
+            await self.client.patch("leases", self.name, {"spec": lease.spec}, nodes.LEASE_NAMESPACE)
         except NotFound:
             await self.client.create("leases", lease, nodes.LEASE_NAMESPACE)
 
