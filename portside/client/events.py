@@ -31,7 +31,7 @@ MAX_REMEMBERED = 4096
 SIMILAR_LIMIT, SIMILAR_WINDOW_S = 10, 600.0
 COMBINED = "(combined from similar events): "
 
-Involved = Any  # a typed object (anything with ``metadata``), a wire dict, or a models.ObjectReference
+Involved = Any  # a typed object (any model with ``metadata``), or a models.ObjectReference
 Group = tuple[str, str, str, str]  # uid, fieldPath, type, reason: what Kubernetes' aggregator groups by
 Key = tuple[str, str, str, str, str]  # the group and the message
 
@@ -55,15 +55,10 @@ def involved(obj: Involved, field_path: str | None = None) -> models.ObjectRefer
     """An object as the Event's involvedObject: an object is referenced, a reference is taken as it is."""
     if isinstance(obj, models.ObjectReference):
         ref = obj
-    elif not isinstance(obj, dict):
+    else:
         m = obj.metadata
         ref = models.ObjectReference(api_version=obj.api_version, kind=obj.kind, namespace=m.namespace,
                                      name=m.name, uid=m.uid, resource_version=m.resource_version)
-    else:
-        m = obj.get("metadata") or {}
-        ref = models.ObjectReference(api_version=obj.get("apiVersion"), kind=obj.get("kind"),
-                                     namespace=m.get("namespace"), name=m.get("name"), uid=m.get("uid"),
-                                     resource_version=m.get("resourceVersion"))
     if field_path:
         ref = models.ObjectReference(api_version=ref.api_version, kind=ref.kind, namespace=ref.namespace,
                                      name=ref.name, uid=ref.uid, resource_version=ref.resource_version,

@@ -8,22 +8,25 @@
 - Foreground: an owner carrying ``foregroundDeletion`` has its dependents deleted (in foreground themselves when
   they block it); once no dependent with ``blockOwnerDeletion`` remains, the finalizer is removed.
 
-Keys are ``group/plural/namespace/name``; every change enqueues the object, its dependents and its owners.
+Keys are ``group/plural/namespace/name``; every change enqueues the object, its dependents and its owners. The
+informers decode objects as ``PartialObjectMetadata`` (metadata only): the collector follows every kind and reads
+nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from portside import api
-from portside.api.models import OwnerReference
+from portside.api.models import OwnerReference, PartialObjectMetadata
 from portside.client import Client, NotFound
 from portside.controllers.base import Controller
 from portside.controllers.informer import Informer
 
 ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"
-Obj = Any  # a typed model of any kind: the collector reads only ``metadata``, which every kind has
+Obj = Any  # a PartialObjectMetadata of its informers, or a typed model from a GET: only ``metadata`` is read
 
 
 def _key(info: api.ResourceInfo, obj: Obj) -> str:
@@ -46,7 +49,7 @@ class GarbageCollector(Controller):
         self.dependents: dict[str, set[str]] = {}  # owner uid -> dependent keys
         for info in api.RESOURCES:
             if "watch" in info.verbs and "list" in info.verbs:
-                inf = self.informer(Informer(client, info))
+                inf = self.informer(Informer(client, dataclasses.replace(info, model=PartialObjectMetadata)))
                 inf.on_change(lambda kind, obj, prev, info=info: self._changed(info, kind, obj, prev))
                 self.by_plural[(info.group, info.plural)] = inf
 
