@@ -77,14 +77,14 @@ def deployment(name: str, replicas: int) -> dict:
                                          "command": ["sleep", "3600"]}]}}}}
 
 
-def is_ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+def is_ready(pod) -> bool:
+    """``pod`` is the client's typed Pod."""
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status and pod.status.conditions) or [])
 
 
 async def watch_ready(client, ns: str, n: int, seen: dict, ready: dict, done: asyncio.Event) -> None:
     async for event in client.watch("pods", ns):
-        uid, now = event.object["metadata"]["uid"], time.monotonic()
+        uid, now = event.object.metadata.uid, time.monotonic()
         seen.setdefault(uid, now)
         if event.type != "DELETED" and is_ready(event.object):
             ready.setdefault(uid, now)

@@ -134,7 +134,7 @@ async def populate(kubeconfig: str, nodes: int, pods: int) -> str:
     async with Client.from_kubeconfig(kubeconfig) as client:
         await create_all(client, "nodes", [node_manifest(n) for n in make_nodes(nodes)])
         await create_all(client, "pods", [pod_manifest(p) for p in make_pods(pods)], "default")
-        return (await client.list("pods", "default", limit=1))["metadata"]["resourceVersion"]
+        return (await client.list("pods", "default", limit=1)).resource_version
 
 
 async def follow_bindings(kubeconfig: str, pods: int, revision: str) -> float:
@@ -145,7 +145,7 @@ async def follow_bindings(kubeconfig: str, pods: int, revision: str) -> float:
     async with Client.from_kubeconfig(kubeconfig) as client:
         async with asyncio.timeout(E2E_TIMEOUT_S):
             async for event in client.watch("pods", "default", resource_version=revision):
-                if event.object.get("spec", {}).get("nodeName"):
+                if event.object.spec.node_name:
                     bound.add(event.name)
                     if len(bound) >= pods:
                         return time.perf_counter()
@@ -158,7 +158,7 @@ async def unbound(kubeconfig: str) -> int:
 
     async with Client.from_kubeconfig(kubeconfig) as client:
         listed = await client.list("pods", "default", field_selector="spec.nodeName=")
-        return len(listed.get("items") or [])
+        return len(listed.items)
 
 
 def e2e(nodes: int, pods: int) -> dict:

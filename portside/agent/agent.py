@@ -24,7 +24,7 @@ from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
-from portside.client import AlreadyExists, ApiError, Client, EventRecorder, NotFound
+from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 10.0
@@ -57,13 +57,13 @@ class Agent:
 
     async def run(self, ready: asyncio.Event) -> None:
         from portside.agent.server import serve
-        self.cluster = (await self.client.get("namespaces", "kube-system"))["metadata"]["uid"]
+        self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
         async with serve(self) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
-            await self.adopt(listed["items"])
+            await self.adopt(listed.items)
             ready.set()
             try:
                 await asyncio.gather(self.follow(listed), self.keep_lease(port))
@@ -116,18 +116,18 @@ class Agent:
     async def renew_lease(self) -> None:
         lease = nodes.lease_object(self.name)
         try:
-            await self.client.patch("leases", self.name, {"spec": lease["spec"]}, nodes.LEASE_NAMESPACE)
+            await self.client.patch("leases", self.name, {"spec": lease.spec}, nodes.LEASE_NAMESPACE)
         except NotFound:
             await self.client.create("leases", lease, nodes.LEASE_NAMESPACE)
 
     # -- pods ------------------------------------------------------------------------------------------------
 
-    async def adopt(self, pods: list[dict]) -> None:
+    async def adopt(self, pods: list[Pod]) -> None:
         """Hand each pod the runs the engine has for it; remove runs and sandboxes of pods that are gone."""
         runs = await self.engine.all_runs(self.cluster)
-        live = {p["metadata"]["uid"] for p in pods}
+        live = {p.metadata.uid for p in pods}
         for pod in pods:
-            self.track(pod, runs.get(pod["metadata"]["uid"], []))
+            self.track(pod, runs.get(pod.metadata.uid, []))
         orphans = (set(runs) | set(await self.engine.call(self.sandboxes.known))) - live
         for uid in orphans:
             for run in runs.get(uid, []):
@@ -135,12 +135,12 @@ class Agent:
                 await self.engine.remove(run.cid)
             await self.engine.call(self.sandboxes.remove, uid)
 
-    def track(self, pod: dict, runs=()) -> None:
-        uid = pod["metadata"]["uid"]
+    def track(self, pod: Pod, runs=()) -> None:
+        uid = pod.metadata.uid
         if uid in self.workers:
             self.workers[uid].update(pod)
             return
-        if (pod.get("status") or {}).get("phase") in TERMINAL and not runs:
+        if pod.status is not None and pod.status.phase in TERMINAL and not runs:
             return  # finished before this agent ever ran it (or its runs were cleaned): nothing to do
         worker = Worker(self, pod)
         worker.adopt(list(runs))
@@ -155,11 +155,10 @@ class Agent:
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
 
-    async def follow(self, listed: dict) -> None:
+    async def follow(self, listed: Listing) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
-                                             resource_version=listed["metadata"]["resourceVersion"],
-                                             known=listed["items"]):
-            uid = event.object["metadata"]["uid"]
+                                             resource_version=listed.resource_version, known=listed.items):
+            uid = event.object.metadata.uid
             if event.type == "DELETED":
                 if uid in self.workers:
                     self.workers[uid].deleted()
@@ -196,7 +195,7 @@ class Agent:
             obj = await self.client.get(kind, name, ns)
         except NotFound:
             return None
-        return decode_secret(obj) if kind == "secrets" else dict(obj.get("data") or {})
+        return decode_secret(obj) if kind == "secrets" else dict(obj.data or {})
 
 
 def backoff_from_env() -> Policy:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from portside.agent.model import Run
 from portside.agent.probes import Kind, Tally
 from portside.agent.probing import Exec, Failed, Prober
-from portside.api.models import Container
+from portside.api.models import Container, ContainerStatus
 
 
 class Health:
@@ -35,12 +35,12 @@ class Health:
             prober = Prober(container, ip, exec_, self.verdict, self.failed)
             self.probers[run.cid] = asyncio.ensure_future(prober.run())
 
-    def carry_over(self, name: str, reported: dict) -> None:
+    def carry_over(self, name: str, reported: ContainerStatus) -> None:
         """An adopted run keeps the readiness its pod's status shows until its probes decide."""
         if name in self.ready:
-            self.ready[name] = bool(reported.get("ready"))
+            self.ready[name] = bool(reported.ready)
         if name in self.started:
-            self.started[name] = bool(reported.get("started"))
+            self.started[name] = bool(reported.started)
 
     def verdict(self, name: str, kind: Kind, tally: Tally) -> None:
         if kind is Kind.READINESS:

@@ -9,6 +9,8 @@ import platform
 import socket
 from pathlib import Path
 
+from portside.api import models
+
 MAX_PODS = 110
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_SECONDS = 40
@@ -38,33 +40,38 @@ def capacity(engine_root: Path) -> dict[str, str]:
             "ephemeral-storage": str(disk.f_blocks * disk.f_frsize)}
 
 
-def ready_condition(stamp: str) -> dict[str, str]:
-    return {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "portside agent is posting "
-            "ready status", "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+def ready_condition(stamp: str) -> models.NodeCondition:
+    return models.NodeCondition(type="Ready", status="True", reason="KubeletReady",
+                                message="portside agent is posting ready status", last_heartbeat_time=stamp,
+                                last_transition_time=stamp)
 
 
-def node_status(engine_root: Path, host_ip: str, port: int, hostname: str) -> dict:
+def node_status(engine_root: Path, host_ip: str, port: int, hostname: str) -> models.NodeStatus:
     cap, stamp = capacity(engine_root), now()
     uname = os.uname()
-    return {"capacity": cap, "allocatable": dict(cap), "conditions": [ready_condition(stamp)],
-            "addresses": [{"type": "InternalIP", "address": host_ip}, {"type": "Hostname", "address": hostname}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
-            "nodeInfo": {"machineID": _machine_id(), "systemUUID": "", "bootID": "", "kernelVersion": uname.release,
-                         "osImage": _os_image(), "containerRuntimeVersion": "portside://1", "kubeletVersion":
-                         "v1.32.0-portside", "kubeProxyVersion": "", "operatingSystem": "linux",
-                         "architecture": {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(),
-                                                                                     platform.machine())}}
+    info = models.NodeSystemInfo(
+        machine_id=_machine_id(), system_uuid="", boot_id="", kernel_version=uname.release, os_image=_os_image(),
+        container_runtime_version="portside://1", kubelet_version="v1.32.0-portside", kube_proxy_version="",
+        operating_system="linux",
+        architecture={"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine()))
+    return models.NodeStatus(
+        capacity=cap, allocatable=dict(cap), conditions=[ready_condition(stamp)],
+        addresses=[models.NodeAddress(type="InternalIP", address=host_ip),
+                   models.NodeAddress(type="Hostname", address=hostname)],
+        daemon_endpoints=models.NodeDaemonEndpoints(kubelet_endpoint=models.DaemonEndpoint(port=port)),
+        node_info=info)
 
 
-def node_object(name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {
-        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": ""}}}
+def node_object(name: str) -> models.Node:
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": ""}
+    return models.Node(api_version="v1", kind="Node", metadata=models.ObjectMeta(name=name, labels=labels))
 
 
-def lease_object(name: str) -> dict:
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
-            "spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_SECONDS, "renewTime": now(True)}}
+def lease_object(name: str) -> models.Lease:
+    return models.Lease(api_version="coordination.k8s.io/v1", kind="Lease",
+                        metadata=models.ObjectMeta(name=name, namespace=LEASE_NAMESPACE),
+                        spec=models.LeaseSpec(holder_identity=name, lease_duration_seconds=LEASE_SECONDS,
+                                              renew_time=now(True)))
 
 
 def _machine_id() -> str:

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 from portside.agent import node as nodes
+from portside.api import models
 from portside.client import AlreadyExists, Client
 
 log = logging.getLogger("portside.agent")
@@ -68,19 +69,15 @@ def _settings(root: Path) -> dict:
 
 
 def registration(name: str, labels: dict[str, str], taints: list[dict], pod_cidr: str,
-                 control_plane: bool) -> dict:
+                 control_plane: bool) -> models.Node:
     """The Node as first created: the agent's usual labels plus ``labels``, ``taints``, a claimed podCIDR."""
     obj = nodes.node_object(name)
     if not control_plane:
-        obj["metadata"]["labels"].pop("node-role.kubernetes.io/control-plane", None)
-    obj["metadata"]["labels"].update(labels)
-    spec: dict = {}
-    if taints:
-        spec["taints"] = taints
-    if pod_cidr:
-        spec["podCIDR"], spec["podCIDRs"] = pod_cidr, [pod_cidr]
-    if spec:
-        obj["spec"] = spec
+        obj.metadata.labels.pop("node-role.kubernetes.io/control-plane", None)
+    obj.metadata.labels.update(labels)
+    if taints or pod_cidr:
+        obj.spec = models.NodeSpec(taints=[models.Taint.from_dict(t) for t in taints] or None,
+                                   pod_cidr=pod_cidr or None, pod_cidrs=[pod_cidr] if pod_cidr else None)
     return obj
 
 
@@ -106,7 +103,7 @@ async def _pod_cidr(client: Client, name: str, timeout: float) -> str:
     try:
         async with asyncio.timeout(timeout):
             async for event in client.watch("nodes", field_selector=f"metadata.name={name}"):
-                cidr = (event.object.get("spec") or {}).get("podCIDR")
+                cidr = event.object.spec.pod_cidr if event.object.spec else None
                 if cidr and event.type != "DELETED":
                     return cidr
     except TimeoutError:

@@ -7,6 +7,7 @@ from portside.agent import plan
 from portside.agent.model import latest
 from portside.agent.node import now
 from portside.agent.status import Facts, compute
+from portside.api.models import PodStatus
 from portside.client import NotFound
 
 
@@ -25,11 +26,11 @@ def facts_of(worker) -> Facts:
 class StatusWriter:
     def __init__(self, client) -> None:
         self.client = client
-        self.written: dict[str, dict] = {}  # pod uid -> the status last written
+        self.written: dict[str, PodStatus] = {}  # pod uid -> the status last written
 
     async def write(self, worker) -> None:
         last = self.written.get(worker.uid)
-        status = compute(facts_of(worker), last or worker.raw.get("status") or {}, now())
+        status = compute(facts_of(worker), last or worker.reported or PodStatus(), now())
         if status == last:
             return
         m = worker.pod.metadata
@@ -39,8 +40,8 @@ class StatusWriter:
             worker.deleted()
             return
         self.written[worker.uid] = status
-        if fresh["metadata"]["uid"] == worker.uid:
-            worker.raw = fresh
+        if fresh.metadata.uid == worker.uid:
+            worker.reported = fresh.status
 
     def forget(self, uid: str) -> None:
         self.written.pop(uid, None)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.agent.model import LABEL_CLUSTER
-from portside.api.models import Pod, Volume
+from portside.api.models import Pod, Secret, Volume
 from portside.engine.records import remove_tree
 from portside.runtime.errors import ContainerNotFound
 
@@ -169,7 +169,7 @@ def _write_items(base: Path, data: dict[str, str], items) -> None:
             tmp.rename(target)
 
 
-def decode_secret(secret: dict) -> dict[str, str]:
-    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
-    data.update(secret.get("stringData") or {})
+def decode_secret(secret: Secret) -> dict[str, str]:
+    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.data or {}).items()}
+    data.update(secret.string_data or {})
     return data

@@ -8,10 +8,20 @@ from the same facts compares equal and costs no write.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from portside.agent.model import Run, latest, previous
+from portside.api.models import (
+    ContainerState,
+    ContainerStateRunning,
+    ContainerStateTerminated,
+    ContainerStateWaiting,
+    ContainerStatus,
+    PodCondition,
+    PodIP,
+    PodStatus,
+)
 
 CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
 
@@ -32,40 +42,39 @@ class Facts:
     init_failed: bool = False
 
 
-def terminated(run: Run) -> dict[str, Any]:
-    return {"terminated": {"exitCode": run.exit_code, "reason": run.reason(), "startedAt": run.started_at,
-                           "finishedAt": run.finished_at, "containerID": f"portside://{run.cid}"}}
+def terminated(run: Run) -> ContainerState:
+    return ContainerState(terminated=ContainerStateTerminated(
+        exit_code=run.exit_code, reason=run.reason(), started_at=run.started_at, finished_at=run.finished_at,
+        container_id=f"portside://{run.cid}"))
 
 
-def _state(name: str, run: Run | None, facts: Facts, default: str) -> dict[str, Any]:
+def _state(name: str, run: Run | None, facts: Facts, default: str) -> ContainerState:
     if name in facts.waiting:
         reason, message = facts.waiting[name]
-        return {"waiting": {"reason": reason, "message": message} if message else {"reason": reason}}
+        return ContainerState(waiting=ContainerStateWaiting(reason=reason, message=message or None))
     if run is None:
-        return {"waiting": {"reason": default}}
+        return ContainerState(waiting=ContainerStateWaiting(reason=default))
     if run.running:
-        return {"running": {"startedAt": run.started_at}}
+        return ContainerState(running=ContainerStateRunning(started_at=run.started_at))
     return terminated(run)
 
 
-def _last_state(name: str, run: Run | None, facts: Facts) -> dict[str, Any]:
+def _last_state(name: str, run: Run | None, facts: Facts) -> ContainerState:
     if run is not None and run.ended and name in facts.waiting:
         return terminated(run)  # waiting to restart: the run that ended is the last state
     prev = previous(facts.runs, name)
-    return terminated(prev) if prev is not None and prev.ended else {}
+    return terminated(prev) if prev is not None and prev.ended else ContainerState()
 
 
-def container_status(name: str, facts: Facts, newest: dict[str, Run], default: str) -> dict[str, Any]:
+def container_status(name: str, facts: Facts, newest: dict[str, Run], default: str) -> ContainerStatus:
     run = newest.get(name)
     running = run is not None and run.running
     started = running and facts.started.get(name, True)
-    out = {"name": name, "image": facts.images.get(name, ""), "imageID": run.image_id if run else "",
-           "ready": started and facts.ready.get(name, True), "restartCount": run.attempt if run else 0,
-           "started": started, "state": _state(name, run, facts, default),
-           "lastState": _last_state(name, run, facts)}
-    if run is not None:
-        out["containerID"] = f"portside://{run.cid}"
-    return out
+    return ContainerStatus(
+        name=name, image=facts.images.get(name, ""), image_id=run.image_id if run else "",
+        ready=started and facts.ready.get(name, True), restart_count=run.attempt if run else 0, started=started,
+        state=_state(name, run, facts, default), last_state=_last_state(name, run, facts),
+        container_id=f"portside://{run.cid}" if run is not None else None)
 
 
 def initialized(facts: Facts, newest: dict[str, Run]) -> bool:
@@ -85,42 +94,41 @@ def phase(facts: Facts, newest: dict[str, Run]) -> str:
     return "Running" if facts.restart_policy == "OnFailure" else "Failed"
 
 
-def _condition(kind: str, value: bool, old: dict[str, dict], now: str, reason: str) -> dict[str, Any]:
+def _condition(kind: str, value: bool, old: dict[str, PodCondition], now: str, reason: str) -> PodCondition:
     status = "True" if value else "False"
-    prior = old.get(kind) or {}
-    since = prior.get("lastTransitionTime") if prior.get("status") == status else None
-    out = {"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": since or now}
-    if not value and reason:
-        out["reason"] = reason
-    return out
+    prior = old.get(kind)
+    since = prior.last_transition_time if prior is not None and prior.status == status else None
+    return PodCondition(type=kind, status=status, last_transition_time=since or now,
+                        reason=reason if not value and reason else None)
 
 
-def conditions(facts: Facts, statuses: list[dict], newest: dict[str, Run], old: dict, now: str) -> list[dict]:
-    prior = {c.get("type"): c for c in old.get("conditions") or []}
+def conditions(facts: Facts, statuses: list[ContainerStatus], newest: dict[str, Run], old: PodStatus,
+               now: str) -> list[PodCondition]:
+    prior = {c.type: c for c in old.conditions or []}
     init_done = initialized(facts, newest)
-    ready = init_done and all(s["ready"] for s in statuses)
+    ready = init_done and all(s.ready for s in statuses)
     unready = "PodCompleted" if phase(facts, newest) in ("Succeeded", "Failed") else "ContainersNotReady"
     values = {"PodScheduled": (True, ""), "Initialized": (init_done, "ContainersNotInitialized"),
               "ContainersReady": (ready, unready), "Ready": (ready, unready)}
     return [_condition(k, values[k][0], prior, now, values[k][1]) for k in CONDITIONS]
 
 
-def compute(facts: Facts, old: dict[str, Any], now: str) -> dict[str, Any]:
+def compute(facts: Facts, old: PodStatus, now: str) -> PodStatus:
     """The whole status the agent owns; fields it does not compute (qosClass, ...) are carried over."""
     newest = latest(facts.runs)
     inits = [container_status(n, facts, newest, "PodInitializing") for n in facts.init]
     apps = [container_status(n, facts, newest, "PodInitializing" if facts.init else "ContainerCreating")
             for n in facts.apps]
-    out = dict(old)
-    out.update(phase=phase(facts, newest), conditions=conditions(facts, apps, newest, old, now),
-               containerStatuses=apps, hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}],
-               startTime=old.get("startTime") or now)
+    out = dataclasses.replace(
+        old, phase=phase(facts, newest), conditions=conditions(facts, apps, newest, old, now),
+        container_statuses=apps, host_ip=facts.host_ip, host_ips=[PodIP(ip=facts.host_ip)],
+        start_time=old.start_time or now)
     if inits:
-        out["initContainerStatuses"] = inits
+        out.init_container_statuses = inits
     if facts.pod_ip:
-        out.update(podIP=facts.pod_ip, podIPs=[{"ip": facts.pod_ip}])
+        out.pod_ip, out.pod_ips = facts.pod_ip, [PodIP(ip=facts.pod_ip)]
     return out
 
 
-def changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+def changed(old: PodStatus, new: PodStatus) -> bool:
     return old != new

@@ -42,9 +42,9 @@ TRANSITIONS = {(Phase.SYNCING, Phase.TERMINATING), (Phase.TERMINATING, Phase.FIN
 
 
 class Worker:
-    def __init__(self, node, pod: dict) -> None:
-        self.node, self.raw = node, pod
-        self.pod = Pod.from_dict(pod)
+    def __init__(self, node, pod: Pod) -> None:
+        self.node, self.pod = node, pod
+        self.reported = pod.status  # the status the API holds, as last seen
         self.phase = Phase.SYNCING
         self.wake = asyncio.Event()
         self.runs: dict[str, Run] = {}  # cid -> run
@@ -66,8 +66,8 @@ class Worker:
             raise RuntimeError(f"pod {self.pod.metadata.name}: no transition from {self.phase.value} to {to.value}")
         self.phase = to
 
-    def update(self, pod: dict) -> None:
-        self.raw, self.pod = pod, Pod.from_dict(pod)
+    def update(self, pod: Pod) -> None:
+        self.pod, self.reported = pod, pod.status
         self.wake.set()
 
     def deleted(self) -> None:
@@ -79,7 +79,7 @@ class Worker:
         """Runs found in the engine at start-up. A running one keeps the readiness the pod's status shows for
         it until its probes say otherwise, so restarting the agent does not flap the pod out of its Services."""
         self.runs.update({r.cid: r for r in runs})
-        reported = {s.get("containerID"): s for s in (self.raw.get("status") or {}).get("containerStatuses") or []}
+        reported = {s.container_id: s for s in (self.reported and self.reported.container_statuses) or []}
         for run in runs:
             if run.running:
                 self._watch(run)

@@ -45,7 +45,7 @@ async def _fetch(kubeconfig: str) -> dict[str, str]:
     from portside.proxy.metrics import CONFIGMAP, NAMESPACE
     async with Client.from_kubeconfig(kubeconfig) as client:
         try:
-            return (await client.get("configmaps", CONFIGMAP, NAMESPACE)).get("data") or {}
+            return (await client.get("configmaps", CONFIGMAP, NAMESPACE)).data or {}
         except NotFound:
             return {}
 

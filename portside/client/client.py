@@ -1,4 +1,4 @@
-"""The one API client every portside component uses: typed paths from ``api.RESOURCES``, JSON in and out.
+"""The one API client every portside component uses: paths from ``api.RESOURCES``, typed models in and out.
 
 Resources are named as kubectl names them (``pods``, ``deployments.apps``, ``deploy``) or given as a
 ``ResourceInfo``. Failures raise ``client.errors`` classes built from the server's Status.
@@ -9,14 +9,20 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
 
 from portside import api
+from portside.api import models
+from portside.api.typed import Model
 from portside.client import errors
 from portside.client.config import ClientConfig, load_kubeconfig
+
+if TYPE_CHECKING:
+    from portside.client.watch import WatchEvent
 
 PATCH_TYPES = {"merge": "application/merge-patch+json", "json": "application/json-patch+json",
                "strategic": "application/strategic-merge-patch+json", "apply": "application/apply-patch+yaml"}
@@ -50,21 +56,69 @@ def path(info: api.ResourceInfo, namespace: str = "", name: str = "", subresourc
     return "/".join(parts)
 
 
-def _meta(obj: dict[str, Any]) -> dict[str, Any]:
-    return obj.get("metadata") or {}
+Obj = Any  # a typed model (``api.models``), or a wire dict from ``Client.raw``
+SUBRESOURCE_MODELS = {"scale": models.Scale, "binding": models.Binding}
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list answer: the objects (typed, or wire dicts from ``Client.raw``) and the revision they were read at,
+    from which a watch continues."""
+
+    items: list[Obj]
+    resource_version: str
+
+
+def identity(obj: Obj) -> tuple[str, str, str]:
+    """(namespace, name, resourceVersion) of a typed object or a wire dict: what watches and caches key on."""
+    if isinstance(obj, dict):
+        m = obj.get("metadata") or {}
+        return m.get("namespace") or "", m.get("name") or "", m.get("resourceVersion") or ""
+    m = obj.metadata
+    return m.namespace or "", m.name or "", m.resource_version or ""
+
+
+def _wire(obj: Any) -> Any:
+    """``json.dumps``' fallback: a typed model anywhere in a body (or in a patch) goes out as its wire dict."""
+    if isinstance(obj, Model):
+        return obj.to_dict()
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def encode(body: Any) -> bytes:
+    return json.dumps(body, default=_wire).encode()
 
 
 class Client:
-    def __init__(self, config: ClientConfig) -> None:
-        self.config = config
+    """Every verb answers typed models: ``await c.get("pods", ...)`` is an ``api.models.Pod``, resolved from the
+    resource (``ResourceInfo.model``, or the subresource's model for ``scale``). ``c.raw`` is the same
+    connection answering wire dicts, for callers that handle objects generically."""
+
+    def __init__(self, config: ClientConfig, *, typed: bool = True,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.config, self.typed = config, typed
         headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-        self._session = aiohttp.ClientSession(
+        self._session = session or aiohttp.ClientSession(
             base_url=config.server, headers=headers, connector=aiohttp.TCPConnector(ssl=config.ssl_context()),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        self._raw: Client | None = None if typed else self
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str, context: str | None = None) -> Client:
         return cls(load_kubeconfig(kubeconfig, context))
+
+    @property
+    def raw(self) -> Client:
+        """This client's connection, answering wire dicts instead of models (closing either closes both)."""
+        if self._raw is None:
+            self._raw = Client(self.config, typed=False, session=self._session)
+        return self._raw
+
+    def decode(self, info: api.ResourceInfo, data: dict[str, Any], subresource: str = "") -> Obj:
+        """An object of ``info`` (or of its ``subresource``) as this client hands it out."""
+        if not self.typed:
+            return data
+        return SUBRESOURCE_MODELS.get(subresource, info.model).from_dict(data)
 
     async def close(self) -> None:
         await self._session.close()
@@ -77,7 +131,8 @@ class Client:
 
     async def request(self, method: str, url: str, *, body: Any = None, content_type: str = "application/json",
                       params: dict[str, str] | None = None) -> dict[str, Any]:
-        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        """One call, its answer as the wire dict: the verbs below decode it."""
+        data = body if isinstance(body, (bytes, type(None))) else encode(body)
         headers = {"Content-Type": content_type} if data is not None else {}
         if params:
             url = f"{url}?{urlencode({k: v for k, v in params.items() if v not in ('', None)})}"
@@ -90,43 +145,45 @@ class Client:
                 raise errors.from_status(payload)
             return payload
 
-    async def get(self, res: Resource, name: str, namespace: str = "", subresource: str = "") -> dict[str, Any]:
-        return await self.request("GET", path(resource(res), namespace, name, subresource))
+    async def get(self, res: Resource, name: str, namespace: str = "", subresource: str = "") -> Obj:
+        info = resource(res)
+        return self.decode(info, await self.request("GET", path(info, namespace, name, subresource)), subresource)
 
     async def list(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
-                   limit: int = 0) -> dict[str, Any]:
-        """All pages, as one list whose metadata.resourceVersion is the first page's (a consistent snapshot)."""
-        params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": str(limit or "")}
-        first = await self.request("GET", path(resource(res), namespace), params=params)
-        cont = _meta(first).get("continue")
-        while cont:
-            page = await self.request("GET", path(resource(res), namespace), params={**params, "continue": cont})
-            first["items"] += page.get("items") or []
-            cont = _meta(page).get("continue")
-        _meta(first).pop("continue", None)
-        return first
-
-    async def create(self, res: Resource, obj: dict[str, Any], namespace: str = "") -> dict[str, Any]:
+                   limit: int = 0) -> Listing:
+        """All pages, as one list at the first page's resourceVersion (a consistent snapshot)."""
         info = resource(res)
-        ns = namespace or _meta(obj).get("namespace") or ("default" if info.namespaced else "")
-        return await self.request("POST", path(info, ns), body=obj)
+        params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": str(limit or "")}
+        page = await self.request("GET", path(info, namespace), params=params)
+        revision, items = page["metadata"]["resourceVersion"], page.get("items") or []
+        while cont := page["metadata"].get("continue"):
+            page = await self.request("GET", path(info, namespace), params={**params, "continue": cont})
+            items += page.get("items") or []
+        return Listing([self.decode(info, o) for o in items], revision)
 
-    async def update(self, res: Resource, obj: dict[str, Any], subresource: str = "") -> dict[str, Any]:
-        m = _meta(obj)
-        return await self.request("PUT", path(resource(res), m.get("namespace", ""), m["name"], subresource),
-                                  body=obj)
+    async def create(self, res: Resource, obj: Obj, namespace: str = "") -> Obj:
+        info = resource(res)
+        ns = namespace or identity(obj)[0] or ("default" if info.namespaced else "")
+        return self.decode(info, await self.request("POST", path(info, ns), body=obj))
 
-    async def update_status(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, res: Resource, obj: Obj, subresource: str = "") -> Obj:
+        info, (namespace, name, _) = resource(res), identity(obj)
+        return self.decode(info, await self.request("PUT", path(info, namespace, name, subresource), body=obj),
+                           subresource)
+
+    async def update_status(self, res: Resource, obj: Obj) -> Obj:
         return await self.update(res, obj, "status")
 
     async def patch(self, res: Resource, name: str, patch: Any, namespace: str = "", *, type: str = "merge",
-                    subresource: str = "") -> dict[str, Any]:
-        body = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
-        return await self.request("PATCH", path(resource(res), namespace, name, subresource), body=body,
-                                  content_type=PATCH_TYPES[type])
+                    subresource: str = "") -> Obj:
+        info = resource(res)
+        body = patch if isinstance(patch, bytes) else encode(patch)
+        answer = await self.request("PATCH", path(info, namespace, name, subresource), body=body,
+                                    content_type=PATCH_TYPES[type])
+        return self.decode(info, answer, subresource)
 
     async def delete(self, res: Resource, name: str, namespace: str = "", *, propagation: str = "",
-                     grace_seconds: int | None = None, uid: str = "", resource_version: str = "") -> dict[str, Any]:
+                     grace_seconds: int | None = None, uid: str = "", resource_version: str = "") -> None:
         options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation:
             options["propagationPolicy"] = propagation
@@ -135,17 +192,18 @@ class Client:
         pre = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
         if pre:
             options["preconditions"] = pre
-        return await self.request("DELETE", path(resource(res), namespace, name), body=options)
+        await self.request("DELETE", path(resource(res), namespace, name), body=options)
 
-    async def bind(self, namespace: str, pod: str, node: str) -> dict[str, Any]:
+    async def bind(self, namespace: str, pod: str, node: str) -> None:
         """Assign a pod to a node (pods/binding); NotFound or Conflict when it is gone or already bound."""
         binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
                    "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
-        return await self.request("POST", path(resource("pods"), namespace, pod, "binding"), body=binding)
+        await self.request("POST", path(resource("pods"), namespace, pod, "binding"), body=binding)
 
     def watch(self, res: Resource, namespace: str = "", *, resource_version: str = "", label_selector: str = "",
-              field_selector: str = "", known: list[dict[str, Any]] | None = None) -> AsyncIterator[Any]:
-        """Events from ``resource_version`` on (or the current objects first, when it is empty).
+              field_selector: str = "", known: list[Obj] | None = None) -> AsyncIterator[WatchEvent]:
+        """Events from ``resource_version`` on (or the current objects first, when it is empty), their objects
+        decoded as ``get`` decodes them.
 
         ``known`` is what the caller already holds at ``resource_version`` (the items of the list it came from),
         so that a re-list after a 410 can report the objects deleted in the gap.

@@ -31,7 +31,7 @@ MAX_REMEMBERED = 4096
 SIMILAR_LIMIT, SIMILAR_WINDOW_S = 10, 600.0
 COMBINED = "(combined from similar events): "
 
-Involved = dict[str, Any] | models.ObjectReference
+Involved = Any  # a typed object (any model with ``metadata``), or a models.ObjectReference
 Group = tuple[str, str, str, str]  # uid, fieldPath, type, reason: what Kubernetes' aggregator groups by
 Key = tuple[str, str, str, str, str]  # the group and the message
 
@@ -52,14 +52,13 @@ def container_path(container: str) -> str:
 
 
 def involved(obj: Involved, field_path: str | None = None) -> models.ObjectReference:
-    """An object as the Event's involvedObject: a wire dict is referenced, a reference is taken as it is."""
+    """An object as the Event's involvedObject: an object is referenced, a reference is taken as it is."""
     if isinstance(obj, models.ObjectReference):
         ref = obj
     else:
-        m = obj.get("metadata") or {}
-        ref = models.ObjectReference(api_version=obj.get("apiVersion"), kind=obj.get("kind"),
-                                     namespace=m.get("namespace"), name=m.get("name"), uid=m.get("uid"),
-                                     resource_version=m.get("resourceVersion"))
+        m = obj.metadata
+        ref = models.ObjectReference(api_version=obj.api_version, kind=obj.kind, namespace=m.namespace,
+                                     name=m.name, uid=m.uid, resource_version=m.resource_version)
     if field_path:
         ref = models.ObjectReference(api_version=ref.api_version, kind=ref.kind, namespace=ref.namespace,
                                      name=ref.name, uid=ref.uid, resource_version=ref.resource_version,
@@ -116,9 +115,9 @@ class EventRecorder:
             try:
                 if key in self._seen and await self._bump(ref, key, message):
                     return
-                event = new_event(ref, type, reason, message, self.component, self.host).to_dict()
+                event = new_event(ref, type, reason, message, self.component, self.host)
                 await self.client.create("events", event)
-                self._remember(key, event["metadata"]["name"], 1)
+                self._remember(key, event.metadata.name, 1)
             except ApiError as exc:
                 log.warning("%s: event %s on %s not recorded: %s", self.component, reason, ref.name, exc)
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
 from portside import api
 from portside.client import errors
-
-if TYPE_CHECKING:
-    from portside.client.client import Client
+from portside.client.client import Client, identity, path
 
 RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
@@ -28,50 +26,49 @@ RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
     type: str  # ADDED, MODIFIED, DELETED
-    object: dict[str, Any]
+    object: Any  # a typed model, or a wire dict from ``Client.raw``
 
     @property
     def name(self) -> str:
-        return self.object["metadata"]["name"]
+        return identity(self.object)[1]
 
     @property
     def namespace(self) -> str:
-        return self.object["metadata"].get("namespace", "")
+        return identity(self.object)[0]
 
 
-def _id(obj: dict[str, Any]) -> tuple[str, str]:
-    m = obj["metadata"]
-    return m.get("namespace", ""), m["name"]
+def _id(obj: Any) -> tuple[str, str]:
+    return identity(obj)[:2]
 
 
 class _Follower:
     def __init__(self, client: Client, info: api.ResourceInfo, namespace: str, labels: str, fields: str) -> None:
-        from portside.client.client import path
         self.client, self.url = client, path(info, namespace)
         self.info, self.namespace, self.labels, self.fields = info, namespace, labels, fields
-        self.known: dict[tuple[str, str], dict[str, Any]] = {}
+        self.known: dict[tuple[str, str], Any] = {}
         self.revision = ""
 
     async def relist(self) -> list[WatchEvent]:
         listed = await self.client.list(self.info, self.namespace, label_selector=self.labels,
                                         field_selector=self.fields)
-        self.revision = listed["metadata"]["resourceVersion"]
-        fresh = {_id(o): o for o in listed.get("items") or []}
+        self.revision = listed.resource_version
+        fresh = {_id(o): o for o in listed.items}
         out = [WatchEvent("DELETED", o) for k, o in self.known.items() if k not in fresh]
         for k, o in fresh.items():
             old = self.known.get(k)
-            if old is None or old["metadata"].get("resourceVersion") != o["metadata"].get("resourceVersion"):
+            if old is None or identity(old)[2] != identity(o)[2]:
                 out.append(WatchEvent("MODIFIED" if old else "ADDED", o))
         self.known = fresh
         return out
 
     def accept(self, raw: dict[str, Any]) -> WatchEvent | None:
-        kind, obj = raw["type"], raw["object"]
+        kind, wire = raw["type"], raw["object"]
         if kind == "ERROR":
-            raise errors.from_status(obj)
-        self.revision = obj["metadata"].get("resourceVersion", self.revision)
+            raise errors.from_status(wire)
+        self.revision = wire["metadata"].get("resourceVersion", self.revision)
         if kind == "BOOKMARK":
             return None
+        obj = self.client.decode(self.info, wire)
         if kind == "DELETED":
             self.known.pop(_id(obj), None)
         else:
@@ -85,7 +82,7 @@ class _Follower:
 
 
 async def watch(client: Client, info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
-                fields: str, known: list[dict[str, Any]]) -> AsyncIterator[WatchEvent]:
+                fields: str, known: list[Any]) -> AsyncIterator[WatchEvent]:
     f = _Follower(client, info, namespace, labels, fields)
     f.revision = resource_version
     f.known = {_id(o): o for o in known}

@@ -9,14 +9,16 @@ packs them. A Service without a selector keeps the Endpoints its user wrote.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from portside import api
 from portside.api import models
+from portside.api.models import Endpoints, Pod, Service, ServicePort
 from portside.client import AlreadyExists, Client, NotFound
 from portside.controllers.base import Controller
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
-from portside.controllers.pods import Obj, is_active, is_ready, meta
+from portside.controllers.pods import is_active, is_ready
 from portside.controllers.shared import InformerFactory
 
 PODS = api.lookup("", "v1", "pods")
@@ -26,51 +28,50 @@ ENDPOINTS = api.lookup("", "v1", "endpoints")
 PortKey = tuple[tuple[str, int, str], ...]  # (name, number, protocol) per Service port the pod serves
 
 
-def selects(service: Obj, pod: Obj) -> bool:
-    selector = (service.get("spec") or {}).get("selector")
-    return bool(selector) and api.selector_from_object({"matchLabels": selector}).matches(meta(pod).get("labels"))
+def selects(service: Service, pod: Pod) -> bool:
+    selector = service.spec.selector if service.spec else None
+    return bool(selector) and api.selector_from_object({"matchLabels": selector}).matches(pod.metadata.labels)
 
 
-def resolve(port: Obj, pod: Obj) -> int | None:
+def resolve(port: ServicePort, pod: Pod) -> int | None:
     """The pod's number for a Service port: the targetPort itself, or the container port of that name."""
-    target = port.get("targetPort", port.get("port"))
+    target = port.port if port.target_port is None else port.target_port
     if isinstance(target, int):
         return target
     if target.isdigit():
         return int(target)
-    protocol = port.get("protocol", "TCP")
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        for cport in container.get("ports") or []:
-            if cport.get("name") == target and cport.get("protocol", "TCP") == protocol:
-                return cport.get("containerPort")
+    protocol = port.protocol or "TCP"
+    for container in pod.spec.containers or []:
+        for cport in container.ports or []:
+            if cport.name == target and (cport.protocol or "TCP") == protocol:
+                return cport.container_port
     return None
 
 
-def _ports(service: Obj, pod: Obj) -> PortKey:
+def _ports(service: Service, pod: Pod) -> PortKey:
     out = []
-    for port in (service.get("spec") or {}).get("ports") or []:
+    for port in service.spec.ports or []:
         number = resolve(port, pod)
         if number is not None:
-            out.append((port.get("name") or "", number, port.get("protocol", "TCP")))
+            out.append((port.name or "", number, port.protocol or "TCP"))
     return tuple(out)
 
 
-def _address(pod: Obj) -> models.EndpointAddress:
-    m = meta(pod)
-    ref = models.ObjectReference(kind="Pod", namespace=m.get("namespace"), name=m.get("name"), uid=m.get("uid"))
-    return models.EndpointAddress(ip=pod["status"]["podIP"], node_name=(pod.get("spec") or {}).get("nodeName"),
-                                  target_ref=ref)
+def _address(pod: Pod) -> models.EndpointAddress:
+    m = pod.metadata
+    ref = models.ObjectReference(kind="Pod", namespace=m.namespace, name=m.name, uid=m.uid)
+    return models.EndpointAddress(ip=pod.status.pod_ip, node_name=pod.spec.node_name, target_ref=ref)
 
 
-def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
+def subsets(service: Service, pods: list[Pod]) -> list[models.EndpointSubset]:
     """The Endpoints subsets ``service`` should have given ``pods`` (any pods; non-matching ones are skipped)."""
-    publish_all = bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
+    publish_all = bool(service.spec.publish_not_ready_addresses)
     groups: dict[PortKey, models.EndpointSubset] = {}
-    for pod in sorted(pods, key=lambda p: meta(p).get("name", "")):
-        if not selects(service, pod) or not is_active(pod) or not (pod.get("status") or {}).get("podIP"):
+    for pod in sorted(pods, key=lambda p: p.metadata.name or ""):
+        if not selects(service, pod) or not is_active(pod) or not (pod.status and pod.status.pod_ip):
             continue
         key = _ports(service, pod)
-        if (service.get("spec") or {}).get("ports") and not key:
+        if service.spec.ports and not key:
             continue  # serves none of the Service's ports
         subset = groups.setdefault(key, models.EndpointSubset(ports=[
             models.EndpointPort(name=name or None, port=number, protocol=protocol) for name, number, protocol in key]))
@@ -78,7 +79,7 @@ def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
             subset.addresses = [*(subset.addresses or []), _address(pod)]
         else:
             subset.not_ready_addresses = [*(subset.not_ready_addresses or []), _address(pod)]
-    return [groups[k].to_dict() for k in sorted(groups)]
+    return [groups[k] for k in sorted(groups)]
 
 
 class EndpointsController(Controller):
@@ -96,13 +97,13 @@ class EndpointsController(Controller):
         self.endpoints.on_change(self._endpoints_changed)
         self.pods.on_change(self._pod_changed)
 
-    def _endpoints_changed(self, kind: str, endpoints: Obj, prev: Obj | None) -> None:
+    def _endpoints_changed(self, kind: str, endpoints: Endpoints, prev: Endpoints | None) -> None:
         """Endpoints nobody's Service owns (written before their Service, or by hand) are left alone."""
-        if self.services.get(meta(endpoints).get("namespace", ""), meta(endpoints)["name"]) is not None:
+        if self.services.get(endpoints.metadata.namespace or "", endpoints.metadata.name) is not None:
             self.queue.add(cache_key(endpoints))
 
-    def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
-        for service in self.services_in(meta(pod).get("namespace", "")):
+    def _pod_changed(self, kind: str, pod: Pod, prev: Pod | None) -> None:
+        for service in self.services_in(pod.metadata.namespace or ""):
             if selects(service, pod) or (prev is not None and selects(service, prev)):
                 self.queue.add(cache_key(service))
 
@@ -114,27 +115,27 @@ class EndpointsController(Controller):
             if current is not None:
                 await self._delete(current)
             return
-        if not (service.get("spec") or {}).get("selector"):
+        if not service.spec.selector:
             return
         want = subsets(service, self.pods_in(namespace))
         if current is None:
             await self._create(service, want)
-        elif (current.get("subsets") or []) != want:
-            await self.client.update(ENDPOINTS, {**current, "subsets": want})
+        elif (current.subsets or []) != want:
+            await self.client.update(ENDPOINTS, dataclasses.replace(current, subsets=want))
 
-    async def _create(self, service: Obj, want: list[Obj]) -> None:
-        m = meta(service)
-        body = {"apiVersion": "v1", "kind": "Endpoints", "subsets": want,
-                "metadata": {"name": m["name"], "namespace": m["namespace"], "labels": m.get("labels") or {}}}
+    async def _create(self, service: Service, want: list[models.EndpointSubset]) -> None:
+        m = service.metadata
+        body = Endpoints(api_version="v1", kind="Endpoints", subsets=want, metadata=models.ObjectMeta(
+            name=m.name, namespace=m.namespace, labels=m.labels or {}))
         try:
             await self.client.create(ENDPOINTS, body)
         except AlreadyExists:
             raise RuntimeError("Endpoints appeared meanwhile; retrying against it") from None
 
-    async def _delete(self, endpoints: Obj) -> None:
+    async def _delete(self, endpoints: Endpoints) -> None:
         try:
-            await self.client.delete(ENDPOINTS, meta(endpoints)["name"], meta(endpoints)["namespace"],
-                                     uid=meta(endpoints).get("uid", ""))
+            await self.client.delete(ENDPOINTS, endpoints.metadata.name, endpoints.metadata.namespace,
+                                     uid=endpoints.metadata.uid or "")
         except NotFound:
             pass
 

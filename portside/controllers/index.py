@@ -1,6 +1,6 @@
 """A by-namespace view of an informer's cache, so a sync reads its namespace's pods without scanning all of them.
 
-Kept current by the informer's change handler; it holds the same dicts the cache does (no copies).
+Kept current by the informer's change handler; it holds the same objects the cache does (no copies).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from portside.controllers.informer import Informer, cache_key
 
-Obj = dict[str, Any]
+Obj = Any  # a typed model from the informer
 
 
 class ByNamespace:
@@ -19,7 +19,7 @@ class ByNamespace:
         informer.on_change(self._changed)
 
     def _changed(self, kind: str, obj: Obj, prev: Obj | None) -> None:
-        namespace = obj["metadata"].get("namespace", "")
+        namespace = obj.metadata.namespace or ""
         if kind == "DELETED":
             self._objs[namespace].pop(cache_key(obj), None)
             if not self._objs[namespace]:

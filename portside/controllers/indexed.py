@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import copy
 
-from portside.controllers.pods import Obj, is_active, meta
+from portside.api.models import EnvVar, EnvVarSource, Job, ObjectFieldSelector, Pod
+from portside.controllers.pods import is_active, phase
 
 INDEX = "batch.kubernetes.io/job-completion-index"
-ENV = {"name": "JOB_COMPLETION_INDEX",
-       "valueFrom": {"fieldRef": {"fieldPath": f"metadata.annotations['{INDEX}']"}}}
 
 
-def is_indexed(job: Obj) -> bool:
-    return (job.get("spec") or {}).get("completionMode") == "Indexed"
+def _env() -> EnvVar:
+    return EnvVar(name="JOB_COMPLETION_INDEX", value_from=EnvVarSource(field_ref=ObjectFieldSelector(
+        field_path=f"metadata.annotations['{INDEX}']")))
 
 
-def index_of(pod: Obj) -> int | None:
-    value = (meta(pod).get("annotations") or {}).get(INDEX, "")
+def is_indexed(job: Job) -> bool:
+    return job.spec is not None and job.spec.completion_mode == "Indexed"
+
+
+def index_of(pod: Pod) -> int | None:
+    value = (pod.metadata.annotations or {}).get(INDEX, "")
     return int(value) if value.isdigit() else None
 
 
@@ -44,32 +48,36 @@ def format_indexes(indexes: set[int]) -> str:
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-def completed(job: Obj, pods: list[Obj]) -> set[int]:
+def _completions(job: Job) -> int:
+    return (job.spec.completions if job.spec else None) or 0
+
+
+def completed(job: Job, pods: list[Pod]) -> set[int]:
     """Indexes with a succeeded pod, plus those the status already recorded (their pods may be gone)."""
-    done = parse_indexes((job.get("status") or {}).get("completedIndexes"))
-    limit = (job.get("spec") or {}).get("completions") or 0
+    done = parse_indexes(job.status.completed_indexes if job.status else None)
+    limit = _completions(job)
     for pod in pods:
         i = index_of(pod)
-        if i is not None and i < limit and (pod.get("status") or {}).get("phase") == "Succeeded":
+        if i is not None and i < limit and phase(pod) == "Succeeded":
             done.add(i)
     return done
 
 
-def missing(job: Obj, pods: list[Obj]) -> list[int]:
+def missing(job: Job, pods: list[Pod]) -> list[int]:
     """Indexes neither done nor running, lowest first: the ones the next pods are for."""
     busy = completed(job, pods) | {index_of(p) for p in pods if is_active(p)}
-    return [i for i in range((job.get("spec") or {}).get("completions") or 0) if i not in busy]
+    return [i for i in range(_completions(job)) if i not in busy]
 
 
-def stamp(body: Obj, job_name: str, index: int) -> Obj:
-    """A pod body of the Job's template made into the pod for ``index``."""
+def stamp(body: Pod, job_name: str, index: int) -> Pod:
+    """A pod body of the Job's template made into the pod for ``index`` (``body`` is left as it is)."""
     out = copy.deepcopy(body)
-    m = out["metadata"]
-    m["generateName"] = f"{job_name}-{index}-"
-    m.setdefault("annotations", {})[INDEX] = str(index)
-    m.setdefault("labels", {})[INDEX] = str(index)
-    if len(f"{job_name}-{index}") <= 63:  # a hostname is one DNS label
-        out["spec"].setdefault("hostname", f"{job_name}-{index}")
-    for container in out["spec"].get("containers") or []:
-        container["env"] = [*(container.get("env") or []), dict(ENV)]
+    m = out.metadata
+    m.generate_name = f"{job_name}-{index}-"
+    m.annotations = {**(m.annotations or {}), INDEX: str(index)}
+    m.labels = {**(m.labels or {}), INDEX: str(index)}
+    if len(f"{job_name}-{index}") <= 63 and not out.spec.hostname:  # a hostname is one DNS label
+        out.spec.hostname = f"{job_name}-{index}"
+    for container in out.spec.containers or []:
+        container.env = [*(container.env or []), _env()]
     return out

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 from ipaddress import IPv4Network
 
+from portside.api.models import Node
 from portside.client import ApiError, Client, EventRecorder, NotFound
 
 log = logging.getLogger("portside.controllers.nodeipam")
@@ -42,8 +43,8 @@ def first_free(cluster: IPv4Network, taken: set[IPv4Network], node_mask: int = N
     return None
 
 
-def pod_cidr(node: dict) -> IPv4Network | None:
-    text = (node.get("spec") or {}).get("podCIDR")
+def pod_cidr(node: Node) -> IPv4Network | None:
+    text = node.spec.pod_cidr if node.spec else None
     try:
         return ipaddress.IPv4Network(text) if text else None
     except ValueError:
@@ -58,26 +59,25 @@ class NodeIPAM:
 
     async def run(self, ready) -> None:
         listed = await self.client.list("nodes")
-        for node in listed["items"]:
+        for node in listed.items:
             self._note(node)
-        for node in listed["items"]:
+        for node in listed.items:
             await self.sync(node)
         ready.set()
-        async for event in self.client.watch("nodes", resource_version=listed["metadata"]["resourceVersion"],
-                                             known=listed["items"]):
+        async for event in self.client.watch("nodes", resource_version=listed.resource_version, known=listed.items):
             if event.type == "DELETED":
                 self.taken.pop(event.name, None)
             else:
                 self._note(event.object)
                 await self.sync(event.object)
 
-    def _note(self, node: dict) -> None:
+    def _note(self, node: Node) -> None:
         cidr = pod_cidr(node)
         if cidr is not None:
-            self.taken[node["metadata"]["name"]] = cidr
+            self.taken[node.metadata.name] = cidr
 
-    async def sync(self, node: dict) -> None:
-        name = node["metadata"]["name"]
+    async def sync(self, node: Node) -> None:
+        name = node.metadata.name
         if pod_cidr(node) is not None:
             return
         block = first_free(self.cluster, set(self.taken.values()), self.node_mask)

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import math
 
-from portside.controllers.pods import Obj, meta
+from portside.api.models import Deployment, ReplicaSet
+from portside.controllers.pods import annotations, desired
 from portside.controllers.rollout import DESIRED, MAX_REPLICAS, bounds, replicas
 
 
-def is_scaling_event(deployment: Obj, active: list[Obj]) -> bool:
+def is_scaling_event(deployment: Deployment, active: list[ReplicaSet]) -> bool:
     """A ReplicaSet was sized for another replica count than the Deployment now asks for."""
-    want = str(deployment["spec"].get("replicas", 1))
-    return any((meta(rs).get("annotations") or {}).get(DESIRED, want) != want for rs in active)
+    want = str(desired(deployment))
+    return any(annotations(rs).get(DESIRED, want) != want for rs in active)
 
 
-def _annotated_max(rs: Obj, fallback: int) -> int:
-    value = (meta(rs).get("annotations") or {}).get(MAX_REPLICAS, "")
+def _annotated_max(rs: ReplicaSet, fallback: int) -> int:
+    value = annotations(rs).get(MAX_REPLICAS, "")
     return int(value) if value.isdigit() else fallback
 
 
-def _share(rs: Obj, deployment: Obj, total_now: int) -> int:
+def _share(rs: ReplicaSet, deployment: Deployment, total_now: int) -> int:
     """How many pods ``rs`` gains (or loses, negative) for the Deployment's new size."""
-    want = deployment["spec"].get("replicas", 1)
+    want = desired(deployment)
     if want == 0:
         return -replicas(rs)
     allowed, before = want + bounds(deployment)[0], _annotated_max(rs, total_now)
@@ -36,34 +37,38 @@ def _share(rs: Obj, deployment: Obj, total_now: int) -> int:
     return math.floor(replicas(rs) * allowed / before + 0.5) - replicas(rs)
 
 
-def _active_or_latest(new: Obj | None, old: list[Obj]) -> Obj | None:
+def _created(rs: ReplicaSet) -> str:
+    return rs.metadata.creation_timestamp or ""
+
+
+def _active_or_latest(new: ReplicaSet | None, old: list[ReplicaSet]) -> ReplicaSet | None:
     active = [rs for rs in old + ([new] if new else []) if replicas(rs)]
     if len(active) == 1:
         return active[0]
     if active:
         return None
-    return new or max(old, key=lambda rs: meta(rs).get("creationTimestamp") or "", default=None)
+    return new or max(old, key=_created, default=None)
 
 
-def proportional_sizes(deployment: Obj, new: Obj | None, old: list[Obj]) -> dict[str, int]:
+def proportional_sizes(deployment: Deployment, new: ReplicaSet | None, old: list[ReplicaSet]) -> dict[str, int]:
     """The size of every active ReplicaSet (or of the only/latest one) for the Deployment's replicas."""
-    want = deployment["spec"].get("replicas", 1)
+    want = desired(deployment)
     single = _active_or_latest(new, old)
     if single is not None:
-        return {meta(single)["name"]: want}
+        return {single.metadata.name: want}
     active = [rs for rs in old + ([new] if new else []) if replicas(rs)]
     if not active:
         return {}
     total = sum(replicas(rs) for rs in active)
     to_add = (want + bounds(deployment)[0] if want > 0 else 0) - total
-    by_age = sorted(active, key=lambda rs: meta(rs).get("creationTimestamp") or "", reverse=to_add > 0)
+    by_age = sorted(active, key=_created, reverse=to_add > 0)
     order = sorted(by_age, key=replicas, reverse=True)  # stable: among equal sizes, grow the newer, shrink the older
     sizes, added = {}, 0
     for rs in order:
         share = _share(rs, deployment, total) if to_add else 0
         share = min(share, to_add - added) if to_add > 0 else max(share, to_add - added)
-        sizes[meta(rs)["name"]], added = replicas(rs) + share, added + share
-    first = meta(order[0])["name"]
+        sizes[rs.metadata.name], added = replicas(rs) + share, added + share
+    first = order[0].metadata.name
     sizes[first] = max(0, sizes[first] + to_add - added)
     return sizes
 

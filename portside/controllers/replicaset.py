@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from portside import api
+from portside.api import models
+from portside.api.models import Pod, ReplicaSet
 from portside.client import NORMAL, WARNING, ApiError, Client, Conflict, EventRecorder, NotFound
 from portside.controllers import scaling
 from portside.controllers.base import Controller
@@ -17,12 +19,11 @@ from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
 from portside.controllers.pods import (
-    Obj,
     available_in,
     controller_of,
+    desired,
     from_template,
     is_terminating,
-    meta,
     now_s,
     owner_json_patch,
     owner_ref,
@@ -49,25 +50,25 @@ class ReplicaSetController(Controller):
         self.sets.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.pods.on_change(self._pod_changed)
 
-    def _pod_changed(self, kind: str, pod: Obj, prev: Obj | None) -> None:
-        ns = meta(pod).get("namespace", "")
+    def _pod_changed(self, kind: str, pod: Pod, prev: Pod | None) -> None:
+        ns = pod.metadata.namespace or ""
         ref = controller_of(pod)
-        if ref is not None and ref.get("kind") == "ReplicaSet":
-            key = f"{ns}/{ref['name']}"
+        if ref is not None and ref.kind == "ReplicaSet":
+            key = f"{ns}/{ref.name}"
             if kind == "ADDED":
                 self.expectations.observed_add(key)
             elif kind == "DELETED" or is_terminating(pod):
-                self.expectations.observed_delete(key, meta(pod).get("uid", ""))
+                self.expectations.observed_delete(key, pod.metadata.uid or "")
             self.queue.add(key)
         elif ref is None:
             self._enqueue_matching(pod)
         old_ref = controller_of(prev) if prev else None
-        if old_ref is not None and old_ref != ref and old_ref.get("kind") == "ReplicaSet":
-            self.queue.add(f"{ns}/{old_ref['name']}")
+        if old_ref is not None and old_ref != ref and old_ref.kind == "ReplicaSet":
+            self.queue.add(f"{ns}/{old_ref.name}")
 
-    def _enqueue_matching(self, pod: Obj) -> None:
-        labels = meta(pod).get("labels")
-        for rs in self.sets_in(meta(pod).get("namespace", "")):
+    def _enqueue_matching(self, pod: Pod) -> None:
+        labels = pod.metadata.labels
+        for rs in self.sets_in(pod.metadata.namespace or ""):
             if scaling.selector_of(rs).matches(labels):
                 self.queue.add(cache_key(rs))
 
@@ -87,40 +88,41 @@ class ReplicaSetController(Controller):
         if failure:
             raise RuntimeError(failure)  # retried with back-off; the status and an event say why
 
-    async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
+    async def _adopt(self, rs: ReplicaSet, pods: list[Pod]) -> list[Pod]:
         adopted = []
         for pod in pods:
-            refs = (meta(pod).get("ownerReferences") or []) + [owner_ref(rs, REPLICASETS)]
+            refs = (pod.metadata.owner_references or []) + [owner_ref(rs, REPLICASETS)]
             try:
-                adopted.append(await self.client.patch(PODS, meta(pod)["name"], owner_json_patch(pod, refs),
-                                                       meta(pod)["namespace"], type="json"))
+                adopted.append(await self.client.patch(PODS, pod.metadata.name, owner_json_patch(pod, refs),
+                                                       pod.metadata.namespace, type="json"))
             except (NotFound, Conflict):
                 continue  # changed under us: the next event brings it back
         return adopted
 
-    async def _release(self, rs: Obj, pods: list[Obj]) -> None:
-        uid = meta(rs)["uid"]
+    async def _release(self, rs: ReplicaSet, pods: list[Pod]) -> None:
+        uid = rs.metadata.uid
         for pod in pods:
-            refs = [r for r in meta(pod).get("ownerReferences") or [] if r.get("uid") != uid]
+            refs = [r for r in pod.metadata.owner_references or [] if r.uid != uid]
             try:
-                await self.client.patch(PODS, meta(pod)["name"], owner_json_patch(pod, refs), meta(pod)["namespace"],
+                await self.client.patch(PODS, pod.metadata.name, owner_json_patch(pod, refs), pod.metadata.namespace,
                                         type="json")
             except (NotFound, Conflict):
                 continue
 
-    async def _converge(self, key: str, rs: Obj, owned: list[Obj]) -> str:
+    async def _converge(self, key: str, rs: ReplicaSet, owned: list[Pod]) -> str:
         """Create or delete toward ``spec.replicas``; returns why a create failed ("" when none did)."""
-        plan = scaling.diff((rs.get("spec") or {}).get("replicas", 1), owned)
+        plan = scaling.diff(desired(rs), owned)
         if plan.create:
             self.expectations.expect(key, adds=plan.create)
             return await self._create(key, rs, plan.create)
         if plan.delete:
-            self.expectations.expect(key, deletes={meta(p)["uid"] for p in plan.delete})
+            self.expectations.expect(key, deletes={p.metadata.uid for p in plan.delete})
             await asyncio.gather(*(self._delete(key, rs, p) for p in plan.delete))
         return ""
 
-    async def _create(self, key: str, rs: Obj, count: int) -> str:
-        body = from_template(rs["spec"].get("template") or {}, owner_ref(rs, REPLICASETS), f"{meta(rs)['name']}-")
+    async def _create(self, key: str, rs: ReplicaSet, count: int) -> str:
+        template = rs.spec.template or models.PodTemplateSpec()
+        body = from_template(template, owner_ref(rs, REPLICASETS), f"{rs.metadata.name}-")
         for left, batch in _remaining(scaling.slow_start(count)):
             errors = [e for e in await asyncio.gather(*(self._create_one(rs, body) for _ in range(batch))) if e]
             if errors:
@@ -129,38 +131,38 @@ class ReplicaSetController(Controller):
                 return errors[0]
         return ""
 
-    async def _create_one(self, rs: Obj, body: Obj) -> str:
+    async def _create_one(self, rs: ReplicaSet, body: Pod) -> str:
         try:
-            pod = await self.client.create(PODS, body, meta(rs)["namespace"])
+            pod = await self.client.create(PODS, body, rs.metadata.namespace)
         except ApiError as exc:
             await self.events.record(rs, WARNING, "FailedCreate", f"Error creating: {exc}")
             return str(exc)
-        await self.events.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {meta(pod)['name']}")
+        await self.events.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {pod.metadata.name}")
         return ""
 
-    async def _delete(self, key: str, rs: Obj, pod: Obj) -> None:
-        m = meta(pod)
+    async def _delete(self, key: str, rs: ReplicaSet, pod: Pod) -> None:
+        m = pod.metadata
         try:
-            await self.client.delete(PODS, m["name"], m["namespace"], uid=m["uid"])
+            await self.client.delete(PODS, m.name, m.namespace, uid=m.uid)
         except NotFound:
-            self.expectations.observed_delete(key, m["uid"])
+            self.expectations.observed_delete(key, m.uid)
             return
         except ApiError as exc:
-            self.expectations.observed_delete(key, m["uid"])
+            self.expectations.observed_delete(key, m.uid)
             await self.events.record(rs, WARNING, "FailedDelete", f"Error deleting: {exc}")
             raise
-        await self.events.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {m['name']}")
+        await self.events.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {m.name}")
 
-    async def _write_status(self, rs: Obj, owned: list[Obj], failure: str) -> None:
+    async def _write_status(self, rs: ReplicaSet, owned: list[Pod], failure: str) -> None:
         now = now_s()
         status = scaling.status(rs, owned, now, failure)
-        if {k: v for k, v in status.items() if v is not None} != rs.get("status"):
+        if status != rs.status:
             try:
-                await self.client.patch(REPLICASETS, meta(rs)["name"], {"status": status}, meta(rs)["namespace"],
-                                        subresource="status")
+                await self.client.patch(REPLICASETS, rs.metadata.name, scaling.status_patch(status),
+                                        rs.metadata.namespace, subresource="status")
             except NotFound:
                 return
-        waits = [w for p in owned if (w := available_in(p, rs["spec"].get("minReadySeconds") or 0, now))]
+        waits = [w for p in owned if (w := available_in(p, scaling.min_ready_seconds(rs), now))]
         if waits:
             add_after(self.queue, cache_key(rs), min(waits) + 0.05)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from portside import api
+from portside.api import models
 from portside.controllers.pods import (
     Obj,
     controller_of,
@@ -15,12 +16,12 @@ from portside.controllers.pods import (
     is_available,
     is_ready,
     is_terminating,
-    meta,
     timestamp,
 )
 
 BURST = 500  # most pods created or deleted in one sync, as Kubernetes' burstReplicas
 FIRST_BATCH = 1
+Pod = models.Pod
 
 
 @dataclass
@@ -31,31 +32,32 @@ class Claim:
 
 
 def selector_of(owner: Obj) -> api.Selector:
-    return api.selector_from_object((owner.get("spec") or {}).get("selector"))
+    selector = owner.spec.selector if owner.spec else None
+    return api.selector_from_object(selector.to_dict() if selector else None)
 
 
-def claim(owner: Obj, pods: list[Obj]) -> Claim:
+def claim(owner: Obj, objs: list[Obj]) -> Claim:
     """Kubernetes' ControllerRefManager: keep what is ours and matches, adopt matching orphans, release the rest.
 
-    A terminating owner adopts nothing (it would only orphan them again); a terminating pod is not adopted.
+    A terminating owner adopts nothing (it would only orphan them again); a terminating object is not adopted.
     """
-    out, uid, selector = Claim(), meta(owner).get("uid"), selector_of(owner)
-    for pod in pods:
-        ref, matches = controller_of(pod), selector.matches(meta(pod).get("labels"))
-        if ref is not None and ref.get("uid") == uid:
-            (out.owned if matches else out.release).append(pod)
-        elif ref is None and matches and not is_terminating(owner) and not is_terminating(pod):
-            out.adopt.append(pod)
+    out, uid, selector = Claim(), owner.metadata.uid, selector_of(owner)
+    for obj in objs:
+        ref, matches = controller_of(obj), selector.matches(obj.metadata.labels)
+        if ref is not None and ref.uid == uid:
+            (out.owned if matches else out.release).append(obj)
+        elif ref is None and matches and not is_terminating(owner) and not is_terminating(obj):
+            out.adopt.append(obj)
     return out
 
 
 @dataclass(frozen=True)
 class Diff:
     create: int = 0
-    delete: tuple[Obj, ...] = ()
+    delete: tuple[Pod, ...] = ()
 
 
-def diff(replicas: int, pods: list[Obj]) -> Diff:
+def diff(replicas: int, pods: list[Pod]) -> Diff:
     """How to get from ``pods`` (owned) to ``replicas`` active ones; deletes the most deletable first."""
     active = [p for p in pods if is_active(p)]
     gap = replicas - len(active)
@@ -77,38 +79,46 @@ def slow_start(count: int, first: int = FIRST_BATCH) -> list[int]:
     return batches
 
 
-def _fully_labeled(pod: Obj, template_labels: dict[str, str]) -> bool:
-    labels = meta(pod).get("labels") or {}
+def _fully_labeled(pod: Pod, template_labels: dict[str, str]) -> bool:
+    labels = pod.metadata.labels or {}
     return all(labels.get(k) == v for k, v in template_labels.items())
 
 
-def status(rs: Obj, pods: list[Obj], now: float, failure: str = "") -> Obj:
+def min_ready_seconds(rs: models.ReplicaSet) -> int:
+    return (rs.spec.min_ready_seconds if rs.spec else None) or 0
+
+
+def status(rs: models.ReplicaSet, pods: list[Pod], now: float, failure: str = "") -> models.ReplicaSetStatus:
     """ReplicaSet status from its owned pods (``pods``); terminating pods are counted apart, as Kubernetes does.
 
     ``failure`` (why the last pod create failed) becomes the ReplicaFailure condition; without one, that condition
-    goes (``conditions: None`` removes the field in the merge patch the controller sends).
+    goes (``conditions`` None: ``status_patch`` sends it as null, which removes the field).
     """
-    spec = rs.get("spec") or {}
     active = [p for p in pods if is_active(p)]
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-    min_ready = spec.get("minReadySeconds") or 0
-    out = {
-        "replicas": len(active),
-        "fullyLabeledReplicas": sum(_fully_labeled(p, labels) for p in active),
-        "readyReplicas": sum(is_ready(p) for p in active),
-        "availableReplicas": sum(is_available(p, min_ready, now) for p in active),
-        "terminatingReplicas": sum(is_terminating(p) for p in pods),
-        "observedGeneration": meta(rs).get("generation", 0),
-    }
-    out["conditions"] = replica_failure(rs, failure) or None
-    return out
+    template = rs.spec.template if rs.spec else None
+    labels = (template.metadata.labels if template and template.metadata else None) or {}
+    min_ready = min_ready_seconds(rs)
+    return models.ReplicaSetStatus(
+        replicas=len(active),
+        fully_labeled_replicas=sum(_fully_labeled(p, labels) for p in active),
+        ready_replicas=sum(is_ready(p) for p in active),
+        available_replicas=sum(is_available(p, min_ready, now) for p in active),
+        terminating_replicas=sum(is_terminating(p) for p in pods),
+        observed_generation=rs.metadata.generation or 0,
+        conditions=replica_failure(rs, failure) or None)
 
 
-def replica_failure(rs: Obj, failure: str) -> list[Obj]:
-    current = (rs.get("status") or {}).get("conditions") or []
-    kept = [c for c in current if c.get("type") != "ReplicaFailure"]
+def status_patch(status: models.ReplicaSetStatus) -> dict:
+    """The merge patch that writes ``status``; absent conditions are sent as null so that the field goes."""
+    return {"status": {**status.to_dict(), "conditions": status.conditions}}
+
+
+def replica_failure(rs: models.ReplicaSet, failure: str) -> list[models.WorkloadCondition]:
+    current = (rs.status.conditions if rs.status else None) or []
+    kept = [c for c in current if c.type != "ReplicaFailure"]
     if not failure:
         return kept
-    previous = next((c for c in current if c.get("type") == "ReplicaFailure"), {})
-    return kept + [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure,
-                    "lastTransitionTime": previous.get("lastTransitionTime") or timestamp()}]
+    previous = next((c for c in current if c.type == "ReplicaFailure"), None)
+    since = (previous.last_transition_time if previous else None) or timestamp()
+    return kept + [models.WorkloadCondition(type="ReplicaFailure", status="True", reason="FailedCreate",
+                                            message=failure, last_transition_time=since)]

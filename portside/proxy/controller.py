@@ -66,12 +66,12 @@ class _World:
 
 class ProxyController:
     def __init__(self, client: Client, config: ProxyConfig = ProxyConfig()) -> None:
-        self.client, self.config = client, config
+        self.client, self.config = client.raw, config  # the planner reads Services and Endpoints as wire dicts
         self.world = _World()
         self.changed = asyncio.Event()
         self.kernel: KernelPlane | None = None
         self.userspace = UserspacePlane(config.workers, config.lb_address)
-        self.reporter = status.Reporter(client, config.lb_address)
+        self.reporter = status.Reporter(self.client, config.lb_address)
         self.last_plan = Plan()
         self._metrics: dict[str, str] = {}  # nothing is published until there is something to show
 
@@ -89,10 +89,10 @@ class ProxyController:
 
     async def _follow(self, resource: str, cache: dict[str, Obj], synced: asyncio.Event) -> None:
         listed = await self.client.list(resource)
-        cache.update({_key(o): o for o in listed.get("items") or []})
+        cache.update({_key(o): o for o in listed.items})
         synced.set()
         self.changed.set()
-        async for event in self.client.watch(resource, resource_version=listed["metadata"]["resourceVersion"]):
+        async for event in self.client.watch(resource, resource_version=listed.resource_version):
             if event.type == "DELETED":
                 cache.pop(_key(event.object), None)
             else:

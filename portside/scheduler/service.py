@@ -32,8 +32,8 @@ TERMINAL = ("Succeeded", "Failed")
 
 class SchedulerService:
     def __init__(self, client: Client, profiles: dict[str, Profile] | None = None, batch: int = 256) -> None:
-        self.client = client
-        self.binder = ApiBinder(client, self._bind_done)
+        self.client = client.raw  # placement reads wire dicts (wire.py), and needs no answer decoded
+        self.binder = ApiBinder(self.client, self._bind_done)
         self.core = Scheduler(self.binder, profiles)
         self.batch = batch
         self.wake = asyncio.Event()
@@ -132,9 +132,9 @@ class SchedulerService:
     # --- running ------------------------------------------------------------------------------------------------
     async def _list(self, res: str, handler) -> str:
         listed = await self.client.list(res)
-        for obj in listed.get("items") or []:
+        for obj in listed.items:
             handler("ADDED", obj)
-        return listed["metadata"]["resourceVersion"]
+        return listed.resource_version
 
     async def _follow(self, res: str, revision: str, handler) -> None:
         async for event in self.client.watch(res, resource_version=revision):

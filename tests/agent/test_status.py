@@ -1,9 +1,16 @@
 """Pod status on data: phases, conditions, container states and reasons, unchanged status compares equal."""
 
+from portside.agent import status
 from portside.agent.model import Run
-from portside.agent.status import Facts, compute
+from portside.agent.status import Facts
+from portside.api.models import PodStatus
 
 NOW, LATER = "2026-01-01T00:00:10Z", "2026-01-01T00:09:00Z"
+
+
+def compute(facts: Facts, old: dict, now: str) -> dict:
+    """The status as its wire dict (what the API stores) from and to the typed core."""
+    return status.compute(facts, PodStatus.from_dict(old), now).to_dict()
 
 
 def run(name="c", status="running", code=0, attempt=0, oom=False) -> Run:

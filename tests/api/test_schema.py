@@ -1,5 +1,8 @@
 """The schema decode step: JSON types with exact paths, pruning unknown fields, canonical quantities, typed access."""
 
+import copy
+import dataclasses
+
 import pytest
 
 from portside import api
@@ -64,6 +67,23 @@ def test_typed_round_trip() -> None:
     assert pod.spec.containers[0].ports[0].container_port == 80
     assert pod.metadata.labels == {"app": "x"}
     assert pod.to_dict() == out
+
+
+def test_a_decoded_model_is_the_constructed_one() -> None:
+    """Decoding fills only the fields on the wire; absent ones read the dataclass default, so equality, copies,
+    ``dataclasses.replace`` and later assignments behave as on a model built by its constructor."""
+    wire = {"metadata": {"name": "a", "labels": {"app": "x"}}, "spec": {"nodeName": None, "containers": [
+        {"name": "c", "image": "busybox"}]}, "unknown": 1}
+    pod = models.Pod.from_dict(wire)
+    built = models.Pod(metadata=models.ObjectMeta(name="a", labels={"app": "x"}),
+                       spec=models.PodSpec(containers=[models.Container(name="c", image="busybox")]))
+    assert pod == built and pod.status is None and pod.spec.node_name is None
+    assert dataclasses.replace(pod, status=models.PodStatus(phase="Running")).status.phase == "Running"
+    moved = copy.deepcopy(pod)
+    moved.spec.node_name = "n1"
+    assert moved.to_dict()["spec"]["nodeName"] == "n1" and pod.spec.node_name is None
+    assert pod.to_dict() == {k: v for k, v in wire.items() if k != "unknown"} | {"spec": {"containers": [
+        {"name": "c", "image": "busybox"}]}}
 
 
 def test_wire_names_follow_kubernetes_spelling() -> None:

@@ -6,6 +6,7 @@ import contextlib
 import pytest
 from support.net import free_port
 
+from portside.api import models
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import AlreadyExists, Client, ClientConfig, Conflict, Invalid, NotFound, resource
 
@@ -28,10 +29,16 @@ def test_verbs_and_errors_over_tls_with_the_kubeconfig(cluster):
             made = await c.create("configmaps", cm("a", k="1"), "client-verbs")
             with pytest.raises(AlreadyExists):
                 await c.create("configmaps", cm("a"), "client-verbs")
+            assert isinstance(made, models.ConfigMap) and made.metadata.namespace == "client-verbs"
             patched = await c.patch("configmaps", "a", {"data": {"j": "2"}}, "client-verbs")
-            assert patched["data"] == {"k": "1", "j": "2"}
+            assert patched.data == {"k": "1", "j": "2"}
+            made.data = {"stale": "x"}
             with pytest.raises(Conflict):
-                await c.update("configmaps", {**made, "data": {"stale": "x"}})
+                await c.update("configmaps", made)
+            listed = await c.list("configmaps", "client-verbs")
+            assert [m.metadata.name for m in listed.items] == ["a"] and listed.resource_version
+            raw = await c.raw.get("configmaps", "a", "client-verbs")
+            assert raw["data"] == patched.data and raw == patched.to_dict()
             with pytest.raises(Invalid) as bad:
                 await c.create("configmaps", cm("Not_Valid"), "client-verbs")
             assert bad.value.causes[0]["field"] == "metadata.name"
@@ -62,8 +69,8 @@ def test_watch_from_a_revision_with_known_objects_reports_deletions_in_a_compact
             await client.delete("configmaps", "a", "default")
             await client.create("configmaps", cm("b"))
             await s.store.compact(await s.store.current_revision())
-            events = client.watch("configmaps", "default", resource_version=listed["metadata"]["resourceVersion"],
-                                  known=listed["items"])
+            events = client.watch("configmaps", "default", resource_version=listed.resource_version,
+                                  known=listed.items)
             got = [await anext(events) for _ in range(2)]
             await events.aclose()
         await client.close()
@@ -87,7 +94,7 @@ def test_watch_relists_after_410_and_reports_the_difference(tmp_path):
             await client.patch("configmaps", "b", {"data": {"v": "2"}}, "default")
             await client.create("configmaps", cm("c"))
             await s.store.compact(await s.store.current_revision())
-            old = first[-1].object["metadata"]["resourceVersion"]
+            old = first[-1].object.metadata.resource_version
             raw = client.stream("/api/v1/namespaces/default/configmaps", {"watch": "1", "resourceVersion": old})
             gone = await anext(raw)
             await raw.aclose()
@@ -111,16 +118,17 @@ def test_concurrent_bindings_of_one_pod_exactly_one_wins(tmp_path):
     async def body():
         async with server(tmp_path, port), Client(ClientConfig(f"http://127.0.0.1:{port}")) as client:
             made = await client.create("pods", pod, "default")
-            events = client.watch("pods", "default", resource_version=made["metadata"]["resourceVersion"])
+            events = client.watch("pods", "default", resource_version=made.metadata.resource_version)
             outcomes = await asyncio.gather(*(client.bind("default", "p", f"node-{i}") for i in range(16)),
                                             return_exceptions=True)
             winners = [f"node-{i}" for i, o in enumerate(outcomes) if not isinstance(o, BaseException)]
             assert len(winners) == 1
             assert sum(isinstance(o, Conflict) for o in outcomes) == 15
             bound = await client.get("pods", "p", "default")
-            assert bound["spec"] == {**made["spec"], "nodeName": winners[0]}
-            assert bound["metadata"]["generation"] == made["metadata"]["generation"] + 1
-            assert [c["status"] for c in bound["status"]["conditions"] if c["type"] == "PodScheduled"] == ["True"]
+            made.spec.node_name = winners[0]
+            assert bound.spec == made.spec
+            assert bound.metadata.generation == made.metadata.generation + 1
+            assert [c.status for c in bound.status.conditions if c.type == "PodScheduled"] == ["True"]
             event = await anext(events)
             assert event.type == "MODIFIED" and event.object == bound
             await events.aclose()

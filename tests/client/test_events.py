@@ -39,7 +39,7 @@ def test_repeats_are_counted_on_one_event_and_new_messages_get_their_own(cluster
     got = {e["reason"]: e for e in events(cluster, ns)}
     assert set(got) == {"BackOff", "Pulled"}
     assert got["BackOff"]["count"] == 3 and got["Pulled"]["count"] == 1
-    assert got["BackOff"]["involvedObject"]["uid"] == cm["metadata"]["uid"]
+    assert got["BackOff"]["involvedObject"]["uid"] == cm.metadata.uid
     assert got["BackOff"]["source"]["component"] == "test-component"
     assert got["BackOff"]["lastTimestamp"] >= got["BackOff"]["firstTimestamp"]
 

@@ -1,7 +1,7 @@
 """The workload controllers against a real ``portside up``, and a stand-in for the node agent's API writes.
 
 ``Harness`` runs an asyncio loop in a thread with the workload controllers on it (unless ``portside up`` already
-runs them) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
+runs them; they get the typed client) and a ``Kubelet`` per namespace: it plays the node agent's part through the API only, as the agent
 does: a pod that is not held by a scheduling gate gets ``phase: Running``, a pod IP and the Ready condition
 (optionally after a delay, or never), or ends Succeeded/Failed. It also keeps the history the tests assert on:
 which pods started when, and the fewest Ready pods seen at any moment of the watch.
@@ -14,7 +14,8 @@ the outcomes would come from scripts and probe periods no test can time exactly.
 agent and real containers (Job dependencies, a failing dependency, a rolling update that keeps replicas -
 maxUnavailable Ready, the seed Deployment) is tested in tests/agent/test_workloads.py and tests/agent/test_seed.py.
 The double writes only what the agent writes (pods/status) through the public API, and its pods carry a node
-selector no node matches, so no real scheduler or agent ever touches them.
+selector no node matches, so no real scheduler or agent ever touches them. The tests' predicates read
+wire dicts (``client.raw``), as kubectl's JSON shows them.
 """
 
 from __future__ import annotations
@@ -158,10 +159,10 @@ class Harness:
                          timeout=timeout + 5)
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
-        return self.call(self.client.get(resource, name, namespace))
+        return self.call(self.client.raw.get(resource, name, namespace))
 
     def kubelet(self, namespace: str, **behaviour: Any) -> Kubelet:
-        k = Kubelet(self.client, namespace, **behaviour)
+        k = Kubelet(self.client.raw, namespace, **behaviour)
         self.spawn(k.run())
         return k
 

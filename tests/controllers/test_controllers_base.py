@@ -6,6 +6,7 @@ import contextlib
 from support.net import free_port
 from support.wait import eventually_async
 
+from portside.api.models import ConfigMap, ObjectMeta
 from portside.apiserver import APIServer, ServerConfig
 from portside.client import Client, ClientConfig
 from portside.controllers import Controller, Informer, WorkQueue, cache_key
@@ -46,7 +47,7 @@ class Mirror(Controller):
     def __init__(self, client: Client) -> None:
         super().__init__(client)
         self.maps = self.informer(Informer(client, client_resource("configmaps"), "default"))
-        self.maps.on_change(lambda kind, obj, prev: None if obj["metadata"]["name"].endswith("-mirror")
+        self.maps.on_change(lambda kind, obj, prev: None if obj.metadata.name.endswith("-mirror")
                             else self.queue.add(cache_key(obj)))
         self.failed_once = False
 
@@ -57,12 +58,12 @@ class Mirror(Controller):
         obj = self.maps.get(*key.split("/"))
         if obj is None:
             return
-        mirror = {"metadata": {"name": obj["metadata"]["name"] + "-mirror"}, "data": obj.get("data") or {}}
-        existing = self.maps.get("default", mirror["metadata"]["name"])
+        mirror = ConfigMap(metadata=ObjectMeta(name=obj.metadata.name + "-mirror"), data=obj.data or {})
+        existing = self.maps.get("default", mirror.metadata.name)
         if existing is None:
             await self.client.create("configmaps", mirror, "default")
-        elif existing.get("data") != mirror["data"]:
-            await self.client.patch("configmaps", mirror["metadata"]["name"], {"data": mirror["data"]}, "default")
+        elif existing.data != mirror.data:
+            await self.client.patch("configmaps", mirror.metadata.name, {"data": mirror.data}, "default")
 
 
 def client_resource(name):
@@ -84,7 +85,7 @@ def test_controller_converges_from_watch_events_with_retry(tmp_path):
             await asyncio.wait_for(ready.wait(), 10)
             await client.create("configmaps", {"metadata": {"name": "src"}, "data": {"v": "1"}}, "default")
             await client.patch("configmaps", "src", {"data": {"v": "2"}}, "default")
-            await eventually_async(lambda: (ctl.maps.get("default", "src-mirror") or {}).get("data") == {"v": "2"},
+            await eventually_async(lambda: getattr(ctl.maps.get("default", "src-mirror"), "data", None) == {"v": "2"},
                                    what="the mirror to follow the change")
         finally:
             task.cancel()

@@ -5,18 +5,20 @@ import json
 import pytest
 from kubelet_double import template
 
+from portside.api.models import Deployment, DeploymentStatus, PodTemplateSpec, ReplicaSet
 from portside.controllers import progress, proportion, rollout
 
 
 def deploy_data(replicas=10, surge="25%", unavailable="25%", kind="RollingUpdate"):
     strategy = {"type": kind, "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}
-    return {"metadata": {"name": "web", "generation": 2}, "spec": {
-        "replicas": replicas, "strategy": strategy, "template": {"metadata": {"labels": {"app": "web"}}}}}
+    return Deployment.from_dict({"metadata": {"name": "web", "generation": 2}, "spec": {
+        "replicas": replicas, "strategy": strategy, "template": {"metadata": {"labels": {"app": "web"}}}}})
 
 
 def rs_data(name, replicas, available, created="2024-01-01T00:00:00Z", revision="1"):
-    return {"metadata": {"name": name, "creationTimestamp": created, "annotations": {rollout.REVISION: revision}},
-            "spec": {"replicas": replicas}, "status": {"replicas": replicas, "availableReplicas": available}}
+    return ReplicaSet.from_dict({
+        "metadata": {"name": name, "creationTimestamp": created, "annotations": {rollout.REVISION: revision}},
+        "spec": {"replicas": replicas}, "status": {"replicas": replicas, "availableReplicas": available}})
 
 
 @pytest.mark.parametrize("surge,unavailable,want", [
@@ -47,7 +49,7 @@ def test_unavailable_old_pods_go_first():
 
 
 def sized(rs, desired, maximum):
-    rs["metadata"]["annotations"].update({rollout.DESIRED: str(desired), rollout.MAX_REPLICAS: str(maximum)})
+    rs.metadata.annotations.update({rollout.DESIRED: str(desired), rollout.MAX_REPLICAS: str(maximum)})
     return rs
 
 
@@ -68,15 +70,16 @@ def test_a_single_active_set_takes_the_whole_count():
 
 
 def test_template_hash_is_stable_and_depends_on_template_and_collisions():
-    t = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}
-    assert rollout.template_hash(t) == rollout.template_hash(json.loads(json.dumps(t)))
+    wire = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}
+    t = PodTemplateSpec.from_dict(wire)
+    assert rollout.template_hash(t) == rollout.template_hash(PodTemplateSpec.from_dict(json.loads(json.dumps(wire))))
     assert rollout.template_hash(t) != rollout.template_hash(t, 1)
     assert set(rollout.template_hash(t)) <= set("bcdfghjklmnpqrstvwxz2456789")
 
 
 def test_reused_replica_set_moves_to_the_top_revision_and_takes_the_change_cause():
     d = deploy_data()
-    d["metadata"]["annotations"] = {"kubernetes.io/change-cause": "undo", rollout.REVISION: "2"}
+    d.metadata.annotations = {"kubernetes.io/change-cause": "undo", rollout.REVISION: "2"}
     back = rs_data("v1", 0, 0, revision="1")
     assert rollout.new_rs_annotations(d, back, [rs_data("v2", 2, 2, revision="2")]) == {
         rollout.REVISION: "3", rollout.REVISION_HISTORY: "1", "kubernetes.io/change-cause": "undo"}
@@ -86,21 +89,22 @@ def test_reused_replica_set_moves_to_the_top_revision_and_takes_the_change_cause
 
 def test_history_keeps_the_newest_empty_replica_sets():
     d = deploy_data()
-    d["spec"]["revisionHistoryLimit"] = 1
+    d.spec.revision_history_limit = 1
     old = [rs_data("r1", 0, 0, revision="1"), rs_data("r3", 0, 0, revision="3"), rs_data("r2", 0, 0, revision="2"),
            rs_data("busy", 2, 2, revision="4")]
-    assert [r["metadata"]["name"] for r in rollout.history_to_delete(d, old)] == ["r1", "r2"]
+    assert [r.metadata.name for r in rollout.history_to_delete(d, old)] == ["r1", "r2"]
 
 
 def test_progress_deadline_turns_progressing_false():
     d = deploy_data(2)
-    d["spec"]["progressDeadlineSeconds"] = 5
-    d["status"] = {"replicas": 2, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1, "conditions": [
-        {"type": "Progressing", "status": "True", "reason": progress.UPDATED,
-         "lastUpdateTime": "2024-01-01T00:00:00Z"}]}
+    d.spec.progress_deadline_seconds = 5
+    d.status = DeploymentStatus.from_dict({
+        "replicas": 2, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1, "conditions": [
+            {"type": "Progressing", "status": "True", "reason": progress.UPDATED,
+             "lastUpdateTime": "2024-01-01T00:00:00Z"}]})
     stalled = progress.status(d, rs_data("new", 1, 1), [rs_data("new", 1, 1), rs_data("old", 1, 0)], 1704067210.0)
-    cond = next(c for c in stalled["conditions"] if c["type"] == "Progressing")
-    assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
+    cond = next(c for c in stalled.conditions if c.type == "Progressing")
+    assert (cond.status, cond.reason) == ("False", "ProgressDeadlineExceeded")
 
 
 def deployment(name, replicas, image="web:v1", **spec):

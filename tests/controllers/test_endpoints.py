@@ -4,7 +4,9 @@ import json
 
 from kubelet_double import template
 
-from portside.controllers.endpoints import resolve, subsets
+from portside.api.models import Pod, Service, ServicePort
+from portside.controllers import endpoints
+from portside.controllers.endpoints import resolve
 
 SERVICE = {"metadata": {"name": "web", "namespace": "ns"}, "spec": {"selector": {"app": "web"}, "ports": [
     {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
@@ -12,11 +14,17 @@ SERVICE = {"metadata": {"name": "web", "namespace": "ns"}, "spec": {"selector": 
 
 
 def pod_data(name, ip, ready=True, http_port=8080, labels=None, phase="Running"):
-    return {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "labels": labels or {"app": "web"}},
-            "spec": {"nodeName": "n1", "containers": [{"name": "c", "ports": [
-                {"name": "http", "containerPort": http_port, "protocol": "TCP"}]}]},
-            "status": {"phase": phase, "podIP": ip, "conditions": [
-                {"type": "Ready", "status": "True" if ready else "False"}]}}
+    return Pod.from_dict({
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "labels": labels or {"app": "web"}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "ports": [
+            {"name": "http", "containerPort": http_port, "protocol": "TCP"}]}]},
+        "status": {"phase": phase, "podIP": ip, "conditions": [
+            {"type": "Ready", "status": "True" if ready else "False"}]}})
+
+
+def subsets(service, pods):
+    """The subsets as wire dicts, the form the API server stores."""
+    return [s.to_dict() for s in endpoints.subsets(Service.from_dict(service), pods)]
 
 
 def test_named_target_port_resolves_per_pod_and_groups_subsets():
@@ -36,7 +44,7 @@ def test_named_target_port_resolves_per_pod_and_groups_subsets():
 
 def test_unresolvable_named_port_drops_only_that_port():
     port = {"name": "admin", "port": 81, "targetPort": "admin", "protocol": "TCP"}
-    assert resolve(port, pod_data("a", "10.0.0.1")) is None
+    assert resolve(ServicePort.from_dict(port), pod_data("a", "10.0.0.1")) is None
     service = {**SERVICE, "spec": {**SERVICE["spec"], "ports": [port]}}
     assert subsets(service, [pod_data("a", "10.0.0.1")]) == []
 

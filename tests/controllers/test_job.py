@@ -7,6 +7,7 @@ import time
 import yaml
 from kubelet_double import template
 
+from portside.api.models import Job, JobStatus, Pod
 from portside.controllers import indexed, jobs
 
 
@@ -15,13 +16,13 @@ def job_data(completions=3, parallelism=2, backoff=1, deadline=None, annotations
             "template": {"spec": {"restartPolicy": restart}}}
     if deadline is not None:
         spec["activeDeadlineSeconds"] = deadline
-    return {"metadata": {"name": "j", "annotations": annotations or {}}, "spec": spec,
-            "status": {"startTime": "2024-01-01T00:00:00Z"}}
+    return Job.from_dict({"metadata": {"name": "j", "annotations": annotations or {}}, "spec": spec,
+                          "status": {"startTime": "2024-01-01T00:00:00Z"}})
 
 
 def pod_data(phase, restarts=0):
-    return {"metadata": {"name": phase}, "status": {"phase": phase, "containerStatuses": [
-        {"name": "c", "restartCount": restarts}]}}
+    return Pod.from_dict({"metadata": {"name": phase}, "status": {"phase": phase, "containerStatuses": [
+        {"name": "c", "restartCount": restarts}]}})
 
 
 NOW = 1704067205.0  # five seconds after the start above
@@ -50,8 +51,8 @@ def test_failure_back_off_doubles_per_failure():
     three = jobs.Counts((), 0, 3, 0, last_failure=NOW)
     assert jobs.backoff_left(three, NOW + 4) == 36.0
     assert jobs.backoff_left(jobs.Counts((), 0, 0, 0), NOW) == 0.0
-    failed = [{"metadata": {}, "status": {"phase": "Failed", "containerStatuses": [
-        {"state": {"terminated": {"finishedAt": "2024-01-01T00:00:03Z"}}}]}}]
+    failed = [Pod.from_dict({"metadata": {}, "status": {"phase": "Failed", "containerStatuses": [
+        {"state": {"terminated": {"finishedAt": "2024-01-01T00:00:03Z"}}}]}})]
     assert jobs.count(job_data(), failed).last_failure == NOW - 2
 
 
@@ -62,15 +63,18 @@ def test_indexes_round_trip_through_the_compressed_form():
 
 
 def test_indexed_jobs_count_indexes_and_fill_the_missing_ones():
-    job = {**job_data(completions=4), "status": {"completedIndexes": "0"}}
-    job["spec"]["completionMode"] = "Indexed"
-    pods = [{"metadata": {"annotations": {indexed.INDEX: i}}, "status": {"phase": phase}}
+    job = job_data(completions=4)
+    job.status = JobStatus(completed_indexes="0")
+    job.spec.completion_mode = "Indexed"
+    pods = [Pod.from_dict({"metadata": {"annotations": {indexed.INDEX: i}}, "status": {"phase": phase}})
             for i, phase in (("1", "Succeeded"), ("1", "Succeeded"), ("2", "Running"), ("3", "Failed"))]
     assert indexed.completed(job, pods) == {0, 1}
     assert indexed.missing(job, pods) == [3]
     counts = jobs.count(job, pods)
     assert (counts.succeeded, counts.completed_indexes) == (2, "0-1")
-    pod = indexed.stamp({"metadata": {}, "spec": {"containers": [{"name": "c"}]}}, "work", 3)
+    body = Pod.from_dict({"metadata": {}, "spec": {"containers": [{"name": "c"}]}})
+    pod = indexed.stamp(body, "work", 3).to_dict()
+    assert body.metadata.generate_name is None  # the template's body stays as it was
     assert pod["metadata"]["generateName"] == "work-3-" and pod["spec"]["hostname"] == "work-3"
     assert pod["metadata"]["annotations"][indexed.INDEX] == "3" == pod["metadata"]["labels"][indexed.INDEX]
     assert pod["spec"]["containers"][0]["env"][0]["name"] == "JOB_COMPLETION_INDEX"
@@ -78,14 +82,14 @@ def test_indexed_jobs_count_indexes_and_fill_the_missing_ones():
 
 def test_suspension_condition_follows_spec_suspend():
     job = job_data(deadline=1)
-    job["spec"]["suspend"] = True
+    job.spec.suspend = True
     cond = jobs.suspension(job, "t")
-    assert (cond["status"], cond["reason"], cond["message"]) == ("True", "JobSuspended", "Job suspended")
+    assert (cond.status, cond.reason, cond.message) == ("True", "JobSuspended", "Job suspended")
     assert jobs.deadline_in(job, NOW + 100) is None
-    job["status"]["conditions"] = [cond]
+    job.status.conditions = [cond]
     assert jobs.suspension(job, "t") is None
-    job["spec"]["suspend"] = False
-    assert jobs.suspension(job, "t")["reason"] == "JobResumed"
+    job.spec.suspend = False
+    assert jobs.suspension(job, "t").reason == "JobResumed"
     assert jobs.suspension(job_data(), "t") is None
 
 
@@ -98,8 +102,8 @@ def test_want_active_is_bounded_by_parallelism_and_remaining_completions():
 
 def test_dependencies_wait_then_fail_on_the_first_failed():
     job = job_data(annotations={jobs.GATE: "a, b"})
-    complete = {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
-    failed = {"status": {"conditions": [{"type": "Failed", "status": "True"}]}}
+    complete = Job.from_dict({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})
+    failed = Job.from_dict({"status": {"conditions": [{"type": "Failed", "status": "True"}]}})
     assert jobs.dependencies(job, {"a": complete}).waiting == ("b",)
     assert jobs.dependencies(job, {"a": complete, "b": complete}).met
     deps = jobs.dependencies(job, {"a": complete, "b": failed})

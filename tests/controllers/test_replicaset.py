@@ -4,11 +4,13 @@ import json
 
 from kubelet_double import template
 
+from portside.api.models import Pod, ReplicaSet
 from portside.controllers import expectations, scaling
 from portside.controllers.expectations import Expectations
 from portside.controllers.pods import Written, deletion_rank
 
-OWNER = {"metadata": {"uid": "rs-uid", "name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+OWNER = ReplicaSet.from_dict({"metadata": {"uid": "rs-uid", "name": "web"},
+                              "spec": {"selector": {"matchLabels": {"app": "web"}}}})
 
 
 def pod(name, labels=None, owner=None, phase="Running", ready=True, node="n1", created="2024-01-01T00:00:00Z",
@@ -18,20 +20,21 @@ def pod(name, labels=None, owner=None, phase="Running", ready=True, node="n1", c
         meta["ownerReferences"] = [{"uid": owner, "controller": True, "kind": "ReplicaSet", "name": "x"}]
     status = {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False",
                                               "lastTransitionTime": ready_at}]}
-    return {"metadata": meta, "spec": {"nodeName": node} if node else {}, "status": status}
+    return Pod.from_dict({"metadata": meta, "spec": {"nodeName": node} if node else {}, "status": status})
 
 
 def test_claim_adopts_matching_orphans_and_releases_mismatches():
     pods = [pod("mine", owner="rs-uid"), pod("orphan"), pod("theirs", owner="other"),
             pod("strayed", labels={"app": "db"}, owner="rs-uid"), pod("stranger", labels={"app": "db"})]
     got = scaling.claim(OWNER, pods)
-    assert [p["metadata"]["name"] for p in got.owned] == ["mine"]
-    assert [p["metadata"]["name"] for p in got.adopt] == ["orphan"]
-    assert [p["metadata"]["name"] for p in got.release] == ["strayed"]
+    assert [p.metadata.name for p in got.owned] == ["mine"]
+    assert [p.metadata.name for p in got.adopt] == ["orphan"]
+    assert [p.metadata.name for p in got.release] == ["strayed"]
 
 
 def test_terminating_owner_adopts_nothing():
-    owner = {**OWNER, "metadata": {**OWNER["metadata"], "deletionTimestamp": "2024-01-01T00:00:00Z"}}
+    owner = ReplicaSet.from_dict(OWNER.to_dict())
+    owner.metadata.deletion_timestamp = "2024-01-01T00:00:00Z"
     assert scaling.claim(owner, [pod("orphan")]).adopt == []
 
 
@@ -40,7 +43,7 @@ def test_diff_counts_only_active_pods_and_deletes_most_deletable_first():
             pod("not-ready", ready=False), pod("unscheduled", phase="Pending", ready=False, node=None),
             pod("done", phase="Succeeded")]
     assert scaling.diff(6, pods).create == 2
-    doomed = [p["metadata"]["name"] for p in scaling.diff(1, pods).delete]
+    doomed = [p.metadata.name for p in scaling.diff(1, pods).delete]
     assert doomed == ["unscheduled", "not-ready", "new-ready"]
 
 
@@ -56,24 +59,27 @@ def test_slow_start_batches_double():
 
 
 def test_status_counts_ready_available_and_labels():
-    rs = {"metadata": {"generation": 4}, "spec": {"minReadySeconds": 30, "template": {"metadata": {"labels": {
-        "app": "web", "tier": "fe"}}}}}
+    rs = ReplicaSet.from_dict({"metadata": {"generation": 4}, "spec": {"minReadySeconds": 30, "template": {
+        "metadata": {"labels": {"app": "web", "tier": "fe"}}}}})
     pods = [pod("a", labels={"app": "web", "tier": "fe"}, ready_at="2024-01-01T00:00:00Z"),
             pod("b", ready_at="2024-01-01T00:00:50Z"), pod("c", ready=False)]
     s = scaling.status(rs, pods, now=1704067260.0)  # 2024-01-01T00:01:00Z
-    assert (s["replicas"], s["fullyLabeledReplicas"], s["readyReplicas"], s["availableReplicas"]) == (3, 1, 2, 1)
-    assert s["observedGeneration"] == 4
+    assert (s.replicas, s.fully_labeled_replicas, s.ready_replicas, s.available_replicas) == (3, 1, 2, 1)
+    assert s.observed_generation == 4
 
 
 def test_a_failed_create_shows_as_replica_failure_until_creates_succeed():
-    rs = {"metadata": {}, "spec": {}, "status": {"conditions": [{"type": "Other", "status": "True"}]}}
+    rs = ReplicaSet.from_dict({"metadata": {}, "spec": {}, "status": {"conditions": [{"type": "Other",
+                                                                                       "status": "True"}]}})
     failing = scaling.status(rs, [], now=0.0, failure='pods "web-x" is forbidden: exceeded quota')
-    cond = failing["conditions"][-1]
-    assert (cond["type"], cond["reason"], cond["message"]) == ("ReplicaFailure", "FailedCreate",
-                                                               'pods "web-x" is forbidden: exceeded quota')
-    healed = scaling.status({**rs, "status": failing}, [], now=0.0)
-    assert healed["conditions"] == [{"type": "Other", "status": "True"}]
-    assert scaling.status({"metadata": {}, "spec": {}}, [], now=0.0)["conditions"] is None
+    cond = failing.conditions[-1]
+    assert (cond.type, cond.reason, cond.message) == ("ReplicaFailure", "FailedCreate",
+                                                      'pods "web-x" is forbidden: exceeded quota')
+    rs.status = failing
+    healed = scaling.status(rs, [], now=0.0)
+    assert [c.to_dict() for c in healed.conditions] == [{"type": "Other", "status": "True"}]
+    cleared = scaling.status(ReplicaSet.from_dict({"metadata": {}, "spec": {}}), [], now=0.0)
+    assert cleared.conditions is None and scaling.status_patch(cleared)["status"]["conditions"] is None
 
 
 def test_expectations_hold_a_key_until_the_watch_shows_every_write(monkeypatch):
@@ -91,11 +97,13 @@ def test_expectations_hold_a_key_until_the_watch_shows_every_write(monkeypatch):
 
 def test_written_objects_win_over_an_older_cache_until_it_catches_up():
     w = Written()
-    mine = w.keep("ns/j", {"metadata": {"resourceVersion": "12"}, "status": "finished"})
-    assert w.fresh("ns/j", {"metadata": {"resourceVersion": "10"}}) is mine
-    newer = {"metadata": {"resourceVersion": "13"}}
+    def at(revision):
+        return Pod.from_dict({"metadata": {"resourceVersion": revision}})
+    mine = w.keep("ns/j", at("12"))
+    assert w.fresh("ns/j", at("10")) is mine
+    newer = at("13")
     assert w.fresh("ns/j", newer) is newer
-    assert w.fresh("ns/j", {"metadata": {"resourceVersion": "11"}})["metadata"]["resourceVersion"] == "11"
+    assert w.fresh("ns/j", at("11")).metadata.resource_version == "11"
 
 
 def replicaset(name, replicas, min_ready=0):

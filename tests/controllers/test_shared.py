@@ -19,7 +19,7 @@ async def _two_users_then_stop(client, namespace):
     informer = factory.get(CONFIGMAPS)
     assert factory.get(CONFIGMAPS) is informer
     added: asyncio.Queue = asyncio.Queue()
-    informer.on_change(lambda kind, obj, prev: kind == "ADDED" and added.put_nowait(obj["metadata"]["name"]))
+    informer.on_change(lambda kind, obj, prev: kind == "ADDED" and added.put_nowait(obj.metadata.name))
     first, second = asyncio.create_task(informer.run()), asyncio.create_task(informer.run())
     await asyncio.wait_for(informer.synced.wait(), 10)
     await client.create("configmaps", {"metadata": {"name": "one"}, "data": {}}, namespace)

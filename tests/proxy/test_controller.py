@@ -39,7 +39,7 @@ def call(cluster: Cluster, method: str, *args, **kw):
     """One request through the portside client, from synchronous test code."""
     async def go():
         async with Client.from_kubeconfig(cluster.kubeconfig) as client:
-            return await getattr(client, method)(*args, **kw)
+            return await getattr(client.raw, method)(*args, **kw)  # the tests read wire dicts
     return asyncio.run(go())
 
 
@@ -68,7 +68,7 @@ def get_service(cluster: Cluster, ns: str, name: str = "web") -> dict:
 
 
 def events(cluster: Cluster, ns: str, reason: str) -> list[dict]:
-    return [e for e in call(cluster, "list", "events", ns)["items"] if e["reason"] == reason]
+    return [e for e in call(cluster, "list", "events", ns).items if e["reason"] == reason]
 
 
 def answers(port: int, host: str = "127.0.0.1") -> str | None:

@@ -44,7 +44,7 @@ def run_with_scheduler(cluster: Cluster, body) -> None:
             task = asyncio.create_task(service.run(ready))
             try:
                 await asyncio.wait_for(ready.wait(), 10)
-                await body(client, service)
+                await body(client.raw, service)  # the tests read wire dicts
             finally:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -73,11 +73,11 @@ def test_binds_through_the_api_and_explains_refusals(cluster):
 
         async def failed_scheduling():  # the scheduler records its Event in the background, after the status
             got = await client.list("events", ns, field_selector="involvedObject.name=huge")
-            matching = [e for e in got["items"] if e["reason"] == "FailedScheduling" and e["message"] == cond["message"]]
+            matching = [e for e in got.items if e["reason"] == "FailedScheduling" and e["message"] == cond["message"]]
             return got if matching else None
         events = await eventually_async(failed_scheduling)
         assert all(e["type"] == "Warning" and e["source"] == {"component": "default-scheduler"}
-                   and e["involvedObject"]["kind"] == "Pod" for e in events["items"])
+                   and e["involvedObject"]["kind"] == "Pod" for e in events.items)
         assert await node_of(client, ns, "other") is None  # another scheduler's pod is left alone
 
         # A bigger node arrives: the parked pod is retried on that event and bound.

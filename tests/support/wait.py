@@ -76,13 +76,13 @@ async def _follow(watch: Watch, check: Callable[[dict[str, dict]], Any]) -> Any:
 
         async with Client.from_kubeconfig(watch.client) as client:
             return await _follow(Watch(client, watch.resource, watch.namespace, watch.label_selector), check)
-    client = watch.client
+    client = watch.client.raw  # checks read objects as the API sends them, as kubectl's JSON shows them
     listed = await client.list(watch.resource, watch.namespace, label_selector=watch.label_selector)
-    objs = {o["metadata"]["name"]: o for o in listed.get("items") or []}
+    objs = {o["metadata"]["name"]: o for o in listed.items}
     if value := check(objs):
         return value
     async for event in client.watch(watch.resource, watch.namespace, label_selector=watch.label_selector,
-                                    resource_version=listed["metadata"]["resourceVersion"], known=list(objs.values())):
+                                    resource_version=listed.resource_version, known=list(objs.values())):
         if event.type == "DELETED":
             objs.pop(event.name, None)
         else:

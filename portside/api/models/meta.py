@@ -13,6 +13,7 @@ __all__ = [
     "LabelSelectorRequirement",
     "ObjectReference",
     "LocalObjectReference",
+    "PartialObjectMetadata",
 ]
 
 meta = model("io.k8s.apimachinery.pkg.apis.meta.v1")
@@ -93,3 +94,13 @@ class ObjectReference(Model):
 @core
 class LocalObjectReference(Model):
     name: str | None = prop()
+
+
+@meta
+class PartialObjectMetadata(Model):
+    """Any object seen through its metadata alone: decoding it skips spec and status. What a caller that reads
+    only metadata of every kind decodes (the garbage collector), as client-go's metadata informers do."""
+
+    api_version: str | None = prop()
+    kind: str | None = prop()
+    metadata: ObjectMeta | None = prop()
