@@ -113,9 +113,8 @@ class PodEngine:
         """Call ``on_exit`` (in the loop) once the container's end is recorded; returns a cancel function."""
         loop = asyncio.get_running_loop()
         try:
-            state = self.engine.state(cid)
-            fd = os.pidfd_open(state.get("MonitorPid") or 0) if state["Status"] in ("running", "restarting") \
-                else -1
+            pid = self.engine.monitor_pid(cid)
+            fd = os.pidfd_open(pid) if pid > 0 else -1
         except (ContainerNotFound, ProcessLookupError, FileNotFoundError, OSError):
             fd = -1
         if fd < 0:

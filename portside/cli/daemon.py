@@ -52,7 +52,8 @@ PRELOAD = (
     "portside.cli.containers", "portside.cli.container_info", "portside.cli.images", "portside.cli.registries",
     "portside.cli.attach",
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
-    "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
+    "portside.engine.bundle", "portside.engine.records", "portside.engine.model", "portside.engine.inspect",
+    "portside.runtime.monitor",
     "portside.runtime.net", "portside.image",
 )
 

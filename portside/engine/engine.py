@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
-from portside.engine import lifecycle
 from portside.engine.config import ContainerConfig
-from portside.engine.records import Records, read_json, remove_tree, write_atomic
+from portside.engine.lifecycle import Lifecycle, wait_output
+from portside.engine.model import ContainerRecord, ContainerState, PortBinding
+from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
 from portside.runtime.errors import ContainerNotFound, InvalidTransition
 from portside.runtime.runc import Runc
@@ -29,10 +30,13 @@ class Engine:
         self.root = Path(root)
         self.caller_exits = caller_exits
         self.records = Records(self.root)
-        self.runc = Runc(self.root / "runc")
+        self._runc = Runc(self.root / "runc")
         self._images = None
         self._network = None
         self._settings: dict | None = None
+        self.lifecycle = Lifecycle(self.records, self._runc, network=lambda: self.network, images=lambda: self.images,
+                                   cgroups_path=self.cgroups_path, seccomp_cache=self.root / "seccomp",
+                                   caller_exits=caller_exits)
 
     @property
     def images(self):
@@ -68,6 +72,10 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------------------------
 
+    def find(self, ref: str) -> str:
+        """The full id of a container given by id, name or unique id prefix (docker's lookup order)."""
+        return self.records.find(ref)
+
     def create(self, cfg: ContainerConfig) -> str:
         """Validate everything, then write the record; bad input raises before anything exists."""
         image = self.images.resolve(cfg.image)
@@ -75,14 +83,10 @@ class Engine:
         name = cfg.name or f"portside_{cid[:8]}"
         record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
         self.records.claim_name(name, cid)
-        paths = self.records.paths(cid)
         try:
-            paths.dir.mkdir(parents=True)
-            durable = not cfg.autoremove
-            write_atomic(paths.state, {"Status": "created", "ExitCode": 0, "RestartCount": 0}, durable)
-            write_atomic(paths.record, record, durable)
+            self.records.write_new(record, durable=not cfg.autoremove)
         except BaseException:
-            remove_tree(paths.dir)
+            remove_tree(self.records.paths(cid).dir)
             self.records.release_name(name, cid)
             raise
         return cid
@@ -90,65 +94,76 @@ class Engine:
     def start(self, ref: str) -> str:
         """Start in the background; returns the container id once it runs (or raises why it could not)."""
         cid = self.records.find(ref)
-        lifecycle.start(self, cid).close()
+        self.lifecycle.start(cid).close()
         return cid
 
     def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None):
         """Start with the container's output copied to these fds (and ``stdin``, if given, as its input); the
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
         follow."""
-        return lifecycle.start(self, self.records.find(ref), (stdout, stderr), stdin)
+        return self.lifecycle.start(self.records.find(ref), (stdout, stderr), stdin)
 
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self.records.find(ref)
-        lifecycle.stop(self, cid, timeout)
+        self.lifecycle.stop(cid, timeout)
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
         return self.start(self.stop(ref, timeout))
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
+        """docker kill: the signal, and no restart after it (whatever the policy)."""
         cid = self.records.find(ref)
-        state = self.state(cid)
-        transition(cid, State(state["Status"]), Event.KILL)
-        self.records.paths(cid).stop_marker.touch()  # docker: a killed container is not restarted either
-        self.runc.kill(cid, signal.upper().removeprefix("SIG"))
+        transition(cid, State(self.state(cid).status), Event.KILL)
+        self.records.paths(cid).stop_marker.touch()
+        self._runc.kill(cid, signal.upper().removeprefix("SIG"))
         return cid
 
+    def signal(self, ref: str, signal: str) -> bool:
+        """Pass ``signal`` to the container's process as it is (docker's --sig-proxy): unlike ``kill``, it changes
+        nothing about restarts. False when there is nothing to signal."""
+        return self.lifecycle.signal(self.records.find(ref), signal)
+
     def wait(self, ref: str) -> int:
-        return lifecycle.wait_exit(self, self.records.find(ref))["ExitCode"]
+        return self.lifecycle.wait_exit(self.records.find(ref)).exit_code
+
+    def monitor_pid(self, ref: str) -> int:
+        """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
+        pidfd; 0 when the container does not run."""
+        state = self.state(self.records.find(ref))
+        return state.monitor_pid if state.live else 0
 
     def remove(self, ref: str, force: bool = False) -> str:
         cid = self.records.find(ref)
         state = self.state(cid)
-        transition(cid, State(state["Status"]), Event.FORCE_REMOVE if force else Event.REMOVE)
-        if state["Status"] in ("running", "restarting"):
+        transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
+        if state.live:
             self.records.paths(cid).stop_marker.touch()
-            lifecycle.stop(self, cid, timeout=0, signal="KILL")
-        lifecycle.release(self, cid)
+            self.lifecycle.stop(cid, timeout=0, signal="KILL")
+        self.lifecycle.release(cid)
         self.destroy(cid)
         return cid
 
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
         monitor deletes it at every exit (perhaps at this moment), ``reconcile`` when the monitor could not."""
-        paths = self.records.paths(cid)
-        record = read_json(paths.record)
-        remove_tree(paths.dir)
-        self.records.release_name(record["Name"], cid)
+        record = self.records.record(cid)
+        remove_tree(self.records.paths(cid).dir)
+        self.records.release_name(record.name, cid)
 
-    def state(self, cid: str) -> dict:
-        try:
-            state = read_json(self.records.paths(cid).state)
-        except FileNotFoundError:
-            raise ContainerNotFound(cid) from None
-        return lifecycle.reconcile(self, cid, state)
+    def state(self, cid: str) -> ContainerState:
+        """The container's state (after re-adopting it if its monitor died); ContainerNotFound if it has none."""
+        return self.lifecycle.state(cid)
+
+    def record(self, ref: str) -> ContainerRecord:
+        return self.records.record(self.records.find(ref))
 
     def inspect(self, ref: str) -> dict:
+        """docker's inspect JSON (what users and the Docker API see)."""
         from portside.engine.inspect import inspect
 
         cid = self.records.find(ref)
-        return inspect(read_json(self.records.paths(cid).record), self.state(cid))
+        return inspect(self.records.record(cid), self.state(cid))
 
     def list(self, all: bool = False) -> list[dict]:
         out = []
@@ -161,6 +176,10 @@ class Engine:
                 out.append(info)
         return sorted(out, key=lambda i: i["Created"], reverse=True)
 
+    def log_path(self, ref: str) -> Path:
+        """The container's json-file log (``logfile.read`` reads it)."""
+        return self.records.paths(self.records.find(ref)).log
+
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
         """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
         until the container is no longer running."""
@@ -172,12 +191,11 @@ class Engine:
             yield from entries
             while follow:
                 state = self.state(cid)
-                running = state["Status"] in ("running", "restarting")
-                if running:
-                    lifecycle.wait_output(state.get("MonitorPid") or state.get("Pid", 0), watch, FOLLOW_RECHECK_S)
+                if state.live:
+                    wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S)
                 entries, offset = logfile.read(path, None, offset)
                 yield from entries
-                follow = running
+                follow = state.live
         finally:
             if watch is not None:
                 watch.close()
@@ -189,10 +207,10 @@ class Engine:
         ``tty``, on a terminal of its own whose other end is ``stdio`` (``started`` then gets runc's pid)."""
         cid = self.records.find(ref)
         state = self.state(cid)
-        if state["Status"] != "running":
-            raise InvalidTransition(cid, state["Status"], "exec in it (it is not running)")
-        return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
-                              timeout=timeout, tty=tty, started=started)
+        if state.status != "running":
+            raise InvalidTransition(cid, state.status, "exec in it (it is not running)")
+        return self._runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
+                               timeout=timeout, tty=tty, started=started)
 
     def stats(self, ref: str):
         from portside.runtime.cgroups import Cgroup
@@ -200,9 +218,10 @@ class Engine:
         cid = self.records.find(ref)
         return Cgroup(self.cgroups_path(cid)).stats()
 
-    def port(self, ref: str) -> list[dict]:
+    def port(self, ref: str) -> tuple[PortBinding, ...]:
+        """The published ports as bound while it runs (any host port 0 resolved); none when it does not run."""
         state = self.state(self.records.find(ref))
-        return state.get("Network", {}).get("Ports", []) if state["Status"] == "running" else []
+        return state.network.ports if state.status == "running" else ()
 
     @property
     def volumes(self):
@@ -214,7 +233,7 @@ class Engine:
         ids = []
         for cid in self.records.ids():
             try:
-                if read_json(self.records.paths(cid).record)["Image"] == image_id:
+                if self.records.record(cid).image == image_id:
                     ids.append(cid)
             except (FileNotFoundError, ValueError, KeyError):
                 continue
