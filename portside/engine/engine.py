@@ -29,12 +29,12 @@ class Engine:
         """``caller_exits``: this engine serves one command that ends soon after (see ``monitor.spawn``)."""
         self.root = Path(root)
         self.caller_exits = caller_exits
-        self.records = Records(self.root)
+        self._records = Records(self.root)
         self._runc = Runc(self.root / "runc")
         self._images = None
         self._network = None
         self._settings: dict | None = None
-        self.lifecycle = Lifecycle(self.records, self._runc, network=lambda: self.network, images=lambda: self.images,
+        self._lifecycle = Lifecycle(self._records, self._runc, network=lambda: self.network, images=lambda: self.images,
                                    cgroups_path=self.cgroups_path, seccomp_cache=self.root / "seccomp",
                                    caller_exits=caller_exits)
 
@@ -74,7 +74,7 @@ class Engine:
 
     def find(self, ref: str) -> str:
         """The full id of a container given by id, name or unique id prefix (docker's lookup order)."""
-        return self.records.find(ref)
+        return self._records.find(ref)
 
     def create(self, cfg: ContainerConfig) -> str:
         """Validate everything, then write the record; bad input raises before anything exists."""
@@ -82,30 +82,30 @@ class Engine:
         cid = creating.new_id()
         name = cfg.name or f"portside_{cid[:8]}"
         record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
-        self.records.claim_name(name, cid)
+        self._records.claim_name(name, cid)
         try:
-            self.records.write_new(record, durable=not cfg.autoremove)
+            self._records.write_new(record, durable=not cfg.autoremove)
         except BaseException:
-            remove_tree(self.records.paths(cid).dir)
-            self.records.release_name(name, cid)
+            remove_tree(self._records.paths(cid).dir)
+            self._records.release_name(name, cid)
             raise
         return cid
 
     def start(self, ref: str) -> str:
         """Start in the background; returns the container id once it runs (or raises why it could not)."""
-        cid = self.records.find(ref)
-        self.lifecycle.start(cid).close()
+        cid = self._records.find(ref)
+        self._lifecycle.start(cid).close()
         return cid
 
     def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None):
         """Start with the container's output copied to these fds (and ``stdin``, if given, as its input); the
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
         follow."""
-        return self.lifecycle.start(self.records.find(ref), (stdout, stderr), stdin)
+        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin)
 
     def stop(self, ref: str, timeout: float = 10) -> str:
-        cid = self.records.find(ref)
-        self.lifecycle.stop(cid, timeout)
+        cid = self._records.find(ref)
+        self._lifecycle.stop(cid, timeout)
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
@@ -113,61 +113,61 @@ class Engine:
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
         """docker kill: the signal, and no restart after it (whatever the policy)."""
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         transition(cid, State(self.state(cid).status), Event.KILL)
-        self.records.paths(cid).stop_marker.touch()
+        self._records.paths(cid).stop_marker.touch()
         self._runc.kill(cid, signal.upper().removeprefix("SIG"))
         return cid
 
     def signal(self, ref: str, signal: str) -> bool:
         """Pass ``signal`` to the container's process as it is (docker's --sig-proxy): unlike ``kill``, it changes
         nothing about restarts. False when there is nothing to signal."""
-        return self.lifecycle.signal(self.records.find(ref), signal)
+        return self._lifecycle.signal(self._records.find(ref), signal)
 
     def wait(self, ref: str) -> int:
-        return self.lifecycle.wait_exit(self.records.find(ref)).exit_code
+        return self._lifecycle.wait_exit(self._records.find(ref)).exit_code
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
         pidfd; 0 when the container does not run."""
-        state = self.state(self.records.find(ref))
+        state = self.state(self._records.find(ref))
         return state.monitor_pid if state.live else 0
 
     def remove(self, ref: str, force: bool = False) -> str:
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
         if state.live:
-            self.records.paths(cid).stop_marker.touch()
-            self.lifecycle.stop(cid, timeout=0, signal="KILL")
-        self.lifecycle.release(cid)
+            self._records.paths(cid).stop_marker.touch()
+            self._lifecycle.stop(cid, timeout=0, signal="KILL")
+        self._lifecycle.release(cid)
         self.destroy(cid)
         return cid
 
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
         monitor deletes it at every exit (perhaps at this moment), ``reconcile`` when the monitor could not."""
-        record = self.records.record(cid)
-        remove_tree(self.records.paths(cid).dir)
-        self.records.release_name(record.name, cid)
+        record = self._records.record(cid)
+        remove_tree(self._records.paths(cid).dir)
+        self._records.release_name(record.name, cid)
 
     def state(self, cid: str) -> ContainerState:
         """The container's state (after re-adopting it if its monitor died); ContainerNotFound if it has none."""
-        return self.lifecycle.state(cid)
+        return self._lifecycle.state(cid)
 
     def record(self, ref: str) -> ContainerRecord:
-        return self.records.record(self.records.find(ref))
+        return self._records.record(self._records.find(ref))
 
     def inspect(self, ref: str) -> dict:
         """docker's inspect JSON (what users and the Docker API see)."""
         from portside.engine.inspect import inspect
 
-        cid = self.records.find(ref)
-        return inspect(self.records.record(cid), self.state(cid))
+        cid = self._records.find(ref)
+        return inspect(self._records.record(cid), self.state(cid))
 
     def list(self, all: bool = False) -> list[dict]:
         out = []
-        for cid in self.records.ids():
+        for cid in self._records.ids():
             try:
                 info = self.inspect(cid)
             except (ContainerNotFound, FileNotFoundError):
@@ -178,13 +178,13 @@ class Engine:
 
     def log_path(self, ref: str) -> Path:
         """The container's json-file log (``logfile.read`` reads it)."""
-        return self.records.paths(self.records.find(ref)).log
+        return self._records.paths(self._records.find(ref)).log
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
         """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
         until the container is no longer running."""
-        cid = self.records.find(ref)
-        path = self.records.paths(cid).log
+        cid = self._records.find(ref)
+        path = self._records.paths(cid).log
         watch = _watch(path) if follow else None  # before the first read: no write in between is missed
         try:
             entries, offset = logfile.read(path, tail)
@@ -205,7 +205,7 @@ class Engine:
              started=None) -> int:
         """Run ``argv`` in the running container; with ``timeout``, kill it then and raise TimeoutError; with
         ``tty``, on a terminal of its own whose other end is ``stdio`` (``started`` then gets runc's pid)."""
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         state = self.state(cid)
         if state.status != "running":
             raise InvalidTransition(cid, state.status, "exec in it (it is not running)")
@@ -215,25 +215,25 @@ class Engine:
     def stats(self, ref: str):
         from portside.runtime.cgroups import Cgroup
 
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         return Cgroup(self.cgroups_path(cid)).stats()
 
     def port(self, ref: str) -> tuple[PortBinding, ...]:
         """The published ports as bound while it runs (any host port 0 resolved); none when it does not run."""
-        state = self.state(self.records.find(ref))
+        state = self.state(self._records.find(ref))
         return state.network.ports if state.status == "running" else ()
 
     @property
     def volumes(self):
         from portside.engine.volumes import Volumes
 
-        return Volumes(self.root, self.records)
+        return Volumes(self.root, self._records)
 
     def using_image(self, image_id: str) -> list[str]:
         ids = []
-        for cid in self.records.ids():
+        for cid in self._records.ids():
             try:
-                if self.records.record(cid).image == image_id:
+                if self._records.record(cid).image == image_id:
                     ids.append(cid)
             except (FileNotFoundError, ValueError, KeyError):
                 continue

@@ -34,5 +34,5 @@ def test_runc_is_the_engines_own(tmp_path) -> None:
     from portside.engine import Engine
 
     engine = Engine(tmp_path)
-    assert not hasattr(engine, "runc")
+    assert not any(hasattr(engine, name) for name in ("runc", "records", "lifecycle"))
     assert callable(engine.signal) and callable(engine.monitor_pid) and callable(engine.log_path)
