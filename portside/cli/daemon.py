@@ -141,7 +141,7 @@ class Daemon:
         from portside.engine.engine import Engine
 
         try:
-            Engine(Path(self.root)).list(all=True)
+            Engine(Path(self.root)).containers(all=True)
         except Exception:  # a broken record must not keep the daemon from serving
             log.exception("recovering the containers of %s", self.root)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from portside.engine import create as creating
 from portside.engine.config import ContainerConfig
 from portside.engine.lifecycle import Lifecycle, wait_output
-from portside.engine.model import ContainerRecord, ContainerState, PortBinding
+from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
 from portside.runtime.errors import ContainerNotFound, InvalidTransition
@@ -158,23 +158,35 @@ class Engine:
     def record(self, ref: str) -> ContainerRecord:
         return self._records.record(self._records.find(ref))
 
+    def container(self, ref: str) -> Container:
+        """The record and the current state of one container."""
+        cid = self._records.find(ref)
+        return Container(self._records.record(cid), self.state(cid))
+
+    def containers(self, all: bool = False) -> list[Container]:
+        """The running containers (with ``all``, every one), newest first."""
+        out = []
+        for cid in self._records.ids():
+            try:
+                container = self.container(cid)
+            except (ContainerNotFound, FileNotFoundError):
+                continue  # removed while we looked
+            if all or container.state.status == "running":
+                out.append(container)
+        return sorted(out, key=lambda c: c.record.created, reverse=True)
+
     def inspect(self, ref: str) -> dict:
         """docker's inspect JSON (what users and the Docker API see)."""
         from portside.engine.inspect import inspect
 
-        cid = self._records.find(ref)
-        return inspect(self._records.record(cid), self.state(cid))
+        c = self.container(ref)
+        return inspect(c.record, c.state)
 
     def list(self, all: bool = False) -> list[dict]:
-        out = []
-        for cid in self._records.ids():
-            try:
-                info = self.inspect(cid)
-            except (ContainerNotFound, FileNotFoundError):
-                continue  # removed while we looked
-            if all or info["State"]["Running"]:
-                out.append(info)
-        return sorted(out, key=lambda i: i["Created"], reverse=True)
+        """``containers`` as docker's inspect JSON, for ``ps``."""
+        from portside.engine.inspect import inspect
+
+        return [inspect(c.record, c.state) for c in self.containers(all)]
 
     def log_path(self, ref: str) -> Path:
         """The container's json-file log (``logfile.read`` reads it)."""

@@ -217,3 +217,12 @@ class ContainerState(Plain):
                 "Error": self.error, "StartedAt": self.started_at, "FinishedAt": self.finished_at,
                 "RestartCount": self.restart_count, "MonitorPid": self.monitor_pid,
                 "MonitorStart": self.monitor_start, "Network": self.network.to_json()}
+
+
+class Container(Plain):
+    """One container as the engine sees it at one moment: its record and its (reconciled) state."""
+
+    __slots__ = ("record", "state")
+
+    def __init__(self, record: ContainerRecord, state: ContainerState) -> None:
+        self.record, self.state = record, state
