@@ -105,11 +105,12 @@ class Runc:
         except ContainerNotFound:
             pass
 
-    def delete_later(self, cid: str) -> Callable[[], None]:
-        """Delete a container whose init has been reaped: in this process when ``delete_reaped`` can, else by a
-        forced ``runc delete`` started now; returns the function that waits for it (and swallows "not found")."""
+    def delete_later(self, cid: str) -> Callable[[], None] | None:
+        """Delete a container whose init has been reaped: in this process when ``delete_reaped`` can (then None:
+        done, cgroups included), else by a forced ``runc delete`` started now, returning the function that waits
+        for it (and swallows "not found")."""
         if self.delete_reaped(cid):
-            return lambda: None
+            return None
         with open(os.devnull, "r+b") as null:
             pid, log = self._spawn(["delete", "--force", cid], (null.fileno(),) * 3)
 
