@@ -1,24 +1,34 @@
-"""Container start latency: ``portside run --rm IMG true`` against raw ``runc run`` and ``podman run --rm``.
+"""Container start latency and cycle cost: ``portside run --rm IMG true`` against raw ``runc run`` and ``podman run
+--rm``.
 
 All on the same busybox root filesystem, networking off (``--network none``), plus portside on its default bridge.
 portside is measured as a user of a node meets it, with ``portside daemon`` serving the engine root (``portside up``
 starts one), and also without it (``portside_direct``: the command imports the engine itself).
-Runs are interleaved (one of each per round, in a shuffled order) so that load from elsewhere on the machine hits
-every contestant alike, and each starts once what the previous one left running has ended; the medians are
-compared. The raw runc bundle is the config portside itself generates (same
-namespaces, capabilities, mounts and seccomp profile) on a plain directory, so the difference is portside's own
-cost: Python, the record, the overlay mount, the monitor and the log.
+The raw runc bundle is the config portside itself generates (same namespaces, capabilities, mounts and seccomp
+profile) on a plain directory, so the difference is portside's own cost: Python, the record, the overlay mount,
+the monitor and the log.
 
-Each time ends when the command exits. ``portside run --rm`` exits once its container is gone from view (exit code
-known, name and record gone, network released); its monitor finishes ``runc delete``, the unmount and the files
-just after, off the clock, where raw ``runc run`` tears down before it exits. That teardown still runs on this
-machine during the following runs, and teardown waits for it before removing the engine root.
+Two measures, each interleaved (one of each contestant per round, in a shuffled order, so that load from elsewhere
+on the machine hits every contestant alike), medians compared:
+
+- exit latency: one run on a settled machine, until the command exits. ``portside run --rm`` exits once its
+  container is gone from view (exit code known, name and record gone, network released); its monitor finishes
+  ``runc delete``, the unmount and the files just after, off this clock, where raw ``runc run`` and ``podman run
+  --rm`` tear down before they exit.
+- cycle: ``--cycle-runs`` runs in a row, from the first start until the last container is fully gone (no process
+  of it left, its runc state deleted, its overlay unmounted, its cgroup and files removed), divided by the runs:
+  what each of N runs in a row costs, teardown included. Foreground ``runc run`` deletes its container before it
+  exits (a ``runc delete`` after it finds nothing), so raw runc's cycle is its runs in a row.
 
 podman runs with ``--runtime runc --cgroup-manager cgroupfs`` and its own storage and containers.conf, where
 ``default_ulimits = []``: the hard open-files limit here cannot be raised, and podman's default asks for more.
+It is installed with apt-get when missing; a peer that cannot run fails the bench.
 
+Targets (one run): ratio_vs_runc <= 1.6, cycle_vs_runc <= 2.5, cycle_vs_podman <= 0.7.
 Last line: {"portside_ms", "portside_bridge_ms", "portside_direct_ms", "runc_ms", "podman_ms", "ratio_vs_runc",
-"ratio_vs_podman", "direct_ratio_vs_runc", "direct_ratio_vs_podman"}.
+"ratio_vs_podman", "direct_ratio_vs_runc", "direct_ratio_vs_podman", "cycle_ms", "direct_cycle_ms",
+"runc_cycle_ms", "podman_cycle_ms", "cycle_vs_runc", "cycle_vs_podman", "direct_cycle_vs_runc",
+"direct_cycle_vs_podman"}.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ sys.path.insert(0, str(REPO))
 from examples.busybox import make_tarball  # noqa: E402
 
 PORTSIDE = [str(REPO / ".venv" / "bin" / "portside")]
+PODMAN_CGROUP_PARENT = "portside-bench-podman"
 
 
 def timed(argv: list[str], env: dict, cwd: Path | None = None) -> float:
@@ -123,9 +134,17 @@ def setup_runc(work: Path, tar: Path) -> tuple[list[str], Path]:
     return ["runc", "--root", str(work / "runc-state"), "run", "bench-{n}"], bundle
 
 
-def setup_podman(work: Path, tar: Path) -> tuple[list[str] | None, dict, str]:
+def ensure_podman() -> None:
+    """podman is a peer: installed (Debian's) when missing, as the load-balancer bench installs HAProxy."""
     if shutil.which("podman") is None:
-        return None, {}, "podman is not installed"
+        proc = subprocess.run(["apt-get", "install", "-y", "-q", "podman"], capture_output=True,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if proc.returncode != 0 or shutil.which("podman") is None:
+            raise SystemExit(f"podman could not be installed: {proc.stderr.decode().strip()[-2000:]}")
+
+
+def setup_podman(work: Path, tar: Path) -> tuple[list[str], dict]:
+    ensure_podman()
     conf = work / "containers.conf"
     conf.write_text('[containers]\ndefault_ulimits = []\n[engine]\nevents_logger = "file"\n')
     env = {**os.environ, "CONTAINERS_CONF": str(conf)}
@@ -134,8 +153,11 @@ def setup_podman(work: Path, tar: Path) -> tuple[list[str] | None, dict, str]:
             "--cgroup-manager", "cgroupfs"]
     proc = subprocess.run(base + ["import", str(tar), "localhost/bench-busybox"], env=env, capture_output=True)
     if proc.returncode != 0:
-        return None, {}, f"podman import failed: {proc.stderr.decode().strip()}"
-    return base + ["run", "--rm", "--network", "none", "localhost/bench-busybox", "true"], env, ""
+        raise SystemExit(f"podman import failed: {proc.stderr.decode().strip()}")
+    # a cgroup parent of its own, where its containers' cgroups can be seen going (podman's default parent also
+    # holds the cgroup conmon keeps, and other podman users' containers)
+    return base + ["run", "--rm", "--network", "none", "--cgroup-parent", f"/{PODMAN_CGROUP_PARENT}",
+                   "localhost/bench-busybox", "true"], env
 
 
 def measure(runs: int, contestants: dict, work: Path, resident: set[int]) -> dict[str, list[float]]:
@@ -160,23 +182,23 @@ def settle(work: Path, resident: set[int], timeout: float = 10) -> None:
     """Until no process but ours, ``resident`` (the daemon) and the daemon's children (its spare, waiting for a
     client; a command that has reported its exit and is ending) names the bench's directory in its arguments or
     environment."""
-    mark = str(work).encode()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = False
-        resident = resident | {int(p) for pid in resident for p in _children(pid)}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in resident or int(entry.name) == os.getpid():
-                continue
-            try:
-                if mark in (entry / "cmdline").read_bytes() or mark in (entry / "environ").read_bytes():
-                    busy = True
-                    break
-            except OSError:
-                continue
-        if not busy:
-            return
+    while busy(work, resident) and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def busy(work: Path, resident: set[int]) -> bool:
+    mark = str(work).encode()
+    resident = resident | {int(p) for pid in resident for p in _children(pid)}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in resident or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark in (entry / "cmdline").read_bytes() or mark in (entry / "environ").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _children(pid: int) -> list[str]:
@@ -184,6 +206,56 @@ def _children(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return []
+
+
+def measure_cycles(rounds: int, batch: int, contestants: dict, work: Path, resident: set[int],
+                   gone) -> dict[str, list[float]]:
+    """Per round and contestant (shuffled order), ``batch`` runs in a row from a settled machine, timed until
+    ``gone`` says the last container is fully gone; each sample is the batch's time over its runs."""
+    costs: dict[str, list[float]] = {name: [] for name in contestants}
+    order = list(contestants)
+    shuffle = random.Random(11).shuffle
+    serial = iter(range(10**6, 10**7))  # raw runc's container names, apart from the latency rounds'
+    for _ in range(rounds):
+        shuffle(order)
+        for name in order:
+            argv, env, cwd = contestants[name]
+            settle(work, resident)
+            start = time.perf_counter()
+            for _ in range(batch):
+                n = str(next(serial))
+                timed([a.replace("{n}", n) for a in argv], env, cwd)
+            gone(name)
+            costs[name].append((time.perf_counter() - start) * 1000 / batch)
+    return costs
+
+
+def remains(work: Path, root: Path, resident: set[int]) -> list[str]:
+    """What is left of the bench's containers: processes, mounts, runc state, container directories, cgroups."""
+    left = []
+    mark = str(work)
+    with open("/proc/self/mountinfo") as f:
+        left += [f"mount {line.split()[4]}" for line in f if line.split()[4].startswith(mark)]
+    for state in (root / "runc", work / "runc-state"):
+        left += [f"runc state {p}" for p in state.glob("*") if p.is_dir()]
+    left += [f"container {p.name}" for p in (root / "containers").glob("*")]
+    for parent in ("portside-bench", PODMAN_CGROUP_PARENT):
+        left += [f"cgroup {p}" for p in Path("/sys/fs/cgroup").glob(f"*/{parent}/*")
+                 if p.is_dir() and p.name != "conmon"]  # podman keeps conmon's, empty, for the next run
+    if busy(work, resident):
+        left.append("processes")
+    return left
+
+
+def wait_gone(work: Path, root: Path, resident: set[int], timeout: float = 30):
+    """The condition a cycle ends on, for any contestant: nothing of any bench container remains."""
+    def gone(name: str) -> None:
+        deadline = time.monotonic() + timeout
+        while left := remains(work, root, resident):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name}: its containers were not gone after {timeout:g} s: {left[:5]}")
+            time.sleep(0.001)
+    return gone
 
 
 def wait_for_monitors(root: str, timeout: float = 10) -> None:
@@ -216,17 +288,22 @@ def teardown(work: Path, portside_env_: dict | None, podman: list[str] | None, p
         subprocess.run(podman[:podman.index("run")] + ["system", "reset", "--force"], env=podman_env,
                        capture_output=True)
     shutil.rmtree(work, ignore_errors=True)
-    for parent in [*Path("/sys/fs/cgroup").glob("*/portside-bench"), Path("/sys/fs/cgroup/portside-bench")]:
-        try:
-            parent.rmdir()  # portside's and raw runc's containers' parent, empty by now
-        except OSError:
-            pass
+    for name in ("portside-bench", PODMAN_CGROUP_PARENT):  # the containers' parents, empty by now
+        for parent in [*Path("/sys/fs/cgroup").glob(f"*/{name}"), Path(f"/sys/fs/cgroup/{name}")]:
+            for cgroup in [parent / "conmon", parent]:
+                try:
+                    cgroup.rmdir()
+                except OSError:
+                    pass
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="measured runs per contestant (default 20)")
-    runs = max(parser.parse_args().runs, 1)
+    parser.add_argument("--cycle-runs", type=int, default=10, help="runs in a row per cycle sample (default 10)")
+    parser.add_argument("--cycle-rounds", type=int, default=7, help="cycle samples per contestant (default 7)")
+    args = parser.parse_args()
+    runs = max(args.runs, 1)
     work = Path(tempfile.mkdtemp(prefix="portside-bench-start-"))
     p_env = podman = daemon = None
     podman_env: dict = {}
@@ -235,36 +312,44 @@ def main() -> int:
         none, bridge, p_env = setup_portside(work, tar)
         daemon = start_daemon(p_env)
         runc, bundle = setup_runc(work, tar)
-        podman, podman_env, skipped = setup_podman(work, tar)
+        podman, podman_env = setup_podman(work, tar)
+        direct_env = {**p_env, "PORTSIDE_NO_DAEMON": "1"}
         contestants = {"portside": (none, p_env, None), "portside_bridge": (bridge, p_env, None),
-                       "portside_direct": (none, {**p_env, "PORTSIDE_NO_DAEMON": "1"}, None),
-                       "runc": (runc, dict(os.environ), bundle)}
-        if podman:
-            contestants["podman"] = (podman, podman_env, None)
-        else:
-            print(f"podman skipped: {skipped}")
+                       "portside_direct": (none, direct_env, None), "runc": (runc, dict(os.environ), bundle),
+                       "podman": (podman, podman_env, None)}
         times = measure(runs, contestants, work, {daemon.pid})
-        check_daemon(daemon, p_env, 2 * (runs + 1))
-        return report(times)
+        cycled = {k: contestants[k] for k in ("portside", "portside_direct", "runc", "podman")}
+        gone = wait_gone(work, Path(p_env["PORTSIDE_ROOT"]), {daemon.pid})
+        cycles = measure_cycles(max(args.cycle_rounds, 1), max(args.cycle_runs, 1), cycled, work, {daemon.pid}, gone)
+        check_daemon(daemon, p_env, 2 * (runs + 1) + max(args.cycle_rounds, 1) * max(args.cycle_runs, 1))
+        return report(times, cycles)
     finally:
         stop_daemon(daemon)
         teardown(work, p_env, podman, podman_env)
 
 
-def report(times: dict[str, list[float]]) -> int:
+def report(times: dict[str, list[float]], cycles: dict[str, list[float]]) -> int:
     medians = {name: statistics.median(v) for name, v in times.items()}
-    for name, values in times.items():
-        print(f"{name:16} median {medians[name]:7.1f} ms   min {min(values):7.1f}   max {max(values):7.1f}   "
-              f"n={len(values)}")
-    def ratio(name: str, peer: str) -> float | None:
-        return round(medians[name] / medians[peer], 2) if peer in medians else None
+    cycle = {name: statistics.median(v) for name, v in cycles.items()}
+    for label, samples, mid in (("exit", times, medians), ("cycle", cycles, cycle)):
+        for name, values in samples.items():
+            print(f"{label:5} {name:16} median {mid[name]:7.1f} ms   min {min(values):7.1f}   "
+                  f"max {max(values):7.1f}   n={len(values)}")
+
+    def ratio(table: dict, name: str, peer: str) -> float:
+        return round(table[name] / table[peer], 2)
 
     result = {"portside_ms": round(medians["portside"], 1), "portside_bridge_ms": round(medians["portside_bridge"], 1),
               "portside_direct_ms": round(medians["portside_direct"], 1), "runc_ms": round(medians["runc"], 1),
-              "podman_ms": round(medians["podman"], 1) if "podman" in medians else None,
-              "ratio_vs_runc": ratio("portside", "runc"), "ratio_vs_podman": ratio("portside", "podman"),
-              "direct_ratio_vs_runc": ratio("portside_direct", "runc"),
-              "direct_ratio_vs_podman": ratio("portside_direct", "podman")}
+              "podman_ms": round(medians["podman"], 1),
+              "ratio_vs_runc": ratio(medians, "portside", "runc"), "ratio_vs_podman": ratio(medians, "portside", "podman"),
+              "direct_ratio_vs_runc": ratio(medians, "portside_direct", "runc"),
+              "direct_ratio_vs_podman": ratio(medians, "portside_direct", "podman"),
+              "cycle_ms": round(cycle["portside"], 1), "direct_cycle_ms": round(cycle["portside_direct"], 1),
+              "runc_cycle_ms": round(cycle["runc"], 1), "podman_cycle_ms": round(cycle["podman"], 1),
+              "cycle_vs_runc": ratio(cycle, "portside", "runc"), "cycle_vs_podman": ratio(cycle, "portside", "podman"),
+              "direct_cycle_vs_runc": ratio(cycle, "portside_direct", "runc"),
+              "direct_cycle_vs_podman": ratio(cycle, "portside_direct", "podman")}
     print(json.dumps(result))
     return 0
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from portside.agent.model import LABEL_CLUSTER, LABEL_UID, Run, run_from_inspect
+from portside.agent.model import LABEL_CLUSTER, LABEL_UID, Run, run_from
 from portside.engine import ContainerConfig, Engine
 from portside.runtime.errors import ContainerNotFound, PortsideError
 
@@ -41,17 +41,18 @@ class PodEngine:
 
     async def all_runs(self, cluster: str) -> dict[str, list[Run]]:
         """Pod uid -> its runs in ``cluster``, as the engine has them (what adoption starts from)."""
-        infos = await self.call(self.engine.list, all=True)
+        containers = await self.call(self.engine.containers, all=True)
         out: dict[str, list[Run]] = {}
-        for info in infos:
-            run = run_from_inspect(info)
-            if run is not None and info["Config"]["Labels"].get(LABEL_CLUSTER) == cluster:
-                out.setdefault(info["Config"]["Labels"][LABEL_UID], []).append(run)
+        for container in containers:
+            run = run_from(container)
+            labels = container.record.config.labels
+            if run is not None and labels.get(LABEL_CLUSTER) == cluster:
+                out.setdefault(labels[LABEL_UID], []).append(run)
         return out
 
     async def inspect(self, cid: str) -> Run | None:
         try:
-            return run_from_inspect(await self.call(self.engine.inspect, cid))
+            return run_from(await self.call(self.engine.container, cid))
         except (ContainerNotFound, FileNotFoundError):
             return None
 
@@ -123,9 +124,8 @@ class PodEngine:
         """Call ``on_exit`` (in the loop) once the container's end is recorded; returns a cancel function."""
         loop = asyncio.get_running_loop()
         try:
-            state = self.engine.state(cid)
-            fd = os.pidfd_open(state.get("MonitorPid") or 0) if state["Status"] in ("running", "restarting") \
-                else -1
+            pid = self.engine.monitor_pid(cid)
+            fd = os.pidfd_open(pid) if pid > 0 else -1
         except (ContainerNotFound, ProcessLookupError, FileNotFoundError, OSError):
             fd = -1
         if fd < 0:

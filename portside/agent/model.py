@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from portside.api.timefmt import parse_time
+from portside.engine.model import Container
 
 LABEL_CLUSTER = "io.portside.cluster"  # agents of several clusters may share one engine root
 LABEL_UID = "io.portside.pod.uid"
@@ -61,16 +62,15 @@ def _epoch(stamp: str) -> float:
     return when.timestamp() if when else 0.0
 
 
-def run_from_inspect(info: dict) -> Run | None:
-    """The run an engine ``inspect`` describes, or None for a container that is not a pod's."""
-    labels = info["Config"].get("Labels") or {}
+def run_from(container: Container) -> Run | None:
+    """The run an engine container is, or None for a container that is not a pod's."""
+    record, state = container.record, container.state
+    labels = record.config.labels
     if LABEL_UID not in labels:
         return None
-    state = info["State"]
-    return Run(cid=info["Id"], container=labels[LABEL_CONTAINER], attempt=int(labels.get(LABEL_ATTEMPT, 0)),
-               status=state["Status"], exit_code=state["ExitCode"], oom=state["OOMKilled"],
-               started_at=state["StartedAt"], finished_at=state["FinishedAt"], image=info["Config"]["Image"],
-               image_id=info["Image"])
+    return Run(cid=record.id, container=labels[LABEL_CONTAINER], attempt=int(labels.get(LABEL_ATTEMPT, 0)),
+               status=state.status, exit_code=state.exit_code, oom=state.oom_killed, started_at=state.started_at,
+               finished_at=state.finished_at, image=record.config.image, image_id=record.image)
 
 
 def latest(runs: list[Run]) -> dict[str, Run]:

@@ -145,15 +145,15 @@ def _clusters(pods: Path, data_dir: str) -> list[Path]:
 def _remove_containers(engine, clusters: set[str], netns: set[str]) -> list[str]:
     """Kill and remove the containers labelled with one of ``clusters`` or inside one of ``netns``."""
     removed = []
-    for info in engine.list(all=True):
-        mode = info["HostConfig"]["NetworkMode"]
-        if (info["Config"].get("Labels") or {}).get(LABEL_CLUSTER) in clusters or \
+    for c in engine.containers(all=True):
+        mode = c.record.host.network_mode
+        if (c.record.config.labels or {}).get(LABEL_CLUSTER) in clusters or \
                 (mode.startswith("ns:") and mode[3:] in netns):
             try:
-                engine.remove(info["Id"], force=True)
+                engine.remove(c.record.id, force=True)
             except (ContainerNotFound, FileNotFoundError):  # removed meanwhile
                 continue
-            removed.append(f"{info['Name'].lstrip('/')} ({info['Id'][:12]})")
+            removed.append(f"{c.record.name.lstrip('/')} ({c.record.id[:12]})")
     return removed
 
 

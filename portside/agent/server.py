@@ -62,7 +62,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     tail, limit, since_s = _int(request, "tailLines"), _int(request, "limitBytes"), _int(request, "sinceSeconds")
     since = time.time() - since_s if since_s is not None else None
     follow, stamps = _flag(request, "follow") and run.running, _flag(request, "timestamps")
-    path = agent.engine.engine.records.paths(run.cid).log
+    path = agent.engine.engine.log_path(run.cid)
     resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
     await resp.prepare(request)
     watch = FileWatch(path) if follow else None

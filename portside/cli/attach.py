@@ -38,7 +38,7 @@ def _forward_signals(engine, cid: str) -> None:
     """docker's --sig-proxy: what this process receives, the container receives."""
     def forward(signum: int, _frame) -> None:
         try:
-            engine.runc.kill(cid, signal.Signals(signum).name.removeprefix("SIG"))
+            engine.signal(cid, signal.Signals(signum).name)
         except Exception:
             pass  # already gone: its exit is on the way
 

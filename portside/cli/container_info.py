@@ -136,9 +136,9 @@ def cmd_port(argv: list[str], root: str) -> int:
         raise InvalidArgument("port: requires a CONTAINER and at most one PRIVATE_PORT[/PROTO]")
     mappings = engine_at(root).port(args[0])
     for m in mappings:
-        key = f"{m['ContainerPort']}/{m['Protocol']}"
-        if len(args) == 1 or args[1] in (key, str(m["ContainerPort"])):
-            print((f"{key} -> " if len(args) == 1 else "") + f"{m['HostIp'] or '0.0.0.0'}:{m['HostPort']}")
+        key = f"{m.container_port}/{m.protocol}"
+        if len(args) == 1 or args[1] in (key, str(m.container_port)):
+            print((f"{key} -> " if len(args) == 1 else "") + f"{m.host_ip or '0.0.0.0'}:{m.host_port}")
     return 0
 
 

@@ -52,8 +52,8 @@ PRELOAD = (
     "portside.cli.containers", "portside.cli.container_info", "portside.cli.images", "portside.cli.registries",
     "portside.cli.attach",
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
-    "portside.engine.bundle", "portside.engine.records", "portside.engine.inspect", "portside.runtime.monitor",
-    "portside.runtime.net", "portside.image", "portside.engine.sandboxes",
+    "portside.engine.bundle", "portside.engine.records", "portside.engine.model", "portside.engine.inspect",
+    "portside.runtime.monitor", "portside.runtime.net", "portside.image", "portside.engine.sandboxes",
 )
 
 
@@ -144,7 +144,7 @@ class Daemon:
 
         engine = Engine(Path(self.root))
         try:
-            engine.list(all=True)
+            engine.containers(all=True)
             reclaim(engine)
         except Exception:  # a broken record must not keep the daemon from serving
             log.exception("recovering the containers of %s", self.root)

@@ -22,7 +22,7 @@ def human(n: float) -> str:
 
 
 def show(engine, refs: list[str], stream: bool) -> int:
-    ids = [engine.records.find(r) for r in refs] or [i["Id"] for i in engine.list()]
+    ids = [engine.find(r) for r in refs] or [c.record.id for c in engine.containers()]
     while True:
         rows = _sample(engine, ids, 1.0 if stream else 0.25)
         if stream:

@@ -12,44 +12,44 @@ import os
 import zlib
 from pathlib import Path
 
+from portside.engine.model import ContainerRecord, HostConfig, VolumeMount
 from portside.engine.records import Paths, write_atomic
 from portside.runtime import spec
 
 
-def write_bundle(paths: Paths, record: dict, *, netns: str | None, ip: str, cgroups_path: str,
+def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip: str, cgroups_path: str,
                  seccomp_cache: Path) -> None:
-    cfg, host = record["Config"], record["HostConfig"]
-    uid, gid, groups = spec.resolve_user(paths.rootfs, cfg["User"])
-    cwd = cfg["WorkingDir"] or "/"
+    cfg = record.config
+    uid, gid, groups = spec.resolve_user(paths.rootfs, cfg.user)
+    cwd = cfg.working_dir or "/"
     (paths.rootfs / cwd.lstrip("/")).mkdir(parents=True, exist_ok=True)  # docker creates a missing WORKDIR
-    proc = spec.Process(args=[record["Path"]] + record["Args"], env=cfg["Env"] + [f"HOSTNAME={cfg['Hostname']}"],
+    proc = spec.Process(args=record.argv, env=cfg.env + [f"HOSTNAME={cfg.hostname}"],
                         cwd=cwd, uid=uid, gid=gid, additional_gids=groups)
     security = _security(record, seccomp_cache)
-    mounts = _etc_mounts(paths, cfg["Hostname"], ip, host["NetworkMode"]) + _volume_mounts(record["Mounts"])
-    config = spec.build_config(paths.rootfs, proc, hostname=cfg["Hostname"], cgroups_path=cgroups_path,
-                               limits=limits(host), security=security, mounts=mounts, netns=netns)
+    mounts = _etc_mounts(paths, cfg.hostname, ip, record.host.network_mode) + _volume_mounts(record.mounts)
+    config = spec.build_config(paths.rootfs, proc, hostname=cfg.hostname, cgroups_path=cgroups_path,
+                               limits=limits(record.host), security=security, mounts=mounts, netns=netns)
     paths.bundle.mkdir(exist_ok=True)
     write_atomic(paths.bundle / "config.json", config, durable=False, indent=None)
 
 
-def limits(host: dict) -> spec.Limits:
-    quota = int(host["NanoCpus"] * spec.CPU_PERIOD / 1e9) if host["NanoCpus"] else None
-    return spec.Limits(memory=host["Memory"] or None, cpu_quota=quota, cpu_shares=host["CpuShares"] or None,
-                       pids=host["PidsLimit"] if host["PidsLimit"] > 0 else None)
+def limits(host: HostConfig) -> spec.Limits:
+    quota = int(host.nano_cpus * spec.CPU_PERIOD / 1e9) if host.nano_cpus else None
+    return spec.Limits(memory=host.memory or None, cpu_quota=quota, cpu_shares=host.cpu_shares or None,
+                       pids=host.pids_limit if host.pids_limit > 0 else None)
 
 
-def _security(record: dict, cache: Path) -> spec.Security:
-    host, sec = record["HostConfig"], record["Security"]
-    base = spec.Security(cap_add=tuple(host["CapAdd"]), cap_drop=tuple(host["CapDrop"]),
-                         privileged=host["Privileged"], no_new_privileges=sec["no_new_privileges"],
-                         readonly_rootfs=host["ReadonlyRootfs"])
+def _security(record: ContainerRecord, cache: Path) -> spec.Security:
+    host, sec = record.host, record.security
+    base = spec.Security(cap_add=host.cap_add, cap_drop=host.cap_drop, privileged=host.privileged,
+                         no_new_privileges=sec.no_new_privileges, readonly_rootfs=host.readonly_rootfs)
     caps = spec.capabilities(base)
-    if sec["seccomp"] == "unconfined" or host["Privileged"]:
+    if sec.seccomp == "unconfined" or host.privileged:
         return base
-    if sec["seccomp"] != "default":
+    if sec.seccomp != "default":
         from portside.runtime.seccomp import load_profile
 
-        return base.replace(seccomp=load_profile(Path(sec["seccomp"]), caps))
+        return base.replace(seccomp=load_profile(Path(sec.seccomp), caps))
     return base.replace(seccomp=_default_profile(caps, cache))
 
 
@@ -83,10 +83,10 @@ def _etc_mounts(paths: Paths, hostname: str, ip: str, network: str) -> list[spec
     return mounts
 
 
-def _volume_mounts(mounts: list[dict]) -> list[spec.Mount]:
+def _volume_mounts(mounts: tuple[VolumeMount, ...]) -> list[spec.Mount]:
     out = []
     for m in mounts:
-        Path(m["Source"]).mkdir(parents=True, exist_ok=True)  # docker creates a missing bind source
-        options = ("rbind", "rprivate") + (() if m["RW"] else ("ro",))
-        out.append(spec.Mount(m["Destination"], m["Source"], "bind", options))
+        Path(m.source).mkdir(parents=True, exist_ok=True)  # docker creates a missing bind source
+        options = ("rbind", "rprivate") + (() if m.rw else ("ro",))
+        out.append(spec.Mount(m.destination, m.source, "bind", options))
     return out

@@ -1,8 +1,7 @@
 """From a ``ContainerConfig`` and an image to the container's record: every check happens here, before anything
 is written, so bad input leaves nothing behind.
 
-The record uses docker's inspect field names (``Config``, ``HostConfig``, ``Mounts``), so ``inspect`` is mostly the
-record itself plus the live state.
+The record is a typed ``ContainerRecord`` (``model.py``); ``inspect`` renders docker's JSON from it.
 """
 
 from __future__ import annotations
@@ -11,8 +10,10 @@ import os
 from pathlib import Path
 
 from portside.engine.config import ContainerConfig, check_name, check_network, parse_restart, parse_volume
+from portside.engine.model import ContainerRecord, HostConfig, PortBinding, ProcessConfig, SecurityConfig, VolumeMount
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
+from portside.runtime.restart import RestartPolicy
 
 
 def command(cfg: ContainerConfig, image_config: dict) -> tuple[list[str], list[str]]:
@@ -27,23 +28,23 @@ def command(cfg: ContainerConfig, image_config: dict) -> tuple[list[str], list[s
     return entrypoint, cmd
 
 
-def security(cfg: ContainerConfig) -> dict:
+def security(cfg: ContainerConfig) -> SecurityConfig:
     """Validate --security-opt, --cap-add/--cap-drop now; the profile itself is loaded at each start."""
     for cap in cfg.cap_add + cfg.cap_drop:
         spec.normalize_cap(cap)
-    out = {"seccomp": "default", "no_new_privileges": False}
+    seccomp, no_new_privileges = "default", False
     for opt in cfg.security_opt:
         key, eq, value = opt.partition("=")
         if not eq:  # docker also takes "no-new-privileges:true"
             key, eq, value = opt.partition(":")
         if key == "no-new-privileges" and value in ("", "true", "false"):
-            out["no_new_privileges"] = value != "false"
+            no_new_privileges = value != "false"
         elif key == "seccomp" and eq and value:
-            out["seccomp"] = value if value == "unconfined" else _profile_path(value)
+            seccomp = value if value == "unconfined" else _profile_path(value)
         else:
             raise InvalidArgument(f"invalid --security-opt {opt!r}: expected seccomp=unconfined, seccomp=FILE "
                                   "or no-new-privileges")
-    return out
+    return SecurityConfig(seccomp, no_new_privileges)
 
 
 def _profile_path(value: str) -> str:
@@ -54,30 +55,31 @@ def _profile_path(value: str) -> str:
     return str(path)
 
 
-def port_bindings(cfg: ContainerConfig) -> list[dict]:
+def port_bindings(cfg: ContainerConfig) -> tuple[PortBinding, ...]:
     if not cfg.publish:
-        return []
+        return ()
     if cfg.network != "bridge":
         raise InvalidArgument(f"-p cannot be used with --network {cfg.network}: ports are published only "
                               "on the bridge network")
     from portside.runtime.network import parse_publish
 
-    return [{"HostIp": m.host_ip, "HostPort": m.host_port, "ContainerPort": m.container_port,
-             "Protocol": m.protocol} for p in cfg.publish for m in parse_publish(p)]
+    return tuple(PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
+                 for p in cfg.publish for m in parse_publish(p))
 
 
-def mounts(cfg: ContainerConfig, volumes_root: Path) -> list[dict]:
+def mounts(cfg: ContainerConfig, volumes_root: Path) -> tuple[VolumeMount, ...]:
     out = []
     for text in cfg.volumes:
         vol = parse_volume(text)
         source = vol.source or str(volumes_root / vol.name / "_data")
-        out.append({"Type": "volume" if vol.name else "bind", "Name": vol.name, "Source": source,
-                    "Destination": vol.destination, "RW": not vol.read_only})
-    return out
+        out.append(VolumeMount("volume" if vol.name else "bind", vol.name, source, vol.destination,
+                               not vol.read_only))
+    return tuple(out)
 
 
-def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path) -> dict:
-    """The whole container.json; raises InvalidArgument naming the flag for anything malformed."""
+def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path
+                 ) -> ContainerRecord:
+    """The whole record; raises InvalidArgument naming the flag for anything malformed."""
     check_network(cfg.network)
     check_name(name)
     restart, retries = parse_restart(cfg.restart)
@@ -88,24 +90,20 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
     entrypoint, cmd = command(cfg, image.config)
     argv = entrypoint + cmd
     env = spec.default_env(image.config.get("Env") or [], [e for e in cfg.env if e])
-    host = {
-        "Memory": cfg.memory or 0, "NanoCpus": int(round((cfg.cpus or 0) * 1e9)), "CpuShares": cfg.cpu_shares or 0,
-        "PidsLimit": cfg.pids_limit or 0, "RestartPolicy": {"Name": restart, "MaximumRetryCount": retries},
-        "NetworkMode": cfg.network, "PortBindings": port_bindings(cfg), "Binds": list(cfg.volumes),
-        "CapAdd": list(cfg.cap_add), "CapDrop": list(cfg.cap_drop), "Privileged": cfg.privileged,
-        "SecurityOpt": list(cfg.security_opt), "ReadonlyRootfs": cfg.read_only, "AutoRemove": cfg.autoremove,
-    }
-    return {
-        "Id": cid, "Name": name, "Created": created, "Image": image.id, "Path": argv[0], "Args": argv[1:],
-        "Config": {
-            "Image": cfg.image, "Cmd": cmd, "Entrypoint": entrypoint or None, "Env": env,
-            "WorkingDir": cfg.workdir or image.config.get("WorkingDir") or "",
-            "User": cfg.user or image.config.get("User") or "", "Hostname": cfg.hostname or cid[:12],
-            "Labels": {**(image.config.get("Labels") or {}), **cfg.labels},
-            "StopSignal": image.config.get("StopSignal") or "SIGTERM",
-        },
-        "HostConfig": host, "Security": security(cfg), "Mounts": mounts(cfg, volumes_root),
-    }
+    host = HostConfig(
+        memory=cfg.memory or 0, nano_cpus=int(round((cfg.cpus or 0) * 1e9)), cpu_shares=cfg.cpu_shares or 0,
+        pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
+        port_bindings=port_bindings(cfg), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
+        privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
+        auto_remove=cfg.autoremove)
+    config = ProcessConfig(
+        image=cfg.image, cmd=cmd, entrypoint=entrypoint or None, env=env,
+        working_dir=cfg.workdir or image.config.get("WorkingDir") or "",
+        user=cfg.user or image.config.get("User") or "", hostname=cfg.hostname or cid[:12],
+        labels={**(image.config.get("Labels") or {}), **cfg.labels},
+        stop_signal=image.config.get("StopSignal") or "SIGTERM")
+    return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
+                           mounts(cfg, volumes_root))
 
 
 def new_id() -> str:

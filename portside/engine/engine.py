@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
-from portside.engine import lifecycle
 from portside.engine.config import ContainerConfig
-from portside.engine.records import Records, read_json, remove_tree, write_atomic
+from portside.engine.lifecycle import Lifecycle, wait_output
+from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
+from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
 from portside.runtime.errors import ContainerNotFound, InvalidTransition
 from portside.runtime.runc import Runc
@@ -28,11 +29,14 @@ class Engine:
         """``caller_exits``: this engine serves one command that ends soon after (see ``monitor.spawn``)."""
         self.root = Path(root)
         self.caller_exits = caller_exits
-        self.records = Records(self.root)
-        self.runc = Runc(self.root / "runc")
+        self._records = Records(self.root)
+        self._runc = Runc(self.root / "runc")
         self._images = None
         self._network = None
         self._settings: dict | None = None
+        self._lifecycle = Lifecycle(self._records, self._runc, network=lambda: self.network, images=lambda: self.images,
+                                   cgroups_path=self.cgroups_path, seccomp_cache=self.root / "seccomp",
+                                   caller_exits=caller_exits)
 
     @property
     def images(self):
@@ -68,65 +72,76 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------------------------
 
+    def find(self, ref: str) -> str:
+        """The full id of a container given by id, name or unique id prefix (docker's lookup order)."""
+        return self._records.find(ref)
+
     def create(self, cfg: ContainerConfig) -> str:
         """Validate everything, then write the record; bad input raises before anything exists."""
         image = self.images.resolve(cfg.image)
         cid = creating.new_id()
         name = cfg.name or f"portside_{cid[:8]}"
         record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
-        self.records.claim_name(name, cid)
-        paths = self.records.paths(cid)
+        self._records.claim_name(name, cid)
         try:
-            paths.dir.mkdir(parents=True)
-            durable = not cfg.autoremove
-            write_atomic(paths.state, {"Status": "created", "ExitCode": 0, "RestartCount": 0}, durable)
-            write_atomic(paths.record, record, durable)
+            self._records.write_new(record, durable=not cfg.autoremove)
         except BaseException:
-            remove_tree(paths.dir)
-            self.records.release_name(name, cid)
+            remove_tree(self._records.paths(cid).dir)
+            self._records.release_name(name, cid)
             raise
         return cid
 
     def start(self, ref: str) -> str:
         """Start in the background; returns the container id once it runs (or raises why it could not)."""
-        cid = self.records.find(ref)
-        lifecycle.start(self, cid).close()
+        cid = self._records.find(ref)
+        self._lifecycle.start(cid).close()
         return cid
 
     def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None):
         """Start with the container's output copied to these fds (and ``stdin``, if given, as its input); the
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
         follow."""
-        return lifecycle.start(self, self.records.find(ref), (stdout, stderr), stdin)
+        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin)
 
     def stop(self, ref: str, timeout: float = 10) -> str:
-        cid = self.records.find(ref)
-        lifecycle.stop(self, cid, timeout)
+        cid = self._records.find(ref)
+        self._lifecycle.stop(cid, timeout)
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
         return self.start(self.stop(ref, timeout))
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
-        cid = self.records.find(ref)
-        state = self.state(cid)
-        transition(cid, State(state["Status"]), Event.KILL)
-        self.records.paths(cid).stop_marker.touch()  # docker: a killed container is not restarted either
-        self.runc.kill(cid, signal.upper().removeprefix("SIG"))
+        """docker kill: the signal, and no restart after it (whatever the policy)."""
+        cid = self._records.find(ref)
+        transition(cid, State(self.state(cid).status), Event.KILL)
+        self._records.paths(cid).stop_marker.touch()
+        self._runc.kill(cid, signal.upper().removeprefix("SIG"))
         return cid
 
+    def signal(self, ref: str, signal: str) -> bool:
+        """Pass ``signal`` to the container's process as it is (docker's --sig-proxy): unlike ``kill``, it changes
+        nothing about restarts. False when there is nothing to signal."""
+        return self._lifecycle.signal(self._records.find(ref), signal)
+
     def wait(self, ref: str) -> int:
-        return lifecycle.wait_exit(self, self.records.find(ref))["ExitCode"]
+        return self._lifecycle.wait_exit(self._records.find(ref)).exit_code
+
+    def monitor_pid(self, ref: str) -> int:
+        """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
+        pidfd; 0 when the container does not run."""
+        state = self.state(self._records.find(ref))
+        return state.monitor_pid if state.live else 0
 
     def remove(self, ref: str, force: bool = False) -> str:
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         state = self.state(cid)
-        transition(cid, State(state["Status"]), Event.FORCE_REMOVE if force else Event.REMOVE)
-        if state["Status"] in ("running", "restarting"):
-            self.records.paths(cid).stop_marker.touch()
-            lifecycle.stop(self, cid, timeout=0, signal="KILL")
-        shared = read_json(self.records.paths(cid).record)["HostConfig"]["NetworkMode"].startswith("ns:")
-        lifecycle.release(self, cid)
+        transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
+        if state.live:
+            self._records.paths(cid).stop_marker.touch()
+            self._lifecycle.stop(cid, timeout=0, signal="KILL")
+        shared = self._records.record(cid).host.network_mode.startswith("ns:")
+        self._lifecycle.release(cid)
         self.destroy(cid)
         if shared:
             from portside.engine.sandboxes import after_remove
@@ -136,52 +151,67 @@ class Engine:
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
         monitor deletes it at every exit (perhaps at this moment), ``reconcile`` when the monitor could not."""
-        paths = self.records.paths(cid)
-        record = read_json(paths.record)
-        remove_tree(paths.dir)
-        self.records.release_name(record["Name"], cid)
+        record = self._records.record(cid)
+        remove_tree(self._records.paths(cid).dir)
+        self._records.release_name(record.name, cid)
 
-    def state(self, cid: str) -> dict:
-        try:
-            state = read_json(self.records.paths(cid).state)
-        except FileNotFoundError:
-            raise ContainerNotFound(cid) from None
-        return lifecycle.reconcile(self, cid, state)
+    def state(self, cid: str) -> ContainerState:
+        """The container's state (after re-adopting it if its monitor died); ContainerNotFound if it has none."""
+        return self._lifecycle.state(cid)
 
-    def inspect(self, ref: str) -> dict:
-        from portside.engine.inspect import inspect
+    def record(self, ref: str) -> ContainerRecord:
+        return self._records.record(self._records.find(ref))
 
-        cid = self.records.find(ref)
-        return inspect(read_json(self.records.paths(cid).record), self.state(cid))
+    def container(self, ref: str) -> Container:
+        """The record and the current state of one container."""
+        cid = self._records.find(ref)
+        return Container(self._records.record(cid), self.state(cid))
 
-    def list(self, all: bool = False) -> list[dict]:
+    def containers(self, all: bool = False) -> list[Container]:
+        """The running containers (with ``all``, every one), newest first."""
         out = []
-        for cid in self.records.ids():
+        for cid in self._records.ids():
             try:
-                info = self.inspect(cid)
+                container = self.container(cid)
             except (ContainerNotFound, FileNotFoundError):
                 continue  # removed while we looked
-            if all or info["State"]["Running"]:
-                out.append(info)
-        return sorted(out, key=lambda i: i["Created"], reverse=True)
+            if all or container.state.status == "running":
+                out.append(container)
+        return sorted(out, key=lambda c: c.record.created, reverse=True)
+
+    def inspect(self, ref: str) -> dict:
+        """docker's inspect JSON (what users and the Docker API see)."""
+        from portside.engine.inspect import inspect
+
+        c = self.container(ref)
+        return inspect(c.record, c.state)
+
+    def list(self, all: bool = False) -> list[dict]:
+        """``containers`` as docker's inspect JSON, for ``ps``."""
+        from portside.engine.inspect import inspect
+
+        return [inspect(c.record, c.state) for c in self.containers(all)]
+
+    def log_path(self, ref: str) -> Path:
+        """The container's json-file log (``logfile.read`` reads it)."""
+        return self._records.paths(self._records.find(ref)).log
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
         """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
         until the container is no longer running."""
-        cid = self.records.find(ref)
-        path = self.records.paths(cid).log
+        cid = self._records.find(ref)
+        path = self._records.paths(cid).log
         watch = _watch(path) if follow else None  # before the first read: no write in between is missed
         try:
             entries, offset = logfile.read(path, tail)
             yield from entries
             while follow:
                 state = self.state(cid)
-                running = state["Status"] in ("running", "restarting")
-                if running:
-                    lifecycle.wait_output(state.get("MonitorPid") or state.get("Pid", 0), watch, FOLLOW_RECHECK_S)
+                if state.live:
+                    wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S)
                 entries, offset = logfile.read(path, None, offset)
                 yield from entries
-                follow = running
+                follow = state.live
         finally:
             if watch is not None:
                 watch.close()
@@ -191,34 +221,35 @@ class Engine:
              started=None) -> int:
         """Run ``argv`` in the running container; with ``timeout``, kill it then and raise TimeoutError; with
         ``tty``, on a terminal of its own whose other end is ``stdio`` (``started`` then gets runc's pid)."""
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         state = self.state(cid)
-        if state["Status"] != "running":
-            raise InvalidTransition(cid, state["Status"], "exec in it (it is not running)")
-        return self.runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
-                              timeout=timeout, tty=tty, started=started)
+        if state.status != "running":
+            raise InvalidTransition(cid, state.status, "exec in it (it is not running)")
+        return self._runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
+                               timeout=timeout, tty=tty, started=started)
 
     def stats(self, ref: str):
         from portside.runtime.cgroups import Cgroup
 
-        cid = self.records.find(ref)
+        cid = self._records.find(ref)
         return Cgroup(self.cgroups_path(cid)).stats()
 
-    def port(self, ref: str) -> list[dict]:
-        state = self.state(self.records.find(ref))
-        return state.get("Network", {}).get("Ports", []) if state["Status"] == "running" else []
+    def port(self, ref: str) -> tuple[PortBinding, ...]:
+        """The published ports as bound while it runs (any host port 0 resolved); none when it does not run."""
+        state = self.state(self._records.find(ref))
+        return state.network.ports if state.status == "running" else ()
 
     @property
     def volumes(self):
         from portside.engine.volumes import Volumes
 
-        return Volumes(self.root, self.records)
+        return Volumes(self.root, self._records)
 
     def using_image(self, image_id: str) -> list[str]:
         ids = []
-        for cid in self.records.ids():
+        for cid in self._records.ids():
             try:
-                if read_json(self.records.paths(cid).record)["Image"] == image_id:
+                if self._records.record(cid).image == image_id:
                     ids.append(cid)
             except (FileNotFoundError, ValueError, KeyError):
                 continue

@@ -1,38 +1,40 @@
-"""``inspect`` output: docker's field names, so scripts written against ``docker inspect`` read it unchanged."""
+"""``inspect`` output: docker's field names, so scripts written against ``docker inspect`` read it unchanged.
+
+The one place the engine's typed record becomes docker's JSON (``ps``, the agent and the Docker API read this).
+"""
 
 from __future__ import annotations
 
-ZERO_TIME = "0001-01-01T00:00:00Z"
+from portside.engine.model import ContainerRecord, ContainerState, PortBinding
 
 
-def inspect(record: dict, state: dict) -> dict:
-    status = state.get("Status", "created")
-    net = state.get("Network", {}) if status == "running" else {}
+def inspect(record: ContainerRecord, state: ContainerState) -> dict:
+    saved = record.to_json()  # Config, HostConfig and Mounts are stored in docker's shape already
+    running = state.status == "running"
+    net = state.network if running else None
     return {
-        "Id": record["Id"], "Name": "/" + record["Name"], "Created": record["Created"], "Image": record["Image"],
-        "Path": record["Path"], "Args": record["Args"],
+        "Id": record.id, "Name": "/" + record.name, "Created": record.created, "Image": record.image,
+        "Path": record.path, "Args": record.args,
         "State": {
-            "Status": status, "Running": status == "running", "Paused": False,
-            "Restarting": status == "restarting", "OOMKilled": state.get("OOMKilled", False), "Dead": False,
-            "Pid": state.get("Pid", 0) if status == "running" else 0, "ExitCode": state.get("ExitCode", 0),
-            "Error": state.get("Error", ""), "StartedAt": state.get("StartedAt", ZERO_TIME),
-            "FinishedAt": state.get("FinishedAt", ZERO_TIME),
+            "Status": state.status, "Running": running, "Paused": False,
+            "Restarting": state.status == "restarting", "OOMKilled": state.oom_killed, "Dead": False,
+            "Pid": state.pid if running else 0, "ExitCode": state.exit_code, "Error": state.error,
+            "StartedAt": state.started_at, "FinishedAt": state.finished_at,
         },
-        "RestartCount": state.get("RestartCount", 0),
-        "Config": record["Config"], "HostConfig": record["HostConfig"],
-        "Mounts": record["Mounts"],
+        "RestartCount": state.restart_count,
+        "Config": saved["Config"], "HostConfig": saved["HostConfig"], "Mounts": saved["Mounts"],
         "NetworkSettings": {
-            "IPAddress": net.get("IPAddress", ""), "Gateway": net.get("Gateway", ""),
-            "IPPrefixLen": net.get("IPPrefixLen", 0), "MacAddress": net.get("MacAddress", ""),
-            "Ports": ports(net.get("Ports", [])),
+            "IPAddress": net.ip if net else "", "Gateway": net.gateway if net else "",
+            "IPPrefixLen": net.prefixlen if net else 0, "MacAddress": net.mac if net else "",
+            "Ports": ports(net.ports if net else ()),
         },
     }
 
 
-def ports(mappings: list[dict]) -> dict:
+def ports(bindings: tuple[PortBinding, ...]) -> dict:
     """Docker's shape: {"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18080"}]}."""
     out: dict[str, list[dict]] = {}
-    for m in mappings:
-        out.setdefault(f"{m['ContainerPort']}/{m['Protocol']}", []).append(
-            {"HostIp": m["HostIp"] or "0.0.0.0", "HostPort": str(m["HostPort"])})
+    for b in bindings:
+        out.setdefault(f"{b.container_port}/{b.protocol}", []).append(
+            {"HostIp": b.host_ip or "0.0.0.0", "HostPort": str(b.host_port)})
     return out

@@ -1,11 +1,11 @@
 """Starting and stopping: the part of the engine that touches processes, mounts and the network.
 
-Theory of operation. ``start`` mounts the overlay, attaches the network, writes the bundle and spawns the
-monitor, registering the undo of each step first: if runc refuses (a missing command, say) every step is undone
-and the error raised. The monitor's callbacks (run in the monitor process) record RUNNING with pids, then EXITED
-with code and OOM flag, and release the mount and the network. With AutoRemove they delete the container instead:
-its name, record and network go before a foreground ``run`` learns the exit code, its runc state, mount and files
-just after (the monitor, not the user, waits for those).
+Theory of operation. ``Lifecycle.start`` mounts the overlay, attaches the network, writes the bundle and spawns
+the monitor, registering the undo of each step first: if runc refuses (a missing command, say) every step is undone
+and the error raised. The monitor runs a container's ``_Hooks`` (in the monitor process): they record RUNNING with
+pids, then EXITED with code and OOM flag, and release the mount and the network. With AutoRemove they delete the
+container instead: its name, record and network go before a foreground ``run`` learns the exit code, its runc
+state, mount and files just after (the monitor, not the user, waits for those).
 
 A monitor that was SIGKILLed leaves a record saying "running". ``reconcile`` notices (the monitor's pid is gone or
 belongs to another process) and asks runc. A container still running is adopted: a new monitor re-opens its
@@ -14,6 +14,10 @@ unknown (255, as docker reports it), since the container's init is no longer a c
 already ended is recorded as exited with that same unknown status and cleaned up, and, under an ``always`` or
 ``unless-stopped`` policy, started again: after a reboot, the first look (``portside daemon`` takes one at its
 start) brings such containers back, as dockerd does when it starts.
+
+The collaborators are named at construction (containerd's container service holds its stores the same way):
+the records store, the runc wrapper, and the network and image store, which are built only when first used
+(importing them costs a ``run --network none`` time it does not need).
 """
 
 from __future__ import annotations
@@ -21,53 +25,260 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 
 from portside.engine.bundle import write_bundle
-from portside.engine.records import Paths, read_json, remove_tree
+from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState, NetworkState, PortBinding
+from portside.engine.records import Paths, Records, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
 from portside.runtime.logfile import rfc3339
 from portside.runtime.process import wait_pid
+from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 UNKNOWN_EXIT = 255
 
 
-def start(engine, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None) -> monitor.Handle:
-    """Two concurrent starts of one container would both pass the state check: a lock file serialises them (not
-    state.json's lock, which the new monitor itself takes to record RUNNING before we return)."""
-    paths = engine.records.paths(cid)
-    lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _start(engine, paths, cid, attach, stdin)
-    finally:
-        os.close(lock)
+class Lifecycle:
+    """Start, stop, wait for and re-adopt the containers of one engine root."""
 
+    def __init__(self, records: Records, runc: Runc, *, network: Callable[[], object], images: Callable[[], object],
+                 cgroups_path: Callable[[str], str], seccomp_cache: Path, caller_exits: bool = False) -> None:
+        """``network`` and ``images`` give the BridgeNetwork and ImageStore when first needed; ``caller_exits``:
+        the caller is a command that ends soon after (see ``monitor.spawn``)."""
+        self.records, self.runc = records, runc
+        self._network, self._images = network, images
+        self.cgroups_path, self.seccomp_cache, self.caller_exits = cgroups_path, seccomp_cache, caller_exits
 
-def _start(engine, paths: Paths, cid: str, attach: tuple[int, int] | None, stdin: int | None) -> monitor.Handle:
-    record, state = read_json(paths.record), engine.state(cid)
-    transition(cid, State(state["Status"]), Event.START)
-    paths.stop_marker.unlink(missing_ok=True)
-    with ExitStack() as undo:
-        _mount(engine, paths, record, undo)
-        attachment = _attach(engine, cid, record, undo)
-        ip = attachment.ip if attachment else ""
-        netns = _netns(record["HostConfig"]["NetworkMode"])
-        write_bundle(paths, record, netns=str(attachment.netns_path) if attachment else netns, ip=ip,
-                     cgroups_path=engine.cgroups_path(cid), seccomp_cache=engine.root / "seccomp")
-        handle = monitor.spawn(_plan(engine, paths, record, attachment, attach, stdin=stdin), engine.caller_exits)
+    @property
+    def network(self):
+        return self._network()
+
+    @property
+    def images(self):
+        return self._images()
+
+    # -- start -----------------------------------------------------------------------------------------------
+
+    def start(self, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None) -> monitor.Handle:
+        """Two concurrent starts of one container would both pass the state check: a lock file serialises them
+        (not state.json's lock, which the new monitor itself takes to record RUNNING before we return)."""
+        paths = self.records.paths(cid)
+        lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._start(paths, attach, stdin)
+        finally:
+            os.close(lock)
+
+    def _start(self, paths: Paths, attach: tuple[int, int] | None, stdin: int | None) -> monitor.Handle:
+        cid = paths.id
+        record, state = self.records.record(cid), self.state(cid)
+        transition(cid, State(state.status), Event.START)
+        paths.stop_marker.unlink(missing_ok=True)
+        with ExitStack() as undo:
+            self._mount(paths, record, undo)
+            attachment = self._attach(record, undo)
+            netns = str(attachment.netns_path) if attachment else _netns(record.host.network_mode)
+            write_bundle(paths, record, netns=netns, ip=attachment.ip if attachment else "",
+                         cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache)
+            handle = monitor.spawn(self._plan(paths, record, attachment, attach, stdin=stdin), self.caller_exits)
+            for sock in attachment.reserved if attachment else ():
+                sock.close()  # the monitor holds the reservations from here on
+            try:
+                handle.started()
+            except BaseException:
+                handle.close()
+                self.runc.delete(cid, force=True)
+                raise
+            undo.pop_all()
+        return handle
+
+    def _mount(self, paths: Paths, record: ContainerRecord, undo: ExitStack) -> None:
+        if rootfs.is_mounted(paths.rootfs):
+            return
+        images = self.images
+        layers = images.layer_dirs(images.resolve(record.image))
+        # a --rm container's writes are thrown away: no sync of the host's disk at its unmount
+        rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs,
+                             volatile=record.host.auto_remove)
+        undo.callback(rootfs.unmount, paths.rootfs)
+
+    def _attach(self, record: ContainerRecord, undo: ExitStack):
+        if not record.host.bridged:
+            return None
+        from portside.runtime.network import PortMapping
+
+        ports = [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in record.host.port_bindings]
+        network = self.network
+        attachment = network.attach(record.id, ports)
+        undo.callback(network.detach, record.id)
+        undo.callback(lambda: [s.close() for s in attachment.reserved])
+        return attachment
+
+    def _plan(self, paths: Paths, record: ContainerRecord, attachment, attach, adopt_pid: int = 0,
+              stdin: int | None = None) -> monitor.Plan:
+        hooks = _Hooks(self, paths, record, _network_state(attachment), adopt_pid)
+        reserved = attachment.reserved if attachment else ()
+        return monitor.Plan(
+            cid=record.id, bundle=paths.bundle, runc=self.runc, log_path=paths.log,
+            cgroups_path=self.cgroups_path(record.id), restart=record.host.restart, stop_marker=paths.stop_marker,
+            keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
+            on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
+            on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
+            adopt_pid=adopt_pid)
+
+    # -- stop, signal, wait ----------------------------------------------------------------------------------
+
+    def release(self, cid: str, record: ContainerRecord | None = None) -> None:
+        """What a container holds only while it runs: its overlay mount and network attachment. Idempotent."""
+        rootfs.unmount(self.records.paths(cid).rootfs)
+        record = record or self.records.record(cid)
+        if record.host.bridged:
+            self.network.detach(cid, wait=False)
+
+    def stop(self, cid: str, timeout: float = 10, signal: str | None = None) -> None:
+        """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
+        state = self.state(cid)
+        transition(cid, State(state.status), Event.STOP)
+        if not state.live:
+            return
+        self.records.paths(cid).stop_marker.touch()
+        self.signal(cid, signal or self.records.record(cid).config.stop_signal)
+        if not wait_pid(state.pid, timeout):
+            self.signal(cid, "KILL")
+        self.wait_exit(cid)
+
+    def signal(self, cid: str, sig: str) -> bool:
+        """Send ``sig`` (a name, with or without SIG) to the container's init; False when there is nothing to
+        signal (between two runs of a restart policy, or already gone)."""
+        try:
+            self.runc.kill(cid, sig.upper().removeprefix("SIG"), all_processes=False)
+            return True
+        except (ContainerNotFound, OCIRuntimeError):
+            return False
+
+    def wait_exit(self, cid: str, timeout: float | None = None) -> ContainerState:
+        """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
+        killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it
+        can."""
+        state = self.state(cid)
+        while state.live:
+            if not wait_pid(state.monitor_pid if monitor_alive(state) else state.pid, timeout):
+                break
+            state = self.state(cid)
+        return state
+
+    # -- the state, with adoption ----------------------------------------------------------------------------
+
+    def state(self, cid: str) -> ContainerState:
+        """The state as recorded, after re-adopting the container if its monitor is gone."""
+        return self.reconcile(cid, self.records.state(cid))
+
+    def reconcile(self, cid: str, state: ContainerState) -> ContainerState:
+        """Re-adopt a container whose monitor is gone (see the module docstring)."""
+        if not state.live or monitor_alive(state):
+            return state
+        paths = self.records.paths(cid)
+        lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # busy: a start or another adoption is under way
+        except BlockingIOError:
+            os.close(lock)
+            return state
+        try:
+            return self._reconcile_locked(paths)
+        finally:
+            os.close(lock)
+
+    def _reconcile_locked(self, paths: Paths) -> ContainerState:
+        cid = paths.id
+        state = self.records.state(cid)
+        if not state.live or monitor_alive(state):
+            return state
+        live = self.runc.state(cid)
+        if live is not None and live.get("status") in ("running", "paused"):
+            self._adopt(paths, live["pid"])
+            return self.records.state(cid)
+        if live is not None:
+            self.runc.delete(cid, force=True)
+        state = self.records.update_state(cid, lambda s: s.replace(
+            status="exited", pid=0, exit_code=UNKNOWN_EXIT, finished_at=rfc3339(), monitor_pid=0,
+            error="the container's monitor died; its exit status is unknown"))
+        record = self.records.record(cid)
+        self.release(cid, record)
+        if _restarts_after_a_crash(paths, record):
+            try:
+                self._start(paths, None, None).close()
+            except PortsideError as exc:
+                error = f"restart after a crash: {exc}"
+                return self.records.update_state(cid, lambda s: s.replace(error=error))
+            return self.records.state(cid)
+        return state
+
+    def _adopt(self, paths: Paths, pid: int) -> None:
+        """A new monitor for a running container: it drains the output again, holds the published host ports
+        again, and records the end."""
+        record = self.records.record(paths.id)
+        attachment = self.network.reclaim(record.id) if record.host.bridged else None
+        handle = monitor.spawn(self._plan(paths, record, attachment, None, adopt_pid=pid), self.caller_exits)
         for sock in attachment.reserved if attachment else ():
-            sock.close()  # the monitor holds the reservations from here on
+            sock.close()  # the new monitor has them
         try:
             handle.started()
-        except BaseException:
+        except OCIRuntimeError:
+            pass  # the container ended meanwhile; the next look records it
+        finally:
             handle.close()
-            engine.runc.delete(cid, force=True)
-            raise
-        undo.pop_all()
-    return handle
+
+
+class _Hooks:
+    """What the monitor of one container calls at each turn of its life (in the monitor process). Every record
+    write is durable unless the container removes itself (``--rm``: nobody reads it after a crash)."""
+
+    def __init__(self, lifecycle: Lifecycle, paths: Paths, record: ContainerRecord, network: NetworkState,
+                 adopt_pid: int) -> None:
+        self.lifecycle, self.paths, self.record, self.network, self.adopt_pid = (
+            lifecycle, paths, record, network, adopt_pid)
+        self.records = lifecycle.records
+        self.durable = not record.host.auto_remove
+
+    def on_start(self, pid: int, monitor_pid: int) -> None:
+        def change(s: ContainerState) -> ContainerState:
+            s = s.replace(monitor_pid=monitor_pid, monitor_start=proc_start(monitor_pid),
+                          network=self.network if self.network != NO_NETWORK else s.network)
+            if pid == self.adopt_pid:  # adopting changes only the monitor: the container runs on
+                return s
+            return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
+                             started_at=rfc3339())
+        self.records.update_state(self.record.id, change, self.durable)
+
+    def on_restart(self, info: monitor.ExitInfo) -> None:
+        self.records.update_state(self.record.id, lambda s: s.replace(
+            status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
+            finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
+
+    def on_forget(self) -> None:
+        """--rm: name, record and network go before the exit is reported."""
+        if self.record.host.bridged:
+            self.lifecycle.network.detach(self.record.id, wait=False)
+        self.records.forget(self.record.id, self.record.name)
+
+    def on_release(self) -> None:
+        if self.record.host.auto_remove:
+            rootfs.unmount(self.paths.rootfs)
+            remove_tree(self.paths.dir)
+        else:
+            self.lifecycle.release(self.record.id, self.record)
+
+    def on_exit(self, info: monitor.ExitInfo) -> None:
+        if not self.record.host.auto_remove:
+            self.records.update_state(self.record.id, lambda s: s.replace(
+                status="exited", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
+                finished_at=info.finished_at, error=info.error, monitor_pid=0), self.durable)
 
 
 def _netns(mode: str) -> str | None:
@@ -75,123 +286,19 @@ def _netns(mode: str) -> str | None:
     return mode[3:] if mode.startswith("ns:") else {"host": "host"}.get(mode)
 
 
-def _mount(engine, paths: Paths, record: dict, undo: ExitStack) -> None:
-    if rootfs.is_mounted(paths.rootfs):
-        return
-    layers = engine.images.layer_dirs(engine.images.resolve(record["Image"]))
-    # a --rm container's writes are thrown away: no sync of the host's disk at its unmount
-    rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs,
-                         volatile=record["HostConfig"]["AutoRemove"])
-    undo.callback(rootfs.unmount, paths.rootfs)
-
-
-def _attach(engine, cid: str, record: dict, undo: ExitStack):
-    if record["HostConfig"]["NetworkMode"] != "bridge":
-        return None
-    from portside.runtime.network import PortMapping
-
-    ports = [PortMapping(p["HostIp"], p["HostPort"], p["ContainerPort"], p["Protocol"])
-             for p in record["HostConfig"]["PortBindings"]]
-    network = engine.network
-    attachment = network.attach(cid, ports)
-    undo.callback(network.detach, cid)
-    undo.callback(lambda: [s.close() for s in attachment.reserved])
-    return attachment
-
-
-def _plan(engine, paths: Paths, record: dict, attachment, attach, adopt_pid: int = 0,
-          stdin: int | None = None) -> monitor.Plan:
-    cid = record["Id"]
-    policy = record["HostConfig"]["RestartPolicy"]
-    durable = not record["HostConfig"]["AutoRemove"]
-    net = _network_state(attachment)
-
-    def on_start(pid: int, monitor_pid: int) -> None:
-        change = {"MonitorPid": monitor_pid, "MonitorStart": proc_start(monitor_pid)}
-        if pid != adopt_pid:  # adopting changes only the monitor: the container runs on
-            change.update(Status="running", Pid=pid, ExitCode=0, OOMKilled=False, Error="", StartedAt=rfc3339())
-        engine.records.update_state(cid, lambda s: s.update(change, Network=net or s.get("Network", {})), durable)
-
-    def on_restart(info: monitor.ExitInfo) -> None:
-        engine.records.update_state(cid, lambda s: s.update(
-            Status="restarting", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
-            FinishedAt=info.finished_at, RestartCount=s.get("RestartCount", 0) + 1), durable)
-
-    def on_forget() -> None:  # --rm: name, record and network go before the exit is reported
-        if record["HostConfig"]["NetworkMode"] == "bridge":
-            engine.network.detach(cid, wait=False)
-        engine.records.forget(cid, record["Name"])
-
-    def on_release() -> None:
-        if record["HostConfig"]["AutoRemove"]:
-            rootfs.unmount(paths.rootfs)
-            remove_tree(paths.dir)
-        else:
-            release(engine, cid, record)
-
-    def on_exit(info: monitor.ExitInfo) -> None:
-        if not record["HostConfig"]["AutoRemove"]:
-            engine.records.update_state(cid, lambda s: s.update(
-                Status="exited", Pid=0, ExitCode=info.code, OOMKilled=info.oom_killed,
-                FinishedAt=info.finished_at, Error=info.error, MonitorPid=0), durable)
-
-    return monitor.Plan(
-        cid=cid, bundle=paths.bundle, runc=engine.runc, log_path=paths.log, cgroups_path=engine.cgroups_path(cid),
-        restart=monitor.RestartPolicy(policy["Name"], policy["MaximumRetryCount"]), stop_marker=paths.stop_marker,
-        keep_fds=tuple(s.fileno() for s in (attachment.reserved if attachment else ())), attach=attach, stdin=stdin,
-        on_start=on_start, on_restart=on_restart, on_exit=on_exit, on_release=on_release, on_forget=on_forget,
-        report_early=record["HostConfig"]["AutoRemove"], adopt_pid=adopt_pid)
-
-
-def _network_state(attachment) -> dict:
+def _network_state(attachment) -> NetworkState:
     if attachment is None:
-        return {}
-    return {"IPAddress": attachment.ip, "Gateway": attachment.gateway, "IPPrefixLen": attachment.prefixlen,
-            "MacAddress": attachment.mac,
-            "Ports": [{"HostIp": p.host_ip, "HostPort": p.host_port, "ContainerPort": p.container_port,
-                       "Protocol": p.protocol} for p in attachment.ports]}
+        return NO_NETWORK
+    return NetworkState(attachment.ip, attachment.gateway, attachment.prefixlen, attachment.mac,
+                        tuple(PortBinding(p.host_ip, p.host_port, p.container_port, p.protocol)
+                              for p in attachment.ports))
 
 
-def release(engine, cid: str, record: dict | None = None) -> None:
-    """What a container holds only while it runs: its overlay mount and network attachment. Idempotent."""
-    paths = engine.records.paths(cid)
-    rootfs.unmount(paths.rootfs)
-    record = record or read_json(paths.record)
-    if record["HostConfig"]["NetworkMode"] == "bridge":
-        engine.network.detach(cid, wait=False)
-
-
-def stop(engine, cid: str, timeout: float = 10, signal: str | None = None) -> None:
-    """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
-    state = engine.state(cid)
-    transition(cid, State(state["Status"]), Event.STOP)
-    if state["Status"] not in ("running", "restarting"):
-        return
-    engine.records.paths(cid).stop_marker.touch()
-    record = read_json(engine.records.paths(cid).record)
-    _kill(engine, cid, signal or record["Config"]["StopSignal"])
-    if not wait_pid(state.get("Pid", 0), timeout):
-        _kill(engine, cid, "KILL")
-    wait_exit(engine, cid)
-
-
-def _kill(engine, cid: str, sig: str) -> None:
-    try:
-        engine.runc.kill(cid, sig.removeprefix("SIG"), all_processes=False)
-    except (ContainerNotFound, OCIRuntimeError):
-        pass  # between two runs of a restart policy, or already gone: nothing to signal
-
-
-def wait_exit(engine, cid: str, timeout: float | None = None) -> dict:
-    """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
-    killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it can."""
-    state = engine.state(cid)
-    while state["Status"] in ("running", "restarting"):
-        pid = state["MonitorPid"] if monitor_alive(state) else state.get("Pid", 0)
-        if not wait_pid(pid, timeout):
-            break
-        state = engine.state(cid)
-    return state
+def _restarts_after_a_crash(paths: Paths, record: ContainerRecord) -> bool:
+    """A container that was running when its monitor and its process both died (a reboot, an OOM kill of the
+    whole group) starts again if its policy is docker's ``always`` or ``unless-stopped``, as dockerd starts them
+    when it comes back, unless a stop was under way."""
+    return record.host.restart.name in ("always", "unless-stopped") and not paths.stop_marker.exists()
 
 
 def wait_output(pid: int, watch, timeout: float) -> None:
@@ -211,75 +318,8 @@ def wait_output(pid: int, watch, timeout: float) -> None:
         watch.drain()
 
 
-def reconcile(engine, cid: str, state: dict) -> dict:
-    """Re-adopt a container whose monitor is gone (see the module docstring)."""
-    if state.get("Status") not in ("running", "restarting") or monitor_alive(state):
-        return state
-    paths = engine.records.paths(cid)
-    lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # busy: a start or another adoption is under way
-    except BlockingIOError:
-        os.close(lock)
-        return state
-    try:
-        return _reconcile_locked(engine, cid, paths)
-    finally:
-        os.close(lock)
-
-
-def _reconcile_locked(engine, cid: str, paths: Paths) -> dict:
-    state = read_json(paths.state)
-    if state.get("Status") not in ("running", "restarting") or monitor_alive(state):
-        return state
-    live = engine.runc.state(cid)
-    if live is not None and live.get("status") in ("running", "paused"):
-        _adopt(engine, paths, live["pid"])
-        return read_json(paths.state)
-    if live is not None:
-        engine.runc.delete(cid, force=True)
-    state = engine.records.update_state(cid, lambda s: s.update(
-        Status="exited", Pid=0, ExitCode=UNKNOWN_EXIT, FinishedAt=rfc3339(), MonitorPid=0,
-        Error="the container's monitor died; its exit status is unknown"))
-    release(engine, cid)
-    if _restarts_after_a_crash(paths, read_json(paths.record)):
-        try:
-            _start(engine, paths, cid, None, None).close()
-        except PortsideError as exc:
-            error = f"restart after a crash: {exc}"
-            return engine.records.update_state(cid, lambda s: s.update(Error=error))
-        return read_json(paths.state)
-    return state
-
-
-def _restarts_after_a_crash(paths: Paths, record: dict) -> bool:
-    """A container that was running when its monitor and its process both died (a reboot, an OOM kill of the
-    whole group) starts again if its policy is docker's ``always`` or ``unless-stopped``, as dockerd starts them
-    when it comes back, unless a stop was under way."""
-    return record["HostConfig"]["RestartPolicy"]["Name"] in ("always", "unless-stopped") and \
-        not paths.stop_marker.exists()
-
-
-def _adopt(engine, paths: Paths, pid: int) -> None:
-    """A new monitor for a running container: it drains the output again, holds the published host ports
-    again, and records the end."""
-    record = read_json(paths.record)
-    bridged = record["HostConfig"]["NetworkMode"] == "bridge"
-    attachment = engine.network.reclaim(record["Id"]) if bridged else None
-    handle = monitor.spawn(_plan(engine, paths, record, attachment, None, adopt_pid=pid), engine.caller_exits)
-    for sock in attachment.reserved if attachment else ():
-        sock.close()  # the new monitor has them
-    try:
-        handle.started()
-    except OCIRuntimeError:
-        pass  # the container ended meanwhile; the next look records it
-    finally:
-        handle.close()
-
-
-def monitor_alive(state: dict) -> bool:
-    pid = state.get("MonitorPid") or 0
-    return pid > 0 and proc_start(pid) == state.get("MonitorStart")
+def monitor_alive(state: ContainerState) -> bool:
+    return state.monitor_pid > 0 and proc_start(state.monitor_pid) == state.monitor_start
 
 
 def proc_start(pid: int) -> str:

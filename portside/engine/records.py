@@ -1,7 +1,8 @@
 """Where a container lives on disk, and how its records are written so that a crash never leaves half a file.
 
-``ROOT/containers/<id>/`` holds ``container.json`` (what was asked for: written once at create), ``state.json``
-(what is happening: rewritten by the engine and by the monitor), the bundle (``config.json``, FIFOs), the overlay's
+``ROOT/containers/<id>/`` holds ``container.json`` (what was asked for: written once at create; a
+``ContainerRecord``), ``state.json`` (what is happening: rewritten by the engine and by the monitor; a
+``ContainerState``), the bundle (``config.json``, FIFOs), the overlay's
 ``upper``/``work``/``rootfs``, and the json-file log. Every write goes to a temporary file that is renamed over the
 old one; a per-container ``flock`` serialises the read-modify-write of ``state.json``, because the monitor and a
 CLI command may update it at the same moment. Names are symlinks ``ROOT/names/<name> -> <id>``: ``symlink(2)``
@@ -16,6 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from portside.engine.model import ContainerRecord, ContainerState
 from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUse
 from portside.runtime.plain import Plain
 
@@ -149,15 +151,38 @@ class Records:
         except FileNotFoundError:
             pass
 
-    def update_state(self, cid: str, change: Callable[[dict], None], durable: bool = True) -> dict:
-        """Apply ``change`` to state.json under the container's lock; returns the new state."""
+    def write_new(self, record: ContainerRecord, durable: bool = True) -> None:
+        """A new container's directory, its state (created) and its record, the record last: ``ids`` lists a
+        container only once its record exists."""
+        paths = self.paths(record.id)
+        paths.dir.mkdir(parents=True)
+        write_atomic(paths.state, ContainerState().to_json(), durable)
+        write_atomic(paths.record, record.to_json(), durable)
+
+    def record(self, cid: str) -> ContainerRecord:
+        """The container's record; FileNotFoundError once it is gone."""
+        return ContainerRecord.from_json(read_json(self.paths(cid).record))
+
+    def state(self, cid: str) -> ContainerState:
+        """The state as last written (``Engine.state`` also notices a dead monitor); ContainerNotFound if none."""
+        try:
+            return ContainerState.from_json(read_json(self.paths(cid).state))
+        except FileNotFoundError:
+            raise ContainerNotFound(cid) from None
+
+    def update_state(self, cid: str, change: Callable[[ContainerState], ContainerState],
+                     durable: bool = True) -> ContainerState:
+        """Replace state.json with ``change(current)`` under the container's lock; returns the new state."""
         paths = self.paths(cid)
         fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            state = read_json(paths.state) if paths.state.exists() else {}
-            change(state)
-            write_atomic(paths.state, state, durable)
+            try:
+                current = ContainerState.from_json(read_json(paths.state))
+            except FileNotFoundError:
+                current = ContainerState()
+            state = change(current)
+            write_atomic(paths.state, state.to_json(), durable)
             return state
         finally:
             os.close(fd)

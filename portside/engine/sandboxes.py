@@ -43,9 +43,8 @@ def after_remove(engine) -> None:
 def joined(engine, running_only: bool = False) -> dict[str, list[str]]:
     """Namespace path -> ids of the containers that join it (``ns:PATH``), running ones only if asked."""
     out: dict[str, list[str]] = {}
-    for info in engine.list(all=True):
-        mode = info["HostConfig"]["NetworkMode"]
-        running = info["State"]["Running"] or info["State"]["Restarting"]
-        if mode.startswith("ns:") and (running or not running_only):
-            out.setdefault(str(Path(mode[3:])), []).append(info["Id"])
+    for c in engine.containers(all=True):
+        mode = c.record.host.network_mode
+        if mode.startswith("ns:") and (c.state.live or not running_only):
+            out.setdefault(str(Path(mode[3:])), []).append(c.record.id)
     return out

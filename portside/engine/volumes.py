@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 from portside.engine.config import check_name
-from portside.engine.records import read_json
 from portside.runtime.errors import Conflict, VolumeNotFound
 
 
@@ -39,9 +38,9 @@ class Volumes:
         out = []
         for cid in self.records.ids():
             try:
-                mounts = read_json(self.records.paths(cid).record)["Mounts"]
+                mounts = self.records.record(cid).mounts
             except (FileNotFoundError, KeyError, ValueError):
                 continue
-            if any(m.get("Name") == name for m in mounts):
+            if any(m.name == name for m in mounts):
                 out.append(cid)
         return out

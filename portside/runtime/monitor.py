@@ -149,13 +149,17 @@ def _run(plan: Plan, status: int) -> None:
         os._exit(code)
 
 
+def _deleted_here() -> None:
+    """``_Monitor._deleting`` once the container was deleted in the monitor itself: nothing to wait for."""
+
+
 class _Monitor:
     def __init__(self, plan: Plan, status: int) -> None:
         self.plan = plan
         self.status = status
         log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self.output = Output(plan.bundle, log, plan.attach)
-        self._deleting: Callable[[], None] | None = None
+        self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 
     def loop(self) -> None:
         restarts = 0
@@ -211,16 +215,23 @@ class _Monitor:
         oom = Cgroup(self.plan.cgroups_path).oom_kills() > 0
         process.reap_orphans()  # before runc delete starts: it must not reap that child
         if not self.plan.report_early:  # else after the report: runc's start-up would compete with the CLI's exit
-            self._deleting = self.plan.runc.delete_later(self.plan.cid)
+            self._delete()
         adopted = restarts == 0 and self.plan.adopt_pid
         error = "its monitor died while it ran, so its exit status is unknown" if adopted else ""
         return ExitInfo(code, oom, logfile.rfc3339(), restarts, error)
 
+    def _delete(self) -> None:
+        self._deleting = self.plan.runc.delete_later(self.plan.cid) or _deleted_here
+
     def _settle(self) -> None:
-        """Wait for the ``runc delete`` started in ``_finish``; cleanup that needs no runc ran meanwhile."""
-        if self._deleting is not None:
-            self._deleting()
-            self._deleting = None
+        """Wait for the ``runc delete`` started in ``_finish``; cleanup that needs no runc ran meanwhile. A runc
+        that gave up on a busy cgroup leaves it behind: removed here, unless the deletion was done in this
+        process, which removed every cgroup or else left the work to runc."""
+        deleting, self._deleting = self._deleting, None
+        if deleting is _deleted_here:
+            return
+        if deleting is not None:
+            deleting()
         Cgroup(self.plan.cgroups_path).remove()
 
     def _failed(self, error: PortsideError, restarts: int) -> None:
@@ -235,7 +246,7 @@ class _Monitor:
                 self.plan.on_forget()
             finally:
                 self._report(info)
-                self._deleting = self.plan.runc.delete_later(self.plan.cid)
+                self._delete()
         try:
             self.plan.on_release()  # mount, network, files: in parallel with runc delete
             self._settle()

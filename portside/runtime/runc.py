@@ -105,8 +105,12 @@ class Runc:
         except ContainerNotFound:
             pass
 
-    def delete_later(self, cid: str) -> Callable[[], None]:
-        """Start a forced ``runc delete``; returns the function that waits for it (and swallows "not found")."""
+    def delete_later(self, cid: str) -> Callable[[], None] | None:
+        """Delete a container whose init has been reaped: in this process when ``delete_reaped`` can (then None:
+        done, cgroups included), else by a forced ``runc delete`` started now, returning the function that waits
+        for it (and swallows "not found")."""
+        if self.delete_reaped(cid):
+            return None
         with open(os.devnull, "r+b") as null:
             pid, log = self._spawn(["delete", "--force", cid], (null.fileno(),) * 3)
 
@@ -116,6 +120,36 @@ class Runc:
             except OCIRuntimeError:
                 pass  # already gone, or runc's own complaint: the container is dead either way
         return wait
+
+    def delete_reaped(self, cid: str) -> bool:
+        """What ``runc delete`` does for a container in a pid namespace of its own whose init has exited and been
+        reaped (so the kernel has killed the rest of the namespace): remove the cgroups runc recorded it made,
+        then runc's state directory. No exec of runc on every container's end (a Go binary's start-up costs more
+        than this work). False, having changed nothing but emptied cgroups, whenever the state is not that
+        simple: a cgroup still busy (its last processes are still dying), hooks, a shared pid namespace; the
+        caller then runs ``runc delete --force``, which waits and kills as needed."""
+        state_dir = self.root / cid
+        try:
+            with open(state_dir / "state.json", "rb") as f:
+                state = json.loads(f.read())
+        except (OSError, ValueError):
+            return False
+        config = state.get("config") or {}
+        own_pid_ns = any(ns.get("type") == "NEWPID" and not ns.get("path") for ns in config.get("namespaces") or [])
+        hooks = any((config.get("Hooks") or {}).values())
+        if not own_pid_ns or hooks or state.get("intel_rdt_path") or _alive(state.get("init_process_pid", 0)):
+            return False
+        for path in (state.get("cgroup_paths") or {}).values():
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return False
+        for name in os.listdir(state_dir):
+            os.unlink(state_dir / name)
+        os.rmdir(state_dir)
+        return True
 
     def state(self, cid: str) -> dict | None:
         """runc's view (status, pid, bundle), or None when runc has no such container."""
@@ -168,6 +202,17 @@ class Runc:
         if check and code != 0:
             raise OCIRuntimeError(f"runc {args[0]} exited with {code}")
         return code
+
+
+def _alive(pid: int) -> bool:
+    """A process that still runs or is an unreaped zombie: either way, not a container's finished init."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _signal_quietly(pid: int, sig: int) -> None:

@@ -27,3 +27,12 @@ def test_importing_the_packages_loads_no_submodule() -> None:
     code = "import sys, portside.engine, portside.runtime; print(sorted(m for m in sys.modules if m.startswith('portside.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['portside.engine', 'portside.runtime']"
+
+
+def test_runc_is_the_engines_own(tmp_path) -> None:
+    """Callers signal, wait for and read containers through Engine's methods; runc stays behind them."""
+    from portside.engine import Engine
+
+    engine = Engine(tmp_path)
+    assert not any(hasattr(engine, name) for name in ("runc", "records", "lifecycle"))
+    assert callable(engine.signal) and callable(engine.monitor_pid) and callable(engine.log_path)

@@ -1,5 +1,7 @@
-"""Container records: atomic writes, unique names, docker's lookup order, and the record built from a config."""
+"""Container records: atomic writes, unique names, docker's lookup order, the typed record built from a config,
+and the on-disk shape that records written before the types existed still have."""
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -7,6 +9,8 @@ import pytest
 
 from portside.engine.config import ContainerConfig
 from portside.engine.create import build_record
+from portside.engine.inspect import inspect
+from portside.engine.model import ContainerRecord, ContainerState, PortBinding, VolumeMount
 from portside.engine.records import Records, remove_tree, write_atomic
 from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUse
 
@@ -20,7 +24,7 @@ class FakeImage:
                                                   "WorkingDir": "/app", "User": "nobody"})
 
 
-def _record(tmp_path, **kw) -> dict:
+def _record(tmp_path, **kw) -> ContainerRecord:
     return build_record("c" * 64, "web", "2024-01-01T00:00:00Z", ContainerConfig(image="img", **kw), FakeImage(),
                         tmp_path / "volumes")
 
@@ -47,8 +51,9 @@ def test_update_state_and_remove_tree(tmp_path) -> None:
     records = Records(tmp_path)
     paths = records.paths("x" * 64)
     paths.dir.mkdir(parents=True)
-    records.update_state("x" * 64, lambda s: s.update(Status="created"))
-    assert records.update_state("x" * 64, lambda s: s.update(Pid=5)) == {"Status": "created", "Pid": 5}
+    records.update_state("x" * 64, lambda s: s.replace(status="exited", exit_code=3))
+    assert records.update_state("x" * 64, lambda s: s.replace(pid=5)) == ContainerState("exited", 5, 3)
+    assert records.state("x" * 64) == ContainerState("exited", 5, 3)
     assert not [p for p in os.listdir(paths.dir) if p.endswith(".tmp")]
     (paths.dir / "a" / "b").mkdir(parents=True)
     (paths.dir / "a" / "b" / "f").write_text("x")
@@ -59,19 +64,18 @@ def test_update_state_and_remove_tree(tmp_path) -> None:
 
 def test_record_merges_image_defaults_with_flags(tmp_path) -> None:
     rec = _record(tmp_path, env=["LANG=fr"], memory=64 << 20, cpus=0.5, pids_limit=20, volumes=["data:/data"])
-    assert (rec["Path"], rec["Args"]) == ("sh", [])
-    assert rec["Config"]["Env"][-2:] == ["PATH=/bin", "LANG=fr"]
-    assert (rec["Config"]["WorkingDir"], rec["Config"]["User"]) == ("/app", "nobody")
-    assert rec["HostConfig"]["NanoCpus"] == 500_000_000 and rec["HostConfig"]["PidsLimit"] == 20
-    assert rec["Mounts"] == [{"Type": "volume", "Name": "data", "Source": str(tmp_path / "volumes/data/_data"),
-                              "Destination": "/data", "RW": True}]
+    assert (rec.path, rec.args) == ("sh", [])
+    assert rec.config.env[-2:] == ["PATH=/bin", "LANG=fr"]
+    assert (rec.config.working_dir, rec.config.user) == ("/app", "nobody")
+    assert rec.host.nano_cpus == 500_000_000 and rec.host.pids_limit == 20
+    assert rec.mounts == (VolumeMount("volume", "data", str(tmp_path / "volumes/data/_data"), "/data", True),)
 
 
 def test_entrypoint_rules(tmp_path) -> None:
     rec = _record(tmp_path, entrypoint=["/bin/echo"], cmd=None)
-    assert (rec["Path"], rec["Args"]) == ("/bin/echo", [])  # --entrypoint drops the image's Cmd, as docker
+    assert (rec.path, rec.args) == ("/bin/echo", [])  # --entrypoint drops the image's Cmd, as docker
     rec = _record(tmp_path, entrypoint=[""], cmd=["ls", "-l"])
-    assert (rec["Path"], rec["Args"]) == ("ls", ["-l"])
+    assert (rec.path, rec.args) == ("ls", ["-l"])
 
 
 @pytest.mark.parametrize("kw,words", [
@@ -85,3 +89,57 @@ def test_entrypoint_rules(tmp_path) -> None:
 def test_refusals(tmp_path, kw: dict, words: str) -> None:
     with pytest.raises(InvalidArgument, match=words):
         _record(tmp_path, **kw)
+
+
+# container.json and state.json as the engine wrote them before the record was typed (docker's inspect names)
+OLD_RECORD = {
+    "Id": "d" * 64, "Name": "web", "Created": "2026-11-01T10:00:00.000000000Z", "Image": "sha256:" + "ab" * 32,
+    "Path": "httpd", "Args": ["-f", "-p", "80"],
+    "Config": {"Image": "busybox", "Cmd": ["httpd", "-f", "-p", "80"], "Entrypoint": None, "Env": ["PATH=/bin"],
+               "WorkingDir": "", "User": "", "Hostname": "dddddddddddd", "Labels": {"a": "b"},
+               "StopSignal": "SIGTERM"},
+    "HostConfig": {"Memory": 134217728, "NanoCpus": 500000000, "CpuShares": 0, "PidsLimit": 0,
+                   "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}, "NetworkMode": "bridge",
+                   "PortBindings": [{"HostIp": "", "HostPort": 8080, "ContainerPort": 80, "Protocol": "tcp"}],
+                   "Binds": ["data:/data"], "CapAdd": [], "CapDrop": ["NET_RAW"], "Privileged": False,
+                   "SecurityOpt": [], "ReadonlyRootfs": False, "AutoRemove": False},
+    "Security": {"seccomp": "default", "no_new_privileges": False},
+    "Mounts": [{"Type": "volume", "Name": "data", "Source": "/var/lib/portside/volumes/data/_data",
+                "Destination": "/data", "RW": True}],
+}
+OLD_STATE = {"Status": "running", "ExitCode": 0, "RestartCount": 1, "MonitorPid": 4242, "MonitorStart": "777",
+             "Pid": 4321, "OOMKilled": False, "Error": "", "StartedAt": "2026-11-01T10:00:01.000000000Z",
+             "Network": {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16,
+                         "MacAddress": "02:42:0a:58:00:05",
+                         "Ports": [{"HostIp": "", "HostPort": 8080, "ContainerPort": 80, "Protocol": "tcp"}]}}
+
+
+def test_records_written_before_the_types_load_and_keep_their_shape(tmp_path) -> None:
+    records = Records(tmp_path)
+    paths = records.paths("d" * 64)
+    paths.dir.mkdir(parents=True)
+    paths.record.write_text(json.dumps(OLD_RECORD))
+    paths.state.write_text(json.dumps({"Status": "created", "ExitCode": 0, "RestartCount": 0}))
+    record = records.record("d" * 64)
+    assert record.host.restart.name == "on-failure" and record.host.restart.max_retries == 3
+    assert record.host.port_bindings == (PortBinding("", 8080, 80, "tcp"),) and record.host.cap_drop == ("NET_RAW",)
+    assert record.to_json() == OLD_RECORD  # the disk format is unchanged: older engines read what we write
+    assert records.state("d" * 64) == ContainerState()
+    paths.state.write_text(json.dumps(OLD_STATE))
+    state = records.update_state("d" * 64, lambda s: s.replace(restart_count=s.restart_count + 1))
+    assert (state.monitor_pid, state.network.ip, state.network.ports[0].host_port) == (4242, "10.88.0.5", 8080)
+    assert json.loads(paths.state.read_text()) == {**OLD_STATE, "RestartCount": 2, "FinishedAt": "0001-01-01T00:00:00Z"}
+
+
+def test_inspect_renders_docker_json_from_the_typed_record() -> None:
+    info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json(OLD_STATE))
+    assert info["Name"] == "/web" and info["Config"] == OLD_RECORD["Config"]
+    assert info["HostConfig"] == OLD_RECORD["HostConfig"] and info["Mounts"] == OLD_RECORD["Mounts"]
+    assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
+                             "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",
+                             "StartedAt": "2026-11-01T10:00:01.000000000Z", "FinishedAt": "0001-01-01T00:00:00Z"}
+    assert info["NetworkSettings"] == {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16,
+                                       "MacAddress": "02:42:0a:58:00:05",
+                                       "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}}
+    stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
+    assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}

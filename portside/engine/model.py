@@ -1,0 +1,228 @@
+"""The engine's container record, typed: what was asked for (``ContainerRecord``, written once at create) and
+what is happening (``ContainerState``, rewritten by the engine and the monitor).
+
+On disk both keep the shape they always had, docker's inspect field names (``container.json``,
+``state.json``), so containers created before these types existed load unchanged: ``from_json`` reads that
+shape, with docker's defaults for fields an older record lacks, and ``to_json`` writes it back. Docker's JSON
+for users is made in one place, ``inspect.py``; everything else in the engine reads these attributes.
+
+Value classes (``Plain``), not dataclasses: this module is on ``portside run``'s path (see ``plain.py``).
+"""
+
+from __future__ import annotations
+
+from portside.runtime.plain import Plain
+from portside.runtime.restart import RestartPolicy
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+LIVE = ("running", "restarting")  # statuses with a monitor (and usually a process) behind them
+
+
+class PortBinding(Plain):
+    """One published port: ``host_port`` 0 asks for any free port, resolved in the running state's copy."""
+
+    __slots__ = ("host_ip", "host_port", "container_port", "protocol")
+
+    def __init__(self, host_ip: str, host_port: int, container_port: int, protocol: str = "tcp") -> None:
+        self.host_ip, self.host_port, self.container_port, self.protocol = host_ip, host_port, container_port, protocol
+
+    @classmethod
+    def from_json(cls, d: dict) -> PortBinding:
+        return cls(d.get("HostIp", ""), int(d.get("HostPort", 0)), int(d["ContainerPort"]), d.get("Protocol", "tcp"))
+
+    def to_json(self) -> dict:
+        return {"HostIp": self.host_ip, "HostPort": self.host_port, "ContainerPort": self.container_port,
+                "Protocol": self.protocol}
+
+
+class VolumeMount(Plain):
+    """A ``-v``: a named volume (``name`` set, ``source`` under the engine's volumes) or a bind of a host path."""
+
+    __slots__ = ("type", "name", "source", "destination", "rw")
+
+    def __init__(self, type: str, name: str, source: str, destination: str, rw: bool = True) -> None:
+        self.type, self.name, self.source, self.destination, self.rw = type, name, source, destination, rw
+
+    @classmethod
+    def from_json(cls, d: dict) -> VolumeMount:
+        return cls(d.get("Type", "bind"), d.get("Name", ""), d["Source"], d["Destination"], d.get("RW", True))
+
+    def to_json(self) -> dict:
+        return {"Type": self.type, "Name": self.name, "Source": self.source, "Destination": self.destination,
+                "RW": self.rw}
+
+
+class ProcessConfig(Plain):
+    """docker's ``Config``: the process and its environment, the image's defaults merged with the flags."""
+
+    __slots__ = ("image", "cmd", "entrypoint", "env", "working_dir", "user", "hostname", "labels", "stop_signal")
+
+    def __init__(self, image: str, cmd: list[str], entrypoint: list[str] | None, env: list[str], working_dir: str,
+                 user: str, hostname: str, labels: dict[str, str], stop_signal: str = "SIGTERM") -> None:
+        self.image, self.cmd, self.entrypoint, self.env = image, cmd, entrypoint, env
+        self.working_dir, self.user, self.hostname = working_dir, user, hostname
+        self.labels, self.stop_signal = labels, stop_signal
+
+    @classmethod
+    def from_json(cls, d: dict) -> ProcessConfig:
+        return cls(d.get("Image", ""), list(d.get("Cmd") or []), d.get("Entrypoint"), list(d.get("Env") or []),
+                   d.get("WorkingDir", ""), d.get("User", ""), d.get("Hostname", ""), dict(d.get("Labels") or {}),
+                   d.get("StopSignal") or "SIGTERM")
+
+    def to_json(self) -> dict:
+        return {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
+                "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
+                "StopSignal": self.stop_signal}
+
+
+class HostConfig(Plain):
+    """docker's ``HostConfig``: limits, restart policy, network, ports, volumes as given, privileges."""
+
+    __slots__ = ("memory", "nano_cpus", "cpu_shares", "pids_limit", "restart", "network_mode", "port_bindings",
+                 "binds", "cap_add", "cap_drop", "privileged", "security_opt", "readonly_rootfs", "auto_remove")
+
+    def __init__(self, *, memory: int = 0, nano_cpus: int = 0, cpu_shares: int = 0, pids_limit: int = 0,
+                 restart: RestartPolicy = RestartPolicy(), network_mode: str = "bridge",
+                 port_bindings: tuple[PortBinding, ...] = (), binds: tuple[str, ...] = (),
+                 cap_add: tuple[str, ...] = (), cap_drop: tuple[str, ...] = (), privileged: bool = False,
+                 security_opt: tuple[str, ...] = (), readonly_rootfs: bool = False, auto_remove: bool = False) -> None:
+        self.memory, self.nano_cpus, self.cpu_shares, self.pids_limit = memory, nano_cpus, cpu_shares, pids_limit
+        self.restart, self.network_mode, self.port_bindings = restart, network_mode, tuple(port_bindings)
+        self.binds, self.cap_add, self.cap_drop = tuple(binds), tuple(cap_add), tuple(cap_drop)
+        self.privileged, self.security_opt = privileged, tuple(security_opt)
+        self.readonly_rootfs, self.auto_remove = readonly_rootfs, auto_remove
+
+    @property
+    def bridged(self) -> bool:
+        return self.network_mode == "bridge"
+
+    @classmethod
+    def from_json(cls, d: dict) -> HostConfig:
+        policy = d.get("RestartPolicy") or {}
+        return cls(memory=d.get("Memory", 0), nano_cpus=d.get("NanoCpus", 0), cpu_shares=d.get("CpuShares", 0),
+                   pids_limit=d.get("PidsLimit", 0),
+                   restart=RestartPolicy(policy.get("Name") or "no", policy.get("MaximumRetryCount", 0)),
+                   network_mode=d.get("NetworkMode", "bridge"),
+                   port_bindings=tuple(PortBinding.from_json(p) for p in d.get("PortBindings") or ()),
+                   binds=d.get("Binds") or (), cap_add=d.get("CapAdd") or (), cap_drop=d.get("CapDrop") or (),
+                   privileged=d.get("Privileged", False), security_opt=d.get("SecurityOpt") or (),
+                   readonly_rootfs=d.get("ReadonlyRootfs", False), auto_remove=d.get("AutoRemove", False))
+
+    def to_json(self) -> dict:
+        return {"Memory": self.memory, "NanoCpus": self.nano_cpus, "CpuShares": self.cpu_shares,
+                "PidsLimit": self.pids_limit,
+                "RestartPolicy": {"Name": self.restart.name, "MaximumRetryCount": self.restart.max_retries},
+                "NetworkMode": self.network_mode, "PortBindings": [p.to_json() for p in self.port_bindings],
+                "Binds": list(self.binds), "CapAdd": list(self.cap_add), "CapDrop": list(self.cap_drop),
+                "Privileged": self.privileged, "SecurityOpt": list(self.security_opt),
+                "ReadonlyRootfs": self.readonly_rootfs, "AutoRemove": self.auto_remove}
+
+
+class SecurityConfig(Plain):
+    """The checked ``--security-opt``: ``seccomp`` is "default", "unconfined" or a profile's absolute path."""
+
+    __slots__ = ("seccomp", "no_new_privileges")
+
+    def __init__(self, seccomp: str = "default", no_new_privileges: bool = False) -> None:
+        self.seccomp, self.no_new_privileges = seccomp, no_new_privileges
+
+    @classmethod
+    def from_json(cls, d: dict) -> SecurityConfig:
+        return cls(d.get("seccomp", "default"), d.get("no_new_privileges", False))
+
+    def to_json(self) -> dict:
+        return {"seccomp": self.seccomp, "no_new_privileges": self.no_new_privileges}
+
+
+class ContainerRecord(Plain):
+    """What was asked for, fixed at create (``container.json``)."""
+
+    __slots__ = ("id", "name", "created", "image", "path", "args", "config", "host", "security", "mounts")
+
+    def __init__(self, id: str, name: str, created: str, image: str, path: str, args: list[str],
+                 config: ProcessConfig, host: HostConfig, security: SecurityConfig,
+                 mounts: tuple[VolumeMount, ...] = ()) -> None:
+        self.id, self.name, self.created, self.image, self.path, self.args = id, name, created, image, path, args
+        self.config, self.host, self.security, self.mounts = config, host, security, tuple(mounts)
+
+    @property
+    def argv(self) -> list[str]:
+        return [self.path, *self.args]
+
+    @classmethod
+    def from_json(cls, d: dict) -> ContainerRecord:
+        return cls(d["Id"], d["Name"], d.get("Created", ZERO_TIME), d["Image"], d.get("Path", ""),
+                   list(d.get("Args") or []), ProcessConfig.from_json(d.get("Config") or {}),
+                   HostConfig.from_json(d.get("HostConfig") or {}), SecurityConfig.from_json(d.get("Security") or {}),
+                   tuple(VolumeMount.from_json(m) for m in d.get("Mounts") or ()))
+
+    def to_json(self) -> dict:
+        return {"Id": self.id, "Name": self.name, "Created": self.created, "Image": self.image, "Path": self.path,
+                "Args": self.args, "Config": self.config.to_json(), "HostConfig": self.host.to_json(),
+                "Security": self.security.to_json(), "Mounts": [m.to_json() for m in self.mounts]}
+
+
+class NetworkState(Plain):
+    """A running container's place on the bridge, with its published ports as bound (any host port 0 resolved)."""
+
+    __slots__ = ("ip", "gateway", "prefixlen", "mac", "ports")
+
+    def __init__(self, ip: str = "", gateway: str = "", prefixlen: int = 0, mac: str = "",
+                 ports: tuple[PortBinding, ...] = ()) -> None:
+        self.ip, self.gateway, self.prefixlen, self.mac, self.ports = ip, gateway, prefixlen, mac, tuple(ports)
+
+    @classmethod
+    def from_json(cls, d: dict) -> NetworkState:
+        return cls(d.get("IPAddress", ""), d.get("Gateway", ""), d.get("IPPrefixLen", 0), d.get("MacAddress", ""),
+                   tuple(PortBinding.from_json(p) for p in d.get("Ports") or ()))
+
+    def to_json(self) -> dict:
+        if self == NO_NETWORK:
+            return {}
+        return {"IPAddress": self.ip, "Gateway": self.gateway, "IPPrefixLen": self.prefixlen, "MacAddress": self.mac,
+                "Ports": [p.to_json() for p in self.ports]}
+
+
+NO_NETWORK = NetworkState()
+
+
+class ContainerState(Plain):
+    """What is happening (``state.json``). ``monitor_pid`` with ``monitor_start`` (its start time in clock ticks)
+    names the monitor process even after pid reuse. Changed copies come from ``replace``."""
+
+    __slots__ = ("status", "pid", "exit_code", "oom_killed", "error", "started_at", "finished_at", "restart_count",
+                 "monitor_pid", "monitor_start", "network")
+
+    def __init__(self, status: str = "created", pid: int = 0, exit_code: int = 0, oom_killed: bool = False,
+                 error: str = "", started_at: str = ZERO_TIME, finished_at: str = ZERO_TIME, restart_count: int = 0,
+                 monitor_pid: int = 0, monitor_start: str = "", network: NetworkState = NO_NETWORK) -> None:
+        self.status, self.pid, self.exit_code, self.oom_killed, self.error = status, pid, exit_code, oom_killed, error
+        self.started_at, self.finished_at, self.restart_count = started_at, finished_at, restart_count
+        self.monitor_pid, self.monitor_start, self.network = monitor_pid, monitor_start, network
+
+    @property
+    def live(self) -> bool:
+        """Running, or between two runs of its restart policy: a monitor holds it."""
+        return self.status in LIVE
+
+    @classmethod
+    def from_json(cls, d: dict) -> ContainerState:
+        return cls(d.get("Status", "created"), d.get("Pid", 0), d.get("ExitCode", 0), d.get("OOMKilled", False),
+                   d.get("Error", ""), d.get("StartedAt", ZERO_TIME), d.get("FinishedAt", ZERO_TIME),
+                   d.get("RestartCount", 0), d.get("MonitorPid") or 0, d.get("MonitorStart", ""),
+                   NetworkState.from_json(d.get("Network") or {}))
+
+    def to_json(self) -> dict:
+        return {"Status": self.status, "Pid": self.pid, "ExitCode": self.exit_code, "OOMKilled": self.oom_killed,
+                "Error": self.error, "StartedAt": self.started_at, "FinishedAt": self.finished_at,
+                "RestartCount": self.restart_count, "MonitorPid": self.monitor_pid,
+                "MonitorStart": self.monitor_start, "Network": self.network.to_json()}
+
+
+class Container(Plain):
+    """One container as the engine sees it at one moment: its record and its (reconciled) state."""
+
+    __slots__ = ("record", "state")
+
+    def __init__(self, record: ContainerRecord, state: ContainerState) -> None:
+        self.record, self.state = record, state
