@@ -5,97 +5,15 @@ pods reach each other by pod IP, and the receiver sees the sender's pod IP (no N
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hosts import Host, Lab
+from support.hosts import Lab
+from support.podnet import SYNC, PodHost
 from support.wait import eventually
 
 from portside.runtime.net import names
-from portside.runtime.net.routes import PROTO
-
-CLUSTER = "10.244.0.0/16"
-
-ATTACH = """
-import json, sys
-from portside.runtime.net import BridgeNetwork
-state, bridge, subnet, cluster, mtu, cid = sys.argv[1:]
-a = BridgeNetwork(state, bridge, subnet, cluster, int(mtu)).attach(cid, [])
-print(json.dumps({"ip": a.ip, "netns": str(a.netns_path)}))
-"""
-
-SYNC = """
-import json, sys
-from portside.runtime.net.podnet import PodRoutes
-from portside.runtime.net.routes import Peer, Settings
-cfg = json.loads(sys.argv[1])
-routes = PodRoutes(Settings(cfg["device"], cfg["backend"], cfg.get("vni", 1), cfg.get("port", 8472)), cfg["bridge"])
-if cfg.get("teardown"):
-    routes.teardown()
-else:
-    r = routes.sync(cfg["ip"], cfg["cidr"], [Peer(**p) for p in cfg["peers"]])
-    print(json.dumps({"changed": r.changed, "skipped": r.skipped}))
-"""
-
-SERVER = """
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 8080)); s.listen()
-print("ready", flush=True)
-while True:
-    c, peer = s.accept()
-    c.sendall((sys.argv[1] + " saw " + peer[0] + "\\n").encode() + b"x" * int(sys.argv[2])); c.close()
-"""
-
-CLIENT = """
-import socket, sys
-with socket.create_connection((sys.argv[1], 8080), timeout=3) as c:
-    f = c.makefile("rb")
-    line = f.readline().decode().strip()
-    print(line, len(f.read()))
-"""
-
-
-class Node:
-    """A host of the lab with a portside bridge on ``pod_cidr``, one pod on it, and a server in that pod."""
-
-    def __init__(self, host: Host, pod_cidr: str, mtu: int = 0) -> None:
-        self.host, self.pod_cidr = host, pod_cidr
-        self.names = names.for_node(host.name)
-        out = host.python(ATTACH, str(host.dir / "network"), self.names.bridge, pod_cidr, CLUSTER, str(mtu), "pod")
-        att = json.loads(out)
-        self.pod_ip, self.pod_netns = att["ip"], att["netns"]
-
-    def serve(self, payload: int = 0) -> None:
-        """A server in the pod's namespace (not the host's) that answers with the address it saw."""
-        proc = subprocess.Popen(["nsenter", f"--net={self.pod_netns}", sys.executable, "-c", SERVER,
-                                 self.host.name, str(payload)], stdout=subprocess.PIPE, text=True)
-        self.host.lab.procs.append(proc)
-        assert proc.stdout.readline().strip() == "ready"
-
-    def fetch_from_pod(self, ip: str) -> str:
-        proc = subprocess.run(["nsenter", f"--net={self.pod_netns}", sys.executable, "-c", CLIENT, ip],
-                              capture_output=True, text=True, timeout=20)
-        return proc.stdout.strip() or (proc.stderr.strip().splitlines() or ["no output"])[-1]
-
-    def sync(self, peers: list[Node], backend: str = "auto", vni: int = 1, port: int = 8472) -> dict:
-        cfg = {"device": self.names.vxlan, "backend": backend, "vni": vni, "port": port, "bridge": self.names.bridge, "ip": self.host.ip,
-               "cidr": self.pod_cidr, "peers": [{"name": p.host.name, "pod_cidr": p.pod_cidr,
-                                                  "node_ip": p.host.ip} for p in peers]}
-        return json.loads(self.host.python(SYNC, json.dumps(cfg)))
-
-    def teardown(self) -> None:
-        self.host.python(SYNC, json.dumps({"device": self.names.vxlan, "backend": "auto",
-                                           "bridge": self.names.bridge, "teardown": True}))
-
-    def routes(self) -> list[dict]:
-        return json.loads(self.host.run("ip", "-j", "-4", "route", "show", "proto", str(PROTO)).stdout)
-
-    def has_link(self, name: str) -> bool:
-        return self.host.run("ip", "link", "show", "dev", name, check=False).returncode == 0
 
 
 @pytest.fixture
@@ -107,7 +25,7 @@ def lab(needs_root: None, tmp_path: Path) -> Iterator[Lab]:
 def test_host_gw_pods_reach_pods_of_every_node_by_their_own_address(lab: Lab) -> None:
     lan = lab.segment("lan")
     hosts = [lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]) for i in (1, 2, 3)]
-    nodes = [Node(h, f"10.244.{i}.0/24") for i, h in enumerate(hosts, 1)]
+    nodes = [PodHost(h, f"10.244.{i}.0/24") for i, h in enumerate(hosts, 1)]
     for n in nodes:
         n.serve()
     for n in nodes:
@@ -124,7 +42,7 @@ def test_host_gw_pods_reach_pods_of_every_node_by_their_own_address(lab: Lab) ->
 
 def test_nodes_that_leave_lose_their_routes_and_teardown_removes_the_rest(lab: Lab) -> None:
     lan = lab.segment("lan")
-    a, b, c = (Node(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2, 3))
+    a, b, c = (PodHost(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2, 3))
     c.serve()
     a.sync([b, c])
     c.sync([a, b])
@@ -139,7 +57,7 @@ def test_nodes_that_leave_lose_their_routes_and_teardown_removes_the_rest(lab: L
 
 def test_a_peer_with_a_bad_or_clashing_pod_cidr_is_skipped_with_the_reason(lab: Lab) -> None:
     lan = lab.segment("lan")
-    a, b = (Node(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2))
+    a, b = (PodHost(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2))
     cfg = {"device": a.names.vxlan, "backend": "host-gw", "bridge": a.names.bridge, "ip": a.host.ip,
            "cidr": a.pod_cidr, "peers": [{"name": "b", "pod_cidr": b.pod_cidr, "node_ip": b.host.ip},
                                          {"name": "dup", "pod_cidr": "10.244.1.128/25", "node_ip": "10.250.0.9"},
@@ -161,7 +79,7 @@ def test_vxlan_carries_pods_between_subnets_and_auto_keeps_host_gw_on_the_segmen
     hb = lab.host("hb", [(lan2, "10.250.2.1/24")], gateway="10.250.2.254")
     hc = lab.host("hc", [(lan1, "10.250.1.2/24")], gateway="10.250.1.254")
     mtu = names.pod_mtu("vxlan")
-    a, b, c = Node(ha, "10.244.1.0/24", mtu), Node(hb, "10.244.2.0/24", mtu), Node(hc, "10.244.3.0/24", mtu)
+    a, b, c = PodHost(ha, "10.244.1.0/24", mtu), PodHost(hb, "10.244.2.0/24", mtu), PodHost(hc, "10.244.3.0/24", mtu)
     for n in (a, b, c):
         n.serve(payload=200_000)  # many full-size segments: the MTU must leave room for the VXLAN header
         n.sync([p for p in (a, b, c) if p is not n])
@@ -185,7 +103,7 @@ def test_vxlan_carries_pods_between_subnets_and_auto_keeps_host_gw_on_the_segmen
 
 def test_the_vxlan_backend_encapsulates_even_on_one_segment_with_the_vni_and_port_asked_for(lab: Lab) -> None:
     lan = lab.segment("lan")
-    a, b = (Node(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2))
+    a, b = (PodHost(lab.host(f"h{i}", [(lan, f"10.250.0.{i}/24")]), f"10.244.{i}.0/24") for i in (1, 2))
     b.serve()
     for n, peer in ((a, b), (b, a)):
         n.sync([peer], backend="vxlan", vni=42, port=4789)
