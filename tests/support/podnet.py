@@ -46,7 +46,7 @@ while True:
 
 CLIENT = """
 import socket, sys
-with socket.create_connection((sys.argv[1], 8080), timeout=3) as c:
+with socket.create_connection((sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 8080), timeout=3) as c:
     f = c.makefile("rb")
     line = f.readline().decode().strip()
     print(line, len(f.read()))
