@@ -81,7 +81,7 @@ def test_vxlan_carries_pods_between_subnets_and_auto_keeps_host_gw_on_the_segmen
     mtu = names.pod_mtu("vxlan")
     a, b, c = PodHost(ha, "10.244.1.0/24", mtu), PodHost(hb, "10.244.2.0/24", mtu), PodHost(hc, "10.244.3.0/24", mtu)
     for n in (a, b, c):
-        n.serve(payload=200_000)  # many full-size segments: the MTU must leave room for the VXLAN header
+        n.serve(payload=200_000)  # many full-size segments, each encapsulated whole (pods use the lower MTU)
         n.sync([p for p in (a, b, c) if p is not n])
     routes = {r["dst"]: r for r in a.routes()}
     assert routes["10.244.2.0/24"]["dev"] == a.names.vxlan and routes["10.244.2.0/24"]["gateway"] == "10.244.2.0"
