@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from portside.agent import node as nodes
+from portside.agent import podroutes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
 from portside.agent.reporting import StatusWriter
@@ -66,7 +67,8 @@ class Agent:
             await self.adopt(listed.items)
             ready.set()
             try:
-                await asyncio.gather(self.follow(listed), self.keep_lease(port))
+                await asyncio.gather(self.follow(listed), self.keep_lease(port),
+                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()))
             finally:
                 await self.stop_workers()
                 await self.events.drain()  # the workers' last Events, before the API goes away

@@ -48,13 +48,15 @@ class Engine:
 
     @property
     def network(self):
-        """The bridge network, as ``ROOT/engine.json`` configures it (``bridge``, ``subnet``)."""
+        """The bridge network, as ``ROOT/engine.json`` configures it (``bridge``, ``subnet``, and on a node of a
+        cluster ``cluster_cidr`` and ``mtu``: see ``runtime/net/names.py``)."""
         if self._network is None:
             from portside.runtime.network import BridgeNetwork
 
             settings = self.settings()
             self._network = BridgeNetwork(self.root / "network", settings.get("bridge", "portside0"),
-                                          settings.get("subnet", "10.88.0.0/16"))
+                                          settings.get("subnet", "10.88.0.0/16"), settings.get("cluster_cidr", ""),
+                                          int(settings.get("mtu", 0)))
         return self._network
 
     def settings(self) -> dict:

@@ -42,15 +42,18 @@ class ProxyConfig:
     table: str = ""  # default: portside_svc_<pid>
     metrics_interval_s: float = 2.0
     report: bool = True  # write Service status, Events and metrics: the server's proxy does; a joined node's not
+    cluster_cidr: str = ""  # the pods' range, on a node of a multi-node cluster (see nftrules: masquerade)
 
     @classmethod
     def from_env(cls) -> ProxyConfig:
-        """``PORTSIDE_PROXY_MODE`` (auto, kernel, userspace), ``..._LB_ADDRESS``, ``..._WORKERS``."""
+        """``PORTSIDE_PROXY_MODE`` (auto, kernel, userspace), ``..._LB_ADDRESS``, ``..._WORKERS``,
+        ``..._TABLE`` (a node's own: ``names.for_node``) and ``PORTSIDE_CLUSTER_CIDR``."""
         mode = os.environ.get("PORTSIDE_PROXY_MODE", "auto")
         if mode not in MODES:
             raise ValueError(f'PORTSIDE_PROXY_MODE: "{mode}" is not one of {", ".join(MODES)}')
         return cls(mode, os.environ.get("PORTSIDE_PROXY_LB_ADDRESS", "0.0.0.0"),
-                   int(os.environ.get("PORTSIDE_PROXY_WORKERS", "0")))
+                   int(os.environ.get("PORTSIDE_PROXY_WORKERS", "0")), os.environ.get("PORTSIDE_PROXY_TABLE", ""),
+                   cluster_cidr=os.environ.get("PORTSIDE_CLUSTER_CIDR", ""))
 
 
 def _key(obj: Obj) -> str:
@@ -78,7 +81,8 @@ class ProxyController:
     async def _start_kernel(self) -> None:
         if self.config.mode == "userspace" or (self.config.mode == "auto" and not kernel_available()):
             return
-        plane = KernelPlane(self.config.table or None, kernel_lb=self.config.mode == "kernel")
+        plane = KernelPlane(self.config.table or None, kernel_lb=self.config.mode == "kernel",
+                            cluster_cidr=self.config.cluster_cidr)
         try:
             await asyncio.to_thread(plane.start)
             self.kernel = plane

@@ -55,9 +55,11 @@ def remove_orphans() -> list[str]:
 class KernelPlane:
     """ClusterIP, NodePort (and, when asked, LoadBalancer) ports as nftables DNAT rules."""
 
-    def __init__(self, table: str | None = None, kernel_lb: bool = False) -> None:
+    def __init__(self, table: str | None = None, kernel_lb: bool = False, cluster_cidr: str = "") -> None:
+        """``cluster_cidr``: the pods' range on a node of a multi-node cluster (see ``nftrules``)."""
         self.table = table or f"{PREFIX}{os.getpid()}"
         self.kernel_lb = kernel_lb
+        self.cluster_cidr = cluster_cidr
         self.state = RuleState()
         self.counter_names: dict[str, tuple[str, str]] = {}  # counter -> (service key, backend)
         self.started = False
@@ -71,7 +73,7 @@ class KernelPlane:
     def sync(self, ports: Iterable[ServicePort]) -> str:
         """Bring the table to ``ports``; returns the batch it sent (empty when nothing changed)."""
         ports = list(ports)
-        want = desired(ports, self.kernel_lb)
+        want = desired(ports, self.kernel_lb, self.cluster_cidr)
         batch = diff(self.table, self.state, want)
         apply(batch)
         self.state = want

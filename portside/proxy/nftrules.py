@@ -12,6 +12,13 @@ Layout, as kube-proxy's nftables mode has it: a dispatch chain looks up ``daddr 
 maps that ``goto`` a per-service chain; that chain picks an endpoint chain (``numgen inc``: round-robin), which
 DNATs. Services without ready endpoints sit in two other maps, checked by filter chains that run before NAT and
 reject new connections with a TCP reset.
+
+Masquerade, where replies would otherwise bypass this node (its endpoint may run on another one): NodePort and
+kernel LoadBalancer traffic enters through an ``ext_`` chain that marks it before the service chain, as
+kube-proxy's external chains do (the endpoint's node would answer the client directly, which expects the answer
+from this node); and, when the proxy knows the cluster's pod range, ClusterIP traffic from outside it (the node
+itself, another host) is marked in the service chain, so that the endpoint answers this node's address. Traffic
+from pods to a ClusterIP keeps its pod source address. The hook chain masquerades marked packets on the way out.
 """
 
 from __future__ import annotations
@@ -87,9 +94,10 @@ def _affinity_set(eid: str, sp: ServicePort) -> str:
     return f"aff_{eid}_{sp.affinity_s}"
 
 
-def _service_chain(sp: ServicePort, state: RuleState) -> str:
+def _service_chain(sp: ServicePort, state: RuleState, cluster_cidr: str) -> str:
     eids = [_endpoint_chain(sp, b, state) for b in sp.backends]
-    rules = [f"ip saddr @{_affinity_set(e, sp)} goto ep_{e}" for e in eids] if sp.affinity_s else []
+    rules = [f"ip saddr != {cluster_cidr} meta mark set meta mark | {MASQ_MARK:#x}"] if cluster_cidr else []
+    rules += [f"ip saddr @{_affinity_set(e, sp)} goto ep_{e}" for e in eids] if sp.affinity_s else []
     if len(eids) == 1:
         rules.append(f"goto ep_{eids[0]}")
     else:
@@ -107,21 +115,31 @@ def _local_ports(sp: ServicePort, kernel_lb: bool) -> list[int]:
     return ports
 
 
-def desired(ports: Iterable[ServicePort], kernel_lb: bool = False) -> RuleState:
-    """The state the table should have for ``ports``; LoadBalancer ports go in only when ``kernel_lb``."""
+def _external_chain(sp: ServicePort, service_chain: str, state: RuleState) -> str:
+    chain = f"ext_{sp.id}"
+    state.chains[chain] = (f"meta mark set meta mark | {MASQ_MARK:#x}", f"goto {service_chain}")
+    return chain
+
+
+def desired(ports: Iterable[ServicePort], kernel_lb: bool = False, cluster_cidr: str = "") -> RuleState:
+    """The state the table should have for ``ports``; LoadBalancer ports go in only when ``kernel_lb``;
+    ``cluster_cidr`` (the pods' range, when known) decides whose ClusterIP traffic is masqueraded."""
     state = RuleState()
     for sp in ports:
         has_ip = bool(sp.cluster_ip) and sp.cluster_ip != "None"
         local = _local_ports(sp, kernel_lb)
         if sp.backends:
-            verdict = f"goto {_service_chain(sp, state)}"
+            chain = _service_chain(sp, state, cluster_cidr)
+            verdict = f"goto {chain}"
+            external = f"goto {_external_chain(sp, chain, state)}" if local else verdict
             ip_map, port_map = "service_ips", "service_ports"
         else:
-            verdict, ip_map, port_map = "goto reject_new", "reject_ips", "reject_ports"
+            verdict = external = "goto reject_new"
+            ip_map, port_map = "reject_ips", "reject_ports"
         if has_ip:
             state.elements[ip_map][f"{sp.cluster_ip} . {sp.protocol} . {sp.port}"] = verdict
         for port in local:
-            state.elements[port_map][f"{sp.protocol} . {port}"] = verdict
+            state.elements[port_map][f"{sp.protocol} . {port}"] = external
     return state
 
 

@@ -23,7 +23,10 @@ def test_first_sync_builds_chains_before_the_maps_point_at_them() -> None:
     svc = f"svc_{WEB.id}"
     assert batch.index(f"add chain ip {T} {svc}") < batch.index(
         f"add element ip {T} service_ips {{ 10.96.0.10 . tcp . 80 : goto {svc} }}")
-    assert f"add element ip {T} service_ports {{ tcp . 30080 : goto {svc} }}" in batch
+    assert f"add element ip {T} service_ports {{ tcp . 30080 : goto ext_{WEB.id} }}" in batch
+    # NodePort traffic is marked for masquerade on its way to the service: its endpoint may be on another node
+    assert batch.index(f"add rule ip {T} ext_{WEB.id} meta mark set meta mark | 0x4000") < batch.index(
+        f"add rule ip {T} ext_{WEB.id} goto {svc}")
     assert f"add rule ip {T} {svc} numgen inc mod 2 vmap {{ 0 : goto ep_{endpoint_id(WEB, B1)}, " \
            f"1 : goto ep_{endpoint_id(WEB, B2)} }}" in batch
     assert f"add rule ip {T} ep_{endpoint_id(WEB, B1)} meta l4proto tcp dnat ip to 10.1.0.2:8080" in batch
@@ -87,3 +90,9 @@ def test_load_balancer_ports_enter_the_kernel_only_when_asked() -> None:
 def test_one_backend_is_a_plain_goto() -> None:
     state = desired([DB])
     assert state.chains[f"svc_{DB.id}"] == (f"goto ep_{endpoint_id(DB, B3)}",)
+
+
+def test_cluster_ip_traffic_from_outside_the_pod_range_is_marked_for_masquerade() -> None:
+    state = desired([WEB], cluster_cidr="10.244.0.0/16")
+    assert state.chains[f"svc_{WEB.id}"][0] == "ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x4000"
+    assert not any("saddr !=" in rule for rule in desired([WEB]).chains[f"svc_{WEB.id}"])

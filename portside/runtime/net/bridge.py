@@ -57,11 +57,18 @@ class Attachment:
 class BridgeNetwork:
     """One bridge and its subnet; every method is safe to call from concurrent processes sharing ``state_dir``."""
 
-    def __init__(self, state_dir: Path, bridge: str = "portside0", subnet: str = "10.88.0.0/16") -> None:
+    def __init__(self, state_dir: Path, bridge: str = "portside0", subnet: str = "10.88.0.0/16",
+                 cluster_cidr: str = "", mtu: int = 0) -> None:
+        """``cluster_cidr``: the pod range of the whole cluster when this bridge holds one node's share of it;
+        traffic to it leaves un-NATed. ``mtu``: the containers' (0: the kernel's default), lower under VXLAN."""
         if not _IFNAME.fullmatch(bridge):
             raise InvalidArgument(f'bridge name "{bridge}" must be 1-15 letters, digits, "_", "." or "-"')
+        if mtu and not 576 <= mtu <= 65535:
+            raise InvalidArgument(f"mtu {mtu} is not in 576-65535")
         self.bridge = bridge
         self.subnet = _subnet(subnet)
+        self.cluster_cidr = _cluster_cidr(cluster_cidr, self.subnet)
+        self.mtu = mtu
         self.state_dir = Path(state_dir)
         self._leases = LeaseStore(self.state_dir, bridge, self.subnet)
 
@@ -137,7 +144,7 @@ class BridgeNetwork:
             # route_localnet on the bridge alone is enough for 127.0.0.1 -> container DNAT (see nft.py)
             _sysctl(f"net/ipv4/conf/{self.bridge}/route_localnet", "1")
             _sysctl("net/ipv4/ip_forward", "1")
-            nft.apply(nft.create_table(self.bridge, str(self.subnet)))
+            nft.apply(nft.create_table(self.bridge, str(self.subnet), self.cluster_cidr))
         except BaseException:
             _delete_link(self.bridge)
             raise
@@ -147,7 +154,8 @@ class BridgeNetwork:
         netns.create(path)
         undo.callback(netns.remove, path)
         undo.callback(_delete_link, veth)
-        _ip_batch(f"link add {veth} type veth peer name eth0 address {mac_for(ip)} netns {path}\n"
+        mtu = f" mtu {self.mtu}" if self.mtu else ""
+        _ip_batch(f"link add {veth}{mtu} type veth peer name eth0 address {mac_for(ip)}{mtu} netns {path}\n"
                   f"link set {veth} master {self.bridge}\n"
                   f"link set {veth} type bridge_slave hairpin on\n"
                   f"link set {veth} up\n")
@@ -225,6 +233,18 @@ def _subnet(text: str) -> ipaddress.IPv4Network:
     return net
 
 
+def _cluster_cidr(text: str, subnet: ipaddress.IPv4Network) -> str:
+    if not text:
+        return ""
+    try:
+        net = ipaddress.IPv4Network(text)
+    except ValueError as err:
+        raise InvalidArgument(f'cluster CIDR "{text}" is not an IPv4 network: {err}') from None
+    if not subnet.subnet_of(net):
+        raise InvalidArgument(f'subnet "{subnet}" is not inside the cluster CIDR "{text}"')
+    return str(net)
+
+
 def _ip_batch(script: str, in_netns: Path | None = None) -> None:
     argv = ["ip", "-batch", "-"]
     if in_netns is None:
@@ -244,7 +264,10 @@ def _ip_error(script: str, stderr: str) -> str:
 
 
 def _link_exists(name: str) -> bool:
-    return Path("/sys/class/net", name).exists()
+    """Asked of the calling thread's network namespace: ``/sys/class/net`` shows the namespace that mounted
+    /sys, which is not this one in a process that entered a node's namespace without remounting it."""
+    with open("/proc/thread-self/net/dev") as f:
+        return any(line.split(":", 1)[0].strip() == name for line in f.readlines()[2:])
 
 
 def _delete_link(name: str) -> None:

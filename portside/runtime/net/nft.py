@@ -13,7 +13,9 @@ Why each rule:
   come from the gateway.
 - masquerade of DNATed traffic between containers of the bridge: hairpin, a container reaching a published port
   (its own or a neighbour's) through a host address gets its replies back through the host.
-- masquerade of the subnet leaving through other interfaces: outbound traffic from containers.
+- masquerade of the subnet leaving through other interfaces: outbound traffic from containers, except to the
+  cluster's pod range (``cluster_cidr``, when the bridge is a node's share of it): pods on other nodes see a pod's
+  own address, as Kubernetes' network model requires; routes between nodes carry it (see ``routes.py``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ def table_name(bridge: str) -> str:
     return f"portside_{bridge}"
 
 
-def create_table(bridge: str, subnet: str) -> str:
+def create_table(bridge: str, subnet: str, cluster_cidr: str = "") -> str:
     """Statements that (re)create the table empty: a stale one from a crashed engine is replaced."""
     table = table_name(bridge)
+    unnated = f" ip daddr != {cluster_cidr}" if cluster_cidr else ""
     return f"""add table ip {table}
 delete table ip {table}
 table ip {table} {{
@@ -46,7 +49,7 @@ table ip {table} {{
     type nat hook postrouting priority 100; policy accept;
     oifname "{bridge}" ip saddr 127.0.0.0/8 masquerade
     oifname "{bridge}" ip saddr {subnet} ct status dnat masquerade
-    oifname != "{bridge}" ip saddr {subnet} masquerade
+    oifname != "{bridge}" ip saddr {subnet}{unnated} masquerade
   }}
 }}
 """
