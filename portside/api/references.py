@@ -24,3 +24,6 @@ def referenced(pod: Pod) -> tuple[set[str], set[str]]:
         if v.secret:
             secrets.add(v.secret.secret_name)
     return maps, secrets
+
+
+__all__ = ["referenced"]
