@@ -28,6 +28,7 @@ def purge(data_dir: str, engine_root: str) -> int:
     lines = [f"removed container {c}" for c in removed.containers]
     lines += [f"removed pod sandbox {s}: network namespace, veth and address" for s in removed.sandboxes]
     lines += [f"removed pod directories {d}" for d in removed.pod_dirs]
+    lines += [f"removed the service rules of a proxy that is gone (nftables table {t})" for t in _proxy_orphans()]
     if os.path.exists(os.path.join(data_dir, LOCK_FILE)):  # never delete a directory no up ever used
         remove_tree(Path(data_dir))
         lines.append(f"removed data directory {data_dir}")
@@ -36,3 +37,11 @@ def purge(data_dir: str, engine_root: str) -> int:
     for line in lines or [f"nothing of {data_dir} left on this node (engine root {engine_root})"]:
         sys.stdout.write(f"portside: {line}\n")
     return 0
+
+
+def _proxy_orphans() -> list[str]:
+    """A proxy stopped in order removes its nftables table; one killed with its ``up`` leaves it (each table
+    names its proxy's pid, so a dead pid marks it as nobody's)."""
+    from portside.proxy.nftables import kernel_available, remove_orphans
+
+    return remove_orphans() if kernel_available() else []

@@ -128,9 +128,11 @@ def test_down_purge_removes_the_clusters_pods_sandboxes_and_state(node, tmp_path
 
 def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(node, tmp_path) -> None:
     root, settings, clusters = node
-    cluster = Cluster(tmp_path / "data", node=("agent", "engine")).start()
+    cluster = Cluster(tmp_path / "data", node=("agent", "proxy", "engine")).start()
     clusters.append(cluster)
     pods = run_pods(cluster, 2)
+    table = f"portside_svc_{cluster.proc.pid}"  # the proxy runs in up's process, and its table names that pid
+    assert table in _nft_tables()
     cluster.kill()
     subprocess.run(["rm", "-rf", str(cluster.data_dir)], check=True)
     assert sum(x.startswith("runc ") for x in on_the_node(root, settings)) == 2  # pods outlive their cluster
@@ -139,5 +141,12 @@ def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(
     assert purged.stdout.count("removed container ") == 2, purged.stdout
     assert {line.split()[4] for line in purged.stdout.splitlines() if "removed pod sandbox" in line} == \
         {p["metadata"]["uid"] for p in pods}
+    assert f"removed the service rules of a proxy that is gone (nftables table {table})" in purged.stdout
+    assert table not in _nft_tables()
     eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []
+
+
+def _nft_tables() -> list[str]:
+    listed = subprocess.run(["nft", "-j", "list", "tables", "ip"], capture_output=True, text=True, check=True)
+    return [t["table"]["name"] for t in json.loads(listed.stdout)["nftables"] if "table" in t]
