@@ -16,6 +16,7 @@ The order follows Kubernetes' eviction REST:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from portside import api
@@ -163,6 +164,24 @@ class Evictions:
         raise errors.ApiError(504, "Timeout", f'Timeout: couldn\'t update PodDisruptionBudget "{target.name}" due '
                                               f'to conflicts', {"retryAfterSeconds": 10})
 
+    async def _mark(self, t: Target, opts: DeleteOptions) -> None:
+        """Say in the pod's status why it goes (``kubectl describe``, a Job's pod failure policy read it); the
+        deletion's preconditions hold for this write too, and a pinned version moves to the one written here."""
+        for _ in range(RETRIES):
+            kv = await self.registry.read(t)
+            pod = decode(kv)
+            Deleter.preconditions(t, pod, kv, opts)
+            try:
+                stored = await self.registry.replace_changed(t, kv, pod, disruption_target(pod))
+            except errors.ApiError as exc:
+                if exc.reason == "Conflict" and opts.resource_version is None:
+                    continue
+                raise
+            if opts.resource_version is not None:
+                opts.resource_version = json.loads(stored)["metadata"]["resourceVersion"]
+            return
+        raise errors.stale(t.info, t.name)
+
     async def _delete(self, t: Target, opts: DeleteOptions, kv: KeyValue, pinned_by: str | None) -> None:
         """Delete as DELETE would; an eviction decided on the pod's state pins the state it saw (unless the
         client pinned a version itself), and a pod that changed meanwhile is a 429 to retry, not a 409."""
@@ -170,12 +189,24 @@ class Evictions:
         if pinned_by is not None and not own_pin:
             opts.resource_version = str(kv.mod_revision)
         try:
+            if not opts.dry_run:
+                await self._mark(t, opts)
             await self.deleter.delete(t, opts)
         except errors.ApiError as exc:
             if exc.reason == "Conflict" and pinned_by is not None and not own_pin:
                 raise too_many_requests(f"The disruption budget {pinned_by} is still being processed by the "
                                         f"server.") from None
             raise
+
+
+def disruption_target(pod: dict[str, Any]) -> dict[str, Any]:
+    """``pod`` with the DisruptionTarget condition Kubernetes sets on a pod it evicts."""
+    status = dict(pod.get("status") or {})
+    kept = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+    status["conditions"] = kept + [{"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+                                    "lastTransitionTime": now(), "reason": "EvictionByEvictionAPI",
+                                    "message": "Eviction API: evicting"}]
+    return {**pod, "status": status}
 
 
 def _unready_goes_free(pdb: dict[str, Any]) -> bool:

@@ -184,11 +184,15 @@ def test_delete_options_dry_run_and_older_clients(cluster, kube, ns):
                           input=json.dumps(body))
     assert json.loads(dry.stdout)["status"] == "Success"
     assert pod_names(kube, ns) == ["a"] and status_of(kube, ns).disruptions_allowed == 1
+    assert [c.type for c in client.CoreV1Api(kube).read_namespaced_pod("a", ns).status.conditions] == ["Ready"]
     beta = {**body, "apiVersion": "policy/v1beta1", "deleteOptions": {"gracePeriodSeconds": 7}}
     cluster.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/a/eviction", "-f", "-",
                     input=json.dumps(beta))
     held = client.CoreV1Api(kube).read_namespaced_pod("a", ns)
     assert held.metadata.deletion_timestamp is not None and status_of(kube, ns).disruptions_allowed == 0
+    target = next(c for c in held.status.conditions if c.type == "DisruptionTarget")
+    assert (target.status, target.reason, target.message) == ("True", "EvictionByEvictionAPI",
+                                                              "Eviction API: evicting")
     wrong = cluster.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/a/eviction", "-f", "-",
                             input=json.dumps({**body, "metadata": {"name": "b"}}), check=False)
     assert "name in URL does not match name in Eviction object" in wrong.stderr
