@@ -63,6 +63,12 @@ async def run_workload_controllers(ctx: Context, ready: asyncio.Event) -> None:
     await run(ctx, ready)
 
 
+async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.disruption import run
+    async with ctx.client() as client:
+        await run(client, ready)
+
+
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
@@ -124,6 +130,7 @@ COMPONENTS: list[Component] = [
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
+    Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),

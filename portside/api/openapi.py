@@ -45,6 +45,8 @@ def _roots(infos: list[ResourceInfo]) -> list[type]:
         roots.append(models.Scale)
     if any("binding" in i.subresources for i in infos):
         roots.append(models.Binding)
+    if any("eviction" in i.subresources for i in infos):
+        roots.append(models.Eviction)
     return roots
 
 

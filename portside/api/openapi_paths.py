@@ -88,6 +88,10 @@ def _subresource(info: ResourceInfo, kind: str, sub: str) -> dict[str, Operation
         binding = schema_of(_model("Binding")).name
         return {"post": _op(info, "post", binding, suffix="Binding", body=binding, params=_WRITE,
                             gvk={"group": "", "version": "v1", "kind": "Binding"})}
+    if sub == "eviction":
+        eviction = schema_of(_model("Eviction")).name
+        return {"post": _op(info, "post", eviction, suffix="Eviction", body=eviction, params=_WRITE,
+                            gvk={"group": "policy", "version": "v1", "kind": "Eviction"})}
     if sub == "scale":
         scale = schema_of(_model("Scale")).name
         gvk = {"group": "autoscaling", "version": "v1", "kind": "Scale"}

@@ -26,7 +26,7 @@ _SCALARS: dict[str, dict[str, Any]] = {
                  "e.g. 100m, 128Mi, 1.5Gi."},
     "any": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
 }
-_EXTRA_GVK = {"Scale": ("autoscaling", "v1"), "Binding": ("", "v1")}
+_EXTRA_GVK = {"Scale": ("autoscaling", "v1"), "Binding": ("", "v1"), "Eviction": ("policy", "v1")}
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 META_DEFINITIONS: dict[str, dict[str, Any]] = {
     f"{META}.ListMeta": {"type": "object", "properties": {

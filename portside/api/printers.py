@@ -151,6 +151,14 @@ def _event(obj: Obj, now: dt.datetime) -> list[Any]:
             age(obj.get("firstTimestamp") or last, now), obj.get("count", 1), obj["metadata"].get("name", "")]
 
 
+def _pdb(obj: Obj, now: dt.datetime) -> list[Any]:
+    """N/A for the bound a budget does not set, as kubectl's printer shows it."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    low, high = spec.get("minAvailable"), spec.get("maxUnavailable")
+    return ["N/A" if low is None else str(low), "N/A" if high is None else str(high),
+            status.get("disruptionsAllowed", 0), _created(obj, now)]
+
+
 def _simple(*getters: Callable[[Obj], Any]) -> Callable[[Obj, dt.datetime], list[Any]]:
     """Cells from plain getters followed by the Age column."""
 
@@ -187,5 +195,7 @@ PRINTERS: dict[str, Printer] = {
     "PriorityClass": Printer([_c("Value", "integer"), _c("Global-Default", "boolean"), _c("Age"),
                               _c("PreemptionPolicy")], lambda o, now: [o.get("value", 0), bool(o.get("globalDefault")),
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
+    "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
+                                    _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

@@ -59,7 +59,8 @@ RESOURCES: list[ResourceInfo] = [
     _info("", "Namespace", "namespaces", models.Namespace, namespaced=False, short=("ns",), verbs=_NS_VERBS,
           sub=("status", "finalize")),
     _info("", "Node", "nodes", models.Node, namespaced=False, short=("no",), sub=("status",)),
-    _info("", "Pod", "pods", models.Pod, short=("po",), sub=("status", "binding"), categories=("all",)),
+    _info("", "Pod", "pods", models.Pod, short=("po",), sub=("status", "binding", "eviction"),
+          categories=("all",)),
     _info("", "Service", "services", models.Service, short=("svc",), sub=("status",), categories=("all",)),
     _info("", "Endpoints", "endpoints", models.Endpoints, short=("ep",)),
     _info("", "ConfigMap", "configmaps", models.ConfigMap, short=("cm",)),
@@ -73,6 +74,8 @@ RESOURCES: list[ResourceInfo] = [
     _info("scheduling.k8s.io", "PriorityClass", "priorityclasses", models.PriorityClass, namespaced=False,
           short=("pc",)),
     _info("coordination.k8s.io", "Lease", "leases", models.Lease),
+    _info("policy", "PodDisruptionBudget", "poddisruptionbudgets", models.PodDisruptionBudget, short=("pdb",),
+          sub=("status",)),
 ]
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}

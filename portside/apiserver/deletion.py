@@ -64,7 +64,7 @@ class Deleter:
         for _ in range(5):
             kv = await self.registry.read(t)
             obj = decode(kv)
-            self._preconditions(t, obj, kv, opts)
+            self.preconditions(t, obj, kv, opts)
             try:
                 return await self._once(t, kv, obj, opts)
             except errors.ApiError as exc:
@@ -73,7 +73,7 @@ class Deleter:
         raise errors.stale(t.info, t.name)
 
     @staticmethod
-    def _preconditions(t: Target, obj: dict[str, Any], kv: KeyValue, opts: DeleteOptions) -> None:
+    def preconditions(t: Target, obj: dict[str, Any], kv: KeyValue, opts: DeleteOptions) -> None:
         m = obj["metadata"]
         if opts.uid and opts.uid != m.get("uid"):
             raise errors.conflict(t.info, t.name, f"Precondition failed: UID in precondition: {opts.uid}, UID in "

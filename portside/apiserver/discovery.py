@@ -59,6 +59,8 @@ def _sub_shape(info: api.ResourceInfo, sub: str) -> tuple[str, str, str, list[st
         return "Scale", "autoscaling", "v1", ["get", "patch", "update"]
     if sub == "binding":
         return "Binding", "", "", ["create"]
+    if sub == "eviction":
+        return "Eviction", "policy", "v1", ["create"]
     return info.kind, "", "", ["get", "patch", "update"]
 
 

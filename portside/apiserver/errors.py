@@ -24,7 +24,9 @@ class ApiError(Exception):
     def status(self) -> dict[str, Any]:
         """The Status object, keys in Kubernetes' order and empty optional fields left out."""
         body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason}
+                                "message": self.message}
+        if self.reason:  # omitempty: a Status a handler returns may carry only a code (eviction's 500)
+            body["reason"] = self.reason
         details = _ordered_details(self.details or {})
         if details:
             body["details"] = details

@@ -15,6 +15,7 @@ from portside import api
 from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, watch
 from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
+from portside.apiserver.eviction import Evictions
 from portside.apiserver.objects import Target, list_body
 from portside.apiserver.registry import Registry, WriteOptions
 from portside.apiserver.subresources import Subresources
@@ -22,7 +23,7 @@ from portside.apiserver.subresources import Subresources
 JSON = "application/json"
 READ_METHODS = ("GET", "HEAD")
 SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT", "PATCH"), "binding": ("POST",),
-                       "log": ("GET",), "exec": ("GET", "POST")}
+                       "log": ("GET",), "exec": ("GET", "POST"), "eviction": ("POST",)}
 
 
 def resolve(group: str, version: str, parts: list[str]) -> Target:
@@ -87,6 +88,7 @@ class Handlers:
         self.registry, self.bookmark_every = registry, bookmark_every
         self.deleter = Deleter(registry)
         self.sub = Subresources(registry)
+        self.evictions = Evictions(registry, self.deleter)
 
     async def serve(self, request: web.Request, t: Target) -> web.StreamResponse:
         verb = self._verb(request, t)
@@ -185,6 +187,9 @@ class Handlers:
             return respond(await self.sub.bind(Target(t.info, t.namespace, name, "binding"), body), 201)
         if t.subresource == "scale":
             return await self._scale(request, t)
+        if t.subresource == "eviction":
+            body = await json_body(request)
+            return respond(await self.evictions.evict(t, body, bool(request.query.get("dryRun"))), 201)
         if t.subresource == "log":
             return await nodeproxy.logs(self.registry, t, request)
         if t.subresource == "exec":

@@ -1,8 +1,8 @@
 """Request bodies in Kubernetes' protobuf encoding, decoded to the JSON form everything else handles.
 
 Since 1.31 client-go's typed clients send built-in objects as ``application/vnd.kubernetes.protobuf``, so
-``kubectl create namespace|configmap|secret|service|deployment|job|priorityclass`` and ``kubectl run`` POST
-protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
+``kubectl create namespace|configmap|secret|service|deployment|job|priorityclass|pdb``, ``kubectl run`` and
+``kubectl drain`` (its Evictions) POST protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
 ``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
 ``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
 described; unknown fields are skipped, and zero values are dropped as Go's ``omitempty`` JSON would drop them.
@@ -90,13 +90,22 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
     "AccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes", "")},
     "ResourceAttributes": {1: ("namespace", S, ""), 2: ("verb", S, ""), 3: ("group", S, ""), 4: ("version", S, ""),
                            5: ("resource", S, ""), 6: ("subresource", S, ""), 7: ("name", S, "")},
+    "PodDisruptionBudget": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "PodDisruptionBudgetSpec", "")},
+    "PodDisruptionBudgetSpec": {1: ("minAvailable", IOS, ""), 2: ("selector", "LabelSelector", ""),
+                                3: ("maxUnavailable", IOS, ""), 4: ("unhealthyPodEvictionPolicy", S, "")},
+    "Eviction": {1: ("metadata", "ObjectMeta", ""), 2: ("deleteOptions", "DeleteOptions", "")},
+    "DeleteOptions": {1: ("gracePeriodSeconds", I, ""), 2: ("preconditions", "Preconditions", ""),
+                      3: ("orphanDependents", B, ""), 4: ("propagationPolicy", S, ""), 5: ("dryRun", S, "repeated")},
+    "Preconditions": {1: ("uid", S, ""), 2: ("resourceVersion", S, "")},
     "Quantity": {1: ("string", S, "")},
     "Time": {1: ("seconds", I, ""), 2: ("nanos", I, "")},
     "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
     "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
 }
 KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass",
-         "SelfSubjectAccessReview")
+         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
+# Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
+KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})
 
 
 class ProtobufError(ValueError):
@@ -180,7 +189,7 @@ def message(name: str, data: bytes) -> dict[str, Any]:
             out.setdefault(key, []).append(_scalar(kind, value))
         else:
             out[key] = _scalar(kind, value)
-    return {k: v for k, v in out.items() if v not in ("", 0, False, {}, []) or (k == "intVal" and v == 0)}
+    return {k: v for k, v in out.items() if v not in ("", 0, False, {}, []) or (k in KEEP_ZERO and v == 0)}
 
 
 def decode(body: bytes) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from portside import api
 def test_index_lists_every_group_version() -> None:
     paths = api.openapi_v3_index()["paths"]
     assert set(paths) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/scheduling.k8s.io/v1",
-                          "apis/coordination.k8s.io/v1"}
+                          "apis/coordination.k8s.io/v1", "apis/policy/v1"}
     assert paths["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
 
 
@@ -54,3 +54,15 @@ def test_v2_document() -> None:
 
 def test_unknown_group_version_is_none() -> None:
     assert api.openapi_v3("example.com", "v1") is None
+
+
+def test_eviction_is_a_create_on_pods_with_its_own_kind() -> None:
+    doc = api.openapi_v3("", "v1")
+    post = doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}/eviction"]["post"]
+    assert post["operationId"] == "createCoreV1NamespacedPodEviction"
+    assert post["x-kubernetes-group-version-kind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
+    schema = doc["components"]["schemas"]["io.k8s.api.policy.v1.Eviction"]
+    assert set(schema["properties"]) == {"apiVersion", "kind", "metadata", "deleteOptions"}
+    pdb = api.openapi_v3("policy", "v1")["components"]["schemas"]["io.k8s.api.policy.v1.PodDisruptionBudget"]
+    assert pdb["x-kubernetes-group-version-kind"] == [{"group": "policy", "kind": "PodDisruptionBudget",
+                                                      "version": "v1"}]

@@ -10,6 +10,8 @@ from .placement import *  # noqa: F401,F403
 from .placement import __all__ as _placement
 from .pod import *  # noqa: F401,F403
 from .pod import __all__ as _pod
+from .policy import *  # noqa: F401,F403
+from .policy import __all__ as _policy
 from .service import *  # noqa: F401,F403
 from .service import __all__ as _service
 from .volumes import *  # noqa: F401,F403
@@ -17,4 +19,4 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_policy]

@@ -18,6 +18,7 @@ from .core import (
     validate_service,
 )
 from .pod import validate_pod, validate_pod_spec
+from .policy import validate_pdb
 from .status import validate_status
 from .update import validate_update
 from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
@@ -41,6 +42,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "Event": validate_event,
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
+    "PodDisruptionBudget": validate_pdb,
 }
 
 
