@@ -53,6 +53,12 @@ def posted_ready(node: Node) -> bool:
     return any(c.type == "Ready" for c in (node.status.conditions if node.status else None) or [])
 
 
+def heartbeat(node: Node) -> str | None:
+    """The Ready condition's lastHeartbeatTime: a new one means the node posted its status."""
+    conditions = (node.status.conditions if node.status else None) or []
+    return next((c.last_heartbeat_time for c in conditions if c.type == "Ready"), None)
+
+
 def silent(last_heard: float, now: float, grace: float) -> bool:
     """True once the node's Lease went unrenewed for longer than ``grace`` seconds of the controller's clock."""
     return now - last_heard > grace

@@ -94,6 +94,10 @@ class NodeLifecycleController(Controller):
             self.heard.pop(name, None)
             return
         self.heard.setdefault(name, (None, time.monotonic()))  # a new node has the grace from now
+        if prev is not None and health.heartbeat(node) != health.heartbeat(prev):
+            # A status the node posted is word from it too (Kubernetes counts both): its Lease renewal may reach
+            # this controller after the status that followed it, which must not be taken back as Unknown.
+            self.heard[name] = (self.heard[name][0], time.monotonic())
         self.queue.add(f"node:{name}")
         if prev is None or (prev.spec and prev.spec.taints) != (node.spec and node.spec.taints):
             for key in self.on_node.get(name, ()):
