@@ -1,6 +1,7 @@
 """The node lifecycle controller against a real API server, with nodes that are API objects whose Leases this
 test renews (the agents' part): a silent node turns Unknown, its pods NotReady, tainted; when most nodes fall
-silent at once evictions stop, and start again once the cluster looks healthy enough."""
+silent at once evictions stop, and start again once the cluster looks healthy enough; a pod that finished is
+never evicted (a Job counts it, and must not run it twice)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ def test_most_nodes_lost_at_once_stop_evictions_until_enough_return(cluster, bea
         apply(cluster, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
         post_ready(cluster, name)
         ready_pod(cluster, ns, f"on-{name}", name)
+    finished = {"status": {"phase": "Succeeded"}}  # a Job's pod that completed there: it must not run again
+    apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "done-on-dis-c", "namespace": ns},
+                    "spec": {"nodeName": "dis-c", "restartPolicy": "Never",
+                             "containers": [{"name": "app", "image": "busybox"}]}})
+    cluster.kubectl("patch", "pod", "done-on-dis-c", "-n", ns, "--subresource=status", "--type=merge", "-p",
+                    json.dumps(finished))
     tolerations = json.loads(cluster.kubectl("get", "pod", "on-dis-b", "-n", ns, "-o", "json").stdout)["spec"][
         "tolerations"]
     assert {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
@@ -110,13 +117,13 @@ def test_most_nodes_lost_at_once_stop_evictions_until_enough_return(cluster, bea
         "items"]}
     assert not any("NoExecute" in t for n in ("dis-b", "dis-c") for t in taints(nodes[n]))
     pods = cluster.kubectl("get", "pods", "-n", ns, "-o", "name").stdout.split()
-    assert sorted(pods) == ["pod/on-dis-a", "pod/on-dis-b", "pod/on-dis-c"]
+    assert sorted(pods) == ["pod/done-on-dis-c", "pod/on-dis-a", "pod/on-dis-b", "pod/on-dis-c"]
 
     beats.alive.add("dis-b")  # one returns: one of three lost is a dead node, not a partition
     post_ready(cluster, "dis-b")
 
     def evicted(pods: dict) -> bool:
-        return "on-dis-c" not in pods and {"on-dis-a", "on-dis-b"} <= set(pods)
+        return "on-dis-c" not in pods and {"on-dis-a", "on-dis-b", "done-on-dis-c"} <= set(pods)
     eventually(evicted, 15, what="only dis-c's pod evicted", watch=Watch(cluster.kubeconfig, "pods", ns))
     nodes = {n["metadata"]["name"]: n for n in json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)[
         "items"]}
@@ -124,3 +131,4 @@ def test_most_nodes_lost_at_once_stop_evictions_until_enough_return(cluster, bea
     assert not taints(nodes["dis-b"]) and ready(nodes["dis-b"]) == "True"
     events = cluster.kubectl("get", "events", "-n", ns, "-o", "json").stdout
     assert "TaintManagerEviction" in events and f"Marking for deletion Pod {ns}/on-dis-c" in events
+    assert cluster.kubectl("get", "pod", "done-on-dis-c", "-n", ns, check=False).returncode == 0
