@@ -122,3 +122,38 @@ def test_a_server_stopping_in_order_hands_over_at_once(tmp_path, etcd_url):
         stopped = time.monotonic()
         eventually(lambda: identity_of(b) in lease_holder(b), 3, what="b holds the Lease")
         assert time.monotonic() - stopped < 2.0
+
+
+def test_a_leader_that_sees_another_holder_stops_its_controllers_and_leads_again_later(tmp_path):
+    """Leadership lost and regained in one process: the controllers stop, start again, and work."""
+    from support.cluster import Cluster
+    with Cluster(tmp_path / "one", extra=("--leader-elect", "true")) as c:
+        patch = {"spec": {"holderIdentity": "intruder", "leaseDurationSeconds": 2}}
+        c.kubectl("patch", "lease", "-n", "kube-system", "portside-controllers", "--type", "merge", "-p",
+                  json.dumps(patch))
+        eventually(lambda: "lost kube-system/portside-controllers" in c.log(), 5, what="leadership lost")
+        eventually(lambda: c.log().count("starting workload-controllers") == 2, 10, what="controllers again")
+        assert c.log().count("acquired kube-system/portside-controllers") == 2
+        assert "intruder" not in lease_holder(c)
+        c.kubectl("apply", "-f", "-", input=fake_node("n1"))
+        c.kubectl("apply", "-f", "-", input=deployment("again", 2))
+        eventually(pods_of("again", 2, bound=True), 20, what="2 pods of again, bound",
+                   watch=Watch(c.kubeconfig, "pods", "default"))
+
+
+def test_losing_the_etcd_member_the_servers_use_loses_no_acknowledged_write(tmp_path, etcd_cluster, etcd_url):
+    with server(tmp_path, "a", etcd_url) as a, server(tmp_path, "b", etcd_url) as b:
+        a.kubectl("create", "configmap", "acknowledged", "--from-literal=k=v")
+        b.kubectl("apply", "-f", "-", input=fake_node("n1"))
+        etcd_cluster.kill(0)  # the member both servers' store talks to first
+        killed = time.monotonic()
+        try:
+            for s in (a, b):
+                got = s.kubectl("get", "configmap", "acknowledged", "-o", "json", timeout=FAILOVER_TARGET_S + 5)
+                assert json.loads(got.stdout)["data"] == {"k": "v"}
+            assert time.monotonic() - killed < FAILOVER_TARGET_S  # both answered within the target
+            b.kubectl("apply", "-f", "-", input=deployment("still", 2))
+            eventually(pods_of("still", 2, bound=True), 20, what="2 pods of still, bound",
+                       watch=Watch(b.kubeconfig, "pods", "default"))
+        finally:
+            etcd_cluster.start(0)
