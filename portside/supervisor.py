@@ -154,8 +154,8 @@ async def run_leading(ctx: Context, ready: asyncio.Event, components: list[Compo
     async with ctx.client() as client:
         recorder = EventRecorder(client, "portside-leader-election")
 
-        async def acquired(lease) -> None:
-            await recorder.record(lease, NORMAL, "LeaderElection", f"{ctx.election.identity} became leader")
+        async def acquired(lease) -> None:  # in the background: a slow API must not delay the controllers
+            recorder.emit(lease, NORMAL, "LeaderElection", f"{ctx.election.identity} became leader")
 
         elector = LeaderElector(client, ctx.election, on_acquired=acquired)
         campaign = asyncio.create_task(elector.run(

@@ -90,6 +90,7 @@ def encode(body: Any) -> bytes:
 
 
 CONNECT_TIMEOUT_S = 10
+FAILOVER_CONNECT_TIMEOUT_S = 2  # with other servers to try, a host that does not answer a connect is given up sooner
 CUT_OFF = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError,
            TimeoutError)
 
@@ -128,7 +129,8 @@ class Client:
         headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
         self._session = session or aiohttp.ClientSession(
             headers=headers, connector=aiohttp.TCPConnector(ssl=config.ssl_context()),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S))
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S if len(config.servers) < 2
+                                          else FAILOVER_CONNECT_TIMEOUT_S))
         self.servers = servers or Servers(config.servers)
         self._raw: Client | None = None if typed else self
 
