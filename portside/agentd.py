@@ -29,13 +29,17 @@ STATE_DIR = "agent"  # under the engine root: credential, lock, pid file, log
 
 @dataclass
 class AgentOptions:
-    server: str
+    server: str  # one API server's URL, or several of one cluster comma-separated: the client moves among them
     token: str
     node_name: str
     root: str
     node_ip: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict] = field(default_factory=list)
+
+    @property
+    def servers(self) -> list[str]:
+        return [s for s in self.server.split(",") if s]
 
     @property
     def state_dir(self) -> Path:
@@ -63,14 +67,23 @@ class NodeContext:
 async def credential(opts: AgentOptions) -> str:
     """The node's kubeconfig: the one an earlier join of this root wrote, or a new one from the join token."""
     from portside.client.config import load_kubeconfig
-    if opts.kubeconfig.exists() and load_kubeconfig(str(opts.kubeconfig)).server == opts.server:
+    stored = load_kubeconfig(str(opts.kubeconfig)) if opts.kubeconfig.exists() else None
+    if stored is not None and set(stored.servers) & set(opts.servers):  # the same cluster, maybe more servers
+        if stored.server != opts.server:
+            write_kubeconfig(opts, stored.ca_data or b"", stored.token)
         await _check_stored(opts)
         return str(opts.kubeconfig)
     if not opts.token:
         raise JoinError(f"--token is required: {opts.root} has no credential for {opts.server} from an earlier join")
     token = parse_token(opts.token)
-    ca = await fetch_ca(opts.server, token, opts.node_name)
-    secret = await node_credential(opts.server, ca, token, opts.node_name)
+    for i, server in enumerate(opts.servers):  # the first server that answers; they share the CA and credentials
+        try:
+            ca = await fetch_ca(server, token, opts.node_name)
+            secret = await node_credential(server, ca, token, opts.node_name)
+            break
+        except JoinError:
+            if i == len(opts.servers) - 1:
+                raise
     write_kubeconfig(opts, ca, secret)
     return str(opts.kubeconfig)
 
@@ -152,7 +165,7 @@ def components():
 async def _main(opts: AgentOptions) -> None:
     from portside.supervisor import supervise
     kubeconfig = await credential(opts)
-    ctx = NodeContext(opts, opts.root, kubeconfig, opts.node_ip or route_source(opts.server))
+    ctx = NodeContext(opts, opts.root, kubeconfig, opts.node_ip or route_source(opts.servers[0]))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

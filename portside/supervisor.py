@@ -4,21 +4,33 @@ A component is an ``async def run(ctx, ready)`` that sets ``ready`` once it serv
 cancelled, cleaning up in ``finally``. A component starts when every component it needs is ready; adding one is
 one line in ``COMPONENTS``. Stopping cancels components in reverse order (controllers before the API they talk
 to), each under its own drain timeout. A component that fails takes the group down, and ``up`` exits non-zero.
+
+With leader election (several servers on one store), every component but those in ``EVERY_SERVER`` is
+cluster-wide and runs on one server at a time: they move into a group of their own under the
+``leader-election`` component, started when this server acquires the Lease and cancelled when it loses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from portside.apiserver import APIServer, ServerConfig
+
+if TYPE_CHECKING:
+    from portside.client.leaderelection import ElectionConfig
 
 log = logging.getLogger("portside.up")
 DRAIN_TIMEOUT_S = 10.0
 DAEMON_RESTART_S = 5.0
 DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
+# What every server runs; every other component is cluster-wide and, with leader election, runs on the leader only
+# (so a component added to COMPONENTS is leader-only unless named here).
+EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine"})
 
 
 @dataclass
@@ -32,6 +44,7 @@ class Context:
     cluster_cidr: str = ""  # the pod range node-ipam cuts per-node CIDRs from
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
+    election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
 
     def client(self):
         from portside.client import Client
@@ -147,6 +160,49 @@ COMPONENTS: list[Component] = [
 ]
 
 
+async def run_leading(ctx: Context, ready: asyncio.Event, components: list[Component]) -> None:
+    """Campaign for the Lease; while this server leads, run ``components`` as a group of their own. Ready once
+    they are (this server leads) or once another server is seen to hold the Lease."""
+    from portside.client import NORMAL, EventRecorder
+    from portside.client.leaderelection import LeaderElector
+
+    async with ctx.client() as client:
+        recorder = EventRecorder(client, "portside-leader-election")
+
+        async def acquired(lease) -> None:  # in the background: a slow API must not delay the controllers
+            recorder.emit(lease, NORMAL, "LeaderElection", f"{ctx.election.identity} became leader")
+
+        elector = LeaderElector(client, ctx.election, on_acquired=acquired)
+        campaign = asyncio.create_task(elector.run(
+            lambda: _group(ctx, components, _set(ready), asyncio.Event().wait)), name="leader-election")
+        try:
+            await elector.decided.wait()
+            if not elector.leading:
+                ready.set()
+            await campaign
+        finally:
+            campaign.cancel()
+            await asyncio.gather(campaign, return_exceptions=True)
+
+
+def _set(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    async def set_it() -> None:
+        event.set()
+    return set_it
+
+
+def elected(ctx: Context, components: list[Component]) -> list[Component]:
+    """``components`` as this server runs them: under leader election the cluster-wide ones move into one
+    ``leader-election`` component, right after the API server (so they stop before it)."""
+    leading = [c for c in components if c.name not in EVERY_SERVER]
+    if getattr(ctx, "election", None) is None or not leading:  # an agent's context has no election
+        return components
+    every = [c for c in components if c.name in EVERY_SERVER]
+    runner = Component("leader-election", functools.partial(run_leading, components=leading),
+                       needs=("apiserver",))
+    return [*every[:1], runner, *every[1:]]
+
+
 async def _start(c: Component, ctx: Context, ready: dict[str, asyncio.Event]) -> None:
     for need in c.needs:
         if need in ready:  # a disabled component is not waited for
@@ -158,15 +214,24 @@ async def _start(c: Component, ctx: Context, ready: dict[str, asyncio.Event]) ->
 async def supervise(ctx: Context, stop: asyncio.Event, on_ready: Callable[[], Awaitable[None]],
                     components: list[Component] | None = None) -> None:
     """Run ``components`` until ``stop`` is set; ``on_ready`` runs once all of them are ready."""
-    components = COMPONENTS if components is None else components
+    components = elected(ctx, COMPONENTS if components is None else components)
+    await _group(ctx, components, on_ready, stop.wait)
+
+
+async def _group(ctx: Context, components: list[Component], on_ready: Callable[[], Awaitable[None]],
+                 until: Callable[[], Awaitable[object]]) -> None:
+    """Start ``components`` in dependency order, run until ``until()`` returns (or this is cancelled), then stop
+    them in reverse order, each under its drain timeout."""
     ready = {c.name: asyncio.Event() for c in components}
     async with asyncio.TaskGroup() as group:
         tasks = {c.name: group.create_task(_start(c, ctx, ready), name=c.name) for c in components}
-        await asyncio.gather(*(e.wait() for e in ready.values()))
-        await on_ready()
-        await stop.wait()
-        for c in reversed(components):
-            tasks[c.name].cancel()
-            done, _ = await asyncio.wait([tasks[c.name]], timeout=DRAIN_TIMEOUT_S)
-            if not done:
-                log.warning("%s did not stop within %.0f s", c.name, DRAIN_TIMEOUT_S)
+        try:
+            await asyncio.gather(*(e.wait() for e in ready.values()))
+            await on_ready()
+            await until()
+        finally:
+            for c in reversed(components):
+                tasks[c.name].cancel()
+                done, _ = await asyncio.wait([tasks[c.name]], timeout=DRAIN_TIMEOUT_S)
+                if not done:
+                    log.warning("%s did not stop within %.0f s", c.name, DRAIN_TIMEOUT_S)

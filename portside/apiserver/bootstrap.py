@@ -3,8 +3,9 @@ node credentials traded for the bootstrap token (see ``portside.client.join`` fo
 
 A node credential is a bearer token for the user ``system:node:NAME`` in group ``system:nodes``, which the Node
 authorizer (``nodeauth``) confines to what that node needs. Tokens rather than client certificates: the server
-already authenticates bearer tokens, and a token is revoked by deleting one line, with no CSR flow or CRL. Only
-their SHA-256 is kept, in ``pki/node-credentials.json`` (0600), so a copy of that file logs no one in.
+already authenticates bearer tokens, and a token is revoked by deleting one key, with no CSR flow or CRL. Only
+their SHA-256 is kept, in the store (``clusterdata.NodeCredentials``), so that every server of the cluster
+authenticates every node, and a copy of the store logs no one in.
 
 A node name already holding a credential is not given another while its Node exists: a second host joining
 under a taken name is refused (k3s refuses it with its node password), and ``kubectl delete node NAME`` frees
@@ -13,19 +14,17 @@ the name. Every refusal is logged with the caller's address.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import logging
 import os
 import re
-import secrets
 from pathlib import Path
 
 from aiohttp import web
 
 from portside import api
 from portside.apiserver import errors
+from portside.apiserver.clusterdata import NodeCredentials
 from portside.apiserver.objects import key
 from portside.apiserver.registry import Registry
 from portside.client.join import (
@@ -63,42 +62,6 @@ def ensure_token(data_dir: str, ca_cert: str) -> JoinToken:
         f.write(f"{token}\n")
     os.replace(tmp, path)
     return token
-
-
-class NodeCredentials:
-    """Node name -> SHA-256 of its bearer token, in a JSON file; lookups from memory."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self._hashes: dict[str, str] = json.loads(path.read_text())
-        except FileNotFoundError:
-            self._hashes = {}
-        self._names = {h: n for n, h in self._hashes.items()}
-
-    def node(self, token: str) -> str | None:
-        """The node whose credential ``token`` is, else None."""
-        return self._names.get(_digest(token))
-
-    def has(self, node: str) -> bool:
-        return node in self._hashes
-
-    def issue(self, node: str) -> str:
-        """A new credential for ``node``; one it held before stops working."""
-        token = f"node.{secrets.token_urlsafe(32)}"
-        self._names.pop(self._hashes.get(node, ""), None)
-        self._hashes[node] = _digest(token)
-        self._names[self._hashes[node]] = node
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self._hashes, f)
-        os.replace(tmp, self.path)
-        return token
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Bootstrap:
@@ -140,7 +103,7 @@ class Bootstrap:
                         request.remote)
             raise errors.ApiError(409, "AlreadyExists", f'node "{node}" is already registered with its own '
                                   f'credential; pick another --node-name, or delete the Node first')
-        token = self.credentials.issue(node)
+        token = await self.credentials.issue(node)
         log.info("node %r joined from %s: issued its credential (user %s%s)", node, request.remote,
                  NODE_USER_PREFIX, node)
         return web.json_response({"token": token, "user": NODE_USER_PREFIX + node})

@@ -12,12 +12,11 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, bootstrap, errors, pki
+from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki
 from portside.apiserver.app import make_app
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
@@ -56,6 +55,7 @@ class APIServer:
         self.kubeconfig = os.path.join(config.data_dir, "kubeconfig.yaml")
         self._runner: web.AppRunner | None = None
         self._compactor: asyncio.Task | None = None
+        self._nodes: clusterdata.NodeCredentials | None = None
         self.join_token = None
 
     async def start(self) -> None:
@@ -64,11 +64,16 @@ class APIServer:
         creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
         self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
+        if await clusterdata.share_bootstrap(self.store, cfg.data_dir):  # another server made this cluster
+            creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
+            self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.registry = Registry(self.store, cfg.default_toleration_seconds)
         await self._bootstrap()
-        nodes = bootstrap.NodeCredentials(Path(cfg.data_dir) / "pki" / "node-credentials.json")
-        join = None if cfg.insecure_http else bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert,
-                                                                   nodes)
+        join = None
+        if not cfg.insecure_http:
+            self._nodes = clusterdata.NodeCredentials(self.store, cfg.data_dir)
+            await self._nodes.start()
+            join = bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert, self._nodes)
         app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
                        join)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
@@ -115,6 +120,8 @@ class APIServer:
     async def stop(self) -> None:
         if self._compactor is not None:
             self._compactor.cancel()
+        if self._nodes is not None:
+            await self._nodes.stop()
         if self._runner is not None:
             for site in list(self._runner.sites):
                 await site.stop()

@@ -25,7 +25,9 @@ _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 AGENT = Parser("agent", "--server https://HOST:PORT --token TOKEN [OPTIONS] | stop --root DIR", [
-    flag("--server", "server", "value", "the API server to join, as 'portside up' prints it", "URL"),
+    flag("--server", "server", "value", "the API server to join, as 'portside up' prints it; several servers of one "
+                                      "cluster comma-separated, the agent moving to another when one stops "
+                                      "answering", "URL[,URL...]"),
     flag("--token", "token", "value", "the join token (the server's DATA_DIR/node-token)", "TOKEN"),
     flag("--node-name", "node_name", "value", "this node's name (default: the host name)", "NAME"),
     flag("--root", "root", "value", "this node's engine root (default: the global --root)", "DIR"),
@@ -72,11 +74,14 @@ def parse_taints(values: list[str]) -> list[dict]:
 def _options(opts: dict, root: str):
     from portside.agent.node import local_name
     from portside.agentd import AgentOptions
-    server = (opts["server"] or "").rstrip("/")
-    if not server:
+    servers = [s.strip().rstrip("/") for s in (opts["server"] or "").split(",") if s.strip()]
+    if not servers:
         raise InvalidArgument("agent: --server is required (https://HOST:PORT of the server to join)")
-    if not server.startswith("https://"):
-        raise InvalidArgument(f"agent: --server {server!r}: expected https://HOST:PORT (agents join over TLS only)")
+    for server in servers:
+        if not server.startswith("https://"):
+            raise InvalidArgument(f"agent: --server {server!r}: expected https://HOST:PORT (agents join over TLS "
+                                  f"only)")
+    server = ",".join(servers)
     name = opts["node_name"] or local_name()
     if not _NODE_NAME.fullmatch(name) or len(name) > 253:
         raise InvalidArgument(f"agent: --node-name {name!r}: a node name must be a lowercase RFC 1123 subdomain")

@@ -41,6 +41,12 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
     flag("--disable", "disable", "list", "a component not to run here, e.g. agent or scheduler (repeatable, or "
                                         "comma-separated)", "NAME"),
+    flag("--leader-elect", "leader_elect", "value", "true: run the cluster-wide controllers and the scheduler only "
+         "while this server holds the Lease kube-system/portside-controllers, so several servers can share one "
+         "store (default: true with an etcd store, false with SQLite)", "BOOL"),
+    flag("--leader-elect-lease-duration", "lease_duration", "value", "seconds (default 3)", "SECONDS"),
+    flag("--leader-elect-renew-deadline", "renew_deadline", "value", "seconds (default 2)", "SECONDS"),
+    flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -108,6 +114,27 @@ def _sans(values: list[str]) -> tuple[str, ...]:
     return names
 
 
+def _election(opts: dict) -> tuple[bool | None, dict[str, float]]:
+    """``--leader-elect`` (None: decided by the store) and the Lease timings given, checked together."""
+    from portside.client.leaderelection import ElectionConfig
+    value = opts["leader_elect"]
+    if value not in (None, "true", "false"):
+        raise InvalidArgument(f"up: --leader-elect: expected true or false, got {value!r}")
+    timings = {}
+    for dest in ("lease_duration", "renew_deadline", "retry_period"):
+        if opts[dest] is not None:
+            try:
+                timings[dest] = float(opts[dest])
+            except ValueError:
+                raise InvalidArgument(f"up: --leader-elect-{dest.replace('_', '-')}: expected seconds, got "
+                                      f"{opts[dest]!r}") from None
+    try:
+        ElectionConfig(identity="check", **timings)
+    except ValueError as exc:
+        raise InvalidArgument(f"up: {exc}") from None
+    return (None if value is None else value == "true"), timings
+
+
 def _cidr(value: str | None) -> None:
     if value:
         from portside.controllers.nodeipam import parse_range
@@ -153,6 +180,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
         lifecycle = _lifecycle(opts)
+        leader_elect, timings = _election(opts)
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -162,7 +190,8 @@ def cmd_up(argv: list[str], root: str) -> int:
         return _detach(argv, root, data_dir)
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
-                               sans, node_ip, opts["cluster_cidr"] or "", **lifecycle))
+                               sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
+                               **lifecycle))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:

@@ -14,7 +14,7 @@ import os
 import pathlib
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOCK_FILE, PID_FILE = "portside.lock", "portside.pid"
 ENGINE_ROOT_FILE = "engine-root"  # where this cluster's pods run, for ``down --purge``
@@ -35,6 +35,8 @@ class UpOptions:
     node_monitor_grace: float = 5.0
     eviction_timeout: int = 10
     eviction_rate: float = 1.0
+    leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
+    lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -106,7 +108,8 @@ async def _main(opts: UpOptions) -> None:
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans,
                           default_toleration_seconds=opts.eviction_timeout)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
-                  node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate)
+                  node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
+                  election=election(opts))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -125,6 +128,15 @@ async def _main(opts: UpOptions) -> None:
             os.close(devnull)
 
     await supervise(ctx, stop, announce, [c for c in COMPONENTS if c.name not in opts.disabled])
+
+
+def election(opts: UpOptions):
+    """The leader election this server takes part in, or None when it runs every component itself."""
+    on = opts.leader_elect if opts.leader_elect is not None else opts.store.startswith("etcd://")
+    if not on:
+        return None
+    from portside.client.leaderelection import ElectionConfig, default_identity
+    return ElectionConfig(identity=default_identity(f"{node_address(opts)}-{opts.port}"), **opts.lease_timings)
 
 
 def node_address(opts: UpOptions) -> str:

@@ -89,18 +89,49 @@ def encode(body: Any) -> bytes:
     return json.dumps(body, default=_wire).encode()
 
 
+CONNECT_TIMEOUT_S = 10
+FAILOVER_CONNECT_TIMEOUT_S = 2  # with other servers to try, a host that does not answer a connect is given up sooner
+CUT_OFF = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError,
+           TimeoutError)
+
+
+class Servers:
+    """The API servers a client may use, and which one it uses now."""
+
+    def __init__(self, urls: tuple[str, ...]) -> None:
+        if not urls:
+            raise ValueError("no API server given")
+        self.urls, self.index = urls, 0
+
+    @property
+    def current(self) -> str:
+        return self.urls[self.index]
+
+    def failed(self, url: str) -> None:
+        """``url`` stopped answering: move on, unless another request already did."""
+        if self.current == url:
+            self.index = (self.index + 1) % len(self.urls)
+
+
 class Client:
     """Every verb answers typed models: ``await c.get("pods", ...)`` is an ``api.models.Pod``, resolved from the
     resource (``ResourceInfo.model``, or the subresource's model for ``scale``). ``c.raw`` is the same
-    connection answering wire dicts, for callers that handle objects generically."""
+    connection answering wire dicts, for callers that handle objects generically.
+
+    With several servers (``ClientConfig.servers``) the client talks to one at a time. A request that cannot
+    connect (refused, unreachable) is sent to the next server at once: nothing reached the first, so even a
+    create is safe to repeat. A request cut off mid-way (the server died) moves the client to the next server
+    and fails as before, for the caller's own retry; a watch reconnects there from its last revision."""
 
     def __init__(self, config: ClientConfig, *, typed: bool = True,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, servers: Servers | None = None) -> None:
         self.config, self.typed = config, typed
         headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
         self._session = session or aiohttp.ClientSession(
-            base_url=config.server, headers=headers, connector=aiohttp.TCPConnector(ssl=config.ssl_context()),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+            headers=headers, connector=aiohttp.TCPConnector(ssl=config.ssl_context()),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S if len(config.servers) < 2
+                                          else FAILOVER_CONNECT_TIMEOUT_S))
+        self.servers = servers or Servers(config.servers)
         self._raw: Client | None = None if typed else self
 
     @classmethod
@@ -111,7 +142,7 @@ class Client:
     def raw(self) -> Client:
         """This client's connection, answering wire dicts instead of models (closing either closes both)."""
         if self._raw is None:
-            self._raw = Client(self.config, typed=False, session=self._session)
+            self._raw = Client(self.config, typed=False, session=self._session, servers=self.servers)
         return self._raw
 
     def decode(self, info: api.ResourceInfo, data: dict[str, Any], subresource: str = "") -> Obj:
@@ -136,14 +167,26 @@ class Client:
         headers = {"Content-Type": content_type} if data is not None else {}
         if params:
             url = f"{url}?{urlencode({k: v for k, v in params.items() if v not in ('', None)})}"
-        async with self._session.request(method, url, data=data, headers=headers) as resp:
-            raw = await resp.read()
-            payload = json.loads(raw) if raw and raw[:1] in (b"{", b"[") else {}
-            if resp.status >= 400:
-                payload = payload if payload.get("kind") == "Status" else {"code": resp.status,
-                                                                          "message": raw.decode(errors="replace")}
-                raise errors.from_status(payload)
-            return payload
+        for tried in range(len(self.servers.urls)):
+            server = self.servers.current
+            try:
+                async with self._session.request(method, server + url, data=data, headers=headers) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                break
+            except aiohttp.ClientConnectorError:
+                self.servers.failed(server)
+                if tried == len(self.servers.urls) - 1:
+                    raise
+            except CUT_OFF:
+                self.servers.failed(server)
+                raise
+        payload = json.loads(raw) if raw and raw[:1] in (b"{", b"[") else {}
+        if status >= 400:
+            payload = payload if payload.get("kind") == "Status" else {"code": status,
+                                                                      "message": raw.decode(errors="replace")}
+            raise errors.from_status(payload)
+        return payload
 
     async def get(self, res: Resource, name: str, namespace: str = "", subresource: str = "") -> Obj:
         info = resource(res)
@@ -214,15 +257,24 @@ class Client:
     async def stream(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Raw watch lines of one connection; ends when the server ends it."""
         url = f"{url}?{urlencode({k: v for k, v in params.items() if v})}"
-        async with self._session.get(url) as resp:
-            if resp.status >= 400:
-                raise errors.from_status(json.loads(await resp.read() or b"{}") or {"code": resp.status})
-            buffer = b""
-            async for chunk in resp.content.iter_any():  # lines may exceed aiohttp's readline limit
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        yield json.loads(line)
+        server = self.servers.current
+        try:
+            async with self._session.get(server + url) as resp:
+                async for line in _lines(resp):
+                    yield line
+        except (aiohttp.ClientConnectorError, *CUT_OFF):
+            self.servers.failed(server)
+            raise
 
 
+async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """One watch response's JSON lines."""
+    if resp.status >= 400:
+        raise errors.from_status(json.loads(await resp.read() or b"{}") or {"code": resp.status})
+    buffer = b""
+    async for chunk in resp.content.iter_any():  # lines may exceed aiohttp's readline limit
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)

@@ -15,9 +15,16 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ClientConfig:
+    """``server`` may name several API servers of one cluster, comma-separated (an agent's ``--server A,B``):
+    the client uses the first that answers and moves to the next when one stops answering."""
+
     server: str
     token: str = ""
     ca_data: bytes | None = None
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        return tuple(s.strip().rstrip("/") for s in self.server.split(",") if s.strip())
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         if not self.server.startswith("https://"):

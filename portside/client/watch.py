@@ -20,7 +20,9 @@ from portside import api
 from portside.client import errors
 from portside.client.client import Client, identity, path
 
-RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+# Capped at half a second: a restarted or failed-over API server is found again within that, which the recovery
+# target (watches resumed within 3 s of a control-plane restart) needs; a connect attempt costs a server little.
+RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
