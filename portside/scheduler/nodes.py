@@ -18,6 +18,7 @@ from collections import Counter
 import numpy as np
 
 from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
+from portside.scheduler.topology import AntiHolders, PodCounts
 
 CORE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 
@@ -44,15 +45,15 @@ class NodeArrays:
         self.taint_matrix = np.zeros((capacity, 0), dtype=bool)
         self.pods: list[dict[str, PodInfo]] = []
         self.placed: dict[str, tuple[PodInfo, int]] = {}
-        self.anti_pods: dict[str, PodInfo] = {}
         self.priorities: Counter[int] = Counter()  # of placed pods: tells at once whether anyone could be preempted
         self.by_priority: dict[int, np.ndarray] = {}  # requested per priority, (resources, nodes): preemption's room
         self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
         self._columns: dict[tuple[str, ...], slice | np.ndarray] = {}
-        self.derived: dict = {}  # plugins' values derived from the resource list, dropped when it changes
-        self.memo: tuple | None = None  # one scoring result shared by plugins within a cycle
+        self.pod_counts = PodCounts()  # placed pods per node matching the selectors pods have asked about
+        self.anti_holders = AntiHolders()  # placed pods' required anti-affinity terms, per node
+        self.anti_holders.grow(capacity)
         self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
 
     # --- growth -------------------------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ class NodeArrays:
         self.unschedulable = _resize(self.unschedulable, cap)
         self.taint_matrix = _resize(self.taint_matrix, cap)
         self.label_codes = {k: _resize(v, cap, fill=-1) for k, v in self.label_codes.items()}
+        self.pod_counts.grow(cap)
+        self.anti_holders.grow(cap)
 
     def _resource_column(self, name: str) -> int:
         col = self.res_index.get(name)
@@ -80,9 +83,7 @@ class NodeArrays:
             self.free = np.vstack([self.free, pad])
             self.inv_alloc = np.vstack([self.inv_alloc, pad.astype(float)])
             self.by_priority = {p: np.vstack([m, pad]) for p, m in self.by_priority.items()}
-            self.memo = None
             self._columns.clear()
-            self.derived.clear()
         return col
 
     def _taint_column(self, taint: Taint) -> int:
@@ -199,7 +200,8 @@ class NodeArrays:
         self.pods[i][pod.uid] = pod
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
-            self.anti_pods[pod.uid] = pod
+            self.anti_holders.change(pod, i, 1)
+        self.pod_counts.change(pod, i, 1)
         self.priorities[pod.priority] += 1
         self.pods_version += 1
 
@@ -214,7 +216,9 @@ class NodeArrays:
         self.free[:, i] += vec
         self.by_priority[pod.priority][:, i] -= vec
         del self.pods[i][uid]
-        self.anti_pods.pop(uid, None)
+        if pod.anti_affinity:
+            self.anti_holders.change(pod, i, -1)
+        self.pod_counts.change(pod, i, -1)
         self.priorities[pod.priority] -= 1
         if not self.priorities[pod.priority]:
             del self.priorities[pod.priority]

@@ -1,5 +1,6 @@
 import pytest
 
+from portside.api.selectors import selector_from_set
 from portside.scheduler.model import Requirement
 from portside.scheduler.wire import WireError, node_from_wire, pod_from_wire
 
@@ -26,8 +27,8 @@ def test_pod_fields():
     assert (p.uid, p.namespace, p.priority, p.scheduler_name, p.resource_version) == ("u1", "shop", 100, "binpack", "42")
     # limits stand in for missing requests; the larger init container wins over the containers' sum for cpu
     assert p.requests == {"cpu": 2000, "memory": 128 << 20, "nvidia.com/gpu": 1}
-    assert p.node_selector == (("disk", "ssd"),)
-    assert p.required_terms[0].requirements == (Requirement("zone", "In", ("a", "b")),)
+    assert p.node_selector == selector_from_set({"disk": "ssd"})
+    assert p.node_affinity.terms[0].requirements == (Requirement("zone", "In", ("a", "b")),)
     assert p.host_ports[0].port == 8080 and p.images == ("app:v1", "side:v2")
     assert (p.gang, p.gang_min) == ("g", 3)
 

@@ -1,9 +1,9 @@
-from portside.scheduler.model import LabelSelector, SpreadConstraint
+from portside.scheduler.model import SpreadConstraint
 
-from ..builders import node, pod
+from ..builders import match, node, pod
 
 ZONE = "topology.kubernetes.io/zone"
-SPREAD = (SpreadConstraint(1, ZONE, "DoNotSchedule", LabelSelector((("app", "web"),))),)
+SPREAD = (SpreadConstraint(1, ZONE, "DoNotSchedule", match(app="web")),)
 
 
 def test_max_skew_forces_the_emptier_zone(cluster):

@@ -1,12 +1,12 @@
-from portside.scheduler.model import LabelSelector, PodAffinityTerm, WeightedPodAffinityTerm
+from portside.scheduler.model import PodAffinityTerm, WeightedPodAffinityTerm
 
-from ..builders import node, pod
+from ..builders import match, node, pod
 
 HOST = "kubernetes.io/hostname"
 
 
 def weighted(weight: int, app: str) -> tuple[WeightedPodAffinityTerm, ...]:
-    return (WeightedPodAffinityTerm(weight, PodAffinityTerm(LabelSelector((("app", app),)), HOST)),)
+    return (WeightedPodAffinityTerm(weight, PodAffinityTerm(match(app=app), HOST)),)
 
 
 def test_preferred_affinity_draws_towards_the_matching_pod(cluster):

@@ -1,9 +1,9 @@
-from portside.scheduler.model import LabelSelector, SpreadConstraint
+from portside.scheduler.model import SpreadConstraint
 
-from ..builders import node, pod
+from ..builders import match, node, pod
 
 ZONE = "topology.kubernetes.io/zone"
-SOFT = (SpreadConstraint(1, ZONE, "ScheduleAnyway", LabelSelector((("app", "web"),))),)
+SOFT = (SpreadConstraint(1, ZONE, "ScheduleAnyway", match(app="web")),)
 
 
 def test_schedule_anyway_prefers_the_zone_with_fewer_matching_pods(cluster):
