@@ -18,7 +18,7 @@ from collections import Counter
 import numpy as np
 
 from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
-from portside.scheduler.topology import AntiHolders, PodCounts
+from portside.scheduler.topology import AntiHolders, Domains, PodCounts, domains_of
 
 CORE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 
@@ -51,6 +51,7 @@ class NodeArrays:
         self.generation = 0
         self.pods_version = 0
         self._columns: dict[tuple[str, ...], slice | np.ndarray] = {}
+        self._domains: dict[str, tuple[int, Domains]] = {}
         self.pod_counts = PodCounts()  # placed pods per node matching the selectors pods have asked about
         self.anti_holders = AntiHolders()  # placed pods' required anti-affinity terms, per node
         self.anti_holders.grow(capacity)
@@ -242,6 +243,14 @@ class NodeArrays:
 
     def used_ports(self, i: int) -> list[HostPort]:
         return [hp for pod in self.pods[i].values() for hp in pod.host_ports]
+
+    def domains(self, key: str) -> Domains:
+        """Label ``key``'s domains over the node rows, kept until nodes change."""
+        found = self._domains.get(key)
+        if found is None or found[0] != self.generation:
+            found = self._domains[key] = (self.generation, domains_of(self.domain_codes(key),
+                                                                       len(self.label_vocab.get(key, {}))))
+        return found[1]
 
     def domain_codes(self, key: str) -> np.ndarray:
         """Per node, the code of its value for label ``key`` (-1 where absent)."""

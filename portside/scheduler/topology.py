@@ -15,6 +15,7 @@ match its labels.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -155,25 +156,40 @@ def _padded(counts: np.ndarray, capacity: int) -> np.ndarray:
     return out
 
 
-def per_domain(nodes, key: str, counts: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
-    """Per-node counts summed per label code of ``key``; with ``eligible``, only those node rows count."""
-    codes = nodes.domain_codes(key)
-    valid = codes >= 0
-    if eligible is not None:
-        valid &= eligible
-    return np.bincount(codes[valid], weights=counts[: nodes.n][valid],
-                       minlength=len(nodes.label_vocab.get(key, {}))).astype(np.int64)
+@dataclass(frozen=True, slots=True)
+class Domains:
+    """The node rows' domains for one label key, derived once per node-table generation.
+
+    ``unique`` says every node with the key has its own value (``kubernetes.io/hostname``): then a node's domain
+    total is its own count and no grouping is needed, the common case of per-host (anti-)affinity and spreading.
+    """
+
+    codes: np.ndarray
+    has_key: np.ndarray
+    clipped: np.ndarray
+    count: int
+    unique: bool
 
 
-def node_counts(nodes, key: str, per_code: np.ndarray) -> np.ndarray:
-    """Spread a per-domain count back onto node rows (0 for nodes outside any domain)."""
-    codes = nodes.domain_codes(key)
-    if per_code.size == 0:
-        return np.zeros(nodes.n, dtype=np.int64)
-    return np.where(codes >= 0, per_code[np.clip(codes, 0, None)], 0)
+def domains_of(codes: np.ndarray, count: int) -> Domains:
+    has_key = codes >= 0
+    per_value = np.bincount(codes[has_key], minlength=count)
+    return Domains(codes, has_key, np.clip(codes, 0, None), count, not per_value.size or int(per_value.max()) <= 1)
+
+
+def domain_totals(nodes, key: str, counts: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Per node row, the sum of ``counts`` over the nodes of its domain (0 for a node outside any domain); with
+    ``eligible``, only those node rows' counts are summed."""
+    d = nodes.domains(key)
+    valid = d.has_key if eligible is None else d.has_key & eligible
+    counts = counts[: nodes.n]
+    if d.unique:
+        return np.where(valid, counts, 0)
+    per_code = np.bincount(d.codes[valid], weights=counts[valid], minlength=d.count)
+    return np.where(d.has_key, per_code[d.clipped], 0) if per_code.size else np.zeros(nodes.n)
 
 
 def term_counts(nodes, term: PodAffinityTerm, pod: PodInfo) -> np.ndarray:
     """For every node row, how many pods matching ``term`` run in that node's domain."""
     counts = nodes.pod_counts.get(nodes, term.selector, term_namespaces(term, pod))
-    return node_counts(nodes, term.topology_key, per_domain(nodes, term.topology_key, counts))
+    return domain_totals(nodes, term.topology_key, counts)

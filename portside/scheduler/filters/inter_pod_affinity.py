@@ -14,7 +14,7 @@ import numpy as np
 from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
-from portside.scheduler.topology import in_namespaces, node_counts, per_domain, term_counts, term_namespaces
+from portside.scheduler.topology import domain_totals, in_namespaces, term_counts, term_namespaces
 
 NAME = "InterPodAffinity"
 REASON_AFFINITY = "node(s) didn't match pod affinity rules"
@@ -28,7 +28,7 @@ def affinity_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
     ok = np.ones(nodes.n, dtype=bool)
     for term in pod.affinity:
         counts = term_counts(nodes, term, pod)
-        has_key = nodes.domain_codes(term.topology_key) >= 0
+        has_key = nodes.domains(term.topology_key).has_key
         self_match = in_namespaces(pod.namespace, term_namespaces(term, pod)) and term.selector.matches(pod.labels)
         ok &= (counts > 0) | (has_key & self_match & (counts.sum() == 0))
     return ok
@@ -44,7 +44,7 @@ def anti_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
 def existing_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
     ok = np.ones(nodes.n, dtype=bool)
     for topology_key, holders in nodes.anti_holders.matching(pod):
-        ok &= node_counts(nodes, topology_key, per_domain(nodes, topology_key, holders)) == 0
+        ok &= domain_totals(nodes, topology_key, holders) == 0
     return ok
 
 

@@ -25,7 +25,7 @@ from portside.scheduler.framework import (
 )
 from portside.scheduler.model import PodInfo, SpreadConstraint
 from portside.scheduler.nodes import NodeArrays
-from portside.scheduler.topology import node_counts, per_domain
+from portside.scheduler.topology import domain_totals
 
 NAME = "PodTopologySpread"
 REASON = "node(s) didn't match pod topology spread constraints"
@@ -43,9 +43,9 @@ def eligible_rows(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
 def domain_counts(pod: PodInfo, c: SpreadConstraint, nodes: NodeArrays,
                   eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per node row: matching pods in its domain; and which rows are eligible domains' members."""
-    eligible = eligible & (nodes.domain_codes(c.topology_key) >= 0)
+    eligible = eligible & nodes.domains(c.topology_key).has_key
     counts = nodes.pod_counts.get(nodes, c.selector, (pod.namespace,))
-    return node_counts(nodes, c.topology_key, per_domain(nodes, c.topology_key, counts, eligible)), eligible
+    return domain_totals(nodes, c.topology_key, counts, eligible), eligible
 
 
 def fits(pod: PodInfo, c: SpreadConstraint, nodes: NodeArrays, eligible: np.ndarray) -> np.ndarray:
