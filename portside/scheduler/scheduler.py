@@ -137,7 +137,10 @@ class Scheduler:
             return True
         cycle = self.cycle_for(qp.pod)
         state = CycleState()
-        row, _ = cycle.select(state, qp.pod)
+        row, status = cycle.select(state, qp.pod)
+        if row is None and status.plugin:  # a PreFilter refused: no node was looked at, nothing to diagnose
+            self._park_refused(qp, now, status.plugin, status.message)
+            return True
         if row is None:
             self._refuse(qp, cycle, state, now)
             return True
@@ -147,8 +150,12 @@ class Scheduler:
             self._send_binds([(qp, row)], now)
         else:
             self.nodes.forget(qp.pod.uid)
-            self.queue.park(qp, now, {permit.plugin}, permit.message)
+            self._park_refused(qp, now, permit.plugin, permit.message)
         return True
+
+    def _park_refused(self, qp: QueuedPod, now: float, plugin: str, text: str) -> None:
+        self.binder.refuse(qp.pod, text)
+        self.queue.park(qp, now, {plugin}, text)
 
     def run(self, now: float, limit: int | None = None) -> int:
         """Schedule until the active queue is empty (or ``limit`` attempts); returns attempts made."""
