@@ -78,7 +78,7 @@ class Cycle:
         """Every PreFilter of the profile, in order; the first refusal ends the attempt (SKIP is not one)."""
         for p in self.prefilters:
             status = p.prefilter(state, pod, self.nodes)
-            if not status.ok and status.code is not Code.SKIP:
+            if status is not SUCCESS and status.code is not Code.SUCCESS and status.code is not Code.SKIP:
                 return status
         return SUCCESS
 
@@ -91,7 +91,7 @@ class Cycle:
     def permit(self, state: CycleState, pod: PodInfo) -> Status:
         for p in self.profile.permits:
             status = p.permit(state, pod)
-            if not status.ok:
+            if status is not SUCCESS and not status.ok:
                 return status
         return SUCCESS
 

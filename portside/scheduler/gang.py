@@ -28,6 +28,7 @@ from portside.scheduler.nodes import NodeArrays
 
 NAME = "Coscheduling"
 EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_DELETE, POD_ADD})
+NOT_A_GANG = Status(Code.SKIP, plugin=NAME)
 
 
 def gang_min(members: list[PodInfo]) -> int:
@@ -64,7 +65,7 @@ class Coscheduling:
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
         gang = state.get(NAME)
         if gang is None:
-            return Status(Code.SKIP, plugin=NAME)
+            return NOT_A_GANG
         if gang.present < gang.quorum:
             return Status(Code.UNSCHEDULABLE, waiting_message(gang.name, gang.present, gang.quorum), NAME)
         return SUCCESS

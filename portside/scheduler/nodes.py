@@ -168,9 +168,11 @@ class NodeArrays:
         cached = self._request(pod)
         return cached[1], cached[2]
 
-    def request_columns(self, pod: PodInfo) -> list[tuple[int, int]]:
-        """(column, amount) for each resource the pod requests: what a fit check has to compare."""
-        return self._request(pod)[3]
+    def request_columns(self, pod: PodInfo) -> list[tuple[int, int]] | None:
+        """(column, amount) for each resource the pod requests: what a fit check has to compare; None when it
+        requests a resource no node offers."""
+        cached = self._request(pod)
+        return None if cached[2] else cached[3]
 
     def _request(self, pod: PodInfo) -> tuple:
         cached = self._req_cache.get(pod.uid)

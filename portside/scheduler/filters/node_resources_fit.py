@@ -40,8 +40,7 @@ class NodeResourcesFit:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_DELETE})
 
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
-        _, missing = nodes.request_vector(pod)
-        state.write(STATE_KEY, None if missing else nodes.request_columns(pod))
+        state.write(STATE_KEY, nodes.request_columns(pod))
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:

@@ -8,6 +8,8 @@ A resource a node does not offer (A_r = 0) is left out of that node's mean, as K
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from portside.scheduler.framework import CycleState
@@ -43,8 +45,12 @@ def allocated_fraction(state: CycleState, nodes: NodeArrays, pod: PodInfo, idx: 
 
 def _columns(nodes: NodeArrays, resources: tuple[tuple[str, int], ...]) -> tuple[slice | np.ndarray, np.ndarray]:
     """Rows and weights of the scored resources that exist in the cluster (``columns`` caches the rows)."""
-    weights = np.array([w for r, w in resources if r in nodes.res_index], dtype=float)
-    return nodes.columns(tuple(r for r, _ in resources)), weights
+    return nodes.columns(tuple(r for r, _ in resources)), _weights(resources, tuple(nodes.resources))
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(resources: tuple[tuple[str, int], ...], present: tuple[str, ...]) -> np.ndarray:
+    return np.array([w for r, w in resources if r in present], dtype=float)
 
 
 def score(frac: np.ndarray, weight: np.ndarray, strategy: str) -> np.ndarray:
