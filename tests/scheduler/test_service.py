@@ -130,8 +130,11 @@ def test_priority_class_preemption_through_the_api(cluster):
                 return True
             return False
         await wait_until(victim_gone)
-        status = (await client.get("pods", "vip", ns))["status"]
-        assert status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
+
+        async def nominated_or_bound():  # the nomination patch and the eviction are sent concurrently
+            status = (await client.get("pods", "vip", ns))["status"]
+            return status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
+        await wait_until(nominated_or_bound)
         assert await wait_until(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
         await client.delete("nodes", "p-only")
         await client.delete("priorityclasses", "background")
