@@ -61,26 +61,22 @@ POD_DELETE = "PodDelete"
 POD_ADD = "PodAdd"
 
 
-class CycleState:
-    """Per-attempt plugin data keyed by plugin name (kube-scheduler's CycleState); dropped when the attempt ends."""
+class CycleState(dict):
+    """Per-attempt plugin data keyed by plugin name (kube-scheduler's CycleState); dropped when the attempt ends.
 
-    __slots__ = ("_data",)
+    A dict underneath, so that ``get`` on the per-pod path costs no Python call."""
 
-    def __init__(self) -> None:
-        self._data: dict[str, Any] = {}
+    __slots__ = ()
 
     def write(self, key: str, value: Any) -> None:
-        self._data[key] = value
+        self[key] = value
 
     def read(self, key: str) -> Any:
         """A missing key is a wiring error (a Filter whose PreFilter did not run), never a pod's fault."""
         try:
-            return self._data[key]
+            return self[key]
         except KeyError:
             raise KeyError(f"cycle state has no {key!r}: the plugin's PreFilter did not run") from None
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
 
 
 class QueueSort(Protocol):

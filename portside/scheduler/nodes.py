@@ -204,7 +204,8 @@ class NodeArrays:
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
             self.anti_holders.change(pod, i, 1)
-        self.pod_counts.change(pod, i, 1)
+        if self.pod_counts.counts:
+            self.pod_counts.change(pod, i, 1)
         self.priorities[pod.priority] += 1
         self.pods_version += 1
 
@@ -221,7 +222,8 @@ class NodeArrays:
         del self.pods[i][uid]
         if pod.anti_affinity:
             self.anti_holders.change(pod, i, -1)
-        self.pod_counts.change(pod, i, -1)
+        if self.pod_counts.counts:
+            self.pod_counts.change(pod, i, -1)
         self.priorities[pod.priority] -= 1
         if not self.priorities[pod.priority]:
             del self.priorities[pod.priority]

@@ -56,9 +56,9 @@ class InterPodAffinity:
 
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
         if pod.affinity or pod.anti_affinity or nodes.anti_holders.holders:
-            state.write(STATE_KEY, affinity_ok(pod, nodes) & anti_ok(pod, nodes) & existing_ok(pod, nodes))
+            state[STATE_KEY] = affinity_ok(pod, nodes) & anti_ok(pod, nodes) & existing_ok(pod, nodes)
         else:
-            state.write(STATE_KEY, None)
+            state[STATE_KEY] = None
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:

@@ -40,7 +40,7 @@ class NodeResourcesFit:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_DELETE})
 
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
-        state.write(STATE_KEY, nodes.request_columns(pod))
+        state[STATE_KEY] = nodes.request_columns(pod)
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:

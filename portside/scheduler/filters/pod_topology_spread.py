@@ -73,7 +73,7 @@ class PodTopologySpread:
 
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
         hard = any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread)
-        state.write(STATE_KEY, hard_constraints_mask(pod, nodes) if hard else None)
+        state[STATE_KEY] = hard_constraints_mask(pod, nodes) if hard else None
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:

@@ -30,7 +30,7 @@ def allocated_fraction(state: CycleState, nodes: NodeArrays, pod: PodInfo, idx: 
     memo = state.get(STATE_KEY)
     if memo is None:
         memo = {}
-        state.write(STATE_KEY, memo)
+        state[STATE_KEY] = memo
     found = memo.get(resources)
     if found is not None and found[0] is idx:
         return found[1]
@@ -45,12 +45,13 @@ def allocated_fraction(state: CycleState, nodes: NodeArrays, pod: PodInfo, idx: 
 
 def _columns(nodes: NodeArrays, resources: tuple[tuple[str, int], ...]) -> tuple[slice | np.ndarray, np.ndarray]:
     """Rows and weights of the scored resources that exist in the cluster (``columns`` caches the rows)."""
-    return nodes.columns(tuple(r for r, _ in resources)), _weights(resources, tuple(nodes.resources))
+    names, weights = _weights(resources, tuple(nodes.resources))
+    return nodes.columns(names), weights
 
 
 @functools.lru_cache(maxsize=64)
-def _weights(resources: tuple[tuple[str, int], ...], present: tuple[str, ...]) -> np.ndarray:
-    return np.array([w for r, w in resources if r in present], dtype=float)
+def _weights(resources: tuple[tuple[str, int], ...], present: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
+    return tuple(r for r, _ in resources), np.array([w for r, w in resources if r in present], dtype=float)
 
 
 def score(frac: np.ndarray, weight: np.ndarray, strategy: str) -> np.ndarray:

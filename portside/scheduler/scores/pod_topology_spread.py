@@ -22,7 +22,7 @@ class PodTopologySpreadScore:
     NAME = NAME
 
     def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
-        return not soft(pod)
+        return not pod.spread or not soft(pod)
 
     def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         total = np.zeros(nodes.n)
