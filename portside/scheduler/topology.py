@@ -182,11 +182,12 @@ def domain_totals(nodes, key: str, counts: np.ndarray, eligible: np.ndarray | No
     ``eligible``, only those node rows' counts are summed."""
     d = nodes.domains(key)
     valid = d.has_key if eligible is None else d.has_key & eligible
-    counts = counts[: nodes.n]
-    if d.unique:
-        return np.where(valid, counts, 0)
-    per_code = np.bincount(d.codes[valid], weights=counts[valid], minlength=d.count)
-    return np.where(d.has_key, per_code[d.clipped], 0) if per_code.size else np.zeros(nodes.n)
+    counts = np.where(valid, counts[: nodes.n], 0)
+    if d.unique or not d.count:
+        return counts
+    # Rows outside any domain weigh 0, so their clipped code 0 adds nothing: no gather of the valid rows needed.
+    per_code = np.bincount(d.clipped, weights=counts, minlength=d.count)
+    return np.where(d.has_key, per_code[d.clipped], 0)
 
 
 def term_counts(nodes, term: PodAffinityTerm, pod: PodInfo) -> np.ndarray:
