@@ -18,7 +18,7 @@ from portside.scheduler import preemption
 from portside.scheduler.binder import Binder
 from portside.scheduler.cycle import Cycle
 from portside.scheduler.explain import message
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, CycleState
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, CycleState, Status
 from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
@@ -134,16 +134,17 @@ class Scheduler:
         self._drop_nomination(qp.pod)
         if qp.pod.gang:
             self._schedule_gang(qp, now)
-            return True
-        cycle = self.cycle_for(qp.pod)
-        state = CycleState()
+        else:
+            self._schedule_pod(qp, now)
+        return True
+
+    def _schedule_pod(self, qp: QueuedPod, now: float) -> None:
+        """PreFilter, Filter, Score; then reserve, Permit and bind, or refuse and park."""
+        cycle, state = self.cycle_for(qp.pod), CycleState()
         row, status = cycle.select(state, qp.pod)
-        if row is None and status.plugin:  # a PreFilter refused: no node was looked at, nothing to diagnose
-            self._park_refused(qp, now, status.plugin, status.message)
-            return True
         if row is None:
-            self._refuse(qp, cycle, state, now)
-            return True
+            self._refuse(qp, cycle, state, status, now)
+            return
         self.nodes.assume(qp.pod, row)  # reserve: Permit and the next pod see the room as taken
         permit = cycle.permit(state, qp.pod)
         if permit.ok:
@@ -151,7 +152,6 @@ class Scheduler:
         else:
             self.nodes.forget(qp.pod.uid)
             self._park_refused(qp, now, permit.plugin, permit.message)
-        return True
 
     def _park_refused(self, qp: QueuedPod, now: float, plugin: str, text: str) -> None:
         self.binder.refuse(qp.pod, text)
@@ -177,7 +177,12 @@ class Scheduler:
             if outcome is not None:
                 self.bind_done(qp.pod.uid, outcome, now)
 
-    def _refuse(self, qp: QueuedPod, cycle: Cycle, state: CycleState, now: float) -> None:
+    def _refuse(self, qp: QueuedPod, cycle: Cycle, state: CycleState, status: Status, now: float) -> None:
+        """No node: a PreFilter's refusal stands as it is (no node was looked at); otherwise every filter is
+        asked why, and preemption whether evicting would help."""
+        if status.plugin:
+            self._park_refused(qp, now, status.plugin, status.message)
+            return
         diagnosis = cycle.diagnose(state, qp.pod)
         if not cycle.static_mask(qp.pod).any():  # refused by labels, taints or names everywhere
             note = f"0/{diagnosis.total} nodes are available: {preemption.NOT_HELPFUL}."
@@ -212,31 +217,35 @@ class Scheduler:
             self._drop_nomination(qp.pod)
         members.sort(key=lambda qp: self.queue.sort.key(qp.pod))
         gang = gangs.Gang.of([qp.pod for qp in members], self.nodes)
-        placed, refused, states = [], [], []
-        for qp in members:
-            cycle, state = self.cycle_for(qp.pod), CycleState()
-            state.write(gangs.NAME, gang)
-            states.append((cycle, state, qp.pod))
-            row, status = cycle.select(state, qp.pod)
-            if status.plugin == gangs.NAME:  # PreFilter: the gang is short of members, for every one of them
-                self._release(placed)
-                self._park_gang(members, now, status.message)
-                return
-            if row is None:
-                refused.append((qp, cycle.diagnose(state, qp.pod)))
-            else:
-                self.nodes.assume(qp.pod, row)
-                gang.reserved += 1
-                placed.append((qp, row))
-        waiting = next((v for v in (c.permit(st, pod) for c, st, pod in states) if not v.ok), None)
+        placed, refused, states, short = self._reserve_members(members, gang)
+        waiting = short or next((v for v in (c.permit(st, pod) for c, st, pod in states) if not v.ok), None)
         self._release(placed)
         if waiting is not None:
-            self._park_gang(members, now, f"{waiting.message}; {message(refused[0][1])}" if refused else
-                            waiting.message)
+            why = f"{waiting.message}; {message(refused[0][1])}" if refused and short is None else waiting.message
+            self._park_gang(members, now, why)
             return
         self._bind(placed, now)
         for qp, diag in refused:
             self.queue.park(qp, now, diag.plugins, message(diag))
+
+    def _reserve_members(self, members: list[QueuedPod], gang: gangs.Gang) -> tuple[list, list, list, Status | None]:
+        """(placed, refused with diagnosis, each member's cycle and state, the Coscheduling PreFilter's refusal
+        if the gang is short of members: then nothing more is tried)."""
+        placed, refused, states = [], [], []
+        for qp in members:
+            cycle, state = self.cycle_for(qp.pod), CycleState()
+            state[gangs.NAME] = gang
+            states.append((cycle, state, qp.pod))
+            row, status = cycle.select(state, qp.pod)
+            if status.plugin == gangs.NAME:
+                return placed, refused, states, status
+            if row is None:
+                refused.append((qp, cycle.diagnose(state, qp.pod)))
+                continue
+            self.nodes.assume(qp.pod, row)
+            gang.reserved += 1
+            placed.append((qp, row))
+        return placed, refused, states, None
 
     def _release(self, placed: list[tuple[QueuedPod, int]]) -> None:
         for qp, _row in placed:
