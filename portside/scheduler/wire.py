@@ -107,7 +107,9 @@ def _host_ports(spec: PodSpec) -> tuple[HostPort, ...]:
 
 
 def pod_term(term: ApiPodAffinityTerm, where: str) -> PodAffinityTerm:
-    """A nil labelSelector selects no pod; an empty namespaceSelector ({}) means every namespace."""
+    """A nil labelSelector selects no pod; an empty namespaceSelector ({}) means every namespace. A non-empty
+    namespaceSelector would need the namespaces' labels, which the scheduler does not follow: such a term looks
+    in its listed namespaces (or the pod's own) only."""
     return PodAffinityTerm(selector_from_object(term.label_selector, f"{where}.labelSelector"),
                            term.topology_key or "", tuple(term.namespaces or ()),
                            all_namespaces=term.namespace_selector is not None and not (
