@@ -64,7 +64,11 @@ class SchedulerService:
             log.warning("ignoring node: %s", exc)
 
     def class_event(self, kind: str, obj: dict[str, Any] | PriorityClass) -> None:
-        cls = typed(PriorityClass, obj, "priorityclass")
+        try:
+            cls = typed(PriorityClass, obj, "priorityclass")
+        except WireError as exc:
+            log.warning("ignoring priority class: %s", exc)
+            return
         if kind == "DELETED":
             self.classes.pop(cls.metadata.name, None)
         else:
