@@ -140,7 +140,7 @@ class Cycle:
     def select(self, state: CycleState, pod: PodInfo) -> tuple[int | None, Status]:
         """PreFilter, Filter, Score: the best feasible node row for the pod, or None with the refusal."""
         status = self.prefilter(state, pod)
-        if not status.ok:
+        if status is not SUCCESS:
             return None, status
         rows = self.feasible(state, pod)
         if len(rows) <= 1:

@@ -18,7 +18,7 @@ from portside.scheduler import preemption
 from portside.scheduler.binder import Binder
 from portside.scheduler.cycle import Cycle
 from portside.scheduler.explain import message
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, CycleState, Status
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
 from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
@@ -147,7 +147,7 @@ class Scheduler:
             return
         self.nodes.assume(qp.pod, row)  # reserve: Permit and the next pod see the room as taken
         permit = cycle.permit(state, qp.pod)
-        if permit.ok:
+        if permit is SUCCESS or permit.ok:
             self._send_binds([(qp, row)], now)
         else:
             self.nodes.forget(qp.pod.uid)

@@ -62,7 +62,7 @@ class InterPodAffinity:
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
-        full = state.read(STATE_KEY)
+        full = state[STATE_KEY]  # a KeyError here means the PreFilter did not run
         return None if full is None else full[lo:hi]
 
     def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:

@@ -44,7 +44,7 @@ class NodeResourcesFit:
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
-        wanted = state.read(STATE_KEY)
+        wanted = state[STATE_KEY]  # a KeyError here means the PreFilter did not run
         if wanted is None:  # a resource no node offers
             return np.zeros(hi - lo, dtype=bool)
         return fits(nodes.free[:, lo:hi], wanted)

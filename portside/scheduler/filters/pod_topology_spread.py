@@ -72,12 +72,12 @@ class PodTopologySpread:
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE})
 
     def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
-        hard = any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread)
+        hard = bool(pod.spread) and any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread)
         state[STATE_KEY] = hard_constraints_mask(pod, nodes) if hard else None
         return SUCCESS
 
     def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
-        full = state.read(STATE_KEY)
+        full = state[STATE_KEY]  # a KeyError here means the PreFilter did not run
         return None if full is None else full[lo:hi]
 
     def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
