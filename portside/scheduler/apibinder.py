@@ -55,24 +55,27 @@ class ApiBinder:
         self.dropped_events = 0
         self.writer: asyncio.Task | None = None
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     def bind(self, pod: PodInfo, node: str) -> None:
-        self._spawn(self._bind(pod, node))
-        return None
-
-    async def _bind(self, pod: PodInfo, node: str) -> None:
+        """Counted as binding from the moment it is queued, not when its task first runs: a slice of the loop
+        queues hundreds at once, and the Events must not slip in before they start."""
         self.binding += 1
         self.idle.clear()
-        try:
-            ok = await self._post_binding(pod, node)
-        finally:
-            self.binding -= 1
-            if not self.binding:
-                self.idle.set()
+        self._spawn(self._bind(pod, node)).add_done_callback(self._bind_finished)
+        return None
+
+    def _bind_finished(self, _task: asyncio.Task) -> None:
+        self.binding -= 1
+        if not self.binding:
+            self.idle.set()
+
+    async def _bind(self, pod: PodInfo, node: str) -> None:
+        ok = await self._post_binding(pod, node)
         if ok:
             self.reported.pop(pod.uid, None)
             self._announce(pod, node)
