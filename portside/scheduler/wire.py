@@ -73,16 +73,27 @@ def _amount(cpu: bool, value: str | int) -> int:
 
 
 def resources(raw: dict | None, where: str) -> dict[str, int]:
-    return {name: amount(name, value, f"{where}.{name}") for name, value in (raw or {}).items()}
+    """Quantities by resource name; ``where`` is the path of ``raw``, joined with the name only for an error."""
+    out = {}
+    for name, value in (raw or {}).items():
+        try:
+            out[name] = _amount(name == "cpu", value) if isinstance(value, (str, int)) else _convert(name == "cpu", value)
+        except QuantityError as err:
+            raise WireError(f"{where}.{name}: invalid quantity {value!r}: {err}") from None
+    return out
 
 
 def _requests(containers: list[Container] | None, where: str) -> list[dict[str, int]]:
-    """Per container, requests with a limit standing in for a missing request (as the API defaults it)."""
+    """Per container, requests with a limit standing in for a missing request (as the API defaults it). The
+    field path is built only for an error: every pod event passes here."""
     out = []
     for i, c in enumerate(containers or ()):
         res = c.resources
         merged = {**(res.limits or {}), **(res.requests or {})} if res is not None else {}
-        out.append(resources(merged, f"{where}[{i}].resources.requests"))
+        try:
+            out.append(resources(merged, ""))
+        except WireError as err:
+            raise WireError(f"{where}[{i}].resources.requests{err}") from None
     return out
 
 
@@ -90,10 +101,10 @@ def pod_requests(spec: PodSpec, where: str) -> dict[str, int]:
     """Effective requests: the sum over containers, or the largest init container if that is larger, plus pod
     overhead."""
     total: dict[str, int] = {}
-    for requests in _requests(spec.containers, f"{where}.containers"):
+    for requests in _requests(spec.containers, where + ".containers"):
         for name, value in requests.items():
             total[name] = total.get(name, 0) + value
-    for requests in _requests(spec.init_containers, f"{where}.initContainers"):
+    for requests in _requests(spec.init_containers, where + ".initContainers"):
         for name, value in requests.items():
             total[name] = max(total.get(name, 0), value)
     for name, value in resources(spec.overhead, f"{where}.overhead").items():
@@ -164,26 +175,33 @@ def _gang_min(annotations: dict, where: str) -> int:
                         f"got {raw!r}") from None
 
 
+@functools.lru_cache(maxsize=1024)
+def _toleration(key: str, operator: str, value: str, effect: str) -> Toleration:
+    """Pods carry the same few tolerations (the defaults admission adds): one frozen value each."""
+    return Toleration(key, operator, value, effect)
+
+
 def pod_info(pod: Pod, where: str = "pod", created: float = 0.0) -> PodInfo:
     """The scheduler's view of a typed Pod."""
     meta, spec = pod.metadata, pod.spec or PodSpec()
     if meta is None or not meta.name:
         raise WireError(f"{where}.metadata.name: required")
     annotations = meta.annotations or {}
+    path = where + ".spec"
     try:
-        placement = _affinity_fields(spec.affinity, f"{where}.spec.affinity")
-        node_selector = selector_from_set(spec.node_selector, f"{where}.spec.nodeSelector")
-        spread = _spread(spec, f"{where}.spec")
+        placement = _affinity_fields(spec.affinity, path + ".affinity") if spec.affinity is not None else {}
+        node_selector = selector_from_set(spec.node_selector, path + ".nodeSelector")
+        spread = _spread(spec, path) if spec.topology_spread_constraints else ()
     except SelectorError as err:
         raise WireError(str(err)) from None
     return PodInfo(
         name=meta.name, namespace=meta.namespace or "default", uid=meta.uid or "",
-        labels=dict(meta.labels or {}), requests=pod_requests(spec, f"{where}.spec"),
+        labels=dict(meta.labels or {}), requests=pod_requests(spec, path),
         priority=int(spec.priority or 0),
         preemption_policy=spec.preemption_policy or "PreemptLowerPriority",
         scheduler_name=spec.scheduler_name or "default-scheduler", node_name=spec.node_name or "",
         node_selector=node_selector,
-        tolerations=tuple(Toleration(t.key or "", t.operator or "Equal", t.value or "", t.effect or "")
+        tolerations=tuple(_toleration(t.key or "", t.operator or "Equal", t.value or "", t.effect or "")
                           for t in spec.tolerations or ()),
         host_ports=_host_ports(spec), spread=spread,
         images=tuple(c.image for c in spec.containers or () if c.image),
