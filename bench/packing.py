@@ -1,5 +1,8 @@
 """Packing quality: one heterogeneous batch (mixed cpu/memory shapes, some GPU pods) placed three ways.
 
+The headline is the one-at-a-time gap, (binpack_one_by_one - reference) / reference: what the live scheduler
+achieves, since it sees pods created at different moments; target at most 5 %. The batch gap is reported beside it.
+
 binpack: the ``binpack`` profile through the simulator (all pods arrive at once; its queue orders the batch
 with ``queuesort.batch_order``: GPU pods first, then cpu- and memory-dominant pods alternating, each largest
 first; MostAllocated scoring then places each pod). binpack_one_by_one: the same profile with pods offered
@@ -7,7 +10,7 @@ one at a time, as the live loop sees pods created at different moments (its queu
 dominant share). spread: the ``default``
 profile, likewise. reference: the HiGHS model of ``portside.scheduler.optimize`` (optimal, or its lower bound
 when the time limit cuts the proof short). Last line: {"binpack_nodes":..,"spread_nodes":..,
-"optimal_or_lower_bound":..,"binpack_gap":..}, gap = (binpack - reference) / reference.
+"optimal_or_lower_bound":..,"one_by_one_gap":..,"binpack_gap":..}, gap = (nodes - reference) / reference.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
           f"waited), spread {spread} ({spread_pending} waited), "
           f"HiGHS {plan.nodes_used} nodes, bound {plan.lower_bound}, optimal={plan.optimal}, {solve_s:.1f}s",
           file=sys.stderr)
-    print(json.dumps({"binpack_nodes": binpack, "spread_nodes": spread, "optimal_or_lower_bound": reference,
+    print(json.dumps({"one_by_one_gap": round((one_by_one - reference) / reference, 4), "one_by_one_gap_target": 0.05,
+                      "binpack_nodes": binpack, "spread_nodes": spread, "optimal_or_lower_bound": reference,
                       "reference_optimal": plan.optimal, "reference_nodes": plan.nodes_used,
                       "binpack_waited": binpack_pending, "binpack_one_by_one_nodes": one_by_one,
                       "binpack_gap": round((binpack - reference) / reference, 4), "pods": len(pods),

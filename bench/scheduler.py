@@ -1,11 +1,18 @@
-"""Scheduler throughput: 5,000 nodes and 30,000 pods.
+"""Scheduler throughput: 5,000 nodes and 30,000 pods, an easy workload and a hard one.
 
 (a) core: the scheduler alone (queue, filters, scores, reserve, in-memory bind), pods/s over the whole batch,
-best of ``--repeat`` runs (CPU-time rate too).
+the median of ``--repeat`` fresh runs (CPU-time rate too), for
+    easy: identical nodes, pods that ask only for cpu and memory (default and binpack profiles);
+    hard: heterogeneous node shapes (four sizes, instance types, disk types, zones, some tainted) and pods of 60
+    applications, each with one kind of constraint: required node affinity with a preferred disk type, required
+    pod anti-affinity per host, topology spread over zones (DoNotSchedule) and hosts (ScheduleAnyway), or
+    spreading with preferred pod affinity to another application; built from Pod/Node manifests through the
+    scheduler's API seam (``pod_from_wire``), as the daemon gets them.
 (b) e2e: through ``portside up`` as it ships (API server, store, pods/binding and the scheduler daemon in one
-process) with simulated nodes (Node objects, no agent); null with the reason when the control plane is not
-available in this checkout.
-Last line: {"core_pods_per_s":..,"e2e_pods_per_s":..,"nodes":5000,"pods":30000,...}.
+process) with simulated nodes (Node objects, no agent), the easy workload; null with the reason when the
+control plane is not available in this checkout.
+Last line: {"core_pods_per_s":..,"core_hard_pods_per_s":..,"hard_to_easy":..,"e2e_pods_per_s":..,"nodes":5000,...};
+``hard_to_easy`` is the ratio of the two CPU-time rates of this run, which the machine's load affects least.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ import random
 import selectors
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from portside.scheduler import InMemoryBinder, NodeInfo, PodInfo, Scheduler
+from portside.scheduler import InMemoryBinder, NodeInfo, PodInfo, Scheduler, node_from_wire, pod_from_wire
 
 READY_TIMEOUT_S = 60
 E2E_TIMEOUT_S = 900
@@ -47,12 +55,69 @@ def make_pods(count: int, seed: int = 1) -> list[PodInfo]:
     return pods
 
 
-def core(nodes: int, pods: int, profile: str) -> dict:
+ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+INSTANCE = "node.kubernetes.io/instance-type"
+# (instance type, cpu, memory GiB): the hard workload's node shapes, in rotation
+NODE_SHAPES = [("m.large", "8", 32), ("m.xlarge", "16", 64), ("c.2xlarge", "32", 64), ("r.4xlarge", "64", 512)]
+APPS = 60
+
+
+def hard_node(i: int) -> dict:
+    kind, cpu, mem = NODE_SHAPES[i % len(NODE_SHAPES)]
+    labels = {ZONE: "abc"[i % 3], INSTANCE: kind, "disktype": "ssd" if i % 5 < 2 else "hdd"}
+    spec = {"taints": [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]} if i % 10 == 9 else {}
+    alloc = {"cpu": cpu, "memory": f"{mem}Gi", "pods": "110"}
+    return {"metadata": {"name": f"node-{i:05d}", "labels": labels}, "spec": spec,
+            "status": {"allocatable": alloc, "capacity": alloc}}
+
+
+def _constraints(app: int) -> dict:
+    """One kind of constraint per application, in rotation."""
+    own = {"matchLabels": {"app": f"app-{app}"}}
+    kind = app % 4
+    if kind == 0:
+        required = {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": INSTANCE, "operator": "In", "values": [NODE_SHAPES[app % 4][0], NODE_SHAPES[(app + 1) % 4][0]]}]}]}
+        preferred = [{"weight": 50, "preference": {"matchExpressions": [
+            {"key": "disktype", "operator": "In", "values": ["ssd"]}]}}]
+        return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required,
+                                              "preferredDuringSchedulingIgnoredDuringExecution": preferred}}}
+    if kind == 1:
+        return {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": own, "topologyKey": HOST}]}}}
+    spread = [{"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": own},
+              {"maxSkew": 1, "topologyKey": HOST, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": own}]
+    if kind == 2:
+        return {"topologySpreadConstraints": spread}
+    near = {"labelSelector": {"matchLabels": {"app": f"app-{app - 1}"}}, "topologyKey": ZONE}
+    return {"topologySpreadConstraints": spread[:1], "affinity": {"podAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 20, "podAffinityTerm": near}]}}}
+
+
+def hard_pod(i: int, rng: random.Random) -> dict:
+    app = i % APPS
+    cpu, mib = rng.choice(SHAPES)
+    container = {"name": "c", "image": f"app-{app}:v1",
+                 "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{mib}Mi"}}}
+    return {"metadata": {"name": f"app-{app}-{i:05d}", "namespace": "default", "labels": {"app": f"app-{app}"}},
+            "spec": {"containers": [container], **_constraints(app)}}
+
+
+def hard_cluster(nodes: int, pods: int, seed: int = 1) -> tuple[list[NodeInfo], list[PodInfo]]:
+    rng = random.Random(seed)
+    infos = [pod_from_wire(hard_pod(i, rng), created=float(i)) for i in range(pods)]
+    return [node_from_wire(hard_node(i)) for i in range(nodes)], infos
+
+
+def core(nodes: int, pods: int, profile: str, workload: str = "easy") -> dict:
     binder = InMemoryBinder()
     sched = Scheduler(binder, default_profile=profile)
-    for info in make_nodes(nodes):
+    if workload == "hard":
+        node_infos, batch = hard_cluster(nodes, pods)
+    else:
+        node_infos, batch = make_nodes(nodes), make_pods(pods)
+    for info in node_infos:
         sched.set_node(info, 0.0)
-    batch = make_pods(pods)
     for pod in batch:
         pod.scheduler_name = profile
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -65,11 +130,13 @@ def core(nodes: int, pods: int, profile: str) -> dict:
             "seconds": round(elapsed, 3), "bound": len(binder.bound), "nodes_used": len(set(binder.bound.values()))}
 
 
-def best_of(repeat: int, nodes: int, pods: int, profile: str) -> dict:
-    """The fastest of ``repeat`` fresh runs, as timeit reports: on a shared machine the slower runs measure
-    the neighbours' load, not the scheduler."""
-    runs = [core(nodes, pods, profile) for _ in range(repeat)]
-    return max(runs, key=lambda r: r["pods_per_s"]) | {"runs_pods_per_s": [r["pods_per_s"] for r in runs]}
+def median_of(repeat: int, nodes: int, pods: int, profile: str, workload: str = "easy") -> dict:
+    """The median run of ``repeat`` fresh runs (by pods/s); every run's rate is listed beside it."""
+    runs = sorted((core(nodes, pods, profile, workload) for _ in range(repeat)), key=lambda r: r["pods_per_s"])
+    middle = runs[len(runs) // 2]
+    return middle | {"pods_per_s": statistics.median(r["pods_per_s"] for r in runs),
+                     "pods_per_cpu_s": statistics.median(r["pods_per_cpu_s"] for r in runs),
+                     "runs_pods_per_s": [r["pods_per_s"] for r in runs]}
 
 
 def free_port() -> int:
@@ -194,15 +261,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods", type=int, default=30000)
     parser.add_argument("--skip-e2e", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="core runs per profile; the best is reported")
+    parser.add_argument("--repeat", type=int, default=3, help="core runs per case; the median is reported")
+    parser.add_argument("--skip-easy", action="store_true", help="only the hard workload (profiling)")
     args = parser.parse_args(argv)
-    default = best_of(args.repeat, args.nodes, args.pods, "default-scheduler")
-    print(f"core default profile: {default}", file=sys.stderr)
-    binpack = best_of(args.repeat, args.nodes, args.pods, "binpack")
-    print(f"core binpack profile: {binpack}", file=sys.stderr)
-    result = {"core_pods_per_s": default["pods_per_s"], "core_pods_per_cpu_s": default["pods_per_cpu_s"],
-              "core_binpack_pods_per_s": binpack["pods_per_s"], "load_avg_1m": os.getloadavg()[0],
-              "e2e_pods_per_s": None, "nodes": args.nodes, "pods": args.pods}
+    result: dict = {}
+    if not args.skip_easy:
+        default = median_of(args.repeat, args.nodes, args.pods, "default-scheduler")
+        print(f"core easy, default profile: {default}", file=sys.stderr)
+        binpack = median_of(args.repeat, args.nodes, args.pods, "binpack")
+        print(f"core easy, binpack profile: {binpack}", file=sys.stderr)
+        result |= {"core_pods_per_s": default["pods_per_s"], "core_pods_per_cpu_s": default["pods_per_cpu_s"],
+                   "core_binpack_pods_per_s": binpack["pods_per_s"]}
+    hard = median_of(args.repeat, args.nodes, args.pods, "default-scheduler", "hard")
+    print(f"core hard, default profile: {hard}", file=sys.stderr)
+    result |= {"core_hard_pods_per_s": hard["pods_per_s"], "core_hard_pods_per_cpu_s": hard["pods_per_cpu_s"],
+               "core_hard_bound": hard["bound"], "core_hard_target_pods_per_s": 3000,
+               "hard_to_easy": round(hard["pods_per_cpu_s"] / default["pods_per_cpu_s"], 3) if not args.skip_easy
+               else None,
+               "load_avg_1m": os.getloadavg()[0], "e2e_pods_per_s": None, "nodes": args.nodes, "pods": args.pods}
     if args.skip_e2e:
         result["e2e_error"] = "skipped (--skip-e2e)"
     else:

@@ -8,6 +8,26 @@ The string grammar is Kubernetes'::
 
 ``!=`` and ``notin`` also match objects that lack the key, which is what makes ``env!=prod`` select unlabelled
 objects.
+
+Whether a missing selector selects everything or nothing depends on the field, as in Kubernetes; every part of
+portside compiles selectors through the function named here for its field, so the rule lives in one place:
+
+=========================================================  ==========================  ===============================
+field                                                      missing (``None``)          empty (``{}`` / ``[]``)
+=========================================================  ==========================  ===============================
+``metav1.LabelSelector``: pod (anti-)affinity term         nothing                     everything
+``labelSelector``, topologySpreadConstraints               (``selector_from_object``)
+``labelSelector``, PodDisruptionBudget (policy/v1),
+ReplicaSet/Deployment/Job ``selector``
+pod ``spec.nodeSelector`` (``selector_from_set``)          everything                  everything
+Service ``spec.selector`` (``service_selector``)           nothing (endpoints are      nothing
+                                                           managed by someone else)
+required node affinity (``node_selector_from_object``)     no constraint (``None``)    ``nodeSelectorTerms: []``
+                                                                                       matches no node
+one ``NodeSelectorTerm`` (``node_term_from_object``)       -                           matches no node
+=========================================================  ==========================  ===============================
+
+Workload selectors are required and non-empty by validation, so their empty case never reaches a controller.
 """
 
 from __future__ import annotations
@@ -24,6 +44,13 @@ __all__ = [
     "SelectorError",
     "label_selector",
     "selector_from_object",
+    "selector_from_set",
+    "service_selector",
+    "NodeSelectorTerm",
+    "NodeSelector",
+    "node_term_from_object",
+    "node_selector_from_object",
+    "NODE_NAME_FIELD",
     "format_selector",
     "format_label_selector",
 ]
@@ -193,24 +220,107 @@ def label_selector(text: str | None) -> Selector:
 
 
 _OBJECT_OPS = {"In": "In", "NotIn": "NotIn", "Exists": "Exists", "DoesNotExist": "DoesNotExist"}
+_NODE_OPS = {**_OBJECT_OPS, "Gt": "Gt", "Lt": "Lt"}
+NODE_NAME_FIELD = "metadata.name"
 
 
-def selector_from_object(label_selector_obj: dict[str, Any] | None) -> Selector:
-    """A ``metav1.LabelSelector`` (matchLabels + matchExpressions); ``None`` selects nothing, ``{}`` everything."""
+def _get(obj: Any, json_name: str, attr: str) -> Any:
+    """A field of the wire dict or of the typed model (``portside.api.models``): selectors accept either."""
+    return obj.get(json_name) if isinstance(obj, dict) else getattr(obj, attr, None)
+
+
+def _expression(expr: Any, ops: dict[str, str], where: str) -> Requirement:
+    op = ops.get(_get(expr, "operator", "operator") or "")
+    if op is None:
+        raise SelectorError(f"{where}.operator: {_get(expr, 'operator', 'operator')!r} is not a valid label selector "
+                            f"operator (expected one of {', '.join(ops)})")
+    values = list(_get(expr, "values", "values") or [])
+    if op in ("Exists", "DoesNotExist") and values:
+        raise SelectorError(f"{where}: values must be empty for operator {op}")
+    return _make(_get(expr, "key", "key") or "", op, values, where)
+
+
+def selector_from_object(label_selector_obj: Any, where: str = "selector") -> Selector:
+    """A ``metav1.LabelSelector`` (dict or typed model): matchLabels and matchExpressions ANDed.
+
+    ``None`` selects nothing and ``{}`` everything, as ``metav1.LabelSelectorAsSelector`` does: a pod affinity
+    term or a spread constraint without a selector counts no pods."""
     if label_selector_obj is None:
         return Selector(nothing=True)
-    where = "selector"
-    reqs = [_make(k, "In", [v], where) for k, v in (label_selector_obj.get("matchLabels") or {}).items()]
-    for expr in label_selector_obj.get("matchExpressions") or []:
-        op = _OBJECT_OPS.get(expr.get("operator", ""))
-        if op is None:
-            raise SelectorError(f"{expr.get('operator')!r} is not a valid label selector operator")
-        values = list(expr.get("values") or [])
-        if op in ("Exists", "DoesNotExist") and values:
-            raise SelectorError(f"values must be empty for operator {op}")
-        reqs.append(_make(expr.get("key", ""), op, values, where))
+    match_labels = _get(label_selector_obj, "matchLabels", "match_labels") or {}
+    reqs = [_make(k, "In", [v], where) for k, v in match_labels.items()]
+    for i, expr in enumerate(_get(label_selector_obj, "matchExpressions", "match_expressions") or []):
+        reqs.append(_expression(expr, _OBJECT_OPS, f"{where}.matchExpressions[{i}]"))
     return Selector(tuple(reqs))
 
+
+def selector_from_set(labels: dict[str, str] | None, where: str = "nodeSelector") -> Selector:
+    """An equality map such as a pod's ``nodeSelector``: every pair must match; missing or empty selects everything."""
+    return Selector(tuple(_make(k, "In", [v], where) for k, v in sorted((labels or {}).items())))
+
+
+def service_selector(labels: dict[str, str] | None) -> Selector:
+    """A Service's ``spec.selector``: missing or empty selects nothing, since such a Service's endpoints are
+    managed outside the endpoints controller."""
+    return selector_from_set(labels, "spec.selector") if labels else Selector(nothing=True)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelectorTerm:
+    """One term of a node affinity: label requirements and ``metadata.name`` field requirements, ANDed.
+
+    A term with no requirements at all matches no node (Kubernetes drops such terms)."""
+
+    requirements: tuple[Requirement, ...] = ()
+    fields: tuple[Requirement, ...] = ()
+
+    def empty(self) -> bool:
+        return not self.requirements and not self.fields
+
+    def matches(self, labels: dict[str, str] | None, name: str = "") -> bool:
+        if self.empty():
+            return False
+        labels = labels or {}
+        return all(r.matches(labels) for r in self.requirements) and \
+            all(r.matches({NODE_NAME_FIELD: name}) for r in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelector:
+    """Required node affinity: terms ORed; no terms (or only empty ones) match no node."""
+
+    terms: tuple[NodeSelectorTerm, ...] = ()
+
+    def matches(self, labels: dict[str, str] | None, name: str = "") -> bool:
+        return any(t.matches(labels, name) for t in self.terms)
+
+
+def node_term_from_object(term: Any, where: str = "nodeSelectorTerm") -> NodeSelectorTerm:
+    """A ``NodeSelectorTerm`` (dict or typed model); matchFields may only name ``metadata.name`` with In/NotIn."""
+    if term is None:
+        return NodeSelectorTerm()
+    reqs = tuple(_expression(e, _NODE_OPS, f"{where}.matchExpressions[{i}]")
+                 for i, e in enumerate(_get(term, "matchExpressions", "match_expressions") or []))
+    fields = []
+    for i, f in enumerate(_get(term, "matchFields", "match_fields") or []):
+        here = f"{where}.matchFields[{i}]"
+        key, op = _get(f, "key", "key"), _get(f, "operator", "operator")
+        values = list(_get(f, "values", "values") or [])
+        if key != NODE_NAME_FIELD:
+            raise SelectorError(f"{here}.key: only {NODE_NAME_FIELD!r} is supported, got {key!r}")
+        if op not in ("In", "NotIn") or len(values) != 1:
+            raise SelectorError(f"{here}: operator In or NotIn with exactly one value expected")
+        fields.append(Requirement(key, op, tuple(values)))
+    return NodeSelectorTerm(reqs, tuple(fields))
+
+
+def node_selector_from_object(selector: Any, where: str = "nodeSelector") -> NodeSelector | None:
+    """A ``NodeSelector`` (required node affinity): ``None`` is no constraint, ``nodeSelectorTerms: []`` no node."""
+    if selector is None:
+        return None
+    terms = _get(selector, "nodeSelectorTerms", "node_selector_terms") or []
+    return NodeSelector(tuple(node_term_from_object(t, f"{where}.nodeSelectorTerms[{i}]")
+                              for i, t in enumerate(terms)))
 
 
 def _format_requirement(r: Requirement) -> str:

@@ -4,21 +4,30 @@ Calls run as tasks so the scheduling loop never waits on the network: a bind ret
 and its outcome is reported to the core with ``Scheduler.bind_done``; at most ``max_in_flight`` calls run at a
 time. A 409 on binding means the pod was bound meanwhile (or is being deleted) and a 404 that it is gone; both
 release the reservation, and the pod watch then tells the core the truth.
+
+A successful bind is announced with a ``Scheduled`` Event ("Successfully assigned NS/NAME to NODE"), as
+kube-scheduler's, which ``kubectl describe pod`` lists. Those Events yield to binding: they wait in a bounded
+queue and one writer sends them while no bind is in flight, so a backlog of thousands of pods is bound first.
+As client-go's event broadcaster does, an Event that finds the queue full is dropped (and counted), never the
+binding; ``drain`` gives the queued Events a few seconds, then lets them go.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from portside.client import WARNING, ApiError, Client, Conflict, EventRecorder, NotFound, pod_reference
+from portside.client import NORMAL, WARNING, ApiError, Client, Conflict, EventRecorder, NotFound, pod_reference
 from portside.scheduler.model import PodInfo
 
 log = logging.getLogger("portside.scheduler")
 COMPONENT = "default-scheduler"
+MAX_QUEUED_EVENTS = 1000  # client-go's maxQueuedEvents
+EVENT_DRAIN_S = 5.0
 
 
 def stamp() -> str:
@@ -39,30 +48,72 @@ class ApiBinder:
         self.tasks: set[asyncio.Task] = set()
         self.reported: dict[str, str] = {}
         self.events = EventRecorder(client, COMPONENT)
+        self.binding = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.scheduled: collections.deque[tuple[PodInfo, str]] = collections.deque()
+        self.dropped_events = 0
+        self.writer: asyncio.Task | None = None
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     def bind(self, pod: PodInfo, node: str) -> None:
-        self._spawn(self._bind(pod, node))
+        """Counted as binding from the moment it is queued, not when its task first runs: a slice of the loop
+        queues hundreds at once, and the Events must not slip in before they start."""
+        self.binding += 1
+        self.idle.clear()
+        self._spawn(self._bind(pod, node)).add_done_callback(self._bind_finished)
         return None
 
+    def _bind_finished(self, _task: asyncio.Task) -> None:
+        self.binding -= 1
+        if not self.binding:
+            self.idle.set()
+
     async def _bind(self, pod: PodInfo, node: str) -> None:
+        ok = await self._post_binding(pod, node)
+        if ok:
+            self.reported.pop(pod.uid, None)
+            self._announce(pod, node)
+        self.done(pod.uid, ok)
+
+    async def _post_binding(self, pod: PodInfo, node: str) -> bool:
         async with self.limit:
             try:
                 await self.client.bind(pod.namespace, pod.name, node)
             except (Conflict, NotFound) as exc:
                 log.info("binding %s to %s refused: %s", pod.key, node, exc)
-                self.done(pod.uid, False)
-                return
+                return False
             except ApiError as exc:
                 log.warning("binding %s to %s failed: %s", pod.key, node, exc)
-                self.done(pod.uid, False)
-                return
-        self.reported.pop(pod.uid, None)
-        self.done(pod.uid, True)
+                return False
+        return True
+
+    def _announce(self, pod: PodInfo, node: str) -> None:
+        """Queue the Scheduled Event; start the writer if it is not running."""
+        if len(self.scheduled) >= MAX_QUEUED_EVENTS:
+            self.dropped_events += 1
+            if self.dropped_events == 1:
+                log.warning("Scheduled events queue full (%d): dropping events while binding", MAX_QUEUED_EVENTS)
+            return
+        self.scheduled.append((pod, node))
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self._write_scheduled())
+
+    async def _write_scheduled(self) -> None:
+        try:
+            while self.scheduled:
+                await self.idle.wait()  # binding first: Events wait for a moment with no bind in flight
+                pod, node = self.scheduled.popleft()
+                await self._call(f"Scheduled event for {pod.key}", self.events.record(
+                    pod_reference(pod.namespace, pod.name, pod.uid), NORMAL, "Scheduled",
+                    f"Successfully assigned {pod.key} to {node}"))
+        finally:
+            self.writer = None
 
     def evict(self, victim: PodInfo, preemptor: PodInfo, node: str) -> None:
         self._spawn(self._call(f"preempting {victim.key} for {preemptor.key}", self.client.delete(
@@ -92,3 +143,11 @@ class ApiBinder:
     async def drain(self) -> None:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        writer = self.writer
+        if writer is not None:
+            try:
+                async with asyncio.timeout(EVENT_DRAIN_S):
+                    await asyncio.shield(writer)
+            except TimeoutError:
+                log.warning("stopping with %d Scheduled events unwritten", len(self.scheduled))
+                writer.cancel()

@@ -1,5 +1,6 @@
-"""One profile's filter-then-score pass over the node arrays, and the diagnosis when nothing fits.
+"""One profile's PreFilter, Filter, Score and Permit stages over the node arrays, and the diagnosis when nothing fits.
 
+Each attempt carries a ``CycleState``: PreFilter plugins write into it what their Filter reads for every window.
 Static filters (node fields only) give one mask per pod shape, cached until a node changes; dynamic filters
 (room, ports, affinity) run on windows of node rows. The search starts where the previous one stopped and stops
 once ``num_nodes_to_find`` feasible nodes are in hand, so successive pods look at different nodes and a large
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from portside.scheduler.explain import Diagnosis, add
+from portside.scheduler.framework import SUCCESS, Code, CycleState, Status
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile
@@ -51,6 +53,7 @@ class Cycle:
         self.nodes = nodes
         self.static = [f for f in profile.filters if f.STATIC]
         self.dynamic = [f for f in profile.filters if not f.STATIC]
+        self.prefilters = profile.prefilters
         self._masks: dict[tuple, np.ndarray] = {}
         self._generation = -1
         self.next_start = 0
@@ -63,14 +66,36 @@ class Cycle:
         mask = self._masks.get(key)
         if mask is None:
             mask = self.nodes.alive[: self.nodes.n].copy()
+            state = CycleState()  # static filters keep no per-attempt state: their mask outlives the attempt
             for f in self.static:
-                part = f.mask(pod, self.nodes, 0, self.nodes.n)
+                part = f.mask(state, pod, self.nodes, 0, self.nodes.n)
                 if part is not None:
                     mask &= part
             self._masks[key] = mask
         return mask
 
-    def feasible(self, pod: PodInfo) -> np.ndarray:
+    def prefilter(self, state: CycleState, pod: PodInfo) -> Status:
+        """Every PreFilter of the profile, in order; the first refusal ends the attempt (SKIP is not one)."""
+        for p in self.prefilters:
+            status = p.prefilter(state, pod, self.nodes)
+            if status is not SUCCESS and status.code is not Code.SUCCESS and status.code is not Code.SKIP:
+                return status
+        return SUCCESS
+
+    def fresh_state(self, pod: PodInfo) -> CycleState:
+        """A state prefiltered against the node arrays as they are now (preemption asks after each change)."""
+        state = CycleState()
+        self.prefilter(state, pod)
+        return state
+
+    def permit(self, state: CycleState, pod: PodInfo) -> Status:
+        for p in self.profile.permits:
+            status = p.permit(state, pod)
+            if status is not SUCCESS and not status.ok:
+                return status
+        return SUCCESS
+
+    def feasible(self, state: CycleState, pod: PodInfo) -> np.ndarray:
         """Rows of up to ``num_nodes_to_find`` nodes that pass every filter."""
         total = self.nodes.n
         if total == 0:
@@ -80,13 +105,13 @@ class Cycle:
         size = max(CHUNK, want)
         start = self.next_start
         if start + size <= total:  # the common case: one window holds enough feasible nodes
-            rows = self._filter_window(pod, static, start, start + size)
+            rows = self._filter_window(state, pod, static, start, start + size)
             if len(rows) >= want:
                 return self._took(rows[:want], total)
         found, count, processed = [], 0, 0
         for lo, hi in windows(start, total, size):
             processed += hi - lo
-            rows = self._filter_window(pod, static, lo, hi)
+            rows = self._filter_window(state, pod, static, lo, hi)
             found.append(rows)
             count += len(rows)
             if count >= want:
@@ -102,42 +127,45 @@ class Cycle:
         self.next_start = (int(rows[-1]) + 1) % total
         return rows
 
-    def _filter_window(self, pod: PodInfo, static: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    def _filter_window(self, state: CycleState, pod: PodInfo, static: np.ndarray, lo: int, hi: int) -> np.ndarray:
         mask = static[lo:hi]
         for f in self.dynamic:
-            part = f.mask(pod, self.nodes, lo, hi)
+            part = f.mask(state, pod, self.nodes, lo, hi)
             if part is not None:
                 mask = mask & part
                 if not mask.any():
                     break
         return mask.nonzero()[0] + lo
 
-    def select(self, pod: PodInfo) -> int | None:
-        """The best feasible node row for the pod, or None when none fits."""
-        rows = self.feasible(pod)
+    def select(self, state: CycleState, pod: PodInfo) -> tuple[int | None, Status]:
+        """PreFilter, Filter, Score: the best feasible node row for the pod, or None with the refusal."""
+        status = self.prefilter(state, pod)
+        if status is not SUCCESS:
+            return None, status
+        rows = self.feasible(state, pod)
         if len(rows) <= 1:
-            return int(rows[0]) if len(rows) else None
-        return int(rows[int(np.argmax(self.scores(pod, rows)))])
+            return (int(rows[0]), SUCCESS) if len(rows) else (None, Status(Code.UNSCHEDULABLE))
+        return int(rows[int(np.argmax(self.scores(state, pod, rows)))]), SUCCESS
 
-    def scores(self, pod: PodInfo, rows: np.ndarray) -> np.ndarray:
+    def scores(self, state: CycleState, pod: PodInfo, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows))
         for plugin, weight in self.profile.scores:
-            if not plugin.skip(pod, self.nodes):
-                total += weight * plugin.score(pod, self.nodes, rows)
+            if not plugin.skip(state, pod, self.nodes):
+                total += weight * plugin.score(state, pod, self.nodes, rows)
         return total
 
-    def diagnose(self, pod: PodInfo) -> Diagnosis:
+    def diagnose(self, state: CycleState, pod: PodInfo) -> Diagnosis:
         """Every filter over every node, each node charged to the first filter that refuses it."""
         alive = self.nodes.alive[: self.nodes.n]
         diag = Diagnosis(total=int(alive.sum()))
         left = alive.copy()
         for f in self.profile.filters:
-            part = f.mask(pod, self.nodes, 0, self.nodes.n)
+            part = f.mask(state, pod, self.nodes, 0, self.nodes.n)
             if part is None:
                 continue
             failing = left & ~part
             if failing.any():
-                add(diag.reasons, f.reasons(pod, self.nodes, failing))
+                add(diag.reasons, f.reasons(state, pod, self.nodes, failing))
                 diag.plugins.add(f.NAME)
             left &= part
         return diag

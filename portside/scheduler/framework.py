@@ -1,17 +1,23 @@
-"""Extension points of a scheduling profile, as Protocols, and the Status they return.
+"""Extension points of a scheduling profile, as Protocols, the Status they return, and the CycleState they share.
 
-A pod's scheduling cycle runs: QueueSort (order of the active queue), PreFilter (reject early, e.g. a gang that is
-not complete), Filter (which nodes can run it), Score (which of those is best), Reserve (count the pod on the
-node before binding, so the next pod sees the room as taken), Permit (hold the pod until its gang is complete),
-Bind. Filters and scores work on NumPy arrays over a range of node rows rather than on one node, which is what
-makes a cycle a handful of vector operations. The Code of a Status tells the queue what to do with the pod next.
+A pod's scheduling cycle runs, each stage through the plugins its profile lists: QueueSort (order of the active
+queue), PreFilter (compute once what the filters and scores of this attempt need, or reject early, e.g. a gang
+that is not complete), Filter (which nodes can run it), Score (which of those is best), Permit (hold the pod
+until its gang is complete), then binding through the Binder seam (``binder.py``). Reserving is the core's, not
+a plugin's: ``NodeArrays.assume`` counts the pod on its node before binding, as kube-scheduler's cache assumes,
+and ``forget`` releases it when Permit or the bind says no.
+
+Filters and scores work on NumPy arrays over a range of node rows rather than on one node, which is what makes a
+cycle a handful of vector operations. What one attempt computes lives in its ``CycleState``, keyed by plugin
+name, never in the shared node table or in plugin fields: a plugin's PreFilter writes, its Filter and Score read.
+The Code of a Status tells the queue what to do with the pod next.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -55,6 +61,24 @@ POD_DELETE = "PodDelete"
 POD_ADD = "PodAdd"
 
 
+class CycleState(dict):
+    """Per-attempt plugin data keyed by plugin name (kube-scheduler's CycleState); dropped when the attempt ends.
+
+    A dict underneath, so that ``get`` on the per-pod path costs no Python call."""
+
+    __slots__ = ()
+
+    def write(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def read(self, key: str) -> Any:
+        """A missing key is a wiring error (a Filter whose PreFilter did not run), never a pod's fault."""
+        try:
+            return self[key]
+        except KeyError:
+            raise KeyError(f"cycle state has no {key!r}: the plugin's PreFilter did not run") from None
+
+
 class QueueSort(Protocol):
     NAME: str
 
@@ -62,9 +86,12 @@ class QueueSort(Protocol):
 
 
 class PreFilter(Protocol):
+    """Writes the plugin's per-pod data into ``state``; SKIP when its Filter has nothing to check for this pod,
+    UNSCHEDULABLE(_AND_UNRESOLVABLE) to refuse the pod before any node is looked at."""
+
     NAME: str
 
-    def prefilter(self, pod: PodInfo, nodes: NodeArrays) -> Status: ...
+    def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status: ...
 
 
 @runtime_checkable
@@ -72,9 +99,9 @@ class Filter(Protocol):
     """Which node rows in ``[lo, hi)`` can run the pod.
 
     ``STATIC`` filters read only node fields (labels, taints, names), so their mask is cached per pod shape until
-    a node changes. ``RESOLVABLE`` says whether evicting pods could make a failing node pass (preemption asks).
-    ``EVENTS`` are the cluster events that can turn a refusal into a fit. ``mask`` returns None when every node
-    passes (nothing to check for this pod), which keeps the common case free.
+    a node changes (they get a fresh, empty state). ``RESOLVABLE`` says whether evicting pods could make a failing
+    node pass (preemption asks). ``EVENTS`` are the cluster events that can turn a refusal into a fit. ``mask``
+    returns None when every node passes (nothing to check for this pod), which keeps the common case free.
     """
 
     NAME: str
@@ -82,9 +109,9 @@ class Filter(Protocol):
     RESOLVABLE: bool
     EVENTS: frozenset[str]
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None: ...
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None: ...
 
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]: ...
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]: ...
 
 
 class Score(Protocol):
@@ -92,29 +119,17 @@ class Score(Protocol):
 
     NAME: str
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool: ...
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool: ...
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray: ...
-
-
-class Reserve(Protocol):
-    NAME: str
-
-    def reserve(self, pod: PodInfo, node: int) -> Status: ...
-
-    def unreserve(self, pod: PodInfo, node: int) -> None: ...
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray: ...
 
 
 class Permit(Protocol):
+    """After the pod (and, for a gang, every member) holds a reservation: SUCCESS binds, WAIT releases and parks."""
+
     NAME: str
 
-    def permit(self, pod: PodInfo, reserved: int) -> Status: ...
-
-
-class Bind(Protocol):
-    NAME: str
-
-    def bind(self, pod: PodInfo, node: str) -> Status: ...
+    def permit(self, state: CycleState, pod: PodInfo) -> Status: ...
 
 
 def count_reason(failing: np.ndarray, reason: str) -> dict[str, int]:

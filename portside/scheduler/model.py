@@ -8,34 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from portside.api.selectors import Requirement  # one selector implementation for the project; re-exported here
+# One selector implementation for the project (api/selectors decides nil versus empty per field); re-exported.
+from portside.api.selectors import NodeSelector, NodeSelectorTerm, Requirement, Selector
+
+__all__ = ["GANG_ANNOTATION", "GANG_MIN_ANNOTATION", "HostPort", "NodeInfo", "NodeSelector", "NodeSelectorTerm",
+           "PodAffinityTerm", "PodInfo", "PreferredTerm", "Requirement", "Selector", "SpreadConstraint", "Taint",
+           "Toleration", "WeightedPodAffinityTerm"]
 
 GANG_ANNOTATION = "portside.io/gang"
 GANG_MIN_ANNOTATION = "portside.io/gang-min"
-
-
-@dataclass(frozen=True, slots=True)
-class LabelSelector:
-    """A Kubernetes label selector; the empty selector matches everything, as in the API."""
-
-    match_labels: tuple[tuple[str, str], ...] = ()
-    match_expressions: tuple[Requirement, ...] = ()
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        for key, value in self.match_labels:
-            if labels.get(key) != value:
-                return False
-        return all(r.matches(labels) for r in self.match_expressions)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeSelectorTerm:
-    """A required node-affinity term: all its requirements must hold (terms are ORed)."""
-
-    requirements: tuple[Requirement, ...] = ()
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        return bool(self.requirements) and all(r.matches(labels) for r in self.requirements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +54,12 @@ class Toleration:
 
 @dataclass(frozen=True, slots=True)
 class PodAffinityTerm:
-    selector: LabelSelector
+    """``namespaces`` empty means the pod's own; ``all_namespaces`` is an empty ``namespaceSelector`` ({})."""
+
+    selector: Selector
     topology_key: str
     namespaces: tuple[str, ...] = ()
+    all_namespaces: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +73,7 @@ class SpreadConstraint:
     max_skew: int
     topology_key: str
     when_unsatisfiable: str
-    selector: LabelSelector
+    selector: Selector
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +101,8 @@ class PodInfo:
     preemption_policy: str = "PreemptLowerPriority"
     scheduler_name: str = "default-scheduler"
     node_name: str = ""
-    node_selector: tuple[tuple[str, str], ...] = ()
-    required_terms: tuple[NodeSelectorTerm, ...] = ()
+    node_selector: Selector = Selector()
+    node_affinity: NodeSelector | None = None  # required terms; None is no constraint, no terms is no node
     preferred_terms: tuple[PreferredTerm, ...] = ()
     tolerations: tuple[Toleration, ...] = ()
     host_ports: tuple[HostPort, ...] = ()
@@ -145,7 +129,7 @@ class PodInfo:
 
     def static_key(self) -> tuple:
         """What the node-only filters read; pods with equal keys share one cached feasibility mask."""
-        return (self.node_name, self.node_selector, self.required_terms, self.tolerations)
+        return (self.node_name, self.node_selector, self.node_affinity, self.tolerations)
 
 
 @dataclass(slots=True, eq=False)

@@ -18,6 +18,7 @@ from collections import Counter
 import numpy as np
 
 from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
+from portside.scheduler.topology import AntiHolders, Domains, PodCounts, domains_of
 
 CORE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 
@@ -44,15 +45,16 @@ class NodeArrays:
         self.taint_matrix = np.zeros((capacity, 0), dtype=bool)
         self.pods: list[dict[str, PodInfo]] = []
         self.placed: dict[str, tuple[PodInfo, int]] = {}
-        self.anti_pods: dict[str, PodInfo] = {}
         self.priorities: Counter[int] = Counter()  # of placed pods: tells at once whether anyone could be preempted
         self.by_priority: dict[int, np.ndarray] = {}  # requested per priority, (resources, nodes): preemption's room
         self.image_rows: set[int] = set()
         self.generation = 0
         self.pods_version = 0
         self._columns: dict[tuple[str, ...], slice | np.ndarray] = {}
-        self.derived: dict = {}  # plugins' values derived from the resource list, dropped when it changes
-        self.memo: tuple | None = None  # one scoring result shared by plugins within a cycle
+        self._domains: dict[str, tuple[int, Domains]] = {}
+        self.pod_counts = PodCounts()  # placed pods per node matching the selectors pods have asked about
+        self.anti_holders = AntiHolders()  # placed pods' required anti-affinity terms, per node
+        self.anti_holders.grow(capacity)
         self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
 
     # --- growth -------------------------------------------------------------------------------------------------
@@ -67,6 +69,8 @@ class NodeArrays:
         self.unschedulable = _resize(self.unschedulable, cap)
         self.taint_matrix = _resize(self.taint_matrix, cap)
         self.label_codes = {k: _resize(v, cap, fill=-1) for k, v in self.label_codes.items()}
+        self.pod_counts.grow(cap)
+        self.anti_holders.grow(cap)
 
     def _resource_column(self, name: str) -> int:
         col = self.res_index.get(name)
@@ -80,9 +84,7 @@ class NodeArrays:
             self.free = np.vstack([self.free, pad])
             self.inv_alloc = np.vstack([self.inv_alloc, pad.astype(float)])
             self.by_priority = {p: np.vstack([m, pad]) for p, m in self.by_priority.items()}
-            self.memo = None
             self._columns.clear()
-            self.derived.clear()
         return col
 
     def _taint_column(self, taint: Taint) -> int:
@@ -166,9 +168,11 @@ class NodeArrays:
         cached = self._request(pod)
         return cached[1], cached[2]
 
-    def request_columns(self, pod: PodInfo) -> list[tuple[int, int]]:
-        """(column, amount) for each resource the pod requests: what a fit check has to compare."""
-        return self._request(pod)[3]
+    def request_columns(self, pod: PodInfo) -> list[tuple[int, int]] | None:
+        """(column, amount) for each resource the pod requests: what a fit check has to compare; None when it
+        requests a resource no node offers."""
+        cached = self._request(pod)
+        return None if cached[2] else cached[3]
 
     def _request(self, pod: PodInfo) -> tuple:
         cached = self._req_cache.get(pod.uid)
@@ -199,7 +203,9 @@ class NodeArrays:
         self.pods[i][pod.uid] = pod
         self.placed[pod.uid] = (pod, i)
         if pod.anti_affinity:
-            self.anti_pods[pod.uid] = pod
+            self.anti_holders.change(pod, i, 1)
+        if self.pod_counts.counts:
+            self.pod_counts.change(pod, i, 1)
         self.priorities[pod.priority] += 1
         self.pods_version += 1
 
@@ -214,7 +220,10 @@ class NodeArrays:
         self.free[:, i] += vec
         self.by_priority[pod.priority][:, i] -= vec
         del self.pods[i][uid]
-        self.anti_pods.pop(uid, None)
+        if pod.anti_affinity:
+            self.anti_holders.change(pod, i, -1)
+        if self.pod_counts.counts:
+            self.pod_counts.change(pod, i, -1)
         self.priorities[pod.priority] -= 1
         if not self.priorities[pod.priority]:
             del self.priorities[pod.priority]
@@ -238,6 +247,14 @@ class NodeArrays:
 
     def used_ports(self, i: int) -> list[HostPort]:
         return [hp for pod in self.pods[i].values() for hp in pod.host_ports]
+
+    def domains(self, key: str) -> Domains:
+        """Label ``key``'s domains over the node rows, kept until nodes change."""
+        found = self._domains.get(key)
+        if found is None or found[0] != self.generation:
+            found = self._domains[key] = (self.generation, domains_of(self.domain_codes(key),
+                                                                       len(self.label_vocab.get(key, {}))))
+        return found[1]
 
     def domain_codes(self, key: str) -> np.ndarray:
         """Per node, the code of its value for label ``key`` (-1 where absent)."""

@@ -55,8 +55,11 @@ def room_rows(pod: PodInfo, nodes: NodeArrays, rows: np.ndarray) -> np.ndarray:
 
 
 def fits_row(pod: PodInfo, cycle: Cycle, row: int) -> bool:
+    """Whether the dynamic filters pass ``row`` with the pods placed as they are now (a fresh cycle state, since
+    the caller has just removed or returned victims)."""
+    state = cycle.fresh_state(pod)
     for f in cycle.dynamic:
-        part = f.mask(pod, cycle.nodes, row, row + 1)
+        part = f.mask(state, pod, cycle.nodes, row, row + 1)
         if part is not None and not part[0]:
             return False
     return True
@@ -65,7 +68,7 @@ def fits_row(pod: PodInfo, cycle: Cycle, row: int) -> bool:
 def room_only(pod: PodInfo, nodes: NodeArrays) -> bool:
     """Whether only resources decide the fit (no ports, pod affinity or spreading in play): then victims can
     be chosen by arithmetic on request vectors instead of re-running the filters."""
-    return not (pod.host_ports or pod.affinity or pod.anti_affinity or pod.spread or nodes.anti_pods)
+    return not (pod.host_ports or pod.affinity or pod.anti_affinity or pod.spread or nodes.anti_holders.holders)
 
 
 def lower_pods(pod: PodInfo, nodes: NodeArrays, row: int) -> list[PodInfo]:

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from portside.scheduler import filters, scores
-from portside.scheduler.framework import Filter, Score
+from portside.scheduler.framework import Filter, Permit, PreFilter, Score
+from portside.scheduler.gang import Coscheduling
 from portside.scheduler.queuesort import PrioritySort
 
 DEFAULT_FILTERS = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
@@ -51,11 +52,19 @@ class ProfileError(ValueError):
 
 @dataclass
 class Profile:
+    """The plugins of every stage, in order. PreFilter is not configured on its own: as in kube-scheduler's
+    defaults, a filter or permit plugin that has a PreFilter runs it, so the two can never be enabled apart."""
+
     name: str
     filters: list[Filter]
     scores: list[tuple[Score, int]]
     queue_sort: PrioritySort = field(default_factory=PrioritySort)
     percentage_of_nodes_to_score: int = 0
+    permits: list[Permit] = field(default_factory=lambda: [Coscheduling()])
+
+    @property
+    def prefilters(self) -> list[PreFilter]:
+        return [p for p in (*self.permits, *self.filters) if hasattr(p, "prefilter")]
 
 
 def _merge(defaults: list[tuple[str, int]], point: dict, where: str, known: dict) -> list[tuple[str, int]]:

@@ -18,7 +18,7 @@ from portside.scheduler import preemption
 from portside.scheduler.binder import Binder
 from portside.scheduler.cycle import Cycle
 from portside.scheduler.explain import message
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
 from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
@@ -134,14 +134,28 @@ class Scheduler:
         self._drop_nomination(qp.pod)
         if qp.pod.gang:
             self._schedule_gang(qp, now)
-            return True
-        cycle = self.cycle_for(qp.pod)
-        row = cycle.select(qp.pod)
-        if row is None:
-            self._refuse(qp, cycle, now)
         else:
-            self._bind([(qp, row)], now)
+            self._schedule_pod(qp, now)
         return True
+
+    def _schedule_pod(self, qp: QueuedPod, now: float) -> None:
+        """PreFilter, Filter, Score; then reserve, Permit and bind, or refuse and park."""
+        cycle, state = self.cycle_for(qp.pod), CycleState()
+        row, status = cycle.select(state, qp.pod)
+        if row is None:
+            self._refuse(qp, cycle, state, status, now)
+            return
+        self.nodes.assume(qp.pod, row)  # reserve: Permit and the next pod see the room as taken
+        permit = cycle.permit(state, qp.pod)
+        if permit is SUCCESS or permit.ok:
+            self._send_binds([(qp, row)], now)
+        else:
+            self.nodes.forget(qp.pod.uid)
+            self._park_refused(qp, now, permit.plugin, permit.message)
+
+    def _park_refused(self, qp: QueuedPod, now: float, plugin: str, text: str) -> None:
+        self.binder.refuse(qp.pod, text)
+        self.queue.park(qp, now, {plugin}, text)
 
     def run(self, now: float, limit: int | None = None) -> int:
         """Schedule until the active queue is empty (or ``limit`` attempts); returns attempts made."""
@@ -153,14 +167,23 @@ class Scheduler:
     def _bind(self, placed: list[tuple[QueuedPod, int]], now: float) -> None:
         for qp, row in placed:
             self.nodes.assume(qp.pod, row)
+        self._send_binds(placed, now)
+
+    def _send_binds(self, placed: list[tuple[QueuedPod, int]], now: float) -> None:
+        """Reserved pods out through the Binder (the bind stage)."""
         for qp, row in placed:
             self.in_flight[qp.pod.uid] = qp
             outcome = self.binder.bind(qp.pod, self.nodes.names[row])
             if outcome is not None:
                 self.bind_done(qp.pod.uid, outcome, now)
 
-    def _refuse(self, qp: QueuedPod, cycle: Cycle, now: float) -> None:
-        diagnosis = cycle.diagnose(qp.pod)
+    def _refuse(self, qp: QueuedPod, cycle: Cycle, state: CycleState, status: Status, now: float) -> None:
+        """No node: a PreFilter's refusal stands as it is (no node was looked at); otherwise every filter is
+        asked why, and preemption whether evicting would help."""
+        if status.plugin:
+            self._park_refused(qp, now, status.plugin, status.message)
+            return
+        diagnosis = cycle.diagnose(state, qp.pod)
         if not cycle.static_mask(qp.pod).any():  # refused by labels, taints or names everywhere
             note = f"0/{diagnosis.total} nodes are available: {preemption.NOT_HELPFUL}."
         else:
@@ -186,40 +209,47 @@ class Scheduler:
             self.nodes.forget(pod.uid)
 
     def _schedule_gang(self, first: QueuedPod, now: float) -> None:
+        """Every queued member through PreFilter..Score in turn, each reserving its node; then every member's
+        Permit (``gang.Coscheduling`` says WAIT below the quorum). Reservations are released before binding either
+        way: the bind reserves again, and a gang that must wait holds nothing."""
         members = [first] + self.queue.take_gang(first.pod.namespace, first.pod.gang)
         for qp in members[1:]:
             self._drop_nomination(qp.pod)
         members.sort(key=lambda qp: self.queue.sort.key(qp.pod))
-        pods = [qp.pod for qp in members]
-        quorum = gangs.gang_min(pods)
-        present = len(members) + gangs.running(self.nodes, first.pod.namespace, first.pod.gang)
-        if present < quorum:
-            self._park_gang(members, now, gangs.waiting_message(first.pod.gang, present, quorum))
-            return
-        placed, refused = self._reserve_gang(members)
-        permit = gangs.GangPermit(quorum).permit(first.pod, len(placed) + present - len(members))
-        for qp, _row in placed:
-            self.nodes.forget(qp.pod.uid)
-        if not permit.ok:
-            qp, diag = refused[0]
-            self._park_gang(members, now, f"{permit.message}; {message(diag)}")
+        gang = gangs.Gang.of([qp.pod for qp in members], self.nodes)
+        placed, refused, states, short = self._reserve_members(members, gang)
+        waiting = short or next((v for v in (c.permit(st, pod) for c, st, pod in states) if not v.ok), None)
+        self._release(placed)
+        if waiting is not None:
+            why = f"{waiting.message}; {message(refused[0][1])}" if refused and short is None else waiting.message
+            self._park_gang(members, now, why)
             return
         self._bind(placed, now)
         for qp, diag in refused:
             self.queue.park(qp, now, diag.plugins, message(diag))
 
-    def _reserve_gang(self, members: list[QueuedPod]) -> tuple[list, list]:
-        """Reserve members one by one (each sees the previous ones' room taken); the caller releases them."""
-        placed, refused = [], []
+    def _reserve_members(self, members: list[QueuedPod], gang: gangs.Gang) -> tuple[list, list, list, Status | None]:
+        """(placed, refused with diagnosis, each member's cycle and state, the Coscheduling PreFilter's refusal
+        if the gang is short of members: then nothing more is tried)."""
+        placed, refused, states = [], [], []
         for qp in members:
-            cycle = self.cycle_for(qp.pod)
-            row = cycle.select(qp.pod)
+            cycle, state = self.cycle_for(qp.pod), CycleState()
+            state[gangs.NAME] = gang
+            states.append((cycle, state, qp.pod))
+            row, status = cycle.select(state, qp.pod)
+            if status.plugin == gangs.NAME:
+                return placed, refused, states, status
             if row is None:
-                refused.append((qp, cycle.diagnose(qp.pod)))
-            else:
-                self.nodes.assume(qp.pod, row)
-                placed.append((qp, row))
-        return placed, refused
+                refused.append((qp, cycle.diagnose(state, qp.pod)))
+                continue
+            self.nodes.assume(qp.pod, row)
+            gang.reserved += 1
+            placed.append((qp, row))
+        return placed, refused, states, None
+
+    def _release(self, placed: list[tuple[QueuedPod, int]]) -> None:
+        for qp, _row in placed:
+            self.nodes.forget(qp.pod.uid)
 
     def _park_gang(self, members: list[QueuedPod], now: float, text: str) -> None:
         for qp in members:

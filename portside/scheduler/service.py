@@ -18,12 +18,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from portside.api.models import Node, Pod, PodSpec, PriorityClass
 from portside.api.timefmt import parse_time
 from portside.client import Client
 from portside.scheduler.apibinder import ApiBinder
+from portside.scheduler.model import PodInfo
 from portside.scheduler.profile import Profile, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
-from portside.scheduler.wire import WireError, node_from_wire, pod_from_wire
+from portside.scheduler.wire import WireError, node_info, pod_info, typed
 
 log = logging.getLogger("portside.scheduler")
 IDLE_RECHECK_S = 30.0  # long-parked pods are retried at least this often (see SchedulingQueue.max_parked)
@@ -37,7 +39,7 @@ class SchedulerService:
         self.core = Scheduler(self.binder, profiles)
         self.batch = batch
         self.wake = asyncio.Event()
-        self.classes: dict[str, dict[str, Any]] = {}
+        self.classes: dict[str, PriorityClass] = {}
         self.seen: dict[str, int] = {}
         self.backlog: list | None = None  # pending pods found by the start-up list, queued as one batch
 
@@ -49,85 +51,97 @@ class SchedulerService:
         self.wake.set()
 
     # --- intake -------------------------------------------------------------------------------------------------
-    def node_event(self, kind: str, obj: dict[str, Any]) -> None:
-        if kind == "DELETED":
-            self.core.remove_node(obj["metadata"]["name"], self.now())
-            return
+    # Each handler turns what the client hands over into the typed model first (``wire.typed``, a pass-through
+    # once the client hands out models) and reads only the model after that.
+    def node_event(self, kind: str, obj: dict[str, Any] | Node) -> None:
         try:
-            self.core.set_node(node_from_wire(obj, f"node {obj['metadata'].get('name')}"), self.now())
+            node = typed(Node, obj, "node")
+            if kind == "DELETED":
+                self.core.remove_node(node.metadata.name, self.now())
+                return
+            self.core.set_node(node_info(node, f"node {node.metadata.name}"), self.now())
         except WireError as exc:
             log.warning("ignoring node: %s", exc)
 
-    def class_event(self, kind: str, obj: dict[str, Any]) -> None:
-        name = obj["metadata"]["name"]
+    def class_event(self, kind: str, obj: dict[str, Any] | PriorityClass) -> None:
+        try:
+            cls = typed(PriorityClass, obj, "priorityclass")
+        except WireError as exc:
+            log.warning("ignoring priority class: %s", exc)
+            return
         if kind == "DELETED":
-            self.classes.pop(name, None)
+            self.classes.pop(cls.metadata.name, None)
         else:
-            self.classes[name] = obj
+            self.classes[cls.metadata.name] = cls
 
-    def _priority(self, spec: dict[str, Any]) -> tuple[int, str]:
-        cls = self.classes.get(spec.get("priorityClassName") or "")
-        if cls is None and not spec.get("priorityClassName"):
-            cls = next((c for c in self.classes.values() if c.get("globalDefault")), None)
-        value = spec.get("priority")
+    def _priority(self, spec: PodSpec) -> tuple[int, str]:
+        cls = self.classes.get(spec.priority_class_name or "")
+        if cls is None and not spec.priority_class_name:
+            cls = next((c for c in self.classes.values() if c.global_default), None)
+        value = spec.priority
         if value is None:
-            value = (cls or {}).get("value", 0)
-        policy = spec.get("preemptionPolicy") or (cls or {}).get("preemptionPolicy") or "PreemptLowerPriority"
+            value = (cls.value if cls is not None else None) or 0
+        policy = spec.preemption_policy or (cls.preemption_policy if cls is not None else None) \
+            or "PreemptLowerPriority"
         return int(value), policy
 
-    def pod_event(self, kind: str, obj: dict[str, Any]) -> None:
-        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
-        uid, now = meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}", self.now()
-        phase = (obj.get("status") or {}).get("phase")
+    def pod_event(self, kind: str, obj: dict[str, Any] | Pod) -> None:
+        try:
+            pod = typed(Pod, obj, "pod")
+        except WireError as exc:
+            log.warning("ignoring pod: %s", exc)
+            return
+        meta, spec = pod.metadata, pod.spec or PodSpec()
+        uid, now = meta.uid or f"{meta.namespace}/{meta.name}", self.now()
+        phase = pod.status.phase if pod.status is not None else None
         if kind == "DELETED" or phase in TERMINAL:
             self.seen.pop(uid, None)
             self.core.pod_deleted(uid, now)
-        elif spec.get("nodeName"):
+        elif spec.node_name:
             self.seen.pop(uid, None)
-            if self._known_on(uid, spec["nodeName"]):
+            if self._known_on(uid, spec.node_name):
                 return  # our own binding coming back: already counted there
-            pod = self._info(obj)
-            if pod is not None:
-                self.core.pod_bound(pod, spec["nodeName"], now)
-        elif meta.get("deletionTimestamp") or spec.get("schedulingGates") or not self._ours(spec):
+            info = self._info(pod)
+            if info is not None:
+                self.core.pod_bound(info, spec.node_name, now)
+        elif meta.deletion_timestamp or spec.scheduling_gates or not self._ours(spec):
             self.core.queue.delete(uid)
-        elif uid not in self.core.in_flight and self._changed(uid, obj):
-            pod = self._info(obj)
-            if pod is not None and self.backlog is not None:
-                self.backlog.append(pod)
-            elif pod is not None:
-                self.core.enqueue(pod, now)
+        elif uid not in self.core.in_flight and self._changed(uid, pod):
+            info = self._info(pod)
+            if info is not None and self.backlog is not None:
+                self.backlog.append(info)
+            elif info is not None:
+                self.core.enqueue(info, now)
 
     def _known_on(self, uid: str, node: str) -> bool:
         entry = self.core.nodes.placed.get(uid)
         return entry is not None and self.core.nodes.names[entry[1]] == node
 
-    def _ours(self, spec: dict[str, Any]) -> bool:
-        return (spec.get("schedulerName") or "default-scheduler") in self.core.profiles
+    def _ours(self, spec: PodSpec) -> bool:
+        return (spec.scheduler_name or "default-scheduler") in self.core.profiles
 
-    def _changed(self, uid: str, obj: dict[str, Any]) -> bool:
+    def _changed(self, uid: str, pod: Pod) -> bool:
         """Whether what placement reads changed; status updates (our own condition patches) do not count.
 
         The API server moves ``metadata.generation`` on every spec change, so generation and labels say it
         without encoding the spec again (a start-up list can hold tens of thousands of pending pods)."""
-        meta = obj["metadata"]
-        fingerprint = hash((meta.get("generation"), frozenset((meta.get("labels") or {}).items())))
+        meta = pod.metadata
+        fingerprint = hash((meta.generation, frozenset((meta.labels or {}).items())))
         if self.seen.get(uid) == fingerprint:
             return False
         self.seen[uid] = fingerprint
         return True
 
-    def _info(self, obj: dict[str, Any]):
-        meta = obj["metadata"]
-        created = parse_time(meta.get("creationTimestamp"))
+    def _info(self, pod: Pod) -> PodInfo | None:
+        meta = pod.metadata
+        created = parse_time(meta.creation_timestamp)
         try:
-            pod = pod_from_wire(obj, f"pod {meta.get('namespace')}/{meta.get('name')}",
-                                created.timestamp() if created else 0.0)
+            info = pod_info(pod, f"pod {meta.namespace}/{meta.name}", created.timestamp() if created else 0.0)
         except WireError as exc:
             log.warning("ignoring pod: %s", exc)
             return None
-        pod.priority, pod.preemption_policy = self._priority(obj.get("spec") or {})
-        return pod
+        info.priority, info.preemption_policy = self._priority(pod.spec or PodSpec())
+        return info
 
     # --- running ------------------------------------------------------------------------------------------------
     async def _list(self, res: str, handler) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from portside.scheduler.model import NodeInfo, PodInfo
+from portside.api.selectors import SelectorError, selector_from_set
+from portside.scheduler.model import NodeInfo, PodInfo, Selector
 from portside.scheduler.wire import WireError, amount, node_from_wire, pod_from_wire
 
 GPU = "nvidia.com/gpu"
@@ -143,10 +144,17 @@ def _csv_pod(row: dict, where: str) -> SimPod:
         requests[GPU] = int(gpus)
     pod = PodInfo(name=name, requests=requests, priority=int(_number(row, "priority", where, "0")),
                   labels=_pairs(row.get("labels") or "", f"{where}: column labels"),
-                  node_selector=tuple(sorted(_pairs(row.get("node_selector") or "",
-                                                    f"{where}: column node_selector").items())),
+                  node_selector=_node_selector(row, where),
                   gang=(row.get("gang") or "").strip(), gang_min=int(_number(row, "gang_min", where, "0")))
     return SimPod(pod, _number(row, "arrival_s", where), _number(row, "duration_s", where))
+
+
+def _node_selector(row: dict, where: str) -> Selector:
+    pairs = _pairs(row.get("node_selector") or "", f"{where}: column node_selector")
+    try:
+        return selector_from_set(pairs, f"{where}: column node_selector")
+    except SelectorError as err:
+        raise SimInputError(str(err)) from None
 
 
 def parse_csv(text: str, source: str = "workload") -> list[SimPod]:

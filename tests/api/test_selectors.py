@@ -121,3 +121,58 @@ def test_field_selector_escapes_and_helpers() -> None:
 def test_field_selector_syntax_error() -> None:
     with pytest.raises(api.SelectorError, match="invalid selector"):
         api.field_selector("metadata.name", "Pod")
+
+
+# --- nil versus empty, per field (Kubernetes' rules; see the table in portside.api.selectors) -----------------
+
+def test_label_selector_object_nil_selects_nothing_empty_everything_also_typed() -> None:
+    from portside.api.models.meta import LabelSelector
+
+    assert not api.selector_from_object(None).matches({})
+    assert api.selector_from_object({}).matches({})
+    assert api.selector_from_object(LabelSelector()).matches(LABELS)
+    typed = LabelSelector.from_dict({"matchLabels": {"app": "web"},
+                                     "matchExpressions": [{"key": "legacy", "operator": "DoesNotExist"}]})
+    assert api.selector_from_object(typed) == api.selector_from_object(typed.to_dict())
+    assert api.selector_from_object(typed).matches(LABELS)
+
+
+def test_node_selector_map_missing_or_empty_selects_every_node() -> None:
+    from portside.api.selectors import selector_from_set
+
+    assert selector_from_set(None).matches({}) and selector_from_set({}).matches({"a": "b"})
+    assert not selector_from_set({"disk": "ssd"}).matches({"disk": "hdd"})
+
+
+def test_service_selector_missing_or_empty_selects_nothing() -> None:
+    from portside.api.selectors import service_selector
+
+    assert not service_selector(None).matches(LABELS)
+    assert not service_selector({}).matches(LABELS)
+    assert service_selector({"app": "web"}).matches(LABELS)
+
+
+def test_node_affinity_nil_is_no_constraint_but_no_terms_or_empty_terms_match_no_node() -> None:
+    from portside.api.selectors import node_selector_from_object, node_term_from_object
+
+    assert node_selector_from_object(None) is None
+    assert not node_selector_from_object({"nodeSelectorTerms": []}).matches(LABELS, "n1")
+    assert not node_selector_from_object({"nodeSelectorTerms": [{}]}).matches(LABELS, "n1")
+    assert not node_term_from_object({}).matches(LABELS, "n1")
+    either = node_selector_from_object({"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["backend"]}]},
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]},
+        {"matchExpressions": [{"key": "cores", "operator": "Gt", "values": ["8"]}]}]})
+    assert either.matches(LABELS, "n1") and not either.matches(LABELS, "n2")
+    assert either.matches({"cores": "16"}, "n2") and not either.matches({"cores": "4"}, "n2")
+
+
+def test_node_selector_errors_name_the_field() -> None:
+    from portside.api.selectors import node_term_from_object
+
+    with pytest.raises(api.SelectorError, match=r"matchFields\[0\].key: only 'metadata.name'"):
+        node_term_from_object({"matchFields": [{"key": "spec.x", "operator": "In", "values": ["a"]}]})
+    with pytest.raises(api.SelectorError, match=r"matchExpressions\[0\].operator: 'Near' is not a valid"):
+        node_term_from_object({"matchExpressions": [{"key": "a", "operator": "Near"}]})
+    with pytest.raises(api.SelectorError, match="Gt needs a single integer value"):
+        node_term_from_object({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["x"]}]})

@@ -1,3 +1,4 @@
+from support.builders import match
 from support.builders import node_info as node
 from support.builders import pod_info as pod
 
@@ -69,12 +70,12 @@ def test_evicting_cannot_cure_a_taint(cluster):
 
 
 def test_preemption_can_cure_pod_anti_affinity(cluster):
-    from portside.scheduler.model import LabelSelector, PodAffinityTerm
+    from portside.scheduler.model import PodAffinityTerm
 
     c = cluster([node("a", cpu=8)])
     c.bind(pod("noisy", cpu=1, priority=1, labels={"app": "noisy"}), "a")
     c.bind(pod("quiet", cpu=1, priority=1), "a")
-    away = (PodAffinityTerm(LabelSelector((("app", "noisy"),)), "kubernetes.io/hostname"),)
+    away = (PodAffinityTerm(match(app="noisy"), "kubernetes.io/hostname"),)
     message = c.refusal(pod("vip", cpu=1, priority=100, anti_affinity=away))
     assert [v for v, _, _ in c.binder.evicted] == ["default/noisy"]  # room was never the problem
     assert message.startswith("0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules.")

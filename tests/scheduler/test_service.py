@@ -112,8 +112,11 @@ def test_priority_class_preemption_through_the_api(cluster):
                 return True
             return False
         await eventually_async(victim_gone)
-        status = (await client.get("pods", "vip", ns))["status"]
-        assert status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
+
+        async def nominated_or_bound():  # the nomination patch and the eviction are sent concurrently
+            status = (await client.get("pods", "vip", ns))["status"]
+            return status.get("nominatedNodeName") == "p-only" or (await node_of(client, ns, "vip")) == "p-only"
+        await eventually_async(nominated_or_bound)
         assert await eventually_async(lambda: node_of(client, ns, "vip"), timeout=15) == "p-only"
         await client.delete("nodes", "p-only")
         await client.delete("priorityclasses", "background")

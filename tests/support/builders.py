@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from portside.api.selectors import selector_from_object, selector_from_set
 from portside.scheduler import InMemoryBinder, NodeInfo, PodInfo, Scheduler
+from portside.scheduler.model import Selector
 
 # Manifests as a user writes them.
 
@@ -104,8 +106,16 @@ def node_info(name: str, cpu: float = 4, mem_gi: int = 8, labels: dict | None = 
 
 
 def pod_info(name: str, cpu: float = 0.5, mem_gi: float = 0.5, **kw) -> PodInfo:
+    """``node_selector`` may be given as a dict of labels."""
     requests = {"cpu": int(cpu * 1000), "memory": int(mem_gi * GI), **kw.pop("extra", {})}
+    if isinstance(kw.get("node_selector"), dict):
+        kw["node_selector"] = selector_from_set(kw["node_selector"])
     return PodInfo(name, requests=requests, **kw)
+
+
+def match(**labels: str) -> Selector:
+    """A labelSelector with these matchLabels, compiled as the API's selectors compile it."""
+    return selector_from_object({"matchLabels": labels})
 
 
 @dataclass

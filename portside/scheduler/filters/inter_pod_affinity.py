@@ -3,31 +3,33 @@
 Affinity: every term needs a matching pod in the node's domain; the first pod of a group that matches its own
 term may go anywhere the topology key exists (otherwise a group could never start). Anti-affinity: no matching
 pod in the domain. Symmetry: a placed pod's anti-affinity that matches the incoming pod keeps it out of that
-pod's domain too. The full-cluster mask is computed once per pod and placed-pods version, then sliced.
+pod's domain too. PreFilter computes the full-cluster mask once per attempt from the node arrays' pod counts
+(``topology.PodCounts``, ``AntiHolders``); Filter slices it per window.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
-from portside.scheduler.topology import PodMaskCache, node_counts, per_domain, term_counts, term_namespaces
+from portside.scheduler.topology import domain_totals, in_namespaces, term_counts, term_namespaces
 
 NAME = "InterPodAffinity"
 REASON_AFFINITY = "node(s) didn't match pod affinity rules"
 REASON_ANTI = "node(s) didn't match pod anti-affinity rules"
 REASON_EXISTING = "node(s) didn't satisfy existing pods anti-affinity rules"
 REASON = REASON_AFFINITY
+STATE_KEY = "PreFilter" + NAME
 
 
 def affinity_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
     ok = np.ones(nodes.n, dtype=bool)
     for term in pod.affinity:
         counts = term_counts(nodes, term, pod)
-        has_key = nodes.domain_codes(term.topology_key) >= 0
-        self_match = pod.namespace in term_namespaces(term, pod) and term.selector.matches(pod.labels)
+        has_key = nodes.domains(term.topology_key).has_key
+        self_match = in_namespaces(pod.namespace, term_namespaces(term, pod)) and term.selector.matches(pod.labels)
         ok &= (counts > 0) | (has_key & self_match & (counts.sum() == 0))
     return ok
 
@@ -41,13 +43,8 @@ def anti_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
 
 def existing_ok(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
     ok = np.ones(nodes.n, dtype=bool)
-    for other in nodes.anti_pods.values():
-        row = nodes.placed[other.uid][1]
-        for term in other.anti_affinity:
-            if pod.namespace in term_namespaces(term, other) and term.selector.matches(pod.labels):
-                counts = node_counts(nodes, term.topology_key,
-                                     per_domain(nodes, term.topology_key, np.array([row])))
-                ok &= counts == 0
+    for topology_key, holders in nodes.anti_holders.matching(pod):
+        ok &= domain_totals(nodes, topology_key, holders) == 0
     return ok
 
 
@@ -57,19 +54,18 @@ class InterPodAffinity:
     RESOLVABLE = True
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE})
 
-    def __init__(self) -> None:
-        self._cache = PodMaskCache()
+    def prefilter(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> Status:
+        if pod.affinity or pod.anti_affinity or nodes.anti_holders.holders:
+            state[STATE_KEY] = affinity_ok(pod, nodes) & anti_ok(pod, nodes) & existing_ok(pod, nodes)
+        else:
+            state[STATE_KEY] = None
+        return SUCCESS
 
-    def full_mask(self, pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
-        return self._cache.get(pod, nodes, lambda: affinity_ok(pod, nodes) & anti_ok(pod, nodes)
-                               & existing_ok(pod, nodes))
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+        full = state[STATE_KEY]  # a KeyError here means the PreFilter did not run
+        return None if full is None else full[lo:hi]
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
-        if not (pod.affinity or pod.anti_affinity or nodes.anti_pods):
-            return None
-        return self.full_mask(pod, nodes)[lo:hi]
-
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         out: dict[str, int] = {}
         left = failing.copy()
         for reason, ok in ((REASON_EXISTING, existing_ok(pod, nodes)), (REASON_AFFINITY, affinity_ok(pod, nodes)),

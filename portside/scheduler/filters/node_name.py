@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.framework import NODE_ADD, count_reason
+from portside.scheduler.framework import NODE_ADD, CycleState, count_reason
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 
@@ -26,8 +26,8 @@ class NodeName:
     RESOLVABLE = False
     EVENTS = frozenset({NODE_ADD})
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         return fits(pod, nodes, lo, hi) if pod.node_name else None
 
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         return count_reason(failing, REASON)

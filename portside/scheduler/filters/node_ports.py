@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.framework import NODE_ADD, POD_DELETE, count_reason
+from portside.scheduler.framework import NODE_ADD, POD_DELETE, CycleState, count_reason
 from portside.scheduler.model import HostPort, PodInfo
 from portside.scheduler.nodes import NodeArrays
 
@@ -22,12 +22,12 @@ class NodePorts:
     RESOLVABLE = True
     EVENTS = frozenset({NODE_ADD, POD_DELETE})
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         if not pod.host_ports:
             return None
         # Only pods with host ports pay for this loop; nodes without such pods pass at once.
         return np.fromiter((fits(pod.host_ports, nodes.used_ports(i)) for i in range(lo, hi)),
                            dtype=bool, count=hi - lo)
 
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         return count_reason(failing, REASON)

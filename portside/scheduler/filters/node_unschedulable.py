@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.framework import NODE_UPDATE, count_reason
+from portside.scheduler.framework import NODE_UPDATE, CycleState, count_reason
 from portside.scheduler.model import PodInfo, Taint
 from portside.scheduler.nodes import NodeArrays
 
@@ -24,10 +24,10 @@ class NodeUnschedulable:
     RESOLVABLE = False
     EVENTS = frozenset({NODE_UPDATE})
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         if any(t.tolerates(TAINT) for t in pod.tolerations):
             return None
         return fits(nodes.unschedulable[lo:hi])
 
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         return count_reason(failing, REASON)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE
+from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, CycleState
 from portside.scheduler.model import PodInfo, Taint, Toleration
 from portside.scheduler.nodes import NodeArrays
 
@@ -33,11 +33,11 @@ class TaintToleration:
     RESOLVABLE = False
     EVENTS = frozenset({NODE_ADD, NODE_UPDATE})
 
-    def mask(self, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
+    def mask(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, lo: int, hi: int) -> np.ndarray | None:
         cols = untolerated(nodes.taints, pod.tolerations, HARD_EFFECTS)
         return fits(nodes.taint_matrix[lo:hi], cols) if cols else None
 
-    def reasons(self, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
+    def reasons(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, failing: np.ndarray) -> dict[str, int]:
         cols = untolerated(nodes.taints, pod.tolerations, HARD_EFFECTS)
         hits = nodes.taint_matrix[: nodes.n][:, cols] & failing[:, None]
         first = np.argmax(hits, axis=1)[hits.any(axis=1)]

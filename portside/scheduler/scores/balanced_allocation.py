@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from portside.scheduler.framework import CycleState
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.scores.node_resources_fit import DEFAULT_RESOURCES, allocated_fraction
@@ -22,9 +23,9 @@ def score(frac: np.ndarray) -> np.ndarray:
 class BalancedAllocation:
     NAME = NAME
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
         return False
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
-        frac, _ = allocated_fraction(nodes, pod, idx, DEFAULT_RESOURCES)
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+        frac, _ = allocated_fraction(state, nodes, pod, idx, DEFAULT_RESOURCES)
         return score(frac)

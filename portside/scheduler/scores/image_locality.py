@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from portside.scheduler.framework import CycleState
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 
@@ -35,8 +36,8 @@ def score(total: np.ndarray, containers: int) -> np.ndarray:
 class ImageLocality:
     NAME = NAME
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
         return not pod.images or not nodes.image_rows
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         return score(raw(pod, nodes, idx), len(pod.images))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from portside.scheduler.framework import CycleState
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.scores.normalize import min_max
@@ -25,8 +26,8 @@ def raw(pod: PodInfo, nodes: NodeArrays) -> np.ndarray:
 class InterPodAffinityScore:
     NAME = NAME
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
         return not (pod.preferred_affinity or pod.preferred_anti_affinity)
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         return min_max(raw(pod, nodes)[idx])

@@ -8,42 +8,50 @@ A resource a node does not offer (A_r = 0) is left out of that node's mean, as K
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from portside.scheduler.framework import CycleState
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 
 NAME = "NodeResourcesFit"
 LEAST, MOST = "LeastAllocated", "MostAllocated"
 DEFAULT_RESOURCES = (("cpu", 1), ("memory", 1))
+STATE_KEY = "PreScore" + NAME  # the filter of the same name keeps its own entry
 
 
-def allocated_fraction(nodes: NodeArrays, pod: PodInfo, idx: np.ndarray,
+def allocated_fraction(state: CycleState, nodes: NodeArrays, pod: PodInfo, idx: np.ndarray,
                        resources: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, np.ndarray]:
     """(fraction allocated after placing the pod, weight where offered), shape (resources, len(idx)).
 
-    Memoised on the NodeArrays for the current pod and candidate rows, since spreading and balance scores of
-    one cycle ask for the same fractions."""
-    key = (pod.uid, id(idx), len(idx), nodes.pods_version, resources)
-    if nodes.memo is not None and nodes.memo[0] == key:
-        return nodes.memo[1]
+    Kept in the cycle state for the attempt, since spreading and balance scores ask for the same fractions."""
+    memo = state.get(STATE_KEY)
+    if memo is None:
+        memo = {}
+        state[STATE_KEY] = memo
+    found = memo.get(resources)
+    if found is not None and found[0] is idx:
+        return found[1]
     cols, weights = _columns(nodes, resources)
     vec, _ = nodes.request_vector(pod)
     inv = nodes.inv_alloc[cols].take(idx, axis=1)
     frac = (nodes.requested[cols].take(idx, axis=1) + vec[cols][:, None]) * inv
     weight = weights[:, None] * (inv > 0) if not inv.all() else weights
-    nodes.memo = (key, (frac, weight))
+    memo[resources] = (idx, (frac, weight))
     return frac, weight
 
 
 def _columns(nodes: NodeArrays, resources: tuple[tuple[str, int], ...]) -> tuple[slice | np.ndarray, np.ndarray]:
-    """Rows and weights of the scored resources, kept until the cluster's resource list changes."""
-    key = ("NodeResourcesFit", resources)
-    found = nodes.derived.get(key)
-    if found is None:
-        weights = np.array([w for r, w in resources if r in nodes.res_index], dtype=float)
-        found = nodes.derived[key] = (nodes.columns(tuple(r for r, _ in resources)), weights)
-    return found
+    """Rows and weights of the scored resources that exist in the cluster (``columns`` caches the rows)."""
+    names, weights = _weights(resources, tuple(nodes.resources))
+    return nodes.columns(names), weights
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(resources: tuple[tuple[str, int], ...], present: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
+    return tuple(r for r, _ in resources), np.array([w for r, w in resources if r in present], dtype=float)
 
 
 def score(frac: np.ndarray, weight: np.ndarray, strategy: str) -> np.ndarray:
@@ -65,9 +73,9 @@ class NodeResourcesFitScore:
         self.strategy = strategy
         self.resources = resources
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
         return False
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
-        frac, weight = allocated_fraction(nodes, pod, idx, self.resources)
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+        frac, weight = allocated_fraction(state, nodes, pod, idx, self.resources)
         return score(frac, weight, self.strategy)

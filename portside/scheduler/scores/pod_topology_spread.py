@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from portside.scheduler.filters.pod_topology_spread import domain_counts
+from portside.scheduler.filters.pod_topology_spread import domain_counts, eligible_rows
+from portside.scheduler.framework import CycleState
 from portside.scheduler.model import PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.scores.normalize import reverse
@@ -20,11 +21,12 @@ def soft(pod: PodInfo) -> list:
 class PodTopologySpreadScore:
     NAME = NAME
 
-    def skip(self, pod: PodInfo, nodes: NodeArrays) -> bool:
-        return not soft(pod)
+    def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool:
+        return not pod.spread or not soft(pod)
 
-    def score(self, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
+    def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray:
         total = np.zeros(nodes.n)
+        eligible = eligible_rows(pod, nodes)
         for c in soft(pod):
-            total += domain_counts(pod, c, nodes)[0]
+            total += domain_counts(pod, c, nodes, eligible)[0]
         return reverse(total[idx])

@@ -1,7 +1,8 @@
+from support.builders import match
 from support.builders import node_info as node
 from support.builders import pod_info as pod
 
-from portside.scheduler.model import LabelSelector, PodAffinityTerm
+from portside.scheduler.model import PodAffinityTerm
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
@@ -13,7 +14,7 @@ def nodes():
 
 
 def term(key: str, app: str) -> PodAffinityTerm:
-    return PodAffinityTerm(LabelSelector((("app", app),)), key)
+    return PodAffinityTerm(match(app=app), key)
 
 
 def test_affinity_follows_the_matching_pod_into_its_zone(cluster):
@@ -37,7 +38,7 @@ def test_anti_affinity_keeps_replicas_apart(cluster):
     c = cluster(nodes())
     placed = [c.place(pod(f"r{i}", labels={"app": "r"}, anti_affinity=(term(ZONE, "r"),))) for i in range(2)]
     assert sorted(placed) == ["a1", "b1"]
-    assert c.refusal(pod("other", anti_affinity=(term(ZONE, "r"),), node_selector=((ZONE, "a"),))).startswith(
+    assert c.refusal(pod("other", anti_affinity=(term(ZONE, "r"),), node_selector={ZONE: "a"})).startswith(
         "0/4 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
         "2 node(s) didn't match pod anti-affinity rules.")
 
@@ -54,5 +55,5 @@ def test_affinity_is_namespaced(cluster):
     c = cluster(nodes())
     c.bind(pod("db", namespace="other", labels={"app": "db"}), "b1")
     assert c.place(pod("web", affinity=(term(ZONE, "db"),))) is None
-    across = PodAffinityTerm(LabelSelector((("app", "db"),)), ZONE, ("other",))
+    across = PodAffinityTerm(match(app="db"), ZONE, ("other",))
     assert c.place(pod("web2", affinity=(across,))) == "b1"

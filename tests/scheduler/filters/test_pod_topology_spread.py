@@ -1,10 +1,11 @@
+from support.builders import match
 from support.builders import node_info as node
 from support.builders import pod_info as pod
 
-from portside.scheduler.model import LabelSelector, SpreadConstraint
+from portside.scheduler.model import SpreadConstraint
 
 ZONE = "topology.kubernetes.io/zone"
-SPREAD = (SpreadConstraint(1, ZONE, "DoNotSchedule", LabelSelector((("app", "web"),))),)
+SPREAD = (SpreadConstraint(1, ZONE, "DoNotSchedule", match(app="web")),)
 
 
 def test_max_skew_forces_the_emptier_zone(cluster):
@@ -27,3 +28,12 @@ def test_skew_violation_is_refused(cluster):
 def test_nodes_without_the_key_are_refused(cluster):
     c = cluster([node("nozone", cpu=64), node("b1", labels={ZONE: "b"})])
     assert c.place(pod("web-0", labels={"app": "web"}, spread=SPREAD)) == "b1"
+
+
+def test_hosts_sharing_a_label_value_form_one_domain(cluster):
+    """A topology key most nodes hold uniquely, but two share: those two are one domain, not two."""
+    rack = "rack"
+    c = cluster([node("h1", labels={rack: "r1"}), node("h2", labels={rack: "r1"}), node("h3", labels={rack: "r2"})])
+    c.bind(pod("w1", labels={"app": "web"}), "h1")
+    spread = (SpreadConstraint(1, rack, "DoNotSchedule", match(app="web")),)
+    assert c.place(pod("w2", labels={"app": "web"}, spread=spread)) == "h3"

@@ -1,13 +1,14 @@
+from support.builders import match
 from support.builders import node_info as node
 from support.builders import pod_info as pod
 
-from portside.scheduler.model import LabelSelector, PodAffinityTerm, WeightedPodAffinityTerm
+from portside.scheduler.model import PodAffinityTerm, WeightedPodAffinityTerm
 
 HOST = "kubernetes.io/hostname"
 
 
 def weighted(weight: int, app: str) -> tuple[WeightedPodAffinityTerm, ...]:
-    return (WeightedPodAffinityTerm(weight, PodAffinityTerm(LabelSelector((("app", app),)), HOST)),)
+    return (WeightedPodAffinityTerm(weight, PodAffinityTerm(match(app=app), HOST)),)
 
 
 def test_preferred_affinity_draws_towards_the_matching_pod(cluster):

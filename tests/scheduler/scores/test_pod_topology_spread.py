@@ -1,10 +1,11 @@
+from support.builders import match
 from support.builders import node_info as node
 from support.builders import pod_info as pod
 
-from portside.scheduler.model import LabelSelector, SpreadConstraint
+from portside.scheduler.model import SpreadConstraint
 
 ZONE = "topology.kubernetes.io/zone"
-SOFT = (SpreadConstraint(1, ZONE, "ScheduleAnyway", LabelSelector((("app", "web"),))),)
+SOFT = (SpreadConstraint(1, ZONE, "ScheduleAnyway", match(app="web")),)
 
 
 def test_schedule_anyway_prefers_the_zone_with_fewer_matching_pods(cluster):
