@@ -66,7 +66,13 @@ def resized_shell(argv: list[str], size: tuple[int, int], new_size: tuple[int, i
         term.type("tty; stty size; echo $((6*7))\r")
         term.until("42")
         term.resize(*new_size)
-        term.type(f"stty size; exit {exit_code}\r")
+        # The resize travels (client, daemon or kubectl, runc) while the shell is already reading: ask again until
+        # the new size shows, for up to 10 s. The size is typed as arithmetic, so that the echo of this line
+        # cannot pass for the answer.
+        rows, cols = new_size
+        term.type(f"r=$(({rows}-1+1)); c=$(({cols}-1+1)); i=0; "
+                  f'while [ "$(stty size)" != "$r $c" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; '
+                  f"stty size; exit {exit_code}\r")
         shown = term.until(f"{new_size[0]} {new_size[1]}")
     finally:
         code = term.close()
