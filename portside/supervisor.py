@@ -30,6 +30,7 @@ class Context:
     kubeconfig: str = ""
     node_ip: str = "127.0.0.1"  # this node's address, as its Node shows it
     cluster_cidr: str = ""  # the pod range node-ipam cuts per-node CIDRs from
+    metrics_period: float = 10.0  # seconds between the agent's usage samples
 
     def client(self):
         from portside.client import Client

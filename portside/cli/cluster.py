@@ -34,6 +34,8 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
     flag("--disable", "disable", "list", "a component not to run here, e.g. agent or scheduler (repeatable, or "
                                         "comma-separated)", "NAME"),
+    flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
+         "SECONDS"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -110,6 +112,19 @@ def _cidr(value: str | None) -> None:
             raise InvalidArgument(f"up: {exc}") from None
 
 
+def metrics_period(value: str | None, command: str) -> float:
+    """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
+    if value is None:
+        return 10.0
+    try:
+        period = float(value)
+    except ValueError:
+        period = -1.0
+    if not 0 < period <= 3600:
+        raise InvalidArgument(f"{command}: --metrics-period: expected seconds between 0 and 3600, got {value!r}")
+    return period
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -122,6 +137,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         node_ip = _ip(opts["node_ip"], "--node-ip") if opts["node_ip"] else ""
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
+        period = metrics_period(opts["metrics_period"], "up")
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -131,7 +147,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         return _detach(argv, root, data_dir)
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
-                               sans, node_ip, opts["cluster_cidr"] or ""))
+                               sans, node_ip, opts["cluster_cidr"] or "", period))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:

@@ -32,6 +32,7 @@ class UpOptions:
     tls_sans: tuple[str, ...] = ()
     node_ip: str = ""
     cluster_cidr: str = ""
+    metrics_period: float = 10.0
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -101,7 +102,8 @@ async def _main(opts: UpOptions) -> None:
     from portside.supervisor import COMPONENTS, Context, supervise
     sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans)
-    ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr)
+    ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
+                  metrics_period=opts.metrics_period)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
