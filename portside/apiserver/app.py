@@ -16,6 +16,7 @@ from portside.apiserver import discovery, errors
 from portside.apiserver.auth import USER, Authenticator, User
 from portside.apiserver.bootstrap import Bootstrap
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
+from portside.apiserver.metricsapi import MetricsAPI
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
 
@@ -143,6 +144,7 @@ def make_app(registry: Registry, creds: Credentials, address: str, insecure: boo
     app.router.add_get("/openapi/v3/{tail:.*}", r.openapi_v3)
     app.router.add_route("*", "/api", r.core)
     app.router.add_route("*", "/api/{tail:.*}", r.core)
+    MetricsAPI(registry).routes(app)
     app.router.add_route("*", "/apis", r.groups)
     app.router.add_route("*", "/apis/{tail:.*}", r.groups)
     return app
