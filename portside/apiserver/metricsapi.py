@@ -196,20 +196,20 @@ class MetricsAPI:
         return _json({"kind": f"{kind.kind}List", "apiVersion": GROUP_VERSION, "metadata": {}, "items": items})
 
     async def _items(self, kind: Kind, namespace: str, name: str, selector: api.Selector) -> list[dict]:
-        nodes = await self._objects(NODES, "")
+        nodes = await self.objects(NODES, "")
         stamp = _now()
         if kind.plural == "nodes":
             wanted = [n for n in nodes if _picked(n, name, selector)]
             summaries = await self.scraper.summaries(wanted)
             made = (node_metrics(n, summaries.get(n["metadata"]["name"], {}), stamp) for n in wanted)
             return [m for m in made if m is not None]
-        pods = [p for p in await self._objects(PODS, namespace) if _picked(p, name, selector)]
+        pods = [p for p in await self.objects(PODS, namespace) if _picked(p, name, selector)]
         hosts = {(p.get("spec") or {}).get("nodeName") for p in pods}
         summaries = await self.scraper.summaries([n for n in nodes if n["metadata"]["name"] in hosts])
         made = (pod_metrics(p, summaries.get((p.get("spec") or {}).get("nodeName"), {}), stamp) for p in pods)
         return [m for m in made if m is not None]
 
-    async def _objects(self, info: api.ResourceInfo, namespace: str) -> list[dict[str, Any]]:
+    async def objects(self, info: api.ResourceInfo, namespace: str) -> list[dict[str, Any]]:
         listed = await self.registry.store.list(list_prefix(info, namespace))
         return [json.loads(kv.value) for kv in listed.items]
 

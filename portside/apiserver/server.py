@@ -19,6 +19,7 @@ from aiohttp import web
 from portside import api
 from portside.apiserver import alloc, bootstrap, errors, pki
 from portside.apiserver.app import make_app
+from portside.apiserver.exposition import TimedStore
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
 from portside.store import Store, open_store
@@ -63,7 +64,7 @@ class APIServer:
         creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
         self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
-        self.registry = Registry(self.store)
+        self.registry = Registry(TimedStore(self.store))
         await self._bootstrap()
         nodes = bootstrap.NodeCredentials(Path(cfg.data_dir) / "pki" / "node-credentials.json")
         join = None if cfg.insecure_http else bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert,
