@@ -109,3 +109,23 @@ def test_prometheus_scrapes_and_answers_queries(cluster, prometheus):
                                                    "(portside_store_operation_duration_seconds_bucket))"),
                          timeout=15, what="store latency quantile")
     assert 0 < float(latency[0]["value"][1]) < 1
+
+
+def test_scheduler_attempts_and_controller_queues_are_exposed(tmp_path):
+    """With the scheduler and the workload controllers in ``up``'s process, their instruments appear too: an
+    unschedulable pod (no nodes) is still an attempt, and each controller's queue has a depth."""
+    from support.cluster import Cluster, only
+    with Cluster(tmp_path / "data", extra=only("scheduler", "workload-controllers")) as c:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "waits", "namespace": "default"},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        c.kubectl("apply", "-f", "-", input=json.dumps(pod))
+
+        def attempts() -> float:
+            text = get(f"{c.url}/metrics", c.tokens()["readonly"], c.ca)[2]
+            line = next((x for x in text.splitlines() if x.startswith("scheduler_schedule_attempts_total ")), "")
+            return float(line.split()[1]) if line else 0.0
+
+        assert eventually(attempts, timeout=15, what="a scheduling attempt counted") >= 1
+        text = get(f"{c.url}/metrics", c.tokens()["readonly"], c.ca)[2]
+        assert 'workqueue_depth{name="deployment-controller"}' in text
+        assert "scheduler_scheduling_attempt_duration_seconds_count" in text
