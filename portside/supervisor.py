@@ -31,6 +31,8 @@ class Context:
     node_ip: str = "127.0.0.1"  # this node's address, as its Node shows it
     cluster_cidr: str = ""  # the pod range node-ipam cuts per-node CIDRs from
     metrics_period: float = 10.0  # seconds between the agent's usage samples
+    node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
+    node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
 
     def client(self):
         from portside.client import Client
@@ -79,6 +81,11 @@ async def run_node_ipam(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.nodeipam import DEFAULT_CLUSTER_CIDR, NodeIPAM, parse_range
     async with ctx.client() as client:
         await NodeIPAM(client, parse_range(ctx.cluster_cidr or DEFAULT_CLUSTER_CIDR)).run(ready)
+
+
+async def run_node_lifecycle(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.nodelifecycle import run_component
+    await run_component(ctx, ready)
 
 
 async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
@@ -133,6 +140,7 @@ COMPONENTS: list[Component] = [
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
+    Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver",)),
     Component("agent", run_agent, needs=("apiserver",)),
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 
 import aiohttp
@@ -28,8 +29,11 @@ from portside.api.references import referenced
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
 
 log = logging.getLogger("portside.agent")
-LEASE_RENEW_S = 10.0
-NODE_STATUS_S = 40.0
+LEASE_RENEW_S = 1.0  # well within the server's --node-monitor-grace (5 s): a few renewals may be lost
+RENEW_TIMEOUT_S = 2.0  # a renewal across a dead link fails after this, instead of hanging on the socket
+NODE_CHECK_S = 10.0  # the node's status is looked at this often (the kubelet's nodeStatusUpdateFrequency)
+NODE_STATUS_S = 40.0  # and posted at least this often
+AWAY_S = 4.0  # renewals this far apart: the server (grace 5 s by default) may have given up on this node
 REGISTER_RETRIES_S = (0.2, 0.5, 1.0, 2.0)
 TERMINAL = ("Succeeded", "Failed")
 EVENT_SOURCE = "kubelet"  # the component name kubectl describe shows for a node's Events, as on Kubernetes
@@ -110,18 +114,48 @@ class Agent:
         await self.client.patch("nodes", self.name, {"status": status}, subresource="status")
 
     async def keep_lease(self, port: int) -> None:
-        """A missed renewal is logged and tried again next period: the Lease's 40 s outlive several misses."""
-        since_status = 0.0
+        """Renew the Lease every ``LEASE_RENEW_S``. A renewal that failed, or that comes after a silence longer
+        than the server's grace, means this node may meanwhile have been marked NotReady, its pods NotReady,
+        evicted or replaced: the next one that succeeds posts the node's status at once and lists the node's
+        pods again, so that pods deleted meanwhile stop here even while the watch is still catching up."""
+        last_ok = checked = posted = time.monotonic()
+        away = False
         while True:
             try:
-                await self.renew_lease()
-                if since_status >= NODE_STATUS_S:
-                    since_status = 0.0
+                async with asyncio.timeout(RENEW_TIMEOUT_S):
+                    await self.renew_lease()
+                now = time.monotonic()
+                away = away or now - last_ok > AWAY_S
+                last_ok = now
+                if away:
+                    log.info("node %s: heard by the server again; posting status, listing pods", self.name)
                     await self.post_status(port)
-            except (ApiError, aiohttp.ClientError, OSError) as exc:
-                log.warning("node %s: heartbeat failed: %s", self.name, exc)
+                    await self.resync()
+                    away, checked, posted = False, now, now
+                elif now - checked >= NODE_CHECK_S:
+                    checked = now
+                    if now - posted >= NODE_STATUS_S or not await self._ready_on_server():
+                        await self.post_status(port)
+                        posted = now
+            except (ApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                away = True
+                log.warning("node %s: heartbeat failed: %s", self.name, exc or type(exc).__name__)
             await asyncio.sleep(LEASE_RENEW_S)
-            since_status += LEASE_RENEW_S
+
+    async def _ready_on_server(self) -> bool:
+        node = await self.client.get("nodes", self.name)
+        conditions = (node.status.conditions if node.status else None) or []
+        return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+    async def resync(self) -> None:
+        """List this node's pods: workers of pods that are gone stop theirs, the others see their latest."""
+        listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
+        live = {p.metadata.uid for p in listed.items}
+        for uid, worker in list(self.workers.items()):
+            if uid not in live:
+                worker.deleted()
+        for pod in listed.items:
+            self.track(pod)
 
     async def renew_lease(self) -> None:
         lease = nodes.lease_object(self.name)
@@ -148,6 +182,7 @@ class Agent:
     def track(self, pod: Pod, runs=()) -> None:
         uid = pod.metadata.uid
         if uid in self.workers:
+            self.status.reconcile(uid, pod.status)
             self.workers[uid].update(pod)
             return
         if pod.status is not None and pod.status.phase in TERMINAL and not runs:

@@ -13,7 +13,7 @@ from portside.api import models
 
 MAX_PODS = 110
 LEASE_NAMESPACE = "kube-node-lease"
-LEASE_SECONDS = 40
+LEASE_SECONDS = 5  # the server's default --node-monitor-grace, as the kubelet's 40 s matches Kubernetes' default
 
 
 def local_name() -> str:

@@ -43,5 +43,17 @@ class StatusWriter:
         if fresh.metadata.uid == worker.uid:
             worker.reported = fresh.status
 
+    def reconcile(self, uid: str, seen: PodStatus | None) -> None:
+        """The API's copy of the pod's conditions differs from what this agent last wrote: someone else wrote
+        them (the node lifecycle controller marks a lost node's pods NotReady), so the next sync writes again,
+        as the kubelet's status manager reconciles with the API's copy."""
+        last = self.written.get(uid)
+        if last is not None and seen is not None and _conditions(last) != _conditions(seen):
+            del self.written[uid]
+
     def forget(self, uid: str) -> None:
         self.written.pop(uid, None)
+
+
+def _conditions(status: PodStatus) -> set[tuple[str, str]]:
+    return {(c.type, c.status) for c in status.conditions or []}

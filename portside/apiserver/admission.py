@@ -2,7 +2,10 @@
 
 - a namespaced object needs its namespace to exist and not be terminating;
 - a Service's requested ClusterIP and node ports must lie in their ranges;
-- a Job's ``portside.io/depends-on`` must not close a cycle among the namespace's Jobs.
+- a Job's ``portside.io/depends-on`` must not close a cycle among the namespace's Jobs;
+- a new pod tolerates the node lifecycle's NoExecute taints (not-ready, unreachable) for a while, unless it says
+  otherwise (Kubernetes' DefaultTolerationSeconds plugin; ``--default-eviction-timeout``, 10 s here against
+  Kubernetes' 300 s, so that a lost node's pods are replaced within seconds).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 
 NAMESPACES = api.lookup("", "v1", "namespaces")
 JOBS = api.lookup("batch", "v1", "jobs")
+DEFAULT_TOLERATION_SECONDS = 10
+LIFECYCLE_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 
 
 def find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
@@ -36,9 +41,21 @@ def find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
     return None
 
 
+def default_tolerations(spec: dict[str, Any], seconds: int) -> None:
+    """Add a toleration of each lifecycle taint the pod does not tolerate already with NoExecute (a toleration
+    of any key, or of any effect, counts), as Kubernetes' DefaultTolerationSeconds does."""
+    tolerations = spec.get("tolerations") or []
+    for taint in LIFECYCLE_TAINTS:
+        if not any(t.get("key", "") in (taint, "") and t.get("effect", "") in ("NoExecute", "") for t in tolerations):
+            tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": seconds})
+    spec["tolerations"] = tolerations
+
+
 class Admission:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
         self.registry = registry
+        self.toleration_seconds = toleration_seconds
         self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
 
     def forget_namespace(self, name: str) -> None:
@@ -47,6 +64,8 @@ class Admission:
     async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         if info.namespaced:
             await self._namespace_open(obj["metadata"]["namespace"])
+        if info.kind == "Pod" and info.group == "":
+            default_tolerations(obj.setdefault("spec", {}), self.toleration_seconds)
         await self._common(info, obj)
 
     async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any]) -> None:

@@ -53,9 +53,9 @@ def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 class Registry:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, toleration_seconds: int = admission.DEFAULT_TOLERATION_SECONDS) -> None:
         self.store = store
-        self.admission = admission.Admission(self)
+        self.admission = admission.Admission(self, toleration_seconds)
         self._patching: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def read(self, t: Target) -> KeyValue:

@@ -40,6 +40,7 @@ class ServerConfig:
     shutdown_timeout: float = 5.0
     bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
     tls_sans: tuple[str, ...] = ()  # more addresses and names the serving certificate carries
+    default_toleration_seconds: int = 10  # how long a new pod tolerates a lost node (--default-eviction-timeout)
 
     @property
     def url(self) -> str:
@@ -64,7 +65,7 @@ class APIServer:
         creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
         self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
-        self.registry = Registry(TimedStore(self.store))
+        self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
         await self._bootstrap()
         nodes = bootstrap.NodeCredentials(Path(cfg.data_dir) / "pki" / "node-credentials.json")
         join = None if cfg.insecure_http else bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert,

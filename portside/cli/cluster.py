@@ -30,6 +30,13 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--node-ip", "node_ip", "value", "this server's own node address, when it is not --address", "IP"),
     flag("--cluster-cidr", "cluster_cidr", "value", "the pod range, one /24 per node (default 10.42.0.0/16)",
          "CIDR"),
+    flag("--node-monitor-grace", "node_monitor_grace", "value", "seconds a node may go without renewing its "
+                                                                  "Lease before it is NotReady (default 5)", "SECONDS"),
+    flag("--default-eviction-timeout", "eviction_timeout", "value", "seconds a new pod tolerates a NotReady or "
+                                                                    "unreachable node before it is evicted "
+                                                                    "(default 10)", "SECONDS"),
+    flag("--node-eviction-rate", "eviction_rate", "value", "lost nodes a second whose pods may start to be evicted "
+                                                           "(default 1)", "RATE"),
     flag("--insecure-http", "insecure_http", help="serve plain HTTP (loopback only)"),
     flag("--store", "store", "value", "store URL (default sqlite://DATA_DIR/state.db)", "URL"),
     flag("--disable", "disable", "list", "a component not to run here, e.g. agent or scheduler (repeatable, or "
@@ -125,6 +132,29 @@ def metrics_period(value: str | None, command: str) -> float:
     return period
 
 
+def _number(value: str | None, flag: str, default: float, integer: bool = False) -> float:
+    """A non-negative number of seconds (or a rate); ``default`` when the flag is absent."""
+    if value is None:
+        return default
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        number = -1
+    if number < 0 or number != number or number == float("inf"):
+        kind = "a whole number of seconds" if integer else "a non-negative number"
+        raise InvalidArgument(f"up: {flag}: expected {kind}, got {value!r}")
+    return number
+
+
+def _lifecycle(opts: dict) -> dict:
+    grace = _number(opts["node_monitor_grace"], "--node-monitor-grace", 5.0)
+    if grace <= 0:
+        raise InvalidArgument("up: --node-monitor-grace: expected more than 0 seconds")
+    return {"node_monitor_grace": grace,
+            "eviction_timeout": int(_number(opts["eviction_timeout"], "--default-eviction-timeout", 10, True)),
+            "eviction_rate": _number(opts["eviction_rate"], "--node-eviction-rate", 1.0)}
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -138,6 +168,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
         period = metrics_period(opts["metrics_period"], "up")
+        lifecycle = _lifecycle(opts)
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -147,7 +178,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         return _detach(argv, root, data_dir)
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
-                               sans, node_ip, opts["cluster_cidr"] or "", period))
+                               sans, node_ip, opts["cluster_cidr"] or "", metrics_period=period, **lifecycle))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:

@@ -33,6 +33,9 @@ class UpOptions:
     node_ip: str = ""
     cluster_cidr: str = ""
     metrics_period: float = 10.0
+    node_monitor_grace: float = 5.0
+    eviction_timeout: int = 10
+    eviction_rate: float = 1.0
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -101,8 +104,10 @@ async def _main(opts: UpOptions) -> None:
     from portside.apiserver import ServerConfig
     from portside.supervisor import COMPONENTS, Context, supervise
     sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
-    config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans)
+    config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans,
+                          default_toleration_seconds=opts.eviction_timeout)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
+                  node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   metrics_period=opts.metrics_period)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
