@@ -36,6 +36,7 @@ class AgentOptions:
     node_ip: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict] = field(default_factory=list)
+    metrics_period: float = 10.0
 
     @property
     def servers(self) -> list[str]:
@@ -141,7 +142,8 @@ async def run_node_agent(ctx: NodeContext, ready: asyncio.Event) -> None:
     opts = ctx.options
     async with ctx.client() as client:
         agent = Agent(client, ctx.engine_root, opts.node_name, backoff=backoff_from_env(),
-                      owners=(str(opts.state_dir),))
+                      owners=(str(opts.state_dir),), metrics_dir=str(opts.state_dir / "metrics"),
+                      metrics_period=opts.metrics_period)
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), opts.node_name, opts.labels, opts.taints)
         await agent.run(ready)

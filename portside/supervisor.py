@@ -42,6 +42,7 @@ class Context:
     kubeconfig: str = ""
     node_ip: str = "127.0.0.1"  # this node's address, as its Node shows it
     cluster_cidr: str = ""  # the pod range node-ipam cuts per-node CIDRs from
+    metrics_period: float = 10.0  # seconds between the agent's usage samples
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
+from portside.agent import metrics, podroutes
 from portside.agent import node as nodes
-from portside.agent import podroutes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
 from portside.agent.reporting import StatusWriter
@@ -41,8 +41,10 @@ EVENT_SOURCE = "kubelet"  # the component name kubectl describe shows for a node
 
 class Agent:
     def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy(),
-                 owners: tuple[str, ...] = ()) -> None:
-        """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes."""
+                 owners: tuple[str, ...] = (), metrics_dir: str = "",
+                 metrics_period: float = metrics.DEFAULT_PERIOD_S) -> None:
+        """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
+        ``metrics_dir``: where the usage time series are kept (none kept without one)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -55,6 +57,8 @@ class Agent:
         self.tasks: dict[str, asyncio.Task] = {}
         self.status = StatusWriter(client)
         self.events = EventRecorder(client, EVENT_SOURCE, host=self.name)
+        self.metrics_dir = metrics_dir
+        self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -70,13 +74,17 @@ class Agent:
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
             await self.adopt(listed.items)
             ready.set()
+            if self.metrics_dir:
+                self.sampler.tsdb = await asyncio.to_thread(metrics.open_store, self.metrics_dir)
             try:
-                await asyncio.gather(self.follow(listed), self.keep_lease(port),
+                await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(),
                                      podroutes.follow(self.client, self.name, self.engine.engine.settings()))
             finally:
                 await self.stop_workers()
                 await self.events.drain()  # the workers' last Events, before the API goes away
                 self.engine.close()
+                if self.sampler.tsdb is not None:
+                    self.sampler.tsdb.close()
 
     # -- the Node and its Lease -------------------------------------------------------------------------------
 
@@ -208,6 +216,17 @@ class Agent:
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
+    def metric_targets(self) -> list[metrics.Target]:
+        """The running containers the sampler reads, from the workers' runs."""
+        out = []
+        for worker in self.workers.values():
+            meta = worker.pod.metadata
+            for run in worker.runs.values():
+                if run.running:
+                    out.append(metrics.Target(meta.namespace, meta.name, meta.uid, run.container, run.cid,
+                                              self.engine.engine.cgroups_path(run.cid)))
+        return out
+
     # -- what workers ask of the API --------------------------------------------------------------------------
 
     async def forget(self, pod: Pod) -> None:
@@ -246,7 +265,9 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
     from portside.agent import nodenet
     async with ctx.client() as client:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
-                      owners=(os.path.abspath(ctx.server.data_dir),))
+                      owners=(os.path.abspath(ctx.server.data_dir),),
+                      metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
+                      metrics_period=ctx.metrics_period)
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

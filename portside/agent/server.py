@@ -2,7 +2,7 @@
 
 Plain HTTP on loopback: ``GET /containerLogs/{ns}/{pod}/{container}`` (follow, previous, tailLines, timestamps,
 sinceSeconds, limitBytes) and ``GET /exec/{ns}/{pod}/{container}`` upgraded to a WebSocket speaking the
-``channel.k8s.io`` protocols (exec.py).
+``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample (metrics.py).
 """
 
 from __future__ import annotations
@@ -97,12 +97,20 @@ async def exec_handler(request: web.Request) -> web.StreamResponse:
     return await serve_exec(request, find_run(request.app["agent"], request))
 
 
+async def stats_summary(request: web.Request) -> web.Response:
+    """The latest usage sample in the kubelet Summary API's shape (what ``metrics.k8s.io`` is served from)."""
+    from portside.agent.metrics import summary
+    agent = request.app["agent"]
+    return web.json_response(summary(agent.name, agent.sampler.latest))
+
+
 def app_for(agent) -> web.Application:
     app = web.Application()
     app["agent"] = agent
     app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
     app.router.add_get("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_post("/exec/{namespace}/{pod}/{container}", exec_handler)
+    app.router.add_get("/stats/summary", stats_summary)
     return app
 
 

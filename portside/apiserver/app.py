@@ -12,10 +12,11 @@ import logging
 
 from aiohttp import web
 
-from portside.apiserver import discovery, errors
+from portside.apiserver import discovery, errors, exposition
 from portside.apiserver.auth import USER, Authenticator, User
 from portside.apiserver.bootstrap import Bootstrap
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
+from portside.apiserver.metricsapi import MetricsAPI
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
 
@@ -130,7 +131,7 @@ def make_app(registry: Registry, creds: Credentials, address: str, insecure: boo
     """``join``: the endpoints that let agents join, and the node credentials they were given."""
     auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure,
                          nodes=join.credentials if join else None)
-    app = web.Application(middlewares=[_middleware(auth)],
+    app = web.Application(middlewares=[exposition.middleware(), _middleware(auth)],
                           client_max_size=MAX_BODY)
     r = Routes(Handlers(registry, bookmark_every), address)
     for path in ("/healthz", "/livez", "/readyz"):
@@ -143,6 +144,9 @@ def make_app(registry: Registry, creds: Credentials, address: str, insecure: boo
     app.router.add_get("/openapi/v3/{tail:.*}", r.openapi_v3)
     app.router.add_route("*", "/api", r.core)
     app.router.add_route("*", "/api/{tail:.*}", r.core)
+    metrics_api = MetricsAPI(registry)
+    metrics_api.routes(app)
+    app.router.add_get("/metrics", exposition.Exposition(registry, metrics_api).serve)
     app.router.add_route("*", "/apis", r.groups)
     app.router.add_route("*", "/apis/{tail:.*}", r.groups)
     return app

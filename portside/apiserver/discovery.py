@@ -2,7 +2,8 @@
 
 kubectl 1.32 first asks ``/api`` and ``/apis`` for the aggregated form (``apidiscovery.k8s.io/v2``, everything in
 two requests); a server that answers that form spares it a request per group-version. The legacy documents are
-served too, for clients that ask for them.
+served too, for clients that ask for them. ``metrics.k8s.io`` is listed beside the stored kinds, though its
+objects are computed (``metricsapi``), as metrics-server's APIService adds it to kube-apiserver's discovery.
 
 ``/openapi/v2`` is negotiated on Accept as kube-apiserver does it: JSON, or gnostic's protobuf
 (:mod:`.openapi_proto`) which kubectl asks for to validate a ``kind: List`` on the client. Each form carries its own
@@ -17,7 +18,7 @@ import json
 from typing import Any, NamedTuple
 
 from portside import __version__, api
-from portside.apiserver import openapi_proto
+from portside.apiserver import metricsapi, openapi_proto
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 KUBE_MINOR = "32"
@@ -66,6 +67,8 @@ def _sub_shape(info: api.ResourceInfo, sub: str) -> tuple[str, str, str, list[st
 
 @functools.cache
 def resource_list(group: str, version: str) -> bytes | None:
+    if (group, version) == (metricsapi.GROUP, metricsapi.VERSION):
+        return _dump(metricsapi.resource_list())
     infos = [i for i in api.RESOURCES if i.group == group and i.version == version]
     if not infos:
         return None
@@ -88,11 +91,12 @@ def core_versions(address: str) -> bytes:
 @functools.cache
 def group_list() -> bytes:
     groups = [_group(g, vs) for g, vs in group_versions().items() if g]
+    groups.append(_group(metricsapi.GROUP, [metricsapi.VERSION]))
     return _dump({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 
 
 def group(name: str) -> bytes | None:
-    versions = group_versions().get(name)
+    versions = [metricsapi.VERSION] if name == metricsapi.GROUP else group_versions().get(name)
     if not name or versions is None:
         return None
     return _dump({"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)})
@@ -128,6 +132,8 @@ def aggregated(core: bool) -> bytes:
             {"version": v, "freshness": "Current", "resources": [
                 _aggregated_resource(i) for i in api.RESOURCES if i.group == name and i.version == v]}
             for v in versions]})
+    if not core:
+        items.append(metricsapi.aggregated_group())
     return _dump({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
                   "items": items})
 

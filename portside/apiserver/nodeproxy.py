@@ -51,11 +51,19 @@ async def _endpoint(registry: Registry, t: Target, pod: dict[str, Any]) -> str:
     if not node_name:
         raise errors.bad_request(f"pod {t.name} does not have a host assigned")
     kv = await registry.store.get(key(NODES, "", node_name))
-    status = json.loads(kv.value).get("status") or {} if kv else {}
-    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
-    if not port:
+    url = agent_url(json.loads(kv.value).get("status") or {} if kv else {})
+    if url is None:
         raise errors.ApiError(503, "ServiceUnavailable", f'node "{node_name}" publishes no agent endpoint '
                                                           f'(status.daemonEndpoints.kubeletEndpoint.Port)')
+    return url
+
+
+def agent_url(status: dict[str, Any]) -> str | None:
+    """Where a node's agent serves (from its Node's status): the published port on its first InternalIP
+    (127.0.0.1 when none), or None when it publishes no port."""
+    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
+    if not port:
+        return None
     addresses = [a.get("address") for a in status.get("addresses") or [] if a.get("type") == "InternalIP"]
     return f"http://{addresses[0] if addresses else '127.0.0.1'}:{port}"
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from portside import api
 from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki
 from portside.apiserver.app import make_app
+from portside.apiserver.exposition import TimedStore
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
 from portside.store import Store, open_store
@@ -67,7 +68,7 @@ class APIServer:
         if await clusterdata.share_bootstrap(self.store, cfg.data_dir):  # another server made this cluster
             creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
             self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
-        self.registry = Registry(self.store, cfg.default_toleration_seconds)
+        self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
         await self._bootstrap()
         join = None
         if not cfg.insecure_http:

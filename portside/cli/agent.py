@@ -35,6 +35,7 @@ AGENT = Parser("agent", "--server https://HOST:PORT --token TOKEN [OPTIONS] | st
          "IP"),
     flag("--labels", "labels", "list", "labels of the Node, k=v[,k=v...] (repeatable)", "LABELS"),
     flag("--taints", "taints", "list", "taints of the Node, k=v:Effect[,...] (repeatable)", "TAINTS"),
+    flag("--metrics-period", "metrics_period", "value", "seconds between usage samples (default 10)", "SECONDS"),
     flag("-d --detach", "detach", help="run in the background; return once the node has joined"),
 ], interspersed=True)
 STOP = Parser("agent stop", "--root DIR", [
@@ -92,8 +93,10 @@ def _options(opts: dict, root: str):
         except ValueError:
             raise InvalidArgument(f"agent: --node-ip: expected an IP address, got {node_ip!r}") from None
     token = opts["token"] or os.environ.get("PORTSIDE_TOKEN", "")
+    from portside.cli.cluster import metrics_period
     return AgentOptions(server, token, name, os.path.abspath(opts["root"] or root), node_ip,
-                        parse_labels(opts["labels"]), parse_taints(opts["taints"]))
+                        parse_labels(opts["labels"]), parse_taints(opts["taints"]),
+                        metrics_period(opts["metrics_period"], "agent"))
 
 
 def cmd_agent(argv: list[str], root: str) -> int:

@@ -47,6 +47,8 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--leader-elect-lease-duration", "lease_duration", "value", "seconds (default 3)", "SECONDS"),
     flag("--leader-elect-renew-deadline", "renew_deadline", "value", "seconds (default 2)", "SECONDS"),
     flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
+    flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
+         "SECONDS"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -144,6 +146,19 @@ def _cidr(value: str | None) -> None:
             raise InvalidArgument(f"up: {exc}") from None
 
 
+def metrics_period(value: str | None, command: str) -> float:
+    """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
+    if value is None:
+        return 10.0
+    try:
+        period = float(value)
+    except ValueError:
+        period = -1.0
+    if not 0 < period <= 3600:
+        raise InvalidArgument(f"{command}: --metrics-period: expected seconds between 0 and 3600, got {value!r}")
+    return period
+
+
 def _number(value: str | None, flag: str, default: float, integer: bool = False) -> float:
     """A non-negative number of seconds (or a rate); ``default`` when the flag is absent."""
     if value is None:
@@ -179,6 +194,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         node_ip = _ip(opts["node_ip"], "--node-ip") if opts["node_ip"] else ""
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
+        period = metrics_period(opts["metrics_period"], "up")
         lifecycle = _lifecycle(opts)
         leader_elect, timings = _election(opts)
     except HelpRequested:
@@ -191,7 +207,7 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               **lifecycle))
+                               metrics_period=period, **lifecycle))
 
 
 def _detach(argv: list[str], root: str, data_dir: str) -> int:

@@ -32,6 +32,7 @@ class UpOptions:
     tls_sans: tuple[str, ...] = ()
     node_ip: str = ""
     cluster_cidr: str = ""
+    metrics_period: float = 10.0
     node_monitor_grace: float = 5.0
     eviction_timeout: int = 10
     eviction_rate: float = 1.0
@@ -109,7 +110,7 @@ async def _main(opts: UpOptions) -> None:
                           default_toleration_seconds=opts.eviction_timeout)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
-                  election=election(opts))
+                  election=election(opts), metrics_period=opts.metrics_period)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

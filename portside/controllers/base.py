@@ -13,6 +13,7 @@ import logging
 from portside.client import Client
 from portside.controllers.informer import Informer
 from portside.controllers.queue import WorkQueue
+from portside.metrics.instruments import track_queue
 
 log = logging.getLogger("portside.controllers")
 
@@ -35,6 +36,7 @@ class Controller:
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Start informers, wait until their caches are filled, then work keys until cancelled."""
+        track_queue(self.name, self.queue)
         try:
             async with asyncio.TaskGroup() as group:
                 for inf in self.informers:

@@ -31,6 +31,15 @@ class Stats(Plain):
         self.pids, self.oom_kills = pids, oom_kills
 
 
+class Usage(Plain):
+    """What a resource-usage sample needs: cumulative CPU time and the memory working set, both in bytes/ns."""
+
+    __slots__ = ("cpu_ns", "working_set")
+
+    def __init__(self, cpu_ns: int, working_set: int) -> None:
+        self.cpu_ns, self.working_set = cpu_ns, working_set
+
+
 class Cgroup:
     """One container's cgroup, named by the ``cgroupsPath`` given to runc (e.g. ``/portside/<id>``)."""
 
@@ -79,6 +88,21 @@ class Cgroup:
     def pids(self) -> int:
         return int(self._read("pids", "pids.current") or 0)
 
+    def memory_working_set(self) -> int:
+        """Usage less the inactive file cache, the figure cAdvisor and metrics-server report (and the kubelet
+        evicts on): cache the kernel can drop at once is not counted. v1 reads the hierarchical ``total_`` key."""
+        usage = self.memory_usage()
+        inactive = _keyed(self._read("memory", "memory.stat"), "inactive_file" if self.v2 else "total_inactive_file")
+        return max(0, usage - inactive)
+
+    def usage(self) -> Usage | None:
+        """CPU time and working set in one go (three small reads), or None once the cgroup is gone."""
+        cpu = self._read("cpu" if self.v2 else "cpuacct", "cpu.stat" if self.v2 else "cpuacct.usage")
+        if not cpu:
+            return None
+        ns = _keyed(cpu, "usage_usec") * 1000 if self.v2 else int(cpu)
+        return Usage(ns, self.memory_working_set())
+
     def stats(self) -> Stats:
         return Stats(self.memory_usage(), self.memory_limit(), self.cpu_usage_ns(), self.pids(), self.oom_kills())
 
@@ -101,3 +125,22 @@ def _keyed(text: str, key: str) -> int:
 
 def host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def host_usage(stat: str = "/proc/stat", meminfo: str = "/proc/meminfo") -> Usage:
+    """The node's CPU time (every state but idle and iowait, in ns) and memory in use (MemTotal less
+    MemAvailable: what the kernel could not hand out without swapping, the node-level working set)."""
+    with open(stat) as f:
+        fields = f.readline().split()[1:]
+    ticks = [int(v) for v in fields[:8]] + [0] * (8 - len(fields[:8]))
+    busy = sum(ticks) - ticks[3] - ticks[4]  # user nice system idle iowait irq softirq steal
+    cpu_ns = busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    info = {}
+    with open(meminfo) as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name in ("MemTotal", "MemAvailable"):
+                info[name] = int(rest.split()[0]) * 1024
+                if len(info) == 2:
+                    break
+    return Usage(cpu_ns, max(0, info.get("MemTotal", 0) - info.get("MemAvailable", 0)))

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from portside.api.models import Node, Pod, PodSpec, PriorityClass
 from portside.api.timefmt import parse_time
 from portside.client import Client
+from portside.metrics.instruments import SCHEDULE_ATTEMPTS, SCHEDULING_LATENCY
 from portside.scheduler.apibinder import ApiBinder
 from portside.scheduler.model import PodInfo
 from portside.scheduler.profile import Profile, builtin_profiles, load_config
@@ -175,8 +177,12 @@ class SchedulerService:
     async def _loop(self) -> None:
         while True:
             self.wake.clear()
-            now = self.now()
-            if self.core.run(now, limit=self.batch) == self.batch:
+            now, started = self.now(), time.monotonic()
+            attempts = self.core.run(now, limit=self.batch)
+            if attempts:
+                SCHEDULE_ATTEMPTS.inc(attempts)
+                SCHEDULING_LATENCY.observe((time.monotonic() - started) / attempts)
+            if attempts == self.batch:
                 await asyncio.sleep(0)  # let watch events and bind results in between slices
                 continue
             wake_at = self.core.queue.next_wakeup()

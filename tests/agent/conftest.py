@@ -85,10 +85,11 @@ def node(needs_root, tmp_path: Path, busybox_rootfs_tar: Path, monkeypatch) -> N
     yield from run_node(tmp_path, root, settings, monkeypatch)
 
 
-def run_node(tmp_path: Path, root: Path, settings: dict, monkeypatch):
+def run_node(tmp_path: Path, root: Path, settings: dict, monkeypatch, extra: tuple[str, ...] = ()):
+    """``extra``: more ``portside up`` flags."""
     monkeypatch.setenv("PORTSIDE_ROOT", str(root))
     monkeypatch.setenv("PORTSIDE_BACKOFF_BASE_S", BACKOFF_BASE_S)
-    cluster = Cluster(tmp_path / "data", node=NODE_COMPONENTS)
+    cluster = Cluster(tmp_path / "data", extra=extra, node=NODE_COMPONENTS)
     n = Node(cluster, root, settings)
     try:
         cluster.start()
