@@ -141,7 +141,7 @@ def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(
     assert purged.stdout.count("removed container ") == 2, purged.stdout
     assert {line.split()[4] for line in purged.stdout.splitlines() if "removed pod sandbox" in line} == \
         {p["metadata"]["uid"] for p in pods}
-    assert f"removed the service rules of a proxy that is gone (nftables table {table})" in purged.stdout
+    # gone, by this purge (which names it) or by a proxy of a test running beside it, which removes orphans first
     assert table not in _nft_tables()
     eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []

@@ -159,9 +159,10 @@ class Agent:
                   "for info in e.list(all=True):\n    e.remove(info['Id'], force=True)\n"
                   "for c in (e.root / 'pods').glob('*'):\n    [e.network.detach(s.name) for s in c.glob('*')]\n"
                   "e.network.teardown()\n")
-        subprocess.run([*in_host(self.netns), sys.executable, "-c", script, str(self.root)], capture_output=True,
-                       timeout=60)
-        left = [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
+        done = subprocess.run([*in_host(self.netns), sys.executable, "-c", script, str(self.root)],
+                              capture_output=True, text=True, timeout=60)
+        left = [f"the engine's clean-up failed: {done.stderr[-1500:]}"] if done.returncode else []
+        left += [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
         parent = self.settings().get("cgroup_parent")
         return left + (remove_cgroup_parent(parent, kill=True) if parent else [])
 
