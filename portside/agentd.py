@@ -152,15 +152,18 @@ async def run_node_agent(ctx: NodeContext, ready: asyncio.Event) -> None:
 async def run_node_proxy(ctx: NodeContext, ready: asyncio.Event) -> None:
     import dataclasses
 
+    from portside.agent.nodenet import engine_cluster_cidr
     from portside.proxy import controller
-    config = dataclasses.replace(controller.ProxyConfig.from_env(), report=False)
+    config = dataclasses.replace(controller.ProxyConfig.from_env(), report=False,
+                                 cluster_cidr=engine_cluster_cidr(Path(ctx.engine_root)))
     async with ctx.client() as client:
         await controller.run(client, ready, config)
 
 
 def components():
     from portside.supervisor import Component, run_engine_daemon
-    return [Component("agent", run_node_agent), Component("proxy", run_node_proxy),
+    # the proxy starts once the agent has registered: the node's pod range is in the engine settings by then
+    return [Component("agent", run_node_agent), Component("proxy", run_node_proxy, needs=("agent",)),
             Component("engine", run_engine_daemon, needs=("agent",))]
 
 

@@ -17,6 +17,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portside.apiserver import APIServer, ServerConfig
@@ -102,9 +103,14 @@ async def run_node_lifecycle(ctx: Context, ready: asyncio.Event) -> None:
 
 
 async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
+    import dataclasses
+
+    from portside.agent.nodenet import engine_cluster_cidr
     from portside.proxy import controller
+    config = controller.ProxyConfig.from_env()
+    config = dataclasses.replace(config, cluster_cidr=config.cluster_cidr or engine_cluster_cidr(Path(ctx.engine_root)))
     async with ctx.client() as client:
-        await controller.run(client, ready)
+        await controller.run(client, ready, config)
 
 
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
@@ -154,7 +160,7 @@ COMPONENTS: list[Component] = [
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
-    Component("proxy", run_proxy, needs=("apiserver",)),
+    Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first
     Component("agent", run_agent, needs=("apiserver",)),
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),

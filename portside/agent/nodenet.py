@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from portside.agent import node as nodes
 from portside.api import models
+from portside.api.wellknown import CLUSTER_CIDR_ANNOTATION
 from portside.client import AlreadyExists, Client
 
 log = logging.getLogger("portside.agent")
@@ -49,16 +51,32 @@ def configured_subnet(root: Path) -> str:
     return DEFAULT_SUBNET if (root / "network").exists() else ""
 
 
-def write_settings(root: Path, node: str, pod_cidr: str) -> dict:
-    """``engine.json`` with the pod CIDR as subnet and node-derived names for what it does not set already."""
+def write_settings(root: Path, node: str, pod_cidr: str, cluster_cidr: str = "") -> dict:
+    """``engine.json`` with the pod CIDR as subnet and node-derived names for what it does not set already, and
+    the cluster's pod range when the subnet is a share of it (so that pod routes and un-NATed pod traffic follow;
+    a root that keeps a network of its own outside the range stays a node whose pods only it reaches)."""
     settings = _settings(root)
     wanted = {"bridge": bridge_name(node), "subnet": pod_cidr, "cgroup_parent": cgroup_parent(node), **settings}
+    if cluster_cidr and "cluster_cidr" not in settings and _within(wanted["subnet"], cluster_cidr):
+        wanted["cluster_cidr"] = cluster_cidr
     if wanted != settings:
         root.mkdir(parents=True, exist_ok=True)
         tmp = root / "engine.json.tmp"
         tmp.write_text(json.dumps(wanted, indent=2) + "\n")
         os.replace(tmp, root / "engine.json")
     return wanted
+
+
+def _within(subnet: str, cluster_cidr: str) -> bool:
+    try:
+        return ipaddress.IPv4Network(subnet).subnet_of(ipaddress.IPv4Network(cluster_cidr))
+    except ValueError:
+        return False
+
+
+def engine_cluster_cidr(root: Path) -> str:
+    """The cluster's pod range this engine root's network is a share of, else "" (for the node's proxy)."""
+    return _settings(root).get("cluster_cidr", "")
 
 
 def _settings(root: Path) -> dict:
@@ -91,21 +109,25 @@ async def register(client: Client, root: Path, name: str, labels: dict[str, str]
         await client.create("nodes", registration(name, labels or {}, taints or [], claimed, control_plane))
     except AlreadyExists:
         pass
-    cidr = await _pod_cidr(client, name, timeout)
+    cidr, cluster = await _pod_cidr(client, name, timeout)
     if claimed and cidr != claimed:
         log.warning("node %s: podCIDR is %s but this engine root's network is %s; pods keep using %s", name, cidr,
                     claimed, claimed)
-    write_settings(root, name, claimed or cidr)
+    write_settings(root, name, claimed or cidr, cluster)
     return cidr
 
 
-async def _pod_cidr(client: Client, name: str, timeout: float) -> str:
+async def _pod_cidr(client: Client, name: str, timeout: float) -> tuple[str, str]:
+    """The Node's podCIDR, and the cluster's pod range when node-ipam announced it (it announces it with the
+    podCIDR it gives; a Node that registered with a podCIDR of its own may be seen before the announcement, and
+    its network is then its own)."""
     try:
         async with asyncio.timeout(timeout):
             async for event in client.watch("nodes", field_selector=f"metadata.name={name}"):
                 cidr = event.object.spec.pod_cidr if event.object.spec else None
+                cluster = (event.object.metadata.annotations or {}).get(CLUSTER_CIDR_ANNOTATION, "")
                 if cidr and event.type != "DELETED":
-                    return cidr
+                    return cidr, cluster
     except TimeoutError:
         raise TimeoutError(f"node {name} got no pod CIDR within {timeout:.0f} s: is the node-ipam controller "
                            f"running on the server (portside up without --disable node-ipam)?") from None

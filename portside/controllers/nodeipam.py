@@ -17,6 +17,7 @@ import logging
 from ipaddress import IPv4Network
 
 from portside.api.models import Node
+from portside.api.wellknown import CLUSTER_CIDR_ANNOTATION
 from portside.client import ApiError, Client, EventRecorder, NotFound
 
 log = logging.getLogger("portside.controllers.nodeipam")
@@ -52,6 +53,10 @@ def pod_cidr(node: Node) -> IPv4Network | None:
 
 
 class NodeIPAM:
+    """Cuts a pod CIDR per Node from the cluster's range, and tells every Node that range
+    (``CLUSTER_CIDR_ANNOTATION``), as flannel's network config does: a node's agent needs it to route to the other
+    nodes' pods and to leave pod-to-pod traffic un-NATed."""
+
     def __init__(self, client: Client, cluster: IPv4Network, node_mask: int = NODE_MASK) -> None:
         self.client, self.cluster, self.node_mask = client, cluster, node_mask
         self.taken: dict[str, IPv4Network] = {}  # node name -> its block
@@ -79,6 +84,7 @@ class NodeIPAM:
     async def sync(self, node: Node) -> None:
         name = node.metadata.name
         if pod_cidr(node) is not None:
+            await self._announce_range(node)
             return
         block = first_free(self.cluster, set(self.taken.values()), self.node_mask)
         if block is None:
@@ -87,7 +93,8 @@ class NodeIPAM:
             self.events.emit(node, "Warning", "CIDRNotAvailable", message)
             return
         try:
-            await self.client.patch("nodes", name, {"spec": {"podCIDR": str(block), "podCIDRs": [str(block)]}})
+            await self.client.patch("nodes", name, {"metadata": {"annotations": {CLUSTER_CIDR_ANNOTATION: str(self.cluster)}},
+                                                    "spec": {"podCIDR": str(block), "podCIDRs": [str(block)]}})
         except NotFound:
             return
         except ApiError as exc:
@@ -95,3 +102,14 @@ class NodeIPAM:
             return
         self.taken[name] = block
         log.info("node-ipam: node %s: pod CIDR %s", name, block)
+
+    async def _announce_range(self, node: Node) -> None:
+        """The cluster's range on a Node that registered with a pod CIDR of its own (or got one earlier)."""
+        annotations = node.metadata.annotations or {}
+        if annotations.get(CLUSTER_CIDR_ANNOTATION) == str(self.cluster):
+            return
+        try:
+            await self.client.patch("nodes", node.metadata.name,
+                                    {"metadata": {"annotations": {CLUSTER_CIDR_ANNOTATION: str(self.cluster)}}})
+        except ApiError as exc:
+            log.warning("node-ipam: node %s: cluster range not announced: %s", node.metadata.name, exc)

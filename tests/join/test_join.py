@@ -57,6 +57,9 @@ def test_agent_joins_runs_pods_and_its_credential_is_confined(tmp_path, agents, 
         assert cidr.subnet_of(ipaddress.ip_network("10.42.0.0/16")) and cidr.prefixlen == 24
         settings = a.settings()
         assert settings["subnet"] == str(cidr) and "joiner-a" in settings["cgroup_parent"]
+        # the cluster's pod range, announced by node-ipam: pod routes to the other nodes follow from it
+        assert settings["cluster_cidr"] == "10.42.0.0/16"
+        assert n["metadata"]["annotations"]["portside.io/cluster-cidr"] == "10.42.0.0/16"
         wide = cluster.kubectl("get", "nodes", "-o", "wide").stdout
         assert "INTERNAL-IP" in wide and "127.0.0.1" in wide.split("joiner-a", 1)[1].splitlines()[0]
 
