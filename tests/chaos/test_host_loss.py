@@ -147,8 +147,8 @@ def test_a_host_killed_with_its_containers_is_replaced_within_the_detection_wind
     victim = nodes.agents[0]
     pods, client = start(nodes)
     with client:
+        lost_at = time.monotonic()  # the first SIGKILL: requests may fail from here on
         killed = kill_host(victim)
-        lost_at = time.monotonic()
         assert killed > REPLICAS // 3, "the host's agent, monitors and containers"
         now, dropped = lost(nodes, client, victim, pods, lost_at)
         victim.start(nodes.url, "")  # the machine is back: its agent starts with the credentials it kept
