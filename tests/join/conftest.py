@@ -10,8 +10,6 @@ agent's namespace.
 from __future__ import annotations
 
 import json
-import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -82,16 +80,10 @@ class Hosts:
 
 @pytest.fixture
 def hosts(needs_root: None) -> Iterator[Hosts]:
-    used = subprocess.run(["ip", "-4", "-br", "addr"], capture_output=True, text=True).stdout
-    prefix = random.choice([p for p in (f"10.213.{i}" for i in range(256)) if f"{p}." not in used])
-    lab = Hosts(f"pjb{secrets.token_hex(3)}", prefix)
-    try:
-        ip("link", "add", lab.bridge, "type", "bridge")
-        ip("addr", "add", f"{lab.gateway}/24", "dev", lab.bridge)
-        ip("link", "set", lab.bridge, "up")
+    from support.chaos import bridge_hosts
+
+    with bridge_hosts() as lab:
         yield lab
-    finally:
-        lab.remove()
 
 
 class Agent:
