@@ -3,8 +3,10 @@ Pod Autoscaler's recommender.
 
 The histogram has exponentially growing buckets (the first 0.01 cores or 1 MiB wide, each 5 % wider than the one
 before), so a percentile is known to within about 5 % at any scale, from millicores to hundreds of cores. Each
-sample's weight halves for every ``half_life_s`` (24 h, VPA's default) it is older than the newest: recent behaviour counts
-more, and a workload that grew last week is sized for its present, not its average month.
+sample's weight halves for every ``half_life_s`` (7 days) it is older than the newest: recent behaviour counts
+more, and a workload that grew last week is sized for its present, not its average month. VPA's half-life is
+24 h; a trace of a service has a weekly cycle, and at 24 h a trace ending on a Sunday would size every workload
+for its weekend, so the half-life here is a week: the last week weighs about half of a month's trace.
 
 The recommendation, per replica (usage per replica = workload usage / replicas):
 
@@ -33,7 +35,7 @@ CPU_MARGIN = 0.15
 MEMORY_MARGIN = 0.15
 MEMORY_LIMIT_MARGIN = 0.30
 OOM_BUMP, OOM_MIN_BUMP = 0.20, 100 * 2**20
-HALF_LIFE_S = 24 * 3600.0
+HALF_LIFE_S = 7 * 86400.0
 GROWTH = 1.05
 
 

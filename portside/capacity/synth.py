@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["SynthWorkload", "generate", "write_csv"]
 
 DAY, WEEK = 86400.0, 7 * 86400.0
-START = 1_793_491_200.0  # 2026-11-02T00:00:00Z, a Monday
+START = 1_793_577_600.0  # 2026-11-02T00:00:00Z, a Monday
 
 
 @dataclass

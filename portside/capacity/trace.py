@@ -110,7 +110,7 @@ def _numbers(frame, column: str, source: str, parse_one, optional: bool = False)
     if pd.api.types.is_numeric_dtype(col.dtype):
         return np.array(col.to_numpy(dtype=float, na_value=np.nan))
     text = col.astype(str).str.strip()
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    values = np.array(pd.to_numeric(text, errors="coerce").to_numpy(dtype=float))
     cache: dict[str, float] = {}
     for i in np.flatnonzero(np.isnan(values) & ~empty):
         raw = text.iat[i]
@@ -139,7 +139,7 @@ def _timestamps(frame, source: str) -> np.ndarray:
         values = col.to_numpy(dtype=float)
     else:
         text = col.astype(str).str.strip()
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        values = np.array(pd.to_numeric(text, errors="coerce").to_numpy(dtype=float))
         if np.isnan(values).any():
             stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
             epoch = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
