@@ -114,10 +114,9 @@ def demand_at(trace: Trace, outlook: Outlook, target: float) -> tuple[np.ndarray
     """Per workload (in ``outlook.history.names`` order), the target quantile of fine-grained cpu and memory
     demand over the forecast horizon."""
     series = [trace.workloads[n] for n in outlook.history.names]
-    start = outlook.history.start
-    cpu = fc.demand_quantile(outlook.cpu.point, outlook.cpu.fitted, start, [(s.t, s.cpu) for s in series], target)
-    mem = fc.demand_quantile(outlook.memory.point, outlook.memory.fitted, start,
-                             [(s.t, s.memory) for s in series], target)
+    start, h = outlook.forecast_start, outlook.horizon_h
+    cpu = fc.demand_quantile(outlook.cpu.slope, start, h, [(s.t, s.cpu) for s in series], target)
+    mem = fc.demand_quantile(outlook.memory.slope, start, h, [(s.t, s.memory) for s in series], target)
     return cpu, mem
 
 
@@ -153,7 +152,7 @@ class Plan:
 
 
 def plan(trace: Trace, shape: NodeShape, target: float = 0.99, spare: int = 0, horizon_h: int = 168,
-         profile: str = "default", curve: bool = False) -> Plan:
+         profile: str = "binpack", curve: bool = False) -> Plan:
     sizing = rightsize(trace)
     outlook = forecast(trace, horizon_h)
     cpu, mem = demand_at(trace, outlook, target)

@@ -2,7 +2,8 @@
 seasonal-naive baseline reported beside every forecast.
 
 Model. Usage is aggregated to hourly means (5-minute samples add noise, not signal, to a week-ahead forecast;
-the 5-minute spread comes back through ``demand_quantile``). Each workload's log-usage is regressed on a linear
+the 5-minute spread comes back through ``demand_quantile``, which carries recent samples forward along the
+fitted trend). Each workload's log-usage is regressed on a linear
 trend and Fourier terms of the week (order 28, which holds the daily cycle's first four harmonics at 7, 14, 21
 and 28 cycles a week, and the weekday/weekend modulation around them), built with statsmodels' deterministic
 terms (``DeterministicProcess``, ``Fourier``). The log makes growth multiplicative: a workload 10 % busier has a
@@ -61,6 +62,7 @@ class Forecast:
     hi95: np.ndarray
     fitted: np.ndarray
     naive: np.ndarray
+    slope: np.ndarray  # per workload: the trend's growth in log-usage per hour
 
 
 def _fill(row: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ def _design(hours: np.ndarray, history_h: int) -> np.ndarray:
         frame = process.out_of_sample(len(hours), forecast_index=pd.RangeIndex(history_h, history_h + len(hours)))
     else:
         frame = process.in_sample()
-    return frame.to_numpy(dtype=float)
+    return frame.to_numpy(dtype=float), list(frame.columns).index("trend")
 
 
 def _floor(y: np.ndarray) -> np.ndarray:
@@ -117,8 +119,8 @@ def _floor(y: np.ndarray) -> np.ndarray:
 def fit(y: np.ndarray, horizon_h: int) -> Forecast:
     """Forecast every row of ``y`` (workloads x hours) ``horizon_h`` hours ahead."""
     n = y.shape[1]
-    x = _design(np.arange(n), n)
-    xf = _design(np.arange(n, n + horizon_h), n)
+    x, trend = _design(np.arange(n), n)
+    xf, _ = _design(np.arange(n, n + horizon_h), n)
     eps = _floor(y)
     z = np.log(y + eps)
     beta, *_ = np.linalg.lstsq(x, z.T, rcond=None)
@@ -134,7 +136,7 @@ def fit(y: np.ndarray, horizon_h: int) -> Forecast:
 
     return Forecast(start=0.0, point=back(centre), lo80=back(centre - _Z80 * spread), hi80=back(centre + _Z80 * spread),
                     lo95=back(centre - _Z95 * spread), hi95=back(centre + _Z95 * spread), fitted=back(fitted_z),
-                    naive=seasonal_naive(y, horizon_h))
+                    naive=seasonal_naive(y, horizon_h), slope=beta[trend].copy())
 
 
 def seasonal_naive(y: np.ndarray, horizon_h: int) -> np.ndarray:
@@ -151,20 +153,26 @@ def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray) -> np.ndar
     return np.abs(actual - forecast).mean(axis=1) / np.maximum(scale, 1e-12)
 
 
-def demand_quantile(point: np.ndarray, fitted: np.ndarray, hist_start: float, samples: list[tuple[np.ndarray,
-                    np.ndarray]], p: float, levels: int = 200) -> np.ndarray:
+def demand_quantile(slope: np.ndarray, forecast_start: float, horizon_h: int,
+                    samples: list[tuple[np.ndarray, np.ndarray]], p: float, weeks: int = 2) -> np.ndarray:
     """Per workload, the ``p`` quantile of fine-grained (e.g. 5-minute) demand over the horizon.
 
-    The hourly forecast says where the level goes; the spread of each sample around its own hour's fitted value
-    in the history (as a ratio) says how far single samples stray from that level, bursts included. Demand over
-    the horizon is taken as the mixture of forecast hour x observed ratio, and its quantile is read from
-    ``levels`` quantiles of the ratios (exact enough, and bounded in memory for 1,000 workloads)."""
-    grid = np.linspace(0.0, 1.0, levels)
-    out = np.zeros(point.shape[0])
+    The last ``weeks`` weeks of samples are carried forward by whole weeks into the horizon (so each lands on the
+    same hour of the same weekday) and grown by the fitted trend over the distance moved; the quantile is read
+    from what lands inside the horizon. Reusing observed samples keeps their spread, bursts and the sharpness of
+    daily peaks, which a smooth fit rounds off; the trend supplies the growth a seasonal-naive copy would miss.
+    """
+    week_s = WEEK_H * HOUR
+    end = forecast_start + horizon_h * HOUR
+    out = np.zeros(len(samples))
     for w, (t, values) in enumerate(samples):
-        hour = np.clip(((t - hist_start) // HOUR).astype(int), 0, fitted.shape[1] - 1)
-        base = fitted[w, hour]
-        ratio = np.where(base > 0, values / np.maximum(base, 1e-12), 1.0)
-        mix = point[w][:, None] * np.quantile(ratio, grid)[None, :]
-        out[w] = np.quantile(mix, p)
+        keep = t >= forecast_start - weeks * week_s
+        t, values = t[keep], values[keep]
+        shift = np.ceil((forecast_start - t) / week_s)  # whole weeks that bring the sample into the horizon
+        moved = t + shift * week_s
+        inside = moved < end
+        if not inside.any():
+            inside = np.ones(len(t), dtype=bool)
+        grown = values[inside] * np.exp(slope[w] * (moved[inside] - t[inside]) / HOUR)
+        out[w] = np.quantile(grown, p) if len(grown) else 0.0
     return out

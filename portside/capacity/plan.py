@@ -7,6 +7,9 @@ ceil(D_mem / r_mem))``. Every pod is then submitted at once to the scheduler (``
 ``n`` simulated nodes; the plan is the smallest ``n`` that leaves no pod pending, plus ``spare`` nodes for node
 failures. Placement, not division: per-pod granularity, the pods-per-node limit and whatever the profile's
 filters and scores do decide the count, and a what-if answer carries the scheduler's own refusal message.
+The profile is ``binpack`` unless asked otherwise: the question is how few nodes suffice, and the spreading
+``default`` profile, offered every pod at once, strands room on every node (on 300 workloads it needs about 30 %
+more nodes than the packing bound, ``binpack`` one more).
 
 The search starts at the bound no placement can beat (the larger of total cpu, total memory and pod count over
 one node's allocatable) and walks up; from there a greedy scheduler usually succeeds within a node or two, and
@@ -87,7 +90,7 @@ class Fit:
         return len(self.placement.pending)
 
 
-def try_fit(shape: NodeShape, count: int, pods: list[PodInfo], profile: str = "default") -> Placement:
+def try_fit(shape: NodeShape, count: int, pods: list[PodInfo], profile: str = "binpack") -> Placement:
     for pod in pods:  # a PodInfo carries the profile it was given; each probe starts from the default
         pod.scheduler_name = "default-scheduler"
     return place(shape.nodes(count), pods, profile)
@@ -101,7 +104,7 @@ def lower_bound(shape: NodeShape, pods: list[PodInfo]) -> int:
     return max(1, *(math.ceil(v / shape.allocatable[r]) for r, v in need.items() if shape.allocatable.get(r)))
 
 
-def smallest_fit(shape: NodeShape, pods: list[PodInfo], profile: str = "default", limit: int = 100_000) -> Fit:
+def smallest_fit(shape: NodeShape, pods: list[PodInfo], profile: str = "binpack", limit: int = 100_000) -> Fit:
     """The smallest node count on which the scheduler places every pod, with that placement."""
     probes = 0
 

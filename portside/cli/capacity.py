@@ -41,7 +41,7 @@ PARSERS = {
         flag("--target", "target", "value", "percentile of demand to place (default p99)", "pNN"),
         flag("--spare", "spare", "value", "extra nodes for node failures (default 0)", "N"),
         flag("--horizon", "horizon", "value", "how far ahead (default 7d)", "DURATION"),
-        flag("--profile", "profile", "value", "scheduling profile: default or binpack", "P"),
+        flag("--profile", "profile", "value", "scheduling profile: binpack (default: a plan asks how few nodes suffice) or default (spread)", "P"),
         flag("--add", "add", "list", "what if: NAME=REPLICASxcpu=500m,memory=1Gi (repeatable)", "WHAT"),
         flag("--curve", "curve", help="also find the node count for each forecast day (always in html)"),
     ], interspersed=True),
@@ -156,7 +156,7 @@ def _plan(opts: dict) -> tuple[dict, str]:
         raise InvalidArgument(f"capacity plan: --spare: expected a whole number >= 0, got {opts['spare']!r}")
     extras = [_extra(text) for text in opts["add"]]
     trace = _usage(opts)
-    result = plan(trace, shape, target(opts["target"]), spare, opts["horizon_h"], opts["profile"] or "default",
+    result = plan(trace, shape, target(opts["target"]), spare, opts["horizon_h"], opts["profile"] or "binpack",
                   curve=opts["curve"] or opts["output"] == "html")
     data = report.plan_data(result, [what_if(result, e) for e in extras])
     return data, report.table("plan", data)
