@@ -109,3 +109,29 @@ def test_histogram_percentiles_err_up_by_at_most_a_bucket():
     for p in (0.5, 0.9, 0.99):
         estimate, truth = h.percentile(p), np.quantile(values, p)
         assert truth <= estimate <= truth * 1.06
+
+
+def test_smallest_fit_is_the_first_count_that_fits():
+    from portside.capacity.plan import lower_bound, pods_for, smallest_fit, try_fit
+
+    shape = NodeShape.parse("cpu=4,memory=16Gi")
+    pods = pods_for([Demand("a/web", 7, 1.5, 2**30), Demand("a/db", 3, 2.5, 6 * 2**30), Demand("b/x", 9, 0.3, 2**28)])
+    fit = smallest_fit(shape, pods)
+    assert fit.pending == 0
+    assert try_fit(shape, fit.nodes - 1, pods).pending  # one node fewer leaves pods pending
+    # five 3-core pods: dividing 15 cores by 4 says 4 nodes, but no two share a node
+    lone = pods_for([Demand("a/wide", 5, 3.0, 2**30)])
+    assert lower_bound(shape, lone) == 4 and smallest_fit(shape, lone).nodes == 5
+
+
+def test_headroom_and_fragmentation():
+    from portside.capacity.plan import fragmentation, headroom, pods_for, try_fit
+
+    shape = NodeShape.parse("cpu=4,memory=16Gi")
+    wanted = [Demand("a/big", 2, 3.0, 2**30), Demand("a/small", 1, 0.5, 2**30)]
+    placement = try_fit(shape, 2, pods_for(wanted))
+    assert not placement.pending
+    room = headroom(placement, wanted)
+    assert room == {"a/big": 0, "a/small": 3}  # 1 core left on one node, 0.5 on the other
+    frag = fragmentation(placement, wanted)
+    assert frag["free_cpu"] == 1.5 and frag["stranded_cpu"] == 0.0
