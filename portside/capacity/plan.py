@@ -1,9 +1,9 @@
 """Capacity plans: how many nodes of one shape the forecast demand needs, asked of the real scheduler.
 
-Demand becomes pods. Each workload's pod shape is its recommended request per replica (``histogram``); its pod
-count at the target percentile is what carries that percentile of its forecast demand at that shape, as a
-HorizontalPodAutoscaler aiming at 100 % of requests would scale it: ``max(1, ceil(D_cpu / r_cpu),
-ceil(D_mem / r_mem))``. Every pod is then submitted at once to the scheduler (``scheduler.sim.place``) over
+Demand becomes pods. Each workload's pod count at the target percentile is what carries that percentile of its
+forecast demand at its recommended request per replica (``histogram``), as a HorizontalPodAutoscaler aiming at
+100 % of requests would scale it: ``n = max(1, ceil(D_cpu / r_cpu), ceil(D_mem / r_mem))``; each of the ``n``
+pods requests ``D / n`` (``analysis.demands``). Every pod is then submitted at once to the scheduler (``scheduler.sim.place``) over
 ``n`` simulated nodes; the plan is the smallest ``n`` that leaves no pod pending, plus ``spare`` nodes for node
 failures. Placement, not division: per-pod granularity, the pods-per-node limit and whatever the profile's
 filters and scores do decide the count, and a what-if answer carries the scheduler's own refusal message.

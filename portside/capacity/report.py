@@ -175,7 +175,8 @@ def svg_chart(title: str, start: float, step_s: float, lines: list[tuple[str, li
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
                      f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:g}{unit}</text>')
     for k in range(0, n, max(1, n // 6)):
-        parts.append(f'<text x="{x(k):.1f}" y="{height - 10}" text-anchor="middle">'
+        anchor = "end" if x(k) > width - right - 30 else "middle"
+        parts.append(f'<text x="{x(k):.1f}" y="{height - 10}" text-anchor="{anchor}">'
                      f'{_iso(start + k * step_s)[5:10]}</text>')
     for b, (label, lo, hi, off) in enumerate(bands):
         pts = [(x(off + i), y(v)) for i, v in enumerate(hi)] + [(x(off + i), y(v)) for i, v in reversed(
@@ -188,8 +189,8 @@ def svg_chart(title: str, start: float, step_s: float, lines: list[tuple[str, li
                        not math.isnan(v))
         parts.append(f'<polyline fill="none" stroke="{COLORS[c % 5]}" stroke-width="1.2" points="{pts}">'
                      f'<title>{html.escape(label)}</title></polyline>'
-                     f'<text x="{width - right - 150}" y="{top + 12 * (c + 1)}" fill="{COLORS[c % 5]}">'
-                     f'{html.escape(label)}</text>')
+                     f'<text x="{width - right - 110 * (len(lines) - c)}" y="14" fill="{COLORS[c % 5]}">'
+                     f'&#9472; {html.escape(label)}</text>')
     return "".join(parts) + "</svg>"
 
 
@@ -223,7 +224,11 @@ def html_table(rows: list[tuple[str, ...]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def forecast_chart(title: str, start: float, history: list[float], series: dict, unit: str = "") -> str:
+def forecast_chart(title: str, start: float, history: list[float], series: dict, unit: str = "",
+                   shown_h: int = 2 * fc.WEEK_H) -> str:
+    """The last ``shown_h`` hours of history, then the forecast with its bands and the baseline."""
+    start += max(len(history) - shown_h, 0) * fc.HOUR
+    history = history[-shown_h:]
     h = len(history)
     return svg_chart(title, start, fc.HOUR,
                      [("history", history), ("forecast", [math.nan] * h + series["point"]),
