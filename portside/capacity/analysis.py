@@ -103,11 +103,12 @@ class Outlook:
         return self.history.start + self.history.cpu.shape[1] * fc.HOUR
 
 
-def forecast(trace: Trace, horizon_h: int) -> Outlook:
+def forecast(trace: Trace, horizon_h: int, model: str = "harmonic") -> Outlook:
+    fit = fc.MODELS[model]
     history = fc.hourly(trace)
-    return Outlook(history, horizon_h, fc.fit(history.cpu, horizon_h), fc.fit(history.memory, horizon_h),
-                   fc.fit(history.cpu.sum(axis=0, keepdims=True), horizon_h),
-                   fc.fit(history.memory.sum(axis=0, keepdims=True), horizon_h))
+    return Outlook(history, horizon_h, fit(history.cpu, horizon_h), fit(history.memory, horizon_h),
+                   fit(history.cpu.sum(axis=0, keepdims=True), horizon_h),
+                   fit(history.memory.sum(axis=0, keepdims=True), horizon_h))
 
 
 def demand_at(trace: Trace, outlook: Outlook, target: float) -> tuple[np.ndarray, np.ndarray]:

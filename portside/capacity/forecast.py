@@ -181,3 +181,52 @@ def demand_quantile(slope: np.ndarray, forecast_start: float, horizon_h: int,
         level = min(p + z * np.sqrt(p * (1 - p) / max(len(grown), 1)), 1.0)
         out[w] = np.quantile(grown, level) if len(grown) else 0.0
     return out
+
+
+def _tile_last(component: np.ndarray, period: int, horizon_h: int) -> np.ndarray:
+    return np.tile(component[-period:], int(np.ceil(horizon_h / period)))[:horizon_h]
+
+
+def _mstl_ets_row(z: np.ndarray, horizon_h: int) -> tuple[np.ndarray, ...]:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.seasonal import MSTL
+
+    periods = (DAY_H, WEEK_H) if len(z) >= 2 * WEEK_H else (DAY_H,)
+    result = MSTL(z, periods=periods).fit()
+    seasonal = np.asarray(result.seasonal).reshape(len(z), -1)
+    periods = periods[: seasonal.shape[1]]  # MSTL drops a period the history cannot show twice over
+    adjusted = z - seasonal.sum(axis=1)
+    import pandas as pd
+
+    # a Series, not an array: ETS prediction results read the index of what they were given
+    ets = ETSModel(pd.Series(adjusted), error="add", trend="add", damped_trend=True).fit(disp=False)
+    frame = ets.get_prediction(start=len(z), end=len(z) + horizon_h - 1)
+    ahead = sum(_tile_last(seasonal[:, k], p, horizon_h) for k, p in enumerate(periods))
+    bands = [np.asarray(frame.pred_int(alpha=a)) for a in (0.2, 0.05)]
+    slope = float(np.polyfit(np.arange(len(z)), adjusted, 1)[0])
+    return (np.asarray(frame.predicted_mean) + ahead, bands[0][:, 0] + ahead, bands[0][:, 1] + ahead,
+            bands[1][:, 0] + ahead, bands[1][:, 1] + ahead, np.asarray(ets.fittedvalues) + seasonal.sum(axis=1),
+            slope)
+
+
+def fit_mstl_ets(y: np.ndarray, horizon_h: int) -> Forecast:
+    """The same forecast from statsmodels' MSTL (daily and weekly seasonal components) and a damped-trend ETS
+    on the seasonally adjusted log-usage, one series at a time: 0.1-0.6 s a series, so for a few series (the
+    cluster's total, a namespace) rather than a thousand. ``portside capacity forecast --model mstl-ets`` picks
+    it. On the synthetic traces of the tests (21 days of history, the next 7 held out) it scores a MASE near 1.1
+    where the harmonic model scores 0.7, and its 95 % band holds about 70 % of the held-out hours: the seasonal
+    components repeat the last period's noise, which the regression averages over every week."""
+    eps = _floor(y)
+    z = np.log(y + eps)
+    rows = [_mstl_ets_row(row, horizon_h) for row in z]
+    parts = [np.vstack([r[k] for r in rows]) for k in range(6)]
+
+    def back(v: np.ndarray) -> np.ndarray:
+        return np.maximum(np.exp(v) - eps, 0.0)
+
+    return Forecast(start=0.0, point=back(parts[0]), lo80=back(parts[1]), hi80=back(parts[2]), lo95=back(parts[3]),
+                    hi95=back(parts[4]), fitted=back(parts[5]), naive=seasonal_naive(y, horizon_h),
+                    slope=np.array([r[6] for r in rows]))
+
+
+MODELS = {"harmonic": fit, "mstl-ets": fit_mstl_ets}

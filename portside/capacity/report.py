@@ -58,9 +58,13 @@ def _series(f: fc.Forecast, row: int) -> dict:
     return {k: _round(getattr(f, k)[row]) for k in ("point", "lo80", "hi80", "lo95", "hi95", "naive")}
 
 
-def forecast_data(outlook: Outlook, backtest: dict | None = None) -> dict:
+METHODS = {"harmonic": "log-linear trend + weekly Fourier terms (statsmodels deterministic terms), hourly",
+           "mstl-ets": "MSTL (daily, weekly) + damped-trend ETS on the adjusted log-usage (statsmodels), hourly"}
+
+
+def forecast_data(outlook: Outlook, backtest: dict | None = None, model: str = "harmonic") -> dict:
     return {"start": outlook.forecast_start, "step_s": fc.HOUR, "horizon_h": outlook.horizon_h,
-            "method": "log-linear trend + weekly Fourier terms (statsmodels deterministic terms), hourly",
+            "method": METHODS[model],
             "baseline": "seasonal naive (same hour last week)",
             "backtest": backtest,
             "cluster": {"cpu": _series(outlook.total_cpu, 0), "memory": _series(outlook.total_memory, 0),
@@ -70,15 +74,15 @@ def forecast_data(outlook: Outlook, backtest: dict | None = None) -> dict:
                           for w, n in enumerate(outlook.history.names)]}
 
 
-def backtest(trace: Trace, horizon_h: int) -> dict | None:
+def backtest(trace: Trace, horizon_h: int, model: str = "harmonic") -> dict | None:
     """Refit without the last ``horizon_h`` hours and score both forecasts on them (MASE, lower is better)."""
     hist = fc.hourly(trace)
     if hist.cpu.shape[1] < horizon_h + 2 * fc.WEEK_H:
         return None
     train, test = hist.cpu[:, :-horizon_h], hist.cpu[:, -horizon_h:]
-    f = fc.fit(train, horizon_h)
+    f = fc.MODELS[model](train, horizon_h)
     total = train.sum(axis=0, keepdims=True)
-    ft = fc.fit(total, horizon_h)
+    ft = fc.MODELS[model](total, horizon_h)
     return {"held_out_h": horizon_h,
             "mase": round(float(np.mean(fc.mase(test, f.point, train))), 4),
             "naive_mase": round(float(np.mean(fc.mase(test, f.naive, train))), 4),

@@ -34,6 +34,8 @@ PARSERS = {
     ], interspersed=True),
     "forecast": Parser("capacity forecast", "[--trace FILE] [--horizon 7d] [-o table|json|html]", _COMMON + [
         flag("--horizon", "horizon", "value", "how far ahead (default 7d)", "DURATION"),
+        flag("--model", "model", "value", "harmonic (default: one regression for every workload) or mstl-ets "
+             "(statsmodels MSTL + ETS, a series at a time)", "M"),
     ], interspersed=True),
     "plan": Parser("capacity plan", "--node-shape cpu=8,memory=32Gi [--target p99] [--spare N] [--horizon 7d]",
                    _COMMON + [
@@ -135,8 +137,12 @@ def _forecast(opts: dict) -> tuple[dict, str]:
     from portside.capacity import report
     from portside.capacity.analysis import forecast
 
+    model = opts["model"] or "harmonic"
+    if model not in ("harmonic", "mstl-ets"):
+        raise InvalidArgument(f"capacity forecast: --model: expected harmonic or mstl-ets, got {model!r}")
     trace = _usage(opts)
-    data = report.forecast_data(forecast(trace, opts["horizon_h"]), report.backtest(trace, opts["horizon_h"]))
+    data = report.forecast_data(forecast(trace, opts["horizon_h"], model),
+                                report.backtest(trace, opts["horizon_h"], model), model)
     return data, report.table("forecast", data)
 
 

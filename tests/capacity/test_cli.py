@@ -136,3 +136,18 @@ def test_without_trace_says_live_metrics_are_needed():
     result = capacity("report")
     assert result.returncode == 2
     assert "metrics pipeline" in result.stderr and "--trace" in result.stderr
+
+
+def test_forecast_with_mstl_ets(tmp_path):
+    path = tmp_path / "two.csv"
+    _, columns = generate(2, 15, seed=4)
+    write_csv(columns, path)
+    result = capacity("forecast", "--trace", str(path), "--model", "mstl-ets", "--horizon", "1d", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["method"].startswith("MSTL")
+    series = data["workloads"][0]["cpu"]
+    assert len(series["point"]) == 24
+    assert all(lo <= p <= hi for lo, p, hi in zip(series["lo95"], series["point"], series["hi95"]))
+    bad = capacity("forecast", "--trace", str(path), "--model", "prophet")
+    assert bad.returncode == 2 and "--model: expected harmonic or mstl-ets" in bad.stderr
