@@ -24,7 +24,8 @@ from portside.capacity.plan import (
 )
 from portside.capacity.trace import Trace, WorkloadSeries
 
-__all__ = ["Sizing", "forecast", "plan", "replay", "rightsize", "what_if"]
+__all__ = ["Outlook", "Plan", "Sizing", "demand_at", "demands", "forecast", "plan", "replay", "report_plan", "rightsize",
+           "what_if"]
 
 OVER, UNDER = 1.5, 1.0  # request above 1.5x the recommendation is over-provisioned; below it, under
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from portside.capacity.trace import Trace
 
-__all__ = ["HOUR", "WEEK_H", "Forecast", "demand_quantile", "fit", "hourly", "mase", "seasonal_naive"]
+__all__ = ["HOUR", "MODELS", "WEEK_H", "Forecast", "Hourly", "demand_quantile", "fit", "fit_mstl_ets", "hourly", "mase",
+           "seasonal_naive"]
 
 HOUR = 3600.0
 WEEK_H = 168
@@ -52,9 +53,9 @@ class Hourly:
 
 @dataclass
 class Forecast:
-    """Point forecasts and bands (``[w, h]``), the in-sample fit, and the baseline, for one resource."""
+    """Point forecasts and bands (``[w, h]``, hours after the history), the in-sample fit, and the baseline, for
+    one resource."""
 
-    start: float
     point: np.ndarray
     lo80: np.ndarray
     hi80: np.ndarray
@@ -134,7 +135,7 @@ def fit(y: np.ndarray, horizon_h: int) -> Forecast:
     def back(v: np.ndarray) -> np.ndarray:
         return np.maximum(np.exp(v) - eps, 0.0)
 
-    return Forecast(start=0.0, point=back(centre), lo80=back(centre - _Z80 * spread), hi80=back(centre + _Z80 * spread),
+    return Forecast(point=back(centre), lo80=back(centre - _Z80 * spread), hi80=back(centre + _Z80 * spread),
                     lo95=back(centre - _Z95 * spread), hi95=back(centre + _Z95 * spread), fitted=back(fitted_z),
                     naive=seasonal_naive(y, horizon_h), slope=beta[trend].copy())
 
@@ -224,7 +225,7 @@ def fit_mstl_ets(y: np.ndarray, horizon_h: int) -> Forecast:
     def back(v: np.ndarray) -> np.ndarray:
         return np.maximum(np.exp(v) - eps, 0.0)
 
-    return Forecast(start=0.0, point=back(parts[0]), lo80=back(parts[1]), hi80=back(parts[2]), lo95=back(parts[3]),
+    return Forecast(point=back(parts[0]), lo80=back(parts[1]), hi80=back(parts[2]), lo95=back(parts[3]),
                     hi95=back(parts[4]), fitted=back(parts[5]), naive=seasonal_naive(y, horizon_h),
                     slope=np.array([r[6] for r in rows]))
 

@@ -27,8 +27,8 @@ def _report_sections(data: dict) -> list[tuple[str, str]]:
     for w in data["workloads"]:
         rows.append((w["workload"], str(w["replicas"]), _num(w["cpu_request"]), _num(w["cpu_usage"]["p95"]),
                      _num(w["cpu_usage"]["max"]), _num(w["recommended"]["cpu_request"]),
-                     report._gib(w["memory_request"]), report._gib(w["memory_usage"]["max"]),
-                     report._gib(w["recommended"]["memory_request"]), ", ".join(w["flags"]) or "-"))
+                     report.gib(w["memory_request"]), report.gib(w["memory_usage"]["max"]),
+                     report.gib(w["recommended"]["memory_request"]), ", ".join(w["flags"]) or "-"))
     return [("Requested vs used", report.requested_chart(data["cluster"])),
             ("Workloads", report.html_table(rows))]
 
@@ -44,14 +44,14 @@ def _plan_sections(data: dict) -> list[tuple[str, str]]:
                 ("Node count", report.curve_chart(data["node_curve"]))]
     rows = [("workload", "planned replicas", "pod cpu", "pod memory", "headroom")]
     for w in data["workloads"]:
-        rows.append((w["workload"], str(w["planned_replicas"]), _num(w["pod_cpu"]), report._gib(w["pod_memory"]),
+        rows.append((w["workload"], str(w["planned_replicas"]), _num(w["pod_cpu"]), report.gib(w["pod_memory"]),
                      str(data["headroom"].get(w["workload"], 0))))
     sections.append(("Workloads", report.html_table(rows)))
     return sections
 
 
 def _num(v: float | None) -> str:
-    return "-" if v is None else report._cores(v)
+    return "-" if v is None else report.cores(v)
 
 
 def page(command: str, data: dict) -> str:

@@ -27,7 +27,8 @@ from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.sim import Placement, place
 from portside.scheduler.simspec import SimInputError, parse_node_spec
 
-__all__ = ["Demand", "Fit", "NodeShape", "headroom", "pods_for", "smallest_fit", "try_fit"]
+__all__ = ["Demand", "Fit", "NodeShape", "fragmentation", "headroom", "lower_bound", "pods_for", "replicas_for",
+           "smallest_fit", "try_fit"]
 
 LINEAR_TRIES = 4
 

@@ -16,7 +16,8 @@ from portside.capacity import forecast as fc
 from portside.capacity.analysis import Outlook, Plan, Sizing, report_plan
 from portside.capacity.trace import Trace
 
-__all__ = ["forecast_data", "html_page", "plan_data", "report_data", "svg_chart", "table"]
+__all__ = ["backtest", "cores", "forecast_data", "gib", "html_page", "html_table", "plan_data", "report_data", "svg_chart",
+           "table"]
 
 GIB = 2.0**30
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
@@ -99,11 +100,11 @@ def plan_data(p: Plan, what_ifs: list[dict] | None = None) -> dict:
     return out
 
 
-def _cores(v: float) -> str:
+def cores(v: float) -> str:
     return f"{v:.3f}" if v < 10 else f"{v:.1f}"
 
 
-def _gib(v: float | None) -> str:
+def gib(v: float | None) -> str:
     return "-" if v is None else f"{v / GIB:.2f}Gi"
 
 
@@ -114,19 +115,19 @@ def table(kind: str, data: dict) -> str:
         for w in data["workloads"]:
             c, m, r = w["cpu_usage"], w["memory_usage"], w["recommended"]
             rows.append((w["workload"], str(w["replicas"]), "-" if w["cpu_request"] is None else
-                         _cores(w["cpu_request"]), "/".join(_cores(c[k]) for k in ("p50", "p95", "p99", "max")),
-                         _cores(r["cpu_request"]), _gib(w["memory_request"]), _gib(m["max"]),
-                         _gib(r["memory_request"]), ", ".join(w["flags"]) or "-"))
+                         cores(w["cpu_request"]), "/".join(cores(c[k]) for k in ("p50", "p95", "p99", "max")),
+                         cores(r["cpu_request"]), gib(w["memory_request"]), gib(m["max"]),
+                         gib(r["memory_request"]), ", ".join(w["flags"]) or "-"))
         return _columns(rows)
     if kind == "forecast":
         rows = [("SERIES", "NEXT PEAK", "P95 BAND", "NAIVE PEAK")]
         for label, s in (("cluster cpu", data["cluster"]["cpu"]),):
-            rows.append((label, _cores(max(s["point"])), f"{_cores(max(s['lo95']))}-{_cores(max(s['hi95']))}",
-                         _cores(max(s["naive"]))))
+            rows.append((label, cores(max(s["point"])), f"{cores(max(s['lo95']))}-{cores(max(s['hi95']))}",
+                         cores(max(s["naive"]))))
         for w in data["workloads"]:
             s = w["cpu"]
-            rows.append((w["workload"] + " cpu", _cores(max(s["point"])),
-                         f"{_cores(max(s['lo95']))}-{_cores(max(s['hi95']))}", _cores(max(s["naive"]))))
+            rows.append((w["workload"] + " cpu", cores(max(s["point"])),
+                         f"{cores(max(s['lo95']))}-{cores(max(s['hi95']))}", cores(max(s["naive"]))))
         text = _columns(rows)
         if data.get("backtest"):
             b = data["backtest"]
@@ -141,7 +142,7 @@ def table(kind: str, data: dict) -> str:
                      + (f" ({q['reason']})" if q["reason"] else ""))
     rows = [("WORKLOAD", "REPLICAS", "POD CPU", "POD MEM", "HEADROOM")]
     for w in data["workloads"]:
-        rows.append((w["workload"], str(w["planned_replicas"]), _cores(w["pod_cpu"]), _gib(w["pod_memory"]),
+        rows.append((w["workload"], str(w["planned_replicas"]), cores(w["pod_cpu"]), gib(w["pod_memory"]),
                      str(data["headroom"].get(w["workload"], 0))))
     return "\n".join(lines) + "\n" + _columns(rows)
 
@@ -202,10 +203,6 @@ def _nice(v: float) -> float:
     """The next round number above ``v`` (1, 2 or 5 times a power of ten) for the y axis."""
     power = 10 ** math.floor(math.log10(v))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= v)
-
-
-def _padded(history: list[float], ahead: list[float]) -> list[float | None]:
-    return list(history) + [math.nan] * len(ahead)
 
 
 def html_page(title: str, sections: list[tuple[str, str]], data: dict) -> str:
