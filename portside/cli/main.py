@@ -14,7 +14,7 @@ Containers:  run create start stop kill restart rm ps logs exec wait inspect por
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
 Cluster:     up down top agent
 Engine:      daemon (serves the container and image commands from a warm process)
-Scheduling:  sim
+Scheduling:  sim capacity
 
 Global options:
   --root DIR    engine state (images, containers, volumes); default $PORTSIDE_ROOT or /var/lib/portside
@@ -42,6 +42,7 @@ register("portside.cli.agent", "agent")
 register("portside.cli.sim", "sim")
 register("portside.cli.daemon", "daemon")
 register("portside.cli.top", "top")
+register("portside.cli.capacity", "capacity")
 
 DEFAULT_ROOT = "/var/lib/portside"
 

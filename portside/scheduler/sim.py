@@ -181,3 +181,36 @@ class Simulator:
                          mean_cpu_utilisation=round(float(self._util_area / self._util_time), 4) if self._util_time else 0.0,
                          scheduler_s=round(spent, 4), pods=len(self.records), nodes=self.scheduler.nodes.n,
                          end_s=self.now, attempts=self.scheduler.attempts, records=list(self.records.values()))
+
+
+@dataclass
+class Placement:
+    """Where every pod of one instant went: ``bound`` pod uid -> node name, ``pending`` uid -> the scheduler's
+    refusal message, and each node's free room (resource -> integer units) after placement."""
+
+    bound: dict[str, str]
+    pending: dict[str, str]
+    free: dict[str, dict[str, int]]
+
+
+def place(nodes: list[NodeInfo], pods: list[PodInfo], profile: str = "default",
+          profiles: dict[str, Profile] | None = None) -> Placement:
+    """Submit every pod at once to the real scheduler over ``nodes`` and let it place what it can, with no
+    completions and no virtual time: the question capacity planning asks (does this demand fit at one instant?).
+    The pods arrive as one batch, so the profile's batch order (largest first for ``binpack``) applies."""
+    profiles = profiles or builtin_profiles()
+    name = pick(profiles, profile).name
+    binder = InMemoryBinder()
+    scheduler = Scheduler(binder, profiles, default_profile=name)
+    for info in nodes:
+        scheduler.set_node(info, 0.0)
+    for pod in pods:
+        if pod.scheduler_name == "default-scheduler":
+            pod.scheduler_name = name
+    scheduler.enqueue_batch(pods, 0.0)
+    scheduler.run(0.0)
+    arrays = scheduler.nodes
+    free = {arrays.names[i]: {r: int(arrays.alloc[k, i] - arrays.requested[k, i]) for r, k in arrays.res_index.items()}
+            for i in range(arrays.n)}
+    pending = {pod.uid: binder.refusals.get(pod.uid, "not scheduled") for pod in pods if pod.uid not in binder.bound}
+    return Placement(dict(binder.bound), pending, free)
