@@ -139,7 +139,7 @@ def _node(obj: Obj, now: dt.datetime) -> list[Any]:
     return [_node_status(obj), ",".join(roles) or "<none>", _created(obj, now), info.get("kubeletVersion", ""),
             addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
             info.get("osImage", "<unknown>"), info.get("kernelVersion", "<unknown>"),
-            info.get("containerRuntimeVersion", "<unknown>")]
+            info.get("containerRuntimeVersion", "<unknown>"), (obj.get("spec") or {}).get("podCIDR") or "<none>"]
 
 
 def _event(obj: Obj, now: dt.datetime) -> list[Any]:
@@ -183,7 +183,7 @@ PRINTERS: dict[str, Printer] = {
     "Endpoints": Printer([_c("Endpoints"), _c("Age")], _endpoints),
     "Node": Printer([_c("Status"), _c("Roles"), _c("Age"), _c("Version"), _c("Internal-IP", priority=1),
                      _c("External-IP", priority=1), _c("OS-Image", priority=1), _c("Kernel-Version", priority=1),
-                     _c("Container-Runtime", priority=1)], _node),
+                     _c("Container-Runtime", priority=1), _c("Pod-CIDR", priority=1)], _node),
     "Namespace": Printer([_c("Status"), _c("Age")], _simple(lambda o: (o.get("status") or {}).get("phase", ""))),
     "ConfigMap": Printer([_c("Data", "integer"), _c("Age")],
                          _simple(lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))),

@@ -61,7 +61,8 @@ def test_agent_joins_runs_pods_and_its_credential_is_confined(tmp_path, agents, 
         assert settings["cluster_cidr"] == "10.42.0.0/16"
         assert n["metadata"]["annotations"]["portside.io/cluster-cidr"] == "10.42.0.0/16"
         wide = cluster.kubectl("get", "nodes", "-o", "wide").stdout
-        assert "INTERNAL-IP" in wide and "127.0.0.1" in wide.split("joiner-a", 1)[1].splitlines()[0]
+        row = wide.split("joiner-a", 1)[1].splitlines()[0]
+        assert "INTERNAL-IP" in wide and "POD-CIDR" in wide and "127.0.0.1" in row and str(cidr) in row
 
         for s in ("used", "unused"):
             cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Secret",
