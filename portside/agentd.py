@@ -37,6 +37,7 @@ class AgentOptions:
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict] = field(default_factory=list)
     metrics_period: float = 10.0
+    node_monitor_grace: float = 5.0  # must match the server's: when a cut-off node's Job pods are fenced
 
     @property
     def servers(self) -> list[str]:
@@ -143,7 +144,7 @@ async def run_node_agent(ctx: NodeContext, ready: asyncio.Event) -> None:
     async with ctx.client() as client:
         agent = Agent(client, ctx.engine_root, opts.node_name, backoff=backoff_from_env(),
                       owners=(str(opts.state_dir),), metrics_dir=str(opts.state_dir / "metrics"),
-                      metrics_period=opts.metrics_period)
+                      metrics_period=opts.metrics_period, node_monitor_grace=opts.node_monitor_grace)
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), opts.node_name, opts.labels, opts.taints)
         await agent.run(ready)

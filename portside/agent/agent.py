@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from portside.agent import metrics, podroutes
+from portside.agent import fence, metrics, podroutes
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
@@ -42,9 +42,11 @@ EVENT_SOURCE = "kubelet"  # the component name kubectl describe shows for a node
 class Agent:
     def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy(),
                  owners: tuple[str, ...] = (), metrics_dir: str = "",
-                 metrics_period: float = metrics.DEFAULT_PERIOD_S) -> None:
+                 metrics_period: float = metrics.DEFAULT_PERIOD_S,
+                 node_monitor_grace: float = nodes.LEASE_SECONDS) -> None:
         """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
-        ``metrics_dir``: where the usage time series are kept (none kept without one)."""
+        ``metrics_dir``: where the usage time series are kept (none kept without one); ``node_monitor_grace``:
+        the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -58,6 +60,7 @@ class Agent:
         self.status = StatusWriter(client)
         self.events = EventRecorder(client, EVENT_SOURCE, host=self.name)
         self.metrics_dir = metrics_dir
+        self.node_monitor_grace = node_monitor_grace
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
 
     def find(self, namespace: str, name: str) -> Worker | None:
@@ -118,19 +121,21 @@ class Agent:
         than the server's grace, means this node may meanwhile have been marked NotReady, its pods NotReady,
         evicted or replaced: the next one that succeeds posts the node's status at once and lists the node's
         pods again, so that pods deleted meanwhile stop here even while the watch is still catching up."""
-        last_ok = checked = posted = time.monotonic()
+        last_ok = last_sent = checked = posted = time.monotonic()
         away = False
         while True:
+            sent = time.monotonic()
             try:
                 async with asyncio.timeout(RENEW_TIMEOUT_S):
                     await self.renew_lease()
-                now = time.monotonic()
+                now, last_sent = time.monotonic(), sent
                 away = away or now - last_ok > AWAY_S
                 last_ok = now
                 if away:
                     log.info("node %s: heard by the server again; posting status, listing pods", self.name)
                     await self.post_status(port)
                     await self.resync()
+                    self.unfence()
                     away, checked, posted = False, now, now
                 elif now - checked >= NODE_CHECK_S:
                     checked = now
@@ -140,7 +145,22 @@ class Agent:
             except (ApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 away = True
                 log.warning("node %s: heartbeat failed: %s", self.name, exc or type(exc).__name__)
+                self.fence(last_sent, time.monotonic())
             await asyncio.sleep(LEASE_RENEW_S)
+
+    def fence(self, last_sent: float, now: float) -> None:
+        """Stop the Job pods the server may have replaced elsewhere by now (``fence``)."""
+        live = [w for w in self.workers.values() if not w.fenced]
+        for pod in fence.to_fence([w.pod for w in live], last_sent, now, self.node_monitor_grace):
+            log.warning("node %s: no renewal for %.0f s; fencing Job pod %s/%s (replaced elsewhere by now)",
+                        self.name, now - last_sent, pod.metadata.namespace, pod.metadata.name)
+            self.workers[pod.metadata.uid].fence(True)
+
+    def unfence(self) -> None:
+        """Heard again: pods deleted meanwhile are stopping (``resync``); the others are the server's to judge,
+        their containers fenced as failed ones."""
+        for worker in self.workers.values():
+            worker.fence(False)
 
     async def _ready_on_server(self) -> bool:
         node = await self.client.get("nodes", self.name)
@@ -267,7 +287,7 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
-                      metrics_period=ctx.metrics_period)
+                      metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace)
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -56,6 +56,7 @@ class Worker:
         self.stopping: set[str] = set()  # runs being stopped (preStop, grace period) on the worker's behalf
         self.ip = ""
         self.gone = False
+        self.fenced = False  # cut off past its eviction point: nothing runs until the server is heard again
 
     @property
     def uid(self) -> str:
@@ -74,6 +75,13 @@ class Worker:
         """The pod object is gone from the API (force-deleted): stop everything without asking anyone."""
         self.gone = True
         self.wake.set()
+
+    def fence(self, on: bool) -> None:
+        """Fenced, the pod's running containers are stopped and none is started (see ``fence``); lifted when
+        the server is heard again and still holds the pod."""
+        if on != self.fenced:
+            self.fenced = on
+            self.wake.set()
 
     def adopt(self, runs: list[Run]) -> None:
         """Runs found in the engine at start-up. A running one keeps the readiness the pod's status shows for
@@ -122,6 +130,13 @@ class Worker:
         self.timers.clear()
         self.ip = self.ip or await self.node.engine.call(self.node.sandboxes.address, self.uid)
         await self._refresh()
+        if self.fenced:
+            for run in self.runs.values():
+                if run.running and run.cid not in self.stopping:
+                    self._event(events.stopping(run.container), run.container)
+                    self.stopping.add(run.cid)
+                    asyncio.ensure_future(self._kill(run))
+            return  # no status: the server cannot be reached, and the pod is likely replaced there
         spec = self.pod.spec
         obs = Observed(latest(list(self.runs.values())), time.time(), dict(self.backoff),
                        frozenset(self.health.unhealthy), self.node.backoff_policy,

@@ -36,6 +36,9 @@ AGENT = Parser("agent", "--server https://HOST:PORT --token TOKEN [OPTIONS] | st
     flag("--labels", "labels", "list", "labels of the Node, k=v[,k=v...] (repeatable)", "LABELS"),
     flag("--taints", "taints", "list", "taints of the Node, k=v:Effect[,...] (repeatable)", "TAINTS"),
     flag("--metrics-period", "metrics_period", "value", "seconds between usage samples (default 10)", "SECONDS"),
+    flag("--node-monitor-grace", "node_monitor_grace", "value", "the server's --node-monitor-grace (default 5; "
+         "must match it): cut off this long plus a Job pod's unreachable toleration, the pod is stopped here, "
+         "as the server replaces it elsewhere", "SECONDS"),
     flag("-d --detach", "detach", help="run in the background; return once the node has joined"),
 ], interspersed=True)
 STOP = Parser("agent stop", "--root DIR", [
@@ -96,7 +99,20 @@ def _options(opts: dict, root: str):
     from portside.cli.cluster import metrics_period
     return AgentOptions(server, token, name, os.path.abspath(opts["root"] or root), node_ip,
                         parse_labels(opts["labels"]), parse_taints(opts["taints"]),
-                        metrics_period(opts["metrics_period"], "agent"))
+                        metrics_period(opts["metrics_period"], "agent"), _grace(opts["node_monitor_grace"]))
+
+
+def _grace(value: str | None) -> float:
+    """``--node-monitor-grace``: positive seconds, 5 (the server's default) when absent."""
+    if value is None:
+        return 5.0
+    try:
+        grace = float(value)
+    except ValueError:
+        grace = -1.0
+    if not 0 < grace < float("inf"):
+        raise InvalidArgument(f"agent: --node-monitor-grace: expected a positive number of seconds, got {value!r}")
+    return grace
 
 
 def cmd_agent(argv: list[str], root: str) -> int:
