@@ -13,6 +13,7 @@ from join.conftest import wait_ready
 from join.test_join import running
 from support.builders import pod
 from support.cluster import Cluster
+from support.wait import eventually
 
 from .conftest import identity_of, lease_holder, server
 
@@ -29,6 +30,16 @@ def web(name: str, node: str) -> str:
 def serves(p: dict) -> bool:
     with urllib.request.urlopen(f"http://{p['status']['podIP']}:8080/", timeout=5) as resp:
         return resp.read() == b"serving\n"
+
+
+def comes_to_serve(p: dict) -> bool:
+    """A pod just Running (no readiness probe) whose httpd may not listen yet: it serves within a few seconds."""
+    def answers() -> bool:
+        try:
+            return serves(p)
+        except OSError:
+            return False
+    return eventually(answers, 10, 0.1, f"pod {p['metadata']['name']} to serve")
 
 
 def container(p: dict) -> tuple[str, int]:
@@ -58,9 +69,9 @@ def test_an_agent_given_two_servers_keeps_working_when_one_dies(tmp_path, etcd_u
         a.kill()  # the leader, and the server the agent talks to
         b.kubectl("apply", "-f", "-", input=web("after", "ha-node"))
         after = running(b, "after")  # b leads and binds it; the agent's watch moved to b and it runs the pod
-        assert identity_of(b) in lease_holder(b) and serves(after)
+        assert identity_of(b) in lease_holder(b) and comes_to_serve(after)
         again = running(b, "before")
-        assert container(again) == container(before) and serves(again)
+        assert container(again) == container(before) and comes_to_serve(again)
         assert node.proc.poll() is None
 
 
@@ -76,10 +87,10 @@ def test_sigkill_of_up_or_of_the_agent_leaves_pods_running_and_nothing_restarts(
         assert container(first)[0].removeprefix("portside://") in pids
 
         cluster.kill()
-        assert serves(first) and node.proc.poll() is None  # the agent outlives its server, and so do pods
+        assert comes_to_serve(first) and node.proc.poll() is None  # the agent outlives its server, and so do pods
         cluster = Cluster(cluster.data_dir, port=cluster.port, extra=cluster.extra).start()
         cluster.kubectl("apply", "-f", "-", input=web("fresh", "crash-node"))
-        assert serves(running(cluster, "fresh"))  # the agent's watch resumed on the restarted server
+        assert comes_to_serve(running(cluster, "fresh"))  # the agent's watch resumed on the restarted server
         after_up = running(cluster, "steady")
         assert container(after_up) == container(first) and pod_names(cluster) == ["fresh", "steady"]
         per_pod = len(pids)  # the app container, and a sandbox if the engine keeps one
@@ -88,12 +99,12 @@ def test_sigkill_of_up_or_of_the_agent_leaves_pods_running_and_nothing_restarts(
 
         node.proc.send_signal(signal.SIGKILL)
         node.proc.wait()
-        assert serves(first)
+        assert comes_to_serve(first)
         node.start(cluster.url, "")  # its credential is kept in its root; its containers are adopted
         cluster.kubectl("apply", "-f", "-", input=web("third", "crash-node"))
-        assert serves(running(cluster, "third"))  # the restarted agent has caught up with the pods
+        assert comes_to_serve(running(cluster, "third"))  # the restarted agent has caught up with the pods
         adopted = running(cluster, "steady")
-        assert container(adopted) == container(first) and serves(adopted)
+        assert container(adopted) == container(first) and comes_to_serve(adopted)
         assert pod_names(cluster) == ["fresh", "steady", "third"]
         now = engine_pids(node)
         assert len(now) == 3 * per_pod and now.items() >= later.items()  # the same processes: none restarted, none doubled
