@@ -44,7 +44,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests"), str(HERE.parent / "tests" / "store")]
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
 from support.chaos import cgroup_pids, kill_host, three_hosts  # noqa: E402
 from support.wait import Watch, eventually, eventually_async  # noqa: E402
@@ -338,7 +338,7 @@ async def _leader(servers: list[Server]) -> Server:
 
 def failover(base: Path, trials: int) -> dict:
     """(d) SIGKILL the leading server: until the other holds the Lease and its scheduler has bound a new pod."""
-    from etcd_cluster import EtcdCluster
+    from support.etcd import EtcdCluster
     (base / "etcd").mkdir()
     etcd = EtcdCluster(base / "etcd").start()
     servers = [Server(base, name, "--store", etcd.store_url) for name in ("a", "b")]

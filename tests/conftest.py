@@ -61,3 +61,22 @@ def busybox_rootfs_tar(tmp_path_factory: pytest.TempPathFactory) -> "os.PathLike
     with tarfile.open(tar_path, "w") as tar:
         tar.add(base / "rootfs", arcname=".")
     return tar_path
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory):
+    """Three etcd members on loopback, started once per test process by the first test that asks."""
+    from support.etcd import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def etcd_url(etcd_cluster):
+    """The etcd cluster's store URL, its key space empty (what an earlier test wrote is deleted)."""
+    etcd_cluster.wipe()
+    return etcd_cluster.store_url

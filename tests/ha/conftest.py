@@ -1,6 +1,6 @@
 """Several ``portside up`` servers on one three-member etcd, and agents joined to them.
 
-The etcd cluster (tests/store/etcd_cluster.py) is started once per test process; each test gets its key space
+The etcd cluster (tests/support/etcd.py, the suite-wide ``etcd_cluster`` fixture) is started once per test process; each test gets its key space
 empty. Agents come from tests/join's fixture, which stops them and removes their pods even when a test fails.
 """
 
@@ -9,26 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from join.conftest import agents  # noqa: F401 - the fixture, for the tests here
-from store.etcd_cluster import EtcdCluster
 from support.cluster import Cluster
-
-
-@pytest.fixture(scope="session")
-def etcd_cluster(tmp_path_factory):
-    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"))
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def etcd_url(etcd_cluster):
-    """The store URL, its key space empty (what an earlier test wrote is deleted)."""
-    etcd_cluster.wipe()
-    return etcd_cluster.store_url
 
 
 def server(base: Path, name: str, store: str, *flags: str) -> Cluster:
