@@ -219,7 +219,7 @@ def node_recovery(trials: int = 5, replicas: int = 6) -> list[float]:
             took.append(time.monotonic() - lost)
             print(f"node loss trial: {took[-1]:.1f} s", file=sys.stderr, flush=True)
             victim.start(nodes.url, "")
-            _node_ready(cluster, victim.name)
+            _host_ready(cluster, victim.name)
         return took
 
 
@@ -232,7 +232,7 @@ def _ready_on(cluster, replicas: int, on: set[str]) -> dict:
                       watch=Watch(cluster.kubeconfig, "pods", NS, "app=web"))
 
 
-def _node_ready(cluster, name: str) -> None:
+def _host_ready(cluster, name: str) -> None:
     def check(nodes: dict):
         n = nodes.get(name) or {}
         conditions = (n.get("status") or {}).get("conditions") or []
