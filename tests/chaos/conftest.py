@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from leftovers import TEST_CGROUP_PARENT
 
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
 
@@ -33,6 +34,8 @@ def seed_archive(python_base) -> Path:  # noqa: F811 - python_base is the fixtur
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not result.exists():
             root.mkdir(exist_ok=True)
+            # the build's RUN steps in this process's test cgroup parent, which the suite removes at its end
+            (root / "engine.json").write_text(json.dumps({"cgroup_parent": TEST_CGROUP_PARENT}))
             subprocess.run(["cp", "-al", str(base_root / "image"), str(root / "image")], check=True)
             env = {**os.environ, "PORTSIDE": f"{sys.executable} -m portside", "PORTSIDE_ROOT": str(root)}
             proc = subprocess.run(["sh", str(REPO / "examples/seed/build.sh")], env=env, capture_output=True,
