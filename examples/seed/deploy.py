@@ -91,9 +91,10 @@ async def wait_ready() -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     async with Client.from_kubeconfig(KUBECONFIG) as client:
         while True:
-            status = (await client.get("deployments.apps", "my-app", "default")).get("status", {})
-            print(f"ready {status.get('readyReplicas', 0)}/3", flush=True)
-            if status.get("readyReplicas", 0) >= 3 and status.get("updatedReplicas", 0) >= 3:
+            status = (await client.get("deployments.apps", "my-app", "default")).status
+            ready, updated = (status.ready_replicas or 0, status.updated_replicas or 0) if status else (0, 0)
+            print(f"ready {ready}/3", flush=True)
+            if ready >= 3 and updated >= 3:
                 return
             if time.monotonic() > deadline:
                 raise SystemExit(f"deploy: the replicas were not Ready within {READY_TIMEOUT_S} s; "

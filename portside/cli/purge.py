@@ -20,15 +20,19 @@ def purge(data_dir: str, engine_root: str) -> int:
     from portside.agent.sandbox import purge as purge_pods
     from portside.engine import Engine
     from portside.engine.records import remove_tree
+    from portside.runtime.cgroups import remove_parent
 
     if running_pid(data_dir) is not None:  # an up started meanwhile: its agent would start the pods again
         sys.stderr.write(f"portside: a portside up is running for {data_dir} again: not purged\n")
         return 1
-    removed = purge_pods(Engine(Path(engine_root)), data_dir)
+    engine = Engine(Path(engine_root))
+    removed = purge_pods(engine, data_dir)
     lines = [f"removed container {c}" for c in removed.containers]
     lines += [f"removed pod sandbox {s}: network namespace, veth and address" for s in removed.sandboxes]
     lines += [f"removed pod directories {d}" for d in removed.pod_dirs]
     lines += [f"removed the service rules of a proxy that is gone (nftables table {t})" for t in _proxy_orphans()]
+    if removed.containers and remove_parent(engine.settings().get("cgroup_parent", "portside")):
+        lines.append(f"removed the empty cgroup parent {engine.settings().get('cgroup_parent', 'portside')}")
     if os.path.exists(os.path.join(data_dir, LOCK_FILE)):  # never delete a directory no up ever used
         remove_tree(Path(data_dir))
         lines.append(f"removed data directory {data_dir}")

@@ -114,6 +114,21 @@ class Cgroup:
             return ""
 
 
+def remove_parent(parent: str) -> bool:
+    """Remove an engine's cgroup parent from every hierarchy where it is empty (a purge's last step: runc makes
+    it, and nothing removes it while containers may come); True when one was removed. A busy one stays."""
+    name, removed = parent.strip("/"), False
+    for hierarchy in [BASE] if unified() else [d for d in BASE.iterdir() if d.is_dir()]:
+        try:
+            (hierarchy / name).rmdir()
+            removed = True
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError:  # still holds a container's cgroup or a process: not ours to take
+            pass
+    return removed
+
+
 def _keyed(text: str, key: str) -> int:
     """A value from a flat-keyed cgroup file ("oom_kill 3" lines)."""
     for line in text.splitlines():

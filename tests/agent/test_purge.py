@@ -120,6 +120,8 @@ def test_down_purge_removes_the_clusters_pods_sandboxes_and_state(node, tmp_path
         assert f"removed pod sandbox {pod['metadata']['uid']} ({pod['status']['podIP']})" in out
     eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []
+    assert f"removed the empty cgroup parent {settings['cgroup_parent']}\n" in out
+    assert not [d for d in Path("/sys/fs/cgroup").glob(f"*/{settings['cgroup_parent']}")]
     assert not cluster.data_dir.exists()
     again = down("--purge", "--data-dir", str(cluster.data_dir))
     assert again.returncode == 0 and again.stdout == \
