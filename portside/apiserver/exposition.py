@@ -84,8 +84,14 @@ def middleware():
             code = exc.status
             raise
         finally:
-            REQUESTS.labels(verb, group, resource, str(code)).inc()
-            LATENCY.labels(verb, group, resource).observe(time.monotonic() - start)
+            counted = (verb, group, resource, code)
+            child = children.get(counted)
+            if child is None:  # prometheus_client's labels() locks and validates: done once per series
+                child = children[counted] = (REQUESTS.labels(verb, group, resource, str(code)).inc,
+                                             LATENCY.labels(verb, group, resource).observe)
+            child[0]()
+            child[1](time.monotonic() - start)
+    children: dict[tuple, tuple] = {}
     return measure
 
 
@@ -94,20 +100,22 @@ class TimedStore:
 
     def __init__(self, store) -> None:
         self._store = store
+        for name in TIMED_OPS:  # wrapped once here, not on every call (the API server's hot path)
+            if hasattr(store, name):
+                setattr(self, name, _timed(getattr(store, name), STORE.labels(name).observe))
 
-    def __getattr__(self, name: str):
-        found = getattr(self._store, name)
-        if name not in TIMED_OPS:
-            return found
-        observe = STORE.labels(name).observe
+    def __getattr__(self, name: str):  # only what __init__ did not wrap
+        return getattr(self._store, name)
 
-        async def timed(*args, **kwargs):
-            start = time.monotonic()
-            try:
-                return await found(*args, **kwargs)
-            finally:
-                observe(time.monotonic() - start)
-        return timed
+
+def _timed(operation, observe):
+    async def timed(*args, **kwargs):
+        start = time.monotonic()
+        try:
+            return await operation(*args, **kwargs)
+        finally:
+            observe(time.monotonic() - start)
+    return timed
 
 
 class _Families:
