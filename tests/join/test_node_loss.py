@@ -12,12 +12,17 @@ import subprocess
 import sys
 import time
 
+import pytest
 from support.builders import deployment, service
 from support.net import free_port
 from support.wait import Watch, eventually
 
 from .conftest import in_host, ip, server, wait_ready
 from .test_join import join_command
+
+# Both tests name their nodes lost-a and lost-b, and a node's cgroup parent carries its name: one worker runs
+# them one after the other (with --dist loadgroup), or one test's clean-up would take the other's containers.
+pytestmark = pytest.mark.xdist_group("node-loss-names")
 
 GRACE_S = 5
 TOLERATION_S = 10

@@ -272,7 +272,11 @@ def _link_exists(name: str) -> bool:
 
 def _delete_link(name: str) -> None:
     if name and _link_exists(name):
-        _ip_batch(f"link del {name}\n")
+        try:
+            _ip_batch(f"link del {name}\n")
+        except NetworkError:
+            if _link_exists(name):  # gone meanwhile is what we wanted: the kernel destroys a veth whose peer's
+                raise               # namespace lost its last process, and may do so between the look and the del
 
 
 def _sysctl(key: str, value: str) -> None:
