@@ -10,18 +10,7 @@ from leftovers import TEST_CGROUP_PARENT
 from portside.runtime import logfile, monitor, spec
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import CommandNotFound
-from portside.runtime.rootfs import mount_overlay, unmount
 from portside.runtime.runc import Runc
-
-
-@pytest.fixture
-def bundle(needs_root: None, busybox_layer: Path, tmp_path: Path):
-    rootfs = tmp_path / "rootfs"
-    mount_overlay([busybox_layer], tmp_path / "upper", tmp_path / "work", rootfs)
-    try:
-        yield tmp_path
-    finally:
-        unmount(rootfs)
 
 
 def _plan(bundle: Path, argv: list[str], **kw) -> monitor.Plan:

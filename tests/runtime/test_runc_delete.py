@@ -7,22 +7,10 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
 from leftovers import TEST_CGROUP_PARENT
 
 from portside.runtime import monitor, spec
-from portside.runtime.rootfs import mount_overlay, unmount
 from portside.runtime.runc import Runc
-
-
-@pytest.fixture
-def bundle(needs_root: None, busybox_layer: Path, tmp_path: Path):
-    rootfs = tmp_path / "rootfs"
-    mount_overlay([busybox_layer], tmp_path / "upper", tmp_path / "work", rootfs)
-    try:
-        yield tmp_path
-    finally:
-        unmount(rootfs)
 
 
 def _recording_runc(bundle: Path) -> tuple[Runc, Path]:
