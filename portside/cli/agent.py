@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import subprocess
 import sys
 
 from portside.cli.flags import HelpRequested, Parser, flag
@@ -173,13 +172,11 @@ def run(options) -> int:
 
 
 def _detach(argv: list[str], options) -> int:
+    from portside.cli.cluster import spawn_detached
     os.makedirs(options.state_dir, mode=0o700, exist_ok=True)
     child_argv = [a for a in argv if a not in ("-d", "--detach")]
     log_path = options.state_dir / "agent.log"
-    with open(log_path, "ab") as log:
-        cmd = [sys.executable, "-m", "portside", "--root", options.root, "agent", *child_argv]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                start_new_session=True, env={**os.environ, "PORTSIDE_UP_DETACHED": "1"})
+    proc = spawn_detached(["agent", *child_argv], str(options.root), str(log_path))
     line = proc.stdout.readline().decode()
     proc.stdout.close()
     if not line:

@@ -210,14 +210,19 @@ def cmd_up(argv: list[str], root: str) -> int:
                                metrics_period=period, **lifecycle))
 
 
+def spawn_detached(args: list[str], root: str, log_path: str) -> subprocess.Popen:
+    """``portside --root ROOT ARGS`` in a session of its own, stderr to ``log_path``; its stdout is a pipe whose
+    first line says it is ready (a detached ``up`` or ``agent`` writes it, then closes it)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "portside", "--root", root, *args], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+                                env={**os.environ, "PORTSIDE_UP_DETACHED": "1"})
+
+
 def _detach(argv: list[str], root: str, data_dir: str) -> int:
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     child_argv = [a for a in argv if a not in ("-d", "--detach")]
-    log = open(os.path.join(data_dir, "portside.log"), "ab")
-    cmd = [sys.executable, "-m", "portside", "--root", root, "up", "--data-dir", data_dir, *child_argv]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                            start_new_session=True, env={**os.environ, "PORTSIDE_UP_DETACHED": "1"})
-    log.close()
+    proc = spawn_detached(["up", "--data-dir", data_dir, *child_argv], root, os.path.join(data_dir, "portside.log"))
     line = proc.stdout.readline().decode()
     hint = proc.stdout.readline().decode() if line else ""  # how to join, when the server can be joined
     proc.stdout.close()
