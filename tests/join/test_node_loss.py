@@ -133,7 +133,7 @@ def returned_cleanly(cluster, ns: str, a, old: dict, new: dict) -> None:
     eventually(lambda: not taints(json.loads(cluster.kubectl("get", "node", "lost-a", "-o", "json").stdout)),
                15, what="a's taints lifted")
     old_uids = {p["metadata"]["uid"] for p in old.values()}
-    eventually(lambda: not {uid for uid, _ in engine_pods(a)} & old_uids, 30,
+    eventually(lambda: not {uid for uid, _ in engine_pods(a)} & old_uids, 60,
                what="a removed the containers of its replaced pods")
     pods = json.loads(cluster.kubectl("get", "pods", "-n", ns, "-o", "json").stdout)["items"]
     assert sorted(p["metadata"]["name"] for p in pods) == sorted(new)  # no duplicate, nothing back on a
