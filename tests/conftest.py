@@ -80,3 +80,17 @@ def etcd_url(etcd_cluster):
     """The etcd cluster's store URL, its key space empty (what an earlier test wrote is deleted)."""
     etcd_cluster.wipe()
     return etcd_cluster.store_url
+
+
+MULTI_HOST_DIRS = ("join", "chaos", "ha")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The tests that run agents on network-namespace hosts run on one xdist worker, one after another: several
+    at once on a 2-core machine stretch their timing windows (node grace, tolerations, fencing) past what they
+    allow, and some share node names."""
+    import pathlib
+
+    for item in items:
+        if pathlib.Path(str(item.fspath)).parent.name in MULTI_HOST_DIRS:
+            item.add_marker(pytest.mark.xdist_group("multi-host"))
