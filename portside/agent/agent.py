@@ -92,7 +92,7 @@ class Agent:
     # -- the Node and its Lease -------------------------------------------------------------------------------
 
     async def register(self, port: int) -> None:
-        """Create the Node (it exists on every later start) and post its status; a server error is retried a
+        """Create the Node (it exists on every later start), its Lease, then post its status; a server error is retried a
         few times, then fails the component with the server's message."""
         for delay in REGISTER_RETRIES_S:
             try:
@@ -110,6 +110,7 @@ class Agent:
             await self.client.create("nodes", nodes.node_object(self.name))
         except AlreadyExists:
             pass
+        await self.renew_lease()  # before Ready: a Ready node without a Lease reads as one that stopped renewing
         await self.post_status(port)
 
     async def post_status(self, port: int) -> None:
