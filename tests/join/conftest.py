@@ -151,11 +151,12 @@ class Agent:
         # An agent of this root that outlived its stop (seen after node-loss tests, cause not yet found) would
         # start the containers again behind the clean-up: ended here, and named in the output.
         strays = _processes_of(self.root)
+        named = [f"{pid}: {_cmdline(pid)}" for pid in strays]
         for pid in strays:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if strays:
-            print(f"killed processes of {self.root} that outlived the agent's stop: {strays}")
+            print(f"killed processes of {self.root} that outlived the agent's stop: {named}")
         script = ("import sys\nfrom pathlib import Path\nfrom portside.engine import Engine\n"
                   "e = Engine(Path(sys.argv[1]))\n"
                   "for info in e.list(all=True):\n    e.remove(info['Id'], force=True)\n"
@@ -179,8 +180,20 @@ def agents(tmp_path: Path, busybox_rootfs_tar: Path):
         return made[-1]
 
     yield make
-    leftovers = [item for a in made for item in a.cleanup()]
+    leftovers = cleanup_all(made)
     assert not leftovers, f"left behind: {leftovers}"
+
+
+def cleanup_all(agents: list[Agent]) -> list[str]:
+    """Clean up each agent, even when an earlier one's clean-up failed (an agent skipped here keeps restarting its
+    pods after the test); what is left and what failed, as one list."""
+    leftovers: list[str] = []
+    for agent in agents:
+        try:
+            leftovers += agent.cleanup()
+        except Exception as exc:  # noqa: BLE001 - reported with the rest
+            leftovers.append(f"the clean-up of agent {agent.name} failed: {exc}")
+    return leftovers
 
 
 def server(base: Path, *flags: str) -> Cluster:
@@ -200,6 +213,12 @@ def wait_ready(cluster: Cluster, name: str, timeout: float = AGENT_READY_S) -> d
         conditions = ((n or {}).get("status") or {}).get("conditions") or []
         return n if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions) else None
     return eventually(ready, timeout, what=f"node {name} Ready", watch=Watch(cluster.kubeconfig, "nodes"))
+
+
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
+    return "(gone)"
 
 
 def _processes_of(root: Path) -> list[int]:
