@@ -24,6 +24,8 @@ from leftovers import remove_cgroup_parent
 from support.cluster import Cluster
 from support.wait import eventually
 
+from portside.runtime.monitor import MONITOR_NAME
+
 AGENT_READY_S = 60
 # Enter a host: its network namespace and a mount namespace of its own in which /sys is mounted again, so that it
 # shows the host's interfaces, with the machine's cgroup hierarchies bound back under it. (``ip netns exec``
@@ -148,8 +150,8 @@ class Agent:
         self.stop()
         if (self.root / "agent" / "portside.pid").exists():
             self.portside("agent", "stop", "--root", str(self.root))
-        # An agent of this root that outlived its stop (seen after node-loss tests, cause not yet found) would
-        # start the containers again behind the clean-up: ended here, and named in the output.
+        # An agent or engine daemon of this root that outlived its stop would start containers again behind the
+        # clean-up: ended here, and named in the output (a leak).
         strays = _processes_of(self.root)
         named = [f"{pid}: {_cmdline(pid)}" for pid in strays]
         for pid in strays:
@@ -222,12 +224,14 @@ def _cmdline(pid: int) -> str:
 
 
 def _processes_of(root: Path) -> list[int]:
-    """Pids of portside processes started for ``root`` (agents and their engine daemons)."""
+    """Pids of portside processes started for ``root``: agents and their engine daemons, not the containers'
+    monitors (forks of the agent that keep its command line, named apart; the engine's clean-up ends them)."""
     marker = f"--root\0{root}\0".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             with contextlib.suppress(OSError):
-                if marker in (entry / "cmdline").read_bytes():
+                if marker in (entry / "cmdline").read_bytes() and \
+                        (entry / "comm").read_text().strip() != MONITOR_NAME:
                     found.append(int(entry.name))
     return found
