@@ -86,6 +86,11 @@ async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready)
 
 
+async def run_access_controllers(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.access import run_component
+    await run_component(ctx, ready)
+
+
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
@@ -155,6 +160,7 @@ async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
+    Component("access-controllers", run_access_controllers, needs=("apiserver",)),
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .printers_pod import pod_cells
+from .printers_rbac import binding_cells, role_cells, service_account_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
 
@@ -199,3 +200,13 @@ PRINTERS: dict[str, Printer] = {
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }
+
+_BINDING_COLUMNS = [_c("Role"), _c("Age"), _c("Users", priority=1), _c("Groups", priority=1),
+                    _c("ServiceAccounts", priority=1)]
+PRINTERS.update({
+    "Role": Printer([_c("Created At", "date")], role_cells),
+    "ClusterRole": Printer([_c("Created At", "date")], role_cells),
+    "RoleBinding": Printer(_BINDING_COLUMNS, binding_cells),
+    "ClusterRoleBinding": Printer(_BINDING_COLUMNS, binding_cells),
+    "ServiceAccount": Printer([_c("Secrets", "integer"), _c("Age")], service_account_cells),
+})

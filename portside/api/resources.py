@@ -54,6 +54,8 @@ def _info(group: str, kind: str, plural: str, model: type, *, namespaced: bool =
 
 
 _NS_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+_RBAC = "rbac.authorization.k8s.io"
+_ASK = ("create",)  # the reviews: answered, never stored
 
 RESOURCES: list[ResourceInfo] = [
     _info("", "Namespace", "namespaces", models.Namespace, namespaced=False, short=("ns",), verbs=_NS_VERBS,
@@ -76,6 +78,22 @@ RESOURCES: list[ResourceInfo] = [
     _info("coordination.k8s.io", "Lease", "leases", models.Lease),
     _info("policy", "PodDisruptionBudget", "poddisruptionbudgets", models.PodDisruptionBudget, short=("pdb",),
           sub=("status",)),
+    _info("", "ServiceAccount", "serviceaccounts", models.ServiceAccount, short=("sa",), sub=("token",)),
+    _info(_RBAC, "ClusterRole", "clusterroles", models.ClusterRole, namespaced=False),
+    _info(_RBAC, "ClusterRoleBinding", "clusterrolebindings", models.ClusterRoleBinding, namespaced=False),
+    _info(_RBAC, "Role", "roles", models.Role),
+    _info(_RBAC, "RoleBinding", "rolebindings", models.RoleBinding),
+    _info("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", models.SelfSubjectReview,
+          namespaced=False, verbs=_ASK),
+    _info("authentication.k8s.io", "TokenReview", "tokenreviews", models.TokenReview, namespaced=False, verbs=_ASK),
+    _info("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+          models.LocalSubjectAccessReview, verbs=_ASK),
+    _info("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+          models.SelfSubjectAccessReview, namespaced=False, verbs=_ASK),
+    _info("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", models.SelfSubjectRulesReview,
+          namespaced=False, verbs=_ASK),
+    _info("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", models.SubjectAccessReview,
+          namespaced=False, verbs=_ASK),
 ]
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}

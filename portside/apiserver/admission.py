@@ -57,6 +57,9 @@ class Admission:
         self.registry = registry
         self.toleration_seconds = toleration_seconds
         self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
+        # Checks the server adds (RBAC's escalation check, ServiceAccount admission): ``await guard(info, new, old)``
+        # on every create (old None) and update; one raises an ApiError to refuse.
+        self.guards: list = []
 
     def forget_namespace(self, name: str) -> None:
         self._namespaces.discard(name)
@@ -67,9 +70,13 @@ class Admission:
         if info.kind == "Pod" and info.group == "":
             default_tolerations(obj.setdefault("spec", {}), self.toleration_seconds)
         await self._common(info, obj)
+        for guard in self.guards:
+            await guard(info, obj, None)
 
     async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any]) -> None:
         await self._common(info, new)
+        for guard in self.guards:
+            await guard(info, new, old)
 
     async def _common(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         if info.kind == "Service":

@@ -1,19 +1,25 @@
 """The aiohttp application: health, version, discovery, OpenAPI, and the resource tree under /api and /apis.
 
-One middleware turns every failure into a ``Status`` body (kubectl reads reason and message from it) and applies
-authentication before any handler runs.
+One middleware turns every failure into a ``Status`` body (kubectl reads reason and message from it) and, before
+any handler runs, authenticates the caller and asks the authorizer chain whether it may do what the request
+asks: every path is authorized, resource or not, before routing (``authz``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from aiohttp import web
 
 from portside.apiserver import discovery, errors, exposition
-from portside.apiserver.auth import USER, Authenticator, User
+from portside.apiserver.auth import ANONYMOUS, CALLER, SELF_AUTHENTICATING, USER, Authenticator, User
+from portside.apiserver.authz import attributes
+from portside.apiserver.authz.chain import Authorizer, forbidden
+from portside.apiserver.authz.impersonation import impersonated
+from portside.apiserver.authz.rbac import WRITES, settle_write
+from portside.apiserver.authz.reviews import KINDS as REVIEW_KINDS
+from portside.apiserver.authz.reviews import Reviews
 from portside.apiserver.bootstrap import Bootstrap
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.metricsapi import MetricsAPI
@@ -24,12 +30,38 @@ log = logging.getLogger("portside.apiserver")
 MAX_BODY = 3 * 1024 * 1024  # Kubernetes' request size limit
 
 
-def _middleware(auth: Authenticator):
+async def _authorize(authorizer: Authorizer, user: User, request: web.Request) -> attributes.Attributes:
+    attrs = attributes.from_request(user, request.method, request.path, request.query)
+    checks = [attrs]
+    also = attributes.also_create(attrs, request.method, request.headers.get("Upgrade", "").lower() == "websocket")
+    if also is not None:
+        checks.append(also)
+    for asked in checks:
+        decision = await authorizer.decide(asked, request)
+        if not decision.allowed:
+            if user.anonymous:
+                raise errors.unauthorized()
+            raise forbidden(asked, decision.reason)
+    return attrs
+
+
+def _middleware(auth: Authenticator, authorizer: Authorizer):
     @web.middleware
     async def handle(request: web.Request, handler):
+        caller = None
         try:
-            request[USER] = auth.check(request)
-            return await handler(request)
+            if request.path in SELF_AUTHENTICATING:
+                request[USER] = ANONYMOUS
+                return await handler(request)
+            user = await impersonated(authorizer, await auth.authenticate(request), request)
+            request[USER] = user
+            attrs = await _authorize(authorizer, user, request)
+            caller = CALLER.set(user)
+            response = await handler(request)
+            if attrs.api_group == "rbac.authorization.k8s.io" and request.method in WRITES \
+                    and response.status < 300 and isinstance(response, web.Response) and response.body:
+                await settle_write(authorizer.rbac, request.method, response.body)
+            return response
         except errors.ApiError as exc:
             return respond(exc.body(), exc.code)
         except web.HTTPRequestEntityTooLarge:
@@ -41,6 +73,9 @@ def _middleware(auth: Authenticator):
             log.exception("%s %s failed", request.method, request.path)
             failure = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc}")
             return respond(failure.body(), 500)
+        finally:
+            if caller is not None:
+                CALLER.reset(caller)
     return handle
 
 
@@ -51,8 +86,8 @@ def _ok(body: bytes | None, what: str) -> web.Response:
 
 
 class Routes:
-    def __init__(self, handlers: Handlers, address: str) -> None:
-        self.handlers, self.address = handlers, address
+    def __init__(self, handlers: Handlers, address: str, reviews: Reviews) -> None:
+        self.handlers, self.address, self.reviews = handlers, address, reviews
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -82,9 +117,12 @@ class Routes:
             return _ok(discovery.group(parts[0]), request.path)
         if len(parts) == 2:
             return _ok(discovery.resource_list(parts[0], parts[1]), request.path)
-        if parts == ["authorization.k8s.io", "v1", "selfsubjectaccessreviews"] and request.method == "POST":
-            return respond(access_review(await json_body(request), request[USER]), 201)
-        return await self.handlers.serve(request, resolve(parts[0], parts[1], parts[2:]))
+        t = resolve(parts[0], parts[1], parts[2:])
+        if t.info.kind in REVIEW_KINDS and not t.name:
+            if request.method != "POST":
+                raise errors.method_not_allowed(request.method.lower(), t.info)
+            return respond(await self.reviews.answer(t, await json_body(request), request[USER]), 201)
+        return await self.handlers.serve(request, t)
 
     async def openapi_v2(self, request: web.Request) -> web.Response:
         """JSON or gnostic protobuf by Accept; 304 to a matching If-None-Match, since the document is ~200 kB.
@@ -115,25 +153,15 @@ class Routes:
         raise errors.route_not_found(request.path)
 
 
-def access_review(review: dict, user: User | None) -> bytes:
-    """``kubectl auth can-i``: the admin may do anything, the read-only user may get, list and watch."""
-    verb = ((review.get("spec") or {}).get("resourceAttributes") or {}).get("verb", "")
-    allowed = user is not None and (not user.read_only or verb in ("get", "list", "watch"))
-    out = {**review, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-           "status": {"allowed": allowed}}
-    if not allowed:
-        out["status"]["reason"] = f"the {user.name if user else 'anonymous'} token may not {verb}"
-    return json.dumps(out).encode()
-
-
 def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False,
-             bookmark_every: float = 5.0, join: Bootstrap | None = None) -> web.Application:
+             bookmark_every: float = 5.0, join: Bootstrap | None = None, *, authorizer: Authorizer,
+             authenticator: Authenticator | None = None, reviews: Reviews | None = None) -> web.Application:
     """``join``: the endpoints that let agents join, and the node credentials they were given."""
-    auth = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure,
-                         nodes=join.credentials if join else None)
-    app = web.Application(middlewares=[exposition.middleware(), _middleware(auth)],
+    auth = authenticator or Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure,
+                                          nodes=join.credentials if join else None)
+    app = web.Application(middlewares=[exposition.middleware(), _middleware(auth, authorizer)],
                           client_max_size=MAX_BODY)
-    r = Routes(Handlers(registry, bookmark_every), address)
+    r = Routes(Handlers(registry, bookmark_every), address, reviews or Reviews(authorizer))
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)

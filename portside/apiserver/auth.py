@@ -1,15 +1,26 @@
-"""Bearer-token authentication and the coarse authorization rules: the read-only token may only read; a node's
-credential is confined by the Node authorizer (``nodeauth``), applied per request once the target is known.
+"""Authentication: who a request comes from. What that caller may do is the authorizers' question (``authz``).
 
-Only the health and version endpoints (and the join endpoints, which check the join token themselves) answer
-without a token, as on a Kubernetes API server with anonymous
-access limited to them. The exception is ``--insecure-http``: like Kubernetes' old insecure port it is loopback
-only and unauthenticated, since clients (kubectl among them) do not send bearer tokens over plain HTTP.
+A request is authenticated by the first of these that knows its credential, as kube-apiserver's union does:
+
+- a client certificate the TLS handshake verified against the cluster CA: the user is its Common Name, its
+  groups its Organizations (``portside kubeconfig --user`` mints them; the control plane's components use them);
+- a bearer token: the admin token (group ``system:masters``), the read-only token (the user ``readonly``, bound to
+  ``view``), a token of ``--token-auth-file``, a node's credential (``system:node:NAME`` in ``system:nodes``) or a
+  ServiceAccount token (a signed JWT, ``serviceaccounts``).
+
+Every authenticated user is also in ``system:authenticated``. A request without credentials is the anonymous
+user (``system:anonymous`` in ``system:unauthenticated``), which RBAC lets read the health and version endpoints
+only; anything else it asks is answered 401, as before RBAC. A bearer token that no authenticator knows is 401 at
+once. The join endpoints check the join token themselves and skip both steps. ``--insecure-http`` (loopback
+only, like Kubernetes' old insecure port) treats every request as ``system:masters``: clients, kubectl among
+them, send no bearer token over plain HTTP.
 """
 
 from __future__ import annotations
 
-import hmac
+import contextvars
+import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -18,54 +29,86 @@ from portside.apiserver import errors
 from portside.apiserver.bootstrap import NODE_USER_PREFIX, NODES_GROUP, NodeCredentials
 from portside.client.join import CA_PATH, CREDENTIAL_PATH
 
-ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", CA_PATH, CREDENTIAL_PATH})
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-QUESTIONS = frozenset({"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"})  # POSTs that change nothing
+SELF_AUTHENTICATING = frozenset({CA_PATH, CREDENTIAL_PATH})  # they check the join token themselves
+MASTERS, AUTHENTICATED, UNAUTHENTICATED = "system:masters", "system:authenticated", "system:unauthenticated"
+ANONYMOUS_NAME = "system:anonymous"
 
 
 @dataclass(frozen=True)
 class User:
+    """An authenticated caller. ``read_only`` marks the legacy read-only token's user (RBAC binds it to ``view``)."""
+
     name: str
-    read_only: bool
+    read_only: bool = False
     groups: tuple[str, ...] = ()
+    uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key, values) pairs, hashable
 
     @property
     def node(self) -> str:
         """The node name of a node credential's user (``system:node:NAME``), else ""."""
         return self.name.removeprefix(NODE_USER_PREFIX) if NODES_GROUP in self.groups else ""
 
+    @property
+    def anonymous(self) -> bool:
+        return UNAUTHENTICATED in self.groups
 
-USER = web.RequestKey("user", object)  # the caller (User, or None on an anonymous path), set before handlers run
+
+ANONYMOUS = User(ANONYMOUS_NAME, groups=(UNAUTHENTICATED,))
+USER = web.RequestKey("user", object)  # the caller (a User; ANONYMOUS without credentials), set before handlers run
+# The same caller, for code below the handlers (admission's escalation check); None: the server's own writes.
+CALLER: contextvars.ContextVar[User | None] = contextvars.ContextVar("caller", default=None)
+
+
+def authenticated(name: str, groups: tuple[str, ...] = (), uid: str = "", read_only: bool = False,
+                  extra: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> User:
+    """A user with ``system:authenticated`` added to its groups, as every authenticator's answer gets it."""
+    groups = tuple(dict.fromkeys((*groups, AUTHENTICATED)))
+    return User(name, read_only, groups, uid, extra)
+
+
+def digest(token: str) -> str:
+    """Tokens are looked up by their SHA-256: a hash table lookup on the secret itself could leak by timing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+TokenAuthenticator = Callable[[str], Awaitable["User | None"]]
 
 
 class Authenticator:
     def __init__(self, admin_token: str, readonly_token: str, open_loopback: bool = False,
-                 nodes: NodeCredentials | None = None) -> None:
-        self._tokens = ((admin_token, User("admin", False)), (readonly_token, User("readonly", True)))
+                 nodes: NodeCredentials | None = None, static: dict[str, User] | None = None) -> None:
+        """``static``: more bearer tokens and their users (``--token-auth-file``)."""
+        self._tokens = {digest(token): user for token, user in (static or {}).items()}
+        self._tokens[digest(admin_token)] = authenticated("admin", (MASTERS,))
+        self._tokens[digest(readonly_token)] = authenticated("readonly", ("system:monitoring",), read_only=True)
         self._open = open_loopback
         self._nodes = nodes
+        self.more: list[TokenAuthenticator] = []  # e.g. ServiceAccount tokens, tried after the fixed ones
 
-    def user(self, request: web.Request) -> User | None:
+    async def _token_user(self, token: str) -> User | None:
+        user = self._tokens.get(digest(token))
+        if user is not None:
+            return user
+        node = self._nodes.node(token) if self._nodes is not None else None
+        if node:
+            return authenticated(NODE_USER_PREFIX + node, (NODES_GROUP,))
+        for more in self.more:
+            user = await more(token)
+            if user is not None:
+                return user
+        return None
+
+    async def authenticate(self, request: web.Request) -> User:
+        """The caller: ANONYMOUS without credentials; a token nobody knows is 401 at once."""
+        if self._open:
+            return authenticated("insecure-loopback", (MASTERS,))
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        for known, user in self._tokens:
-            if hmac.compare_digest(known.encode(), token.strip().encode()):
-                return user
-        node = self._nodes.node(token.strip()) if self._nodes is not None else None
-        return User(NODE_USER_PREFIX + node, False, (NODES_GROUP,)) if node else None
-
-    def check(self, request: web.Request) -> User | None:
-        """The caller, or None for an anonymous endpoint; raises 401/403 as Kubernetes does."""
-        if request.path in ANONYMOUS_PATHS:
-            return None
-        user = self.user(request)
-        if user is None and self._open:
-            return User("insecure-loopback", False)
-        if user is None:
-            raise errors.unauthorized()
-        if user.read_only and request.method not in READ_METHODS and request.path not in QUESTIONS:
-            raise errors.forbidden(f'User "{user.name}" cannot {request.method.lower()} {request.path}: the '
-                                   f'read-only token may only get, list and watch')
-        return user
+        token = token.strip()
+        if scheme.lower() == "bearer" and token:
+            user = await self._token_user(token)
+            if user is None:
+                raise errors.unauthorized()
+            return user
+        return ANONYMOUS

@@ -12,8 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, watch
-from portside.apiserver.auth import USER
+from portside.apiserver import errors, nodeproxy, protobuf, query, watch
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.eviction import Evictions
 from portside.apiserver.objects import Target, list_body
@@ -94,9 +93,6 @@ class Handlers:
         verb = self._verb(request, t)
         if verb not in t.info.verbs and not t.subresource:
             raise errors.method_not_allowed(verb, t.info)
-        user = request.get(USER)
-        if user is not None and user.node:
-            await nodeauth.authorize(self.registry, request, user, t, verb)
         if t.subresource:
             return await self._subresource(request, t)
         return await getattr(self, "_" + verb)(request, t)
@@ -193,10 +189,6 @@ class Handlers:
         if t.subresource == "log":
             return await nodeproxy.logs(self.registry, t, request)
         if t.subresource == "exec":
-            user = request.get(USER)
-            if user is not None and user.read_only:
-                raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/exec": the read-only '
-                                       f'token may only get, list and watch')
             return await nodeproxy.exec_(self.registry, t, request)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
 

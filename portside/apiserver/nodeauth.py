@@ -49,6 +49,16 @@ async def authorize(registry, request: web.Request, user: User, t: Target, verb:
         raise forbidden(user, verb, t, str(exc)) from None
 
 
+async def refusal(registry, request: web.Request, user: User, t: Target, verb: str) -> str | None:
+    """None when ``user`` (a node) may do ``verb`` on ``t``, else why not: the authorizer chain then asks RBAC,
+    and a final refusal carries this reason."""
+    try:
+        await _decide(registry, request, user.node, t, verb)
+    except Denied as exc:
+        return str(exc)
+    return None
+
+
 async def _decide(registry, request: web.Request, node: str, t: Target, verb: str) -> None:
     group, plural, sub = t.info.group, t.info.plural, t.subresource
     if (group, plural) in READABLE and verb in READ and not sub:

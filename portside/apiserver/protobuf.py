@@ -104,6 +104,45 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
 }
 KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass",
          "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
+# Identity and access: what kubectl create role|rolebinding|clusterrole|clusterrolebinding|serviceaccount|token and
+# kubectl auth can-i|whoami send.
+SCHEMA["AccessReviewSpec"][2] = ("nonResourceAttributes", "NonResourceAttributes", "")
+SCHEMA["PodSpec"][21] = ("automountServiceAccountToken", B, "")
+SCHEMA.update({
+    "NonResourceAttributes": {1: ("path", S, ""), 2: ("verb", S, "")},
+    "PolicyRule": {1: ("verbs", S, "repeated"), 2: ("apiGroups", S, "repeated"), 3: ("resources", S, "repeated"),
+                   4: ("resourceNames", S, "repeated"), 5: ("nonResourceURLs", S, "repeated")},
+    "AggregationRule": {1: ("clusterRoleSelectors", "LabelSelector", "repeated")},
+    "Role": {1: ("metadata", "ObjectMeta", ""), 2: ("rules", "PolicyRule", "repeated")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta", ""), 2: ("rules", "PolicyRule", "repeated"),
+                    3: ("aggregationRule", "AggregationRule", "")},
+    "Subject": {1: ("kind", S, ""), 2: ("apiGroup", S, ""), 3: ("name", S, ""), 4: ("namespace", S, "")},
+    "RoleRef": {1: ("apiGroup", S, ""), 2: ("kind", S, ""), 3: ("name", S, "")},
+    "RoleBinding": {1: ("metadata", "ObjectMeta", ""), 2: ("subjects", "Subject", "repeated"),
+                    3: ("roleRef", "RoleRef", "")},
+    "ServiceAccount": {1: ("metadata", "ObjectMeta", ""), 2: ("secrets", "ObjectReference", "repeated"),
+                       3: ("imagePullSecrets", "LocalRef", "repeated"), 4: ("automountServiceAccountToken", B, "")},
+    "ObjectReference": {1: ("kind", S, ""), 2: ("namespace", S, ""), 3: ("name", S, ""), 4: ("uid", S, ""),
+                        5: ("apiVersion", S, ""), 6: ("resourceVersion", S, ""), 7: ("fieldPath", S, "")},
+    "TokenRequest": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "TokenRequestSpec", "")},
+    "TokenRequestSpec": {1: ("audiences", S, "repeated"), 3: ("boundObjectRef", "BoundObjectReference", ""),
+                         4: ("expirationSeconds", I, "")},
+    "BoundObjectReference": {1: ("kind", S, ""), 2: ("apiVersion", S, ""), 3: ("name", S, ""), 4: ("uid", S, "")},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "SelfSubjectRulesReviewSpec", "")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", S, "")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta", "")},
+    "SubjectAccessReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "SubjectAccessReviewSpec", "")},
+    "SubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes", ""),
+                                2: ("nonResourceAttributes", "NonResourceAttributes", ""), 3: ("user", S, ""),
+                                4: ("groups", S, "repeated"), 6: ("uid", S, "")},
+    "TokenReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "TokenReviewSpec", "")},
+    "TokenReviewSpec": {1: ("token", S, ""), 2: ("audiences", S, "repeated")},
+})
+SCHEMA["ClusterRoleBinding"] = SCHEMA["RoleBinding"]
+SCHEMA["LocalSubjectAccessReview"] = SCHEMA["SubjectAccessReview"]
+KINDS += ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount", "TokenRequest",
+          "SelfSubjectRulesReview", "SelfSubjectReview", "SubjectAccessReview", "LocalSubjectAccessReview",
+          "TokenReview")
 # Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
 KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})
 

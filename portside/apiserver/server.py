@@ -18,6 +18,10 @@ from aiohttp import web
 from portside import api
 from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki
 from portside.apiserver.app import make_app
+from portside.apiserver.authz import reconcile
+from portside.apiserver.authz.chain import DEFAULT_MODES, Authorizer
+from portside.apiserver.authz.escalation import EscalationCheck
+from portside.apiserver.authz.rbac import RBACAuthorizer
 from portside.apiserver.exposition import TimedStore
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
@@ -40,6 +44,9 @@ class ServerConfig:
     bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
     tls_sans: tuple[str, ...] = ()  # more addresses and names the serving certificate carries
     default_toleration_seconds: int = 10  # how long a new pod tolerates a lost node (--default-eviction-timeout)
+    authorization_modes: tuple[str, ...] = DEFAULT_MODES  # --authorization-mode
+    token_auth_file: str = ""  # --token-auth-file
+    encryption_config: str = ""  # --encryption-provider-config
 
     @property
     def url(self) -> str:
@@ -57,6 +64,7 @@ class APIServer:
         self._runner: web.AppRunner | None = None
         self._compactor: asyncio.Task | None = None
         self._nodes: clusterdata.NodeCredentials | None = None
+        self.rbac: RBACAuthorizer | None = None
         self.join_token = None
 
     async def start(self) -> None:
@@ -70,13 +78,18 @@ class APIServer:
             self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
         await self._bootstrap()
+        await reconcile.reconcile(self.registry)
+        self.rbac = RBACAuthorizer(self.store)
+        await self.rbac.start()
+        authorizer = Authorizer(cfg.authorization_modes, self.rbac, self.registry)
+        self.registry.admission.guards.append(EscalationCheck(authorizer))
         join = None
         if not cfg.insecure_http:
             self._nodes = clusterdata.NodeCredentials(self.store, cfg.data_dir)
             await self._nodes.start()
             join = bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert, self._nodes)
         app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
-                       join)
+                       join, authorizer=authorizer)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()
@@ -123,6 +136,8 @@ class APIServer:
             self._compactor.cancel()
         if self._nodes is not None:
             await self._nodes.stop()
+        if self.rbac is not None:
+            await self.rbac.stop()
         if self._runner is not None:
             for site in list(self._runner.sites):
                 await site.stop()

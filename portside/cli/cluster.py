@@ -49,6 +49,14 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
     flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
          "SECONDS"),
+    flag("--authorization-mode", "authorization_mode", "value", "the authorizers, in order (default Node,RBAC; "
+                                                                "AlwaysAllow lets every authenticated user do "
+                                                                "anything)", "MODES"),
+    flag("--token-auth-file", "token_auth_file", "value", "static bearer tokens, one user a line in Kubernetes' CSV "
+                                                          "form: token,user,uid[,\"group1,group2\"]", "FILE"),
+    flag("--encryption-provider-config", "encryption_config", "value", "which resources to encrypt in the store "
+                                                                       "and with which keys (an "
+                                                                       "EncryptionConfiguration)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -197,6 +205,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         period = metrics_period(opts["metrics_period"], "up")
         lifecycle = _lifecycle(opts)
         leader_elect, timings = _election(opts)
+        access = _access(opts)
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -207,7 +216,25 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, **lifecycle))
+                               metrics_period=period, **lifecycle, **access))
+
+
+def _access(opts: dict) -> dict:
+    """``--authorization-mode``, ``--token-auth-file`` and ``--encryption-provider-config``, checked here so that a
+    mistake is named before anything starts."""
+    from portside.apiserver.authz.chain import DEFAULT_MODES, parse_modes
+    try:
+        modes = parse_modes(opts["authorization_mode"]) if opts["authorization_mode"] else DEFAULT_MODES
+    except ValueError as exc:
+        raise InvalidArgument(f"up: {exc}") from None
+    out = {"authorization_modes": modes}
+    for key, flag_name in (("token_auth_file", "--token-auth-file"), ("encryption_config",
+                                                                       "--encryption-provider-config")):
+        if opts[key]:
+            if not os.path.isfile(opts[key]):
+                raise InvalidArgument(f"up: {flag_name}: {opts[key]}: no such file")
+            out[key] = os.path.abspath(opts[key])
+    return out
 
 
 def spawn_detached(args: list[str], root: str, log_path: str) -> subprocess.Popen:

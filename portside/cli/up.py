@@ -38,6 +38,9 @@ class UpOptions:
     eviction_rate: float = 1.0
     leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
     lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
+    token_auth_file: str = ""
+    encryption_config: str = ""
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -107,7 +110,9 @@ async def _main(opts: UpOptions) -> None:
     from portside.supervisor import COMPONENTS, Context, supervise
     sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans,
-                          default_toleration_seconds=opts.eviction_timeout)
+                          default_toleration_seconds=opts.eviction_timeout,
+                          authorization_modes=opts.authorization_modes, token_auth_file=opts.token_auth_file,
+                          encryption_config=opts.encryption_config)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period)

@@ -1,5 +1,7 @@
 """Typed models of every kind portside serves; ``Kind.from_dict(d)`` / ``obj.to_dict()`` convert."""
 
+from .access import *  # noqa: F401,F403
+from .access import __all__ as _access
 from .container import *  # noqa: F401,F403
 from .container import __all__ as _container
 from .core import *  # noqa: F401,F403
@@ -12,6 +14,8 @@ from .pod import *  # noqa: F401,F403
 from .pod import __all__ as _pod
 from .policy import *  # noqa: F401,F403
 from .policy import __all__ as _policy
+from .rbac import *  # noqa: F401,F403
+from .rbac import __all__ as _rbac
 from .service import *  # noqa: F401,F403
 from .service import __all__ as _service
 from .volumes import *  # noqa: F401,F403
@@ -19,4 +23,5 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_policy]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_policy, *_rbac,
+           *_access]

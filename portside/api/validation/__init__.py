@@ -19,6 +19,13 @@ from .core import (
 )
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
+from .rbac import (
+    validate_clusterrole,
+    validate_clusterrolebinding,
+    validate_role,
+    validate_rolebinding,
+    validate_serviceaccount,
+)
 from .status import validate_status
 from .update import validate_update
 from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
@@ -43,6 +50,11 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "ServiceAccount": validate_serviceaccount,
+    "Role": validate_role,
+    "ClusterRole": validate_clusterrole,
+    "RoleBinding": validate_rolebinding,
+    "ClusterRoleBinding": validate_clusterrolebinding,
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .rbac import validate_binding_update
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -97,6 +98,8 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "RoleBinding": validate_binding_update,
+    "ClusterRoleBinding": validate_binding_update,
 }
 
 
