@@ -48,9 +48,41 @@ class Context:
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
 
-    def client(self):
+    def client(self, identity: str = "admin"):
+        """A client for a component: ``admin`` (the admin kubeconfig), or one of ``IDENTITIES``, each a client
+        certificate of its own, so that RBAC (or the Node authorizer) gives each component only what it needs."""
         from portside.client import Client
-        return Client.from_kubeconfig(self.kubeconfig)
+        if identity == "admin":
+            return Client.from_kubeconfig(self.kubeconfig)
+        return Client(self.identity_config(identity))
+
+    def identity_config(self, identity: str):
+        from portside.apiserver.usercerts import component
+        from portside.client import ClientConfig
+        user, groups = IDENTITIES[identity]() if identity == "node" else IDENTITIES[identity]
+        cert, key = component(self.server.data_dir, identity, user, groups)
+        base = load_admin(self.kubeconfig)
+        return ClientConfig(base.server, "", base.ca_data, Path(cert).read_bytes(), Path(key).read_bytes())
+
+
+def load_admin(kubeconfig: str):
+    from portside.client.config import load_kubeconfig
+    return load_kubeconfig(kubeconfig)
+
+
+def _local_node() -> tuple[str, tuple[str, ...]]:
+    from portside.agent.node import local_name
+    return f"system:node:{local_name()}", ("system:nodes",)
+
+
+# The control plane's own users (see apiserver.authz.policy for what each may do).
+IDENTITIES = {
+    "scheduler": ("system:kube-scheduler", ()),
+    "controller-manager": ("system:kube-controller-manager", ()),
+    "garbage-collector": ("system:controller:generic-garbage-collector", ()),
+    "proxy": ("system:kube-proxy", ()),
+    "node": _local_node,
+}
 
 
 Run = Callable[[Context, asyncio.Event], Awaitable[None]]
@@ -71,7 +103,7 @@ async def run_apiserver(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_garbage_collector(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.gc import GarbageCollector
-    async with ctx.client() as client:
+    async with ctx.client("garbage-collector") as client:
         await GarbageCollector(client).run(ready)
 
 
@@ -82,7 +114,7 @@ async def run_workload_controllers(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.disruption import run
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         await run(client, ready)
 
 
@@ -98,7 +130,7 @@ async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_node_ipam(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.nodeipam import DEFAULT_CLUSTER_CIDR, NodeIPAM, parse_range
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         await NodeIPAM(client, parse_range(ctx.cluster_cidr or DEFAULT_CLUSTER_CIDR)).run(ready)
 
 
@@ -114,7 +146,7 @@ async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
     from portside.proxy import controller
     config = controller.ProxyConfig.from_env()
     config = dataclasses.replace(config, cluster_cidr=config.cluster_cidr or engine_cluster_cidr(Path(ctx.engine_root)))
-    async with ctx.client() as client:
+    async with ctx.client("proxy") as client:
         await controller.run(client, ready, config)
 
 
@@ -179,7 +211,7 @@ async def run_leading(ctx: Context, ready: asyncio.Event, components: list[Compo
     from portside.client import NORMAL, EventRecorder
     from portside.client.leaderelection import LeaderElector
 
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         recorder = EventRecorder(client, "portside-leader-election")
 
         async def acquired(lease) -> None:  # in the background: a slow API must not delay the controllers

@@ -284,7 +284,7 @@ def backoff_from_env() -> Policy:
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """``portside up``'s agent for the local node: registered (and its engine network set) first."""
     from portside.agent import nodenet
-    async with ctx.client() as client:
+    async with ctx.client("node") as client:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),

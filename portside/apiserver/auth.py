@@ -72,6 +72,17 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def certificate_user(peercert: dict | None) -> User | None:
+    """The user of a client certificate the handshake verified (``ssl``'s decoded form): CN and Organizations."""
+    if not peercert:
+        return None
+    fields = [pair for rdn in peercert.get("subject", ()) for pair in rdn]
+    names = [v for k, v in fields if k == "commonName"]
+    if not names or not names[0]:
+        return None
+    return authenticated(names[0], tuple(v for k, v in fields if k == "organizationName"))
+
+
 TokenAuthenticator = Callable[[str], Awaitable["User | None"]]
 
 
@@ -103,6 +114,10 @@ class Authenticator:
         """The caller: ANONYMOUS without credentials; a token nobody knows is 401 at once."""
         if self._open:
             return authenticated("insecure-loopback", (MASTERS,))
+        transport = request.transport
+        cert = certificate_user(transport.get_extra_info("peercert") if transport is not None else None)
+        if cert is not None:
+            return cert
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki
+from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki, tokenfile
 from portside.apiserver.app import make_app
+from portside.apiserver.auth import Authenticator
 from portside.apiserver.authz import reconcile
 from portside.apiserver.authz.chain import DEFAULT_MODES, Authorizer
 from portside.apiserver.authz.escalation import EscalationCheck
@@ -88,8 +89,11 @@ class APIServer:
             self._nodes = clusterdata.NodeCredentials(self.store, cfg.data_dir)
             await self._nodes.start()
             join = bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert, self._nodes)
+        authenticator = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=cfg.insecure_http,
+                                      nodes=self._nodes, static=tokenfile.load(cfg.token_auth_file)
+                                      if cfg.token_auth_file else None)
         app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
-                       join, authorizer=authorizer)
+                       join, authorizer=authorizer, authenticator=authenticator)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()
@@ -103,6 +107,8 @@ class APIServer:
             return None
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(creds.server_cert, creds.server_key)
+        ctx.verify_mode = ssl.CERT_OPTIONAL  # a client certificate, when one is shown, must be the cluster CA's
+        ctx.load_verify_locations(creds.ca_cert)
         return ctx
 
     async def _bootstrap(self) -> None:

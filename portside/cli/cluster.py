@@ -234,6 +234,12 @@ def _access(opts: dict) -> dict:
             if not os.path.isfile(opts[key]):
                 raise InvalidArgument(f"up: {flag_name}: {opts[key]}: no such file")
             out[key] = os.path.abspath(opts[key])
+    if "token_auth_file" in out:
+        from portside.apiserver.tokenfile import TokenFileError, load
+        try:
+            load(out["token_auth_file"])
+        except (TokenFileError, OSError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"up: --token-auth-file: {exc}") from None
     return out
 
 

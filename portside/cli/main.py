@@ -12,7 +12,7 @@ USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec wait inspect port stats volume
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
-Cluster:     up down top agent
+Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
 Scheduling:  sim capacity
 
@@ -42,6 +42,7 @@ register("portside.cli.agent", "agent")
 register("portside.cli.sim", "sim")
 register("portside.cli.daemon", "daemon")
 register("portside.cli.top", "top")
+register("portside.cli.kubeconfig", "kubeconfig")
 register("portside.cli.capacity", "capacity")
 
 DEFAULT_ROOT = "/var/lib/portside"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
 import ssl
+import tempfile
 from dataclasses import dataclass
 
 import yaml
@@ -21,6 +23,8 @@ class ClientConfig:
     server: str
     token: str = ""
     ca_data: bytes | None = None
+    cert_data: bytes | None = None  # a client certificate and its key (PEM), instead of a token
+    key_data: bytes | None = None
 
     @property
     def servers(self) -> tuple[str, ...]:
@@ -29,9 +33,23 @@ class ClientConfig:
     def ssl_context(self) -> ssl.SSLContext | bool:
         if not self.server.startswith("https://"):
             return False
-        if self.ca_data is None:
-            return ssl.create_default_context()
-        return ssl.create_default_context(cadata=self.ca_data.decode())
+        ctx = ssl.create_default_context() if self.ca_data is None else \
+            ssl.create_default_context(cadata=self.ca_data.decode())
+        if self.cert_data and self.key_data:
+            _load_client_certificate(ctx, self.cert_data, self.key_data)
+        return ctx
+
+
+def _load_client_certificate(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """``ssl`` reads certificates from files only: the PEM goes through a private temporary directory, removed at
+    once."""
+    with tempfile.TemporaryDirectory(prefix="portside-client-") as where:
+        cert_path, key_path = os.path.join(where, "client.crt"), os.path.join(where, "client.key")
+        for path, data in ((cert_path, cert), (key_path, key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        ctx.load_cert_chain(cert_path, key_path)
 
 
 def _named(entries: list[dict], name: str, what: str, path: str) -> dict:
@@ -54,9 +72,29 @@ def load_kubeconfig(path: str, context: str | None = None) -> ClientConfig:
     ctx = _named(doc.get("contexts"), name, "context", path)
     cluster = _named(doc.get("clusters"), ctx.get("cluster", ""), "cluster", path)
     user = _named(doc.get("users"), ctx.get("user", ""), "user", path)
-    ca = cluster.get("certificate-authority-data")
-    ca_bytes = base64.b64decode(ca) if ca else None
-    if ca_bytes is None and cluster.get("certificate-authority"):
-        with open(cluster["certificate-authority"], "rb") as f:
-            ca_bytes = f.read()
-    return ClientConfig(cluster.get("server", ""), user.get("token", ""), ca_bytes)
+    ca = _data(cluster, "certificate-authority", path)
+    cert, key = _data(user, "client-certificate", path), _data(user, "client-key", path)
+    if bool(cert) != bool(key):
+        raise ConfigError(f"{path}: user {ctx.get('user', '')!r} has a client certificate without its key, or the "
+                          f"other way round")
+    token = user.get("token", "")
+    if not token and user.get("tokenFile"):
+        token = _read(user["tokenFile"], path).decode().strip()
+    return ClientConfig(cluster.get("server", ""), token, ca, cert, key)
+
+
+def _data(entry: dict, name: str, path: str) -> bytes | None:
+    """``NAME-data`` (base64) or the file ``NAME`` names, as kubeconfigs give certificates and keys."""
+    inline = entry.get(f"{name}-data")
+    if inline:
+        return base64.b64decode(inline)
+    return _read(entry[name], path) if entry.get(name) else None
+
+
+def _read(file: str, kubeconfig: str) -> bytes:
+    where = file if os.path.isabs(file) else os.path.join(os.path.dirname(os.path.abspath(kubeconfig)), file)
+    try:
+        with open(where, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigError(f"{kubeconfig}: cannot read {file}: {exc.strerror}") from None

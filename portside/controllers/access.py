@@ -10,7 +10,7 @@ from portside.controllers.aggregation import AggregationController
 
 
 async def run_component(ctx: Any, ready: asyncio.Event) -> None:
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         controllers = [AggregationController(client)]
         events = [asyncio.Event() for _ in controllers]
         async with asyncio.TaskGroup() as group:

@@ -247,5 +247,5 @@ class NodeLifecycleController(Controller):
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """The supervisor's entry point: ``ctx`` is its Context."""
     settings = Settings(grace=ctx.node_monitor_grace, eviction_rate=ctx.node_eviction_rate)
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         await NodeLifecycleController(client, settings).run(ready)

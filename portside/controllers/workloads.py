@@ -34,5 +34,5 @@ async def run_controllers(client: Client, ready: asyncio.Event | None = None,
 
 async def run_workload_controllers(ctx: Any, ready: asyncio.Event) -> None:
     """The supervisor's entry point: ``ctx`` is its Context (it hands out clients for the admin kubeconfig)."""
-    async with ctx.client() as client:
+    async with ctx.client("controller-manager") as client:
         await run_controllers(client, ready)

@@ -210,5 +210,5 @@ def profiles_for(data_dir: str) -> dict[str, Profile]:
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """The entry ``portside up``'s supervisor calls: ``Component("scheduler", run_component, needs=("apiserver",))``."""
     profiles = profiles_for(ctx.server.data_dir)
-    async with ctx.client() as client:
+    async with ctx.client("scheduler") as client:
         await SchedulerService(client, profiles).run(ready)
