@@ -87,16 +87,19 @@ class DNSServer:
 
     # -- answering -------------------------------------------------------------------------------------------
 
-    def quick(self, data: bytes, payload: int | None = None) -> tuple[bytes | None, wire.Question | None]:
+    def quick(self, data: bytes, tcp: bool = False) -> tuple[bytes | None, wire.Question | None]:
         """A stored reply for ``data``, and its parsed question (None: the full path must parse it)."""
         question = wire.parse(data)
         if question is None:
             return None, None
-        if payload is not None:
-            question = wire.Question(question.key, question.end, payload)
-        return self.cache.get(data, question), question
+        if tcp:
+            question = wire.Question(question.key, question.end, TCP_PAYLOAD)
+        reply = self.cache.get(data, question)
+        if reply is not None and not tcp:
+            self.cache.remember(data, reply)
+        return reply, question
 
-    async def full(self, data: bytes, question: wire.Question | None, payload: int | None) -> bytes | None:
+    async def full(self, data: bytes, question: wire.Question | None, tcp: bool = False) -> bytes | None:
         """The reply to a query the fast path could not answer; None for what is no query at all."""
         try:
             query = dns.message.from_wire(data)
@@ -108,14 +111,16 @@ class DNSServer:
             return None
         response, found = answer.respond(query, self.zone)
         response.flags |= query.flags & dns.flags.CD
+        limit = TCP_PAYLOAD if tcp else _udp_limit(query)
         if found.forward or found.chase:
-            response = await self._upstream(query, response, found.chase)
-            return _render(response, payload if payload is not None else _udp_limit(query))
-        limit = payload if payload is not None else _udp_limit(query)
+            return _render(await self._upstream(query, response, found.chase), limit)
         rendered = _render(response, TCP_PAYLOAD)
+        reply = rendered if len(rendered) <= limit else _truncated(response)
         if question is not None:
             self.cache.put(question, rendered, _truncated(response))
-        return rendered if len(rendered) <= limit else _truncated(response)
+            if not tcp:
+                self.cache.remember(data, reply)
+        return reply
 
     async def _upstream(self, query: dns.message.Message, response: dns.message.Message,
                         chase: str) -> dns.message.Message:
@@ -141,9 +146,9 @@ class DNSServer:
                 async with asyncio.timeout(TCP_IDLE_S):
                     size = int.from_bytes(await reader.readexactly(2), "big")
                     data = await reader.readexactly(size)
-                reply, question = self.quick(data, TCP_PAYLOAD)
+                reply, question = self.quick(data, tcp=True)
                 if reply is None:
-                    reply = await self.full(data, question, TCP_PAYLOAD)
+                    reply = await self.full(data, question, tcp=True)
                 if reply is None:
                     break
                 writer.write(len(reply).to_bytes(2, "big") + reply)
@@ -157,12 +162,17 @@ class DNSServer:
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, server: DNSServer) -> None:
         self.server = server
+        self.exact = server.cache.exact  # the hot path's one lookup, without an attribute walk
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
+        hit = self.exact.get(data[2:])
+        if hit is not None:
+            self.transport.sendto(data[:2] + hit, addr)
+            return
         reply, question = self.server.quick(data)
         if reply is not None:
             self.transport.sendto(reply, addr)
@@ -171,7 +181,7 @@ class _Datagrams(asyncio.DatagramProtocol):
 
     async def _answer(self, data: bytes, question: wire.Question | None, addr) -> None:
         try:
-            reply = await self.server.full(data, question, question.payload if question else None)
+            reply = await self.server.full(data, question)
         except Exception:  # noqa: BLE001 - one bad query must not stop the server
             log.exception("dns: query from %s failed", addr)
             return

@@ -71,11 +71,22 @@ def _with_opt(wire: bytes, name_end: int, end: int) -> Question | None:
 
 
 class ReplyCache:
-    """Finished replies by question; ``clear`` whenever the zone changes."""
+    """Finished replies by question; ``clear`` whenever the zone changes.
+
+    Two levels: ``exact`` maps a query's bytes after its ID to the reply's bytes after its ID, so a client that
+    asks the same way again (a pod's resolver always does) costs one dictionary lookup and one concatenation;
+    ``entries`` maps the normalised question to a reply any spelling of it can be spliced into."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.entries: dict[bytes, tuple[bytes, bytes]] = {}
+        self.exact: dict[bytes, bytes] = {}
         self.max_entries = max_entries
+
+    def remember(self, query: bytes, reply: bytes) -> None:
+        """``reply`` answers ``query`` and every later query with the same bytes but for the ID."""
+        if len(self.exact) >= self.max_entries:
+            self.exact.clear()
+        self.exact[query[2:]] = reply[2:]
 
     def get(self, query: bytes, question: Question) -> bytes | None:
         """The reply for ``query``, or None when its question has none stored."""
@@ -95,6 +106,7 @@ class ReplyCache:
 
     def clear(self) -> None:
         self.entries.clear()
+        self.exact.clear()
 
 
 def _neutral(reply: bytes) -> bytes:
