@@ -29,6 +29,7 @@ from portside.runtime.net import resolvconf
 __all__ = ["DNSConfig", "DNSController", "run"]
 
 log = logging.getLogger("portside.dns")
+BIND_RETRY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,27 @@ class DNSController:
                     from portside.dns.kubedns import keep_service
                     group.create_task(keep_service(self.client))
                 await asyncio.gather(*(s.wait() for s in synced))
-                await self.server.start()
-                log.info("dns: serving %s on %s:%d (UDP and TCP)", self.zone.domain, self.config.address,
-                         self.server.port)
-                if ready is not None:
-                    ready.set()
+                group.create_task(self._listen(ready))
         finally:
             await self.server.close()
+
+    async def _listen(self, ready: asyncio.Event | None) -> None:
+        """Bind the sockets; while another program holds the address, say so and try again (the node's pods
+        and the rest of the cluster carry on meanwhile)."""
+        while True:
+            try:
+                await self.server.start()
+                break
+            except OSError as exc:
+                log.warning("dns: cannot listen on %s:%d (%s); trying again in %.0f s", self.config.address,
+                            self.config.port, exc.strerror or exc, BIND_RETRY_S)
+                await self.server.close()
+                if ready is not None:
+                    ready.set()
+                await asyncio.sleep(BIND_RETRY_S)
+        log.info("dns: serving %s on %s:%d (UDP and TCP)", self.zone.domain, self.config.address, self.server.port)
+        if ready is not None:
+            ready.set()
 
 
 async def run(client: Client, config: DNSConfig, ready: asyncio.Event | None = None) -> None:

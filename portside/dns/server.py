@@ -79,8 +79,10 @@ class DNSServer:
     async def close(self) -> None:
         if self._udp is not None:
             self._udp.close()
+            self._udp = None
         if self._tcp is not None:
             self._tcp.close()
+            self._tcp = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
