@@ -37,6 +37,7 @@ SCHEMA_VERSION = "1.0.1"
 REVERSE_SUFFIXES = (".in-addr.arpa", ".ip6.arpa")
 NEGATIVE_TTL = 5  # the SOA minimum: how long a resolver may remember NXDOMAIN or NODATA
 ANY, CNAME = dns.rdatatype.ANY, dns.rdatatype.CNAME
+MAX_CNAMES = 8  # a chain of in-zone aliases followed this far, then SERVFAIL
 
 
 @dataclass
@@ -109,15 +110,16 @@ class Zone:
     def contains(self, name: str) -> bool:
         return name == self.domain or name.endswith("." + self.domain)
 
-    def lookup(self, name: str, rdtype: int) -> Answer:
-        """The answer to ``name``/``rdtype``; ``name`` as asked (any case, final dot or not)."""
+    def lookup(self, name: str, rdtype: int, depth: int = 0) -> Answer:
+        """The answer to ``name``/``rdtype``; ``name`` as asked (any case, final dot or not). ``depth`` counts
+        the CNAMEs followed to get here."""
         name = name.lower().rstrip(".")
         if not self.contains(name):
             if name.endswith(REVERSE_SUFFIXES) and name in self.owners:
-                return self._records(name, rdtype)
+                return self._records(name, rdtype, depth)
             return Answer(forward=True)
         if name in self.owners:
-            return self._records(name, rdtype)
+            return self._records(name, rdtype, depth)
         pod = self._pod(name)
         if pod is not None:
             return Answer(answer=[pod]) if rdtype in (pod.rdtype, ANY) else Answer(negative=True)
@@ -125,20 +127,22 @@ class Zone:
             return Answer(negative=True)
         return Answer(rcode=dns.rcode.NXDOMAIN, negative=True)
 
-    def _records(self, name: str, rdtype: int) -> Answer:
+    def _records(self, name: str, rdtype: int, depth: int) -> Answer:
         types = self.owners[name]
         if CNAME in types and rdtype not in (CNAME, ANY):
-            return self._alias(types[CNAME][0], rdtype)
+            return self._alias(types[CNAME][0], rdtype, depth)
         found = [r for t, rs in types.items() for r in rs] if rdtype == ANY else list(types.get(rdtype, []))
         if not found:
             return Answer(negative=True)
         return Answer(answer=found, additional=self._targets(found))
 
-    def _alias(self, cname: Record, rdtype: int) -> Answer:
+    def _alias(self, cname: Record, rdtype: int, depth: int) -> Answer:
         target = cname.rdata.target.to_text(omit_final_dot=True).lower()
         if not self.contains(target):
             return Answer(answer=[cname], chase=target)
-        rest = self.lookup(target, rdtype) if target != cname.name else Answer()
+        if depth >= MAX_CNAMES:  # ExternalName Services that name each other in a ring
+            return Answer(rcode=dns.rcode.SERVFAIL, answer=[cname])
+        rest = self.lookup(target, rdtype, depth + 1)
         return Answer(rcode=rest.rcode, answer=[cname, *rest.answer], additional=rest.additional,
                       negative=rest.negative)
 

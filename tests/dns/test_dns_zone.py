@@ -114,6 +114,14 @@ def test_external_name_is_a_cname_followed_inside_the_zone(zone):
     assert far.chase == "www.example.org" and [r.rdtype for r in far.answer] == [dns.rdatatype.CNAME]
 
 
+def test_external_names_in_a_ring_end_in_servfail_not_a_crash():
+    z = Zone(ZONE)
+    for a, b in (("a", "b"), ("b", "a")):
+        z.put(f"ns1/{a}", service_records(svc(a, cluster_ip="", type="ExternalName",
+                                              externalName=f"{b}.ns1.svc.cluster.local"), None, ZONE))
+    assert ask(z, "a.ns1.svc.cluster.local").rcode() == dns.rcode.SERVFAIL
+
+
 @pytest.mark.parametrize("name", ["nosuch.ns1.svc.cluster.local", "web.ns2.svc.cluster.local",
                                   "x.web.ns1.svc.cluster.local", "nosuch.cluster.local", "ns2.svc.cluster.local"])
 def test_unknown_names_are_nxdomain_with_the_soa(zone, name):
