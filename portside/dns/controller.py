@@ -24,7 +24,7 @@ from portside.dns.forward import Forwarder
 from portside.dns.records import service_records
 from portside.dns.server import DNSServer
 from portside.dns.zone import Zone
-from portside.runtime.net import resolvconf
+from portside.runtime.net.resolvconf import DEFAULT_PATH, read
 
 __all__ = ["DNSConfig", "DNSController", "run"]
 
@@ -37,7 +37,7 @@ class DNSConfig:
     address: str  # where to listen: the node's pod bridge gateway
     port: int = 53
     domain: str = CLUSTER_DOMAIN
-    resolv_conf: str = resolvconf.DEFAULT_PATH  # the upstream resolvers for names outside the cluster
+    resolv_conf: str = DEFAULT_PATH  # the upstream resolvers for names outside the cluster
     manage_service: bool = False  # keep the kube-dns Service and its Endpoints (the servers' component does)
 
 
@@ -49,7 +49,7 @@ class DNSController:
     def __init__(self, client: Client, config: DNSConfig) -> None:
         self.client, self.config = client, config
         self.zone = Zone(config.domain, config.address)
-        upstreams = list(resolvconf.read(config.resolv_conf).nameservers)
+        upstreams = list(read(config.resolv_conf).nameservers)
         self.server = DNSServer(self.zone, Forwarder(upstreams, own={config.address}), config.address, config.port)
         self.services: dict[str, Service] = {}
         self.endpoints: dict[str, Endpoints] = {}
