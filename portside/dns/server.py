@@ -51,10 +51,18 @@ class DNSServer:
     # -- sockets ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Bind UDP and TCP; with port 0 (tests), any port free for both."""
         loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self),
-                                                           sock=self._socket(socket.SOCK_DGRAM))
-        self._tcp = await asyncio.start_server(self._stream, sock=self._socket(socket.SOCK_STREAM))
+        for attempt in range(1 if self.port else 20):
+            self._udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self),
+                                                               sock=self._socket(socket.SOCK_DGRAM))
+            try:
+                self._tcp = await asyncio.start_server(self._stream, sock=self._socket(socket.SOCK_STREAM))
+                break
+            except OSError:
+                await self.close()
+                if self.port or attempt == 19:
+                    raise
         if self.port == 0:
             self.port = self._udp.get_extra_info("sockname")[1]
 
