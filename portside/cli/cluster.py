@@ -57,6 +57,9 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--encryption-provider-config", "encryption_config", "value", "which resources to encrypt in the store "
                                                                        "and with which keys (an "
                                                                        "EncryptionConfiguration)", "FILE"),
+    flag("--resolv-conf", "resolv_conf", "value", "the node's resolver settings: the cluster DNS forwards names "
+                                                  "outside the cluster to its nameservers, and pods of dnsPolicy "
+                                                  "Default get it (default /etc/resolv.conf)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -154,6 +157,15 @@ def _cidr(value: str | None) -> None:
             raise InvalidArgument(f"up: {exc}") from None
 
 
+def resolv_conf(value: str | None, command: str) -> str:
+    """``--resolv-conf``: a readable file, as an absolute path (a detached process runs elsewhere)."""
+    if value is None:
+        return "/etc/resolv.conf"
+    if not os.path.isfile(value) or not os.access(value, os.R_OK):
+        raise InvalidArgument(f"{command}: --resolv-conf: {value!r} is not a readable file")
+    return os.path.abspath(value)
+
+
 def metrics_period(value: str | None, command: str) -> float:
     """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
     if value is None:
@@ -206,6 +218,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         lifecycle = _lifecycle(opts)
         leader_elect, timings = _election(opts)
         access = _access(opts)
+        resolv = resolv_conf(opts["resolv_conf"], "up")
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -216,7 +229,7 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, **lifecycle, **access))
+                               metrics_period=period, resolv_conf=resolv, **lifecycle, **access))
 
 
 def _access(opts: dict) -> dict:

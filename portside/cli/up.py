@@ -41,6 +41,7 @@ class UpOptions:
     authorization_modes: tuple[str, ...] = ("Node", "RBAC")
     token_auth_file: str = ""
     encryption_config: str = ""
+    resolv_conf: str = "/etc/resolv.conf"
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -115,7 +116,8 @@ async def _main(opts: UpOptions) -> None:
                           encryption_config=opts.encryption_config)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
-                  election=election(opts), metrics_period=opts.metrics_period)
+                  election=election(opts), metrics_period=opts.metrics_period,
+                  cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
