@@ -83,6 +83,7 @@ IDENTITIES = {
     "controller-manager": ("system:kube-controller-manager", ()),
     "garbage-collector": ("system:controller:generic-garbage-collector", ()),
     "proxy": ("system:kube-proxy", ()),
+    "dns": ("system:kube-dns", ()),
     "node": _local_node,
 }
 
@@ -162,7 +163,7 @@ async def run_dns(ctx: Context, ready: asyncio.Event) -> None:
     """The cluster DNS for this node's pods; the server's also keeps the kube-dns Service."""
     from portside.dns.controller import DNSConfig, run
     config = DNSConfig(node_dns_address(ctx.engine_root), resolv_conf=ctx.resolv_conf, manage_service=True)
-    async with ctx.client() as client:
+    async with ctx.client("dns") as client:
         await run(client, config, ready)
 
 

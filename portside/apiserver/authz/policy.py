@@ -12,6 +12,7 @@ The control plane's own identities get least privilege:
   lifecycle, ServiceAccounts, the aggregated ClusterRoles, budgets' status, leader election), no Secrets;
 - ``system:controller:generic-garbage-collector``: read and delete anything, as Kubernetes' collector may;
 - ``system:kube-proxy`` (``system:node-proxier`` and portside's status report): Services, Endpoints, Nodes;
+- ``system:kube-dns``: Services, Endpoints and Nodes to read; its own Service and Endpoints in ``kube-system``;
 - nodes (``system:nodes``) are the Node authorizer's, which RBAC only adds the basics to.
 
 Reconciling adds what is missing (rules, subjects, labels) and never removes what an administrator added; a role
@@ -35,6 +36,7 @@ SCHEDULER_USER = "system:kube-scheduler"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 GARBAGE_COLLECTOR_USER = "system:controller:generic-garbage-collector"
 PROXY_USER = "system:kube-proxy"
+DNS_USER = "system:kube-dns"
 Obj = dict[str, Any]
 
 
@@ -211,11 +213,39 @@ def _component_roles() -> list[Obj]:
             rule(("get", "list", "watch"), "", "nodes"),
             _events(),
             rule(("list", "watch"), "discovery.k8s.io", "endpointslices")]),
-        cluster_role("system:portside-proxy-status", [
-            rule(("update", "patch"), "", "services/status"),
-            rule(("create",), "", "configmaps"),
-            rule(("get", "update", "patch"), "", "configmaps", ("portside-proxy-metrics",))]),
+        cluster_role("system:portside-proxy-status", [rule(("update", "patch"), "", "services/status")]),
+        cluster_role("system:kube-dns", [rule(("get", "list", "watch"), "", ("endpoints", "services", "nodes")),
+                                         rule(("list", "watch"), "discovery.k8s.io", "endpointslices")]),
     ]
+
+
+def role(namespace: str, name: str, rules: list[Obj]) -> Obj:
+    return {"apiVersion": f"{RBAC}/v1", "kind": "Role",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(BOOTSTRAP_LABEL),
+                         "annotations": {AUTOUPDATE: "true"}}, "rules": rules}
+
+
+def roles() -> list[Obj]:
+    """What components may write in ``kube-system`` only (a create cannot be confined by name)."""
+    return [
+        role("kube-system", "system:portside-proxy-metrics", [
+            rule("create", "", "configmaps"),
+            rule(("get", "update", "patch"), "", "configmaps", ("portside-proxy-metrics",))]),
+        role("kube-system", "system:portside-dns-service", [
+            rule("create", "", ("services", "endpoints")),
+            rule(("get", "update", "patch"), "", ("services", "endpoints"), ("kube-dns",))]),
+    ]
+
+
+def role_bindings() -> list[Obj]:
+    def binding(namespace: str, name: str, user: str) -> Obj:
+        return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
+                "metadata": {"name": name, "namespace": namespace, "labels": dict(BOOTSTRAP_LABEL),
+                             "annotations": {AUTOUPDATE: "true"}},
+                "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": name},
+                "subjects": [_subject("User", user)]}
+    return [binding("kube-system", "system:portside-proxy-metrics", PROXY_USER),
+            binding("kube-system", "system:portside-dns-service", DNS_USER)]
 
 
 def cluster_roles() -> list[Obj]:
@@ -249,6 +279,7 @@ def cluster_bindings(readonly_user: str = "readonly") -> list[Obj]:
                         [user(GARBAGE_COLLECTOR_USER)]),
         cluster_binding("system:node-proxier", "system:node-proxier", [user(PROXY_USER)]),
         cluster_binding("system:portside-proxy-status", "system:portside-proxy-status", [user(PROXY_USER)]),
+        cluster_binding("system:kube-dns", "system:kube-dns", [user(DNS_USER)]),
         cluster_binding("system:portside-node", "system:portside-node", [group("system:nodes")]),
         cluster_binding("portside:readonly", "view", [user(readonly_user)]),
     ]

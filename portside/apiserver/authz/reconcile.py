@@ -25,6 +25,8 @@ log = logging.getLogger("portside.apiserver.rbac")
 ATTEMPTS = 5
 CLUSTER_ROLES = api.lookup("rbac.authorization.k8s.io", "v1", "clusterroles")
 CLUSTER_ROLE_BINDINGS = api.lookup("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
+ROLES = api.lookup("rbac.authorization.k8s.io", "v1", "roles")
+ROLE_BINDINGS = api.lookup("rbac.authorization.k8s.io", "v1", "rolebindings")
 Obj = dict[str, Any]
 
 
@@ -59,6 +61,10 @@ async def reconcile(registry: Registry, readonly_user: str = "readonly") -> None
         await _ensure(registry, CLUSTER_ROLES, role, reconcile_role)
     for binding in policy.cluster_bindings(readonly_user):
         await _ensure(registry, CLUSTER_ROLE_BINDINGS, binding, reconcile_binding)
+    for role in policy.roles():
+        await _ensure(registry, ROLES, role, reconcile_role)
+    for binding in policy.role_bindings():
+        await _ensure(registry, ROLE_BINDINGS, binding, reconcile_binding)
     for _ in range(3):  # admin aggregates edit, which aggregates view: a pass may change what the next one sees
         if not await _aggregate_defaults(registry):
             break
@@ -84,7 +90,7 @@ async def _aggregate_defaults(registry: Registry) -> bool:
 
 
 async def _ensure(registry: Registry, info: api.ResourceInfo, wanted: Obj, merge) -> None:
-    t = Target(info, "", wanted["metadata"]["name"])
+    t = Target(info, wanted["metadata"].get("namespace", ""), wanted["metadata"]["name"])
     for _ in range(ATTEMPTS):
         try:
             await _ensure_once(registry, t, wanted, merge)
@@ -97,7 +103,7 @@ async def _ensure(registry: Registry, info: api.ResourceInfo, wanted: Obj, merge
 
 
 async def _ensure_once(registry: Registry, t: Target, wanted: Obj, merge) -> None:
-    kv = await registry.store.get(key(t.info, "", t.name))
+    kv = await registry.store.get(key(t.info, t.namespace, t.name))
     if kv is None:
         await registry.create(t, copy.deepcopy(wanted), WriteOptions())
         return
@@ -105,7 +111,7 @@ async def _ensure_once(registry: Registry, t: Target, wanted: Obj, merge) -> Non
     if (current["metadata"].get("annotations") or {}).get(policy.AUTOUPDATE) == "false":
         return
     if "roleRef" in wanted and current.get("roleRef") != wanted["roleRef"]:
-        log.warning("ClusterRoleBinding %s referred to %s; replaced by the default's", t.name, current.get("roleRef"))
+        log.warning("%s %s referred to %s; replaced by the default's", t.info.kind, t.name, current.get("roleRef"))
         await registry.store.delete(kv.key, kv.mod_revision)
         await registry.create(t, copy.deepcopy(wanted), WriteOptions())
         return

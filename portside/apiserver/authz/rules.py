@@ -110,7 +110,7 @@ def uncovered(owner: Iterable[Rule], servant: Iterable[Rule]) -> list[Rule]:
                 missing.append(Rule(frozenset({verb}), frozenset({group}) if not url else frozenset(),
                                     frozenset({resource}) if not url else frozenset(),
                                     frozenset({name}) if name else frozenset(), (url,) if url else ()))
-    return missing
+    return sorted(missing, key=describe)
 
 
 def describe(rule: Rule) -> str:
