@@ -31,7 +31,7 @@ DAEMON_RESTART_S = 5.0
 DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
 # What every server runs; every other component is cluster-wide and, with leader election, runs on the leader only
 # (so a component added to COMPONENTS is leader-only unless named here).
-EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns"})
+EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns", "kubernetes-endpoint"})
 
 
 @dataclass
@@ -47,6 +47,8 @@ class Context:
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
+    apiserver: APIServer | None = None  # this process's API server, once it runs
+    pods_here: bool = True  # this server runs an agent (its pods may reach the API through its pod network)
     cluster_dns: bool = True  # the dns component runs here (pods are given it as their nameserver)
     resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers: upstreams of the cluster DNS, Default pods'
 
@@ -101,7 +103,17 @@ class Component:
 async def run_apiserver(ctx: Context, ready: asyncio.Event) -> None:
     server = APIServer(ctx.server)
     ctx.kubeconfig = server.kubeconfig
+    ctx.apiserver = server
     await server.run(ready)
+
+
+async def run_kubernetes_endpoint(ctx: Context, ready: asyncio.Event) -> None:
+    """Once this node's pod network is set (the agent's), publish where its pods reach the API server."""
+    if ctx.pods_here:
+        address = await ctx.apiserver.advertise(node_dns_address(ctx.engine_root), ctx.node_ip)
+        log.info("pods reach the API server at %s", address or "(nowhere: plain HTTP)")
+    ready.set()
+    await asyncio.Event().wait()
 
 
 async def run_garbage_collector(ctx: Context, ready: asyncio.Event) -> None:
@@ -218,6 +230,7 @@ COMPONENTS: list[Component] = [
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first
     Component("agent", run_agent, needs=("apiserver",)),
     Component("dns", run_dns, needs=("apiserver", "agent")),  # on the bridge gateway of the agent's pod CIDR
+    Component("kubernetes-endpoint", run_kubernetes_endpoint, needs=("apiserver", "agent")),
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),
 ]

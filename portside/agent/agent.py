@@ -25,6 +25,7 @@ from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.servicelinks import ServiceCache
+from portside.agent.tokens import PodTokens
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
@@ -71,6 +72,7 @@ class Agent:
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
         self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
         self.services = ServiceCache(client)
+        self.tokens = PodTokens(client)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -266,6 +268,7 @@ class Agent:
 
     async def forget(self, pod: Pod) -> None:
         """The pod's containers are gone: delete the object for good (grace 0, only this incarnation)."""
+        self.tokens.forget(pod.metadata.uid)
         try:
             await self.client.delete("pods", pod.metadata.name, pod.metadata.namespace, grace_seconds=0,
                                      uid=pod.metadata.uid)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from portside.agent import events, poddns, translate
 from portside.agent.images import PullError, Report, default_policy, ensure
 from portside.api.models import Container, Pod
+from portside.client import ApiError
 from portside.engine import ContainerConfig
 from portside.runtime.errors import PortsideError
 
@@ -55,6 +56,15 @@ def etc_files(node, pod: Pod, ip: str, report: Report) -> dict[str, str]:
     return {"resolv.conf": resolv, "hosts": poddns.hosts_file(pod, ip, dns.domain)}
 
 
+async def _tokens(node, pod: Pod) -> dict[tuple[str, str], str]:
+    """The ServiceAccount tokens of the pod's projected volumes; a refusal keeps the container waiting."""
+    try:
+        return await node.tokens.for_pod(pod)
+    except ApiError as exc:
+        raise translate.ConfigError(f"failed to fetch token for service account "
+                                    f"{pod.spec.service_account_name or 'default'}: {exc}") from None
+
+
 async def prepare(node, pod: Pod, container: Container, attempt: int, last_reason: str,
                   report: Report) -> Prepared:
     """``report`` gets the image's Events (pulled, already present, failed), as they happen."""
@@ -62,7 +72,8 @@ async def prepare(node, pod: Pod, container: Container, attempt: int, last_reaso
     try:
         attachment = await node.engine.call(node.sandboxes.ensure, pod.metadata.uid)
         maps, secrets = await node.references(pod)
-        volumes = await node.engine.call(node.sandboxes.volumes, pod, maps, secrets)
+        tokens = await _tokens(node, pod)
+        volumes = await node.engine.call(node.sandboxes.volumes, pod, maps, secrets, tokens)
         etc = await node.engine.call(node.sandboxes.etc_files, pod.metadata.uid, etc_files(node, pod, attachment.ip,
                                                                                             report))
         ctx = translate.Context(pod, attachment.ip, str(attachment.netns_path), node.host_ip, attempt,

@@ -84,11 +84,12 @@ class Sandboxes:
             out[f"/etc/{name}"] = str(target)
         return out
 
-    def volumes(self, pod: Pod, config_maps: dict, secrets: dict) -> dict[str, str]:
-        """Volume name -> host directory, with ConfigMap and Secret contents written out as files."""
-        return {v.name: self._volume(pod, v, config_maps, secrets) for v in pod.spec.volumes or []}
+    def volumes(self, pod: Pod, config_maps: dict, secrets: dict, tokens: dict | None = None) -> dict[str, str]:
+        """Volume name -> host directory, with ConfigMap, Secret, downward API and token contents written out as
+        files; ``tokens``: (volume, path) -> a ServiceAccount token, for projected volumes."""
+        return {v.name: self._volume(pod, v, config_maps, secrets, tokens or {}) for v in pod.spec.volumes or []}
 
-    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict) -> str:
+    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict, tokens: dict) -> str:
         base = self.pods_dir / pod.metadata.uid / "volumes" / v.name
         if v.host_path is not None:
             if v.host_path.type in ("DirectoryOrCreate", "", None):
@@ -99,6 +100,10 @@ class Sandboxes:
             _write_items(base, config_maps.get(v.config_map.name) or {}, v.config_map.items)
         elif v.secret is not None:
             _write_items(base, secrets.get(v.secret.secret_name) or {}, v.secret.items)
+        elif v.downward_api is not None:
+            _write_files(base, downward_files(pod, v.downward_api.items), v.downward_api.default_mode)
+        elif v.projected is not None:
+            _write_files(base, projected_files(pod, v, config_maps, secrets, tokens), v.projected.default_mode)
         return str(base)
 
 
@@ -181,6 +186,62 @@ def _write_items(base: Path, data: dict[str, str], items) -> None:
             tmp = target.with_name(f".{target.name}.tmp")
             tmp.write_text(data[key])
             tmp.rename(target)
+
+
+def _selected(data: dict[str, str], items) -> dict[str, str]:
+    """A ConfigMap's or Secret's keys as files: all of them, or only the listed ones at their paths."""
+    wanted = {i.key: i.path for i in items} if items else {k: k for k in data}
+    return {rel: data[k] for k, rel in wanted.items() if k in data}
+
+
+def _pairs(values: dict[str, str] | None) -> str:
+    return "".join(f'{k}="{v}"\n' for k, v in sorted((values or {}).items()))
+
+
+def downward_files(pod: Pod, items) -> dict[str, str]:
+    """Path -> content of downward API files: pod fields (labels and annotations whole, as ``key="value"``
+    lines, or one of them)."""
+    from portside.agent.translate import Context, field_value
+    out = {}
+    for item in items or []:
+        if item.field_ref is None:
+            raise LookupError(f"downward API file {item.path}: only fieldRef is supported")
+        path = item.field_ref.field_path
+        if path in ("metadata.labels", "metadata.annotations"):
+            out[item.path] = _pairs(getattr(pod.metadata, path.split(".")[1]))
+        else:
+            out[item.path] = field_value(path, Context(pod, "", ""))
+    return out
+
+
+def projected_files(pod: Pod, v: Volume, config_maps: dict, secrets: dict, tokens: dict) -> dict[str, str]:
+    """Path -> content of every source of a projected volume; a missing ConfigMap or Secret that is not
+    optional is a LookupError (the container waits for it)."""
+    out: dict[str, str] = {}
+    for source in v.projected.sources or []:
+        if source.service_account_token is not None:
+            out[source.service_account_token.path] = tokens[(v.name, source.service_account_token.path)]
+        elif source.config_map is not None or source.secret is not None:
+            ref, pool, kind = ((source.config_map, config_maps, "configmap") if source.config_map is not None
+                               else (source.secret, secrets, "secret"))
+            data = pool.get(ref.name)
+            if data is None and not ref.optional:
+                raise LookupError(f'{kind} "{ref.name}" not found in namespace {pod.metadata.namespace}')
+            out.update(_selected(data or {}, ref.items))
+        elif source.downward_api is not None:
+            out.update(downward_files(pod, source.downward_api.items))
+    return out
+
+
+def _write_files(base: Path, files: dict[str, str], mode: int | None) -> None:
+    """Each file replaced whole (a reader never sees half a token), with the volume's mode."""
+    for rel, text in files.items():
+        target = base / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, mode if mode is not None else 0o644)
+        tmp.rename(target)
 
 
 def decode_secret(secret: Secret) -> dict[str, str]:

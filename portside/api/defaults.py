@@ -64,9 +64,12 @@ def _container(c: dict[str, Any]) -> None:
 def _volume(vol: dict[str, Any]) -> None:
     if not any(k for k in vol if k != "name"):
         vol["emptyDir"] = {}
-    for kind in ("configMap", "secret", "downwardAPI"):
+    for kind in ("configMap", "secret", "downwardAPI", "projected"):
         if kind in vol:
             vol[kind].setdefault("defaultMode", 0o644)
+    for source in (vol.get("projected") or {}).get("sources") or []:
+        if "serviceAccountToken" in source:
+            source["serviceAccountToken"].setdefault("expirationSeconds", 3600)
     if "hostPath" in vol:
         vol["hostPath"].setdefault("type", "")
 

@@ -7,7 +7,8 @@ from .models import Pod
 
 
 def referenced(pod: Pod) -> tuple[set[str], set[str]]:
-    """(ConfigMap names, Secret names) from the containers' env and envFrom and the pod's volumes."""
+    """(ConfigMap names, Secret names) from the containers' env and envFrom and the pod's volumes (projected
+    ones too)."""
     maps, secrets = set(), set()
     for c in (pod.spec.init_containers or []) + pod.spec.containers:
         for var in c.env or []:
@@ -23,7 +24,20 @@ def referenced(pod: Pod) -> tuple[set[str], set[str]]:
             maps.add(v.config_map.name)
         if v.secret:
             secrets.add(v.secret.secret_name)
+        for source in (v.projected.sources if v.projected else None) or []:
+            if source.config_map:
+                maps.add(source.config_map.name)
+            if source.secret:
+                secrets.add(source.secret.name)
     return maps, secrets
 
 
-__all__ = ["referenced"]
+def service_account_of(pod: Pod) -> str | None:
+    """The ServiceAccount whose tokens the pod's projected volumes carry, if any of them carries one."""
+    for v in pod.spec.volumes or []:
+        if any(s.service_account_token for s in (v.projected.sources if v.projected else None) or []):
+            return pod.spec.service_account_name or "default"
+    return None
+
+
+__all__ = ["referenced", "service_account_of"]

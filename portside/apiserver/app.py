@@ -25,6 +25,7 @@ from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.metricsapi import MetricsAPI
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
+from portside.apiserver.tokenrequest import TokenRequests
 
 log = logging.getLogger("portside.apiserver")
 MAX_BODY = 3 * 1024 * 1024  # Kubernetes' request size limit
@@ -86,8 +87,10 @@ def _ok(body: bytes | None, what: str) -> web.Response:
 
 
 class Routes:
-    def __init__(self, handlers: Handlers, address: str, reviews: Reviews) -> None:
+    def __init__(self, handlers: Handlers, address: str, reviews: Reviews,
+                 token_requests: TokenRequests | None = None) -> None:
         self.handlers, self.address, self.reviews = handlers, address, reviews
+        self.token_requests = token_requests
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -105,7 +108,13 @@ class Routes:
             return _ok(discovery.resource_list("", parts[0]), request.path)
         if parts[0] != "v1":
             raise errors.route_not_found(request.path)
-        return await self.handlers.serve(request, resolve("", parts[0], parts[1:]))
+        t = resolve("", parts[0], parts[1:])
+        if t.subresource == "token" and t.info.kind == "ServiceAccount" and self.token_requests is not None:
+            if request.method != "POST":
+                raise errors.method_not_allowed(request.method.lower(), t.info)
+            body = await self.token_requests.create(t, await json_body(request), request[USER])
+            return respond(body, 201)
+        return await self.handlers.serve(request, t)
 
     async def groups(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.match_info.get("tail", "").split("/") if p]
@@ -155,13 +164,14 @@ class Routes:
 
 def make_app(registry: Registry, creds: Credentials, address: str, insecure: bool = False,
              bookmark_every: float = 5.0, join: Bootstrap | None = None, *, authorizer: Authorizer,
-             authenticator: Authenticator | None = None, reviews: Reviews | None = None) -> web.Application:
+             authenticator: Authenticator | None = None, reviews: Reviews | None = None,
+             token_requests: TokenRequests | None = None) -> web.Application:
     """``join``: the endpoints that let agents join, and the node credentials they were given."""
     auth = authenticator or Authenticator(creds.admin_token, creds.readonly_token, open_loopback=insecure,
                                           nodes=join.credentials if join else None)
     app = web.Application(middlewares=[exposition.middleware(), _middleware(auth, authorizer)],
                           client_max_size=MAX_BODY)
-    r = Routes(Handlers(registry, bookmark_every), address, reviews or Reviews(authorizer))
+    r = Routes(Handlers(registry, bookmark_every), address, reviews or Reviews(authorizer), token_requests)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)

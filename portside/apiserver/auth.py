@@ -110,6 +110,14 @@ class Authenticator:
                 return user
         return None
 
+    async def review(self, token: str, audiences: list[str], api_audiences: tuple[str, ...]
+                     ) -> tuple[User | None, list[str]]:
+        """TokenReview of a token that names no audience of its own (all but ServiceAccount tokens): valid for
+        the API server's audiences only, as Kubernetes treats audience-agnostic authenticators."""
+        wanted = [a for a in audiences if a in api_audiences] if audiences else list(api_audiences)
+        user = await self._token_user(token) if wanted else None
+        return (user, wanted) if user is not None else (None, [])
+
     async def authenticate(self, request: web.Request) -> User:
         """The caller: ANONYMOUS without credentials; a token nobody knows is 401 at once."""
         if self._open:

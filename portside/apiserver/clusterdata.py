@@ -1,8 +1,9 @@
 """What every API server of one cluster shares, kept in the store so that several servers on one etcd are one
-cluster: the bootstrap data (CA, admin and read-only tokens, join token) and the node credentials.
+cluster: the bootstrap data (CA, admin and read-only tokens, ServiceAccount signing key, join token) and the node
+credentials.
 
 Bootstrap data (``BOOTSTRAP_KEY``), as k3s keeps its bootstrap data in the datastore: the first server to start
-on an empty store puts its own CA, tokens and join token there; every later server (or a restart on a fresh data
+on an empty store puts its own CA, tokens, signing key and join token there; every later server (or a restart on a fresh data
 directory) takes them from there and writes them into its ``DATA_DIR/pki``, so its serving certificate is signed
 by the cluster's CA and every kubeconfig, join token and node credential works against any server. A server that
 had a CA of its own but finds another cluster's in the store adopts the store's (and logs it): the store is the
@@ -23,14 +24,14 @@ import os
 import secrets
 from pathlib import Path
 
-from portside.store import Compacted, Event, EventType, KeyExists, Progress, Store, StoreError
+from portside.store import Compacted, Conflict, Event, EventType, KeyExists, Progress, Store, StoreError
 
 log = logging.getLogger("portside.apiserver")
 BOOTSTRAP_KEY = "/portside/bootstrap"
 NODES_PREFIX = "/portside/node-credentials/"
 # data-dir-relative files the bootstrap data carries; node-token last: it pins the CA
-FILES = ("pki/ca.crt", "pki/ca.key", "pki/tokens.json", "node-token")
-PRIVATE = frozenset({"pki/ca.key", "pki/tokens.json", "node-token"})
+FILES = ("pki/ca.crt", "pki/ca.key", "pki/tokens.json", "pki/sa.key", "node-token")
+PRIVATE = frozenset({"pki/ca.key", "pki/tokens.json", "pki/sa.key", "node-token"})
 LEGACY_CREDENTIALS = "pki/node-credentials.json"  # where a single server kept node credentials before
 RETRY_S = 0.5
 
@@ -57,7 +58,7 @@ async def share_bootstrap(store: Store, data_dir: str) -> bool:
             return False
         except KeyExists:  # another server, starting at the same moment, was first
             kv = await store.get(BOOTSTRAP_KEY)
-    shared: dict[str, str] = json.loads(kv.value)
+    shared: dict[str, str] = await _complete(store, kv, base)
     changed = [name for name in FILES if not (base / name).exists() or (base / name).read_text() != shared[name]]
     for name in changed:
         _write(base / name, shared[name], name in PRIVATE)
@@ -65,6 +66,23 @@ async def share_bootstrap(store: Store, data_dir: str) -> bool:
         (base / "pki" / "server.crt").unlink(missing_ok=True)  # signed by the replaced CA: issued anew
         log.warning("this server takes the cluster's CA and tokens from the store (its own were replaced)")
     return bool(changed)
+
+
+async def _complete(store: Store, kv, base: Path) -> dict[str, str]:
+    """The store's bootstrap data, with the files a cluster made by an older server lacks (the ServiceAccount
+    key) added from this server's own: the first server to start after the upgrade decides them for all."""
+    while True:
+        shared: dict[str, str] = json.loads(kv.value)
+        missing = [name for name in FILES if name not in shared]
+        if not missing:
+            return shared
+        shared.update({name: (base / name).read_text() for name in missing})
+        try:
+            await store.update(BOOTSTRAP_KEY, json.dumps(shared).encode(), kv.mod_revision)
+            log.info("bootstrap data in the store completed with %s", ", ".join(missing))
+            return shared
+        except Conflict:
+            kv = await store.get(BOOTSTRAP_KEY)
 
 
 def _digest(token: str) -> str:

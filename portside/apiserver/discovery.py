@@ -62,6 +62,8 @@ def _sub_shape(info: api.ResourceInfo, sub: str) -> tuple[str, str, str, list[st
         return "Binding", "", "", ["create"]
     if sub == "eviction":
         return "Eviction", "policy", "v1", ["create"]
+    if sub == "token":
+        return "TokenRequest", "authentication.k8s.io", "v1", ["create"]
     return info.kind, "", "", ["get", "patch", "update"]
 
 

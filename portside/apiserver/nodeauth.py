@@ -8,6 +8,7 @@ role; here one rule table holds all of it, decided per request once the path is 
 - list and watch pods only with the field selector ``spec.nodeName=NAME``; get, delete and write the status of
   pods bound to it;
 - get the ConfigMaps, Secrets and PersistentVolumeClaims that pods bound to it name (``api.references``);
+- create tokens (``serviceaccounts/token``) of the ServiceAccounts pods bound to it run as;
 - create and update Events.
 
 Anything else is refused with a Kubernetes-shaped Forbidden naming user, verb and resource, with the reason.
@@ -75,6 +76,8 @@ async def _decide(registry, request: web.Request, node: str, t: Target, verb: st
         return await _claimed(registry, node, t)
     if plural == "events" and group in ("", "events.k8s.io") and verb in WRITE:
         return
+    if (group, plural, sub, verb) == ("", "serviceaccounts", "token", "create"):
+        return await _pods_account(registry, node, t)
     raise Denied(f"a node may not {verb} {plural}{'/' + sub if sub else ''}")
 
 
@@ -121,6 +124,15 @@ async def _bound_pods(registry, node: str, namespace: str) -> list[Pod]:
 async def _referenced(registry, node: str, t: Target, which: int) -> None:
     for pod in await _bound_pods(registry, node, t.namespace):
         if t.name in referenced(pod)[which]:
+            return
+    raise Denied(NO_RELATIONSHIP.format(node=node))
+
+
+async def _pods_account(registry, node: str, t: Target) -> None:
+    """A token of a ServiceAccount that a pod bound to the node runs as (the token request itself must be
+    bound to that pod: ``tokenrequest`` checks it)."""
+    for pod in await _bound_pods(registry, node, t.namespace):
+        if (pod.spec.service_account_name or "default") == t.name:
             return
     raise Denied(NO_RELATIONSHIP.format(node=node))
 

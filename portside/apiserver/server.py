@@ -12,24 +12,30 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki, tokenfile
+from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki, satokens, selfendpoint, tokenfile
 from portside.apiserver.app import make_app
 from portside.apiserver.auth import Authenticator
 from portside.apiserver.authz import reconcile
 from portside.apiserver.authz.chain import DEFAULT_MODES, Authorizer
 from portside.apiserver.authz.escalation import EscalationCheck
 from portside.apiserver.authz.rbac import RBACAuthorizer
+from portside.apiserver.authz.reviews import Reviews
 from portside.apiserver.exposition import TimedStore
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry, WriteOptions
+from portside.apiserver.saadmission import ServiceAccountAdmission
+from portside.apiserver.tokenrequest import TokenRequests
 from portside.store import Store, open_store
 
 log = logging.getLogger("portside.apiserver")
 BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+IN_CLUSTER_NAMES = (alloc.KUBERNETES_SERVICE_IP, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local")
 COMPACT_EVERY_S = 300
 KEEP_REVISIONS = 100_000
 
@@ -66,16 +72,19 @@ class APIServer:
         self._compactor: asyncio.Task | None = None
         self._nodes: clusterdata.NodeCredentials | None = None
         self.rbac: RBACAuthorizer | None = None
+        self._advertised = ""
+        self._tls_context: ssl.SSLContext | None = None
         self.join_token = None
 
     async def start(self) -> None:
         cfg = self.config
         os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
-        creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
+        creds = pki.ensure(cfg.data_dir, self._sans())
         self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
+        satokens.ensure_key(cfg.data_dir)
         self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
         if await clusterdata.share_bootstrap(self.store, cfg.data_dir):  # another server made this cluster
-            creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
+            creds = pki.ensure(cfg.data_dir, self._sans())
             self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
         await self._bootstrap()
@@ -83,7 +92,7 @@ class APIServer:
         self.rbac = RBACAuthorizer(self.store)
         await self.rbac.start()
         authorizer = Authorizer(cfg.authorization_modes, self.rbac, self.registry)
-        self.registry.admission.guards.append(EscalationCheck(authorizer))
+        self.registry.admission.guards += [EscalationCheck(authorizer), ServiceAccountAdmission(self.store)]
         join = None
         if not cfg.insecure_http:
             self._nodes = clusterdata.NodeCredentials(self.store, cfg.data_dir)
@@ -92,15 +101,32 @@ class APIServer:
         authenticator = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=cfg.insecure_http,
                                       nodes=self._nodes, static=tokenfile.load(cfg.token_auth_file)
                                       if cfg.token_auth_file else None)
+        tokens = satokens.ServiceAccountTokens(self.store, satokens.Signer(Path(cfg.data_dir) / satokens.KEY_FILE))
+        authenticator.more.append(tokens.authenticate)
+
+        async def token_user(token: str, audiences: list[str]):
+            if not satokens.looks_like_jwt(token):
+                return await authenticator.review(token, audiences, satokens.API_AUDIENCES)
+            try:
+                return await tokens.validate(token, tuple(audiences) or satokens.API_AUDIENCES)
+            except satokens.TokenError:
+                return None, []
         app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
-                       join, authorizer=authorizer, authenticator=authenticator)
+                       join, authorizer=authorizer, authenticator=authenticator,
+                       reviews=Reviews(authorizer, token_user), token_requests=TokenRequests(self.registry, tokens))
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      shutdown_timeout=cfg.shutdown_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=self._tls(creds), reuse_address=True)
+        self._tls_context = self._tls(creds)
+        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=self._tls_context, reuse_address=True)
         await site.start()
         pki.write_kubeconfigs(cfg.data_dir, cfg.url, creds, not cfg.insecure_http)
         self._compactor = asyncio.create_task(self._compact_forever())
+
+    def _sans(self) -> tuple[str, ...]:
+        """The serving certificate's names: the address served and ``--tls-san``, and the names pods reach the
+        API by (the ``kubernetes`` Service's ClusterIP and DNS names), which in-cluster clients verify."""
+        return (self.config.host, *self.config.tls_sans, *IN_CLUSTER_NAMES)
 
     def _tls(self, creds: pki.Credentials) -> ssl.SSLContext | None:
         if self.config.insecure_http:
@@ -130,6 +156,27 @@ class APIServer:
             if exc.code != 409:
                 raise
 
+    async def advertise(self, pod_gateway: str, node_ip: str = "") -> str:
+        """Publish where pods reach this server (``selfendpoint``): the address it serves on when pods can reach
+        that, else ``pod_gateway``, on which it then listens too. Returns the address published."""
+        cfg = self.config
+        if cfg.insecure_http:
+            return ""
+        wildcard = cfg.host in ("0.0.0.0", "::")
+        if selfendpoint.reachable_by_pods(cfg.host) and not wildcard:
+            address = cfg.host
+        elif wildcard and node_ip and selfendpoint.reachable_by_pods(node_ip):
+            address = node_ip
+        else:
+            address = pod_gateway
+            if not wildcard:
+                sock = selfendpoint.listen_socket(address, cfg.port)
+                site = web.SockSite(self._runner, sock, ssl_context=self._tls_context)
+                await site.start()
+        await selfendpoint.publish(self.registry, address, cfg.port)
+        self._advertised = address
+        return address
+
     async def _compact_forever(self) -> None:
         while True:
             await asyncio.sleep(COMPACT_EVERY_S)
@@ -140,6 +187,11 @@ class APIServer:
     async def stop(self) -> None:
         if self._compactor is not None:
             self._compactor.cancel()
+        if self._advertised and self.registry is not None:
+            try:
+                await selfendpoint.publish(self.registry, self._advertised, self.config.port, present=False)
+            except Exception as exc:  # noqa: BLE001 - a stop goes on: the next start puts it right
+                log.warning("kubernetes endpoints: could not remove %s: %s", self._advertised, exc)
         if self._nodes is not None:
             await self._nodes.stop()
         if self.rbac is not None:

@@ -117,7 +117,8 @@ async def _main(opts: UpOptions) -> None:
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period,
-                  cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
+                  cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf,
+                  pods_here="agent" not in opts.disabled)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

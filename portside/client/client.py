@@ -209,6 +209,14 @@ class Client:
         ns = namespace or identity(obj)[0] or ("default" if info.namespaced else "")
         return self.decode(info, await self.request("POST", path(info, ns), body=obj))
 
+    async def create_token(self, service_account: str, namespace: str, spec: dict[str, Any]) -> Obj:
+        """A TokenRequest for ``service_account`` (``serviceaccounts/NAME/token``): the answer carries the token in
+        ``status.token``."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
+        answer = await self.request("POST", path(resource("serviceaccounts"), namespace, service_account, "token"),
+                                    body=body)
+        return models.TokenRequest.from_dict(answer) if self.typed else answer
+
     async def update(self, res: Resource, obj: Obj, subresource: str = "") -> Obj:
         info, (namespace, name, _) = resource(res), identity(obj)
         return self.decode(info, await self.request("PUT", path(info, namespace, name, subresource), body=obj),

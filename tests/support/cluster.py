@@ -22,16 +22,22 @@ from support.net import free_port
 READY_TIMEOUT_S = 30
 
 
+# What every test cluster runs with its API server: the access controllers make each namespace's default
+# ServiceAccount, without which no pod is admitted.
+ALWAYS = ("apiserver", "access-controllers")
+
+
 def only(*components: str) -> tuple[str, ...]:
-    """``portside up`` flags that run the API server and ``components`` and disable every other component."""
+    """``portside up`` flags that run the API server (with ``ALWAYS``) and ``components`` and disable every other
+    component."""
     from portside.supervisor import COMPONENTS
-    off = [c.name for c in COMPONENTS if c.name != "apiserver" and c.name not in components]
+    off = [c.name for c in COMPONENTS if c.name not in ALWAYS and c.name not in components]
     return ("--disable", ",".join(off)) if off else ("--disable", "")
 
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
 # asked, so that parallel control-plane tests never touch the machine or each other.
-NODE_COMPONENTS = ("agent", "proxy", "dns", "engine")
+NODE_COMPONENTS = ("agent", "proxy", "dns", "engine", "kubernetes-endpoint")
 
 
 class Cluster:

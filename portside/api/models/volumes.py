@@ -1,5 +1,5 @@
 """core/v1 volume sources a pod can mount: emptyDir, hostPath, configMap, secret, persistentVolumeClaim,
-downwardAPI."""
+downwardAPI, and projected (several of those, and a ServiceAccount token, in one directory)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from .container import ObjectFieldSelector, ResourceFieldSelector
 __all__ = [
     "KeyToPath", "EmptyDirVolumeSource", "HostPathVolumeSource", "ConfigMapVolumeSource", "SecretVolumeSource",
     "PersistentVolumeClaimVolumeSource", "DownwardAPIVolumeFile", "DownwardAPIVolumeSource", "Volume",
+    "ServiceAccountTokenProjection", "ConfigMapProjection", "SecretProjection", "DownwardAPIProjection",
+    "VolumeProjection", "ProjectedVolumeSource",
 ]
 
 core = model("io.k8s.api.core.v1")
@@ -71,6 +73,50 @@ class DownwardAPIVolumeSource(Model):
 
 
 @core
+class ServiceAccountTokenProjection(Model):
+    """A token of the pod's ServiceAccount, bound to the pod, for ``audience`` (default: the API server's)."""
+
+    audience: str | None = prop()
+    expiration_seconds: int | None = prop()
+    path: str | None = prop(required=True)
+
+
+@core
+class ConfigMapProjection(Model):
+    name: str | None = prop()
+    items: list[KeyToPath] | None = prop(list_type="atomic")
+    optional: bool | None = prop()
+
+
+@core
+class SecretProjection(Model):
+    name: str | None = prop()
+    items: list[KeyToPath] | None = prop(list_type="atomic")
+    optional: bool | None = prop()
+
+
+@core
+class DownwardAPIProjection(Model):
+    items: list[DownwardAPIVolumeFile] | None = prop(list_type="atomic")
+
+
+@core
+class VolumeProjection(Model):
+    """Exactly one source."""
+
+    secret: SecretProjection | None = prop()
+    downward_api: DownwardAPIProjection | None = prop(json="downwardAPI")
+    config_map: ConfigMapProjection | None = prop()
+    service_account_token: ServiceAccountTokenProjection | None = prop()
+
+
+@core
+class ProjectedVolumeSource(Model):
+    sources: list[VolumeProjection] | None = prop(list_type="atomic")
+    default_mode: int | None = prop()
+
+
+@core
 class Volume(Model):
     """A named volume with exactly one source."""
 
@@ -81,3 +127,4 @@ class Volume(Model):
     secret: SecretVolumeSource | None = prop()
     persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = prop()
     downward_api: DownwardAPIVolumeSource | None = prop(json="downwardAPI")
+    projected: ProjectedVolumeSource | None = prop()

@@ -15,7 +15,10 @@ __all__ = ["validate_pod_spec", "validate_pod", "RESTART_POLICIES"]
 
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
 _DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
-_VOLUME_SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim", "downwardAPI")
+_VOLUME_SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim", "downwardAPI",
+                   "projected")
+_PROJECTIONS = ("secret", "downwardAPI", "configMap", "serviceAccountToken")
+MIN_TOKEN_SECONDS, MAX_TOKEN_SECONDS = 600, 1 << 32
 _HOST_PATH_TYPES = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
                     "BlockDevice"]
 
@@ -42,9 +45,45 @@ def _volume_source(vol: dict[str, Any], path: str, errs: Errs) -> None:
         errs.required(child(child(path, "secret"), "secretName"))
     if "emptyDir" in vol:
         errs.enum(child(child(path, "emptyDir"), "medium"), vol["emptyDir"].get("medium"), ["", "Memory"])
-    for kind in ("configMap", "secret", "downwardAPI"):
+    for kind in ("configMap", "secret", "downwardAPI", "projected"):
         if kind in vol:
             _mode(vol[kind].get("defaultMode"), child(child(path, kind), "defaultMode"), errs)
+    if "projected" in vol:
+        _projected(vol["projected"], child(path, "projected"), errs)
+
+
+def _projected(projected: dict[str, Any], path: str, errs: Errs) -> None:
+    """Each source is one kind; every file path is someone's alone (``ValidateProjectedVolumeSource``)."""
+    paths: set[str] = set()
+    for i, source in enumerate(projected.get("sources") or []):
+        here = index(child(path, "sources"), i)
+        kinds = [k for k in _PROJECTIONS if k in source]
+        if len(kinds) != 1:
+            errs.forbidden(here, "may not specify more than 1 volume type per source" if kinds else
+                           "must specify a volume type")
+            continue
+        kind, item = kinds[0], source[kinds[0]]
+        if kind == "serviceAccountToken":
+            _token_projection(item, child(here, kind), errs)
+            files = [item.get("path", "")]
+        else:
+            if kind in ("configMap", "secret") and not item.get("name"):
+                errs.required(child(child(here, kind), "name"))
+            files = [f.get("path", "") for f in item.get("items") or []]
+        for file in files:
+            if file in paths:
+                errs.invalid(child(here, kind), file, "conflicting duplicate paths")
+            paths.add(file)
+
+
+def _token_projection(token: dict[str, Any], path: str, errs: Errs) -> None:
+    seconds = token.get("expirationSeconds")
+    if seconds is not None and seconds < MIN_TOKEN_SECONDS:
+        errs.invalid(child(path, "expirationSeconds"), seconds, "may not specify a duration less than 10 minutes")
+    if seconds is not None and seconds > MAX_TOKEN_SECONDS:
+        errs.invalid(child(path, "expirationSeconds"), seconds, "may not specify a duration larger than 2^32 seconds")
+    if not token.get("path"):
+        errs.required(child(path, "path"))
 
 
 def _volumes(volumes: list[dict[str, Any]], path: str, errs: Errs) -> set[str]:
