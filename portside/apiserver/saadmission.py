@@ -25,7 +25,7 @@ from portside.store import Event, EventType, KeyValue, Store
 MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 DEFAULT = "default"
-WAIT_FOR_DEFAULT_S = 2.0
+WAIT_FOR_DEFAULT_S = 5.0  # Kubernetes retries for 1-2 s; a loaded machine needs more
 TOKEN_SECONDS = 3607  # the kubelet's; the server extends such tokens (``satokens``)
 SERVICE_ACCOUNTS, PODS = api.lookup("", "v1", "serviceaccounts"), api.lookup("", "v1", "pods")
 Obj = dict[str, Any]
@@ -86,11 +86,11 @@ class ServiceAccountAdmission:
         kv = await self.store.get(k)
         if kv is not None or name != DEFAULT:
             return kv
-        revision = await self.store.current_revision()
-        kv = await self.store.get(k)  # made between the first look and the revision just read
+        listed = await self.store.list(k)  # a read and the revision it saw, from which the watch goes on
+        kv = next((item for item in listed.items if item.key == k), None)
         if kv is not None:
             return kv
-        stream = await self.store.watch(k, revision)
+        stream = await self.store.watch(k, listed.revision)
         try:
             async with asyncio.timeout(WAIT_FOR_DEFAULT_S):
                 async for item in stream:
