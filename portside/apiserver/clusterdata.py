@@ -2,12 +2,16 @@
 cluster: the bootstrap data (CA, admin and read-only tokens, ServiceAccount signing key, join token) and the node
 credentials.
 
+The default encryption configuration (Secrets' key, ``encryption``) is bootstrap data too, so that every server
+decrypts what any other wrote; a configuration given with ``--encryption-provider-config`` is the operator's to
+give every server, and stays out of the store.
+
 Bootstrap data (``BOOTSTRAP_KEY``), as k3s keeps its bootstrap data in the datastore: the first server to start
 on an empty store puts its own CA, tokens, signing key and join token there; every later server (or a restart on a fresh data
 directory) takes them from there and writes them into its ``DATA_DIR/pki``, so its serving certificate is signed
 by the cluster's CA and every kubeconfig, join token and node credential works against any server. A server that
 had a CA of its own but finds another cluster's in the store adopts the store's (and logs it): the store is the
-cluster. The data is stored unencrypted: whoever reads the store already reads every Secret of the cluster.
+cluster. The record itself is not encrypted: whoever reads it holds the CA key.
 
 Node credentials: one key per node (``NODES_PREFIX`` + name) holding the SHA-256 of its bearer token, never the
 token. Lookups are answered from memory, which a watch on the prefix keeps current, so a node given its
@@ -30,8 +34,8 @@ log = logging.getLogger("portside.apiserver")
 BOOTSTRAP_KEY = "/portside/bootstrap"
 NODES_PREFIX = "/portside/node-credentials/"
 # data-dir-relative files the bootstrap data carries; node-token last: it pins the CA
-FILES = ("pki/ca.crt", "pki/ca.key", "pki/tokens.json", "pki/sa.key", "node-token")
-PRIVATE = frozenset({"pki/ca.key", "pki/tokens.json", "pki/sa.key", "node-token"})
+FILES = ("pki/ca.crt", "pki/ca.key", "pki/tokens.json", "pki/sa.key", "pki/encryption-config.yaml", "node-token")
+PRIVATE = frozenset({"pki/ca.key", "pki/tokens.json", "pki/sa.key", "pki/encryption-config.yaml", "node-token"})
 LEGACY_CREDENTIALS = "pki/node-credentials.json"  # where a single server kept node credentials before
 RETRY_S = 0.5
 

@@ -225,8 +225,8 @@ class Registry:
         m, old_m = meta(new), old.get("metadata") or {}
         _drop_empty_maps(m)
         m["generation"] = old_m.get("generation", 1) + (1 if api.spec_changed(t.info, new, old) else 0)
-        if _without_rv(new) == _without_rv(old):
-            return kv.value
+        if _without_rv(new) == _without_rv(old) and kv.key not in getattr(self.store, "stale", ()):
+            return kv.value  # no write, unless the stored form is due for its current encryption key
         return await self.replace_changed(t, kv, old, new, opts)
 
     async def replace_changed(self, t: Target, kv: KeyValue, old: dict[str, Any], new: dict[str, Any],

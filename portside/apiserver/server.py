@@ -17,7 +17,17 @@ from pathlib import Path
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki, satokens, selfendpoint, tokenfile
+from portside.apiserver import (
+    alloc,
+    bootstrap,
+    clusterdata,
+    encryption,
+    errors,
+    pki,
+    satokens,
+    selfendpoint,
+    tokenfile,
+)
 from portside.apiserver.app import make_app
 from portside.apiserver.auth import Authenticator
 from portside.apiserver.authz import reconcile
@@ -82,10 +92,14 @@ class APIServer:
         creds = pki.ensure(cfg.data_dir, self._sans())
         self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         satokens.ensure_key(cfg.data_dir)
-        self.store = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
-        if await clusterdata.share_bootstrap(self.store, cfg.data_dir):  # another server made this cluster
+        encryption.ensure_default(cfg.data_dir)
+        raw = await open_store(cfg.store_url or f"sqlite://{os.path.join(cfg.data_dir, 'state.db')}")
+        self.store = raw
+        if await clusterdata.share_bootstrap(raw, cfg.data_dir):  # another server made this cluster
             creds = pki.ensure(cfg.data_dir, self._sans())
             self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
+        self.store = encryption.EncryptingStore(raw, encryption.load(
+            cfg.encryption_config or os.path.join(cfg.data_dir, encryption.DEFAULT_FILE)))
         self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
         await self._bootstrap()
         await reconcile.reconcile(self.registry)

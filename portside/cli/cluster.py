@@ -247,6 +247,13 @@ def _access(opts: dict) -> dict:
             if not os.path.isfile(opts[key]):
                 raise InvalidArgument(f"up: {flag_name}: {opts[key]}: no such file")
             out[key] = os.path.abspath(opts[key])
+    if "encryption_config" in out:
+        from portside.apiserver.encryption import ConfigError
+        from portside.apiserver.encryption import load as load_encryption
+        try:
+            load_encryption(out["encryption_config"])
+        except (ConfigError, OSError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"up: --encryption-provider-config: {exc}") from None
     if "token_auth_file" in out:
         from portside.apiserver.tokenfile import TokenFileError, load
         try:
