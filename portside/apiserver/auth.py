@@ -32,6 +32,7 @@ from portside.client.join import CA_PATH, CREDENTIAL_PATH
 SELF_AUTHENTICATING = frozenset({CA_PATH, CREDENTIAL_PATH})  # they check the join token themselves
 MASTERS, AUTHENTICATED, UNAUTHENTICATED = "system:masters", "system:authenticated", "system:unauthenticated"
 ANONYMOUS_NAME = "system:anonymous"
+CERT_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Authenticator:
         self._tokens[digest(readonly_token)] = authenticated("readonly", ("system:monitoring",), read_only=True)
         self._open = open_loopback
         self._nodes = nodes
+        self._certs: dict[tuple, User | None] = {}  # certificate subject -> its user: decoded once
         self.more: list[TokenAuthenticator] = []  # e.g. ServiceAccount tokens, tried after the fixed ones
 
     async def _token_user(self, token: str) -> User | None:
@@ -123,9 +125,15 @@ class Authenticator:
         if self._open:
             return authenticated("insecure-loopback", (MASTERS,))
         transport = request.transport
-        cert = certificate_user(transport.get_extra_info("peercert") if transport is not None else None)
-        if cert is not None:
-            return cert
+        peer = transport.get_extra_info("peercert") if transport is not None else None
+        if peer:
+            cert = self._certs.get(peer["subject"])
+            if cert is None:
+                if len(self._certs) >= CERT_CACHE:
+                    self._certs.clear()
+                cert = self._certs[peer["subject"]] = certificate_user(peer)
+            if cert is not None:
+                return cert
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()

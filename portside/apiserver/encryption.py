@@ -169,6 +169,7 @@ def default_config() -> str:
 def ensure_default(data_dir: str) -> Path:
     """``DATA_DIR/pki/encryption-config.yaml``, with a new key for Secrets when missing (0600)."""
     path = Path(data_dir) / DEFAULT_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

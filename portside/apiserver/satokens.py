@@ -57,6 +57,7 @@ def _unb64(text: str) -> bytes:
 def ensure_key(data_dir: str) -> Path:
     """``DATA_DIR/pki/sa.key`` (RSA 2048, 0600), made when missing."""
     path = Path(data_dir) / KEY_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         key_obj = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key_obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -26,9 +26,10 @@ NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})  # a GET upgrade also needs create, as in 1.30+
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attributes:
-    """One request (or one access review) as the authorizers see it."""
+    """One request (or one access review) as the authorizers see it (not frozen: a frozen dataclass's
+    ``__init__`` is several times slower, and one is made per request)."""
 
     user: User
     verb: str
@@ -48,7 +49,9 @@ class Attributes:
 
 
 def _parts(path: str) -> list[str]:
-    return [unquote(p) for p in path.split("/") if p]
+    if "%" in path:
+        return [unquote(p) for p in path.split("/") if p]
+    return [p for p in path.split("/") if p]
 
 
 def from_request(user: User, method: str, path: str, query) -> Attributes:

@@ -23,7 +23,7 @@ AUTHN = "authentication.k8s.io"
 
 
 def _asks(request: web.Request) -> bool:
-    return any(h.lower().startswith("impersonate-") for h in request.headers)
+    return any(h[:12].lower() == "impersonate-" for h in request.headers)
 
 
 async def _allow(authorizer: Authorizer, attrs: Attributes) -> None:

@@ -64,13 +64,37 @@ def subject_keys(user: User) -> list[Subject]:
     return [("User", user.name), *(("Group", g) for g in user.groups)]
 
 
+MEMO_SIZE = 4096
+CACHE_SIZE = 10_000
+
+
 @dataclass
 class RuleSet:
-    """A user's rules in one namespace (or at the cluster scope), each with the binding that grants it."""
+    """A user's rules in one namespace (or at the cluster scope), each with the binding that grants it.
+
+    Answers are remembered per request shape, (verb, group, resource, subresource) and the name only when a rule
+    names objects, so a client repeating one kind of request pays a dictionary lookup, not a scan of its rules."""
 
     rules: list[tuple[Rule, Binding]] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict)
+    _names: bool | None = None
 
     def find(self, a: Attributes) -> Binding | None:
+        if self._names is None:
+            self._names = any(r.names for r, _ in self.rules)
+        key = (a.verb, a.api_group, a.resource, a.subresource, a.name if self._names else "") if a.resource_request \
+            else (a.verb, a.path)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        found = self._scan(a)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
+
+    def _scan(self, a: Attributes) -> Binding | None:
         if a.resource_request:
             for r, source in self.rules:
                 if r.allows_resource(a.verb, a.api_group, a.resource, a.subresource, a.name):
@@ -101,6 +125,8 @@ class RBACAuthorizer:
         key = (user.name, user.groups, namespace)
         cached = self._cache.get(key)
         if cached is None:
+            if len(self._cache) >= CACHE_SIZE:  # many users or namespaces: start again rather than grow
+                self._cache.clear()
             cached = self._cache[key] = self._gather(user, namespace)
         return cached
 
@@ -125,13 +151,16 @@ class RBACAuthorizer:
             return self.cluster_roles.get(b.role_name, ())
         return self.roles.get((b.namespace, b.role_name), ())
 
-    def authorize(self, a: Attributes) -> tuple[bool, str]:
-        """(allowed, reason): the reason names the binding that allowed it, as Kubernetes' RBAC says it."""
-        found = self.rules(a.user, a.namespace if a.resource_request else "").find(a)
-        if found is None:
-            return False, ""
-        subject = next((text for key, text in found.subjects if key in set(subject_keys(a.user))), "")
-        return True, f"RBAC: allowed by {found.source(subject)}"
+    def allows(self, a: Attributes) -> Binding | None:
+        """The binding that allows the request, or None."""
+        return self.rules(a.user, a.namespace if a.resource_request else "").find(a)
+
+    @staticmethod
+    def reason(a: Attributes, found: Binding) -> str:
+        """Why it is allowed, as Kubernetes' RBAC says it (access reviews show it)."""
+        keys = set(subject_keys(a.user))
+        subject = next((text for key, text in found.subjects if key in keys), "")
+        return f"RBAC: allowed by {found.source(subject)}"
 
     # -- the index -----------------------------------------------------------------------------------------
 

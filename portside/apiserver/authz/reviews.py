@@ -90,7 +90,7 @@ class Reviews:
 
     async def access(self, user: User, spec: Obj, info: api.ResourceInfo) -> Obj:
         attrs = self.attributes(user, spec, info)
-        decision = await self.authorizer.decide(attrs)
+        decision = await self.authorizer.decide(attrs, explain=True)
         status: Obj = {"allowed": decision.allowed}
         if decision.reason:
             status["reason"] = decision.reason
