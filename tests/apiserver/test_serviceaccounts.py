@@ -47,8 +47,11 @@ def token(cluster, ns: str, account: str = "default", *args: str) -> str:
 
 
 def test_every_namespace_gets_a_default_account_and_the_cluster_ca(cluster, core, ns):
-    assert core.read_namespaced_service_account("default", ns).metadata.name == "default"
-    ca = core.read_namespaced_config_map("kube-root-ca.crt", ns).data["ca.crt"]
+    eventually(lambda: cluster.kubectl("get", "sa", "default", "-n", ns, check=False).returncode == 0,
+               what="the controller to make the default ServiceAccount")
+    ca = eventually(lambda: cluster.kubectl("get", "configmap", "kube-root-ca.crt", "-n", ns, "-o",
+                                            "jsonpath={.data.ca\\.crt}", check=False).stdout,
+                    what="the controller to publish the cluster CA")
     assert ca == open(cluster.ca).read()
     core.delete_namespaced_service_account("default", ns)
     eventually(lambda: cluster.kubectl("get", "sa", "default", "-n", ns, check=False).returncode == 0,
