@@ -115,8 +115,8 @@ MAX_HISTORY_BUCKETS = 100_000  # per pod: 35 days at 30 s
 
 
 async def stats_history(request: web.Request) -> web.Response:
-    """Every pod's usage since ``start`` (default: all that is kept) in buckets of ``step`` seconds (default the
-    rollup step): ``{"node", "periodSeconds", "step", "start", "end", "pods": [{"namespace", "name", "owner":
+    """Every pod's usage since ``start`` (default: all that is kept, or the last ``MAX_HISTORY_BUCKETS`` steps)
+    in buckets of ``step`` seconds (default the rollup step): ``{"node", "periodSeconds", "step", "start", "end", "pods": [{"namespace", "name", "owner":
     {"kind", "name"}, "t", "cpu", "memory"}]}`` with ``cpu`` each bucket's mean cores and ``memory`` its peak
     working-set bytes. A node that keeps no time series answers 404."""
     from portside.agent.metrics import history
@@ -126,9 +126,9 @@ async def stats_history(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"node {agent.name} keeps no usage history\n")
     end = time.time()
     step = _int(request, "step") or tsdb.step
-    start = float(_int(request, "start") or end - tsdb.rollup_retention)
     if not 0 < step <= 86_400:
         raise web.HTTPBadRequest(text=f"step must be 1 to 86400 seconds, not {step}\n")
+    start = float(_int(request, "start") or end - min(tsdb.rollup_retention, step * MAX_HISTORY_BUCKETS))
     if (end - start) / step > MAX_HISTORY_BUCKETS:
         raise web.HTTPBadRequest(text=f"{(end - start) / step:.0f} buckets of {step} s asked for; at most "
                                       f"{MAX_HISTORY_BUCKETS} (a larger step, or a later start)\n")
