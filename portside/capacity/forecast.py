@@ -53,7 +53,9 @@ class Seasonality:
 
 
 def _span(hours: float) -> str:
-    return f"{hours / DAY_H:.1f} days" if hours >= 2 * DAY_H else f"{hours:.1f} h"
+    if hours >= 2 * DAY_H:
+        return f"{hours / DAY_H:.1f} days"
+    return f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
 
 
 def seasonality(history_h: float) -> Seasonality:

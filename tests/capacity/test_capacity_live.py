@@ -1,0 +1,75 @@
+"""``portside capacity`` without a trace, against a real ``portside up``: a Deployment of two busybox replicas
+each burning CPU under a 200m limit, sampled every second; the report finds the workload through its
+ReplicaSet with usage near the truth and a recommendation, and forecast and plan run on minutes of history,
+saying that it is too short for seasonality."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from support.builders import deployment
+from support.wait import eventually
+
+from tests.agent.conftest import engine_root, ready, run_node
+
+pytestmark = pytest.mark.integration
+BURN_CORES = 0.2
+
+
+@pytest.fixture
+def node(needs_root, tmp_path, busybox_rootfs_tar, monkeypatch):
+    root, settings = engine_root(tmp_path, busybox_rootfs_tar)
+    yield from run_node(tmp_path, root, settings, monkeypatch, extra=("--metrics-period", "1"))
+
+
+def capacity(node, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portside", "capacity", *args, "--kubeconfig",
+                           node.cluster.kubeconfig], capture_output=True, text=True, timeout=120)
+
+
+def _report(node) -> dict | None:
+    """The report once the workload has a few steps of both replicas."""
+    result = capacity(node, "report", "-o", "json")
+    if result.returncode != 0:
+        return None
+    data = json.loads(result.stdout)
+    found = [w for w in data["workloads"] if w["workload"] == "default/burn"]
+    return data if found and found[0]["replicas"] == 2 and len(data["cluster"]["used_cpu"]) >= 1 and \
+        found[0]["cpu_usage"]["p50"] > 0.1 else None
+
+
+def test_capacity_reads_the_running_clusters_history(node):
+    d = deployment(replicas=2)
+    d["metadata"]["name"] = "burn"
+    d["spec"]["template"]["spec"]["containers"] = [{
+        "name": "main", "image": "busybox", "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", "while :; do :; done"],
+        "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}}]
+    d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 0
+    node.apply(d)
+    eventually(lambda: len([p for p in node.pods("app=my-app") if ready(p)]) == 2, timeout=60,
+               what="both replicas Ready")
+    data = eventually(lambda: _report(node), timeout=60, interval=1, what="the workload in capacity report")
+    [burn] = [w for w in data["workloads"] if w["workload"] == "default/burn"]
+    assert burn["cpu_request"] == pytest.approx(0.2) and burn["memory_request"] == 64 * 2**20
+    assert 0.75 * BURN_CORES <= burn["cpu_usage"]["p50"] <= 1.3 * BURN_CORES, burn
+    rec = burn["recommended"]
+    assert BURN_CORES * 0.9 <= rec["cpu_request"] <= 1.6 * BURN_CORES, rec
+    assert 0 < rec["memory_request"] <= rec["memory_limit"] and rec["cpu_request"] <= rec["cpu_limit"], rec
+    assert sum(data["cluster"]["used_cpu"]) > 0
+
+    forecast = capacity(node, "forecast", "--horizon", "1d", "-o", "json")
+    assert forecast.returncode == 0, forecast.stderr
+    f = json.loads(forecast.stdout)
+    assert f["seasonality"]["model"] == "none" and "shorter than the two days" in f["seasonality"]["note"]
+    [series] = [w["cpu"] for w in f["workloads"] if w["workload"] == "default/burn"]
+    assert 0.75 * 2 * BURN_CORES <= series["point"][0] <= 1.3 * 2 * BURN_CORES
+
+    plan = capacity(node, "plan", "--node-shape", "cpu=1,memory=2Gi", "--horizon", "1d")
+    assert plan.returncode == 0, plan.stderr
+    assert plan.stdout.startswith("nodes planned: 1 ") and "default/burn" in plan.stdout
+    assert "note: no seasonality" in plan.stdout
+    page = capacity(node, "report", "-o", "html")
+    assert page.returncode == 0 and "default/burn" in page.stdout and "<svg" in page.stdout
