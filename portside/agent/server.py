@@ -116,9 +116,13 @@ MAX_HISTORY_BUCKETS = 100_000  # per pod: 35 days at 30 s
 
 async def stats_history(request: web.Request) -> web.Response:
     """Every pod's usage since ``start`` (default: all that is kept, or the last ``MAX_HISTORY_BUCKETS`` steps)
-    in buckets of ``step`` seconds (default the rollup step): ``{"node", "periodSeconds", "step", "start", "end", "pods": [{"namespace", "name", "owner":
-    {"kind", "name"}, "t", "cpu", "memory"}]}`` with ``cpu`` each bucket's mean cores and ``memory`` its peak
-    working-set bytes. A node that keeps no time series answers 404."""
+    in buckets of ``step`` seconds (default the rollup step)::
+
+        {"node", "periodSeconds", "step", "start", "end",
+         "pods": [{"namespace", "name", "owner": {"kind", "name"}, "t": [...], "cpu": [...], "memory": [...]}]}
+
+    with ``cpu`` each bucket's mean cores and ``memory`` its peak working-set bytes. A node that keeps no time
+    series answers 404."""
     from portside.agent.metrics import history
     agent = request.app["agent"]
     tsdb = agent.sampler.tsdb

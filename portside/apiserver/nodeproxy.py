@@ -117,7 +117,7 @@ async def node_proxy(registry: Registry, agents: AgentClient, request: web.Reque
     to = await _node_endpoint(registry, name)
     path = "/" + quote(request.match_info.get("path", ""), safe="/")
     query = f"?{request.query_string}" if request.query_string else ""
-    return await _relay(agents, to, path + query, request, f"{path}", passthrough=True)
+    return await _relay(agents, to, path + query, request, path, passthrough=True)
 
 
 async def _pump(source, sink) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from portside.capacity.trace import Trace, parse_trace
+from portside.metrics.tsdb import ROLLUP_RETENTION_S
 
 __all__ = ["LiveMetricsUnavailable", "LiveSource", "TraceSource", "UsageSource"]
 
@@ -49,7 +50,7 @@ class TraceSource:
 
 
 HISTORY_PATH = "/api/v1/nodes/{}/proxy/stats/history"
-KEPT_S = 35 * 86_400  # what an agent keeps (metrics.tsdb.ROLLUP_RETENTION_S)
+KEPT_S = ROLLUP_RETENTION_S  # what an agent keeps
 
 
 class LiveSource:

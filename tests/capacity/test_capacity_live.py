@@ -56,7 +56,8 @@ def test_capacity_reads_the_running_clusters_history(node):
     assert burn["cpu_request"] == pytest.approx(0.2) and burn["memory_request"] == 64 * 2**20
     assert 0.75 * BURN_CORES <= burn["cpu_usage"]["p50"] <= 1.3 * BURN_CORES, burn
     rec = burn["recommended"]
-    assert BURN_CORES * 0.9 <= rec["cpu_request"] <= 1.6 * BURN_CORES, rec
+    # p90 + 15 % of what was measured (a loaded machine may give the loop a little less than its quota)
+    assert 1.05 * burn["cpu_usage"]["p50"] <= rec["cpu_request"] <= 1.6 * BURN_CORES, rec
     assert 0 < rec["memory_request"] <= rec["memory_limit"] and rec["cpu_request"] <= rec["cpu_limit"], rec
     assert sum(data["cluster"]["used_cpu"]) > 0
 
