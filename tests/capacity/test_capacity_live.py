@@ -1,13 +1,15 @@
 """``portside capacity`` without a trace, against a real ``portside up``: a Deployment of two busybox replicas
 each burning CPU under a 200m limit, sampled every second; the report finds the workload through its
-ReplicaSet with usage near the truth and a recommendation, and forecast and plan run on minutes of history,
-saying that it is too short for seasonality."""
+ReplicaSet with usage near the truth (what the containers' cgroups say they used: on a loaded machine the loop
+may get less than its quota) and a recommendation, and forecast and plan run on minutes of history, saying that
+it is too short for seasonality."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from support.builders import deployment
@@ -28,6 +30,21 @@ def node(needs_root, tmp_path, busybox_rootfs_tar, monkeypatch):
 def capacity(node, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "portside", "capacity", *args, "--kubeconfig",
                            node.cluster.kubeconfig], capture_output=True, text=True, timeout=120)
+
+
+def used_cores(node) -> float:
+    """Per replica, the cores the burn containers used since they started, from their cgroups."""
+    from portside.api.timefmt import parse_time
+    from portside.engine import Engine
+    from portside.runtime.cgroups import Cgroup
+
+    engine, now, rates = Engine(node.root), time.time(), []
+    for info in engine.list():
+        if info["Config"]["Labels"].get("io.portside.pod.name", "").startswith("burn-"):
+            used = Cgroup(engine.cgroups_path(info["Id"])).usage().cpu_ns / 1e9
+            rates.append(used / (now - parse_time(info["State"]["StartedAt"]).timestamp()))
+    assert len(rates) == 2, rates
+    return sum(rates) / 2
 
 
 def _report(node) -> dict | None:
@@ -52,12 +69,13 @@ def test_capacity_reads_the_running_clusters_history(node):
     eventually(lambda: len([p for p in node.pods("app=my-app") if ready(p)]) == 2, timeout=60,
                what="both replicas Ready")
     data = eventually(lambda: _report(node), timeout=60, interval=1, what="the workload in capacity report")
+    truth = used_cores(node)
+    assert 0.05 < truth <= 1.1 * BURN_CORES  # the quota holds
     [burn] = [w for w in data["workloads"] if w["workload"] == "default/burn"]
     assert burn["cpu_request"] == pytest.approx(0.2) and burn["memory_request"] == 64 * 2**20
-    assert 0.75 * BURN_CORES <= burn["cpu_usage"]["p50"] <= 1.3 * BURN_CORES, burn
+    assert 0.7 * truth <= burn["cpu_usage"]["p50"] <= 1.3 * truth, (truth, burn)
     rec = burn["recommended"]
-    # p90 + 15 % of what was measured (a loaded machine may give the loop a little less than its quota)
-    assert 1.05 * burn["cpu_usage"]["p50"] <= rec["cpu_request"] <= 1.6 * BURN_CORES, rec
+    assert 1.05 * burn["cpu_usage"]["p50"] <= rec["cpu_request"] <= 1.6 * BURN_CORES, rec  # p90 + 15 %
     assert 0 < rec["memory_request"] <= rec["memory_limit"] and rec["cpu_request"] <= rec["cpu_limit"], rec
     assert sum(data["cluster"]["used_cpu"]) > 0
 
@@ -66,7 +84,7 @@ def test_capacity_reads_the_running_clusters_history(node):
     f = json.loads(forecast.stdout)
     assert f["seasonality"]["model"] == "none" and "shorter than the two days" in f["seasonality"]["note"]
     [series] = [w["cpu"] for w in f["workloads"] if w["workload"] == "default/burn"]
-    assert 0.75 * 2 * BURN_CORES <= series["point"][0] <= 1.3 * 2 * BURN_CORES
+    assert 0.6 * 2 * truth <= series["point"][0] <= 1.4 * 2 * truth, (truth, series["point"][0])
 
     plan = capacity(node, "plan", "--node-shape", "cpu=1,memory=2Gi", "--horizon", "1d")
     assert plan.returncode == 0, plan.stderr

@@ -25,7 +25,7 @@ from support.net import free_port
 from support.require import require
 from support.wait import eventually
 
-from .conftest import Agent, ip, server, wait_ready
+from .conftest import Agent, cleanup_all, ip, server, wait_ready
 from .test_join import busybox, join_command, running
 
 BURN = "echo hello from $(hostname); while :; do :; done"
@@ -71,7 +71,7 @@ def joined(tmp_path_factory, busybox_rootfs_tar) -> Iterator[Joined]:
 
 
 def _clean(agent: Agent) -> None:
-    left = agent.cleanup()
+    left = cleanup_all([agent])
     assert not left, f"left behind: {left}"
 
 
