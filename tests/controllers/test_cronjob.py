@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import time
 
-from kubelet_double import template
+from kubelet_double import batch, template
 
 from portside.controllers import cronjobs
 
@@ -43,7 +43,7 @@ def events(cluster, ns, name) -> str:
                            "-o", "custom-columns=R:.reason,M:.message", "--no-headers").stdout
 
 
-def test_kubectl_create_get_and_a_job_from_the_cronjob(cluster, harness):
+def test_kubectl_create_get_and_a_job_from_the_cronjob(cluster, harness, k8s):
     ns = cluster.namespace("cj-kubectl")
     harness.kubelet(ns, outcome=lambda pod: "Succeeded")
     cluster.kubectl("create", "cronjob", "tick", "-n", ns, "--image=busybox:1", "--schedule=0 0 1 1 *", "--",
@@ -59,6 +59,9 @@ def test_kubectl_create_get_and_a_job_from_the_cronjob(cluster, harness):
     assert job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
     assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    read = batch(k8s).read_namespaced_cron_job("tick", ns)  # the official client reads what kubectl made
+    assert (read.spec.schedule, read.spec.concurrency_policy, read.spec.successful_jobs_history_limit) == (
+        "0 0 1 1 *", "Allow", 3)
     cluster.kubectl("patch", "-n", ns, "cronjob/tick", "--type=merge", "-p", '{"spec":{"suspend":true}}')
     assert cluster.kubectl("get", "cronjob", "-n", ns).stdout.splitlines()[1].split()[7] == "True"
     bad = cluster.kubectl("create", "cronjob", "bad", "-n", ns, "--image=busybox:1", "--schedule=61 * * * *",

@@ -77,8 +77,8 @@ def test_the_python_clients_daemonset_e2e_calls(cluster, k8s):
     assert resp.spec.template.metadata.labels["app"] == "nginx"
     assert resp.spec.template.spec.containers[0].name == "nginx-app"
     assert resp.spec.template.spec.containers[0].image == "nginx:1.15.4"
-    status = api.read_namespaced_daemon_set_status(name, "default").status
-    assert status.desired_number_scheduled == 0 and status.number_misscheduled == 0  # no node in this cluster
+    status = api.read_namespaced_daemon_set_status(name, "default").status  # the status subresource
+    assert status.number_misscheduled == 0 and status.current_number_scheduled is not None
     api.delete_namespaced_daemon_set(name, "default", body=kubernetes.client.V1DeleteOptions())
     assert name not in [d.metadata.name for d in api.list_namespaced_daemon_set("default").items]
 
@@ -120,7 +120,7 @@ def test_one_pod_per_eligible_node_as_nodes_come_change_and_go(cluster, harness)
                  and o["agent"]["status"]["currentNumberScheduled"] == 1, what="status: one node wants it")
 
 
-def test_rolling_update_history_undo_and_rollout_status(cluster, harness):
+def test_rolling_update_history_undo_and_rollout_status(cluster, harness, k8s):
     ns, label = cluster.namespace("ds-roll"), "ds-roll"
     kubelet = harness.kubelet(ns, ready_after=0.3)
     nodes(cluster, label, *((f"dr-{i}", {}, []) for i in range(4)))
@@ -153,6 +153,9 @@ def test_rolling_update_history_undo_and_rollout_status(cluster, harness):
     revs = {r["metadata"]["labels"][HASH]: r["revision"]
             for r in harness.wait("controllerrevisions", ns, lambda o: len(o) == 2 and o).values()}
     assert revs[old_hash] == 3  # the old revision, renumbered above the others
+    listed = apps(k8s).list_namespaced_controller_revision(ns).items  # the official client reads them too
+    assert sorted(r.revision for r in listed) == [2, 3] and all(r.data["spec"]["template"] for r in listed)
+    assert "SuccessfulCreate" in cluster.kubectl("describe", "-n", ns, "ds", "agent").stdout
 
 
 def test_surge_runs_the_new_pod_beside_the_old_until_it_is_available(cluster, harness):
