@@ -50,7 +50,7 @@ class DaemonSetController(Controller):
         informers = informers or InformerFactory(client)
         self.expectations = Expectations()
         self.events = EventRecorder(client, self.name)
-        self.written = Written()
+        self.written, self.written_revisions = Written(), Written()  # apart: their keys may coincide
         self.backoff: dict[str, tuple[float, float]] = {}  # ds key/node -> (delay, since) on the monotonic clock
         self.sets = self.informer(informers.get(DAEMONSETS))
         self.sets_in = ByNamespace(self.sets)
@@ -210,7 +210,7 @@ class DaemonSetController(Controller):
     async def _history(self, ds: DaemonSet) -> tuple[ControllerRevision, list[ControllerRevision]]:
         """The current revision (made, or renumbered above the others after an undo) and the old ones."""
         revisions = await self._claim(ds, REVISIONS, self.revisions_in(ds.metadata.namespace or ""))
-        revisions = [self.written.fresh(cache_key(r), r) for r in revisions]
+        revisions = [self.written_revisions.fresh(cache_key(r), r) for r in revisions]
         current, duplicates, old = history.split(ds.spec.template, revisions)
         for dup in duplicates:
             await self._delete_revision(dup)
@@ -220,7 +220,7 @@ class DaemonSetController(Controller):
         elif history.number(current) <= top:
             current = await self.client.patch(REVISIONS, current.metadata.name, {"revision": top + 1},
                                               current.metadata.namespace)
-        self.written.keep(cache_key(current), current)
+        self.written_revisions.keep(cache_key(current), current)
         return current, old
 
     async def _new_revision(self, ds: DaemonSet, number: int) -> ControllerRevision:
