@@ -40,8 +40,8 @@ def test_a_daemonset_runs_on_every_node_including_one_that_joins_later(tmp_path,
         wait_ready(cluster, "ds-later")
         eventually(lambda o: running_on(o) == ["ds-first", "ds-later"], 90, what="a pod on the node that joined",
                    watch=pods)
-        rows = cluster.kubectl("get", "ds", "node-agent").stdout.splitlines()
-        assert rows[1].split()[1:3] == ["2", "2"]  # desired, current
+        eventually(lambda: cluster.kubectl("get", "ds", "node-agent").stdout.splitlines()[1].split()[1:4]
+                   == ["2", "2", "2"], 30, 0.2, "kubectl get ds: 2 desired, current and ready")
         affinities = [p["spec"]["affinity"]["nodeAffinity"] for p in json.loads(cluster.kubectl(
             "get", "pods", "-l", "app=node-agent", "-o", "json").stdout)["items"]]
         assert sorted(a["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]
