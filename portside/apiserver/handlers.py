@@ -66,8 +66,10 @@ async def json_body(request: web.Request) -> Any:
     if ctype == protobuf.MEDIA_TYPE:
         try:
             return protobuf.decode(raw)
-        except protobuf.ProtobufError as exc:
+        except protobuf.UnsupportedKind as exc:
             raise errors.unsupported_media(ctype, [JSON, f"{protobuf.MEDIA_TYPE} ({exc})"]) from None
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(f"the protobuf request body cannot be decoded: {exc}") from None
     if ctype not in (JSON, "*/*", ""):
         raise errors.unsupported_media(ctype, [JSON, protobuf.MEDIA_TYPE])
     try:

@@ -1,5 +1,7 @@
 """Typed models of every kind portside serves; ``Kind.from_dict(d)`` / ``obj.to_dict()`` convert."""
 
+from .authorization import *  # noqa: F401,F403
+from .authorization import __all__ as _authorization
 from .container import *  # noqa: F401,F403
 from .container import __all__ as _container
 from .core import *  # noqa: F401,F403
@@ -23,4 +25,5 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy,
+           *_authorization]
