@@ -32,7 +32,7 @@ def command(func):
         except PortsideError as exc:
             from portside.cli.main import fail
 
-            return fail(str(exc), exc.exit_code)
+            return exc.exit_code if exc.reported else fail(str(exc), exc.exit_code)
     return run
 
 
