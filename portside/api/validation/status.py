@@ -20,6 +20,7 @@ _COUNTS = {
     "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
+    "HorizontalPodAutoscaler": ("currentReplicas", "desiredReplicas"),
 }
 
 
