@@ -62,7 +62,7 @@ class History:
             return
         up = after > before
         rules = behavior.scale_up if up else behavior.scale_down
-        keep = max((p.period_seconds or 0 for p in (rules.policies or []) if rules), default=0)
+        keep = max((p.period_seconds or 0 for p in ((rules.policies if rules else None) or [])), default=0)
         changes = [c for c in (self.ups if up else self.downs) if c.at >= now - keep] + [Change(now, abs(after - before))]
         if up:
             self.ups = changes
