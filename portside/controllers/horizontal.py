@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from portside import api
 from portside.api import models
 from portside.api.models import HorizontalPodAutoscaler as HPA
-from portside.client import NORMAL, WARNING, ApiError, Client, EventRecorder
+from portside.client import NORMAL, WARNING, ApiError, Client, Conflict, EventRecorder
 from portside.controllers.base import Controller
 from portside.controllers.hpametrics import Outcome, evaluate
 from portside.controllers.index import ByNamespace
@@ -40,6 +40,7 @@ log = logging.getLogger("portside.controllers.hpa")
 HPAS = api.lookup("autoscaling", "v2", "horizontalpodautoscalers")
 PODS = api.lookup("", "v1", "pods")
 DEFAULT_SYNC_PERIOD_S = 15.0
+SCALE_CONFLICT_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,14 @@ class HorizontalController(Controller):
         if timer is not None:
             timer.cancel()
         self.timers[key] = asyncio.get_running_loop().call_later(self.config.sync_period, self.queue.add, key)
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        try:
+            await super().run(ready)
+        finally:
+            for timer in self.timers.values():
+                timer.cancel()
+            self.timers.clear()
 
     async def sync(self, key: str) -> None:
         namespace, name = key.split("/", 1)
@@ -265,12 +274,29 @@ class HorizontalController(Controller):
         except ApiError as exc:
             raise ScaleError(str(exc)) from None
 
+    async def _set_scale(self, info: api.ResourceInfo, scale: models.Scale, desired: int) -> None:
+        """Write ``desired`` over the replicas ``scale`` showed. The target's other writers (its controller's
+        status) bump its resourceVersion without touching the replicas: after such a conflict the write is
+        repeated on the fresh scale, but never over replicas someone else changed meanwhile."""
+        for attempt in range(SCALE_CONFLICT_RETRIES):
+            try:
+                await self.client.update(info, dataclasses.replace(scale, spec=models.ScaleSpec(replicas=desired)),
+                                         "scale")
+                return
+            except Conflict:
+                if attempt == SCALE_CONFLICT_RETRIES - 1:
+                    raise
+                fresh = await self.client.get(info, scale.metadata.name or "", scale.metadata.namespace or "",
+                                              subresource="scale")
+                if (fresh.spec.replicas if fresh.spec else None) != (scale.spec.replicas if scale.spec else None):
+                    raise
+                scale = fresh
+
     async def _rescale(self, s: Sync, info: api.ResourceInfo, scale: models.Scale, desired: int, reason: str,
                        history: History, now: float) -> None:
         hpa = s.hpa
-        new = dataclasses.replace(scale, spec=models.ScaleSpec(replicas=desired))
         try:
-            await self.client.update(info, new, "scale")
+            await self._set_scale(info, scale, desired)
         except ApiError as exc:
             await self._warn(hpa, "FailedRescale", f"New size: {desired}; reason: {reason}; error: {exc}")
             s.conditions.set("AbleToScale", False, "FailedUpdateScale",
