@@ -20,6 +20,7 @@ import yaml
 from support.net import free_port
 from support.wait import Watch, eventually
 
+from portside import api
 from tests.agent.conftest import engine_root, ready, run_node
 from tests.agent.test_seed import REPO, seed_cluster
 from tests.image.test_bootstrap_integration import python_base  # noqa: F401 - the shared bootstrap fixture
@@ -55,7 +56,9 @@ def burner_autoscaler() -> dict:
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "burner"},
                      "minReplicas": 1, "maxReplicas": 4, "behavior": {"scaleDown": quick_down},
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                         "type": "Utilization", "averageUtilization": 50}}}]}}
+                         "type": "Utilization", "averageUtilization": 50}}},
+                                 {"type": "Resource", "resource": {"name": "memory", "target": {  # never the highest
+                                     "type": "AverageValue", "averageValue": "1Gi"}}}]}}
 
 
 def hpa_watch(node) -> Watch:
@@ -80,6 +83,11 @@ def test_cpu_burn_in_one_pod_scales_out_and_back_in(node):
     idle = eventually(lambda objs: (h := objs.get("burner")) and cpu_status(h).get("averageUtilization") is not None
                       and h, 30, what="a first utilization", watch=hpa_watch(node))
     assert idle["status"]["currentReplicas"] == 1 and cpu_status(idle)["averageUtilization"] < 50
+    memory = idle["status"]["currentMetrics"][1]["resource"]
+    assert memory["name"] == "memory" and 0 < api.to_bytes(memory["current"]["averageValue"]) < 32 << 20
+    targets = node.kubectl("get", "hpa", "burner").stdout.splitlines()[1]
+    assert "% /50%" not in targets and "/50%, memory: " in targets and targets.split(", memory: ")[1].split()[0] \
+        .endswith("/1Gi")
 
     node.kubectl("exec", first["metadata"]["name"], "--", "touch", "/tmp/burn")
     # At its 200m limit the one pod is at 200 % of its request: ceil(1 x 200/50) = 4, the maximum. On a busy host
@@ -101,6 +109,7 @@ def test_cpu_burn_in_one_pod_scales_out_and_back_in(node):
     assert "New size: 1; reason: All metrics below target" in rescales(node, "burner")
     deployment = json.loads(node.kubectl("get", "deploy", "burner", "-o", "json").stdout)
     assert deployment["spec"]["replicas"] == 1
+    print("burner rescales:", rescales(node, "burner"), "at", cpu_status(hot))
 
 
 class Load:
@@ -159,5 +168,6 @@ def test_seed_autoscaled_with_kubectl_scales_under_load_and_back(seed):
                and h["spec"].get("behavior") and h, 90, what="the seed back to one replica once idle",
                watch=hpa_watch(node))
     assert "New size: 1; reason: All metrics below target" in rescales(node, "my-app")
+    print("seed rescales:", rescales(node, "my-app"), "at", cpu_status(up), "with", load.answered, "answers")
     shown = node.kubectl("get", "hpa", "my-app").stdout.splitlines()[1].split()
     assert shown[2] == "cpu:" and shown[3].endswith("/50%") and shown[4:6] == ["1", "5"]

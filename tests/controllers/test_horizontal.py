@@ -89,6 +89,10 @@ def test_without_samples_scaling_is_inactive_and_the_target_is_left_alone(cluste
     replicas = json.loads(cluster.kubectl("get", "deploy", "my-app", "-n", ns, "-o", "json").stdout)["spec"]["replicas"]
     assert replicas == 2
 
+    described = cluster.kubectl("describe", "hpa", "web", "-n", ns).stdout
+    assert "Reference:" in described and "Deployment/my-app" in described
+    assert "ScalingActive  False   FailedGetResourceMetric" in described
+
     table = cluster.kubectl("get", "hpa", "web", "-n", ns).stdout.splitlines()
     assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
     assert table[1].split()[:7] == ["web", "Deployment/my-app", "cpu:", "<unknown>/80%", "1", "5", "2"]
