@@ -14,7 +14,8 @@ from support.cluster import only
 from support.wait import Watch, eventually
 
 UP_FLAGS = (*only("garbage-collector", "workload-controllers", "horizontal-pod-autoscaler"),
-            "--horizontal-pod-autoscaler-sync-period", "0.5")
+            "--horizontal-pod-autoscaler-sync-period", "500ms", "--horizontal-pod-autoscaler-downscale-stabilization",
+            "1m")
 
 
 @pytest.fixture(scope="module")
