@@ -41,6 +41,7 @@ class UpOptions:
     hpa_tolerance: float = 0.1
     leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
     lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
+    resolv_conf: str = "/etc/resolv.conf"
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -115,7 +116,7 @@ async def _main(opts: UpOptions) -> None:
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period,
                   hpa_sync_period=opts.hpa_sync_period, hpa_downscale_stabilization=opts.hpa_downscale_stabilization,
-                  hpa_tolerance=opts.hpa_tolerance)
+                  hpa_tolerance=opts.hpa_tolerance, cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
