@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
+__all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS"]
 
 _PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 
@@ -163,6 +163,28 @@ def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def claim_spec(spec: dict[str, Any]) -> None:
+    """A claim's (or a claim template's) spec."""
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def _pvc(obj: dict[str, Any]) -> None:
+    claim_spec(obj.setdefault("spec", {}))
+
+
+def _pv(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if "hostPath" in spec:
+        spec["hostPath"].setdefault("type", "")
+
+
+def _storageclass(obj: dict[str, Any]) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -173,6 +195,9 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "PersistentVolume": _pv,
+    "PersistentVolumeClaim": _pvc,
+    "StorageClass": _storageclass,
 }
 
 

@@ -76,6 +76,12 @@ RESOURCES: list[ResourceInfo] = [
     _info("coordination.k8s.io", "Lease", "leases", models.Lease),
     _info("policy", "PodDisruptionBudget", "poddisruptionbudgets", models.PodDisruptionBudget, short=("pdb",),
           sub=("status",)),
+    _info("", "PersistentVolume", "persistentvolumes", models.PersistentVolume, namespaced=False, short=("pv",),
+          sub=("status",)),
+    _info("", "PersistentVolumeClaim", "persistentvolumeclaims", models.PersistentVolumeClaim, short=("pvc",),
+          sub=("status",)),
+    _info("storage.k8s.io", "StorageClass", "storageclasses", models.StorageClass, namespaced=False,
+          short=("sc",)),
 ]
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
