@@ -17,9 +17,10 @@ Pure functions over the typed models (``models.PersistentVolumeClaim``, ``models
 
 from __future__ import annotations
 
+import copy
 from fractions import Fraction
 
-from .models import Node, PersistentVolume, PersistentVolumeClaim, StorageClass
+from .models import Node, ObjectMeta, OwnerReference, PersistentVolume, PersistentVolumeClaim, StorageClass
 from .quantity import QuantityError, parse_quantity
 from .selectors import SelectorError, node_selector_from_object, selector_from_object
 
@@ -30,7 +31,7 @@ __all__ = [
     "BIND_COMPLETED_ANNOTATION", "PVC_PROTECTION", "PV_PROTECTION", "LOCAL_PATH_PROVISIONER", "LOCAL_PATH_CLASS",
     "STORAGE_DIR_ANNOTATION", "is_default_class", "default_class", "claim_class", "requested_bytes",
     "capacity_bytes", "access_modes_text", "satisfies", "mismatch", "admits_node", "find_volume", "is_pre_bound_to",
-    "claim_names", "reclaimable_on",
+    "claim_names", "reclaimable_on", "claim_from_template",
 ]
 
 ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
@@ -192,3 +193,19 @@ def reclaimable_on(pv: PersistentVolume, node: Node) -> bool:
             and (pv.status.phase if pv.status else None) == "Released"
             and spec.persistent_volume_reclaim_policy == "Delete"
             and spec.node_affinity is not None and admits_node(pv, node))
+
+
+def claim_from_template(template: PersistentVolumeClaim, name: str, namespace: str,
+                        labels: dict[str, str] | None = None,
+                        owner: OwnerReference | None = None) -> PersistentVolumeClaim:
+    """A claim a controller makes for its pods from a claim template (StatefulSet's ``volumeClaimTemplates``):
+    the template's labels, annotations and spec under the given name, plus ``labels``. ``owner`` only when the
+    claim should be deleted with its owner; claims usually outlive the pods that use them, which is their point.
+    The class is left as the template has it: absent, admission gives the default class."""
+    meta = template.metadata or ObjectMeta()
+    return PersistentVolumeClaim(
+        api_version="v1", kind="PersistentVolumeClaim",
+        metadata=ObjectMeta(name=name, namespace=namespace, labels={**(meta.labels or {}), **(labels or {})} or None,
+                            annotations=dict(meta.annotations) if meta.annotations else None,
+                            owner_references=[owner] if owner is not None else None),
+        spec=copy.deepcopy(template.spec))
