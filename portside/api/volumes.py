@@ -31,7 +31,7 @@ __all__ = [
     "BIND_COMPLETED_ANNOTATION", "PVC_PROTECTION", "PV_PROTECTION", "LOCAL_PATH_PROVISIONER", "LOCAL_PATH_CLASS",
     "STORAGE_DIR_ANNOTATION", "is_default_class", "default_class", "claim_class", "requested_bytes",
     "capacity_bytes", "access_modes_text", "satisfies", "mismatch", "admits_node", "find_volume", "is_pre_bound_to",
-    "claim_names", "reclaimable_on", "claim_from_template",
+    "claim_names", "reclaimable_on", "claim_from_template", "is_free_for",
 ]
 
 ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
@@ -147,7 +147,8 @@ def admits_node(pv: PersistentVolume, node: Node | None) -> bool:
     return selector is None or selector.matches(node.metadata.labels or {}, node.metadata.name or "")
 
 
-def _free_for(pv: PersistentVolume, claim: PersistentVolumeClaim) -> bool:
+def is_free_for(pv: PersistentVolume, claim: PersistentVolumeClaim) -> bool:
+    """The volume may be bound to the claim: not bound or promised to another claim, not being deleted."""
     ref = pv.spec.claim_ref if pv.spec else None
     if pv.metadata.deletion_timestamp:
         return False
@@ -166,7 +167,7 @@ def find_volume(claim: PersistentVolumeClaim, volumes: list[PersistentVolume],
         return None
     best: PersistentVolume | None = None
     for pv in volumes:
-        if not _free_for(pv, claim) or not satisfies(pv, claim):
+        if not is_free_for(pv, claim) or not satisfies(pv, claim):
             continue
         if need_node and not admits_node(pv, node):
             continue

@@ -54,6 +54,7 @@ class Cycle:
         self.static = [f for f in profile.filters if f.STATIC]
         self.dynamic = [f for f in profile.filters if not f.STATIC]
         self.prefilters = profile.prefilters
+        self.reservers = profile.reservers
         self._masks: dict[tuple, np.ndarray] = {}
         self._generation = -1
         self.next_start = 0
@@ -87,6 +88,20 @@ class Cycle:
         state = CycleState()
         self.prefilter(state, pod)
         return state
+
+    def reserve(self, pod: PodInfo, node: str) -> Status:
+        """Every Reserve plugin in order; on a refusal the ones that already reserved are undone."""
+        for i, p in enumerate(self.reservers):
+            status = p.reserve(pod, self.nodes, node)
+            if not status.ok:
+                for done in self.reservers[:i]:
+                    done.unreserve(pod, self.nodes)
+                return status
+        return SUCCESS
+
+    def unreserve(self, pod: PodInfo) -> None:
+        for p in self.reservers:
+            p.unreserve(pod, self.nodes)
 
     def permit(self, state: CycleState, pod: PodInfo) -> Status:
         for p in self.profile.permits:

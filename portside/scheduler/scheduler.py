@@ -18,7 +18,18 @@ from portside.scheduler import preemption
 from portside.scheduler.binder import Binder
 from portside.scheduler.cycle import Cycle
 from portside.scheduler.explain import message
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
+from portside.scheduler.framework import (
+    NODE_ADD,
+    NODE_UPDATE,
+    POD_ADD,
+    POD_DELETE,
+    PV_CHANGE,
+    PVC_CHANGE,
+    SC_CHANGE,
+    SUCCESS,
+    CycleState,
+    Status,
+)
 from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
@@ -86,9 +97,17 @@ class Scheduler:
         self.nodes.assume(pod, row)
         self.queue.on_event(POD_ADD, now)
 
+    def volume_event(self, event: str, now: float) -> None:
+        """A claim, volume or storage class changed (``nodes.volumes`` already shows it): pods parked for their
+        storage may fit now. ``event`` is PVC_CHANGE, PV_CHANGE or SC_CHANGE."""
+        assert event in (PVC_CHANGE, PV_CHANGE, SC_CHANGE), event
+        self.queue.on_event(event, now)
+
     def pod_deleted(self, uid: str, now: float) -> None:
         self.queue.delete(uid)
-        self.in_flight.pop(uid, None)
+        qp = self.in_flight.pop(uid, None)
+        if qp is not None:
+            self.cycle_for(qp.pod).unreserve(qp.pod)
         self.nominated.pop(uid, None)
         entry = self.nodes.forget(uid)
         self.nodes.drop_request(uid)
@@ -117,6 +136,7 @@ class Scheduler:
         qp = self.in_flight.pop(uid, None)
         if qp is None or ok:
             return
+        self.cycle_for(qp.pod).unreserve(qp.pod)
         self.nodes.forget(uid)
         self.queue.retry(qp, now)
         self.queue.on_event(POD_DELETE, now)
@@ -170,10 +190,17 @@ class Scheduler:
         self._send_binds(placed, now)
 
     def _send_binds(self, placed: list[tuple[QueuedPod, int]], now: float) -> None:
-        """Reserved pods out through the Binder (the bind stage)."""
+        """Reserve plugins, then the pods out through the Binder (the bind stage). A pod a Reserve plugin
+        refuses (its volume was taken meanwhile) is unreserved and tried again after back-off."""
         for qp, row in placed:
+            node = self.nodes.names[row]
+            reserved = self.cycle_for(qp.pod).reserve(qp.pod, node)
+            if not reserved.ok:
+                self.nodes.forget(qp.pod.uid)
+                self.queue.retry(qp, now)
+                continue
             self.in_flight[qp.pod.uid] = qp
-            outcome = self.binder.bind(qp.pod, self.nodes.names[row])
+            outcome = self.binder.bind(qp.pod, node)
             if outcome is not None:
                 self.bind_done(qp.pod.uid, outcome, now)
 
