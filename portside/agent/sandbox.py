@@ -70,11 +70,16 @@ class Sandboxes:
         found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
         return found.ip if found is not None else ""
 
-    def volumes(self, pod: Pod, config_maps: dict, secrets: dict) -> dict[str, str]:
-        """Volume name -> host directory, with ConfigMap and Secret contents written out as files."""
-        return {v.name: self._volume(pod, v, config_maps, secrets) for v in pod.spec.volumes or []}
+    def volumes(self, pod: Pod, config_maps: dict, secrets: dict, claims: dict | None = None) -> dict[str, str]:
+        """Volume name -> host directory, with ConfigMap and Secret contents written out as files; a claim's is
+        its volume's directory (``claims``: volume name -> ``claims.Mount``, resolved beforehand)."""
+        return {v.name: self._volume(pod, v, config_maps, secrets, claims or {}) for v in pod.spec.volumes or []}
 
-    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict) -> str:
+    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict, claims: dict) -> str:
+        if v.persistent_volume_claim is not None:
+            if v.name not in claims:  # never a scratch directory in its place: that would lose the data
+                raise LookupError(f"volume {v.name!r}: claim {v.persistent_volume_claim.claim_name!r} is not mounted")
+            return claims[v.name].path
         base = self.pods_dir / pod.metadata.uid / "volumes" / v.name
         if v.host_path is not None:
             if v.host_path.type in ("DirectoryOrCreate", "", None):

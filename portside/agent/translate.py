@@ -36,6 +36,7 @@ class Context:
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # values decoded
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> host path
+    read_only: frozenset[str] = frozenset()  # volumes every mount of which is read-only (a claim's readOnly)
 
 
 def field_value(path: str, ctx: Context) -> str:
@@ -114,7 +115,7 @@ def mounts(container: Container, ctx: Context) -> list[str]:
         if vm.name not in ctx.volumes:
             raise ConfigError(f"volumeMount {vm.name!r} names no volume of the pod")
         source = ctx.volumes[vm.name].rstrip("/") + ("/" + vm.sub_path.strip("/") if vm.sub_path else "")
-        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only else ""))
+        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only or vm.name in ctx.read_only else ""))
     return out
 
 
