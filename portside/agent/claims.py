@@ -21,6 +21,7 @@ node delete exactly those). Only directories under this node's storage directory
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -34,6 +35,7 @@ from portside.client import ApiError, Client, NotFound
 from portside.engine.records import remove_tree
 
 log = logging.getLogger("portside.agent")
+FOLLOW_RETRY_S = 30.0
 QUIET_S = 5.0  # how long a claim may be unbound before the wait is reported: provisioning takes about a second
 
 
@@ -137,14 +139,22 @@ class Claims:
     # -- reclaiming -----------------------------------------------------------------------------------------
 
     async def follow(self) -> None:
-        """Remove this node's reclaimed local-path volumes, those found at start and those released later."""
-        listed = await self.client.list("persistentvolumes")
-        for pv in listed.items:
-            await self.reclaim(pv)
-        async for event in self.client.watch("persistentvolumes", resource_version=listed.resource_version,
-                                             known=listed.items):
-            if event.type != "DELETED":
-                await self.reclaim(event.object)
+        """Remove this node's reclaimed local-path volumes, those found at start and those released later. The
+        watch resumes by itself; a refusal (a server that does not let nodes read volumes) is retried after a
+        pause rather than ending the agent."""
+        while True:
+            try:
+                listed = await self.client.list("persistentvolumes")
+                for pv in listed.items:
+                    await self.reclaim(pv)
+                async for event in self.client.watch("persistentvolumes", resource_version=listed.resource_version,
+                                                     known=listed.items):
+                    if event.type != "DELETED":
+                        await self.reclaim(event.object)
+            except ApiError as exc:
+                log.warning("node %s: cannot follow persistent volumes (%s); trying again in %.0f s", self.node,
+                            exc, FOLLOW_RETRY_S)
+            await asyncio.sleep(FOLLOW_RETRY_S)
 
     async def reclaim(self, pv: PersistentVolume) -> None:
         if pv.metadata.deletion_timestamp or (pv.status.phase if pv.status else None) != "Released":

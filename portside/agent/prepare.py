@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from portside.agent import events, translate
 from portside.agent.claims import ClaimError, failed_mount
 from portside.agent.images import PullError, Report, default_policy, ensure
+from portside.agent.sandbox import check_sub_paths
 from portside.api.models import Container, Pod
 from portside.engine import ContainerConfig
 from portside.runtime.errors import PortsideError
@@ -70,6 +71,7 @@ async def prepare(node, pod: Pod, container: Container, attempt: int, last_reaso
         attachment = await node.engine.call(node.sandboxes.ensure, pod.metadata.uid)
         maps, secrets = await node.references(pod)
         volumes = await node.engine.call(node.sandboxes.volumes, pod, maps, secrets, claims)
+        await node.engine.call(check_sub_paths, container, volumes)
         read_only = frozenset(name for name, mount in claims.items() if mount.read_only)
         ctx = translate.Context(pod, attachment.ip, str(attachment.netns_path), node.host_ip, attempt,
                                 node.cluster, maps, secrets, volumes, read_only)

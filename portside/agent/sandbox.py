@@ -93,6 +93,19 @@ class Sandboxes:
         return str(base)
 
 
+def check_sub_paths(container, volumes: dict[str, str]) -> None:
+    """Every subPath of the container resolves inside its volume: a symlink a pod left in a volume (which
+    outlives it, for a claim) must not bind-mount a host directory outside it into the next pod."""
+    for vm in container.volume_mounts or []:
+        if not vm.sub_path or vm.name not in volumes:
+            continue
+        base = os.path.realpath(volumes[vm.name])
+        target = os.path.realpath(os.path.join(base, vm.sub_path))
+        if os.path.commonpath([base, target]) != base:
+            raise LookupError(f"failed to prepare subPath for volumeMount {vm.name!r} of container "
+                              f"{container.name!r}: {vm.sub_path!r} leads outside the volume")
+
+
 def _owners_file(pods_dir: Path) -> Path:
     return pods_dir.with_name(pods_dir.name + OWNERS_SUFFIX)
 

@@ -188,3 +188,20 @@ def test_a_claim_in_use_is_removed_only_after_its_pod(node):
     node.kubectl("delete", "pod", "user", "-n", ns, "--wait=false")
     eventually(lambda claims: "data" not in claims, TIMEOUT, what="claim removed after its pod",
                watch=Watch(node.cluster.kubeconfig, "persistentvolumeclaims", ns))
+
+
+def test_a_sub_path_a_pod_left_as_a_symlink_out_of_the_volume_is_refused(node):
+    ns = namespace(node, "escape")
+    node.apply(pvc("data", "16Mi", ns))
+    run_to_end(node, "plant", ns, "ln -s /etc /data/escape")
+    manifest = busybox("victim", ns, "ls /mnt")
+    manifest["spec"]["containers"][0]["volumeMounts"][0]["subPath"] = "escape"
+    node.apply(manifest)
+    refused = node.wait_pod("victim", lambda p: (container_waiting(p) or {}).get("reason") ==
+                            "CreateContainerConfigError", TIMEOUT, "refused", ns=ns)
+    assert "leads outside the volume" in container_waiting(refused)["message"]
+
+
+def container_waiting(p: dict) -> dict | None:
+    statuses = p.get("status", {}).get("containerStatuses") or []
+    return statuses[0]["state"].get("waiting") if statuses else None

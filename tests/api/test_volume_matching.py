@@ -78,3 +78,14 @@ def test_the_newest_default_class_is_the_default():
     plain = StorageClass(metadata=ObjectMeta(name="plain"), provisioner="x")
     assert vol.default_class([older, newer, plain]).metadata.name == "new"
     assert vol.default_class([plain]) is None
+
+
+def test_a_claim_from_a_template_keeps_its_spec_and_adds_labels():
+    template = PersistentVolumeClaim.from_dict(pvc("www", "2Gi") | {"metadata": {"name": "www",
+                                                                                  "labels": {"app": "web"}}})
+    made = vol.claim_from_template(template, "www-web-0", "shop", labels={"pod": "web-0"})
+    assert made.to_dict() == {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "www-web-0", "namespace": "shop", "labels": {"app": "web", "pod": "web-0"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}}
+    assert made.spec is not template.spec

@@ -133,3 +133,29 @@ def test_the_official_client_reads_claims_and_volumes_typed(cluster):
         assert created.status.phase == "Pending" and created.spec.volume_mode == "Filesystem"
         classes = kubernetes.client.StorageV1Api(api).list_storage_class().items
         assert [c.metadata.name for c in classes if c.provisioner == "portside.io/local-path"] == ["local-path"]
+
+
+def test_the_local_path_volume_for_a_claim_lives_on_the_chosen_node():
+    from portside.api.models import Node, ObjectMeta, PersistentVolumeClaim, StorageClass
+    from portside.controllers.storage.localpath import default_class, refusal, volume_for
+
+    claim = PersistentVolumeClaim.from_dict(pvc("data", "3Gi", "shop") | {"metadata": {
+        "name": "data", "namespace": "shop", "uid": "u-1"}})
+    node = Node(metadata=ObjectMeta(name="b", labels={"kubernetes.io/hostname": "b"},
+                                    annotations={"portside.io/storage-dir": "/var/lib/portside/storage"}))
+    sc = default_class()
+    assert refusal(claim, sc, node, "b") == ""
+    made = volume_for(claim, sc, node, "/var/lib/portside/storage").to_dict()
+    assert made["metadata"] == {"name": "pvc-u-1", "annotations": {"pv.kubernetes.io/provisioned-by":
+                                                                    "portside.io/local-path"}}
+    assert made["spec"]["hostPath"] == {"path": "/var/lib/portside/storage/pvc-u-1_shop_data",
+                                        "type": "DirectoryOrCreate"}
+    assert made["spec"]["claimRef"]["uid"] == "u-1" and made["spec"]["capacity"] == {"storage": "3Gi"}
+    [term] = made["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["b"]}]
+    immediate = StorageClass.from_dict(storage_class("now", "portside.io/local-path", binding="Immediate"))
+    assert "use volumeBindingMode WaitForFirstConsumer" in refusal(claim, immediate, node, "b")
+    shared = PersistentVolumeClaim.from_dict(pvc("data", accessModes=["ReadWriteMany"]))
+    assert "not ReadWriteMany" in refusal(shared, sc, node, "b")
+    bare = Node(metadata=ObjectMeta(name="c"))
+    assert "announces no storage directory" in refusal(claim, sc, bare, "c")
