@@ -143,11 +143,12 @@ def test_a_retain_volume_keeps_its_directory_and_stays_released(node):
     assert path.exists()  # an administrator's to remove
 
 
-def test_a_static_host_path_volume_mounts_read_only_at_a_sub_path(node, tmp_path):
+def test_a_static_local_volume_mounts_read_only_at_a_sub_path(node, tmp_path):
     ns = namespace(node, "static")
     (tmp_path / "site" / "html").mkdir(parents=True)
     (tmp_path / "site" / "html" / "index").write_text("static\n")
-    node.apply(pv("site-pv", "1Gi", path=str(tmp_path / "site")))
+    here = json.loads(node.kubectl("get", "nodes", "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    node.apply(pv("site-pv", "1Gi", node=here, hostPath=None, local={"path": str(tmp_path / "site")}))
     node.apply(pvc("site", "1Gi", ns, storageClassName="", volumeName="site-pv"))
     manifest = busybox("reader", ns, "cat /www/index; touch /www/new 2>/dev/null && echo writable || echo read-only",
                        claim="site", mount="/www", readOnly=True)
@@ -174,6 +175,10 @@ def test_a_pod_whose_claim_is_missing_stays_pending_with_the_reason_until_it_exi
     assert scheduled["status"] == "False" and message in scheduled["message"]
     node.apply(pvc("nope", "16Mi", ns))
     assert finished(node, "waits", ns)["status"]["phase"] == "Succeeded"
+    node.apply(pvc("unbound", "100Ti", ns, storageClassName=""))  # no volume that large, no class to make one
+    node.apply(busybox("stuck", ns, "true", claim="unbound"))
+    eventually(lambda: "pod has unbound immediate PersistentVolumeClaims" in node.kubectl("get", "events", "-n", ns)
+               .stdout, TIMEOUT, 0.2, "the unbound-claim FailedScheduling event")
 
 
 def test_a_claim_in_use_is_removed_only_after_its_pod(node):
