@@ -129,13 +129,14 @@ class Score(Protocol):
 
 
 class Reserve(Protocol):
-    """Just before binding, on the chosen node: decide what the pod's binding needs written first (volume
-    choices), and assume it, so the next pod sees it taken. A refusal sends the pod back to the queue;
-    ``unreserve`` drops what was assumed when the bind fails."""
+    """On the chosen node, once its room is assumed and before Permit: decide what the pod's binding needs
+    written first (volume choices), and assume it, so the next pod sees it taken. Runs only when the plugin's
+    PreFilter wrote state for the pod. A refusal parks the pod; ``unreserve`` drops what was assumed when
+    Permit or the bind says no (it must accept pods it reserved nothing for)."""
 
     NAME: str
 
-    def reserve(self, pod: PodInfo, nodes: NodeArrays, node: str) -> Status: ...
+    def reserve(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, node: str) -> Status: ...
 
     def unreserve(self, pod: PodInfo, nodes: NodeArrays) -> None: ...
 

@@ -166,10 +166,16 @@ class Scheduler:
             self._refuse(qp, cycle, state, status, now)
             return
         self.nodes.assume(qp.pod, row)  # reserve: Permit and the next pod see the room as taken
+        reserved = cycle.reserve(state, qp.pod, self.nodes.names[row])
+        if reserved is not SUCCESS and not reserved.ok:  # a volume chosen for another pod meanwhile
+            self.nodes.forget(qp.pod.uid)
+            self._park_refused(qp, now, reserved.plugin, reserved.message)
+            return
         permit = cycle.permit(state, qp.pod)
         if permit is SUCCESS or permit.ok:
             self._send_binds([(qp, row)], now)
         else:
+            cycle.unreserve(qp.pod)
             self.nodes.forget(qp.pod.uid)
             self._park_refused(qp, now, permit.plugin, permit.message)
 
@@ -190,17 +196,10 @@ class Scheduler:
         self._send_binds(placed, now)
 
     def _send_binds(self, placed: list[tuple[QueuedPod, int]], now: float) -> None:
-        """Reserve plugins, then the pods out through the Binder (the bind stage). A pod a Reserve plugin
-        refuses (its volume was taken meanwhile) is unreserved and tried again after back-off."""
+        """Reserved pods out through the Binder (the bind stage)."""
         for qp, row in placed:
-            node = self.nodes.names[row]
-            reserved = self.cycle_for(qp.pod).reserve(qp.pod, node)
-            if not reserved.ok:
-                self.nodes.forget(qp.pod.uid)
-                self.queue.retry(qp, now)
-                continue
             self.in_flight[qp.pod.uid] = qp
-            outcome = self.binder.bind(qp.pod, node)
+            outcome = self.binder.bind(qp.pod, self.nodes.names[row])
             if outcome is not None:
                 self.bind_done(qp.pod.uid, outcome, now)
 
@@ -237,8 +236,9 @@ class Scheduler:
 
     def _schedule_gang(self, first: QueuedPod, now: float) -> None:
         """Every queued member through PreFilter..Score in turn, each reserving its node; then every member's
-        Permit (``gang.Coscheduling`` says WAIT below the quorum). Reservations are released before binding either
-        way: the bind reserves again, and a gang that must wait holds nothing."""
+        Permit (``gang.Coscheduling`` says WAIT below the quorum). Room reservations are released before binding
+        either way: the bind reserves again, and a gang that must wait holds nothing (its Reserve plugins' choices
+        are undone too; a gang that binds keeps them for PreBind)."""
         members = [first] + self.queue.take_gang(first.pod.namespace, first.pod.gang)
         for qp in members[1:]:
             self._drop_nomination(qp.pod)
@@ -248,6 +248,8 @@ class Scheduler:
         waiting = short or next((v for v in (c.permit(st, pod) for c, st, pod in states) if not v.ok), None)
         self._release(placed)
         if waiting is not None:
+            for qp, _row in placed:
+                self.cycle_for(qp.pod).unreserve(qp.pod)
             why = f"{waiting.message}; {message(refused[0][1])}" if refused and short is None else waiting.message
             self._park_gang(members, now, why)
             return
@@ -270,6 +272,10 @@ class Scheduler:
                 refused.append((qp, cycle.diagnose(state, qp.pod)))
                 continue
             self.nodes.assume(qp.pod, row)
+            if not cycle.reserve(state, qp.pod, self.nodes.names[row]).ok:
+                self.nodes.forget(qp.pod.uid)
+                refused.append((qp, cycle.diagnose(state, qp.pod)))
+                continue
             gang.reserved += 1
             placed.append((qp, row))
         return placed, refused, states, None

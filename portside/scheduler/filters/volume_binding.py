@@ -150,19 +150,13 @@ class VolumeBinding:
 
     # -- Reserve --------------------------------------------------------------------------------------------
 
-    def reserve(self, pod: PodInfo, nodes: NodeArrays, node: str) -> Status:
+    def reserve(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, node: str) -> Status:
         """Decide, on ``node``, for each claim still waiting for its first consumer: the smallest free volume
         there, else a new one provisioned there."""
-        view = nodes.volumes
-        if not pod.claims or not view.followed:
-            return SUCCESS
-        info = nodes.infos[nodes.index[node]]
+        view, info = nodes.volumes, nodes.infos[nodes.index[node]]
         choices: list[Choice] = []
-        for name in pod.claims:
-            key = f"{pod.namespace}/{name}"
-            claim = view.claims.get(key)
-            if claim is None or claim.spec.volume_name or not view.waits_for_consumer(claim) or \
-                    view.chosen_node(key, claim):
+        for key, claim in state[NAME].waiting:
+            if view.chosen_node(key, claim):
                 continue
             used = {c.volume for c in choices}
             pv = next((pv for pv in view.candidates(claim)
