@@ -20,6 +20,8 @@ _PHASES = {"PersistentVolume": ["Pending", "Available", "Bound", "Released", "Fa
 _COUNTS = {
     "Deployment": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"),
     "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
+    "DaemonSet": ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
+                  "updatedNumberScheduled", "numberAvailable", "numberUnavailable"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
 }
