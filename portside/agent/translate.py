@@ -39,6 +39,7 @@ class Context:
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> host path
     etc_files: dict[str, str] = field(default_factory=dict)  # /etc/resolv.conf, /etc/hosts -> the pod's copy
     service_env: dict[str, str] = field(default_factory=dict)  # the Services' variables (``servicelinks``)
+    read_only: frozenset[str] = frozenset()  # volumes every mount of which is read-only (a claim's readOnly)
 
 
 def field_value(path: str, ctx: Context) -> str:
@@ -120,7 +121,7 @@ def mounts(container: Container, ctx: Context) -> list[str]:
         if vm.name not in ctx.volumes:
             raise ConfigError(f"volumeMount {vm.name!r} names no volume of the pod")
         source = ctx.volumes[vm.name].rstrip("/") + ("/" + vm.sub_path.strip("/") if vm.sub_path else "")
-        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only else ""))
+        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only or vm.name in ctx.read_only else ""))
     return out
 
 
