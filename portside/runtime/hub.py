@@ -11,9 +11,9 @@ when there is one to write to (the ``sink``):
   good: the pipe is closed and the container reads end-of-file;
 - a container with a terminal (``tty``) reads the terminal runc made for it; this monitor holds the terminal's
   leader end, which is the sink, the one output stream (a terminal has no separate stderr) and where a client's
-  resize is set (the kernel turns it into SIGWINCH for the container's foreground process). Its input ends with
-  the terminal's end-of-file character, as a user's Ctrl-D; the last size asked for is set again on the terminal
-  of each new run.
+  resize is set (the kernel turns it into SIGWINCH for the container's foreground process); the last size asked
+  for is set again on the terminal of each new run. A terminal's input is never ended for ``stdin_once``: a
+  client that goes away has detached, and the shell it left runs on, as with docker and the kubelet.
 
 Input waits in ``pending`` while the container does not read; past ``MAX_QUEUED`` bytes the clients are no
 longer read from (backpressure) until it drains. Everything is non-blocking and driven by the monitor's one poll
@@ -34,7 +34,6 @@ from portside.runtime.attach import CLOSE_STDIN, MAX_MESSAGE, RESIZE, STDIN, Add
 
 MAX_QUEUED = 4 << 20
 READ, WRITE = select.POLLIN, select.POLLOUT
-EOF_KEY = b"\x04"
 
 
 class _Client:
@@ -200,7 +199,7 @@ class Hub:
         if sum(map(len, client.queue)) > MAX_QUEUED:
             self._drop(fd)  # it stopped reading: it must not hold the container's output back
         elif self.poller is not None:
-            self.poller.modify(fd, self._interest(fd))
+            self.poller.register(fd, self._interest(fd))  # registers, or modifies
 
     def _flush_client(self, fd: int) -> None:
         client = self.clients[fd]
@@ -213,7 +212,7 @@ class Hub:
                 self._drop(fd)
                 return
             client.queue.pop(0)
-        self.poller.modify(fd, self._interest(fd))
+        self.poller.register(fd, self._interest(fd))  # registers, or modifies
 
     # -- input to the container ------------------------------------------------------------------------------
 
@@ -238,14 +237,11 @@ class Hub:
             self._watch_clients()
 
     def _end_input(self) -> None:
+        if self.terminal >= 0:
+            return
         self.input_ended = True
         self.pending.clear()
-        if self.terminal >= 0:
-            try:
-                os.write(self.terminal, EOF_KEY)
-            except OSError:
-                pass
-        elif self.owns_sink and self.sink >= 0:
+        if self.owns_sink and self.sink >= 0:
             if self.poller is not None:
                 self._unwatch(self.sink)
             os.close(self.sink)
@@ -266,7 +262,7 @@ class Hub:
 
     def _watch_clients(self) -> None:
         for fd in self.clients:
-            self.poller.modify(fd, self._interest(fd))
+            self.poller.register(fd, self._interest(fd))  # registers, or modifies
 
     def _watch_sink(self) -> None:
         """The sink is polled for room only while input waits. A terminal's leader is read for output all along
