@@ -283,4 +283,4 @@ def test_run_it_through_the_daemon_follows_its_size_and_keys(portside, served) -
     assert "33 101" in shown and "40 132" in shown
     assert code == 6
     eventually(lambda: "serving run --rm as" in served.log.read_text(), 10, what="the daemon to have served it")
-    assert portside.leftovers() == []
+    assert portside("ps", "-aq").stdout == ""
