@@ -70,6 +70,11 @@ class Sandboxes:
         found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
         return found.ip if found is not None else ""
 
+    def netns(self, uid: str) -> Path | None:
+        """The pod's network namespace (its pinned file) when its sandbox exists, else None."""
+        found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
+        return found.netns_path if found is not None and found.netns_path.exists() else None
+
     def volumes(self, pod: Pod, config_maps: dict, secrets: dict) -> dict[str, str]:
         """Volume name -> host directory, with ConfigMap and Secret contents written out as files."""
         return {v.name: self._volume(pod, v, config_maps, secrets) for v in pod.spec.volumes or []}

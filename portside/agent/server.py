@@ -2,7 +2,9 @@
 
 Plain HTTP on loopback: ``GET /containerLogs/{ns}/{pod}/{container}`` (follow, previous, tailLines, timestamps,
 sinceSeconds, limitBytes) and ``GET /exec/{ns}/{pod}/{container}`` upgraded to a WebSocket speaking the
-``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample (metrics.py).
+``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample (metrics.py);
+``GET /attach/{ns}/{pod}/{container}`` likewise (attachws.py); ``GET /portForward/{ns}/{pod}`` upgraded to a
+WebSocket carrying SPDY or the port-forward channels (portforward.py).
 """
 
 from __future__ import annotations
@@ -97,6 +99,16 @@ async def exec_handler(request: web.Request) -> web.StreamResponse:
     return await serve_exec(request, find_run(request.app["agent"], request))
 
 
+async def attach_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.attachws import serve_attach
+    return await serve_attach(request, find_run(request.app["agent"], request))
+
+
+async def portforward_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.portforward import serve_portforward
+    return await serve_portforward(request)
+
+
 async def stats_summary(request: web.Request) -> web.Response:
     """The latest usage sample in the kubelet Summary API's shape (what ``metrics.k8s.io`` is served from)."""
     from portside.agent.metrics import summary
@@ -111,6 +123,10 @@ def app_for(agent) -> web.Application:
     app.router.add_get("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_post("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_get("/stats/summary", stats_summary)
+    app.router.add_get("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_post("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_get("/portForward/{namespace}/{pod}", portforward_handler)
+    app.router.add_post("/portForward/{namespace}/{pod}", portforward_handler)
     return app
 
 

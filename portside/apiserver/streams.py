@@ -1,0 +1,152 @@
+"""``pods/attach`` and ``pods/portforward``: forwarded to the node agent that runs the pod, as ``pods/exec`` is
+(``nodeproxy.py``), to the agent's kubelet paths ``/attach/{ns}/{pod}/{container}`` and ``/portForward/{ns}/{pod}``.
+
+attach is a WebSocket with a ``channel.k8s.io`` subprotocol, relayed message for message.
+
+port-forward arrives in one of three ways, and leaves for the agent as a WebSocket every time:
+
+- kubectl 1.31 and later first ask for a WebSocket with the subprotocol ``SPDY/3.1+portforward.k8s.io``: its
+  binary messages carry a SPDY session (the "tunnel"), relayed message for message;
+- the Python client asks for a WebSocket with ``v4.channel.k8s.io`` (or its base64 variant, or none) and the
+  ports in the query: relayed likewise;
+- older kubectl, and kubectl with ``KUBECTL_PORT_FORWARD_WEBSOCKETS=false``, ask for an HTTP upgrade to
+  ``SPDY/3.1`` itself: the upgrade is answered here, and the raw bytes travel to the agent inside the tunnel,
+  as binary WebSocket messages; the agent speaks SPDY either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from aiohttp import web
+
+from portside.apiserver import errors
+from portside.apiserver.nodeproxy import _endpoint, _pump, _target
+from portside.apiserver.objects import Target
+from portside.apiserver.registry import Registry
+
+CONNECT = frozenset({"attach", "portforward"})
+ATTACH_PARAMS = ("stdin", "stdout", "stderr", "tty")
+CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io",
+                     "channel.k8s.io")
+TUNNEL = "SPDY/3.1+portforward.k8s.io"
+PORTFORWARD_CHANNELS = ("v4.channel.k8s.io", "v4.base64.channel.k8s.io")
+SPDY_UPGRADE, PORTFORWARD_PROTOCOL = "SPDY/3.1", "portforward.k8s.io"
+
+
+def _asked(request: web.Request, header: str) -> list[str]:
+    return [p.strip() for value in request.headers.getall(header, []) for p in value.split(",") if p.strip()]
+
+
+def _agent_session() -> aiohttp.ClientSession:
+    """The session to the node agents (as ``nodeproxy`` makes them): no total timeout, streams last."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+
+
+async def attach(registry: Registry, t: Target, request: web.Request) -> web.StreamResponse:
+    protocols = [p for p in _asked(request, "Sec-WebSocket-Protocol") if p in CHANNEL_PROTOCOLS]
+    if not protocols:
+        raise errors.bad_request("attach needs a WebSocket upgrade with a channel.k8s.io subprotocol")
+    url = await _target(registry, t, request, "attach", ATTACH_PARAMS)
+    return await _relay_websocket(t, request, url, protocols)
+
+
+async def portforward(registry: Registry, t: Target, request: web.Request) -> web.StreamResponse:
+    upgrade = request.headers.get("Upgrade", "").lower()
+    base = await _endpoint(registry, t, json.loads((await registry.read(t)).value))
+    url = f"{base}/portForward/{quote(t.namespace, safe='')}/{quote(t.name, safe='')}"
+    if upgrade == "websocket":
+        asked = _asked(request, "Sec-WebSocket-Protocol")
+        if TUNNEL in asked:
+            return await _relay_websocket(t, request, url, [TUNNEL])
+        ports = [("ports", p) for p in request.query.getall("ports", [])]
+        return await _relay_websocket(t, request, f"{url}?{urlencode(ports)}",
+                                      [p for p in asked if p in PORTFORWARD_CHANNELS])
+    if upgrade == SPDY_UPGRADE.lower():
+        if PORTFORWARD_PROTOCOL not in _asked(request, "X-Stream-Protocol-Version"):
+            raise errors.bad_request(f"port-forward over SPDY needs X-Stream-Protocol-Version: "
+                                     f"{PORTFORWARD_PROTOCOL}")
+        return await _tunnel_spdy(t, request, url)
+    raise errors.bad_request("port-forward needs an upgrade: a WebSocket (subprotocol "
+                             f"{TUNNEL} or {PORTFORWARD_CHANNELS[0]}) or {SPDY_UPGRADE}")
+
+
+async def _relay_websocket(t: Target, request: web.Request, url: str, protocols: list[str]
+                           ) -> web.WebSocketResponse:
+    async with _agent_session() as session:
+        try:
+            upstream = await session.ws_connect(url, protocols=protocols, autoping=True)
+        except aiohttp.ClientError as exc:
+            raise _unreachable(t, exc) from None
+        client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else protocols)
+        await client.prepare(request)
+        await _until_one_ends(_pump(client, upstream), _pump(upstream, client))
+        await upstream.close()
+        await client.close()
+        return client
+
+
+async def _tunnel_spdy(t: Target, request: web.Request, url: str) -> web.StreamResponse:
+    """Answer the SPDY upgrade here, then carry the connection's bytes to the agent and back in the tunnel."""
+    async with _agent_session() as session:
+        try:
+            upstream = await session.ws_connect(url, protocols=[TUNNEL])
+        except aiohttp.ClientError as exc:
+            raise _unreachable(t, exc) from None
+        response = web.StreamResponse(status=101, headers={
+            "Connection": "Upgrade", "Upgrade": SPDY_UPGRADE, "X-Stream-Protocol-Version": PORTFORWARD_PROTOCOL})
+        response.force_close()
+        await response.prepare(request)
+        incoming: asyncio.Queue[bytes] = asyncio.Queue()
+        request.protocol.set_parser(_RawReader(incoming))
+        transport = request.transport
+        try:
+            await _until_one_ends(_bytes_to(upstream, incoming), _messages_to(transport, upstream))
+        finally:
+            await upstream.close()
+            if transport is not None:
+                transport.close()
+        return response
+
+
+class _RawReader:
+    """What aiohttp's protocol hands an upgraded connection's bytes to, in place of a WebSocket reader."""
+
+    def __init__(self, queue: asyncio.Queue) -> None:
+        self.queue = queue
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.queue.put_nowait(bytes(data))
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.queue.put_nowait(b"")
+
+
+async def _bytes_to(upstream, incoming: asyncio.Queue) -> None:
+    while data := await incoming.get():
+        await upstream.send_bytes(data)
+
+
+async def _messages_to(transport, upstream) -> None:
+    async for msg in upstream:
+        if msg.type != aiohttp.WSMsgType.BINARY or transport is None or transport.is_closing():
+            return
+        transport.write(msg.data)
+
+
+async def _until_one_ends(*coros) -> None:
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _unreachable(t: Target, exc: Exception) -> errors.ApiError:
+    return errors.ApiError(502, "BadGateway", f"cannot reach the node agent for pod {t.name}: {exc}")
