@@ -25,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import os
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
@@ -47,17 +48,23 @@ class Target:
         self.namespace_path, self.pod, self.uid = namespace_path, pod, uid
 
     async def dial(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``port`` on the pod's loopback; OSError says why not, in a sentence of its own."""
         sock = await asyncio.to_thread(netns.socket_in, self.namespace_path)
         try:
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        except OSError as exc:
+            sock.close()
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise OSError(exc.errno, f"failed to connect to 127.0.0.1:{port} in the pod's network namespace: "
+                                     f"{why}") from None
         except BaseException:
             sock.close()
             raise
         return await asyncio.open_connection(sock=sock)
 
-    def failure(self, port: int, exc: BaseException) -> str:
-        return f"error forwarding port {port} to pod {self.pod}, uid {self.uid}: {exc}"
+    def failure(self, port: int, exc: OSError) -> str:
+        return f"error forwarding port {port} to pod {self.pod}, uid {self.uid}: {exc.strerror or exc}"
 
 
 async def serve_portforward(request: web.Request) -> web.StreamResponse:
