@@ -35,6 +35,7 @@ CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.i
 TUNNEL = "SPDY/3.1+portforward.k8s.io"
 PORTFORWARD_CHANNELS = ("v4.channel.k8s.io", "v4.base64.channel.k8s.io")
 SPDY_UPGRADE, PORTFORWARD_PROTOCOL = "SPDY/3.1", "portforward.k8s.io"
+REASONS = {400: "BadRequest", 404: "NotFound"}
 
 
 def _asked(request: web.Request, header: str) -> list[str]:
@@ -47,10 +48,15 @@ def _agent_session() -> aiohttp.ClientSession:
 
 
 async def attach(registry: Registry, t: Target, request: web.Request) -> web.StreamResponse:
+    url = await _target(registry, t, request, "attach", ATTACH_PARAMS)
     protocols = [p for p in _asked(request, "Sec-WebSocket-Protocol") if p in CHANNEL_PROTOCOLS]
     if not protocols:
-        raise errors.bad_request("attach needs a WebSocket upgrade with a channel.k8s.io subprotocol")
-    url = await _target(registry, t, request, "attach", ATTACH_PARAMS)
+        # kubectl falls back to SPDY when its WebSocket was refused, and shows only the second answer: that one
+        # gives the agent's reason, when it has one, before the protocol's
+        async with _agent_session() as session:
+            await _raise_refusal(session, t, url)
+        raise errors.bad_request("attach needs a WebSocket upgrade with a channel.k8s.io subprotocol "
+                                 "(kubectl 1.30 and later send one unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)")
     return await _relay_websocket(t, request, url, protocols)
 
 
@@ -74,13 +80,34 @@ async def portforward(registry: Registry, t: Target, request: web.Request) -> we
                              f"{TUNNEL} or {PORTFORWARD_CHANNELS[0]}) or {SPDY_UPGRADE}")
 
 
+async def _connect(session: aiohttp.ClientSession, t: Target, url: str, protocols: list[str]):
+    """The agent's WebSocket; an ApiError with the agent's own words when it refuses the upgrade."""
+    try:
+        return await session.ws_connect(url, protocols=protocols)
+    except aiohttp.WSServerHandshakeError:
+        await _raise_refusal(session, t, url, protocols)
+        raise _unreachable(t, "it refused the WebSocket upgrade") from None
+    except aiohttp.ClientError as exc:
+        raise _unreachable(t, exc) from None
+
+
+async def _raise_refusal(session: aiohttp.ClientSession, t: Target, url: str, protocols: list[str] = ()) -> None:
+    """The agent checks a request before it upgrades it: asked plainly, it says what it would refuse, if anything
+    (nothing was started then). What it says of the missing upgrade itself is no refusal."""
+    headers = {"Sec-WebSocket-Protocol": ", ".join(protocols)} if protocols else {}
+    try:
+        async with session.get(url, headers=headers) as answer:
+            status, text = answer.status, (await answer.text()).strip()
+    except aiohttp.ClientError as exc:
+        raise _unreachable(t, exc) from None
+    if status >= 400 and text and "upgrade" not in text.lower():
+        raise errors.ApiError(status, REASONS.get(status, "InternalError"), text)
+
+
 async def _relay_websocket(t: Target, request: web.Request, url: str, protocols: list[str]
                            ) -> web.WebSocketResponse:
     async with _agent_session() as session:
-        try:
-            upstream = await session.ws_connect(url, protocols=protocols, autoping=True)
-        except aiohttp.ClientError as exc:
-            raise _unreachable(t, exc) from None
+        upstream = await _connect(session, t, url, protocols)
         client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else protocols)
         await client.prepare(request)
         await _until_one_ends(_pump(client, upstream), _pump(upstream, client))
@@ -92,10 +119,7 @@ async def _relay_websocket(t: Target, request: web.Request, url: str, protocols:
 async def _tunnel_spdy(t: Target, request: web.Request, url: str) -> web.StreamResponse:
     """Answer the SPDY upgrade here, then carry the connection's bytes to the agent and back in the tunnel."""
     async with _agent_session() as session:
-        try:
-            upstream = await session.ws_connect(url, protocols=[TUNNEL])
-        except aiohttp.ClientError as exc:
-            raise _unreachable(t, exc) from None
+        upstream = await _connect(session, t, url, [TUNNEL])
         response = web.StreamResponse(status=101, headers={
             "Connection": "Upgrade", "Upgrade": SPDY_UPGRADE, "X-Stream-Protocol-Version": PORTFORWARD_PROTOCOL})
         response.force_close()
@@ -148,5 +172,5 @@ async def _until_one_ends(*coros) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _unreachable(t: Target, exc: Exception) -> errors.ApiError:
+def _unreachable(t: Target, exc: Exception | str) -> errors.ApiError:
     return errors.ApiError(502, "BadGateway", f"cannot reach the node agent for pod {t.name}: {exc}")

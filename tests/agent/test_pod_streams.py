@@ -190,3 +190,16 @@ def test_attach_and_port_forward_are_refused_to_the_read_only_token(node, web) -
     got = subprocess.run(raw, capture_output=True, text=True, timeout=30)  # a GET: read-only, were it not a stream
     assert got.returncode != 0 and 'cannot create resource "pods/portforward"' in got.stderr, got.stderr
     assert json.loads(node.kubectl("get", "pod", "web", "-o", "json").stdout)["status"]["phase"] == "Running"
+
+
+def test_a_refused_stream_says_why(node, web) -> None:
+    node.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gone"},
+                "spec": {"restartPolicy": "Never", "containers": [{
+                    "name": "main", "image": "busybox", "imagePullPolicy": "IfNotPresent", "command": ["true"]}]}})
+    node.wait_pod("gone", lambda p: p["status"].get("phase") == "Succeeded", 30, "Succeeded")
+    # a plain GET: what kubectl shows when both its WebSocket and its SPDY attempt were refused
+    attach = node.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/gone/attach?stdout=true", check=False)
+    assert 'container "main" is not running' in attach.stderr, attach.stderr
+    forward = node.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/web/portforward?ports=8080", check=False)
+    assert "port-forward needs an upgrade" in forward.stderr, forward.stderr
+    node.kubectl("delete", "pod", "gone", "--wait=false")
