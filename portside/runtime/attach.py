@@ -23,7 +23,7 @@ import os
 import struct
 from pathlib import Path
 
-from portside.runtime.errors import InvalidTransition
+from portside.runtime.errors import Conflict
 
 STDIN, STDOUT, STDERR, RESIZE, CLOSE_STDIN = 0, 1, 2, 4, 255
 MAX_MESSAGE = 64 * 1024  # bytes of payload per message: well inside a unix socket's send buffer
@@ -105,15 +105,16 @@ class Attachment:
 
 
 def connect(path: Path, cid: str) -> Attachment:
-    """An attachment to the container whose monitor listens on ``path``; InvalidTransition when none listens
-    there (the container does not run, or was started by an engine without attach)."""
+    """An attachment to the running container whose monitor listens on ``path``; Conflict when none listens there
+    (it ended meanwhile, or it was started by an engine that did not serve attachments yet)."""
     address = Address(path)
     sock = seqpacket()
     try:
         sock.connect(address.name)
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
-        raise InvalidTransition(cid, "not running", "attach to it (nothing listens for attachments)") from None
+        raise Conflict(f"container {cid[:12]} takes no attachments: it has just ended, or it was started before "
+                       f"this engine served them (restart it)") from None
     finally:
         address.close()
     return Attachment(sock)
