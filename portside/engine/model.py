@@ -74,10 +74,11 @@ class ProcessConfig(Plain):
                    d.get("Tty", False))
 
     def to_json(self) -> dict:
+        """The stream flags only when set: a record of a plain container keeps the shape older engines wrote."""
+        streams = {"OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once, "Tty": self.tty}
         return {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
                 "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
-                "StopSignal": self.stop_signal, "OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once,
-                "Tty": self.tty}
+                "StopSignal": self.stop_signal, **{k: v for k, v in streams.items() if v}}
 
 
 class HostConfig(Plain):

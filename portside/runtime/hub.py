@@ -49,7 +49,6 @@ class Hub:
     def __init__(self, stdin_once: bool = False) -> None:
         self.stdin_once = stdin_once
         self.listener: _socket.socket | None = None
-        self.path: Path | None = None
         self.clients: dict[int, _Client] = {}
         self.sink, self.owns_sink, self.terminal = -1, False, -1
         self.pending = bytearray()
@@ -74,7 +73,7 @@ class Hub:
         finally:
             address.close()
         sock.setblocking(False)
-        self.listener, self.path = sock, path
+        self.listener = sock
 
     def add(self, fd: int) -> None:
         """A client connected before the container started (the spawner's end of ``attach.pair``)."""
@@ -109,14 +108,14 @@ class Hub:
         return fd in self.clients or fd == self.sink or (self.listener is not None and fd == self.listener.fileno())
 
     def close(self) -> None:
-        """The container has ended for good: every client sees its connection end."""
+        """The container has ended for good: every client sees its connection end. The socket's file stays (a
+        connection to it is refused) until the next start replaces it or the container's removal takes it: an
+        unlink here would race with ``rm -f`` emptying the directory."""
         for fd in list(self.clients):
             self._drop(fd)
         if self.listener is not None:
             self.listener.close()
             self.listener = None
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
 
     # -- events ----------------------------------------------------------------------------------------------
 
