@@ -56,7 +56,7 @@ def session(engine, cid: str, conn, stdin: bool, tty: bool, detach_keys: bytes =
     if tty:
         _send_size(conn)
         previous_winch = signal.signal(signal.SIGWINCH, lambda *_: _send_size(conn))
-    else:
+    if not raw:  # in raw mode Ctrl-C is a key for the container's terminal, not a signal here
         _forward_signals(engine, cid)
     saved = _raw_mode(0) if raw else None
     try:
@@ -106,6 +106,14 @@ def _split_detach(data: bytes, keys: bytes) -> tuple[bytes, bytes, bool]:
         if data.endswith(keys[:n]):
             return data[:-n], data[-n:], False
     return data, b"", False
+
+
+def check_terminal(tty: bool, stdin: bool) -> None:
+    """docker's rule: a terminal's input must come from a terminal (raw keys, not a file or a pipe)."""
+    if tty and stdin and not os.isatty(0):
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument("the input device is not a TTY: leave out -t, or -i, or run it from a terminal")
 
 
 def parse_keys(text: str) -> bytes:

@@ -66,6 +66,10 @@ def cmd_run(argv: list[str], root: str) -> int:
         # a millisecond) would free nothing that matters. The monitor forked from here turns it back on.
         gc.disable()
     opts, cfg = _parse_create("run", argv, RUN_FLAGS)
+    if not opts["detach"]:
+        from portside.cli.attach import check_terminal
+
+        check_terminal(opts["tty"], opts["interactive"])
     engine = engine_at(root)
     cid = engine.create(cfg)
     if opts["detach"]:
@@ -133,16 +137,17 @@ def cmd_attach(argv: list[str], root: str) -> int:
         from portside.runtime.errors import InvalidArgument
 
         raise InvalidArgument("attach: requires exactly one CONTAINER argument")
-    from portside.cli.attach import DETACH_KEYS, DETACHED, parse_keys, session
+    from portside.cli.attach import DETACH_KEYS, DETACHED, check_terminal, parse_keys, session
 
     engine = engine_at(root)
     cid = engine.find(args[0])
     config = engine.record(cid).config
+    stdin = config.open_stdin and not opts["no_stdin"]
+    check_terminal(config.tty, stdin)
     keys = parse_keys(opts["detach_keys"]) if opts["detach_keys"] is not None else DETACH_KEYS
     conn = engine.attach(cid)
     try:
-        ended = session(engine, cid, conn, stdin=config.open_stdin and not opts["no_stdin"], tty=config.tty,
-                        detach_keys=keys)
+        ended = session(engine, cid, conn, stdin=stdin, tty=config.tty, detach_keys=keys)
     finally:
         conn.close()
     return 0 if ended == DETACHED else engine.wait(cid)

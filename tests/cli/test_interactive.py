@@ -76,7 +76,7 @@ def test_stdin_once_ends_the_input_with_the_first_attachments(portside) -> None:
     engine.remove(cid)
 
 
-def test_attach_refuses_a_container_that_does_not_run(portside) -> None:
+def test_attach_refuses_a_container_that_does_not_run_and_a_terminal_needs_one(portside) -> None:
     portside("create", "--name", "idle", "--network", "none", "busybox", "true")
     refused = portside("attach", "idle", check=False)
     assert refused.returncode == 125
@@ -84,6 +84,9 @@ def test_attach_refuses_a_container_that_does_not_run(portside) -> None:
     bad = portside("attach", "--detach-keys", "ctrl-", "idle", check=False)
     assert "invalid --detach-keys 'ctrl-'" in bad.stderr
     portside("rm", "idle")
+    piped = portside("run", "--rm", "-it", "--network", "none", "busybox", "sh", input="ls\n", check=False)
+    assert piped.returncode == 125 and "the input device is not a TTY" in piped.stderr
+    assert portside("ps", "-aq").stdout == ""  # refused before anything was created
 
 
 def test_a_terminal_container_in_the_background_logs_its_output_and_takes_input(portside) -> None:
