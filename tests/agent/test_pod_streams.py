@@ -203,3 +203,29 @@ def test_a_refused_stream_says_why(node, web) -> None:
     forward = node.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/web/portforward?ports=8080", check=False)
     assert "port-forward needs an upgrade" in forward.stderr, forward.stderr
     node.kubectl("delete", "pod", "gone", "--wait=false")
+
+
+def test_port_forward_channels_in_base64_text_frames(node, web) -> None:
+    """The channel protocol's other encoding: text frames, the channel as a digit, the data in base64."""
+    import base64
+
+    from kubernetes import config
+    from kubernetes.stream.ws_client import create_websocket
+
+    configuration = config.new_client_from_config(config_file=node.cluster.kubeconfig).configuration
+    url = configuration.host.replace("https://", "wss://") + "/api/v1/namespaces/default/pods/web/portforward"
+    url += "?ports=8080"
+    bearer = configuration.auth_settings()["BearerToken"]["value"]
+    ws = create_websocket(configuration, url, {"authorization": bearer,
+                                               "sec-websocket-protocol": "v4.base64.channel.k8s.io"})
+    try:
+        assert sorted(ws.recv() for _ in range(2)) == ["0kB8=", "1kB8="]  # each channel opens with 8080, LE
+        ws.send("0" + base64.b64encode(b"GET / HTTP/1.0\r\n\r\n").decode())
+        answer = b""
+        while not answer.endswith(b"hello from the pod\n"):
+            frame = ws.recv()
+            assert frame[0] == "0", frame
+            answer += base64.b64decode(frame[1:])
+    finally:
+        ws.close()
+    assert answer.startswith(b"HTTP/1.")
