@@ -90,12 +90,12 @@ class Hub:
             self._set_size(*self.size)
 
     def end_run(self) -> None:
+        """The run's loop is over: its input and poller go; the clients stay for the next run, if any."""
         if self.owns_sink and self.sink >= 0:
             os.close(self.sink)
         self.sink, self.owns_sink, self.terminal = -1, False, -1
         self.pending.clear()
-        if self.poller is not None:
-            self._watch_clients()
+        self.poller = None
 
     def watch(self, poller: select.poll) -> None:
         """Take part in ``poller``'s loop (one per run: the monitor polls anew for each)."""
@@ -176,7 +176,7 @@ class Hub:
     def _drop(self, fd: int) -> None:
         client = self.clients.pop(fd)
         if self.poller is not None:
-            self.poller.unregister(fd)
+            self._unwatch(fd)
         client.sock.close()
         if client.wrote and self.stdin_once:
             self._end_input()
@@ -211,7 +211,8 @@ class Hub:
                 self._drop(fd)
                 return
             client.queue.pop(0)
-        self.poller.register(fd, self._interest(fd))  # registers, or modifies
+        if self.poller is not None:
+            self.poller.register(fd, self._interest(fd))  # registers, or modifies
 
     # -- input to the container ------------------------------------------------------------------------------
 
