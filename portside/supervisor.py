@@ -31,7 +31,7 @@ DAEMON_RESTART_S = 5.0
 DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
 # What every server runs; every other component is cluster-wide and, with leader election, runs on the leader only
 # (so a component added to COMPONENTS is leader-only unless named here).
-EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine"})
+EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns"})
 
 
 @dataclass
@@ -47,6 +47,8 @@ class Context:
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
+    cluster_dns: bool = True  # the dns component runs here (pods are given it as their nameserver)
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers: upstreams of the cluster DNS, Default pods'
 
     def client(self):
         from portside.client import Client
@@ -113,6 +115,20 @@ async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
         await controller.run(client, ready, config)
 
 
+def node_dns_address(engine_root: str) -> str:
+    """Where a node's DNS listens: its pod bridge's gateway, which every pod of the node reaches directly."""
+    from portside.engine import Engine
+    return Engine(Path(engine_root)).network.gateway
+
+
+async def run_dns(ctx: Context, ready: asyncio.Event) -> None:
+    """The cluster DNS for this node's pods; the server's also keeps the kube-dns Service."""
+    from portside.dns.controller import DNSConfig, run
+    config = DNSConfig(node_dns_address(ctx.engine_root), resolv_conf=ctx.resolv_conf, manage_service=True)
+    async with ctx.client() as client:
+        await run(client, config, ready)
+
+
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     from portside.agent import run_component
     await run_component(ctx, ready)
@@ -162,6 +178,7 @@ COMPONENTS: list[Component] = [
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first
     Component("agent", run_agent, needs=("apiserver",)),
+    Component("dns", run_dns, needs=("apiserver", "agent")),  # on the bridge gateway of the agent's pod CIDR
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 TEST_CGROUP_PARENT = f"portside-test-{os.getpid()}"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-REMOVE_TIMEOUT_S = 3.0
+REMOVE_TIMEOUT_S = 10.0  # a killed process that is still unmapping a large memory takes seconds on a loaded host
 
 
 def remove_cgroup_parent(name: str, *, kill: bool = False, strict: bool = True) -> list[str]:
@@ -54,6 +54,23 @@ def _rmdir(cgroup: Path, strict: bool) -> None:
         except OSError:
             if time.monotonic() > deadline:
                 if strict:
-                    raise
+                    raise OSError(f"cgroup {cgroup} still busy after {REMOVE_TIMEOUT_S} s: {_contents(cgroup)}") from None
                 return
             time.sleep(0.05)
+
+
+def _contents(cgroup: Path) -> str:
+    """What keeps a cgroup busy: its child groups and its processes with their command lines."""
+    children = [d.name for d in cgroup.iterdir() if d.is_dir()]
+    try:
+        pids = (cgroup / "cgroup.procs").read_text().split()
+    except OSError:
+        pids = []
+    return f"children {children}, processes {[f'{pid} {_cmdline(pid)}' for pid in pids]}"
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "(gone)"

@@ -21,12 +21,16 @@ from portside.agent import fence, metrics, podroutes
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
 from portside.agent.engine import PodEngine
+from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
+from portside.agent.servicelinks import ServiceCache
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
+from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
+from portside.runtime.net import resolvconf
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 1.0  # well within the server's --node-monitor-grace (5 s): a few renewals may be lost
@@ -43,10 +47,13 @@ class Agent:
     def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy(),
                  owners: tuple[str, ...] = (), metrics_dir: str = "",
                  metrics_period: float = metrics.DEFAULT_PERIOD_S,
-                 node_monitor_grace: float = nodes.LEASE_SECONDS) -> None:
+                 node_monitor_grace: float = nodes.LEASE_SECONDS, cluster_dns: bool = False,
+                 resolv_conf: str = resolvconf.DEFAULT_PATH) -> None:
         """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
         ``metrics_dir``: where the usage time series are kept (none kept without one); ``node_monitor_grace``:
-        the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``)."""
+        the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``);
+        ``cluster_dns``: the node runs the cluster DNS (on its pod bridge's gateway), which pods are then given;
+        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -62,6 +69,8 @@ class Agent:
         self.metrics_dir = metrics_dir
         self.node_monitor_grace = node_monitor_grace
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
+        self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
+        self.services = ServiceCache(client)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -80,7 +89,7 @@ class Agent:
             if self.metrics_dir:
                 self.sampler.tsdb = await asyncio.to_thread(metrics.open_store, self.metrics_dir)
             try:
-                await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(),
+                await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(), self.services.run(),
                                      podroutes.follow(self.client, self.name, self.engine.engine.settings()))
             finally:
                 await self.stop_workers()
@@ -250,6 +259,11 @@ class Agent:
 
     # -- what workers ask of the API --------------------------------------------------------------------------
 
+    def pod_dns(self) -> PodDNS:
+        """This node's DNS for its pods: its bridge's gateway when the cluster DNS runs here."""
+        nameserver = self.engine.engine.network.gateway if self.cluster_dns else ""
+        return PodDNS(nameserver, CLUSTER_DOMAIN, resolvconf.read(self.resolv_conf))
+
     async def forget(self, pod: Pod) -> None:
         """The pod's containers are gone: delete the object for good (grace 0, only this incarnation)."""
         try:
@@ -288,7 +302,8 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
-                      metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace)
+                      metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
+                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf)
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portside.agent import events, translate
+from portside.agent import events, poddns, translate
 from portside.agent.images import PullError, Report, default_policy, ensure
 from portside.api.models import Container, Pod
 from portside.engine import ContainerConfig
@@ -45,6 +45,16 @@ async def image(node, container: Container, last_reason: str, report: Report) ->
                       PULL_BACKOFF_S if again else PULL_RETRY_S) from None
 
 
+def etc_files(node, pod: Pod, ip: str, report: Report) -> dict[str, str]:
+    """The pod's resolv.conf (its DNS policy against this node's DNS) and hosts file; what the DNS settings had
+    to drop is reported as the kubelet reports it."""
+    dns = node.pod_dns()
+    resolv, warnings = poddns.resolv_conf(pod, dns)
+    for warning in warnings:
+        report(events.Said(events.WARNING, "DNSConfigForming", warning))
+    return {"resolv.conf": resolv, "hosts": poddns.hosts_file(pod, ip, dns.domain)}
+
+
 async def prepare(node, pod: Pod, container: Container, attempt: int, last_reason: str,
                   report: Report) -> Prepared:
     """``report`` gets the image's Events (pulled, already present, failed), as they happen."""
@@ -53,8 +63,10 @@ async def prepare(node, pod: Pod, container: Container, attempt: int, last_reaso
         attachment = await node.engine.call(node.sandboxes.ensure, pod.metadata.uid)
         maps, secrets = await node.references(pod)
         volumes = await node.engine.call(node.sandboxes.volumes, pod, maps, secrets)
+        etc = await node.engine.call(node.sandboxes.etc_files, pod.metadata.uid, etc_files(node, pod, attachment.ip,
+                                                                                            report))
         ctx = translate.Context(pod, attachment.ip, str(attachment.netns_path), node.host_ip, attempt,
-                                node.cluster, maps, secrets, volumes)
+                                node.cluster, maps, secrets, volumes, etc, await node.services.env(pod))
         return Prepared(translate.config(container, ctx), attachment.ip)
     except (translate.ConfigError, LookupError) as exc:
         raise Waiting("CreateContainerConfigError", str(exc), CONFIG_RETRY_S) from None

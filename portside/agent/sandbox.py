@@ -75,6 +75,20 @@ class Sandboxes:
         found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
         return found.netns_path if found is not None and found.netns_path.exists() else None
 
+    def etc_files(self, uid: str, files: dict[str, str]) -> dict[str, str]:
+        """Write the pod's own /etc files (``resolv.conf``, ``hosts``), shared by its containers as the kubelet
+        shares them; returns each file's path in a container -> its path on the host."""
+        base = self.pods_dir / uid / "etc"
+        base.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for name, text in files.items():
+            target = base / name
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_text(text)
+            tmp.rename(target)
+            out[f"/etc/{name}"] = str(target)
+        return out
+
     def volumes(self, pod: Pod, config_maps: dict, secrets: dict) -> dict[str, str]:
         """Volume name -> host directory, with ConfigMap and Secret contents written out as files."""
         return {v.name: self._volume(pod, v, config_maps, secrets) for v in pod.spec.volumes or []}

@@ -49,6 +49,9 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
     flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
          "SECONDS"),
+    flag("--resolv-conf", "resolv_conf", "value", "the node's resolver settings: the cluster DNS forwards names "
+                                                  "outside the cluster to its nameservers, and pods of dnsPolicy "
+                                                  "Default get it (default /etc/resolv.conf)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -146,6 +149,15 @@ def _cidr(value: str | None) -> None:
             raise InvalidArgument(f"up: {exc}") from None
 
 
+def resolv_conf(value: str | None, command: str) -> str:
+    """``--resolv-conf``: a readable file, as an absolute path (a detached process runs elsewhere)."""
+    if value is None:
+        return "/etc/resolv.conf"
+    if not os.path.isfile(value) or not os.access(value, os.R_OK):
+        raise InvalidArgument(f"{command}: --resolv-conf: {value!r} is not a readable file")
+    return os.path.abspath(value)
+
+
 def metrics_period(value: str | None, command: str) -> float:
     """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
     if value is None:
@@ -197,6 +209,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         period = metrics_period(opts["metrics_period"], "up")
         lifecycle = _lifecycle(opts)
         leader_elect, timings = _election(opts)
+        resolv = resolv_conf(opts["resolv_conf"], "up")
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -207,7 +220,7 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, **lifecycle))
+                               metrics_period=period, resolv_conf=resolv, **lifecycle))
 
 
 def spawn_detached(args: list[str], root: str, log_path: str) -> subprocess.Popen:

@@ -38,6 +38,7 @@ class UpOptions:
     eviction_rate: float = 1.0
     leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
     lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
+    resolv_conf: str = "/etc/resolv.conf"
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -110,7 +111,8 @@ async def _main(opts: UpOptions) -> None:
                           default_toleration_seconds=opts.eviction_timeout)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
-                  election=election(opts), metrics_period=opts.metrics_period)
+                  election=election(opts), metrics_period=opts.metrics_period,
+                  cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

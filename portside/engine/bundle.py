@@ -89,7 +89,8 @@ def _etc_mounts(paths: Paths, hostname: str, ip: str, network: str) -> list[spec
 def _volume_mounts(mounts: tuple[VolumeMount, ...]) -> list[spec.Mount]:
     out = []
     for m in mounts:
-        Path(m.source).mkdir(parents=True, exist_ok=True)  # docker creates a missing bind source
+        if not os.path.lexists(m.source):
+            Path(m.source).mkdir(parents=True)  # docker creates a missing bind source; a file is bound as it is
         options = ("rbind", "rprivate") + (() if m.rw else ("ro",))
         out.append(spec.Mount(m.destination, m.source, "bind", options))
     return out

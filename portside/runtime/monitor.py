@@ -153,6 +153,16 @@ def spawn(plan: Plan, spawner_exits: bool = False) -> Handle:
     return Handle(r, 0 if spawner_exits else child)
 
 
+MONITOR_NAME = "portside-mon"
+
+
+def _name_self() -> None:
+    """Name the process for ps, top and pgrep: a monitor is a fork of its spawner, whose command line it keeps
+    (a node agent's, say), and would otherwise pass for a second copy of it."""
+    with open("/proc/self/comm", "w") as comm:
+        comm.write(MONITOR_NAME)
+
+
 def _run(plan: Plan, status: int) -> None:
     # A monitor lives as long as its container: it collects garbage even when its spawner (a ``portside run``)
     # did not. What it inherited is frozen first, so collections never touch (and copy) the spawner's pages.
@@ -160,6 +170,7 @@ def _run(plan: Plan, status: int) -> None:
     gc.enable()
     code = 1
     try:
+        _name_self()
         if plan.stdin is not None:
             plan.stdin = os.dup(plan.stdin)  # isolate() puts /dev/null on 0, 1 and 2; a copy above them stays
         client = plan.streams.client

@@ -24,6 +24,8 @@ from leftovers import remove_cgroup_parent
 from support.cluster import Cluster
 from support.wait import eventually
 
+from portside.runtime.monitor import MONITOR_NAME
+
 AGENT_READY_S = 60
 # Enter a host: its network namespace and a mount namespace of its own in which /sys is mounted again, so that it
 # shows the host's interfaces, with the machine's cgroup hierarchies bound back under it. (``ip netns exec``
@@ -148,14 +150,15 @@ class Agent:
         self.stop()
         if (self.root / "agent" / "portside.pid").exists():
             self.portside("agent", "stop", "--root", str(self.root))
-        # An agent of this root that outlived its stop (seen after node-loss tests, cause not yet found) would
-        # start the containers again behind the clean-up: ended here, and named in the output.
+        # An agent or engine daemon of this root that outlived its stop would start containers again behind the
+        # clean-up: ended here, and named in the output (a leak).
         strays = _processes_of(self.root)
+        named = [f"{pid}: {_cmdline(pid)}" for pid in strays]
         for pid in strays:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if strays:
-            print(f"killed processes of {self.root} that outlived the agent's stop: {strays}")
+            print(f"killed processes of {self.root} that outlived the agent's stop: {named}")
         script = ("import sys\nfrom pathlib import Path\nfrom portside.engine import Engine\n"
                   "e = Engine(Path(sys.argv[1]))\n"
                   "for info in e.list(all=True):\n    e.remove(info['Id'], force=True)\n"
@@ -179,8 +182,20 @@ def agents(tmp_path: Path, busybox_rootfs_tar: Path):
         return made[-1]
 
     yield make
-    leftovers = [item for a in made for item in a.cleanup()]
+    leftovers = cleanup_all(made)
     assert not leftovers, f"left behind: {leftovers}"
+
+
+def cleanup_all(agents: list[Agent]) -> list[str]:
+    """Clean up each agent, even when an earlier one's clean-up failed (an agent skipped here keeps restarting its
+    pods after the test); what is left and what failed, as one list."""
+    leftovers: list[str] = []
+    for agent in agents:
+        try:
+            leftovers += agent.cleanup()
+        except Exception as exc:  # noqa: BLE001 - reported with the rest
+            leftovers.append(f"the clean-up of agent {agent.name} failed: {exc}")
+    return leftovers
 
 
 def server(base: Path, *flags: str) -> Cluster:
@@ -202,13 +217,21 @@ def wait_ready(cluster: Cluster, name: str, timeout: float = AGENT_READY_S) -> d
     return eventually(ready, timeout, what=f"node {name} Ready", watch=Watch(cluster.kubeconfig, "nodes"))
 
 
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
+    return "(gone)"
+
+
 def _processes_of(root: Path) -> list[int]:
-    """Pids of portside processes started for ``root`` (agents and their engine daemons)."""
+    """Pids of portside processes started for ``root``: agents and their engine daemons, not the containers'
+    monitors (forks of the agent that keep its command line, named apart; the engine's clean-up ends them)."""
     marker = f"--root\0{root}\0".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             with contextlib.suppress(OSError):
-                if marker in (entry / "cmdline").read_bytes():
+                if marker in (entry / "cmdline").read_bytes() and \
+                        (entry / "comm").read_text().strip() != MONITOR_NAME:
                     found.append(int(entry.name))
     return found

@@ -72,7 +72,7 @@ def three_hosts(base: Path, busybox_tar: Path, images: tuple[Path, ...] = (), co
 
     Node names carry a random part: a node's name makes its cgroup parent and devices, which parallel tests (or a
     kill of everything in a cgroup parent) must never share."""
-    from tests.join.conftest import Agent, ip, server, wait_ready
+    from tests.join.conftest import Agent, cleanup_all, ip, server, wait_ready
     from tests.join.test_join import join_command
 
     with ExitStack() as stack:
@@ -80,7 +80,7 @@ def three_hosts(base: Path, busybox_tar: Path, images: tuple[Path, ...] = (), co
         made: list = []
 
         def cleanup() -> None:
-            left = [item for a in made for item in a.cleanup()]
+            left = cleanup_all(made)
             if left and sys.exc_info()[0] is None:
                 raise AssertionError(f"left behind: {left}")
         stack.callback(cleanup)

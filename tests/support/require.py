@@ -19,6 +19,7 @@ PACKAGES = {
     "debootstrap": "debootstrap",
     "nft": "nftables",
     "ip": "iproute2",
+    "dnsmasq": "dnsmasq-base",
 }
 
 
