@@ -77,7 +77,7 @@ def _relay(conn, stdin: bool, detach_keys: bytes) -> str:
     held = b""  # the start of the detach keys, until the next key says whether they complete
     while True:
         for fd in select.select(watched, [], [])[0]:
-            if fd != 0:
+            if fd == conn.fileno():
                 message = conn.receive()
                 if message is None:
                     return ENDED
