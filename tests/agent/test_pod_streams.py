@@ -173,6 +173,10 @@ def test_kubectl_run_it_rm_gives_a_shell_on_this_terminal_and_removes_the_pod(no
         term.type("tty; stty size; echo $((6*7))\r")
         shown = term.until("42")
         assert "/dev/pts/0" in shown and "30 100" in shown  # the pod's terminal, at this one's size
+        term.resize(44, 120)  # kubectl sends the new size; the agent's attachment sets it on the pod's terminal
+        term.type('i=0; while [ "$(stty size)" != "$((44)) $((120))" ] && [ $i -lt 100 ]; do sleep 0.1; '
+                  'i=$((i+1)); done; stty size\r')
+        term.until("\n44 120")
         term.type("exit 3\r")
         term.until('pod "shell" deleted', 30)
     finally:
