@@ -25,11 +25,13 @@ from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.servicelinks import ServiceCache
+from portside.agent.tls import server_context
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
 from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
+from portside.client.certificates import request_serving_certificate
 from portside.runtime.net import resolvconf
 
 log = logging.getLogger("portside.agent")
@@ -81,7 +83,8 @@ class Agent:
         self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
-        async with serve(self) as port:
+        identity = await request_serving_certificate(self.client, self.name, [self.host_ip])
+        async with serve(self, self.host_ip, server_context(identity)) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
             await self.adopt(listed.items)
@@ -251,10 +254,12 @@ class Agent:
         out = []
         for worker in self.workers.values():
             meta = worker.pod.metadata
+            owner = next((r for r in meta.owner_references or [] if r.controller), None)
             for run in worker.runs.values():
                 if run.running:
                     out.append(metrics.Target(meta.namespace, meta.name, meta.uid, run.container, run.cid,
-                                              self.engine.engine.cgroups_path(run.cid)))
+                                              self.engine.engine.cgroups_path(run.cid),
+                                              owner.kind if owner else "", owner.name if owner else ""))
         return out
 
     # -- what workers ask of the API --------------------------------------------------------------------------

@@ -111,6 +111,30 @@ def _replicaset(obj: dict[str, Any]) -> None:
     _template(obj)
 
 
+def _daemonset(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(obj)
+
+
+def _cronjob(obj: dict[str, Any]) -> None:
+    """Only the CronJob's own fields and the pod template's: the Job's defaults come when a Job is made."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+    job_spec.setdefault("template", {}).setdefault("metadata", {})
+    pod_spec(job_spec["template"].setdefault("spec", {}))
+
+
 def _job(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
@@ -167,7 +191,9 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
+    "DaemonSet": _daemonset,
     "Job": _job,
+    "CronJob": _cronjob,
     "Service": _service,
     "Endpoints": _endpoints,
     "Secret": _secret,

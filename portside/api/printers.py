@@ -70,6 +70,34 @@ def _replicaset(obj: Obj, now: dt.datetime) -> list[Any]:
             _created(obj, now), *_wide_workload(obj)]
 
 
+def _daemonset(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [status.get("desiredNumberScheduled", 0), status.get("currentNumberScheduled", 0),
+            status.get("numberReady", 0), status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+            ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>", _created(obj, now),
+            *_wide_workload(obj)]
+
+
+def _cronjob(obj: Obj, now: dt.datetime) -> list[Any]:
+    """kubectl's: the time zone or <none>, suspend as True/False (<unset> when absent), active Jobs counted."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    suspend = spec.get("suspend")
+    last = status.get("lastScheduleTime")
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    selector = format_label_selector(job_spec.get("selector"))
+    return [spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+            "<unset>" if suspend is None else str(suspend), len(status.get("active") or []),
+            age(last, now) if last else "<none>", _created(obj, now), *_containers_images({"spec": job_spec}), _none(selector)]
+
+
+def _controllerrevision(obj: Obj, now: dt.datetime) -> list[Any]:
+    owner = next((r for r in (obj.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")), None)
+    group = (owner or {}).get("apiVersion", "").rpartition("/")[0]
+    kind = (owner or {}).get("kind", "").lower() + (f".{group}" if group else "")
+    return [f"{kind}/{owner.get('name', '')}" if owner else "<none>", obj.get("revision", 0), _created(obj, now)]
+
+
 def _job_status(status: Obj, spec: Obj) -> str:
     for condition in status.get("conditions") or []:
         if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed", "Suspended"):
@@ -177,7 +205,13 @@ PRINTERS: dict[str, Printer] = {
                            *_WIDE], _deployment),
     "ReplicaSet": Printer([_c("Desired", "integer"), _c("Current", "integer"), _c("Ready", "integer"), _c("Age"),
                            *_WIDE], _replicaset),
+    "DaemonSet": Printer([_c("Desired", "integer"), _c("Current", "integer"), _c("Ready", "integer"),
+                          _c("Up-to-date", "integer"), _c("Available", "integer"), _c("Node Selector"), _c("Age"),
+                          *_WIDE], _daemonset),
+    "ControllerRevision": Printer([_c("Controller"), _c("Revision", "integer"), _c("Age")], _controllerrevision),
     "Job": Printer([_c("Status"), _c("Completions"), _c("Duration"), _c("Age"), *_WIDE], _job),
+    "CronJob": Printer([_c("Schedule"), _c("Timezone"), _c("Suspend", "boolean"), _c("Active", "integer"),
+                        _c("Last Schedule"), _c("Age"), *_WIDE], _cronjob),
     "Service": Printer([_c("Type"), _c("Cluster-IP"), _c("External-IP"), _c("Port(s)"), _c("Age"),
                         _c("Selector", priority=1)], _service),
     "Endpoints": Printer([_c("Endpoints"), _c("Age")], _endpoints),

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from portside import api
 from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, streams, watch
+from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.eviction import Evictions
@@ -86,8 +87,9 @@ def _write_options(request: web.Request) -> WriteOptions:
 
 
 class Handlers:
-    def __init__(self, registry: Registry, bookmark_every: float = watch.BOOKMARK_EVERY) -> None:
-        self.registry, self.bookmark_every = registry, bookmark_every
+    def __init__(self, registry: Registry, agents: AgentClient, bookmark_every: float = watch.BOOKMARK_EVERY) -> None:
+        """``agents``: how pods/log and pods/exec reach the pod's node agent."""
+        self.registry, self.agents, self.bookmark_every = registry, agents, bookmark_every
         self.deleter = Deleter(registry)
         self.sub = Subresources(registry)
         self.evictions = Evictions(registry, self.deleter)
@@ -193,20 +195,20 @@ class Handlers:
             body = await json_body(request)
             return respond(await self.evictions.evict(t, body, bool(request.query.get("dryRun"))), 201)
         if t.subresource == "log":
-            return await nodeproxy.logs(self.registry, t, request)
+            return await nodeproxy.logs(self.registry, self.agents, t, request)
         if t.subresource == "exec":
             user = request.get(USER)
             if user is not None and user.read_only:
                 raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/exec": the read-only '
                                        f'token may only get, list and watch')
-            return await nodeproxy.exec_(self.registry, t, request)
+            return await nodeproxy.exec_(self.registry, self.agents, t, request)
         if t.subresource in streams.CONNECT:
             user = request.get(USER)
             if user is not None and user.read_only:
                 raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/{t.subresource}": the '
                                        f'read-only token may only get, list and watch')
             handler = streams.attach if t.subresource == "attach" else streams.portforward
-            return await handler(self.registry, t, request)
+            return await handler(self.registry, self.agents, t, request)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:

@@ -1,7 +1,7 @@
 """Request bodies in Kubernetes' protobuf encoding, decoded to the JSON form everything else handles.
 
 Since 1.31 client-go's typed clients send built-in objects as ``application/vnd.kubernetes.protobuf``, so
-``kubectl create namespace|configmap|secret|service|deployment|job|priorityclass|pdb``, ``kubectl run`` and
+``kubectl create namespace|configmap|secret|service|deployment|job|cronjob|priorityclass|pdb``, ``kubectl run`` and
 ``kubectl drain`` (its Evictions) POST protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
 ``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
 ``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
@@ -84,6 +84,12 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
                 4: ("selector", "LabelSelector", ""), 5: ("manualSelector", B, ""),
                 6: ("template", "PodTemplateSpec", ""), 7: ("backoffLimit", I, ""),
                 8: ("ttlSecondsAfterFinished", I, ""), 9: ("completionMode", S, ""), 10: ("suspend", B, "")},
+    "CronJob": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "CronJobSpec", "")},
+    "CronJobSpec": {1: ("schedule", S, ""), 2: ("startingDeadlineSeconds", I, ""), 3: ("concurrencyPolicy", S, ""),
+                    4: ("suspend", B, ""), 5: ("jobTemplate", "JobTemplateSpec", ""),
+                    6: ("successfulJobsHistoryLimit", I, ""), 7: ("failedJobsHistoryLimit", I, ""),
+                    8: ("timeZone", S, "")},
+    "JobTemplateSpec": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "JobSpec", "")},
     "PriorityClass": {1: ("metadata", "ObjectMeta", ""), 2: ("value", I, ""), 3: ("globalDefault", B, ""),
                       4: ("description", S, ""), 5: ("preemptionPolicy", S, "")},
     "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "AccessReviewSpec", "")},
@@ -102,7 +108,7 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
     "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
     "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
 }
-KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass",
+KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "PriorityClass",
          "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
 # Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
 KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})

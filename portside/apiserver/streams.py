@@ -24,7 +24,8 @@ import aiohttp
 from aiohttp import web
 
 from portside.apiserver import errors
-from portside.apiserver.nodeproxy import _endpoint, _pump, _target
+from portside.apiserver.agents import AgentClient, Endpoint
+from portside.apiserver.nodeproxy import _node_endpoint, _pump, _target
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry
 
@@ -43,83 +44,97 @@ def _asked(request: web.Request, header: str) -> list[str]:
 
 
 def _agent_session() -> aiohttp.ClientSession:
-    """The session to the node agents (as ``nodeproxy`` makes them): no total timeout, streams last."""
+    """A session to the node agents (TLS both ways: ``agents``): no total timeout, streams last."""
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
 
 
-async def attach(registry: Registry, t: Target, request: web.Request) -> web.StreamResponse:
-    url = await _target(registry, t, request, "attach", ATTACH_PARAMS)
+class _Upstream:
+    """One agent and one of its paths, reached with the API server's TLS identity."""
+
+    def __init__(self, agents: AgentClient, to: Endpoint, path: str, t: Target) -> None:
+        self.agents, self.to, self.path, self.t = agents, to, path, t
+
+    async def connect(self, session: aiohttp.ClientSession, protocols: list[str]):
+        """The agent's WebSocket; an ApiError with the agent's own words when it refuses the upgrade."""
+        try:
+            return await self.agents.ws_connect(session, self.to, self.path, protocols)
+        except aiohttp.WSServerHandshakeError:
+            await self.raise_refusal(session, protocols)
+            raise self.unreachable("it refused the WebSocket upgrade") from None
+        except aiohttp.ClientError as exc:
+            raise self.unreachable(exc) from None
+
+    async def raise_refusal(self, session: aiohttp.ClientSession, protocols: list[str] = ()) -> None:
+        """The agent checks a request before it upgrades it: asked plainly, it says what it would refuse, if
+        anything (nothing was started then). What it says of the missing upgrade itself is no refusal."""
+        headers = {"Sec-WebSocket-Protocol": ", ".join(protocols)} if protocols else {}
+        try:
+            async with self.agents.get(session, self.to, self.path, headers=headers) as answer:
+                status, text = answer.status, (await answer.text()).strip()
+        except aiohttp.ClientError as exc:
+            raise self.unreachable(exc) from None
+        if status >= 400 and text and "upgrade" not in text.lower():
+            raise errors.ApiError(status, REASONS.get(status, "InternalError"), text)
+
+    def unreachable(self, why: Exception | str) -> errors.ApiError:
+        return errors.ApiError(502, "BadGateway", f"cannot reach the node agent of node {self.to.node} "
+                                                  f"({self.to.url}) for pod {self.t.name}: {why}")
+
+
+async def attach(registry: Registry, agents: AgentClient, t: Target, request: web.Request) -> web.StreamResponse:
+    to, path = await _target(registry, t, request, "attach", ATTACH_PARAMS)
+    upstream = _Upstream(agents, to, path, t)
     protocols = [p for p in _asked(request, "Sec-WebSocket-Protocol") if p in CHANNEL_PROTOCOLS]
     if not protocols:
         # kubectl falls back to SPDY when its WebSocket was refused, and shows only the second answer: that one
         # gives the agent's reason, when it has one, before the protocol's
         async with _agent_session() as session:
-            await _raise_refusal(session, t, url)
+            await upstream.raise_refusal(session)
         raise errors.bad_request("attach needs a WebSocket upgrade with a channel.k8s.io subprotocol "
                                  "(kubectl 1.30 and later send one unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)")
-    return await _relay_websocket(t, request, url, protocols)
+    return await _relay_websocket(upstream, request, protocols)
 
 
-async def portforward(registry: Registry, t: Target, request: web.Request) -> web.StreamResponse:
+async def portforward(registry: Registry, agents: AgentClient, t: Target, request: web.Request
+                      ) -> web.StreamResponse:
     upgrade = request.headers.get("Upgrade", "").lower()
-    base = await _endpoint(registry, t, json.loads((await registry.read(t)).value))
-    url = f"{base}/portForward/{quote(t.namespace, safe='')}/{quote(t.name, safe='')}"
+    node = (json.loads((await registry.read(t)).value).get("spec") or {}).get("nodeName")
+    if not node:
+        raise errors.bad_request(f"pod {t.name} does not have a host assigned")
+    to = await _node_endpoint(registry, node)
+    path = f"/portForward/{quote(t.namespace, safe='')}/{quote(t.name, safe='')}"
     if upgrade == "websocket":
         asked = _asked(request, "Sec-WebSocket-Protocol")
         if TUNNEL in asked:
-            return await _relay_websocket(t, request, url, [TUNNEL])
-        ports = [("ports", p) for p in request.query.getall("ports", [])]
-        return await _relay_websocket(t, request, f"{url}?{urlencode(ports)}",
+            return await _relay_websocket(_Upstream(agents, to, path, t), request, [TUNNEL])
+        ports = urlencode([("ports", p) for p in request.query.getall("ports", [])])
+        return await _relay_websocket(_Upstream(agents, to, f"{path}?{ports}", t), request,
                                       [p for p in asked if p in PORTFORWARD_CHANNELS])
     if upgrade == SPDY_UPGRADE.lower():
         if PORTFORWARD_PROTOCOL not in _asked(request, "X-Stream-Protocol-Version"):
             raise errors.bad_request(f"port-forward over SPDY needs X-Stream-Protocol-Version: "
                                      f"{PORTFORWARD_PROTOCOL}")
-        return await _tunnel_spdy(t, request, url)
+        return await _tunnel_spdy(_Upstream(agents, to, path, t), request)
     raise errors.bad_request("port-forward needs an upgrade: a WebSocket (subprotocol "
                              f"{TUNNEL} or {PORTFORWARD_CHANNELS[0]}) or {SPDY_UPGRADE}")
 
 
-async def _connect(session: aiohttp.ClientSession, t: Target, url: str, protocols: list[str]):
-    """The agent's WebSocket; an ApiError with the agent's own words when it refuses the upgrade."""
-    try:
-        return await session.ws_connect(url, protocols=protocols)
-    except aiohttp.WSServerHandshakeError:
-        await _raise_refusal(session, t, url, protocols)
-        raise _unreachable(t, "it refused the WebSocket upgrade") from None
-    except aiohttp.ClientError as exc:
-        raise _unreachable(t, exc) from None
-
-
-async def _raise_refusal(session: aiohttp.ClientSession, t: Target, url: str, protocols: list[str] = ()) -> None:
-    """The agent checks a request before it upgrades it: asked plainly, it says what it would refuse, if anything
-    (nothing was started then). What it says of the missing upgrade itself is no refusal."""
-    headers = {"Sec-WebSocket-Protocol": ", ".join(protocols)} if protocols else {}
-    try:
-        async with session.get(url, headers=headers) as answer:
-            status, text = answer.status, (await answer.text()).strip()
-    except aiohttp.ClientError as exc:
-        raise _unreachable(t, exc) from None
-    if status >= 400 and text and "upgrade" not in text.lower():
-        raise errors.ApiError(status, REASONS.get(status, "InternalError"), text)
-
-
-async def _relay_websocket(t: Target, request: web.Request, url: str, protocols: list[str]
+async def _relay_websocket(upstream: _Upstream, request: web.Request, protocols: list[str]
                            ) -> web.WebSocketResponse:
     async with _agent_session() as session:
-        upstream = await _connect(session, t, url, protocols)
-        client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else protocols)
+        agent = await upstream.connect(session, protocols)
+        client = web.WebSocketResponse(protocols=[agent.protocol] if agent.protocol else protocols)
         await client.prepare(request)
-        await _until_one_ends(_pump(client, upstream), _pump(upstream, client))
-        await upstream.close()
+        await _until_one_ends(_pump(client, agent), _pump(agent, client))
+        await agent.close()
         await client.close()
         return client
 
 
-async def _tunnel_spdy(t: Target, request: web.Request, url: str) -> web.StreamResponse:
+async def _tunnel_spdy(upstream: _Upstream, request: web.Request) -> web.StreamResponse:
     """Answer the SPDY upgrade here, then carry the connection's bytes to the agent and back in the tunnel."""
     async with _agent_session() as session:
-        upstream = await _connect(session, t, url, [TUNNEL])
+        agent = await upstream.connect(session, [TUNNEL])
         response = web.StreamResponse(status=101, headers={
             "Connection": "Upgrade", "Upgrade": SPDY_UPGRADE, "X-Stream-Protocol-Version": PORTFORWARD_PROTOCOL})
         response.force_close()
@@ -128,9 +143,9 @@ async def _tunnel_spdy(t: Target, request: web.Request, url: str) -> web.StreamR
         request.protocol.set_parser(_RawReader(incoming))
         transport = request.transport
         try:
-            await _until_one_ends(_bytes_to(upstream, incoming), _messages_to(transport, upstream))
+            await _until_one_ends(_bytes_to(agent, incoming), _messages_to(transport, agent))
         finally:
-            await upstream.close()
+            await agent.close()
             if transport is not None:
                 transport.close()
         return response
@@ -170,7 +185,3 @@ async def _until_one_ends(*coros) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _unreachable(t: Target, exc: Exception | str) -> errors.ApiError:
-    return errors.ApiError(502, "BadGateway", f"cannot reach the node agent for pod {t.name}: {exc}")

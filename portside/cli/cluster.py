@@ -72,6 +72,16 @@ def _data_dir(opts: dict) -> str:
     return os.path.abspath(opts["data_dir"] or os.environ.get("PORTSIDE_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
+def kubeconfig_path(opts: dict) -> str:
+    """The kubeconfig a cluster command uses: ``--kubeconfig``, else ``$KUBECONFIG`` (unless ``--data-dir`` is
+    given), else the one ``portside up`` wrote in its data directory."""
+    if opts.get("kubeconfig"):
+        return opts["kubeconfig"]
+    if os.environ.get("KUBECONFIG") and not opts.get("data_dir"):
+        return os.environ["KUBECONFIG"]
+    return os.path.join(_data_dir(opts), "kubeconfig.yaml")
+
+
 def _port(value: str | None) -> int:
     if value is None:
         return 6443

@@ -3,11 +3,13 @@
 ``Controller`` is the base every controller derives from: informers feed keys into a ``WorkQueue``; workers run
 the subclass's level-triggered ``async def sync(key)``, with back-off on failure. ``GarbageCollector`` is the
 first controller: ownerReferences with Background, Foreground and Orphan propagation. The workload controllers
-(ReplicaSet, Deployment, Job, Endpoints) run together as one ``portside up`` component; they write the Events
+(ReplicaSet, Deployment, DaemonSet, Job, CronJob, Endpoints) run together as one ``portside up`` component; they write the Events
 ``kubectl describe`` shows through ``portside.client.EventRecorder``, as every component does.
 """
 
 from portside.controllers.base import Controller
+from portside.controllers.cronjob import CronJobController
+from portside.controllers.daemonset import DaemonSetController
 from portside.controllers.deployment import DeploymentController
 from portside.controllers.endpoints import EndpointsController
 from portside.controllers.gc import GarbageCollector
@@ -18,6 +20,6 @@ from portside.controllers.replicaset import ReplicaSetController
 from portside.controllers.shared import InformerFactory, SharedInformer
 from portside.controllers.workloads import WORKLOAD_CONTROLLERS, run_controllers
 
-__all__ = ["Controller", "DeploymentController", "EndpointsController", "GarbageCollector",
+__all__ = ["Controller", "CronJobController", "DaemonSetController", "DeploymentController", "EndpointsController", "GarbageCollector",
            "Informer", "InformerFactory", "JobController", "ReplicaSetController", "SharedInformer",
            "WORKLOAD_CONTROLLERS", "WorkQueue", "cache_key", "run_controllers"]

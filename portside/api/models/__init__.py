@@ -4,6 +4,10 @@ from .container import *  # noqa: F401,F403
 from .container import __all__ as _container
 from .core import *  # noqa: F401,F403
 from .core import __all__ as _core
+from .cronjob import *  # noqa: F401,F403
+from .cronjob import __all__ as _cronjob
+from .daemonset import *  # noqa: F401,F403
+from .daemonset import __all__ as _daemonset
 from .meta import *  # noqa: F401,F403
 from .meta import __all__ as _meta
 from .placement import *  # noqa: F401,F403
@@ -19,4 +23,4 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_policy]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy]

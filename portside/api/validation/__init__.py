@@ -17,6 +17,8 @@ from .core import (
     validate_secret,
     validate_service,
 )
+from .cronjob import validate_cronjob
+from .daemonset import validate_controllerrevision, validate_daemonset
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
 from .status import validate_status
@@ -32,7 +34,10 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "Pod": validate_pod,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replicaset,
+    "DaemonSet": validate_daemonset,
+    "ControllerRevision": validate_controllerrevision,
     "Job": validate_job,
+    "CronJob": validate_cronjob,
     "Service": validate_service,
     "Endpoints": validate_endpoints,
     "Namespace": validate_namespace,

@@ -18,6 +18,8 @@ _POD_PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 _COUNTS = {
     "Deployment": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"),
     "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
+    "DaemonSet": ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
+                  "updatedNumberScheduled", "numberAvailable", "numberUnavailable"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
 }

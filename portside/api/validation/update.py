@@ -88,10 +88,16 @@ def _priorityclass(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None
     _immutable(new.get("preemptionPolicy"), old.get("preemptionPolicy"), "preemptionPolicy", errs)
 
 
+def _controllerrevision(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None:
+    _immutable(new.get("data"), old.get("data"), "data", errs)
+
+
 _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Pod": _pod,
     "Deployment": _selector,
     "ReplicaSet": _selector,
+    "DaemonSet": _selector,
+    "ControllerRevision": _controllerrevision,
     "Job": _job,
     "Service": _service,
     "ConfigMap": _immutable_data,
