@@ -187,6 +187,49 @@ def _pdb(obj: Obj, now: dt.datetime) -> list[Any]:
             status.get("disruptionsAllowed", 0), _created(obj, now)]
 
 
+def _hpa_target(spec: Obj, status: Obj | None) -> str:
+    """One metric as ``kubectl get hpa`` shows it: ``cpu: 42%/50%``, ``memory: 80Mi/100Mi``, ``<unknown>`` for a
+    value not read yet; ``(avg)`` marks a per-pod target of an object or external metric."""
+    kind = spec.get("type")
+    field = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object",
+             "External": "external"}.get(kind or "")
+    if field is None:
+        return "<unknown type>"
+    source, current = spec.get(field) or {}, ((status or {}).get(field) or {}).get("current")
+    target = source.get("target") or {}
+    if field in ("resource", "containerResource"):
+        name = source.get("name", "")
+        if target.get("averageValue") is not None:
+            return f"{name}: {(current or {}).get('averageValue') or '<unknown>'}/{target['averageValue']}"
+        now = (current or {}).get("averageUtilization")
+        goal = target.get("averageUtilization")
+        return f"{name}: {'<unknown>' if now is None else f'{now}%'}/{'<auto>' if goal is None else f'{goal}%'}"
+    if field == "pods":
+        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target.get('averageValue', '')}"
+    if target.get("averageValue") is not None:
+        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target['averageValue']} (avg)"
+    return f"{(current or {}).get('value') or '<unknown>'}/{target.get('value', '')}"
+
+
+def _hpa_targets(obj: Obj) -> str:
+    """At most two metrics, then ``+ N more...``, as kubectl's printer cuts them."""
+    specs = (obj.get("spec") or {}).get("metrics") or []
+    statuses = (obj.get("status") or {}).get("currentMetrics") or []
+    if not specs:
+        return "<none>"
+    shown = [_hpa_target(m, statuses[i] if i < len(statuses) else None) for i, m in enumerate(specs)]
+    more = f" + {len(shown) - 2} more..." if len(shown) > 2 else ""
+    return ", ".join(shown[:2]) + more
+
+
+def _hpa(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [f"{ref.get('kind', '')}/{ref.get('name', '')}", _hpa_targets(obj), "<unset>" if low is None else str(low),
+            spec.get("maxReplicas", 0), status.get("currentReplicas", 0), _created(obj, now)]
+
+
 def _simple(*getters: Callable[[Obj], Any]) -> Callable[[Obj, dt.datetime], list[Any]]:
     """Cells from plain getters followed by the Age column."""
 
@@ -231,5 +274,7 @@ PRINTERS: dict[str, Printer] = {
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
     "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
+    "HorizontalPodAutoscaler": Printer([_c("Reference"), _c("Targets"), _c("MinPods"), _c("MaxPods", "integer"),
+                                        _c("Replicas", "integer"), _c("Age")], _hpa),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

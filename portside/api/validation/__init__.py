@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .autoscaling import validate_hpa
 from .common import Errs, validate_label_selector, validate_labels, validate_meta
 from .core import (
     validate_configmap,
@@ -48,6 +49,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "HorizontalPodAutoscaler": validate_hpa,
 }
 
 

@@ -22,6 +22,7 @@ _COUNTS = {
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
+    "HorizontalPodAutoscaler": ("currentReplicas", "desiredReplicas"),
 }
 
 
