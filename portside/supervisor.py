@@ -98,6 +98,16 @@ async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready, config)
 
 
+async def run_volume_controllers(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_volume_controllers as run
+    await run(ctx, ready)
+
+
+async def run_local_storage(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_local_storage as run
+    await run(ctx, ready)
+
+
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
@@ -185,6 +195,8 @@ COMPONENTS: list[Component] = [
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
     Component("horizontal-pod-autoscaler", run_horizontal_autoscaler, needs=("apiserver",)),
+    Component("volume-controllers", run_volume_controllers, needs=("apiserver",)),
+    Component("local-storage", run_local_storage, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["apply_defaults", "pull_policy", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
+__all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
            "DEFAULT_CPU_UTILIZATION", "cpu_utilization_target"]
 
 _PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
@@ -227,6 +227,28 @@ def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def claim_spec(spec: dict[str, Any]) -> None:
+    """A claim's (or a claim template's) spec."""
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def _pvc(obj: dict[str, Any]) -> None:
+    claim_spec(obj.setdefault("spec", {}))
+
+
+def _pv(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if "hostPath" in spec:
+        spec["hostPath"].setdefault("type", "")
+
+
+def _storageclass(obj: dict[str, Any]) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -240,6 +262,9 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
     "HorizontalPodAutoscaler": _hpa,
+    "PersistentVolume": _pv,
+    "PersistentVolumeClaim": _pvc,
+    "StorageClass": _storageclass,
 }
 
 

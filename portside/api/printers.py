@@ -10,6 +10,7 @@ from typing import Any
 from .printers_pod import pod_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
+from .volumes import DEFAULT_CLASS_ANNOTATION, access_modes_text
 
 __all__ = ["Column", "Printer", "PRINTERS"]
 
@@ -29,6 +30,7 @@ class Column:
 class Printer:
     columns: list[Column]
     cells: Callable[[Obj, dt.datetime], list[Any]]
+    name: Callable[[Obj], str] | None = None  # the Name cell, when it says more than metadata.name
 
 
 def _c(name: str, type_: str = "string", priority: int = 0) -> Column:
@@ -230,6 +232,39 @@ def _hpa(obj: Obj, now: dt.datetime) -> list[Any]:
             spec.get("maxReplicas", 0), status.get("currentReplicas", 0), _created(obj, now)]
 
 
+def _pv(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    ref = spec.get("claimRef")
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    return [(spec.get("capacity") or {}).get("storage", "0"), access_modes_text(spec.get("accessModes")),
+            spec.get("persistentVolumeReclaimPolicy", ""), phase, claim, spec.get("storageClassName", ""),
+            spec.get("volumeAttributesClassName") or "<unset>", status.get("reason", ""), _created(obj, now),
+            spec.get("volumeMode") or "<unset>"]
+
+
+def _pvc(obj: Obj, now: dt.datetime) -> list[Any]:
+    """Capacity and access modes are the bound volume's, shown once the claim names one (as kubectl does)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    bound = bool(spec.get("volumeName"))
+    capacity = (status.get("capacity") or {}).get("storage", "0") if bound else ""
+    modes = access_modes_text(status.get("accessModes")) if bound else ""
+    return [phase, spec.get("volumeName", ""), capacity, modes, spec.get("storageClassName", ""),
+            spec.get("volumeAttributesClassName") or "<unset>", _created(obj, now), spec.get("volumeMode") or "<unset>"]
+
+
+def _storageclass(obj: Obj, now: dt.datetime) -> list[Any]:
+    return [obj.get("provisioner", ""), obj.get("reclaimPolicy") or "Delete", obj.get("volumeBindingMode") or "Immediate",
+            bool(obj.get("allowVolumeExpansion")), _created(obj, now)]
+
+
+def _storageclass_name(obj: Obj) -> str:
+    meta = obj.get("metadata") or {}
+    default = (meta.get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+    return meta.get("name", "") + (" (default)" if default else "")
+
+
 def _simple(*getters: Callable[[Obj], Any]) -> Callable[[Obj, dt.datetime], list[Any]]:
     """Cells from plain getters followed by the Age column."""
 
@@ -276,5 +311,13 @@ PRINTERS: dict[str, Printer] = {
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
     "HorizontalPodAutoscaler": Printer([_c("Reference"), _c("Targets"), _c("MinPods"), _c("MaxPods", "integer"),
                                         _c("Replicas", "integer"), _c("Age")], _hpa),
+    "PersistentVolume": Printer([_c("Capacity"), _c("Access Modes"), _c("Reclaim Policy"), _c("Status"), _c("Claim"),
+                                 _c("StorageClass"), _c("VolumeAttributesClass"), _c("Reason"), _c("Age"),
+                                 _c("VolumeMode", priority=1)], _pv),
+    "PersistentVolumeClaim": Printer([_c("Status"), _c("Volume"), _c("Capacity"), _c("Access Modes"),
+                                      _c("StorageClass"), _c("VolumeAttributesClass"), _c("Age"),
+                                      _c("VolumeMode", priority=1)], _pvc),
+    "StorageClass": Printer([_c("Provisioner"), _c("ReclaimPolicy"), _c("VolumeBindingMode"),
+                             _c("AllowVolumeExpansion"), _c("Age")], _storageclass, _storageclass_name),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

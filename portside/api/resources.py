@@ -95,6 +95,12 @@ RESOURCES: list[ResourceInfo] = [
           version="v2", short=("hpa",), sub=("status",), categories=("all",)),
     _info("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", models.HorizontalPodAutoscalerV1,
           short=("hpa",), sub=("status",), categories=("all",), stored_as="v2"),
+    _info("", "PersistentVolume", "persistentvolumes", models.PersistentVolume, namespaced=False, short=("pv",),
+          sub=("status",)),
+    _info("", "PersistentVolumeClaim", "persistentvolumeclaims", models.PersistentVolumeClaim, short=("pvc",),
+          sub=("status",)),
+    _info("storage.k8s.io", "StorageClass", "storageclasses", models.StorageClass, namespaced=False,
+          short=("sc",)),
 ]
 
 # metrics.k8s.io: computed from the agents' samples on each request, never stored (apiserver/metricsapi.py), so

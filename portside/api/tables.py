@@ -42,7 +42,7 @@ def table(info: ResourceInfo, objs: list[dict[str, Any]], include_object: str = 
     columns = [_NAME, *printer.columns] if printer else [_NAME, _AGE_COLUMN]
     rows = []
     for obj in objs:
-        name = (obj.get("metadata") or {}).get("name", "")
+        name = printer.name(obj) if printer and printer.name else (obj.get("metadata") or {}).get("name", "")
         cells = printer.cells(obj, now) if printer else [age((obj.get("metadata") or {}).get("creationTimestamp"), now)]
         row: dict[str, Any] = {"cells": [name, *cells]}
         embedded = _row_object(from_stored(info, obj) if include_object == "Object" else obj, include_object)
