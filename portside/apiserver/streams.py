@@ -25,7 +25,7 @@ from aiohttp import web
 
 from portside.apiserver import errors
 from portside.apiserver.agents import AgentClient, Endpoint
-from portside.apiserver.nodeproxy import _node_endpoint, _pump, _target
+from portside.apiserver.nodeproxy import agent_target, node_endpoint, relay
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry
 
@@ -82,7 +82,7 @@ class _Upstream:
 
 
 async def attach(registry: Registry, agents: AgentClient, t: Target, request: web.Request) -> web.StreamResponse:
-    to, path = await _target(registry, t, request, "attach", ATTACH_PARAMS)
+    to, path = await agent_target(registry, t, request, "attach", ATTACH_PARAMS)
     upstream = _Upstream(agents, to, path, t)
     protocols = [p for p in _asked(request, "Sec-WebSocket-Protocol") if p in CHANNEL_PROTOCOLS]
     if not protocols:
@@ -101,7 +101,7 @@ async def portforward(registry: Registry, agents: AgentClient, t: Target, reques
     node = (json.loads((await registry.read(t)).value).get("spec") or {}).get("nodeName")
     if not node:
         raise errors.bad_request(f"pod {t.name} does not have a host assigned")
-    to = await _node_endpoint(registry, node)
+    to = await node_endpoint(registry, node)
     path = f"/portForward/{quote(t.namespace, safe='')}/{quote(t.name, safe='')}"
     if upgrade == "websocket":
         asked = _asked(request, "Sec-WebSocket-Protocol")
@@ -125,7 +125,7 @@ async def _relay_websocket(upstream: _Upstream, request: web.Request, protocols:
         agent = await upstream.connect(session, protocols)
         client = web.WebSocketResponse(protocols=[agent.protocol] if agent.protocol else protocols)
         await client.prepare(request)
-        await _until_one_ends(_pump(client, agent), _pump(agent, client))
+        await _until_one_ends(relay(client, agent), relay(agent, client))
         await agent.close()
         await client.close()
         return client
