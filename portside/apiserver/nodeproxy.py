@@ -122,7 +122,7 @@ async def node_proxy(registry: Registry, agents: AgentClient, request: web.Reque
     return await _relay(agents, to, path + query, request, path, passthrough=True)
 
 
-async def relay(source, sink) -> None:
+async def copy_frames(source, sink) -> None:
     async for msg in source:
         if msg.type == aiohttp.WSMsgType.BINARY:
             await sink.send_bytes(msg.data)
@@ -146,7 +146,7 @@ async def exec_(registry: Registry, agents: AgentClient, t: Target, request: web
             raise _unreachable(f"pod {t.name}", to, exc) from None
         client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else protocols)
         await client.prepare(request)
-        pumps = [asyncio.ensure_future(relay(client, upstream)), asyncio.ensure_future(relay(upstream, client))]
+        pumps = [asyncio.ensure_future(copy_frames(client, upstream)), asyncio.ensure_future(copy_frames(upstream, client))]
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
         for pump in pumps:
             pump.cancel()

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from portside.apiserver import errors
 from portside.apiserver.agents import AgentClient, Endpoint
-from portside.apiserver.nodeproxy import agent_target, node_endpoint, relay
+from portside.apiserver.nodeproxy import agent_target, copy_frames, node_endpoint
 from portside.apiserver.objects import Target
 from portside.apiserver.registry import Registry
 
@@ -125,7 +125,7 @@ async def _relay_websocket(upstream: _Upstream, request: web.Request, protocols:
         agent = await upstream.connect(session, protocols)
         client = web.WebSocketResponse(protocols=[agent.protocol] if agent.protocol else protocols)
         await client.prepare(request)
-        await _until_one_ends(relay(client, agent), relay(agent, client))
+        await _until_one_ends(copy_frames(client, agent), copy_frames(agent, client))
         await agent.close()
         await client.close()
         return client
