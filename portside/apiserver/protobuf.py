@@ -2,11 +2,12 @@
 
 What arrives as protobuf: client-go's typed clients send ``application/vnd.kubernetes.protobuf`` and ask for
 ``application/vnd.kubernetes.protobuf,application/json``. In kubectl 1.32 those are ``kubectl create`` of a
-namespace, configmap, secret, service, deployment, job (also ``--from=cronjob/NAME``, which copies the whole
-job template), cronjob, priorityclass and poddisruptionbudget; ``kubectl debug --copy-to`` and ``debug node/``
-(a whole Pod); ``kubectl drain`` (Evictions) and ``kubectl auth can-i`` (SelfSubjectAccessReview). ``kubectl
-run``, ``create -f``, ``apply``, ``replace``, ``expose`` and every patch send JSON. Responses are JSON: the same
-clients accept it, so nothing is encoded in protobuf here but the OpenAPI v2 document (:mod:`.openapi_proto`).
+namespace, configmap, secret, service, deployment, job (also ``--from=cronjob/NAME``, which copies the whole job
+template), cronjob, priorityclass and poddisruptionbudget; ``kubectl debug --copy-to`` and ``debug node/`` (a whole
+Pod); ``kubectl autoscale`` (an autoscaling/v1 HorizontalPodAutoscaler), ``kubectl drain`` (Evictions) and ``kubectl
+auth can-i`` (SelfSubjectAccessReview). ``kubectl run``, ``create -f``, ``apply``, ``replace``, ``expose`` and every
+patch send JSON. Responses are JSON: the same clients accept it, so nothing is encoded in protobuf here but the
+OpenAPI v2 document (:mod:`.openapi_proto`).
 
 The envelope is the magic ``k8s\\0`` and a ``runtime.Unknown`` (typeMeta 1, raw 2) whose ``raw`` is the
 object's message. Every kind the server serves is accepted, and decoded completely: the decoder walks the kind's
@@ -15,6 +16,8 @@ does not have is refused with a 400 naming the field number, its message and whe
 stored with part of it silently dropped; the same object in JSON would be refused by ``fieldValidation=Strict``,
 which kubectl sends. Zero values follow what encoding/json makes of the same Go object (see
 :mod:`.protobuf_fields`), so a client gets the same result whichever of the two encodings it sends.
+A kind without numbers here is refused with 415 Unsupported Media Type; client-go does not retry that as JSON
+(kubectl simply fails), which is why every served kind is described rather than some refused.
 
 The encoding half (:func:`varint`, :func:`field`) is the wire format alone, without message tables: the OpenAPI v2
 document kubectl asks for as protobuf is built from it.
@@ -35,16 +38,27 @@ from typing import Any
 from portside import api
 from portside.api import models
 from portside.api.schema import Node, schema_of
-from portside.apiserver.protobuf_fields import MESSAGES, PACKAGES
+from portside.apiserver.protobuf_fields import AUTHORIZATION, AUTOSCALING, CORE, MESSAGES, META, POLICY
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 VARINT, FIXED64, BYTES, FIXED32 = 0, 1, 2, 5
 
-# Kinds that are no served resource but arrive as request bodies: subresources, questions, delete options.
-_BODY_KINDS = (models.Scale, models.Binding, models.Eviction, models.SelfSubjectAccessReview, models.DeleteOptions)
-KINDS: dict[str, type] = {**{info.kind: info.model for info in api.RESOURCES},
-                          **{cls.__name__: cls for cls in _BODY_KINDS}}
+
+
+def _package(group: str, version: str) -> str:
+    """The protobuf package of an API group's version: ``k8s.io.api.apps.v1``, ``k8s.io.api.storage.v1``."""
+    return f"k8s.io.api.{group.split('.')[0] if group else 'core'}.{version}"
+
+
+# (apiVersion, kind) -> (model, protobuf package): every served kind, and the kinds that arrive as request bodies
+# only (subresources, a question, an Eviction also from older clients). DeleteOptions comes in any group's version.
+KINDS: dict[tuple[str, str], tuple[type, str]] = {
+    **{(info.api_version, info.kind): (info.model, _package(info.group, info.version)) for info in api.RESOURCES},
+    ("autoscaling/v1", "Scale"): (models.Scale, AUTOSCALING), ("v1", "Binding"): (models.Binding, CORE),
+    ("policy/v1", "Eviction"): (models.Eviction, POLICY), ("policy/v1beta1", "Eviction"): (models.Eviction, POLICY),
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): (models.SelfSubjectAccessReview, AUTHORIZATION),
+}
 
 
 class ProtobufError(ValueError):
@@ -106,6 +120,7 @@ class Slot:
     node: Node
     keep_zero: bool
     as_type: str  # "" (from the node), "bytes", "json", "micro", or the message of an object field
+    package: str  # where the message of an object field is looked for first
 
 
 @dataclass(frozen=True)
@@ -125,19 +140,23 @@ class Message:
 
 
 @functools.cache
-def describe(name: str, node: Node) -> Message:
-    """Message ``name`` by field number, its fields those of ``node``'s model (compiled once, then cached)."""
-    if name not in PACKAGES:
-        raise ProtobufError(f"no field numbers are known for message {name}")
-    package = PACKAGES[name]
+def describe(package: str, name: str, node: Node) -> Message:
+    """Message ``name`` of ``package`` (or of the one package that has it) by field number, its fields those of
+    ``node``'s model; compiled once, then cached."""
+    package = _owner(package, name)
     msg = Message(f"{package}.{name}")
-    for token in _tokens(name):
+    for token in MESSAGES[package][name].split():
         _place(msg, package, node, token)
     return msg
 
 
-def _tokens(name: str) -> list[str]:
-    return MESSAGES[PACKAGES[name]][name].split()
+def _owner(package: str, name: str) -> str:
+    if name in MESSAGES.get(package, {}):
+        return package
+    owners = [p for p, messages in MESSAGES.items() if name in messages]
+    if len(owners) != 1:
+        raise ProtobufError(f"no field numbers are known for message {name} of {package}")
+    return owners[0]
 
 
 def _place(msg: Message, package: str, node: Node, token: str) -> None:
@@ -154,7 +173,7 @@ def _place(msg: Message, package: str, node: Node, token: str) -> None:
     if key.startswith("-"):
         parent.slots[path[-1]] = Unmodelled(key[1:], not number.endswith("?"))
     else:
-        parent.slots[path[-1]] = Slot(key, node.props[key].node, number.endswith("!"), as_type)
+        parent.slots[path[-1]] = Slot(key, node.props[key].node, number.endswith("!"), as_type, package)
 
 
 def _embedded(msg: Message, package: str, path: str) -> Message:
@@ -178,11 +197,13 @@ def decode(body: bytes) -> dict[str, Any]:
     type_meta = {number: value.decode(errors="replace") for number, wire, value in fields(envelope.get(1, b""))
                  if wire == BYTES}
     api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")
-    model = KINDS.get(kind)
+    model, package = (models.DeleteOptions, META) if kind == "DeleteOptions" else KINDS.get((api_version, kind),
+                                                                                          (None, ""))
     if model is None:
-        raise UnsupportedKind(f"protobuf bodies are accepted for {', '.join(sorted(KINDS))}, not "
-                              f"{kind or 'an unnamed kind'}; send application/json")
-    obj = _decode_message(describe(kind, schema_of(model)), envelope.get(2, b""), "")
+        accepted = ", ".join(sorted({k for _, k in KINDS} | {"DeleteOptions"}))
+        raise UnsupportedKind(f"protobuf bodies are accepted for {accepted} in the versions served, not "
+                              f"{kind or 'an unnamed kind'} in {api_version or 'no version'}; send application/json")
+    obj = _decode_message(describe(package, kind, schema_of(model)), envelope.get(2, b""), "")
     return {"apiVersion": api_version, "kind": kind, **obj}
 
 
@@ -215,18 +236,36 @@ def _set(out: dict[str, Any], slot: Slot, wire: int, value: Any, path: str) -> N
         items = out.setdefault(slot.name, [])
         assert node.item is not None
         if wire == BYTES and node.item.kind in ("integer", "boolean"):  # a packed repeated scalar
-            items.extend(_value(node.item, slot.as_type, VARINT, v, f"{child}[{len(items)}]")
+            items.extend(_value(node.item, slot, VARINT, v, f"{child}[{len(items)}]")
                          for v in _packed(value))
         else:
-            items.append(_value(node.item, slot.as_type, wire, value, f"{child}[{len(items)}]"))
+            items.append(_value(node.item, slot, wire, value, f"{child}[{len(items)}]"))
     elif node.kind == "map":
         assert node.item is not None
-        key, item = _map_entry(node.item, slot.as_type, value, child)
+        key, item = _map_entry(node.item, slot, value, child)
         out.setdefault(slot.name, {})[key] = item
     else:
-        decoded = _value(node, slot.as_type, wire, value, child)
+        decoded = _value(node, slot, wire, value, child)
         omitted = node.kind in _SCALAR_WIRE and not slot.keep_zero and decoded in ("", 0, False)
-        out[slot.name] = None if omitted else decoded
+        earlier = out.get(slot.name)
+        out[slot.name] = _merged(earlier, decoded) if isinstance(earlier, dict) else None if omitted else decoded
+
+
+def _merged(earlier: dict[str, Any], later: Any) -> Any:
+    """A message field that comes twice is one message, the later one merged in (protobuf's rule: its scalars
+    win, its lists add, its messages and maps merge)."""
+    if not isinstance(later, dict):
+        return later
+    out = dict(earlier)
+    for key, value in later.items():
+        before = out.get(key)
+        if isinstance(before, dict) and isinstance(value, dict):
+            out[key] = _merged(before, value)
+        elif isinstance(before, list) and isinstance(value, list):
+            out[key] = before + value
+        else:
+            out[key] = value
+    return out
 
 
 def _packed(data: bytes) -> Iterator[int]:
@@ -236,27 +275,27 @@ def _packed(data: bytes) -> Iterator[int]:
         yield value
 
 
-def _map_entry(item: Node, as_type: str, data: bytes, path: str) -> tuple[str, Any]:
+def _map_entry(item: Node, slot: Slot, data: bytes, path: str) -> tuple[str, Any]:
     """A map field is a repeated entry message: key at field 1, value at field 2 (Go writes both)."""
     entry = {number: (wire, value) for number, wire, value in fields(data)}
     key_wire, key = entry.get(1, (BYTES, b""))
     name = _text(_expect(key_wire, BYTES, key, path), path)
     wire = _SCALAR_WIRE.get(item.kind, BYTES)
     wire, value = entry.get(2, (wire, b"" if wire == BYTES else 0))
-    return name, _value(item, as_type, wire, value, f"{path}[{name}]")
+    return name, _value(item, slot, wire, value, f"{path}[{name}]")
 
 
 # The wire type each model scalar kind arrives in; every other kind is a length-delimited message.
 _SCALAR_WIRE = {"string": BYTES, "integer": VARINT, "boolean": VARINT, "number": FIXED64}
 
 
-def _value(node: Node, as_type: str, wire: int, value: Any, path: str) -> Any:
-    """One value of a model node: a scalar, or the JSON form of a message."""
+def _value(node: Node, slot: Slot, wire: int, value: Any, path: str) -> Any:
+    """One value of ``slot``'s field (``node``: the field's, or its items'): a scalar, or a message's JSON form."""
     kind = node.kind
     expected = _SCALAR_WIRE.get(kind, BYTES)
     value = _expect(wire, expected, value, path)
     if kind == "string":
-        return base64.b64encode(value).decode() if as_type == "bytes" else _text(value, path)
+        return base64.b64encode(value).decode() if slot.as_type == "bytes" else _text(value, path)
     if kind == "integer":
         return _signed(value)
     if kind == "boolean":
@@ -265,8 +304,8 @@ def _value(node: Node, as_type: str, wire: int, value: Any, path: str) -> Any:
         return struct.unpack("<d", value.to_bytes(8, "little"))[0]
     if kind == "object":
         assert node.cls is not None
-        return _decode_message(describe(as_type or node.cls.__name__, node), value, path)
-    return _WELL_KNOWN[kind](value, as_type, path)
+        return _decode_message(describe(slot.package, slot.as_type or node.cls.__name__, node), value, path)
+    return _WELL_KNOWN[kind](value, slot, path)
 
 
 _WIRE_NAMES = {VARINT: "a varint", FIXED64: "a 64-bit number", BYTES: "length-delimited", FIXED32: "a 32-bit number"}
@@ -291,33 +330,34 @@ def _parts(value: bytes) -> dict[int, Any]:
     return {number: v for number, _, v in fields(value)}
 
 
-def _quantity(value: bytes, as_type: str, path: str) -> str:
+def _quantity(value: bytes, slot: Slot, path: str) -> str:
     """resource.Quantity: its canonical string at field 1 (what the JSON form is)."""
     return _text(_parts(value).get(1, b"0"), path)
 
 
-def _time(value: bytes, as_type: str, path: str) -> str | None:
+def _time(value: bytes, slot: Slot, path: str) -> str | None:
     """metav1.Time / MicroTime: seconds and nanos; a zero time is JSON's null, which the object leaves out."""
     parts = _parts(value)
     seconds, nanos = _signed(parts.get(1, 0)), parts.get(2, 0)
     if not seconds and not nanos:
         return None
     moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC) + datetime.timedelta(microseconds=nanos // 1000)
-    if as_type == "micro":
+    if slot.as_type == "micro":
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _int_or_string(value: bytes, as_type: str, path: str) -> int | str:
+def _int_or_string(value: bytes, slot: Slot, path: str) -> int | str:
     """intstr.IntOrString: type 1 is a string (strVal, field 3), else intVal (field 2)."""
     parts = _parts(value)
     return _text(parts.get(3, b""), path) if parts.get(1) == 1 else _signed(parts.get(2, 0))
 
 
-def _raw(value: bytes, as_type: str, path: str) -> Any:
+def _raw(value: bytes, slot: Slot, path: str) -> Any:
     """A RawExtension or FieldsV1 (JSON bytes at field 1), or a message with a model of its own (DeleteOptions)."""
-    if as_type != "json":
-        return _decode_message(describe(as_type, schema_of(getattr(models, as_type))), value, path)
+    if slot.as_type != "json":
+        model = schema_of(getattr(models, slot.as_type))
+        return _decode_message(describe(slot.package, slot.as_type, model), value, path)
     raw = _parts(value).get(1, b"")
     try:
         return json.loads(raw) if raw else None

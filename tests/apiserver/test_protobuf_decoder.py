@@ -13,7 +13,7 @@ from support.net import free_port
 from portside.api.schema import schema_of
 from portside.apiserver import APIServer, ServerConfig, protobuf
 from portside.apiserver.protobuf import Message, ProtobufError, Slot, UnsupportedKind, describe, field
-from portside.apiserver.protobuf_fields import MESSAGES
+from portside.apiserver.protobuf_fields import MESSAGES, META
 
 
 def msg(*parts: bytes) -> bytes:
@@ -52,15 +52,17 @@ def test_every_field_of_every_served_kind_has_its_number():
         for slot in slots.values():
             item = slot.node.item if slot.node.kind in ("list", "map") else slot.node
             if item.kind == "object":
-                walk(describe(slot.as_type or item.cls.__name__, item), item, f"{where}.{slot.name}")
+                walk(describe(slot.package, slot.as_type or item.cls.__name__, item), item, f"{where}.{slot.name}")
             elif item.kind == "any" and slot.as_type not in ("", "json"):
                 sub = schema_of(getattr(protobuf.models, slot.as_type))
-                walk(describe(slot.as_type, sub), sub, f"{where}.{slot.name}")
+                walk(describe(slot.package, slot.as_type, sub), sub, f"{where}.{slot.name}")
 
-    for kind, model in protobuf.KINDS.items():
-        walk(describe(kind, schema_of(model)), schema_of(model), "")
+    for (_, kind), (model, package) in protobuf.KINDS.items():
+        walk(describe(package, kind, schema_of(model)), schema_of(model), "")
+    delete_options = schema_of(protobuf.models.DeleteOptions)
+    walk(describe(META, "DeleteOptions", delete_options), delete_options, "")
     assert missing == []
-    assert len(seen) > 140  # the walk reached the whole tree: pod specs, volumes, probes, statuses
+    assert len(seen) > 180  # the walk reached the whole tree: pod specs, volumes, probes, statuses, autoscalers
 
 
 def _slots(message: Message):
@@ -125,6 +127,28 @@ def test_workload_fields_of_each_kind():
                                              "lastTransitionTime": "2023-11-14T22:13:20Z"}]}
 
 
+def test_each_version_of_a_kind_is_read_with_its_own_messages():
+    """autoscaling/v1 and v2 both have HorizontalPodAutoscaler, with different fields (kubectl autoscale sends v1)."""
+    target = msg(field(1, "Deployment"), field(2, "web"), field(3, "apps/v1"))
+    v1 = protobuf.decode(body("autoscaling/v1", "HorizontalPodAutoscaler", field(2, msg(
+        field(1, target), field(2, 1), field(3, 5), field(4, 0)))))
+    assert v1["spec"] == {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+                          "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 0}
+    # the resource source comes in two pieces: one message, which protobuf's parsers merge
+    cpu = msg(field(1, "Resource"), field(4, field(1, "cpu")), field(4, field(2, msg(field(1, "Utilization"),
+                                                                                       field(4, 60)))))
+    v2 = protobuf.decode(body("autoscaling/v2", "HorizontalPodAutoscaler", field(2, msg(
+        field(1, target), field(3, 5), field(4, cpu)))))
+    assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]
+    claim = protobuf.decode(body("v1", "PersistentVolumeClaim", field(2, msg(
+        field(1, "ReadWriteOnce"), field(2, field(2, entry("storage", quantity("1Gi")))), field(5, "local")))))
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                             "storageClassName": "local"}
+    volume = protobuf.decode(body("v1", "PersistentVolume", field(2, field(2, field(20, field(1, "/data"))))))
+    assert volume["spec"] == {"local": {"path": "/data"}}  # PersistentVolumeSource, embedded at 2
+
+
 def test_bytes_raw_json_micro_times_and_options():
     secret = protobuf.decode(body("v1", "Secret", msg(field(2, entry("k", b"\x00\xff")), field(3, "Opaque"))))
     assert secret["data"] == {"k": "AP8="} and secret["type"] == "Opaque"
@@ -176,8 +200,10 @@ def test_malformed_bodies_are_refused(raw, error):
 
 
 def test_a_kind_that_is_not_served_is_unsupported():
-    with pytest.raises(UnsupportedKind, match="not Ingress; send application/json"):
+    with pytest.raises(UnsupportedKind, match="not Ingress in networking.k8s.io/v1; send application/json"):
         protobuf.decode(body("networking.k8s.io/v1", "Ingress", b""))
+    with pytest.raises(UnsupportedKind, match="not Deployment in apps/v1beta1"):
+        protobuf.decode(body("apps/v1beta1", "Deployment", b""))
 
 
 @contextlib.asynccontextmanager
