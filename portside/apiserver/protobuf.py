@@ -197,14 +197,20 @@ def decode(body: bytes) -> dict[str, Any]:
     type_meta = {number: value.decode(errors="replace") for number, wire, value in fields(envelope.get(1, b""))
                  if wire == BYTES}
     api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")
-    model, package = (models.DeleteOptions, META) if kind == "DeleteOptions" else KINDS.get((api_version, kind),
-                                                                                          (None, ""))
-    if model is None:
+    model, package = _kind(api_version, kind)
+    obj = _decode_message(describe(package, kind, schema_of(model)), envelope.get(2, b""), "")
+    return {"apiVersion": api_version, "kind": kind, **obj}
+
+
+def _kind(api_version: str, kind: str) -> tuple[type, str]:
+    """The model and protobuf package of a body's kind; UnsupportedKind (415) for any other."""
+    if kind == "DeleteOptions":
+        return models.DeleteOptions, META
+    if (api_version, kind) not in KINDS:
         accepted = ", ".join(sorted({k for _, k in KINDS} | {"DeleteOptions"}))
         raise UnsupportedKind(f"protobuf bodies are accepted for {accepted} in the versions served, not "
                               f"{kind or 'an unnamed kind'} in {api_version or 'no version'}; send application/json")
-    obj = _decode_message(describe(package, kind, schema_of(model)), envelope.get(2, b""), "")
-    return {"apiVersion": api_version, "kind": kind, **obj}
+    return KINDS[(api_version, kind)]
 
 
 def _decode_message(msg: Message, data: bytes, path: str) -> dict[str, Any]:
