@@ -20,17 +20,21 @@ import aiohttp
 from portside.agent import fence, metrics, podroutes
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
+from portside.agent.claims import Claims
 from portside.agent.engine import PodEngine
 from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
 from portside.agent.servicelinks import ServiceCache
+from portside.agent.tls import server_context
 from portside.agent.tokens import PodTokens
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
+from portside.api.volumes import STORAGE_DIR_ANNOTATION
 from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
+from portside.client.certificates import request_serving_certificate
 from portside.runtime.net import resolvconf
 
 log = logging.getLogger("portside.agent")
@@ -49,12 +53,13 @@ class Agent:
                  owners: tuple[str, ...] = (), metrics_dir: str = "",
                  metrics_period: float = metrics.DEFAULT_PERIOD_S,
                  node_monitor_grace: float = nodes.LEASE_SECONDS, cluster_dns: bool = False,
-                 resolv_conf: str = resolvconf.DEFAULT_PATH) -> None:
+                 resolv_conf: str = resolvconf.DEFAULT_PATH, storage_dir: str = "") -> None:
         """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
         ``metrics_dir``: where the usage time series are kept (none kept without one); ``node_monitor_grace``:
         the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``);
         ``cluster_dns``: the node runs the cluster DNS (on its pod bridge's gateway), which pods are then given;
-        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag)."""
+        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag);
+        ``storage_dir``: where this node keeps the local-path volumes (announced on its Node; none without)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -72,6 +77,8 @@ class Agent:
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
         self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
         self.services = ServiceCache(client)
+        self.storage_dir = os.path.abspath(storage_dir) if storage_dir else ""
+        self.claims = Claims(client, self.name, self.storage_dir, self.engine.call)
         self.tokens = PodTokens(client)
 
     def find(self, namespace: str, name: str) -> Worker | None:
@@ -83,7 +90,8 @@ class Agent:
         self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
-        async with serve(self) as port:
+        identity = await request_serving_certificate(self.client, self.name, [self.host_ip])
+        async with serve(self, self.host_ip, server_context(identity)) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
             await self.adopt(listed.items)
@@ -92,7 +100,8 @@ class Agent:
                 self.sampler.tsdb = await asyncio.to_thread(metrics.open_store, self.metrics_dir)
             try:
                 await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(), self.services.run(),
-                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()))
+                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()),
+                                     *([self.claims.follow()] if self.storage_dir else []))
             finally:
                 await self.stop_workers()
                 await self.events.drain()  # the workers' last Events, before the API goes away
@@ -121,8 +130,17 @@ class Agent:
             await self.client.create("nodes", nodes.node_object(self.name))
         except AlreadyExists:
             pass
+        await self.announce_storage()
         await self.renew_lease()  # before Ready: a Ready node without a Lease reads as one that stopped renewing
         await self.post_status(port)
+
+    async def announce_storage(self) -> None:
+        """Where this node keeps local-path volumes, on its Node: the provisioner names directories under it."""
+        if not self.storage_dir:
+            return
+        os.makedirs(self.storage_dir, mode=0o711, exist_ok=True)
+        await self.client.patch("nodes", self.name,
+                                {"metadata": {"annotations": {STORAGE_DIR_ANNOTATION: self.storage_dir}}})
 
     async def post_status(self, port: int) -> None:
         status = nodes.node_status(self.engine.engine.root, self.host_ip, port, socket.gethostname())
@@ -231,6 +249,7 @@ class Agent:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
+            self.claims.forget(worker.uid)
 
     async def follow(self, listed: Listing) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
@@ -253,10 +272,12 @@ class Agent:
         out = []
         for worker in self.workers.values():
             meta = worker.pod.metadata
+            owner = next((r for r in meta.owner_references or [] if r.controller), None)
             for run in worker.runs.values():
                 if run.running:
                     out.append(metrics.Target(meta.namespace, meta.name, meta.uid, run.container, run.cid,
-                                              self.engine.engine.cgroups_path(run.cid)))
+                                              self.engine.engine.cgroups_path(run.cid),
+                                              owner.kind if owner else "", owner.name if owner else ""))
         return out
 
     # -- what workers ask of the API --------------------------------------------------------------------------
@@ -306,7 +327,8 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
                       metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
-                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf)
+                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf,
+                      storage_dir=os.path.join(ctx.server.data_dir, "storage"))
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -163,7 +163,10 @@ def test_a_pod_on_a_joined_node_resolves_services_through_that_nodes_dns(tmp_pat
         cluster.kubectl("apply", "-f", "-", input=json.dumps(svc))
         ip = json.loads(cluster.kubectl("get", "svc", "named", "-o", "json").stdout)["spec"]["clusterIP"]
         p = busybox("asker", "joiner-dns", restartPolicy="Never")
-        p["spec"]["containers"][0]["command"] = ["sh", "-c", f"nslookup named | grep -q 'Address: {ip}$'"]
+        # asked until answered (30 s): the node's DNS may not have seen the new Service yet on a loaded machine
+        ask = f"nslookup named | grep -q 'Address: {ip}$'"
+        p["spec"]["containers"][0]["command"] = ["sh", "-c", f"for i in $(seq 30); do {ask} && exit 0; sleep 1; done; "
+                                                             "exit 1"]
         cluster.kubectl("apply", "-f", "-", input=json.dumps(p))
         done = eventually(lambda pods: (x := pods.get("asker")) and x.get("status", {}).get("phase") in
                           ("Succeeded", "Failed") and x, 60, what="the asking pod finished",

@@ -8,6 +8,7 @@ from typing import Any
 
 from .common import Errs
 from .rbac import validate_binding_update
+from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -89,10 +90,16 @@ def _priorityclass(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None
     _immutable(new.get("preemptionPolicy"), old.get("preemptionPolicy"), "preemptionPolicy", errs)
 
 
+def _controllerrevision(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None:
+    _immutable(new.get("data"), old.get("data"), "data", errs)
+
+
 _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Pod": _pod,
     "Deployment": _selector,
     "ReplicaSet": _selector,
+    "DaemonSet": _selector,
+    "ControllerRevision": _controllerrevision,
     "Job": _job,
     "Service": _service,
     "ConfigMap": _immutable_data,
@@ -100,6 +107,9 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "PriorityClass": _priorityclass,
     "RoleBinding": validate_binding_update,
     "ClusterRoleBinding": validate_binding_update,
+    "PersistentVolume": update_pv,
+    "PersistentVolumeClaim": update_pvc,
+    "StorageClass": update_storageclass,
 }
 
 

@@ -8,6 +8,7 @@ resources this server may not serve yet; a rule for an absent resource grants no
 The control plane's own identities get least privilege:
 
 - ``system:kube-scheduler``: read what placement reads, bind pods, write pod status and Events, its Lease;
+  ``system:volume-scheduler``: bind claims to volumes;
 - ``system:kube-controller-manager``: what portside's controllers write (ReplicaSets, pods, Endpoints, Node
   lifecycle, ServiceAccounts, the aggregated ClusterRoles, budgets' status, leader election), no Secrets;
 - ``system:controller:generic-garbage-collector``: read and delete anything, as Kubernetes' collector may;
@@ -206,6 +207,9 @@ def _component_roles() -> list[Obj]:
     return [
         cluster_role("system:kube-scheduler", _scheduler_rules()),
         cluster_role("system:kube-controller-manager", _controller_manager_rules()),
+        cluster_role("system:volume-scheduler", [
+            rule(("get", "list", "watch", "patch", "update"), "", ("persistentvolumes", "persistentvolumeclaims")),
+            rule(READ, "storage.k8s.io", "storageclasses")]),
         cluster_role("system:controller:generic-garbage-collector",
                      [rule(("get", "list", "watch", "patch", "update", "delete"), "*", "*")]),
         cluster_role("system:node-proxier", [
@@ -273,6 +277,7 @@ def cluster_bindings(readonly_user: str = "readonly") -> list[Obj]:
                         [group(AUTHENTICATED), group(UNAUTHENTICATED)]),
         cluster_binding("system:monitoring", "system:monitoring", [group(MONITORING)]),
         cluster_binding("system:kube-scheduler", "system:kube-scheduler", [user(SCHEDULER_USER)]),
+        cluster_binding("system:volume-scheduler", "system:volume-scheduler", [user(SCHEDULER_USER)]),
         cluster_binding("system:kube-controller-manager", "system:kube-controller-manager",
                         [user(CONTROLLER_MANAGER_USER)]),
         cluster_binding("system:controller:generic-garbage-collector", "system:controller:generic-garbage-collector",
