@@ -332,7 +332,7 @@ def node_credential(cluster, node: str) -> str:
 
 
 NODE_READS = {("", "nodes"), ("", "services"), ("", "endpoints"), ("", "namespaces"),
-              ("discovery.k8s.io", "endpointslices")}
+              ("discovery.k8s.io", "endpointslices"), ("", "persistentvolumes")}
 BASICS = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authorization.k8s.io", "selfsubjectrulesreviews"),
           ("authentication.k8s.io", "selfsubjectreviews")}
 
