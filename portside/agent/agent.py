@@ -77,6 +77,9 @@ class Agent:
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
         self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
         self.services = ServiceCache(client)
+        # Who asks for the endpoint's serving certificate, when not the node itself: up's own node is named after
+        # the host, which the API server's certificate names too, and which a node credential may not claim.
+        self.certifier: Client | None = None
         self.storage_dir = os.path.abspath(storage_dir) if storage_dir else ""
         self.claims = Claims(client, self.name, self.storage_dir, self.engine.call)
         self.tokens = PodTokens(client)
@@ -90,7 +93,7 @@ class Agent:
         self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
-        identity = await request_serving_certificate(self.client, self.name, [self.host_ip])
+        identity = await request_serving_certificate(self.certifier or self.client, self.name, [self.host_ip])
         async with serve(self, self.host_ip, server_context(identity)) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
@@ -322,13 +325,13 @@ def backoff_from_env() -> Policy:
 async def run_component(ctx, ready: asyncio.Event) -> None:
     """``portside up``'s agent for the local node: registered (and its engine network set) first."""
     from portside.agent import nodenet
-    async with ctx.client("node") as client:
+    async with ctx.client("node") as client, ctx.client() as admin:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
                       metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
                       cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf,
                       storage_dir=os.path.join(ctx.server.data_dir, "storage"))
-        agent.host_ip = ctx.node_ip
+        agent.host_ip, agent.certifier = ctx.node_ip, admin
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import ssl
-import tempfile
 from dataclasses import dataclass
 
 import yaml
@@ -41,15 +40,13 @@ class ClientConfig:
 
 
 def _load_client_certificate(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    """``ssl`` reads certificates from files only: the PEM goes through a private temporary directory, removed at
-    once."""
-    with tempfile.TemporaryDirectory(prefix="portside-client-") as where:
-        cert_path, key_path = os.path.join(where, "client.crt"), os.path.join(where, "client.key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        ctx.load_cert_chain(cert_path, key_path)
+    """``ssl`` reads certificates from a path only: the key goes through an anonymous memory file, never a disk."""
+    fd = os.memfd_create("portside-client-certificate", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, key + b"\n" + cert)
+        ctx.load_cert_chain(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
 
 
 def _named(entries: list[dict], name: str, what: str, path: str) -> dict:
