@@ -192,7 +192,8 @@ def test_attach_and_port_forward_are_refused_to_the_read_only_token(node, web) -
     assert refused.returncode != 0 and "Forbidden" in refused.stderr, refused.stderr
     raw = node.cluster.kubectl_argv(readonly) + ["get", "--raw", "/api/v1/namespaces/default/pods/web/portforward"]
     got = subprocess.run(raw, capture_output=True, text=True, timeout=30)  # a GET: read-only, were it not a stream
-    assert got.returncode != 0 and 'cannot create resource "pods/portforward"' in got.stderr, got.stderr
+    # view grants no verb on pods/portforward, not even the GET itself (a streaming GET also needs create)
+    assert got.returncode != 0 and 'cannot get resource "pods/portforward"' in got.stderr, got.stderr
     assert json.loads(node.kubectl("get", "pod", "web", "-o", "json").stdout)["status"]["phase"] == "Running"
 
 
