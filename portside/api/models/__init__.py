@@ -22,6 +22,8 @@ from .policy import *  # noqa: F401,F403
 from .policy import __all__ as _policy
 from .service import *  # noqa: F401,F403
 from .service import __all__ as _service
+from .statefulset import *  # noqa: F401,F403
+from .statefulset import __all__ as _statefulset
 from .storage import *  # noqa: F401,F403
 from .storage import __all__ as _storage
 from .volumes import *  # noqa: F401,F403
@@ -30,4 +32,4 @@ from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
 __all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset,
-           *_cronjob, *_policy, *_autoscaling, *_metrics, *_storage]
+           *_cronjob, *_policy, *_autoscaling, *_metrics, *_storage, *_statefulset]
