@@ -187,6 +187,20 @@ def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def _networkpolicy(obj: dict[str, Any]) -> None:
+    """As ``SetDefaults_NetworkPolicy``: every policy isolates for ingress, and for egress too when it has egress
+    rules, unless it names its types; ports are TCP unless they say otherwise; a missing podSelector is the
+    empty one (every pod of the namespace), which the API always shows."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("podSelector", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in rule.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+
+
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -199,6 +213,7 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "NetworkPolicy": _networkpolicy,
 }
 
 

@@ -231,5 +231,7 @@ PRINTERS: dict[str, Printer] = {
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
     "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
+    "NetworkPolicy": Printer([_c("Pod-Selector"), _c("Age")], _simple(
+        lambda o: format_label_selector((o.get("spec") or {}).get("podSelector")) or "<none>")),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

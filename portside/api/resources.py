@@ -79,6 +79,7 @@ RESOURCES: list[ResourceInfo] = [
     _info("coordination.k8s.io", "Lease", "leases", models.Lease),
     _info("policy", "PodDisruptionBudget", "poddisruptionbudgets", models.PodDisruptionBudget, short=("pdb",),
           sub=("status",)),
+    _info("networking.k8s.io", "NetworkPolicy", "networkpolicies", models.NetworkPolicy, short=("netpol",)),
 ]
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -10,6 +10,8 @@ from .daemonset import *  # noqa: F401,F403
 from .daemonset import __all__ as _daemonset
 from .meta import *  # noqa: F401,F403
 from .meta import __all__ as _meta
+from .networking import *  # noqa: F401,F403
+from .networking import __all__ as _networking
 from .placement import *  # noqa: F401,F403
 from .placement import __all__ as _placement
 from .pod import *  # noqa: F401,F403
@@ -23,4 +25,5 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy,
+           *_networking]

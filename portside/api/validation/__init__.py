@@ -19,6 +19,7 @@ from .core import (
 )
 from .cronjob import validate_cronjob
 from .daemonset import validate_controllerrevision, validate_daemonset
+from .networking import validate_networkpolicy
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
 from .status import validate_status
@@ -48,6 +49,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "NetworkPolicy": validate_networkpolicy,
 }
 
 
