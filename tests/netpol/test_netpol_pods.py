@@ -167,7 +167,7 @@ def test_a_named_port_and_a_port_range(node):
 
 def nslookup(n, source: str) -> str:
     ns, _ = PODS[source]
-    proc = n.kubectl("exec", "-n", ns, source, "--", "nslookup", "-timeout=1", "-retry=0",
+    proc = n.kubectl("exec", "-n", ns, source, "--", "nslookup", "-timeout=1", "-retry=1",
                      "kube-dns.kube-system.svc.cluster.local.", check=False)
     return proc.stdout + proc.stderr
 
@@ -219,10 +219,11 @@ def test_a_change_applies_within_a_second(node):
 
 def test_probes_pass_under_a_default_deny(node):
     probed = pod("probed", NS_B, "probed")
-    probed["spec"]["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 80}, "periodSeconds": 1,
-                                                         "failureThreshold": 1}
-    probed["spec"]["containers"][0]["livenessProbe"] = {"httpGet": {"port": 81}, "periodSeconds": 1,
-                                                        "failureThreshold": 2}
+    main = probed["spec"]["containers"][0]
+    main["command"] = ["sh", "-c", "mkdir /tmp/www && echo up > /tmp/www/index.html && httpd -p 8090 -h /tmp/www && "
+                       + SERVE]
+    main["readinessProbe"] = {"httpGet": {"port": 8090}, "periodSeconds": 1, "failureThreshold": 1}
+    main["livenessProbe"] = {"tcpSocket": {"port": 80}, "periodSeconds": 1, "failureThreshold": 2}
     deny = network_policy("deny-everything", NS_B, policyTypes=["Ingress", "Egress"])
     node.apply(probed)
     try:
