@@ -2,7 +2,8 @@
 
 ``PolicyTable.sync(state)`` sends the first state as one batch that replaces any table of that name (one a killed
 enforcer left keeps enforcing until then), and every later one as the difference from what it installed; nft
-applies a batch wholly or not at all, so what is remembered is what the kernel holds. ``close`` deletes the table.
+applies a batch wholly or not at all, so what is remembered is what the kernel holds. While no pod of the node is
+isolated there is no table at all (a cluster without policies leaves no trace in nftables); ``close`` deletes it.
 
 ``bridge_filtering()`` makes the kernel pass traffic between pods of one bridge through the IPv4 hooks
 (``net.bridge.bridge-nf-call-iptables``, per network namespace, from the ``br_netfilter`` module): without it,
@@ -43,19 +44,31 @@ def bridge_filtering() -> None:
 
 
 class PolicyTable:
+    """The node's table, present only while some pod is isolated: a node without policies has none."""
+
     def __init__(self, table: str) -> None:
         self.table = table
-        self.state: RuleState | None = None  # None: nothing installed by this process yet
+        self.state: RuleState | None = None  # None: this process has not synced yet
 
     def sync(self, want: RuleState) -> str:
         """Bring the table to ``want``; returns the batch sent (empty when nothing changed)."""
-        batch = replace(self.table, want) if self.state is None else diff(self.table, self.state, want)
+        if not want.chains:
+            installed = self.state is None or bool(self.state.chains)  # a first sync removes a stale table
+            batch = _drop(self.table) if installed else ""
+        elif self.state is None or not self.state.chains:
+            batch = replace(self.table, want)
+        else:
+            batch = diff(self.table, self.state, want)
         apply(batch)
         self.state = want
         return batch
 
     def close(self) -> None:
         """Remove the table and every rule in it; idempotent."""
-        if self.state is not None:
-            apply(f"add table ip {self.table}\ndelete table ip {self.table}\n")
-            self.state = None
+        if self.state is not None and self.state.chains:
+            apply(_drop(self.table))
+        self.state = None
+
+
+def _drop(table: str) -> str:
+    return f"add table ip {table}\ndelete table ip {table}\n"

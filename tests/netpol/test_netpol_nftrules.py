@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 from support.require import require
 
@@ -82,3 +83,27 @@ def test_nft_takes_the_batches(needs_root):
     maps = {item["map"]["name"]: item["map"] for item in listed if "map" in item}
     assert chains == {"deny", "forward", "input", *second.chains}
     assert len(maps["ingress"]["elem"]) == 100 and "elem" not in maps["egress"]
+
+
+TABLE_LIFE = """
+import json, subprocess
+from portside.netpol import PolicyTable, PodRules, RuleState, desired
+def tables():
+    out = subprocess.run(["nft", "-j", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    return [i["table"]["name"] for i in json.loads(out)["nftables"] if "table" in i]
+subprocess.run(["nft", "add table ip portside_np_test"], check=True)  # a stale one, as a killed enforcer leaves
+seen, t = [], PolicyTable("portside_np_test")
+t.sync(RuleState()); seen.append(tables())
+t.sync(desired({"10.42.0.3": PodRules(ingress=())})); seen.append(tables())
+t.sync(RuleState()); seen.append(tables())
+t.sync(desired({"10.42.0.3": PodRules(egress=())})); t.close(); seen.append(tables())
+print(json.dumps(seen))
+"""
+
+
+def test_the_table_exists_only_while_a_pod_is_isolated(needs_root):
+    require("nft")
+    proc = subprocess.run(["unshare", "--net", sys.executable, "-c", TABLE_LIFE], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [[], [TABLE], [], []]
