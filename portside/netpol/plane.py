@@ -21,7 +21,7 @@ from portside.netpol.nftrules import RuleState, diff, replace
 from portside.runtime.errors import NetworkError
 from portside.runtime.net.nft import apply
 
-__all__ = ["BRIDGE_SYSCTL", "NetworkError", "PolicyTable", "bridge_filtering", "nft_available"]
+__all__ = ["BRIDGE_SYSCTL", "NetworkError", "PolicyTable", "bridge_filtering", "nft_available", "remove_table"]
 
 BRIDGE_SYSCTL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 
@@ -68,6 +68,15 @@ class PolicyTable:
         if self.state is not None and self.state.chains:
             apply(_drop(self.table))
         self.state = None
+
+
+def remove_table(table: str) -> bool:
+    """Delete the table if it exists (one an enforcer killed outright left); whether there was one."""
+    present = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, check=False)
+    if present.returncode != 0:
+        return False
+    apply(_drop(table))
+    return True
 
 
 def _drop(table: str) -> str:
