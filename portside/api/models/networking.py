@@ -22,7 +22,7 @@ NETWORK_POLICY_PROTOCOLS = ["TCP", "UDP", "SCTP"]
 
 @networking
 class IPBlock(Model):
-    """Addresses in ``cidr`` but in none of the ``except`` blocks (each strictly inside ``cidr``)."""
+    """Addresses in cidr but in none of the except blocks (each strictly inside cidr)."""
 
     cidr: str | None = prop(required=True)
     except_: list[str] | None = prop(json="except", list_type="atomic")
@@ -30,7 +30,7 @@ class IPBlock(Model):
 
 @networking
 class NetworkPolicyPeer(Model):
-    """Pods (``podSelector`` in the policy's namespace, or in the namespaces ``namespaceSelector`` picks when both
+    """Pods (podSelector in the policy's namespace, or in the namespaces namespaceSelector picks when both
     are set) or an address block; an ipBlock stands alone."""
 
     pod_selector: LabelSelector | None = prop()
@@ -40,7 +40,7 @@ class NetworkPolicyPeer(Model):
 
 @networking
 class NetworkPolicyPort(Model):
-    """A protocol (TCP by default) and a port: a number (up to ``endPort`` for a range), a container port's name,
+    """A protocol (TCP by default) and a port: a number (up to endPort for a range), a container port's name,
     or every port when unset."""
 
     protocol: str | None = prop()
@@ -50,7 +50,7 @@ class NetworkPolicyPort(Model):
 
 @networking
 class NetworkPolicyIngressRule(Model):
-    """Traffic from any of ``from`` to any of ``ports``; an empty or missing list matches everything."""
+    """Traffic from any of the peers to any of the ports; an empty or missing list matches everything."""
 
     ports: list[NetworkPolicyPort] | None = prop(list_type="atomic")
     from_: list[NetworkPolicyPeer] | None = prop(json="from", list_type="atomic")
@@ -58,7 +58,7 @@ class NetworkPolicyIngressRule(Model):
 
 @networking
 class NetworkPolicyEgressRule(Model):
-    """Traffic to any of ``to`` on any of ``ports``; an empty or missing list matches everything."""
+    """Traffic to any of the peers on any of the ports; an empty or missing list matches everything."""
 
     ports: list[NetworkPolicyPort] | None = prop(list_type="atomic")
     to: list[NetworkPolicyPeer] | None = prop(list_type="atomic")
@@ -66,7 +66,7 @@ class NetworkPolicyEgressRule(Model):
 
 @networking
 class NetworkPolicySpec(Model):
-    """``policyTypes`` defaults to Ingress, plus Egress when there are egress rules."""
+    """policyTypes defaults to Ingress, plus Egress when there are egress rules."""
 
     pod_selector: LabelSelector | None = prop()
     ingress: list[NetworkPolicyIngressRule] | None = prop(list_type="atomic")
