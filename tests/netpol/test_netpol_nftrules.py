@@ -75,7 +75,9 @@ def nft_in_netns(script: str) -> dict:
 def test_nft_takes_the_batches(needs_root):
     require("nft")
     many = {f"10.42.{i // 200}.{i % 200 + 2}": PodRules(
-        ingress=(Allow((f"10.42.9.{i % 50}", "10.43.0.0/16"), (PortRange("tcp", 80 + i % 7, 90 + i % 7),)),),
+        ingress=(Allow((f"10.42.9.{i % 50}", "10.43.0.0/16"), (PortRange("tcp", 80 + i % 7, 90 + i % 7),
+                                                               PortRange("sctp", 9, 9), PortRange("udp", 0, 65535))),
+                 Allow(None, (PortRange("udp", 53, 53),))),
         egress=() if i % 2 else None) for i in range(400)}
     first, second = desired(many), desired({ip: PodRules(ingress=()) for ip in list(many)[:100]})
     listed = nft_in_netns(replace(TABLE, first) + diff(TABLE, first, second))["nftables"]
