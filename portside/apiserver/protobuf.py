@@ -1,8 +1,9 @@
 """Request bodies in Kubernetes' protobuf encoding, decoded to the JSON form everything else handles.
 
 Since 1.31 client-go's typed clients send built-in objects as ``application/vnd.kubernetes.protobuf``, so
-``kubectl create namespace|configmap|secret|service|deployment|job|cronjob|priorityclass|pdb``, ``kubectl run`` and
-``kubectl drain`` (its Evictions) POST protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
+``kubectl create namespace|configmap|secret|service|deployment|job|cronjob|priorityclass|pdb``, ``kubectl run``,
+``kubectl drain`` (its Evictions) and ``kubectl autoscale`` (an autoscaling/v1 HorizontalPodAutoscaler) POST
+protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
 ``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
 ``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
 described; unknown fields are skipped, and zero values are dropped as Go's ``omitempty`` JSON would drop them.
@@ -103,15 +104,24 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
     "DeleteOptions": {1: ("gracePeriodSeconds", I, ""), 2: ("preconditions", "Preconditions", ""),
                       3: ("orphanDependents", B, ""), 4: ("propagationPolicy", S, ""), 5: ("dryRun", S, "repeated")},
     "Preconditions": {1: ("uid", S, ""), 2: ("resourceVersion", S, "")},
+    "HorizontalPodAutoscalerV1": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "HorizontalPodAutoscalerSpecV1", "")},
+    "HorizontalPodAutoscalerSpecV1": {1: ("scaleTargetRef", "CrossVersionObjectReference", ""),
+                                      2: ("minReplicas", I, ""), 3: ("maxReplicas", I, ""),
+                                      4: ("targetCPUUtilizationPercentage", I, "")},
+    "CrossVersionObjectReference": {1: ("kind", S, ""), 2: ("name", S, ""), 3: ("apiVersion", S, "")},
     "Quantity": {1: ("string", S, "")},
     "Time": {1: ("seconds", I, ""), 2: ("nanos", I, "")},
     "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
     "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
 }
 KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "PriorityClass",
-         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
-# Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
-KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})
+         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction", "HorizontalPodAutoscaler")
+# A kind whose message differs by version: (apiVersion, kind) -> message. ``kubectl autoscale`` sends v1.
+VERSIONED = {("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1"}
+# Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods; and the
+# replica bounds and target of an autoscaler, whose 0 validation must see to refuse.
+KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable", "minReplicas",
+                       "maxReplicas", "targetCPUUtilizationPercentage"})
 
 
 class ProtobufError(ValueError):
@@ -198,17 +208,28 @@ def message(name: str, data: bytes) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v not in ("", 0, False, {}, []) or (k in KEEP_ZERO and v == 0)}
 
 
+def _message_name(version: str, kind: str) -> str:
+    """The message ``kind`` is sent as in ``version``; "" when that is not described here."""
+    if (version, kind) in VERSIONED:
+        return VERSIONED[(version, kind)]
+    if any(known == kind for _, known in VERSIONED):  # another version of a versioned kind
+        return ""
+    return kind if kind in KINDS else ""
+
+
 def decode(body: bytes) -> dict[str, Any]:
     """The JSON-form object inside a protobuf request body; ProtobufError says what is unsupported."""
     if not body.startswith(MAGIC):
         raise ProtobufError("missing the k8s protobuf envelope")
     unknown = message("Unknown", body[len(MAGIC):])
     type_meta = unknown.get("typeMeta") or {}
-    kind = type_meta.get("kind", "")
-    if kind not in KINDS:
-        raise ProtobufError(f"protobuf bodies are accepted for {', '.join(KINDS)}, not {kind or 'an unnamed kind'}; "
+    kind, version = type_meta.get("kind", ""), type_meta.get("apiVersion", "")
+    name = _message_name(version, kind)
+    if not name:
+        raise ProtobufError(f"protobuf bodies are accepted for {', '.join(KINDS)} (HorizontalPodAutoscaler in "
+                            f"autoscaling/v1), not {kind or 'an unnamed kind'} in {version or 'no version'}; "
                             f"send application/json")
-    obj = message(kind, base64.b64decode(unknown.get("raw", "")))
+    obj = message(name, base64.b64decode(unknown.get("raw", "")))
     return {"apiVersion": type_meta.get("apiVersion", ""), "kind": kind, **obj}
 
 

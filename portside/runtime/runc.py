@@ -38,10 +38,13 @@ class Runc:
         self.binary = binary
 
     def run(self, cid: str, bundle: Path, *, detach: bool, stdio: tuple[int, int, int],
-            pid_file: Path | None = None) -> int:
-        """Create and start in one call. Detached: returns 0 once the container runs. Else: its exit code."""
+            pid_file: Path | None = None, console_socket: str | None = None) -> int:
+        """Create and start in one call. Detached: returns 0 once the container runs. Else: its exit code.
+        ``console_socket``: where runc sends the leader end of the terminal it makes for a container whose
+        process asks for one (see ``console.py``)."""
         args = ["run", "--bundle", str(bundle)] + (["--detach"] if detach else [])
         args += ["--pid-file", str(pid_file)] if pid_file else []
+        args += ["--console-socket", console_socket] if console_socket else []
         return self._call(args + [cid], stdio, check=detach)
 
     def exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -103,6 +104,9 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "PersistentVolume": update_pv,
+    "PersistentVolumeClaim": update_pvc,
+    "StorageClass": update_storageclass,
 }
 
 
