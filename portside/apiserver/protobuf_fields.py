@@ -32,7 +32,7 @@ has its number here.
 from __future__ import annotations
 
 __all__ = ["MESSAGES", "META", "CORE", "APPS", "BATCH", "POLICY", "SCHEDULING", "COORDINATION", "AUTOSCALING",
-           "AUTOSCALING_V2", "STORAGE", "AUTHORIZATION"]
+           "AUTOSCALING_V2", "STORAGE", "AUTHORIZATION", "NETWORKING"]
 
 META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 CORE = "k8s.io.api.core.v1"
@@ -45,6 +45,7 @@ AUTOSCALING = "k8s.io.api.autoscaling.v1"
 AUTOSCALING_V2 = "k8s.io.api.autoscaling.v2"
 STORAGE = "k8s.io.api.storage.v1"
 AUTHORIZATION = "k8s.io.api.authorization.v1"
+NETWORKING = "k8s.io.api.networking.v1"
 
 # protobuf package -> {message: its fields}. A message named in a line is looked for in the line's own package
 # first, then in the one package that has it (ObjectMeta, PodTemplateSpec...).
@@ -357,6 +358,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "HorizontalPodAutoscalerStatus": (
             "observedGeneration=1! lastScaleTime=2 currentReplicas=3 desiredReplicas=4! currentMetrics=5 conditions=6"),
         "HorizontalPodAutoscaler": "metadata=1 spec=2 status=3",
+    },
+    NETWORKING: {
+        "IPBlock": "cidr=1! except=2",
+        "NetworkPolicyPeer": "podSelector=1 namespaceSelector=2 ipBlock=3",
+        "NetworkPolicyPort": "protocol=1 port=2 endPort=3",
+        "NetworkPolicyIngressRule": "ports=1 from=2",
+        "NetworkPolicyEgressRule": "ports=1 to=2",
+        "NetworkPolicySpec": "podSelector=1 ingress=2 egress=3 policyTypes=4",
+        "NetworkPolicy": "metadata=1 spec=2",
     },
     STORAGE: {
         "StorageClass": (
