@@ -70,6 +70,11 @@ class Sandboxes:
         found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
         return found.ip if found is not None else ""
 
+    def netns(self, uid: str) -> Path | None:
+        """The pod's network namespace (its pinned file) when its sandbox exists, else None."""
+        found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
+        return found.netns_path if found is not None and found.netns_path.exists() else None
+
     def etc_files(self, uid: str, files: dict[str, str]) -> dict[str, str]:
         """Write the pod's own /etc files (``resolv.conf``, ``hosts``), shared by its containers as the kubelet
         shares them; returns each file's path in a container -> its path on the host."""

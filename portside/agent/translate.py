@@ -6,6 +6,8 @@ terms. Pure: ConfigMaps and Secrets are fetched beforehand and handed in through
 - ``$(VAR)`` in command and args expands from the container's environment; ``$$`` escapes.
 - limits.memory and limits.cpu become the cgroup memory limit and CPU quota; requests.cpu (or the limit, when
   no request is given) becomes CPU shares, 1024 per core, as the kubelet computes them.
+- ``stdin``, ``stdinOnce`` and ``tty`` are the engine's open_stdin, stdin_once and tty: a stdin kept open for
+  ``kubectl attach``, and a terminal.
 """
 
 from __future__ import annotations
@@ -169,4 +171,5 @@ def config(container: Container, ctx: Context) -> ContainerConfig:
         env=[f"{k}={v}" for k, v in env.items()], workdir=container.working_dir or "",
         name=engine_name(container, ctx), hostname=hostname(ctx.pod),
         volumes=mounts(container, ctx), network=f"ns:{ctx.netns}", labels=labels(container, ctx),
-        **resources(container), **security(container, ctx.pod))
+        open_stdin=bool(container.stdin), stdin_once=bool(container.stdin and container.stdin_once),
+        tty=bool(container.tty), **resources(container), **security(container, ctx.pod))

@@ -272,6 +272,20 @@ def _storageclass(obj: dict[str, Any]) -> None:
     obj.setdefault("volumeBindingMode", "Immediate")
 
 
+def _networkpolicy(obj: dict[str, Any]) -> None:
+    """As ``SetDefaults_NetworkPolicy``: every policy isolates for ingress, and for egress too when it has egress
+    rules, unless it names its types; ports are TCP unless they say otherwise; a missing podSelector is the
+    empty one (every pod of the namespace), which the API always shows."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("podSelector", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in rule.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+
+
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -289,6 +303,7 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "PersistentVolume": _pv,
     "PersistentVolumeClaim": _pvc,
     "StorageClass": _storageclass,
+    "NetworkPolicy": _networkpolicy,
 }
 
 

@@ -328,5 +328,7 @@ PRINTERS: dict[str, Printer] = {
                                       _c("VolumeMode", priority=1)], _pvc),
     "StorageClass": Printer([_c("Provisioner"), _c("ReclaimPolicy"), _c("VolumeBindingMode"),
                              _c("AllowVolumeExpansion"), _c("Age")], _storageclass, _storageclass_name),
+    "NetworkPolicy": Printer([_c("Pod-Selector"), _c("Age")], _simple(
+        lambda o: format_label_selector((o.get("spec") or {}).get("podSelector")) or "<none>")),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

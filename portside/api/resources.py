@@ -103,6 +103,7 @@ RESOURCES: list[ResourceInfo] = [
           sub=("status",)),
     _info("storage.k8s.io", "StorageClass", "storageclasses", models.StorageClass, namespaced=False,
           short=("sc",)),
+    _info("networking.k8s.io", "NetworkPolicy", "networkpolicies", models.NetworkPolicy, short=("netpol",)),
 ]
 
 # metrics.k8s.io: computed from the agents' samples on each request, never stored (apiserver/metricsapi.py), so

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, watch
+from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, streams, watch
 from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
@@ -24,7 +24,8 @@ from portside.apiserver.subresources import Subresources
 JSON = "application/json"
 READ_METHODS = ("GET", "HEAD")
 SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT", "PATCH"), "binding": ("POST",),
-                       "log": ("GET",), "exec": ("GET", "POST"), "eviction": ("POST",)}
+                       "log": ("GET",), "exec": ("GET", "POST"), "eviction": ("POST",),
+                       "attach": ("GET", "POST"), "portforward": ("GET", "POST")}
 
 
 def resolve(group: str, version: str, parts: list[str]) -> Target:
@@ -41,7 +42,8 @@ def resolve(group: str, version: str, parts: list[str]) -> Target:
         raise errors.route_not_found("/".join(parts))
     name = parts[1] if len(parts) > 1 else ""
     sub = parts[2] if len(parts) > 2 else ""
-    if sub and sub not in info.subresources and not (info.kind == "Pod" and sub in nodeproxy.CONNECT):
+    connect = nodeproxy.CONNECT | streams.CONNECT
+    if sub and sub not in info.subresources and not (info.kind == "Pod" and sub in connect):
         raise errors.route_not_found(f"{info.plural}/{name}/{sub}")
     return Target(info, namespace, name, sub)
 
@@ -66,8 +68,10 @@ async def json_body(request: web.Request) -> Any:
     if ctype == protobuf.MEDIA_TYPE:
         try:
             return protobuf.decode(raw)
-        except protobuf.ProtobufError as exc:
+        except protobuf.UnsupportedKind as exc:
             raise errors.unsupported_media(ctype, [JSON, f"{protobuf.MEDIA_TYPE} ({exc})"]) from None
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(f"the protobuf request body cannot be decoded: {exc}") from None
     if ctype not in (JSON, "*/*", ""):
         raise errors.unsupported_media(ctype, [JSON, protobuf.MEDIA_TYPE])
     try:
@@ -200,6 +204,13 @@ class Handlers:
                 raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/exec": the read-only '
                                        f'token may only get, list and watch')
             return await nodeproxy.exec_(self.registry, self.agents, t, request)
+        if t.subresource in streams.CONNECT:
+            user = request.get(USER)
+            if user is not None and user.read_only:
+                raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/{t.subresource}": the '
+                                       f'read-only token may only get, list and watch')
+            handler = streams.attach if t.subresource == "attach" else streams.portforward
+            return await handler(self.registry, self.agents, t, request)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:

@@ -139,6 +139,15 @@ class Load:
             t.join(timeout=5)
 
 
+def top_cpu_millicores(node, selector: str) -> dict[str, int]:
+    """``kubectl top pods`` as a user reads it: NAME, CPU(cores) like ``250m``, MEMORY(bytes)."""
+    proc = node.kubectl("top", "pods", "-l", selector, check=False)
+    lines = proc.stdout.splitlines() if proc.returncode == 0 else []
+    if not lines or lines[0].split() != ["NAME", "CPU(cores)", "MEMORY(bytes)"]:
+        return {}
+    return {name: int(cpu.removesuffix("m")) for name, cpu, _ in (line.split() for line in lines[1:])}
+
+
 def test_seed_autoscaled_with_kubectl_scales_under_load_and_back(seed):
     node, port = seed, free_port()
     deployment = yaml.safe_load((REPO / "examples/seed/deployment.yaml").read_text())
@@ -161,6 +170,8 @@ def test_seed_autoscaled_with_kubectl_scales_under_load_and_back(seed):
         up = eventually(lambda objs: (h := objs.get("my-app")) and h["status"].get("desiredReplicas", 0) > 1 and h,
                         90, what="the seed scaled up under load", watch=hpa_watch(node))
         assert load.answered > 0
+        busy = eventually(lambda: top_cpu_millicores(node, "app=my-app"), 30, what="the seed's pods in kubectl top")
+    assert max(busy.values()) > 0, f"kubectl top pods shows the loaded seed idle: {busy}"
     assert cpu_status(up).get("averageUtilization", 0) > 50
     assert any(m.endswith("reason: cpu resource utilization (percentage of request) above target")
                for m in rescales(node, "my-app"))

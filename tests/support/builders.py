@@ -100,6 +100,12 @@ def with_claim(obj: dict[str, Any], claim: str = "data", mount: str = "/data", *
     return obj
 
 
+def network_policy(name: str = "policy", namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A NetworkPolicy; without ``podSelector`` it selects every pod of its namespace."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"podSelector": {}, **spec}}
+
+
 def container(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """``obj`` with its first container's fields updated (pods and pod templates)."""
     spec = obj["spec"]["template"]["spec"] if "template" in obj["spec"] else obj["spec"]

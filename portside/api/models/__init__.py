@@ -1,5 +1,7 @@
 """Typed models of every kind portside serves; ``Kind.from_dict(d)`` / ``obj.to_dict()`` convert."""
 
+from .authorization import *  # noqa: F401,F403
+from .authorization import __all__ as _authorization
 from .autoscaling import *  # noqa: F401,F403
 from .autoscaling import __all__ as _autoscaling
 from .container import *  # noqa: F401,F403
@@ -14,6 +16,8 @@ from .meta import *  # noqa: F401,F403
 from .meta import __all__ as _meta
 from .metrics import *  # noqa: F401,F403
 from .metrics import __all__ as _metrics
+from .networking import *  # noqa: F401,F403
+from .networking import __all__ as _networking
 from .placement import *  # noqa: F401,F403
 from .placement import __all__ as _placement
 from .pod import *  # noqa: F401,F403
@@ -32,4 +36,5 @@ from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
 __all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset,
-           *_cronjob, *_policy, *_autoscaling, *_metrics, *_storage, *_statefulset]
+           *_cronjob, *_policy, *_autoscaling, *_metrics, *_storage, *_authorization, *_networking,
+           *_statefulset]

@@ -20,6 +20,7 @@ from .core import (
 )
 from .cronjob import validate_cronjob
 from .daemonset import validate_controllerrevision, validate_daemonset
+from .networking import validate_networkpolicy
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
 from .statefulset import validate_statefulset
@@ -56,6 +57,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PersistentVolume": validate_pv,
     "PersistentVolumeClaim": validate_pvc,
     "StorageClass": validate_storageclass,
+    "NetworkPolicy": validate_networkpolicy,
 }
 
 
