@@ -12,11 +12,11 @@ machine's Debian package) into a store every worker links its agent's root to.
 from __future__ import annotations
 
 import fcntl
+import http.client
 import json
 import os
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,7 +64,7 @@ def note(url: str, value: str | None = None) -> str:
     try:
         with urllib.request.urlopen(request, timeout=3) as response:
             return response.read().decode()
-    except (OSError, urllib.error.HTTPError):
+    except (OSError, http.client.HTTPException):  # refused, reset, timed out, or an error status (HTTPError)
         return ""
 
 
