@@ -81,6 +81,13 @@ def _daemonset(obj: Obj, now: dt.datetime) -> list[Any]:
             *_wide_workload(obj)]
 
 
+def _statefulset(obj: Obj, now: dt.datetime) -> list[Any]:
+    """kubectl's: ready pods over the replicas asked for; wide adds containers and images (no selector)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", _created(obj, now),
+            *_containers_images(obj)]
+
+
 def _cronjob(obj: Obj, now: dt.datetime) -> list[Any]:
     """kubectl's: the time zone or <none>, suspend as True/False (<unset> when absent), active Jobs counted."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
@@ -286,6 +293,8 @@ PRINTERS: dict[str, Printer] = {
     "DaemonSet": Printer([_c("Desired", "integer"), _c("Current", "integer"), _c("Ready", "integer"),
                           _c("Up-to-date", "integer"), _c("Available", "integer"), _c("Node Selector"), _c("Age"),
                           *_WIDE], _daemonset),
+    "StatefulSet": Printer([_c("Ready"), _c("Age"), _c("Containers", priority=1), _c("Images", priority=1)],
+                           _statefulset),
     "ControllerRevision": Printer([_c("Controller"), _c("Revision", "integer"), _c("Age")], _controllerrevision),
     "Job": Printer([_c("Status"), _c("Completions"), _c("Duration"), _c("Age"), *_WIDE], _job),
     "CronJob": Printer([_c("Schedule"), _c("Timezone"), _c("Suspend", "boolean"), _c("Active", "integer"),
@@ -319,5 +328,7 @@ PRINTERS: dict[str, Printer] = {
                                       _c("VolumeMode", priority=1)], _pvc),
     "StorageClass": Printer([_c("Provisioner"), _c("ReclaimPolicy"), _c("VolumeBindingMode"),
                              _c("AllowVolumeExpansion"), _c("Age")], _storageclass, _storageclass_name),
+    "NetworkPolicy": Printer([_c("Pod-Selector"), _c("Age")], _simple(
+        lambda o: format_label_selector((o.get("spec") or {}).get("podSelector")) or "<none>")),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .statefulset import update_statefulset
 from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
@@ -98,6 +99,7 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Deployment": _selector,
     "ReplicaSet": _selector,
     "DaemonSet": _selector,
+    "StatefulSet": update_statefulset,
     "ControllerRevision": _controllerrevision,
     "Job": _job,
     "Service": _service,
