@@ -88,6 +88,12 @@ async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready)
 
 
+async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.resourcequota import run
+    async with ctx.client() as client:
+        await run(client, ready)
+
+
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
@@ -174,6 +180,7 @@ COMPONENTS: list[Component] = [
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
+    Component("resourcequota-controller", run_resourcequota_controller, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first

@@ -10,6 +10,8 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from .limitrange import default_item
+
 __all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
 
 _PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
@@ -183,6 +185,11 @@ def _namespace(obj: dict[str, Any]) -> None:
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
 
+def _limitrange(obj: dict[str, Any]) -> None:
+    for item in (obj.get("spec") or {}).get("limits") or []:
+        default_item(item)
+
+
 def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
@@ -199,6 +206,7 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "LimitRange": _limitrange,
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .printers_pod import pod_cells
+from .printers_quota import limitrange_cells, quota_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
 
@@ -231,5 +232,7 @@ PRINTERS: dict[str, Printer] = {
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
     "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
+    "ResourceQuota": Printer([_c("Age"), _c("Request"), _c("Limit")], quota_cells),
+    "LimitRange": Printer([_c("Created At", "date")], limitrange_cells),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

@@ -5,7 +5,10 @@
 - a Job's ``portside.io/depends-on`` must not close a cycle among the namespace's Jobs;
 - a new pod tolerates the node lifecycle's NoExecute taints (not-ready, unreachable) for a while, unless it says
   otherwise (Kubernetes' DefaultTolerationSeconds plugin; ``--default-eviction-timeout``, 10 s here against
-  Kubernetes' 300 s, so that a lost node's pods are replaced within seconds).
+  Kubernetes' 300 s, so that a lost node's pods are replaced within seconds);
+- LimitRange defaults and bounds for pods and claims (``limitranger``), then the Pod Security Standards by
+  namespace label (``podsecurity``); ResourceQuota is charged last, in the commit itself (``quota``, through the
+  registry).
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from portside import api
 from portside.apiserver import alloc, errors
+from portside.apiserver.limitranger import LimitRanger
 from portside.apiserver.objects import key, list_prefix
+from portside.apiserver.podsecurity import PodSecurity
+from portside.apiserver.quota import QuotaAdmission
 
 if TYPE_CHECKING:
-    from portside.apiserver.registry import Registry
+    from portside.apiserver.registry import Registry, WriteOptions
 
 NAMESPACES = api.lookup("", "v1", "namespaces")
 JOBS = api.lookup("batch", "v1", "jobs")
@@ -57,19 +63,28 @@ class Admission:
         self.registry = registry
         self.toleration_seconds = toleration_seconds
         self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
+        self.limit_ranger = LimitRanger(registry.store)
+        self.pod_security = PodSecurity(registry.store)
+        self.quota = QuotaAdmission(registry.store)
 
     def forget_namespace(self, name: str) -> None:
         self._namespaces.discard(name)
 
-    async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+    async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any], opts: WriteOptions | None = None) -> None:
         if info.namespaced:
             await self._namespace_open(obj["metadata"]["namespace"])
         if info.kind == "Pod" and info.group == "":
             default_tolerations(obj.setdefault("spec", {}), self.toleration_seconds)
         await self._common(info, obj)
+        await self.limit_ranger.admit(info, obj, None)
+        await self.pod_security.on_create(info, obj, opts)
 
-    async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any]) -> None:
+    async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any],
+                        opts: WriteOptions | None = None, subresource: str = "") -> None:
         await self._common(info, new)
+        if not subresource:
+            await self.limit_ranger.admit(info, new, old)
+        await self.pod_security.on_update(info, new, old, opts, subresource)
 
     async def _common(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         if info.kind == "Service":

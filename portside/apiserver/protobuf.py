@@ -1,7 +1,7 @@
 """Request bodies in Kubernetes' protobuf encoding, decoded to the JSON form everything else handles.
 
 Since 1.31 client-go's typed clients send built-in objects as ``application/vnd.kubernetes.protobuf``, so
-``kubectl create namespace|configmap|secret|service|deployment|job|cronjob|priorityclass|pdb``, ``kubectl run`` and
+``kubectl create namespace|configmap|secret|service|deployment|job|cronjob|priorityclass|pdb|quota``, ``kubectl run`` and
 ``kubectl drain`` (its Evictions) POST protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
 ``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
 ``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
@@ -103,13 +103,17 @@ SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
     "DeleteOptions": {1: ("gracePeriodSeconds", I, ""), 2: ("preconditions", "Preconditions", ""),
                       3: ("orphanDependents", B, ""), 4: ("propagationPolicy", S, ""), 5: ("dryRun", S, "repeated")},
     "Preconditions": {1: ("uid", S, ""), 2: ("resourceVersion", S, "")},
+    "ResourceQuota": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "ResourceQuotaSpec", "")},
+    "ResourceQuotaSpec": {1: ("hard", Q, "map"), 2: ("scopes", S, "repeated"), 3: ("scopeSelector", "ScopeSelector", "")},
+    "ScopeSelector": {1: ("matchExpressions", "ScopedResourceSelectorRequirement", "repeated")},
+    "ScopedResourceSelectorRequirement": {1: ("scopeName", S, ""), 2: ("operator", S, ""), 3: ("values", S, "repeated")},
     "Quantity": {1: ("string", S, "")},
     "Time": {1: ("seconds", I, ""), 2: ("nanos", I, "")},
     "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
     "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
 }
 KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "PriorityClass",
-         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
+         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction", "ResourceQuota")
 # Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
 KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})
 

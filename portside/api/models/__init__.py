@@ -16,6 +16,8 @@ from .pod import *  # noqa: F401,F403
 from .pod import __all__ as _pod
 from .policy import *  # noqa: F401,F403
 from .policy import __all__ as _policy
+from .quota import *  # noqa: F401,F403
+from .quota import __all__ as _quota
 from .service import *  # noqa: F401,F403
 from .service import __all__ as _service
 from .volumes import *  # noqa: F401,F403
@@ -23,4 +25,4 @@ from .volumes import __all__ as _volumes
 from .workloads import *  # noqa: F401,F403
 from .workloads import __all__ as _workloads
 
-__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy]
+__all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset, *_cronjob, *_policy, *_quota]

@@ -21,6 +21,7 @@ from .cronjob import validate_cronjob
 from .daemonset import validate_controllerrevision, validate_daemonset
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
+from .quota import validate_limitrange, validate_resourcequota
 from .status import validate_status
 from .update import validate_update
 from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
@@ -48,6 +49,8 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "ResourceQuota": validate_resourcequota,
+    "LimitRange": validate_limitrange,
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs, child, index
+from .quota import validate_resourcequota_status
 
 __all__ = ["validate_status"]
 
@@ -48,7 +49,10 @@ def _counts(kind: str) -> Callable[[dict[str, Any], Errs], None]:
     return check
 
 
-_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {"Pod": _pod, **{k: _counts(k) for k in _COUNTS}}
+_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {
+    "Pod": _pod, **{k: _counts(k) for k in _COUNTS},
+    "ResourceQuota": lambda status, errs: validate_resourcequota_status({"status": status}, errs),
+}
 
 
 def validate_status(kind: str, obj: dict[str, Any]) -> Errs:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .quota import validate_resourcequota_update
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -103,6 +104,7 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "ResourceQuota": validate_resourcequota_update,
 }
 
 
