@@ -9,9 +9,10 @@ charge commits with its object), and whatever is charged after changes the quota
 status write, a compare-and-swap on the version read, fails and the quota is counted again. Counts use the wire
 dicts that admission's arithmetic (``api.quota``) reads, so both count the same way.
 
-Changes to pods (created, deleted, finished, being deleted), Services (created, deleted, their type or ports), claims,
-ConfigMaps and Secrets requeue their namespace's quotas; a quota's own change requeues it; and every quota is
-recounted every ``resync`` seconds, for the kinds no watch follows (``count/deployments.apps`` and the like).
+A quota's own change requeues it. The controller follows (lists and watches) every kind some quota caps, from
+the first sync of such a quota on: an object of it created or deleted, and an update that can change what it
+takes (a pod finishing or being deleted, a Service's type or ports, a claim's size), requeues the quotas of its
+namespace. A cluster without quotas costs no watch. Every quota is also recounted every ``resync`` seconds.
 """
 
 from __future__ import annotations
@@ -30,19 +31,24 @@ from portside.controllers.informer import cache_key
 from portside.controllers.shared import InformerFactory
 
 QUOTAS = api.lookup("", "v1", "resourcequotas")
-FOLLOWED = ("pods", "services", "persistentvolumeclaims", "configmaps", "secrets")  # core kinds quotas often cap
 RESYNC_S = 30.0
 
 
-def usage_may_change(plural: str, obj: Any, prev: Any) -> bool:
-    """Whether an update of a pod or Service can change what it takes (a pod finishing or being deleted, a Service
-    changing type or ports); other updates of followed kinds never do, except a claim's (its size)."""
-    if plural == "pods":
+def usage_may_change(kind: quota.Kind, obj: Any, prev: Any) -> bool:
+    """Whether an update can change what the object takes: a pod finishing or being deleted, a Service's type or
+    ports, a claim's size. Other kinds are only counted, which no update changes."""
+    if kind == quota.PODS:
         was, now = prev.status.phase if prev.status else None, obj.status.phase if obj.status else None
         return was != now or prev.metadata.deletion_timestamp != obj.metadata.deletion_timestamp
-    if plural == "services":
+    if kind == quota.SERVICES:
         return (prev.spec.type, prev.spec.ports) != (obj.spec.type, obj.spec.ports) if prev.spec and obj.spec else True
-    return plural == "persistentvolumeclaims"
+    return kind == quota.CLAIMS
+
+
+def served(kind: quota.Kind) -> api.ResourceInfo | None:
+    """The namespaced resource of ``kind`` (group, plural) this API serves, if any."""
+    group, plural = kind
+    return next((r for r in api.RESOURCES if r.group == group and r.plural == plural and r.namespaced), None)
 
 
 class ResourceQuotaController(Controller):
@@ -55,18 +61,28 @@ class ResourceQuotaController(Controller):
         self.quotas = self.informer(informers.get(QUOTAS))
         self.quotas_in = ByNamespace(self.quotas)
         self.quotas.on_change(self._quota_changed)
-        for plural in FOLLOWED:
-            info = api.lookup("", "v1", plural)
-            if info is not None:  # claims only where the server serves them
-                self.informer(informers.get(info)).on_change(self._follower(plural))
+        self._informers = informers
+        self._followed: dict[quota.Kind, asyncio.Task] = {}
 
     def _quota_changed(self, kind: str, obj: Any, prev: Any) -> None:
         if kind != "DELETED":
             self.queue.add(cache_key(obj))
 
-    def _follower(self, plural: str):
-        def changed(kind: str, obj: Any, prev: Any) -> None:
-            if kind == "MODIFIED" and prev is not None and not usage_may_change(plural, obj, prev):
+    def _follow(self, kinds: set[quota.Kind]) -> None:
+        """Follow the kinds no quota capped before (their objects' changes requeue quotas), and again any whose
+        informer failed (its first list, say)."""
+        for kind in sorted(kinds):
+            task, info = self._followed.get(kind), served(kind)
+            if info is None or (task is not None and not task.done()):
+                continue
+            informer = self._informers.get(info)
+            if task is None:
+                informer.on_change(self._requeue_for(kind))
+            self._followed[kind] = asyncio.create_task(informer.run(), name=f"{self.name}:{info.plural}")
+
+    def _requeue_for(self, kind: quota.Kind):
+        def changed(event: str, obj: Any, prev: Any) -> None:
+            if event == "MODIFIED" and prev is not None and not usage_may_change(kind, obj, prev):
                 return
             for q in self.quotas_in(obj.metadata.namespace or ""):
                 self.queue.add(cache_key(q))
@@ -77,7 +93,9 @@ class ResourceQuotaController(Controller):
         try:
             await super().run(ready)
         finally:
-            resyncing.cancel()
+            for task in [resyncing, *self._followed.values()]:
+                task.cancel()
+            await asyncio.gather(resyncing, *self._followed.values(), return_exceptions=True)
 
     async def _resync_forever(self) -> None:
         while True:
@@ -95,7 +113,9 @@ class ResourceQuotaController(Controller):
         if (current.get("metadata") or {}).get("deletionTimestamp"):
             return
         hard = (current.get("spec") or {}).get("hard") or {}
-        objects = await self._objects(namespace, quota.kinds_for(hard))
+        kinds = quota.kinds_for(hard)
+        self._follow(kinds)
+        objects = await self._objects(namespace, kinds)
         status = {"hard": dict(hard), "used": quota.calculate_used(current, objects, time.time())}
         if status != (current.get("status") or {}):
             await raw.update_status(QUOTAS, {**current, "status": status})
@@ -103,10 +123,10 @@ class ResourceQuotaController(Controller):
     async def _objects(self, namespace: str, kinds: set[quota.Kind]) -> dict[quota.Kind, list[dict[str, Any]]]:
         """The namespace's objects of each kind the server serves (listed now, not from a cache)."""
         out = {}
-        for group, plural in sorted(kinds):
-            info = next((r for r in api.RESOURCES if r.group == group and r.plural == plural and r.namespaced), None)
+        for kind in sorted(kinds):
+            info = served(kind)
             if info is not None:
-                out[(group, plural)] = (await self.client.raw.list(info, namespace)).items
+                out[kind] = (await self.client.raw.list(info, namespace)).items
         return out
 
 
