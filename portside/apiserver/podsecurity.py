@@ -28,6 +28,7 @@ from portside import api
 from portside.api import podsecurity as ps
 from portside.apiserver import errors
 from portside.apiserver.objects import key, list_prefix
+from portside.apiserver.watched import WatchedObjects
 from portside.store import Store
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class PodSecurity:
     def __init__(self, store: Store, config: ps.Config | None = None) -> None:
         self.store = store
         self.config = config or ps.Config()
+        self.namespaces = WatchedObjects(store, NAMESPACES)  # labels are read on every pod create
 
     async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any], opts: WriteOptions | None) -> None:
         if info.kind == "Namespace" and not info.group:
@@ -92,9 +94,14 @@ class PodSecurity:
         return namespace in self.config.namespaces or bool(user and user in self.config.usernames)
 
     async def _policy(self, namespace: str) -> ps.Policy:
-        kv = await self.store.get(key(NAMESPACES, "", namespace))
-        labels = (json.loads(kv.value).get("metadata") or {}).get("labels") if kv is not None else None
-        return ps.policy_from_labels(labels, self.config.defaults)[0]
+        """From the watched namespaces; one this server has not seen yet (just created) is read from the store."""
+        found = await self.namespaces.in_namespace(namespace)
+        if found:
+            ns = found[0]
+        else:
+            kv = await self.store.get(key(NAMESPACES, "", namespace))
+            ns = json.loads(kv.value) if kv is not None else {}
+        return ps.policy_from_labels((ns.get("metadata") or {}).get("labels"), self.config.defaults)[0]
 
     def _runtime_exempt(self, spec: dict[str, Any]) -> bool:
         runtime = spec.get("runtimeClassName")

@@ -34,6 +34,17 @@ from portside.store import Store, Update, Write
 QUOTAS = api.lookup("", "v1", "resourcequotas")
 
 
+class _NoCharges(contextlib.AbstractAsyncContextManager):
+    async def __aenter__(self) -> list[Write]:
+        return []
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+NO_CHARGES = _NoCharges()
+
+
 class QuotaAdmission:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -49,20 +60,21 @@ class QuotaAdmission:
             lock = self._locks[namespace] = asyncio.Lock()
         return lock
 
-    async def _applies(self, info: api.ResourceInfo, obj: dict[str, Any], old: dict[str, Any] | None) -> bool:
-        if not info.namespaced or not quota.handles((info.group, info.plural), old is not None):
-            return False
-        return bool(await self.quotas.in_namespace((obj.get("metadata") or {}).get("namespace", "")))
-
-    @contextlib.asynccontextmanager
-    async def charging(self, info: api.ResourceInfo, obj: dict[str, Any],
-                       old: dict[str, Any] | None = None) -> AsyncIterator[list[Write]]:
+    def charging(self, info: api.ResourceInfo, obj: dict[str, Any],
+                 old: dict[str, Any] | None = None) -> contextlib.AbstractAsyncContextManager[list[Write]]:
         """The quota writes to commit with ``obj`` (created, or updated from ``old``); empty when none applies.
         Raises 403 when a quota refuses; holds the namespace's charging lock until the block ends."""
-        if not await self._applies(info, obj, old):
+        if not info.namespaced or not quota.handles((info.group, info.plural), old is not None):
+            return NO_CHARGES  # most writes: no generator, no lookup
+        return self._charging(info, obj, old)
+
+    @contextlib.asynccontextmanager
+    async def _charging(self, info: api.ResourceInfo, obj: dict[str, Any],
+                        old: dict[str, Any] | None) -> AsyncIterator[list[Write]]:
+        meta = obj.get("metadata") or {}
+        if not await self.quotas.in_namespace(meta.get("namespace", "")):
             yield []
             return
-        meta = obj.get("metadata") or {}
         async with self._lock(meta.get("namespace", "")):
             listed = await self.store.list(list_prefix(QUOTAS, meta.get("namespace", "")))
             stored = [(kv, json.loads(kv.value)) for kv in listed.items]

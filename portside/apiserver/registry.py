@@ -13,12 +13,10 @@ decides, and other writers (another API server on the same etcd) are still met b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import uuid
 import weakref
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +24,7 @@ from portside import api
 from portside.api.patch import PatchError
 from portside.apiserver import admission, alloc, errors
 from portside.apiserver.objects import Target, decode, encoder, generate_name, key, key_of, list_prefix, meta, now
+from portside.apiserver.quota import NO_CHARGES  # subresource writes are never charged, as in Kubernetes
 from portside.store import Conflict, Create, Delete, KeyExists, KeyNotFound, KeyValue, ListResult, Store, Update
 
 PATCH_RETRIES = 5
@@ -254,7 +253,7 @@ class Registry:
         opts, m = opts or WriteOptions(), meta(new)
         await self.admission.on_update(t.info, new, old, opts, t.subresource)
         if opts.dry_run:
-            async with self.admission.quota.charging(t.info, new, old) if not t.subresource else _nothing():
+            async with self.admission.quota.charging(t.info, new, old) if not t.subresource else NO_CHARGES:
                 return encoder(new)(kv.mod_revision)
         if m.get("deletionTimestamp") and not m.get("finalizers") and not m.get("deletionGracePeriodSeconds"):
             return await self.finalize(t.info, kv, new)
@@ -266,7 +265,7 @@ class Registry:
             chosen = alloc.assign(new.get("spec") or {}) if service else set()  # e.g. type changed to NodePort
             extra = alloc.writes(k, old, new) if service else []
             try:
-                async with self.admission.quota.charging(t.info, new, old) if not t.subresource else _nothing() \
+                async with self.admission.quota.charging(t.info, new, old) if not t.subresource else NO_CHARGES \
                         as charges:
                     writes = [Update(k, encoder(new), kv.mod_revision), *extra, *charges]
                     return (await self.store.commit(writes))[0].value
@@ -290,12 +289,6 @@ class Registry:
         if info.kind == "Namespace":
             self.admission.forget_namespace(meta(last).get("name", ""))
         return done[0].value
-
-
-@contextlib.asynccontextmanager
-async def _nothing() -> AsyncIterator[list]:
-    """No quota charges (subresource writes are never charged, as in Kubernetes)."""
-    yield []
 
 
 def _pins_version(body: bytes, content_type: str) -> bool:

@@ -31,7 +31,8 @@ class WatchedObjects:
         self._starting = asyncio.Lock()
 
     async def in_namespace(self, namespace: str) -> list[dict[str, Any]]:
-        """The namespace's objects (shared: callers must not change them)."""
+        """The namespace's objects (shared: callers must not change them); for a cluster-scoped resource, the
+        object of that name, if any."""
         if self._follower is None or self._follower.done():
             async with self._starting:
                 if self._follower is None or self._follower.done():

@@ -99,7 +99,8 @@ def _mode(labels: dict[str, str], mode: str, current: LevelVersion, fail_level: 
 
 def policy_from_labels(labels: dict[str, str] | None, defaults: Policy = Policy()) -> tuple[Policy, list[FieldError]]:
     """The namespace's policy, and what is wrong with its labels (the policy is usable either way)."""
-    labels = labels or {}
+    if not labels or not any(k.startswith(LABEL_PREFIX) for k in labels):
+        return defaults, []  # the common case, on every pod create: no Pod Security labels
     errs: list[FieldError] = []
     enforce = _mode(labels, "enforce", defaults.enforce, "restricted", errs)
     audit = _mode(labels, "audit", defaults.audit, "privileged", errs)
