@@ -1,8 +1,10 @@
 """Object semantics over the store: create, read, list, update and patch, free of HTTP.
 
 Every write goes: decode/default/validate (``api.prepare_*``), server-owned metadata (uid, timestamps,
-generation), admission (namespace exists, Job dependency cycles, Service allocations), then one store commit with
-compare-and-swap on the revision that was read. A 409 comes from that compare, never from a lock.
+generation), admission (namespace exists, Job dependency cycles, Service allocations, LimitRange, Pod Security),
+then one store commit with compare-and-swap on the revision that was read, carrying the object's ResourceQuota
+charges (each a compare-and-swap on its quota: a charge that lost a race is charged again). A 409 comes from that
+compare, never from a lock.
 
 Patches that pin no resourceVersion are re-applied when a concurrent write wins; to keep a busy object (a
 controller writing its status while a user labels it) from making one of them lose every retry, this server also

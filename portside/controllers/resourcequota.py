@@ -9,10 +9,13 @@ charge commits with its object), and whatever is charged after changes the quota
 status write, a compare-and-swap on the version read, fails and the quota is counted again. Counts use the wire
 dicts that admission's arithmetic (``api.quota``) reads, so both count the same way.
 
-A quota's own change requeues it. The controller follows (lists and watches) every kind some quota caps, from
-the first sync of such a quota on: an object of it created or deleted, and an update that can change what it
-takes (a pod finishing or being deleted, a Service's type or ports, a claim's size), requeues the quotas of its
-namespace. A cluster without quotas costs no watch. Every quota is also recounted every ``resync`` seconds.
+What requeues a quota, as in Kubernetes: its creation, a change of its ``spec.hard``, and a status that does not
+match its spec (``hard`` differs, or a capped name has no usage) - not the usage admission writes on every
+charge, which would recount a namespace on every create. The controller follows (lists and watches) every kind
+some quota caps, from the first sync of such a quota on: an object of it deleted, or updated in a way that can
+change what it takes (a pod finishing or being deleted, a Service's type or ports, a claim's size), requeues the
+quotas of its namespace; a creation does not (admission charged it). A cluster without quotas costs no watch.
+Every quota is also recounted every ``resync`` seconds, which puts right any usage that drifted.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from portside.controllers.base import Controller
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
 from portside.controllers.shared import InformerFactory
+from portside.controllers.timers import add_after
 
 QUOTAS = api.lookup("", "v1", "resourcequotas")
 RESYNC_S = 30.0
+RECOUNT_S = 1.0  # after a quota starts to enforce something, how soon it is counted once more
 
 
 def usage_may_change(kind: quota.Kind, obj: Any, prev: Any) -> bool:
@@ -43,6 +48,14 @@ def usage_may_change(kind: quota.Kind, obj: Any, prev: Any) -> bool:
     if kind == quota.SERVICES:
         return (prev.spec.type, prev.spec.ports) != (obj.spec.type, obj.spec.ports) if prev.spec and obj.spec else True
     return kind == quota.CLAIMS
+
+
+def needs_count(q: Any) -> bool:
+    """A quota whose status does not yet enforce its spec: ``hard`` differs, or a capped name has no usage."""
+    hard = (q.spec.hard if q.spec else None) or {}
+    status = q.status
+    used = (status.used if status else None) or {}
+    return hard != ((status.hard if status else None) or {}) or any(name not in used for name in hard)
 
 
 def served(kind: quota.Kind) -> api.ResourceInfo | None:
@@ -65,7 +78,10 @@ class ResourceQuotaController(Controller):
         self._followed: dict[quota.Kind, asyncio.Task] = {}
 
     def _quota_changed(self, kind: str, obj: Any, prev: Any) -> None:
-        if kind != "DELETED":
+        if kind == "DELETED":
+            return
+        hard = obj.spec.hard if obj.spec else None
+        if kind == "ADDED" or prev is None or hard != (prev.spec.hard if prev.spec else None) or needs_count(obj):
             self.queue.add(cache_key(obj))
 
     def _follow(self, kinds: set[quota.Kind]) -> None:
@@ -82,7 +98,7 @@ class ResourceQuotaController(Controller):
 
     def _requeue_for(self, kind: quota.Kind):
         def changed(event: str, obj: Any, prev: Any) -> None:
-            if event == "MODIFIED" and prev is not None and not usage_may_change(kind, obj, prev):
+            if event == "ADDED" or (event == "MODIFIED" and prev is not None and not usage_may_change(kind, obj, prev)):
                 return
             for q in self.quotas_in(obj.metadata.namespace or ""):
                 self.queue.add(cache_key(q))
@@ -117,8 +133,13 @@ class ResourceQuotaController(Controller):
         self._follow(kinds)
         objects = await self._objects(namespace, kinds)
         status = {"hard": dict(hard), "used": quota.calculate_used(current, objects, time.time())}
-        if status != (current.get("status") or {}):
-            await raw.update_status(QUOTAS, {**current, "status": status})
+        if status == (current.get("status") or {}):
+            return
+        await raw.update_status(QUOTAS, {**current, "status": status})
+        if (current.get("status") or {}).get("hard") != status["hard"]:
+            # Until this write the quota charged nothing for what it now caps: an object created between the lists
+            # above and the write was not charged and is not counted. Count once more after that moment.
+            add_after(self.queue, key, RECOUNT_S)
 
     async def _objects(self, namespace: str, kinds: set[quota.Kind]) -> dict[quota.Kind, list[dict[str, Any]]]:
         """The namespace's objects of each kind the server serves (listed now, not from a cache)."""
