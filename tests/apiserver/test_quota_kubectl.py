@@ -110,6 +110,21 @@ def test_scoped_quotas_count_only_the_pods_they_select(cluster, ns):
     assert status_of(cluster, ns, "best-effort")["used"] == {"pods": "1"}
 
 
+def test_priority_class_scope_selector(cluster, ns):
+    cluster.kubectl("create", "priorityclass", f"{ns}-high", "--value=1000")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "high"},
+        "spec": {"hard": {"pods": "1"}, "scopeSelector": {"matchExpressions": [
+            {"scopeName": "PriorityClass", "operator": "In", "values": [f"{ns}-high"]}]}}}))
+    counted(cluster, ns, "high", pods="0")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=pod_yaml("first", priorityClassName=f"{ns}-high"))
+    second = refusal(cluster, ns, "apply", "-f", "-", input=pod_yaml("second", priorityClassName=f"{ns}-high"))
+    assert second.endswith('pods "second" is forbidden: exceeded quota: high, requested: pods=1, used: pods=1, '
+                           'limited: pods=1')
+    cluster.kubectl("run", "ordinary", "-n", ns, "--image=busybox")  # no class: another scope
+    assert status_of(cluster, ns, "high")["used"] == {"pods": "1"}
+
+
 def test_racing_creates_at_the_limit_cannot_all_pass(cluster, kube, ns):
     core = client.CoreV1Api(kube)
     core.create_namespaced_resource_quota(ns, {"apiVersion": "v1", "kind": "ResourceQuota",
