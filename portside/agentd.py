@@ -146,7 +146,7 @@ async def run_node_agent(ctx: NodeContext, ready: asyncio.Event) -> None:
         agent = Agent(client, ctx.engine_root, opts.node_name, backoff=backoff_from_env(),
                       owners=(str(opts.state_dir),), metrics_dir=str(opts.state_dir / "metrics"),
                       metrics_period=opts.metrics_period, node_monitor_grace=opts.node_monitor_grace,
-                      cluster_dns=True, resolv_conf=opts.resolv_conf)
+                      cluster_dns=True, resolv_conf=opts.resolv_conf, storage_dir=str(opts.state_dir / "storage"))
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), opts.node_name, opts.labels, opts.taints)
         await agent.run(ready)

@@ -46,6 +46,9 @@ class Context:
     metrics_period: float = 10.0  # seconds between the agent's usage samples
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
+    hpa_sync_period: float = 15.0  # seconds between an autoscaler's looks at its metrics
+    hpa_downscale_stabilization: float = 300.0  # the scale-down window of autoscalers that set none
+    hpa_tolerance: float = 0.1  # how far usage may stray from the target before an autoscaler acts
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
     cluster_dns: bool = True  # the dns component runs here (pods are given it as their nameserver)
     resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers: upstreams of the cluster DNS, Default pods'
@@ -92,6 +95,21 @@ async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> No
     from portside.controllers.resourcequota import run
     async with ctx.client() as client:
         await run(client, ready)
+async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.horizontal import AutoscalerConfig, run
+    config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
+    async with ctx.client() as client:
+        await run(client, ready, config)
+
+
+async def run_volume_controllers(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_volume_controllers as run
+    await run(ctx, ready)
+
+
+async def run_local_storage(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_local_storage as run
+    await run(ctx, ready)
 
 
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
@@ -181,6 +199,9 @@ COMPONENTS: list[Component] = [
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
     Component("resourcequota-controller", run_resourcequota_controller, needs=("apiserver",)),
+    Component("horizontal-pod-autoscaler", run_horizontal_autoscaler, needs=("apiserver",)),
+    Component("volume-controllers", run_volume_controllers, needs=("apiserver",)),
+    Component("local-storage", run_local_storage, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first

@@ -20,6 +20,7 @@ import aiohttp
 from portside.agent import fence, metrics, podroutes
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
+from portside.agent.claims import Claims
 from portside.agent.engine import PodEngine
 from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
@@ -29,6 +30,7 @@ from portside.agent.tls import server_context
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
+from portside.api.volumes import STORAGE_DIR_ANNOTATION
 from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
 from portside.client.certificates import request_serving_certificate
@@ -50,12 +52,13 @@ class Agent:
                  owners: tuple[str, ...] = (), metrics_dir: str = "",
                  metrics_period: float = metrics.DEFAULT_PERIOD_S,
                  node_monitor_grace: float = nodes.LEASE_SECONDS, cluster_dns: bool = False,
-                 resolv_conf: str = resolvconf.DEFAULT_PATH) -> None:
+                 resolv_conf: str = resolvconf.DEFAULT_PATH, storage_dir: str = "") -> None:
         """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
         ``metrics_dir``: where the usage time series are kept (none kept without one); ``node_monitor_grace``:
         the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``);
         ``cluster_dns``: the node runs the cluster DNS (on its pod bridge's gateway), which pods are then given;
-        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag)."""
+        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag);
+        ``storage_dir``: where this node keeps the local-path volumes (announced on its Node; none without)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -73,6 +76,8 @@ class Agent:
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
         self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
         self.services = ServiceCache(client)
+        self.storage_dir = os.path.abspath(storage_dir) if storage_dir else ""
+        self.claims = Claims(client, self.name, self.storage_dir, self.engine.call)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -93,7 +98,8 @@ class Agent:
                 self.sampler.tsdb = await asyncio.to_thread(metrics.open_store, self.metrics_dir)
             try:
                 await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(), self.services.run(),
-                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()))
+                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()),
+                                     *([self.claims.follow()] if self.storage_dir else []))
             finally:
                 await self.stop_workers()
                 await self.events.drain()  # the workers' last Events, before the API goes away
@@ -122,8 +128,17 @@ class Agent:
             await self.client.create("nodes", nodes.node_object(self.name))
         except AlreadyExists:
             pass
+        await self.announce_storage()
         await self.renew_lease()  # before Ready: a Ready node without a Lease reads as one that stopped renewing
         await self.post_status(port)
+
+    async def announce_storage(self) -> None:
+        """Where this node keeps local-path volumes, on its Node: the provisioner names directories under it."""
+        if not self.storage_dir:
+            return
+        os.makedirs(self.storage_dir, mode=0o711, exist_ok=True)
+        await self.client.patch("nodes", self.name,
+                                {"metadata": {"annotations": {STORAGE_DIR_ANNOTATION: self.storage_dir}}})
 
     async def post_status(self, port: int) -> None:
         status = nodes.node_status(self.engine.engine.root, self.host_ip, port, socket.gethostname())
@@ -232,6 +247,7 @@ class Agent:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
+            self.claims.forget(worker.uid)
 
     async def follow(self, listed: Listing) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
@@ -308,7 +324,8 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
                       metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
-                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf)
+                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf,
+                      storage_dir=os.path.join(ctx.server.data_dir, "storage"))
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -6,7 +6,9 @@ only (``tls``): ``GET /containerLogs/{ns}/{pod}/{container}`` (follow, previous,
 sinceSeconds, limitBytes) and ``GET /exec/{ns}/{pod}/{container}`` upgraded to a WebSocket speaking the
 ``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample, and
 ``GET /stats/history?start=EPOCH&step=SECONDS``, every pod's usage from the node's time series (metrics.py),
-which the capacity planner reads through ``nodes/NAME/proxy``.
+which the capacity planner reads through ``nodes/NAME/proxy``; ``GET /attach/{ns}/{pod}/{container}`` upgraded
+like exec (attachws.py); ``GET /portForward/{ns}/{pod}`` upgraded to a WebSocket carrying SPDY or the
+port-forward channels (portforward.py).
 """
 
 from __future__ import annotations
@@ -104,6 +106,16 @@ async def exec_handler(request: web.Request) -> web.StreamResponse:
     return await serve_exec(request, find_run(request.app["agent"], request))
 
 
+async def attach_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.attachws import serve_attach
+    return await serve_attach(request, find_run(request.app["agent"], request))
+
+
+async def portforward_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.portforward import serve_portforward
+    return await serve_portforward(request)
+
+
 async def stats_summary(request: web.Request) -> web.Response:
     """The latest usage sample in the kubelet Summary API's shape (what ``metrics.k8s.io`` is served from)."""
     from portside.agent.metrics import summary
@@ -149,6 +161,10 @@ def app_for(agent) -> web.Application:
     app.router.add_post("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_get("/stats/summary", stats_summary)
     app.router.add_get("/stats/history", stats_history)
+    app.router.add_get("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_post("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_get("/portForward/{namespace}/{pod}", portforward_handler)
+    app.router.add_post("/portForward/{namespace}/{pod}", portforward_handler)
     return app
 
 

@@ -6,6 +6,8 @@ terms. Pure: ConfigMaps and Secrets are fetched beforehand and handed in through
 - ``$(VAR)`` in command and args expands from the container's environment; ``$$`` escapes.
 - limits.memory and limits.cpu become the cgroup memory limit and CPU quota; requests.cpu (or the limit, when
   no request is given) becomes CPU shares, 1024 per core, as the kubelet computes them.
+- ``stdin``, ``stdinOnce`` and ``tty`` are the engine's open_stdin, stdin_once and tty: a stdin kept open for
+  ``kubectl attach``, and a terminal.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Context:
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> host path
     etc_files: dict[str, str] = field(default_factory=dict)  # /etc/resolv.conf, /etc/hosts -> the pod's copy
     service_env: dict[str, str] = field(default_factory=dict)  # the Services' variables (``servicelinks``)
+    read_only: frozenset[str] = frozenset()  # volumes every mount of which is read-only (a claim's readOnly)
 
 
 def field_value(path: str, ctx: Context) -> str:
@@ -120,7 +123,7 @@ def mounts(container: Container, ctx: Context) -> list[str]:
         if vm.name not in ctx.volumes:
             raise ConfigError(f"volumeMount {vm.name!r} names no volume of the pod")
         source = ctx.volumes[vm.name].rstrip("/") + ("/" + vm.sub_path.strip("/") if vm.sub_path else "")
-        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only else ""))
+        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only or vm.name in ctx.read_only else ""))
     return out
 
 
@@ -168,4 +171,5 @@ def config(container: Container, ctx: Context) -> ContainerConfig:
         env=[f"{k}={v}" for k, v in env.items()], workdir=container.working_dir or "",
         name=engine_name(container, ctx), hostname=hostname(ctx.pod),
         volumes=mounts(container, ctx), network=f"ns:{ctx.netns}", labels=labels(container, ctx),
-        **resources(container), **security(container, ctx.pod))
+        open_stdin=bool(container.stdin), stdin_once=bool(container.stdin and container.stdin_once),
+        tty=bool(container.tty), **resources(container), **security(container, ctx.pod))

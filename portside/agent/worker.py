@@ -217,7 +217,9 @@ class Worker:
         except (RunError, Waiting) as exc:
             self.waiting[name] = (exc.reason, str(exc))
             # An image failure's Event says its reason (the pull's own Event had the detail); others the error.
-            self._event(events.failed(exc.reason if exc.reason in IMAGE_REASONS else str(exc)), name)
+            if not getattr(exc, "silent", False):
+                said = getattr(exc, "said", None)
+                self._event(said or events.failed(exc.reason if exc.reason in IMAGE_REASONS else str(exc)), name)
             self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)

@@ -7,12 +7,14 @@ nothing, which keeps updates and patches from drifting.
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
 from .limitrange import default_item
 
-__all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
+__all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
+           "DEFAULT_CPU_UTILIZATION", "cpu_utilization_target"]
 
 _PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 
@@ -188,10 +190,68 @@ def _namespace(obj: dict[str, Any]) -> None:
 def _limitrange(obj: dict[str, Any]) -> None:
     for item in (obj.get("spec") or {}).get("limits") or []:
         default_item(item)
+# What ``behavior`` fills in for a direction it leaves out, or for the fields of one it names (Kubernetes' v2
+# defaults). Scale-down has no default window here: the controller supplies its
+# --horizontal-pod-autoscaler-downscale-stabilization (300 s), so that flag keeps applying to such objects.
+SCALE_UP_RULES = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                  "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                               {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+SCALE_DOWN_RULES = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+DEFAULT_CPU_UTILIZATION = 80  # the target of an autoscaler that names no metric
+
+
+def cpu_utilization_target(percent: int) -> dict[str, Any]:
+    """The v2 metric for "hold the pods' CPU at ``percent`` of their requests"."""
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                       "averageUtilization": percent}}}
+
+
+def _scaling_rules(given: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    rules = copy.deepcopy(defaults)
+    for key in ("stabilizationWindowSeconds", "selectPolicy", "policies"):
+        if given is not None and key in given:
+            rules[key] = given[key]
+    return rules
+
+
+def _hpa(obj: dict[str, Any]) -> None:
+    """minReplicas 1; no metric means 80 % CPU; a ``behavior`` given is completed in both directions."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [cpu_utilization_target(DEFAULT_CPU_UTILIZATION)]
+    behavior = spec.get("behavior")
+    if behavior is not None:
+        behavior["scaleUp"] = _scaling_rules(behavior.get("scaleUp"), SCALE_UP_RULES)
+        behavior["scaleDown"] = _scaling_rules(behavior.get("scaleDown"), SCALE_DOWN_RULES)
 
 
 def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
+def claim_spec(spec: dict[str, Any]) -> None:
+    """A claim's (or a claim template's) spec."""
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def _pvc(obj: dict[str, Any]) -> None:
+    claim_spec(obj.setdefault("spec", {}))
+
+
+def _pv(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if "hostPath" in spec:
+        spec["hostPath"].setdefault("type", "")
+
+
+def _storageclass(obj: dict[str, Any]) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
 
 
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -207,6 +267,10 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
     "LimitRange": _limitrange,
+    "HorizontalPodAutoscaler": _hpa,
+    "PersistentVolume": _pv,
+    "PersistentVolumeClaim": _pvc,
+    "StorageClass": _storageclass,
 }
 
 

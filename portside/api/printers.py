@@ -11,6 +11,7 @@ from .printers_pod import pod_cells
 from .printers_quota import limitrange_cells, quota_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
+from .volumes import DEFAULT_CLASS_ANNOTATION, access_modes_text
 
 __all__ = ["Column", "Printer", "PRINTERS"]
 
@@ -30,6 +31,7 @@ class Column:
 class Printer:
     columns: list[Column]
     cells: Callable[[Obj, dt.datetime], list[Any]]
+    name: Callable[[Obj], str] | None = None  # the Name cell, when it says more than metadata.name
 
 
 def _c(name: str, type_: str = "string", priority: int = 0) -> Column:
@@ -188,6 +190,82 @@ def _pdb(obj: Obj, now: dt.datetime) -> list[Any]:
             status.get("disruptionsAllowed", 0), _created(obj, now)]
 
 
+def _hpa_target(spec: Obj, status: Obj | None) -> str:
+    """One metric as ``kubectl get hpa`` shows it: ``cpu: 42%/50%``, ``memory: 80Mi/100Mi``, ``<unknown>`` for a
+    value not read yet; ``(avg)`` marks a per-pod target of an object or external metric."""
+    kind = spec.get("type")
+    field = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object",
+             "External": "external"}.get(kind or "")
+    if field is None:
+        return "<unknown type>"
+    source, current = spec.get(field) or {}, ((status or {}).get(field) or {}).get("current")
+    target = source.get("target") or {}
+    if field in ("resource", "containerResource"):
+        name = source.get("name", "")
+        if target.get("averageValue") is not None:
+            return f"{name}: {(current or {}).get('averageValue') or '<unknown>'}/{target['averageValue']}"
+        now = (current or {}).get("averageUtilization")
+        goal = target.get("averageUtilization")
+        return f"{name}: {'<unknown>' if now is None else f'{now}%'}/{'<auto>' if goal is None else f'{goal}%'}"
+    if field == "pods":
+        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target.get('averageValue', '')}"
+    if target.get("averageValue") is not None:
+        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target['averageValue']} (avg)"
+    return f"{(current or {}).get('value') or '<unknown>'}/{target.get('value', '')}"
+
+
+def _hpa_targets(obj: Obj) -> str:
+    """At most two metrics, then ``+ N more...``, as kubectl's printer cuts them."""
+    specs = (obj.get("spec") or {}).get("metrics") or []
+    statuses = (obj.get("status") or {}).get("currentMetrics") or []
+    if not specs:
+        return "<none>"
+    shown = [_hpa_target(m, statuses[i] if i < len(statuses) else None) for i, m in enumerate(specs)]
+    more = f" + {len(shown) - 2} more..." if len(shown) > 2 else ""
+    return ", ".join(shown[:2]) + more
+
+
+def _hpa(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [f"{ref.get('kind', '')}/{ref.get('name', '')}", _hpa_targets(obj), "<unset>" if low is None else str(low),
+            spec.get("maxReplicas", 0), status.get("currentReplicas", 0), _created(obj, now)]
+
+
+def _pv(obj: Obj, now: dt.datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    ref = spec.get("claimRef")
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    return [(spec.get("capacity") or {}).get("storage", "0"), access_modes_text(spec.get("accessModes")),
+            spec.get("persistentVolumeReclaimPolicy", ""), phase, claim, spec.get("storageClassName", ""),
+            spec.get("volumeAttributesClassName") or "<unset>", status.get("reason", ""), _created(obj, now),
+            spec.get("volumeMode") or "<unset>"]
+
+
+def _pvc(obj: Obj, now: dt.datetime) -> list[Any]:
+    """Capacity and access modes are the bound volume's, shown once the claim names one (as kubectl does)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    bound = bool(spec.get("volumeName"))
+    capacity = (status.get("capacity") or {}).get("storage", "0") if bound else ""
+    modes = access_modes_text(status.get("accessModes")) if bound else ""
+    return [phase, spec.get("volumeName", ""), capacity, modes, spec.get("storageClassName", ""),
+            spec.get("volumeAttributesClassName") or "<unset>", _created(obj, now), spec.get("volumeMode") or "<unset>"]
+
+
+def _storageclass(obj: Obj, now: dt.datetime) -> list[Any]:
+    return [obj.get("provisioner", ""), obj.get("reclaimPolicy") or "Delete", obj.get("volumeBindingMode") or "Immediate",
+            bool(obj.get("allowVolumeExpansion")), _created(obj, now)]
+
+
+def _storageclass_name(obj: Obj) -> str:
+    meta = obj.get("metadata") or {}
+    default = (meta.get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+    return meta.get("name", "") + (" (default)" if default else "")
+
+
 def _simple(*getters: Callable[[Obj], Any]) -> Callable[[Obj, dt.datetime], list[Any]]:
     """Cells from plain getters followed by the Age column."""
 
@@ -234,5 +312,15 @@ PRINTERS: dict[str, Printer] = {
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
     "ResourceQuota": Printer([_c("Age"), _c("Request"), _c("Limit")], quota_cells),
     "LimitRange": Printer([_c("Created At", "date")], limitrange_cells),
+    "HorizontalPodAutoscaler": Printer([_c("Reference"), _c("Targets"), _c("MinPods"), _c("MaxPods", "integer"),
+                                        _c("Replicas", "integer"), _c("Age")], _hpa),
+    "PersistentVolume": Printer([_c("Capacity"), _c("Access Modes"), _c("Reclaim Policy"), _c("Status"), _c("Claim"),
+                                 _c("StorageClass"), _c("VolumeAttributesClass"), _c("Reason"), _c("Age"),
+                                 _c("VolumeMode", priority=1)], _pv),
+    "PersistentVolumeClaim": Printer([_c("Status"), _c("Volume"), _c("Capacity"), _c("Access Modes"),
+                                      _c("StorageClass"), _c("VolumeAttributesClass"), _c("Age"),
+                                      _c("VolumeMode", priority=1)], _pvc),
+    "StorageClass": Printer([_c("Provisioner"), _c("ReclaimPolicy"), _c("VolumeBindingMode"),
+                             _c("AllowVolumeExpansion"), _c("Age")], _storageclass, _storageclass_name),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

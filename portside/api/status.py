@@ -50,6 +50,10 @@ def reset_status_on_create(kind: str, obj: dict[str, Any]) -> None:
                          "numberReady": 0}
     elif kind == "PodDisruptionBudget":  # its counts are not omitempty: a new budget allows no disruption
         obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
+    elif kind == "HorizontalPodAutoscaler":  # desiredReplicas is not omitempty: a new autoscaler shows 0
+        obj["status"] = {"desiredReplicas": 0}
+    elif kind in ("PersistentVolume", "PersistentVolumeClaim"):  # the PV controller moves them on from here
+        obj["status"] = {"phase": "Pending"}
     elif kind == "Service":
         # Kubernetes answers every new Service with an empty load balancer status, and clients assert on it.
         obj["status"] = {"loadBalancer": {}}

@@ -6,6 +6,9 @@
 - a new pod tolerates the node lifecycle's NoExecute taints (not-ready, unreachable) for a while, unless it says
   otherwise (Kubernetes' DefaultTolerationSeconds plugin; ``--default-eviction-timeout``, 10 s here against
   Kubernetes' 300 s, so that a lost node's pods are replaced within seconds);
+- a new claim that names no storage class gets the default class (DefaultStorageClass), and new claims and
+  volumes get the ``kubernetes.io/pvc-protection`` / ``kubernetes.io/pv-protection`` finalizer, which the PV
+  controller removes once nothing uses them (StorageObjectInUseProtection);
 - LimitRange defaults and bounds for pods and claims (``limitranger``), then the Pod Security Standards by
   namespace label (``podsecurity``); ResourceQuota is charged last, in the commit itself (``quota``, through the
   registry).
@@ -17,6 +20,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from portside import api
+from portside.api import volumes
+from portside.api.models import StorageClass
 from portside.apiserver import alloc, errors
 from portside.apiserver.limitranger import LimitRanger
 from portside.apiserver.objects import key, list_prefix
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
 NAMESPACES = api.lookup("", "v1", "namespaces")
 JOBS = api.lookup("batch", "v1", "jobs")
+STORAGE_CLASSES = api.lookup("storage.k8s.io", "v1", "storageclasses")
+PROTECTION = {"PersistentVolumeClaim": volumes.PVC_PROTECTION, "PersistentVolume": volumes.PV_PROTECTION}
 DEFAULT_TOLERATION_SECONDS = 10
 LIFECYCLE_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 
@@ -58,6 +65,12 @@ def default_tolerations(spec: dict[str, Any], seconds: int) -> None:
     spec["tolerations"] = tolerations
 
 
+def protect(obj: dict[str, Any], finalizer: str) -> None:
+    finalizers = obj["metadata"].setdefault("finalizers", [])
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
+
+
 class Admission:
     def __init__(self, registry: Registry, toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
         self.registry = registry
@@ -75,6 +88,10 @@ class Admission:
             await self._namespace_open(obj["metadata"]["namespace"])
         if info.kind == "Pod" and info.group == "":
             default_tolerations(obj.setdefault("spec", {}), self.toleration_seconds)
+        if info.kind in PROTECTION and info.group == "":
+            protect(obj, PROTECTION[info.kind])
+        if info.kind == "PersistentVolumeClaim" and info.group == "":
+            await self._default_class(obj.setdefault("spec", {}))
         await self._common(info, obj)
         await self.limit_ranger.admit(info, obj, None)
         await self.pod_security.on_create(info, obj, opts)
@@ -91,6 +108,15 @@ class Admission:
             self._service_ranges(info, obj)
         elif info.kind == "Job" and api.parse_depends_on(obj["metadata"].get("annotations")):
             await self._job_cycles(info, obj)
+
+    async def _default_class(self, spec: dict[str, Any]) -> None:
+        """Only an absent class is defaulted: ``storageClassName: ""`` asks for a volume without a class."""
+        if "storageClassName" in spec:
+            return
+        listed = await self.registry.store.list(list_prefix(STORAGE_CLASSES, ""))
+        found = volumes.default_class([StorageClass.from_dict(json.loads(kv.value)) for kv in listed.items])
+        if found is not None:
+            spec["storageClassName"] = found.metadata.name
 
     async def _namespace_open(self, name: str) -> None:
         if name in self._namespaces:

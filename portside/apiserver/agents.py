@@ -59,9 +59,9 @@ class AgentClient:
         self.ssl = ssl.create_default_context(cafile=creds.ca_cert)
         self.ssl.load_cert_chain(creds.kubelet_client_cert, creds.kubelet_client_key)
 
-    def get(self, session: aiohttp.ClientSession, to: Endpoint, path: str):
+    def get(self, session: aiohttp.ClientSession, to: Endpoint, path: str, headers: dict[str, str] | None = None):
         """``session.get`` of ``path`` on the agent (use as ``async with``)."""
-        return session.get(to.url + path, ssl=self.ssl, server_hostname=to.node)
+        return session.get(to.url + path, headers=headers, ssl=self.ssl, server_hostname=to.node)
 
     async def ws_connect(self, session: aiohttp.ClientSession, to: Endpoint, path: str,
                          protocols: list[str]) -> aiohttp.ClientWebSocketResponse:

@@ -51,7 +51,7 @@ def _container(t: Target, pod: dict[str, Any], asked: str) -> str:
     return names[0]
 
 
-async def _node_endpoint(registry: Registry, node_name: str) -> Endpoint:
+async def node_endpoint(registry: Registry, node_name: str) -> Endpoint:
     kv = await registry.store.get(key(NODES, "", node_name))
     if kv is None:
         raise errors.ApiError(404, "NotFound", f'nodes "{node_name}" not found', {"name": node_name, "kind": "nodes"})
@@ -62,8 +62,10 @@ async def _node_endpoint(registry: Registry, node_name: str) -> Endpoint:
     return found
 
 
-async def _target(registry: Registry, t: Target, request: web.Request, path: str,
-                  wanted: tuple[str, ...]) -> tuple[Endpoint, str]:
+async def agent_target(registry: Registry, t: Target, request: web.Request, path: str,
+                       wanted: tuple[str, ...]) -> tuple[Endpoint, str]:
+    """The agent that runs the pod, and the agent's ``path`` for the asked container with the ``wanted`` query
+    parameters (log, exec, attach and port-forward all go this way)."""
     pod = json.loads((await registry.read(t)).value)
     container = _container(t, pod, request.query.get("container", ""))
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -71,7 +73,7 @@ async def _target(registry: Registry, t: Target, request: web.Request, path: str
         raise errors.bad_request(f"pod {t.name} does not have a host assigned")
     params = [(k, v) for k, v in request.query.items() if k in wanted]
     parts = "/".join(quote(p, safe="") for p in (t.namespace, t.name, container))
-    return await _node_endpoint(registry, node_name), f"/{path}/{parts}?{urlencode(params)}"
+    return await node_endpoint(registry, node_name), f"/{path}/{parts}?{urlencode(params)}"
 
 
 def _unreachable(what: str, to: Endpoint, exc: Exception) -> errors.ApiError:
@@ -99,7 +101,7 @@ async def _relay(agents: AgentClient, to: Endpoint, path: str, request: web.Requ
 
 
 async def logs(registry: Registry, agents: AgentClient, t: Target, request: web.Request) -> web.StreamResponse:
-    to, path = await _target(registry, t, request, "containerLogs", LOG_PARAMS)
+    to, path = await agent_target(registry, t, request, "containerLogs", LOG_PARAMS)
     return await _relay(agents, to, path, request, f"pod {t.name}")
 
 
@@ -114,13 +116,13 @@ async def node_proxy(registry: Registry, agents: AgentClient, request: web.Reque
         raise errors.ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on nodes/proxy: only get")
     if request.headers.get("Upgrade"):
         raise errors.bad_request("nodes/proxy does not upgrade connections; exec goes through pods/exec")
-    to = await _node_endpoint(registry, name)
+    to = await node_endpoint(registry, name)
     path = "/" + quote(request.match_info.get("path", ""), safe="/")
     query = f"?{request.query_string}" if request.query_string else ""
     return await _relay(agents, to, path + query, request, path, passthrough=True)
 
 
-async def _pump(source, sink) -> None:
+async def copy_frames(source, sink) -> None:
     async for msg in source:
         if msg.type == aiohttp.WSMsgType.BINARY:
             await sink.send_bytes(msg.data)
@@ -132,7 +134,7 @@ async def _pump(source, sink) -> None:
 
 
 async def exec_(registry: Registry, agents: AgentClient, t: Target, request: web.Request) -> web.StreamResponse:
-    to, path = await _target(registry, t, request, "exec", EXEC_PARAMS)
+    to, path = await agent_target(registry, t, request, "exec", EXEC_PARAMS)
     asked = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
     protocols = [p for p in asked if p in CHANNEL_PROTOCOLS]
     if not protocols:
@@ -144,7 +146,7 @@ async def exec_(registry: Registry, agents: AgentClient, t: Target, request: web
             raise _unreachable(f"pod {t.name}", to, exc) from None
         client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else protocols)
         await client.prepare(request)
-        pumps = [asyncio.ensure_future(_pump(client, upstream)), asyncio.ensure_future(_pump(upstream, client))]
+        pumps = [asyncio.ensure_future(copy_frames(client, upstream)), asyncio.ensure_future(copy_frames(upstream, client))]
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
         for pump in pumps:
             pump.cancel()

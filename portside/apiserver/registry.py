@@ -194,7 +194,7 @@ class Registry:
             if kv is None:
                 raise errors.not_found(t.info, t.name)
             old = decode(kv)
-            patched, pinned = self._patch_onto(t, decode(kv), body, content_type)
+            patched, pinned = self._patch_onto(t, api.from_stored(t.info, decode(kv)), body, content_type)
             self._check_identity(t, patched, kv)
             new = self._prepare_update(t, patched, old, opts)
             try:

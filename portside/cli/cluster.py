@@ -9,6 +9,7 @@ running, for the next ``up`` to adopt. ``down --purge`` then removes the cluster
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +50,13 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
     flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
          "SECONDS"),
+    flag("--horizontal-pod-autoscaler-sync-period", "hpa_sync_period", "value", "how often each autoscaler reads its "
+         "metrics and scales (seconds or a duration such as 15s; default 15s)", "DURATION"),
+    flag("--horizontal-pod-autoscaler-downscale-stabilization", "hpa_downscale_stabilization", "value",
+         "how long a scale-down waits for every recent recommendation to agree, for autoscalers whose behavior sets "
+         "no window of their own (default 5m)", "DURATION"),
+    flag("--horizontal-pod-autoscaler-tolerance", "hpa_tolerance", "value", "the usage-to-target ratio's distance "
+         "from 1 below which an autoscaler does not act (default 0.1)", "RATIO"),
     flag("--resolv-conf", "resolv_conf", "value", "the node's resolver settings: the cluster DNS forwards names "
                                                   "outside the cluster to its nameservers, and pods of dnsPolicy "
                                                   "Default get it (default /etc/resolv.conf)", "FILE"),
@@ -220,6 +228,33 @@ def _lifecycle(opts: dict) -> dict:
             "eviction_rate": _number(opts["eviction_rate"], "--node-eviction-rate", 1.0)}
 
 
+_DURATION = re.compile(r"((\d+(\.\d*)?|\.\d+)(h|m|s|ms))+")
+
+
+def _duration(value: str | None, flag: str, default: float) -> float:
+    """Seconds, or a Go duration as kube-controller-manager takes it (``15s``, ``5m``, ``1m30s``)."""
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        from portside.controllers.hpametrics import duration
+        seconds = duration(value) if _DURATION.fullmatch(value) else -1.0
+    if not 0 <= seconds < float("inf"):
+        raise InvalidArgument(f"up: {flag}: expected seconds or a duration such as 15s or 5m, got {value!r}")
+    return seconds
+
+
+def _autoscaler(opts: dict) -> dict:
+    period = _duration(opts["hpa_sync_period"], "--horizontal-pod-autoscaler-sync-period", 15.0)
+    if period <= 0:
+        raise InvalidArgument("up: --horizontal-pod-autoscaler-sync-period: expected more than 0 seconds")
+    tolerance = _number(opts["hpa_tolerance"], "--horizontal-pod-autoscaler-tolerance", 0.1)
+    return {"hpa_sync_period": period, "hpa_tolerance": tolerance,
+            "hpa_downscale_stabilization": _duration(opts["hpa_downscale_stabilization"],
+                                                     "--horizontal-pod-autoscaler-downscale-stabilization", 300.0)}
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -233,7 +268,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
         period = metrics_period(opts["metrics_period"], "up")
-        lifecycle = _lifecycle(opts)
+        lifecycle = {**_lifecycle(opts), **_autoscaler(opts)}
         leader_elect, timings = _election(opts)
         resolv = resolv_conf(opts["resolv_conf"], "up")
         security = pod_security_config(opts["pod_security_config"])

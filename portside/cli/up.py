@@ -36,6 +36,9 @@ class UpOptions:
     node_monitor_grace: float = 5.0
     eviction_timeout: int = 10
     eviction_rate: float = 1.0
+    hpa_sync_period: float = 15.0
+    hpa_downscale_stabilization: float = 300.0
+    hpa_tolerance: float = 0.1
     leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
     lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
     resolv_conf: str = "/etc/resolv.conf"
@@ -114,7 +117,8 @@ async def _main(opts: UpOptions) -> None:
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period,
-                  cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
+                  hpa_sync_period=opts.hpa_sync_period, hpa_downscale_stabilization=opts.hpa_downscale_stabilization,
+                  hpa_tolerance=opts.hpa_tolerance, cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -181,3 +181,42 @@ def test_the_api_server_refuses_an_agent_whose_certificate_names_another_node(jo
     finally:
         cluster.kubectl("delete", "pod", "misled", "--grace-period=0", "--force", "--ignore-not-found", check=False)
         cluster.kubectl("delete", "node", fake, "--ignore-not-found", check=False)
+
+
+def test_port_forward_and_attach_reach_a_pod_on_a_joined_node(joined):
+    """The joined node's agent dials into the pod's network namespace on its own host, and attaches to its
+    container there."""
+    import subprocess
+    import urllib.request
+
+    p = busybox("served", joined.agent.name)
+    p["spec"]["containers"] = [
+        {"name": "web", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+         "command": ["sh", "-c", "echo served on the joined node > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]},
+        {"name": "reader", "image": "busybox", "imagePullPolicy": "IfNotPresent", "stdin": True, "stdinOnce": True,
+         "command": ["sh", "-c", 'read line; echo "got $line"']}]
+    joined.cluster.kubectl("apply", "-f", "-", input=json.dumps(p))
+    eventually(lambda: joined.cluster.kubectl("get", "pod", "served", "-o",
+                                              "jsonpath={.status.conditions[?(@.type=='Ready')].status}").stdout
+               == "True", timeout=60, what="both containers of the pod running")
+    attached = joined.cluster.kubectl("attach", "-i", "served", "-c", "reader", input="over there\n", timeout=30)
+    assert attached.stdout == "got over there\n"
+    argv = joined.cluster.kubectl_argv() + ["port-forward", "--address", "127.0.0.1", "pod/served", ":8080"]
+    forward = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(re.search(r"127\.0\.0\.1:(\d+) ->", forward.stdout.readline()).group(1))
+        body = eventually(lambda: _get(f"http://127.0.0.1:{port}/index.html", urllib.request), timeout=20,
+                          what="an answer through the port-forward")
+        assert body == b"served on the joined node\n"
+    finally:
+        forward.kill()
+        forward.wait()
+    joined.cluster.kubectl("delete", "pod", "served", "--wait=false")
+
+
+def _get(url: str, request) -> bytes | None:
+    try:
+        with request.urlopen(url, timeout=10) as answer:
+            return answer.read()
+    except OSError:
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .autoscaling import validate_hpa
 from .common import Errs, validate_label_selector, validate_labels, validate_meta
 from .core import (
     validate_configmap,
@@ -23,12 +24,13 @@ from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
 from .quota import validate_limitrange, validate_resourcequota
 from .status import validate_status
+from .storage import validate_pv, validate_pvc, validate_pvc_spec, validate_storageclass
 from .update import validate_update
 from .workloads import DEPENDS_ON, parse_depends_on, validate_deployment, validate_job, validate_replicaset
 
 __all__ = [
     "Errs", "VALIDATORS", "validate", "validate_update", "validate_status", "validate_meta", "validate_labels",
-    "validate_label_selector", "validate_pod_spec", "parse_depends_on", "DEPENDS_ON",
+    "validate_label_selector", "validate_pod_spec", "validate_pvc_spec", "parse_depends_on", "DEPENDS_ON",
 ]
 
 VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
@@ -51,6 +53,10 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PodDisruptionBudget": validate_pdb,
     "ResourceQuota": validate_resourcequota,
     "LimitRange": validate_limitrange,
+    "HorizontalPodAutoscaler": validate_hpa,
+    "PersistentVolume": validate_pv,
+    "PersistentVolumeClaim": validate_pvc,
+    "StorageClass": validate_storageclass,
 }
 
 

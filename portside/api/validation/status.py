@@ -16,6 +16,8 @@ __all__ = ["validate_status"]
 
 _CONDITION_STATUS = ["True", "False", "Unknown"]
 _POD_PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+_PHASES = {"PersistentVolume": ["Pending", "Available", "Bound", "Released", "Failed"],
+           "PersistentVolumeClaim": ["Pending", "Bound", "Lost"]}
 _COUNTS = {
     "Deployment": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"),
     "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
@@ -23,6 +25,7 @@ _COUNTS = {
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
+    "HorizontalPodAutoscaler": ("currentReplicas", "desiredReplicas"),
 }
 
 
@@ -41,6 +44,13 @@ def _pod(status: dict[str, Any], errs: Errs) -> None:
             errs.nonnegative(child(index(child("status", key), i), "restartCount"), c.get("restartCount"))
 
 
+def _phase(kind: str) -> Callable[[dict[str, Any], Errs], None]:
+    def check(status: dict[str, Any], errs: Errs) -> None:
+        errs.enum("status.phase", status.get("phase"), _PHASES[kind])
+
+    return check
+
+
 def _counts(kind: str) -> Callable[[dict[str, Any], Errs], None]:
     def check(status: dict[str, Any], errs: Errs) -> None:
         for key in _COUNTS[kind]:
@@ -50,7 +60,7 @@ def _counts(kind: str) -> Callable[[dict[str, Any], Errs], None]:
 
 
 _RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {
-    "Pod": _pod, **{k: _counts(k) for k in _COUNTS},
+    "Pod": _pod, **{k: _counts(k) for k in _COUNTS}, **{k: _phase(k) for k in _PHASES},
     "ResourceQuota": lambda status, errs: validate_resourcequota_status({"status": status}, errs),
 }
 

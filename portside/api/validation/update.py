@@ -8,6 +8,7 @@ from typing import Any
 
 from .common import Errs
 from .quota import validate_resourcequota_update
+from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -105,6 +106,9 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Secret": _secret,
     "PriorityClass": _priorityclass,
     "ResourceQuota": validate_resourcequota_update,
+    "PersistentVolume": update_pv,
+    "PersistentVolumeClaim": update_pvc,
+    "StorageClass": update_storageclass,
 }
 
 
