@@ -147,6 +147,31 @@ def test_racing_creates_at_the_limit_cannot_all_pass(cluster, kube, ns):
     assert core.read_namespaced_resource_quota("four", ns).status.used == {"pods": "4"}
 
 
+def claim_yaml(name, size):
+    return json.dumps({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+                       "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}})
+
+
+def test_claims_are_counted_and_bounded(cluster, ns):
+    cluster.kubectl("create", "quota", "storage", "-n", ns, "--hard=persistentvolumeclaims=2,requests.storage=3Gi")
+    counted(cluster, ns, "storage", persistentvolumeclaims="0", requests__storage="0")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "claims"},
+        "spec": {"limits": [{"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "2Gi"}}]}}))
+    small = refusal(cluster, ns, "apply", "-f", "-", input=claim_yaml("small", "500Mi"))
+    assert small.endswith('persistentvolumeclaims "small" is forbidden: minimum storage usage per '
+                          'PersistentVolumeClaim is 1Gi, but request is 500Mi')
+    big = refusal(cluster, ns, "apply", "-f", "-", input=claim_yaml("big", "5Gi"))
+    assert big.endswith('persistentvolumeclaims "big" is forbidden: maximum storage usage per PersistentVolumeClaim '
+                        'is 2Gi, but request is 5Gi')
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=claim_yaml("a", "2Gi"))
+    over = refusal(cluster, ns, "apply", "-f", "-", input=claim_yaml("b", "2Gi"))
+    assert over.endswith('persistentvolumeclaims "b" is forbidden: exceeded quota: storage, requested: '
+                         'requests.storage=2Gi, used: requests.storage=2Gi, limited: requests.storage=3Gi')
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=claim_yaml("c", "1Gi"))
+    assert status_of(cluster, ns, "storage")["used"] == {"persistentvolumeclaims": "2", "requests.storage": "3Gi"}
+
+
 LIMITS = json.dumps({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits"}, "spec": {"limits": [
     {"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"}, "defaultRequest": {"cpu": "200m"},
      "min": {"cpu": "100m"}, "max": {"cpu": "2", "memory": "1Gi"}, "maxLimitRequestRatio": {"cpu": "4"}},
