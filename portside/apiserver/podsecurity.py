@@ -153,13 +153,12 @@ class PodSecurity:
     # -- namespaces ---------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _namespace_labels(ns: dict[str, Any]) -> ps.Policy:
-        """The namespace's policy; 422 when its labels do not parse."""
+    def _namespace_labels(ns: dict[str, Any]) -> None:
+        """422 when a new namespace's Pod Security labels do not parse."""
         meta = ns.get("metadata") or {}
-        policy, problems = ps.policy_from_labels(meta.get("labels"))
+        problems = ps.policy_from_labels(meta.get("labels"))[1]
         if problems:
             raise errors.invalid(api.Invalid("Namespace", meta.get("name", ""), problems))
-        return policy
 
     async def _namespace_update(self, new: dict[str, Any], old: dict[str, Any], opts: WriteOptions | None) -> None:
         name = (new.get("metadata") or {}).get("name", "")
@@ -176,22 +175,26 @@ class PodSecurity:
         if opts is not None:
             opts.warnings.extend(await self._existing_pods(name, enforce))
 
-    async def _existing_pods(self, namespace: str, enforce: ps.LevelVersion) -> list[str]:
-        """Warnings about the namespace's pods that the new enforce level would refuse, grouped by reasons."""
-        listed = await self.store.list(list_prefix(PODS, namespace))
-        pods = [json.loads(kv.value) for kv in listed.items[:MAX_PODS_TO_CHECK]]
+    def _violators(self, pods: list[dict[str, Any]], enforce: ps.LevelVersion) -> tuple[dict[str, list[str]], int]:
+        """The names of the pods ``enforce`` refuses, by their reasons, and how many pods were checked within the
+        time Kubernetes allows for it."""
         groups: dict[str, list[str]] = {}
         deadline = asyncio.get_running_loop().time() + POD_CHECK_TIMEOUT_S
         checked = 0
         for pod in pods:
             checked += 1
             spec = pod.get("spec") or {}
-            if not self._runtime_exempt(spec):
-                found = ps.evaluate(enforce, pod.get("metadata") or {}, spec)
-                if found:
-                    groups.setdefault(ps.forbidden_reason(found), []).append(pod["metadata"].get("name", ""))
+            found = [] if self._runtime_exempt(spec) else ps.evaluate(enforce, pod.get("metadata") or {}, spec)
+            if found:
+                groups.setdefault(ps.forbidden_reason(found), []).append(pod["metadata"].get("name", ""))
             if asyncio.get_running_loop().time() > deadline:
                 break
+        return groups, checked
+
+    async def _existing_pods(self, namespace: str, enforce: ps.LevelVersion) -> list[str]:
+        """Warnings about the namespace's pods that the new enforce level would refuse, grouped by reasons."""
+        listed = await self.store.list(list_prefix(PODS, namespace))
+        groups, checked = self._violators([json.loads(kv.value) for kv in listed.items[:MAX_PODS_TO_CHECK]], enforce)
         warnings = []
         if checked < len(listed.items):
             warnings.append(f"new PodSecurity enforce level only checked against the first {checked} of "

@@ -40,10 +40,6 @@ class WatchedObjects:
                     self._follower = asyncio.create_task(self._follow(revision), name=f"watched:{self.info.plural}")
         return list(self._objects.get(namespace, {}).values())
 
-    def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-
     def _namespace_of(self, key: str) -> str:
         return key.removeprefix(self.prefix).split("/", 1)[0]
 
