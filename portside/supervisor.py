@@ -91,6 +91,10 @@ async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready)
 
 
+async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.resourcequota import run
+    async with ctx.client() as client:
+        await run(client, ready)
 async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.horizontal import AutoscalerConfig, run
     config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
@@ -208,6 +212,7 @@ COMPONENTS: list[Component] = [
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
+    Component("resourcequota-controller", run_resourcequota_controller, needs=("apiserver",)),
     Component("horizontal-pod-autoscaler", run_horizontal_autoscaler, needs=("apiserver",)),
     Component("volume-controllers", run_volume_controllers, needs=("apiserver",)),
     Component("local-storage", run_local_storage, needs=("apiserver",)),

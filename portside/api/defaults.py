@@ -11,6 +11,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from .limitrange import default_item
+
 __all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
            "DEFAULT_CPU_UTILIZATION", "cpu_utilization_target"]
 
@@ -208,6 +210,9 @@ def _namespace(obj: dict[str, Any]) -> None:
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
 
+def _limitrange(obj: dict[str, Any]) -> None:
+    for item in (obj.get("spec") or {}).get("limits") or []:
+        default_item(item)
 # What ``behavior`` fills in for a direction it leaves out, or for the fields of one it names (Kubernetes' v2
 # defaults). Scale-down has no default window here: the controller supplies its
 # --horizontal-pod-autoscaler-downscale-stabilization (300 s), so that flag keeps applying to such objects.
@@ -299,6 +304,7 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "LimitRange": _limitrange,
     "HorizontalPodAutoscaler": _hpa,
     "PersistentVolume": _pv,
     "PersistentVolumeClaim": _pvc,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .printers_pod import pod_cells
+from .printers_quota import limitrange_cells, quota_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
 from .volumes import DEFAULT_CLASS_ANNOTATION, access_modes_text
@@ -318,6 +319,8 @@ PRINTERS: dict[str, Printer] = {
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
     "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
+    "ResourceQuota": Printer([_c("Age"), _c("Request"), _c("Limit")], quota_cells),
+    "LimitRange": Printer([_c("Created At", "date")], limitrange_cells),
     "HorizontalPodAutoscaler": Printer([_c("Reference"), _c("Targets"), _c("MinPods"), _c("MaxPods", "integer"),
                                         _c("Replicas", "integer"), _c("Age")], _hpa),
     "PersistentVolume": Printer([_c("Capacity"), _c("Access Modes"), _c("Reclaim Policy"), _c("Status"), _c("Claim"),

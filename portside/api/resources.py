@@ -77,6 +77,8 @@ RESOURCES: list[ResourceInfo] = [
     _info("", "ConfigMap", "configmaps", models.ConfigMap, short=("cm",)),
     _info("", "Secret", "secrets", models.Secret),
     _info("", "Event", "events", models.Event, short=("ev",)),
+    _info("", "ResourceQuota", "resourcequotas", models.ResourceQuota, short=("quota",), sub=("status",)),
+    _info("", "LimitRange", "limitranges", models.LimitRange, short=("limits",)),
     _info("apps", "Deployment", "deployments", models.Deployment, short=("deploy",), sub=("status", "scale"),
           categories=("all",)),
     _info("apps", "ReplicaSet", "replicasets", models.ReplicaSet, short=("rs",), sub=("status", "scale"),

@@ -9,7 +9,7 @@ from .selectors import format_label_selector
 
 __all__ = ["reset_status_on_create", "qos_class", "scale_of", "apply_scale"]
 
-_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob"})
+_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob", "ResourceQuota"})
 
 
 def _requests_and_limits(pod: dict[str, Any]) -> list[tuple[dict[str, str], dict[str, str]]]:

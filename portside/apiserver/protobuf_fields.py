@@ -227,6 +227,14 @@ MESSAGES: dict[str, dict[str, str]] = {
             "metadata=1 involvedObject=2 reason=3 message=4 source=5 firstTimestamp=6 lastTimestamp=7 count=8 type=9 "
             "eventTime=10:micro action=12 related=13 reportingComponent=14! reportingInstance=15! -series=11?"),
         "Binding": "metadata=1 target=2",
+        "ScopedResourceSelectorRequirement": "scopeName=1! operator=2! values=3",
+        "ScopeSelector": "matchExpressions=1",
+        "ResourceQuotaSpec": "hard=1 scopes=2 scopeSelector=3",
+        "ResourceQuotaStatus": "hard=1 used=2",
+        "ResourceQuota": "metadata=1 spec=2 status=3",
+        "LimitRangeItem": "type=1! max=2 min=3 default=4 defaultRequest=5 maxLimitRequestRatio=6",
+        "LimitRangeSpec": "limits=1",
+        "LimitRange": "metadata=1 spec=2",
         "VolumeNodeAffinity": "required=1",
         "LocalVolumeSource": "path=1! fsType=2!",
         "PersistentVolumeSpec": (

@@ -24,6 +24,8 @@ from .pod import *  # noqa: F401,F403
 from .pod import __all__ as _pod
 from .policy import *  # noqa: F401,F403
 from .policy import __all__ as _policy
+from .quota import *  # noqa: F401,F403
+from .quota import __all__ as _quota
 from .service import *  # noqa: F401,F403
 from .service import __all__ as _service
 from .statefulset import *  # noqa: F401,F403
@@ -37,4 +39,4 @@ from .workloads import __all__ as _workloads
 
 __all__ = [*_meta, *_container, *_placement, *_volumes, *_pod, *_core, *_service, *_workloads, *_daemonset,
            *_cronjob, *_policy, *_autoscaling, *_metrics, *_storage, *_authorization, *_networking,
-           *_statefulset]
+           *_statefulset, *_quota]

@@ -23,6 +23,7 @@ from .daemonset import validate_controllerrevision, validate_daemonset
 from .networking import validate_networkpolicy
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
+from .quota import validate_limitrange, validate_resourcequota
 from .statefulset import validate_statefulset
 from .status import validate_status
 from .storage import validate_pv, validate_pvc, validate_pvc_spec, validate_storageclass
@@ -53,6 +54,8 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "ResourceQuota": validate_resourcequota,
+    "LimitRange": validate_limitrange,
     "HorizontalPodAutoscaler": validate_hpa,
     "PersistentVolume": validate_pv,
     "PersistentVolumeClaim": validate_pvc,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs, child, index
+from .quota import validate_resourcequota_status
 
 __all__ = ["validate_status"]
 
@@ -72,9 +73,11 @@ def _statefulset(status: dict[str, Any], errs: Errs) -> None:
                      "cannot be greater than status.readyReplicas")
 
 
-_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {"Pod": _pod, **{k: _counts(k) for k in _COUNTS},
-                                                             **{k: _phase(k) for k in _PHASES},
-                                                             "StatefulSet": _statefulset}
+_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {
+    "Pod": _pod, **{k: _counts(k) for k in _COUNTS}, **{k: _phase(k) for k in _PHASES},
+    "StatefulSet": _statefulset,
+    "ResourceQuota": lambda status, errs: validate_resourcequota_status({"status": status}, errs),
+}
 
 
 def validate_status(kind: str, obj: dict[str, Any]) -> Errs:

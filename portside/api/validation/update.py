@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .quota import validate_resourcequota_update
 from .statefulset import update_statefulset
 from .storage import update_pv, update_pvc, update_storageclass
 
@@ -106,6 +107,7 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "ResourceQuota": validate_resourcequota_update,
     "PersistentVolume": update_pv,
     "PersistentVolumeClaim": update_pvc,
     "StorageClass": update_storageclass,
