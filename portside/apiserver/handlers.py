@@ -14,6 +14,7 @@ from aiohttp import web
 from portside import api
 from portside.apiserver import errors, nodeproxy, protobuf, query, streams, watch
 from portside.apiserver.agents import AgentClient
+from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.eviction import Evictions
 from portside.apiserver.objects import Target, list_body, view
@@ -84,7 +85,9 @@ def _write_options(request: web.Request) -> WriteOptions:
     if validation and validation not in ("Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{validation}": supported values: '
                                  f'"Ignore", "Strict", "Warn"')
-    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")))
+    user = request.get(USER)
+    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")),
+                        user=getattr(user, "name", "") or "")
 
 
 class Handlers:

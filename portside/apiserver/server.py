@@ -24,6 +24,7 @@ from portside.apiserver import (
     encryption,
     errors,
     pki,
+    podsecurity,
     satokens,
     selfendpoint,
     tokenfile,
@@ -61,6 +62,7 @@ class ServerConfig:
     bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
     tls_sans: tuple[str, ...] = ()  # more addresses and names the serving certificate carries
     default_toleration_seconds: int = 10  # how long a new pod tolerates a lost node (--default-eviction-timeout)
+    pod_security_config: str = ""  # a PodSecurityConfiguration file: defaults and exemptions (--pod-security-config)
     authorization_modes: tuple[str, ...] = DEFAULT_MODES  # --authorization-mode
     token_auth_file: str = ""  # --token-auth-file
     encryption_config: str = ""  # --encryption-provider-config
@@ -101,6 +103,8 @@ class APIServer:
         self.store = encryption.EncryptingStore(raw, encryption.load(
             cfg.encryption_config or os.path.join(cfg.data_dir, encryption.DEFAULT_FILE)))
         self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
+        if cfg.pod_security_config:
+            self.registry.admission.pod_security.config = podsecurity.load_config_file(cfg.pod_security_config)
         await self._bootstrap()
         await reconcile.reconcile(self.registry)
         self.rbac = RBACAuthorizer(self.store)
@@ -112,6 +116,21 @@ class APIServer:
             self._nodes = clusterdata.NodeCredentials(self.store, cfg.data_dir)
             await self._nodes.start()
             join = bootstrap.Bootstrap(self.registry, self.join_token, creds.ca_cert, self._nodes)
+        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
+                       join, authorizer=authorizer, **self._identities(creds, authorizer))
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                     shutdown_timeout=cfg.shutdown_timeout)
+        await self._runner.setup()
+        self._tls_context = self._tls(creds)
+        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=self._tls_context, reuse_address=True)
+        await site.start()
+        pki.write_kubeconfigs(cfg.data_dir, cfg.url, creds, not cfg.insecure_http)
+        self._compactor = asyncio.create_task(self._compact_forever())
+
+    def _identities(self, creds: pki.Credentials, authorizer: Authorizer) -> dict:
+        """Who callers are (tokens, certificates, node credentials, ServiceAccount tokens), and the endpoints that
+        answer questions about identities (TokenRequest, TokenReview)."""
+        cfg = self.config
         authenticator = Authenticator(creds.admin_token, creds.readonly_token, open_loopback=cfg.insecure_http,
                                       nodes=self._nodes, static=tokenfile.load(cfg.token_auth_file)
                                       if cfg.token_auth_file else None)
@@ -125,17 +144,8 @@ class APIServer:
                 return await tokens.validate(token, tuple(audiences) or satokens.API_AUDIENCES)
             except satokens.TokenError:
                 return None, []
-        app = make_app(self.registry, creds, f"{cfg.host}:{cfg.port}", cfg.insecure_http, cfg.bookmark_every_s,
-                       join, authorizer=authorizer, authenticator=authenticator,
-                       reviews=Reviews(authorizer, token_user), token_requests=TokenRequests(self.registry, tokens))
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                                     shutdown_timeout=cfg.shutdown_timeout)
-        await self._runner.setup()
-        self._tls_context = self._tls(creds)
-        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=self._tls_context, reuse_address=True)
-        await site.start()
-        pki.write_kubeconfigs(cfg.data_dir, cfg.url, creds, not cfg.insecure_http)
-        self._compactor = asyncio.create_task(self._compact_forever())
+        return {"authenticator": authenticator, "reviews": Reviews(authorizer, token_user),
+                "token_requests": TokenRequests(self.registry, tokens)}
 
     def _sans(self) -> tuple[str, ...]:
         """The serving certificate's names: the address served and ``--tls-san``, and the names pods reach the

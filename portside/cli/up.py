@@ -45,6 +45,7 @@ class UpOptions:
     token_auth_file: str = ""
     encryption_config: str = ""
     resolv_conf: str = "/etc/resolv.conf"
+    pod_security_config: str = ""  # a PodSecurityConfiguration file (--pod-security-config)
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -115,8 +116,8 @@ async def _main(opts: UpOptions) -> None:
     sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans,
                           default_toleration_seconds=opts.eviction_timeout,
-                          authorization_modes=opts.authorization_modes, token_auth_file=opts.token_auth_file,
-                          encryption_config=opts.encryption_config)
+                          pod_security_config=opts.pod_security_config, authorization_modes=opts.authorization_modes,
+                          token_auth_file=opts.token_auth_file, encryption_config=opts.encryption_config)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period,
