@@ -23,7 +23,12 @@ def kube(cluster):
 
 @pytest.fixture
 def ns(cluster, request):
-    return cluster.namespace(request.node.name.replace("_", "-")[:50].strip("-").lower())
+    """A fresh namespace, once the controller has published its CA ConfigMap (kube-root-ca.crt), which counts
+    toward a quota on configmaps as on Kubernetes."""
+    name = cluster.namespace(request.node.name.replace("_", "-")[:50].strip("-").lower())
+    eventually(lambda: cluster.kubectl("get", "configmap", "kube-root-ca.crt", "-n", name, check=False).returncode
+               == 0, what="the namespace's CA ConfigMap")
+    return name
 
 
 def pod_yaml(name, requests=None, limits=None, **spec):
@@ -80,8 +85,8 @@ def test_quota_table_describe_refusals_and_usage_given_back(cluster, ns):
 def test_object_counts_services_and_generic_counts(cluster, ns):
     cluster.kubectl("create", "deployment", "first", "-n", ns, "--image=busybox")
     cluster.kubectl("create", "quota", "objects", "-n", ns,
-                    "--hard=count/deployments.apps=2,services=3,services.nodeports=2,configmaps=1,count/secrets=1")
-    counted(cluster, ns, "objects", **{"count/deployments.apps": "1", "services": "0", "configmaps": "0"})
+                    "--hard=count/deployments.apps=2,services=3,services.nodeports=2,configmaps=2,count/secrets=1")
+    counted(cluster, ns, "objects", **{"count/deployments.apps": "1", "services": "0", "configmaps": "1"})
     cluster.kubectl("create", "deployment", "second", "-n", ns, "--image=busybox")
     third = refusal(cluster, ns, "create", "deployment", "third", "--image=busybox")
     assert third.endswith('deployments.apps "third" is forbidden: exceeded quota: objects, requested: '
@@ -98,7 +103,7 @@ def test_object_counts_services_and_generic_counts(cluster, ns):
     assert "exceeded quota: objects, requested: configmaps=1" in refusal(cluster, ns, "create", "configmap", "two")
     cluster.kubectl("create", "secret", "generic", "one", "-n", ns)
     assert "requested: count/secrets=1" in refusal(cluster, ns, "create", "secret", "generic", "two")
-    counted(cluster, ns, "objects", services="2", services__nodeports="2", configmaps="1", **{"count/secrets": "1"})
+    counted(cluster, ns, "objects", services="2", services__nodeports="2", configmaps="2", **{"count/secrets": "1"})
 
 
 def test_scoped_quotas_count_only_the_pods_they_select(cluster, ns):

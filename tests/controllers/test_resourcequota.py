@@ -29,7 +29,12 @@ def core(cluster):
 
 @pytest.fixture
 def ns(cluster, request):
-    return cluster.namespace(request.node.name.replace("_", "-")[:50].strip("-").lower())
+    """A fresh namespace, once the controller has published its CA ConfigMap (kube-root-ca.crt), which counts
+    toward a quota on configmaps as on Kubernetes."""
+    name = cluster.namespace(request.node.name.replace("_", "-")[:50].strip("-").lower())
+    eventually(lambda: cluster.kubectl("get", "configmap", "kube-root-ca.crt", "-n", name, check=False).returncode
+               == 0, what="the namespace's CA ConfigMap")
+    return name
 
 
 def quota(core, ns, hard, name="q"):
@@ -71,26 +76,26 @@ def test_finished_and_deleted_pods_give_their_usage_back(core, ns):
 
 def test_a_missing_count_is_put_right_and_hard_follows_the_spec(cluster, core, ns):
     quota(core, ns, {"configmaps": "5"})
-    used_becomes(core, ns, {"configmaps": "0"})
+    used_becomes(core, ns, {"configmaps": "1"})
     current = core.read_namespaced_resource_quota("q", ns)
     current.status.used = {}
     core.replace_namespaced_resource_quota_status("q", ns, current)
-    used_becomes(core, ns, {"configmaps": "0"})
+    used_becomes(core, ns, {"configmaps": "1"})
     cluster.kubectl("patch", "quota", "q", "-n", ns, "--type=merge", "-p",
-                    json.dumps({"spec": {"hard": {"configmaps": "1", "secrets": "2"}}}))
-    eventually(lambda: core.read_namespaced_resource_quota("q", ns).status.hard == {"configmaps": "1", "secrets": "2"},
+                    json.dumps({"spec": {"hard": {"configmaps": "2", "secrets": "2"}}}))
+    eventually(lambda: core.read_namespaced_resource_quota("q", ns).status.hard == {"configmaps": "2", "secrets": "2"},
                timeout=20, what="status.hard to follow the spec")
     core.create_namespaced_secret(ns, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
-    used_becomes(core, ns, {"configmaps": "0", "secrets": "1"})
+    used_becomes(core, ns, {"configmaps": "1", "secrets": "1"})
     core.delete_namespaced_secret("s", ns)
-    used_becomes(core, ns, {"configmaps": "0", "secrets": "0"})  # secrets are followed since the quota caps them
+    used_becomes(core, ns, {"configmaps": "1", "secrets": "0"})  # secrets are followed since the quota caps them
 
 
 def test_usage_that_drifted_is_put_right_by_the_periodic_recount(cluster, core, ns):
     """Usage admission wrote does not requeue a quota (every create would recount the namespace); the periodic
     recount finds a count that drifted. Run here with a short period, beside the cluster's own controller."""
     quota(core, ns, {"configmaps": "5"})
-    used_becomes(core, ns, {"configmaps": "0"})
+    used_becomes(core, ns, {"configmaps": "1"})
     current = core.read_namespaced_resource_quota("q", ns)
     current.status.used = {"configmaps": "4"}
     core.replace_namespaced_resource_quota_status("q", ns, current)
@@ -100,7 +105,7 @@ def test_usage_that_drifted_is_put_right_by_the_periodic_recount(cluster, core, 
             controller = asyncio.create_task(ResourceQuotaController(client, resync=0.2).run())
             try:
                 async def counted():
-                    return (await client.raw.get("resourcequotas", "q", ns))["status"]["used"] == {"configmaps": "0"}
+                    return (await client.raw.get("resourcequotas", "q", ns))["status"]["used"] == {"configmaps": "1"}
                 await eventually_async(counted, timeout=20, what="the recount to put the usage right")
             finally:
                 controller.cancel()

@@ -179,11 +179,11 @@ def _controller_manager_rules() -> list[Obj]:
     return [
         _events(),
         rule(READ_WRITE, "coordination.k8s.io", "leases"),
-        rule(READ_WRITE, "", ("pods", "endpoints", "serviceaccounts")),
+        rule(READ_WRITE, "", ("pods", "endpoints", "serviceaccounts", "persistentvolumeclaims")),
         rule(("update", "patch"), "", ("pods/status", "nodes/status", "namespaces/status")),
         rule("create", "", "pods/eviction"),
         rule(("get", "list", "watch", "update", "patch", "delete"), "", "nodes"),
-        rule(READ, "", ("namespaces", "services", "configmaps", "persistentvolumeclaims", "persistentvolumes")),
+        rule(READ, "", ("namespaces", "services", "configmaps", "persistentvolumes")),
         rule(("create", "update", "patch"), "", "configmaps"),
         rule(READ_WRITE, "apps", ("replicasets", "deployments", "controllerrevisions", "daemonsets", "statefulsets")),
         rule(("update", "patch"), "apps", ("replicasets/status", "deployments/status", "daemonsets/status",
