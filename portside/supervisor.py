@@ -145,6 +145,8 @@ async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> No
     from portside.controllers.resourcequota import run
     async with ctx.client() as client:
         await run(client, ready)
+
+
 async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.horizontal import AutoscalerConfig, run
     config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
