@@ -1,31 +1,19 @@
-"""Foreground ``run``: copy the container's output to this terminal and forward signals to the container.
+"""Foreground ``run``: wait for the container's exit code and forward signals to the container.
 
-The monitor writes into two pipes this process holds; when this process dies the monitor merely stops copying,
-so killing a foreground ``run`` never kills its container (docker's detach-by-kill behaves the same).
+The monitor writes the container's output to this process's stdout and stderr itself; when this process dies the
+monitor notices (its status pipe has no reader any more) and merely stops writing, so killing a foreground ``run``
+never kills its container (docker's detach-by-kill behaves the same).
 """
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import sys
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def stream(engine, cid: str, handle, out_r: int, err_r: int) -> int:
-    _forward_signals(engine, cid)
-    sinks = {out_r: 1, err_r: 2}
-    while sinks:
-        ready, _, _ = select.select(list(sinks), [], [])
-        for fd in ready:
-            data = os.read(fd, 65536)
-            if data:
-                _write_all(sinks[fd], data)
-            else:
-                os.close(fd)
-                del sinks[fd]
+def wait(handle) -> int:
     info = handle.finished()
     handle.close()
     if info is None:
@@ -34,22 +22,30 @@ def stream(engine, cid: str, handle, out_r: int, err_r: int) -> int:
     return info.code
 
 
-def _forward_signals(engine, cid: str) -> None:
-    """docker's --sig-proxy: what this process receives, the container receives."""
-    def forward(signum: int, _frame) -> None:
+class SignalProxy:
+    """docker's --sig-proxy: what this process receives, the container receives. Installed before the container
+    starts, since its output (a ``ready`` line, say) may reach whoever signals us before we learn it started; a
+    signal that comes before then is delivered once it runs."""
+
+    def __init__(self, engine, cid: str) -> None:
+        self.engine, self.cid = engine, cid
+        self.pending: list[int] | None = []
+        for sig in FORWARDED:
+            signal.signal(sig, self._received)
+
+    def started(self) -> None:
+        pending, self.pending = self.pending or [], None
+        for signum in pending:
+            self._forward(signum)
+
+    def _received(self, signum: int, _frame) -> None:
+        if self.pending is not None:
+            self.pending.append(signum)
+        else:
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
         try:
-            engine.signal(cid, signal.Signals(signum).name)
+            self.engine.signal(self.cid, signal.Signals(signum).name)
         except Exception:
             pass  # already gone: its exit is on the way
-
-    for sig in FORWARDED:
-        signal.signal(sig, forward)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view):]
-        except BrokenPipeError:
-            return

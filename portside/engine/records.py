@@ -22,14 +22,14 @@ from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUs
 from portside.runtime.plain import Plain
 
 
-def write_atomic(path: Path, data: dict, durable: bool = True, indent: int | None = 1) -> None:
+def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
     """Write temp, fsync (skipped for throw-away ``--rm`` containers: nobody reads them after a crash), rename.
-    ``indent=None`` for files only programs read: json's C encoder serves only that case (a bundle's config.json,
-    with its seccomp profile, encodes 20 times faster)."""
+    Compact JSON, as docker writes its own container files: json's C encoder serves only that form, and encodes a
+    state 30 times faster than an indented one (the record and state are written on every ``run``'s path)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.write(fd, json.dumps(data, indent=indent).encode())
+        os.write(fd, json.dumps(data).encode())
         if durable:
             os.fsync(fd)
     finally:

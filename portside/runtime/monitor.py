@@ -10,8 +10,8 @@ to the monitor, which can then wait for it and learn its exit status. The monito
 - gives the container FIFOs as stdout/stderr, opened read-write for the container's side: a container whose
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
   unread;
-- appends every line to the json-file log and, while a foreground ``run`` is attached, copies the bytes to it
-  (the attachment is dropped, not the container, when that CLI goes away);
+- appends every line to the json-file log and, while a foreground ``run`` is attached, writes the bytes to that
+  CLI's own stdout and stderr (the attachment is dropped, not the container, when that CLI goes away);
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
 - applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
   delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
@@ -148,8 +148,11 @@ def _run(plan: Plan, status: int) -> None:
     code = 1
     try:
         _name_self()
+        # isolate() puts /dev/null on 0, 1 and 2; copies above them stay (an attached CLI hands its own 1 and 2)
         if plan.stdin is not None:
-            plan.stdin = os.dup(plan.stdin)  # isolate() puts /dev/null on 0, 1 and 2; a copy above them stays
+            plan.stdin = os.dup(plan.stdin)
+        if plan.attach is not None:
+            plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
@@ -169,7 +172,7 @@ class _Monitor:
         self.plan = plan
         self.status = status
         log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        self.output = Output(plan.bundle, log, plan.attach)
+        self.output = Output(plan.bundle, log, plan.attach, attached_by=status)
         self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 
     def loop(self) -> None:

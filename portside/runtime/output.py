@@ -4,6 +4,11 @@ The FIFOs are opened read-write on the container's side: the container is then i
 is SIGKILLed a write never raises SIGPIPE in the container; at worst it blocks once 64 KiB are unread. The monitor's
 end is non-blocking and polled together with a pidfd of the container's init: when the init has exited, whatever is
 still buffered is drained (for at most ``DRAIN_SECONDS``, in case some writer leaked) and the pump returns.
+
+An attached CLI hands its own stdout and stderr: the bytes go straight to its terminal or pipe, with no copy
+through the CLI (one process less to wake per chunk, and none at the end). The attachment lasts while the CLI
+lives: the monitor polls its end of the CLI's status pipe, which reports an error once nobody reads it, and then
+stops writing to the CLI's descriptors (as when they fail: a pipe whose reader left).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ DRAIN_SECONDS = 2.0
 
 
 class Output:
-    def __init__(self, run_dir: Path, log_fd: int, attach: tuple[int, int] | None) -> None:
+    def __init__(self, run_dir: Path, log_fd: int, attach: tuple[int, int] | None, attached_by: int = -1) -> None:
+        """``attach``: the attached CLI's stdout and stderr; ``attached_by``: the write end of its status pipe."""
         self.run_dir = run_dir
         self.log_fd = log_fd
         self.attach = attach
+        self.attached_by = attached_by
         self.readers: dict[int, logfile.Writer] = {}
 
     def open(self) -> list[int]:
@@ -52,6 +59,9 @@ class Output:
             poller.register(fd, select.POLLIN)
         pidfd = os.pidfd_open(pid)
         poller.register(pidfd, select.POLLIN)
+        watching = self.attach is not None and self.attached_by >= 0
+        if watching:
+            poller.register(self.attached_by, 0)  # POLLERR alone: the CLI's end is closed, it went away
         deadline = None
         while self.readers:
             timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
@@ -62,6 +72,10 @@ class Output:
                 if fd == pidfd:
                     poller.unregister(pidfd)
                     deadline = time.monotonic() + DRAIN_SECONDS
+                elif watching and fd == self.attached_by:
+                    poller.unregister(fd)
+                    watching = False
+                    self.detach()
                 else:
                     self._copy(fd, poller)
         os.close(pidfd)
@@ -90,6 +104,16 @@ class Output:
         writer.feed(data)
         if self.attach is not None:
             try:
-                os.write(self.attach[0 if writer.stream == "stdout" else 1], data)
-            except OSError:  # the attached CLI went away: the container carries on
-                self.attach = None
+                _write_all(self.attach[0 if writer.stream == "stdout" else 1], data)
+            except OSError:  # the attached CLI's output went away (a pipe whose reader left): the container carries on
+                self.detach()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data``, also to a descriptor someone else made non-blocking (it is the user's terminal or pipe)."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            select.select([], [fd], [])
