@@ -27,7 +27,7 @@ from portside.scheduler.apibinder import ApiBinder
 from portside.scheduler.model import PodInfo
 from portside.scheduler.profile import Profile, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
-from portside.scheduler.wire import WireError, node_info, pod_info, typed
+from portside.scheduler.wire import WireError, node_info, pod_info, pod_placement, typed
 
 log = logging.getLogger("portside.scheduler")
 IDLE_RECHECK_S = 30.0  # long-parked pods are retried at least this often (see SchedulingQueue.max_parked)
@@ -88,6 +88,8 @@ class SchedulerService:
         return int(value), policy
 
     def pod_event(self, kind: str, obj: dict[str, Any] | Pod) -> None:
+        if kind == "MODIFIED" and self._own_binding(obj):
+            return
         try:
             pod = typed(Pod, obj, "pod")
         except WireError as exc:
@@ -114,6 +116,15 @@ class SchedulerService:
                 self.backlog.append(info)
             elif info is not None:
                 self.core.enqueue(info, now)
+
+    def _own_binding(self, obj: dict[str, Any] | Pod) -> bool:
+        """Our own binding coming back (counted when it was made): told by uid, node and phase alone, so the pod
+        is not decoded; anything else about a bound pod (its end, say) takes the full path."""
+        uid, node, phase = pod_placement(obj)
+        if not node or phase in TERMINAL or not self._known_on(uid, node):
+            return False
+        self.seen.pop(uid, None)
+        return True
 
     def _known_on(self, uid: str, node: str) -> bool:
         entry = self.core.nodes.placed.get(uid)

@@ -122,3 +122,24 @@ def test_priority_class_preemption_through_the_api(cluster):
         await client.delete("priorityclasses", "background")
 
     run_with_scheduler(cluster, body)
+
+
+def test_a_bound_pod_that_finishes_frees_its_node_for_the_next(cluster):
+    """The scheduler's own bindings come back as pod events it skips without decoding the pod; a later event of
+    the same bound pod that ends it (phase Succeeded) must still reach the core and free the node's room."""
+    ns = cluster.namespace("sched-finish")
+
+    async def body(client: Client, service: SchedulerService):
+        await client.create("nodes", node("f-only", cpu="1"))
+        await client.create("pods", pod("first", cpu="800m"), ns)
+        assert await eventually_async(lambda: node_of(client, ns, "first")) == "f-only"
+        await client.create("pods", pod("second", cpu="800m"), ns)
+        await asyncio.sleep(1)
+        assert await node_of(client, ns, "second") is None  # no room while the first runs
+        first = await client.get("pods", "first", ns)
+        await client.patch("pods", "first", {"status": {"phase": "Succeeded"}}, ns, subresource="status")
+        assert first["spec"]["nodeName"] == "f-only"
+        assert await eventually_async(lambda: node_of(client, ns, "second"), timeout=15) == "f-only"
+        await client.delete("nodes", "f-only")
+
+    run_with_scheduler(cluster, body)
