@@ -75,7 +75,8 @@ def cmd_run(argv: list[str], root: str) -> int:
 
 
 def _start_or_remove(engine, cid: str, attach):
-    """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing)."""
+    """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing). ``attach``:
+    the arguments of ``Engine.start_attached`` after the id."""
     try:
         return engine.start_attached(cid, *attach) if attach else engine.start(cid)
     except BaseException:
@@ -94,8 +95,12 @@ def _attached(engine, cid: str, stdin: int | None) -> int:
 
     sys.stdout.flush()
     sys.stderr.flush()
+    from portside.cli import main
+
     proxy = SignalProxy(engine, cid)  # before the start: the output may reach the user before we hear "started"
-    handle = _start_or_remove(engine, cid, (_open_or_null(1), _open_or_null(2), stdin))
+    teller = main.report_exit  # served by a daemon: the monitor tells the client the code itself, first
+    tell = (teller.fileno(), teller) if teller is not None else None
+    handle = _start_or_remove(engine, cid, (_open_or_null(1), _open_or_null(2), stdin, tell))
     proxy.started()
     return wait(handle)
 

@@ -8,8 +8,9 @@ The client (``remote.py``) connects to ``ROOT/engine.sock`` and sends its argume
 environment, with its stdin, stdout and stderr attached as file descriptors (SCM_RIGHTS). A forked child takes
 those over and runs the very same command function the client would have run, so the output goes straight to
 the user's terminal and every command behaves as it does without a daemon: the daemon adds no second
-implementation. The child tells the client its exit code; signals the client receives are relayed to the
-child; a client that dies takes its child with it, just as killing a command kills only that command.
+implementation. The child tells the client its exit code (a foreground ``run`` has its container's monitor tell
+it first); signals the client receives are relayed to the child; a client that dies takes its child with it,
+just as killing a command kills only that command.
 
 Serving is preforked, as in unicorn or Apache's prefork: one *spare* child, forked ahead of time, waits in
 accept(). The client that connects gets that spare, which hands the client's socket to the daemon (to relay

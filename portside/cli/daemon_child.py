@@ -16,7 +16,7 @@ import socket
 import sys
 from collections.abc import Callable
 
-from portside.cli.daemon_wire import DaemonError, Request, read_request, tell_exit
+from portside.cli.daemon_wire import DaemonError, ExitTeller, Request, read_request, tell_exit
 from portside.runtime import libc
 
 log = logging.getLogger("portside.daemon")
@@ -84,7 +84,7 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     os.environ.update(request.env)
     sys.argv = ["portside", *request.argv]
     from portside.cli import main
-    main.report_exit = lambda code: tell_exit(conn, code)
+    main.report_exit = ExitTeller(conn)
     gc.enable()
     try:
         code = serve(request.argv, root)

@@ -64,18 +64,21 @@ class Lifecycle:
 
     # -- start -----------------------------------------------------------------------------------------------
 
-    def start(self, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None) -> monitor.Handle:
+    def start(self, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None,
+              tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
         """Two concurrent starts of one container would both pass the state check: a lock file serialises them
-        (not state.json's lock, which the new monitor itself takes to record RUNNING before we return)."""
+        (not state.json's lock, which the new monitor itself takes to record RUNNING before we return).
+        ``tell``: see ``monitor.Plan``."""
         paths = self.records.paths(cid)
         lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._start(paths, attach, stdin)
+            return self._start(paths, attach, stdin, tell)
         finally:
             os.close(lock)
 
-    def _start(self, paths: Paths, attach: tuple[int, int] | None, stdin: int | None) -> monitor.Handle:
+    def _start(self, paths: Paths, attach: tuple[int, int] | None, stdin: int | None,
+               tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
         cid = paths.id
         record, state = self.records.record(cid), self.state(cid)
         transition(cid, State(state.status), Event.START)
@@ -84,8 +87,8 @@ class Lifecycle:
             attachment = self._attach(record, undo)
             paths.bundle.mkdir(exist_ok=True)  # the monitor makes its FIFOs there while the bundle is written
             # forked first: its start-up (a fork's page faults, its FIFOs) runs beside the mount and the bundle
-            handle = monitor.spawn(self._plan(paths, record, attachment, attach, stdin=stdin), self.caller_exits,
-                                   gated=True)
+            handle = monitor.spawn(self._plan(paths, record, attachment, attach, stdin=stdin, tell=tell),
+                                   self.caller_exits, gated=True)
             undo.callback(handle.close)  # unless told to proceed, the monitor ends without starting anything
             self._mount(paths, record, undo)
             netns = str(attachment.netns_path) if attachment else _netns(record.host.network_mode)
@@ -125,7 +128,7 @@ class Lifecycle:
         return attachment
 
     def _plan(self, paths: Paths, record: ContainerRecord, attachment, attach, adopt_pid: int = 0,
-              stdin: int | None = None) -> monitor.Plan:
+              stdin: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Plan:
         hooks = _Hooks(self, paths, record, _network_state(attachment), adopt_pid)
         reserved = attachment.reserved if attachment else ()
         return monitor.Plan(
@@ -134,7 +137,7 @@ class Lifecycle:
             keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
-            adopt_pid=adopt_pid)
+            adopt_pid=adopt_pid, tell=tell)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "gate")
+                 "gate", "tell")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -66,7 +66,7 @@ class Plan(Plain):
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
-                 adopt_pid: int = 0) -> None:
+                 adopt_pid: int = 0, tell: tuple[int, Callable[[int], None]] | None = None) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -75,6 +75,9 @@ class Plan(Plain):
         self.report_early = report_early
         self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
         self.gate = -1  # set by ``spawn(..., gated=True)`` in the monitor: read before the first start
+        # (descriptor, function): told the exit code from here (a daemon's client, waiting on that socket), so the
+        # code reaches the user without waking the attached command in between
+        self.tell = tell
 
 
 class Handle:
@@ -181,7 +184,7 @@ def _run(plan: Plan, status: int) -> None:
         if plan.attach is not None:
             plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,)),
-                *(() if plan.gate < 0 else (plan.gate,))}
+                *(() if plan.gate < 0 else (plan.gate,)), *(() if plan.tell is None else (plan.tell[0],))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
@@ -314,13 +317,21 @@ class _Monitor:
                 self._report(info)
 
     def _report(self, info: ExitInfo) -> None:
-        """Host ports are free again, the attached CLI sees its output end, then reads the exit code."""
+        """Host ports are free again, the output is all written, then whoever waits learns the exit code."""
         for fd in self.plan.keep_fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.output.detach()
+        if self.plan.tell is not None:
+            fd, tell = self.plan.tell
+            self.plan.tell = None
+            try:
+                tell(info.code)
+            except Exception:
+                pass  # the attached command, told below, tells it too
+            os.close(fd)
         self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
 
     def _send(self, message: dict) -> None:
