@@ -1,9 +1,8 @@
 """Starting and stopping: the part of the engine that touches processes, mounts and the network.
 
-Theory of operation. ``Lifecycle.start`` attaches the network, spawns the monitor (gated: it readies itself
-meanwhile), mounts the overlay and writes the bundle, then lets the monitor start runc, registering the undo of
-each step first: if a step fails or runc refuses (a missing command, say) every step is undone and the error
-raised. The monitor runs a container's ``_Hooks`` (in the monitor process): they record RUNNING with
+Theory of operation. ``Lifecycle.start`` mounts the overlay, attaches the network, writes the bundle and spawns
+the monitor, registering the undo of each step first: if runc refuses (a missing command, say) every step is undone
+and the error raised. The monitor runs a container's ``_Hooks`` (in the monitor process): they record RUNNING with
 pids, then EXITED with code and OOM flag, and release the mount and the network. With AutoRemove they delete the
 container instead: its name, record and network go before a foreground ``run`` learns the exit code, its runc
 state, mount and files just after (the monitor, not the user, waits for those).
@@ -84,22 +83,19 @@ class Lifecycle:
         transition(cid, State(state.status), Event.START)
         paths.stop_marker.unlink(missing_ok=True)
         with ExitStack() as undo:
-            attachment = self._attach(record, undo)
-            paths.bundle.mkdir(exist_ok=True)  # the monitor makes its FIFOs there while the bundle is written
-            # forked first: its start-up (a fork's page faults, its FIFOs) runs beside the mount and the bundle
-            handle = monitor.spawn(self._plan(paths, record, attachment, attach, stdin=stdin, tell=tell),
-                                   self.caller_exits, gated=True)
-            undo.callback(handle.close)  # unless told to proceed, the monitor ends without starting anything
             self._mount(paths, record, undo)
+            attachment = self._attach(record, undo)
             netns = str(attachment.netns_path) if attachment else _netns(record.host.network_mode)
             write_bundle(paths, record, netns=netns, ip=attachment.ip if attachment else "",
                          cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache)
-            handle.proceed()
+            handle = monitor.spawn(self._plan(paths, record, attachment, attach, stdin=stdin, tell=tell),
+                                   self.caller_exits)
             for sock in attachment.reserved if attachment else ():
                 sock.close()  # the monitor holds the reservations from here on
             try:
                 handle.started()
             except BaseException:
+                handle.close()
                 self.runc.delete(cid, force=True)
                 raise
             undo.pop_all()

@@ -21,11 +21,6 @@ to the monitor, which can then wait for it and learn its exit status. The monito
   and the slow part (waiting for ``runc delete``, the unmount, the files) finishes here after the CLI has gone.
   Nothing reads such a container after its exit, and that part costs a ``run --rm`` a third of its time.
 
-A spawner may fork the monitor before the container's bundle is ready (``spawn(..., gated=True)``): the monitor
-then sheds what it inherited, opens the log and makes the FIFOs while the spawner mounts the root filesystem and
-writes the bundle, on the other core, and starts runc once ``Handle.proceed()`` says all is there. A spawner that
-fails meanwhile closes the handle instead, and the monitor ends without a word.
-
 The monitor talks to whoever spawned it through one status pipe of JSON lines: ``{"started": pid}`` or
 ``{"error": ..., "kind": ...}``, later ``{"exit": code, "oom": bool}``. Host-port reservation sockets handed in
 ``keep_fds`` stay open here for the container's life.
@@ -56,7 +51,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "gate", "tell")
+                 "tell")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -74,7 +69,6 @@ class Plan(Plain):
         self.on_forget = on_forget  # with report_early: what must be gone before the exit is reported
         self.report_early = report_early
         self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
-        self.gate = -1  # set by ``spawn(..., gated=True)`` in the monitor: read before the first start
         # (descriptor, function): told the exit code from here (a daemon's client, waiting on that socket), so the
         # code reaches the user without waking the attached command in between
         self.tell = tell
@@ -83,19 +77,9 @@ class Plan(Plain):
 class Handle:
     """The spawner's end of the status pipe."""
 
-    def __init__(self, fd: int, intermediate: int = 0, gate: int = -1) -> None:
+    def __init__(self, fd: int, intermediate: int = 0) -> None:
         self.file = os.fdopen(fd, "rb")
         self.intermediate = intermediate  # the first fork: gone at once, reaped here rather than waited for
-        self.gate = gate  # a gated monitor's go-ahead: one byte, or closed unwritten to call the start off
-
-    def proceed(self) -> None:
-        """The bundle is ready: the gated monitor starts the container."""
-        try:
-            os.write(self.gate, b"1")
-        except BrokenPipeError:
-            pass  # the monitor died already: ``started()`` says so
-        os.close(self.gate)
-        self.gate = -1
 
     def started(self) -> int:
         """The container's pid once it runs; raises the start failure (e.g. CommandNotFound) otherwise."""
@@ -115,9 +99,6 @@ class Handle:
         return self.file.fileno()
 
     def close(self) -> None:
-        if self.gate >= 0:  # never told to proceed: the monitor ends without starting anything
-            os.close(self.gate)
-            self.gate = -1
         self.file.close()
         if self.intermediate:
             try:
@@ -131,33 +112,26 @@ class Handle:
         return json.loads(line) if line else {}
 
 
-def spawn(plan: Plan, spawner_exits: bool = False, gated: bool = False) -> Handle:
+def spawn(plan: Plan, spawner_exits: bool = False) -> Handle:
     """Start the monitor (which starts the container); the caller reads ``started()`` from the handle.
 
     ``spawner_exits``: the caller is a command that ends right after, so the monitor is forked once and simply
     re-parented when it does (a fork less on ``portside run``'s clock). A long-lived caller (the node agent)
     gets the monitor through a middle process, so that it never has a monitor for a child, nor its zombie.
-    ``gated``: the monitor waits for ``Handle.proceed()`` before it runs runc (see the module docstring).
     """
     r, w = os.pipe()
-    gate_r, gate_w = os.pipe() if gated else (-1, -1)
     child = os.fork()
     if child == 0:
         try:
             process.default_signals()  # first: the spawner's handlers must not run here (see there why)
             os.close(r)
-            if gated:
-                os.close(gate_w)
-                plan.gate = gate_r
             os.setsid()
             if spawner_exits or os.fork() == 0:
                 _run(plan, w)
         finally:
             os._exit(0)
     os.close(w)
-    if gated:
-        os.close(gate_r)
-    return Handle(r, 0 if spawner_exits else child, gate_w)
+    return Handle(r, 0 if spawner_exits else child)
 
 
 MONITOR_NAME = "portside-mon"
@@ -184,7 +158,7 @@ def _run(plan: Plan, status: int) -> None:
         if plan.attach is not None:
             plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,)),
-                *(() if plan.gate < 0 else (plan.gate,)), *(() if plan.tell is None else (plan.tell[0],))}
+                *(() if plan.tell is None else (plan.tell[0],))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
@@ -192,10 +166,6 @@ def _run(plan: Plan, status: int) -> None:
         process.keep_traceback(plan.bundle / "monitor-error")
     finally:
         os._exit(code)
-
-
-class _CalledOff(Exception):
-    """The spawner of a gated monitor failed before the bundle was ready: the monitor ends, having done nothing."""
 
 
 def _deleted_here() -> None:
@@ -215,8 +185,6 @@ class _Monitor:
         while True:
             try:
                 pid = self._adopt() if restarts == 0 and self.plan.adopt_pid else self._start()
-            except _CalledOff:
-                return
             except PortsideError as e:
                 self._failed(e, restarts)
                 return
@@ -243,7 +211,6 @@ class _Monitor:
         writers = self.output.open()
         pid_file = self.plan.bundle / "init.pid"
         try:
-            self._await_gate()
             with open(os.devnull, "rb") as null:
                 stdin = null.fileno() if self.plan.stdin is None else self.plan.stdin
                 self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(stdin, *writers),
@@ -255,15 +222,6 @@ class _Monitor:
             for fd in writers:
                 os.close(fd)
         return int(pid_file.read_text())
-
-    def _await_gate(self) -> None:
-        """A gated monitor's first start waits for the spawner's go-ahead; without it, nothing starts."""
-        gate, self.plan.gate = self.plan.gate, -1
-        if gate >= 0:
-            go = os.read(gate, 1)
-            os.close(gate)
-            if not go:
-                raise _CalledOff()
 
     def _adopt(self) -> int:
         """Take over a running container: drain its FIFOs again. It is not our child, so its exit status will be

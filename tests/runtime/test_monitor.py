@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from leftovers import TEST_CGROUP_PARENT
-from support.wait import eventually
 
 from portside.runtime import logfile, monitor, spec
 from portside.runtime.cgroups import Cgroup
@@ -52,48 +51,6 @@ def test_restart_policy_and_start_failure(bundle: Path) -> None:
     with pytest.raises(CommandNotFound, match="no-such-binary"):
         handle.started()
     handle.close()
-
-
-def test_a_gated_monitor_starts_only_when_told_and_ends_quietly_when_called_off(bundle: Path) -> None:
-    """The engine forks the monitor before it has written the bundle: the monitor readies itself meanwhile and
-    runs runc only at ``proceed()``; a handle closed without it (the bundle could not be written) ends the
-    monitor having started nothing and called nothing."""
-    import select
-
-    calls = bundle / "calls"
-    plan = _plan(bundle, ["sh", "-c", "echo once; exit 3"], attach=None,
-                 on_start=lambda pid, mpid: calls.write_text(f"started {pid}"))
-    config = (bundle / "config.json").read_bytes()
-    (bundle / "config.json").unlink()  # not ready yet: a monitor that ran runc now would fail
-    handle = monitor.spawn(plan, gated=True)
-    assert select.select([handle], [], [], 0.3)[0] == []  # it waits
-    (bundle / "config.json").write_bytes(config)
-    handle.proceed()
-    assert handle.started() > 0
-    assert handle.finished().code == 3
-    handle.close()
-    assert calls.read_text().startswith("started ")
-
-    calls.unlink()
-    handle = monitor.spawn(_plan(bundle, ["sh", "-c", "echo never"], on_start=lambda pid, mpid: calls.write_text(
-        "started")), gated=True)
-    handle.close()  # called off: the monitor reads no go-ahead
-    eventually(lambda: not _monitors_of(bundle), 10, what="the called-off monitor to end")
-    assert not calls.exists() and not (bundle / "monitor-error").exists()
-    assert [e.text for e in logfile.read(bundle / "log")[0]] == ["once\n"]
-
-
-def _monitors_of(bundle: Path) -> list[int]:
-    """Monitor processes (by name) whose working files are in ``bundle``: they hold its log open."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == monitor.MONITOR_NAME and any(
-                    os.readlink(fd) == str(bundle / "log") for fd in (entry / "fd").iterdir()):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_a_monitor_forked_from_a_uvloop_process_catches_no_signal(bundle: Path) -> None:
