@@ -194,8 +194,10 @@ class SchedulerService:
                 SCHEDULE_ATTEMPTS.inc(attempts)
                 SCHEDULING_LATENCY.observe((time.monotonic() - started) / attempts)
             if attempts == self.batch:
+                self.binder.scheduling_backlog(True)
                 await asyncio.sleep(0)  # let watch events and bind results in between slices
                 continue
+            self.binder.scheduling_backlog(False)
             wake_at = self.core.queue.next_wakeup()
             timeout = IDLE_RECHECK_S if wake_at is None else min(IDLE_RECHECK_S, max(0.0, wake_at - now))
             try:
