@@ -18,12 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from portside.engine.model import ContainerRecord, ContainerState
+from portside.runtime import libc
 from portside.runtime.errors import ContainerNotFound, InvalidArgument, NameInUse
 from portside.runtime.plain import Plain
 
 
 def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
-    """Write temp, fsync (skipped for throw-away ``--rm`` containers: nobody reads them after a crash), rename.
+    """Write temp, fsync (skipped for throw-away ``--rm`` containers: nobody reads them after a crash), replace.
     Compact JSON, as docker writes its own container files: json's C encoder serves only that form, and encodes a
     state 30 times faster than an indented one (the record and state are written on every ``run``'s path)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -34,7 +35,22 @@ def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-    os.rename(tmp, path)
+    replace(tmp, path)
+
+
+def replace(tmp: Path, path: Path) -> None:
+    """``tmp`` takes the place of ``path``, which readers see whole before and after.
+
+    Over an existing file, rename(2) on ext4 first writes the new file's blocks back (the ``auto_da_alloc``
+    heuristic for programs that never fsync), a disk wait of up to milliseconds on a busy machine, on a run's
+    path: the monitor's RUNNING state replaces the created one before the container's exit can be seen.
+    Exchanging the two names and unlinking the old file is as atomic for readers and skips that wait; a durable
+    write was fsynced before either, so a crash loses nothing acknowledged (it may leave the old file under the
+    temporary name, as a crash between write and rename leaves the new one)."""
+    if libc.exchange(str(tmp), str(path)):
+        os.unlink(tmp)
+    else:
+        os.rename(tmp, path)
 
 
 def remove_tree(path: Path) -> None:
