@@ -18,7 +18,8 @@ signals and notice the client's death) and becomes the command. The daemon forks
 command ends, when another client is waiting, or a second on, whichever comes first. So the fork, and the page
 faults a fresh fork takes as it first writes to the memory it shares with the daemon (about 10 ms of CPU), are
 paid between commands rather than on one's clock: a shorter delay put them inside any command slower than it (a
-``run`` on a loaded two-core machine takes 100 ms), on the core that command's runc needed.
+``run`` on a loaded two-core machine takes 100 ms), on the core that command's runc needed. A spare prefaults
+only while no client waits: the next of commands run back to back is served at once.
 
 The request format is in ``daemon_wire.py``; what a child does, in ``daemon_child.py``.
 
