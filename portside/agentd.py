@@ -4,7 +4,8 @@ It joins first (``client.join``: the CA pinned by the join token, then a node cr
 ``ROOT/agent/kubeconfig.yaml``, 0600, and used on every later start instead of the token), registers its Node
 with its labels, taints and pod CIDR (``agent.nodenet``), and then runs the node's components in one
 ``supervisor.supervise`` group, as ``portside up`` runs its own: the node agent, the service proxy (which serves
-but leaves Service status to the server's proxy) and the engine daemon for its root. Everything reaches the
+but leaves Service status to the server's proxy), the DNS, the network policy enforcer and the engine daemon for
+its root. Everything reaches the
 cluster through the API with the node's credential; nothing here opens the store.
 """
 
@@ -38,6 +39,7 @@ class AgentOptions:
     taints: list[dict] = field(default_factory=list)
     metrics_period: float = 10.0
     node_monitor_grace: float = 5.0  # must match the server's: when a cut-off node's Job pods are fenced
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers (the kubelet's --resolv-conf)
 
     @property
     def servers(self) -> list[str]:
@@ -144,7 +146,8 @@ async def run_node_agent(ctx: NodeContext, ready: asyncio.Event) -> None:
     async with ctx.client() as client:
         agent = Agent(client, ctx.engine_root, opts.node_name, backoff=backoff_from_env(),
                       owners=(str(opts.state_dir),), metrics_dir=str(opts.state_dir / "metrics"),
-                      metrics_period=opts.metrics_period, node_monitor_grace=opts.node_monitor_grace)
+                      metrics_period=opts.metrics_period, node_monitor_grace=opts.node_monitor_grace,
+                      cluster_dns=True, resolv_conf=opts.resolv_conf, storage_dir=str(opts.state_dir / "storage"))
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), opts.node_name, opts.labels, opts.taints)
         await agent.run(ready)
@@ -161,10 +164,26 @@ async def run_node_proxy(ctx: NodeContext, ready: asyncio.Event) -> None:
         await controller.run(client, ready, config)
 
 
+async def run_node_dns(ctx: NodeContext, ready: asyncio.Event) -> None:
+    from portside.dns.controller import DNSConfig, run
+    from portside.supervisor import node_dns_address
+    config = DNSConfig(node_dns_address(ctx.engine_root), resolv_conf=ctx.options.resolv_conf)
+    async with ctx.client() as client:
+        await run(client, config, ready)
+
+
+async def run_node_netpol(ctx: NodeContext, ready: asyncio.Event) -> None:
+    from portside.netpol.controller import NetpolConfig, run
+    from portside.supervisor import node_bridge
+    async with ctx.client() as client:
+        await run(client, NetpolConfig(ctx.options.node_name, node_bridge(ctx.engine_root)), ready)
+
+
 def components():
     from portside.supervisor import Component, run_engine_daemon
-    # the proxy starts once the agent has registered: the node's pod range is in the engine settings by then
+    # the proxy and the DNS start once the agent has registered: the node's pod range is in the engine settings
     return [Component("agent", run_node_agent), Component("proxy", run_node_proxy, needs=("agent",)),
+            Component("dns", run_node_dns, needs=("agent",)), Component("netpol", run_node_netpol, needs=("agent",)),
             Component("engine", run_engine_daemon, needs=("agent",))]
 
 

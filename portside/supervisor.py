@@ -31,7 +31,7 @@ DAEMON_RESTART_S = 5.0
 DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
 # What every server runs; every other component is cluster-wide and, with leader election, runs on the leader only
 # (so a component added to COMPONENTS is leader-only unless named here).
-EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine"})
+EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns", "netpol"})
 
 
 @dataclass
@@ -46,7 +46,12 @@ class Context:
     metrics_period: float = 10.0  # seconds between the agent's usage samples
     node_monitor_grace: float = 5.0  # seconds without a Lease renewal before a node is NotReady
     node_eviction_rate: float = 1.0  # lost nodes a second whose pods may start to be evicted
+    hpa_sync_period: float = 15.0  # seconds between an autoscaler's looks at its metrics
+    hpa_downscale_stabilization: float = 300.0  # the scale-down window of autoscalers that set none
+    hpa_tolerance: float = 0.1  # how far usage may stray from the target before an autoscaler acts
     election: ElectionConfig | None = None  # leader election for the cluster-wide components, when several servers
+    cluster_dns: bool = True  # the dns component runs here (pods are given it as their nameserver)
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers: upstreams of the cluster DNS, Default pods'
 
     def client(self):
         from portside.client import Client
@@ -86,6 +91,27 @@ async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready)
 
 
+async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.resourcequota import run
+    async with ctx.client() as client:
+        await run(client, ready)
+async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.horizontal import AutoscalerConfig, run
+    config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
+    async with ctx.client() as client:
+        await run(client, ready, config)
+
+
+async def run_volume_controllers(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_volume_controllers as run
+    await run(ctx, ready)
+
+
+async def run_local_storage(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.storage import run_local_storage as run
+    await run(ctx, ready)
+
+
 async def run_scheduler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.scheduler.service import run_component
     await run_component(ctx, ready)
@@ -111,6 +137,34 @@ async def run_proxy(ctx: Context, ready: asyncio.Event) -> None:
     config = dataclasses.replace(config, cluster_cidr=config.cluster_cidr or engine_cluster_cidr(Path(ctx.engine_root)))
     async with ctx.client() as client:
         await controller.run(client, ready, config)
+
+
+def node_dns_address(engine_root: str) -> str:
+    """Where a node's DNS listens: its pod bridge's gateway, which every pod of the node reaches directly."""
+    from portside.engine import Engine
+    return Engine(Path(engine_root)).network.gateway
+
+
+async def run_dns(ctx: Context, ready: asyncio.Event) -> None:
+    """The cluster DNS for this node's pods; the server's also keeps the kube-dns Service."""
+    from portside.dns.controller import DNSConfig, run
+    config = DNSConfig(node_dns_address(ctx.engine_root), resolv_conf=ctx.resolv_conf, manage_service=True)
+    async with ctx.client() as client:
+        await run(client, config, ready)
+
+
+def node_bridge(engine_root: str) -> str:
+    """The node's pod bridge, whose name the node's policy table carries."""
+    from portside.engine import Engine
+    return Engine(Path(engine_root)).network.bridge
+
+
+async def run_netpol(ctx: Context, ready: asyncio.Event) -> None:
+    """Network policies for the pods of this node (the agent's node name, its engine's bridge)."""
+    from portside.agent.node import local_name
+    from portside.netpol.controller import NetpolConfig, run
+    async with ctx.client() as client:
+        await run(client, NetpolConfig(local_name(), node_bridge(ctx.engine_root)), ready)
 
 
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
@@ -158,10 +212,16 @@ COMPONENTS: list[Component] = [
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
+    Component("resourcequota-controller", run_resourcequota_controller, needs=("apiserver",)),
+    Component("horizontal-pod-autoscaler", run_horizontal_autoscaler, needs=("apiserver",)),
+    Component("volume-controllers", run_volume_controllers, needs=("apiserver",)),
+    Component("local-storage", run_local_storage, needs=("apiserver",)),
     Component("node-ipam", run_node_ipam, needs=("apiserver",)),
     Component("node-lifecycle", run_node_lifecycle, needs=("apiserver",)),
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first
     Component("agent", run_agent, needs=("apiserver",)),
+    Component("dns", run_dns, needs=("apiserver", "agent")),  # on the bridge gateway of the agent's pod CIDR
+    Component("netpol", run_netpol, needs=("apiserver", "agent")),  # the agent settles the node's bridge first
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),
 ]

@@ -101,7 +101,7 @@ def pytest_collection_modifyitems(items) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fail the run when pytest-xdist dropped the group (it rewrites node ids, an internal that pytest releases
     have changed): the multi-host tests would run side by side and fail by timing, far from the cause."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         return
     ungrouped = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
     if ungrouped:

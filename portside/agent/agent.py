@@ -20,13 +20,21 @@ import aiohttp
 from portside.agent import fence, metrics, podroutes
 from portside.agent import node as nodes
 from portside.agent.backoff import Policy
+from portside.agent.claims import Claims
 from portside.agent.engine import PodEngine
+from portside.agent.poddns import PodDNS
 from portside.agent.reporting import StatusWriter
 from portside.agent.sandbox import Sandboxes, decode_secret
+from portside.agent.servicelinks import ServiceCache
+from portside.agent.tls import server_context
 from portside.agent.worker import Worker
 from portside.api.models import Pod
 from portside.api.references import referenced
+from portside.api.volumes import STORAGE_DIR_ANNOTATION
+from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
+from portside.client.certificates import request_serving_certificate
+from portside.runtime.net import resolvconf
 
 log = logging.getLogger("portside.agent")
 LEASE_RENEW_S = 1.0  # well within the server's --node-monitor-grace (5 s): a few renewals may be lost
@@ -43,10 +51,14 @@ class Agent:
     def __init__(self, client: Client, engine_root: str, node_name: str = "", backoff: Policy = Policy(),
                  owners: tuple[str, ...] = (), metrics_dir: str = "",
                  metrics_period: float = metrics.DEFAULT_PERIOD_S,
-                 node_monitor_grace: float = nodes.LEASE_SECONDS) -> None:
+                 node_monitor_grace: float = nodes.LEASE_SECONDS, cluster_dns: bool = False,
+                 resolv_conf: str = resolvconf.DEFAULT_PATH, storage_dir: str = "") -> None:
         """``owners``: paths whose deletion ends the cluster, so that the engine reclaims its pods' sandboxes;
         ``metrics_dir``: where the usage time series are kept (none kept without one); ``node_monitor_grace``:
-        the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``)."""
+        the server's, from which the agent works out when a cut-off node's Job pods are replaced (``fence``);
+        ``cluster_dns``: the node runs the cluster DNS (on its pod bridge's gateway), which pods are then given;
+        ``resolv_conf``: the node's resolver settings, for pods of ``dnsPolicy: Default`` (the kubelet's flag);
+        ``storage_dir``: where this node keeps the local-path volumes (announced on its Node; none without)."""
         self.client = client
         self.owners = owners
         self.name = node_name or nodes.local_name()
@@ -62,6 +74,10 @@ class Agent:
         self.metrics_dir = metrics_dir
         self.node_monitor_grace = node_monitor_grace
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
+        self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
+        self.services = ServiceCache(client)
+        self.storage_dir = os.path.abspath(storage_dir) if storage_dir else ""
+        self.claims = Claims(client, self.name, self.storage_dir, self.engine.call)
 
     def find(self, namespace: str, name: str) -> Worker | None:
         return next((w for w in self.workers.values()
@@ -72,7 +88,8 @@ class Agent:
         self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
-        async with serve(self) as port:
+        identity = await request_serving_certificate(self.client, self.name, [self.host_ip])
+        async with serve(self, self.host_ip, server_context(identity)) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
             await self.adopt(listed.items)
@@ -80,8 +97,9 @@ class Agent:
             if self.metrics_dir:
                 self.sampler.tsdb = await asyncio.to_thread(metrics.open_store, self.metrics_dir)
             try:
-                await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(),
-                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()))
+                await asyncio.gather(self.follow(listed), self.keep_lease(port), self.sampler.run(), self.services.run(),
+                                     podroutes.follow(self.client, self.name, self.engine.engine.settings()),
+                                     *([self.claims.follow()] if self.storage_dir else []))
             finally:
                 await self.stop_workers()
                 await self.events.drain()  # the workers' last Events, before the API goes away
@@ -110,8 +128,17 @@ class Agent:
             await self.client.create("nodes", nodes.node_object(self.name))
         except AlreadyExists:
             pass
+        await self.announce_storage()
         await self.renew_lease()  # before Ready: a Ready node without a Lease reads as one that stopped renewing
         await self.post_status(port)
+
+    async def announce_storage(self) -> None:
+        """Where this node keeps local-path volumes, on its Node: the provisioner names directories under it."""
+        if not self.storage_dir:
+            return
+        os.makedirs(self.storage_dir, mode=0o711, exist_ok=True)
+        await self.client.patch("nodes", self.name,
+                                {"metadata": {"annotations": {STORAGE_DIR_ANNOTATION: self.storage_dir}}})
 
     async def post_status(self, port: int) -> None:
         status = nodes.node_status(self.engine.engine.root, self.host_ip, port, socket.gethostname())
@@ -192,7 +219,9 @@ class Agent:
         runs = await self.engine.all_runs(self.cluster)
         live = {p.metadata.uid for p in pods}
         for pod in pods:
-            self.track(pod, runs.get(pod.metadata.uid, []))
+            found = runs.get(pod.metadata.uid, [])
+            address = await self.engine.call(self.sandboxes.address, pod.metadata.uid) if found else ""
+            self.track(pod, found, address)
         orphans = (set(runs) | set(await self.engine.call(self.sandboxes.known))) - live
         for uid in orphans:
             for run in runs.get(uid, []):
@@ -200,7 +229,7 @@ class Agent:
                 await self.engine.remove(run.cid)
             await self.engine.call(self.sandboxes.remove, uid)
 
-    def track(self, pod: Pod, runs=()) -> None:
+    def track(self, pod: Pod, runs=(), address: str = "") -> None:
         uid = pod.metadata.uid
         if uid in self.workers:
             self.status.reconcile(uid, pod.status)
@@ -209,7 +238,7 @@ class Agent:
         if pod.status is not None and pod.status.phase in TERMINAL and not runs:
             return  # finished before this agent ever ran it (or its runs were cleaned): nothing to do
         worker = Worker(self, pod)
-        worker.adopt(list(runs))
+        worker.adopt(list(runs), address)
         self.workers[uid] = worker
         self.tasks[uid] = asyncio.ensure_future(self._run_worker(worker))
 
@@ -220,6 +249,7 @@ class Agent:
             self.workers.pop(worker.uid, None)
             self.tasks.pop(worker.uid, None)
             self.status.forget(worker.uid)
+            self.claims.forget(worker.uid)
 
     async def follow(self, listed: Listing) -> None:
         async for event in self.client.watch("pods", field_selector=f"spec.nodeName={self.name}",
@@ -242,13 +272,20 @@ class Agent:
         out = []
         for worker in self.workers.values():
             meta = worker.pod.metadata
+            owner = next((r for r in meta.owner_references or [] if r.controller), None)
             for run in worker.runs.values():
                 if run.running:
                     out.append(metrics.Target(meta.namespace, meta.name, meta.uid, run.container, run.cid,
-                                              self.engine.engine.cgroups_path(run.cid)))
+                                              self.engine.engine.cgroups_path(run.cid),
+                                              owner.kind if owner else "", owner.name if owner else ""))
         return out
 
     # -- what workers ask of the API --------------------------------------------------------------------------
+
+    def pod_dns(self) -> PodDNS:
+        """This node's DNS for its pods: its bridge's gateway when the cluster DNS runs here."""
+        nameserver = self.engine.engine.network.gateway if self.cluster_dns else ""
+        return PodDNS(nameserver, CLUSTER_DOMAIN, resolvconf.read(self.resolv_conf))
 
     async def forget(self, pod: Pod) -> None:
         """The pod's containers are gone: delete the object for good (grace 0, only this incarnation)."""
@@ -288,7 +325,9 @@ async def run_component(ctx, ready: asyncio.Event) -> None:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
-                      metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace)
+                      metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
+                      cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf,
+                      storage_dir=os.path.join(ctx.server.data_dir, "storage"))
         agent.host_ip = ctx.node_ip
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

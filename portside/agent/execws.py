@@ -3,7 +3,8 @@
 Every frame starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status (JSON), 4 terminal
 resize; ``v5.channel.k8s.io`` adds 255, "close this channel" (kubectl sends ``[255, 0]`` at stdin's end). The
 command runs through ``runc exec`` with pipes whose host ends this module pumps. The exit code reaches kubectl as
-a ``NonZeroExitCode`` Status, which kubectl turns into its own exit code.
+a ``NonZeroExitCode`` Status, which kubectl turns into its own exit code; so do 127 and 126 for a command that
+could not start (not found; not executable or no working directory), after runc's own line saying why.
 
 With ``tty``, runc gives the process a terminal in the container and copies it to and from its own stdin and
 stdout, which are here the follower end of a pseudo-terminal of ours: we pump its leader end, one stream. A
@@ -23,6 +24,8 @@ import tty as tty_module
 
 from aiohttp import WSMsgType, web
 
+from portside.runtime.errors import PortsideError
+
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io",
              "channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -35,6 +38,16 @@ def status(code: int, argv: list[str]) -> dict:
             "message": f"command terminated with non-zero exit code: error executing command {argv}, "
                        f"exit code {code}",
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+
+def not_started(exc: PortsideError, argv: list[str]) -> dict:
+    """The Status of a command that could not start. Not found (127) and cannot be invoked (126) are exit codes, as
+    a shell's and docker's are, so kubectl exits with them; runc has already written why to the command's stderr,
+    which reached kubectl. Anything else is a Failure, whose message kubectl prints."""
+    if exc.exit_code in (126, 127):
+        return {**status(exc.exit_code, argv), "message": f"OCI runtime exec failed: {exc}"}
+    return {"metadata": {}, "status": "Failure", "reason": "InternalError",
+            "message": f"error executing command in container: {exc}"}
 
 
 class Pipes:
@@ -103,8 +116,11 @@ async def serve_exec(request: web.Request, run) -> web.WebSocketResponse:
     await ws.prepare(request)
     pipes = Pipes(request.query.get("tty") in ("1", "true"), request.query.get("stdin") in ("1", "true"))
     try:
-        code = await _session(ws, agent, run.cid, argv, pipes)
-        await ws.send_bytes(bytes([ERROR]) + json.dumps(status(code, argv)).encode())
+        try:
+            outcome = status(await _session(ws, agent, run.cid, argv, pipes), argv)
+        except PortsideError as exc:
+            outcome = not_started(exc, argv)
+        await ws.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
     finally:
         pipes.close()
         await ws.close()
@@ -121,15 +137,14 @@ async def _session(ws: web.WebSocketResponse, agent, cid: str, argv: list[str], 
                                                   started=lambda pid: setattr(pipes, "runc_pid", pid)))
     feeder = asyncio.ensure_future(_feed(ws, pipes))
     try:
-        code = await job
-    finally:
+        return await job
+    finally:  # what the command (or runc, on a failed start) wrote last goes out before the Status
         feeder.cancel()
         for fd in pipes.outputs:
             loop.remove_reader(fd)
-    for fd, channel in pipes.outputs.items():
-        await _forward(ws, channel, pipes.drain(fd))
-    await asyncio.gather(*sends, return_exceptions=True)
-    return code
+        for fd, channel in pipes.outputs.items():
+            await _forward(ws, channel, pipes.drain(fd))
+        await asyncio.gather(*sends, return_exceptions=True)
 
 
 async def _forward(ws: web.WebSocketResponse, channel: int, data: bytes) -> None:

@@ -7,7 +7,10 @@ into rates: CPU cores over the interval between them, the working set as read. A
 rate until its second reading, as with cAdvisor, and a restarted container is a new one (its cgroup is new).
 The latest ``Snapshot`` is what the agent's ``/stats/summary`` serves, in the kubelet's Summary API shape, to
 the API server's ``metrics.k8s.io`` (as metrics-server scrapes kubelets); each snapshot is also appended to the
-node's ``TSDB`` (one durable batch per period) and compacted every few periods.
+node's ``TSDB`` (one durable batch per period) and compacted every few periods. Pod series carry the pod's
+controller (``owner_kind``, ``owner_name``), so that the history of a pod deleted since (a rollout's old
+replicas) still says whose it was; ``history`` serves them to the capacity planner, through the API server's
+``nodes/NAME/proxy/stats/history``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from portside.runtime.cgroups import Cgroup, Usage, host_usage
 log = logging.getLogger("portside.agent.metrics")
 DEFAULT_PERIOD_S = 10.0
 COMPACT_EVERY_S = 300.0
+POD_CPU, POD_MEMORY = "pod_cpu_usage_cores", "pod_memory_working_set_bytes"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Target:
     container: str
     cid: str
     cgroup: str
+    owner_kind: str = ""  # the pod's controller (its ownerReference with controller: true), if any
+    owner_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class PodUsage:
     name: str
     uid: str
     containers: tuple[ContainerUsage, ...]
+    owner: tuple[str, str] = ("", "")  # kind, name
 
     @property
     def cpu_cores(self) -> float:
@@ -103,7 +110,8 @@ def usage(before: Reading, after: Reading) -> Snapshot:
         wall=after.wall, window=window,
         node_cpu_cores=max(0, after.node.cpu_ns - before.node.cpu_ns) / 1e9 / window,
         node_memory_bytes=after.node.working_set, node_cpu_ns=after.node.cpu_ns,
-        pods=tuple(PodUsage(t.namespace, t.pod, t.uid, tuple(sorted(cs, key=lambda c: c.name)))
+        pods=tuple(PodUsage(t.namespace, t.pod, t.uid, tuple(sorted(cs, key=lambda c: c.name)),
+                            (t.owner_kind, t.owner_name))
                    for t, cs in sorted(pods.values(), key=lambda p: (p[0].namespace, p[0].pod))))
 
 
@@ -123,8 +131,8 @@ def samples(snap: Snapshot) -> list[tuple[Series, float]]:
            (Series.of("node_memory_working_set_bytes"), snap.node_memory_bytes)]
     for pod in snap.pods:
         labels = {"namespace": pod.namespace, "pod": pod.name}
-        out += [(Series.of("pod_cpu_usage_cores", labels), pod.cpu_cores),
-                (Series.of("pod_memory_working_set_bytes", labels), pod.memory_bytes)]
+        owned = {**labels, "owner_kind": pod.owner[0], "owner_name": pod.owner[1]} if pod.owner[0] else labels
+        out += [(Series.of(POD_CPU, owned), pod.cpu_cores), (Series.of(POD_MEMORY, owned), pod.memory_bytes)]
         for c in pod.containers:
             mine = {**labels, "container": c.name}
             out += [(Series.of("container_cpu_usage_cores", mine), c.cpu_cores),
@@ -156,6 +164,31 @@ def summary(node: str, snap: Snapshot | None) -> dict:
     return {"node": {"nodeName": node, **_stats(stamp, snap.node_cpu_cores, snap.node_cpu_ns,
                                                  snap.node_memory_bytes)},
             "pods": pods, "windowSeconds": round(snap.window, 3)}
+
+
+def history(tsdb: TSDB, start: float, end: float, step: int) -> list[dict]:
+    """Every pod's usage in buckets of ``step`` seconds from ``start`` (``TSDB.buckets``): the mean CPU (cores)
+    and the peak memory working set (bytes) of each bucket, with the pod's controller. Series of one pod under
+    different labels (samples written before pods carried their owner) are merged."""
+    pods: dict[tuple[str, str], dict] = {}
+    for metric, key in ((POD_CPU, "cpu"), (POD_MEMORY, "memory")):
+        for series in tsdb.series(metric):
+            labels = series.label_map
+            pod = pods.setdefault((labels.get("namespace", ""), labels.get("pod", "")),
+                                  {"owner": ("", ""), "cpu": {}, "memory": {}})
+            if labels.get("owner_kind"):
+                pod["owner"] = (labels["owner_kind"], labels.get("owner_name", ""))
+            for bucket in tsdb.buckets(series, start, end, step):
+                held = pod[key].get(bucket.t)
+                pod[key][bucket.t] = bucket if held is None else held.merge(bucket)
+    return [_pod_history(ns, name, pod) for (ns, name), pod in sorted(pods.items())]
+
+
+def _pod_history(namespace: str, name: str, pod: dict) -> dict:
+    times = sorted(set(pod["cpu"]) & set(pod["memory"]))
+    return {"namespace": namespace, "name": name, "owner": {"kind": pod["owner"][0], "name": pod["owner"][1]},
+            "t": times, "cpu": [round(pod["cpu"][t].mean, 6) for t in times],
+            "memory": [round(pod["memory"][t].max) for t in times]}
 
 
 class Sampler:

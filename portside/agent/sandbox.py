@@ -70,11 +70,35 @@ class Sandboxes:
         found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
         return found.ip if found is not None else ""
 
-    def volumes(self, pod: Pod, config_maps: dict, secrets: dict) -> dict[str, str]:
-        """Volume name -> host directory, with ConfigMap and Secret contents written out as files."""
-        return {v.name: self._volume(pod, v, config_maps, secrets) for v in pod.spec.volumes or []}
+    def netns(self, uid: str) -> Path | None:
+        """The pod's network namespace (its pinned file) when its sandbox exists, else None."""
+        found = self.engine.network.lookup(uid) if (self.pods_dir / uid).exists() else None
+        return found.netns_path if found is not None and found.netns_path.exists() else None
 
-    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict) -> str:
+    def etc_files(self, uid: str, files: dict[str, str]) -> dict[str, str]:
+        """Write the pod's own /etc files (``resolv.conf``, ``hosts``), shared by its containers as the kubelet
+        shares them; returns each file's path in a container -> its path on the host."""
+        base = self.pods_dir / uid / "etc"
+        base.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for name, text in files.items():
+            target = base / name
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_text(text)
+            tmp.rename(target)
+            out[f"/etc/{name}"] = str(target)
+        return out
+
+    def volumes(self, pod: Pod, config_maps: dict, secrets: dict, claims: dict | None = None) -> dict[str, str]:
+        """Volume name -> host directory, with ConfigMap and Secret contents written out as files; a claim's is
+        its volume's directory (``claims``: volume name -> ``claims.Mount``, resolved beforehand)."""
+        return {v.name: self._volume(pod, v, config_maps, secrets, claims or {}) for v in pod.spec.volumes or []}
+
+    def _volume(self, pod: Pod, v: Volume, config_maps: dict, secrets: dict, claims: dict) -> str:
+        if v.persistent_volume_claim is not None:
+            if v.name not in claims:  # never a scratch directory in its place: that would lose the data
+                raise LookupError(f"volume {v.name!r}: claim {v.persistent_volume_claim.claim_name!r} is not mounted")
+            return claims[v.name].path
         base = self.pods_dir / pod.metadata.uid / "volumes" / v.name
         if v.host_path is not None:
             if v.host_path.type in ("DirectoryOrCreate", "", None):
@@ -86,6 +110,19 @@ class Sandboxes:
         elif v.secret is not None:
             _write_items(base, secrets.get(v.secret.secret_name) or {}, v.secret.items)
         return str(base)
+
+
+def check_sub_paths(container, volumes: dict[str, str]) -> None:
+    """Every subPath of the container resolves inside its volume: a symlink a pod left in a volume (which
+    outlives it, for a claim) must not bind-mount a host directory outside it into the next pod."""
+    for vm in container.volume_mounts or []:
+        if not vm.sub_path or vm.name not in volumes:
+            continue
+        base = os.path.realpath(volumes[vm.name])
+        target = os.path.realpath(os.path.join(base, vm.sub_path))
+        if os.path.commonpath([base, target]) != base:
+            raise LookupError(f"failed to prepare subPath for volumeMount {vm.name!r} of container "
+                              f"{container.name!r}: {vm.sub_path!r} leads outside the volume")
 
 
 def _owners_file(pods_dir: Path) -> Path:

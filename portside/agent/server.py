@@ -1,19 +1,28 @@
-"""The agent's HTTP server, the kubelet's paths the API server forwards ``kubectl logs`` and ``exec`` to.
+"""The agent's HTTPS server, the kubelet's paths the API server forwards ``kubectl logs``, ``exec`` and ``top``
+to.
 
-Plain HTTP on loopback: ``GET /containerLogs/{ns}/{pod}/{container}`` (follow, previous, tailLines, timestamps,
+It listens on the node's InternalIP with a serving certificate from the cluster CA and serves the API server
+only (``tls``): ``GET /containerLogs/{ns}/{pod}/{container}`` (follow, previous, tailLines, timestamps,
 sinceSeconds, limitBytes) and ``GET /exec/{ns}/{pod}/{container}`` upgraded to a WebSocket speaking the
-``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample (metrics.py).
+``channel.k8s.io`` protocols (exec.py); ``GET /stats/summary``, the latest usage sample, and
+``GET /stats/history?start=EPOCH&step=SECONDS``, every pod's usage from the node's time series (metrics.py),
+which the capacity planner reads through ``nodes/NAME/proxy``; ``GET /attach/{ns}/{pod}/{container}`` upgraded
+like exec (attachws.py); ``GET /portForward/{ns}/{pod}`` upgraded to a WebSocket carrying SPDY or the
+port-forward channels (portforward.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ssl
 import time
 
 from aiohttp import web
 
 from portside.agent.inotify import FileWatch
 from portside.agent.model import Run, latest, previous
+from portside.agent.tls import require_apiserver
 from portside.api.timefmt import parse_time
 from portside.runtime import logfile
 
@@ -97,6 +106,16 @@ async def exec_handler(request: web.Request) -> web.StreamResponse:
     return await serve_exec(request, find_run(request.app["agent"], request))
 
 
+async def attach_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.attachws import serve_attach
+    return await serve_attach(request, find_run(request.app["agent"], request))
+
+
+async def portforward_handler(request: web.Request) -> web.StreamResponse:
+    from portside.agent.portforward import serve_portforward
+    return await serve_portforward(request)
+
+
 async def stats_summary(request: web.Request) -> web.Response:
     """The latest usage sample in the kubelet Summary API's shape (what ``metrics.k8s.io`` is served from)."""
     from portside.agent.metrics import summary
@@ -104,23 +123,63 @@ async def stats_summary(request: web.Request) -> web.Response:
     return web.json_response(summary(agent.name, agent.sampler.latest))
 
 
+MAX_HISTORY_BUCKETS = 100_000  # per pod: 35 days at 30 s
+
+
+async def stats_history(request: web.Request) -> web.Response:
+    """Every pod's usage since ``start`` (default: all that is kept, or the last ``MAX_HISTORY_BUCKETS`` steps)
+    in buckets of ``step`` seconds (default the rollup step)::
+
+        {"node", "periodSeconds", "step", "start", "end",
+         "pods": [{"namespace", "name", "owner": {"kind", "name"}, "t": [...], "cpu": [...], "memory": [...]}]}
+
+    with ``cpu`` each bucket's mean cores and ``memory`` its peak working-set bytes. A node that keeps no time
+    series answers 404."""
+    from portside.agent.metrics import history
+    agent = request.app["agent"]
+    tsdb = agent.sampler.tsdb
+    if tsdb is None:
+        raise web.HTTPNotFound(text=f"node {agent.name} keeps no usage history\n")
+    end = time.time()
+    step = _int(request, "step") or tsdb.step
+    if not 0 < step <= 86_400:
+        raise web.HTTPBadRequest(text=f"step must be 1 to 86400 seconds, not {step}\n")
+    start = float(_int(request, "start") or end - min(tsdb.rollup_retention, step * MAX_HISTORY_BUCKETS))
+    if (end - start) / step > MAX_HISTORY_BUCKETS:
+        raise web.HTTPBadRequest(text=f"{(end - start) / step:.0f} buckets of {step} s asked for; at most "
+                                      f"{MAX_HISTORY_BUCKETS} (a larger step, or a later start)\n")
+    pods = await asyncio.to_thread(history, tsdb, start, end, step)
+    return web.json_response({"node": agent.name, "periodSeconds": agent.sampler.period, "step": step,
+                              "start": start, "end": end, "pods": pods})
+
+
 def app_for(agent) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[require_apiserver])
     app["agent"] = agent
     app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
     app.router.add_get("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_post("/exec/{namespace}/{pod}/{container}", exec_handler)
     app.router.add_get("/stats/summary", stats_summary)
+    app.router.add_get("/stats/history", stats_history)
+    app.router.add_get("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_post("/attach/{namespace}/{pod}/{container}", attach_handler)
+    app.router.add_get("/portForward/{namespace}/{pod}", portforward_handler)
+    app.router.add_post("/portForward/{namespace}/{pod}", portforward_handler)
     return app
 
 
 @contextlib.asynccontextmanager
-async def serve(agent, host: str = "127.0.0.1", port: int = 0):
-    """Listen (on a free port by default) and yield the port."""
+async def serve(agent, host: str, tls: ssl.SSLContext, port: int = 0):
+    """Listen on ``host`` (on a free port by default) and yield the port."""
     runner = web.AppRunner(app_for(agent), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    site = web.TCPSite(runner, host, port, ssl_context=tls)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise OSError(exc.errno, f"the agent's endpoint cannot listen on {host} (the node's InternalIP; is it an "
+                                 f"address of this host? --node-ip sets it): {exc.strerror}") from None
     try:
         yield site._server.sockets[0].getsockname()[1]
     finally:

@@ -6,6 +6,8 @@ terms. Pure: ConfigMaps and Secrets are fetched beforehand and handed in through
 - ``$(VAR)`` in command and args expands from the container's environment; ``$$`` escapes.
 - limits.memory and limits.cpu become the cgroup memory limit and CPU quota; requests.cpu (or the limit, when
   no request is given) becomes CPU shares, 1024 per core, as the kubelet computes them.
+- ``stdin``, ``stdinOnce`` and ``tty`` are the engine's open_stdin, stdin_once and tty: a stdin kept open for
+  ``kubectl attach``, and a terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from portside.agent.model import LABEL_ATTEMPT, LABEL_CLUSTER, LABEL_CONTAINER, LABEL_NAMESPACE, LABEL_POD, LABEL_UID
+from portside.agent.poddns import hostname
 from portside.api import cpu_millis, to_bytes
 from portside.api.models import Container, EnvVar, Pod
 from portside.engine import ContainerConfig
@@ -36,6 +39,9 @@ class Context:
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # values decoded
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> host path
+    etc_files: dict[str, str] = field(default_factory=dict)  # /etc/resolv.conf, /etc/hosts -> the pod's copy
+    service_env: dict[str, str] = field(default_factory=dict)  # the Services' variables (``servicelinks``)
+    read_only: frozenset[str] = frozenset()  # volumes every mount of which is read-only (a claim's readOnly)
 
 
 def field_value(path: str, ctx: Context) -> str:
@@ -90,8 +96,9 @@ def _env_from(container: Container, ctx: Context) -> dict[str, str]:
 
 
 def environment(container: Container, ctx: Context) -> dict[str, str]:
-    """envFrom first, then env in order (a later entry may refer to an earlier one with ``$(NAME)``)."""
-    env = _env_from(container, ctx)
+    """The Services' variables, then envFrom, then env in order, each overriding what came before (a later entry
+    may refer to an earlier one, or to a Service's variable, with ``$(NAME)``)."""
+    env = {**ctx.service_env, **_env_from(container, ctx)}
     for var in container.env or []:
         value = env_value(var, ctx, env)
         if value is not None:
@@ -109,12 +116,14 @@ def expand(text: str, env: dict[str, str]) -> str:
 
 
 def mounts(container: Container, ctx: Context) -> list[str]:
-    out = []
+    """The pod's /etc files first, then its volumes (a volume mounted on one of those paths wins, as on
+    Kubernetes)."""
+    out = [f"{source}:{target}" for target, source in ctx.etc_files.items()]
     for vm in container.volume_mounts or []:
         if vm.name not in ctx.volumes:
             raise ConfigError(f"volumeMount {vm.name!r} names no volume of the pod")
         source = ctx.volumes[vm.name].rstrip("/") + ("/" + vm.sub_path.strip("/") if vm.sub_path else "")
-        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only else ""))
+        out.append(f"{source}:{vm.mount_path}" + (":ro" if vm.read_only or vm.name in ctx.read_only else ""))
     return out
 
 
@@ -160,6 +169,7 @@ def config(container: Container, ctx: Context) -> ContainerConfig:
     return ContainerConfig(
         image=container.image, entrypoint=command, cmd=args if command is None else (args or []),
         env=[f"{k}={v}" for k, v in env.items()], workdir=container.working_dir or "",
-        name=engine_name(container, ctx), hostname=(ctx.pod.spec.hostname or ctx.pod.metadata.name)[:63],
+        name=engine_name(container, ctx), hostname=hostname(ctx.pod),
         volumes=mounts(container, ctx), network=f"ns:{ctx.netns}", labels=labels(container, ctx),
-        **resources(container), **security(container, ctx.pod))
+        open_stdin=bool(container.stdin), stdin_once=bool(container.stdin and container.stdin_once),
+        tty=bool(container.tty), **resources(container), **security(container, ctx.pod))

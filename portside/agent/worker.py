@@ -83,9 +83,11 @@ class Worker:
             self.fenced = on
             self.wake.set()
 
-    def adopt(self, runs: list[Run]) -> None:
-        """Runs found in the engine at start-up. A running one keeps the readiness the pod's status shows for
-        it until its probes say otherwise, so restarting the agent does not flap the pod out of its Services."""
+    def adopt(self, runs: list[Run], address: str = "") -> None:
+        """Runs found in the engine at start-up, in the sandbox at ``address``. A running one keeps the readiness
+        the pod's status shows for it until its probes say otherwise, so restarting the agent does not flap the
+        pod out of its Services; its probes dial the sandbox's address, known before they start."""
+        self.ip = self.ip or address
         self.runs.update({r.cid: r for r in runs})
         reported = {s.container_id: s for s in (self.reported and self.reported.container_statuses) or []}
         for run in runs:
@@ -217,7 +219,9 @@ class Worker:
         except (RunError, Waiting) as exc:
             self.waiting[name] = (exc.reason, str(exc))
             # An image failure's Event says its reason (the pull's own Event had the detail); others the error.
-            self._event(events.failed(exc.reason if exc.reason in IMAGE_REASONS else str(exc)), name)
+            if not getattr(exc, "silent", False):
+                said = getattr(exc, "said", None)
+                self._event(said or events.failed(exc.reason if exc.reason in IMAGE_REASONS else str(exc)), name)
             self.timers[name] = time.time() + getattr(exc, "retry", CONFIG_RETRY_S)
             return
         self.waiting.pop(name, None)

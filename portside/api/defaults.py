@@ -7,10 +7,14 @@ nothing, which keeps updates and patches from drifting.
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["apply_defaults", "pull_policy", "DEFAULTERS"]
+from .limitrange import default_item
+
+__all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
+           "DEFAULT_CPU_UTILIZATION", "cpu_utilization_target"]
 
 _PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 
@@ -111,6 +115,53 @@ def _replicaset(obj: dict[str, Any]) -> None:
     _template(obj)
 
 
+def _daemonset(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(obj)
+
+
+def _statefulset(obj: dict[str, Any]) -> None:
+    """Kubernetes' defaults: an unset strategy becomes RollingUpdate with partition 0 (a RollingUpdate named without
+    ``rollingUpdate`` stays without it), claims are retained, and each claim template gets a claim's defaults."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+        strategy.setdefault("rollingUpdate", {})
+    if strategy["type"] == "RollingUpdate" and strategy.get("rollingUpdate") is not None:
+        strategy["rollingUpdate"].setdefault("partition", 0)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    spec.setdefault("revisionHistoryLimit", 10)
+    for claim in spec.get("volumeClaimTemplates") or []:
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        claim_spec(claim.setdefault("spec", {}))
+    _template(obj)
+
+
+def _cronjob(obj: dict[str, Any]) -> None:
+    """Only the CronJob's own fields and the pod template's: the Job's defaults come when a Job is made."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+    job_spec.setdefault("template", {}).setdefault("metadata", {})
+    pod_spec(job_spec["template"].setdefault("spec", {}))
+
+
 def _job(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
@@ -159,20 +210,106 @@ def _namespace(obj: dict[str, Any]) -> None:
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
 
+def _limitrange(obj: dict[str, Any]) -> None:
+    for item in (obj.get("spec") or {}).get("limits") or []:
+        default_item(item)
+# What ``behavior`` fills in for a direction it leaves out, or for the fields of one it names (Kubernetes' v2
+# defaults). Scale-down has no default window here: the controller supplies its
+# --horizontal-pod-autoscaler-downscale-stabilization (300 s), so that flag keeps applying to such objects.
+SCALE_UP_RULES = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                  "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                               {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+SCALE_DOWN_RULES = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+DEFAULT_CPU_UTILIZATION = 80  # the target of an autoscaler that names no metric
+
+
+def cpu_utilization_target(percent: int) -> dict[str, Any]:
+    """The v2 metric for "hold the pods' CPU at ``percent`` of their requests"."""
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                       "averageUtilization": percent}}}
+
+
+def _scaling_rules(given: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    rules = copy.deepcopy(defaults)
+    for key in ("stabilizationWindowSeconds", "selectPolicy", "policies"):
+        if given is not None and key in given:
+            rules[key] = given[key]
+    return rules
+
+
+def _hpa(obj: dict[str, Any]) -> None:
+    """minReplicas 1; no metric means 80 % CPU; a ``behavior`` given is completed in both directions."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [cpu_utilization_target(DEFAULT_CPU_UTILIZATION)]
+    behavior = spec.get("behavior")
+    if behavior is not None:
+        behavior["scaleUp"] = _scaling_rules(behavior.get("scaleUp"), SCALE_UP_RULES)
+        behavior["scaleDown"] = _scaling_rules(behavior.get("scaleDown"), SCALE_DOWN_RULES)
+
+
 def _priorityclass(obj: dict[str, Any]) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
+def claim_spec(spec: dict[str, Any]) -> None:
+    """A claim's (or a claim template's) spec."""
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def _pvc(obj: dict[str, Any]) -> None:
+    claim_spec(obj.setdefault("spec", {}))
+
+
+def _pv(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if "hostPath" in spec:
+        spec["hostPath"].setdefault("type", "")
+
+
+def _storageclass(obj: dict[str, Any]) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
+def _networkpolicy(obj: dict[str, Any]) -> None:
+    """As ``SetDefaults_NetworkPolicy``: every policy isolates for ingress, and for egress too when it has egress
+    rules, unless it names its types; ports are TCP unless they say otherwise; a missing podSelector is the
+    empty one (every pod of the namespace), which the API always shows."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("podSelector", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in rule.get("ports") or []:
+                port.setdefault("protocol", "TCP")
 
 
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
+    "DaemonSet": _daemonset,
+    "StatefulSet": _statefulset,
     "Job": _job,
+    "CronJob": _cronjob,
     "Service": _service,
     "Endpoints": _endpoints,
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "LimitRange": _limitrange,
+    "HorizontalPodAutoscaler": _hpa,
+    "PersistentVolume": _pv,
+    "PersistentVolumeClaim": _pvc,
+    "StorageClass": _storageclass,
+    "NetworkPolicy": _networkpolicy,
 }
 
 

@@ -1,5 +1,8 @@
 """The API server's write path for one object: decode, default, validate - ``prepare_create``/``prepare_update``.
 
+A version that is served but not stored (autoscaling/v1) is decoded against its own schema, then converted to the
+stored version, which the rest of the path sees: these functions return the object as it will be stored.
+
 Order matters and follows Kubernetes: the body is decoded against the schema first (wrong JSON types and unknown
 fields are reported before any rule runs), then the create/update strategy resets what clients may not set
 (status on kinds with a status subresource), then defaults, then validation. Generation, resourceVersion,
@@ -12,9 +15,10 @@ import copy
 import uuid
 from typing import Any
 
+from .conversion import to_stored
 from .defaults import apply_defaults
 from .errors import FieldError, Invalid, invalid
-from .resources import ResourceInfo
+from .resources import ResourceInfo, lookup
 from .schema import normalize, schema_of
 from .status import reset_status_on_create
 from .validation import Errs, validate, validate_status, validate_update
@@ -86,9 +90,21 @@ def _job_selector(obj: dict[str, Any], errs: Errs) -> None:
         template_labels.update({"batch.kubernetes.io/job-name": meta["name"], "job-name": meta["name"]})
 
 
+def _stored(info: ResourceInfo, obj: Any, old: dict[str, Any] | None, warnings: list[str] | None,
+            strict: bool) -> tuple[ResourceInfo, dict[str, Any]]:
+    """A served version's object in the stored version, and that version's resource (as they are for a stored
+    one). Decoding first reports bad fields by the paths the client sent."""
+    if info.is_stored:
+        return info, obj
+    stored_info = lookup(info.group, info.storage_version, info.plural)
+    assert stored_info is not None, f"{info.plural}.{info.group}: no stored version {info.storage_version}"
+    return stored_info, to_stored(info, decode(info, obj, warnings, strict), old)
+
+
 def prepare_create(info: ResourceInfo, obj: dict[str, Any], warnings: list[str] | None = None,
                    strict: bool = False) -> dict[str, Any]:
     """A new object as it will be stored (minus server-owned metadata); raises :class:`Invalid`."""
+    info, obj = _stored(info, obj, None, warnings, strict)
     clean = decode(info, obj, warnings, strict)
     reset_status_on_create(info.kind, clean)
     errs = Errs()
@@ -136,6 +152,7 @@ def _keep_allocations(new: dict[str, Any], old: dict[str, Any]) -> None:
 def prepare_update(info: ResourceInfo, new: dict[str, Any], old: dict[str, Any],
                    warnings: list[str] | None = None, strict: bool = False) -> dict[str, Any]:
     """The replacement for ``old``; immutable fields are checked and status is kept from ``old``."""
+    info, new = _stored(info, new, old, warnings, strict)
     clean = decode(info, new, warnings, strict)
     _keep_server_fields(info, clean, old)
     apply_defaults(info.kind, clean)
@@ -148,6 +165,7 @@ def prepare_update(info: ResourceInfo, new: dict[str, Any], old: dict[str, Any],
 def prepare_status_update(info: ResourceInfo, new: dict[str, Any], old: dict[str, Any],
                           warnings: list[str] | None = None) -> dict[str, Any]:
     """A ``/status`` write: everything from ``old`` except ``status``, which comes from ``new``."""
+    info, new = _stored(info, new, old, warnings, False)
     clean = decode(info, new, warnings)
     _raise(info, clean, validate_status(info.kind, clean))
     result = copy.deepcopy(old)

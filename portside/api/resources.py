@@ -10,14 +10,20 @@ from dataclasses import dataclass, field
 
 from . import models
 
-__all__ = ["ResourceInfo", "RESOURCES", "lookup", "by_kind", "ALL_VERBS"]
+__all__ = ["ResourceInfo", "RESOURCES", "lookup", "by_kind", "ALL_VERBS", "POD_METRICS", "NODE_METRICS"]
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
 
 @dataclass(frozen=True, eq=False)
 class ResourceInfo:
-    """One served resource. ``model`` is its typed class; ``subresources`` are e.g. {"status", "scale"}."""
+    """One served resource. ``model`` is its typed class; ``subresources`` are e.g. {"status", "scale"}.
+
+    ``storage_version`` is set on a version that is served but not stored: its objects live in that version
+    (under the same keys, since keys name the group and plural only) and the API server converts each one in and
+    out (``api.conversion``). Whatever walks every kind once (the garbage collector, a namespace's deletion)
+    walks the stored versions only.
+    """
 
     group: str
     version: str
@@ -31,6 +37,7 @@ class ResourceInfo:
     list_kind: str = ""
     categories: tuple[str, ...] = ()
     model: type = field(default=object, repr=False)
+    storage_version: str = ""
 
     @property
     def api_version(self) -> str:
@@ -42,15 +49,19 @@ class ResourceInfo:
         return self.api_version
 
     @property
+    def is_stored(self) -> bool:
+        return not self.storage_version
+
+    @property
     def has_spec(self) -> bool:
         return "spec" in getattr(self.model, "__dataclass_fields__", {})
 
 
 def _info(group: str, kind: str, plural: str, model: type, *, namespaced: bool = True, version: str = "v1",
           short: tuple[str, ...] = (), verbs: tuple[str, ...] = ALL_VERBS, sub: tuple[str, ...] = (),
-          categories: tuple[str, ...] = ()) -> ResourceInfo:
+          categories: tuple[str, ...] = (), stored_as: str = "") -> ResourceInfo:
     return ResourceInfo(group, version, kind, plural, kind.lower(), namespaced, short, verbs, frozenset(sub),
-                        kind + "List", categories, model)
+                        kind + "List", categories, model, stored_as)
 
 
 _NS_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
@@ -66,20 +77,46 @@ RESOURCES: list[ResourceInfo] = [
     _info("", "ConfigMap", "configmaps", models.ConfigMap, short=("cm",)),
     _info("", "Secret", "secrets", models.Secret),
     _info("", "Event", "events", models.Event, short=("ev",)),
+    _info("", "ResourceQuota", "resourcequotas", models.ResourceQuota, short=("quota",), sub=("status",)),
+    _info("", "LimitRange", "limitranges", models.LimitRange, short=("limits",)),
     _info("apps", "Deployment", "deployments", models.Deployment, short=("deploy",), sub=("status", "scale"),
           categories=("all",)),
     _info("apps", "ReplicaSet", "replicasets", models.ReplicaSet, short=("rs",), sub=("status", "scale"),
           categories=("all",)),
+    _info("apps", "DaemonSet", "daemonsets", models.DaemonSet, short=("ds",), sub=("status",), categories=("all",)),
+    _info("apps", "StatefulSet", "statefulsets", models.StatefulSet, short=("sts",), sub=("status", "scale"),
+          categories=("all",)),
+    _info("apps", "ControllerRevision", "controllerrevisions", models.ControllerRevision),
     _info("batch", "Job", "jobs", models.Job, sub=("status",), categories=("all",)),
+    _info("batch", "CronJob", "cronjobs", models.CronJob, short=("cj",), sub=("status",), categories=("all",)),
     _info("scheduling.k8s.io", "PriorityClass", "priorityclasses", models.PriorityClass, namespaced=False,
           short=("pc",)),
     _info("coordination.k8s.io", "Lease", "leases", models.Lease),
     _info("policy", "PodDisruptionBudget", "poddisruptionbudgets", models.PodDisruptionBudget, short=("pdb",),
           sub=("status",)),
+    # v2 first: the preferred version discovery announces, and the one by_kind and short names resolve to.
+    _info("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", models.HorizontalPodAutoscaler,
+          version="v2", short=("hpa",), sub=("status",), categories=("all",)),
+    _info("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", models.HorizontalPodAutoscalerV1,
+          short=("hpa",), sub=("status",), categories=("all",), stored_as="v2"),
+    _info("", "PersistentVolume", "persistentvolumes", models.PersistentVolume, namespaced=False, short=("pv",),
+          sub=("status",)),
+    _info("", "PersistentVolumeClaim", "persistentvolumeclaims", models.PersistentVolumeClaim, short=("pvc",),
+          sub=("status",)),
+    _info("storage.k8s.io", "StorageClass", "storageclasses", models.StorageClass, namespaced=False,
+          short=("sc",)),
+    _info("networking.k8s.io", "NetworkPolicy", "networkpolicies", models.NetworkPolicy, short=("netpol",)),
 ]
 
+# metrics.k8s.io: computed from the agents' samples on each request, never stored (apiserver/metricsapi.py), so
+# not among RESOURCES; described here so that the typed client reads them like any other kind.
+POD_METRICS = ResourceInfo("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", True, verbs=("get", "list"),
+                           list_kind="PodMetricsList", model=models.PodMetrics)
+NODE_METRICS = ResourceInfo("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", False, verbs=("get", "list"),
+                            list_kind="NodeMetricsList", model=models.NodeMetrics)
+
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
-_BY_KIND = {(r.group, r.kind): r for r in RESOURCES}
+_BY_KIND = {(r.group, r.kind): r for r in RESOURCES if r.is_stored}
 
 
 def lookup(group: str, version: str, plural: str) -> ResourceInfo | None:
@@ -88,5 +125,6 @@ def lookup(group: str, version: str, plural: str) -> ResourceInfo | None:
 
 
 def by_kind(group: str, kind: str) -> ResourceInfo | None:
-    """The resource for a kind in a group, e.g. for ownerReferences (``apps``, ``ReplicaSet``)."""
+    """The resource for a kind in a group, e.g. for ownerReferences (``apps``, ``ReplicaSet``); of a kind served
+    in several versions, the stored one."""
     return _BY_KIND.get((group, kind))

@@ -54,11 +54,16 @@ def prop(json: str | None = None, *, doc: str = "", merge_key: str = "", strateg
     return dataclasses.field(default=None, metadata=meta)
 
 
-def model(package: str) -> Callable[[type], type]:
-    """Class decorator: a keyword-only dataclass plus the OpenAPI package its definition lives in."""
+def model(package: str, suffix: str = "") -> Callable[[type], type]:
+    """Class decorator: a keyword-only dataclass plus the OpenAPI package its definition lives in.
+
+    ``suffix`` is for a kind served in two versions: its older version's classes carry the suffix in Python
+    (``HorizontalPodAutoscalerV1`` beside the v2 ``HorizontalPodAutoscaler``) and drop it in their definition's
+    name (``io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler``)."""
 
     def wrap(cls: type) -> type:
         cls.__openapi_package__ = package  # type: ignore[attr-defined]
+        cls.__openapi_name__ = cls.__name__.removesuffix(suffix) if suffix else cls.__name__  # type: ignore
         return dataclass(kw_only=True)(cls)
 
     return wrap
@@ -81,7 +86,7 @@ class Node:
     @property
     def name(self) -> str:
         assert self.cls is not None
-        return f"{self.cls.__openapi_package__}.{self.cls.__name__}"  # type: ignore[attr-defined]
+        return f"{self.cls.__openapi_package__}.{self.cls.__openapi_name__}"  # type: ignore[attr-defined]
 
 
 @dataclass(eq=False)

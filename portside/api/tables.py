@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .conversion import from_stored
 from .printers import PRINTERS, Column
 from .resources import ResourceInfo
 from .timefmt import age, human_duration
@@ -34,16 +35,17 @@ def _row_object(obj: dict[str, Any], include_object: str) -> dict[str, Any] | No
 
 def table(info: ResourceInfo, objs: list[dict[str, Any]], include_object: str = "Metadata",
           now: dt.datetime | None = None, resource_version: str = "") -> dict[str, Any]:
-    """A Table of ``objs``; ``include_object`` is the ``includeObject`` query value (None, Metadata, Object)."""
+    """A Table of ``objs`` (as stored: the printers read the stored version, whichever ``info`` serves);
+    ``include_object`` is the ``includeObject`` query value (None, Metadata, Object)."""
     now = now or dt.datetime.now(dt.UTC)
     printer = PRINTERS.get(info.kind)
     columns = [_NAME, *printer.columns] if printer else [_NAME, _AGE_COLUMN]
     rows = []
     for obj in objs:
-        name = (obj.get("metadata") or {}).get("name", "")
+        name = printer.name(obj) if printer and printer.name else (obj.get("metadata") or {}).get("name", "")
         cells = printer.cells(obj, now) if printer else [age((obj.get("metadata") or {}).get("creationTimestamp"), now)]
         row: dict[str, Any] = {"cells": [name, *cells]}
-        embedded = _row_object(obj, include_object)
+        embedded = _row_object(from_stored(info, obj) if include_object == "Object" else obj, include_object)
         if embedded is not None:
             row["object"] = embedded
         rows.append(row)

@@ -40,9 +40,12 @@ def _wants_node_ports(spec: dict[str, Any]) -> bool:
     return spec.get("type") in ("NodePort", "LoadBalancer")
 
 
+STATIC_BAND = 256  # the lowest addresses, left to Services that ask for one (KEP-3070): kubernetes, kube-dns
+
+
 def _random_ip() -> str:
-    # Skip the network address and the first host, which the "kubernetes" Service holds.
-    return str(SERVICE_RANGE[random.randrange(2, SERVICE_RANGE.num_addresses - 1)])
+    # Above the static band, so that a random pick never takes an address a well-known Service asks for later.
+    return str(SERVICE_RANGE[random.randrange(STATIC_BAND, SERVICE_RANGE.num_addresses - 1)])
 
 
 def assign(spec: dict[str, Any]) -> set[str]:

@@ -12,11 +12,13 @@ import logging
 
 from aiohttp import web
 
-from portside.apiserver import discovery, errors, exposition
+from portside.apiserver import discovery, errors, exposition, nodeproxy
+from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import USER, Authenticator, User
 from portside.apiserver.bootstrap import Bootstrap
 from portside.apiserver.handlers import Handlers, json_body, resolve, respond
 from portside.apiserver.metricsapi import MetricsAPI
+from portside.apiserver.nodecerts import ServingCertificates
 from portside.apiserver.pki import Credentials
 from portside.apiserver.registry import Registry
 
@@ -133,18 +135,26 @@ def make_app(registry: Registry, creds: Credentials, address: str, insecure: boo
                          nodes=join.credentials if join else None)
     app = web.Application(middlewares=[exposition.middleware(), _middleware(auth)],
                           client_max_size=MAX_BODY)
-    r = Routes(Handlers(registry, bookmark_every), address)
+    agents = AgentClient(creds)
+    r = Routes(Handlers(registry, agents, bookmark_every), address)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)
     if join is not None:
         join.routes(app)
+    ServingCertificates(creds).routes(app)
     app.router.add_get("/openapi/v2", r.openapi_v2)
     app.router.add_get("/openapi/v3", r.openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.*}", r.openapi_v3)
+
+    async def node_proxy(request: web.Request) -> web.StreamResponse:
+        return await nodeproxy.node_proxy(registry, agents, request)
+
+    for path in ("/api/v1/nodes/{name}/proxy", "/api/v1/nodes/{name}/proxy/{path:.*}"):  # before /api/{tail}
+        app.router.add_route("*", path, node_proxy)
     app.router.add_route("*", "/api", r.core)
     app.router.add_route("*", "/api/{tail:.*}", r.core)
-    metrics_api = MetricsAPI(registry)
+    metrics_api = MetricsAPI(registry, agents)
     metrics_api.routes(app)
     app.router.add_get("/metrics", exposition.Exposition(registry, metrics_api).serve)
     app.router.add_route("*", "/apis", r.groups)

@@ -122,7 +122,7 @@ class Deleter:
         """Remove everything in the namespace (what Kubernetes' namespace controller does, done inline)."""
         store = self.registry.store
         for info in api.RESOURCES:
-            if not info.namespaced:
+            if not info.namespaced or not info.is_stored:
                 continue
             for kv in (await store.list(list_prefix(info, namespace))).items:
                 obj = decode(kv)

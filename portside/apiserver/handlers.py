@@ -12,18 +12,20 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, watch
+from portside.apiserver import errors, nodeauth, nodeproxy, protobuf, query, streams, watch
+from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import USER
 from portside.apiserver.deletion import DeleteOptions, Deleter
 from portside.apiserver.eviction import Evictions
-from portside.apiserver.objects import Target, list_body
+from portside.apiserver.objects import Target, list_body, view
 from portside.apiserver.registry import Registry, WriteOptions
 from portside.apiserver.subresources import Subresources
 
 JSON = "application/json"
 READ_METHODS = ("GET", "HEAD")
 SUBRESOURCE_METHODS = {"status": ("GET", "PUT", "PATCH"), "scale": ("GET", "PUT", "PATCH"), "binding": ("POST",),
-                       "log": ("GET",), "exec": ("GET", "POST"), "eviction": ("POST",)}
+                       "log": ("GET",), "exec": ("GET", "POST"), "eviction": ("POST",),
+                       "attach": ("GET", "POST"), "portforward": ("GET", "POST")}
 
 
 def resolve(group: str, version: str, parts: list[str]) -> Target:
@@ -40,7 +42,8 @@ def resolve(group: str, version: str, parts: list[str]) -> Target:
         raise errors.route_not_found("/".join(parts))
     name = parts[1] if len(parts) > 1 else ""
     sub = parts[2] if len(parts) > 2 else ""
-    if sub and sub not in info.subresources and not (info.kind == "Pod" and sub in nodeproxy.CONNECT):
+    connect = nodeproxy.CONNECT | streams.CONNECT
+    if sub and sub not in info.subresources and not (info.kind == "Pod" and sub in connect):
         raise errors.route_not_found(f"{info.plural}/{name}/{sub}")
     return Target(info, namespace, name, sub)
 
@@ -65,8 +68,10 @@ async def json_body(request: web.Request) -> Any:
     if ctype == protobuf.MEDIA_TYPE:
         try:
             return protobuf.decode(raw)
-        except protobuf.ProtobufError as exc:
+        except protobuf.UnsupportedKind as exc:
             raise errors.unsupported_media(ctype, [JSON, f"{protobuf.MEDIA_TYPE} ({exc})"]) from None
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(f"the protobuf request body cannot be decoded: {exc}") from None
     if ctype not in (JSON, "*/*", ""):
         raise errors.unsupported_media(ctype, [JSON, protobuf.MEDIA_TYPE])
     try:
@@ -80,12 +85,15 @@ def _write_options(request: web.Request) -> WriteOptions:
     if validation and validation not in ("Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{validation}": supported values: '
                                  f'"Ignore", "Strict", "Warn"')
-    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")))
+    user = request.get(USER)
+    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")),
+                        user=getattr(user, "name", "") or "")
 
 
 class Handlers:
-    def __init__(self, registry: Registry, bookmark_every: float = watch.BOOKMARK_EVERY) -> None:
-        self.registry, self.bookmark_every = registry, bookmark_every
+    def __init__(self, registry: Registry, agents: AgentClient, bookmark_every: float = watch.BOOKMARK_EVERY) -> None:
+        """``agents``: how pods/log and pods/exec reach the pod's node agent."""
+        self.registry, self.agents, self.bookmark_every = registry, agents, bookmark_every
         self.deleter = Deleter(registry)
         self.sub = Subresources(registry)
         self.evictions = Evictions(registry, self.deleter)
@@ -117,7 +125,7 @@ class Handlers:
         if query.wants_table(request.headers.get("Accept", "")):
             q = query.parse(t.info, request.query, request.headers.get("Accept", ""))
             return respond(query.table_bytes(t.info, [json.loads(kv.value)], q), content_type=query.TABLE_MEDIA)
-        return respond(kv.value)
+        return respond(view(t.info, kv.value))
 
     async def _list(self, request: web.Request, t: Target) -> web.Response:
         q = query.parse(t.info, request.query, request.headers.get("Accept", ""))
@@ -134,7 +142,7 @@ class Handlers:
             cont = query.encode_continue(revision, start)
         if q.as_table:
             return respond(query.table_bytes(t.info, objs, q, str(revision), cont), content_type=query.TABLE_MEDIA)
-        return respond(list_body(t.info, kept, revision, cont))
+        return respond(list_body(t.info, [view(t.info, b) for b in kept], revision, cont))
 
     async def _page(self, t: Target, revision: int, start: str, limit: int):
         from portside.store import Compacted
@@ -150,23 +158,23 @@ class Handlers:
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)
         body = await self.registry.create(t, await json_body(request), opts)
-        return respond(body, 201, warnings=opts.warnings)
+        return respond(view(t.info, body), 201, warnings=opts.warnings)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)
         body = await self.registry.update(t, await json_body(request), opts)
-        return respond(body, warnings=opts.warnings)
+        return respond(view(t.info, body), warnings=opts.warnings)
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         opts = _write_options(request)
         ctype = request.headers.get("Content-Type", "")
         body = await self.registry.patch(t, await request.read(), ctype, opts)
-        return respond(body, warnings=opts.warnings)
+        return respond(view(t.info, body), warnings=opts.warnings)
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
         body = await json_body(request) if request.can_read_body else {}
         opts = DeleteOptions.parse(body if isinstance(body, dict) else {}, request.query)
-        return respond(await self.deleter.delete(t, opts))
+        return respond(view(t.info, await self.deleter.delete(t, opts)))
 
     async def _deletecollection(self, request: web.Request, t: Target) -> web.Response:
         body = await json_body(request) if request.can_read_body else {}
@@ -176,7 +184,7 @@ class Handlers:
         _, objs = query.select(query.ListQuery(q.labels, q.fields, as_table=True), listed.items)
         names = [o["metadata"]["name"] for o in objs or []]
         done = await self.deleter.delete_collection(t.info, t.namespace, names, opts)
-        return respond(list_body(t.info, done, listed.revision))
+        return respond(list_body(t.info, [view(t.info, b) for b in done], listed.revision))
 
     async def _subresource(self, request: web.Request, t: Target) -> web.Response:
         if request.method not in SUBRESOURCE_METHODS.get(t.subresource, ()):
@@ -191,13 +199,20 @@ class Handlers:
             body = await json_body(request)
             return respond(await self.evictions.evict(t, body, bool(request.query.get("dryRun"))), 201)
         if t.subresource == "log":
-            return await nodeproxy.logs(self.registry, t, request)
+            return await nodeproxy.logs(self.registry, self.agents, t, request)
         if t.subresource == "exec":
             user = request.get(USER)
             if user is not None and user.read_only:
                 raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/exec": the read-only '
                                        f'token may only get, list and watch')
-            return await nodeproxy.exec_(self.registry, t, request)
+            return await nodeproxy.exec_(self.registry, self.agents, t, request)
+        if t.subresource in streams.CONNECT:
+            user = request.get(USER)
+            if user is not None and user.read_only:
+                raise errors.forbidden(f'User "{user.name}" cannot create resource "pods/{t.subresource}": the '
+                                       f'read-only token may only get, list and watch')
+            handler = streams.attach if t.subresource == "attach" else streams.portforward
+            return await handler(self.registry, self.agents, t, request)
         return await {"GET": self._get, "PUT": self._update, "PATCH": self._patch}[request.method](request, t)
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:

@@ -2,10 +2,10 @@
 ``kubectl top pods`` and ``kubectl top nodes`` work.
 
 Theory of operation. Every node's agent samples its containers once a period and serves the latest sample at
-``/stats/summary`` (the kubelet's Summary API shape) on the address its Node publishes
-(``status.daemonEndpoints.kubeletEndpoint.Port`` on the InternalIP). This module pulls those summaries, as
-metrics-server scrapes kubelets: the API server already reaches agents that way for logs and exec, so no agent
-writes usage into the store (which would turn every period of every node into a write and a watch event). A
+``/stats/summary`` (the kubelet's Summary API shape) on the address its Node publishes, over TLS both ways
+(``agents``). This module pulls those summaries from every node, joined ones included, as metrics-server
+scrapes kubelets: the API server already reaches agents that way for logs and exec, so no agent writes usage
+into the store (which would turn every period of every node into a write and a watch event). A
 node's summary is kept for ``CACHE_S`` so that a burst of requests costs one scrape; a node that does not answer
 within ``SCRAPE_TIMEOUT_S`` is left out, as metrics-server leaves out a node it cannot scrape.
 
@@ -27,8 +27,8 @@ from aiohttp import web
 
 from portside import api
 from portside.apiserver import errors
+from portside.apiserver.agents import AgentClient, endpoint
 from portside.apiserver.auth import USER
-from portside.apiserver.nodeproxy import agent_url
 from portside.apiserver.objects import list_prefix
 from portside.apiserver.registry import Registry
 
@@ -123,7 +123,8 @@ def pod_metrics(pod: dict[str, Any], summary: dict[str, Any], stamp: str) -> dic
 class Scraper:
     """Summaries of the nodes' agents, each kept ``CACHE_S``; concurrent asks for one node share one request."""
 
-    def __init__(self) -> None:
+    def __init__(self, agents: AgentClient) -> None:
+        self.agents = agents
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._pending: dict[str, asyncio.Future] = {}
 
@@ -144,17 +145,17 @@ class Scraper:
         return await asyncio.shield(pending)
 
     async def _fetch(self, name: str, node: dict[str, Any]) -> dict[str, Any] | None:
-        url = agent_url(node.get("status") or {})
-        if url is None:
+        to = endpoint(node)
+        if to is None:
             return None
         try:
             timeout = aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)
             async with aiohttp.ClientSession(timeout=timeout) as session, \
-                    session.get(f"{url}/stats/summary") as resp:
+                    self.agents.get(session, to, "/stats/summary") as resp:
                 resp.raise_for_status()
                 body = await resp.json()
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-            log.info("metrics: node %s (%s) did not answer: %s", name, url, exc)
+            log.info("metrics: node %s (%s) did not answer: %s", name, to.url, exc)
             self._cache.pop(name, None)
             return None
         self._cache[name] = (time.monotonic(), body)
@@ -164,9 +165,9 @@ class Scraper:
 # -- the handlers ---------------------------------------------------------------------------------------------
 
 class MetricsAPI:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, agents: AgentClient) -> None:
         self.registry = registry
-        self.scraper = Scraper()
+        self.scraper = Scraper(agents)
 
     def routes(self, app: web.Application) -> None:
         """Registered before the ``/apis/{tail}`` catch-all, which would look the group up among stored kinds."""

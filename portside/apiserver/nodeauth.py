@@ -3,11 +3,16 @@
 Kubernetes splits this between the Node authorizer, the NodeRestriction admission plugin and the ``system:node``
 role; here one rule table holds all of it, decided per request once the path is resolved:
 
-- read Nodes, Services, Endpoints, EndpointSlices and Namespaces (the agent and the service proxy follow them);
+- read Nodes, Services, Endpoints, EndpointSlices, Namespaces, PersistentVolumes and NetworkPolicies (the
+  agent, the service proxy and the network policy enforcer follow them; the agent mounts volumes and removes
+  the local-path volumes of its node);
 - create, update and patch its own Node and its status; its own Lease in ``kube-node-lease``;
-- list and watch pods only with the field selector ``spec.nodeName=NAME``; get, delete and write the status of
-  pods bound to it;
+- list and watch every pod (the node's network policy enforcer needs every pod's address, labels and ports,
+  wherever it runs, as the ``system:node`` role let kubelets read them; k3s gives its agents' embedded policy
+  controller a credential with the same rights); get, delete and write the status of pods bound to it;
 - get the ConfigMaps, Secrets and PersistentVolumeClaims that pods bound to it name (``api.references``);
+- delete a PersistentVolume the local-path provisioner made on this node once its claim is gone and its
+  reclaim policy is Delete (the agent has removed its directory);
 - create and update Events.
 
 Anything else is refused with a Kubernetes-shaped Forbidden naming user, verb and resource, with the reason.
@@ -21,7 +26,8 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
-from portside.api.models import Pod
+from portside.api import volumes
+from portside.api.models import Node, PersistentVolume, Pod
 from portside.api.references import referenced
 from portside.apiserver import errors, protobuf
 from portside.apiserver.auth import User
@@ -31,8 +37,9 @@ READ = frozenset({"get", "list", "watch"})
 WRITE = frozenset({"create", "update", "patch"})
 LEASE_NAMESPACE = "kube-node-lease"
 PODS = api.lookup("", "v1", "pods")
+NODES = api.lookup("", "v1", "nodes")
 READABLE = frozenset({("", "nodes"), ("", "services"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
-                      ("", "namespaces")})
+                      ("", "namespaces"), ("", "persistentvolumes"), ("networking.k8s.io", "networkpolicies")})
 REFERENCED = {"configmaps": 0, "secrets": 1}  # index into api.references.referenced's answer
 NO_RELATIONSHIP = "no relationship found between node '{node}' and this object"
 
@@ -63,6 +70,8 @@ async def _decide(registry, request: web.Request, node: str, t: Target, verb: st
         return await _referenced(registry, node, t, REFERENCED[plural])
     if plural == "persistentvolumeclaims" and verb == "get" and not sub:
         return await _claimed(registry, node, t)
+    if (group, plural) == ("", "persistentvolumes") and verb == "delete" and not sub:
+        return await _reclaimable(registry, node, t)
     if plural == "events" and group in ("", "events.k8s.io") and verb in WRITE:
         return
     raise Denied(f"a node may not {verb} {plural}{'/' + sub if sub else ''}")
@@ -85,9 +94,6 @@ async def _own_lease(request: web.Request, node: str, t: Target, verb: str) -> N
 
 async def _bound_pod(registry, request: web.Request, node: str, t: Target, verb: str) -> None:
     if verb in ("list", "watch") and not t.subresource:
-        selector = api.field_selector(request.query.get("fieldSelector"), PODS)
-        if selector.exact("spec.nodeName") != node:
-            raise Denied(f"node '{node}' may {verb} pods only with the field selector spec.nodeName={node}")
         return
     allowed = (verb in ("get", "delete") and not t.subresource) or \
         (t.subresource == "status" and verb in {"get", "update", "patch"})
@@ -121,6 +127,18 @@ async def _claimed(registry, node: str, t: Target) -> None:
         if t.name in claims:
             return
     raise Denied(NO_RELATIONSHIP.format(node=node))
+
+
+async def _reclaimable(registry, node: str, t: Target) -> None:
+    """A Released local-path volume of this node whose policy is Delete: the node removes what it holds."""
+    kv = await registry.store.get(key(t.info, "", t.name))
+    node_kv = await registry.store.get(key(NODES, "", node))
+    if kv is None or node_kv is None:
+        raise Denied(NO_RELATIONSHIP.format(node=node))
+    pv = PersistentVolume.from_dict(json.loads(kv.value))
+    if not volumes.reclaimable_on(pv, Node.from_dict(json.loads(node_kv.value))):
+        raise Denied(f"node '{node}' may only delete the Released local-path volumes with reclaim policy Delete "
+                     f"that live on it")
 
 
 async def _body_name(request: web.Request) -> str:

@@ -61,6 +61,18 @@ def decode(kv: KeyValue) -> dict[str, Any]:
     return json.loads(kv.value)
 
 
+def view(info: api.ResourceInfo, raw: bytes) -> bytes:
+    """A stored object's bytes as the version ``info`` serves shows them: the bytes themselves for the stored
+    version (no parse on the common path), converted for another (autoscaling/v1)."""
+    if info.is_stored:
+        return raw
+    return json.dumps(view_object(info, json.loads(raw)), separators=(",", ":")).encode()
+
+
+def view_object(info: api.ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+    return obj if info.is_stored else api.from_stored(info, obj)
+
+
 _stamp: tuple[int, str] = (0, "")  # the last second formatted, and its text
 
 

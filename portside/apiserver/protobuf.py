@@ -1,116 +1,75 @@
-"""Request bodies in Kubernetes' protobuf encoding, decoded to the JSON form everything else handles.
+"""Request bodies in Kubernetes' protobuf encoding, decoded whole to the JSON form everything else handles.
 
-Since 1.31 client-go's typed clients send built-in objects as ``application/vnd.kubernetes.protobuf``, so
-``kubectl create namespace|configmap|secret|service|deployment|job|priorityclass|pdb``, ``kubectl run`` and
-``kubectl drain`` (its Evictions) POST protobuf. Responses stay JSON (the same clients accept it). The envelope is the magic ``k8s\\0`` followed by a
-``runtime.Unknown`` whose ``raw`` is the object's message; field numbers below follow the published
-``generated.proto`` of k8s.io/api and k8s.io/apimachinery. Only the kinds and fields those commands produce are
-described; unknown fields are skipped, and zero values are dropped as Go's ``omitempty`` JSON would drop them.
+What arrives as protobuf: client-go's typed clients send ``application/vnd.kubernetes.protobuf`` and ask for
+``application/vnd.kubernetes.protobuf,application/json``. In kubectl 1.32 those are ``kubectl create`` of a
+namespace, configmap, secret, service, deployment, job (also ``--from=cronjob/NAME``, which copies the whole job
+template), cronjob, priorityclass and poddisruptionbudget; ``kubectl debug --copy-to`` and ``debug node/`` (a whole
+Pod); ``kubectl autoscale`` (an autoscaling/v1 HorizontalPodAutoscaler), ``kubectl drain`` (Evictions) and ``kubectl
+auth can-i`` (SelfSubjectAccessReview). ``kubectl run``, ``create -f``, ``apply``, ``replace``, ``expose`` and every
+patch send JSON. Responses are JSON: the same clients accept it, so nothing is encoded in protobuf here but the
+OpenAPI v2 document (:mod:`.openapi_proto`).
+
+The envelope is the magic ``k8s\\0`` and a ``runtime.Unknown`` (typeMeta 1, raw 2) whose ``raw`` is the
+object's message. Every kind the server serves is accepted, and decoded completely: the decoder walks the kind's
+typed model (field names and types) with the field numbers of :mod:`.protobuf_fields` in hand. A field the model
+does not have is refused with a 400 naming the field number, its message and where it was, so a body is never
+stored with part of it silently dropped; the same object in JSON would be refused by ``fieldValidation=Strict``,
+which kubectl sends. Zero values follow what encoding/json makes of the same Go object (see
+:mod:`.protobuf_fields`), so a client gets the same result whichever of the two encodings it sends.
+A kind without numbers here is refused with 415 Unsupported Media Type; client-go does not retry that as JSON
+(kubectl simply fails), which is why every served kind is described rather than some refused.
 
 The encoding half (:func:`varint`, :func:`field`) is the wire format alone, without message tables: the OpenAPI v2
-document kubectl asks for as protobuf (:mod:`.openapi_proto`) is built from it.
+document kubectl asks for as protobuf is built from it.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
+import json
 import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
+
+from portside import api
+from portside.api import models
+from portside.api.schema import Node, schema_of
+from portside.apiserver.protobuf_fields import AUTHORIZATION, AUTOSCALING, CORE, MESSAGES, META, POLICY
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
+VARINT, FIXED64, BYTES, FIXED32 = 0, 1, 2, 5
 
-# message -> {field number: (json name, type, mode)}; mode: "" | "repeated" | "map" | "inline"
-S, I, B, BYTES, Q, T, IOS = "string", "int", "bool", "bytes", "quantity", "time", "intstr"
-SCHEMA: dict[str, dict[int, tuple[str, str, str]]] = {
-    "Unknown": {1: ("typeMeta", "TypeMeta", ""), 2: ("raw", BYTES, ""), 3: ("contentEncoding", S, ""),
-                4: ("contentType", S, "")},
-    "TypeMeta": {1: ("apiVersion", S, ""), 2: ("kind", S, "")},
-    "ObjectMeta": {1: ("name", S, ""), 2: ("generateName", S, ""), 3: ("namespace", S, ""), 5: ("uid", S, ""),
-                   6: ("resourceVersion", S, ""), 7: ("generation", I, ""), 11: ("labels", S, "map"),
-                   12: ("annotations", S, "map"), 13: ("ownerReferences", "OwnerReference", "repeated"),
-                   14: ("finalizers", S, "repeated")},
-    "OwnerReference": {1: ("kind", S, ""), 3: ("name", S, ""), 4: ("uid", S, ""), 5: ("apiVersion", S, ""),
-                       6: ("controller", B, ""), 7: ("blockOwnerDeletion", B, "")},
-    "LabelSelector": {1: ("matchLabels", S, "map"), 2: ("matchExpressions", "Requirement", "repeated")},
-    "Requirement": {1: ("key", S, ""), 2: ("operator", S, ""), 3: ("values", S, "repeated")},
-    "Namespace": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "NamespaceSpec", "")},
-    "NamespaceSpec": {1: ("finalizers", S, "repeated")},
-    "ConfigMap": {1: ("metadata", "ObjectMeta", ""), 2: ("data", S, "map"), 3: ("binaryData", BYTES, "map"),
-                  4: ("immutable", B, "")},
-    "Secret": {1: ("metadata", "ObjectMeta", ""), 2: ("data", BYTES, "map"), 3: ("type", S, ""),
-               4: ("stringData", S, "map"), 5: ("immutable", B, "")},
-    "Service": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "ServiceSpec", "")},
-    "ServiceSpec": {1: ("ports", "ServicePort", "repeated"), 2: ("selector", S, "map"), 3: ("clusterIP", S, ""),
-                    4: ("type", S, ""), 5: ("externalIPs", S, "repeated"), 7: ("sessionAffinity", S, ""),
-                    10: ("externalName", S, ""), 11: ("externalTrafficPolicy", S, ""),
-                    18: ("clusterIPs", S, "repeated")},
-    "ServicePort": {1: ("name", S, ""), 2: ("protocol", S, ""), 3: ("port", I, ""), 4: ("targetPort", IOS, ""),
-                    5: ("nodePort", I, "")},
-    "Pod": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "PodSpec", "")},
-    "PodTemplateSpec": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "PodSpec", "")},
-    "PodSpec": {2: ("containers", "Container", "repeated"), 3: ("restartPolicy", S, ""),
-                4: ("terminationGracePeriodSeconds", I, ""), 5: ("activeDeadlineSeconds", I, ""),
-                6: ("dnsPolicy", S, ""), 7: ("nodeSelector", S, "map"), 8: ("serviceAccountName", S, ""),
-                10: ("nodeName", S, ""), 11: ("hostNetwork", B, ""), 19: ("schedulerName", S, ""),
-                20: ("initContainers", "Container", "repeated"), 22: ("tolerations", "Toleration", "repeated"),
-                24: ("priorityClassName", S, ""), 25: ("priority", I, "")},
-    "Container": {1: ("name", S, ""), 2: ("image", S, ""), 3: ("command", S, "repeated"),
-                  4: ("args", S, "repeated"), 5: ("workingDir", S, ""), 6: ("ports", "ContainerPort", "repeated"),
-                  7: ("env", "EnvVar", "repeated"), 8: ("resources", "ResourceRequirements", ""),
-                  13: ("terminationMessagePath", S, ""), 14: ("imagePullPolicy", S, ""), 16: ("stdin", B, ""),
-                  17: ("stdinOnce", B, ""), 18: ("tty", B, ""), 20: ("terminationMessagePolicy", S, "")},
-    "ContainerPort": {1: ("name", S, ""), 2: ("hostPort", I, ""), 3: ("containerPort", I, ""),
-                      4: ("protocol", S, ""), 5: ("hostIP", S, "")},
-    "EnvVar": {1: ("name", S, ""), 2: ("value", S, ""), 3: ("valueFrom", "EnvVarSource", "")},
-    "EnvVarSource": {1: ("fieldRef", "FieldRef", ""), 3: ("configMapKeyRef", "KeyRef", ""),
-                     4: ("secretKeyRef", "KeyRef", "")},
-    "FieldRef": {1: ("apiVersion", S, ""), 2: ("fieldPath", S, "")},
-    "KeyRef": {1: ("", "LocalRef", "inline"), 2: ("key", S, ""), 3: ("optional", B, "")},
-    "LocalRef": {1: ("name", S, "")},
-    "ResourceRequirements": {1: ("limits", Q, "map"), 2: ("requests", Q, "map")},
-    "Toleration": {1: ("key", S, ""), 2: ("operator", S, ""), 3: ("value", S, ""), 4: ("effect", S, ""),
-                   5: ("tolerationSeconds", I, "")},
-    "Deployment": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "DeploymentSpec", "")},
-    "DeploymentSpec": {1: ("replicas", I, ""), 2: ("selector", "LabelSelector", ""),
-                       3: ("template", "PodTemplateSpec", ""), 4: ("strategy", "Strategy", ""),
-                       5: ("minReadySeconds", I, ""), 6: ("revisionHistoryLimit", I, ""), 7: ("paused", B, ""),
-                       9: ("progressDeadlineSeconds", I, "")},
-    "Strategy": {1: ("type", S, ""), 2: ("rollingUpdate", "RollingUpdate", "")},
-    "RollingUpdate": {1: ("maxUnavailable", IOS, ""), 2: ("maxSurge", IOS, "")},
-    "Job": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "JobSpec", "")},
-    "JobSpec": {1: ("parallelism", I, ""), 2: ("completions", I, ""), 3: ("activeDeadlineSeconds", I, ""),
-                4: ("selector", "LabelSelector", ""), 5: ("manualSelector", B, ""),
-                6: ("template", "PodTemplateSpec", ""), 7: ("backoffLimit", I, ""),
-                8: ("ttlSecondsAfterFinished", I, ""), 9: ("completionMode", S, ""), 10: ("suspend", B, "")},
-    "PriorityClass": {1: ("metadata", "ObjectMeta", ""), 2: ("value", I, ""), 3: ("globalDefault", B, ""),
-                      4: ("description", S, ""), 5: ("preemptionPolicy", S, "")},
-    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "AccessReviewSpec", "")},
-    "AccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes", "")},
-    "ResourceAttributes": {1: ("namespace", S, ""), 2: ("verb", S, ""), 3: ("group", S, ""), 4: ("version", S, ""),
-                           5: ("resource", S, ""), 6: ("subresource", S, ""), 7: ("name", S, "")},
-    "PodDisruptionBudget": {1: ("metadata", "ObjectMeta", ""), 2: ("spec", "PodDisruptionBudgetSpec", "")},
-    "PodDisruptionBudgetSpec": {1: ("minAvailable", IOS, ""), 2: ("selector", "LabelSelector", ""),
-                                3: ("maxUnavailable", IOS, ""), 4: ("unhealthyPodEvictionPolicy", S, "")},
-    "Eviction": {1: ("metadata", "ObjectMeta", ""), 2: ("deleteOptions", "DeleteOptions", "")},
-    "DeleteOptions": {1: ("gracePeriodSeconds", I, ""), 2: ("preconditions", "Preconditions", ""),
-                      3: ("orphanDependents", B, ""), 4: ("propagationPolicy", S, ""), 5: ("dryRun", S, "repeated")},
-    "Preconditions": {1: ("uid", S, ""), 2: ("resourceVersion", S, "")},
-    "Quantity": {1: ("string", S, "")},
-    "Time": {1: ("seconds", I, ""), 2: ("nanos", I, "")},
-    "IntOrString": {1: ("type", I, ""), 2: ("intVal", I, ""), 3: ("strVal", S, "")},
-    "MapEntry": {1: ("key", S, ""), 2: ("value", BYTES, "")},
+
+
+def _package(group: str, version: str) -> str:
+    """The protobuf package of an API group's version: ``k8s.io.api.apps.v1``, ``k8s.io.api.storage.v1``."""
+    return f"k8s.io.api.{group.split('.')[0] if group else 'core'}.{version}"
+
+
+# (apiVersion, kind) -> (model, protobuf package): every served kind, and the kinds that arrive as request bodies
+# only (subresources, a question, an Eviction also from older clients). DeleteOptions comes in any group's version.
+KINDS: dict[tuple[str, str], tuple[type, str]] = {
+    **{(info.api_version, info.kind): (info.model, _package(info.group, info.version)) for info in api.RESOURCES},
+    ("autoscaling/v1", "Scale"): (models.Scale, AUTOSCALING), ("v1", "Binding"): (models.Binding, CORE),
+    ("policy/v1", "Eviction"): (models.Eviction, POLICY), ("policy/v1beta1", "Eviction"): (models.Eviction, POLICY),
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): (models.SelfSubjectAccessReview, AUTHORIZATION),
 }
-KINDS = ("Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "PriorityClass",
-         "SelfSubjectAccessReview", "PodDisruptionBudget", "Eviction")
-# Optional fields (pointers in Go) whose zero is a value: an eviction with grace 0, a budget of 0 pods.
-KEEP_ZERO = frozenset({"intVal", "gracePeriodSeconds", "minAvailable", "maxUnavailable"})
 
 
 class ProtobufError(ValueError):
-    pass
+    """The body is not a well-formed message of its kind, or carries a field this server does not support."""
 
+
+class UnsupportedKind(ProtobufError):
+    """The envelope names a kind that is not accepted in protobuf (the client should send JSON)."""
+
+
+# The wire format.
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
@@ -125,86 +84,297 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def fields(data: bytes):
+def fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
     """(field number, wire type, value) triples; value is an int (varint, fixed) or bytes (length-delimited)."""
     pos = 0
     while pos < len(data):
         tag, pos = _varint(data, pos)
         number, wire = tag >> 3, tag & 7
-        if wire == 0:
+        if wire == VARINT:
             value, pos = _varint(data, pos)
-        elif wire == 2:
+        elif wire == BYTES:
             length, pos = _varint(data, pos)
             value, pos = data[pos:pos + length], pos + length
-        elif wire in (1, 5):
-            size = 8 if wire == 1 else 4
+        elif wire in (FIXED64, FIXED32):
+            size = 8 if wire == FIXED64 else 4
             value, pos = int.from_bytes(data[pos:pos + size], "little"), pos + size
         else:
             raise ProtobufError(f"unsupported wire type {wire} for field {number}")
+        if pos > len(data):
+            raise ProtobufError(f"field {number} runs past the end of its message")
         yield number, wire, value
 
 
 def _signed(value: int) -> int:
+    """Go writes a negative int32 or int64 as its 64-bit two's complement."""
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _scalar(kind: str, value: Any) -> Any:
-    if kind == S:
-        return value.decode()
-    if kind == I:
-        return _signed(value)
-    if kind == B:
-        return bool(value)
-    if kind == BYTES:
-        return base64.b64encode(value).decode()
-    if kind == Q:
-        return message("Quantity", value).get("string", "0")
-    if kind == T:
-        seconds = message("Time", value).get("seconds", 0)
-        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if kind == IOS:
-        ios = message("IntOrString", value)
-        return ios.get("strVal", "") if ios.get("type") == 1 else ios.get("intVal", 0)
-    return message(kind, value)
+# Message descriptions: a model's fields by number, compiled once per message from its line of field numbers.
+
+@dataclass(frozen=True)
+class Slot:
+    """A model field on the wire: its JSON name and schema node, whether a zero is kept, and how to read it."""
+
+    name: str
+    node: Node
+    keep_zero: bool
+    as_type: str  # "" (from the node), "bytes", "json", "micro", or the message of an object field
+    package: str  # where the message of an object field is looked for first
 
 
-def _map_entry(kind: str, value: bytes) -> tuple[str, Any]:
-    entry = dict((n, v) for n, _, v in fields(value))
-    return entry.get(1, b"").decode(), _scalar(kind, entry.get(2, b"" if kind != I else 0))
+@dataclass(frozen=True)
+class Unmodelled:
+    """A Kubernetes field portside has no model field for; accepted only as the zero Go writes when unset."""
+
+    name: str
+    zero_allowed: bool
 
 
-def message(name: str, data: bytes) -> dict[str, Any]:
-    """Decode one message; zero values and empty collections are left out, as Go's omitempty JSON does."""
-    schema, out = SCHEMA[name], {}
-    for number, _, value in fields(data):
-        if number not in schema:
-            continue
-        key, kind, mode = schema[number]
-        if mode == "inline":
-            out.update(message(kind, value))
-        elif mode == "map":
-            k, v = _map_entry(kind, value)
-            out.setdefault(key, {})[k] = v
-        elif mode == "repeated":
-            out.setdefault(key, []).append(_scalar(kind, value))
-        else:
-            out[key] = _scalar(kind, value)
-    return {k: v for k, v in out.items() if v not in ("", 0, False, {}, []) or (k in KEEP_ZERO and v == 0)}
+@dataclass
+class Message:
+    """``slots`` by field number: a Slot, an Unmodelled field, or a Message Go embeds and JSON flattens."""
 
+    name: str
+    slots: dict[int, Slot | Unmodelled | Message] = dataclass_field(default_factory=dict)
+
+
+@functools.cache
+def describe(package: str, name: str, node: Node) -> Message:
+    """Message ``name`` of ``package`` (or of the one package that has it) by field number, its fields those of
+    ``node``'s model; compiled once, then cached."""
+    package = _owner(package, name)
+    msg = Message(f"{package}.{name}")
+    for token in MESSAGES[package][name].split():
+        _place(msg, package, node, token)
+    return msg
+
+
+def _owner(package: str, name: str) -> str:
+    if name in MESSAGES.get(package, {}):
+        return package
+    owners = [p for p, messages in MESSAGES.items() if name in messages]
+    if len(owners) != 1:
+        raise ProtobufError(f"no field numbers are known for message {name} of {package}")
+    return owners[0]
+
+
+def _place(msg: Message, package: str, node: Node, token: str) -> None:
+    """Put one token of a message line into ``msg``: ``@N=Embedded``, ``-name=N``, ``name=-`` or ``name=N``."""
+    key, _, spec = token.partition("=")
+    if key.startswith("@"):
+        _embedded(msg, package, key[1:]).name = f"{package}.{spec}"
+        return
+    if spec == "-":
+        return
+    number, _, as_type = spec.partition(":")
+    path = [int(n) for n in number.rstrip("!?").split(".")]
+    parent = _embedded(msg, package, ".".join(map(str, path[:-1]))) if len(path) > 1 else msg
+    if key.startswith("-"):
+        parent.slots[path[-1]] = Unmodelled(key[1:], not number.endswith("?"))
+    else:
+        parent.slots[path[-1]] = Slot(key, node.props[key].node, number.endswith("!"), as_type, package)
+
+
+def _embedded(msg: Message, package: str, path: str) -> Message:
+    """The embedded message at a dotted path of field numbers, made on first use."""
+    for number in (int(n) for n in path.split(".") if n):
+        inner = msg.slots.setdefault(number, Message(f"{package}.?"))
+        assert isinstance(inner, Message), f"{msg.name}: field {number} is both a field and an embedded struct"
+        msg = inner
+    return msg
+
+
+# Decoding.
 
 def decode(body: bytes) -> dict[str, Any]:
-    """The JSON-form object inside a protobuf request body; ProtobufError says what is unsupported."""
+    """The JSON-form object inside a protobuf request body; ProtobufError says what is unsupported or wrong."""
     if not body.startswith(MAGIC):
-        raise ProtobufError("missing the k8s protobuf envelope")
-    unknown = message("Unknown", body[len(MAGIC):])
-    type_meta = unknown.get("typeMeta") or {}
-    kind = type_meta.get("kind", "")
-    if kind not in KINDS:
-        raise ProtobufError(f"protobuf bodies are accepted for {', '.join(KINDS)}, not {kind or 'an unnamed kind'}; "
-                            f"send application/json")
-    obj = message(kind, base64.b64decode(unknown.get("raw", "")))
-    return {"apiVersion": type_meta.get("apiVersion", ""), "kind": kind, **obj}
+        raise ProtobufError("missing the k8s protobuf envelope (the magic bytes k8s\\0)")
+    envelope = {number: value for number, wire, value in fields(body[len(MAGIC):]) if wire == BYTES}
+    if envelope.get(3):
+        raise ProtobufError(f"the envelope's contentEncoding {envelope[3]!r} is not supported")
+    type_meta = {number: value.decode(errors="replace") for number, wire, value in fields(envelope.get(1, b""))
+                 if wire == BYTES}
+    api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")
+    model, package = _kind(api_version, kind)
+    obj = _decode_message(describe(package, kind, schema_of(model)), envelope.get(2, b""), "")
+    return {"apiVersion": api_version, "kind": kind, **obj}
 
+
+def _kind(api_version: str, kind: str) -> tuple[type, str]:
+    """The model and protobuf package of a body's kind; UnsupportedKind (415) for any other."""
+    if kind == "DeleteOptions":
+        return models.DeleteOptions, META
+    if (api_version, kind) not in KINDS:
+        accepted = ", ".join(sorted({k for _, k in KINDS} | {"DeleteOptions"}))
+        raise UnsupportedKind(f"protobuf bodies are accepted for {accepted} in the versions served, not "
+                              f"{kind or 'an unnamed kind'} in {api_version or 'no version'}; send application/json")
+    return KINDS[(api_version, kind)]
+
+
+def _decode_message(msg: Message, data: bytes, path: str) -> dict[str, Any]:
+    """One message as a JSON object; zero values dropped where Go's JSON would drop them."""
+    out: dict[str, Any] = {}
+    _fill(out, msg, data, path)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _fill(out: dict[str, Any], msg: Message, data: bytes, path: str) -> None:
+    for number, wire, value in fields(data):
+        slot = msg.slots.get(number)
+        if isinstance(slot, Slot):
+            _set(out, slot, wire, value, path)
+        elif isinstance(slot, Message):
+            _fill(out, slot, _expect(wire, BYTES, value, f"{path}: field {number} of {msg.name}"), path)
+        elif isinstance(slot, Unmodelled) and slot.zero_allowed and value in (0, b""):
+            continue
+        else:
+            what = f" ({slot.name})" if slot else ""
+            where = f"{path}: " if path else ""
+            raise ProtobufError(f"{where}field {number}{what} of {msg.name} is not supported by this server")
+
+
+def _set(out: dict[str, Any], slot: Slot, wire: int, value: Any, path: str) -> None:
+    child = f"{path}.{slot.name}" if path else slot.name
+    node = slot.node
+    if node.kind == "list":
+        items = out.setdefault(slot.name, [])
+        assert node.item is not None
+        if wire == BYTES and node.item.kind in ("integer", "boolean"):  # a packed repeated scalar
+            items.extend(_value(node.item, slot, VARINT, v, f"{child}[{len(items)}]")
+                         for v in _packed(value))
+        else:
+            items.append(_value(node.item, slot, wire, value, f"{child}[{len(items)}]"))
+    elif node.kind == "map":
+        assert node.item is not None
+        key, item = _map_entry(node.item, slot, value, child)
+        out.setdefault(slot.name, {})[key] = item
+    else:
+        decoded = _value(node, slot, wire, value, child)
+        omitted = node.kind in _SCALAR_WIRE and not slot.keep_zero and decoded in ("", 0, False)
+        earlier = out.get(slot.name)
+        out[slot.name] = _merged(earlier, decoded) if isinstance(earlier, dict) else None if omitted else decoded
+
+
+def _merged(earlier: dict[str, Any], later: Any) -> Any:
+    """A message field that comes twice is one message, the later one merged in (protobuf's rule: its scalars
+    win, its lists add, its messages and maps merge)."""
+    if not isinstance(later, dict):
+        return later
+    out = dict(earlier)
+    for key, value in later.items():
+        before = out.get(key)
+        if isinstance(before, dict) and isinstance(value, dict):
+            out[key] = _merged(before, value)
+        elif isinstance(before, list) and isinstance(value, list):
+            out[key] = before + value
+        else:
+            out[key] = value
+    return out
+
+
+def _packed(data: bytes) -> Iterator[int]:
+    pos = 0
+    while pos < len(data):
+        value, pos = _varint(data, pos)
+        yield value
+
+
+def _map_entry(item: Node, slot: Slot, data: bytes, path: str) -> tuple[str, Any]:
+    """A map field is a repeated entry message: key at field 1, value at field 2 (Go writes both)."""
+    entry = {number: (wire, value) for number, wire, value in fields(data)}
+    key_wire, key = entry.get(1, (BYTES, b""))
+    name = _text(_expect(key_wire, BYTES, key, path), path)
+    wire = _SCALAR_WIRE.get(item.kind, BYTES)
+    wire, value = entry.get(2, (wire, b"" if wire == BYTES else 0))
+    return name, _value(item, slot, wire, value, f"{path}[{name}]")
+
+
+# The wire type each model scalar kind arrives in; every other kind is a length-delimited message.
+_SCALAR_WIRE = {"string": BYTES, "integer": VARINT, "boolean": VARINT, "number": FIXED64}
+
+
+def _value(node: Node, slot: Slot, wire: int, value: Any, path: str) -> Any:
+    """One value of ``slot``'s field (``node``: the field's, or its items'): a scalar, or a message's JSON form."""
+    kind = node.kind
+    expected = _SCALAR_WIRE.get(kind, BYTES)
+    value = _expect(wire, expected, value, path)
+    if kind == "string":
+        return base64.b64encode(value).decode() if slot.as_type == "bytes" else _text(value, path)
+    if kind == "integer":
+        return _signed(value)
+    if kind == "boolean":
+        return bool(value)
+    if kind == "number":
+        return struct.unpack("<d", value.to_bytes(8, "little"))[0]
+    if kind == "object":
+        assert node.cls is not None
+        return _decode_message(describe(slot.package, slot.as_type or node.cls.__name__, node), value, path)
+    return _WELL_KNOWN[kind](value, slot, path)
+
+
+_WIRE_NAMES = {VARINT: "a varint", FIXED64: "a 64-bit number", BYTES: "length-delimited", FIXED32: "a 32-bit number"}
+
+
+def _expect(wire: int, expected: int, value: Any, where: str) -> Any:
+    """``value`` if it came in the wire type its field has; a message and a string never arrive as a varint."""
+    if wire != expected:
+        raise ProtobufError(f"{where or 'the object'}: {_WIRE_NAMES.get(wire, wire)} where the field is "
+                            f"{_WIRE_NAMES[expected]}")
+    return value
+
+
+def _text(value: bytes, path: str) -> str:
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        raise ProtobufError(f"{path}: a string that is not UTF-8") from None
+
+
+def _parts(value: bytes) -> dict[int, Any]:
+    return {number: v for number, _, v in fields(value)}
+
+
+def _quantity(value: bytes, slot: Slot, path: str) -> str:
+    """resource.Quantity: its canonical string at field 1 (what the JSON form is)."""
+    return _text(_parts(value).get(1, b"0"), path)
+
+
+def _time(value: bytes, slot: Slot, path: str) -> str | None:
+    """metav1.Time / MicroTime: seconds and nanos; a zero time is JSON's null, which the object leaves out."""
+    parts = _parts(value)
+    seconds, nanos = _signed(parts.get(1, 0)), parts.get(2, 0)
+    if not seconds and not nanos:
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC) + datetime.timedelta(microseconds=nanos // 1000)
+    if slot.as_type == "micro":
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _int_or_string(value: bytes, slot: Slot, path: str) -> int | str:
+    """intstr.IntOrString: type 1 is a string (strVal, field 3), else intVal (field 2)."""
+    parts = _parts(value)
+    return _text(parts.get(3, b""), path) if parts.get(1) == 1 else _signed(parts.get(2, 0))
+
+
+def _raw(value: bytes, slot: Slot, path: str) -> Any:
+    """A RawExtension or FieldsV1 (JSON bytes at field 1), or a message with a model of its own (DeleteOptions)."""
+    if slot.as_type != "json":
+        model = schema_of(getattr(models, slot.as_type))
+        return _decode_message(describe(slot.package, slot.as_type, model), value, path)
+    raw = _parts(value).get(1, b"")
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        raise ProtobufError(f"{path}: raw bytes that are not JSON") from None
+
+
+_WELL_KNOWN = {"quantity": _quantity, "date-time": _time, "int-or-string": _int_or_string, "any": _raw}
+
+
+# Encoding.
 
 def varint(value: int) -> bytes:
     """Base-128, low group first; a negative int is sent as its 64-bit two's complement (ten bytes), as Go does."""

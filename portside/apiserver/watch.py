@@ -16,7 +16,7 @@ from aiohttp import web
 
 from portside import api
 from portside.apiserver import errors, query
-from portside.apiserver.objects import list_prefix
+from portside.apiserver.objects import list_prefix, view
 from portside.store import Compacted, Event, EventType, Progress, Store
 
 BOOKMARK_EVERY = 5.0
@@ -41,15 +41,16 @@ class Watch:
         self.bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
 
     def render(self, kind: str, raw: bytes, prev: bytes | None = None) -> bytes | None:
+        """One event's line, the object as this watch's version shows it (``raw`` is as stored)."""
         if not self.q.filtered and not self.q.as_table:
-            return _line(kind, raw)
+            return _line(kind, view(self.info, raw))
         obj = json.loads(raw)
         kind = self._transition(kind, self.q.matches(obj), prev)
         if kind is None:
             return None
         if self.q.as_table:
-            raw = query.table_bytes(self.info, [obj], self.q)
-        return _line(kind, raw)
+            return _line(kind, query.table_bytes(self.info, [obj], self.q))
+        return _line(kind, view(self.info, raw))
 
     def _transition(self, kind: str, now: bool, prev: bytes | None) -> str | None:
         """As Kubernetes filters watches: entering the selection is ADDED, leaving it is DELETED."""

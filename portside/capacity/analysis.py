@@ -98,6 +98,7 @@ class Outlook:
     memory: fc.Forecast
     total_cpu: fc.Forecast
     total_memory: fc.Forecast
+    seasonality: fc.Seasonality
 
     @property
     def forecast_start(self) -> float:
@@ -105,11 +106,18 @@ class Outlook:
 
 
 def forecast(trace: Trace, horizon_h: int, model: str = "harmonic") -> Outlook:
-    fit = fc.MODELS[model]
+    """``model`` over the hourly history; a history too short for a daily cycle gets the flat forecast."""
     history = fc.hourly(trace)
+    season = fc.seasonality((trace.end - trace.start) / fc.HOUR)
+    if season.model == "none":
+        series = [trace.workloads[n] for n in history.names]
+        cpu = fc.flat([s.cpu for s in series], history.cpu, horizon_h)
+        memory = fc.flat([s.memory for s in series], history.memory, horizon_h)
+        return Outlook(history, horizon_h, cpu, memory, fc.summed(cpu), fc.summed(memory), season)
+    fit = fc.MODELS[model]
     return Outlook(history, horizon_h, fit(history.cpu, horizon_h), fit(history.memory, horizon_h),
                    fit(history.cpu.sum(axis=0, keepdims=True), horizon_h),
-                   fit(history.memory.sum(axis=0, keepdims=True), horizon_h))
+                   fit(history.memory.sum(axis=0, keepdims=True), horizon_h), season)
 
 
 def demand_at(trace: Trace, outlook: Outlook, target: float) -> tuple[np.ndarray, np.ndarray]:

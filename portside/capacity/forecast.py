@@ -8,7 +8,9 @@ trend and Fourier terms of the week (order 28, which holds the daily cycle's fir
 and 28 cycles a week, and the weekday/weekend modulation around them), built with statsmodels' deterministic
 terms (``DeterministicProcess``, ``Fourier``). The log makes growth multiplicative: a workload 10 % busier has a
 10 % taller daily peak. With less than two weeks of history the weekly terms are dropped for the daily cycle
-alone (Fourier order 4 over 24 h).
+alone (Fourier order 4 over 24 h). With less than two days there is no cycle to fit, and no trend worth
+extending a week (``seasonality`` says which, and why, for the output): ``flat`` forecasts each series at the
+mean of its fine-grained samples, with their spread as the bands.
 
 Why this and not MSTL + ETS (statsmodels) or statsforecast's AutoETS: every workload shares one design matrix,
 so 1,000 workloads are fitted by one least-squares solve in well under a second; statsmodels' MSTL + ETS costs
@@ -32,13 +34,42 @@ import numpy as np
 
 from portside.capacity.trace import Trace
 
-__all__ = ["HOUR", "MODELS", "WEEK_H", "Forecast", "Hourly", "demand_quantile", "fit", "fit_mstl_ets", "hourly", "mase",
-           "seasonal_naive"]
+__all__ = ["HOUR", "MODELS", "WEEK_H", "Forecast", "Hourly", "Seasonality", "demand_quantile", "fit", "fit_mstl_ets",
+           "flat", "hourly", "mase", "seasonal_naive", "seasonality", "summed"]
 
 HOUR = 3600.0
 WEEK_H = 168
 DAY_H = 24
 _Z80, _Z95 = 1.2816, 1.9600
+
+
+@dataclass(frozen=True)
+class Seasonality:
+    """Which cycles a history of ``history_h`` hours can show, and the sentence that says so in the output."""
+
+    model: str  # "weekly" (and daily), "daily", or "none"
+    history_h: float
+    note: str
+
+
+def _span(hours: float) -> str:
+    if hours >= 2 * DAY_H:
+        return f"{hours / DAY_H:.1f} days"
+    return f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+
+def seasonality(history_h: float) -> Seasonality:
+    """A cycle is fitted only when the history holds it twice: two weeks for the weekly one, two days for the
+    daily one."""
+    span = _span(history_h)
+    if history_h >= 2 * WEEK_H:
+        return Seasonality("weekly", history_h, f"weekly and daily seasonality, from {span} of history")
+    if history_h >= 2 * DAY_H:
+        return Seasonality("daily", history_h, f"daily seasonality only: {span} of history is shorter than the "
+                                               f"two weeks a weekly cycle needs")
+    return Seasonality("none", history_h, f"no seasonality: {span} of history is shorter than the two days a daily "
+                                          f"cycle needs, so the forecast is flat at the history's mean, with the "
+                                          f"spread of its samples as the bands, and no trend")
 
 
 @dataclass
@@ -138,6 +169,27 @@ def fit(y: np.ndarray, horizon_h: int) -> Forecast:
     return Forecast(point=back(centre), lo80=back(centre - _Z80 * spread), hi80=back(centre + _Z80 * spread),
                     lo95=back(centre - _Z95 * spread), hi95=back(centre + _Z95 * spread), fitted=back(fitted_z),
                     naive=seasonal_naive(y, horizon_h), slope=beta[trend].copy())
+
+
+def flat(samples: list[np.ndarray], y: np.ndarray, horizon_h: int) -> Forecast:
+    """For a history too short for any cycle: each row (``samples[w]``, its fine-grained values; ``y``, its
+    hourly means) forecast at its mean, the 80 % and 95 % bands the central 80 % and 95 % of its samples, no
+    trend (a slope fitted to hours of history is no guide to next week)."""
+    stats = np.array([[v.mean(), *np.quantile(v, [0.025, 0.1, 0.9, 0.975])] if len(v) else [0.0] * 5
+                      for v in samples]).reshape(len(samples), 5)
+
+    def ahead(column: int, hours: int = horizon_h) -> np.ndarray:
+        return np.repeat(stats[:, column:column + 1], hours, axis=1)
+
+    return Forecast(point=ahead(0), lo80=ahead(2), hi80=ahead(3), lo95=ahead(1), hi95=ahead(4),
+                    fitted=ahead(0, y.shape[1]), naive=seasonal_naive(y, horizon_h), slope=np.zeros(len(samples)))
+
+
+def summed(f: Forecast) -> Forecast:
+    """One row, the sum of ``f``'s rows (bands summed too: wider than the sum's own, on the safe side)."""
+    total = {k: getattr(f, k).sum(axis=0, keepdims=True) for k in ("point", "lo80", "hi80", "lo95", "hi95",
+                                                                   "fitted", "naive")}
+    return Forecast(**total, slope=np.zeros(1))
 
 
 def seasonal_naive(y: np.ndarray, horizon_h: int) -> np.ndarray:

@@ -100,6 +100,8 @@ def recommend(t: np.ndarray, cpu_per_replica: np.ndarray, memory_per_replica: np
     if oom_kills:
         mem_request = max(mem_request * (1 + OOM_BUMP), mem_request + OOM_MIN_BUMP)
         mem_limit = max(mem_limit * (1 + OOM_BUMP), mem_limit + OOM_MIN_BUMP)
-    return Recommendation(cpu_request=max(p90 * (1 + CPU_MARGIN), 0.001), cpu_limit=cpu.peak * (1 + CPU_MARGIN),
-                          memory_request=max(math.ceil(mem_request), 2**20), memory_limit=math.ceil(mem_limit),
+    cpu_request, memory_request = max(p90 * (1 + CPU_MARGIN), 0.001), max(math.ceil(mem_request), 2**20)
+    # the floors apply to the limits too: a limit below its request is a spec the API refuses
+    return Recommendation(cpu_request=cpu_request, cpu_limit=max(cpu.peak * (1 + CPU_MARGIN), cpu_request),
+                          memory_request=memory_request, memory_limit=max(math.ceil(mem_limit), memory_request),
                           cpu_p90=p90, memory_peak=peak, oom_killed=bool(oom_kills))

@@ -18,7 +18,11 @@ def _forecast_sections(data: dict) -> list[tuple[str, str]]:
                                        cluster["history_memory"], cluster["memory"]))]
     if data.get("backtest"):
         sections.append(("Backtest", f"<pre>{report.html.escape(str(data['backtest']))}</pre>"))
-    return sections
+    return [_season(data["seasonality"]), *sections]
+
+
+def _season(seasonality: dict) -> tuple[str, str]:
+    return "Seasonality", f"<p>{report.html.escape(seasonality['note'])}</p>"
 
 
 def _report_sections(data: dict) -> list[tuple[str, str]]:
@@ -37,7 +41,7 @@ def _plan_sections(data: dict) -> list[tuple[str, str]]:
     f = data["forecast"]
     history = f["history_cpu"]
     summary = report.table("plan", data).split("\n")[0]
-    sections = [("Plan", f"<p>{report.html.escape(summary)}</p>"),
+    sections = [("Plan", f"<p>{report.html.escape(summary)}</p>"), _season(f["seasonality"]),
                 ("Cluster cpu forecast (cores)",
                  report.forecast_chart("cluster cpu (cores)", f["start"] - len(history) * 3600, history,
                                        f["cluster_cpu"])),

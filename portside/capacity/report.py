@@ -61,11 +61,18 @@ def _series(f: fc.Forecast, row: int) -> dict:
 
 METHODS = {"harmonic": "log-linear trend + weekly Fourier terms (statsmodels deterministic terms), hourly",
            "mstl-ets": "MSTL (daily, weekly) + damped-trend ETS on the adjusted log-usage (statsmodels), hourly"}
+FLAT = "flat at the history's mean, bands from the spread of its samples (too little history for a cycle)"
+
+
+def _seasonality(outlook: Outlook) -> dict:
+    s = outlook.seasonality
+    return {"model": s.model, "history_h": round(s.history_h, 2), "note": s.note}
 
 
 def forecast_data(outlook: Outlook, backtest: dict | None = None, model: str = "harmonic") -> dict:
     return {"start": outlook.forecast_start, "step_s": fc.HOUR, "horizon_h": outlook.horizon_h,
-            "method": METHODS[model],
+            "method": METHODS[model] if outlook.seasonality.model != "none" else FLAT,
+            "seasonality": _seasonality(outlook),
             "baseline": "seasonal naive (same hour last week)",
             "backtest": backtest,
             "cluster": {"cpu": _series(outlook.total_cpu, 0), "memory": _series(outlook.total_memory, 0),
@@ -94,7 +101,8 @@ def backtest(trace: Trace, horizon_h: int, model: str = "harmonic") -> dict | No
 def plan_data(p: Plan, what_ifs: list[dict] | None = None) -> dict:
     out = report_plan(p)
     out["what_if"] = what_ifs or []
-    out["forecast"] = {"start": p.outlook.forecast_start, "cluster_cpu": _series(p.outlook.total_cpu, 0),
+    out["forecast"] = {"start": p.outlook.forecast_start, "seasonality": _seasonality(p.outlook),
+                       "cluster_cpu": _series(p.outlook.total_cpu, 0),
                        "cluster_memory": _series(p.outlook.total_memory, 0),
                        "history_cpu": _round(p.outlook.history.cpu.sum(axis=0))}
     return out
@@ -128,7 +136,7 @@ def table(kind: str, data: dict) -> str:
             s = w["cpu"]
             rows.append((w["workload"] + " cpu", cores(max(s["point"])),
                          f"{cores(max(s['lo95']))}-{cores(max(s['hi95']))}", cores(max(s["naive"]))))
-        text = _columns(rows)
+        text = _columns(rows) + _note(data["seasonality"])
         if data.get("backtest"):
             b = data["backtest"]
             text += (f"backtest on the last {b['held_out_h']} h: MASE {b['mase']} (seasonal naive {b['naive_mase']}); "
@@ -144,7 +152,12 @@ def table(kind: str, data: dict) -> str:
     for w in data["workloads"]:
         rows.append((w["workload"], str(w["planned_replicas"]), cores(w["pod_cpu"]), gib(w["pod_memory"]),
                      str(data["headroom"].get(w["workload"], 0))))
-    return "\n".join(lines) + "\n" + _columns(rows)
+    return "\n".join(lines) + "\n" + _columns(rows) + _note(data["forecast"]["seasonality"])
+
+
+def _note(seasonality: dict) -> str:
+    """A line under the table when the history was too short for every cycle."""
+    return "" if seasonality["model"] == "weekly" else f"note: {seasonality['note']}\n"
 
 
 def _pct(target: float) -> str:

@@ -74,6 +74,7 @@ class WorkloadSeries:
 class Trace:
     workloads: dict[str, WorkloadSeries] = field(default_factory=dict)
     step_s: float = 300.0
+    notes: list[str] = field(default_factory=list)  # what the source could not read, for the user
 
     @property
     def start(self) -> float:
@@ -86,12 +87,12 @@ class Trace:
 
     def window(self, start: float, end: float) -> Trace:
         out = {n: s.window(start, end) for n, s in self.workloads.items()}
-        return Trace({n: s for n, s in out.items() if len(s.t)}, self.step_s)
+        return Trace({n: s for n, s in out.items() if len(s.t)}, self.step_s, self.notes)
 
     def namespace(self, ns: str | None) -> Trace:
         if not ns:
             return self
-        return Trace({n: s for n, s in self.workloads.items() if s.namespace == ns}, self.step_s)
+        return Trace({n: s for n, s in self.workloads.items() if s.namespace == ns}, self.step_s, self.notes)
 
 
 def _fail(source: str, index: int, column: str, raw: object, expected: str) -> TraceError:

@@ -38,6 +38,8 @@ AGENT = Parser("agent", "--server https://HOST:PORT --token TOKEN [OPTIONS] | st
     flag("--node-monitor-grace", "node_monitor_grace", "value", "the server's --node-monitor-grace (default 5; "
          "must match it): cut off this long plus a Job pod's unreachable toleration, the pod is stopped here, "
          "as the server replaces it elsewhere", "SECONDS"),
+    flag("--resolv-conf", "resolv_conf", "value", "this node's resolver settings, for its cluster DNS's upstreams "
+                                                  "and pods of dnsPolicy Default (default /etc/resolv.conf)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the node has joined"),
 ], interspersed=True)
 STOP = Parser("agent stop", "--root DIR", [
@@ -95,10 +97,11 @@ def _options(opts: dict, root: str):
         except ValueError:
             raise InvalidArgument(f"agent: --node-ip: expected an IP address, got {node_ip!r}") from None
     token = opts["token"] or os.environ.get("PORTSIDE_TOKEN", "")
-    from portside.cli.cluster import metrics_period
+    from portside.cli.cluster import metrics_period, resolv_conf
     return AgentOptions(server, token, name, os.path.abspath(opts["root"] or root), node_ip,
                         parse_labels(opts["labels"]), parse_taints(opts["taints"]),
-                        metrics_period(opts["metrics_period"], "agent"), _grace(opts["node_monitor_grace"]))
+                        metrics_period(opts["metrics_period"], "agent"), _grace(opts["node_monitor_grace"]),
+                        resolv_conf(opts["resolv_conf"], "agent"))
 
 
 def _grace(value: str | None) -> float:

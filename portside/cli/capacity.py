@@ -1,5 +1,6 @@
 """``portside capacity report|forecast|plan``: right-sizing, demand forecasts and node plans from usage traces
-(``--trace FILE``) or, where the cluster keeps usage history, from live metrics."""
+(``--trace FILE``) or, without one, from the running cluster's usage history (``source.LiveSource``: the
+cluster of ``--kubeconfig``, ``$KUBECONFIG`` or ``--data-dir``'s, as ``portside top`` finds it)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ Run 'portside capacity COMMAND --help' for a command's options.
 
 _COMMON = [
     flag("--trace", "trace", "value", "usage trace CSV (timestamp,workload,cpu,memory[,replicas,cpu_request,"
-         "memory_request,oom_kills]) in place of live metrics", "FILE"),
+         "memory_request,oom_kills]) in place of the cluster's own history", "FILE"),
+    flag("--kubeconfig", "kubeconfig", "value", "the cluster to read without --trace (default: $KUBECONFIG or "
+         "DATA_DIR's)", "FILE"),
+    flag("--data-dir", "data_dir", "value", "the data directory 'up' was started with", "DIR"),
     flag("-n --namespace", "namespace", "value", "only workloads of this namespace", "NS"),
-    flag("--since", "since", "value", "only the last DURATION of the trace (e.g. 7d, 36h)", "DURATION"),
+    flag("--since", "since", "value", "only the last DURATION of the history (e.g. 7d, 36h)", "DURATION"),
     flag("-o --output", "output", "value", "table (default), json or html", "FORMAT"),
 ]
 PARSERS = {
@@ -82,12 +86,17 @@ def _options(command: str, argv: list[str]) -> dict:
 
 def _usage(opts: dict):
     from portside.capacity.source import LiveSource, TraceSource
+    from portside.cli.cluster import kubeconfig_path
 
-    source = TraceSource(opts["trace"]) if opts["trace"] else LiveSource()
+    source = TraceSource(opts["trace"]) if opts["trace"] else LiveSource(kubeconfig_path(opts))
     trace = source.usage(opts["namespace"], opts["since_s"])
+    for note in trace.notes:
+        sys.stderr.write(f"portside: capacity: {note}\n")
     if not trace.workloads:
         raise InvalidArgument("capacity: no workloads in the usage data" +
-                              (f" of namespace {opts['namespace']!r}" if opts["namespace"] else ""))
+                              (f" of namespace {opts['namespace']!r}" if opts["namespace"] else "") +
+                              ("" if opts["trace"] else " (the nodes have no usage history of a current workload "
+                                                        "yet: they sample every --metrics-period)"))
     return trace
 
 

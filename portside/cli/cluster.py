@@ -9,6 +9,7 @@ running, for the next ``up`` to adopt. ``down --purge`` then removes the cluster
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +50,19 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--leader-elect-retry-period", "retry_period", "value", "seconds (default 0.5)", "SECONDS"),
     flag("--metrics-period", "metrics_period", "value", "seconds between the agent's usage samples (default 10)",
          "SECONDS"),
+    flag("--horizontal-pod-autoscaler-sync-period", "hpa_sync_period", "value", "how often each autoscaler reads its "
+         "metrics and scales (seconds or a duration such as 15s; default 15s)", "DURATION"),
+    flag("--horizontal-pod-autoscaler-downscale-stabilization", "hpa_downscale_stabilization", "value",
+         "how long a scale-down waits for every recent recommendation to agree, for autoscalers whose behavior sets "
+         "no window of their own (default 5m)", "DURATION"),
+    flag("--horizontal-pod-autoscaler-tolerance", "hpa_tolerance", "value", "the usage-to-target ratio's distance "
+         "from 1 below which an autoscaler does not act (default 0.1)", "RATIO"),
+    flag("--resolv-conf", "resolv_conf", "value", "the node's resolver settings: the cluster DNS forwards names "
+                                                  "outside the cluster to its nameservers, and pods of dnsPolicy "
+                                                  "Default get it (default /etc/resolv.conf)", "FILE"),
+    flag("--pod-security-config", "pod_security_config", "value", "a PodSecurityConfiguration (or an "
+         "AdmissionConfiguration holding one): Pod Security defaults for unlabelled namespaces and exempt users, "
+         "namespaces and runtime classes (default: privileged, nothing exempt)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -67,6 +81,16 @@ def _fail(message: str, code: int = 125) -> int:
 
 def _data_dir(opts: dict) -> str:
     return os.path.abspath(opts["data_dir"] or os.environ.get("PORTSIDE_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def kubeconfig_path(opts: dict) -> str:
+    """The kubeconfig a cluster command uses: ``--kubeconfig``, else ``$KUBECONFIG`` (unless ``--data-dir`` is
+    given), else the one ``portside up`` wrote in its data directory."""
+    if opts.get("kubeconfig"):
+        return opts["kubeconfig"]
+    if os.environ.get("KUBECONFIG") and not opts.get("data_dir"):
+        return os.environ["KUBECONFIG"]
+    return os.path.join(_data_dir(opts), "kubeconfig.yaml")
 
 
 def _port(value: str | None) -> int:
@@ -146,6 +170,28 @@ def _cidr(value: str | None) -> None:
             raise InvalidArgument(f"up: {exc}") from None
 
 
+def resolv_conf(value: str | None, command: str) -> str:
+    """``--resolv-conf``: a readable file, as an absolute path (a detached process runs elsewhere)."""
+    if value is None:
+        return "/etc/resolv.conf"
+    if not os.path.isfile(value) or not os.access(value, os.R_OK):
+        raise InvalidArgument(f"{command}: --resolv-conf: {value!r} is not a readable file")
+    return os.path.abspath(value)
+
+
+def pod_security_config(value: str | None) -> str:
+    """``--pod-security-config``: a file that loads, as an absolute path (a detached process runs elsewhere)."""
+    if value is None:
+        return ""
+    from portside.api.podsecurity import ConfigError
+    from portside.apiserver.podsecurity import load_config_file
+    try:
+        load_config_file(value)
+    except ConfigError as exc:
+        raise InvalidArgument(f"up: --pod-security-config: {exc}") from None
+    return os.path.abspath(value)
+
+
 def metrics_period(value: str | None, command: str) -> float:
     """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
     if value is None:
@@ -182,6 +228,33 @@ def _lifecycle(opts: dict) -> dict:
             "eviction_rate": _number(opts["eviction_rate"], "--node-eviction-rate", 1.0)}
 
 
+_DURATION = re.compile(r"((\d+(\.\d*)?|\.\d+)(h|m|s|ms))+")
+
+
+def _duration(value: str | None, flag: str, default: float) -> float:
+    """Seconds, or a Go duration as kube-controller-manager takes it (``15s``, ``5m``, ``1m30s``)."""
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        from portside.controllers.hpametrics import duration
+        seconds = duration(value) if _DURATION.fullmatch(value) else -1.0
+    if not 0 <= seconds < float("inf"):
+        raise InvalidArgument(f"up: {flag}: expected seconds or a duration such as 15s or 5m, got {value!r}")
+    return seconds
+
+
+def _autoscaler(opts: dict) -> dict:
+    period = _duration(opts["hpa_sync_period"], "--horizontal-pod-autoscaler-sync-period", 15.0)
+    if period <= 0:
+        raise InvalidArgument("up: --horizontal-pod-autoscaler-sync-period: expected more than 0 seconds")
+    tolerance = _number(opts["hpa_tolerance"], "--horizontal-pod-autoscaler-tolerance", 0.1)
+    return {"hpa_sync_period": period, "hpa_tolerance": tolerance,
+            "hpa_downscale_stabilization": _duration(opts["hpa_downscale_stabilization"],
+                                                     "--horizontal-pod-autoscaler-downscale-stabilization", 300.0)}
+
+
 def cmd_up(argv: list[str], root: str) -> int:
     try:
         opts, args = UP.parse(argv)
@@ -195,8 +268,10 @@ def cmd_up(argv: list[str], root: str) -> int:
         address = _ip(opts["address"], "--address") if opts["address"] else "127.0.0.1"
         _cidr(opts["cluster_cidr"])
         period = metrics_period(opts["metrics_period"], "up")
-        lifecycle = _lifecycle(opts)
+        lifecycle = {**_lifecycle(opts), **_autoscaler(opts)}
         leader_elect, timings = _election(opts)
+        resolv = resolv_conf(opts["resolv_conf"], "up")
+        security = pod_security_config(opts["pod_security_config"])
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -207,7 +282,7 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, **lifecycle))
+                               metrics_period=period, resolv_conf=resolv, pod_security_config=security, **lifecycle))
 
 
 def spawn_detached(args: list[str], root: str, log_path: str) -> subprocess.Popen:

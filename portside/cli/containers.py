@@ -1,4 +1,5 @@
-"""Container commands with docker's names and flags: run, create, start, stop, kill, restart, rm, wait, exec.
+"""Container commands with docker's names and flags: run, create, start, stop, kill, restart, rm, wait, exec,
+attach.
 
 The listing and reading commands (ps, logs, inspect, port, stats, volume) live in ``container_info.py``; they are
 registered here because the dispatcher maps every container command to this module. Nothing heavy is imported at
@@ -32,7 +33,7 @@ def command(func):
         except PortsideError as exc:
             from portside.cli.main import fail
 
-            return fail(str(exc), exc.exit_code)
+            return exc.exit_code if exc.reported else fail(str(exc), exc.exit_code)
     return run
 
 
@@ -65,20 +66,25 @@ def cmd_run(argv: list[str], root: str) -> int:
         # a millisecond) would free nothing that matters. The monitor forked from here turns it back on.
         gc.disable()
     opts, cfg = _parse_create("run", argv, RUN_FLAGS)
+    if not opts["detach"]:
+        from portside.cli.attach import check_terminal
+
+        check_terminal(opts["tty"], opts["interactive"])
     engine = engine_at(root)
     cid = engine.create(cfg)
     if opts["detach"]:
-        _start_or_remove(engine, cid, None)
+        _start_or_remove(engine, cid, lambda: engine.start(cid))
         sys.stdout.write(cid + "\n")
         return exit_now(0)
+    if opts["tty"]:
+        return exit_now(_on_terminal(engine, cid, stdin=opts["interactive"]))
     return exit_now(_attached(engine, cid, stdin=0 if opts["interactive"] else None))
 
 
-def _start_or_remove(engine, cid: str, attach):
-    """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing). ``attach``:
-    the arguments of ``Engine.start_attached`` after the id."""
+def _start_or_remove(engine, cid: str, start):
+    """``run`` leaves nothing behind when the container cannot start (e.g. its command is missing)."""
     try:
-        return engine.start_attached(cid, *attach) if attach else engine.start(cid)
+        return start()
     except BaseException:
         try:
             engine.remove(cid, force=True)
@@ -91,7 +97,7 @@ def _attached(engine, cid: str, stdin: int | None) -> int:
     """Foreground run: the container's output reaches this command's stdout and stderr until it exits; exit with
     its code. The monitor writes to them itself, and with ``-i`` the container reads this command's stdin (the
     monitor hands the descriptor to runc)."""
-    from portside.cli.attach import SignalProxy, wait
+    from portside.cli.attach import SignalProxy, exit_code
 
     sys.stdout.flush()
     sys.stderr.flush()
@@ -100,9 +106,10 @@ def _attached(engine, cid: str, stdin: int | None) -> int:
     proxy = SignalProxy(engine, cid)  # before the start: the output may reach the user before we hear "started"
     teller = main.report_exit  # served by a daemon: the monitor tells the client the code itself, first
     tell = (teller.fileno(), teller) if teller is not None else None
-    handle = _start_or_remove(engine, cid, (_open_or_null(1), _open_or_null(2), stdin, tell))
+    out, err = _open_or_null(1), _open_or_null(2)
+    handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out, err, stdin, tell))
     proxy.started()
-    return wait(handle)
+    return exit_code(handle)
 
 
 def _open_or_null(fd: int) -> int:
@@ -112,6 +119,51 @@ def _open_or_null(fd: int) -> int:
         return fd
     except OSError:
         return os.open(os.devnull, os.O_WRONLY)
+
+
+def _on_terminal(engine, cid: str, stdin: bool) -> int:
+    """Foreground ``run -t``: attached before the start, so the first prompt shows; Ctrl-P Ctrl-Q detaches."""
+    from portside.cli.attach import DETACHED, exit_code, session
+    from portside.runtime.attach import Attachment, pair
+
+    ours, theirs = pair()
+    try:
+        handle = _start_or_remove(engine, cid, lambda: engine.start_interactive(cid, theirs.fileno()))
+    finally:
+        theirs.close()
+    conn = Attachment(ours)
+    try:
+        if session(engine, cid, conn, stdin=stdin, tty=True) == DETACHED:
+            handle.close()
+            return 0
+    finally:
+        conn.close()
+    return exit_code(handle)
+
+
+@command
+def cmd_attach(argv: list[str], root: str) -> int:
+    flags = [flag("--no-stdin", "no_stdin", help="do not attach stdin"),
+             flag("--detach-keys", "detach_keys", "value", "keys that detach, e.g. ctrl-p,ctrl-q (the default)")]
+    opts, args = Parser("attach", "[OPTIONS] CONTAINER", flags).parse(argv)
+    if len(args) != 1:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument("attach: requires exactly one CONTAINER argument")
+    from portside.cli.attach import DETACH_KEYS, DETACHED, check_terminal, parse_keys, session
+
+    engine = engine_at(root)
+    cid = engine.find(args[0])
+    config = engine.record(cid).config
+    stdin = config.open_stdin and not opts["no_stdin"]
+    check_terminal(config.tty, stdin)
+    keys = parse_keys(opts["detach_keys"]) if opts["detach_keys"] is not None else DETACH_KEYS
+    conn = engine.attach(cid)
+    try:
+        ended = session(engine, cid, conn, stdin=stdin, tty=config.tty, detach_keys=keys)
+    finally:
+        conn.close()
+    return 0 if ended == DETACHED else engine.wait(cid)
 
 
 @command

@@ -10,7 +10,9 @@ from portside.cli.flags import flag
 RUN_FLAGS = [
     flag("-d --detach", "detach", help="run in the background and print the container id"),
     flag("--rm", "rm", help="remove the container when it exits"),
-    flag("-i --interactive", "interactive", help="the container reads this command's stdin (foreground run)"),
+    flag("-i --interactive", "interactive", help="keep stdin open: this command's (foreground run) or an "
+                                                 "attachment's (portside attach)"),
+    flag("-t --tty", "tty", help="give the container a terminal"),
     flag("--name", "name", "value", "assign a name"),
     flag("-p --publish", "publish", "list", "publish a port: [IP:]HOST:CONTAINER[/PROTO]"),
     flag("-e --env", "env", "list", "set an environment variable KEY=VALUE"),
@@ -37,7 +39,9 @@ RUN_FLAGS = [
 
 
 def config_from(opts: dict, args: list[str]):
-    """``args`` is IMAGE [COMMAND...]; raises InvalidArgument naming the flag whose value is malformed."""
+    """``args`` is IMAGE [COMMAND...]; raises InvalidArgument naming the flag whose value is malformed. A
+    foreground ``run -i`` ends the container's input with this command's (docker's StdinOnce); ``run -d -i`` and
+    ``create -i`` keep it open for every attachment."""
     from portside.engine import config as c
 
     env = [e for f in opts["env_file"] for e in c.parse_env_file(f)] + [c.parse_env(e) for e in opts["env"]]
@@ -53,4 +57,5 @@ def config_from(opts: dict, args: list[str]):
         pids_limit=c.parse_int(opts["pids_limit"], "--pids-limit") if opts["pids_limit"] else None,
         restart=opts["restart"] or "no", network=opts["network"] or "bridge", cap_add=opts["cap_add"],
         cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
-        read_only=opts["read_only"], autoremove=opts["rm"], labels=labels)
+        read_only=opts["read_only"], autoremove=opts["rm"], labels=labels, open_stdin=opts["interactive"],
+        stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"])

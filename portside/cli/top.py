@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 
 from portside.cli.flags import HelpRequested, Parser, flag
@@ -28,16 +27,6 @@ HEADER = ["SERVICE", "ENDPOINT", "PLANE", "CONNECTIONS", "ACTIVE", "BYTES-IN", "
 def _fail(message: str, code: int = 125) -> int:
     sys.stderr.write(f"portside: {message}\n")
     return code
-
-
-def _kubeconfig(opts: dict) -> str:
-    if opts["kubeconfig"]:
-        return opts["kubeconfig"]
-    if os.environ.get("KUBECONFIG") and not opts["data_dir"]:
-        return os.environ["KUBECONFIG"]
-    from portside.cli.cluster import DEFAULT_DATA_DIR
-    data_dir = opts["data_dir"] or os.environ.get("PORTSIDE_DATA_DIR") or DEFAULT_DATA_DIR
-    return os.path.join(os.path.abspath(data_dir), "kubeconfig.yaml")
 
 
 async def _fetch(kubeconfig: str) -> dict[str, str]:
@@ -74,7 +63,8 @@ def cmd_top(argv: list[str], root: str) -> int:
     from portside.client import ApiError, ConfigError
     from portside.proxy.metrics import rows
     try:
-        data = asyncio.run(_fetch(_kubeconfig(opts)))
+        from portside.cli.cluster import kubeconfig_path
+        data = asyncio.run(_fetch(kubeconfig_path(opts)))
     except (ConfigError, ApiError, OSError) as exc:
         return _fail(f"top: {exc}", 1)
     if opts["namespace"]:

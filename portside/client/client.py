@@ -198,7 +198,7 @@ class Client:
         info = resource(res)
         params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": str(limit or "")}
         page = await self.request("GET", path(info, namespace), params=params)
-        revision, items = page["metadata"]["resourceVersion"], page.get("items") or []
+        revision, items = page["metadata"].get("resourceVersion", ""), page.get("items") or []
         while cont := page["metadata"].get("continue"):
             page = await self.request("GET", path(info, namespace), params={**params, "continue": cont})
             items += page.get("items") or []

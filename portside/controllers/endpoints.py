@@ -57,10 +57,14 @@ def _ports(service: Service, pod: Pod) -> PortKey:
     return tuple(out)
 
 
-def _address(pod: Pod) -> models.EndpointAddress:
+def _address(service: Service, pod: Pod) -> models.EndpointAddress:
+    """The pod's address; with its ``hostname`` when the pod names this Service as its ``subdomain``, so that the
+    cluster DNS answers ``<hostname>.<service>.<namespace>.svc...`` (the StatefulSet way of naming pods)."""
     m = pod.metadata
     ref = models.ObjectReference(kind="Pod", namespace=m.namespace, name=m.name, uid=m.uid)
-    return models.EndpointAddress(ip=pod.status.pod_ip, node_name=pod.spec.node_name, target_ref=ref)
+    hostname = pod.spec.hostname if pod.spec.hostname and pod.spec.subdomain == service.metadata.name else None
+    return models.EndpointAddress(ip=pod.status.pod_ip, hostname=hostname, node_name=pod.spec.node_name,
+                                  target_ref=ref)
 
 
 def subsets(service: Service, pods: list[Pod]) -> list[models.EndpointSubset]:
@@ -76,9 +80,9 @@ def subsets(service: Service, pods: list[Pod]) -> list[models.EndpointSubset]:
         subset = groups.setdefault(key, models.EndpointSubset(ports=[
             models.EndpointPort(name=name or None, port=number, protocol=protocol) for name, number, protocol in key]))
         if publish_all or is_ready(pod):
-            subset.addresses = [*(subset.addresses or []), _address(pod)]
+            subset.addresses = [*(subset.addresses or []), _address(service, pod)]
         else:
-            subset.not_ready_addresses = [*(subset.not_ready_addresses or []), _address(pod)]
+            subset.not_ready_addresses = [*(subset.not_ready_addresses or []), _address(service, pod)]
     return [groups[k] for k in sorted(groups)]
 
 

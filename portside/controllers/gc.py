@@ -48,7 +48,7 @@ class GarbageCollector(Controller):
         self.uids: dict[str, str] = {}  # uid -> key
         self.dependents: dict[str, set[str]] = {}  # owner uid -> dependent keys
         for info in api.RESOURCES:
-            if "watch" in info.verbs and "list" in info.verbs:
+            if "watch" in info.verbs and "list" in info.verbs and info.is_stored:
                 inf = self.informer(Informer(client, dataclasses.replace(info, model=PartialObjectMetadata)))
                 inf.on_change(lambda kind, obj, prev, info=info: self._changed(info, kind, obj, prev))
                 self.by_plural[(info.group, info.plural)] = inf

@@ -1,5 +1,6 @@
-"""The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, Job and Endpoints on one
-API connection pool and shared informers, ready once every one of them has filled its caches."""
+"""The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
+CronJob and Endpoints on one API connection pool and shared informers, ready once every one of them has filled its
+caches."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from typing import Any
 
 from portside.client import Client
 from portside.controllers.base import Controller
+from portside.controllers.cronjob import CronJobController
+from portside.controllers.daemonset import DaemonSetController
 from portside.controllers.deployment import DeploymentController
 from portside.controllers.endpoints import EndpointsController
 from portside.controllers.job import JobController
 from portside.controllers.replicaset import ReplicaSetController
 from portside.controllers.shared import InformerFactory
+from portside.controllers.statefulset import StatefulSetController
 
 WORKLOAD_CONTROLLERS: tuple[type[Controller], ...] = (
-    ReplicaSetController, DeploymentController, JobController, EndpointsController)
+    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, JobController,
+    CronJobController, EndpointsController)
 
 
 async def run_controllers(client: Client, ready: asyncio.Event | None = None,

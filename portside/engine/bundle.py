@@ -23,8 +23,11 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
     uid, gid, groups = spec.resolve_user(paths.rootfs, cfg.user)
     cwd = cfg.working_dir or "/"
     (paths.rootfs / cwd.lstrip("/")).mkdir(parents=True, exist_ok=True)  # docker creates a missing WORKDIR
-    proc = spec.Process(args=record.argv, env=cfg.env + [f"HOSTNAME={cfg.hostname}"],
-                        cwd=cwd, uid=uid, gid=gid, additional_gids=groups)
+    env = cfg.env + [f"HOSTNAME={cfg.hostname}"]
+    if cfg.tty and not any(e.startswith("TERM=") for e in env):
+        env.append("TERM=xterm")  # docker's default on a terminal
+    proc = spec.Process(args=record.argv, env=env, cwd=cwd, uid=uid, gid=gid, additional_gids=groups,
+                        terminal=cfg.tty)
     security = _security(record, seccomp_cache)
     mounts = _etc_mounts(paths, cfg.hostname, ip, record.host.network_mode) + _volume_mounts(record.mounts)
     config = spec.build_config(paths.rootfs, proc, hostname=cfg.hostname, cgroups_path=cgroups_path,
@@ -86,7 +89,8 @@ def _etc_mounts(paths: Paths, hostname: str, ip: str, network: str) -> list[spec
 def _volume_mounts(mounts: tuple[VolumeMount, ...]) -> list[spec.Mount]:
     out = []
     for m in mounts:
-        Path(m.source).mkdir(parents=True, exist_ok=True)  # docker creates a missing bind source
+        if not os.path.lexists(m.source):
+            Path(m.source).mkdir(parents=True)  # docker creates a missing bind source; a file is bound as it is
         options = ("rbind", "rprivate") + (() if m.rw else ("ro",))
         out.append(spec.Mount(m.destination, m.source, "bind", options))
     return out

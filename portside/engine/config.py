@@ -34,7 +34,8 @@ class ContainerConfig(Plain):
 
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
-                 "privileged", "security_opt", "read_only", "autoremove", "labels")
+                 "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
+                 "tty")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -42,7 +43,8 @@ class ContainerConfig(Plain):
                  cpus: float | None = None, cpu_shares: int | None = None, pids_limit: int | None = None,
                  restart: str = "no", network: str = "bridge", cap_add: Sequence[str] = (),
                  cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
-                 read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None) -> None:
+                 read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
+                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -53,6 +55,9 @@ class ContainerConfig(Plain):
         self.restart, self.network, self.privileged = restart, network, privileged
         self.cap_add, self.cap_drop, self.security_opt = list(cap_add), list(cap_drop), list(security_opt)
         self.read_only, self.autoremove, self.labels = read_only, autoremove, dict(labels or {})
+        self.open_stdin = open_stdin  # docker's -i: stdin stays open for attachments, nobody attached or not
+        self.stdin_once = stdin_once  # the first attachment's end of input ends it for good
+        self.tty = tty                # a terminal for stdio (docker's -t)
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:

@@ -101,7 +101,8 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
         working_dir=cfg.workdir or image.config.get("WorkingDir") or "",
         user=cfg.user or image.config.get("User") or "", hostname=cfg.hostname or cid[:12],
         labels={**(image.config.get("Labels") or {}), **cfg.labels},
-        stop_signal=image.config.get("StopSignal") or "SIGTERM")
+        stop_signal=image.config.get("StopSignal") or "SIGTERM", open_stdin=cfg.open_stdin,
+        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty)
     return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
                            mounts(cfg, volumes_root))
 

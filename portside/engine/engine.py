@@ -105,7 +105,23 @@ class Engine:
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
         follow. ``tell`` (a descriptor and a function): called with the exit code from the container's monitor,
         before the handle learns it (a command served for a client that waits on that descriptor)."""
-        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin, tell)
+        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin, tell=tell)
+
+    def start_interactive(self, ref: str, client: int):
+        """Start with ``client`` (the monitor's end of ``runtime.attach.pair``) attached from the first byte of
+        output on; the handle is as ``start_attached``'s."""
+        return self._lifecycle.start(self._records.find(ref), client=client)
+
+    def attach(self, ref: str):
+        """An ``Attachment`` to the running container: its output from now on, its stdin when it keeps one open
+        (``open_stdin``) or has a terminal (``tty``), and that terminal's size."""
+        from portside.runtime.attach import connect
+
+        cid = self._records.find(ref)
+        state = self.state(cid)
+        if not state.live:
+            raise InvalidTransition(cid, state.status, "attach to it (it is not running)")
+        return connect(self._records.paths(cid).attach_socket, cid)
 
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self._records.find(ref)

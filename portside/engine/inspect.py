@@ -22,7 +22,9 @@ def inspect(record: ContainerRecord, state: ContainerState) -> dict:
             "StartedAt": state.started_at, "FinishedAt": state.finished_at,
         },
         "RestartCount": state.restart_count,
-        "Config": saved["Config"], "HostConfig": saved["HostConfig"], "Mounts": saved["Mounts"],
+        "Config": {**saved["Config"], "OpenStdin": record.config.open_stdin, "StdinOnce": record.config.stdin_once,
+                   "Tty": record.config.tty},
+        "HostConfig": saved["HostConfig"], "Mounts": saved["Mounts"],
         "NetworkSettings": {
             "IPAddress": net.ip if net else "", "Gateway": net.gateway if net else "",
             "IPPrefixLen": net.prefixlen if net else 0, "MacAddress": net.mac if net else "",

@@ -55,24 +55,30 @@ class VolumeMount(Plain):
 class ProcessConfig(Plain):
     """docker's ``Config``: the process and its environment, the image's defaults merged with the flags."""
 
-    __slots__ = ("image", "cmd", "entrypoint", "env", "working_dir", "user", "hostname", "labels", "stop_signal")
+    __slots__ = ("image", "cmd", "entrypoint", "env", "working_dir", "user", "hostname", "labels", "stop_signal",
+                 "open_stdin", "stdin_once", "tty")
 
     def __init__(self, image: str, cmd: list[str], entrypoint: list[str] | None, env: list[str], working_dir: str,
-                 user: str, hostname: str, labels: dict[str, str], stop_signal: str = "SIGTERM") -> None:
+                 user: str, hostname: str, labels: dict[str, str], stop_signal: str = "SIGTERM",
+                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> None:
         self.image, self.cmd, self.entrypoint, self.env = image, cmd, entrypoint, env
         self.working_dir, self.user, self.hostname = working_dir, user, hostname
         self.labels, self.stop_signal = labels, stop_signal
+        self.open_stdin, self.stdin_once, self.tty = open_stdin, stdin_once, tty
 
     @classmethod
     def from_json(cls, d: dict) -> ProcessConfig:
         return cls(d.get("Image", ""), list(d.get("Cmd") or []), d.get("Entrypoint"), list(d.get("Env") or []),
                    d.get("WorkingDir", ""), d.get("User", ""), d.get("Hostname", ""), dict(d.get("Labels") or {}),
-                   d.get("StopSignal") or "SIGTERM")
+                   d.get("StopSignal") or "SIGTERM", d.get("OpenStdin", False), d.get("StdinOnce", False),
+                   d.get("Tty", False))
 
     def to_json(self) -> dict:
+        """The stream flags only when set: a record of a plain container keeps the shape older engines wrote."""
+        streams = {"OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once, "Tty": self.tty}
         return {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
                 "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
-                "StopSignal": self.stop_signal}
+                "StopSignal": self.stop_signal, **{k: v for k, v in streams.items() if v}}
 
 
 class HostConfig(Plain):

@@ -101,6 +101,11 @@ class Paths(Plain):
         return self.dir / "rootfs"
 
     @property
+    def attach_socket(self) -> Path:
+        """Where the container's monitor serves attachments (``runtime/attach.py``)."""
+        return self.dir / "attach.sock"
+
+    @property
     def log(self) -> Path:
         return self.dir / f"{self.id}-json.log"
 

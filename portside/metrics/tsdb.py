@@ -83,6 +83,11 @@ class Aggregate:
     def mean(self) -> float:
         return self.sum / self.count if self.count else 0.0
 
+    def merge(self, other: Aggregate) -> Aggregate:
+        """One bucket holding both buckets' samples (the same ``t``)."""
+        return Aggregate(self.t, min(self.min, other.min), max(self.max, other.max), self.sum + other.sum,
+                         self.count + other.count)
+
 
 class TSDB:
     """One database file; safe to share between threads (one connection behind a lock)."""
@@ -178,6 +183,34 @@ class TSDB:
         """Rollup buckets starting in ``[start, end)``, oldest first."""
         rows = self._select("SELECT t, min, max, sum, count FROM rollup WHERE series = ? AND t >= ? AND t < ? "
                             "ORDER BY t", series, start, end)
+        return [Aggregate(*row) for row in rows]
+
+    def buckets(self, series: Series, start: float, end: float, step: int) -> list[Aggregate]:
+        """Buckets of ``step`` seconds (starting at multiples of ``step``) in ``[start, end)``, oldest first: from
+        the raw samples where the raw table still holds all of them, from the rollups before that, never both
+        for one instant. A rollup bucket is never split: with ``step`` finer than the rollup step, the older
+        part of the answer comes one rollup bucket per ``step`` bucket.
+
+        The boundary is the first rollup-step multiple at or after the series' oldest raw sample (the raw table
+        is complete from there: retention only deletes what is older), but no later than what compaction has
+        rolled up (the rollups are complete below that)."""
+        if step <= 0:
+            raise ValueError(f"tsdb: step must be positive seconds, got {step}")
+        end = int(min(end, 2**62))
+        with self._lock:
+            sid = self._ids.get(series._key())
+            if sid is None:
+                return []
+            oldest = self._db.execute("SELECT min(t) FROM raw WHERE series = ?", (sid,)).fetchone()[0]
+            rolled = self._meta("rolled_until", 0)
+            boundary = rolled if oldest is None else min(-(-oldest // self.step) * self.step, rolled)
+            rows = self._db.execute(
+                "SELECT t - t % ?1, min(lo), max(hi), sum(total), sum(n) FROM ("
+                "  SELECT t, min AS lo, max AS hi, sum AS total, count AS n FROM rollup"
+                "  WHERE series = ?2 AND t >= ?3 AND t < min(?4, ?5)"
+                "  UNION ALL SELECT t, value, value, value, 1 FROM raw"
+                "  WHERE series = ?2 AND t >= max(?3, ?4) AND t < ?5"
+                ") GROUP BY t - t % ?1 ORDER BY 1", (int(step), sid, int(start), boundary, end)).fetchall()
         return [Aggregate(*row) for row in rows]
 
     def _select(self, sql: str, series: Series, start: float, end: float) -> list[tuple]:

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 
 class PortsideError(Exception):
-    """Root of every error the runtime and the engine raise on purpose; ``str()`` is the one line shown."""
+    """Root of every error the runtime and the engine raise on purpose; ``str()`` is the one line shown.
+
+    ``reported`` is true when the user has seen that line already: runc writes why an exec could not start to the
+    process's own stderr, which is the caller's, so the CLI does not print it a second time.
+    """
 
     exit_code = 125
+    reported = False
 
 
 class InvalidArgument(PortsideError):
@@ -76,7 +81,8 @@ class CommandNotFound(OCIRuntimeError):
 
 
 class CommandNotExecutable(OCIRuntimeError):
-    """The container's command exists but cannot be executed: permission, not a binary (docker exits 126)."""
+    """The command cannot be invoked: it exists but may not be executed (permission, not a binary), or its working
+    directory is missing (docker exits 126)."""
 
     exit_code = 126
 

@@ -9,9 +9,13 @@ to the monitor, which can then wait for it and learn its exit status. The monito
 
 - gives the container FIFOs as stdout/stderr, opened read-write for the container's side: a container whose
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
-  unread;
+  unread; or, for a container with a terminal (``tty``), receives the terminal runc made (``console.py``) and
+  reads that instead;
 - appends every line to the json-file log and, while a foreground ``run`` is attached, writes the bytes to that
   CLI's own stdout and stderr (the attachment is dropped, not the container, when that CLI goes away);
+- serves attachments on ``attach_socket`` (``hub.py``): any number of clients get the output, write to the
+  container's stdin when it has one kept open (``open_stdin``: a pipe whose write end the monitor holds) or a
+  terminal, and resize that terminal;
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
 - applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
   delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
@@ -24,6 +28,9 @@ to the monitor, which can then wait for it and learn its exit status. The monito
 The monitor talks to whoever spawned it through one status pipe of JSON lines: ``{"started": pid}`` or
 ``{"error": ..., "kind": ...}``, later ``{"exit": code, "oom": bool}``. Host-port reservation sockets handed in
 ``keep_fds`` stay open here for the container's life.
+
+A monitor that adopts a running container (its own monitor died) serves its output again, but the input and the
+terminal were the dead monitor's: such a container's stdin has reached its end, and its terminal has hung up.
 """
 
 from __future__ import annotations
@@ -38,12 +45,13 @@ from pathlib import Path
 from portside.runtime import errors, logfile, process
 from portside.runtime.cgroups import Cgroup
 from portside.runtime.errors import PortsideError
+from portside.runtime.hub import Hub
 from portside.runtime.output import Output
 from portside.runtime.plain import Plain
 from portside.runtime.restart import ExitInfo, RestartPolicy
 from portside.runtime.runc import Runc
 
-__all__ = ["ExitInfo", "Handle", "Plan", "RestartPolicy", "spawn"]
+__all__ = ["ExitInfo", "Handle", "Plan", "RestartPolicy", "Streams", "spawn"]
 
 
 class Plan(Plain):
@@ -51,7 +59,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "tell")
+                 "streams", "tell")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -61,7 +69,8 @@ class Plan(Plain):
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
-                 adopt_pid: int = 0, tell: tuple[int, Callable[[int], None]] | None = None) -> None:
+                 adopt_pid: int = 0, streams: Streams | None = None,
+                 tell: tuple[int, Callable[[int], None]] | None = None) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -72,6 +81,20 @@ class Plan(Plain):
         # (descriptor, function): told the exit code from here (a daemon's client, waiting on that socket), so the
         # code reaches the user without waking the attached command in between
         self.tell = tell
+        self.streams = streams or Streams()
+
+
+class Streams(Plain):
+    """How a container's stdio is wired beyond the log: a terminal (``tty``), a stdin kept open for attachments
+    (``open_stdin``, ended by the first client's end with ``stdin_once``), the socket attachments come to, and
+    a client attached from the start (``client``, the spawner's end of ``attach.pair``)."""
+
+    __slots__ = ("tty", "open_stdin", "stdin_once", "socket", "client")
+
+    def __init__(self, tty: bool = False, open_stdin: bool = False, stdin_once: bool = False,
+                 socket: Path | None = None, client: int | None = None) -> None:
+        self.tty, self.open_stdin, self.stdin_once = tty, open_stdin, stdin_once
+        self.socket, self.client = socket, client
 
 
 class Handle:
@@ -157,8 +180,9 @@ def _run(plan: Plan, status: int) -> None:
             plan.stdin = os.dup(plan.stdin)
         if plan.attach is not None:
             plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
+        client = plan.streams.client
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,)),
-                *(() if plan.tell is None else (plan.tell[0],))}
+                *(() if client is None else (client,)), *(() if plan.tell is None else (plan.tell[0],))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
@@ -177,7 +201,12 @@ class _Monitor:
         self.plan = plan
         self.status = status
         log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        self.output = Output(plan.bundle, log, plan.attach, attached_by=status)
+        self.hub = Hub(plan.streams.stdin_once)
+        if plan.streams.socket is not None:
+            self.hub.listen(plan.streams.socket)
+        if plan.streams.client is not None:
+            self.hub.add(plan.streams.client)
+        self.output = Output(plan.bundle, log, plan.attach, self.hub, attached_by=status)
         self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 
     def loop(self) -> None:
@@ -207,20 +236,45 @@ class _Monitor:
         return self.plan.stop_marker is not None and self.plan.stop_marker.exists()
 
     def _start(self) -> int:
-        """FIFOs for stdout/stderr, then one ``runc run --detach``; returns the init's pid."""
+        """FIFOs for stdout/stderr (or a terminal), then one ``runc run --detach``; returns the init's pid."""
+        if self.plan.streams.tty:
+            return self._start_on_terminal()
         writers = self.output.open()
+        stdin_pipe = os.pipe() if self.plan.streams.open_stdin and self.plan.stdin is None else None
         pid_file = self.plan.bundle / "init.pid"
         try:
             with open(os.devnull, "rb") as null:
-                stdin = null.fileno() if self.plan.stdin is None else self.plan.stdin
+                stdin = self.plan.stdin if self.plan.stdin is not None else null.fileno()
+                stdin = stdin_pipe[0] if stdin_pipe else stdin
                 self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(stdin, *writers),
                                    pid_file=pid_file)
         except BaseException:
             self.output.close()
+            if stdin_pipe:
+                os.close(stdin_pipe[1])
             raise
         finally:
-            for fd in writers:
+            for fd in writers + ([stdin_pipe[0]] if stdin_pipe else []):
                 os.close(fd)
+        if stdin_pipe:
+            self.hub.start_run(sink=stdin_pipe[1], owns_sink=True)
+        return int(pid_file.read_text())
+
+    def _start_on_terminal(self) -> int:
+        """runc makes the terminal and sends its leader end here; stdio of runc itself is /dev/null."""
+        from portside.runtime.console import ConsoleSocket  # imports tempfile: not on every run's clock
+
+        pid_file = self.plan.bundle / "init.pid"
+        console = ConsoleSocket()
+        try:
+            with open(os.devnull, "r+b") as null:
+                self.plan.runc.run(self.plan.cid, self.plan.bundle, detach=True, stdio=(null.fileno(),) * 3,
+                                   pid_file=pid_file, console_socket=console.path)
+            leader = console.receive()
+        finally:
+            console.close()
+        self.output.open_terminal(leader)
+        self.hub.start_run(sink=leader, terminal=leader)
         return int(pid_file.read_text())
 
     def _adopt(self) -> int:
@@ -282,6 +336,7 @@ class _Monitor:
             except OSError:
                 pass
         self.output.detach()
+        self.hub.close()
         if self.plan.tell is not None:
             fd, tell = self.plan.tell
             self.plan.tell = None

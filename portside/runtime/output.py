@@ -5,32 +5,42 @@ is SIGKILLed a write never raises SIGPIPE in the container; at worst it blocks o
 end is non-blocking and polled together with a pidfd of the container's init: when the init has exited, whatever is
 still buffered is drained (for at most ``DRAIN_SECONDS``, in case some writer leaked) and the pump returns.
 
-An attached CLI hands its own stdout and stderr: the bytes go straight to its terminal or pipe, with no copy
-through the CLI (one process less to wake per chunk, and none at the end). The attachment lasts while the CLI
+A container with a terminal has one stream instead of two: the terminal's leader end (``open_terminal``), logged as
+stdout; a read there fails with EIO once the container's side is closed, which is its end of output. The same poll
+loop serves the attached clients of ``hub.py``, which gets a copy of every byte.
+
+A foreground ``run`` hands its own stdout and stderr: the bytes go straight to its terminal or pipe, with no copy
+through the CLI (one process less to wake per chunk, and none at the end). That attachment lasts while the CLI
 lives: the monitor polls its end of the CLI's status pipe, which reports an error once nobody reads it, and then
 stops writing to the CLI's descriptors (as when they fail: a pipe whose reader left).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import time
 from pathlib import Path
 
 from portside.runtime import logfile
+from portside.runtime.attach import STDERR, STDOUT
 
 DRAIN_SECONDS = 2.0
 
 
 class Output:
-    def __init__(self, run_dir: Path, log_fd: int, attach: tuple[int, int] | None, attached_by: int = -1) -> None:
-        """``attach``: the attached CLI's stdout and stderr; ``attached_by``: the write end of its status pipe."""
+    def __init__(self, run_dir: Path, log_fd: int, attach: tuple[int, int] | None, hub=None,
+                 attached_by: int = -1) -> None:
+        """``attach``: a foreground CLI's own (stdout, stderr); ``hub``: the attached clients (a ``Hub``);
+        ``attached_by``: the write end of that CLI's status pipe."""
         self.run_dir = run_dir
         self.log_fd = log_fd
         self.attach = attach
+        self.hub = hub
         self.attached_by = attached_by
         self.readers: dict[int, logfile.Writer] = {}
+        self.terminal = -1
 
     def open(self) -> list[int]:
         """Fresh FIFOs; returns the container's ends (stdout, stderr), which the caller closes once runc has them."""
@@ -43,6 +53,13 @@ class Output:
             writers.append(os.open(fifo, os.O_RDWR))
         return writers
 
+    def open_terminal(self, leader: int) -> None:
+        """The container's terminal is its one output stream; closed only at the pump's end (``close``), since
+        the hub writes input to it until then."""
+        os.set_blocking(leader, False)
+        self.terminal = leader
+        self.readers[leader] = logfile.Writer(self.log_fd, "stdout")
+
     def reopen(self) -> None:
         """The FIFOs of a container started by an earlier monitor; whatever it wrote since is still buffered."""
         for stream in ("stdout", "stderr"):
@@ -53,39 +70,51 @@ class Output:
             self.readers[fd] = logfile.Writer(self.log_fd, stream)
 
     def pump(self, pid: int) -> None:
-        """Copy output until the process ``pid`` has exited and the FIFOs are drained; close them."""
+        """Copy output until the process ``pid`` has exited and its output is drained; close it."""
         poller = select.poll()
         for fd in self.readers:
             poller.register(fd, select.POLLIN)
         pidfd = os.pidfd_open(pid)
         poller.register(pidfd, select.POLLIN)
+        if self.hub is not None:
+            self.hub.watch(poller)
         watching = self.attach is not None and self.attached_by >= 0
         if watching:
             poller.register(self.attached_by, 0)  # POLLERR alone: the CLI's end is closed, it went away
         deadline = None
-        while self.readers:
+        while self.readers or deadline is None:  # a process that closed its output may still read its input
             timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
             events = poller.poll(timeout)
             if not events and deadline is not None:
                 break
-            for fd, _ in events:
+            for fd, event in events:
                 if fd == pidfd:
                     poller.unregister(pidfd)
                     deadline = time.monotonic() + DRAIN_SECONDS
-                elif watching and fd == self.attached_by:
+                    continue
+                if watching and fd == self.attached_by:
                     poller.unregister(fd)
                     watching = False
                     self.detach()
-                else:
+                    continue
+                if self.hub is not None and self.hub.handles(fd):
+                    self.hub.handle(fd, event)
+                if fd in self.readers and event & ~select.POLLOUT:
                     self._copy(fd, poller)
         os.close(pidfd)
+        if self.hub is not None:
+            self.hub.end_run()
         self.close()
 
     def close(self) -> None:
         for fd, writer in self.readers.items():
             writer.flush()
-            os.close(fd)
+            if fd != self.terminal:
+                os.close(fd)
         self.readers.clear()
+        if self.terminal >= 0:
+            os.close(self.terminal)
+            self.terminal = -1
 
     def detach(self) -> None:
         for fd in self.attach or ():
@@ -94,14 +123,24 @@ class Output:
 
     def _copy(self, fd: int, poller: select.poll) -> None:
         writer = self.readers[fd]
-        data = os.read(fd, 65536)
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # EIO: the terminal's other side is closed, its end of output
+            if exc.errno != errno.EIO:
+                raise
+            data = b""
         if not data:
             writer.flush()
             poller.unregister(fd)
-            os.close(fd)
+            if fd != self.terminal:
+                os.close(fd)
             del self.readers[fd]
             return
         writer.feed(data)
+        if self.hub is not None:
+            self.hub.broadcast(STDOUT if writer.stream == "stdout" else STDERR, data)
         if self.attach is not None:
             try:
                 _write_all(self.attach[0 if writer.stream == "stdout" else 1], data)

@@ -27,6 +27,8 @@ def classify(message: str) -> OCIRuntimeError:
         return CommandNotFound(text)
     if "exec:" in text and ("permission denied" in text or "exec format error" in text):
         return CommandNotExecutable(text)
+    if "chdir to cwd" in text:
+        return CommandNotExecutable(text)
     return OCIRuntimeError(text)
 
 
@@ -38,10 +40,13 @@ class Runc:
         self.binary = binary
 
     def run(self, cid: str, bundle: Path, *, detach: bool, stdio: tuple[int, int, int],
-            pid_file: Path | None = None) -> int:
-        """Create and start in one call. Detached: returns 0 once the container runs. Else: its exit code."""
+            pid_file: Path | None = None, console_socket: str | None = None) -> int:
+        """Create and start in one call. Detached: returns 0 once the container runs. Else: its exit code.
+        ``console_socket``: where runc sends the leader end of the terminal it makes for a container whose
+        process asks for one (see ``console.py``)."""
         args = ["run", "--bundle", str(bundle)] + (["--detach"] if detach else [])
         args += ["--pid-file", str(pid_file)] if pid_file else []
+        args += ["--console-socket", console_socket] if console_socket else []
         return self._call(args + [cid], stdio, check=detach)
 
     def exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),
@@ -56,12 +61,20 @@ class Runc:
         args = ["exec"] + [a for e in env for a in ("--env", e)]
         args += ["--cwd", cwd] if cwd else []
         args += ["--user", user] if user else []
+        try:
+            return self._exec(cid, args, list(argv), stdio, timeout, tty, started)
+        except OCIRuntimeError as exc:
+            exc.reported = True  # runc printed it to its stderr: the process's, which is the caller's (or its tty)
+            raise
+
+    def _exec(self, cid: str, args: list[str], argv: list[str], stdio: tuple[int, int, int], timeout: float | None,
+              tty: bool, started: Callable[[int], None] | None) -> int:
         if tty:
-            return self._exec_on_terminal(cid, args, list(argv), stdio, started)
+            return self._exec_on_terminal(cid, args, argv, stdio, started)
         if timeout is None:
-            return self._call(args + [cid] + list(argv), stdio, check=False)
+            return self._call(args + [cid] + argv, stdio, check=False)
         pid_file = self.root / f".exec-{os.getpid()}-{next(_counter)}.pid"
-        pid, log = self._spawn(args + ["--pid-file", str(pid_file), cid] + list(argv), stdio)
+        pid, log = self._spawn(args + ["--pid-file", str(pid_file), cid] + argv, stdio)
         try:
             if not wait_pid(pid, timeout):
                 _kill_exec(pid, pid_file)

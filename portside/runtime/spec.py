@@ -54,12 +54,14 @@ class Mount(Plain):
 
 
 class Process(Plain):
-    __slots__ = ("args", "env", "cwd", "uid", "gid", "additional_gids")
+    """``terminal``: runc makes the process a pseudo-terminal for its stdio (and needs a console socket)."""
+
+    __slots__ = ("args", "env", "cwd", "uid", "gid", "additional_gids", "terminal")
 
     def __init__(self, args: list[str], env: list[str] | None = None, cwd: str = "/", uid: int = 0, gid: int = 0,
-                 additional_gids: tuple[int, ...] = ()) -> None:
+                 additional_gids: tuple[int, ...] = (), terminal: bool = False) -> None:
         self.args, self.env, self.cwd = args, [DEFAULT_PATH] if env is None else env, cwd
-        self.uid, self.gid, self.additional_gids = uid, gid, additional_gids
+        self.uid, self.gid, self.additional_gids, self.terminal = uid, gid, additional_gids, terminal
 
 
 class Limits(Plain):
@@ -164,7 +166,7 @@ def process_oci(proc: Process, sec: Security) -> dict:
     if proc.additional_gids:
         user["additionalGids"] = list(proc.additional_gids)
     return {
-        "terminal": False, "user": user, "args": list(proc.args), "env": list(proc.env), "cwd": proc.cwd,
+        "terminal": proc.terminal, "user": user, "args": list(proc.args), "env": list(proc.env), "cwd": proc.cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": rlimits(), "noNewPrivileges": sec.no_new_privileges,
     }

@@ -5,6 +5,12 @@ and its outcome is reported to the core with ``Scheduler.bind_done``; at most ``
 time. A 409 on binding means the pod was bound meanwhile (or is being deleted) and a 404 that it is gone; both
 release the reservation, and the pod watch then tells the core the truth.
 
+A pod whose claims wait for their first consumer has its volume choices written first (PreBind): a chosen
+volume gets the claim as its ``claimRef`` (pinned to the volume's resourceVersion, so a volume taken meanwhile
+fails the bind), a claim to provision gets the node as ``volume.kubernetes.io/selected-node``. The binding does
+not wait for the PV controller to finish: the node's agent starts the pod's containers once its claims are
+Bound.
+
 A successful bind is announced with a ``Scheduled`` Event ("Successfully assigned NS/NAME to NODE"), as
 kube-scheduler's, which ``kubectl describe pod`` lists. Those Events yield to scheduling and binding: they wait in
 a bounded queue and one writer sends them while no bind is in flight and no backlog of pods waits to be scheduled
@@ -23,8 +29,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from portside.api import volumes as vol
 from portside.client import NORMAL, WARNING, ApiError, Client, Conflict, EventRecorder, NotFound, pod_reference
 from portside.scheduler.model import PodInfo
+from portside.scheduler.volumes import Choice, VolumeView
 
 log = logging.getLogger("portside.scheduler")
 COMPONENT = "default-scheduler"
@@ -57,6 +65,7 @@ class ApiBinder:
         self.scheduled: collections.deque[tuple[PodInfo, str]] = collections.deque()
         self.dropped_events = 0
         self.writer: asyncio.Task | None = None
+        self.volumes: VolumeView | None = None  # the scheduler's, whose choices PreBind writes
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
@@ -95,6 +104,8 @@ class ApiBinder:
     async def _post_binding(self, pod: PodInfo, node: str) -> bool:
         async with self.limit:
             try:
+                for choice in self.volumes.take_choices(pod.uid) if self.volumes is not None else ():
+                    await self._write_choice(choice)
                 await self.client.bind(pod.namespace, pod.name, node)
             except (Conflict, NotFound) as exc:
                 log.info("binding %s to %s refused: %s", pod.key, node, exc)
@@ -103,6 +114,21 @@ class ApiBinder:
                 log.warning("binding %s to %s failed: %s", pod.key, node, exc)
                 return False
         return True
+
+    async def _write_choice(self, choice: Choice) -> None:
+        namespace, name = choice.claim.split("/", 1)
+        if not choice.volume:
+            await self.client.patch("persistentvolumeclaims", name, {"metadata": {"annotations": {
+                vol.SELECTED_NODE_ANNOTATION: choice.node}}}, namespace)
+            return
+        claim, pv = self.volumes.claims[choice.claim], self.volumes.volumes[choice.volume]
+        m = claim.metadata
+        ref = {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": namespace, "name": name,
+               "uid": m.uid, "resourceVersion": m.resource_version}
+        await self.client.patch("persistentvolumes", choice.volume, {
+            "metadata": {"resourceVersion": pv.metadata.resource_version,
+                         "annotations": {vol.BOUND_BY_CONTROLLER_ANNOTATION: "yes"}},
+            "spec": {"claimRef": ref}})
 
     def _announce(self, pod: PodInfo, node: str) -> None:
         """Queue the Scheduled Event; start the writer if it is not running."""

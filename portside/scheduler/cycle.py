@@ -54,6 +54,7 @@ class Cycle:
         self.static = [f for f in profile.filters if f.STATIC]
         self.dynamic = [f for f in profile.filters if not f.STATIC]
         self.prefilters = profile.prefilters
+        self.reservers = profile.reservers
         self._masks: dict[tuple, np.ndarray] = {}
         self._generation = -1
         self.next_start = 0
@@ -87,6 +88,25 @@ class Cycle:
         state = CycleState()
         self.prefilter(state, pod)
         return state
+
+    def reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The Reserve plugins whose PreFilter kept state for this pod (the others have nothing to decide: a pod
+        without claims costs one dict lookup here), in order; on a refusal those that reserved are undone."""
+        done = []
+        for p in self.reservers:
+            if p.NAME not in state:
+                continue
+            status = p.reserve(state, pod, self.nodes, node)
+            if not status.ok:
+                for q in done:
+                    q.unreserve(pod, self.nodes)
+                return status
+            done.append(p)
+        return SUCCESS
+
+    def unreserve(self, pod: PodInfo) -> None:
+        for p in self.reservers:
+            p.unreserve(pod, self.nodes)
 
     def permit(self, state: CycleState, pod: PodInfo) -> Status:
         for p in self.profile.permits:

@@ -3,9 +3,10 @@
 A pod's scheduling cycle runs, each stage through the plugins its profile lists: QueueSort (order of the active
 queue), PreFilter (compute once what the filters and scores of this attempt need, or reject early, e.g. a gang
 that is not complete), Filter (which nodes can run it), Score (which of those is best), Permit (hold the pod
-until its gang is complete), then binding through the Binder seam (``binder.py``). Reserving is the core's, not
-a plugin's: ``NodeArrays.assume`` counts the pod on its node before binding, as kube-scheduler's cache assumes,
-and ``forget`` releases it when Permit or the bind says no.
+until its gang is complete), Reserve (decide what the binding needs written first: volume choices), then
+binding through the Binder seam (``binder.py``). Reserving room is the core's, not a plugin's:
+``NodeArrays.assume`` counts the pod on its node before binding, as kube-scheduler's cache assumes, and
+``forget`` releases it when Permit or the bind says no.
 
 Filters and scores work on NumPy arrays over a range of node rows rather than on one node, which is what makes a
 cycle a handful of vector operations. What one attempt computes lives in its ``CycleState``, keyed by plugin
@@ -59,6 +60,9 @@ NODE_ADD = "NodeAdd"
 NODE_UPDATE = "NodeUpdate"
 POD_DELETE = "PodDelete"
 POD_ADD = "PodAdd"
+PVC_CHANGE = "PersistentVolumeClaimChange"
+PV_CHANGE = "PersistentVolumeChange"
+SC_CHANGE = "StorageClassChange"
 
 
 class CycleState(dict):
@@ -122,6 +126,19 @@ class Score(Protocol):
     def skip(self, state: CycleState, pod: PodInfo, nodes: NodeArrays) -> bool: ...
 
     def score(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, idx: np.ndarray) -> np.ndarray: ...
+
+
+class Reserve(Protocol):
+    """On the chosen node, once its room is assumed and before Permit: decide what the pod's binding needs
+    written first (volume choices), and assume it, so the next pod sees it taken. Runs only when the plugin's
+    PreFilter wrote state for the pod. A refusal parks the pod; ``unreserve`` drops what was assumed when
+    Permit or the bind says no (it must accept pods it reserved nothing for)."""
+
+    NAME: str
+
+    def reserve(self, state: CycleState, pod: PodInfo, nodes: NodeArrays, node: str) -> Status: ...
+
+    def unreserve(self, pod: PodInfo, nodes: NodeArrays) -> None: ...
 
 
 class Permit(Protocol):

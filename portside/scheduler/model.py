@@ -118,6 +118,7 @@ class PodInfo:
     resource_version: str = ""
     termination_grace_s: float = 30.0
     batch_rank: int = 0  # place within a batch submitted at once, set by the queue sort's batch order
+    claims: tuple[str, ...] = ()  # PersistentVolumeClaims its volumes name (in its namespace)
 
     def __post_init__(self) -> None:
         if not self.uid:

@@ -9,6 +9,7 @@ one resource over a window of nodes is a contiguous slice; resources are in ``re
 Labels are encoded per key as an int32 column of value codes (-1 where the node lacks the key), so a selector
 is a comparison over a column; taints are a boolean matrix over the distinct taints of the cluster. Every change
 to node labels, taints or schedulability bumps ``generation``, which invalidates cached feasibility masks.
+The claims, volumes and storage classes pods are placed against ride along in ``volumes`` (``volumes.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from portside.scheduler.model import HostPort, NodeInfo, PodInfo, Taint
 from portside.scheduler.topology import AntiHolders, Domains, PodCounts, domains_of
+from portside.scheduler.volumes import VolumeView
 
 CORE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 
@@ -56,6 +58,7 @@ class NodeArrays:
         self.anti_holders = AntiHolders()  # placed pods' required anti-affinity terms, per node
         self.anti_holders.grow(capacity)
         self._req_cache: dict[str, tuple[int, np.ndarray, tuple[str, ...]]] = {}
+        self.volumes = VolumeView()  # claims and volumes, beside the node table: plugins see the cluster through it
 
     # --- growth -------------------------------------------------------------------------------------------------
     def _grow_rows(self) -> None:

@@ -66,9 +66,10 @@ def fits_row(pod: PodInfo, cycle: Cycle, row: int) -> bool:
 
 
 def room_only(pod: PodInfo, nodes: NodeArrays) -> bool:
-    """Whether only resources decide the fit (no ports, pod affinity or spreading in play): then victims can
-    be chosen by arithmetic on request vectors instead of re-running the filters."""
-    return not (pod.host_ports or pod.affinity or pod.anti_affinity or pod.spread or nodes.anti_holders.holders)
+    """Whether only resources decide the fit (no ports, pod affinity, spreading or volumes in play): then victims
+    can be chosen by arithmetic on request vectors instead of re-running the filters."""
+    return not (pod.host_ports or pod.affinity or pod.anti_affinity or pod.spread or pod.claims
+                or nodes.anti_holders.holders)
 
 
 def lower_pods(pod: PodInfo, nodes: NodeArrays, row: int) -> list[PodInfo]:

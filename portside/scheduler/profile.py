@@ -15,12 +15,12 @@ from typing import Any
 import yaml
 
 from portside.scheduler import filters, scores
-from portside.scheduler.framework import Filter, Permit, PreFilter, Score
+from portside.scheduler.framework import Filter, Permit, PreFilter, Reserve, Score
 from portside.scheduler.gang import Coscheduling
 from portside.scheduler.queuesort import PrioritySort
 
 DEFAULT_FILTERS = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
-                   "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity")
+                   "NodeResourcesFit", "VolumeBinding", "PodTopologySpread", "InterPodAffinity")
 DEFAULT_SCORES = (("NodeResourcesFit", 1), ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1),
                   ("InterPodAffinity", 2), ("NodeAffinity", 2), ("PodTopologySpread", 2), ("TaintToleration", 3))
 ALIASES = {"default": "default-scheduler"}
@@ -65,6 +65,11 @@ class Profile:
     @property
     def prefilters(self) -> list[PreFilter]:
         return [p for p in (*self.permits, *self.filters) if hasattr(p, "prefilter")]
+
+    @property
+    def reservers(self) -> list[Reserve]:
+        """Reserve, like PreFilter, runs for the filters that have it (VolumeBinding)."""
+        return [p for p in self.filters if hasattr(p, "reserve")]
 
 
 def _merge(defaults: list[tuple[str, int]], point: dict, where: str, known: dict) -> list[tuple[str, int]]:

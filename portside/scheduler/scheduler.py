@@ -18,7 +18,18 @@ from portside.scheduler import preemption
 from portside.scheduler.binder import Binder
 from portside.scheduler.cycle import Cycle
 from portside.scheduler.explain import message
-from portside.scheduler.framework import NODE_ADD, NODE_UPDATE, POD_ADD, POD_DELETE, SUCCESS, CycleState, Status
+from portside.scheduler.framework import (
+    NODE_ADD,
+    NODE_UPDATE,
+    POD_ADD,
+    POD_DELETE,
+    PV_CHANGE,
+    PVC_CHANGE,
+    SC_CHANGE,
+    SUCCESS,
+    CycleState,
+    Status,
+)
 from portside.scheduler.model import NodeInfo, PodInfo
 from portside.scheduler.nodes import NodeArrays
 from portside.scheduler.profile import Profile, builtin_profiles, pick
@@ -86,9 +97,17 @@ class Scheduler:
         self.nodes.assume(pod, row)
         self.queue.on_event(POD_ADD, now)
 
+    def volume_event(self, event: str, now: float) -> None:
+        """A claim, volume or storage class changed (``nodes.volumes`` already shows it): pods parked for their
+        storage may fit now. ``event`` is PVC_CHANGE, PV_CHANGE or SC_CHANGE."""
+        assert event in (PVC_CHANGE, PV_CHANGE, SC_CHANGE), event
+        self.queue.on_event(event, now)
+
     def pod_deleted(self, uid: str, now: float) -> None:
         self.queue.delete(uid)
-        self.in_flight.pop(uid, None)
+        qp = self.in_flight.pop(uid, None)
+        if qp is not None:
+            self.cycle_for(qp.pod).unreserve(qp.pod)
         self.nominated.pop(uid, None)
         entry = self.nodes.forget(uid)
         self.nodes.drop_request(uid)
@@ -117,6 +136,7 @@ class Scheduler:
         qp = self.in_flight.pop(uid, None)
         if qp is None or ok:
             return
+        self.cycle_for(qp.pod).unreserve(qp.pod)
         self.nodes.forget(uid)
         self.queue.retry(qp, now)
         self.queue.on_event(POD_DELETE, now)
@@ -146,10 +166,16 @@ class Scheduler:
             self._refuse(qp, cycle, state, status, now)
             return
         self.nodes.assume(qp.pod, row)  # reserve: Permit and the next pod see the room as taken
+        reserved = cycle.reserve(state, qp.pod, self.nodes.names[row])
+        if reserved is not SUCCESS and not reserved.ok:  # a volume chosen for another pod meanwhile
+            self.nodes.forget(qp.pod.uid)
+            self._park_refused(qp, now, reserved.plugin, reserved.message)
+            return
         permit = cycle.permit(state, qp.pod)
         if permit is SUCCESS or permit.ok:
             self._send_binds([(qp, row)], now)
         else:
+            cycle.unreserve(qp.pod)
             self.nodes.forget(qp.pod.uid)
             self._park_refused(qp, now, permit.plugin, permit.message)
 
@@ -210,8 +236,9 @@ class Scheduler:
 
     def _schedule_gang(self, first: QueuedPod, now: float) -> None:
         """Every queued member through PreFilter..Score in turn, each reserving its node; then every member's
-        Permit (``gang.Coscheduling`` says WAIT below the quorum). Reservations are released before binding either
-        way: the bind reserves again, and a gang that must wait holds nothing."""
+        Permit (``gang.Coscheduling`` says WAIT below the quorum). Room reservations are released before binding
+        either way: the bind reserves again, and a gang that must wait holds nothing (its Reserve plugins' choices
+        are undone too; a gang that binds keeps them for PreBind)."""
         members = [first] + self.queue.take_gang(first.pod.namespace, first.pod.gang)
         for qp in members[1:]:
             self._drop_nomination(qp.pod)
@@ -221,6 +248,8 @@ class Scheduler:
         waiting = short or next((v for v in (c.permit(st, pod) for c, st, pod in states) if not v.ok), None)
         self._release(placed)
         if waiting is not None:
+            for qp, _row in placed:
+                self.cycle_for(qp.pod).unreserve(qp.pod)
             why = f"{waiting.message}; {message(refused[0][1])}" if refused and short is None else waiting.message
             self._park_gang(members, now, why)
             return
@@ -243,6 +272,10 @@ class Scheduler:
                 refused.append((qp, cycle.diagnose(state, qp.pod)))
                 continue
             self.nodes.assume(qp.pod, row)
+            if not cycle.reserve(state, qp.pod, self.nodes.names[row]).ok:
+                self.nodes.forget(qp.pod.uid)
+                refused.append((qp, cycle.diagnose(state, qp.pod)))
+                continue
             gang.reserved += 1
             placed.append((qp, row))
         return placed, refused, states, None

@@ -1,9 +1,9 @@
 """The scheduler as a daemon of ``portside up``: watches feed the core, the core's decisions go out as API calls.
 
-Start-up lists nodes, priority classes and pods first, then follows each from the revision its list returned,
-so the core never schedules against a half-known cluster. Pods are ours when ``spec.schedulerName`` names one
-of our profiles, they have no ``nodeName`` and no scheduling gates (the gate is how a Job waits for the Jobs it
-depends on). Priority comes from ``spec.priority`` or, when admission left it unset, from the PriorityClass
+Start-up lists nodes, priority classes, storage (classes, volumes, claims) and pods first, then follows each
+from the revision its list returned, so the core never schedules against a half-known cluster. Pods are ours
+when ``spec.schedulerName`` names one of our profiles, they have no ``nodeName`` and no scheduling gates (the
+gate is how a Job waits for the Jobs it depends on). Priority comes from ``spec.priority`` or, when admission left it unset, from the PriorityClass
 named by ``priorityClassName`` or the class marked ``globalDefault``.
 
 The loop runs the core in slices of ``batch`` pods and yields between slices, so watch events are taken in
@@ -19,11 +19,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from portside.api.models import Node, Pod, PodSpec, PriorityClass
+from portside.api.models import (
+    Node,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Pod,
+    PodSpec,
+    PriorityClass,
+    StorageClass,
+)
 from portside.api.timefmt import parse_time
 from portside.client import Client
 from portside.metrics.instruments import SCHEDULE_ATTEMPTS, SCHEDULING_LATENCY
 from portside.scheduler.apibinder import ApiBinder
+from portside.scheduler.framework import PV_CHANGE, PVC_CHANGE, SC_CHANGE
 from portside.scheduler.model import PodInfo
 from portside.scheduler.profile import Profile, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
@@ -39,6 +48,7 @@ class SchedulerService:
         self.client = client.raw  # placement reads wire dicts (wire.py), and needs no answer decoded
         self.binder = ApiBinder(self.client, self._bind_done)
         self.core = Scheduler(self.binder, profiles)
+        self.volumes = self.binder.volumes = self.core.nodes.volumes
         self.batch = batch
         self.wake = asyncio.Event()
         self.classes: dict[str, PriorityClass] = {}
@@ -75,6 +85,42 @@ class SchedulerService:
             self.classes.pop(cls.metadata.name, None)
         else:
             self.classes[cls.metadata.name] = cls
+
+    def claim_event(self, kind: str, obj: dict[str, Any] | PersistentVolumeClaim) -> None:
+        try:
+            claim = typed(PersistentVolumeClaim, obj, "persistentvolumeclaim")
+        except WireError as exc:
+            log.warning("ignoring claim: %s", exc)
+            return
+        if kind == "DELETED":
+            self.volumes.remove_claim(claim.metadata.namespace, claim.metadata.name)
+        else:
+            self.volumes.set_claim(claim)
+        self.core.volume_event(PVC_CHANGE, self.now())
+
+    def volume_event(self, kind: str, obj: dict[str, Any] | PersistentVolume) -> None:
+        try:
+            pv = typed(PersistentVolume, obj, "persistentvolume")
+        except WireError as exc:
+            log.warning("ignoring volume: %s", exc)
+            return
+        if kind == "DELETED":
+            self.volumes.remove_volume(pv.metadata.name)
+        else:
+            self.volumes.set_volume(pv)
+        self.core.volume_event(PV_CHANGE, self.now())
+
+    def storage_class_event(self, kind: str, obj: dict[str, Any] | StorageClass) -> None:
+        try:
+            sc = typed(StorageClass, obj, "storageclass")
+        except WireError as exc:
+            log.warning("ignoring storage class: %s", exc)
+            return
+        if kind == "DELETED":
+            self.volumes.remove_class(sc.metadata.name)
+        else:
+            self.volumes.set_class(sc)
+        self.core.volume_event(SC_CHANGE, self.now())
 
     def _priority(self, spec: PodSpec) -> tuple[int, str]:
         cls = self.classes.get(spec.priority_class_name or "")
@@ -171,8 +217,10 @@ class SchedulerService:
     async def run(self, ready: asyncio.Event) -> None:
         revisions = {}
         self.backlog = []
+        self.volumes.followed = True
         for res, handler in (("priorityclasses", self.class_event), ("nodes", self.node_event),
-                             ("pods", self.pod_event)):
+                             ("storageclasses", self.storage_class_event), ("persistentvolumes", self.volume_event),
+                             ("persistentvolumeclaims", self.claim_event), ("pods", self.pod_event)):
             revisions[res] = (await self._list(res, handler), handler)
         self.core.enqueue_batch(self.backlog, self.now())
         self.backlog = None

@@ -217,6 +217,8 @@ def pod_info(pod: Pod, where: str = "pod", created: float = 0.0) -> PodInfo:
                           for t in spec.tolerations or ()),
         host_ports=_host_ports(spec), spread=spread,
         images=tuple(c.image for c in spec.containers or () if c.image),
+        claims=tuple(v.persistent_volume_claim.claim_name for v in spec.volumes or ()
+                     if v.persistent_volume_claim is not None),
         gang=annotations.get(GANG_ANNOTATION, ""), gang_min=_gang_min(annotations, where),
         created=created, resource_version=meta.resource_version or "",
         termination_grace_s=float(30 if spec.termination_grace_period_seconds is None

@@ -130,3 +130,27 @@ def test_a_real_cgroup_shows_cpu_time_and_working_set(burner):
 
 def test_a_removed_cgroup_reads_as_none():
     assert Cgroup("/portside-no-such-group/none").usage() is None
+
+
+def test_pod_series_name_the_controller_and_history_buckets_them(tmp_path):
+    from portside.agent.metrics import history
+    from portside.metrics.tsdb import TSDB
+
+    owned = Target("default", "web", "uid-web", "app", "c1", "/x/c1", "ReplicaSet", "web-7d9f")
+    snaps = [usage(Reading(m, 1_700_000_000 + m, Usage(0, 0), {owned: Usage(int(m * 10**9) // 2, 100 + int(m))}),
+                   Reading(m + 1, 1_700_000_001 + m, Usage(0, 0), {owned: Usage(int((m + 1) * 10**9) // 2,
+                                                                                  101 + int(m))}))
+             for m in range(0, 20, 2)]
+    got = dict(samples(snaps[0]))
+    labels = {"namespace": "default", "pod": "web", "owner_kind": "ReplicaSet", "owner_name": "web-7d9f"}
+    assert got[Series.of("pod_cpu_usage_cores", labels)] == pytest.approx(0.5)
+    with TSDB(tmp_path / "usage.db") as db:
+        db.append(1_699_999_990, [(Series.of("pod_cpu_usage_cores", {"namespace": "default", "pod": "web"}), 0.5),
+                                  (Series.of("pod_memory_working_set_bytes",
+                                             {"namespace": "default", "pod": "web"}), 99.0)])  # before owners
+        for snap in snaps:
+            db.append(snap.wall, samples(snap))
+        [pod] = history(db, 1_699_999_990, 1_700_000_030, 10)
+    assert pod["owner"] == {"kind": "ReplicaSet", "name": "web-7d9f"} and pod["name"] == "web"
+    assert pod["t"] == [1_699_999_990, 1_700_000_000, 1_700_000_010]  # old and new labels merged into one pod
+    assert pod["cpu"] == pytest.approx([0.5, 0.5, 0.5]) and pod["memory"] == [99, 109, 119]  # mean cpu, peak memory

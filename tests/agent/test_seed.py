@@ -29,6 +29,11 @@ CPU_SHARES = 51  # the 50m request: 1024 shares per core, as the kubelet compute
 
 @pytest.fixture
 def seed_node(python_base, needs_root, tmp_path, monkeypatch):  # noqa: F811 - python_base is the fixture
+    yield from seed_cluster(python_base, tmp_path, monkeypatch)
+
+
+def seed_cluster(python_base, tmp_path, monkeypatch, extra: tuple[str, ...] = ()):  # noqa: F811
+    """A node whose engine root holds the built seed image; ``extra``: more ``portside up`` flags."""
     shared, outcome = python_base
     assert outcome["code"] == 0, outcome["stderr"]
     root = tmp_path / "engine"
@@ -44,7 +49,7 @@ def seed_node(python_base, needs_root, tmp_path, monkeypatch):  # noqa: F811 - p
     if built.returncode != 0:
         cleanup(root, settings)
         pytest.fail(built.stdout + built.stderr)
-    yield from run_node(tmp_path, root, settings, monkeypatch)
+    yield from run_node(tmp_path, root, settings, monkeypatch, extra)
 
 
 def get(url: str) -> str:

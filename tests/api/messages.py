@@ -7,7 +7,7 @@ from typing import Any
 
 from portside import api
 
-KINDS = {r.kind: r for r in api.RESOURCES}
+KINDS = {r.kind: r for r in api.RESOURCES if r.is_stored}  # a kind served in two versions: the stored one
 
 def messages(obj: dict[str, Any]) -> list[str]:
     """Every cause of the Invalid error creating ``obj`` raises, as ``path: message`` strings ([] when valid)."""

@@ -8,8 +8,22 @@ from portside import api
 def test_index_lists_every_group_version() -> None:
     paths = api.openapi_v3_index()["paths"]
     assert set(paths) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/scheduling.k8s.io/v1",
-                          "apis/coordination.k8s.io/v1", "apis/policy/v1"}
+                          "apis/coordination.k8s.io/v1", "apis/policy/v1", "apis/autoscaling/v2",
+                          "apis/autoscaling/v1", "apis/storage.k8s.io/v1",
+                          "apis/networking.k8s.io/v1"}
     assert paths["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
+
+
+def test_a_kind_in_two_versions_has_a_definition_in_each() -> None:
+    v1 = api.openapi_v3("autoscaling", "v1")["components"]["schemas"]
+    v2 = api.openapi_v3("autoscaling", "v2")["components"]["schemas"]
+    assert v1["io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler"]["x-kubernetes-group-version-kind"] == [
+        {"group": "autoscaling", "kind": "HorizontalPodAutoscaler", "version": "v1"}]
+    assert "targetCPUUtilizationPercentage" in v1["io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec"]["properties"]
+    assert "behavior" in v2["io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec"]["properties"]
+    both = api.openapi_v2()["definitions"]
+    assert {"io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler", "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+            "io.k8s.api.autoscaling.v1.CrossVersionObjectReference"} <= set(both)
 
 
 def test_patch_operation_advertises_field_validation_and_strategic_merge() -> None:

@@ -132,10 +132,11 @@ def test_report_flags_and_namespace(tmp_path):
     assert [w["workload"] for w in only["workloads"]] == ["b/oom"]
 
 
-def test_without_trace_says_live_metrics_are_needed():
-    result = capacity("report")
+def test_without_trace_and_without_a_cluster_says_where_it_looked(tmp_path):
+    result = capacity("report", "--kubeconfig", str(tmp_path / "nowhere.yaml"))
     assert result.returncode == 2
-    assert "metrics pipeline" in result.stderr and "--trace" in result.stderr
+    assert f"cannot read kubeconfig {tmp_path / 'nowhere.yaml'}" in result.stderr
+    assert "is the cluster up?" in result.stderr and "--trace" in result.stderr
 
 
 def test_forecast_with_mstl_ets(tmp_path):
@@ -151,3 +152,22 @@ def test_forecast_with_mstl_ets(tmp_path):
     assert all(lo <= p <= hi for lo, p, hi in zip(series["lo95"], series["point"], series["hi95"]))
     bad = capacity("forecast", "--trace", str(path), "--model", "prophet")
     assert bad.returncode == 2 and "--model: expected harmonic or mstl-ets" in bad.stderr
+
+
+def test_short_history_forecasts_flat_and_says_why(tmp_path):
+    path = _write(tmp_path, "timestamp,workload,cpu,memory,replicas,cpu_request,memory_request\n" +
+                  "".join(f"{1793491200 + 300 * i},a/web,{0.4 + 0.2 * (i % 2)},1Gi,2,500m,1Gi\n" for i in range(24)))
+    result = capacity("forecast", "--trace", str(path), "--horizon", "1d", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["seasonality"]["model"] == "none" and data["seasonality"]["history_h"] == 2.0
+    assert "shorter than the two days a daily cycle needs" in data["seasonality"]["note"]
+    web = data["workloads"][0]["cpu"]
+    assert set(web["point"]) == {0.5} and min(web["lo95"]) == 0.4 and max(web["hi95"]) == 0.6
+    table = capacity("plan", "--trace", str(path), "--node-shape", "cpu=2,memory=8Gi", "--horizon", "1d")
+    assert table.returncode == 0, table.stderr
+    assert "note: no seasonality: 2.0 h of history" in table.stdout
+    longer = _write(tmp_path, "timestamp,workload,cpu,memory\n" +
+                    "".join(f"{1793491200 + 3600 * i},a/web,{1 + (i % 24) / 24},1Gi\n" for i in range(72)))
+    daily = json.loads(capacity("forecast", "--trace", str(longer), "--horizon", "1d", "-o", "json").stdout)
+    assert daily["seasonality"]["model"] == "daily" and "3.0 days" in daily["seasonality"]["note"]

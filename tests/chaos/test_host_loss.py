@@ -117,10 +117,10 @@ def proxy_rules(netns: str) -> str:
 
 
 def failures_only_in_window(client: ClientLoop, lost_at: float, dropped: float) -> None:
-    """Every failed request started between the loss and the moment the client host's proxy dropped the lost pods
-    (``dropped``), plus one request's timeout."""
+    """Every failed request was in flight at the loss or started between it and the moment the client host's proxy
+    dropped the lost pods (``dropped``), plus one request's timeout."""
     failed = client.failures()
-    before = [r for r in failed if r.start < lost_at]
+    before = [r for r in failed if r.start + r.took < lost_at]  # one in flight at the loss may fail
     late = [r for r in failed if r.start > dropped + PROXY_MARGIN_S]
     span = (max(r.start + r.took for r in failed) - lost_at) if failed else 0.0
     print(f"client: {len(client.requests)} requests, {len(failed)} failed, within {span:.1f} s of the loss "

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
 from support.cluster import Cluster
 from support.net import free_port
 from support.wait import eventually
@@ -72,6 +73,19 @@ def test_down_purge_without_a_cluster_touches_nothing(tmp_path):
 def test_bad_port_flag_is_named(tmp_path):
     proc = portside("up", "--data-dir", str(tmp_path / "d"), "--port", "70000")
     assert proc.returncode == 2 and "--port: expected a port number 1-65535, got '70000'" in proc.stderr
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("flag, value, said", [
+    ("--horizontal-pod-autoscaler-sync-period", "often", "expected seconds or a duration such as 15s or 5m, got 'often'"),
+    ("--horizontal-pod-autoscaler-sync-period", "0s", "--horizontal-pod-autoscaler-sync-period: expected more than 0"),
+    ("--horizontal-pod-autoscaler-downscale-stabilization", "5 m", "got '5 m'"),
+    ("--horizontal-pod-autoscaler-tolerance", "-0.1", "--horizontal-pod-autoscaler-tolerance: expected a "
+                                                      "non-negative number, got '-0.1'"),
+])
+def test_bad_autoscaler_flags_are_named(tmp_path, flag, value, said):
+    proc = portside("up", "--data-dir", str(tmp_path / "d"), flag, value)
+    assert proc.returncode == 2 and said in proc.stderr, proc.stderr
     assert not (tmp_path / "d").exists()
 
 

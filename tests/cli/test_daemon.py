@@ -271,3 +271,16 @@ def test_exec_on_a_terminal_through_the_daemon_follows_its_size(portside, served
     assert code == 4
     eventually(lambda: "serving exec -it" in served.log.read_text(), 10, what="the daemon to have served it")
     portside("rm", "-f", "shell")
+
+
+def test_run_it_through_the_daemon_follows_its_size_and_keys(portside, served) -> None:
+    from terminal import resized_shell
+
+    argv = [sys.executable, "-m", "portside", "--root", str(portside.root), "run", "--rm", "-it", "--network", "none",
+            "busybox", "sh"]
+    # raw mode is set on the client's terminal by the served child; its size follows through the relayed SIGWINCH
+    shown, code = resized_shell(argv, (33, 101), (40, 132), 6)
+    assert "33 101" in shown and "40 132" in shown
+    assert code == 6
+    eventually(lambda: "serving run --rm as" in served.log.read_text(), 10, what="the daemon to have served it")
+    assert portside("ps", "-aq").stdout == ""

@@ -133,7 +133,8 @@ def test_records_written_before_the_types_load_and_keep_their_shape(tmp_path) ->
 
 def test_inspect_renders_docker_json_from_the_typed_record() -> None:
     info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json(OLD_STATE))
-    assert info["Name"] == "/web" and info["Config"] == OLD_RECORD["Config"]
+    assert info["Name"] == "/web"
+    assert info["Config"] == {**OLD_RECORD["Config"], "OpenStdin": False, "StdinOnce": False, "Tty": False}
     assert info["HostConfig"] == OLD_RECORD["HostConfig"] and info["Mounts"] == OLD_RECORD["Mounts"]
     assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                              "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",

@@ -85,8 +85,10 @@ def test_agent_joins_runs_pods_and_its_credential_is_confined(tmp_path, agents, 
         refused = cluster.kubectl("label", "node", "someone-else", "x=y", **as_node)
         assert "cannot patch resource \"nodes\"" in refused.stderr and "cannot modify node 'someone-else'" \
                in refused.stderr
-        refused = cluster.kubectl("get", "pods", "-A", **as_node)
-        assert "only with the field selector spec.nodeName=joiner-a" in refused.stderr
+        # every pod is readable (the node's network policy enforcer follows them all), but none may be made
+        assert "bb" in cluster.kubectl("get", "pods", "-A", **as_node).stdout
+        refused = cluster.kubectl("run", "made-by-node", "--image=busybox", **as_node)
+        assert 'cannot create resource "pods"' in refused.stderr and "a node may not create pods" in refused.stderr
         assert cluster.kubectl("label", "node", "joiner-a", "x=y", **as_node).returncode == 0
 
         stopped = a.portside("agent", "stop", "--root", str(a.root))
@@ -146,3 +148,32 @@ def test_up_with_another_address_serves_a_certificate_naming_it(tmp_path, hosts)
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert ipaddress.ip_address(hosts.gateway) in sans.get_values_for_type(x509.IPAddress)
         assert "portside.example" in sans.get_values_for_type(x509.DNSName)
+
+
+def test_a_pod_on_a_joined_node_resolves_services_through_that_nodes_dns(tmp_path, agents, needs_root):
+    """The agent's own DNS (its pods' nameserver) answers from the cluster's Services: a pod there that asks
+    for a Service's name by its short name succeeds only when the answer is the Service's ClusterIP."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("# no upstream: only cluster names are asked\n")
+    with server(tmp_path) as cluster:
+        url, token = join_command(cluster)
+        a = agents("joiner-dns")
+        a.start(url, token, "--resolv-conf", str(resolv))
+        wait_ready(cluster, "joiner-dns")
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "named", "namespace": "default"},
+               "spec": {"selector": {"app": "named"}, "ports": [{"port": 80}]}}
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(svc))
+        ip = json.loads(cluster.kubectl("get", "svc", "named", "-o", "json").stdout)["spec"]["clusterIP"]
+        p = busybox("asker", "joiner-dns", restartPolicy="Never")
+        # asked until answered (30 s): the node's DNS may not have seen the new Service yet on a loaded machine
+        ask = f"nslookup named | grep -q 'Address: {ip}$'"
+        p["spec"]["containers"][0]["command"] = ["sh", "-c", f"for i in $(seq 30); do {ask} && exit 0; sleep 1; done; "
+                                                             "exit 1"]
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(p))
+        done = eventually(lambda pods: (x := pods.get("asker")) and x.get("status", {}).get("phase") in
+                          ("Succeeded", "Failed") and x, 60, what="the asking pod finished",
+                          watch=Watch(cluster.kubeconfig, "pods", "default"))
+        assert done["status"]["phase"] == "Succeeded", done["status"]
+        gateway = str(ipaddress.ip_network(a.settings()["subnet"]).network_address + 1)
+        resolv_files = list((a.root / "pods").glob(f"*/{done['metadata']['uid']}/etc/resolv.conf"))
+        assert resolv_files and resolv_files[0].read_text().startswith(f"nameserver {gateway}\n")

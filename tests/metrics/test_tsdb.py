@@ -87,6 +87,28 @@ def test_size_stays_bounded_under_churn(tmp_path):
     assert len(TSDB(tmp_path / "m.db").series()) < 21 * 8
 
 
+def test_buckets_read_raw_where_it_is_whole_and_rollups_before(tmp_path):
+    """A day and a half at one sample a minute: the first half day survives only as rollups, the last day as
+    both; each instant is counted once, from raw where raw is complete."""
+    with TSDB(tmp_path / "m.db") as db:
+        end = DAY + DAY // 2
+        for t in range(0, end, 60):
+            db.append(t, [(CPU, 1.0 if t < DAY // 2 else 2.0)])
+            if t % 300 == 0:
+                db.compact(now=t)
+        hours = db.buckets(CPU, 0, end, 3600)
+        assert [b.t for b in hours] == list(range(0, end, 3600))
+        assert all(b.count == 60 for b in hours)  # no minute lost at the boundary, none counted twice
+        assert [b.mean for b in hours[:12]] == [1.0] * 12 and [b.mean for b in hours[12:]] == [2.0] * 24
+        oldest_raw = db.points(CPU)[0].t
+        assert oldest_raw > DAY // 2 - 3600  # the raw table no longer holds the start
+        fine = db.buckets(CPU, end - 600, end, 60)  # raw: one sample per minute
+        assert [(b.t, b.count) for b in fine] == [(t, 1) for t in range(end - 600, end, 60)]
+        coarse = db.buckets(CPU, 0, 900, 60)  # before the raw: one rollup bucket per 5 minutes, never split
+        assert [(b.t, b.count) for b in coarse] == [(0, 5), (300, 5), (600, 5)]
+        assert db.buckets(Series.of("nothing"), 0, end, 60) == []
+
+
 def test_bad_retention_is_named(tmp_path):
     with pytest.raises(ValueError, match="retention"):
         TSDB(tmp_path / "m.db", raw_retention=100, step=300)

@@ -14,6 +14,8 @@ from portside.runtime.runc import Runc, classify
      CommandNotFound, 127),
     ('unable to start container process: exec: "/x": stat /x: no such file or directory', CommandNotFound, 127),
     ('unable to start container process: exec: "/etc/passwd": permission denied', CommandNotExecutable, 126),
+    ('exec failed: unable to start container process: chdir to cwd ("/gone") set in config.json failed: no such '
+     'file or directory', CommandNotExecutable, 126),
     ("runc run failed: invalid rootfs: not an absolute path", OCIRuntimeError, 125),
 ])
 def test_classify(text: str, kind: type, code: int) -> None:

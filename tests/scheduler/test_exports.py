@@ -12,7 +12,8 @@ def test_all_names_exist():
 
 def test_registries_match_plugin_names():
     assert set(filters.REGISTRY) == {"NodeName", "NodeUnschedulable", "NodeAffinity", "TaintToleration",
-                                     "NodePorts", "NodeResourcesFit", "InterPodAffinity", "PodTopologySpread"}
+                                     "NodePorts", "NodeResourcesFit", "InterPodAffinity", "PodTopologySpread",
+                                     "VolumeBinding"}
     assert set(scores.REGISTRY) == {"NodeResourcesFit", "NodeResourcesBalancedAllocation", "NodeAffinity",
                                     "TaintToleration", "InterPodAffinity", "PodTopologySpread", "ImageLocality"}
     for name, cls in {**filters.REGISTRY, **scores.REGISTRY}.items():

@@ -46,10 +46,64 @@ def job(**spec: Any) -> dict[str, Any]:
             "spec": {"template": template, **spec}}
 
 
+def statefulset(name: str = "web", replicas: int = 2, claim: str = "data", storage: str = "16Mi",
+                namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A StatefulSet governed by the headless Service ``name``, its first container mounting a claim template
+    ``claim`` (none when "") at ``/data``."""
+    labels = {"app": name}
+    template: dict[str, Any] = {"metadata": {"labels": labels}, "spec": {
+        "containers": [{"name": "app", "image": "busybox:1.36"}]}}
+    body: dict[str, Any] = {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": labels},
+                            "template": template}
+    if claim:
+        template["spec"]["containers"][0]["volumeMounts"] = [{"name": claim, "mountPath": "/data"}]
+        body["volumeClaimTemplates"] = [{"metadata": {"name": claim}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}}]
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": namespace},
+            "spec": {**body, **spec}}
+
+
 def service(**spec: Any) -> dict[str, Any]:
     base = {"selector": {"app": "my-app"}, "ports": [{"port": 80, "targetPort": 5000}]}
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-app", "namespace": "default"},
             "spec": {**base, **spec}}
+
+
+def pvc(name: str = "data", storage: str = "1Gi", namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A claim: ReadWriteOnce of ``storage``; ``storage_class`` left out lets admission give the default class."""
+    base = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": namespace},
+            "spec": {**base, **spec}}
+
+
+def pv(name: str, storage: str = "1Gi", path: str = "", node: str = "", **spec: Any) -> dict[str, Any]:
+    """A hostPath volume (``/tmp/NAME`` unless ``path``) without a class; ``node`` pins it to that node."""
+    base: dict[str, Any] = {"capacity": {"storage": storage}, "accessModes": ["ReadWriteOnce"],
+                            "hostPath": {"path": path or f"/tmp/{name}"}, "storageClassName": ""}
+    if node:
+        term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}
+        base["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term]}}
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": {**base, **spec}}
+
+
+def storage_class(name: str, provisioner: str = "kubernetes.io/no-provisioner",
+                  binding: str = "WaitForFirstConsumer", **fields: Any) -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+            "provisioner": provisioner, "volumeBindingMode": binding, **fields}
+
+
+def with_claim(obj: dict[str, Any], claim: str = "data", mount: str = "/data", **source: Any) -> dict[str, Any]:
+    """A pod (or template) whose first container mounts the claim at ``mount``."""
+    spec = obj["spec"]["template"]["spec"] if "template" in obj["spec"] else obj["spec"]
+    spec.setdefault("volumes", []).append({"name": claim, "persistentVolumeClaim": {"claimName": claim, **source}})
+    spec["containers"][0].setdefault("volumeMounts", []).append({"name": claim, "mountPath": mount})
+    return obj
+
+
+def network_policy(name: str = "policy", namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A NetworkPolicy; without ``podSelector`` it selects every pod of its namespace."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"podSelector": {}, **spec}}
 
 
 def container(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:

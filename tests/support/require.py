@@ -19,6 +19,8 @@ PACKAGES = {
     "debootstrap": "debootstrap",
     "nft": "nftables",
     "ip": "iproute2",
+    "dnsmasq": "dnsmasq-base",
+    "redis-server": "redis-server",
 }
 
 

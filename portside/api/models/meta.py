@@ -14,6 +14,8 @@ __all__ = [
     "ObjectReference",
     "LocalObjectReference",
     "PartialObjectMetadata",
+    "Preconditions",
+    "DeleteOptions",
 ]
 
 meta = model("io.k8s.apimachinery.pkg.apis.meta.v1")
@@ -104,3 +106,24 @@ class PartialObjectMetadata(Model):
     api_version: str | None = prop()
     kind: str | None = prop()
     metadata: ObjectMeta | None = prop()
+
+
+@meta
+class Preconditions(Model):
+    """What must still hold of the object for a deletion to proceed."""
+
+    uid: str | None = prop()
+    resource_version: str | None = prop()
+
+
+@meta
+class DeleteOptions(Model):
+    """The body of a DELETE (and of an Eviction's ``deleteOptions``): grace, preconditions, propagation."""
+
+    api_version: str | None = prop()
+    kind: str | None = prop()
+    grace_period_seconds: int | None = prop()
+    preconditions: Preconditions | None = prop()
+    orphan_dependents: bool | None = prop()
+    propagation_policy: str | None = prop()
+    dry_run: list[str] | None = prop(list_type="atomic")

@@ -131,6 +131,15 @@ def _mounts(mounts: list[dict[str, Any]], path: str, volumes: set[str], errs: Er
         elif mount_path in seen:
             errs.invalid(child(here, "mountPath"), mount_path, "must be unique")
         seen.add(mount_path)
+        _sub_path(mount.get("subPath") or "", child(here, "subPath"), errs)
+
+
+def _sub_path(value: str, path: str, errs: Errs) -> None:
+    """A subPath stays inside its volume (Kubernetes' ``validateLocalDescendingPath``)."""
+    if value.startswith("/"):
+        errs.invalid(path, value, "must be a relative path")
+    if ".." in value.split("/"):
+        errs.invalid(path, value, "must not contain '..'")
 
 
 def validate_container(c: dict[str, Any], path: str, volumes: set[str], errs: Errs) -> None:

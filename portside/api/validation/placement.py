@@ -8,7 +8,7 @@ from typing import Any
 from ..names import is_qualified_name
 from .common import Errs, child, index, validate_label_selector, validate_labels
 
-__all__ = ["validate_placement"]
+__all__ = ["validate_placement", "validate_node_selector"]
 
 _NODE_OPS = ["DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"]
 _EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"]
@@ -39,14 +39,19 @@ def _weight(value: int | None, path: str, errs: Errs) -> None:
         errs.invalid(path, value, "must be in the range 1-100")
 
 
+def validate_node_selector(selector: dict[str, Any], path: str, errs: Errs) -> None:
+    """A required NodeSelector (a pod's node affinity, a volume's): at least one term, each well formed."""
+    terms = selector.get("nodeSelectorTerms") or []
+    if not terms:
+        errs.required(child(path, "nodeSelectorTerms"), "must have at least one node selector term")
+    for i, term in enumerate(terms):
+        _node_term(term, index(child(path, "nodeSelectorTerms"), i), errs)
+
+
 def _node_affinity(aff: dict[str, Any], path: str, errs: Errs) -> None:
     required = aff.get(_REQ)
     if required is not None:
-        terms = required.get("nodeSelectorTerms") or []
-        if not terms:
-            errs.required(child(child(path, _REQ), "nodeSelectorTerms"), "must have at least one node selector term")
-        for i, term in enumerate(terms):
-            _node_term(term, index(child(child(path, _REQ), "nodeSelectorTerms"), i), errs)
+        validate_node_selector(required, child(path, _REQ), errs)
     for i, pref in enumerate(aff.get(_PREF) or []):
         here = index(child(path, _PREF), i)
         _weight(pref.get("weight"), child(here, "weight"), errs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from ..names import is_dns1123_label, is_dns1123_subdomain
@@ -83,11 +84,52 @@ def _optional_names(spec: dict[str, Any], path: str, errs: Errs) -> None:
             errs.each(child(path, key), spec[key], is_dns1123_label(spec[key]))
 
 
+MAX_DNS_NAMESERVERS, MAX_DNS_SEARCHES, MAX_DNS_SEARCH_CHARS = 3, 32, 2048
+
+
+def _dns_config(spec: dict[str, Any], path: str, errs: Errs) -> None:
+    """``dnsConfig`` as Kubernetes checks it: required (with a nameserver) under ``dnsPolicy: None``, at most 3
+    nameservers that are IP addresses, at most 32 search domains of 2048 characters in all, named options."""
+    config, here = spec.get("dnsConfig"), child(path, "dnsConfig")
+    if spec.get("dnsPolicy") == "None":
+        if config is None:
+            errs.required(here, "must provide `dnsConfig` when `dnsPolicy` is None")
+            return
+        if not config.get("nameservers"):
+            errs.required(child(here, "nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` "
+                                                       "is None")
+    if config is None:
+        return
+    servers = config.get("nameservers") or []
+    if len(servers) > MAX_DNS_NAMESERVERS:
+        errs.invalid(child(here, "nameservers"), servers, f"must not have more than {MAX_DNS_NAMESERVERS} "
+                                                          f"nameservers")
+    for i, server in enumerate(servers):
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            errs.invalid(index(child(here, "nameservers"), i), server, "must be a valid IP address")
+    searches = config.get("searches") or []
+    if len(searches) > MAX_DNS_SEARCHES:
+        errs.invalid(child(here, "searches"), searches, f"must not have more than {MAX_DNS_SEARCHES} search paths")
+    if sum(len(s) for s in searches) + max(0, len(searches) - 1) > MAX_DNS_SEARCH_CHARS:
+        errs.invalid(child(here, "searches"), searches, f"must not have more than {MAX_DNS_SEARCH_CHARS} "
+                                                        f"characters (including spaces) in the search list")
+    for i, search in enumerate(searches):
+        name = search[:-1] if search.endswith(".") else search
+        if search != ".":
+            errs.each(index(child(here, "searches"), i), search, is_dns1123_subdomain(name))
+    for i, option in enumerate(config.get("options") or []):
+        if not option.get("name"):
+            errs.required(child(index(child(here, "options"), i), "name"), "Option.Name must not be empty")
+
+
 def validate_pod_spec(spec: dict[str, Any], path: str, errs: Errs) -> None:
     volumes = _volumes(spec.get("volumes") or [], child(path, "volumes"), errs)
     _containers(spec, path, volumes, errs)
     errs.enum(child(path, "restartPolicy"), spec.get("restartPolicy"), RESTART_POLICIES, required=True)
     errs.enum(child(path, "dnsPolicy"), spec.get("dnsPolicy"), _DNS_POLICIES, required=True)
+    _dns_config(spec, path, errs)
     errs.nonnegative(child(path, "terminationGracePeriodSeconds"), spec.get("terminationGracePeriodSeconds"))
     deadline = spec.get("activeDeadlineSeconds")
     if deadline is not None and not 1 <= deadline <= 2**31 - 1:

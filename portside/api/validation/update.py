@@ -7,6 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .quota import validate_resourcequota_update
+from .statefulset import update_statefulset
+from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
 
@@ -88,15 +91,26 @@ def _priorityclass(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None
     _immutable(new.get("preemptionPolicy"), old.get("preemptionPolicy"), "preemptionPolicy", errs)
 
 
+def _controllerrevision(new: dict[str, Any], old: dict[str, Any], errs: Errs) -> None:
+    _immutable(new.get("data"), old.get("data"), "data", errs)
+
+
 _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Pod": _pod,
     "Deployment": _selector,
     "ReplicaSet": _selector,
+    "DaemonSet": _selector,
+    "StatefulSet": update_statefulset,
+    "ControllerRevision": _controllerrevision,
     "Job": _job,
     "Service": _service,
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "ResourceQuota": validate_resourcequota_update,
+    "PersistentVolume": update_pv,
+    "PersistentVolumeClaim": update_pvc,
+    "StorageClass": update_storageclass,
 }
 
 

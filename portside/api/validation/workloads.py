@@ -10,7 +10,8 @@ from ..selectors import SelectorError, selector_from_object
 from .common import Errs, child, validate_label_selector, validate_meta
 from .pod import RESTART_POLICIES, validate_pod_spec
 
-__all__ = ["validate_deployment", "validate_replicaset", "validate_job", "parse_depends_on", "DEPENDS_ON"]
+__all__ = ["validate_deployment", "validate_replicaset", "validate_job", "validate_job_spec", "parse_depends_on",
+           "DEPENDS_ON"]
 
 DEPENDS_ON = "portside.io/depends-on"
 _PERCENT = re.compile(r"[0-9]+%")
@@ -135,6 +136,16 @@ def validate_job(obj: dict[str, Any], errs: Errs) -> None:
     validate_meta(obj, True, _job_name, errs)
     _depends_on(obj, errs)
     spec = obj.get("spec") or {}
+    validate_job_spec(spec, errs)
+    if spec.get("selector") is None:
+        errs.required("spec.selector")
+    else:
+        validate_label_selector(spec["selector"], "spec.selector", errs)
+        _template_matches(spec["selector"], spec.get("template") or {}, errs)
+
+
+def validate_job_spec(spec: dict[str, Any], errs: Errs) -> None:
+    """A Job's spec less its selector (a CronJob's job template has none yet); paths start at ``spec``."""
     for key in ("parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"):
         errs.nonnegative(child("spec", key), spec.get(key))
     errs.positive("spec.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"))
@@ -142,9 +153,4 @@ def validate_job(obj: dict[str, Any], errs: Errs) -> None:
     errs.enum("spec.completionMode", mode, ["NonIndexed", "Indexed"])
     if mode == "Indexed" and spec.get("completions") is None:
         errs.required("spec.completions", "when completion mode is Indexed")
-    if spec.get("selector") is None:
-        errs.required("spec.selector")
-    else:
-        validate_label_selector(spec["selector"], "spec.selector", errs)
-        _template_matches(spec["selector"], spec.get("template") or {}, errs)
     _template(spec, errs, ["OnFailure", "Never"])

@@ -7,6 +7,8 @@ outlive any process. Creating one costs no subprocess: a short-lived thread ``un
 
 ``run_in`` does the reverse to run a command inside: a thread ``setns``es into the namespace and starts the
 subprocess from there, which inherits the thread's namespace. That is ``ip netns exec`` without its extra exec.
+``socket_in`` makes a socket the same way: a socket belongs to the namespace it was made in for its whole life,
+whichever thread uses it later, so no process ever has to run inside (``kubectl port-forward``'s dialer).
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ def remove(path: Path) -> None:
 def run_in(path: Path, argv: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run ``argv`` inside the namespace pinned at ``path``."""
     return _in_thread(lambda: _enter(path, lambda: _run(argv, stdin)))
+
+
+def socket_in(path: Path):
+    """A new TCP/IPv4 socket of the namespace pinned at ``path``: connecting it to 127.0.0.1 reaches that
+    namespace's loopback, where a pod's server may listen only."""
+    import socket  # not at the top: a container's start reaches this module and need not pay for it
+
+    return _in_thread(lambda: _enter(path, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)))
 
 
 def _enter(path: Path, body: Callable[[], T]) -> T:

@@ -10,6 +10,8 @@ QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 def test_valid_pod_has_no_errors() -> None:
     assert messages(pod()) == []
+    assert messages(pod(dnsPolicy="None", dnsConfig={"nameservers": ["192.0.2.53"], "searches": ["corp.example."],
+                                                     "options": [{"name": "ndots", "value": "2"}]})) == []
 
 
 @pytest.mark.parametrize(
@@ -28,6 +30,18 @@ def test_valid_pod_has_no_errors() -> None:
         (pod(preemptionPolicy="Sometimes"),
          'spec.preemptionPolicy: Unsupported value: "Sometimes": supported values: "Never", "PreemptLowerPriority"'),
         (pod(overhead={"cpu": "-1"}), 'spec.overhead.cpu: Invalid value: "-1": must be greater than or equal to 0'),
+        (pod(dnsPolicy="None"), "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"),
+        (pod(dnsPolicy="None", dnsConfig={"searches": ["a.example"]}),
+         "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver"),
+        (pod(dnsConfig={"nameservers": ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"]}),
+         "spec.dnsConfig.nameservers: Invalid value: "),
+        (pod(dnsConfig={"nameservers": ["dns.example"]}),
+         'spec.dnsConfig.nameservers[0]: Invalid value: "dns.example": must be a valid IP address'),
+        (pod(dnsConfig={"searches": ["Bad_Domain"]}),
+         'spec.dnsConfig.searches[0]: Invalid value: "Bad_Domain": a lowercase RFC 1123 subdomain'),
+        (pod(dnsConfig={"searches": [f"s{i}.example" for i in range(33)]}), "spec.dnsConfig.searches: Invalid value"),
+        (pod(dnsConfig={"options": [{"value": "2"}]}),
+         "spec.dnsConfig.options[0].name: Required value: Option.Name must not be empty"),
     ],
 )
 def test_pod_spec_rules(obj: dict, expected: str) -> None:
