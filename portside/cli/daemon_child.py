@@ -82,8 +82,7 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     _reopen_stdio()
     os.chdir(request.cwd)
     os.umask(request.umask)
-    os.environ.clear()
-    os.environ.update(request.env)
+    _take_environment(request.env)
     sys.argv = ["portside", *request.argv]
     from portside.cli import main
     main.report_exit = ExitTeller(conn)
@@ -95,6 +94,16 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     flush_stdio()
     tell_exit(conn, code)
     return code
+
+
+def _take_environment(env: dict[str, str]) -> None:
+    """The client's environment in place of ours. Only what differs is changed: each change is a libc call, and a
+    client usually runs in the environment the daemon itself was started in."""
+    for key in [k for k in os.environ if k not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _default_signals() -> None:
