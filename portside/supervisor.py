@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -334,9 +335,19 @@ async def _start(c: Component, ctx: Context, ready: dict[str, asyncio.Event]) ->
 
 async def supervise(ctx: Context, stop: asyncio.Event, on_ready: Callable[[], Awaitable[None]],
                     components: list[Component] | None = None) -> None:
-    """Run ``components`` until ``stop`` is set; ``on_ready`` runs once all of them are ready."""
+    """Run ``components`` until ``stop`` is set; ``on_ready`` runs once all of them are ready.
+
+    Then the garbage collector's generations are frozen: what the start-up made (modules, the components' first
+    lists: a scheduler's tens of thousands of pending pods) lives as long as the process, and every later full
+    collection would scan it again (measured: 5 % of a 30,000-pod scheduling run's CPU). Objects freed by their
+    reference counts are freed as before; only a cycle among start-up objects that dies later is never
+    collected, a bounded amount."""
     components = elected(ctx, COMPONENTS if components is None else components)
-    await _group(ctx, components, on_ready, stop.wait)
+
+    async def frozen_then_ready() -> None:
+        gc.freeze()
+        await on_ready()
+    await _group(ctx, components, frozen_then_ready, stop.wait)
 
 
 async def _group(ctx: Context, components: list[Component], on_ready: Callable[[], Awaitable[None]],

@@ -22,21 +22,23 @@ import time
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from portside import api
 from portside.apiserver import errors
 from portside.apiserver.auth import USER
 from portside.apiserver.objects import key
+from portside.metrics.loopmetrics import LoopCounter, LoopHistogram
 
-REQUESTS = Counter("apiserver_request_total", "API requests by verb, group, resource and HTTP code.",
-                   ["verb", "group", "resource", "code"])
-LATENCY = Histogram("apiserver_request_duration_seconds", "API request latency by verb, group and resource "
-                    "(a WATCH counts until it ends).", ["verb", "group", "resource"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60))
-STORE = Histogram("portside_store_operation_duration_seconds", "Store operation latency by operation.",
-                  ["operation"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
+# Counted on every request and store operation: lock-free families (see loopmetrics), on the event loop's thread.
+REQUESTS = LoopCounter("apiserver_request_total", "API requests by verb, group, resource and HTTP code.",
+                       ["verb", "group", "resource", "code"])
+LATENCY = LoopHistogram("apiserver_request_duration_seconds", "API request latency by verb, group and resource "
+                        "(a WATCH counts until it ends).", ["verb", "group", "resource"],
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60))
+STORE = LoopHistogram("portside_store_operation_duration_seconds", "Store operation latency by operation.",
+                      ["operation"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
 TIMED_OPS = frozenset({"get", "list", "count", "commit", "create", "update", "delete", "current_revision",
                        "compact"})
 PROXY_CONFIGMAP = ("kube-system", "portside-proxy-metrics")
@@ -86,9 +88,9 @@ def middleware():
         finally:
             counted = (verb, group, resource, code)
             child = children.get(counted)
-            if child is None:  # prometheus_client's labels() locks and validates: done once per series
-                child = children[counted] = (REQUESTS.labels(verb, group, resource, str(code)).inc,
-                                             LATENCY.labels(verb, group, resource).observe)
+            if child is None:  # resolved once per series
+                child = children[counted] = (REQUESTS.child(verb, group, resource, str(code)),
+                                             LATENCY.child(verb, group, resource))
             child[0]()
             child[1](time.monotonic() - start)
     children: dict[tuple, tuple] = {}
@@ -102,7 +104,7 @@ class TimedStore:
         self._store = store
         for name in TIMED_OPS:  # wrapped once here, not on every call (the API server's hot path)
             if hasattr(store, name):
-                setattr(self, name, _timed(getattr(store, name), STORE.labels(name).observe))
+                setattr(self, name, _timed(getattr(store, name), STORE.child(name)))
 
     def __getattr__(self, name: str):  # only what __init__ did not wrap
         return getattr(self._store, name)

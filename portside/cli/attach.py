@@ -1,8 +1,9 @@
 """Foreground ``run`` and ``attach``: the container's output on this terminal, this terminal's input in the
 container, and signals or keys passed on.
 
-A plain foreground ``run`` (``stream``): the monitor writes into two pipes this process holds; when this process
-dies the monitor merely stops copying, so killing a foreground ``run`` never kills its container (docker's
+A plain foreground ``run`` (``SignalProxy`` and ``exit_code``): the monitor writes the container's output to this
+process's stdout and stderr itself; when this process dies the monitor notices (its status pipe has no reader any
+more) and merely stops writing, so killing a foreground ``run`` never kills its container (docker's
 detach-by-kill behaves the same).
 
 ``run -t`` and ``attach`` (``session``) speak the monitor's attach protocol (``runtime/attach.py``) over one
@@ -25,21 +26,6 @@ DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
 ENDED, DETACHED = "ended", "detached"
 
 
-def stream(engine, cid: str, handle, out_r: int, err_r: int) -> int:
-    _forward_signals(engine, cid)
-    sinks = {out_r: 1, err_r: 2}
-    while sinks:
-        ready, _, _ = select.select(list(sinks), [], [])
-        for fd in ready:
-            data = os.read(fd, 65536)
-            if data:
-                _write_all(sinks[fd], data)
-            else:
-                os.close(fd)
-                del sinks[fd]
-    return exit_code(handle)
-
-
 def exit_code(handle) -> int:
     info = handle.finished()
     handle.close()
@@ -47,6 +33,35 @@ def exit_code(handle) -> int:
         sys.stderr.write("portside: the container's monitor exited without reporting the exit code\n")
         return 125
     return info.code
+
+
+class SignalProxy:
+    """docker's --sig-proxy for a plain foreground ``run``: what this process receives, the container receives.
+    Installed before the container starts, since its output (a ``ready`` line, say) may reach whoever signals us
+    before we learn it started; a signal that comes before then is delivered once it runs."""
+
+    def __init__(self, engine, cid: str) -> None:
+        self.engine, self.cid = engine, cid
+        self.pending: list[int] | None = []
+        for sig in FORWARDED:
+            signal.signal(sig, self._received)
+
+    def started(self) -> None:
+        pending, self.pending = self.pending or [], None
+        for signum in pending:
+            self._forward(signum)
+
+    def _received(self, signum: int, _frame) -> None:
+        if self.pending is not None:
+            self.pending.append(signum)
+        else:
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
+        try:
+            self.engine.signal(self.cid, signal.Signals(signum).name)
+        except Exception:
+            pass  # already gone: its exit is on the way
 
 
 def session(engine, cid: str, conn, stdin: bool, tty: bool, detach_keys: bytes = DETACH_KEYS) -> str:

@@ -94,18 +94,31 @@ def _start_or_remove(engine, cid: str, start):
 
 
 def _attached(engine, cid: str, stdin: int | None) -> int:
-    """Foreground run: copy the container's output here until it exits; exit with its code. With ``-i`` the
-    container reads this command's stdin itself (the monitor hands the descriptor to runc)."""
-    from portside.cli.attach import stream
+    """Foreground run: the container's output reaches this command's stdout and stderr until it exits; exit with
+    its code. The monitor writes to them itself, and with ``-i`` the container reads this command's stdin (the
+    monitor hands the descriptor to runc)."""
+    from portside.cli.attach import SignalProxy, exit_code
 
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from portside.cli import main
+
+    proxy = SignalProxy(engine, cid)  # before the start: the output may reach the user before we hear "started"
+    teller = main.report_exit  # served by a daemon: the monitor tells the client the code itself, first
+    tell = (teller.fileno(), teller) if teller is not None else None
+    out, err = _open_or_null(1), _open_or_null(2)
+    handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out, err, stdin, tell))
+    proxy.started()
+    return exit_code(handle)
+
+
+def _open_or_null(fd: int) -> int:
+    """``fd``, or /dev/null in its place when the caller closed it (``portside run ... >&-``)."""
     try:
-        handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out_w, err_w, stdin))
-    finally:
-        os.close(out_w)
-        os.close(err_w)
-    return stream(engine, cid, handle, out_r, err_r)
+        os.fstat(fd)
+        return fd
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)
 
 
 def _on_terminal(engine, cid: str, stdin: bool) -> int:

@@ -8,15 +8,18 @@ The client (``remote.py``) connects to ``ROOT/engine.sock`` and sends its argume
 environment, with its stdin, stdout and stderr attached as file descriptors (SCM_RIGHTS). A forked child takes
 those over and runs the very same command function the client would have run, so the output goes straight to
 the user's terminal and every command behaves as it does without a daemon: the daemon adds no second
-implementation. The child tells the client its exit code; signals the client receives are relayed to the
-child; a client that dies takes its child with it, just as killing a command kills only that command.
+implementation. The child tells the client its exit code (a foreground ``run`` has its container's monitor tell
+it first); signals the client receives are relayed to the child; a client that dies takes its child with it,
+just as killing a command kills only that command.
 
 Serving is preforked, as in unicorn or Apache's prefork: one *spare* child, forked ahead of time, waits in
 accept(). The client that connects gets that spare, which hands the client's socket to the daemon (to relay
 signals and notice the client's death) and becomes the command. The daemon forks the next spare when that
-command ends, when another client is waiting, or 100 ms on, whichever comes first. So the fork, and the page
-faults a fresh fork takes as it first writes to the memory it shares with the daemon, are paid between commands
-rather than on one's clock.
+command ends, when another client is waiting, or a second on, whichever comes first. So the fork, and the page
+faults a fresh fork takes as it first writes to the memory it shares with the daemon (about 10 ms of CPU), are
+paid between commands rather than on one's clock: a shorter delay put them inside any command slower than it (a
+``run`` on a loaded two-core machine takes 100 ms), on the core that command's runc needed. A spare prefaults
+only while no client waits: the next of commands run back to back is served at once.
 
 The request format is in ``daemon_wire.py``; what a child does, in ``daemon_child.py``.
 
@@ -45,7 +48,7 @@ from portside.cli.flags import HelpRequested, Parser, flag
 log = logging.getLogger("portside.daemon")
 SOCKET, LOCK = "engine.sock", "engine.sock.lock"
 SHUTDOWN_GRACE_S = 5.0
-SPARE_DELAY_S = 0.1
+SPARE_DELAY_S = 1.0
 
 # What the served commands import: loaded once here, so a forked child starts with them in memory.
 PRELOAD = (

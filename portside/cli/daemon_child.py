@@ -11,16 +11,18 @@ import gc
 import io
 import logging
 import os
+import select
 import signal
 import socket
 import sys
 from collections.abc import Callable
 
-from portside.cli.daemon_wire import DaemonError, Request, read_request, tell_exit
+from portside.cli.daemon_wire import DaemonError, ExitTeller, Request, read_request, tell_exit
 from portside.runtime import libc
 
 log = logging.getLogger("portside.daemon")
 Serve = Callable[[list[str], str], int]  # (argv, root) -> exit code: the CLI's own dispatcher
+PREFAULT_CHUNK = 4096  # objects touched between two looks for a waiting client (a fraction of a millisecond)
 
 
 def run_child(body: Callable[[], int]) -> None:
@@ -45,7 +47,7 @@ def spare(listener: socket.socket, report: socket.socket, daemon_pid: int, curre
     """
     _default_signals()
     _die_with(daemon_pid)
-    _prefault()
+    _prefault(listener)
     conn, _ = listener.accept()
     listener.close()
     report.sendall(b"took")  # the daemon readies the next spare while this one reads the request
@@ -80,11 +82,10 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     _reopen_stdio()
     os.chdir(request.cwd)
     os.umask(request.umask)
-    os.environ.clear()
-    os.environ.update(request.env)
+    _take_environment(request.env)
     sys.argv = ["portside", *request.argv]
     from portside.cli import main
-    main.report_exit = lambda code: tell_exit(conn, code)
+    main.report_exit = ExitTeller(conn)
     gc.enable()
     try:
         code = serve(request.argv, root)
@@ -93,6 +94,16 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     flush_stdio()
     tell_exit(conn, code)
     return code
+
+
+def _take_environment(env: dict[str, str]) -> None:
+    """The client's environment in place of ours. Only what differs is changed: each change is a libc call, and a
+    client usually runs in the environment the daemon itself was started in."""
+    for key in [k for k in os.environ if k not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _default_signals() -> None:
@@ -110,14 +121,24 @@ def _die_with(daemon_pid: int) -> None:
         os._exit(0)
 
 
-def _prefault() -> None:
+def _prefault(listener: socket.socket) -> None:
     """Touch what the commands use, so that the copy-on-write faults come now, while waiting, rather than on a
     command's clock. Listing an object's referents takes a reference to each, which writes to its page: for
     every object the collector tracks, that reaches the code, names and constants too (about 9 ms here; the
-    objects alone are not enough to make a difference)."""
+    objects alone are not enough to make a difference).
+
+    Only while nobody waits: a client that connects meanwhile (the next of commands run back to back) is served
+    at once, and its command takes the faults of the pages it touches, fewer than all of them."""
     gc.unfreeze()
-    for obj in gc.get_objects():
-        gc.get_referents(obj)
+    objects = gc.get_objects()
+    waiting = select.poll()
+    waiting.register(listener, select.POLLIN)
+    for start in range(0, len(objects), PREFAULT_CHUNK):
+        if waiting.poll(0):
+            break
+        for obj in objects[start:start + PREFAULT_CHUNK]:
+            gc.get_referents(obj)
+    del objects
     gc.freeze()
 
 

@@ -3,8 +3,10 @@
 One connection per command. The client sends one frame: a 4-byte big-endian length, then NUL-separated fields
 PROTOCOL, version, cwd, umask (octal), argc, argv..., then the environment as KEY=VALUE; the client's stdin,
 stdout and stderr ride with its first bytes (SCM_RIGHTS). Later the client may send lines ``signal N``, which the
-daemon relays. The answer is one line: ``exit N`` once the command has ended, or ``stale`` when this daemon will
-not serve (its code is older than the files on disk), and the client then runs the command itself.
+daemon relays. The answer is one line: ``exit N`` once the command's outcome is known (a foreground ``run``'s
+container monitor sends it as soon as the container is gone from view, before the command's own process ends),
+or ``stale`` when this daemon will not serve (its code is older than the files on disk), and the client then runs
+the command itself.
 
 ``remote.py``, the client, writes this format without importing this module (it runs before every command and
 imports as little as it can); a test holds the two to the same PROTOCOL.
@@ -88,6 +90,22 @@ def _more(conn: socket.socket) -> bytes:
     if not chunk:
         raise DaemonError("client closed the connection mid-request")
     return chunk
+
+
+class ExitTeller:
+    """Tells the client its command's exit code, from whichever process learns it first: the child serving the
+    command, or (handed over as a descriptor and this function) the monitor of the container a foreground ``run``
+    started, so that the client need not wait for the child to wake up and pass it on. A second ``exit`` line
+    finds the client gone, and nothing happens."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+
+    def fileno(self) -> int:
+        return self.conn.fileno()
+
+    def __call__(self, code: int) -> None:
+        tell_exit(self.conn, code)
 
 
 def tell_exit(conn: socket.socket, code: int) -> None:

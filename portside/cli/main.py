@@ -103,7 +103,8 @@ def own_process() -> bool:
         os.path.basename(getattr(main_module, "__file__", None) or "") == "portside"
 
 
-# Set in a daemon's child: tells the waiting client the exit code before this process ends.
+# Set in a daemon's child: tells the waiting client the exit code before this process ends (a callable with a
+# ``fileno``, which a foreground run hands its container's monitor: see ``daemon_wire.ExitTeller``).
 report_exit = None
 
 

@@ -2,12 +2,10 @@
 
 This runs before every container command, so it imports no more than the interpreter already has: the C
 modules ``_socket`` and ``_signal`` rather than ``socket`` and ``signal``, whose enum wrappers cost about 4 ms to
-import, a quarter of what the whole client takes. The request format is described in ``daemon_wire.py``. ``call``
+import, a quarter of what the whole client takes (and not even ``__future__``: its annotations run as they are). The request format is described in ``daemon_wire.py``. ``call``
 returns None whenever the command should simply run in this process instead: no daemon, a stale socket, or a
 daemon that declines (its code is older than the files).
 """
-
-from __future__ import annotations
 
 import _signal
 import _socket

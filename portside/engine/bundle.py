@@ -33,7 +33,7 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
     config = spec.build_config(paths.rootfs, proc, hostname=cfg.hostname, cgroups_path=cgroups_path,
                                limits=limits(record.host), security=security, mounts=mounts, netns=netns)
     paths.bundle.mkdir(exist_ok=True)
-    write_atomic(paths.bundle / "config.json", config, durable=False, indent=None)
+    write_atomic(paths.bundle / "config.json", config, durable=False)
 
 
 def limits(host: HostConfig) -> spec.Limits:
@@ -66,7 +66,7 @@ def _default_profile(caps: list[str], cache: Path) -> dict:
     except (OSError, ValueError):
         profile = spec.default_seccomp(caps)
         cache.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, profile, durable=False, indent=None)
+        write_atomic(path, profile, durable=False)
         return profile
 
 

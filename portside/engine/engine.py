@@ -8,7 +8,7 @@ truth (see ``records.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
@@ -99,11 +99,13 @@ class Engine:
         self._lifecycle.start(cid).close()
         return cid
 
-    def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None):
-        """Start with the container's output copied to these fds (and ``stdin``, if given, as its input); the
+    def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None,
+                       tell: tuple[int, Callable[[int], None]] | None = None):
+        """Start with the container's output written to these fds (and ``stdin``, if given, as its input); the
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
-        follow."""
-        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin)
+        follow. ``tell`` (a descriptor and a function): called with the exit code from the container's monitor,
+        before the handle learns it (a command served for a client that waits on that descriptor)."""
+        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin, tell=tell)
 
     def start_interactive(self, ref: str, client: int):
         """Start with ``client`` (the monitor's end of ``runtime.attach.pair``) attached from the first byte of

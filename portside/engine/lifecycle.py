@@ -64,20 +64,21 @@ class Lifecycle:
     # -- start -----------------------------------------------------------------------------------------------
 
     def start(self, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None,
-              client: int | None = None) -> monitor.Handle:
+              client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
         """Two concurrent starts of one container would both pass the state check: a lock file serialises them
         (not state.json's lock, which the new monitor itself takes to record RUNNING before we return).
-        ``client``: an attachment's socket, attached before the container starts (see ``attach.pair``)."""
+        ``client``: an attachment's socket, attached before the container starts (see ``attach.pair``);
+        ``tell``: see ``monitor.Plan``."""
         paths = self.records.paths(cid)
         lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._start(paths, attach, stdin, client)
+            return self._start(paths, attach, stdin, client, tell)
         finally:
             os.close(lock)
 
     def _start(self, paths: Paths, attach: tuple[int, int] | None, stdin: int | None,
-               client: int | None = None) -> monitor.Handle:
+               client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
         cid = paths.id
         record, state = self.records.record(cid), self.state(cid)
         transition(cid, State(state.status), Event.START)
@@ -88,7 +89,7 @@ class Lifecycle:
             netns = str(attachment.netns_path) if attachment else _netns(record.host.network_mode)
             write_bundle(paths, record, netns=netns, ip=attachment.ip if attachment else "",
                          cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache)
-            plan = self._plan(paths, record, attachment, attach, stdin=stdin, client=client)
+            plan = self._plan(paths, record, attachment, attach, stdin=stdin, client=client, tell=tell)
             handle = monitor.spawn(plan, self.caller_exits)
             for sock in attachment.reserved if attachment else ():
                 sock.close()  # the monitor holds the reservations from here on
@@ -124,7 +125,8 @@ class Lifecycle:
         return attachment
 
     def _plan(self, paths: Paths, record: ContainerRecord, attachment, attach, adopt_pid: int = 0,
-              stdin: int | None = None, client: int | None = None) -> monitor.Plan:
+              stdin: int | None = None, client: int | None = None,
+              tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Plan:
         hooks = _Hooks(self, paths, record, _network_state(attachment), adopt_pid)
         reserved = attachment.reserved if attachment else ()
         cfg = record.config
@@ -136,7 +138,7 @@ class Lifecycle:
             keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
-            adopt_pid=adopt_pid, streams=streams)
+            adopt_pid=adopt_pid, streams=streams, tell=tell)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 

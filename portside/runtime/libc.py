@@ -1,4 +1,4 @@
-"""The few libc calls the standard library lacks: mount(2), umount2(2) and prctl(2).
+"""The few libc calls the standard library lacks: mount(2), umount2(2), prctl(2) and renameat2(2).
 
 Called through ctypes rather than mount(8) or a helper binary: each would cost a fork and an exec on the path
 that ``portside run`` takes.
@@ -10,6 +10,8 @@ import ctypes
 import os
 
 MNT_DETACH = 2
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 
@@ -17,6 +19,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+_renameat2 = getattr(_libc, "renameat2", None)  # glibc 2.28 and later
+if _renameat2 is not None:
+    _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 
 
 def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> int:
@@ -27,6 +32,14 @@ def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "")
 
 def umount2(target: str, flags: int = 0) -> int:
     return 0 if _libc.umount2(os.fsencode(target), flags) == 0 else ctypes.get_errno()
+
+
+def exchange(a: str, b: str) -> bool:
+    """Swap two existing names atomically (renameat2 RENAME_EXCHANGE); False, having changed nothing, where
+    that is not possible: ``b`` missing, a filesystem or kernel without the flag, a libc without the call."""
+    if _renameat2 is None:
+        return False
+    return _renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0
 
 
 def set_child_subreaper() -> None:

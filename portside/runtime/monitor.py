@@ -11,8 +11,8 @@ to the monitor, which can then wait for it and learn its exit status. The monito
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
   unread; or, for a container with a terminal (``tty``), receives the terminal runc made (``console.py``) and
   reads that instead;
-- appends every line to the json-file log and, while a foreground ``run`` is attached, copies the bytes to it
-  (the attachment is dropped, not the container, when that CLI goes away);
+- appends every line to the json-file log and, while a foreground ``run`` is attached, writes the bytes to that
+  CLI's own stdout and stderr (the attachment is dropped, not the container, when that CLI goes away);
 - serves attachments on ``attach_socket`` (``hub.py``): any number of clients get the output, write to the
   container's stdin when it has one kept open (``open_stdin``: a pipe whose write end the monitor holds) or a
   terminal, and resize that terminal;
@@ -59,7 +59,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "streams")
+                 "streams", "tell")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -69,7 +69,8 @@ class Plan(Plain):
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
-                 adopt_pid: int = 0, streams: Streams | None = None) -> None:
+                 adopt_pid: int = 0, streams: Streams | None = None,
+                 tell: tuple[int, Callable[[int], None]] | None = None) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -77,6 +78,9 @@ class Plan(Plain):
         self.on_forget = on_forget  # with report_early: what must be gone before the exit is reported
         self.report_early = report_early
         self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
+        # (descriptor, function): told the exit code from here (a daemon's client, waiting on that socket), so the
+        # code reaches the user without waking the attached command in between
+        self.tell = tell
         self.streams = streams or Streams()
 
 
@@ -171,11 +175,14 @@ def _run(plan: Plan, status: int) -> None:
     code = 1
     try:
         _name_self()
+        # isolate() puts /dev/null on 0, 1 and 2; copies above them stay (an attached CLI hands its own 1 and 2)
         if plan.stdin is not None:
-            plan.stdin = os.dup(plan.stdin)  # isolate() puts /dev/null on 0, 1 and 2; a copy above them stays
+            plan.stdin = os.dup(plan.stdin)
+        if plan.attach is not None:
+            plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
         client = plan.streams.client
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,)),
-                *(() if client is None else (client,))}
+                *(() if client is None else (client,)), *(() if plan.tell is None else (plan.tell[0],))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
@@ -199,7 +206,7 @@ class _Monitor:
             self.hub.listen(plan.streams.socket)
         if plan.streams.client is not None:
             self.hub.add(plan.streams.client)
-        self.output = Output(plan.bundle, log, plan.attach, self.hub)
+        self.output = Output(plan.bundle, log, plan.attach, self.hub, attached_by=status)
         self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 
     def loop(self) -> None:
@@ -322,7 +329,7 @@ class _Monitor:
                 self._report(info)
 
     def _report(self, info: ExitInfo) -> None:
-        """Host ports are free again, the attached CLI sees its output end, then reads the exit code."""
+        """Host ports are free again, the output is all written, then whoever waits learns the exit code."""
         for fd in self.plan.keep_fds:
             try:
                 os.close(fd)
@@ -330,6 +337,14 @@ class _Monitor:
                 pass
         self.output.detach()
         self.hub.close()
+        if self.plan.tell is not None:
+            fd, tell = self.plan.tell
+            self.plan.tell = None
+            try:
+                tell(info.code)
+            except Exception:
+                pass  # the attached command, told below, tells it too
+            os.close(fd)
         self._send({"exit": info.code, "oom": info.oom_killed, "finished_at": info.finished_at})
 
     def _send(self, message: dict) -> None:

@@ -31,15 +31,27 @@ def default_signals() -> None:
     A fork keeps the parent's handlers, and not only Python's: an asyncio loop on uvloop (``portside up``) has
     libuv's SIGCHLD handler installed, which in the child writes to a pipe the child no longer has and aborts
     inside malloc, so the monitor hangs at its container's first exit. Python's ``signal.signal`` replaces the
-    handler with sigaction whoever installed it.
+    handler with sigaction whoever installed it. Only the signals the kernel lists as caught or ignored are reset:
+    the other sixty-odd already have their default action, and resetting each costs a monitor's start 0.3 ms.
     """
-    for sig in signal.valid_signals():
+    for sig in _handled_signals():
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             try:
                 signal.signal(sig, signal.SIG_DFL)
             except (OSError, ValueError):
                 pass  # the real-time signals glibc keeps for itself
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def _handled_signals() -> list[int]:
+    """The signals with a handler or ignored, whoever set them (``SigCgt`` and ``SigIgn`` in /proc/self/status)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            fields = dict(line.split(b":", 1) for line in f.read().splitlines() if line.startswith(b"Sig"))
+        mask = int(fields[b"SigCgt"], 16) | int(fields[b"SigIgn"], 16)
+    except (OSError, KeyError, ValueError):
+        return list(signal.valid_signals())
+    return [n for n in range(1, mask.bit_length() + 1) if mask >> (n - 1) & 1]
 
 
 def isolate(status: int, keep_fds: set[int]) -> None:

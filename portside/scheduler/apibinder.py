@@ -12,10 +12,12 @@ not wait for the PV controller to finish: the node's agent starts the pod's cont
 Bound.
 
 A successful bind is announced with a ``Scheduled`` Event ("Successfully assigned NS/NAME to NODE"), as
-kube-scheduler's, which ``kubectl describe pod`` lists. Those Events yield to binding: they wait in a bounded
-queue and one writer sends them while no bind is in flight, so a backlog of thousands of pods is bound first.
-As client-go's event broadcaster does, an Event that finds the queue full is dropped (and counted), never the
-binding; ``drain`` gives the queued Events a few seconds, then lets them go.
+kube-scheduler's, which ``kubectl describe pod`` lists. Those Events yield to scheduling and binding: they wait in
+a bounded queue and one writer sends them while no bind is in flight and no backlog of pods waits to be scheduled
+(the service says when one does), so a backlog of thousands of pods is bound first: the API server shares the
+process, and each Event costs it a request. As client-go's event broadcaster does, an Event that finds the queue
+full is dropped (and counted), never the binding; ``drain`` gives the queued Events a few seconds, then lets them
+go.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class ApiBinder:
         self.reported: dict[str, str] = {}
         self.events = EventRecorder(client, COMPONENT)
         self.binding = 0
-        self.idle = asyncio.Event()
+        self.backlog = False  # pods wait to be scheduled (``scheduling_backlog``)
+        self.idle = asyncio.Event()  # no bind in flight and no backlog: the Events' turn
         self.idle.set()
         self.scheduled: collections.deque[tuple[PodInfo, str]] = collections.deque()
         self.dropped_events = 0
@@ -80,7 +83,15 @@ class ApiBinder:
 
     def _bind_finished(self, _task: asyncio.Task) -> None:
         self.binding -= 1
-        if not self.binding:
+        if not self.binding and not self.backlog:
+            self.idle.set()
+
+    def scheduling_backlog(self, waiting: bool) -> None:
+        """The service says whether pods wait to be scheduled: Events wait for them too."""
+        self.backlog = waiting
+        if waiting:
+            self.idle.clear()
+        elif not self.binding:
             self.idle.set()
 
     async def _bind(self, pod: PodInfo, node: str) -> None:
@@ -124,7 +135,7 @@ class ApiBinder:
         if len(self.scheduled) >= MAX_QUEUED_EVENTS:
             self.dropped_events += 1
             if self.dropped_events == 1:
-                log.warning("Scheduled events queue full (%d): dropping events while binding", MAX_QUEUED_EVENTS)
+                log.warning("Scheduled events queue full (%d): dropping events while pods wait", MAX_QUEUED_EVENTS)
             return
         self.scheduled.append((pod, node))
         if self.writer is None:
@@ -133,7 +144,7 @@ class ApiBinder:
     async def _write_scheduled(self) -> None:
         try:
             while self.scheduled:
-                await self.idle.wait()  # binding first: Events wait for a moment with no bind in flight
+                await self.idle.wait()  # scheduling and binding first: Events wait for a quiet moment
                 pod, node = self.scheduled.popleft()
                 await self._call(f"Scheduled event for {pod.key}", self.events.record(
                     pod_reference(pod.namespace, pod.name, pod.uid), NORMAL, "Scheduled",

@@ -165,7 +165,7 @@ class Cycle:
         rows = self.feasible(state, pod)
         if len(rows) <= 1:
             return (int(rows[0]), SUCCESS) if len(rows) else (None, Status(Code.UNSCHEDULABLE))
-        return int(rows[int(np.argmax(self.scores(state, pod, rows)))]), SUCCESS
+        return int(rows[int(self.scores(state, pod, rows).argmax())]), SUCCESS
 
     def scores(self, state: CycleState, pod: PodInfo, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows))

@@ -36,7 +36,7 @@ from portside.scheduler.framework import PV_CHANGE, PVC_CHANGE, SC_CHANGE
 from portside.scheduler.model import PodInfo
 from portside.scheduler.profile import Profile, builtin_profiles, load_config
 from portside.scheduler.scheduler import Scheduler
-from portside.scheduler.wire import WireError, node_info, pod_info, typed
+from portside.scheduler.wire import WireError, node_info, pod_info, pod_placement, typed
 
 log = logging.getLogger("portside.scheduler")
 IDLE_RECHECK_S = 30.0  # long-parked pods are retried at least this often (see SchedulingQueue.max_parked)
@@ -134,6 +134,8 @@ class SchedulerService:
         return int(value), policy
 
     def pod_event(self, kind: str, obj: dict[str, Any] | Pod) -> None:
+        if kind == "MODIFIED" and self._own_binding(obj):
+            return
         try:
             pod = typed(Pod, obj, "pod")
         except WireError as exc:
@@ -160,6 +162,15 @@ class SchedulerService:
                 self.backlog.append(info)
             elif info is not None:
                 self.core.enqueue(info, now)
+
+    def _own_binding(self, obj: dict[str, Any] | Pod) -> bool:
+        """Our own binding coming back (counted when it was made): told by uid, node and phase alone, so the pod
+        is not decoded; anything else about a bound pod (its end, say) takes the full path."""
+        uid, node, phase = pod_placement(obj)
+        if not node or phase in TERMINAL or not self._known_on(uid, node):
+            return False
+        self.seen.pop(uid, None)
+        return True
 
     def _known_on(self, uid: str, node: str) -> bool:
         entry = self.core.nodes.placed.get(uid)
@@ -231,8 +242,10 @@ class SchedulerService:
                 SCHEDULE_ATTEMPTS.inc(attempts)
                 SCHEDULING_LATENCY.observe((time.monotonic() - started) / attempts)
             if attempts == self.batch:
+                self.binder.scheduling_backlog(True)
                 await asyncio.sleep(0)  # let watch events and bind results in between slices
                 continue
+            self.binder.scheduling_backlog(False)
             wake_at = self.core.queue.next_wakeup()
             timeout = IDLE_RECHECK_S if wake_at is None else min(IDLE_RECHECK_S, max(0.0, wake_at - now))
             try:

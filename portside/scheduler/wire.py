@@ -54,6 +54,18 @@ def typed(model: type[M], obj: dict[str, Any] | M, where: str = "object") -> M:
         raise WireError(f"{where}: not a {model.__name__} object: {err}") from None
 
 
+def pod_placement(obj: dict[str, Any] | Pod) -> tuple[str, str, str]:
+    """(uid, spec.nodeName, status.phase) of a pod as the client hands it over, read without decoding the rest:
+    under a backlog half the pod events are the scheduler's own bindings coming back, which need nothing more."""
+    if isinstance(obj, Pod):
+        meta, spec, status = obj.metadata, obj.spec, obj.status
+        uid = (meta.uid or f"{meta.namespace}/{meta.name}") if meta is not None else ""
+        return uid, (spec.node_name or "") if spec is not None else "", (status.phase or "") if status else ""
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    return (meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}", spec.get("nodeName") or "",
+            status.get("phase") or "")
+
+
 def amount(name: str, value: Any, where: str) -> int:
     """A resource quantity in the scheduler's integer unit: millicores for cpu, plain units for the rest."""
     try:

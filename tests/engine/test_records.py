@@ -144,3 +144,24 @@ def test_inspect_renders_docker_json_from_the_typed_record() -> None:
                                        "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}}
     stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
     assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}
+
+
+def test_a_replaced_file_is_read_whole_with_no_temporary_left(tmp_path) -> None:
+    """Over an existing file the write swaps the two names (no rename(2) over it, whose ext4 write-back would
+    wait on the disk) and removes the old one; a reader holding the old file still reads it whole."""
+    from portside.runtime import libc
+
+    path = tmp_path / "state.json"
+    write_atomic(path, {"Status": "created"})  # a new file: a plain rename
+    with open(path, "rb") as held:
+        write_atomic(path, {"Status": "running", "Pid": 42})
+        assert json.loads(held.read()) == {"Status": "created"}
+    assert json.loads(path.read_text()) == {"Status": "running", "Pid": 42}
+    write_atomic(path, {"Status": "exited"}, durable=False)
+    assert json.loads(path.read_text()) == {"Status": "exited"} and os.listdir(tmp_path) == ["state.json"]
+    (tmp_path / "other").write_text("other")
+    assert libc.exchange(str(tmp_path / "other"), str(path))  # the kernel and filesystem here swap names
+    assert path.read_text() == "other" and json.loads((tmp_path / "other").read_text()) == {"Status": "exited"}
+    (tmp_path / "other").unlink()
+    assert libc.exchange(str(tmp_path / "missing"), str(path)) is False  # nothing to swap: nothing changes
+    assert libc.exchange(str(path), str(tmp_path / "missing")) is False and os.listdir(tmp_path) == ["state.json"]

@@ -122,3 +122,57 @@ def test_priority_class_preemption_through_the_api(cluster):
         await client.delete("priorityclasses", "background")
 
     run_with_scheduler(cluster, body)
+
+
+def test_a_bound_pod_that_finishes_frees_its_node_for_the_next(cluster):
+    """The scheduler's own bindings come back as pod events it skips without decoding the pod; a later event of
+    the same bound pod that ends it (phase Succeeded) must still reach the core and free the node's room."""
+    ns = cluster.namespace("sched-finish")
+
+    async def body(client: Client, service: SchedulerService):
+        await client.create("nodes", node("f-only", cpu="1"))
+        await client.create("pods", pod("first", cpu="800m"), ns)
+        assert await eventually_async(lambda: node_of(client, ns, "first")) == "f-only"
+        await client.create("pods", pod("second", cpu="800m"), ns)
+        await asyncio.sleep(1)
+        assert await node_of(client, ns, "second") is None  # no room while the first runs
+        first = await client.get("pods", "first", ns)
+        await client.patch("pods", "first", {"status": {"phase": "Succeeded"}}, ns, subresource="status")
+        assert first["spec"]["nodeName"] == "f-only"
+        assert await eventually_async(lambda: node_of(client, ns, "second"), timeout=15) == "f-only"
+        await client.delete("nodes", "f-only")
+
+    run_with_scheduler(cluster, body)
+
+
+def test_scheduled_events_wait_for_the_backlog_and_are_then_written(cluster):
+    """A Scheduled Event costs the API server (in the same process) a request: while the service says a backlog
+    of pods waits, the binder binds and holds the Events back; once it is gone, they are written."""
+    from portside.scheduler.apibinder import ApiBinder
+    from portside.scheduler.model import PodInfo
+
+    ns = cluster.namespace("sched-backlog")
+
+    async def main():
+        async with Client.from_kubeconfig(cluster.kubeconfig) as client:
+            raw = client.raw
+            await raw.create("nodes", node("bl-node"))
+            created = await raw.create("pods", pod("held"), ns)
+            done = []
+            binder = ApiBinder(raw, lambda uid, ok: done.append(ok))
+            binder.scheduling_backlog(True)
+            binder.bind(PodInfo("held", namespace=ns, uid=created["metadata"]["uid"]), "bl-node")
+            await eventually_async(lambda: done or None)
+            assert done == [True] and await node_of(raw, ns, "held") == "bl-node"
+
+            async def scheduled():
+                got = await raw.list("events", ns, field_selector="involvedObject.name=held,reason=Scheduled")
+                return got.items
+            await asyncio.sleep(1)
+            assert await scheduled() == []  # held back while the backlog lasts
+            binder.scheduling_backlog(False)
+            event = (await eventually_async(scheduled))[0]
+            assert event["message"] == f"Successfully assigned {ns}/held to bl-node"
+            await binder.drain()
+            await raw.delete("nodes", "bl-node")
+    asyncio.run(main())
