@@ -90,6 +90,9 @@ IDENTITIES = {
     "garbage-collector": ("system:controller:generic-garbage-collector", ()),
     "proxy": ("system:kube-proxy", ()),
     "dns": ("system:kube-dns", ()),
+    "autoscaler": ("system:controller:horizontal-pod-autoscaler", ()),
+    "volumes": ("system:controller:persistent-volume-binder", ()),
+    "quota": ("system:controller:resourcequota-controller", ()),
     "node": _local_node,
 }
 
@@ -144,14 +147,14 @@ async def run_access_controllers(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.resourcequota import run
-    async with ctx.client() as client:
+    async with ctx.client("quota") as client:
         await run(client, ready)
 
 
 async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.horizontal import AutoscalerConfig, run
     config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
-    async with ctx.client() as client:
+    async with ctx.client("autoscaler") as client:
         await run(client, ready, config)
 
 
@@ -216,7 +219,7 @@ async def run_netpol(ctx: Context, ready: asyncio.Event) -> None:
     """Network policies for the pods of this node (the agent's node name, its engine's bridge)."""
     from portside.agent.node import local_name
     from portside.netpol.controller import NetpolConfig, run
-    async with ctx.client() as client:
+    async with ctx.client("node") as client:  # what a joined node's enforcer may do, through the Node authorizer
         await run(client, NetpolConfig(local_name(), node_bridge(ctx.engine_root)), ready)
 
 

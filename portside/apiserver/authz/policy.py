@@ -38,6 +38,9 @@ CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 GARBAGE_COLLECTOR_USER = "system:controller:generic-garbage-collector"
 PROXY_USER = "system:kube-proxy"
 DNS_USER = "system:kube-dns"
+AUTOSCALER_USER = "system:controller:horizontal-pod-autoscaler"
+VOLUMES_USER = "system:controller:persistent-volume-binder"
+QUOTA_USER = "system:controller:resourcequota-controller"
 Obj = dict[str, Any]
 
 
@@ -220,6 +223,26 @@ def _component_roles() -> list[Obj]:
         cluster_role("system:portside-proxy-status", [rule(("update", "patch"), "", "services/status")]),
         cluster_role("system:kube-dns", [rule(("get", "list", "watch"), "", ("endpoints", "services", "nodes")),
                                          rule(("list", "watch"), "discovery.k8s.io", "endpointslices")]),
+        cluster_role(AUTOSCALER_USER, [
+            _events(),
+            rule(READ, "autoscaling", "horizontalpodautoscalers"),
+            rule(("update", "patch"), "autoscaling", "horizontalpodautoscalers/status"),
+            rule(READ, "apps", ("deployments", "replicasets", "statefulsets")),
+            rule(("get", "update", "patch"), "apps", ("deployments/scale", "replicasets/scale", "statefulsets/scale")),
+            rule(READ, "", "pods"),
+            rule(("get", "list"), "metrics.k8s.io", "pods")]),
+        cluster_role(VOLUMES_USER, [  # the binder, the protection finalizers and the local-path provisioner
+            _events(),
+            rule(READ_WRITE, "", "persistentvolumes"),
+            rule(("update", "patch"), "", ("persistentvolumes/status", "persistentvolumeclaims/status")),
+            rule(("get", "list", "watch", "update", "patch"), "", "persistentvolumeclaims"),
+            rule(READ + ("create", "update", "patch"), "storage.k8s.io", "storageclasses"),  # the default class
+            rule(READ, "", ("pods", "nodes"))]),
+        cluster_role(QUOTA_USER, [  # usage is counted for any kind a quota names (count/<resource>.<group>)
+            _events(),
+            rule(("list", "watch"), "*", "*"),
+            rule(READ, "", "resourcequotas"),
+            rule(("update", "patch"), "", "resourcequotas/status")]),
     ]
 
 
@@ -285,6 +308,9 @@ def cluster_bindings(readonly_user: str = "readonly") -> list[Obj]:
         cluster_binding("system:node-proxier", "system:node-proxier", [user(PROXY_USER)]),
         cluster_binding("system:portside-proxy-status", "system:portside-proxy-status", [user(PROXY_USER)]),
         cluster_binding("system:kube-dns", "system:kube-dns", [user(DNS_USER)]),
+        cluster_binding(AUTOSCALER_USER, AUTOSCALER_USER, [user(AUTOSCALER_USER)]),
+        cluster_binding(VOLUMES_USER, VOLUMES_USER, [user(VOLUMES_USER)]),
+        cluster_binding(QUOTA_USER, QUOTA_USER, [user(QUOTA_USER)]),
         cluster_binding("system:portside-node", "system:portside-node", [group("system:nodes")]),
         cluster_binding("portside:readonly", "view", [user(readonly_user)]),
     ]

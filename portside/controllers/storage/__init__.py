@@ -21,10 +21,10 @@ __all__ = ["PersistentVolumeController", "ProtectionController", "LocalPathProvi
 
 
 async def run_volume_controllers(ctx: Any, ready: asyncio.Event) -> None:
-    async with ctx.client() as client:
+    async with ctx.client("volumes") as client:
         await run_controllers(client, ready, (PersistentVolumeController, ProtectionController))
 
 
 async def run_local_storage(ctx: Any, ready: asyncio.Event) -> None:
-    async with ctx.client() as client:
+    async with ctx.client("volumes") as client:
         await LocalPathProvisioner(client).run(ready)
