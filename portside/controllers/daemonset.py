@@ -23,6 +23,7 @@ from portside.controllers.base import Controller
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
+from portside.controllers.owned import OwnedRouting
 from portside.controllers.pods import (
     Written,
     available_in,
@@ -42,7 +43,8 @@ REVISIONS = api.lookup("apps", "v1", "controllerrevisions")
 BACKOFF_S, MAX_BACKOFF_S = 1.0, 900.0  # before a failed pod on the same node is replaced again
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(OwnedRouting, Controller):
+    OWNER_KIND = "DaemonSet"
     name = "daemonset-controller"
 
     def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
@@ -65,33 +67,6 @@ class DaemonSetController(Controller):
         self.revisions.on_change(self._revision_changed)
 
     # -- event handlers: keys only -----------------------------------------------------------------------------
-
-    def _pod_changed(self, kind: str, pod: Pod, prev: Pod | None) -> None:
-        ns, ref = pod.metadata.namespace or "", controller_of(pod)
-        if ref is not None and ref.kind == "DaemonSet":
-            key = f"{ns}/{ref.name}"
-            if kind == "ADDED":
-                self.expectations.observed_add(key)
-            elif kind == "DELETED" or is_terminating(pod):
-                self.expectations.observed_delete(key, pod.metadata.uid or "")
-            self.queue.add(key)
-        elif ref is None:
-            self._enqueue_matching(ns, pod.metadata.labels)
-        old = controller_of(prev) if prev else None
-        if old is not None and old != ref and old.kind == "DaemonSet":
-            self.queue.add(f"{ns}/{old.name}")
-
-    def _revision_changed(self, kind: str, rev: ControllerRevision, prev: ControllerRevision | None) -> None:
-        ns, ref = rev.metadata.namespace or "", controller_of(rev)
-        if ref is not None and ref.kind == "DaemonSet":
-            self.queue.add(f"{ns}/{ref.name}")
-        elif ref is None:
-            self._enqueue_matching(ns, rev.metadata.labels)
-
-    def _enqueue_matching(self, namespace: str, labels: dict[str, str] | None) -> None:
-        for ds in self.sets_in(namespace):
-            if scaling.selector_of(ds).matches(labels):
-                self.queue.add(cache_key(ds))
 
     def _node_changed(self, kind: str, node: Node, prev: Node | None) -> None:
         """Heartbeats and status writes change nothing a DaemonSet decides on; labels, taints and the node's

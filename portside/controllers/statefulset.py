@@ -30,6 +30,7 @@ from portside.controllers.base import Controller
 from portside.controllers.expectations import Expectations
 from portside.controllers.index import ByNamespace
 from portside.controllers.informer import cache_key
+from portside.controllers.owned import OwnedRouting
 from portside.controllers.pods import (
     Written,
     available_in,
@@ -49,7 +50,8 @@ STATEFULSETS = api.lookup("apps", "v1", "statefulsets")
 REVISIONS = api.lookup("apps", "v1", "controllerrevisions")
 
 
-class StatefulSetController(Controller):
+class StatefulSetController(OwnedRouting, Controller):
+    OWNER_KIND = "StatefulSet"
     name = "statefulset-controller"
 
     def __init__(self, client: Client, informers: InformerFactory | None = None) -> None:
@@ -72,36 +74,9 @@ class StatefulSetController(Controller):
 
     # -- event handlers: keys only -----------------------------------------------------------------------------
 
-    def _pod_changed(self, kind: str, pod: Pod, prev: Pod | None) -> None:
-        ns, ref = pod.metadata.namespace or "", controller_of(pod)
-        if ref is not None and ref.kind == "StatefulSet":
-            key = f"{ns}/{ref.name}"
-            if kind == "ADDED":
-                self.expectations.observed_add(key)
-            elif kind == "DELETED" or is_terminating(pod):
-                self.expectations.observed_delete(key, pod.metadata.uid or "")
-            self.queue.add(key)
-        elif ref is None:
-            self._enqueue_matching(ns, pod.metadata.labels)
-        old = controller_of(prev) if prev else None
-        if old is not None and old != ref and old.kind == "StatefulSet":
-            self.queue.add(f"{ns}/{old.name}")
-
-    def _revision_changed(self, kind: str, rev: ControllerRevision, prev: ControllerRevision | None) -> None:
-        ns, ref = rev.metadata.namespace or "", controller_of(rev)
-        if ref is not None and ref.kind == "StatefulSet":
-            self.queue.add(f"{ns}/{ref.name}")
-        elif ref is None:
-            self._enqueue_matching(ns, rev.metadata.labels)
-
     def _claim_changed(self, kind: str, claim: PersistentVolumeClaim, prev: PersistentVolumeClaim | None) -> None:
         for sts in self.sets_in(claim.metadata.namespace or ""):
             if stateful.claim_ordinal(sts, claim.metadata.name or "") is not None:
-                self.queue.add(cache_key(sts))
-
-    def _enqueue_matching(self, namespace: str, labels: dict[str, str] | None) -> None:
-        for sts in self.sets_in(namespace):
-            if scaling.selector_of(sts).matches(labels):
                 self.queue.add(cache_key(sts))
 
     # -- sync ----------------------------------------------------------------------------------------------------
