@@ -259,3 +259,9 @@ cmd_inspect = _info("inspect")
 cmd_port = _info("port")
 cmd_stats = _info("stats")
 cmd_volume = _info("volume")
+
+
+def cmd_network(argv: list[str], root: str) -> int:
+    from portside.cli.networks import cmd_network
+
+    return cmd_network(argv, root)

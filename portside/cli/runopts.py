@@ -27,7 +27,9 @@ RUN_FLAGS = [
     flag("--pids-limit", "pids_limit", "value", "maximum number of processes"),
     flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
     flag("--entrypoint", "entrypoint", "value", "override the image's entrypoint"),
-    flag("--network --net", "network", "value", "bridge | none | host"),
+    flag("--network --net", "network", "value", "bridge | none | host | a network's name"),
+    flag("--network-alias --net-alias", "network_alias", "list", "a name the container answers to on its network"),
+    flag("--ip", "ip", "value", "the container's IPv4 address on its network"),
     flag("--cap-add", "cap_add", "list", "add a capability"),
     flag("--cap-drop", "cap_drop", "list", "drop a capability (ALL for every one)"),
     flag("--privileged", "privileged", help="all capabilities, no seccomp, no masked paths"),
@@ -58,4 +60,5 @@ def config_from(opts: dict, args: list[str]):
         restart=opts["restart"] or "no", network=opts["network"] or "bridge", cap_add=opts["cap_add"],
         cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
         read_only=opts["read_only"], autoremove=opts["rm"], labels=labels, open_stdin=opts["interactive"],
-        stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"])
+        stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"],
+        network_aliases=opts["network_alias"], ip=opts["ip"] or "")

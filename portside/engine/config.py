@@ -35,7 +35,7 @@ class ContainerConfig(Plain):
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
-                 "tty")
+                 "tty", "network_aliases", "ip")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -44,7 +44,8 @@ class ContainerConfig(Plain):
                  restart: str = "no", network: str = "bridge", cap_add: Sequence[str] = (),
                  cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
                  read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
-                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> None:
+                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
+                 network_aliases: Sequence[str] = (), ip: str = "") -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -58,6 +59,8 @@ class ContainerConfig(Plain):
         self.open_stdin = open_stdin  # docker's -i: stdin stays open for attachments, nobody attached or not
         self.stdin_once = stdin_once  # the first attachment's end of input ends it for good
         self.tty = tty                # a terminal for stdio (docker's -t)
+        self.network_aliases = list(network_aliases)  # names on its user network besides its name and short id
+        self.ip = ip                  # the address wanted on its user network (docker's --ip); else the lowest free
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:
@@ -152,11 +155,13 @@ def check_name(name: str, what: str = "container") -> str:
 
 
 def check_network(network: str) -> str:
-    """``ns:PATH`` (podman's spelling) joins an existing network namespace: a pod's containers share one."""
+    """``bridge``, ``none``, ``host``, the name of a user-defined network (whose existence the engine checks), or
+    ``ns:PATH`` (podman's spelling), which joins an existing network namespace: a pod's containers share one."""
     if network.startswith("ns:"):
         if not network[3:].startswith("/"):
             raise InvalidArgument(f"invalid --network value {network!r}: ns: takes an absolute namespace path")
         return network
-    if network not in NETWORKS:
-        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host or ns:PATH")
+    if network not in NETWORKS and not _NAME.fullmatch(network):
+        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host, a network's "
+                              "name or ns:PATH")
     return network

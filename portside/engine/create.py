@@ -10,7 +10,15 @@ import os
 from pathlib import Path
 
 from portside.engine.config import ContainerConfig, check_name, check_network, parse_restart, parse_volume
-from portside.engine.model import ContainerRecord, HostConfig, PortBinding, ProcessConfig, SecurityConfig, VolumeMount
+from portside.engine.model import (
+    ContainerRecord,
+    EndpointConfig,
+    HostConfig,
+    PortBinding,
+    ProcessConfig,
+    SecurityConfig,
+    VolumeMount,
+)
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
 from portside.runtime.restart import RestartPolicy
@@ -55,12 +63,12 @@ def _profile_path(value: str) -> str:
     return str(path)
 
 
-def port_bindings(cfg: ContainerConfig) -> tuple[PortBinding, ...]:
+def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -> tuple[PortBinding, ...]:
     if not cfg.publish:
         return ()
-    if cfg.network != "bridge":
+    if cfg.network != "bridge" and not endpoints:
         raise InvalidArgument(f"-p cannot be used with --network {cfg.network}: ports are published only "
-                              "on the bridge network")
+                              "on the bridge network and user-defined networks")
     from portside.runtime.network import parse_publish
 
     return tuple(PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
@@ -77,11 +85,28 @@ def mounts(cfg: ContainerConfig, volumes_root: Path) -> tuple[VolumeMount, ...]:
     return tuple(out)
 
 
-def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path
-                 ) -> ContainerRecord:
-    """The whole record; raises InvalidArgument naming the flag for anything malformed."""
+def networks(cfg: ContainerConfig, network_id: str) -> tuple[EndpointConfig, ...]:
+    """The endpoint of a container whose ``--network`` is a user-defined network (``network_id`` its id, ""
+    for the others, which take neither aliases nor an address)."""
+    if not network_id:
+        if cfg.network_aliases:
+            raise InvalidArgument("network-scoped aliases are supported only for containers in user-defined "
+                                  "networks (--network-alias)")
+        if cfg.ip:
+            raise InvalidArgument("a user specified IP address is supported only on user-defined networks (--ip)")
+        return ()
+    for alias in cfg.network_aliases:
+        check_name(alias, "network alias")
+    return (EndpointConfig(cfg.network, network_id, tuple(dict.fromkeys(cfg.network_aliases)), cfg.ip),)
+
+
+def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path,
+                 network_id: str = "") -> ContainerRecord:
+    """The whole record; raises InvalidArgument naming the flag for anything malformed. ``network_id``: the id
+    of the user-defined network ``cfg.network`` names (the engine looked it up)."""
     check_network(cfg.network)
     check_name(name)
+    endpoints = networks(cfg, network_id)
     restart, retries = parse_restart(cfg.restart)
     if restart != "no" and cfg.autoremove:
         raise InvalidArgument("conflicting options: --restart and --rm")
@@ -93,7 +118,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
     host = HostConfig(
         memory=cfg.memory or 0, nano_cpus=int(round((cfg.cpus or 0) * 1e9)), cpu_shares=cfg.cpu_shares or 0,
         pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
-        port_bindings=port_bindings(cfg), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
+        port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
         privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
         auto_remove=cfg.autoremove)
     config = ProcessConfig(
@@ -104,7 +129,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
         stop_signal=image.config.get("StopSignal") or "SIGTERM", open_stdin=cfg.open_stdin,
         stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty)
     return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
-                           mounts(cfg, volumes_root))
+                           mounts(cfg, volumes_root), endpoints)
 
 
 def new_id() -> str:

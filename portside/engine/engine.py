@@ -15,9 +15,10 @@ from portside.engine import create as creating
 from portside.engine.config import ContainerConfig
 from portside.engine.lifecycle import Lifecycle, wait_output
 from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
+from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
-from portside.runtime.errors import ContainerNotFound, InvalidTransition
+from portside.runtime.errors import ContainerNotFound, InvalidArgument, InvalidTransition
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
@@ -34,9 +35,13 @@ class Engine:
         self._images = None
         self._network = None
         self._settings: dict | None = None
-        self._lifecycle = Lifecycle(self._records, self._runc, network=lambda: self.network, images=lambda: self.images,
-                                   cgroups_path=self.cgroups_path, seccomp_cache=self.root / "seccomp",
-                                   caller_exits=caller_exits)
+        self._networks = None
+        self._networking = Networking(self.root, self._records, default=lambda: self.network,
+                                      networks=lambda: self.networks,
+                                      resolv_source=self.settings().get("resolv_conf") or "/etc/resolv.conf")
+        self._lifecycle = Lifecycle(self._records, self._runc, networking=self._networking,
+                                    images=lambda: self.images, cgroups_path=self.cgroups_path,
+                                    seccomp_cache=self.root / "seccomp", caller_exits=caller_exits)
 
     @property
     def images(self):
@@ -59,8 +64,24 @@ class Engine:
                                           int(settings.get("mtu", 0)))
         return self._network
 
+    @property
+    def networks(self):
+        """The user-defined networks (``network create``, ``ls``, ``inspect``, ``rm``, ``prune``)."""
+        if self._networks is None:
+            from portside.engine.networks import Networks
+
+            self._networks = Networks(self.root, self.settings(), default=lambda: self.network, alive=self._alive)
+        return self._networks
+
+    def _alive(self, cid: str) -> bool:
+        try:
+            return self.state(cid).live
+        except (ContainerNotFound, FileNotFoundError):
+            return False
+
     def settings(self) -> dict:
-        """``ROOT/engine.json``: ``bridge``, ``subnet`` and ``cgroup_parent``, each optional."""
+        """``ROOT/engine.json``: ``bridge``, ``subnet``, ``cgroup_parent``, ``resolv_conf`` (the host's resolvers,
+        default /etc/resolv.conf) and ``default_address_pools`` (user networks' subnets), each optional."""
         if self._settings is None:
             try:
                 self._settings = read_json(self.root / "engine.json")
@@ -81,9 +102,10 @@ class Engine:
     def create(self, cfg: ContainerConfig) -> str:
         """Validate everything, then write the record; bad input raises before anything exists."""
         image = self.images.resolve(cfg.image)
+        cfg, network_id = self._user_network(cfg)
         cid = creating.new_id()
         name = cfg.name or f"portside_{cid[:8]}"
-        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
+        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id)
         self._records.claim_name(name, cid)
         try:
             self._records.write_new(record, durable=not cfg.autoremove)
@@ -91,6 +113,41 @@ class Engine:
             remove_tree(self._records.paths(cid).dir)
             self._records.release_name(name, cid)
             raise
+        return cid
+
+    def _user_network(self, cfg: ContainerConfig) -> tuple[ContainerConfig, str]:
+        """The config with ``--network`` naming a user-defined network by its name, and that network's id (""
+        for bridge, host, none and ns:PATH); NetworkNotFound for a network that does not exist."""
+        from portside.engine.config import NETWORKS, check_network
+
+        if cfg.network in NETWORKS or check_network(cfg.network).startswith("ns:"):
+            return cfg, ""
+        net = self.networks.find(cfg.network)
+        if net.predefined:
+            return cfg.replace(network=net.name), ""
+        if net.internal and cfg.publish:
+            raise InvalidArgument(f"-p cannot be used with network {net.name}: it is internal (nothing is "
+                                  "forwarded in or out of it)")
+        return cfg.replace(network=net.name), net.id
+
+    def connect(self, network: str, ref: str, aliases: tuple[str, ...] = (), ip: str = "") -> str:
+        """``network connect``: the container joins ``network`` now if it runs, and at each start."""
+        cid = self._records.find(ref)
+        state = self.state(cid)
+        endpoint = self._networking.connect(cid, network, tuple(aliases), ip, running=state.live,
+                                            endpoints=state.endpoints)
+        if endpoint is not None:
+            self._records.update_state(cid, lambda s: s.replace(endpoints=s.endpoints + (endpoint,)))
+        return cid
+
+    def disconnect(self, network: str, ref: str) -> str:
+        """``network disconnect``: the container leaves ``network`` now if it runs, and for good."""
+        cid = self._records.find(ref)
+        state = self.state(cid)
+        net = self.networks.find(network)
+        self._networking.disconnect(cid, network, running=state.live, endpoints=state.endpoints)
+        self._records.update_state(cid, lambda s: s.replace(
+            endpoints=tuple(e for e in s.endpoints if e.network_id != net.id)))
         return cid
 
     def start(self, ref: str) -> str:

@@ -102,6 +102,11 @@ class HostConfig(Plain):
     def bridged(self) -> bool:
         return self.network_mode == "bridge"
 
+    @property
+    def user_network(self) -> bool:
+        """Its first network is a user-defined one (``network_mode`` is then that network's name)."""
+        return self.network_mode not in ("bridge", "host", "none") and not self.network_mode.startswith("ns:")
+
     @classmethod
     def from_json(cls, d: dict) -> HostConfig:
         policy = d.get("RestartPolicy") or {}
@@ -140,16 +145,41 @@ class SecurityConfig(Plain):
         return {"seccomp": self.seccomp, "no_new_privileges": self.no_new_privileges}
 
 
-class ContainerRecord(Plain):
-    """What was asked for, fixed at create (``container.json``)."""
+class EndpointConfig(Plain):
+    """A user-defined network the container joins at each start (an entry of docker's ``EndpointsConfig``):
+    its first network (``--network``) or one it was connected to, with the aliases and address asked for."""
 
-    __slots__ = ("id", "name", "created", "image", "path", "args", "config", "host", "security", "mounts")
+    __slots__ = ("network", "network_id", "aliases", "ipv4")
+
+    def __init__(self, network: str, network_id: str, aliases: tuple[str, ...] = (), ipv4: str = "") -> None:
+        self.network, self.network_id, self.aliases, self.ipv4 = network, network_id, tuple(aliases), ipv4
+
+    @classmethod
+    def from_json(cls, network: str, d: dict) -> EndpointConfig:
+        return cls(network, d.get("NetworkID", ""), tuple(d.get("Aliases") or ()),
+                   (d.get("IPAMConfig") or {}).get("IPv4Address", ""))
+
+    def to_json(self) -> dict:
+        return {"NetworkID": self.network_id, "Aliases": list(self.aliases),
+                "IPAMConfig": {"IPv4Address": self.ipv4} if self.ipv4 else None}
+
+
+class ContainerRecord(Plain):
+    """What was asked for (``container.json``): fixed at create, but for the networks that ``network connect``
+    and ``disconnect`` change (``networks``, in docker's ``NetworkingConfig`` shape)."""
+
+    __slots__ = ("id", "name", "created", "image", "path", "args", "config", "host", "security", "mounts",
+                 "networks")
 
     def __init__(self, id: str, name: str, created: str, image: str, path: str, args: list[str],
                  config: ProcessConfig, host: HostConfig, security: SecurityConfig,
-                 mounts: tuple[VolumeMount, ...] = ()) -> None:
+                 mounts: tuple[VolumeMount, ...] = (), networks: tuple[EndpointConfig, ...] = ()) -> None:
         self.id, self.name, self.created, self.image, self.path, self.args = id, name, created, image, path, args
         self.config, self.host, self.security, self.mounts = config, host, security, tuple(mounts)
+        self.networks = tuple(networks)
+
+    def endpoint(self, network_id: str) -> EndpointConfig | None:
+        return next((e for e in self.networks if e.network_id == network_id), None)
 
     @property
     def argv(self) -> list[str]:
@@ -160,12 +190,17 @@ class ContainerRecord(Plain):
         return cls(d["Id"], d["Name"], d.get("Created", ZERO_TIME), d["Image"], d.get("Path", ""),
                    list(d.get("Args") or []), ProcessConfig.from_json(d.get("Config") or {}),
                    HostConfig.from_json(d.get("HostConfig") or {}), SecurityConfig.from_json(d.get("Security") or {}),
-                   tuple(VolumeMount.from_json(m) for m in d.get("Mounts") or ()))
+                   tuple(VolumeMount.from_json(m) for m in d.get("Mounts") or ()),
+                   tuple(EndpointConfig.from_json(name, e) for name, e in
+                         ((d.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).items()))
 
     def to_json(self) -> dict:
-        return {"Id": self.id, "Name": self.name, "Created": self.created, "Image": self.image, "Path": self.path,
-                "Args": self.args, "Config": self.config.to_json(), "HostConfig": self.host.to_json(),
-                "Security": self.security.to_json(), "Mounts": [m.to_json() for m in self.mounts]}
+        out = {"Id": self.id, "Name": self.name, "Created": self.created, "Image": self.image, "Path": self.path,
+               "Args": self.args, "Config": self.config.to_json(), "HostConfig": self.host.to_json(),
+               "Security": self.security.to_json(), "Mounts": [m.to_json() for m in self.mounts]}
+        if self.networks:
+            out["NetworkingConfig"] = {"EndpointsConfig": {e.network: e.to_json() for e in self.networks}}
+        return out
 
 
 class NetworkState(Plain):
@@ -192,19 +227,45 @@ class NetworkState(Plain):
 NO_NETWORK = NetworkState()
 
 
+class Endpoint(Plain):
+    """A running container's place on one user-defined network: its address there, its interface, and the names
+    it answers to (``names``: its name, short id and aliases, docker's ``DNSNames``)."""
+
+    __slots__ = ("network", "network_id", "ip", "gateway", "prefixlen", "mac", "aliases", "names", "ifname")
+
+    def __init__(self, network: str, network_id: str, ip: str, gateway: str, prefixlen: int, mac: str,
+                 aliases: tuple[str, ...] = (), names: tuple[str, ...] = (), ifname: str = "eth0") -> None:
+        self.network, self.network_id, self.ip, self.gateway = network, network_id, ip, gateway
+        self.prefixlen, self.mac, self.aliases, self.names = prefixlen, mac, tuple(aliases), tuple(names)
+        self.ifname = ifname
+
+    @classmethod
+    def from_json(cls, d: dict) -> Endpoint:
+        return cls(d["Network"], d.get("NetworkID", ""), d.get("IPAddress", ""), d.get("Gateway", ""),
+                   d.get("IPPrefixLen", 0), d.get("MacAddress", ""), tuple(d.get("Aliases") or ()),
+                   tuple(d.get("DNSNames") or ()), d.get("Interface", "eth0"))
+
+    def to_json(self) -> dict:
+        return {"Network": self.network, "NetworkID": self.network_id, "IPAddress": self.ip, "Gateway": self.gateway,
+                "IPPrefixLen": self.prefixlen, "MacAddress": self.mac, "Aliases": list(self.aliases),
+                "DNSNames": list(self.names), "Interface": self.ifname}
+
+
 class ContainerState(Plain):
     """What is happening (``state.json``). ``monitor_pid`` with ``monitor_start`` (its start time in clock ticks)
     names the monitor process even after pid reuse. Changed copies come from ``replace``."""
 
     __slots__ = ("status", "pid", "exit_code", "oom_killed", "error", "started_at", "finished_at", "restart_count",
-                 "monitor_pid", "monitor_start", "network")
+                 "monitor_pid", "monitor_start", "network", "endpoints")
 
     def __init__(self, status: str = "created", pid: int = 0, exit_code: int = 0, oom_killed: bool = False,
                  error: str = "", started_at: str = ZERO_TIME, finished_at: str = ZERO_TIME, restart_count: int = 0,
-                 monitor_pid: int = 0, monitor_start: str = "", network: NetworkState = NO_NETWORK) -> None:
+                 monitor_pid: int = 0, monitor_start: str = "", network: NetworkState = NO_NETWORK,
+                 endpoints: tuple[Endpoint, ...] = ()) -> None:
         self.status, self.pid, self.exit_code, self.oom_killed, self.error = status, pid, exit_code, oom_killed, error
         self.started_at, self.finished_at, self.restart_count = started_at, finished_at, restart_count
         self.monitor_pid, self.monitor_start, self.network = monitor_pid, monitor_start, network
+        self.endpoints = tuple(endpoints)  # its user networks while it runs, in the order they were attached
 
     @property
     def live(self) -> bool:
@@ -216,13 +277,17 @@ class ContainerState(Plain):
         return cls(d.get("Status", "created"), d.get("Pid", 0), d.get("ExitCode", 0), d.get("OOMKilled", False),
                    d.get("Error", ""), d.get("StartedAt", ZERO_TIME), d.get("FinishedAt", ZERO_TIME),
                    d.get("RestartCount", 0), d.get("MonitorPid") or 0, d.get("MonitorStart", ""),
-                   NetworkState.from_json(d.get("Network") or {}))
+                   NetworkState.from_json(d.get("Network") or {}),
+                   tuple(Endpoint.from_json(e) for e in d.get("Endpoints") or ()))
 
     def to_json(self) -> dict:
-        return {"Status": self.status, "Pid": self.pid, "ExitCode": self.exit_code, "OOMKilled": self.oom_killed,
-                "Error": self.error, "StartedAt": self.started_at, "FinishedAt": self.finished_at,
-                "RestartCount": self.restart_count, "MonitorPid": self.monitor_pid,
-                "MonitorStart": self.monitor_start, "Network": self.network.to_json()}
+        out = {"Status": self.status, "Pid": self.pid, "ExitCode": self.exit_code, "OOMKilled": self.oom_killed,
+               "Error": self.error, "StartedAt": self.started_at, "FinishedAt": self.finished_at,
+               "RestartCount": self.restart_count, "MonitorPid": self.monitor_pid,
+               "MonitorStart": self.monitor_start, "Network": self.network.to_json()}
+        if self.endpoints:
+            out["Endpoints"] = [e.to_json() for e in self.endpoints]
+        return out
 
 
 class Container(Plain):

@@ -62,8 +62,23 @@ class Portside:
         brif = Path("/sys/class/net") / self.bridge / "brif"
         found += [f"veth {v.name}" for v in brif.glob("*")] if brif.is_dir() else []
         found += [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
+        found += [f"netns {n.name}" for n in (self.root / "networks" / "netns").glob("*")]
         found += [f"process {pid}" for pid in monitor_pids(self.root)]
         return found
+
+    def processes(self) -> list[int]:
+        """The processes of this root: monitors, and the DNS responder of its user networks."""
+        return monitor_pids(self.root)
+
+    def network_leftovers(self, bridges: list[str]) -> list[str]:
+        """What removed user networks (with these bridges) could leave: bridges, nftables tables, processes
+        (the DNS responder)."""
+        wait_for_monitors(self.root, 10)
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.split()
+        found = [f"bridge {b}" for b in bridges if f": {b}:" in links]
+        found += [f"nft table {b}" for b in bridges if f"portside_{b}" in tables]
+        return found + [f"process {pid}" for pid in monitor_pids(self.root)]
 
 
 def wait_for_monitors(root: Path, timeout: float) -> None:
@@ -117,8 +132,12 @@ def _cleanup(ps: Portside) -> None:
         ps("rm", "-f", *ids, check=False)
     from portside.engine import Engine
 
+    engine = Engine(ps.root)
+    for network in engine.networks.user_networks():
+        engine.networks.remove(network.id)
+    engine.networks.teardown()  # and the DNS responder
     wait_for_monitors(ps.root, 10)  # a --rm container's monitor may still be tearing it down
-    Engine(ps.root).network.teardown()
+    engine.network.teardown()
     for pid in monitor_pids(ps.root):
         os.kill(pid, 9)
     remove_cgroup_parent(ps.cgroup_parent)

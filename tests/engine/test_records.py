@@ -139,8 +139,10 @@ def test_inspect_renders_docker_json_from_the_typed_record() -> None:
     assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                              "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",
                              "StartedAt": "2026-11-01T10:00:01.000000000Z", "FinishedAt": "0001-01-01T00:00:00Z"}
-    assert info["NetworkSettings"] == {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16,
-                                       "MacAddress": "02:42:0a:58:00:05",
-                                       "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}}
+    address = {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16, "MacAddress": "02:42:0a:58:00:05"}
+    assert info["NetworkSettings"] == {
+        **address, "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
+        "Networks": {"bridge": {"IPAMConfig": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
+                                "DNSNames": None, **address}}}
     stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
     assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}

@@ -1,0 +1,373 @@
+"""The engine's DNS responder: container names answered to the containers of user-defined networks.
+
+Docker's embedded DNS answers at 127.0.0.11 inside each container (a listener per container namespace, reached
+through a DNAT rule there). Portside answers on each user network's gateway address instead, and a container on a
+user network has that address as the nameserver of its ``/etc/resolv.conf`` (with the host's search domains and
+options). Why: nothing per container (no socket opened in each namespace, no nftables table inside it), so a start
+costs only the resolv.conf it writes anyway; the gateway is on the container's own link, so it needs no route
+and no rule; and the querier is known by its source address, unique across the engine's non-overlapping
+subnets. A container on several networks asks one nameserver and is answered, as under docker, for the names of
+every network it is on; when it leaves the network whose gateway its resolv.conf names, the engine rewrites the
+file (a bind mount, rewritten in place) with the gateway of a network it is still on.
+
+What is answered, as docker's embedded DNS: a container's name, its short (12-character) id and its network
+aliases, alone or followed by ``.NETWORK``, each with the container's address on the networks it shares with the
+querier (an alias several containers share gives all of them); the reverse (PTR) names of those addresses; NODATA
+for other types of those names. Other names are forwarded to the upstream resolvers of the host's resolv.conf
+(``ROOT/engine.json`` may name another file as ``resolv_conf``), from the host's namespace, so loopback resolvers
+work too; a querier that is only on ``--internal`` networks gets REFUSED for them (nothing leaves an internal
+network), and so does an address that is no container of a user network.
+
+Where it runs: one process per engine root (``portside-dns``), started on demand by the engine (network create,
+a container's attach, the daemon's start) and independent of every other process, so that containers resolve
+with or without ``portside daemon``, across restarts of the daemon and of the commands that started them. The
+engine talks to it over ``ROOT/networks/dns.sock``: ``sync`` makes it re-read the networks and listen on each
+gateway before it answers, so a container started right after ``network create`` is answered from its first
+query; with no network left, it ends. The names themselves are read from the networks' lease tables (``names``
+of each lease), stat-checked at each query, so an attach or a ``connect --alias`` is seen at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SOCKET, LOCK, SPAWN_LOCK, LOG = "dns.sock", "dns.lock", "dns.spawn.lock", "dns.log"
+TTL = 600  # docker's
+SYNC_TIMEOUT_S = 30.0
+PROCESS_NAME = "portside-dns"
+
+
+# -- the engine's side -----------------------------------------------------------------------------------------
+
+def sync(root: Path, required: bool = True, word: str = "sync") -> None:
+    """The responder serves the networks as they are now: told so if it runs, started if not (and needed).
+    ``required``: raise NetworkError when it cannot be reached or started; else a failure is left for the next
+    sync (a removal must not fail because DNS is down)."""
+    from portside.runtime.errors import NetworkError
+
+    directory = Path(root) / "networks"
+    try:
+        if _tell(directory, word) is not None:
+            return
+        if not _has_networks(directory):
+            return
+        import fcntl
+
+        with open(directory / SPAWN_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _tell(directory, word) is None:
+                _spawn(Path(root))
+                if _tell(directory, "sync") is None:
+                    raise NetworkError(f"the DNS responder of {root} does not answer (see {directory / LOG})")
+    except NetworkError:
+        if required:
+            raise
+
+
+def ensure(root: Path) -> None:
+    """At a container's attach: the responder runs (after a reboot or a kill, it is started again); its
+    listeners already follow the networks. A failure does not keep the container from starting."""
+    sync(root, required=False, word="ping")
+
+
+def stop(root: Path) -> None:
+    """End the responder, if it runs (engine clean-up)."""
+    _tell(Path(root) / "networks", "stop")
+
+
+def _has_networks(directory: Path) -> bool:
+    try:
+        return any(len(e.name) == 64 for e in directory.iterdir())
+    except FileNotFoundError:
+        return False
+
+
+def _tell(directory: Path, word: str) -> str | None:
+    """Send one command; its answer, or None when no responder listens. An error answer raises NetworkError."""
+    from portside.runtime.errors import NetworkError
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(SYNC_TIMEOUT_S)
+    try:
+        sock.connect(str(directory / SOCKET))
+        sock.sendall(word.encode() + b"\n")
+        answer = sock.makefile().readline().strip()
+    except (FileNotFoundError, ConnectionRefusedError):
+        return None
+    except OSError as err:
+        raise NetworkError(f"the DNS responder of {directory.parent} did not answer: {err}") from None
+    finally:
+        sock.close()
+    if answer.startswith("error"):
+        raise NetworkError(f"DNS for user networks: {answer[6:]}")
+    return answer or None
+
+
+def _spawn(root: Path) -> None:
+    """Start the responder in a session of its own (``setsid -f``: nobody's child) and wait until it listens."""
+    from portside.runtime.errors import NetworkError
+
+    directory = root / "networks"
+    ready_r, ready_w = os.pipe()
+    try:
+        with open(directory / LOG, "a") as log:
+            subprocess.run(["setsid", "-f", sys.executable, "-m", "portside.engine.resolver", str(root), str(ready_w)],
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(ready_w,), check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        os.close(ready_r)
+        raise NetworkError(f"cannot start the DNS responder: {err}") from None
+    finally:
+        os.close(ready_w)
+    with os.fdopen(ready_r) as ready:
+        said = ready.readline().strip()  # EOF (empty) when it died first
+    if said not in ("ready", "busy"):
+        raise NetworkError(f"the DNS responder did not start: {said or 'it exited'} (see {directory / LOG})")
+
+
+# -- what is answered (pure) -----------------------------------------------------------------------------------
+
+class Member:
+    """One container on one network: its address there and the names it answers to."""
+
+    __slots__ = ("cid", "ip", "names")
+
+    def __init__(self, cid: str, ip: str, names: list[str]) -> None:
+        self.cid, self.ip, self.names = cid, ip, [n.lower() for n in names]
+
+
+class Net:
+    __slots__ = ("name", "internal", "members")
+
+    def __init__(self, name: str, internal: bool, members: list[Member]) -> None:
+        self.name, self.internal, self.members = name, internal, members
+
+
+def querier(nets: list[Net], source: str) -> tuple[str, list[Net]]:
+    """The container at ``source`` and the networks it is on; ("", []) for an address that is none of them."""
+    cid = next((m.cid for net in nets for m in net.members if m.ip == source), "")
+    return cid, [net for net in nets if cid and any(m.cid == cid for m in net.members)]
+
+
+def addresses(shared: list[Net], name: str) -> list[str]:
+    """The addresses ``name`` (lower case, no trailing dot) has on the networks the querier is on."""
+    found = []
+    for net in shared:
+        local = name[:-len(net.name) - 1] if name.endswith("." + net.name.lower()) else name
+        found += [m.ip for m in net.members if local in m.names and m.ip not in found]
+    return found
+
+
+def pointer(shared: list[Net], ip: str) -> str:
+    """``NAME.NETWORK`` of the container at ``ip`` on a shared network, or ""."""
+    for net in shared:
+        for m in net.members:
+            if m.ip == ip and m.names:
+                return f"{m.names[0]}.{net.name}"
+    return ""
+
+
+def reverse_ip(name: str) -> str:
+    """``4.3.2.1.in-addr.arpa`` -> ``1.2.3.4``; "" for any other name."""
+    labels = name.split(".")
+    if labels[-2:] != ["in-addr", "arpa"] or len(labels) != 6:
+        return ""
+    try:
+        return str(ipaddress.IPv4Address(".".join(reversed(labels[:4]))))
+    except ValueError:
+        return ""
+
+
+# -- the responder process -------------------------------------------------------------------------------------
+
+class Responder:
+    """Listeners on every user network's gateway, answering from the lease tables."""
+
+    def __init__(self, root: Path) -> None:
+        from portside.engine.networks import Networks
+        from portside.engine.records import read_json
+
+        try:
+            settings = read_json(root / "engine.json")
+        except FileNotFoundError:
+            settings = {}
+        self.root, self.settings = root, settings
+        self.networks = Networks(root, settings)
+        self.records: list = []
+        self.servers: dict[str, object] = {}  # gateway -> DNSServer
+        self.forwarder = None
+        self._cache: tuple[tuple, list[Net]] = ((), [])
+
+    async def sync(self) -> str:
+        """Listen on the gateways of the networks as they are now; "" or what failed."""
+        from portside.runtime.net.dnsforward import Forwarder
+        from portside.runtime.net.dnsserver import DNSServer
+        from portside.runtime.net.resolvconf import read
+
+        self.records = self.networks.user_networks()
+        wanted = {r.gateway for r in self.records}
+        for gateway in set(self.servers) - wanted:
+            await self.servers.pop(gateway).close()
+        errors = []
+        for gateway in sorted(wanted - set(self.servers)):
+            server = DNSServer(self.resolve, gateway, 53)
+            try:
+                await server.start()
+            except OSError as err:
+                await server.close()
+                errors.append(f"cannot listen on {gateway}:53: {err.strerror or err}")
+                continue
+            self.servers[gateway] = server
+        upstreams = list(read(self.settings.get("resolv_conf") or "/etc/resolv.conf").nameservers)
+        self.forwarder = Forwarder(upstreams, own=wanted)
+        self._cache = ((), [])
+        return "; ".join(errors)
+
+    def view(self) -> list[Net]:
+        """The networks' members, re-read only when a lease table changed (a stat per network per query)."""
+        stamps = tuple(_stamp(self.networks.dir / r.id / f"{r.bridge}.leases.json") for r in self.records)
+        if stamps != self._cache[0]:
+            nets = []
+            for record in self.records:
+                leases = self.networks.bridge(record).leases()
+                nets.append(Net(record.name, record.internal,
+                                [Member(cid, lease.ip, lease.names) for cid, lease in leases.items()]))
+            self._cache = (stamps, nets)
+        return self._cache[1]
+
+    async def resolve(self, query, client: tuple):
+        import dns.flags
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.RA
+        if len(query.question) != 1 or query.opcode() != 0:
+            response.set_rcode(dns.rcode.NOTIMP if query.question else dns.rcode.FORMERR)
+            return response, False
+        _cid, shared = querier(self.view(), client[0] if client else "")
+        if not shared:
+            response.set_rcode(dns.rcode.REFUSED)
+            return response, False
+        question = query.question[0]
+        name = question.name.to_text(omit_final_dot=True).lower()
+        reverse = reverse_ip(name)
+        ptr = pointer(shared, reverse) if reverse else ""
+        found = [] if ptr else addresses(shared, name)
+        if ptr or found:
+            response.flags |= dns.flags.AA
+            if ptr and question.rdtype == dns.rdatatype.PTR:
+                response.answer.append(dns.rrset.from_text(question.name, TTL, "IN", "PTR", ptr + "."))
+            elif found and question.rdtype == dns.rdatatype.A:
+                response.answer.append(dns.rrset.from_text(question.name, TTL, "IN", "A", *found))
+            return response, False  # NODATA for other types of our names
+        if all(net.internal for net in shared):
+            response.set_rcode(dns.rcode.REFUSED)
+            return response, False
+        forwarded = await self.forwarder.ask(query)
+        if forwarded is None:
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response, False
+        return forwarded, False
+
+    async def close(self) -> None:
+        for server in self.servers.values():
+            await server.close()
+        self.servers.clear()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_ino)
+
+
+async def _serve(root: Path, ready_fd: int) -> int:
+    import asyncio
+    import fcntl
+    import logging
+    import signal
+
+    directory = root / "networks"
+    lock = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        _say(ready_fd, "busy")  # another responder serves this root; the spawner talks to it
+        return 0
+    responder = Responder(root)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+
+    async def command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        word = (await reader.readline()).decode().strip()
+        if word == "sync":
+            errors = await responder.sync()
+            writer.write((f"error {errors}" if errors else "ok").encode() + b"\n")
+            if not responder.records:
+                done.set()  # no network left to serve
+        elif word == "ping":
+            writer.write(b"ok\n")
+        elif word == "stop":
+            writer.write(b"ok\n")
+            done.set()
+        else:
+            writer.write(b"error unknown command\n")
+        await writer.drain()
+        writer.close()
+
+    errors = await responder.sync()
+    (directory / SOCKET).unlink(missing_ok=True)  # a stale socket of a responder that was killed: the lock is ours
+    control = await asyncio.start_unix_server(command, path=str(directory / SOCKET))
+    os.chmod(directory / SOCKET, 0o600)
+    if errors:
+        logging.warning("%s", errors)  # and each sync answers them to the engine, which reports them
+    _say(ready_fd, "ready")
+    try:
+        while not done.is_set() and directory.is_dir():
+            try:
+                await asyncio.wait_for(done.wait(), 10.0)  # also wakes now and then: a deleted root ends it
+            except TimeoutError:
+                pass
+    finally:
+        control.close()
+        (directory / SOCKET).unlink(missing_ok=True)
+        await responder.close()
+    return 0
+
+
+def _say(fd: int, line: str) -> None:
+    try:
+        os.write(fd, line.encode() + b"\n")
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def main(argv: list[str]) -> int:
+    """``python -m portside.engine.resolver ROOT READY_FD``: what ``_spawn`` runs."""
+    import asyncio
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {PROCESS_NAME} %(levelname)s %(message)s")
+    with open("/proc/self/comm", "w") as comm:
+        comm.write(PROCESS_NAME)
+    started = time.monotonic()
+    code = asyncio.run(_serve(Path(argv[0]), int(argv[1])))
+    logging.info("stopped after %.0f s", time.monotonic() - started)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
