@@ -36,6 +36,14 @@ RUN_FLAGS = [
     flag("--security-opt", "security_opt", "list", "seccomp=unconfined|FILE, no-new-privileges"),
     flag("--read-only", "read_only", help="mount the root filesystem read-only"),
     flag("-l --label", "label", "list", "set a label KEY=VALUE"),
+    flag("--health-cmd", "health_cmd", "value", "command to run to check health (in a shell)"),
+    flag("--health-interval", "health_interval", "value", "time between checks, e.g. 30s (default 30s)"),
+    flag("--health-timeout", "health_timeout", "value", "longest a check may run (default 30s)"),
+    flag("--health-retries", "health_retries", "value", "failures in a row that make it unhealthy (default 3)"),
+    flag("--health-start-period", "health_start_period", "value", "time to start before failures count"),
+    flag("--health-start-interval", "health_start_interval", "value", "time between checks in the start period "
+                                                                     "(default 5s)"),
+    flag("--no-healthcheck", "no_healthcheck", help="disable the image's HEALTHCHECK"),
 ]
 # -h is --hostname for run/create, as in docker; --help still prints usage.
 
@@ -61,4 +69,7 @@ def config_from(opts: dict, args: list[str]):
         cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
         read_only=opts["read_only"], autoremove=opts["rm"], labels=labels, open_stdin=opts["interactive"],
         stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"],
-        network_aliases=opts["network_alias"], ip=opts["ip"] or "")
+        network_aliases=opts["network_alias"], ip=opts["ip"] or "",
+        healthcheck=c.health_options(opts["health_cmd"], opts["health_interval"], opts["health_timeout"],
+                                     opts["health_start_period"], opts["health_start_interval"],
+                                     opts["health_retries"], opts["no_healthcheck"]))

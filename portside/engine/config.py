@@ -35,7 +35,7 @@ class ContainerConfig(Plain):
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
-                 "tty", "network_aliases", "ip")
+                 "tty", "network_aliases", "ip", "healthcheck")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -45,7 +45,7 @@ class ContainerConfig(Plain):
                  cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
                  read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
                  open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
-                 network_aliases: Sequence[str] = (), ip: str = "") -> None:
+                 network_aliases: Sequence[str] = (), ip: str = "", healthcheck: dict | None = None) -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -61,6 +61,9 @@ class ContainerConfig(Plain):
         self.tty = tty                # a terminal for stdio (docker's -t)
         self.network_aliases = list(network_aliases)  # names on its user network besides its name and short id
         self.ip = ip                  # the address wanted on its user network (docker's --ip); else the lowest free
+        # docker's Config.Healthcheck ({"Test": [...], "Interval": ns, ...}): merged over the image's HEALTHCHECK,
+        # field by field; {"Test": ["NONE"]} turns it off; None keeps the image's
+        self.healthcheck = dict(healthcheck) if healthcheck is not None else None
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:
@@ -93,6 +96,34 @@ def parse_int(text: str, flag: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise InvalidArgument(f"invalid {flag} value {text!r}: must be at least {minimum}")
     return value
+
+
+def parse_duration(text: str, flag: str) -> int:
+    """Go's durations (``30s``, ``1m30s``, ``500ms``) in nanoseconds, as docker stores them."""
+    from portside.runtime import durations
+
+    try:
+        return durations.parse(text)
+    except ValueError:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a duration like 30s, 1m30s or 500ms") from None
+
+
+def health_options(cmd: str | None = None, interval: str | None = None, timeout: str | None = None,
+                   start_period: str | None = None, start_interval: str | None = None, retries: str | None = None,
+                   none: bool = False) -> dict | None:
+    """``run --health-*`` and ``--no-healthcheck`` as docker's ``Config.Healthcheck``; None when none is given."""
+    given = {"Test": ["CMD-SHELL", cmd] if cmd else None,
+             "Interval": parse_duration(interval, "--health-interval") if interval else None,
+             "Timeout": parse_duration(timeout, "--health-timeout") if timeout else None,
+             "StartPeriod": parse_duration(start_period, "--health-start-period") if start_period else None,
+             "StartInterval": parse_duration(start_interval, "--health-start-interval") if start_interval else None,
+             "Retries": parse_int(retries, "--health-retries", 0) if retries else None}
+    given = {k: v for k, v in given.items() if v is not None}
+    if none:
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    return given or None
 
 
 def parse_restart(text: str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from portside.engine.model import (
 )
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
+from portside.runtime.health import HealthConfig
 from portside.runtime.restart import RestartPolicy
 
 
@@ -34,6 +35,31 @@ def command(cfg: ContainerConfig, image_config: dict) -> tuple[list[str], list[s
     if not entrypoint + cmd:
         raise InvalidArgument("no command specified: the image has no Cmd or Entrypoint; give one after the image")
     return entrypoint, cmd
+
+
+def healthcheck(cfg: ContainerConfig, image_config: dict) -> HealthConfig | None:
+    """docker's merge: the image's HEALTHCHECK, each field the caller gave replacing the image's; ``NONE``
+    turns it off. Refused: a test of an unknown kind, a duration under 1 ms, negative retries."""
+    image = image_config.get("Healthcheck") or None
+    given = cfg.healthcheck
+    if given is None:
+        return HealthConfig.from_json(image) if image else None
+    if list(given.get("Test") or ()) == ["NONE"]:
+        return HealthConfig(("NONE",))
+    check = HealthConfig.from_json({**(image or {}), **{k: v for k, v in given.items() if v}})
+    if not check.test:
+        raise InvalidArgument("--health-* options given, but neither --health-cmd nor the image's HEALTHCHECK says "
+                              "what to run")
+    if check.test[0] not in ("CMD", "CMD-SHELL", "NONE") or (check.test[0] != "NONE" and len(check.test) < 2):
+        raise InvalidArgument(f"invalid healthcheck test {list(check.test)!r}: expected [\"CMD\", ARG...], "
+                              "[\"CMD-SHELL\", COMMAND] or [\"NONE\"]")
+    for name, value in (("interval", check.interval), ("timeout", check.timeout),
+                        ("start-period", check.start_period), ("start-interval", check.start_interval)):
+        if value < 0 or 0 < value < 1_000_000:
+            raise InvalidArgument(f"invalid --health-{name}: it must be at least 1ms (or 0 for the default)")
+    if check.retries < 0:
+        raise InvalidArgument("invalid --health-retries: it must not be negative")
+    return check
 
 
 def security(cfg: ContainerConfig) -> SecurityConfig:
@@ -127,7 +153,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
         user=cfg.user or image.config.get("User") or "", hostname=cfg.hostname or cid[:12],
         labels={**(image.config.get("Labels") or {}), **cfg.labels},
         stop_signal=image.config.get("StopSignal") or "SIGTERM", open_stdin=cfg.open_stdin,
-        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty)
+        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty, healthcheck=healthcheck(cfg, image.config))
     return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
                            mounts(cfg, volumes_root), endpoints)
 

@@ -20,6 +20,7 @@ def inspect(record: ContainerRecord, state: ContainerState) -> dict:
             "Restarting": state.status == "restarting", "OOMKilled": state.oom_killed, "Dead": False,
             "Pid": state.pid if running else 0, "ExitCode": state.exit_code, "Error": state.error,
             "StartedAt": state.started_at, "FinishedAt": state.finished_at,
+            **({"Health": state.health.to_json()} if state.health is not None else {}),
         },
         "RestartCount": state.restart_count,
         "Config": {**saved["Config"], "OpenStdin": record.config.open_stdin, "StdinOnce": record.config.stdin_once,

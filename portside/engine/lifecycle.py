@@ -35,6 +35,7 @@ from portside.engine.netattach import Attached, Networking
 from portside.engine.records import Paths, Records, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
+from portside.runtime.health import Checks, Health
 from portside.runtime.logfile import rfc3339
 from portside.runtime.process import wait_pid
 from portside.runtime.runc import Runc
@@ -117,13 +118,15 @@ class Lifecycle:
         cfg = record.config
         streams = monitor.Streams(tty=cfg.tty, open_stdin=cfg.open_stdin, stdin_once=cfg.stdin_once,
                                   socket=paths.attach_socket, client=client)
+        check = record.config.healthcheck
+        health = Checks(check, hooks.current_health, hooks.on_health) if check is not None and check.argv else None
         return monitor.Plan(
             cid=record.id, bundle=paths.bundle, runc=self.runc, log_path=paths.log,
             cgroups_path=self.cgroups_path(record.id), restart=record.host.restart, stop_marker=paths.stop_marker,
             keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
-            adopt_pid=adopt_pid, streams=streams)
+            adopt_pid=adopt_pid, streams=streams, health=health)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 
@@ -256,9 +259,22 @@ class _Hooks:
                 return s.replace(network=self.network if self.network != NO_NETWORK else s.network)
             if s.status != "restarting":  # a restart keeps the namespace, and the networks connected since
                 s = s.replace(network=self.network, endpoints=self.endpoints)
+            check = self.record.config.healthcheck
+            if check is not None and check.argv:
+                s = s.replace(health=(s.health or Health()).restarted())
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
+
+    def current_health(self) -> Health:
+        """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
+        return self.records.state(self.record.id).health or Health()
+
+    def on_health(self, health: Health) -> None:
+        """A probe's outcome (from the prober's thread): kept only while the container runs. Not synced to disk:
+        a crash loses at most the latest probe, as with docker, which persists health only at state changes."""
+        self.records.update_state(self.record.id, lambda s: s.replace(health=health) if s.status == "running" else s,
+                                  durable=False)
 
     def on_restart(self, info: monitor.ExitInfo) -> None:
         self.records.update_state(self.record.id, lambda s: s.replace(

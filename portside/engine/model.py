@@ -11,6 +11,7 @@ Value classes (``Plain``), not dataclasses: this module is on ``portside run``'s
 
 from __future__ import annotations
 
+from portside.runtime.health import Health, HealthConfig
 from portside.runtime.plain import Plain
 from portside.runtime.restart import RestartPolicy
 
@@ -56,29 +57,35 @@ class ProcessConfig(Plain):
     """docker's ``Config``: the process and its environment, the image's defaults merged with the flags."""
 
     __slots__ = ("image", "cmd", "entrypoint", "env", "working_dir", "user", "hostname", "labels", "stop_signal",
-                 "open_stdin", "stdin_once", "tty")
+                 "open_stdin", "stdin_once", "tty", "healthcheck")
 
     def __init__(self, image: str, cmd: list[str], entrypoint: list[str] | None, env: list[str], working_dir: str,
                  user: str, hostname: str, labels: dict[str, str], stop_signal: str = "SIGTERM",
-                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> None:
+                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
+                 healthcheck: HealthConfig | None = None) -> None:
         self.image, self.cmd, self.entrypoint, self.env = image, cmd, entrypoint, env
         self.working_dir, self.user, self.hostname = working_dir, user, hostname
         self.labels, self.stop_signal = labels, stop_signal
         self.open_stdin, self.stdin_once, self.tty = open_stdin, stdin_once, tty
+        self.healthcheck = healthcheck  # the image's HEALTHCHECK merged with run --health-*; None: none at all
 
     @classmethod
     def from_json(cls, d: dict) -> ProcessConfig:
+        check = d.get("Healthcheck")
         return cls(d.get("Image", ""), list(d.get("Cmd") or []), d.get("Entrypoint"), list(d.get("Env") or []),
                    d.get("WorkingDir", ""), d.get("User", ""), d.get("Hostname", ""), dict(d.get("Labels") or {}),
                    d.get("StopSignal") or "SIGTERM", d.get("OpenStdin", False), d.get("StdinOnce", False),
-                   d.get("Tty", False))
+                   d.get("Tty", False), HealthConfig.from_json(check) if check else None)
 
     def to_json(self) -> dict:
         """The stream flags only when set: a record of a plain container keeps the shape older engines wrote."""
         streams = {"OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once, "Tty": self.tty}
-        return {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
-                "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
-                "StopSignal": self.stop_signal, **{k: v for k, v in streams.items() if v}}
+        out = {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
+               "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
+               "StopSignal": self.stop_signal, **{k: v for k, v in streams.items() if v}}
+        if self.healthcheck is not None:
+            out["Healthcheck"] = self.healthcheck.to_json()
+        return out
 
 
 class HostConfig(Plain):
@@ -256,16 +263,17 @@ class ContainerState(Plain):
     names the monitor process even after pid reuse. Changed copies come from ``replace``."""
 
     __slots__ = ("status", "pid", "exit_code", "oom_killed", "error", "started_at", "finished_at", "restart_count",
-                 "monitor_pid", "monitor_start", "network", "endpoints")
+                 "monitor_pid", "monitor_start", "network", "endpoints", "health")
 
     def __init__(self, status: str = "created", pid: int = 0, exit_code: int = 0, oom_killed: bool = False,
                  error: str = "", started_at: str = ZERO_TIME, finished_at: str = ZERO_TIME, restart_count: int = 0,
                  monitor_pid: int = 0, monitor_start: str = "", network: NetworkState = NO_NETWORK,
-                 endpoints: tuple[Endpoint, ...] = ()) -> None:
+                 endpoints: tuple[Endpoint, ...] = (), health: Health | None = None) -> None:
         self.status, self.pid, self.exit_code, self.oom_killed, self.error = status, pid, exit_code, oom_killed, error
         self.started_at, self.finished_at, self.restart_count = started_at, finished_at, restart_count
         self.monitor_pid, self.monitor_start, self.network = monitor_pid, monitor_start, network
         self.endpoints = tuple(endpoints)  # its user networks while it runs, in the order they were attached
+        self.health = health  # written by its monitor's prober; None without a healthcheck or before a start
 
     @property
     def live(self) -> bool:
@@ -278,7 +286,8 @@ class ContainerState(Plain):
                    d.get("Error", ""), d.get("StartedAt", ZERO_TIME), d.get("FinishedAt", ZERO_TIME),
                    d.get("RestartCount", 0), d.get("MonitorPid") or 0, d.get("MonitorStart", ""),
                    NetworkState.from_json(d.get("Network") or {}),
-                   tuple(Endpoint.from_json(e) for e in d.get("Endpoints") or ()))
+                   tuple(Endpoint.from_json(e) for e in d.get("Endpoints") or ()),
+                   Health.from_json(d["Health"]) if d.get("Health") else None)
 
     def to_json(self) -> dict:
         out = {"Status": self.status, "Pid": self.pid, "ExitCode": self.exit_code, "OOMKilled": self.oom_killed,
@@ -287,6 +296,8 @@ class ContainerState(Plain):
                "MonitorStart": self.monitor_start, "Network": self.network.to_json()}
         if self.endpoints:
             out["Endpoints"] = [e.to_json() for e in self.endpoints]
+        if self.health is not None:
+            out["Health"] = self.health.to_json()
         return out
 
 

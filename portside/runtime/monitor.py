@@ -16,6 +16,9 @@ to the monitor, which can then wait for it and learn its exit status. The monito
 - serves attachments on ``attach_socket`` (``hub.py``): any number of clients get the output, write to the
   container's stdin when it has one kept open (``open_stdin``: a pipe whose write end the monitor holds) or a
   terminal, and resize that terminal;
+- checks the container's health while it runs, when it has a healthcheck (a ``health.Prober`` thread: the
+  probes are execs, which take their time, and the output loop must not wait for them); the thread is stopped
+  before the init is reaped, so that nothing else reaps a probe's runc;
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
 - applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
   delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
@@ -59,7 +62,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "streams")
+                 "streams", "health")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -69,7 +72,7 @@ class Plan(Plain):
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
-                 adopt_pid: int = 0, streams: Streams | None = None) -> None:
+                 adopt_pid: int = 0, streams: Streams | None = None, health=None) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -78,6 +81,7 @@ class Plan(Plain):
         self.report_early = report_early
         self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
         self.streams = streams or Streams()
+        self.health = health  # a health.Checks: the container's healthcheck, when it has one
 
 
 class Streams(Plain):
@@ -213,7 +217,10 @@ class _Monitor:
             self.plan.on_start(pid, os.getpid())
             if restarts == 0:
                 self._send({"started": pid})
+            prober = self._check_health(pid)
             self.output.pump(pid)
+            if prober is not None:
+                prober.stop()
             code = process.reap(pid)
             info = self._finish(code, restarts)
             if not self.plan.restart.should_restart(code, restarts, self._stopped()):
@@ -224,6 +231,24 @@ class _Monitor:
             if self._stopped():  # stop, kill or rm during the back-off
                 return self._exited(info)
             restarts += 1
+
+    def _check_health(self, pid: int):
+        """The prober of this run (``pid`` its init), started; None without a healthcheck."""
+        checks = self.plan.health
+        if checks is None or not checks.config.argv:
+            return None
+        from portside.runtime.health import Prober
+
+        runc, cid = self.plan.runc, self.plan.cid
+
+        def execute(argv: list[str], out: int, timeout: float) -> int:
+            with open(os.devnull, "rb") as null:
+                return runc.exec(cid, argv, stdio=(null.fileno(), out, out), timeout=timeout)
+
+        prober = Prober(checks.config, checks.current(), execute, checks.publish, self.plan.bundle / "health.out",
+                        tidy=lambda: process.reap_others(pid))
+        prober.start()
+        return prober
 
     def _stopped(self) -> bool:
         return self.plan.stop_marker is not None and self.plan.stop_marker.exists()
