@@ -44,6 +44,8 @@ RUN_FLAGS = [
     flag("--health-start-interval", "health_start_interval", "value", "time between checks in the start period "
                                                                      "(default 5s)"),
     flag("--no-healthcheck", "no_healthcheck", help="disable the image's HEALTHCHECK"),
+    flag("--log-driver", "log_driver", "value", "json-file (the only driver)"),
+    flag("--log-opt", "log_opt", "list", "a json-file option: max-size=10m, max-file=3"),
 ]
 # -h is --hostname for run/create, as in docker; --help still prints usage.
 
@@ -72,4 +74,5 @@ def config_from(opts: dict, args: list[str]):
         network_aliases=opts["network_alias"], ip=opts["ip"] or "",
         healthcheck=c.health_options(opts["health_cmd"], opts["health_interval"], opts["health_timeout"],
                                      opts["health_start_period"], opts["health_start_interval"],
-                                     opts["health_retries"], opts["no_healthcheck"]))
+                                     opts["health_retries"], opts["no_healthcheck"]),
+        log_driver=opts["log_driver"] or "json-file", log_opts=dict(c.parse_log_opt(o) for o in opts["log_opt"]))

@@ -35,7 +35,7 @@ class ContainerConfig(Plain):
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
-                 "tty", "network_aliases", "ip", "healthcheck")
+                 "tty", "network_aliases", "ip", "healthcheck", "log_driver", "log_opts")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -45,7 +45,8 @@ class ContainerConfig(Plain):
                  cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
                  read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
                  open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
-                 network_aliases: Sequence[str] = (), ip: str = "", healthcheck: dict | None = None) -> None:
+                 network_aliases: Sequence[str] = (), ip: str = "", healthcheck: dict | None = None,
+                 log_driver: str = "json-file", log_opts: dict[str, str] | None = None) -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -64,14 +65,21 @@ class ContainerConfig(Plain):
         # docker's Config.Healthcheck ({"Test": [...], "Interval": ns, ...}): merged over the image's HEALTHCHECK,
         # field by field; {"Test": ["NONE"]} turns it off; None keeps the image's
         self.healthcheck = dict(healthcheck) if healthcheck is not None else None
+        # docker's --log-driver (json-file only) and --log-opt KEY=VALUE (max-size, max-file), over the engine's
+        self.log_driver, self.log_opts = log_driver, dict(log_opts or {})
+
+
+def parse_size(text: str, flag: str) -> int:
+    """Docker's sizes in bytes: ``128m``, ``1g``, ``512MiB``, ``1.5g``, plain bytes (units of 1024)."""
+    m = _SIZE.fullmatch(text.strip())
+    if not m:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a size like 128m or 1g")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:
     """Docker's sizes: ``128m``, ``1g``, ``512MiB``, ``1.5g``, plain bytes; at least 6 MiB."""
-    m = _SIZE.fullmatch(text.strip())
-    if not m:
-        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a size like 128m or 1g")
-    size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    size = parse_size(text, flag)
     if size < MIN_MEMORY:
         raise InvalidArgument(f"invalid {flag} value {text!r}: the minimum memory limit is 6m")
     return size
@@ -124,6 +132,34 @@ def health_options(cmd: str | None = None, interval: str | None = None, timeout:
             raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
         return {"Test": ["NONE"]}
     return given or None
+
+
+LOG_OPTS = ("max-size", "max-file")
+
+
+def parse_log_opt(item: str) -> tuple[str, str]:
+    """One ``--log-opt KEY=VALUE``."""
+    key, eq, value = item.partition("=")
+    if not eq or not key:
+        raise InvalidArgument(f"invalid --log-opt {item!r}: expected KEY=VALUE, e.g. max-size=10m")
+    return key, value
+
+
+def log_limits(driver: str, opts: dict[str, str]) -> tuple[int, int]:
+    """The json-file driver's options checked, as (max size in bytes, 0 for no limit; max files), docker's
+    rules: ``max-size`` a size (``-1``: none), ``max-file`` at least 1 and more than 1 only with a size."""
+    if driver != "json-file":
+        raise InvalidArgument(f"invalid --log-driver {driver!r}: only json-file is supported")
+    unknown = sorted(set(opts) - set(LOG_OPTS))
+    if unknown:
+        raise InvalidArgument(f"unknown log opt {unknown[0]!r} for the json-file log driver (expected max-size or "
+                              "max-file)")
+    size_text = opts.get("max-size", "-1")
+    size = 0 if size_text == "-1" else parse_size(size_text, "--log-opt max-size")
+    files = parse_int(opts.get("max-file", "1"), "--log-opt max-file", 1)
+    if files > 1 and not size:
+        raise InvalidArgument("--log-opt max-file can only be set when max-size is set")
+    return size, files
 
 
 def parse_restart(text: str) -> tuple[str, int]:

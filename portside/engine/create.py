@@ -9,11 +9,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from portside.engine.config import ContainerConfig, check_name, check_network, parse_restart, parse_volume
+from portside.engine.config import (
+    ContainerConfig,
+    check_name,
+    check_network,
+    log_limits,
+    parse_restart,
+    parse_volume,
+)
 from portside.engine.model import (
     ContainerRecord,
     EndpointConfig,
     HostConfig,
+    LogConfig,
     PortBinding,
     ProcessConfig,
     SecurityConfig,
@@ -126,10 +134,18 @@ def networks(cfg: ContainerConfig, network_id: str) -> tuple[EndpointConfig, ...
     return (EndpointConfig(cfg.network, network_id, tuple(dict.fromkeys(cfg.network_aliases)), cfg.ip),)
 
 
+def log_config(cfg: ContainerConfig, defaults: dict[str, str]) -> LogConfig:
+    """The container's ``--log-opt``s over the engine's (``log_opts`` in engine.json), checked."""
+    opts = {**defaults, **cfg.log_opts}
+    log_limits(cfg.log_driver, opts)
+    return LogConfig(cfg.log_driver, opts)
+
+
 def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path,
-                 network_id: str = "") -> ContainerRecord:
+                 network_id: str = "", log_defaults: dict[str, str] | None = None) -> ContainerRecord:
     """The whole record; raises InvalidArgument naming the flag for anything malformed. ``network_id``: the id
-    of the user-defined network ``cfg.network`` names (the engine looked it up)."""
+    of the user-defined network ``cfg.network`` names (the engine looked it up); ``log_defaults``: the engine's
+    log options."""
     check_network(cfg.network)
     check_name(name)
     endpoints = networks(cfg, network_id)
@@ -146,7 +162,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
         pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
         port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
         privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
-        auto_remove=cfg.autoremove)
+        auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}))
     config = ProcessConfig(
         image=cfg.image, cmd=cmd, entrypoint=entrypoint or None, env=env,
         working_dir=cfg.workdir or image.config.get("WorkingDir") or "",

@@ -105,7 +105,8 @@ class Engine:
         cfg, network_id = self._user_network(cfg)
         cid = creating.new_id()
         name = cfg.name or f"portside_{cid[:8]}"
-        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id)
+        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id,
+                                       self._log_defaults())
         self._records.claim_name(name, cid)
         try:
             self._records.write_new(record, durable=not cfg.autoremove)
@@ -114,6 +115,15 @@ class Engine:
             self._records.release_name(name, cid)
             raise
         return cid
+
+    def _log_defaults(self) -> dict[str, str]:
+        """engine.json's ``log_opts`` (docker's daemon.json ``log-opts``): every new container's, unless its own
+        ``--log-opt`` says otherwise."""
+        opts = self.settings().get("log_opts") or {}
+        if not isinstance(opts, dict) or not all(isinstance(v, str) for v in opts.values()):
+            raise InvalidArgument(f'{self.root / "engine.json"}: log_opts must map option names to strings, e.g. '
+                                  '{"max-size": "10m", "max-file": "3"}')
+        return opts
 
     def _user_network(self, cfg: ContainerConfig) -> tuple[ContainerConfig, str]:
         """The config with ``--network`` naming a user-defined network by its name, and that network's id (""
@@ -268,26 +278,27 @@ class Engine:
         return [inspect(c.record, c.state) for c in self.containers(all)]
 
     def log_path(self, ref: str) -> Path:
-        """The container's json-file log (``logfile.read`` reads it)."""
+        """The container's json-file log (``logfile.Follower`` reads it with the files rotated from it)."""
         return self._records.paths(self._records.find(ref)).log
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
-        """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
-        until the container is no longer running."""
+        """The log's entries, rotated files first; with ``follow``, then each new one as the monitor appends it
+        (inotify on the container's directory wakes us, which also sees a rotation), until the container is no
+        longer running."""
         cid = self._records.find(ref)
-        path = self._records.paths(cid).log
-        watch = _watch(path) if follow else None  # before the first read: no write in between is missed
+        paths = self._records.paths(cid)
+        watch = _watch(paths.dir) if follow else None  # before the first read: no write in between is missed
+        reader = logfile.Follower(paths.log)
         try:
-            entries, offset = logfile.read(path, tail)
-            yield from entries
+            yield from reader.start(tail)
             while follow:
                 state = self.state(cid)
                 if state.live:
                     wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S)
-                entries, offset = logfile.read(path, None, offset)
-                yield from entries
+                yield from reader.more()
                 follow = state.live
         finally:
+            reader.close()
             if watch is not None:
                 watch.close()
 
@@ -337,7 +348,8 @@ def containers_using_image(root: Path, image_id: str) -> list[str]:
 
 
 def _watch(path: Path):
-    """A watch on the log, or None when it does not exist yet (never started): then followers poll."""
+    """A watch on the container's directory (its log, and the rotated files it becomes), or None when it cannot
+    be watched: then followers poll."""
     from portside.runtime.inotify import FileWatch
 
     try:

@@ -25,7 +25,8 @@ def inspect(record: ContainerRecord, state: ContainerState) -> dict:
         "RestartCount": state.restart_count,
         "Config": {**saved["Config"], "OpenStdin": record.config.open_stdin, "StdinOnce": record.config.stdin_once,
                    "Tty": record.config.tty},
-        "HostConfig": saved["HostConfig"], "Mounts": saved["Mounts"],
+        "HostConfig": {**saved["HostConfig"], "LogConfig": record.host.log_config.to_json()},
+        "Mounts": saved["Mounts"],
         "NetworkSettings": {
             **_first_network(net if record.host.bridged else None),
             "Ports": ports(net.ports if net else ()),

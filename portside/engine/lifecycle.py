@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from portside.engine.bundle import write_bundle
+from portside.engine.config import log_limits
 from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState
 from portside.engine.netattach import Attached, Networking
 from portside.engine.records import Paths, Records, remove_tree
@@ -120,13 +121,14 @@ class Lifecycle:
                                   socket=paths.attach_socket, client=client)
         check = record.config.healthcheck
         health = Checks(check, hooks.current_health, hooks.on_health) if check is not None and check.argv else None
+        log = record.host.log_config
         return monitor.Plan(
             cid=record.id, bundle=paths.bundle, runc=self.runc, log_path=paths.log,
             cgroups_path=self.cgroups_path(record.id), restart=record.host.restart, stop_marker=paths.stop_marker,
             keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
-            adopt_pid=adopt_pid, streams=streams, health=health)
+            adopt_pid=adopt_pid, streams=streams, health=health, log_limits=log_limits(log.type, log.config))
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 

@@ -88,22 +88,44 @@ class ProcessConfig(Plain):
         return out
 
 
+class LogConfig(Plain):
+    """docker's ``HostConfig.LogConfig``: the json-file driver and its options (``max-size``, ``max-file``), the
+    engine's defaults merged in at create, as docker does."""
+
+    __slots__ = ("type", "config")
+
+    def __init__(self, type: str = "json-file", config: dict[str, str] | None = None) -> None:
+        self.type, self.config = type, dict(config or {})
+
+    def __hash__(self) -> int:
+        return hash((self.type, tuple(sorted(self.config.items()))))
+
+    @classmethod
+    def from_json(cls, d: dict) -> LogConfig:
+        return cls(d.get("Type") or "json-file", d.get("Config") or {})
+
+    def to_json(self) -> dict:
+        return {"Type": self.type, "Config": dict(self.config)}
+
+
 class HostConfig(Plain):
     """docker's ``HostConfig``: limits, restart policy, network, ports, volumes as given, privileges."""
 
     __slots__ = ("memory", "nano_cpus", "cpu_shares", "pids_limit", "restart", "network_mode", "port_bindings",
-                 "binds", "cap_add", "cap_drop", "privileged", "security_opt", "readonly_rootfs", "auto_remove")
+                 "binds", "cap_add", "cap_drop", "privileged", "security_opt", "readonly_rootfs", "auto_remove",
+                 "log_config")
 
     def __init__(self, *, memory: int = 0, nano_cpus: int = 0, cpu_shares: int = 0, pids_limit: int = 0,
                  restart: RestartPolicy = RestartPolicy(), network_mode: str = "bridge",
                  port_bindings: tuple[PortBinding, ...] = (), binds: tuple[str, ...] = (),
                  cap_add: tuple[str, ...] = (), cap_drop: tuple[str, ...] = (), privileged: bool = False,
-                 security_opt: tuple[str, ...] = (), readonly_rootfs: bool = False, auto_remove: bool = False) -> None:
+                 security_opt: tuple[str, ...] = (), readonly_rootfs: bool = False, auto_remove: bool = False,
+                 log_config: LogConfig = LogConfig()) -> None:
         self.memory, self.nano_cpus, self.cpu_shares, self.pids_limit = memory, nano_cpus, cpu_shares, pids_limit
         self.restart, self.network_mode, self.port_bindings = restart, network_mode, tuple(port_bindings)
         self.binds, self.cap_add, self.cap_drop = tuple(binds), tuple(cap_add), tuple(cap_drop)
         self.privileged, self.security_opt = privileged, tuple(security_opt)
-        self.readonly_rootfs, self.auto_remove = readonly_rootfs, auto_remove
+        self.readonly_rootfs, self.auto_remove, self.log_config = readonly_rootfs, auto_remove, log_config
 
     @property
     def bridged(self) -> bool:
@@ -124,7 +146,8 @@ class HostConfig(Plain):
                    port_bindings=tuple(PortBinding.from_json(p) for p in d.get("PortBindings") or ()),
                    binds=d.get("Binds") or (), cap_add=d.get("CapAdd") or (), cap_drop=d.get("CapDrop") or (),
                    privileged=d.get("Privileged", False), security_opt=d.get("SecurityOpt") or (),
-                   readonly_rootfs=d.get("ReadonlyRootfs", False), auto_remove=d.get("AutoRemove", False))
+                   readonly_rootfs=d.get("ReadonlyRootfs", False), auto_remove=d.get("AutoRemove", False),
+                   log_config=LogConfig.from_json(d.get("LogConfig") or {}))
 
     def to_json(self) -> dict:
         return {"Memory": self.memory, "NanoCpus": self.nano_cpus, "CpuShares": self.cpu_shares,
@@ -133,7 +156,8 @@ class HostConfig(Plain):
                 "NetworkMode": self.network_mode, "PortBindings": [p.to_json() for p in self.port_bindings],
                 "Binds": list(self.binds), "CapAdd": list(self.cap_add), "CapDrop": list(self.cap_drop),
                 "Privileged": self.privileged, "SecurityOpt": list(self.security_opt),
-                "ReadonlyRootfs": self.readonly_rootfs, "AutoRemove": self.auto_remove}
+                "ReadonlyRootfs": self.readonly_rootfs, "AutoRemove": self.auto_remove,
+                **({"LogConfig": self.log_config.to_json()} if self.log_config != LogConfig() else {})}
 
 
 class SecurityConfig(Plain):

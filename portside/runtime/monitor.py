@@ -11,8 +11,9 @@ to the monitor, which can then wait for it and learn its exit status. The monito
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
   unread; or, for a container with a terminal (``tty``), receives the terminal runc made (``console.py``) and
   reads that instead;
-- appends every line to the json-file log and, while a foreground ``run`` is attached, copies the bytes to it
-  (the attachment is dropped, not the container, when that CLI goes away);
+- appends every line to the json-file log, rotating it past its size limit (``logfile.Sink``), and, while a
+  foreground ``run`` is attached, copies the bytes to it (the attachment is dropped, not the container, when
+  that CLI goes away);
 - serves attachments on ``attach_socket`` (``hub.py``): any number of clients get the output, write to the
   container's stdin when it has one kept open (``open_stdin``: a pipe whose write end the monitor holds) or a
   terminal, and resize that terminal;
@@ -62,7 +63,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "streams", "health")
+                 "streams", "health", "log_limits")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -72,7 +73,8 @@ class Plan(Plain):
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
-                 adopt_pid: int = 0, streams: Streams | None = None, health=None) -> None:
+                 adopt_pid: int = 0, streams: Streams | None = None, health=None,
+                 log_limits: tuple[int, int] = (0, 1)) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -82,6 +84,7 @@ class Plan(Plain):
         self.adopt_pid = adopt_pid  # a running container whose monitor died: watch it instead of starting it
         self.streams = streams or Streams()
         self.health = health  # a health.Checks: the container's healthcheck, when it has one
+        self.log_limits = log_limits  # (max size in bytes, 0 for none; max files): the log's rotation
 
 
 class Streams(Plain):
@@ -197,7 +200,7 @@ class _Monitor:
     def __init__(self, plan: Plan, status: int) -> None:
         self.plan = plan
         self.status = status
-        log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        log = logfile.Sink(plan.log_path, *plan.log_limits)
         self.hub = Hub(plan.streams.stdin_once)
         if plan.streams.socket is not None:
             self.hub.listen(plan.streams.socket)

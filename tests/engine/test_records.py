@@ -135,7 +135,8 @@ def test_inspect_renders_docker_json_from_the_typed_record() -> None:
     info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json(OLD_STATE))
     assert info["Name"] == "/web"
     assert info["Config"] == {**OLD_RECORD["Config"], "OpenStdin": False, "StdinOnce": False, "Tty": False}
-    assert info["HostConfig"] == OLD_RECORD["HostConfig"] and info["Mounts"] == OLD_RECORD["Mounts"]
+    assert info["HostConfig"] == {**OLD_RECORD["HostConfig"], "LogConfig": {"Type": "json-file", "Config": {}}}
+    assert info["Mounts"] == OLD_RECORD["Mounts"]
     assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                              "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",
                              "StartedAt": "2026-11-01T10:00:01.000000000Z", "FinishedAt": "0001-01-01T00:00:00Z"}
@@ -146,3 +147,29 @@ def test_inspect_renders_docker_json_from_the_typed_record() -> None:
                                 "DNSNames": None, **address}}}
     stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
     assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}
+
+
+def test_networks_health_and_log_options_round_trip_in_dockers_shape() -> None:
+    record = ContainerRecord.from_json({
+        **OLD_RECORD,
+        "Config": {**OLD_RECORD["Config"], "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 10**9}},
+        "HostConfig": {**OLD_RECORD["HostConfig"], "NetworkMode": "front",
+                       "LogConfig": {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}},
+        "NetworkingConfig": {"EndpointsConfig": {
+            "front": {"NetworkID": "f" * 64, "Aliases": ["www"], "IPAMConfig": None},
+            "back": {"NetworkID": "b" * 64, "Aliases": [], "IPAMConfig": {"IPv4Address": "10.89.1.9"}}}}})
+    assert record.host.user_network and [e.network for e in record.networks] == ["front", "back"]
+    assert record.endpoint("b" * 64).ipv4 == "10.89.1.9" and record.config.healthcheck.argv == ["/bin/sh", "-c", "true"]
+    assert ContainerRecord.from_json(record.to_json()) == record
+    state = ContainerState.from_json({**OLD_STATE, "Endpoints": [
+        {"Network": "front", "NetworkID": "f" * 64, "IPAddress": "10.89.0.2", "Gateway": "10.89.0.1",
+         "IPPrefixLen": 24, "MacAddress": "02:50:0a:59:00:02", "Aliases": ["www"], "DNSNames": ["web", "www"],
+         "Interface": "eth0"}],
+        "Health": {"Status": "healthy", "FailingStreak": 0, "Log": [
+            {"Start": "s", "End": "e", "ExitCode": 0, "Output": "ok"}]}})
+    assert ContainerState.from_json(state.to_json()) == state
+    info = inspect(record, state)
+    assert info["State"]["Health"]["Status"] == "healthy"
+    assert info["NetworkSettings"]["IPAddress"] == ""  # docker's: the default bridge's alone
+    assert info["NetworkSettings"]["Networks"]["front"]["DNSNames"] == ["web", "www"]
+    assert info["NetworkSettings"]["Networks"]["back"]["IPAddress"] == ""  # configured, not attached yet
