@@ -90,12 +90,14 @@ def _has_networks(directory: Path) -> bool:
 
 def _tell(directory: Path, word: str) -> str | None:
     """Send one command; its answer, or None when no responder listens. An error answer raises NetworkError."""
+    from portside.runtime.attach import Address
     from portside.runtime.errors import NetworkError
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(SYNC_TIMEOUT_S)
+    address = Address(directory / SOCKET)  # a root deep enough to make the path too long for an address
     try:
-        sock.connect(str(directory / SOCKET))
+        sock.connect(address.name)
         sock.sendall(word.encode() + b"\n")
         answer = sock.makefile().readline().strip()
     except (FileNotFoundError, ConnectionRefusedError):
@@ -104,6 +106,7 @@ def _tell(directory: Path, word: str) -> str | None:
         raise NetworkError(f"the DNS responder of {directory.parent} did not answer: {err}") from None
     finally:
         sock.close()
+        address.close()
     if answer.startswith("error"):
         raise NetworkError(f"DNS for user networks: {answer[6:]}")
     return answer or None
@@ -327,9 +330,15 @@ async def _serve(root: Path, ready_fd: int) -> int:
         await writer.drain()
         writer.close()
 
+    from portside.runtime.attach import Address
+
     errors = await responder.sync()
     (directory / SOCKET).unlink(missing_ok=True)  # a stale socket of a responder that was killed: the lock is ours
-    control = await asyncio.start_unix_server(command, path=str(directory / SOCKET))
+    address = Address(directory / SOCKET)
+    try:
+        control = await asyncio.start_unix_server(command, path=address.name)
+    finally:
+        address.close()
     os.chmod(directory / SOCKET, 0o600)
     if errors:
         logging.warning("%s", errors)  # and each sync answers them to the engine, which reports them

@@ -127,17 +127,35 @@ def portside(needs_root: None, tmp_path: Path, busybox_rootfs_tar: Path):
 
 
 def _cleanup(ps: Portside) -> None:
-    ids = ps("ps", "-aq", "--no-trunc", check=False).stdout.split()
-    if ids:
-        ps("rm", "-f", *ids, check=False)
+    """Every step runs even when one before it failed (a hung ``rm`` must not leave the bridge and the
+    processes behind); the first failure is raised at the end."""
     from portside.engine import Engine
 
     engine = Engine(ps.root)
-    for network in engine.networks.user_networks():
-        engine.networks.remove(network.id)
-    engine.networks.teardown()  # and the DNS responder
+    failures: list[BaseException] = []
+
+    def step(action) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - reported below, after the other steps
+            failures.append(exc)
+
+    def remove_containers() -> None:
+        ids = ps("ps", "-aq", "--no-trunc", check=False).stdout.split()
+        if ids:
+            ps("rm", "-f", *ids, check=False)
+
+    def remove_networks() -> None:
+        for network in engine.networks.user_networks():
+            engine.networks.remove(network.id)
+
+    step(remove_containers)
+    step(remove_networks)
+    step(engine.networks.teardown)  # and the DNS responder
     wait_for_monitors(ps.root, 10)  # a --rm container's monitor may still be tearing it down
-    engine.network.teardown()
     for pid in monitor_pids(ps.root):
         os.kill(pid, 9)
-    remove_cgroup_parent(ps.cgroup_parent)
+    step(engine.network.teardown)
+    step(lambda: remove_cgroup_parent(ps.cgroup_parent))
+    if failures:
+        raise failures[0]
