@@ -72,35 +72,48 @@ class Networking:
         if not (record.host.bridged or record.host.user_network):
             return None
         ports = _mappings(record)
+        netns, network, reserved = self._namespace(record, ports, undo)
+        if not record.networks:
+            return Attached(netns, network, reserved=tuple(reserved))
+        endpoints, first = self._attach_user_networks(record, netns, ports, undo)
+        if first is not None:
+            network, reserved = network_state(first), first.reserved
+        from portside.engine import resolver
+
+        resolver.ensure(self.root)
+        return Attached(netns, network, endpoints, tuple(reserved), endpoints[0].gateway if endpoints else "")
+
+    def _namespace(self, record: ContainerRecord, ports: list, undo: ExitStack) -> tuple[Path, NetworkState, list]:
+        """The container's namespace: the default bridge's attachment (its place there, and the host ports it
+        holds), or one of the engine's for a container whose first network is a user network."""
         if record.host.bridged:
             first = self.default.attach(record.id, ports)
             undo.callback(self.default.detach, record.id)
             undo.callback(lambda: [s.close() for s in first.reserved])
-            netns, network, reserved = first.netns_path, network_state(first), first.reserved
-            if not record.networks:
-                return Attached(netns, network, reserved=tuple(reserved))
-        else:
-            from portside.runtime.net import netns as namespaces
+            return first.netns_path, network_state(first), first.reserved
+        from portside.runtime.net import netns as namespaces
 
-            netns, network, reserved = self.networks.netns_path(record.id), NO_NETWORK, []
-            namespaces.create(netns)
-            undo.callback(namespaces.remove, netns)
+        netns = self.networks.netns_path(record.id)
+        namespaces.create(netns)
+        undo.callback(namespaces.remove, netns)
+        return netns, NO_NETWORK, []
+
+    def _attach_user_networks(self, record: ContainerRecord, netns: Path, ports: list,
+                              undo: ExitStack) -> tuple[tuple[Endpoint, ...], object]:
+        """Each user network in order, as the next ``ethN``: the ports go to the first network, if it is the
+        container's first; the default route through the first that is not internal. Returns the endpoints, and
+        the attachment holding the ports (None when the default bridge holds them)."""
         endpoints: list[Endpoint] = []
-        routed = record.host.bridged
-        for i, wanted in enumerate(record.networks):
-            first_user = record.host.user_network and i == 0
+        routed, holder = record.host.bridged, None
+        for wanted in record.networks:
+            first = record.host.user_network and not endpoints
             attachment, endpoint, internal = self._attach_endpoint(
                 record, wanted, netns, f"eth{len(endpoints) + int(record.host.bridged)}", not routed,
-                ports if first_user else [], undo)
+                ports if first else [], undo)
             routed = routed or not internal
             endpoints.append(endpoint)
-            if first_user:
-                network, reserved = network_state(attachment), attachment.reserved
-        from portside.engine import resolver
-
-        resolver.ensure(self.root)
-        return Attached(netns, network, tuple(endpoints), tuple(reserved),
-                        endpoints[0].gateway if endpoints else "")
+            holder = attachment if first else holder
+        return tuple(endpoints), holder
 
     def _attach_endpoint(self, record: ContainerRecord, wanted: EndpointConfig, netns: Path, ifname: str,
                          route: bool, ports: list, undo: ExitStack):
