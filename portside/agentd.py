@@ -4,7 +4,8 @@ It joins first (``client.join``: the CA pinned by the join token, then a node cr
 ``ROOT/agent/kubeconfig.yaml``, 0600, and used on every later start instead of the token), registers its Node
 with its labels, taints and pod CIDR (``agent.nodenet``), and then runs the node's components in one
 ``supervisor.supervise`` group, as ``portside up`` runs its own: the node agent, the service proxy (which serves
-but leaves Service status to the server's proxy) and the engine daemon for its root. Everything reaches the
+but leaves Service status to the server's proxy), the DNS, the network policy enforcer and the engine daemon for
+its root. Everything reaches the
 cluster through the API with the node's credential; nothing here opens the store.
 """
 
@@ -171,11 +172,19 @@ async def run_node_dns(ctx: NodeContext, ready: asyncio.Event) -> None:
         await run(client, config, ready)
 
 
+async def run_node_netpol(ctx: NodeContext, ready: asyncio.Event) -> None:
+    from portside.netpol.controller import NetpolConfig, run
+    from portside.supervisor import node_bridge
+    async with ctx.client() as client:
+        await run(client, NetpolConfig(ctx.options.node_name, node_bridge(ctx.engine_root)), ready)
+
+
 def components():
     from portside.supervisor import Component, run_engine_daemon
     # the proxy and the DNS start once the agent has registered: the node's pod range is in the engine settings
     return [Component("agent", run_node_agent), Component("proxy", run_node_proxy, needs=("agent",)),
-            Component("dns", run_node_dns, needs=("agent",)), Component("engine", run_engine_daemon, needs=("agent",))]
+            Component("dns", run_node_dns, needs=("agent",)), Component("netpol", run_node_netpol, needs=("agent",)),
+            Component("engine", run_engine_daemon, needs=("agent",))]
 
 
 async def _main(opts: AgentOptions) -> None:

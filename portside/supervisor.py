@@ -31,7 +31,7 @@ DAEMON_RESTART_S = 5.0
 DAEMON_RECHECK_S = 60.0  # while another daemon serves the root: is it still there?
 # What every server runs; every other component is cluster-wide and, with leader election, runs on the leader only
 # (so a component added to COMPONENTS is leader-only unless named here).
-EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns"})
+EVERY_SERVER = frozenset({"apiserver", "proxy", "agent", "engine", "dns", "netpol"})
 
 
 @dataclass
@@ -91,6 +91,10 @@ async def run_disruption_controller(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, ready)
 
 
+async def run_resourcequota_controller(ctx: Context, ready: asyncio.Event) -> None:
+    from portside.controllers.resourcequota import run
+    async with ctx.client() as client:
+        await run(client, ready)
 async def run_horizontal_autoscaler(ctx: Context, ready: asyncio.Event) -> None:
     from portside.controllers.horizontal import AutoscalerConfig, run
     config = AutoscalerConfig(ctx.hpa_sync_period, ctx.hpa_downscale_stabilization, ctx.hpa_tolerance)
@@ -149,6 +153,20 @@ async def run_dns(ctx: Context, ready: asyncio.Event) -> None:
         await run(client, config, ready)
 
 
+def node_bridge(engine_root: str) -> str:
+    """The node's pod bridge, whose name the node's policy table carries."""
+    from portside.engine import Engine
+    return Engine(Path(engine_root)).network.bridge
+
+
+async def run_netpol(ctx: Context, ready: asyncio.Event) -> None:
+    """Network policies for the pods of this node (the agent's node name, its engine's bridge)."""
+    from portside.agent.node import local_name
+    from portside.netpol.controller import NetpolConfig, run
+    async with ctx.client() as client:
+        await run(client, NetpolConfig(local_name(), node_bridge(ctx.engine_root)), ready)
+
+
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     from portside.agent import run_component
     await run_component(ctx, ready)
@@ -194,6 +212,7 @@ COMPONENTS: list[Component] = [
     Component("scheduler", run_scheduler, needs=("apiserver",)),
     Component("workload-controllers", run_workload_controllers, needs=("apiserver",)),
     Component("disruption-controller", run_disruption_controller, needs=("apiserver",)),
+    Component("resourcequota-controller", run_resourcequota_controller, needs=("apiserver",)),
     Component("horizontal-pod-autoscaler", run_horizontal_autoscaler, needs=("apiserver",)),
     Component("volume-controllers", run_volume_controllers, needs=("apiserver",)),
     Component("local-storage", run_local_storage, needs=("apiserver",)),
@@ -202,6 +221,7 @@ COMPONENTS: list[Component] = [
     Component("proxy", run_proxy, needs=("apiserver", "agent")),  # the agent sets the node's pod range first
     Component("agent", run_agent, needs=("apiserver",)),
     Component("dns", run_dns, needs=("apiserver", "agent")),  # on the bridge gateway of the agent's pod CIDR
+    Component("netpol", run_netpol, needs=("apiserver", "agent")),  # the agent settles the node's bridge first
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),
 ]

@@ -219,7 +219,9 @@ class Agent:
         runs = await self.engine.all_runs(self.cluster)
         live = {p.metadata.uid for p in pods}
         for pod in pods:
-            self.track(pod, runs.get(pod.metadata.uid, []))
+            found = runs.get(pod.metadata.uid, [])
+            address = await self.engine.call(self.sandboxes.address, pod.metadata.uid) if found else ""
+            self.track(pod, found, address)
         orphans = (set(runs) | set(await self.engine.call(self.sandboxes.known))) - live
         for uid in orphans:
             for run in runs.get(uid, []):
@@ -227,7 +229,7 @@ class Agent:
                 await self.engine.remove(run.cid)
             await self.engine.call(self.sandboxes.remove, uid)
 
-    def track(self, pod: Pod, runs=()) -> None:
+    def track(self, pod: Pod, runs=(), address: str = "") -> None:
         uid = pod.metadata.uid
         if uid in self.workers:
             self.status.reconcile(uid, pod.status)
@@ -236,7 +238,7 @@ class Agent:
         if pod.status is not None and pod.status.phase in TERMINAL and not runs:
             return  # finished before this agent ever ran it (or its runs were cleaned): nothing to do
         worker = Worker(self, pod)
-        worker.adopt(list(runs))
+        worker.adopt(list(runs), address)
         self.workers[uid] = worker
         self.tasks[uid] = asyncio.ensure_future(self._run_worker(worker))
 

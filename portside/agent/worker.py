@@ -83,9 +83,11 @@ class Worker:
             self.fenced = on
             self.wake.set()
 
-    def adopt(self, runs: list[Run]) -> None:
-        """Runs found in the engine at start-up. A running one keeps the readiness the pod's status shows for
-        it until its probes say otherwise, so restarting the agent does not flap the pod out of its Services."""
+    def adopt(self, runs: list[Run], address: str = "") -> None:
+        """Runs found in the engine at start-up, in the sandbox at ``address``. A running one keeps the readiness
+        the pod's status shows for it until its probes say otherwise, so restarting the agent does not flap the
+        pod out of its Services; its probes dial the sandbox's address, known before they start."""
+        self.ip = self.ip or address
         self.runs.update({r.cid: r for r in runs})
         reported = {s.container_id: s for s in (self.reported and self.reported.container_statuses) or []}
         for run in runs:

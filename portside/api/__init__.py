@@ -2,10 +2,12 @@
 
 This package is the bottom floor: it imports nothing else of portside. The API server calls
 ``prepare_create``/``prepare_update`` on every write and ``apply_patch`` for PATCH; controllers, the agent and the
-scheduler read objects through the typed models (``api.models.Pod.from_dict(d)``) and quantities.
+scheduler read objects through the typed models (``api.models.Pod.from_dict(d)``) and quantities. ``quota``,
+``limitrange`` and ``podsecurity`` are the tenancy rules (ResourceQuota arithmetic, LimitRange defaults and
+bounds, the Pod Security Standards) that admission and the quota controller share.
 """
 
-from . import models, quantity
+from . import limitrange, models, podsecurity, quantity, quota
 from .conversion import from_stored, to_stored
 from .errors import FieldError, Invalid
 from .fieldselectors import FIELD_LABELS, FieldSelector, field_selector
@@ -21,7 +23,7 @@ from .tables import table
 from .validation import DEPENDS_ON, parse_depends_on
 
 __all__ = [
-    "models", "quantity",
+    "models", "quantity", "quota", "limitrange", "podsecurity",
     "FieldError", "Invalid", "UnknownFields",
     "RESOURCES", "ResourceInfo", "lookup", "by_kind", "POD_METRICS", "NODE_METRICS",
     "from_stored", "to_stored",

@@ -11,6 +11,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from .limitrange import default_item
+
 __all__ = ["apply_defaults", "pull_policy", "claim_spec", "DEFAULTERS", "SCALE_UP_RULES", "SCALE_DOWN_RULES",
            "DEFAULT_CPU_UTILIZATION", "cpu_utilization_target"]
 
@@ -125,6 +127,29 @@ def _daemonset(obj: dict[str, Any]) -> None:
     _template(obj)
 
 
+def _statefulset(obj: dict[str, Any]) -> None:
+    """Kubernetes' defaults: an unset strategy becomes RollingUpdate with partition 0 (a RollingUpdate named without
+    ``rollingUpdate`` stays without it), claims are retained, and each claim template gets a claim's defaults."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+        strategy.setdefault("rollingUpdate", {})
+    if strategy["type"] == "RollingUpdate" and strategy.get("rollingUpdate") is not None:
+        strategy["rollingUpdate"].setdefault("partition", 0)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    spec.setdefault("revisionHistoryLimit", 10)
+    for claim in spec.get("volumeClaimTemplates") or []:
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        claim_spec(claim.setdefault("spec", {}))
+    _template(obj)
+
+
 def _cronjob(obj: dict[str, Any]) -> None:
     """Only the CronJob's own fields and the pod template's: the Job's defaults come when a Job is made."""
     spec = obj.setdefault("spec", {})
@@ -185,6 +210,9 @@ def _namespace(obj: dict[str, Any]) -> None:
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
 
+def _limitrange(obj: dict[str, Any]) -> None:
+    for item in (obj.get("spec") or {}).get("limits") or []:
+        default_item(item)
 # What ``behavior`` fills in for a direction it leaves out, or for the fields of one it names (Kubernetes' v2
 # defaults). Scale-down has no default window here: the controller supplies its
 # --horizontal-pod-autoscaler-downscale-stabilization (300 s), so that flag keeps applying to such objects.
@@ -249,11 +277,26 @@ def _storageclass(obj: dict[str, Any]) -> None:
     obj.setdefault("volumeBindingMode", "Immediate")
 
 
+def _networkpolicy(obj: dict[str, Any]) -> None:
+    """As ``SetDefaults_NetworkPolicy``: every policy isolates for ingress, and for egress too when it has egress
+    rules, unless it names its types; ports are TCP unless they say otherwise; a missing podSelector is the
+    empty one (every pod of the namespace), which the API always shows."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("podSelector", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in rule.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+
+
 DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
     "DaemonSet": _daemonset,
+    "StatefulSet": _statefulset,
     "Job": _job,
     "CronJob": _cronjob,
     "Service": _service,
@@ -261,10 +304,12 @@ DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "Secret": _secret,
     "Namespace": _namespace,
     "PriorityClass": _priorityclass,
+    "LimitRange": _limitrange,
     "HorizontalPodAutoscaler": _hpa,
     "PersistentVolume": _pv,
     "PersistentVolumeClaim": _pvc,
     "StorageClass": _storageclass,
+    "NetworkPolicy": _networkpolicy,
 }
 
 

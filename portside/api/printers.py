@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .printers_pod import pod_cells
+from .printers_quota import limitrange_cells, quota_cells
 from .selectors import format_label_selector
 from .timefmt import age, human_duration, parse_time
 from .volumes import DEFAULT_CLASS_ANNOTATION, access_modes_text
@@ -79,6 +80,13 @@ def _daemonset(obj: Obj, now: dt.datetime) -> list[Any]:
             status.get("numberReady", 0), status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
             ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>", _created(obj, now),
             *_wide_workload(obj)]
+
+
+def _statefulset(obj: Obj, now: dt.datetime) -> list[Any]:
+    """kubectl's: ready pods over the replicas asked for; wide adds containers and images (no selector)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", _created(obj, now),
+            *_containers_images(obj)]
 
 
 def _cronjob(obj: Obj, now: dt.datetime) -> list[Any]:
@@ -286,6 +294,8 @@ PRINTERS: dict[str, Printer] = {
     "DaemonSet": Printer([_c("Desired", "integer"), _c("Current", "integer"), _c("Ready", "integer"),
                           _c("Up-to-date", "integer"), _c("Available", "integer"), _c("Node Selector"), _c("Age"),
                           *_WIDE], _daemonset),
+    "StatefulSet": Printer([_c("Ready"), _c("Age"), _c("Containers", priority=1), _c("Images", priority=1)],
+                           _statefulset),
     "ControllerRevision": Printer([_c("Controller"), _c("Revision", "integer"), _c("Age")], _controllerrevision),
     "Job": Printer([_c("Status"), _c("Completions"), _c("Duration"), _c("Age"), *_WIDE], _job),
     "CronJob": Printer([_c("Schedule"), _c("Timezone"), _c("Suspend", "boolean"), _c("Active", "integer"),
@@ -309,6 +319,8 @@ PRINTERS: dict[str, Printer] = {
                                                                        _created(o, now), o.get("preemptionPolicy", "")]),
     "PodDisruptionBudget": Printer([_c("Min Available"), _c("Max Unavailable"),
                                     _c("Allowed Disruptions", "integer"), _c("Age")], _pdb),
+    "ResourceQuota": Printer([_c("Age"), _c("Request"), _c("Limit")], quota_cells),
+    "LimitRange": Printer([_c("Created At", "date")], limitrange_cells),
     "HorizontalPodAutoscaler": Printer([_c("Reference"), _c("Targets"), _c("MinPods"), _c("MaxPods", "integer"),
                                         _c("Replicas", "integer"), _c("Age")], _hpa),
     "PersistentVolume": Printer([_c("Capacity"), _c("Access Modes"), _c("Reclaim Policy"), _c("Status"), _c("Claim"),
@@ -319,5 +331,7 @@ PRINTERS: dict[str, Printer] = {
                                       _c("VolumeMode", priority=1)], _pvc),
     "StorageClass": Printer([_c("Provisioner"), _c("ReclaimPolicy"), _c("VolumeBindingMode"),
                              _c("AllowVolumeExpansion"), _c("Age")], _storageclass, _storageclass_name),
+    "NetworkPolicy": Printer([_c("Pod-Selector"), _c("Age")], _simple(
+        lambda o: format_label_selector((o.get("spec") or {}).get("podSelector")) or "<none>")),
     "Lease": Printer([_c("Holder"), _c("Age")], _simple(lambda o: (o.get("spec") or {}).get("holderIdentity", ""))),
 }

@@ -77,11 +77,15 @@ RESOURCES: list[ResourceInfo] = [
     _info("", "ConfigMap", "configmaps", models.ConfigMap, short=("cm",)),
     _info("", "Secret", "secrets", models.Secret),
     _info("", "Event", "events", models.Event, short=("ev",)),
+    _info("", "ResourceQuota", "resourcequotas", models.ResourceQuota, short=("quota",), sub=("status",)),
+    _info("", "LimitRange", "limitranges", models.LimitRange, short=("limits",)),
     _info("apps", "Deployment", "deployments", models.Deployment, short=("deploy",), sub=("status", "scale"),
           categories=("all",)),
     _info("apps", "ReplicaSet", "replicasets", models.ReplicaSet, short=("rs",), sub=("status", "scale"),
           categories=("all",)),
     _info("apps", "DaemonSet", "daemonsets", models.DaemonSet, short=("ds",), sub=("status",), categories=("all",)),
+    _info("apps", "StatefulSet", "statefulsets", models.StatefulSet, short=("sts",), sub=("status", "scale"),
+          categories=("all",)),
     _info("apps", "ControllerRevision", "controllerrevisions", models.ControllerRevision),
     _info("batch", "Job", "jobs", models.Job, sub=("status",), categories=("all",)),
     _info("batch", "CronJob", "cronjobs", models.CronJob, short=("cj",), sub=("status",), categories=("all",)),
@@ -101,6 +105,7 @@ RESOURCES: list[ResourceInfo] = [
           sub=("status",)),
     _info("storage.k8s.io", "StorageClass", "storageclasses", models.StorageClass, namespaced=False,
           short=("sc",)),
+    _info("networking.k8s.io", "NetworkPolicy", "networkpolicies", models.NetworkPolicy, short=("netpol",)),
 ]
 
 # metrics.k8s.io: computed from the agents' samples on each request, never stored (apiserver/metricsapi.py), so

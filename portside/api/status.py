@@ -9,7 +9,7 @@ from .selectors import format_label_selector
 
 __all__ = ["reset_status_on_create", "qos_class", "scale_of", "apply_scale"]
 
-_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob"})
+_RESET_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob", "ResourceQuota"})
 
 
 def _requests_and_limits(pod: dict[str, Any]) -> list[tuple[dict[str, str], dict[str, str]]]:
@@ -48,6 +48,8 @@ def reset_status_on_create(kind: str, obj: dict[str, Any]) -> None:
     elif kind == "DaemonSet":  # these four counts are not omitempty in Kubernetes: clients require them
         obj["status"] = {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
                          "numberReady": 0}
+    elif kind == "StatefulSet":  # replicas is not omitempty in Kubernetes: clients require it
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
     elif kind == "PodDisruptionBudget":  # its counts are not omitempty: a new budget allows no disruption
         obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
     elif kind == "HorizontalPodAutoscaler":  # desiredReplicas is not omitempty: a new autoscaler shows 0
@@ -60,7 +62,7 @@ def reset_status_on_create(kind: str, obj: dict[str, Any]) -> None:
 
 
 def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
-    """The ``autoscaling/v1`` Scale view of a Deployment or ReplicaSet (``GET .../scale``)."""
+    """The ``autoscaling/v1`` Scale view of a Deployment, ReplicaSet or StatefulSet (``GET .../scale``)."""
     meta = obj.get("metadata") or {}
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}

@@ -8,7 +8,10 @@
   Kubernetes' 300 s, so that a lost node's pods are replaced within seconds);
 - a new claim that names no storage class gets the default class (DefaultStorageClass), and new claims and
   volumes get the ``kubernetes.io/pvc-protection`` / ``kubernetes.io/pv-protection`` finalizer, which the PV
-  controller removes once nothing uses them (StorageObjectInUseProtection).
+  controller removes once nothing uses them (StorageObjectInUseProtection);
+- LimitRange defaults and bounds for pods and claims (``limitranger``), then the Pod Security Standards by
+  namespace label (``podsecurity``); ResourceQuota is charged last, in the commit itself (``quota``, through the
+  registry).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from portside import api
 from portside.api import volumes
 from portside.api.models import StorageClass
 from portside.apiserver import alloc, errors
+from portside.apiserver.limitranger import LimitRanger
 from portside.apiserver.objects import key, list_prefix
+from portside.apiserver.podsecurity import PodSecurity
+from portside.apiserver.quota import QuotaAdmission
 
 if TYPE_CHECKING:
-    from portside.apiserver.registry import Registry
+    from portside.apiserver.registry import Registry, WriteOptions
 
 NAMESPACES = api.lookup("", "v1", "namespaces")
 JOBS = api.lookup("batch", "v1", "jobs")
@@ -70,11 +76,14 @@ class Admission:
         self.registry = registry
         self.toleration_seconds = toleration_seconds
         self._namespaces: set[str] = set()  # known to exist; every namespace delete passes through forget_namespace
+        self.limit_ranger = LimitRanger(registry.store)
+        self.pod_security = PodSecurity(registry.store)
+        self.quota = QuotaAdmission(registry.store)
 
     def forget_namespace(self, name: str) -> None:
         self._namespaces.discard(name)
 
-    async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
+    async def on_create(self, info: api.ResourceInfo, obj: dict[str, Any], opts: WriteOptions | None = None) -> None:
         if info.namespaced:
             await self._namespace_open(obj["metadata"]["namespace"])
         if info.kind == "Pod" and info.group == "":
@@ -84,9 +93,15 @@ class Admission:
         if info.kind == "PersistentVolumeClaim" and info.group == "":
             await self._default_class(obj.setdefault("spec", {}))
         await self._common(info, obj)
+        await self.limit_ranger.admit(info, obj, None)
+        await self.pod_security.on_create(info, obj, opts)
 
-    async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any]) -> None:
+    async def on_update(self, info: api.ResourceInfo, new: dict[str, Any], old: dict[str, Any],
+                        opts: WriteOptions | None = None, subresource: str = "") -> None:
         await self._common(info, new)
+        if not subresource:
+            await self.limit_ranger.admit(info, new, old)
+        await self.pod_security.on_update(info, new, old, opts, subresource)
 
     async def _common(self, info: api.ResourceInfo, obj: dict[str, Any]) -> None:
         if info.kind == "Service":

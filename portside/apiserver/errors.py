@@ -117,6 +117,12 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "Forbidden", message)
 
 
+def forbidden_object(info: api.ResourceInfo, name: str, reason: str) -> ApiError:
+    """An admission plugin's refusal of one object: ``pods "x" is forbidden: <reason>`` (Kubernetes' NewForbidden)."""
+    message = f'{_qualified(info)} "{name}" is forbidden: {reason}' if name else f"{_qualified(info)} is forbidden: {reason}"
+    return ApiError(403, "Forbidden", message, _details(info, name))
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 

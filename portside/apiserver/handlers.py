@@ -85,7 +85,9 @@ def _write_options(request: web.Request) -> WriteOptions:
     if validation and validation not in ("Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{validation}": supported values: '
                                  f'"Ignore", "Strict", "Warn"')
-    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")))
+    user = request.get(USER)
+    return WriteOptions(strict=validation == "Strict", dry_run=bool(request.query.get("dryRun")),
+                        user=getattr(user, "name", "") or "")
 
 
 class Handlers:

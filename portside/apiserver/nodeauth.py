@@ -3,11 +3,13 @@
 Kubernetes splits this between the Node authorizer, the NodeRestriction admission plugin and the ``system:node``
 role; here one rule table holds all of it, decided per request once the path is resolved:
 
-- read Nodes, Services, Endpoints, EndpointSlices, Namespaces and PersistentVolumes (the agent and the service
-  proxy follow them; the agent mounts volumes and removes the local-path volumes of its node);
+- read Nodes, Services, Endpoints, EndpointSlices, Namespaces, PersistentVolumes and NetworkPolicies (the
+  agent, the service proxy and the network policy enforcer follow them; the agent mounts volumes and removes
+  the local-path volumes of its node);
 - create, update and patch its own Node and its status; its own Lease in ``kube-node-lease``;
-- list and watch pods only with the field selector ``spec.nodeName=NAME``; get, delete and write the status of
-  pods bound to it;
+- list and watch every pod (the node's network policy enforcer needs every pod's address, labels and ports,
+  wherever it runs, as the ``system:node`` role let kubelets read them; k3s gives its agents' embedded policy
+  controller a credential with the same rights); get, delete and write the status of pods bound to it;
 - get the ConfigMaps, Secrets and PersistentVolumeClaims that pods bound to it name (``api.references``);
 - delete a PersistentVolume the local-path provisioner made on this node once its claim is gone and its
   reclaim policy is Delete (the agent has removed its directory);
@@ -37,7 +39,7 @@ LEASE_NAMESPACE = "kube-node-lease"
 PODS = api.lookup("", "v1", "pods")
 NODES = api.lookup("", "v1", "nodes")
 READABLE = frozenset({("", "nodes"), ("", "services"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
-                      ("", "namespaces"), ("", "persistentvolumes")})
+                      ("", "namespaces"), ("", "persistentvolumes"), ("networking.k8s.io", "networkpolicies")})
 REFERENCED = {"configmaps": 0, "secrets": 1}  # index into api.references.referenced's answer
 NO_RELATIONSHIP = "no relationship found between node '{node}' and this object"
 
@@ -92,9 +94,6 @@ async def _own_lease(request: web.Request, node: str, t: Target, verb: str) -> N
 
 async def _bound_pod(registry, request: web.Request, node: str, t: Target, verb: str) -> None:
     if verb in ("list", "watch") and not t.subresource:
-        selector = api.field_selector(request.query.get("fieldSelector"), PODS)
-        if selector.exact("spec.nodeName") != node:
-            raise Denied(f"node '{node}' may {verb} pods only with the field selector spec.nodeName={node}")
         return
     allowed = (verb in ("get", "delete") and not t.subresource) or \
         (t.subresource == "status" and verb in {"get", "update", "patch"})

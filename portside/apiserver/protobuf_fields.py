@@ -32,7 +32,7 @@ has its number here.
 from __future__ import annotations
 
 __all__ = ["MESSAGES", "META", "CORE", "APPS", "BATCH", "POLICY", "SCHEDULING", "COORDINATION", "AUTOSCALING",
-           "AUTOSCALING_V2", "STORAGE", "AUTHORIZATION"]
+           "AUTOSCALING_V2", "STORAGE", "AUTHORIZATION", "NETWORKING"]
 
 META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 CORE = "k8s.io.api.core.v1"
@@ -45,6 +45,7 @@ AUTOSCALING = "k8s.io.api.autoscaling.v1"
 AUTOSCALING_V2 = "k8s.io.api.autoscaling.v2"
 STORAGE = "k8s.io.api.storage.v1"
 AUTHORIZATION = "k8s.io.api.authorization.v1"
+NETWORKING = "k8s.io.api.networking.v1"
 
 # protobuf package -> {message: its fields}. A message named in a line is looked for in the line's own package
 # first, then in the one package that has it (ObjectMeta, PodTemplateSpec...).
@@ -226,6 +227,14 @@ MESSAGES: dict[str, dict[str, str]] = {
             "metadata=1 involvedObject=2 reason=3 message=4 source=5 firstTimestamp=6 lastTimestamp=7 count=8 type=9 "
             "eventTime=10:micro action=12 related=13 reportingComponent=14! reportingInstance=15! -series=11?"),
         "Binding": "metadata=1 target=2",
+        "ScopedResourceSelectorRequirement": "scopeName=1! operator=2! values=3",
+        "ScopeSelector": "matchExpressions=1",
+        "ResourceQuotaSpec": "hard=1 scopes=2 scopeSelector=3",
+        "ResourceQuotaStatus": "hard=1 used=2",
+        "ResourceQuota": "metadata=1 spec=2 status=3",
+        "LimitRangeItem": "type=1! max=2 min=3 default=4 defaultRequest=5 maxLimitRequestRatio=6",
+        "LimitRangeSpec": "limits=1",
+        "LimitRange": "metadata=1 spec=2",
         "VolumeNodeAffinity": "required=1",
         "LocalVolumeSource": "path=1! fsType=2!",
         "PersistentVolumeSpec": (
@@ -245,7 +254,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "PersistentVolumeClaimStatus": (
             "phase=1 accessModes=2 capacity=3 conditions=4 -allocatedResources=5? -allocatedResourceStatuses=7? "
             "-currentVolumeAttributesClassName=8? -modifyVolumeStatus=9? -healthStatus=10?"),
-        "PersistentVolumeClaim": "metadata=1 spec=2 status=3",
+        "PersistentVolumeClaim": "apiVersion=- kind=- metadata=1 spec=2 status=3",  # TypeMeta: not in the message
         "PodTemplateSpec": "metadata=1 spec=2",
         "TopologySelectorLabelRequirement": "key=1! values=2",
         "TopologySelectorTerm": "matchLabelExpressions=1",
@@ -280,6 +289,20 @@ MESSAGES: dict[str, dict[str, str]] = {
             "conditions=10:DaemonSetCondition"),
         "DaemonSet": "metadata=1 spec=2 status=3",
         "ControllerRevision": "metadata=1 data=2:json revision=3!",
+        "RollingUpdateStatefulSetStrategy": "partition=1! maxUnavailable=2",
+        "StatefulSetUpdateStrategy": "type=1 rollingUpdate=2",
+        "StatefulSetPersistentVolumeClaimRetentionPolicy": "whenDeleted=1 whenScaled=2",
+        "StatefulSetOrdinals": "start=1!",
+        "StatefulSetSpec": (
+            "replicas=1! selector=2 template=3 volumeClaimTemplates=4 serviceName=5 podManagementPolicy=6 "
+            "updateStrategy=7 revisionHistoryLimit=8! minReadySeconds=9 persistentVolumeClaimRetentionPolicy=10 "
+            "ordinals=11"),
+        "StatefulSetCondition": (
+            "type=1! status=2! lastUpdateTime=- lastProbeTime=- lastTransitionTime=3 reason=4 message=5"),
+        "StatefulSetStatus": (
+            "observedGeneration=1 replicas=2! readyReplicas=3 currentReplicas=4 updatedReplicas=5 currentRevision=6 "
+            "updateRevision=7 collisionCount=9! conditions=10:StatefulSetCondition availableReplicas=11!"),
+        "StatefulSet": "metadata=1 spec=2 status=3",
     },
     BATCH: {
         "JobSpec": (
@@ -357,6 +380,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "HorizontalPodAutoscalerStatus": (
             "observedGeneration=1! lastScaleTime=2 currentReplicas=3 desiredReplicas=4! currentMetrics=5 conditions=6"),
         "HorizontalPodAutoscaler": "metadata=1 spec=2 status=3",
+    },
+    NETWORKING: {
+        "IPBlock": "cidr=1! except=2",
+        "NetworkPolicyPeer": "podSelector=1 namespaceSelector=2 ipBlock=3",
+        "NetworkPolicyPort": "protocol=1 port=2 endPort=3",
+        "NetworkPolicyIngressRule": "ports=1 from=2",
+        "NetworkPolicyEgressRule": "ports=1 to=2",
+        "NetworkPolicySpec": "podSelector=1 ingress=2 egress=3 policyTypes=4",
+        "NetworkPolicy": "metadata=1 spec=2",
     },
     STORAGE: {
         "StorageClass": (

@@ -1,8 +1,10 @@
 """Object semantics over the store: create, read, list, update and patch, free of HTTP.
 
 Every write goes: decode/default/validate (``api.prepare_*``), server-owned metadata (uid, timestamps,
-generation), admission (namespace exists, Job dependency cycles, Service allocations), then one store commit with
-compare-and-swap on the revision that was read. A 409 comes from that compare, never from a lock.
+generation), admission (namespace exists, Job dependency cycles, Service allocations, LimitRange, Pod Security),
+then one store commit with compare-and-swap on the revision that was read, carrying the object's ResourceQuota
+charges (each a compare-and-swap on its quota: a charge that lost a race is charged again). A 409 comes from that
+compare, never from a lock.
 
 Patches that pin no resourceVersion are re-applied when a concurrent write wins; to keep a busy object (a
 controller writing its status while a user labels it) from making one of them lose every retry, this server also
@@ -24,6 +26,7 @@ from portside import api
 from portside.api.patch import PatchError
 from portside.apiserver import admission, alloc, errors
 from portside.apiserver.objects import Target, decode, encoder, generate_name, key, key_of, list_prefix, meta, now
+from portside.apiserver.quota import NO_CHARGES  # subresource writes are never charged, as in Kubernetes
 from portside.store import Conflict, Create, Delete, KeyExists, KeyNotFound, KeyValue, ListResult, Store, Update
 
 PATCH_RETRIES = 5
@@ -37,6 +40,7 @@ class WriteOptions:
     strict: bool = False
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    user: str = ""  # who asks (admission's exemptions go by user name); "" for the server's own writes
 
 
 def _drop_empty_maps(m: dict[str, Any]) -> None:
@@ -100,24 +104,39 @@ class Registry:
 
     async def create(self, t: Target, obj: Any, opts: WriteOptions) -> bytes:
         clean = self._prepare_create(t, obj, opts)
-        await self.admission.on_create(t.info, clean)
+        await self.admission.on_create(t.info, clean, opts)
         if opts.dry_run:
-            return encoder(clean)(0)
+            async with self.admission.quota.charging(t.info, clean):  # refuses as the real write would
+                return encoder(clean)(0)
         return (await self._commit_create(t.info, clean)).value
 
     async def _commit_create(self, info: api.ResourceInfo, obj: dict[str, Any]) -> KeyValue:
+        """Create ``obj`` with its Service allocations and quota charges, all in one commit."""
         k = key_of(info, obj)
         spec = obj.get("spec") or {}
         for _ in range(16):
             chosen = alloc.assign(spec) if info.kind == "Service" else set()
             extra = alloc.writes(k, None, obj) if info.kind == "Service" else []
             try:
-                return (await self.store.commit([Create(k, encoder(obj)), *extra]))[0]
+                async with self.admission.quota.charging(info, obj) as charges:
+                    return (await self.store.commit([Create(k, encoder(obj)), *extra, *charges]))[0]
             except KeyExists as exc:
                 if exc.key == k:
                     raise errors.already_exists(info, meta(obj)["name"]) from None
                 self._collision(info, obj, exc, chosen)
-        raise errors.timeout("could not allocate a free address for the Service after 16 attempts")
+            except (Conflict, KeyNotFound) as exc:
+                self._quota_moved(info, obj, exc)
+        if info.kind == "Service":
+            raise errors.timeout("could not allocate a free address for the Service after 16 attempts")
+        raise errors.timeout(f"could not charge the {info.kind} to its namespace's quotas after 16 attempts")
+
+    def _quota_moved(self, info: api.ResourceInfo, obj: dict[str, Any], exc: Conflict | KeyNotFound) -> None:
+        """A quota changed (or went) between its read and the commit: charge again. Any other key is an error."""
+        if self.admission.quota.is_quota_key(exc.key):
+            return
+        if isinstance(exc, KeyNotFound):  # the object itself was deleted since it was read
+            raise errors.not_found(info, meta(obj).get("name", "")) from None
+        raise errors.stale(info, meta(obj).get("name", "")) from None
 
     @staticmethod
     def _collision(info: api.ResourceInfo, obj: dict[str, Any], exc: KeyExists, chosen: set[str]) -> None:
@@ -234,9 +253,10 @@ class Registry:
         """``replace`` for a caller that made the change itself and set the generation (a binding): the
         comparisons that find a no-op or a spec change are skipped, admission and the compare-and-swap are not."""
         opts, m = opts or WriteOptions(), meta(new)
-        await self.admission.on_update(t.info, new, old)
+        await self.admission.on_update(t.info, new, old, opts, t.subresource)
         if opts.dry_run:
-            return encoder(new)(kv.mod_revision)
+            async with self.admission.quota.charging(t.info, new, old) if not t.subresource else NO_CHARGES:
+                return encoder(new)(kv.mod_revision)
         if m.get("deletionTimestamp") and not m.get("finalizers") and not m.get("deletionGracePeriodSeconds"):
             return await self.finalize(t.info, kv, new)
         return await self._commit_update(t, kv, old, new)
@@ -247,14 +267,17 @@ class Registry:
             chosen = alloc.assign(new.get("spec") or {}) if service else set()  # e.g. type changed to NodePort
             extra = alloc.writes(k, old, new) if service else []
             try:
-                return (await self.store.commit([Update(k, encoder(new), kv.mod_revision), *extra]))[0].value
-            except Conflict:
-                raise errors.stale(t.info, t.name) from None
-            except KeyNotFound:  # deleted since it was read
-                raise errors.not_found(t.info, t.name) from None
+                async with self.admission.quota.charging(t.info, new, old) if not t.subresource else NO_CHARGES \
+                        as charges:
+                    writes = [Update(k, encoder(new), kv.mod_revision), *extra, *charges]
+                    return (await self.store.commit(writes))[0].value
+            except (Conflict, KeyNotFound) as exc:  # the object changed or went since it was read, or a quota did
+                self._quota_moved(t.info, new, exc)
             except KeyExists as exc:
                 self._collision(t.info, new, exc, chosen)
-        raise errors.timeout("could not allocate a free node port for the Service after 16 attempts")
+        if service:
+            raise errors.timeout("could not allocate a free node port for the Service after 16 attempts")
+        raise errors.timeout(f"could not charge the {t.info.kind} to its namespace's quotas after 16 attempts")
 
     async def finalize(self, info: api.ResourceInfo, kv: KeyValue, last: dict[str, Any]) -> bytes:
         """Remove the object for good (its deletion is due and nothing holds it); the tombstone is ``last``."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from portside import api
-from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki
+from portside.apiserver import alloc, bootstrap, clusterdata, errors, pki, podsecurity
 from portside.apiserver.app import make_app
 from portside.apiserver.exposition import TimedStore
 from portside.apiserver.objects import Target
@@ -40,6 +40,7 @@ class ServerConfig:
     bookmark_every_s: float = 5.0  # how often a quiet watch that asked for bookmarks gets one
     tls_sans: tuple[str, ...] = ()  # more addresses and names the serving certificate carries
     default_toleration_seconds: int = 10  # how long a new pod tolerates a lost node (--default-eviction-timeout)
+    pod_security_config: str = ""  # a PodSecurityConfiguration file: defaults and exemptions (--pod-security-config)
 
     @property
     def url(self) -> str:
@@ -69,6 +70,8 @@ class APIServer:
             creds = pki.ensure(cfg.data_dir, (cfg.host, *cfg.tls_sans))
             self.join_token = bootstrap.ensure_token(cfg.data_dir, creds.ca_cert)
         self.registry = Registry(TimedStore(self.store), cfg.default_toleration_seconds)
+        if cfg.pod_security_config:
+            self.registry.admission.pod_security.config = podsecurity.load_config_file(cfg.pod_security_config)
         await self._bootstrap()
         join = None
         if not cfg.insecure_http:

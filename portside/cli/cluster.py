@@ -60,6 +60,9 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--resolv-conf", "resolv_conf", "value", "the node's resolver settings: the cluster DNS forwards names "
                                                   "outside the cluster to its nameservers, and pods of dnsPolicy "
                                                   "Default get it (default /etc/resolv.conf)", "FILE"),
+    flag("--pod-security-config", "pod_security_config", "value", "a PodSecurityConfiguration (or an "
+         "AdmissionConfiguration holding one): Pod Security defaults for unlabelled namespaces and exempt users, "
+         "namespaces and runtime classes (default: privileged, nothing exempt)", "FILE"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -176,6 +179,19 @@ def resolv_conf(value: str | None, command: str) -> str:
     return os.path.abspath(value)
 
 
+def pod_security_config(value: str | None) -> str:
+    """``--pod-security-config``: a file that loads, as an absolute path (a detached process runs elsewhere)."""
+    if value is None:
+        return ""
+    from portside.api.podsecurity import ConfigError
+    from portside.apiserver.podsecurity import load_config_file
+    try:
+        load_config_file(value)
+    except ConfigError as exc:
+        raise InvalidArgument(f"up: --pod-security-config: {exc}") from None
+    return os.path.abspath(value)
+
+
 def metrics_period(value: str | None, command: str) -> float:
     """``--metrics-period``: positive seconds (at most an hour: the 5-minute rollups need several samples)."""
     if value is None:
@@ -255,6 +271,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         lifecycle = {**_lifecycle(opts), **_autoscaler(opts)}
         leader_elect, timings = _election(opts)
         resolv = resolv_conf(opts["resolv_conf"], "up")
+        security = pod_security_config(opts["pod_security_config"])
     except HelpRequested:
         return 0
     except InvalidArgument as exc:
@@ -265,7 +282,7 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, resolv_conf=resolv, **lifecycle))
+                               metrics_period=period, resolv_conf=resolv, pod_security_config=security, **lifecycle))
 
 
 def spawn_detached(args: list[str], root: str, log_path: str) -> subprocess.Popen:

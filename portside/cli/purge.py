@@ -31,6 +31,7 @@ def purge(data_dir: str, engine_root: str) -> int:
     lines += [f"removed pod sandbox {s}: network namespace, veth and address" for s in removed.sandboxes]
     lines += [f"removed pod directories {d}" for d in removed.pod_dirs]
     lines += [f"removed the service rules of a proxy that is gone (nftables table {t})" for t in _proxy_orphans()]
+    lines += [f"removed the network policy rules of the node (nftables table {t})" for t in _policy_table(engine)]
     lines += [f"removed the bridge {b} of an idle network (it comes back with the network's next container)"
               for b in engine.networks.teardown()]
     if removed.containers and remove_parent(engine.settings().get("cgroup_parent", "portside")):
@@ -43,6 +44,16 @@ def purge(data_dir: str, engine_root: str) -> int:
     for line in lines or [f"nothing of {data_dir} left on this node (engine root {engine_root})"]:
         sys.stdout.write(f"portside: {line}\n")
     return 0
+
+
+def _policy_table(engine) -> list[str]:
+    """The policy enforcer removes its table when it stops in order; one killed with its ``up`` leaves it
+    enforcing for pods that are now being removed."""
+    from portside.netpol import nft_available, table_name
+    from portside.netpol.plane import remove_table
+
+    table = table_name(engine.settings().get("bridge", "portside0"))
+    return [table] if nft_available() and remove_table(table) else []
 
 
 def _proxy_orphans() -> list[str]:

@@ -42,6 +42,7 @@ class UpOptions:
     leader_elect: bool | None = None  # None: on with an etcd store (several servers may share it), off with SQLite
     lease_timings: dict[str, float] = field(default_factory=dict)  # ElectionConfig's durations, when given
     resolv_conf: str = "/etc/resolv.conf"
+    pod_security_config: str = ""  # a PodSecurityConfiguration file (--pod-security-config)
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -111,7 +112,8 @@ async def _main(opts: UpOptions) -> None:
     from portside.supervisor import COMPONENTS, Context, supervise
     sans = (*opts.tls_sans, opts.node_ip) if opts.node_ip else opts.tls_sans
     config = ServerConfig(opts.data_dir, opts.address, opts.port, opts.insecure_http, opts.store, tls_sans=sans,
-                          default_toleration_seconds=opts.eviction_timeout)
+                          default_toleration_seconds=opts.eviction_timeout,
+                          pod_security_config=opts.pod_security_config)
     ctx = Context(config, opts.engine_root, node_ip=node_address(opts), cluster_cidr=opts.cluster_cidr,
                   node_monitor_grace=opts.node_monitor_grace, node_eviction_rate=opts.eviction_rate,
                   election=election(opts), metrics_period=opts.metrics_period,

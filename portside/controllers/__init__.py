@@ -3,8 +3,8 @@
 ``Controller`` is the base every controller derives from: informers feed keys into a ``WorkQueue``; workers run
 the subclass's level-triggered ``async def sync(key)``, with back-off on failure. ``GarbageCollector`` is the
 first controller: ownerReferences with Background, Foreground and Orphan propagation. The workload controllers
-(ReplicaSet, Deployment, DaemonSet, Job, CronJob, Endpoints) run together as one ``portside up`` component; the
-disruption controller and the horizontal pod autoscaler (``horizontal.py``, over the pure ``replicacalc``,
+(ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob, Endpoints) run together as one ``portside up``
+component; the disruption controller and the horizontal pod autoscaler (``horizontal.py``, over the pure ``replicacalc``,
 ``hpametrics`` and ``scalerules``) are components of their own. They write the Events ``kubectl describe`` shows
 through ``portside.client.EventRecorder``, as every component does.
 """
@@ -21,9 +21,10 @@ from portside.controllers.job import JobController
 from portside.controllers.queue import WorkQueue
 from portside.controllers.replicaset import ReplicaSetController
 from portside.controllers.shared import InformerFactory, SharedInformer
+from portside.controllers.statefulset import StatefulSetController
 from portside.controllers.workloads import WORKLOAD_CONTROLLERS, run_controllers
 
 __all__ = ["AutoscalerConfig", "Controller", "CronJobController", "DaemonSetController", "DeploymentController",
            "EndpointsController", "GarbageCollector", "HorizontalController", "Informer", "InformerFactory",
-           "JobController", "ReplicaSetController", "SharedInformer",
+           "JobController", "ReplicaSetController", "SharedInformer", "StatefulSetController",
            "WORKLOAD_CONTROLLERS", "WorkQueue", "cache_key", "run_controllers"]

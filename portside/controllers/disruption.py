@@ -7,12 +7,12 @@ For a budget, the pods its selector matches in its namespace are counted as Kube
   or gone, or after two minutes, when the pod evidently was not deleted after all);
 * ``expectedPods`` and ``desiredHealthy``: an integer ``minAvailable`` needs that many and expects the matched
   pods; a percentage or ``maxUnavailable`` is taken of the pods the owning controllers want, their scale
-  (a Deployment's replicas for its ReplicaSets' pods, a ReplicaSet's own otherwise). Pods without a controller
+  (a Deployment's replicas for its ReplicaSets' pods, a ReplicaSet's or a StatefulSet's own otherwise). Pods without a controller
   count toward no scale, as in Kubernetes; a pod whose controller has no scale (a Job's) fails the sync, and
   the budget then allows nothing (condition reason SyncFailed) until it can be computed;
 * ``disruptionsAllowed``: ``currentHealthy - desiredHealthy``, never below 0, and 0 while nothing is expected.
 
-``sync`` is level-triggered: any pod, ReplicaSet or Deployment change in the namespace requeues the budgets it
+``sync`` is level-triggered: any pod, ReplicaSet, Deployment or StatefulSet change in the namespace requeues the budgets it
 may concern, and the status is written only when it differs.
 """
 
@@ -37,6 +37,7 @@ PDBS = api.lookup("policy", "v1", "poddisruptionbudgets")
 PODS = api.lookup("", "v1", "pods")
 REPLICASETS = api.lookup("apps", "v1", "replicasets")
 DEPLOYMENTS = api.lookup("apps", "v1", "deployments")
+STATEFULSETS = api.lookup("apps", "v1", "statefulsets")
 DELETION_TIMEOUT_S = 120.0  # how long an evicted pod may stay before the budget counts it again
 
 Scale = Callable[[Pod], tuple[str, int] | None]  # a pod's controller (uid) and its scale; None: it has none
@@ -156,9 +157,10 @@ class DisruptionController(Controller):
         self.pods_in = ByNamespace(self.pods)
         self.sets = self.informer(informers.get(REPLICASETS))
         self.deployments = self.informer(informers.get(DEPLOYMENTS))
+        self.statefulsets = self.informer(informers.get(STATEFULSETS))
         self.budgets.on_change(lambda kind, obj, prev: self.queue.add(cache_key(obj)))
         self.pods.on_change(self._pod_changed)
-        for owners in (self.sets, self.deployments):
+        for owners in (self.sets, self.deployments, self.statefulsets):
             owners.on_change(lambda kind, obj, prev: self._namespace_changed(obj.metadata.namespace or ""))
 
     def _pod_changed(self, kind: str, pod: Pod, prev: Pod | None) -> None:
@@ -171,8 +173,12 @@ class DisruptionController(Controller):
             self.queue.add(cache_key(pdb))
 
     def scale(self, pod: Pod) -> tuple[str, int] | None:
-        """The Deployment above the pod's ReplicaSet, else the ReplicaSet itself (Kubernetes' finders)."""
+        """The Deployment above the pod's ReplicaSet, else the ReplicaSet itself, or the pod's StatefulSet
+        (Kubernetes' finders)."""
         ref = controller_of(pod)
+        if ref is not None and ref.kind == "StatefulSet":
+            sts = self.statefulsets.get(pod.metadata.namespace or "", ref.name)
+            return (sts.metadata.uid, desired(sts)) if sts is not None and sts.metadata.uid == ref.uid else None
         if ref is None or ref.kind != "ReplicaSet":
             return None
         rs = self.sets.get(pod.metadata.namespace or "", ref.name)

@@ -1,5 +1,6 @@
 """ControllerRevisions, pure: the revision history of a controller whose pods carry ``controller-revision-hash``
-(a DaemonSet now, a StatefulSet later), as Kubernetes keeps it, so ``kubectl rollout history|undo`` work.
+(a DaemonSet's, which puts the hash there, and a StatefulSet's, which puts the revision's name), as Kubernetes
+keeps it, so ``kubectl rollout history|undo`` work.
 
 A revision's ``data`` is a strategic merge patch that puts its pod template back
 (``{"spec": {"template": {..., "$patch": "replace"}}}``): ``kubectl rollout undo`` sends exactly that patch to the

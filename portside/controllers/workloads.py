@@ -1,5 +1,6 @@
-"""The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, DaemonSet, Job, CronJob and
-Endpoints on one API connection pool and shared informers, ready once every one of them has filled its caches."""
+"""The workload controllers as one ``portside up`` component: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
+CronJob and Endpoints on one API connection pool and shared informers, ready once every one of them has filled its
+caches."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from portside.controllers.endpoints import EndpointsController
 from portside.controllers.job import JobController
 from portside.controllers.replicaset import ReplicaSetController
 from portside.controllers.shared import InformerFactory
+from portside.controllers.statefulset import StatefulSetController
 
 WORKLOAD_CONTROLLERS: tuple[type[Controller], ...] = (
-    ReplicaSetController, DeploymentController, DaemonSetController, JobController, CronJobController,
-    EndpointsController)
+    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, JobController,
+    CronJobController, EndpointsController)
 
 
 async def run_controllers(client: Client, ready: asyncio.Event | None = None,

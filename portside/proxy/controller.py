@@ -21,6 +21,7 @@ from typing import Any
 
 from portside.client import Client
 from portside.proxy import status
+from portside.proxy.holder import PortHolder
 from portside.proxy.metrics import merge
 from portside.proxy.nftables import KernelPlane, NetworkError, kernel_available
 from portside.proxy.plan import MODES, Plan, plan
@@ -74,6 +75,7 @@ class ProxyController:
         self.changed = asyncio.Event()
         self.kernel: KernelPlane | None = None
         self.userspace = UserspacePlane(config.workers, config.lb_address)
+        self.holder = PortHolder(config.lb_address)  # the LoadBalancer ports nft serves in kernel mode
         self.reporter = status.Reporter(self.client, config.lb_address)
         self.last_plan = Plan()
         self._metrics: dict[str, str] = {}  # nothing is published until there is something to show
@@ -105,14 +107,17 @@ class ProxyController:
 
     async def sync(self) -> None:
         p = plan(list(self.world.services.values()), self.world.endpoints, self.config.mode, self.kernel is not None)
-        if self.kernel is not None:
-            await asyncio.to_thread(self.kernel.sync, p.kernel)
-        for port_key, reason in self.userspace.sync(p.userspace).items():
+        kernel_lb = self.kernel is not None and self.kernel.kernel_lb  # kernel mode: nft serves LoadBalancer ports
+        held = self.holder.sync([sp for sp in p.kernel if sp.load_balancer] if kernel_lb else [])
+        if self.kernel is not None:  # a port another program holds gets no rule: its traffic stays that program's
+            await asyncio.to_thread(self.kernel.sync, [sp for sp in p.kernel if sp.key not in held])
+        conflicts = {**held, **self.userspace.sync(p.userspace)}
+        for port_key, reason in conflicts.items():
             p.conflicts.setdefault(port_key.split(":", 1)[0], []).append(reason)
         self.last_plan = p
         served = set(self.userspace.served)
-        if self.kernel is not None and self.kernel.kernel_lb:  # kernel mode: nft serves LoadBalancer ports too
-            served |= {sp.key for sp in p.kernel if sp.load_balancer}
+        if kernel_lb:
+            served |= {sp.key for sp in p.kernel if sp.load_balancer and sp.key not in held}
         if self.config.report:
             await self.reporter.report(self.world.services, p, served)
 
@@ -169,6 +174,7 @@ class ProxyController:
         if self.kernel is not None:
             self.kernel.close()
         self.userspace.close()
+        self.holder.close()
 
 
 async def run(client: Client, ready: asyncio.Event | None = None, config: ProxyConfig | None = None) -> None:

@@ -165,13 +165,18 @@ def test_delete_runs_pre_stop_then_stops_within_grace_and_cleans_up(node):
 
 
 def test_restarting_the_agent_adopts_running_containers(node):
-    node.apply(pod("steady", "sleep 3600"))
+    served = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -v -p 8080 -h /www"
+    node.apply(pod("steady", served, readinessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}))
     before = container_status(node.wait_pod("steady", ready, what="Ready"))
     node.restart()
     p = node.wait_pod("steady", ready, what="Ready after the restart")
     after = container_status(p)
     assert (after["containerID"], after["restartCount"], after["state"]) == (
         before["containerID"], 0, before["state"])
+    # the adopted run's probes reach the pod's address (httpd logs each request): it stays Ready for a reason
+    probed = len(node.kubectl("logs", "steady").stdout.splitlines())
+    eventually(lambda: len(node.kubectl("logs", "steady").stdout.splitlines()) >= probed + 2, 10, 0.5,
+               "probes of the adopted run reaching the pod")
     os.kill(engine_pid(node, after), signal.SIGKILL)  # the adopted run is watched like any other
     node.wait_pod("steady", lambda p: container_status(p)["restartCount"] == 1, 5, "restart of an adopted run")
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.builders import network_policy
 from support.cluster import Cluster
 from support.wait import eventually
 
@@ -130,11 +131,14 @@ def test_down_purge_removes_the_clusters_pods_sandboxes_and_state(node, tmp_path
 
 def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(node, tmp_path) -> None:
     root, settings, clusters = node
-    cluster = Cluster(tmp_path / "data", node=("agent", "proxy", "engine")).start()
+    cluster = Cluster(tmp_path / "data", node=("agent", "proxy", "engine", "netpol")).start()
     clusters.append(cluster)
     pods = run_pods(cluster, 2)
     table = f"portside_svc_{cluster.proc.pid}"  # the proxy runs in up's process, and its table names that pid
     assert table in _nft_tables()
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(network_policy("deny-all")))
+    policies = f"portside_np_{settings['bridge']}"  # a killed enforcer's rules go on enforcing until purged
+    eventually(lambda: policies in _nft_tables(), 10, what="the node's policy table")
     cluster.kill()
     subprocess.run(["rm", "-rf", str(cluster.data_dir)], check=True)
     assert sum(x.startswith("runc ") for x in on_the_node(root, settings)) == 2  # pods outlive their cluster
@@ -145,6 +149,8 @@ def test_down_purge_after_the_control_plane_was_killed_and_its_data_dir_deleted(
         {p["metadata"]["uid"] for p in pods}
     # gone, by this purge (which names it) or by a proxy of a test running beside it, which removes orphans first
     assert table not in _nft_tables()
+    assert f"removed the network policy rules of the node (nftables table {policies})\n" in purged.stdout
+    assert policies not in _nft_tables()
     eventually(lambda: not _processes(root), 10, what="the engine daemon and the monitors to end")
     assert on_the_node(root, settings) == []
 

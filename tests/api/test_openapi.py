@@ -9,7 +9,8 @@ def test_index_lists_every_group_version() -> None:
     paths = api.openapi_v3_index()["paths"]
     assert set(paths) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/scheduling.k8s.io/v1",
                           "apis/coordination.k8s.io/v1", "apis/policy/v1", "apis/autoscaling/v2",
-                          "apis/autoscaling/v1", "apis/storage.k8s.io/v1"}
+                          "apis/autoscaling/v1", "apis/storage.k8s.io/v1",
+                          "apis/networking.k8s.io/v1"}
     assert paths["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
 
 

@@ -70,7 +70,7 @@ class Kubelet:
     never_ready: Callable[[dict], bool] = lambda pod: False
     started: list[tuple[float, dict]] = field(default_factory=list)
     ready: dict[str, bool] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)  # uids of the pods started
     min_ready: int | None = None
     track_from: float = float("inf")
 
@@ -81,8 +81,9 @@ class Kubelet:
             gated = (pod.get("spec") or {}).get("schedulingGates")
             fresh = (pod.get("status") or {}).get("phase", "Pending") == "Pending" and not pod["metadata"].get(
                 "deletionTimestamp") and not gated and "podIP" not in (pod.get("status") or {})
-            if event.type != "DELETED" and fresh and name not in self.seen:
-                self.seen.add(name)
+            uid = pod["metadata"].get("uid", name)  # by uid: a StatefulSet makes a pod of the same name again
+            if event.type != "DELETED" and fresh and uid not in self.seen:
+                self.seen.add(uid)
                 self.started.append((time.monotonic(), pod))
                 asyncio.get_running_loop().create_task(self._start(pod))
 

@@ -161,3 +161,15 @@ def test_eviction_spends_the_budget_and_then_answers_429(cluster, harness, k8s):
         o["db"]["status"].get("disruptedPods")), timeout=30, what="the budget restored")
     evict(second)
     harness.wait("pods", ns, lambda o: second not in o or o[second]["metadata"].get("deletionTimestamp"))
+
+
+def test_a_statefulsets_replicas_are_the_scale_of_its_pods(cluster, harness):
+    ns = cluster.namespace("disruption-sts")
+    harness.kubelet(ns)
+    labels = {"app": "db"}
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"replicas": 3, "serviceName": "db", "podManagementPolicy": "Parallel",
+                    "selector": {"matchLabels": labels}, "template": template(labels)}}
+    apply(cluster, ns, sts, budget("db", "db", maxUnavailable="34%"))
+    harness.wait("poddisruptionbudgets", ns, lambda o: counts(o.get("db", {})) == (3, 1, 3, 2),
+                 what="34% of the StatefulSet's 3 replicas (2) may be unavailable")

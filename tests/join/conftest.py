@@ -91,14 +91,18 @@ def hosts(needs_root: None) -> Iterator[Hosts]:
 
 
 class Agent:
-    """``portside agent`` on its own engine root (busybox imported), maybe inside a host's namespace."""
+    """``portside agent`` on its own engine root (busybox imported, or a hard-linked copy of the image store
+    ``images``), maybe inside a host's namespace."""
 
-    def __init__(self, base: Path, busybox_tar: Path, name: str, netns: str = "") -> None:
+    def __init__(self, base: Path, busybox_tar: Path, name: str, netns: str = "", images: Path | None = None) -> None:
         self.root, self.name, self.netns = base / f"root-{name}", name, netns
         self.proc: subprocess.Popen | None = None
         self.ready_line = ""
         self.root.mkdir(parents=True)
-        self.portside("import", str(busybox_tar), "busybox", check=True)
+        if images is not None:  # the store only renames files into place, so the copies cannot disturb each other
+            subprocess.run(["cp", "-al", str(images), str(self.root / "image")], check=True)
+        else:
+            self.portside("import", str(busybox_tar), "busybox", check=True)
 
     @property
     def log_path(self) -> Path:
@@ -174,11 +178,11 @@ class Agent:
 
 @pytest.fixture
 def agents(tmp_path: Path, busybox_rootfs_tar: Path):
-    """Make agents with ``agents(name, netns="")``; all are stopped and cleaned up after the test."""
+    """Make agents with ``agents(name, netns="", images=None)``; all are stopped and cleaned up after the test."""
     made: list[Agent] = []
 
-    def make(name: str, netns: str = "") -> Agent:
-        made.append(Agent(tmp_path, busybox_rootfs_tar, name, netns))
+    def make(name: str, netns: str = "", images: Path | None = None) -> Agent:
+        made.append(Agent(tmp_path, busybox_rootfs_tar, name, netns, images))
         return made[-1]
 
     yield make

@@ -85,8 +85,10 @@ def test_agent_joins_runs_pods_and_its_credential_is_confined(tmp_path, agents, 
         refused = cluster.kubectl("label", "node", "someone-else", "x=y", **as_node)
         assert "cannot patch resource \"nodes\"" in refused.stderr and "cannot modify node 'someone-else'" \
                in refused.stderr
-        refused = cluster.kubectl("get", "pods", "-A", **as_node)
-        assert "only with the field selector spec.nodeName=joiner-a" in refused.stderr
+        # every pod is readable (the node's network policy enforcer follows them all), but none may be made
+        assert "bb" in cluster.kubectl("get", "pods", "-A", **as_node).stdout
+        refused = cluster.kubectl("run", "made-by-node", "--image=busybox", **as_node)
+        assert 'cannot create resource "pods"' in refused.stderr and "a node may not create pods" in refused.stderr
         assert cluster.kubectl("label", "node", "joiner-a", "x=y", **as_node).returncode == 0
 
         stopped = a.portside("agent", "stop", "--root", str(a.root))

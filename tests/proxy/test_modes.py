@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,8 +68,37 @@ def test_kernel_mode_serves_load_balancer_ports_in_nft(tmp_path, backends, needs
         eventually(lambda: answers(port), 10, what="the LoadBalancer port to answer")
         assert spread("127.0.0.1", port, 4) == {"a": 2, "b": 2}
         assert workers_of(c.proc.pid) == []  # no userspace process in the byte path
+        assert bind_error(port) == errno.EADDRINUSE, "the proxy holds the port nft serves"
         eventually(lambda: get_service(c, "k1", "lb").get("status", {}).get("loadBalancer", {}).get("ingress"), 5,
                  what="the ingress")
+
+
+def bind_error(port: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+            return 0
+        except OSError as err:
+            return err.errno
+
+
+def test_kernel_mode_leaves_a_port_another_program_holds_to_it_and_reports_the_conflict(tmp_path, backends,
+                                                                                        needs_root) -> None:
+    with socket.socket() as program, cluster_in_mode(tmp_path, "kernel") as c:
+        program.bind(("0.0.0.0", 0))
+        program.listen()
+        port = program.getsockname()[1]
+        namespace(c, "k2")
+        apply(c, service("taken", [{"port": port, "targetPort": 8080}], type="LoadBalancer", cluster_ip="",
+                         namespace="k2"),
+              endpoints("taken", [(b.ip, b.port) for b in [backends("c")]], namespace="k2"))
+        cond = eventually(lambda: next((x for x in get_service(c, "k2", "taken").get("status", {}).get(
+            "conditions", []) if x["type"] == "PortsAvailable"), None), 10, what="the PortsAvailable condition")
+        assert (cond["status"], cond["reason"]) == ("False", "PortConflict")
+        assert f"port {port}/TCP" in cond["message"] and "already in use" in cond["message"]
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            conn, _ = program.accept()  # the program gets its own connection: no DNAT took the port
+            conn.close()
 
 
 def test_an_unknown_mode_stops_up_with_one_clear_line(tmp_path) -> None:

@@ -46,6 +46,23 @@ def job(**spec: Any) -> dict[str, Any]:
             "spec": {"template": template, **spec}}
 
 
+def statefulset(name: str = "web", replicas: int = 2, claim: str = "data", storage: str = "16Mi",
+                namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A StatefulSet governed by the headless Service ``name``, its first container mounting a claim template
+    ``claim`` (none when "") at ``/data``."""
+    labels = {"app": name}
+    template: dict[str, Any] = {"metadata": {"labels": labels}, "spec": {
+        "containers": [{"name": "app", "image": "busybox:1.36"}]}}
+    body: dict[str, Any] = {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": labels},
+                            "template": template}
+    if claim:
+        template["spec"]["containers"][0]["volumeMounts"] = [{"name": claim, "mountPath": "/data"}]
+        body["volumeClaimTemplates"] = [{"metadata": {"name": claim}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}}]
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": namespace},
+            "spec": {**body, **spec}}
+
+
 def service(**spec: Any) -> dict[str, Any]:
     base = {"selector": {"app": "my-app"}, "ports": [{"port": 80, "targetPort": 5000}]}
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-app", "namespace": "default"},
@@ -81,6 +98,12 @@ def with_claim(obj: dict[str, Any], claim: str = "data", mount: str = "/data", *
     spec.setdefault("volumes", []).append({"name": claim, "persistentVolumeClaim": {"claimName": claim, **source}})
     spec["containers"][0].setdefault("volumeMounts", []).append({"name": claim, "mountPath": mount})
     return obj
+
+
+def network_policy(name: str = "policy", namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    """A NetworkPolicy; without ``podSelector`` it selects every pod of its namespace."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"podSelector": {}, **spec}}
 
 
 def container(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def only(*components: str) -> tuple[str, ...]:
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
 # asked, so that parallel control-plane tests never touch the machine or each other.
-NODE_COMPONENTS = ("agent", "proxy", "dns", "engine")
+NODE_COMPONENTS = ("agent", "proxy", "dns", "netpol", "engine")
 
 
 class Cluster:
@@ -97,7 +97,8 @@ class Cluster:
             return self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError("portside up did not stop within 20 s of SIGTERM") from None
+            raise AssertionError(f"portside up did not stop within 20 s of SIGTERM; the end of its log:\n"
+                                 f"{self.log()[-3000:]}") from None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -20,6 +20,7 @@ PACKAGES = {
     "nft": "nftables",
     "ip": "iproute2",
     "dnsmasq": "dnsmasq-base",
+    "redis-server": "redis-server",
 }
 
 

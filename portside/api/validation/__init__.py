@@ -20,8 +20,11 @@ from .core import (
 )
 from .cronjob import validate_cronjob
 from .daemonset import validate_controllerrevision, validate_daemonset
+from .networking import validate_networkpolicy
 from .pod import validate_pod, validate_pod_spec
 from .policy import validate_pdb
+from .quota import validate_limitrange, validate_resourcequota
+from .statefulset import validate_statefulset
 from .status import validate_status
 from .storage import validate_pv, validate_pvc, validate_pvc_spec, validate_storageclass
 from .update import validate_update
@@ -37,6 +40,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replicaset,
     "DaemonSet": validate_daemonset,
+    "StatefulSet": validate_statefulset,
     "ControllerRevision": validate_controllerrevision,
     "Job": validate_job,
     "CronJob": validate_cronjob,
@@ -50,10 +54,13 @@ VALIDATORS: dict[str, Callable[[dict[str, Any], Errs], None]] = {
     "PriorityClass": validate_priorityclass,
     "Lease": validate_lease,
     "PodDisruptionBudget": validate_pdb,
+    "ResourceQuota": validate_resourcequota,
+    "LimitRange": validate_limitrange,
     "HorizontalPodAutoscaler": validate_hpa,
     "PersistentVolume": validate_pv,
     "PersistentVolumeClaim": validate_pvc,
     "StorageClass": validate_storageclass,
+    "NetworkPolicy": validate_networkpolicy,
 }
 
 

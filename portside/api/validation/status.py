@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs, child, index
+from .quota import validate_resourcequota_status
 
 __all__ = ["validate_status"]
 
@@ -22,6 +23,8 @@ _COUNTS = {
     "ReplicaSet": ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"),
     "DaemonSet": ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable"),
+    "StatefulSet": ("replicas", "readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas",
+                    "observedGeneration", "collisionCount"),
     "Job": ("active", "succeeded", "failed", "ready"),
     "PodDisruptionBudget": ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"),
     "HorizontalPodAutoscaler": ("currentReplicas", "desiredReplicas"),
@@ -58,8 +61,23 @@ def _counts(kind: str) -> Callable[[dict[str, Any], Errs], None]:
     return check
 
 
-_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {"Pod": _pod, **{k: _counts(k) for k in _COUNTS},
-                                                             **{k: _phase(k) for k in _PHASES}}
+def _statefulset(status: dict[str, Any], errs: Errs) -> None:
+    """Kubernetes' ``ValidateStatefulSetStatus``: no count above the pods there are, none available unready."""
+    _counts("StatefulSet")(status, errs)
+    replicas = status.get("replicas") or 0
+    for key in ("readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas"):
+        if (status.get(key) or 0) > replicas:
+            errs.invalid(child("status", key), status[key], "cannot be greater than status.replicas")
+    if (status.get("availableReplicas") or 0) > (status.get("readyReplicas") or 0):
+        errs.invalid("status.availableReplicas", status["availableReplicas"],
+                     "cannot be greater than status.readyReplicas")
+
+
+_RULES: dict[str, Callable[[dict[str, Any], Errs], None]] = {
+    "Pod": _pod, **{k: _counts(k) for k in _COUNTS}, **{k: _phase(k) for k in _PHASES},
+    "StatefulSet": _statefulset,
+    "ResourceQuota": lambda status, errs: validate_resourcequota_status({"status": status}, errs),
+}
 
 
 def validate_status(kind: str, obj: dict[str, Any]) -> Errs:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import Errs
+from .quota import validate_resourcequota_update
+from .statefulset import update_statefulset
 from .storage import update_pv, update_pvc, update_storageclass
 
 __all__ = ["validate_update", "POD_UPDATE_MESSAGE"]
@@ -98,12 +100,14 @@ _RULES: dict[str, Callable[[dict[str, Any], dict[str, Any], Errs], None]] = {
     "Deployment": _selector,
     "ReplicaSet": _selector,
     "DaemonSet": _selector,
+    "StatefulSet": update_statefulset,
     "ControllerRevision": _controllerrevision,
     "Job": _job,
     "Service": _service,
     "ConfigMap": _immutable_data,
     "Secret": _secret,
     "PriorityClass": _priorityclass,
+    "ResourceQuota": validate_resourcequota_update,
     "PersistentVolume": update_pv,
     "PersistentVolumeClaim": update_pvc,
     "StorageClass": update_storageclass,
