@@ -29,7 +29,6 @@ from portside.engine.model import (
 )
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
-from portside.runtime.health import HealthConfig
 from portside.runtime.restart import RestartPolicy
 
 
@@ -45,13 +44,17 @@ def command(cfg: ContainerConfig, image_config: dict) -> tuple[list[str], list[s
     return entrypoint, cmd
 
 
-def healthcheck(cfg: ContainerConfig, image_config: dict) -> HealthConfig | None:
+def healthcheck(cfg: ContainerConfig, image_config: dict):
     """docker's merge: the image's HEALTHCHECK, each field the caller gave replacing the image's; ``NONE``
     turns it off. Refused: a test of an unknown kind, a duration under 1 ms, negative retries."""
     image = image_config.get("Healthcheck") or None
     given = cfg.healthcheck
+    if given is None and not image:
+        return None
+    from portside.runtime.health import HealthConfig
+
     if given is None:
-        return HealthConfig.from_json(image) if image else None
+        return HealthConfig.from_json(image)
     if list(given.get("Test") or ()) == ["NONE"]:
         return HealthConfig(("NONE",))
     check = HealthConfig.from_json({**(image or {}), **{k: v for k, v in given.items() if v}})

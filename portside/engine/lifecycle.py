@@ -36,7 +36,6 @@ from portside.engine.netattach import Attached, Networking
 from portside.engine.records import Paths, Records, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
-from portside.runtime.health import Checks, Health
 from portside.runtime.logfile import rfc3339
 from portside.runtime.process import wait_pid
 from portside.runtime.runc import Runc
@@ -120,7 +119,11 @@ class Lifecycle:
         streams = monitor.Streams(tty=cfg.tty, open_stdin=cfg.open_stdin, stdin_once=cfg.stdin_once,
                                   socket=paths.attach_socket, client=client)
         check = record.config.healthcheck
-        health = Checks(check, hooks.current_health, hooks.on_health) if check is not None and check.argv else None
+        health = None
+        if check is not None and check.argv:
+            from portside.runtime.health import Checks
+
+            health = Checks(check, hooks.current_health, hooks.on_health)
         log = record.host.log_config
         return monitor.Plan(
             cid=record.id, bundle=paths.bundle, runc=self.runc, log_path=paths.log,
@@ -263,16 +266,20 @@ class _Hooks:
                 s = s.replace(network=self.network, endpoints=self.endpoints)
             check = self.record.config.healthcheck
             if check is not None and check.argv:
+                from portside.runtime.health import Health
+
                 s = s.replace(health=(s.health or Health()).restarted())
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
 
-    def current_health(self) -> Health:
+    def current_health(self):
         """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
+        from portside.runtime.health import Health
+
         return self.records.state(self.record.id).health or Health()
 
-    def on_health(self, health: Health) -> None:
+    def on_health(self, health) -> None:
         """A probe's outcome (from the prober's thread): kept only while the container runs. Not synced to disk:
         a crash loses at most the latest probe, as with docker, which persists health only at state changes."""
         self.records.update_state(self.record.id, lambda s: s.replace(health=health) if s.status == "running" else s,

@@ -11,9 +11,13 @@ Value classes (``Plain``), not dataclasses: this module is on ``portside run``'s
 
 from __future__ import annotations
 
-from portside.runtime.health import Health, HealthConfig
+from typing import TYPE_CHECKING
+
 from portside.runtime.plain import Plain
 from portside.runtime.restart import RestartPolicy
+
+if TYPE_CHECKING:  # the health types load only for a container that has a healthcheck (see ``_health``)
+    from portside.runtime.health import Health, HealthConfig
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 LIVE = ("running", "restarting")  # statuses with a monitor (and usually a process) behind them
@@ -75,7 +79,7 @@ class ProcessConfig(Plain):
         return cls(d.get("Image", ""), list(d.get("Cmd") or []), d.get("Entrypoint"), list(d.get("Env") or []),
                    d.get("WorkingDir", ""), d.get("User", ""), d.get("Hostname", ""), dict(d.get("Labels") or {}),
                    d.get("StopSignal") or "SIGTERM", d.get("OpenStdin", False), d.get("StdinOnce", False),
-                   d.get("Tty", False), HealthConfig.from_json(check) if check else None)
+                   d.get("Tty", False), _health().HealthConfig.from_json(check) if check else None)
 
     def to_json(self) -> dict:
         """The stream flags only when set: a record of a plain container keeps the shape older engines wrote."""
@@ -311,7 +315,7 @@ class ContainerState(Plain):
                    d.get("RestartCount", 0), d.get("MonitorPid") or 0, d.get("MonitorStart", ""),
                    NetworkState.from_json(d.get("Network") or {}),
                    tuple(Endpoint.from_json(e) for e in d.get("Endpoints") or ()),
-                   Health.from_json(d["Health"]) if d.get("Health") else None)
+                   _health().Health.from_json(d["Health"]) if d.get("Health") else None)
 
     def to_json(self) -> dict:
         out = {"Status": self.status, "Pid": self.pid, "ExitCode": self.exit_code, "OOMKilled": self.oom_killed,
@@ -332,3 +336,11 @@ class Container(Plain):
 
     def __init__(self, record: ContainerRecord, state: ContainerState) -> None:
         self.record, self.state = record, state
+
+
+def _health():
+    """``runtime.health``, imported when a record or state has a healthcheck: most containers have none, and
+    this module is on every container's start path."""
+    from portside.runtime import health
+
+    return health

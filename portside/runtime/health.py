@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from portside.runtime import durations
 from portside.runtime.plain import Plain
 
 MAX_OUTPUT = 4096
@@ -220,5 +219,7 @@ def _output(fd: int) -> str:
 
 
 def _timed_out(timeout: int, output: str) -> str:
+    from portside.runtime import durations
+
     message = f"Health check exceeded timeout ({durations.format(timeout)})"
     return f"{message}: {output}" if output else message
