@@ -197,9 +197,11 @@ def cmd_rm(argv: list[str], root: str) -> int:
 
 @command
 def cmd_wait(argv: list[str], root: str) -> int:
-    _, refs = Parser("wait", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    flags = [flag("--condition", "condition", "value", "not-running (default), next-exit or removed")]
+    opts, refs = Parser("wait", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("wait", refs, lambda ref: print(engine.wait(ref)), echo=False)
+    condition = opts["condition"] or "not-running"
+    return _each("wait", refs, lambda ref: print(engine.wait(ref, condition)), echo=False)
 
 
 @command

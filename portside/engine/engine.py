@@ -23,6 +23,7 @@ from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
 class Engine:
@@ -209,8 +210,36 @@ class Engine:
         nothing about restarts. False when there is nothing to signal."""
         return self._lifecycle.signal(self._records.find(ref), signal)
 
-    def wait(self, ref: str) -> int:
-        return self._lifecycle.wait_exit(self._records.find(ref)).exit_code
+    def wait(self, ref: str, condition: str = "not-running") -> int:
+        """The exit code once ``condition`` holds (docker's wait conditions): ``not-running`` (at once for a
+        container that does not run), ``next-exit`` (the end of its next run, waiting for a start if it does not
+        run) or ``removed`` (its end, and then its removal)."""
+        if condition not in WAIT_CONDITIONS:
+            raise InvalidArgument(f"invalid wait condition {condition!r}: expected not-running, next-exit or removed")
+        cid = self._records.find(ref)
+        if condition == "not-running":
+            return self._lifecycle.wait_exit(cid).exit_code
+        paths = self._records.paths(cid)
+        watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
+        try:
+            if condition == "next-exit":
+                while not self.state(cid).live:
+                    _changed(watch)
+                return self._lifecycle.wait_exit(cid).exit_code
+            code = self._last_exit(cid)
+            while paths.record.exists():
+                _changed(watch)
+            return code
+        finally:
+            if watch is not None:
+                watch.close()
+
+    def _last_exit(self, cid: str) -> int:
+        """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
+        try:
+            return self._lifecycle.wait_exit(cid).exit_code
+        except ContainerNotFound:
+            return 0
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
@@ -345,6 +374,17 @@ class Engine:
 def containers_using_image(root: Path, image_id: str) -> list[str]:
     """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
     return Engine(root).using_image(image_id)
+
+
+def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:
+    """Until the watched directory changed (or ``timeout``; a fifth of a second without a watch)."""
+    import select
+
+    if watch is None:
+        select.select([], [], [], 0.2)
+        return
+    select.select([watch], [], [], timeout)
+    watch.drain()
 
 
 def _watch(path: Path):
