@@ -74,19 +74,21 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     path = agent.engine.engine.log_path(run.cid)
     resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
     await resp.prepare(request)
-    watch = FileWatch(path) if follow else None
+    watch = FileWatch(path.parent) if follow else None  # the directory: a rotation renames the log
     unwatch = agent.engine.watch_exit(run.cid, watch.event.set) if watch else (lambda: None)
+    reader = logfile.Follower(path)
     try:
-        entries, offset = await agent.engine.call(logfile.read, path, tail)
+        entries = await agent.engine.call(reader.start, tail)
         budget = [limit]
         await _send(resp, render(entries, stamps, since), budget)
         while follow and budget[0] != 0:
             await watch.changed(FOLLOW_RECHECK_S)
             fresh = await agent.engine.inspect(run.cid)
-            entries, offset = await agent.engine.call(logfile.read, path, None, offset)
+            entries = await agent.engine.call(reader.more)
             await _send(resp, render(entries, stamps, since), budget)
             follow = fresh is not None and fresh.running
     finally:
+        reader.close()
         unwatch()
         if watch is not None:
             watch.close()

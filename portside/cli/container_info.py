@@ -32,7 +32,9 @@ def ago(seconds: float) -> str:
 def status_text(info: dict) -> str:
     state = info["State"]
     if state["Status"] == "running":
-        return f"Up {ago(seconds_since(state['StartedAt']))}"
+        health = (state.get("Health") or {}).get("Status")
+        suffix = {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}
+        return f"Up {ago(seconds_since(state['StartedAt']))}{suffix.get(health, '')}"
     if state["Status"] == "exited":
         return f"Exited ({state['ExitCode']}) {ago(seconds_since(state['FinishedAt']))} ago"
     return state["Status"].capitalize()

@@ -210,9 +210,11 @@ def cmd_rm(argv: list[str], root: str) -> int:
 
 @command
 def cmd_wait(argv: list[str], root: str) -> int:
-    _, refs = Parser("wait", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    flags = [flag("--condition", "condition", "value", "not-running (default), next-exit or removed")]
+    opts, refs = Parser("wait", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("wait", refs, lambda ref: print(engine.wait(ref)), echo=False)
+    condition = opts["condition"] or "not-running"
+    return _each("wait", refs, lambda ref: print(engine.wait(ref, condition)), echo=False)
 
 
 @command
@@ -272,3 +274,9 @@ cmd_inspect = _info("inspect")
 cmd_port = _info("port")
 cmd_stats = _info("stats")
 cmd_volume = _info("volume")
+
+
+def cmd_network(argv: list[str], root: str) -> int:
+    from portside.cli.networks import cmd_network
+
+    return cmd_network(argv, root)

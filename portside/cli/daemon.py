@@ -57,6 +57,7 @@ PRELOAD = (
     "portside.cli.runopts", "portside.engine.engine", "portside.engine.lifecycle", "portside.engine.create",
     "portside.engine.bundle", "portside.engine.records", "portside.engine.model", "portside.engine.inspect",
     "portside.runtime.monitor", "portside.runtime.net", "portside.image", "portside.engine.sandboxes",
+    "portside.cli.networks", "portside.engine.networks", "portside.engine.netattach",
 )
 
 
@@ -141,7 +142,9 @@ class Daemon:
     def _recover(self) -> None:
         """One look at every container, which reconciles what changed while nobody watched: containers whose
         monitor died are adopted or recorded, and ``always`` ones that were running come back (after a reboot);
-        then shared network namespaces whose owner went meanwhile are reclaimed."""
+        then shared network namespaces whose owner went meanwhile are reclaimed, and the DNS responder of the
+        user networks runs again if it was gone."""
+        from portside.engine import resolver
         from portside.engine.engine import Engine
         from portside.engine.sandboxes import reclaim
 
@@ -149,6 +152,7 @@ class Daemon:
         try:
             engine.containers(all=True)
             reclaim(engine)
+            resolver.sync(Path(self.root), required=False)
         except Exception:  # a broken record must not keep the daemon from serving
             log.exception("recovering the containers of %s", self.root)
 

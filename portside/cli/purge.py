@@ -32,6 +32,8 @@ def purge(data_dir: str, engine_root: str) -> int:
     lines += [f"removed pod directories {d}" for d in removed.pod_dirs]
     lines += [f"removed the service rules of a proxy that is gone (nftables table {t})" for t in _proxy_orphans()]
     lines += [f"removed the network policy rules of the node (nftables table {t})" for t in _policy_table(engine)]
+    lines += [f"removed the bridge {b} of an idle network (it comes back with the network's next container)"
+              for b in engine.networks.teardown()]
     if removed.containers and remove_parent(engine.settings().get("cgroup_parent", "portside")):
         lines.append(f"removed the empty cgroup parent {engine.settings().get('cgroup_parent', 'portside')}")
     if os.path.exists(os.path.join(data_dir, LOCK_FILE)):  # never delete a directory no up ever used

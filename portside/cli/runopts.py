@@ -27,13 +27,25 @@ RUN_FLAGS = [
     flag("--pids-limit", "pids_limit", "value", "maximum number of processes"),
     flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
     flag("--entrypoint", "entrypoint", "value", "override the image's entrypoint"),
-    flag("--network --net", "network", "value", "bridge | none | host"),
+    flag("--network --net", "network", "value", "bridge | none | host | a network's name"),
+    flag("--network-alias --net-alias", "network_alias", "list", "a name the container answers to on its network"),
+    flag("--ip", "ip", "value", "the container's IPv4 address on its network"),
     flag("--cap-add", "cap_add", "list", "add a capability"),
     flag("--cap-drop", "cap_drop", "list", "drop a capability (ALL for every one)"),
     flag("--privileged", "privileged", help="all capabilities, no seccomp, no masked paths"),
     flag("--security-opt", "security_opt", "list", "seccomp=unconfined|FILE, no-new-privileges"),
     flag("--read-only", "read_only", help="mount the root filesystem read-only"),
     flag("-l --label", "label", "list", "set a label KEY=VALUE"),
+    flag("--health-cmd", "health_cmd", "value", "command to run to check health (in a shell)"),
+    flag("--health-interval", "health_interval", "value", "time between checks, e.g. 30s (default 30s)"),
+    flag("--health-timeout", "health_timeout", "value", "longest a check may run (default 30s)"),
+    flag("--health-retries", "health_retries", "value", "failures in a row that make it unhealthy (default 3)"),
+    flag("--health-start-period", "health_start_period", "value", "time to start before failures count"),
+    flag("--health-start-interval", "health_start_interval", "value", "time between checks in the start period "
+                                                                     "(default 5s)"),
+    flag("--no-healthcheck", "no_healthcheck", help="disable the image's HEALTHCHECK"),
+    flag("--log-driver", "log_driver", "value", "json-file (the only driver)"),
+    flag("--log-opt", "log_opt", "list", "a json-file option: max-size=10m, max-file=3"),
 ]
 # -h is --hostname for run/create, as in docker; --help still prints usage.
 
@@ -58,4 +70,9 @@ def config_from(opts: dict, args: list[str]):
         restart=opts["restart"] or "no", network=opts["network"] or "bridge", cap_add=opts["cap_add"],
         cap_drop=opts["cap_drop"], privileged=opts["privileged"], security_opt=opts["security_opt"],
         read_only=opts["read_only"], autoremove=opts["rm"], labels=labels, open_stdin=opts["interactive"],
-        stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"])
+        stdin_once=opts["interactive"] and opts.get("detach") is False, tty=opts["tty"],
+        network_aliases=opts["network_alias"], ip=opts["ip"] or "",
+        healthcheck=c.health_options(opts["health_cmd"], opts["health_interval"], opts["health_timeout"],
+                                     opts["health_start_period"], opts["health_start_interval"],
+                                     opts["health_retries"], opts["no_healthcheck"]),
+        log_driver=opts["log_driver"] or "json-file", log_opts=dict(c.parse_log_opt(o) for o in opts["log_opt"]))

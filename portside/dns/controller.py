@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from portside.api.models import Endpoints, Service
 from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import Client
-from portside.dns.forward import Forwarder
 from portside.dns.records import service_records
 from portside.dns.server import DNSServer
 from portside.dns.zone import Zone
+from portside.runtime.net.dnsforward import Forwarder
 from portside.runtime.net.resolvconf import DEFAULT_PATH, read
 
 __all__ = ["DNSConfig", "DNSController", "run"]

@@ -18,7 +18,9 @@ from portside.runtime import spec
 
 
 def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip: str, cgroups_path: str,
-                 seccomp_cache: Path) -> None:
+                 seccomp_cache: Path, nameserver: str = "", resolv_source: str = "/etc/resolv.conf") -> None:
+    """``nameserver``: the DNS responder's address for a container on a user network (else the host's
+    resolvers, from ``resolv_source``)."""
     cfg = record.config
     uid, gid, groups = spec.resolve_user(paths.rootfs, cfg.user)
     cwd = cfg.working_dir or "/"
@@ -29,7 +31,8 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
     proc = spec.Process(args=record.argv, env=env, cwd=cwd, uid=uid, gid=gid, additional_gids=groups,
                         terminal=cfg.tty)
     security = _security(record, seccomp_cache)
-    mounts = _etc_mounts(paths, cfg.hostname, ip, record.host.network_mode) + _volume_mounts(record.mounts)
+    resolv = None if record.host.network_mode == "none" else resolv_conf(nameserver, resolv_source)
+    mounts = _etc_mounts(paths, cfg.hostname, ip, resolv) + _volume_mounts(record.mounts)
     config = spec.build_config(paths.rootfs, proc, hostname=cfg.hostname, cgroups_path=cgroups_path,
                                limits=limits(record.host), security=security, mounts=mounts, netns=netns)
     paths.bundle.mkdir(exist_ok=True)
@@ -70,15 +73,28 @@ def _default_profile(caps: list[str], cache: Path) -> dict:
         return profile
 
 
-def _etc_mounts(paths: Paths, hostname: str, ip: str, network: str) -> list[spec.Mount]:
+def resolv_conf(nameserver: str, source: str = "/etc/resolv.conf") -> str | None:
+    """The host's resolv.conf as it is; or, on a user network, ``nameserver`` with the host's search domains and
+    options, and ``ndots:0`` as docker writes it (a single-label name, a container's, is asked as it is first)."""
+    try:
+        text = Path(source).read_text()
+    except OSError:
+        text = None
+    if not nameserver:
+        return text
+    from portside.runtime.net.resolvconf import ResolvConf, parse
+
+    host = parse(text or "")
+    options = tuple(o for o in host.options if not o.startswith("ndots:")) + ("ndots:0",)
+    return ResolvConf((nameserver,), host.searches, options).render()
+
+
+def _etc_mounts(paths: Paths, hostname: str, ip: str, resolv: str | None) -> list[spec.Mount]:
     files = {"hostname": f"{hostname}\n",
              "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                       + (f"{ip}\t{hostname}\n" if ip else "")}
-    if network != "none":
-        try:
-            files["resolv.conf"] = Path("/etc/resolv.conf").read_text()
-        except OSError:
-            pass
+    if resolv is not None:
+        files["resolv.conf"] = resolv
     mounts = []
     for name, text in files.items():
         (paths.dir / name).write_text(text)

@@ -35,7 +35,7 @@ class ContainerConfig(Plain):
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
-                 "tty")
+                 "tty", "network_aliases", "ip", "healthcheck", "log_driver", "log_opts")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -44,7 +44,9 @@ class ContainerConfig(Plain):
                  restart: str = "no", network: str = "bridge", cap_add: Sequence[str] = (),
                  cap_drop: Sequence[str] = (), privileged: bool = False, security_opt: Sequence[str] = (),
                  read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
-                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> None:
+                 open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
+                 network_aliases: Sequence[str] = (), ip: str = "", healthcheck: dict | None = None,
+                 log_driver: str = "json-file", log_opts: dict[str, str] | None = None) -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -58,14 +60,26 @@ class ContainerConfig(Plain):
         self.open_stdin = open_stdin  # docker's -i: stdin stays open for attachments, nobody attached or not
         self.stdin_once = stdin_once  # the first attachment's end of input ends it for good
         self.tty = tty                # a terminal for stdio (docker's -t)
+        self.network_aliases = list(network_aliases)  # names on its user network besides its name and short id
+        self.ip = ip                  # the address wanted on its user network (docker's --ip); else the lowest free
+        # docker's Config.Healthcheck ({"Test": [...], "Interval": ns, ...}): merged over the image's HEALTHCHECK,
+        # field by field; {"Test": ["NONE"]} turns it off; None keeps the image's
+        self.healthcheck = dict(healthcheck) if healthcheck is not None else None
+        # docker's --log-driver (json-file only) and --log-opt KEY=VALUE (max-size, max-file), over the engine's
+        self.log_driver, self.log_opts = log_driver, dict(log_opts or {})
+
+
+def parse_size(text: str, flag: str) -> int:
+    """Docker's sizes in bytes: ``128m``, ``1g``, ``512MiB``, ``1.5g``, plain bytes (units of 1024)."""
+    m = _SIZE.fullmatch(text.strip())
+    if not m:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a size like 128m or 1g")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def parse_memory(text: str, flag: str = "--memory") -> int:
     """Docker's sizes: ``128m``, ``1g``, ``512MiB``, ``1.5g``, plain bytes; at least 6 MiB."""
-    m = _SIZE.fullmatch(text.strip())
-    if not m:
-        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a size like 128m or 1g")
-    size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    size = parse_size(text, flag)
     if size < MIN_MEMORY:
         raise InvalidArgument(f"invalid {flag} value {text!r}: the minimum memory limit is 6m")
     return size
@@ -90,6 +104,62 @@ def parse_int(text: str, flag: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise InvalidArgument(f"invalid {flag} value {text!r}: must be at least {minimum}")
     return value
+
+
+def parse_duration(text: str, flag: str) -> int:
+    """Go's durations (``30s``, ``1m30s``, ``500ms``) in nanoseconds, as docker stores them."""
+    from portside.runtime import durations
+
+    try:
+        return durations.parse(text)
+    except ValueError:
+        raise InvalidArgument(f"invalid {flag} value {text!r}: expected a duration like 30s, 1m30s or 500ms") from None
+
+
+def health_options(cmd: str | None = None, interval: str | None = None, timeout: str | None = None,
+                   start_period: str | None = None, start_interval: str | None = None, retries: str | None = None,
+                   none: bool = False) -> dict | None:
+    """``run --health-*`` and ``--no-healthcheck`` as docker's ``Config.Healthcheck``; None when none is given."""
+    given = {"Test": ["CMD-SHELL", cmd] if cmd else None,
+             "Interval": parse_duration(interval, "--health-interval") if interval else None,
+             "Timeout": parse_duration(timeout, "--health-timeout") if timeout else None,
+             "StartPeriod": parse_duration(start_period, "--health-start-period") if start_period else None,
+             "StartInterval": parse_duration(start_interval, "--health-start-interval") if start_interval else None,
+             "Retries": parse_int(retries, "--health-retries", 0) if retries else None}
+    given = {k: v for k, v in given.items() if v is not None}
+    if none:
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    return given or None
+
+
+LOG_OPTS = ("max-size", "max-file")
+
+
+def parse_log_opt(item: str) -> tuple[str, str]:
+    """One ``--log-opt KEY=VALUE``."""
+    key, eq, value = item.partition("=")
+    if not eq or not key:
+        raise InvalidArgument(f"invalid --log-opt {item!r}: expected KEY=VALUE, e.g. max-size=10m")
+    return key, value
+
+
+def log_limits(driver: str, opts: dict[str, str]) -> tuple[int, int]:
+    """The json-file driver's options checked, as (max size in bytes, 0 for no limit; max files), docker's
+    rules: ``max-size`` a size (``-1``: none), ``max-file`` at least 1 and more than 1 only with a size."""
+    if driver != "json-file":
+        raise InvalidArgument(f"invalid --log-driver {driver!r}: only json-file is supported")
+    unknown = sorted(set(opts) - set(LOG_OPTS))
+    if unknown:
+        raise InvalidArgument(f"unknown log opt {unknown[0]!r} for the json-file log driver (expected max-size or "
+                              "max-file)")
+    size_text = opts.get("max-size", "-1")
+    size = 0 if size_text == "-1" else parse_size(size_text, "--log-opt max-size")
+    files = parse_int(opts.get("max-file", "1"), "--log-opt max-file", 1)
+    if files > 1 and not size:
+        raise InvalidArgument("--log-opt max-file can only be set when max-size is set")
+    return size, files
 
 
 def parse_restart(text: str) -> tuple[str, int]:
@@ -152,11 +222,13 @@ def check_name(name: str, what: str = "container") -> str:
 
 
 def check_network(network: str) -> str:
-    """``ns:PATH`` (podman's spelling) joins an existing network namespace: a pod's containers share one."""
+    """``bridge``, ``none``, ``host``, the name of a user-defined network (whose existence the engine checks), or
+    ``ns:PATH`` (podman's spelling), which joins an existing network namespace: a pod's containers share one."""
     if network.startswith("ns:"):
         if not network[3:].startswith("/"):
             raise InvalidArgument(f"invalid --network value {network!r}: ns: takes an absolute namespace path")
         return network
-    if network not in NETWORKS:
-        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host or ns:PATH")
+    if network not in NETWORKS and not _NAME.fullmatch(network):
+        raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host, a network's "
+                              "name or ns:PATH")
     return network

@@ -9,8 +9,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from portside.engine.config import ContainerConfig, check_name, check_network, parse_restart, parse_volume
-from portside.engine.model import ContainerRecord, HostConfig, PortBinding, ProcessConfig, SecurityConfig, VolumeMount
+from portside.engine.config import (
+    ContainerConfig,
+    check_name,
+    check_network,
+    log_limits,
+    parse_restart,
+    parse_volume,
+)
+from portside.engine.model import (
+    ContainerRecord,
+    EndpointConfig,
+    HostConfig,
+    LogConfig,
+    PortBinding,
+    ProcessConfig,
+    SecurityConfig,
+    VolumeMount,
+)
 from portside.runtime import spec
 from portside.runtime.errors import InvalidArgument
 from portside.runtime.restart import RestartPolicy
@@ -26,6 +42,35 @@ def command(cfg: ContainerConfig, image_config: dict) -> tuple[list[str], list[s
     if not entrypoint + cmd:
         raise InvalidArgument("no command specified: the image has no Cmd or Entrypoint; give one after the image")
     return entrypoint, cmd
+
+
+def healthcheck(cfg: ContainerConfig, image_config: dict):
+    """docker's merge: the image's HEALTHCHECK, each field the caller gave replacing the image's; ``NONE``
+    turns it off. Refused: a test of an unknown kind, a duration under 1 ms, negative retries."""
+    image = image_config.get("Healthcheck") or None
+    given = cfg.healthcheck
+    if given is None and not image:
+        return None
+    from portside.runtime.health import HealthConfig
+
+    if given is None:
+        return HealthConfig.from_json(image)
+    if list(given.get("Test") or ()) == ["NONE"]:
+        return HealthConfig(("NONE",))
+    check = HealthConfig.from_json({**(image or {}), **{k: v for k, v in given.items() if v}})
+    if not check.test:
+        raise InvalidArgument("--health-* options given, but neither --health-cmd nor the image's HEALTHCHECK says "
+                              "what to run")
+    if check.test[0] not in ("CMD", "CMD-SHELL", "NONE") or (check.test[0] != "NONE" and len(check.test) < 2):
+        raise InvalidArgument(f"invalid healthcheck test {list(check.test)!r}: expected [\"CMD\", ARG...], "
+                              "[\"CMD-SHELL\", COMMAND] or [\"NONE\"]")
+    for name, value in (("interval", check.interval), ("timeout", check.timeout),
+                        ("start-period", check.start_period), ("start-interval", check.start_interval)):
+        if value < 0 or 0 < value < 1_000_000:
+            raise InvalidArgument(f"invalid --health-{name}: it must be at least 1ms (or 0 for the default)")
+    if check.retries < 0:
+        raise InvalidArgument("invalid --health-retries: it must not be negative")
+    return check
 
 
 def security(cfg: ContainerConfig) -> SecurityConfig:
@@ -55,12 +100,12 @@ def _profile_path(value: str) -> str:
     return str(path)
 
 
-def port_bindings(cfg: ContainerConfig) -> tuple[PortBinding, ...]:
+def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -> tuple[PortBinding, ...]:
     if not cfg.publish:
         return ()
-    if cfg.network != "bridge":
+    if cfg.network != "bridge" and not endpoints:
         raise InvalidArgument(f"-p cannot be used with --network {cfg.network}: ports are published only "
-                              "on the bridge network")
+                              "on the bridge network and user-defined networks")
     from portside.runtime.network import parse_publish
 
     return tuple(PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
@@ -77,11 +122,36 @@ def mounts(cfg: ContainerConfig, volumes_root: Path) -> tuple[VolumeMount, ...]:
     return tuple(out)
 
 
-def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path
-                 ) -> ContainerRecord:
-    """The whole record; raises InvalidArgument naming the flag for anything malformed."""
+def networks(cfg: ContainerConfig, network_id: str) -> tuple[EndpointConfig, ...]:
+    """The endpoint of a container whose ``--network`` is a user-defined network (``network_id`` its id, ""
+    for the others, which take neither aliases nor an address)."""
+    if not network_id:
+        if cfg.network_aliases:
+            raise InvalidArgument("network-scoped aliases are supported only for containers in user-defined "
+                                  "networks (--network-alias)")
+        if cfg.ip:
+            raise InvalidArgument("a user specified IP address is supported only on user-defined networks (--ip)")
+        return ()
+    for alias in cfg.network_aliases:
+        check_name(alias, "network alias")
+    return (EndpointConfig(cfg.network, network_id, tuple(dict.fromkeys(cfg.network_aliases)), cfg.ip),)
+
+
+def log_config(cfg: ContainerConfig, defaults: dict[str, str]) -> LogConfig:
+    """The container's ``--log-opt``s over the engine's (``log_opts`` in engine.json), checked."""
+    opts = {**defaults, **cfg.log_opts}
+    log_limits(cfg.log_driver, opts)
+    return LogConfig(cfg.log_driver, opts)
+
+
+def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image, volumes_root: Path,
+                 network_id: str = "", log_defaults: dict[str, str] | None = None) -> ContainerRecord:
+    """The whole record; raises InvalidArgument naming the flag for anything malformed. ``network_id``: the id
+    of the user-defined network ``cfg.network`` names (the engine looked it up); ``log_defaults``: the engine's
+    log options."""
     check_network(cfg.network)
     check_name(name)
+    endpoints = networks(cfg, network_id)
     restart, retries = parse_restart(cfg.restart)
     if restart != "no" and cfg.autoremove:
         raise InvalidArgument("conflicting options: --restart and --rm")
@@ -93,18 +163,18 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
     host = HostConfig(
         memory=cfg.memory or 0, nano_cpus=int(round((cfg.cpus or 0) * 1e9)), cpu_shares=cfg.cpu_shares or 0,
         pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
-        port_bindings=port_bindings(cfg), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
+        port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
         privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
-        auto_remove=cfg.autoremove)
+        auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}))
     config = ProcessConfig(
         image=cfg.image, cmd=cmd, entrypoint=entrypoint or None, env=env,
         working_dir=cfg.workdir or image.config.get("WorkingDir") or "",
         user=cfg.user or image.config.get("User") or "", hostname=cfg.hostname or cid[:12],
         labels={**(image.config.get("Labels") or {}), **cfg.labels},
         stop_signal=image.config.get("StopSignal") or "SIGTERM", open_stdin=cfg.open_stdin,
-        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty)
+        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty, healthcheck=healthcheck(cfg, image.config))
     return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
-                           mounts(cfg, volumes_root))
+                           mounts(cfg, volumes_root), endpoints)
 
 
 def new_id() -> str:

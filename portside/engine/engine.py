@@ -15,13 +15,15 @@ from portside.engine import create as creating
 from portside.engine.config import ContainerConfig
 from portside.engine.lifecycle import Lifecycle, wait_output
 from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
+from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
-from portside.runtime.errors import ContainerNotFound, InvalidTransition
+from portside.runtime.errors import ContainerNotFound, InvalidArgument, InvalidTransition
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
 class Engine:
@@ -34,9 +36,13 @@ class Engine:
         self._images = None
         self._network = None
         self._settings: dict | None = None
-        self._lifecycle = Lifecycle(self._records, self._runc, network=lambda: self.network, images=lambda: self.images,
-                                   cgroups_path=self.cgroups_path, seccomp_cache=self.root / "seccomp",
-                                   caller_exits=caller_exits)
+        self._networks = None
+        self._networking = Networking(self.root, self._records, default=lambda: self.network,
+                                      networks=lambda: self.networks,
+                                      resolv_source=self.settings().get("resolv_conf") or "/etc/resolv.conf")
+        self._lifecycle = Lifecycle(self._records, self._runc, networking=self._networking,
+                                    images=lambda: self.images, cgroups_path=self.cgroups_path,
+                                    seccomp_cache=self.root / "seccomp", caller_exits=caller_exits)
 
     @property
     def images(self):
@@ -59,8 +65,24 @@ class Engine:
                                           int(settings.get("mtu", 0)))
         return self._network
 
+    @property
+    def networks(self):
+        """The user-defined networks (``network create``, ``ls``, ``inspect``, ``rm``, ``prune``)."""
+        if self._networks is None:
+            from portside.engine.networks import Networks
+
+            self._networks = Networks(self.root, self.settings(), default=lambda: self.network, alive=self._alive)
+        return self._networks
+
+    def _alive(self, cid: str) -> bool:
+        try:
+            return self.state(cid).live
+        except (ContainerNotFound, FileNotFoundError):
+            return False
+
     def settings(self) -> dict:
-        """``ROOT/engine.json``: ``bridge``, ``subnet`` and ``cgroup_parent``, each optional."""
+        """``ROOT/engine.json``: ``bridge``, ``subnet``, ``cgroup_parent``, ``resolv_conf`` (the host's resolvers,
+        default /etc/resolv.conf) and ``default_address_pools`` (user networks' subnets), each optional."""
         if self._settings is None:
             try:
                 self._settings = read_json(self.root / "engine.json")
@@ -81,9 +103,11 @@ class Engine:
     def create(self, cfg: ContainerConfig) -> str:
         """Validate everything, then write the record; bad input raises before anything exists."""
         image = self.images.resolve(cfg.image)
+        cfg, network_id = self._user_network(cfg)
         cid = creating.new_id()
         name = cfg.name or f"portside_{cid[:8]}"
-        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes")
+        record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id,
+                                       self._log_defaults())
         self._records.claim_name(name, cid)
         try:
             self._records.write_new(record, durable=not cfg.autoremove)
@@ -91,6 +115,50 @@ class Engine:
             remove_tree(self._records.paths(cid).dir)
             self._records.release_name(name, cid)
             raise
+        return cid
+
+    def _log_defaults(self) -> dict[str, str]:
+        """engine.json's ``log_opts`` (docker's daemon.json ``log-opts``): every new container's, unless its own
+        ``--log-opt`` says otherwise."""
+        opts = self.settings().get("log_opts") or {}
+        if not isinstance(opts, dict) or not all(isinstance(v, str) for v in opts.values()):
+            raise InvalidArgument(f'{self.root / "engine.json"}: log_opts must map option names to strings, e.g. '
+                                  '{"max-size": "10m", "max-file": "3"}')
+        return opts
+
+    def _user_network(self, cfg: ContainerConfig) -> tuple[ContainerConfig, str]:
+        """The config with ``--network`` naming a user-defined network by its name, and that network's id (""
+        for bridge, host, none and ns:PATH); NetworkNotFound for a network that does not exist."""
+        from portside.engine.config import NETWORKS, check_network
+
+        if cfg.network in NETWORKS or check_network(cfg.network).startswith("ns:"):
+            return cfg, ""
+        net = self.networks.find(cfg.network)
+        if net.predefined:
+            return cfg.replace(network=net.name), ""
+        if net.internal and cfg.publish:
+            raise InvalidArgument(f"-p cannot be used with network {net.name}: it is internal (nothing is "
+                                  "forwarded in or out of it)")
+        return cfg.replace(network=net.name), net.id
+
+    def connect(self, network: str, ref: str, aliases: tuple[str, ...] = (), ip: str = "") -> str:
+        """``network connect``: the container joins ``network`` now if it runs, and at each start."""
+        cid = self._records.find(ref)
+        state = self.state(cid)
+        endpoint = self._networking.connect(cid, network, tuple(aliases), ip, running=state.live,
+                                            endpoints=state.endpoints)
+        if endpoint is not None:
+            self._records.update_state(cid, lambda s: s.replace(endpoints=s.endpoints + (endpoint,)))
+        return cid
+
+    def disconnect(self, network: str, ref: str) -> str:
+        """``network disconnect``: the container leaves ``network`` now if it runs, and for good."""
+        cid = self._records.find(ref)
+        state = self.state(cid)
+        net = self.networks.find(network)
+        self._networking.disconnect(cid, network, running=state.live, endpoints=state.endpoints)
+        self._records.update_state(cid, lambda s: s.replace(
+            endpoints=tuple(e for e in s.endpoints if e.network_id != net.id)))
         return cid
 
     def start(self, ref: str) -> str:
@@ -144,8 +212,36 @@ class Engine:
         nothing about restarts. False when there is nothing to signal."""
         return self._lifecycle.signal(self._records.find(ref), signal)
 
-    def wait(self, ref: str) -> int:
-        return self._lifecycle.wait_exit(self._records.find(ref)).exit_code
+    def wait(self, ref: str, condition: str = "not-running") -> int:
+        """The exit code once ``condition`` holds (docker's wait conditions): ``not-running`` (at once for a
+        container that does not run), ``next-exit`` (the end of its next run, waiting for a start if it does not
+        run) or ``removed`` (its end, and then its removal)."""
+        if condition not in WAIT_CONDITIONS:
+            raise InvalidArgument(f"invalid wait condition {condition!r}: expected not-running, next-exit or removed")
+        cid = self._records.find(ref)
+        if condition == "not-running":
+            return self._lifecycle.wait_exit(cid).exit_code
+        paths = self._records.paths(cid)
+        watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
+        try:
+            if condition == "next-exit":
+                while not self.state(cid).live:
+                    _changed(watch)
+                return self._lifecycle.wait_exit(cid).exit_code
+            code = self._last_exit(cid)
+            while paths.record.exists():
+                _changed(watch)
+            return code
+        finally:
+            if watch is not None:
+                watch.close()
+
+    def _last_exit(self, cid: str) -> int:
+        """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
+        try:
+            return self._lifecycle.wait_exit(cid).exit_code
+        except ContainerNotFound:
+            return 0
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
@@ -213,26 +309,27 @@ class Engine:
         return [inspect(c.record, c.state) for c in self.containers(all)]
 
     def log_path(self, ref: str) -> Path:
-        """The container's json-file log (``logfile.read`` reads it)."""
+        """The container's json-file log (``logfile.Follower`` reads it with the files rotated from it)."""
         return self._records.paths(self._records.find(ref)).log
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
-        """The log's entries; with ``follow``, then each new one as the monitor appends it (inotify wakes us),
-        until the container is no longer running."""
+        """The log's entries, rotated files first; with ``follow``, then each new one as the monitor appends it
+        (inotify on the container's directory wakes us, which also sees a rotation), until the container is no
+        longer running."""
         cid = self._records.find(ref)
-        path = self._records.paths(cid).log
-        watch = _watch(path) if follow else None  # before the first read: no write in between is missed
+        paths = self._records.paths(cid)
+        watch = _watch(paths.dir) if follow else None  # before the first read: no write in between is missed
+        reader = logfile.Follower(paths.log)
         try:
-            entries, offset = logfile.read(path, tail)
-            yield from entries
+            yield from reader.start(tail)
             while follow:
                 state = self.state(cid)
                 if state.live:
                     wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S)
-                entries, offset = logfile.read(path, None, offset)
-                yield from entries
+                yield from reader.more()
                 follow = state.live
         finally:
+            reader.close()
             if watch is not None:
                 watch.close()
 
@@ -281,8 +378,20 @@ def containers_using_image(root: Path, image_id: str) -> list[str]:
     return Engine(root).using_image(image_id)
 
 
+def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:
+    """Until the watched directory changed (or ``timeout``; a fifth of a second without a watch)."""
+    import select
+
+    if watch is None:
+        select.select([], [], [], 0.2)
+        return
+    select.select([watch], [], [], timeout)
+    watch.drain()
+
+
 def _watch(path: Path):
-    """A watch on the log, or None when it does not exist yet (never started): then followers poll."""
+    """A watch on the container's directory (its log, and the rotated files it becomes), or None when it cannot
+    be watched: then followers poll."""
     from portside.runtime.inotify import FileWatch
 
     try:

@@ -16,8 +16,8 @@ already ended is recorded as exited with that same unknown status and cleaned up
 start) brings such containers back, as dockerd does when it starts.
 
 The collaborators are named at construction (containerd's container service holds its stores the same way):
-the records store, the runc wrapper, and the network and image store, which are built only when first used
-(importing them costs a ``run --network none`` time it does not need).
+the records store, the runc wrapper, the containers' networks (``netattach.Networking``) and the image store,
+which is built only when first used (importing it costs a ``run --network none`` time it does not need).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from portside.engine.bundle import write_bundle
-from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState, NetworkState, PortBinding
+from portside.engine.config import log_limits
+from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState
+from portside.engine.netattach import Attached, Networking
 from portside.engine.records import Paths, Records, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
@@ -45,17 +47,13 @@ UNKNOWN_EXIT = 255
 class Lifecycle:
     """Start, stop, wait for and re-adopt the containers of one engine root."""
 
-    def __init__(self, records: Records, runc: Runc, *, network: Callable[[], object], images: Callable[[], object],
+    def __init__(self, records: Records, runc: Runc, *, networking: Networking, images: Callable[[], object],
                  cgroups_path: Callable[[str], str], seccomp_cache: Path, caller_exits: bool = False) -> None:
-        """``network`` and ``images`` give the BridgeNetwork and ImageStore when first needed; ``caller_exits``:
-        the caller is a command that ends soon after (see ``monitor.spawn``)."""
-        self.records, self.runc = records, runc
-        self._network, self._images = network, images
+        """``images`` gives the ImageStore when first needed; ``caller_exits``: the caller is a command that ends
+        soon after (see ``monitor.spawn``)."""
+        self.records, self.runc, self.networking = records, runc, networking
+        self._images = images
         self.cgroups_path, self.seccomp_cache, self.caller_exits = cgroups_path, seccomp_cache, caller_exits
-
-    @property
-    def network(self):
-        return self._network()
 
     @property
     def images(self):
@@ -85,10 +83,12 @@ class Lifecycle:
         paths.stop_marker.unlink(missing_ok=True)
         with ExitStack() as undo:
             self._mount(paths, record, undo)
-            attachment = self._attach(record, undo)
-            netns = str(attachment.netns_path) if attachment else _netns(record.host.network_mode)
-            write_bundle(paths, record, netns=netns, ip=attachment.ip if attachment else "",
-                         cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache)
+            attachment = self.networking.attach(record, undo)
+            netns = str(attachment.netns) if attachment else _netns(record.host.network_mode)
+            write_bundle(paths, record, netns=netns, ip=attachment.network.ip if attachment else "",
+                         cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache,
+                         nameserver=attachment.nameserver if attachment else "",
+                         resolv_source=self.networking.resolv_source)
             plan = self._plan(paths, record, attachment, attach, stdin=stdin, client=client, tell=tell)
             handle = monitor.spawn(plan, self.caller_exits)
             for sock in attachment.reserved if attachment else ():
@@ -112,42 +112,46 @@ class Lifecycle:
                              volatile=record.host.auto_remove)
         undo.callback(rootfs.unmount, paths.rootfs)
 
-    def _attach(self, record: ContainerRecord, undo: ExitStack):
-        if not record.host.bridged:
-            return None
-        from portside.runtime.network import PortMapping
-
-        ports = [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in record.host.port_bindings]
-        network = self.network
-        attachment = network.attach(record.id, ports)
-        undo.callback(network.detach, record.id)
-        undo.callback(lambda: [s.close() for s in attachment.reserved])
-        return attachment
-
-    def _plan(self, paths: Paths, record: ContainerRecord, attachment, attach, adopt_pid: int = 0,
+    def _plan(self, paths: Paths, record: ContainerRecord, attachment: Attached | None, attach, adopt_pid: int = 0,
               stdin: int | None = None, client: int | None = None,
               tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Plan:
-        hooks = _Hooks(self, paths, record, _network_state(attachment), adopt_pid)
+        hooks = _Hooks(self, paths, record, attachment, adopt_pid)
         reserved = attachment.reserved if attachment else ()
         cfg = record.config
         streams = monitor.Streams(tty=cfg.tty, open_stdin=cfg.open_stdin, stdin_once=cfg.stdin_once,
                                   socket=paths.attach_socket, client=client)
+        check = record.config.healthcheck
+        health = None
+        if check is not None and check.argv:
+            from portside.runtime.health import Checks
+
+            health = Checks(check, hooks.current_health, hooks.on_health)
+        log = record.host.log_config
         return monitor.Plan(
             cid=record.id, bundle=paths.bundle, runc=self.runc, log_path=paths.log,
             cgroups_path=self.cgroups_path(record.id), restart=record.host.restart, stop_marker=paths.stop_marker,
             keep_fds=tuple(s.fileno() for s in reserved), attach=attach, stdin=stdin,
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
-            adopt_pid=adopt_pid, streams=streams, tell=tell)
+            adopt_pid=adopt_pid, streams=streams, health=health, log_limits=log_limits(log.type, log.config),
+            tell=tell)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 
     def release(self, cid: str, record: ContainerRecord | None = None) -> None:
-        """What a container holds only while it runs: its overlay mount and network attachment. Idempotent."""
+        """What a container holds only while it runs: its overlay mount and network attachments. Idempotent."""
         rootfs.unmount(self.records.paths(cid).rootfs)
         record = record or self.records.record(cid)
-        if record.host.bridged:
-            self.network.detach(cid, wait=False)
+        self.networking.release(record, self.endpoints_of(record))
+
+    def endpoints_of(self, record: ContainerRecord) -> tuple:
+        """Where a container on user networks is attached (the record may have changed since it started)."""
+        if not (record.networks or record.host.user_network):
+            return ()
+        try:
+            return self.records.state(record.id).endpoints
+        except ContainerNotFound:
+            return ()
 
     def stop(self, cid: str, timeout: float = 10, signal: str | None = None) -> None:
         """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
@@ -232,7 +236,7 @@ class Lifecycle:
         """A new monitor for a running container: it drains the output again, holds the published host ports
         again, and records the end."""
         record = self.records.record(paths.id)
-        attachment = self.network.reclaim(record.id) if record.host.bridged else None
+        attachment = self.networking.reclaim(record, self.endpoints_of(record))
         handle = monitor.spawn(self._plan(paths, record, attachment, None, adopt_pid=pid), self.caller_exits)
         for sock in attachment.reserved if attachment else ():
             sock.close()  # the new monitor has them
@@ -248,22 +252,41 @@ class _Hooks:
     """What the monitor of one container calls at each turn of its life (in the monitor process). Every record
     write is durable unless the container removes itself (``--rm``: nobody reads it after a crash)."""
 
-    def __init__(self, lifecycle: Lifecycle, paths: Paths, record: ContainerRecord, network: NetworkState,
+    def __init__(self, lifecycle: Lifecycle, paths: Paths, record: ContainerRecord, attached: Attached | None,
                  adopt_pid: int) -> None:
-        self.lifecycle, self.paths, self.record, self.network, self.adopt_pid = (
-            lifecycle, paths, record, network, adopt_pid)
+        self.lifecycle, self.paths, self.record, self.adopt_pid = lifecycle, paths, record, adopt_pid
+        self.network = attached.network if attached else NO_NETWORK
+        self.endpoints = attached.endpoints if attached else ()
         self.records = lifecycle.records
         self.durable = not record.host.auto_remove
 
     def on_start(self, pid: int, monitor_pid: int) -> None:
         def change(s: ContainerState) -> ContainerState:
-            s = s.replace(monitor_pid=monitor_pid, monitor_start=proc_start(monitor_pid),
-                          network=self.network if self.network != NO_NETWORK else s.network)
+            s = s.replace(monitor_pid=monitor_pid, monitor_start=proc_start(monitor_pid))
             if pid == self.adopt_pid:  # adopting changes only the monitor: the container runs on
-                return s
+                return s.replace(network=self.network if self.network != NO_NETWORK else s.network)
+            if s.status != "restarting":  # a restart keeps the namespace, and the networks connected since
+                s = s.replace(network=self.network, endpoints=self.endpoints)
+            check = self.record.config.healthcheck
+            if check is not None and check.argv:
+                from portside.runtime.health import Health
+
+                s = s.replace(health=(s.health or Health()).restarted())
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
+
+    def current_health(self):
+        """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
+        from portside.runtime.health import Health
+
+        return self.records.state(self.record.id).health or Health()
+
+    def on_health(self, health) -> None:
+        """A probe's outcome (from the prober's thread): kept only while the container runs. Not synced to disk:
+        a crash loses at most the latest probe, as with docker, which persists health only at state changes."""
+        self.records.update_state(self.record.id, lambda s: s.replace(health=health) if s.status == "running" else s,
+                                  durable=False)
 
     def on_restart(self, info: monitor.ExitInfo) -> None:
         self.records.update_state(self.record.id, lambda s: s.replace(
@@ -271,9 +294,9 @@ class _Hooks:
             finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
 
     def on_forget(self) -> None:
-        """--rm: name, record and network go before the exit is reported."""
-        if self.record.host.bridged:
-            self.lifecycle.network.detach(self.record.id, wait=False)
+        """--rm: name, record and networks go before the exit is reported."""
+        record = self.records.record(self.record.id) if self.record.networks else self.record  # connected since?
+        self.lifecycle.networking.release(record, self.lifecycle.endpoints_of(record))
         self.records.forget(self.record.id, self.record.name)
 
     def on_release(self) -> None:
@@ -293,14 +316,6 @@ class _Hooks:
 def _netns(mode: str) -> str | None:
     """None: a fresh empty namespace; "host": the host's; a path: that namespace (``ns:PATH``)."""
     return mode[3:] if mode.startswith("ns:") else {"host": "host"}.get(mode)
-
-
-def _network_state(attachment) -> NetworkState:
-    if attachment is None:
-        return NO_NETWORK
-    return NetworkState(attachment.ip, attachment.gateway, attachment.prefixlen, attachment.mac,
-                        tuple(PortBinding(p.host_ip, p.host_port, p.container_port, p.protocol)
-                              for p in attachment.ports))
 
 
 def _restarts_after_a_crash(paths: Paths, record: ContainerRecord) -> bool:

@@ -1,7 +1,7 @@
 """Where a container lives on disk, and how its records are written so that a crash never leaves half a file.
 
-``ROOT/containers/<id>/`` holds ``container.json`` (what was asked for: written once at create; a
-``ContainerRecord``), ``state.json`` (what is happening: rewritten by the engine and by the monitor; a
+``ROOT/containers/<id>/`` holds ``container.json`` (what was asked for: written at create, and again only when
+``network connect`` or ``disconnect`` changes its networks; a ``ContainerRecord``), ``state.json`` (what is happening: rewritten by the engine and by the monitor; a
 ``ContainerState``), the bundle (``config.json``, FIFOs), the overlay's
 ``upper``/``work``/``rootfs``, and the json-file log. Every write goes to a temporary file that is renamed over the
 old one; a per-container ``flock`` serialises the read-modify-write of ``state.json``, because the monitor and a
@@ -205,6 +205,19 @@ class Records:
             state = change(current)
             write_atomic(paths.state, state.to_json(), durable)
             return state
+        finally:
+            os.close(fd)
+
+    def update_record(self, cid: str, change: Callable[[ContainerRecord], ContainerRecord]) -> ContainerRecord:
+        """Replace container.json with ``change(current)`` under the container's lock (``network connect`` and
+        ``disconnect`` change its networks); returns the new record."""
+        paths = self.paths(cid)
+        fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            record = change(self.record(cid))
+            write_atomic(paths.record, record.to_json(), not record.host.auto_remove)
+            return record
         finally:
             os.close(fd)
 

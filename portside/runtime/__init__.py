@@ -29,6 +29,7 @@ _EXPORTS = {
     "NotFound": "portside.runtime.errors",
     "ContainerNotFound": "portside.runtime.errors",
     "VolumeNotFound": "portside.runtime.errors",
+    "NetworkNotFound": "portside.runtime.errors",
     "Conflict": "portside.runtime.errors",
     "NameInUse": "portside.runtime.errors",
     "PortInUse": "portside.runtime.errors",

@@ -40,6 +40,12 @@ class VolumeNotFound(NotFound):
         self.name = name
 
 
+class NetworkNotFound(NotFound):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"network {ref} not found")  # docker's words
+        self.ref = ref
+
+
 class Conflict(PortsideError):
     """The request is well formed but clashes with current state (a taken name, a running container)."""
 

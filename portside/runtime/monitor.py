@@ -11,11 +11,15 @@ to the monitor, which can then wait for it and learn its exit status. The monito
   monitor was SIGKILLed then never dies of SIGPIPE (it is itself a reader), it merely blocks once 64 KiB are
   unread; or, for a container with a terminal (``tty``), receives the terminal runc made (``console.py``) and
   reads that instead;
-- appends every line to the json-file log and, while a foreground ``run`` is attached, writes the bytes to that
-  CLI's own stdout and stderr (the attachment is dropped, not the container, when that CLI goes away);
+- appends every line to the json-file log, rotating it past its size limit (``logfile.Sink``), and, while a
+  foreground ``run`` is attached, writes the bytes to that CLI's own stdout and stderr (the attachment is
+  dropped, not the container, when that CLI goes away);
 - serves attachments on ``attach_socket`` (``hub.py``): any number of clients get the output, write to the
   container's stdin when it has one kept open (``open_stdin``: a pipe whose write end the monitor holds) or a
   terminal, and resize that terminal;
+- checks the container's health while it runs, when it has a healthcheck (a ``health.Prober`` thread: the
+  probes are execs, which take their time, and the output loop must not wait for them); the thread is stopped
+  before the init is reaped, so that nothing else reaps a probe's runc;
 - after the init exits, reads the cgroup's OOM-kill counter *before* ``runc delete`` removes the cgroup;
 - applies the restart policy, or ends: the caller's ``on_release`` frees mount, network and files while ``runc
   delete`` runs, ``on_exit`` records the exit once runc has let go, and only then does an attached ``run`` learn
@@ -59,7 +63,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "streams", "tell")
+                 "streams", "tell", "health", "log_limits")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -70,7 +74,8 @@ class Plan(Plain):
                  on_release: Callable[[], None] = lambda: None,
                  on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
                  adopt_pid: int = 0, streams: Streams | None = None,
-                 tell: tuple[int, Callable[[int], None]] | None = None) -> None:
+                 tell: tuple[int, Callable[[int], None]] | None = None, health=None,
+                 log_limits: tuple[int, int] = (0, 1)) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -82,6 +87,8 @@ class Plan(Plain):
         # code reaches the user without waking the attached command in between
         self.tell = tell
         self.streams = streams or Streams()
+        self.health = health  # a health.Checks: the container's healthcheck, when it has one
+        self.log_limits = log_limits  # (max size in bytes, 0 for none; max files): the log's rotation
 
 
 class Streams(Plain):
@@ -200,7 +207,7 @@ class _Monitor:
     def __init__(self, plan: Plan, status: int) -> None:
         self.plan = plan
         self.status = status
-        log = os.open(plan.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        log = logfile.Sink(plan.log_path, *plan.log_limits)
         self.hub = Hub(plan.streams.stdin_once)
         if plan.streams.socket is not None:
             self.hub.listen(plan.streams.socket)
@@ -220,7 +227,10 @@ class _Monitor:
             self.plan.on_start(pid, os.getpid())
             if restarts == 0:
                 self._send({"started": pid})
+            prober = self._check_health(pid)
             self.output.pump(pid)
+            if prober is not None:
+                prober.stop()
             code = process.reap(pid)
             info = self._finish(code, restarts)
             if not self.plan.restart.should_restart(code, restarts, self._stopped()):
@@ -231,6 +241,24 @@ class _Monitor:
             if self._stopped():  # stop, kill or rm during the back-off
                 return self._exited(info)
             restarts += 1
+
+    def _check_health(self, pid: int):
+        """The prober of this run (``pid`` its init), started; None without a healthcheck."""
+        checks = self.plan.health
+        if checks is None or not checks.config.argv:
+            return None
+        from portside.runtime.health import Prober
+
+        runc, cid = self.plan.runc, self.plan.cid
+
+        def execute(argv: list[str], out: int, timeout: float) -> int:
+            with open(os.devnull, "rb") as null:
+                return runc.exec(cid, argv, stdio=(null.fileno(), out, out), timeout=timeout)
+
+        prober = Prober(checks.config, checks.current(), execute, checks.publish, self.plan.bundle / "health.out",
+                        tidy=lambda: process.reap_others(pid))
+        prober.start()
+        return prober
 
     def _stopped(self) -> bool:
         return self.plan.stop_marker is not None and self.plan.stop_marker.exists()

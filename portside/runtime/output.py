@@ -30,12 +30,12 @@ DRAIN_SECONDS = 2.0
 
 
 class Output:
-    def __init__(self, run_dir: Path, log_fd: int, attach: tuple[int, int] | None, hub=None,
+    def __init__(self, run_dir: Path, log: logfile.Sink, attach: tuple[int, int] | None, hub=None,
                  attached_by: int = -1) -> None:
-        """``attach``: a foreground CLI's own (stdout, stderr); ``hub``: the attached clients (a ``Hub``);
-        ``attached_by``: the write end of that CLI's status pipe."""
+        """``log``: where entries go (rotating as configured); ``attach``: a foreground CLI's own (stdout, stderr);
+        ``hub``: the attached clients (a ``Hub``); ``attached_by``: the write end of that CLI's status pipe."""
         self.run_dir = run_dir
-        self.log_fd = log_fd
+        self.log = log
         self.attach = attach
         self.hub = hub
         self.attached_by = attached_by
@@ -49,7 +49,7 @@ class Output:
             fifo = self.run_dir / f"{stream}.fifo"
             fifo.unlink(missing_ok=True)
             os.mkfifo(fifo, 0o600)
-            self.readers[os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)] = logfile.Writer(self.log_fd, stream)
+            self.readers[os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)] = logfile.Writer(self.log, stream)
             writers.append(os.open(fifo, os.O_RDWR))
         return writers
 
@@ -58,7 +58,7 @@ class Output:
         the hub writes input to it until then."""
         os.set_blocking(leader, False)
         self.terminal = leader
-        self.readers[leader] = logfile.Writer(self.log_fd, "stdout")
+        self.readers[leader] = logfile.Writer(self.log, "stdout")
 
     def reopen(self) -> None:
         """The FIFOs of a container started by an earlier monitor; whatever it wrote since is still buffered."""
@@ -67,7 +67,7 @@ class Output:
                 fd = os.open(self.run_dir / f"{stream}.fifo", os.O_RDONLY | os.O_NONBLOCK)
             except FileNotFoundError:
                 continue
-            self.readers[fd] = logfile.Writer(self.log_fd, stream)
+            self.readers[fd] = logfile.Writer(self.log, stream)
 
     def pump(self, pid: int) -> None:
         """Copy output until the process ``pid`` has exited and its output is drained; close it."""

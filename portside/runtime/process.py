@@ -93,6 +93,26 @@ def reap_orphans() -> None:
             return
 
 
+def reap_others(keep: int) -> None:
+    """Collect finished children other than ``keep`` (the container's init, which the monitor reaps itself).
+
+    A probe's ``runc exec`` leaves children that end up ours, the subreaper: its short-lived helpers, and the
+    probe's own process when runc was killed before it (a probe that timed out while starting). Such a process is
+    in the container's PID namespace, and a zombie of it there keeps the container's init from finishing its
+    exit, which the monitor waits for: so they are collected as the container runs, not at its end."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == keep:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def wait_pid(pid: int, timeout: float | None) -> bool:
     """True once ``pid`` has exited (a pidfd: no polling), False on timeout."""
     if pid <= 0:

@@ -62,8 +62,23 @@ class Portside:
         brif = Path("/sys/class/net") / self.bridge / "brif"
         found += [f"veth {v.name}" for v in brif.glob("*")] if brif.is_dir() else []
         found += [f"netns {n.name}" for n in (self.root / "network" / "netns").glob("*")]
+        found += [f"netns {n.name}" for n in (self.root / "networks" / "netns").glob("*")]
         found += [f"process {pid}" for pid in monitor_pids(self.root)]
         return found
+
+    def processes(self) -> list[int]:
+        """The processes of this root: monitors, and the DNS responder of its user networks."""
+        return monitor_pids(self.root)
+
+    def network_leftovers(self, bridges: list[str]) -> list[str]:
+        """What removed user networks (with these bridges) could leave: bridges, nftables tables, processes
+        (the DNS responder)."""
+        wait_for_monitors(self.root, 10)
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.split()
+        found = [f"bridge {b}" for b in bridges if f": {b}:" in links]
+        found += [f"nft table {b}" for b in bridges if f"portside_{b}" in tables]
+        return found + [f"process {pid}" for pid in monitor_pids(self.root)]
 
 
 def wait_for_monitors(root: Path, timeout: float) -> None:
@@ -112,13 +127,35 @@ def portside(needs_root: None, tmp_path: Path, busybox_rootfs_tar: Path):
 
 
 def _cleanup(ps: Portside) -> None:
-    ids = ps("ps", "-aq", "--no-trunc", check=False).stdout.split()
-    if ids:
-        ps("rm", "-f", *ids, check=False)
+    """Every step runs even when one before it failed (a hung ``rm`` must not leave the bridge and the
+    processes behind); the first failure is raised at the end."""
     from portside.engine import Engine
 
+    engine = Engine(ps.root)
+    failures: list[BaseException] = []
+
+    def step(action) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - reported below, after the other steps
+            failures.append(exc)
+
+    def remove_containers() -> None:
+        ids = ps("ps", "-aq", "--no-trunc", check=False).stdout.split()
+        if ids:
+            ps("rm", "-f", *ids, check=False)
+
+    def remove_networks() -> None:
+        for network in engine.networks.user_networks():
+            engine.networks.remove(network.id)
+
+    step(remove_containers)
+    step(remove_networks)
+    step(engine.networks.teardown)  # and the DNS responder
     wait_for_monitors(ps.root, 10)  # a --rm container's monitor may still be tearing it down
-    Engine(ps.root).network.teardown()
     for pid in monitor_pids(ps.root):
         os.kill(pid, 9)
-    remove_cgroup_parent(ps.cgroup_parent)
+    step(engine.network.teardown)
+    step(lambda: remove_cgroup_parent(ps.cgroup_parent))
+    if failures:
+        raise failures[0]

@@ -1,5 +1,5 @@
 """The package's public contract, and the floors it stands on: the API models and client, dnspython and the
-runtime's resolv.conf reader; never the store, the API server, the controllers, the agent or the CLI."""
+runtime's resolv.conf reader and DNS sockets; never the store, the API server, the controllers, the agent or the CLI."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def test_every_module_defines_all() -> None:
 
 
 def test_dns_talks_through_the_api_only() -> None:
-    allowed = ("portside.dns", "portside.client", "portside.api", "portside.runtime.net.resolvconf")
+    allowed = ("portside.dns", "portside.client", "portside.api", "portside.runtime.net.resolvconf",
+               "portside.runtime.net.dnsserver", "portside.runtime.net.dnswire", "portside.runtime.net.dnsforward")
     for path in Path(portside.dns.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \

@@ -17,7 +17,7 @@ from support.require import require
 
 from portside.api.models import Endpoints, Service
 from portside.dns import DNSServer, Forwarder, Zone, service_records
-from portside.dns.wire import parse
+from portside.runtime.net.dnswire import parse
 
 ZONE = "cluster.local"
 

@@ -135,13 +135,16 @@ def test_inspect_renders_docker_json_from_the_typed_record() -> None:
     info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json(OLD_STATE))
     assert info["Name"] == "/web"
     assert info["Config"] == {**OLD_RECORD["Config"], "OpenStdin": False, "StdinOnce": False, "Tty": False}
-    assert info["HostConfig"] == OLD_RECORD["HostConfig"] and info["Mounts"] == OLD_RECORD["Mounts"]
+    assert info["HostConfig"] == {**OLD_RECORD["HostConfig"], "LogConfig": {"Type": "json-file", "Config": {}}}
+    assert info["Mounts"] == OLD_RECORD["Mounts"]
     assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                              "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",
                              "StartedAt": "2026-11-01T10:00:01.000000000Z", "FinishedAt": "0001-01-01T00:00:00Z"}
-    assert info["NetworkSettings"] == {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16,
-                                       "MacAddress": "02:42:0a:58:00:05",
-                                       "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}}
+    address = {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16, "MacAddress": "02:42:0a:58:00:05"}
+    assert info["NetworkSettings"] == {
+        **address, "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
+        "Networks": {"bridge": {"IPAMConfig": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
+                                "DNSNames": None, **address}}}
     stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
     assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}
 
@@ -165,3 +168,29 @@ def test_a_replaced_file_is_read_whole_with_no_temporary_left(tmp_path) -> None:
     (tmp_path / "other").unlink()
     assert libc.exchange(str(tmp_path / "missing"), str(path)) is False  # nothing to swap: nothing changes
     assert libc.exchange(str(path), str(tmp_path / "missing")) is False and os.listdir(tmp_path) == ["state.json"]
+
+
+def test_networks_health_and_log_options_round_trip_in_dockers_shape() -> None:
+    record = ContainerRecord.from_json({
+        **OLD_RECORD,
+        "Config": {**OLD_RECORD["Config"], "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 10**9}},
+        "HostConfig": {**OLD_RECORD["HostConfig"], "NetworkMode": "front",
+                       "LogConfig": {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}},
+        "NetworkingConfig": {"EndpointsConfig": {
+            "front": {"NetworkID": "f" * 64, "Aliases": ["www"], "IPAMConfig": None},
+            "back": {"NetworkID": "b" * 64, "Aliases": [], "IPAMConfig": {"IPv4Address": "10.89.1.9"}}}}})
+    assert record.host.user_network and [e.network for e in record.networks] == ["front", "back"]
+    assert record.endpoint("b" * 64).ipv4 == "10.89.1.9" and record.config.healthcheck.argv == ["/bin/sh", "-c", "true"]
+    assert ContainerRecord.from_json(record.to_json()) == record
+    state = ContainerState.from_json({**OLD_STATE, "Endpoints": [
+        {"Network": "front", "NetworkID": "f" * 64, "IPAddress": "10.89.0.2", "Gateway": "10.89.0.1",
+         "IPPrefixLen": 24, "MacAddress": "02:50:0a:59:00:02", "Aliases": ["www"], "DNSNames": ["web", "www"],
+         "Interface": "eth0"}],
+        "Health": {"Status": "healthy", "FailingStreak": 0, "Log": [
+            {"Start": "s", "End": "e", "ExitCode": 0, "Output": "ok"}]}})
+    assert ContainerState.from_json(state.to_json()) == state
+    info = inspect(record, state)
+    assert info["State"]["Health"]["Status"] == "healthy"
+    assert info["NetworkSettings"]["IPAddress"] == ""  # docker's: the default bridge's alone
+    assert info["NetworkSettings"]["Networks"]["front"]["DNSNames"] == ["web", "www"]
+    assert info["NetworkSettings"]["Networks"]["back"]["IPAddress"] == ""  # configured, not attached yet

@@ -34,7 +34,7 @@ def test_exit_code_log_attach_and_cleanup(bundle: Path) -> None:
     handle.close()
     assert (info.code, info.oom_killed) == (4, False)
     assert os.read(out_r, 100) == b"out\n" and os.read(err_r, 100) == b"err\n"
-    entries, _ = logfile.read(plan.log_path)
+    entries = logfile.entries(plan.log_path)
     assert sorted((e.stream, e.text) for e in entries) == [("stderr", "err\n"), ("stdout", "out\n")]
     assert plan.runc.state(plan.cid) is None and not Cgroup(plan.cgroups_path).exists()
 
@@ -45,7 +45,7 @@ def test_restart_policy_and_start_failure(bundle: Path) -> None:
     handle.started()
     assert handle.finished().code == 1
     handle.close()
-    assert [e.text for e in logfile.read(plan.log_path)[0]] == ["run\n"] * 3
+    assert [e.text for e in logfile.entries(plan.log_path)] == ["run\n"] * 3
 
     handle = monitor.spawn(_plan(bundle, ["no-such-binary"]))
     with pytest.raises(CommandNotFound, match="no-such-binary"):
@@ -87,7 +87,7 @@ def test_a_monitor_forked_from_a_uvloop_process_catches_no_signal(bundle: Path) 
     caught, info = uvloop.run(main())
     assert int(caught, 16) & 0xFFFFFFFF == 0, f"the monitor catches signals {caught}"  # 32+: glibc's own
     assert info is not None and info.code == 5
-    assert [e.text for e in logfile.read(plan.log_path)[0]] == ["done\n"]
+    assert [e.text for e in logfile.entries(plan.log_path)] == ["done\n"]
 
 
 def _status_field(pid: int, name: str) -> str:

@@ -16,8 +16,6 @@ from portside.image.build.dockerfile import Instruction
 from portside.image.build.expand import pairs, word, words
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
-DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?$")
 
 
@@ -125,15 +123,12 @@ def do_onbuild(inst: Instruction, scope: Scope, config: dict) -> str:
 
 
 def duration(inst: Instruction, flag: str, text: str) -> int:
-    total, pos = 0, 0
-    for match in DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += int(float(match.group(1)) * UNIT_NS[match.group(2)])
-        pos = match.end()
-    if not text or pos != len(text):
-        raise inst.error(f"HEALTHCHECK --{flag}: invalid duration {text!r} (expected e.g. 30s, 1m30s, 500ms)")
-    return total
+    from portside.runtime import durations
+
+    try:
+        return durations.parse(text)
+    except ValueError:
+        raise inst.error(f"HEALTHCHECK --{flag}: invalid duration {text!r} (expected e.g. 30s, 1m30s, 500ms)") from None
 
 
 def do_healthcheck(inst: Instruction, scope: Scope, config: dict) -> str:

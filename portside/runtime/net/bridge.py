@@ -10,6 +10,12 @@ An attachment normally belongs to one container, whose removal detaches it. One 
 turn (``ns:PATH``) belongs to whoever made it, and that owner may vanish without a word (its state directory
 deleted): so it can name owner paths, and ``detach_orphans`` removes it once one of them is gone.
 
+A container on several networks (docker's user-defined networks) has one namespace, which its caller owns: each
+network's ``attach`` then plumbs a veth into that namespace (``netns``) as the next interface (``eth1``, ...), with
+a default route only where asked, and its ``detach`` takes the veth and the lease but leaves the namespace. A user
+network is ``internal`` (nothing forwarded in or out) or isolated from the bridges ``isolate`` names (see
+``nft.py``); the names each address answers to on the network are kept in its lease (``names``).
+
 Every step of ``attach`` registers its undo first, so a failure at any point leaves nothing behind. The lease
 table's lock is held only around lease changes and the bridge's creation and removal: those are what concurrent
 engines could race on; per-container work needs no lock once the container's lease is recorded.
@@ -32,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.runtime.errors import InvalidArgument, NetworkError
-from portside.runtime.net import netns, nft
-from portside.runtime.net.ipam import LeaseStore, LeaseTable, mac_for
+from portside.runtime.net import netns as netns_module
+from portside.runtime.net import nft
+from portside.runtime.net.ipam import Lease, LeaseStore, LeaseTable, mac_for
 from portside.runtime.net.ports import PortMapping, reclaim, release, reserve
 
 _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
@@ -52,29 +59,31 @@ class Attachment:
     reserved: list[socket.socket] = field(default_factory=list)
     ports: list[PortMapping] = field(default_factory=list)  # as published, with any host port 0 resolved
     veth: str = ""  # the host end, a port of the bridge
+    ifname: str = "eth0"  # the container's end, in its namespace
 
 
 class BridgeNetwork:
     """One bridge and its subnet; every method is safe to call from concurrent processes sharing ``state_dir``."""
 
     def __init__(self, state_dir: Path, bridge: str = "portside0", subnet: str = "10.88.0.0/16",
-                 cluster_cidr: str = "", mtu: int = 0) -> None:
+                 cluster_cidr: str = "", mtu: int = 0, *, gateway: str = "", internal: bool = False,
+                 isolate: tuple[str, ...] = ()) -> None:
         """``cluster_cidr``: the pod range of the whole cluster when this bridge holds one node's share of it;
-        traffic to it leaves un-NATed. ``mtu``: the containers' (0: the kernel's default), lower under VXLAN."""
+        traffic to it leaves un-NATed. ``mtu``: the containers' (0: the kernel's default), lower under VXLAN.
+        ``gateway``: the bridge's address (default: the subnet's first); ``internal`` and ``isolate``: see the
+        module docstring."""
         if not _IFNAME.fullmatch(bridge):
             raise InvalidArgument(f'bridge name "{bridge}" must be 1-15 letters, digits, "_", "." or "-"')
         if mtu and not 576 <= mtu <= 65535:
             raise InvalidArgument(f"mtu {mtu} is not in 576-65535")
         self.bridge = bridge
         self.subnet = _subnet(subnet)
+        self.gateway = gateway_of(self.subnet, gateway)
         self.cluster_cidr = _cluster_cidr(cluster_cidr, self.subnet)
         self.mtu = mtu
+        self.internal, self.isolate = internal, tuple(isolate)
         self.state_dir = Path(state_dir)
-        self._leases = LeaseStore(self.state_dir, bridge, self.subnet)
-
-    @property
-    def gateway(self) -> str:
-        return str(self.subnet.network_address + 1)
+        self._leases = LeaseStore(self.state_dir, bridge, self.subnet, self.gateway)
 
     def netns_path(self, container_id: str) -> Path:
         return self.state_dir / "netns" / container_id
@@ -83,6 +92,12 @@ class BridgeNetwork:
         """Container id -> leased address, for every container attached now."""
         with self._leases.locked(write=False) as table:
             return {cid: lease.ip for cid, lease in table.leases.items()}
+
+    def leases(self) -> dict[str, Lease]:
+        """Container id -> lease, as last saved; read without the lock (for readers such as a DNS responder)."""
+        if not self._leases.path.exists():
+            return {}
+        return self._leases.read().leases
 
     def reclaim(self, container_id: str) -> Attachment | None:
         """The recorded attachment with its host ports bound again (``reserved``), for a container whose
@@ -96,40 +111,65 @@ class BridgeNetwork:
             lease = table.leases.get(container_id)
         if lease is None:
             return None
-        return Attachment(self.netns_path(container_id), lease.ip, self.gateway, self.subnet.prefixlen,
-                          mac_for(lease.ip), ports=list(lease.ports), veth=lease.veth)
+        return Attachment(Path(lease.netns) if lease.netns else self.netns_path(container_id), lease.ip,
+                          self.gateway, self.subnet.prefixlen, mac_for(lease.ip), ports=list(lease.ports),
+                          veth=lease.veth, ifname=lease.ifname)
 
-    def attach(self, container_id: str, publish: list[PortMapping], owners: Sequence[str] = ()) -> Attachment:
-        """Connect a new container; on any failure undo every step and raise.
+    def attach(self, container_id: str, publish: list[PortMapping], owners: Sequence[str] = (), *,
+               names: Sequence[str] = (), netns: Path | None = None, ifname: str = "eth0",
+               default_route: bool = True, ip: str = "") -> Attachment:
+        """Connect a container; on any failure undo every step and raise.
 
         ``owners``: absolute paths that own the attachment when no one container does (a namespace that several
-        containers join in turn): once one of them is gone, ``detach_orphans`` may remove it."""
+        containers join in turn): once one of them is gone, ``detach_orphans`` may remove it. ``netns``: the
+        container's namespace when the caller owns it (else one is made here, at ``netns_path``), ``ifname`` its
+        interface there, ``default_route`` whether its default route goes through this bridge's gateway;
+        ``names``: what the address answers to on this network; ``ip``: the address wanted (else the lowest free)."""
         if not _CONTAINER_ID.fullmatch(container_id):
             raise InvalidArgument(f'container id "{container_id}" must be letters, digits, "_", "." or "-"')
         for path in owners:
             if not os.path.isabs(path) or not os.path.lexists(path):
                 raise InvalidArgument(f'attachment owner "{path}" must be an absolute path that exists')
+        if not _IFNAME.fullmatch(ifname):
+            raise InvalidArgument(f'interface name "{ifname}" must be 1-15 letters, digits, "_", "." or "-"')
         with ExitStack() as undo:
             ports, sockets = reserve(publish)
             undo.callback(release, sockets)
             # a fresh veth name per attach: the veth of a detach(wait=False) may still exist for a while
             veth = "vps" + os.urandom(6).hex()
-            ip = self._lease(container_id, veth, ports, list(owners))
+            lease = Lease(ip, veth, ports, list(owners), list(names), str(netns) if netns else "", ifname)
+            lease.ip = self._lease(container_id, lease)
             undo.callback(self._unlease, container_id)
-            self._plumb(self.netns_path(container_id), veth, ip, undo)
+            path = netns or self.netns_path(container_id)
+            if netns is None:
+                netns_module.create(path)
+                undo.callback(netns_module.remove, path)
+            self._plumb(path, lease, default_route and not self.internal, undo)
             if ports:
-                nft.apply(nft.elements("add", self.bridge, ip, ports))
+                nft.apply(nft.elements("add", self.bridge, lease.ip, ports))
             undo.pop_all()
-        return Attachment(self.netns_path(container_id), ip, self.gateway, self.subnet.prefixlen, mac_for(ip),
-                          reserved=sockets, ports=ports, veth=veth)
+        return Attachment(path, lease.ip, self.gateway, self.subnet.prefixlen, mac_for(lease.ip),
+                          reserved=sockets, ports=ports, veth=veth, ifname=ifname)
 
-    def _lease(self, container_id: str, veth: str, ports: list[PortMapping], owners: list[str]) -> str:
+    def _lease(self, container_id: str, wanted: Lease) -> str:
+        """Record ``wanted`` (its ``ip``, if set, is the address asked for) under a free address; returns it."""
         with self._leases.locked() as table:
-            lease = table.allocate(container_id)
-            lease.veth, lease.ports, lease.owners = veth, ports, owners
+            lease = table.allocate(container_id, wanted.ip)
+            wanted.ip = lease.ip
+            table.leases[container_id] = wanted
             if not _link_exists(self.bridge):
                 self._create_bridge()
-        return lease.ip
+        return wanted.ip
+
+    def present(self) -> bool:
+        """The bridge exists in this network namespace (a reboot removes it; the next attach makes it again)."""
+        return _link_exists(self.bridge)
+
+    def ensure_bridge(self) -> None:
+        """Create the bridge and its table now if absent (a network's DNS responder listens on its gateway)."""
+        with self._leases.locked(write=False):
+            if not _link_exists(self.bridge):
+                self._create_bridge()
 
     def _unlease(self, container_id: str) -> None:
         with self._leases.locked() as table:
@@ -144,25 +184,25 @@ class BridgeNetwork:
             # route_localnet on the bridge alone is enough for 127.0.0.1 -> container DNAT (see nft.py)
             _sysctl(f"net/ipv4/conf/{self.bridge}/route_localnet", "1")
             _sysctl("net/ipv4/ip_forward", "1")
-            nft.apply(nft.create_table(self.bridge, str(self.subnet), self.cluster_cidr))
+            nft.apply(nft.create_table(self.bridge, str(self.subnet), self.cluster_cidr, self.internal,
+                                       self.isolate))
         except BaseException:
             _delete_link(self.bridge)
             raise
 
-    def _plumb(self, path: Path, veth: str, ip: str, undo: ExitStack) -> None:
-        """Namespace, veth pair, addresses and routes, each with its undo registered before the next step."""
-        netns.create(path)
-        undo.callback(netns.remove, path)
+    def _plumb(self, path: Path, lease: Lease, default_route: bool, undo: ExitStack) -> None:
+        """Veth pair, addresses and routes in the namespace at ``path``, with the undo registered first."""
+        veth, ip, eth = lease.veth, lease.ip, lease.ifname
         undo.callback(_delete_link, veth)
         mtu = f" mtu {self.mtu}" if self.mtu else ""
-        _ip_batch(f"link add {veth}{mtu} type veth peer name eth0 address {mac_for(ip)}{mtu} netns {path}\n"
+        _ip_batch(f"link add {veth}{mtu} type veth peer name {eth} address {mac_for(ip)}{mtu} netns {path}\n"
                   f"link set {veth} master {self.bridge}\n"
                   f"link set {veth} type bridge_slave hairpin on\n"
                   f"link set {veth} up\n")
         _ip_batch("link set lo up\n"
-                  f"addr add {ip}/{self.subnet.prefixlen} dev eth0\n"
-                  "link set eth0 up\n"
-                  f"route add default via {self.gateway}\n", path)
+                  f"addr add {ip}/{self.subnet.prefixlen} dev {eth}\n"
+                  f"link set {eth} up\n"
+                  + (f"route add default via {self.gateway}\n" if default_route else ""), path)
 
     def detach(self, container_id: str, wait: bool = True) -> None:
         """Remove the container's rules, veth, namespace and lease. Idempotent; the first error is raised last.
@@ -178,12 +218,16 @@ class BridgeNetwork:
             raise errors[0]
 
     def _detach_locked(self, table: LeaseTable, container_id: str, wait: bool, errors: list[Exception]) -> None:
+        """A bridge that is gone (a reboot) took its table and veths with it: only the lease is left to drop.
+        A namespace the caller owns (``lease.netns``) stays; the veth in it goes now when it still runs."""
         lease = table.leases.get(container_id)
-        if lease is not None and lease.ports:
+        present = _link_exists(self.bridge)
+        if lease is not None and lease.ports and present:
             _collect(errors, nft.apply, nft.elements("delete", self.bridge, lease.ip, lease.ports))
-        if lease is not None and wait:
+        if lease is not None and wait and present:
             _collect(errors, _delete_link, lease.veth)
-        _collect(errors, netns.remove, self.netns_path(container_id))
+        if lease is None or not lease.netns:
+            _collect(errors, netns_module.remove, self.netns_path(container_id))
         table.leases.pop(container_id, None)
 
     def owned(self) -> dict[str, list[str]]:
@@ -223,6 +267,19 @@ class BridgeNetwork:
             nft.apply(nft.delete_table(self.bridge))
 
 
+def gateway_of(subnet: ipaddress.IPv4Network, gateway: str = "") -> str:
+    """``gateway`` checked to be a host address of ``subnet``; by default the subnet's first."""
+    if not gateway:
+        return str(subnet.network_address + 1)
+    try:
+        address = ipaddress.IPv4Address(gateway)
+    except ValueError:
+        raise InvalidArgument(f'gateway "{gateway}" is not an IPv4 address') from None
+    if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
+        raise InvalidArgument(f'gateway "{gateway}" is not a host address of subnet {subnet}')
+    return gateway
+
+
 def _subnet(text: str) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.IPv4Network(text)
@@ -250,7 +307,7 @@ def _ip_batch(script: str, in_netns: Path | None = None) -> None:
     if in_netns is None:
         proc = subprocess.run(argv, input=script, capture_output=True, text=True, check=False)
     else:
-        proc = netns.run_in(in_netns, argv, script)
+        proc = netns_module.run_in(in_netns, argv, script)
     if proc.returncode != 0:
         raise NetworkError(_ip_error(script, proc.stderr))
 

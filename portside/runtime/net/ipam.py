@@ -17,28 +17,38 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from portside.runtime.errors import NetworkError
+from portside.runtime.errors import Conflict, InvalidArgument, NetworkError
 from portside.runtime.net.ports import PortMapping
 
 
 @dataclass
 class Lease:
     """An address and what was built for it: the host end of its veth and its published ports; and, for an
-    attachment that no single container owns, the paths whose existence keeps it (see ``BridgeNetwork.attach``)."""
+    attachment that no single container owns, the paths whose existence keeps it (see ``BridgeNetwork.attach``).
+
+    An attachment made into a namespace someone else owns (a container's second network) records that namespace
+    (``netns``) and its interface there (``ifname``); ``names`` are the names the address answers to on this
+    network (the engine's DNS responder reads them from this table)."""
 
     ip: str
     veth: str = ""
     ports: list[PortMapping] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    netns: str = ""
+    ifname: str = "eth0"
 
     def to_json(self) -> dict:
         data = {"ip": self.ip, "veth": self.veth, "ports": [asdict(p) for p in self.ports]}
-        return {**data, "owners": self.owners} if self.owners else data
+        optional = {"owners": self.owners, "names": self.names, "netns": self.netns,
+                    "ifname": self.ifname if self.ifname != "eth0" else ""}
+        return {**data, **{k: v for k, v in optional.items() if v}}  # older tables keep their shape
 
     @classmethod
     def from_json(cls, data: dict) -> Lease:
         return cls(data["ip"], data.get("veth", ""), [PortMapping(**p) for p in data.get("ports", [])],
-                   list(data.get("owners", [])))
+                   list(data.get("owners", [])), list(data.get("names", [])), data.get("netns", ""),
+                   data.get("ifname") or "eth0")
 
     def orphaned(self) -> bool:
         """One of the paths that own it is gone (never, for a lease without owners: its container owns it)."""
@@ -47,25 +57,40 @@ class Lease:
 
 @dataclass
 class LeaseTable:
-    """The leases of one subnet; the gateway (first host address) is never leased."""
+    """The leases of one subnet; the gateway (by default its first host address) is never leased."""
 
     subnet: ipaddress.IPv4Network
     leases: dict[str, Lease] = field(default_factory=dict)
+    gateway: str = ""
 
-    @property
-    def gateway(self) -> str:
-        return str(self.subnet.network_address + 1)
+    def __post_init__(self) -> None:
+        self.gateway = self.gateway or str(self.subnet.network_address + 1)
 
-    def allocate(self, container_id: str) -> Lease:
-        """Lease the lowest free address; the MAC is derived from it, so reuse never leaves stale ARP entries."""
+    def allocate(self, container_id: str, wanted: str = "") -> Lease:
+        """Lease ``wanted`` (docker's ``--ip``) or else the lowest free address; the MAC is derived from it, so
+        reuse never leaves stale ARP entries."""
         if container_id in self.leases:
             raise NetworkError(f"container {container_id[:12]} is already attached to this network")
         taken = {lease.ip for lease in self.leases.values()} | {self.gateway}
+        if wanted:
+            self.leases[container_id] = Lease(self._check_wanted(wanted, taken))
+            return self.leases[container_id]
         for host in self.subnet.hosts():
             if str(host) not in taken:
                 self.leases[container_id] = Lease(str(host))
                 return self.leases[container_id]
         raise NetworkError(f"no free address left in {self.subnet} ({len(self.leases)} containers attached)")
+
+    def _check_wanted(self, wanted: str, taken: set[str]) -> str:
+        try:
+            address = ipaddress.IPv4Address(wanted)
+        except ValueError:
+            raise InvalidArgument(f'invalid IP address "{wanted}": expected an IPv4 address') from None
+        if address not in self.subnet or address in (self.subnet.network_address, self.subnet.broadcast_address):
+            raise InvalidArgument(f"IP address {wanted} is not a host address of subnet {self.subnet}")
+        if wanted in taken:
+            raise Conflict(f"IP address {wanted} is already in use on this network")
+        return wanted
 
 
 def mac_for(ip: str) -> str:
@@ -76,10 +101,10 @@ def mac_for(ip: str) -> str:
 class LeaseStore:
     """The lease table of one bridge under ``state_dir``, opened only through ``locked()``."""
 
-    def __init__(self, state_dir: Path, bridge: str, subnet: ipaddress.IPv4Network) -> None:
+    def __init__(self, state_dir: Path, bridge: str, subnet: ipaddress.IPv4Network, gateway: str = "") -> None:
         self.path = state_dir / f"{bridge}.leases.json"
         self.lock_path = state_dir / f"{bridge}.lock"
-        self.subnet = subnet
+        self.subnet, self.gateway = subnet, gateway
 
     @contextmanager
     def locked(self, write: bool = True) -> Iterator[LeaseTable]:
@@ -92,17 +117,21 @@ class LeaseStore:
             if write:
                 self._save(table)
 
+    def read(self) -> LeaseTable:
+        """The table as last saved, without the lock: a save is a rename, so a reader sees one whole table."""
+        return self._load()
+
     def _load(self) -> LeaseTable:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return LeaseTable(self.subnet)
+            return LeaseTable(self.subnet, gateway=self.gateway)
         except ValueError as err:
             raise NetworkError(f"lease table {self.path} is corrupt: {err}") from None
         if data["subnet"] != str(self.subnet):
             raise NetworkError(f"bridge leases in {self.path} are for subnet {data['subnet']}, not {self.subnet}")
         leases = {cid: Lease.from_json(lease) for cid, lease in data["leases"].items()}
-        return LeaseTable(self.subnet, leases)
+        return LeaseTable(self.subnet, leases, self.gateway)
 
     def _save(self, table: LeaseTable) -> None:
         if not table.leases:

@@ -16,6 +16,10 @@ Why each rule:
 - masquerade of the subnet leaving through other interfaces: outbound traffic from containers, except to the
   cluster's pod range (``cluster_cidr``, when the bridge is a node's share of it): pods on other nodes see a pod's
   own address, as Kubernetes' network model requires; routes between nodes carry it (see ``routes.py``).
+- a forward filter for a user-defined network: traffic routed between it and the other bridges named by
+  ``isolate`` (patterns such as ``psn-*``) is dropped both ways, as docker isolates its networks from each other;
+  an ``internal`` network forwards nothing in or out at all (and masquerades nothing). Traffic inside one bridge,
+  and between a container and the host itself, is not forwarded, so neither is touched.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ def table_name(bridge: str) -> str:
     return f"portside_{bridge}"
 
 
-def create_table(bridge: str, subnet: str, cluster_cidr: str = "") -> str:
+def create_table(bridge: str, subnet: str, cluster_cidr: str = "", internal: bool = False,
+                 isolate: tuple[str, ...] = ()) -> str:
     """Statements that (re)create the table empty: a stale one from a crashed engine is replaced."""
     table = table_name(bridge)
     unnated = f" ip daddr != {cluster_cidr}" if cluster_cidr else ""
+    outbound = "" if internal else f'\n    oifname != "{bridge}" ip saddr {subnet}{unnated} masquerade'
     return f"""add table ip {table}
 delete table ip {table}
 table ip {table} {{
@@ -48,11 +54,24 @@ table ip {table} {{
   chain postrouting {{
     type nat hook postrouting priority 100; policy accept;
     oifname "{bridge}" ip saddr 127.0.0.0/8 masquerade
-    oifname "{bridge}" ip saddr {subnet} ct status dnat masquerade
-    oifname != "{bridge}" ip saddr {subnet}{unnated} masquerade
-  }}
+    oifname "{bridge}" ip saddr {subnet} ct status dnat masquerade{outbound}
+  }}{_forward_filter(bridge, internal, isolate)}
 }}
 """
+
+
+def _forward_filter(bridge: str, internal: bool, isolate: tuple[str, ...]) -> str:
+    """The isolation chain of a user-defined network (none for the default bridge)."""
+    if internal:
+        rules = [f'iifname "{bridge}" oifname != "{bridge}" drop', f'oifname "{bridge}" iifname != "{bridge}" drop']
+    else:
+        rules = [rule for other in isolate for rule in (
+            f'iifname "{bridge}" oifname "{other}" oifname != "{bridge}" drop',
+            f'oifname "{bridge}" iifname "{other}" iifname != "{bridge}" drop')]
+    if not rules:
+        return ""
+    body = "".join(f"\n    {rule}" for rule in rules)
+    return f"\n  chain isolate {{\n    type filter hook forward priority -1; policy accept;{body}\n  }}"
 
 
 def delete_table(bridge: str) -> str:

@@ -1,8 +1,8 @@
-"""The fast path: answers for the zone kept as finished wire replies, keyed by the question's bytes. Pure.
+"""A DNS server's fast path: finished wire replies kept by the question's bytes. Pure.
 
-Almost every query a pod sends is one of a few questions asked again and again (its resolver walks the same
-search path for the same Service names), and their answers change only when a Service or its endpoints do. So a
-reply, once built with dnspython, is kept as bytes, and the next query with the same question gets a copy with
+Almost every query a pod sends to the cluster DNS is one of a few questions asked again and again (its resolver
+walks the same search path for the same Service names), and their answers change only when a Service or its
+endpoints do. So a reply, once built with dnspython, is kept as bytes, and the next query with the same question gets a copy with
 its own ID, flags and question spliced in, without parsing or rendering anything.
 
 ``parse`` reads just enough of a query for that: one question in wire form, nothing else but at most one OPT

@@ -1,4 +1,4 @@
-"""Names outside the cluster: asked of the node's upstream resolvers, in the order its resolv.conf lists them.
+"""Names a DNS server does not own: asked of upstream resolvers, in the order a resolv.conf lists them.
 
 Each forwarded query goes out with an ID of its own (so that a spoofed answer must guess it) over UDP, and again
 over TCP when the upstream's answer was truncated; an upstream that does not answer within ``timeout`` seconds
