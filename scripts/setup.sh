@@ -7,7 +7,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Packages the engine needs at run time, then the ones the tests drive as real peers.
 RUNTIME_PKGS=(runc iproute2 nftables iptables busybox-static debootstrap python3-venv)
-TEST_PKGS=(docker-registry skopeo apache2-utils etcd-server prometheus dnsmasq-base redis-server)
+TEST_PKGS=(docker-registry skopeo apache2-utils etcd-server prometheus dnsmasq-base redis-server docker.io docker-compose
+           python3-pytest)
 want=("${RUNTIME_PKGS[@]}")
 [ "${PORTSIDE_SETUP_TESTS:-0}" = 1 ] && want+=("${TEST_PKGS[@]}")
 

@@ -14,6 +14,7 @@ Containers:  run create start stop kill restart rm ps logs exec attach wait insp
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
+             system service (serves the Docker Engine API)
 Scheduling:  sim capacity
 
 Global options:
@@ -44,6 +45,7 @@ register("portside.cli.daemon", "daemon")
 register("portside.cli.top", "top")
 register("portside.cli.kubeconfig", "kubeconfig")
 register("portside.cli.capacity", "capacity")
+register("portside.cli.system", "system")
 
 DEFAULT_ROOT = "/var/lib/portside"
 

@@ -21,6 +21,9 @@ PACKAGES = {
     "ip": "iproute2",
     "dnsmasq": "dnsmasq-base",
     "redis-server": "redis-server",
+    "docker": "docker.io",
+    "dockerd": "docker.io",
+    "docker-compose": "docker-compose",
 }
 
 
