@@ -75,7 +75,7 @@ class DockerApi:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
-            raise AssertionError(f"system service did not stop within 15 s on SIGTERM:\n{self.log_tail()}")
+            raise AssertionError(f"system service did not stop within 15 s on SIGTERM:\n{self.log_tail()}") from None
 
 
 def start_service(ps: Portside, run_dir: Path) -> DockerApi:
