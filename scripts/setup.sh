@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Packages the engine needs at run time, then the ones the tests drive as real peers.
 RUNTIME_PKGS=(runc iproute2 nftables iptables busybox-static debootstrap python3-venv)
 TEST_PKGS=(docker-registry skopeo apache2-utils etcd-server prometheus dnsmasq-base redis-server docker.io docker-compose
-           python3-pytest)
+           python3-pytest python3-docker python3-paramiko)
 want=("${RUNTIME_PKGS[@]}")
 [ "${PORTSIDE_SETUP_TESTS:-0}" = 1 ] && want+=("${TEST_PKGS[@]}")
 
@@ -35,4 +35,19 @@ if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
     # that costs every `portside` invocation ~12 ms of start-up (pathlib, urllib, re), measured on `portside run`.
     "$venv/bin/pip" install -q -e "$here[test]" --config-settings editable_mode=compat
     touch "$stamp"
+fi
+
+# docker-py's own integration tests, the Docker Engine API's yardstick (tests/support/dockerpy.py): the source of
+# the version Debian ships, fetched once into .cache/ (which git ignores) and checked against its known digest.
+if [ "${PORTSIDE_SETUP_TESTS:-0}" = 1 ]; then
+    dpy="$here/.cache/docker-py-5.0.3"
+    sdist="$dpy/docker-5.0.3.tar.gz"
+    if [ ! -f "$dpy/tests/integration/conftest.py" ]; then
+        echo "setup: fetching docker-py 5.0.3's tests"
+        mkdir -p "$dpy"
+        [ -f "$sdist" ] || "$venv/bin/pip" download -q --no-deps --no-binary :all: docker==5.0.3 -d "$dpy" >/dev/null
+        echo "d916a26b62970e7c2f554110ed6af04c7ccff8e9f81ad17d0d40c75637e227fb  $sdist" | sha256sum -c --quiet - || {
+            rm -f "$sdist"; echo "setup: docker-5.0.3.tar.gz does not match its digest" >&2; exit 1; }
+        tar -xzf "$sdist" -C "$dpy" --strip-components=1 docker-5.0.3/tests
+    fi
 fi
