@@ -226,7 +226,15 @@ async def run_netpol(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     from portside.agent import run_component
-    await run_component(ctx, ready)
+    await run_component(ctx, ready, certifier=functools.partial(_own_node_certificate, ctx.server.data_dir))
+
+
+async def _own_node_certificate(data_dir: str, node: str, addresses: list[str]):
+    """The local agent's serving certificate, signed by this server's CA in process (see ``nodecerts``)."""
+    from portside.apiserver.nodecerts import issue_own_node
+    from portside.client.certificates import ServingCertificate
+
+    return ServingCertificate(*await asyncio.to_thread(issue_own_node, data_dir, node, addresses))
 
 
 async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
