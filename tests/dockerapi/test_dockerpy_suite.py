@@ -47,11 +47,13 @@ def test_what_passes_on_dockerd_passes_on_portside(docker_api, tmp_path) -> None
     records = dockerpy.run(docker_api.url, list(passes), tmp_path / "results.jsonl", per_test=30, total=720,
                            log=tmp_path / "pytest.log")
     # a test that is racy against dockerd too gets a second chance (once); every other test gets one run
-    again = [i for i, note in passes.items() if note.startswith("flaky") and records.get(i, {}).get("outcome") != "passed"]
+    again = [i for i, note in passes.items()
+             if note.startswith("flaky") and records.get(i, {}).get("outcome") != "passed"]
     if again:
         records.update(dockerpy.run(docker_api.url, again, tmp_path / "again.jsonl", per_test=30, total=120,
                                     log=tmp_path / "pytest-again.log"))
-    failing = {i: records.get(i, {"outcome": "not run"}) for i in passes if records.get(i, {}).get("outcome") != "passed"}
+    failing = {i: records.get(i, {"outcome": "not run"})
+               for i in passes if records.get(i, {}).get("outcome") != "passed"}
     regressions = {i: r for i, r in failing.items() if i not in known}
     print(json.dumps(dockerpy.summarize(records), indent=1))
     print(f"{len(passes) - len(failing)} of {len(passes)} pass; {len(failing) - len(regressions)} known failures")
