@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -132,12 +133,13 @@ def run(host: str, targets: list[str], results: Path, junit: Path | None = None,
     reports what had finished; the tests it did not reach are "failed" with that said."""
     cwd = suite_dir()
     results.unlink(missing_ok=True)
-    env = {**os.environ, "DOCKER_HOST": host, "PYTHONPATH": str(PLUGIN_DIR), "DOCKERPY_RESULTS": str(results),
+    config = Path(tempfile.mkdtemp(prefix="dockerpy-config-"))  # no user's credentials, proxies or detach keys
+    env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CONFIG": str(config), "PYTHONPATH": str(PLUGIN_DIR), "DOCKERPY_RESULTS": str(results),
            "DOCKERPY_TEST_TIMEOUT": str(per_test), "PYTHONDONTWRITEBYTECODE": "1",
            # the tests turn warnings into errors; setuptools' distutils warns on every StrictVersion (docker-py's
            # version compare), the standard library's only once, on import (before the tests begin)
            "SETUPTOOLS_USE_DISTUTILS": "stdlib"}
-    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TEST_API_VERSION", "DOCKER_CONFIG"):
+    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TEST_API_VERSION"):
         env.pop(name, None)
     argv = [DEBIAN_PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "dockerpy_limits", "-rA", "-q",
             "--tb=short", *([f"--junitxml={junit}"] if junit else []), *targets]
@@ -150,6 +152,7 @@ def run(host: str, targets: list[str], results: Path, junit: Path | None = None,
     finally:
         if log:
             out.close()
+        shutil.rmtree(config, ignore_errors=True)
     records = {}
     if results.exists():
         for line in results.read_text().splitlines():
