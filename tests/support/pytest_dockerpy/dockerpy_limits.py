@@ -86,6 +86,8 @@ def pytest_runtest_logreport(report):
         _messages.setdefault(report.nodeid, _short(report))
     elif report.skipped:
         outcome = "failed" if previous == "failed" else "skipped"
+        if hasattr(report, "wasxfail"):  # an expected failure: still say what failed
+            _messages.setdefault(report.nodeid, "xfail " + _short(report))
     else:
         outcome = previous or "passed"
     _outcomes[report.nodeid] = outcome
