@@ -42,6 +42,9 @@ def test_what_passes_on_dockerd_passes_on_portside(docker_api, tmp_path) -> None
     _suite_or_skip()
     archive = dockerpy.test_image_archive(dockerpy.busybox_rootfs_tar(tmp_path / "image"), tmp_path / "image.tar")
     docker_api.ps("load", "-i", str(archive))
+    client = docker_api.client()
+    for tag in dockerpy.TEST_TAGS:  # the tests' precondition, through the API they are about to use
+        assert client.inspect_image(tag)["Id"] == dockerpy.archive_image_id(archive), tag
     passes = dockerpy.read_ids(dockerpy.PASSES)
     known = dockerpy.read_ids(dockerpy.KNOWN_FAILURES)
     records = dockerpy.run(docker_api.url, list(passes), tmp_path / "results.jsonl", per_test=30, total=720,

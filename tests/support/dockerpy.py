@@ -93,6 +93,13 @@ def test_image_archive(rootfs_tar: Path, dest: Path, tags: list[str] = TEST_TAGS
     return dest
 
 
+def archive_image_id(archive: Path) -> str:
+    """The ID any engine gives the archive's image: the digest of its config."""
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    return "sha256:" + manifest[0]["Config"].removesuffix(".json")
+
+
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -114,8 +121,16 @@ def busybox_rootfs_tar(dest: Path) -> Path:
         group.write("postgres:x:70:\n")
     tar_path = dest / "rootfs.tar"
     with tarfile.open(tar_path, "w") as tar:
-        tar.add(rootfs, arcname=".")
+        tar.add(rootfs, arcname=".", filter=_fixed)
     return tar_path
+
+
+def _fixed(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """The same bytes on every run (so the same layer digest and image ID): fixed times and owners."""
+    info.mtime = 1391212800
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
 
 
 def docker_load(host: str, archive: Path) -> None:
