@@ -50,6 +50,7 @@ GROUPS = {
     "networks": ["api_network_test.py", "models_networks_test.py"],
     "errors": ["errors_test.py"],
 }
+API_VERSION = "1.41"  # docker-py 5.0.3's own default, and dockerd 20.10's newest
 TEST_TAGS = ["busybox:latest", "busybox:buildroot-2014.02", "alpine:3.10", "alpine:latest"]
 
 
@@ -142,10 +143,14 @@ def docker_load(host: str, archive: Path) -> None:
 
 
 def run(host: str, targets: list[str], results: Path, junit: Path | None = None, per_test: float = 60,
-        total: float = 3600, log: Path | None = None) -> dict[str, dict]:
+        total: float = 3600, log: Path | None = None, api_version: str = API_VERSION) -> dict[str, dict]:
     """Run ``targets`` (files or test ids) against ``host`` under Debian's python3; each test's record (outcome
     passed/failed/skipped, seconds, a line of the failure) by id. A run killed at ``total`` seconds still
-    reports what had finished; the tests it did not reach are "failed" with that said."""
+    reports what had finished; the tests it did not reach are "failed" with that said.
+
+    The tests' clients speak ``api_version`` (``DOCKER_TEST_API_VERSION``, which the suite reads): left to
+    negotiate they would speak the newest version the engine offers, and what changed after 1.41 (volume prune
+    keeps named volumes from 1.42 on, say) would fail tests written for 1.41 against any newer engine."""
     cwd = suite_dir()
     results.unlink(missing_ok=True)
     config = Path(tempfile.mkdtemp(prefix="dockerpy-config-"))  # no user's credentials, proxies or detach keys
@@ -154,8 +159,9 @@ def run(host: str, targets: list[str], results: Path, junit: Path | None = None,
            # the tests turn warnings into errors; setuptools' distutils warns on every StrictVersion (docker-py's
            # version compare), the standard library's only once, on import (before the tests begin)
            "SETUPTOOLS_USE_DISTUTILS": "stdlib"}
-    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TEST_API_VERSION"):
+    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
         env.pop(name, None)
+    env["DOCKER_TEST_API_VERSION"] = api_version
     argv = [DEBIAN_PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "dockerpy_limits", "-rA", "-q",
             "--tb=short", *([f"--junitxml={junit}"] if junit else []), *targets]
     out = open(log, "wb") if log else subprocess.DEVNULL
@@ -235,8 +241,9 @@ def baseline(groups: list[str], workdir: Path, write: bool, per_test: float, run
             f" (groups: {', '.join(groups)}):",
             f"# dockerd {version.strip()} (Debian docker.io 20.10), Debian python3 {python} with python3-docker"
             f" {VERSION}, requests 2.28;",
-            "# overlay2, cgroupfs, a bridge of its own, no iptables, nothing reachable beyond this machine (so every",
-            "# test that pulls from Docker Hub fails there and is not here); the test image from test_image_archive.",
+            f"# the tests' clients at API {API_VERSION}; overlay2, cgroupfs, a bridge of its own, no iptables,",
+            "# nothing reachable beyond this machine (so every test that pulls from Docker Hub fails there and is not",
+            "# here); the test image from support.dockerpy.test_image_archive.",
             f"# {len(ever)} of {total} tests passed in some run ({len(always)} in all {runs}, {took} s a run); those"
             " that did not pass in every run say so.",
             "# tests/dockerapi/test_dockerpy_suite.py requires each of these to pass against portside.",
