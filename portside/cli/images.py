@@ -40,15 +40,6 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
 
 
-def containers_using(root: str, image_id: str) -> list[str]:
-    """Ids of containers whose records reference the image; the engine owns those records."""
-    try:
-        from portside.engine import containers_using_image
-    except ImportError:
-        return []
-    return containers_using_image(Path(root), image_id)
-
-
 @command
 def cmd_import(argv: list[str], root: str) -> int:
     p = parser("import", "Make a one-layer image from a root filesystem tarball")
@@ -109,20 +100,9 @@ def cmd_rmi(argv: list[str], root: str) -> int:
 
 
 def remove_one(root: str, ref: str, force: bool) -> list[str]:
-    """docker's rule: an image in use is refused, or with -f only loses its names (its layers stay)."""
-    from portside.image import ImageInUse
-    from portside.image.gc import untag
+    from portside.engine import Engine, remove_image
 
-    store = store_at(root)
-    image = store.resolve(ref)
-    users = containers_using(root, image.id)
-    if users and not force:
-        raise ImageInUse(ref, users[0])
-    if users:
-        for name in image.names:
-            untag(store, name)
-        return [f"Untagged: {name}" for name in image.names]
-    return store.remove(ref, force)
+    return remove_image(Engine(Path(root)), ref, force)
 
 
 @command

@@ -31,26 +31,27 @@ def copy_rootfs(tar_path: Path, writer: BlobWriter) -> None:
         raise ImageError(f"cannot import {tar_path}: not a readable tar archive ({exc})") from None
 
 
-def rootfs_config(tar_path: Path, diff_id: str) -> dict:
+def rootfs_config(tar_path: Path, diff_id: str, comment: str = "") -> dict:
     created = now_iso()
     return {
         "architecture": host_arch(), "os": "linux", "created": created,
         "config": {"Env": [DEFAULT_PATH]},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created": created, "created_by": f"portside import {tar_path.name}",
-                     "comment": "imported from a root filesystem tarball"}],
+                     "comment": comment or "imported from a root filesystem tarball"}],
     }
 
 
-def import_rootfs(store, tar_path: Path, ref: str):
-    name = normalize(ref)
+def import_rootfs(store, tar_path: Path, ref: str | None, comment: str = ""):
+    """``ref`` None leaves the image untagged (``docker import`` without a name)."""
+    names = [normalize(ref)] if ref else []
     if not tar_path.is_file():
         raise ImageError(f"cannot import {tar_path}: no such file")
     with store.layout.writing():
-        return commit_rootfs(store, tar_path, name)
+        return commit_rootfs(store, tar_path, names, comment)
 
 
-def commit_rootfs(store, tar_path: Path, name: str):
+def commit_rootfs(store, tar_path: Path, names: list[str], comment: str = ""):
     writer = store.layout.writer()
     unpacked = store.temp_dir("import")
     try:
@@ -63,4 +64,4 @@ def commit_rootfs(store, tar_path: Path, name: str):
         writer.discard()
         shutil.rmtree(unpacked, ignore_errors=True)
         raise
-    return store.add_image(rootfs_config(tar_path, layer.diff_id), [layer], [name])
+    return store.add_image(rootfs_config(tar_path, layer.diff_id, comment), [layer], names)

@@ -59,8 +59,10 @@ def test_rmi_refuses_an_image_in_use_unless_forced(cli: CLI) -> None:
     try:
         refused = cli("rmi", "busybox:1.0", ok=False)
         assert refused.returncode == 1  # docker rmi exits 1
-        assert refused.stderr.strip() == (f"portside: image busybox:1.0 is in use by container {cid[:12]} "
-                                          "(use -f to remove it anyway)")
+        image_id = cli("image", "ls", "-q").stdout.split()[0]
+        assert refused.stderr.strip() == ('portside: conflict: unable to remove repository reference "busybox:1.0" '
+                                          f"(must force) - container {cid[:12]} is using its referenced image "
+                                          f"{image_id}")
         assert cli("rmi", "-f", "busybox:1.0").stdout == "Untagged: busybox:1.0\n"
         assert cli("images", "--format", "json").stdout.count('"<none>"') == 2
     finally:

@@ -115,7 +115,7 @@ def do_run(b, run, inst: Instruction) -> None:
 
     inner = run.state.inner
     argv = command_form(inst, inner)
-    network = run_network(inst)
+    network = run_network(inst, b.opts.network)
     env = env_of(run.state)
     build_args = {k: v for k, v in sorted(run.args.items()) if k not in env}
     prefix = f"|{len(build_args)} " + "".join(f"{k}={v} " for k, v in build_args.items()) if build_args else ""
@@ -138,9 +138,10 @@ def do_run(b, run, inst: Instruction) -> None:
     commit(b, run, inst, f"RUN {flag}{prefix}{shown}", "", produce)
 
 
-def run_network(inst: Instruction) -> str:
-    """``RUN --network=``: the host's (docker's default for builds here, since nothing else is reachable) or none."""
-    value = inst.flags.get("network", "default")
+def run_network(inst: Instruction, default: str = "host") -> str:
+    """``RUN --network=``: the host's (docker's default for builds here, since nothing else is reachable) or none;
+    without the flag, the build's own setting."""
+    value = inst.flags.get("network", default)
     if value not in ("default", "host", "none"):
         raise inst.error(f"RUN --network={value}: expected default, host or none")
     return "none" if value == "none" else "host"
@@ -161,6 +162,6 @@ def validate(b, stages, bases: dict[int, str]) -> None:
             if inst.cmd in ("COPY", "ADD"):
                 sources.check(b, stage, inst)
             elif inst.cmd == "RUN":
-                run_network(inst)
+                run_network(inst, b.opts.network)
             elif inst.cmd in CONFIG_HANDLERS and "$" not in inst.args:
                 CONFIG_HANDLERS[inst.cmd](inst, Scope({}, b.escape), {})

@@ -1,0 +1,141 @@
+"""``POST /build``: docker's classic builder API over portside's builder (the one ``portside build`` runs).
+
+The body is the build context as a tar (plain or compressed), written to disk as it arrives and unpacked
+into a scratch directory; the query carries ``docker build``'s flags. The answer is the JSON progress stream the
+docker CLI prints and docker-py parses: the builder's lines as ``{"stream": ...}``, ``{"aux": {"ID": ...}}``
+before "Successfully built", and a failure as the stream's last message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from portside.dockerapi.backend import backend
+from portside.dockerapi.errors import bad_parameter
+from portside.dockerapi.params import qbool, qstr
+from portside.dockerapi.progress import JsonStream, Send, TextStream
+from portside.dockerapi.routing import Routes
+from portside.dockerapi.uploads import extract_context, plain_http, save_body, scratch
+from portside.image import Image, InvalidReference, normalize
+
+routes = Routes()
+
+NETWORKS = {"": "host", "default": "host", "bridge": "host", "host": "host", "none": "none"}
+
+
+@dataclass
+class BuildRequest:
+    """What the query asked for, checked before the context is received."""
+
+    tags: list[str] = field(default_factory=list)
+    dockerfile: str = "Dockerfile"
+    build_args: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    quiet: bool = False
+    network: str = "host"
+
+
+def parse_request(request: web.Request) -> BuildRequest:
+    if qstr(request, "remote"):
+        raise bad_parameter("remote: building from a URL (git or tarball) is not supported; send the context as "
+                            "the request body")
+    if qstr(request, "version") == "2":
+        raise bad_parameter("version: BuildKit (version=2) is not supported; use the classic builder "
+                            "(DOCKER_BUILDKIT=0)")
+    network = qstr(request, "networkmode")
+    if network not in NETWORKS:
+        raise bad_parameter(f"networkmode: {network!r} is not supported for builds (expected default, host or "
+                            "none)")
+    return BuildRequest(tags=[tag_of(t) for t in request.query.getall("t", []) if t],
+                        dockerfile=qstr(request, "dockerfile") or "Dockerfile",
+                        build_args=json_strings(request, "buildargs"), labels=json_strings(request, "labels"),
+                        target=qstr(request, "target") or None, no_cache=qbool(request, "nocache"),
+                        pull=qbool(request, "pull"), quiet=qbool(request, "q"), network=NETWORKS[network])
+
+
+def tag_of(text: str) -> str:
+    try:
+        return normalize(text)
+    except InvalidReference as exc:
+        raise bad_parameter(f"t: {exc}") from None
+
+
+def json_strings(request: web.Request, name: str) -> dict[str, str]:
+    """``buildargs`` and ``labels``: a JSON object of strings (a null value leaves the name unset)."""
+    raw = qstr(request, name)
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise bad_parameter(f"{name}: {raw!r} is not valid JSON ({exc.msg}); expected an object of strings, "
+                            'e.g. {"KEY": "value"}') from None
+    if not isinstance(doc, dict) or not all(isinstance(v, str | None) for v in doc.values()):
+        raise bad_parameter(f'{name}: expected a JSON object of strings, e.g. {{"KEY": "value"}}, got {raw!r}')
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def find_dockerfile(context: Path, name: str) -> Path:
+    """The Dockerfile's path inside the context (``dockerfile`` may not leave it); docker's fallback to
+    ``dockerfile`` when the default name is absent."""
+    relative = os.path.normpath(name.lstrip("/"))
+    if relative == ".." or relative.startswith("../"):
+        raise bad_parameter(f"dockerfile: {name!r} is outside the build context")
+    path = context / relative
+    if not path.is_file() and name == "Dockerfile" and (context / "dockerfile").is_file():
+        path = context / "dockerfile"
+    if not path.is_file():
+        raise bad_parameter(f"Cannot locate specified Dockerfile: {name}")
+    return path
+
+
+@routes.post("/build")
+async def build(request: web.Request) -> web.StreamResponse:
+    asked = parse_request(request)
+    async with scratch(request, "context") as work:
+        await save_body(request, work / "context.tar")
+        await backend(request).call(extract_context, work / "context.tar", work / "context")
+        await backend(request).call(os.unlink, work / "context.tar")
+        dockerfile = find_dockerfile(work / "context", asked.dockerfile)
+        stream = JsonStream(request)
+        return await stream.run(run_build, backend(request).engine, work / "context", dockerfile, asked,
+                                stream.send)
+
+
+def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send: Send) -> Image:
+    from portside.image.build import BuildOptions
+    from portside.image.build import build as build_image
+
+    out = TextStream(send)
+    try:
+        opts = BuildOptions(context=context, dockerfile=dockerfile, tags=asked.tags, build_args=asked.build_args,
+                            target=asked.target, no_cache=asked.no_cache, quiet=asked.quiet,
+                            fetch=pull_base(engine, out), cgroup_parent=engine.settings().get("cgroup_parent",
+                                                                                              "portside"),
+                            labels=asked.labels, pull=asked.pull, network=asked.network,
+                            built=None if asked.quiet else lambda image_id: send({"aux": {"ID": image_id}}))
+        image = build_image(engine.images, opts, out)
+    finally:
+        out.close()
+    if asked.quiet:
+        send({"stream": image.id + "\n"})
+    return image
+
+
+def pull_base(engine, out):
+    """FROM's fallback (and ``pull=1``'s way): the image from its registry, progress in the build's output."""
+    def fetch(ref: str) -> Image:
+        from portside.image.registry import parse_reference, pull, run
+
+        registry = parse_reference(ref).registry
+        result = run(pull(engine.images, engine.root, ref, out, insecure=plain_http(registry), tty=False))
+        return engine.images.resolve(result.name or result.digest)
+    return fetch

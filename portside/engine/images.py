@@ -1,0 +1,57 @@
+"""The image verbs that must know about containers: ``rmi`` refuses an image a container was created from, and
+``image prune`` never removes one. The CLI and the Docker API both call these; the image store alone knows
+nothing of containers (it sits on a lower floor).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from portside.image import Image, ImageInUse
+from portside.image.gc import names_ref, untag
+from portside.image.reference import normalize
+
+
+def remove_image(engine, ref: str, force: bool = False) -> list[str]:
+    """docker's ``rmi``: ``Untagged: NAME`` and ``Deleted: ID`` lines, in that order.
+
+    An image a container uses is refused (409) unless forced; forced, it only loses the name asked for (all its
+    names when asked by id), and its layers stay for the container that needs them.
+    """
+    store = engine.images
+    image = store.resolve(ref)
+    users = engine.using_image(image.id)
+    by_name = names_ref(image, ref)
+    if users and not force:
+        running = engine.state(users[0]).status == "running"
+        raise ImageInUse(ref, users[0], image.id, by_name=by_name, running=running)
+    if users:
+        names = [normalize(ref)] if by_name else image.names
+        for name in names:
+            untag(store, name)
+        return [f"Untagged: {name}" for name in names]
+    return store.remove(ref, force)
+
+
+def prune_images(engine, all: bool = False, keep: Callable[[Image], bool] = lambda image: False) -> tuple[list[str], int]:
+    """docker's ``image prune``: remove the dangling images (every unused one with ``all``) that no container
+    was created from and ``keep`` does not protect; then sweep what nothing reaches any more.
+
+    Returns the ``Untagged``/``Deleted`` lines and the bytes of blobs freed."""
+    store = engine.images
+    before = _blob_bytes(store)
+    lines: list[str] = []
+    for image in store.list():
+        if (image.names and not all) or keep(image) or engine.using_image(image.id):
+            continue
+        lines += store.remove(image.id, force=True)
+    store.prune()
+    return lines, max(0, before - _blob_bytes(store))
+
+
+def _blob_bytes(store) -> int:
+    blobs = store.layout.blobs
+    if not blobs.is_dir():
+        return 0
+    return sum(entry.stat().st_size for entry in os.scandir(blobs) if entry.is_file())
