@@ -41,18 +41,21 @@ async def list_images(request: web.Request) -> web.Response:
     store = store_of(request)
     images = await backend(request).call(store.list)
     keep = await backend(request).call(matcher, store, wanted)
-    return reply([await backend(request).call(summary, store, image) for image in images if keep(image)])
+    patterns = wanted.get("reference", [])
+    return reply([await backend(request).call(summary, store, image, patterns) for image in images if keep(image)])
 
 
-def summary(store: ImageStore, image: Image) -> dict:
-    """One image as ``/images/json`` lists it (docker 20.10's keys; a dangling image shows ``<none>``)."""
+def summary(store: ImageStore, image: Image, patterns: list[str] = ()) -> dict:
+    """One image as ``/images/json`` lists it (docker 20.10's keys; a dangling image shows ``<none>``); with
+    reference filters, only the names they match (so ``docker images REPO`` shows REPO's tags alone)."""
     from portside.image.report import repo_digests, unix_time
 
-    digests = repo_digests(store, image)
+    names = [n for n in image.names if not patterns or any(name_matches(n, p) for p in patterns)]
+    digests = [d for d in repo_digests(store, image) if not patterns or any(name_matches(d, p) for p in patterns)]
     return {"Containers": -1, "Created": unix_time(image.created), "Id": image.id,
             "Labels": image.config.get("Labels") or None, "ParentId": "",
             "RepoDigests": digests or (None if image.names else ["<none>@<none>"]),
-            "RepoTags": image.names or ["<none>:<none>"], "SharedSize": -1, "Size": image.size,
+            "RepoTags": names or ["<none>:<none>"], "SharedSize": -1, "Size": image.size,
             "VirtualSize": image.size}
 
 
@@ -83,11 +86,14 @@ def has_label(image: Image, label: str) -> bool:
 
 
 def names_match(image: Image, pattern: str) -> bool:
-    for name in image.names:
-        repo, _ = split_tag(name)
-        if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(repo, pattern):
-            return True
-    return False
+    return any(name_matches(name, pattern) for name in image.names)
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """docker's reference filter: the pattern against ``repo:tag`` (or ``repo@digest``), or against the
+    repository alone."""
+    repo = name.split("@", 1)[0] if "@" in name else split_tag(name)[0]
+    return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(repo, pattern)
 
 
 @routes.get("/images/{name:.+}/json")

@@ -83,8 +83,9 @@ def save_oci(store: ImageStore, images: list[Image], tar: tarfile.TarFile) -> No
 
 
 def save(store: ImageStore, refs: list[str], out: Path, fmt: str = "docker-archive") -> None:
-    """Write ``refs`` to ``out`` atomically (a failed save leaves no partial archive)."""
-    images = list({image.id: image for image in map(store.resolve, refs)}.values())
+    """Write ``refs`` to ``out`` atomically (a failed save leaves no partial archive). Each image carries the
+    names it was asked by, as docker's: one saved by id has none, one of several names only the name given."""
+    images = requested(store, refs)
     tmp = temp_path(out.resolve())
     scratch = temp_path(out.resolve().with_name("layer"))
     try:
@@ -94,6 +95,21 @@ def save(store: ImageStore, refs: list[str], out: Path, fmt: str = "docker-archi
     finally:
         tmp.unlink(missing_ok=True)
         scratch.unlink(missing_ok=True)
+
+
+def requested(store: ImageStore, refs: list[str]) -> list[Image]:
+    images: dict[str, Image] = {}
+    names: dict[str, list[str]] = {}
+    for ref in refs:
+        image = store.resolve(ref)
+        images.setdefault(image.id, image)
+        wanted = names.setdefault(image.id, [])
+        name = normalize_or_none(ref)
+        if name in image.names and name not in wanted:
+            wanted.append(name)
+    for image_id, image in images.items():
+        image.names = names[image_id]
+    return list(images.values())
 
 
 def normalize_or_none(ref: str) -> str | None:

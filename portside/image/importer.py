@@ -44,7 +44,7 @@ def rootfs_config(tar_path: Path, diff_id: str, comment: str = "") -> dict:
 
 def import_rootfs(store, tar_path: Path, ref: str | None, comment: str = ""):
     """``ref`` None leaves the image untagged (``docker import`` without a name)."""
-    names = [normalize(ref)] if ref else []
+    names = [normalize(ref)] if ref is not None else []
     if not tar_path.is_file():
         raise ImageError(f"cannot import {tar_path}: no such file")
     with store.layout.writing():
