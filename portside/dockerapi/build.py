@@ -18,10 +18,11 @@ from aiohttp import web
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter
 from portside.dockerapi.params import qbool, qstr
-from portside.dockerapi.progress import JsonStream, Send, TextStream
+from portside.dockerapi.progress import RED, JsonStream, Send, TextStream
 from portside.dockerapi.routing import Routes
 from portside.dockerapi.uploads import extract_context, plain_http, save_body, scratch
 from portside.image import Image, InvalidReference, normalize
+from portside.image.build.dockerfile import DockerfileError
 
 routes = Routes()
 
@@ -41,6 +42,7 @@ class BuildRequest:
     pull: bool = False
     quiet: bool = False
     network: str = "host"
+    cache_from: list[str] | None = None
 
 
 def parse_request(request: web.Request) -> BuildRequest:
@@ -50,6 +52,8 @@ def parse_request(request: web.Request) -> BuildRequest:
     if qstr(request, "version") == "2":
         raise bad_parameter("version: BuildKit (version=2) is not supported; use the classic builder "
                             "(DOCKER_BUILDKIT=0)")
+    if qstr(request, "extrahosts") not in ("", "{}", "[]", "null"):
+        raise bad_parameter("extrahosts: extra /etc/hosts entries for RUN steps are not supported")
     network = qstr(request, "networkmode")
     if network not in NETWORKS:
         raise bad_parameter(f"networkmode: {network!r} is not supported for builds (expected default, host or "
@@ -58,6 +62,7 @@ def parse_request(request: web.Request) -> BuildRequest:
                         dockerfile=qstr(request, "dockerfile") or "Dockerfile",
                         build_args=json_strings(request, "buildargs"), labels=json_strings(request, "labels"),
                         target=qstr(request, "target") or None, no_cache=qbool(request, "nocache"),
+                        cache_from=json_list(request, "cachefrom"),
                         pull=qbool(request, "pull"), quiet=qbool(request, "q"), network=NETWORKS[network])
 
 
@@ -83,6 +88,41 @@ def json_strings(request: web.Request, name: str) -> dict[str, str]:
     return {k: v for k, v in doc.items() if v is not None}
 
 
+def json_list(request: web.Request, name: str) -> list[str] | None:
+    """``cachefrom``: a JSON list of image names (None when not given)."""
+    raw = qstr(request, name)
+    if not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise bad_parameter(f"{name}: {raw!r} is not valid JSON ({exc.msg}); expected a list of image names") \
+            from None
+    if not isinstance(doc, list) or not all(isinstance(v, str) for v in doc):
+        raise bad_parameter(f"{name}: expected a JSON list of image names, got {raw!r}")
+    return doc
+
+
+def uses_cache(store, asked: BuildRequest) -> bool:
+    """docker's ``--cache-from``: the build cache counts only when one of the named images is here (this store
+    keeps one cache for all builds, so a name that is absent means building from scratch, as dockerd does)."""
+    if asked.no_cache:
+        return False
+    if not asked.cache_from:  # the docker CLI sends an empty list when --cache-from was not given
+        return True
+    return any(present(store, ref) for ref in asked.cache_from)
+
+
+def present(store, ref: str) -> bool:
+    from portside.image import ImageError
+
+    try:
+        store.resolve(ref)
+        return True
+    except ImageError:
+        return False
+
+
 def find_dockerfile(context: Path, name: str) -> Path:
     """The Dockerfile's path inside the context (``dockerfile`` may not leave it); docker's fallback to
     ``dockerfile`` when the default name is absent."""
@@ -106,24 +146,30 @@ async def build(request: web.Request) -> web.StreamResponse:
         await backend(request).call(os.unlink, work / "context.tar")
         dockerfile = find_dockerfile(work / "context", asked.dockerfile)
         stream = JsonStream(request)
-        return await stream.run(run_build, backend(request).engine, work / "context", dockerfile, asked,
-                                stream.send)
+        try:
+            return await stream.run(run_build, backend(request).engine, work / "context", dockerfile, asked,
+                                    stream.send)
+        except DockerfileError as exc:  # found before the first step: the Dockerfile is the caller's to fix
+            raise bad_parameter(str(exc)) from None
 
 
 def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send: Send) -> Image:
     from portside.image.build import BuildOptions
     from portside.image.build import build as build_image
 
-    out = TextStream(send)
+    errors = TextStream(send, RED)
+    out = TextStream(send, companion=errors)
     try:
         opts = BuildOptions(context=context, dockerfile=dockerfile, tags=asked.tags, build_args=asked.build_args,
-                            target=asked.target, no_cache=asked.no_cache, quiet=asked.quiet,
+                            target=asked.target, no_cache=not uses_cache(engine.images, asked), quiet=asked.quiet,
                             fetch=pull_base(engine, out), cgroup_parent=engine.settings().get("cgroup_parent",
                                                                                               "portside"),
                             labels=asked.labels, pull=asked.pull, network=asked.network,
-                            built=None if asked.quiet else lambda image_id: send({"aux": {"ID": image_id}}))
+                            built=None if asked.quiet else lambda image_id: send({"aux": {"ID": image_id}}),
+                            run_errors=errors)
         image = build_image(engine.images, opts, out)
     finally:
+        errors.close()
         out.close()
     if asked.quiet:
         send({"stream": image.id + "\n"})

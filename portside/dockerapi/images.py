@@ -212,8 +212,8 @@ async def import_image(request: web.Request) -> web.StreamResponse:
     if source != "-":
         raise bad_parameter(f"fromSrc: importing from a URL ({source!r}) is not supported; send the tarball as the "
                             "request body with fromSrc=-")
-    if request.query.getall("changes", []):
-        raise bad_parameter("changes: applying Dockerfile instructions on import is not supported")
+    changes = request.query.getall("changes", [])
+    check_changes(changes)
     repo, tag = qstr(request, "repo"), qstr(request, "tag")
     ref = (f"{repo}:{tag}" if tag else repo) or None
     if ref:
@@ -227,9 +227,19 @@ async def import_image(request: web.Request) -> web.StreamResponse:
         stream = JsonStream(request)
 
         def job() -> None:
-            image = store.import_rootfs(work / "rootfs.tar", ref, qstr(request, "message"))
+            image = store.import_rootfs(work / "rootfs.tar", ref, qstr(request, "message"), changes)
             stream.send({"status": image.id})
         return await stream.run(job)
+
+
+def check_changes(changes: list[str]) -> None:
+    from portside.image.build import DockerfileError
+    from portside.image.importer import apply_changes
+
+    try:
+        apply_changes({}, changes)
+    except DockerfileError as exc:
+        raise bad_parameter(f"changes: {exc}") from None
 
 
 @routes.post("/images/{name:.+}/push")
@@ -322,7 +332,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
         def job() -> None:
             for line in load(store, Path(work / "images.tar")):
                 stream.send({"stream": line + "\n"})
-        return await stream.run(job)
+        return await stream.run(job, eager=True)
 
 
 @routes.post("/commit")

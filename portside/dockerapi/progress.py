@@ -31,6 +31,7 @@ from portside.runtime.errors import PortsideError
 log = logging.getLogger("portside.dockerapi")
 
 Send = Callable[[dict], None]
+RED = ("\x1b[91m", "\x1b[0m")
 
 
 class JsonStream:
@@ -45,8 +46,11 @@ class JsonStream:
         """Queue a message; safe from any thread."""
         self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
 
-    async def run(self, job: Callable, *args) -> web.StreamResponse:
-        """``job(*args)`` in the engine's threads, its messages forwarded as they come."""
+    async def run(self, job: Callable, *args, eager: bool = False) -> web.StreamResponse:
+        """``job(*args)`` in the engine's threads, its messages forwarded as they come; ``eager`` sends the 200
+        at once, so that every failure is in the stream (dockerd's ``load`` answers so)."""
+        if eager:
+            await self.open()
         task = asyncio.ensure_future(backend(self.request).call(job, *args))
         while not task.done():
             getter = asyncio.ensure_future(self.queue.get())
@@ -104,12 +108,15 @@ class TextStream(io.TextIOBase):
     """A text file whose writes become ``{"stream": text}`` messages: the builder's progress lines.
 
     A RUN step's command writes to ``fileno()``, a pipe that a thread forwards as it fills, so its output
-    shows while it runs. The builder's own lines first take what is left in the pipe: a step's output always
-    comes before the line that follows the step.
+    shows while it runs. The builder's own lines first take what is left in the pipe (and in ``companion``'s,
+    the command's stderr): a step's output always comes before the line that follows the step. ``around``
+    wraps what comes through the pipe: dockerd shows a RUN step's stderr in red.
     """
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, around: tuple[str, str] = ("", ""), companion: TextStream | None = None) -> None:
         self.send = send
+        self.around = around
+        self.companion = companion
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.read_fd, False)
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -127,6 +134,8 @@ class TextStream(io.TextIOBase):
         return False
 
     def write(self, text: str) -> int:
+        if self.companion is not None:
+            self.companion._drain()
         self._drain()
         if text:
             self.send({"stream": text})
@@ -163,7 +172,7 @@ class TextStream(io.TextIOBase):
     def _forward(self, chunks: list[bytes]) -> None:
         text = self.decoder.decode(b"".join(chunks))
         if text:
-            self.send({"stream": text})
+            self.send({"stream": self.around[0] + text + self.around[1]})
 
     def _pump(self) -> None:
         while True:

@@ -219,6 +219,8 @@ def load(store: ImageStore, path: Path) -> list[str]:
     """Load every image of a docker-archive or OCI archive; return docker's ``Loaded image: ...`` lines."""
     try:
         tar = tarfile.open(path, "r:*")
+    except tarfile.ReadError:
+        raise ArchiveError(f"cannot load {path.name}: it is not a tar archive (plain or compressed)") from None
     except (OSError, tarfile.TarError) as exc:
         raise ArchiveError(f"cannot read {path}: {exc}") from None
     with tar:

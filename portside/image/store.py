@@ -232,10 +232,10 @@ class ImageStore:
         self.set_names(image.digest, size, image.id, [normalize(target)])
         return self.resolve(target)
 
-    def import_rootfs(self, tar_path: Path, ref: str | None, comment: str = "") -> Image:
+    def import_rootfs(self, tar_path: Path, ref: str | None, comment: str = "", changes: list[str] = ()) -> Image:
         from portside.image.importer import import_rootfs
 
-        return import_rootfs(self, Path(tar_path), ref, comment)
+        return import_rootfs(self, Path(tar_path), ref, comment, changes)
 
     def remove(self, ref: str, force: bool = False) -> list[str]:
         from portside.image.gc import remove_image

@@ -101,16 +101,30 @@ def test_docker_py_builds_from_a_gzipped_context_and_returns_the_image(docker_ap
     client.images.remove(name)
 
 
+def test_stderr_is_red_and_cache_from_an_absent_image_builds_afresh(docker_api) -> None:
+    client = docker_api.client()
+    body = tar_of({"Dockerfile": "FROM busybox\nRUN echo to-stderr >&2\nRUN echo to-stdout\n"})
+    first = list(client.build(fileobj=io.BytesIO(body), custom_context=True, decode=True))
+    assert {"stream": "\x1b[91mto-stderr\n\x1b[0m"} in first and {"stream": "to-stdout\n"} in first
+    cached = list(client.build(fileobj=io.BytesIO(body), custom_context=True, decode=True))
+    assert cached.count({"stream": " ---> Using cache\n"}) == 2
+    fresh = list(client.build(fileobj=io.BytesIO(body), custom_context=True, decode=True,
+                              cache_from=["no-such-image:1"]))
+    assert {"stream": " ---> Using cache\n"} not in fresh and {"stream": "to-stdout\n"} in fresh
+    image = next(m["aux"]["ID"] for m in fresh if "aux" in m)
+    client.remove_image(image)
+
+
 def test_a_failing_step_ends_the_stream_with_an_error(docker_api, tmp_path) -> None:
     import docker
 
     context = write_context(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo about to fail && exit 3\n"})
     failed = docker_api.docker("build", str(context), check=False)
     assert failed.returncode == 1 and "about to fail" in failed.stdout
-    assert 'the command ["/bin/sh", "-c", "echo about to fail && exit 3"] returned exit code 3' in failed.stderr
+    assert "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3" in failed.stderr
     with pytest.raises(docker.errors.BuildError) as error:
         docker.DockerClient(base_url=docker_api.url).images.build(path=str(context))
-    assert "returned exit code 3" in error.value.msg
+    assert "returned a non-zero code: 3" in error.value.msg
     unknown = write_context(tmp_path / "unknown", {"Dockerfile": "FROM busybox\nFROBNICATE now\n"})
     refused = docker_api.docker("build", str(unknown), check=False)
     assert refused.returncode == 1 and "Dockerfile:2: unknown instruction: FROBNICATE" in refused.stderr
@@ -133,6 +147,10 @@ def test_bad_parameters_are_400s_naming_the_field(docker_api) -> None:
     assert build(dockerfile="../Dockerfile") == (400, "dockerfile: '../Dockerfile' is outside the build context")
     assert build(dockerfile="nope") == (400, "Cannot locate specified Dockerfile: nope")
     assert build(networkmode="container:x")[0] == 400
+    assert build(extrahosts="db:10.0.0.1") == (400, "extrahosts: extra /etc/hosts entries for RUN steps are not "
+                                                    "supported")
+    assert build(cachefrom="busybox") == (400, "cachefrom: 'busybox' is not valid JSON (Expecting value); "
+                                               "expected a list of image names")
     response = client._post(client._url("/build"), data=b"this is not a tar archive")
     assert response.status_code == 400 and "not a readable tar archive" in response.json()["message"]
 

@@ -135,6 +135,11 @@ def test_save_piped_into_load_brings_the_images_back(docker_api, tmp_path) -> No
     with tarfile_of(archive) as tar:
         assert "manifest.json" in tar.getnames()
     docker_api.docker("rmi", f"{name}:1")
+    import docker
+
+    with pytest.raises(docker.errors.ImageLoadError) as bad:  # dockerd's way: a 200, the error in the stream
+        docker.DockerClient(base_url=docker_api.url).images.load(b"not an archive")
+    assert "images.tar: it is not a tar archive" in str(bad.value)
 
 
 def tarfile_of(path):
@@ -149,6 +154,13 @@ def test_import_and_prune_of_dangling_images(docker_api, busybox_rootfs_tar) -> 
     assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", out)
     [entry] = docker_api.client().history(f"{name}:1")
     assert entry["Comment"] == "from a test"
+    changed = docker_api.docker("import", "--change", 'CMD ["echo", "hi"]', "--change", "ENV MODE=test",
+                                "--change", "WORKDIR /srv", str(busybox_rootfs_tar), f"{name}:2").stdout.strip()
+    config = docker_api.client().inspect_image(changed)["Config"]
+    assert config["Cmd"] == ["echo", "hi"] and "MODE=test" in config["Env"] and config["WorkingDir"] == "/srv"
+    refused = docker_api.docker("import", "--change", "RUN rm -rf /", str(busybox_rootfs_tar), check=False)
+    assert refused.returncode == 1 and "changes: change 1: RUN cannot be applied on import" in refused.stderr
+    docker_api.docker("rmi", f"{name}:2")
     dangling = docker_api.docker("import", str(busybox_rootfs_tar)).stdout.strip()
     listed = docker_api.client().images(filters={"dangling": True})
     assert [i["Id"] for i in listed] == [dangling] and listed[0]["RepoTags"] == ["<none>:<none>"]

@@ -43,6 +43,7 @@ class BuildOptions:
     pull: bool = False  # FROM images are pulled even when the store has them (docker build --pull)
     network: str = "host"  # RUN's network unless the step says otherwise: host or none
     built: Callable[[str], None] | None = None  # told the image id just before "Successfully built"
+    run_errors: IO | None = None  # where RUN's stderr goes, when not with its stdout into the build's output
 
 
 @dataclass

@@ -38,8 +38,10 @@ class RunFailed(ImageError):
         self.code = code
 
 
-def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup_parent: str = "portside") -> Path:
+def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup_parent: str = "portside",
+                  err: IO | None = None) -> Path:
     """Run ``spec`` over ``lowers`` inside ``work``; return the upper directory holding the command's changes.
+    The command's stderr goes to ``err`` when given, else with its stdout to ``out``.
 
     Raises ``RunFailed`` for a non-zero exit. The caller removes ``work`` (after this returned or raised).
     """
@@ -52,9 +54,9 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup
     absent = [name for name in MOUNT_POINTS if not any(os.path.lexists(d / name) for d in lowers)]
     mount_overlay(lowers, upper, work / "work", merged)
     try:
-        with output_stream(out) as stream:
+        with output_stream(out) as stream, output_stream(err or stream) as errors:
             code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
-                               network=spec.network, stdout=stream, stderr=stream, cgroup_parent=cgroup_parent)
+                               network=spec.network, stdout=stream, stderr=errors, cgroup_parent=cgroup_parent)
     finally:
         unmount(merged)
     if is_mounted(merged):

@@ -126,10 +126,12 @@ def do_run(b, run, inst: Instruction) -> None:
         spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
                        inner.get("WorkingDir") or "/", inner.get("User") or "0", network)
         try:
-            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent)
+            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent,
+                                  None if b.opts.quiet else b.opts.run_errors)
             return copy.deepcopy(inner), publish(b, upper)
         except RunFailed as exc:
-            raise inst.error(f"step {b.step}/{b.total}: the command {json.dumps(argv)} returned exit code "
+            # docker's own words after the location: scripts and docker-py look for them
+            raise inst.error(f"step {b.step}/{b.total}: The command '{' '.join(argv)}' returned a non-zero code: "
                              f"{exc.code}") from None
         finally:
             cleanup(work)
