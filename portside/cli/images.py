@@ -106,6 +106,24 @@ def remove_one(root: str, ref: str, force: bool) -> list[str]:
 
 
 @command
+def cmd_commit(argv: list[str], root: str) -> int:
+    from portside.engine import Engine, commit
+
+    p = parser("commit", "Make an image from a container's changes")
+    p.add_argument("-m", "--message", default="", help="the commit message (the history entry's comment)")
+    p.add_argument("-a", "--author", default="")
+    p.add_argument("-c", "--change", action="append", default=[], metavar="INSTRUCTION",
+                   help="a Dockerfile instruction to apply (CMD, ENV, LABEL, WORKDIR, ...)")
+    p.add_argument("-p", "--pause", action="store_true", help="accepted for docker compatibility")
+    p.add_argument("container")
+    p.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+    args = p.parse_args(argv)
+    image = commit(Engine(Path(root)), args.container, args.reference, args.message, args.author, args.change)
+    print(image.id)
+    return 0
+
+
+@command
 def cmd_history(argv: list[str], root: str) -> int:
     from portside.image.report import history_rows
 

@@ -11,7 +11,7 @@ import sys
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats volume network
-Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
+Images:      build images image tag rmi history save load import commit pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
              system service (serves the Docker Engine API)
@@ -36,7 +36,8 @@ register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
          "inspect", "port", "stats", "volume", "network")
 register("portside.cli.images", "builder")
-register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
+register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build",
+         "commit")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
 register("portside.cli.agent", "agent")

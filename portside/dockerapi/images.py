@@ -15,7 +15,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import ApiError, bad_parameter
-from portside.dockerapi.params import filters, qbool, qstr, reply
+from portside.dockerapi.params import filters, json_body, qbool, qstr, reply
 from portside.dockerapi.progress import JsonStream, LayerEvents, Send
 from portside.dockerapi.routing import Routes
 from portside.dockerapi.uploads import plain_http, registry_credentials, save_body, scratch
@@ -337,5 +337,24 @@ async def load_images(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/commit")
 async def commit(request: web.Request) -> web.Response:
-    raise ApiError(501, "commit (making an image from a container's changes) is not supported; build the image "
-                        "from a Dockerfile instead")
+    """``docker commit``: 201 and the new image's id; the body, when given, is a container config whose keys
+    override the container's own (docker-py's ``conf``)."""
+    from portside.engine import commit as commit_container
+
+    container = qstr(request, "container")
+    if not container:
+        raise bad_parameter("container: the container to commit is required")
+    repo, tag = qstr(request, "repo"), qstr(request, "tag")
+    name = (f"{repo}:{tag}" if tag else repo) or None
+    if name:
+        try:
+            name = normalize(name)
+        except InvalidReference as exc:
+            raise bad_parameter(f"repo: {exc}") from None
+    changes = request.query.getall("changes", [])
+    check_changes(changes)
+    qbool(request, "pause", True)  # accepted: the container keeps running while its changes are read
+    config = {k: v for k, v in (await json_body(request)).items() if v not in (None, "", [], {})}
+    image = await backend(request).call(commit_container, backend(request).engine, container, name,
+                                        qstr(request, "comment"), qstr(request, "author"), changes, config)
+    return reply({"Id": image.id}, 201)

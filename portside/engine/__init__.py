@@ -10,6 +10,7 @@ _EXPORTS = {
     "containers_using_image": "portside.engine.engine",
     "remove_image": "portside.engine.images",
     "prune_images": "portside.engine.images",
+    "commit": "portside.engine.images",
     "ContainerConfig": "portside.engine.config",
     "Container": "portside.engine.model",
     "ContainerRecord": "portside.engine.model",

@@ -362,6 +362,10 @@ class Engine:
 
         return Volumes(self.root, self._records)
 
+    def upper_dir(self, ref: str) -> Path:
+        """The container's writable layer, where its changes to the image are (``commit`` reads it)."""
+        return self._records.paths(self._records.find(ref)).dir / "upper"
+
     def using_image(self, image_id: str) -> list[str]:
         ids = []
         for cid in self._records.ids():

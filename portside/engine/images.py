@@ -50,6 +50,56 @@ def prune_images(engine, all: bool = False, keep: Callable[[Image], bool] = lamb
     return lines, max(0, before - _blob_bytes(store))
 
 
+def commit(engine, ref: str, name: str | None = None, comment: str = "", author: str = "",
+           changes: list[str] = (), config: dict | None = None) -> Image:
+    """docker's ``commit``: a new image whose last layer is the container's changes, whose config is the
+    container's (its command, environment, working directory, user, labels) with ``config``'s keys and then
+    ``changes`` (Dockerfile instructions) applied. The container keeps running; what it writes meanwhile may or
+    may not be in the layer."""
+    from portside.image.build.cache import State, child_config
+    from portside.image.importer import apply_changes
+
+    record = engine.record(ref)
+    store = engine.images
+    base = store.resolve(record.image)
+    inner = apply_changes({**base.config, **container_config(record.config), **(config or {})}, changes)
+    names = [normalize(name)] if name else []
+    created_by = " ".join([record.path, *record.args]).strip()
+    with store.layout.writing():
+        layer = layer_of(store, engine.upper_dir(record.id))
+        parent = State(base.full_config, store.layers(base), base.id, base.digest)
+        full = child_config(parent, inner, created_by, layer, author or None)
+        if comment:
+            full["history"][-1]["comment"] = full["comment"] = comment
+        return store.add_image(full, parent.layers + [layer], names)
+
+
+def container_config(process) -> dict:
+    """What a container's own configuration sets in a committed image."""
+    out = {"Cmd": process.cmd or None, "Entrypoint": process.entrypoint, "Env": process.env,
+           "WorkingDir": process.working_dir, "User": process.user, "Labels": process.labels or None}
+    return {key: value for key, value in out.items() if value not in (None, "", [])}
+
+
+def layer_of(store, upper):
+    """The upper directory as a layer blob, unpacked into the store as any other layer (the container's own
+    directory stays where it is)."""
+    from portside.image.diff import write_layer
+    from portside.image.layout import LAYER_TAR
+    from portside.image.store import LayerRef
+
+    writer = store.layout.writer()
+    try:
+        write_layer(upper, writer)
+        digest, size = writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
+    layer = LayerRef(digest, LAYER_TAR, size, digest)
+    store.unpack_layer(layer)
+    return layer
+
+
 def _blob_bytes(store) -> int:
     blobs = store.layout.blobs
     if not blobs.is_dir():

@@ -228,14 +228,35 @@ def test_credentials_come_from_x_registry_auth(docker_api, auth_registry) -> Non
     client.remove_image(f"{name}:s1")
 
 
-def test_search_and_commit_say_what_is_not_supported(docker_api) -> None:
+def test_search_says_it_is_not_supported(docker_api) -> None:
     searched = docker_api.docker("search", "busybox", check=False)
     assert searched.returncode == 1 and "image search is not supported" in searched.stderr
+    assert docker_api.client().images(name="busybox")  # nothing else was disturbed
+
+
+def test_commit_makes_an_image_of_a_containers_changes(docker_api) -> None:
     import docker
 
-    with pytest.raises(docker.errors.APIError) as commit:
-        docker_api.client().commit("anything")
-    assert commit.value.status_code == 501 and "commit" in commit.value.explanation
+    name = unique("committed")
+    docker_api.ps("run", "--name", name, "--network", "none", "-e", "FROM_RUN=1", "busybox", "sh", "-c",
+                  "echo data > /made && rm /etc/group")
+    try:
+        out = docker_api.docker("commit", "-m", "a message", "-a", "tests", "-c", 'CMD ["cat", "/made"]', name,
+                                f"{name}:1").stdout
+        image = docker_api.client().inspect_image(f"{name}:1")
+        assert out == image["Id"] + "\n" and image["Author"] == "tests" and image["Comment"] == "a message"
+        assert image["Config"]["Cmd"] == ["cat", "/made"] and "FROM_RUN=1" in image["Config"]["Env"]
+        assert len(image["RootFS"]["Layers"]) == 2
+        assert docker_api.ps("run", "--rm", "--network", "none", f"{name}:1").stdout == "data\n"
+        gone = docker_api.ps("run", "--rm", "--network", "none", f"{name}:1", "ls", "/etc/group", check=False)
+        assert gone.returncode != 0  # the deletion is in the layer too (a whiteout)
+        committed = docker_api.client().commit(name, f"{name}", "2", conf={"WorkingDir": "/tmp"})  # docker-py's
+        assert docker_api.client().inspect_image(committed["Id"])["Config"]["WorkingDir"] == "/tmp"
+        with pytest.raises(docker.errors.NotFound):
+            docker_api.client().commit("no-such-container")
+    finally:
+        docker_api.ps("rm", "-f", name)
+    docker_api.docker("rmi", f"{name}:1", f"{name}:2")
 
 
 def test_bad_parameters_name_the_field(docker_api) -> None:
