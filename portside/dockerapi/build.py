@@ -20,7 +20,7 @@ from portside.dockerapi.errors import bad_parameter
 from portside.dockerapi.params import qbool, qstr
 from portside.dockerapi.progress import RED, JsonStream, Send, TextStream
 from portside.dockerapi.routing import Routes
-from portside.dockerapi.uploads import extract_context, plain_http, save_body, scratch
+from portside.dockerapi.uploads import extract_context, plain_http, registry_configs, save_body, scratch
 from portside.image import Image, InvalidReference, normalize
 from portside.image.build.dockerfile import DockerfileError
 
@@ -43,6 +43,7 @@ class BuildRequest:
     quiet: bool = False
     network: str = "host"
     cache_from: list[str] | None = None
+    logins: dict = field(default_factory=dict)  # registry -> Credentials, for FROM pulls (X-Registry-Config)
 
 
 def parse_request(request: web.Request) -> BuildRequest:
@@ -63,7 +64,8 @@ def parse_request(request: web.Request) -> BuildRequest:
                         build_args=json_strings(request, "buildargs"), labels=json_strings(request, "labels"),
                         target=qstr(request, "target") or None, no_cache=qbool(request, "nocache"),
                         cache_from=json_list(request, "cachefrom"),
-                        pull=qbool(request, "pull"), quiet=qbool(request, "q"), network=NETWORKS[network])
+                        pull=qbool(request, "pull"), quiet=qbool(request, "q"), network=NETWORKS[network],
+                        logins=registry_configs(request))
 
 
 def tag_of(text: str) -> str:
@@ -162,7 +164,7 @@ def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send
     try:
         opts = BuildOptions(context=context, dockerfile=dockerfile, tags=asked.tags, build_args=asked.build_args,
                             target=asked.target, no_cache=not uses_cache(engine.images, asked), quiet=asked.quiet,
-                            fetch=pull_base(engine, out), cgroup_parent=engine.settings().get("cgroup_parent",
+                            fetch=pull_base(engine, out, asked.logins), cgroup_parent=engine.settings().get("cgroup_parent",
                                                                                               "portside"),
                             labels=asked.labels, pull=asked.pull, network=asked.network,
                             built=None if asked.quiet else lambda image_id: send({"aux": {"ID": image_id}}),
@@ -176,12 +178,14 @@ def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send
     return image
 
 
-def pull_base(engine, out):
-    """FROM's fallback (and ``pull=1``'s way): the image from its registry, progress in the build's output."""
+def pull_base(engine, out, logins: dict):
+    """FROM's fallback (and ``pull=1``'s way): the image from its registry, progress in the build's output, with
+    the build's login for that registry if it sent one."""
     def fetch(ref: str) -> Image:
         from portside.image.registry import parse_reference, pull, run
 
         registry = parse_reference(ref).registry
-        result = run(pull(engine.images, engine.root, ref, out, insecure=plain_http(registry), tty=False))
+        result = run(pull(engine.images, engine.root, ref, out, insecure=plain_http(registry), tty=False,
+                          credentials=logins.get(registry)))
         return engine.images.resolve(result.name or result.digest)
     return fetch

@@ -70,21 +70,47 @@ def extract_context(tar_path: Path, dest: Path) -> None:
 def registry_credentials(request: web.Request) -> Credentials | None:
     """``X-Registry-Auth``: base64url of ``{"username", "password"}`` (or of ``{"auth": base64(user:pass)}``);
     empty, ``{}`` or without a username means the engine's saved login, if any."""
-    raw = request.headers.get("X-Registry-Auth", "").strip()
+    doc = header_json(request, "X-Registry-Auth")
+    return credentials_of(doc) if doc else None
+
+
+def registry_configs(request: web.Request) -> dict[str, Credentials]:
+    """``X-Registry-Config`` (a build's logins): base64url of ``{"REGISTRY": {"username", "password"}, ...}``,
+    by registry as ``parse_registry`` names them, for the pulls of FROM images."""
+    from portside.image.registry import InvalidReference, parse_registry
+
+    doc = header_json(request, "X-Registry-Config")
+    found = {}
+    for registry, entry in doc.items():
+        credentials = credentials_of(entry) if isinstance(entry, dict) else None
+        if credentials is not None:
+            try:
+                found[parse_registry(registry)] = credentials
+            except InvalidReference:
+                continue  # an entry for something that is no registry name: docker ignores it too
+    return found
+
+
+def header_json(request: web.Request, name: str) -> dict:
+    raw = request.headers.get(name, "").strip()
     if not raw:
-        return None
+        return {}
     try:
         doc = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (binascii.Error, ValueError) as exc:
-        raise bad_parameter(f"invalid X-Registry-Auth header: expected base64url-encoded JSON ({exc})") from None
+        raise bad_parameter(f"invalid {name} header: expected base64url-encoded JSON ({exc})") from None
     if not isinstance(doc, dict):
-        raise bad_parameter("invalid X-Registry-Auth header: expected a JSON object")
+        raise bad_parameter(f"invalid {name} header: expected a JSON object")
+    return doc
+
+
+def credentials_of(doc: dict) -> Credentials | None:
     username, password = doc.get("username") or "", doc.get("password") or ""
     if not username and doc.get("auth"):
         try:
             username, _, password = base64.b64decode(doc["auth"]).decode().partition(":")
         except (binascii.Error, ValueError):
-            raise bad_parameter("invalid X-Registry-Auth header: auth must be base64 of USER:PASSWORD") from None
+            raise bad_parameter("invalid registry credentials: auth must be base64 of USER:PASSWORD") from None
     return Credentials(username, password) if username else None
 
 

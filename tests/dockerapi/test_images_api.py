@@ -228,6 +228,38 @@ def test_credentials_come_from_x_registry_auth(docker_api, auth_registry) -> Non
     client.remove_image(f"{name}:s1")
 
 
+def test_a_build_pulls_its_base_with_the_logins_of_x_registry_config(docker_api, auth_registry) -> None:
+    import base64
+    import io
+    import tarfile
+
+    client = docker_api.client()
+    base = f"{auth_registry.host}/{unique('base')}:b1"
+    client.tag("busybox", base)
+    logins = {"username": USER, "password": PASSWORD}
+    assert not [e for e in client.push(base, stream=True, decode=True, auth_config=logins) if "error" in e]
+    client.remove_image(base)
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = f"FROM {base}\nRUN echo built on the pulled base\n".encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+
+    def build(headers: dict) -> list[dict]:
+        response = client._post(client._url("/build"), data=context.getvalue(), stream=True,
+                                headers={"Content-Type": "application/x-tar", **headers})
+        assert response.status_code == 200
+        return [json.loads(line) for line in response.iter_lines() if line]
+
+    assert "authentication required" in build({})[-1]["error"]
+    config = base64.urlsafe_b64encode(json.dumps({auth_registry.host: logins}).encode()).decode()
+    messages = build({"X-Registry-Config": config})
+    assert {"stream": "built on the pulled base\n"} in messages and not [m for m in messages if "error" in m]
+    client.remove_image(next(m["aux"]["ID"] for m in messages if "aux" in m))
+    client.remove_image(base)
+
+
 def test_search_says_it_is_not_supported(docker_api) -> None:
     searched = docker_api.docker("search", "busybox", check=False)
     assert searched.returncode == 1 and "image search is not supported" in searched.stderr
