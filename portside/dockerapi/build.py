@@ -44,6 +44,7 @@ class BuildRequest:
     network: str = "host"
     cache_from: list[str] | None = None
     logins: dict = field(default_factory=dict)  # registry -> Credentials, for FROM pulls (X-Registry-Config)
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_request(request: web.Request) -> BuildRequest:
@@ -53,8 +54,6 @@ def parse_request(request: web.Request) -> BuildRequest:
     if qstr(request, "version") == "2":
         raise bad_parameter("version: BuildKit (version=2) is not supported; use the classic builder "
                             "(DOCKER_BUILDKIT=0)")
-    if qstr(request, "extrahosts") not in ("", "{}", "[]", "null"):
-        raise bad_parameter("extrahosts: extra /etc/hosts entries for RUN steps are not supported")
     network = qstr(request, "networkmode")
     if network not in NETWORKS:
         raise bad_parameter(f"networkmode: {network!r} is not supported for builds (expected default, host or "
@@ -65,7 +64,7 @@ def parse_request(request: web.Request) -> BuildRequest:
                         target=qstr(request, "target") or None, no_cache=qbool(request, "nocache"),
                         cache_from=json_list(request, "cachefrom"),
                         pull=qbool(request, "pull"), quiet=qbool(request, "q"), network=NETWORKS[network],
-                        logins=registry_configs(request))
+                        logins=registry_configs(request), extra_hosts=extra_hosts(request))
 
 
 def tag_of(text: str) -> str:
@@ -88,6 +87,24 @@ def json_strings(request: web.Request, name: str) -> dict[str, str]:
     if not isinstance(doc, dict) or not all(isinstance(v, str | None) for v in doc.values()):
         raise bad_parameter(f'{name}: expected a JSON object of strings, e.g. {{"KEY": "value"}}, got {raw!r}')
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def extra_hosts(request: web.Request) -> list[tuple[str, str]]:
+    """``extrahosts``: ``NAME:ADDRESS`` (repeated, or comma-separated), as ``docker build --add-host``."""
+    import ipaddress
+
+    found = []
+    for value in request.query.getall("extrahosts", []):
+        for item in filter(None, value.split(",")):
+            name, sep, address = item.partition(":")
+            try:
+                ipaddress.ip_address(address.strip("[]"))
+            except ValueError:
+                raise bad_parameter(f"extrahosts: {item!r} is not NAME:ADDRESS with an IP address") from None
+            if not name or not sep:
+                raise bad_parameter(f"extrahosts: {item!r} is not NAME:ADDRESS with an IP address")
+            found.append((name, address.strip("[]")))
+    return found
 
 
 def json_list(request: web.Request, name: str) -> list[str] | None:
@@ -147,12 +164,22 @@ async def build(request: web.Request) -> web.StreamResponse:
         await backend(request).call(extract_context, work / "context.tar", work / "context")
         await backend(request).call(os.unlink, work / "context.tar")
         dockerfile = find_dockerfile(work / "context", asked.dockerfile)
+        await backend(request).call(check_syntax, dockerfile)
         stream = JsonStream(request)
-        try:
-            return await stream.run(run_build, backend(request).engine, work / "context", dockerfile, asked,
-                                    stream.send)
-        except DockerfileError as exc:  # found before the first step: the Dockerfile is the caller's to fix
-            raise bad_parameter(str(exc)) from None
+        return await stream.run(run_build, backend(request).engine, work / "context", dockerfile, asked,
+                                stream.send, eager=True)
+
+
+def check_syntax(dockerfile: Path) -> None:
+    """A Dockerfile that does not parse is a 400, as dockerd answers; every later failure (a missing base, a
+    COPY source that is not there, a RUN that fails) is the stream's last message."""
+    from portside.image.build.builder import read_dockerfile
+    from portside.image.build.dockerfile import parse
+
+    try:
+        parse(read_dockerfile(dockerfile), dockerfile.name)
+    except DockerfileError as exc:
+        raise bad_parameter(str(exc)) from None
 
 
 def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send: Send) -> Image:
@@ -168,7 +195,7 @@ def run_build(engine, context: Path, dockerfile: Path, asked: BuildRequest, send
                                                                                               "portside"),
                             labels=asked.labels, pull=asked.pull, network=asked.network,
                             built=None if asked.quiet else lambda image_id: send({"aux": {"ID": image_id}}),
-                            run_errors=errors)
+                            run_errors=errors, extra_hosts=asked.extra_hosts)
         image = build_image(engine.images, opts, out)
     finally:
         errors.close()

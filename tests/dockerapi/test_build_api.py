@@ -115,6 +115,18 @@ def test_stderr_is_red_and_cache_from_an_absent_image_builds_afresh(docker_api) 
     client.remove_image(image)
 
 
+def test_add_host_is_in_the_run_steps_hosts_file_only(docker_api, tmp_path) -> None:
+    context = write_context(tmp_path, {"Dockerfile": "FROM busybox\nRUN cp /etc/hosts /hosts-copy\n"})
+    name = unique("hosts")
+    docker_api.docker("build", "--add-host", "db.test:10.1.2.3", "--add-host", "cache.test:10.1.2.4", "-t", name,
+                      str(context))
+    copied = docker_api.ps("run", "--rm", "--network", "none", name, "cat", "/hosts-copy").stdout
+    assert "10.1.2.3\tdb.test\n10.1.2.4\tcache.test\n" in copied
+    layer = docker_api.client().inspect_image(name)["RootFS"]["Layers"][-1]
+    assert not (docker_api.ps.root / "image/layers" / layer[7:] / "etc/hosts").exists()  # the bound file: no trace
+    docker_api.docker("rmi", name)
+
+
 def test_a_failing_step_ends_the_stream_with_an_error(docker_api, tmp_path) -> None:
     import docker
 
@@ -147,8 +159,7 @@ def test_bad_parameters_are_400s_naming_the_field(docker_api) -> None:
     assert build(dockerfile="../Dockerfile") == (400, "dockerfile: '../Dockerfile' is outside the build context")
     assert build(dockerfile="nope") == (400, "Cannot locate specified Dockerfile: nope")
     assert build(networkmode="container:x")[0] == 400
-    assert build(extrahosts="db:10.0.0.1") == (400, "extrahosts: extra /etc/hosts entries for RUN steps are not "
-                                                    "supported")
+    assert build(extrahosts="db.test") == (400, "extrahosts: 'db.test' is not NAME:ADDRESS with an IP address")
     assert build(cachefrom="busybox") == (400, "cachefrom: 'busybox' is not valid JSON (Expecting value); "
                                                "expected a list of image names")
     response = client._post(client._url("/build"), data=b"this is not a tar archive")

@@ -44,6 +44,7 @@ class BuildOptions:
     network: str = "host"  # RUN's network unless the step says otherwise: host or none
     built: Callable[[str], None] | None = None  # told the image id just before "Successfully built"
     run_errors: IO | None = None  # where RUN's stderr goes, when not with its stdout into the build's output
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)  # (name, address) for RUN's /etc/hosts
 
 
 @dataclass

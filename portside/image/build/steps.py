@@ -124,7 +124,7 @@ def do_run(b, run, inst: Instruction) -> None:
     def produce():
         work = b.store.temp_dir("run")
         spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
-                       inner.get("WorkingDir") or "/", inner.get("User") or "0", network)
+                       inner.get("WorkingDir") or "/", inner.get("User") or "0", network, tuple(b.opts.extra_hosts))
         try:
             upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent,
                                   None if b.opts.quiet else b.opts.run_errors)
