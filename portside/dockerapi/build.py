@@ -17,7 +17,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter
-from portside.dockerapi.params import qbool, qstr
+from portside.dockerapi.params import qbool, qstr, reply
 from portside.dockerapi.progress import RED, JsonStream, Send, TextStream
 from portside.dockerapi.routing import Routes
 from portside.dockerapi.uploads import extract_context, plain_http, registry_configs, save_body, scratch
@@ -216,3 +216,21 @@ def pull_base(engine, out, logins: dict):
                           credentials=logins.get(registry)))
         return engine.images.resolve(result.name or result.digest)
     return fetch
+
+
+@routes.post("/build/prune")
+async def prune_cache(request: web.Request) -> web.Response:
+    """``docker builder prune``: the build cache goes, and the blobs and layers only it kept (what ``portside
+    builder prune`` does); filters and ``keep-storage`` are not supported, so all of it goes."""
+    from portside.dockerapi.params import filters
+    from portside.engine.images import blob_bytes
+    from portside.image.gc import prune_build_cache
+
+    if filters(request, ("until", "id", "parent", "type", "description", "inuse", "shared", "private")):
+        raise bad_parameter("filters: pruning part of the build cache is not supported; prune it all")
+    store = backend(request).engine.images
+    before = await backend(request).call(blob_bytes, store)
+    lines = await backend(request).call(prune_build_cache, store)
+    freed = max(0, before - await backend(request).call(blob_bytes, store))
+    deleted = [line.removeprefix("deleted: ") for line in lines if line.startswith("deleted: ")]
+    return reply({"CachesDeleted": deleted or None, "SpaceReclaimed": freed})

@@ -40,14 +40,14 @@ def prune_images(engine, all: bool = False, keep: Callable[[Image], bool] = lamb
 
     Returns the ``Untagged``/``Deleted`` lines and the bytes of blobs freed."""
     store = engine.images
-    before = _blob_bytes(store)
+    before = blob_bytes(store)
     lines: list[str] = []
     for image in store.list():
         if (image.names and not all) or keep(image) or engine.using_image(image.id):
             continue
         lines += store.remove(image.id, force=True)
     store.prune()
-    return lines, max(0, before - _blob_bytes(store))
+    return lines, max(0, before - blob_bytes(store))
 
 
 def commit(engine, ref: str, name: str | None = None, comment: str = "", author: str = "",
@@ -100,7 +100,8 @@ def layer_of(store, upper):
     return layer
 
 
-def _blob_bytes(store) -> int:
+def blob_bytes(store) -> int:
+    """The bytes the store's blobs take (what a prune reports as reclaimed, by difference)."""
     blobs = store.layout.blobs
     if not blobs.is_dir():
         return 0

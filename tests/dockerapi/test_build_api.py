@@ -127,6 +127,18 @@ def test_add_host_is_in_the_run_steps_hosts_file_only(docker_api, tmp_path) -> N
     docker_api.docker("rmi", name)
 
 
+def test_builder_prune_empties_the_build_cache(docker_api, tmp_path) -> None:
+    context = write_context(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo cached > /f\n"})
+    docker_api.docker("build", str(context))
+    assert " ---> Using cache" in docker_api.docker("build", str(context)).stdout
+    pruned = docker_api.docker("builder", "prune", "-f").stdout
+    assert pruned.splitlines()[-1].startswith("Total reclaimed space:")
+    assert " ---> Using cache" not in docker_api.docker("build", str(context)).stdout
+    result = docker_api.client().prune_builds()
+    assert isinstance(result["SpaceReclaimed"], int) and result["CachesDeleted"] is None  # nothing left to free
+    docker_api.docker("image", "prune", "-f")
+
+
 def test_a_failing_step_ends_the_stream_with_an_error(docker_api, tmp_path) -> None:
     import docker
 
