@@ -186,8 +186,9 @@ class LayerEvents:
     "progressDetail": {}, "id": "abc123def456"}``), byte counts at most every ``EVERY_S`` per layer."""
 
     EVERY_S = 0.25
-    PULL = {LayerState.WAITING: "Pulling fs layer", LayerState.EXISTS: "Already exists",
-            LayerState.DOWNLOADING: "Downloading", LayerState.DOWNLOADED: "Pull complete"}
+    # a layer already here is only "Already exists" in dockerd's pull, so "Pulling fs layer" waits for the download
+    PULL = {LayerState.EXISTS: "Already exists", LayerState.DOWNLOADING: "Pulling fs layer",
+            LayerState.DOWNLOADED: "Pull complete"}
     PUSH = {LayerState.WAITING: "Preparing", LayerState.EXISTS: "Layer already exists",
             LayerState.PUSHING: "Pushing", LayerState.PUSHED: "Pushed", LayerState.MOUNTED: "Mounted"}
 

@@ -54,14 +54,20 @@ async def save_body(request: web.Request, path: Path) -> int:
 def extract_context(tar_path: Path, dest: Path) -> None:
     """Unpack a build context (plain, gzip, bzip2 or xz): every member must stay inside ``dest``, as tarfile's
     ``tar`` filter checks (no absolute paths, no ``..``, no writing through a link); modes are kept as sent,
-    since COPY copies them."""
+    since COPY copies them, and so are symlinks' targets, wherever they point."""
     def keep_mode(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
-        return tarfile.tar_filter(member, path).replace(mode=member.mode & 0o7777, deep=False)
+        mode = member.mode & 0o7777
+        if member.issym():  # a symlink may point anywhere (a build copies it as a link); nothing is written through
+            checked = tarfile.tar_filter(member.replace(linkname=".", deep=False), path)  # one pointing outside
+            return checked.replace(linkname=member.linkname, mode=mode, deep=False)
+        return tarfile.tar_filter(member, path).replace(mode=mode, deep=False)
 
     dest.mkdir()
     try:
         with tarfile.open(tar_path, "r:*") as tar:
             tar.extractall(dest, filter=keep_mode)
+    except tarfile.FilterError as exc:
+        raise bad_parameter(f"the build context is refused: {exc}") from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise bad_parameter(f"the build context is not a readable tar archive (plain, gzip, bzip2 or xz): {exc}") \
             from None

@@ -78,6 +78,7 @@ def short(docker_api, ref: str) -> str:
 
 def test_target_and_a_dockerfile_elsewhere_in_the_context(docker_api, tmp_path) -> None:
     context = write_context(tmp_path, {"build/Containerfile": DOCKERFILE, "app.txt": "app\n"})
+    (context / "elsewhere").symlink_to("/etc/passwd")  # a link out of the context is sent, and kept, as a link
     name = unique("target")
     out = docker_api.docker("build", "-f", str(context / "build/Containerfile"), "--target", "base", "-t", name,
                             str(context), timeout=120).stdout
@@ -176,6 +177,10 @@ def test_bad_parameters_are_400s_naming_the_field(docker_api) -> None:
                                                "expected a list of image names")
     response = client._post(client._url("/build"), data=b"this is not a tar archive")
     assert response.status_code == 400 and "not a readable tar archive" in response.json()["message"]
+    escaping = tar_of({"../outside": "x", "Dockerfile": "FROM busybox\n"})
+    response = client._post(client._url("/build"), data=escaping)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("the build context is refused: '../outside' would be extracted")
 
 
 def tar_of(files: dict[str, str]) -> bytes:
