@@ -312,9 +312,12 @@ async def save_images(request: web.Request, names: list[str]) -> web.StreamRespo
         response.enable_chunked_encoding()
         await response.prepare(request)
         with await call(open, work / "images.tar", "rb") as archive:
-            while chunk := await call(archive.read, 1 << 20):
-                await response.write(chunk)
-        await response.write_eof()
+            try:
+                while chunk := await call(archive.read, 1 << 20):
+                    await response.write(chunk)
+                await response.write_eof()
+            except ConnectionError:
+                pass  # the client went away: nothing more to send, the scratch copy goes all the same
         return response
 
 
