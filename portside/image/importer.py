@@ -39,6 +39,7 @@ def rootfs_config(tar_path: Path, diff_id: str, comment: str = "", config: dict 
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created": created, "created_by": f"portside import {tar_path.name}",
                      "comment": comment or "imported from a root filesystem tarball"}],
+        **({"comment": comment} if comment else {}),
     }
 
 

@@ -153,7 +153,7 @@ def test_import_and_prune_of_dangling_images(docker_api, busybox_rootfs_tar) -> 
     out = docker_api.docker("import", "--message", "from a test", str(busybox_rootfs_tar), f"{name}:1").stdout
     assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", out)
     [entry] = docker_api.client().history(f"{name}:1")
-    assert entry["Comment"] == "from a test"
+    assert entry["Comment"] == "from a test" == docker_api.client().inspect_image(f"{name}:1")["Comment"]
     changed = docker_api.docker("import", "--change", 'CMD ["echo", "hi"]', "--change", "ENV MODE=test",
                                 "--change", "WORKDIR /srv", str(busybox_rootfs_tar), f"{name}:2").stdout.strip()
     config = docker_api.client().inspect_image(changed)["Config"]
