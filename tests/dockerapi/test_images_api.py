@@ -187,7 +187,10 @@ def test_push_and_pull_through_a_registry_on_loopback(docker_api, registry) -> N
     assert again[-2] == f"Status: Image is up to date for {name}:v1"
     digests = docker_api.docker("images", "--digests", "--format", "{{.Repository}} {{.Digest}}", name).stdout
     assert digests == f"{name} {digest}\n"
-    docker_api.docker("rmi", f"{name}:v1")
+    docker_api.docker("tag", f"{name}:v1", f"{name}:v2")
+    every = docker_api.docker("push", "--all-tags", name).stdout.splitlines()  # no tag: each of the repository's
+    assert [line.split(":")[0] for line in every if ": digest: " in line] == ["v1", "v2"]
+    docker_api.docker("rmi", f"{name}:v1", f"{name}:v2")
 
 
 def test_docker_py_push_and_pull_report_progress_and_errors(docker_api, registry) -> None:
