@@ -48,10 +48,10 @@ class Top(Plain):
 def top(cid: str, cgroup_path: str, state: ContainerState, ps_args: str = "") -> Top:
     """docker's ``top``: the host's ``ps`` with ``ps_args`` (default ``-ef``), kept to the rows of the
     processes in the container's cgroup (and, with thread options, their threads' rows)."""
-    if state.status != "running":
-        raise Conflict(f"container {cid} is not running")  # docker's words
     ps_args = ps_args or "-ef"
     _check_ps_args(ps_args)
+    if state.status != "running":
+        raise Conflict(f"container {cid} is not running")  # docker's words
     pids = cgroups.Cgroup(cgroup_path).procs()
     args = ps_args.split(" ")
     output = _ps(args + ["-q" + ",".join(map(str, pids))]) if pids else None
