@@ -17,6 +17,7 @@ from portside.dockerapi.backend import backend
 from portside.dockerapi.params import qbool
 from portside.dockerapi.routing import Routes
 from portside.engine.model import ZERO_TIME
+from portside.runtime.cgroups import host_memory, unified
 from portside.runtime.errors import ContainerNotFound
 
 routes = Routes()
@@ -91,8 +92,6 @@ def _cpu(sample) -> dict:
 def _memory(s, sample) -> dict:
     """Go's omitempty: zero counters are left out. The limit is the host's memory when none is set (or a
     larger one), as dockerd reports it."""
-    from portside.runtime.cgroups import host_memory
-
     host = host_memory()
     out = {"usage": s.memory_usage, "max_usage": s.memory_max_usage, "stats": s.memory_stat,
            "failcnt": s.memory_failcnt, "limit": min(s.memory_limit or host, host)}
@@ -104,8 +103,13 @@ def _pids(s) -> dict:
 
 
 def _blkio(s) -> dict:
-    out = dict.fromkeys(BLKIO_KEYS)
-    for key, entries in (("io_service_bytes_recursive", s.io_bytes), ("io_serviced_recursive", s.io_ops)):
-        if entries:
-            out[key] = [{"major": e.major, "minor": e.minor, "op": e.op, "value": e.value} for e in entries]
+    """dockerd's: on cgroup v1 every list is there (empty when the kernel counts none of it); v2 has only the
+    bytes per device, the rest null."""
+    def entries(found) -> list[dict]:
+        return [{"major": e.major, "minor": e.minor, "op": e.op, "value": e.value} for e in found]
+
+    if unified():
+        return {**dict.fromkeys(BLKIO_KEYS), "io_service_bytes_recursive": entries(s.io_bytes) or None}
+    out = {key: [] for key in BLKIO_KEYS}
+    out.update(io_service_bytes_recursive=entries(s.io_bytes), io_serviced_recursive=entries(s.io_ops))
     return out

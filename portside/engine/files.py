@@ -302,6 +302,9 @@ def _extract(source: BinaryIO, target: str, allow_overwrite_dir: bool, owner: tu
             for member in tar:
                 extractor.extract(tar, member)
         extractor.finish()
+    except tarfile.ReadError as exc:
+        if str(exc) != "empty file":  # an empty body is an empty archive, as dockerd takes it
+            raise InvalidArgument(f"the archive is not a valid tar: {exc}") from None
     except (tarfile.TarError, EOFError) as exc:
         raise InvalidArgument(f"the archive is not a valid tar: {exc}") from None
 

@@ -51,7 +51,7 @@ def top(cid: str, cgroup_path: str, state: ContainerState, ps_args: str = "") ->
     ps_args = ps_args or "-ef"
     _check_ps_args(ps_args)
     if state.status != "running":
-        raise Conflict(f"container {cid} is not running")  # docker's words
+        raise Conflict(f"Container {cid} is not running")  # dockerd's words
     pids = cgroups.Cgroup(cgroup_path).procs()
     args = ps_args.split(" ")
     output = _ps(args + ["-q" + ",".join(map(str, pids))]) if pids else None

@@ -133,6 +133,7 @@ def test_archive_errors_are_dockers(docker_api, box) -> None:
     assert status == 400 and "'../escape'" in json.loads(body)["message"]
     status, _, body = _raw(docker_api, "GET", "/v1.41/containers/no-such-box/archive?path=/")
     assert status == 404
+    assert _raw(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/tmp")[0] == 200  # empty: nothing to do
 
 
 def test_put_archive_refuses_to_replace_a_directory_with_a_file_when_asked(docker_api, box) -> None:
@@ -177,6 +178,6 @@ def test_docker_top_lists_the_containers_processes(docker_api, box) -> None:
 def test_top_of_a_stopped_container_is_a_conflict_and_bad_ps_args_are_refused(docker_api, box, stopped) -> None:
     status, _, body = _raw(docker_api, "GET", f"/v1.41/containers/{stopped}/top")
     cid = docker_api.ps.inspect(stopped)["Id"]
-    assert status == 409 and json.loads(body) == {"message": f"container {cid} is not running"}
+    assert status == 409 and json.loads(body) == {"message": f"Container {cid} is not running"}
     status, _, body = _raw(docker_api, "GET", f"/v1.41/containers/{box}/top?ps_args=-o%20user=PID")
     assert status == 400 and json.loads(body) == {"message": 'specifying "user=PID" is not allowed'}
