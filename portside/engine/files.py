@@ -31,7 +31,7 @@ from portside.engine.records import Paths, Records
 from portside.image.diff import is_opaque, is_whiteout
 from portside.image.errors import UnsafeLayer
 from portside.image.unpack import Extractor
-from portside.runtime import rootfs
+from portside.runtime import libc, rootfs
 from portside.runtime.errors import InvalidArgument, NotFound
 from portside.runtime.fsview import FSView, resolve_in
 from portside.runtime.plain import Plain
@@ -147,7 +147,7 @@ class ContainerFiles:
             live = rootfs.is_mounted(paths.rootfs)
         try:
             layers = [] if live else self._layers(paths, record, writable)
-            view = _LockedView(lambda: _setup(paths, record, layers, writable, volumes), paths.rootfs, lock)
+            view = _LockedView(lambda: _setup(paths, record, layers, writable, volumes), lock)
         except BaseException:
             if lock is not None:
                 os.close(lock)
@@ -155,6 +155,7 @@ class ContainerFiles:
         return view
 
     def _layers(self, paths: Paths, record: ContainerRecord, writable: bool) -> list[Path]:
+        """The image's layers, lowest first, and for a read the container's own upper directory above them."""
         images = self._images()
         layers = images.layer_dirs(images.resolve(record.image))
         upper = paths.dir / "upper"
@@ -183,9 +184,9 @@ class Archive:
 class _LockedView(FSView):
     """A view that releases the container's start lock (if it took it) when it closes."""
 
-    def __init__(self, setup: Callable[[], None], root: Path, lock: int | None) -> None:
+    def __init__(self, setup: Callable[[], Path], lock: int | None) -> None:
         self._lock = lock
-        super().__init__(setup, root)
+        super().__init__(setup)
 
     def close(self) -> None:
         try:
@@ -202,23 +203,44 @@ def _start_lock(paths: Paths) -> int:
     return fd
 
 
-def _setup(paths: Paths, record: ContainerRecord, layers: list[Path], writable: bool, volumes: bool) -> None:
-    """In the view's thread, before its chroot: the root filesystem (unless it is live) and the volumes."""
+def _setup(paths: Paths, record: ContainerRecord, layers: list[Path], writable: bool, volumes: bool) -> Path:
+    """In the view's thread, before its chroot: the root filesystem (unless it is live) and the volumes on it;
+    returns the root. A mount point the container lacks (it never started) is made where it lands: in its upper
+    directory for a write, in the scratch one for a read."""
+    root = paths.rootfs
     if layers and writable:
-        rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", paths.rootfs)
+        rootfs.mount_overlay(layers, paths.dir / "upper", paths.dir / "work", root)
     elif layers:
-        rootfs.mount_readonly(layers, paths.rootfs)
+        root = _scratch_overlay(paths.rootfs, layers)
     if not volumes:
-        return
+        return root
+    for m in record.mounts:
+        if m.name:
+            Path(m.source).mkdir(parents=True, exist_ok=True)  # a named volume is made at its first use
     binds = [(Path(m.source), m.destination, m.rw) for m in record.mounts]
     binds += [(paths.dir / name, f"/etc/{name}", True) for name in ETC_FILES if (paths.dir / name).exists()]
     for source, destination, rw in binds:
-        target = resolve_in(paths.rootfs, destination)
+        if not source.exists():
+            continue  # a bind of a host path that is not there (yet): nothing to see or write through
+        target = resolve_in(root, destination)
         if not target.exists():
-            if not writable or not source.exists():
-                continue  # never started: nothing to see there yet, and a read-only root cannot get the mount point
-            target.mkdir(parents=True) if source.is_dir() else target.touch()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.mkdir() if source.is_dir() else target.touch()
         rootfs.bind(source, target, writable=rw and writable)
+    return root
+
+
+def _scratch_overlay(at: Path, layers: list[Path]) -> Path:
+    """``layers`` (the container's upper directory on top) under a throw-away upper directory on a tmpfs at
+    ``at``: a read can place the volumes' mount points, and nothing it does reaches the container's files."""
+    at.mkdir(exist_ok=True)  # a container that never started has no mount point yet
+    err = libc.mount("tmpfs", str(at), "tmpfs", 0, "mode=0700")
+    if err:
+        raise rootfs.MountError(f"cannot mount a tmpfs at {at}: {os.strerror(err)}")
+    for name in ("upper", "work", "root"):
+        (at / name).mkdir()
+    rootfs.mount_overlay(layers, at / "upper", at / "work", at / "root", volatile=True)
+    return at / "root"
 
 
 def _check_writable(record: ContainerRecord, target: str) -> None:

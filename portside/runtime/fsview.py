@@ -30,13 +30,13 @@ _STOP = object()
 
 
 class FSView:
-    """``with FSView(setup, root) as view: view.run(fn, *args)``: ``setup()`` mounts (in the thread's private
-    namespace) and ``root`` becomes the thread's root."""
+    """``with FSView(setup) as view: view.run(fn, *args)``: ``setup()`` mounts (in the thread's private
+    namespace) and returns the directory that becomes the thread's root."""
 
-    def __init__(self, setup: Callable[[], None], root: Path) -> None:
+    def __init__(self, setup: Callable[[], Path]) -> None:
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         ready: Future = Future()
-        self._thread = threading.Thread(target=self._serve, args=(setup, root, ready), name="fsview", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(setup, ready), name="fsview", daemon=True)
         self._thread.start()
         try:
             ready.result()
@@ -61,12 +61,11 @@ class FSView:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _serve(self, setup: Callable[[], None], root: Path, ready: Future) -> None:
+    def _serve(self, setup: Callable[[], Path], ready: Future) -> None:
         try:
             libc.unshare(libc.CLONE_NEWNS)
             _check(libc.mount("none", "/", "", libc.MS_REC | libc.MS_SLAVE), "make / a slave mount")
-            setup()
-            os.chroot(root)
+            os.chroot(setup())
             os.chdir("/")
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
             ready.set_exception(exc)

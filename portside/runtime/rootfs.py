@@ -56,22 +56,6 @@ def is_mounted(target: Path) -> bool:
         return any(line.split()[4] == wanted for line in f)
 
 
-def mount_readonly(lower: list[Path], target: Path) -> None:
-    """The layers ``lower`` (lowest first) merged read-only at ``target``, with no upper directory: a look at a
-    stopped container that cannot change it. overlayfs wants two layers at least without an upper one; a single
-    layer is bound read-only instead."""
-    if not lower:
-        raise MountError(f"overlay at {target}: no layers given")
-    target.mkdir(parents=True, exist_ok=True)
-    if len(lower) == 1:
-        bind(lower[0], target, writable=False)
-        return
-    data = "lowerdir=" + ":".join(str(p) for p in reversed(lower))
-    err = libc.mount("overlay", str(target), "overlay", libc.MS_RDONLY, data)
-    if err:
-        raise MountError(f"cannot mount overlay at {target}: {os.strerror(err)}")
-
-
 def bind(source: Path, target: Path, writable: bool = True) -> None:
     """A recursive bind mount, made read-only (a remount: the kernel ignores MS_RDONLY on the bind itself)."""
     err = libc.mount(str(source), str(target), "", libc.MS_BIND | libc.MS_REC)

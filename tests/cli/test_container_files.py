@@ -72,3 +72,19 @@ def test_container_top_lists_processes_and_refuses_a_stopped_container(portside)
     portside("stop", "-t", "0", "topped")
     stopped = portside("container", "top", "topped", check=False)
     assert stopped.returncode == 125 and stopped.stderr.endswith("is not running\n")
+
+
+def test_cp_reaches_volumes_of_a_stopped_container_and_respects_read_only(portside, tmp_path) -> None:
+    portside("create", "--name", "withvol", "--network", "none", "-v", "shared:/data", "-v",
+             f"{tmp_path}:/ro:ro", "busybox", "true")
+    (tmp_path / "f").write_text("payload\n")
+    portside("cp", str(tmp_path / "f"), "withvol:/data/f")  # never started: the view mounts the volume itself
+    reader = portside("run", "--rm", "--network", "none", "-v", "shared:/data", "busybox", "cat", "/data/f")
+    assert reader.stdout == "payload\n"
+    refused = portside("cp", str(tmp_path / "f"), "withvol:/ro/", check=False)
+    assert (refused.returncode, refused.stderr) == (125, "portside: mounted volume is marked read-only\n")
+    portside("cp", "withvol:/ro/f", str(tmp_path / "back"))  # reading it is fine
+    assert (tmp_path / "back").read_text() == "payload\n"
+    portside("create", "--name", "rofs", "--network", "none", "--read-only", "busybox", "true")
+    refused = portside("cp", str(tmp_path / "f"), "rofs:/tmp/", check=False)
+    assert refused.stderr == "portside: container rootfs is marked read-only\n"
