@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import tarfile
@@ -106,6 +107,7 @@ def test_the_path_stat_header_is_dockers(docker_api, box) -> None:
     found = json.loads(base64.b64decode(headers["x-docker-container-path-stat"]))
     assert sorted(found) == ["linkTarget", "mode", "mtime", "name", "size"]
     assert found["name"] == "data" and found["mode"] == (1 << 31) | 0o755 and found["linkTarget"] == ""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?(Z|[+-]\d\d:\d\d)", found["mtime"])  # Go's
     link = docker_api.client().get_archive(box, "/data/link")[1]
     assert link["mode"] == (1 << 27) | 0o777 and link["linkTarget"] == "/data/one" and link["name"] == "link"
 
