@@ -494,11 +494,12 @@ class Differ:
             self.out.append(Change(path, ADDED if lower is None else MODIFIED))
             return True
         index = len(self.out)
-        if lower is None:
-            self.out.append(Change(path, ADDED))
-            self.walk(rel)
-            return True
         below = self.walk(rel)
+        if lower is None:
+            if not below and any(p.startswith(path + "/") for p in self.placeholders):
+                return False  # made only to hold the runtime's mount points (an image without /etc, say)
+            self.out.insert(index, Change(path, ADDED))
+            return True
         if below or self.dir_changed(path, st, lower):
             self.out.insert(index, Change(path, MODIFIED))
             return True
