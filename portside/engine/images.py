@@ -56,6 +56,7 @@ def commit(engine, ref: str, name: str | None = None, comment: str = "", author:
     container's (its command, environment, working directory, user, labels) with ``config``'s keys and then
     ``changes`` (Dockerfile instructions) applied. The container keeps running; what it writes meanwhile may or
     may not be in the layer."""
+    from portside.engine.files import _placeholders  # this package's: the mount points a start leaves in upper
     from portside.image.build.cache import State, child_config
     from portside.image.importer import apply_changes
 
@@ -66,7 +67,7 @@ def commit(engine, ref: str, name: str | None = None, comment: str = "", author:
     names = [normalize(name)] if name else []
     created_by = " ".join([record.path, *record.args]).strip()
     with store.layout.writing():
-        layer = layer_of(store, engine.upper_dir(record.id))
+        layer = layer_of(store, engine.upper_dir(record.id), _placeholders(record))
         parent = State(base.full_config, store.layers(base), base.id, base.digest)
         full = child_config(parent, inner, created_by, layer, author or None)
         if comment:
@@ -81,16 +82,17 @@ def container_config(process) -> dict:
     return {key: value for key, value in out.items() if value not in (None, "", [])}
 
 
-def layer_of(store, upper):
+def layer_of(store, upper, placeholders: frozenset[str] = frozenset()):
     """The upper directory as a layer blob, unpacked into the store as any other layer (the container's own
-    directory stays where it is)."""
+    directory stays where it is). The runtime's mount points (``/proc``, ``/etc/hosts``, the volumes) are no
+    changes of the container's, as ``docker diff`` says too, so they stay out."""
     from portside.image.diff import write_layer
     from portside.image.layout import LAYER_TAR
     from portside.image.store import LayerRef
 
     writer = store.layout.writer()
     try:
-        write_layer(upper, writer)
+        write_layer(upper, writer, frozenset(path.lstrip("/") for path in placeholders))
         digest, size = writer.commit()
     except BaseException:
         writer.discard()

@@ -282,6 +282,9 @@ def test_commit_makes_an_image_of_a_containers_changes(docker_api) -> None:
         assert out == image["Id"] + "\n" and image["Author"] == "tests" and image["Comment"] == "a message"
         assert image["Config"]["Cmd"] == ["cat", "/made"] and "FROM_RUN=1" in image["Config"]["Env"]
         assert len(image["RootFS"]["Layers"]) == 2
+        layer = docker_api.ps.root / "image/layers" / image["RootFS"]["Layers"][1][7:]
+        assert sorted(p.name for p in layer.iterdir()) == ["etc", "made"]  # no runtime mount points (proc, ...)
+        assert [p.name for p in (layer / "etc").iterdir()] == ["group"]  # the deletion: a whiteout
         assert docker_api.ps("run", "--rm", "--network", "none", f"{name}:1").stdout == "data\n"
         gone = docker_api.ps("run", "--rm", "--network", "none", f"{name}:1", "ls", "/etc/group", check=False)
         assert gone.returncode != 0  # the deletion is in the layer too (a whiteout)
