@@ -91,13 +91,16 @@ def test_docker_py_builds_from_a_gzipped_context_and_returns_the_image(docker_ap
 
     client = docker.DockerClient(base_url=docker_api.url)
     name = unique("py")
-    context = gzip.compress(tar_of({"Dockerfile": "FROM busybox\nARG N\nRUN echo number $N\nENV N=$N\n"}))
+    dockerfile = "FROM busybox\nARG N\nRUN echo number $N via $http_proxy\nENV N=$N\n"
+    context = gzip.compress(tar_of({"Dockerfile": dockerfile}))
     image, logs = client.images.build(fileobj=io.BytesIO(context), custom_context=True, encoding="gzip", tag=name,
-                                      buildargs={"N": "7"}, labels={"made-by": "docker-py"}, nocache=True, rm=True,
-                                      forcerm=True, pull=False)
+                                      buildargs={"N": "7", "http_proxy": "http://proxy.test:3128"},
+                                      labels={"made-by": "docker-py"}, nocache=True, rm=True, forcerm=True, pull=False)
     logs = list(logs)
     assert image.tags == [f"{name}:latest"] and image.labels == {"made-by": "docker-py"}
-    assert {"aux": {"ID": image.id}} in logs and {"stream": "number 7\n"} in logs
+    assert {"aux": {"ID": image.id}} in logs and {"stream": "number 7 via http://proxy.test:3128\n"} in logs
+    assert not [m for m in logs if "Warning" in m.get("stream", "")]  # a proxy argument needs no ARG
+    assert "proxy.test" not in json.dumps(image.history())  # and its value stays out of the image
     assert "N=7" in image.attrs["Config"]["Env"]
     client.images.remove(name)
 

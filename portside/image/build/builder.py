@@ -179,7 +179,7 @@ class Builder:
         self.say(f"Step {self.step}/{self.total} : {inst.original}")
 
     def warn_unused(self) -> None:
-        unused = sorted(set(self.opts.build_args) - self.consumed)
+        unused = sorted(set(self.opts.build_args) - self.consumed - steps.PROXY_ARGS)
         if unused and not self.opts.quiet:
             self.out.write(f"[Warning] One or more build-args {unused} were not consumed\n")
 

@@ -110,6 +110,12 @@ def do_workdir(b, run, inst: Instruction) -> None:
     commit(b, run, inst, f"WORKDIR {path}", "", produce)
 
 
+# docker's predefined build arguments: a RUN step sees them without an ARG, and neither the image's history nor
+# the layer cache does (a proxy is the builder's machine's business, not the image's)
+PROXY_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+                        "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"})
+
+
 def do_run(b, run, inst: Instruction) -> None:
     from portside.image.build.run import RunFailed, RunSpec, cleanup, run_in_layers
 
@@ -118,12 +124,14 @@ def do_run(b, run, inst: Instruction) -> None:
     network = run_network(inst, b.opts.network)
     env = env_of(run.state)
     build_args = {k: v for k, v in sorted(run.args.items()) if k not in env}
+    proxies = {k: v for k, v in b.opts.build_args.items() if k in PROXY_ARGS and k not in build_args and k not in env}
     prefix = f"|{len(build_args)} " + "".join(f"{k}={v} " for k, v in build_args.items()) if build_args else ""
     shown = json.dumps(argv) if inst.form is not None else " ".join(argv)
 
     def produce():
         work = b.store.temp_dir("run")
-        spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
+        given = {**proxies, **build_args}
+        spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in given.items()],
                        inner.get("WorkingDir") or "/", inner.get("User") or "0", network, tuple(b.opts.extra_hosts))
         try:
             upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent,
