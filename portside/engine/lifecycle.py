@@ -275,6 +275,8 @@ class _Hooks:
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
+        if pid != self.adopt_pid:
+            self.records.event("start", self.record)
 
     def current_health(self):
         """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
@@ -285,10 +287,17 @@ class _Hooks:
     def on_health(self, health) -> None:
         """A probe's outcome (from the prober's thread): kept only while the container runs. Not synced to disk:
         a crash loses at most the latest probe, as with docker, which persists health only at state changes."""
-        self.records.update_state(self.record.id, lambda s: s.replace(health=health) if s.status == "running" else s,
-                                  durable=False)
+        before = []
+
+        def change(s: ContainerState) -> ContainerState:
+            before.append(s.health.status if s.health else "")
+            return s.replace(health=health) if s.status == "running" else s
+        self.records.update_state(self.record.id, change, durable=False)
+        if before and before[0] != health.status:
+            self.records.event(f"health_status: {health.status}", self.record)
 
     def on_restart(self, info: monitor.ExitInfo) -> None:
+        self.records.event("die", self.record, exitCode=str(info.code))
         self.records.update_state(self.record.id, lambda s: s.replace(
             status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
             finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
@@ -307,10 +316,18 @@ class _Hooks:
             self.lifecycle.release(self.record.id, self.record)
 
     def on_exit(self, info: monitor.ExitInfo) -> None:
+        """The exit recorded, then docker's events: ``die`` (with ``oom`` before it, as docker's), and for a
+        ``--rm`` container ``destroy`` (it was forgotten before its exit was reported; the events come after, off
+        the foreground ``run``'s clock)."""
         if not self.record.host.auto_remove:
             self.records.update_state(self.record.id, lambda s: s.replace(
                 status="exited", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
                 finished_at=info.finished_at, error=info.error, monitor_pid=0), self.durable)
+        if info.oom_killed:
+            self.records.event("oom", self.record)
+        self.records.event("die", self.record, exitCode=str(info.code))
+        if self.record.host.auto_remove:
+            self.records.event("destroy", self.record)
 
 
 def _netns(mode: str) -> str | None:
