@@ -80,4 +80,4 @@ async def prune(request: web.Request) -> web.Response:
     wanted = filters(request, PRUNE_FILTERS)
     volumes = backend(request).engine.volumes
     removed, freed = await backend(request).call(volumes.prune, wanted, api_version(request) >= (1, 42))
-    return reply({"VolumesDeleted": removed or None, "SpaceReclaimed": freed})
+    return reply({"VolumesDeleted": removed, "SpaceReclaimed": freed})
