@@ -31,7 +31,10 @@ def cmd_events(argv: list[str], root: str) -> int:
     since = parse_time(opts["since"], "--since") if opts["since"] else None
     until = parse_time(opts["until"], "--until") if opts["until"] else None
     with EventLog(Path(root), since, until, filters.parse(opts["filter"], FILTERS)) as log:
-        _print(log.replay(), opts["format"])
+        if since is None and until is None:
+            log.skip_past()  # as docker: the past only when asked for
+        else:
+            _print(log.replay(), opts["format"])
         while not log.done():
             wait = None if log.until is None else max(0.0, (log.until - time.time_ns()) / 1e9) + 0.01
             select.select([log], [], [], wait)

@@ -59,6 +59,12 @@ class EventLog:
         self._file = _open(self.path)
         return self
 
+    def skip_past(self) -> None:
+        """From now on only: what the log holds already is not replayed (docker's ``events`` without ``since`` or
+        ``until``)."""
+        if self._file is not None:
+            self._file.seek(0, os.SEEK_END)
+
     def fileno(self) -> int:
         return self._watch.fileno()
 

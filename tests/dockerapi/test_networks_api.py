@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import docker.errors
 import pytest
+from support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +29,21 @@ def api(docker_api):
 
 
 def leftovers(api, bridges: list[str]) -> list[str]:
-    """What removed networks left (bridges, nftables tables, the DNS responder), the service itself aside."""
-    return [found for found in api.ps.network_leftovers(bridges) if found != f"process {api.process.pid}"]
+    """What removed networks could leave (bridges, nftables tables, the DNS responder), once the root's
+    processes other than the service itself have ended (``network_leftovers`` would wait for the service too)."""
+    from support.engineroot import monitor_pids
+
+    def others() -> list[int]:
+        return [pid for pid in monitor_pids(api.ps.root) if pid != api.process.pid]
+    try:
+        eventually(lambda: not others(), timeout=10, what="the root's processes to end")
+    except AssertionError:
+        pass  # reported below
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.split()
+    found = [f"bridge {b}" for b in bridges if f": {b}:" in links]
+    found += [f"nft table {b}" for b in bridges if f"portside_{b}" in tables]
+    return found + [f"process {pid}" for pid in others()]
 
 
 def bridge_of(api, name: str) -> str:
