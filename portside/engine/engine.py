@@ -47,9 +47,12 @@ class Engine:
     @property
     def images(self):
         if self._images is None:
+            from functools import partial
+
+            from portside.engine.records import image_event
             from portside.image import ImageStore
 
-            self._images = ImageStore(self.root / "image")
+            self._images = ImageStore(self.root / "image", on_event=partial(image_event, self.root))
         return self._images
 
     @property

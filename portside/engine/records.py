@@ -109,6 +109,15 @@ def container_event(root: Path, action: str, record: ContainerRecord, **extra: s
     append_event(root, "container", action, record.id, attributes)
 
 
+def image_event(root: Path, action: str, image_id: str, name: str) -> None:
+    """An image's event (``ImageStore``'s ``on_event``), as docker's: the image's id as actor (for a pull, the
+    name pulled) and its familiar name."""
+    from portside.image.reference import familiar
+
+    shown = familiar(name) if name else image_id
+    append_event(root, "image", action, shown if action == "pull" else image_id, {"name": shown})
+
+
 def read_json(path: Path) -> dict:
     with open(path, "rb") as f:
         return json.loads(f.read())

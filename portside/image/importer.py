@@ -63,4 +63,4 @@ def commit_rootfs(store, tar_path: Path, name: str):
         writer.discard()
         shutil.rmtree(unpacked, ignore_errors=True)
         raise
-    return store.add_image(rootfs_config(tar_path, layer.diff_id), [layer], [name])
+    return store.add_image(rootfs_config(tar_path, layer.diff_id), [layer], [name], action="import")

@@ -140,3 +140,17 @@ def test_run_rm_and_kill_reach_the_log_from_the_monitor(docker_api) -> None:
     seen = actions()
     assert [a for n, a in seen if n == "evapi-rm"] == ["create", "start", "die", "destroy"]
     assert [a for n, a in seen if n == "evapi-k"] == ["create", "start", "kill", "die", "destroy"]
+
+
+def test_image_tag_and_untag_are_events(docker_api) -> None:
+    def retag() -> None:
+        docker_api.ps("tag", "busybox", "evapi-tag:1")
+        docker_api.ps("rmi", "evapi-tag:1")
+    since, until, _ = _window(docker_api, retag)
+    from portside.engine import Engine
+
+    image_id = Engine(docker_api.ps.root).images.resolve("busybox").id
+    events = list(docker_api.client().events(since=since, until=until, decode=True, filters={"type": "image"}))
+    assert [(e["Action"], e["id"], e["Actor"]["Attributes"]) for e in events] == [
+        ("tag", image_id, {"name": "evapi-tag:1"}), ("untag", image_id, {"name": "evapi-tag:1"})]
+    assert events[0]["status"] == "tag" and "from" not in events[0]
