@@ -163,9 +163,9 @@ class Engine:
         state = self.state(cid)
         endpoint = self._networking.connect(cid, network, tuple(aliases), ip, running=state.live,
                                             endpoints=state.endpoints)
-        if endpoint is not None:
+        if endpoint is not None:  # running: joined now (else at its start, which tells it)
             self._records.update_state(cid, lambda s: s.replace(endpoints=s.endpoints + (endpoint,)))
-        self._network_event("connect", network, cid)
+            self._network_event("connect", network, cid)
         return cid
 
     def _network_event(self, action: str, network: str, cid: str) -> None:
@@ -181,7 +181,8 @@ class Engine:
         self._networking.disconnect(cid, network, running=state.live, endpoints=state.endpoints)
         self._records.update_state(cid, lambda s: s.replace(
             endpoints=tuple(e for e in s.endpoints if e.network_id != net.id)))
-        self._network_event("disconnect", net.id, cid)
+        if state.live:
+            self._network_event("disconnect", net.id, cid)
         return cid
 
     def start(self, ref: str) -> str:

@@ -28,7 +28,7 @@ def _get(api, path: str) -> tuple[int, bytes]:
 
 def _window(api, action) -> tuple[str, str, object]:
     """``action()`` between two of docker's Unix-time bounds (what the docker CLI sends for --since/--until)."""
-    since = f"{time.time() - 0.001:.9f}"
+    since = f"{time.time():.9f}"
     result = action()
     time.sleep(0.01)
     return since, f"{time.time():.9f}", result
@@ -154,3 +154,25 @@ def test_image_tag_and_untag_are_events(docker_api) -> None:
     assert [(e["Action"], e["id"], e["Actor"]["Attributes"]) for e in events] == [
         ("tag", image_id, {"name": "evapi-tag:1"}), ("untag", image_id, {"name": "evapi-tag:1"})]
     assert events[0]["status"] == "tag" and "from" not in events[0]
+
+
+def test_a_start_tells_its_networks_and_volumes(docker_api) -> None:
+    client = docker_api.client()
+    net = client.create_network("evapi-net")["Id"]
+    try:
+        def life() -> str:
+            cid = docker_api.ps("run", "-d", "--name", "evapi-n", "--network", "evapi-net", "-v", "evapi-vol:/data",
+                                "busybox", "sleep", "60").stdout.strip()
+            docker_api.ps("rm", "-f", "evapi-n")
+            return cid
+        since, until, cid = _window(docker_api, life)
+        seen = [(e["Type"], e["Action"], e["Actor"]["ID"], e["Actor"]["Attributes"].get("container", ""))
+                for e in client.events(since=since, until=until, decode=True,
+                                       filters={"type": ["network", "volume"]})]
+        assert seen == [("volume", "create", "evapi-vol", ""),  # a volume named by -v is made with the container
+                        ("network", "connect", net, cid), ("volume", "mount", "evapi-vol", cid),
+                        ("network", "disconnect", net, cid)]
+    finally:
+        docker_api.ps("rm", "-f", "evapi-n", check=False)
+        client.remove_network(net)
+        docker_api.ps("volume", "rm", "-f", "evapi-vol", check=False)
