@@ -78,21 +78,26 @@ class EventLog:
         return out + self.more()
 
     def more(self) -> list[dict]:
-        """What was appended since the last look (the watch drained); across a rotation, the old file's tail and
-        then the new file's lines."""
+        """What was appended since the last look (the watch drained). Across a rotation: the old file's tail, the
+        rotated file if it is another one (two rotations since the last look), then the new file's lines."""
         if self._watch is not None:
             self._watch.drain()
         out = self._read()
         current = _open(self.path)
-        if current is not None and (self._file is None or os.fstat(current.fileno()).st_ino
-                                    != os.fstat(self._file.fileno()).st_ino):
-            if self._file is not None:
-                self._file.close()
-            self._file, self._rest = current, b""
-            out += self._read()
-        elif current is not None:
+        if current is None:
+            return out
+        if self._file is not None and _inode(current) == _inode(self._file):
             current.close()
-        return out
+            return out
+        if self._file is not None:
+            rotated = _open(self.path.with_name(self.path.name + ".1"))
+            if rotated is not None:
+                with rotated:
+                    if _inode(rotated) not in (_inode(self._file), _inode(current)):
+                        out += self._pass(_lines(rotated.read()))
+            self._file.close()
+        self._file, self._rest = current, b""
+        return out + self._read()
 
     def _read(self) -> list[dict]:
         if self._file is None:
@@ -131,6 +136,10 @@ def _open(path: Path):
         return open(path, "rb")
     except FileNotFoundError:
         return None
+
+
+def _inode(f) -> int:
+    return os.fstat(f.fileno()).st_ino
 
 
 def _lines(data: bytes) -> Iterator[dict]:
