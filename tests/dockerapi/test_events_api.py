@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +177,18 @@ def test_a_start_tells_its_networks_and_volumes(docker_api) -> None:
         docker_api.ps("rm", "-f", "evapi-n", check=False)
         client.remove_network(net)
         docker_api.ps("volume", "rm", "-f", "evapi-vol", check=False)
+
+
+def test_health_changes_are_events_from_the_monitor(docker_api) -> None:
+    since = f"{time.time():.9f}"
+    cid = docker_api.ps("run", "-d", "--name", "evapi-h", "--network", "none", "--health-cmd", "true",
+                        "--health-interval", "200ms", "busybox", "sleep", "60").stdout.strip()
+    try:
+        def healthy() -> list[dict]:
+            until = f"{time.time():.9f}"
+            return list(docker_api.client().events(since=since, until=until, decode=True,
+                                                   filters={"container": cid, "event": "health_status"}))
+        events = eventually(healthy, timeout=15, what="a health_status event")
+        assert [e["Action"] for e in events] == ["health_status: healthy"]
+    finally:
+        docker_api.ps("rm", "-f", "evapi-h")
