@@ -61,11 +61,15 @@ def _create(argv: list[str], root: str) -> int:
 
 def _ls(argv: list[str], root: str) -> int:
     flags = [flag("-q --quiet", "quiet", help="only ids"), flag("--no-trunc", "no_trunc", help="full ids"),
+             flag("-f --filter", "filter", "list", "name=, id=, label=, driver=, type=custom|builtin, dangling="),
              flag("--format", "format", "value", "table (default) or json")]
     opts, _ = Parser("network ls", "[OPTIONS]", flags).parse(argv)
     if opts["format"] not in (None, "table", "json"):
         raise InvalidArgument(f"network ls: unsupported --format {opts['format']!r} (expected table or json)")
-    records = engine_at(root).networks.all()
+    from portside.engine import filters
+    from portside.engine.networks import LIST_FILTERS
+
+    records = engine_at(root).networks.select(filters.parse(opts["filter"], LIST_FILTERS))
     ids = [r.id if opts["no_trunc"] else r.id[:12] for r in records]
     if opts["quiet"]:
         sys.stdout.writelines(i + "\n" for i in ids)

@@ -62,6 +62,7 @@ def test_the_docker_cli_creates_lists_inspects_and_removes_networks(api) -> None
         assert [made[:12], "napi-front", "bridge", "local"] in rows
         assert {"bridge", "host", "none"} <= {r[1] for r in rows}
         assert api.docker("network", "ls", "-q", "--no-trunc", "--filter", "label=tier=front").stdout == made + "\n"
+        assert api.ps("network", "ls", "-q", "--filter", "label=tier=front").stdout == made[:12] + "\n"  # the same
         custom = api.docker("network", "ls", "--format", "{{.Name}}", "--filter", "type=custom").stdout.split()
         builtin = api.docker("network", "ls", "--format", "{{.Name}}", "--filter", "type=builtin").stdout.split()
         assert "napi-front" in custom and "bridge" not in custom and sorted(builtin) == ["bridge", "host", "none"]
