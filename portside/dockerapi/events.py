@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 
 from aiohttp import web
 
@@ -22,6 +23,19 @@ from portside.engine.events import FILTERS, EventLog, parse_time, to_docker
 routes = Routes()
 
 CLIENT_CHECK_S = 1.0  # how often an idle follower looks whether its client hung up
+_STOPPING: weakref.WeakKeyDictionary[web.Application, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+@routes.on_shutdown
+async def _stop_followers(app: web.Application) -> None:
+    """The server stops: every follower ends its stream (docker's ``events`` clients then exit), instead of
+    holding the shutdown until its client hangs up."""
+    _stopping(app).set()
+
+
+def _stopping(app: web.Application) -> asyncio.Event:
+    """Set once the app stops (kept beside it: a started app's own state is frozen)."""
+    return _STOPPING.setdefault(app, asyncio.Event())
 
 
 @routes.get("/events")
@@ -60,8 +74,11 @@ async def _follow(request: web.Request, response: web.StreamResponse, log: Event
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
     loop.add_reader(log.fileno(), woken.set)
+    stopping = _stopping(request.app)
+    stop_waiter = asyncio.ensure_future(stopping.wait())
+    stop_waiter.add_done_callback(lambda _: woken.set())
     try:
-        while not log.done():
+        while not log.done() and not stopping.is_set():
             timeout = CLIENT_CHECK_S
             if log.until is not None:
                 timeout = min(timeout, max(0.0, (log.until - time.time_ns()) / 1e9) + 0.01)
@@ -76,4 +93,5 @@ async def _follow(request: web.Request, response: web.StreamResponse, log: Event
     except ConnectionResetError:
         return
     finally:
+        stop_waiter.cancel()
         loop.remove_reader(log.fileno())
