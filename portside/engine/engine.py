@@ -218,9 +218,13 @@ class Engine:
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self._records.find(ref)
         live = self.state(cid).live
+        if live:  # docker's: the stop signal as a kill event, then die (from the monitor), then stop
+            record = self._records.record(cid)
+            self._records.event("kill", record, signal=_signal_number(record.config.stop_signal.upper()
+                                                                      .removeprefix("SIG")))
         self._lifecycle.stop(cid, timeout)
         if live:
-            self._records.event("stop", self._records.record(cid))
+            self._records.event("stop", record)
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
@@ -286,6 +290,7 @@ class Engine:
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
         if state.live:
             self._records.paths(cid).stop_marker.touch()
+            self._records.event("kill", self._records.record(cid), signal="9")
             self._lifecycle.stop(cid, timeout=0, signal="KILL")
         shared = self._records.record(cid).host.network_mode.startswith("ns:")
         self._lifecycle.release(cid)

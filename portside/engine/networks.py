@@ -184,7 +184,7 @@ class Networks:
         ipam = [{"Subnet": record.subnet, "Gateway": record.gateway}] if record.subnet else []
         return {"Name": record.name, "Id": record.id, "Created": record.created or logfile.rfc3339(0),
                 "Scope": "local", "Driver": record.driver, "EnableIPv6": False,
-                "IPAM": {"Driver": "default", "Options": {}, "Config": ipam}, "Internal": record.internal,
+                "IPAM": {"Driver": "default", "Options": None, "Config": ipam}, "Internal": record.internal,
                 "Attachable": record.attachable, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
                 "Containers": containers,
                 "Options": {"com.docker.network.bridge.name": record.bridge} if record.bridge else {},

@@ -129,6 +129,8 @@ def test_run_rm_and_kill_reach_the_log_from_the_monitor(docker_api) -> None:
                             "sleep", "60").stdout.strip()
         docker_api.ps("kill", "evapi-k")
         docker_api.ps("wait", "evapi-k")
+        docker_api.ps("start", "evapi-k")
+        docker_api.ps("stop", "-t", "1", "evapi-k")
         docker_api.ps("rm", "evapi-k")
         return cid
     since, _, cid = _window(docker_api, runs)
@@ -140,7 +142,8 @@ def test_run_rm_and_kill_reach_the_log_from_the_monitor(docker_api) -> None:
                                                     filters={"type": "container"})]
     seen = actions()
     assert [a for n, a in seen if n == "evapi-rm"] == ["create", "start", "die", "destroy"]
-    assert [a for n, a in seen if n == "evapi-k"] == ["create", "start", "kill", "die", "destroy"]
+    assert [a for n, a in seen if n == "evapi-k"] == ["create", "start", "kill", "die", "start", "kill", "die",
+                                                      "stop", "destroy"]
 
 
 def test_image_tag_and_untag_are_events(docker_api) -> None:

@@ -97,6 +97,9 @@ def test_docker_py_refuses_what_portside_networks_lack_naming_the_field(api) -> 
     with pytest.raises(docker.errors.APIError) as bad:
         client.create_network("napi-bad", ipam=pools)
     assert bad.value.status_code == 400 and "IPAM.Config" in bad.value.explanation
+    internal = client.create_network("napi-internal", internal=True)["Id"]
+    assert client.inspect_network(internal)["Internal"] is True
+    client.remove_network(internal)
     with pytest.raises(docker.errors.NotFound) as missing:
         client.inspect_network("napi-none")
     assert missing.value.explanation == "network napi-none not found"
