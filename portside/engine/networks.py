@@ -24,7 +24,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from portside.engine.config import check_name
+from portside.engine.config import check_network_name
 from portside.engine.records import append_event, read_json, remove_tree, write_atomic
 from portside.runtime import logfile
 from portside.runtime.errors import Conflict, InvalidArgument, NetworkNotFound
@@ -82,7 +82,7 @@ class Networks:
     def create(self, name: str, subnet: str = "", gateway: str = "", internal: bool = False,
                labels: dict[str, str] | None = None, attachable: bool = False) -> NetworkRecord:
         """Record the network, bring its bridge up and have the DNS responder serve it; all or nothing."""
-        check_name(name, "network")
+        check_network_name(name)
         if name in PREDEFINED:
             raise Conflict(f"network with name {name} already exists")
         with self._create_lock():

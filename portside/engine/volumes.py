@@ -18,7 +18,7 @@ from pathlib import Path
 
 from portside.engine.config import check_name
 from portside.engine.records import append_event, read_json, remove_tree, write_atomic
-from portside.runtime.errors import Conflict, InvalidArgument, VolumeNotFound
+from portside.runtime.errors import Conflict, InvalidArgument, NotFound, VolumeNotFound
 from portside.runtime.plain import Plain
 
 DRIVER = "local"
@@ -61,9 +61,10 @@ class Volumes:
                anonymous: bool = False, driver: str = DRIVER) -> VolumeRecord:
         """A new volume (a random 64-hex name when ``name`` is empty, as docker's). An existing name gives the
         existing volume, as docker's ``volume create`` does, unless the driver or options asked for differ."""
-        if driver not in ("", DRIVER):
-            raise InvalidArgument(f"invalid Driver {driver!r}: the only volume driver is {DRIVER!r}")
         name = check_name(name, "volume") if name else os.urandom(32).hex()
+        if driver not in ("", DRIVER):  # docker's words (a 404: no such plugin); the only driver is local
+            raise NotFound(f'create {name}: error looking up volume plugin {driver}: plugin "{driver}" not found '
+                           f"(the only volume driver is {DRIVER})")
         _check_options(options)
         data = self.dir / name / "_data"
         try:
