@@ -43,6 +43,8 @@ def cmd_network(argv: list[str], root: str) -> int:
 def _create(argv: list[str], root: str) -> int:
     flags = [flag("--subnet", "subnet", "value", "subnet in CIDR form, e.g. 10.89.5.0/24 (default: from the pool)"),
              flag("--gateway", "gateway", "value", "the bridge's address (default: the subnet's first)"),
+             flag("--ip-range", "ip_range", "value", "give containers addresses from this part of the subnet"),
+             flag("--aux-address", "aux", "list", "NAME=IP: an address of the subnet never given out"),
              flag("--internal", "internal", help="no traffic in or out of the network"),
              flag("--label", "label", "list", "set a label KEY=VALUE"),
              flag("-d --driver", "driver", "value", "bridge (the only driver)")]
@@ -54,7 +56,9 @@ def _create(argv: list[str], root: str) -> int:
     from portside.engine.networks import parse_labels
 
     record = engine_at(root).networks.create(args[0], subnet=opts["subnet"] or "", gateway=opts["gateway"] or "",
-                                             internal=opts["internal"], labels=parse_labels(opts["label"]))
+                                             internal=opts["internal"], labels=parse_labels(opts["label"]),
+                                             ip_range=opts["ip_range"] or "",
+                                             aux_addresses=parse_labels(opts["aux"], "--aux-address"))
     print(record.id)
     return 0
 

@@ -2,7 +2,7 @@
 ``connect``/``disconnect``, over the engine's ``Networks`` and ``Engine.connect``/``disconnect`` (the CLI's too).
 
 What portside's networks do not have is refused naming the field: drivers other than ``bridge``, IPv6, more than
-one IPAM pool, IP ranges and auxiliary addresses, driver options.
+one IPAM pool, driver options.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ async def create(request: web.Request) -> web.Response:
             raise bad_parameter(f"{key} is not supported: portside's networks are IPv4 bridges on this host")
     if _typed(body, "Options", dict, {}):
         raise bad_parameter(f"invalid Options {body['Options']!r}: the bridge driver takes no options here")
-    subnet, gateway = _ipam(_typed(body, "IPAM", dict, {}))
+    pool = _ipam(_typed(body, "IPAM", dict, {}))
     labels = _typed(body, "Labels", dict, {})
     if not all(isinstance(v, str) for v in labels.values()):
         raise bad_parameter("invalid Labels: expected an object of strings")
     networks = backend(request).engine.networks
-    record = await backend(request).call(networks.create, name, subnet, gateway, _typed(body, "Internal", bool, False),
-                                         labels, attachable=_typed(body, "Attachable", bool, False))
+    record = await backend(request).call(networks.create, name, pool["Subnet"], pool["Gateway"],
+                                         _typed(body, "Internal", bool, False), labels,
+                                         attachable=_typed(body, "Attachable", bool, False),
+                                         ip_range=pool["IPRange"], aux_addresses=pool["AuxiliaryAddresses"])
     return reply({"Id": record.id, "Warning": ""}, 201)
 
 
@@ -54,8 +56,8 @@ def _typed(body: dict, key: str, kind: type, default):
     return value
 
 
-def _ipam(ipam: dict) -> tuple[str, str]:
-    """The one pool portside's networks take: IPAM.Config[0]'s Subnet and Gateway."""
+def _ipam(ipam: dict) -> dict:
+    """The one pool portside's networks take: IPAM.Config[0]'s Subnet, Gateway, IPRange and AuxiliaryAddresses."""
     if (ipam.get("Driver") or "default") != "default":
         raise bad_parameter(f"invalid IPAM.Driver {ipam['Driver']!r}: only the default IPAM driver is supported")
     if ipam.get("Options"):
@@ -66,13 +68,14 @@ def _ipam(ipam: dict) -> tuple[str, str]:
     if len(config) > 1:
         raise bad_parameter("invalid IPAM.Config: a network takes one pool (one Subnet)")
     pool = config[0] if config else {}
-    for key in ("IPRange", "AuxiliaryAddresses"):
-        if pool.get(key):
-            raise bad_parameter(f"IPAM.Config.{key} is not supported: the whole Subnet is the pool")
-    subnet, gateway = pool.get("Subnet") or "", pool.get("Gateway") or ""
-    if gateway and not subnet:
-        raise bad_parameter("invalid IPAM.Config.Gateway: a Gateway needs a Subnet")
-    return subnet, gateway
+    out = {key: pool.get(key) or "" for key in ("Subnet", "Gateway", "IPRange")}
+    aux = pool.get("AuxiliaryAddresses") or {}
+    if not isinstance(aux, dict) or not all(isinstance(v, str) for v in aux.values()):
+        raise bad_parameter("invalid IPAM.Config.AuxiliaryAddresses: expected an object of names to addresses")
+    for key in ("Gateway", "IPRange"):
+        if out[key] and not out["Subnet"]:
+            raise bad_parameter(f"invalid IPAM.Config.{key}: it needs a Subnet")
+    return {**out, "AuxiliaryAddresses": aux}
 
 
 @routes.get("/networks")

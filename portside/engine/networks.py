@@ -38,14 +38,19 @@ BRIDGE_PREFIX = "psn-"  # user networks' bridges: psn-<11 hex of the id>, 15 cha
 class NetworkRecord(Plain):
     """One network as created; ``predefined`` for bridge, host and none."""
 
-    __slots__ = ("id", "name", "created", "driver", "subnet", "gateway", "internal", "labels", "bridge", "attachable")
+    __slots__ = ("id", "name", "created", "driver", "subnet", "gateway", "internal", "labels", "bridge", "attachable",
+                 "ip_range", "aux_addresses", "pool_given")
 
     def __init__(self, id: str, name: str, created: str, driver: str = "bridge", subnet: str = "", gateway: str = "",
                  internal: bool = False, labels: dict[str, str] | None = None, bridge: str = "",
-                 attachable: bool = False) -> None:
+                 attachable: bool = False, ip_range: str = "", aux_addresses: dict[str, str] | None = None,
+                 pool_given: tuple[str, ...] = ("Subnet", "Gateway")) -> None:
+        """``pool_given``: the fields of docker's IPAM config the creator gave (inspect shows those; a subnet
+        from the pools shows its gateway too)."""
         self.id, self.name, self.created, self.driver = id, name, created, driver
         self.subnet, self.gateway, self.internal = subnet, gateway, internal
         self.labels, self.bridge, self.attachable = dict(labels or {}), bridge, attachable
+        self.ip_range, self.aux_addresses, self.pool_given = ip_range, dict(aux_addresses or {}), tuple(pool_given)
 
     @property
     def predefined(self) -> bool:
@@ -55,12 +60,22 @@ class NetworkRecord(Plain):
     def from_json(cls, d: dict) -> NetworkRecord:
         return cls(d["Id"], d["Name"], d.get("Created", ""), d.get("Driver", "bridge"), d.get("Subnet", ""),
                    d.get("Gateway", ""), d.get("Internal", False), d.get("Labels") or {}, d.get("Bridge", ""),
-                   d.get("Attachable", False))
+                   d.get("Attachable", False), d.get("IPRange", ""), d.get("AuxiliaryAddresses") or {},
+                   tuple(d.get("PoolGiven") or ("Subnet", "Gateway")))
 
     def to_json(self) -> dict:
         return {"Id": self.id, "Name": self.name, "Created": self.created, "Driver": self.driver,
                 "Subnet": self.subnet, "Gateway": self.gateway, "Internal": self.internal, "Labels": self.labels,
-                "Bridge": self.bridge, "Attachable": self.attachable}
+                "Bridge": self.bridge, "Attachable": self.attachable, "IPRange": self.ip_range,
+                "AuxiliaryAddresses": self.aux_addresses, "PoolGiven": list(self.pool_given)}
+
+    def ipam_config(self) -> list[dict]:
+        """docker's ``IPAM.Config``: the fields given at create (Subnet and Gateway of a pool's subnet)."""
+        if not self.subnet:
+            return []
+        values = {"Subnet": self.subnet, "IPRange": self.ip_range, "Gateway": self.gateway,
+                  "AuxiliaryAddresses": self.aux_addresses}
+        return [{key: value for key, value in values.items() if key in self.pool_given and value}]
 
 
 class Networks:
@@ -80,8 +95,13 @@ class Networks:
     # -- the registry ----------------------------------------------------------------------------------------
 
     def create(self, name: str, subnet: str = "", gateway: str = "", internal: bool = False,
-               labels: dict[str, str] | None = None, attachable: bool = False) -> NetworkRecord:
-        """Record the network, bring its bridge up and have the DNS responder serve it; all or nothing."""
+               labels: dict[str, str] | None = None, attachable: bool = False, ip_range: str = "",
+               aux_addresses: dict[str, str] | None = None) -> NetworkRecord:
+        """Record the network, bring its bridge up and have the DNS responder serve it; all or nothing.
+        ``ip_range``: where containers' addresses are given out from (within ``subnet``); ``aux_addresses``:
+        addresses never given out (docker's ``--aux-address``)."""
+        if (ip_range or aux_addresses) and not subnet:
+            raise InvalidArgument("--ip-range and --aux-address need --subnet")
         check_network_name(name)
         if name in PREDEFINED:
             raise Conflict(f"network with name {name} already exists")
@@ -91,8 +111,13 @@ class Networks:
             net = self._subnet(subnet)
             from portside.runtime.net.bridge import gateway_of
 
+            given = ("Subnet", "Gateway") if not subnet else \
+                ("Subnet",) + (("Gateway",) if gateway else ()) + (("IPRange",) if ip_range else ()) + \
+                (("AuxiliaryAddresses",) if aux_addresses else ())
             record = NetworkRecord(os.urandom(32).hex(), name, logfile.rfc3339(), "bridge", str(net),
-                                   gateway_of(net, gateway), internal, labels, attachable=attachable)
+                                   gateway_of(net, gateway), internal, labels, attachable=attachable,
+                                   ip_range=_ip_range(net, ip_range), aux_addresses=_aux(net, aux_addresses or {}),
+                                   pool_given=given)
             record.bridge = BRIDGE_PREFIX + record.id[:11]
             self._write(record)
             try:
@@ -181,10 +206,9 @@ class Networks:
                             "MacAddress": _mac(lease.ip),
                             "IPv4Address": f"{lease.ip}/{prefix}", "IPv6Address": ""}
                       for cid, lease in attached.items() if not lease.owners}
-        ipam = [{"Subnet": record.subnet, "Gateway": record.gateway}] if record.subnet else []
         return {"Name": record.name, "Id": record.id, "Created": record.created or logfile.rfc3339(0),
                 "Scope": "local", "Driver": record.driver, "EnableIPv6": False,
-                "IPAM": {"Driver": "default", "Options": None, "Config": ipam}, "Internal": record.internal,
+                "IPAM": {"Driver": "default", "Options": None, "Config": record.ipam_config()}, "Internal": record.internal,
                 "Attachable": record.attachable, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
                 "Containers": containers,
                 "Options": {"com.docker.network.bridge.name": record.bridge} if record.bridge else {},
@@ -292,7 +316,8 @@ class Networks:
             raise InvalidArgument(f"network {record.name} is not a user-defined network")
         return BridgeNetwork(self.dir / record.id, record.bridge, record.subnet, mtu=int(self.settings.get("mtu", 0)),
                              gateway=record.gateway, internal=record.internal,
-                             isolate=(BRIDGE_PREFIX + "*", self.settings.get("bridge", "portside0")))
+                             isolate=(BRIDGE_PREFIX + "*", self.settings.get("bridge", "portside0")),
+                             ip_range=record.ip_range, reserved=tuple(record.aux_addresses.values()))
 
     def netns_path(self, cid: str) -> Path:
         """The namespace of a container whose first network is a user network (the engine owns it)."""
@@ -330,6 +355,29 @@ def _mac(ip: str) -> str:
     from portside.runtime.net.ipam import mac_for
 
     return mac_for(ip)
+
+
+def _ip_range(net: ipaddress.IPv4Network, text: str) -> str:
+    if not text:
+        return ""
+    try:
+        pool = ipaddress.IPv4Network(text)
+    except ValueError as err:
+        raise InvalidArgument(f'invalid --ip-range "{text}": {err}') from None
+    if not pool.subnet_of(net):
+        raise InvalidArgument(f'invalid --ip-range "{text}": it is not within the subnet {net}')
+    return str(pool)
+
+
+def _aux(net: ipaddress.IPv4Network, addresses: dict[str, str]) -> dict[str, str]:
+    for name, text in addresses.items():
+        try:
+            inside = ipaddress.IPv4Address(text) in net
+        except ValueError:
+            inside = False
+        if not inside:
+            raise InvalidArgument(f"invalid --aux-address {name}={text}: expected an IPv4 address in {net}")
+    return dict(addresses)
 
 
 def endpoint_id(network_id: str, cid: str) -> str:

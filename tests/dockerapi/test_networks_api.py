@@ -72,7 +72,7 @@ def test_the_docker_cli_creates_lists_inspects_and_removes_networks(api) -> None
         info = json.loads(api.docker("network", "inspect", "napi-front").stdout)[0]
         assert sorted(info) == NETWORK_KEYS
         assert (info["Id"], info["Name"], info["Driver"], info["Scope"]) == (made, "napi-front", "bridge", "local")
-        assert info["IPAM"]["Config"] == [{"Subnet": "10.251.7.0/24", "Gateway": "10.251.7.1"}]
+        assert info["IPAM"] == {"Driver": "default", "Options": None, "Config": [{"Subnet": "10.251.7.0/24"}]}
         assert info["Labels"] == {"tier": "front"} and info["Containers"] == {} and info["EnableIPv6"] is False
 
         taken = api.docker("network", "create", "napi-front", check=False)
@@ -144,11 +144,17 @@ def test_containers_on_an_api_network_resolve_each_other_by_name_and_alias(api) 
 
 def test_connect_and_disconnect_through_the_api(api) -> None:
     client = api.client()
-    client.create_network("napi-side", ipam=docker.types.IPAMConfig(
-        pool_configs=[docker.types.IPAMPool(subnet="10.251.12.0/24")]))
+    client.create_network("napi-side", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet="10.251.12.0/24", iprange="10.251.12.128/25", aux_addresses={"router": "10.251.12.129"})]))
     bridges = [bridge_of(api, "napi-side")]
     try:
-        api.ps("run", "-d", "--name", "napi-peer", "--network", "napi-side", "busybox", "sleep", "600")
+        assert client.inspect_network("napi-side")["IPAM"]["Config"] == [{
+            "Subnet": "10.251.12.0/24", "IPRange": "10.251.12.128/25",
+            "AuxiliaryAddresses": {"router": "10.251.12.129"}}]
+        peer = api.ps("run", "-d", "--name", "napi-peer", "--network", "napi-side", "busybox",
+                      "sleep", "600").stdout.strip()
+        # the range's first address is the auxiliary one: never given out
+        assert client.inspect_network("napi-side")["Containers"][peer]["IPv4Address"] == "10.251.12.130/24"
         app = api.ps("run", "-d", "--name", "napi-joiner", "busybox", "sleep", "600").stdout.strip()
         api.docker("network", "connect", "--alias", "api-alias", "--ip", "10.251.12.77", "napi-side", "napi-joiner")
         endpoint = client.inspect_network("napi-side")["Containers"][app]
