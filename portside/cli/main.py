@@ -10,7 +10,8 @@ import sys
 
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
-Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats volume network
+Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats cp diff export
+             container (top, and docker's aliases) volume network
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
@@ -35,7 +36,7 @@ def register(module: str, *names: str) -> None:
 
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
-         "inspect", "port", "stats", "volume", "network")
+         "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network")
 register("portside.cli.images", "builder")
 register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
