@@ -238,8 +238,9 @@ class Engine:
         transition(cid, State(self.state(cid).status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
         name = signal.upper().removeprefix("SIG")
-        self._runc.kill(cid, name)
+        # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
         self._records.event("kill", self._records.record(cid), signal=_signal_number(name))
+        self._runc.kill(cid, name)
         return cid
 
     def signal(self, ref: str, signal: str) -> bool:
