@@ -4,8 +4,12 @@ from the engine's one event log, replayed between ``since`` and ``until`` and fo
 from __future__ import annotations
 
 import json
+import os
 import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -195,3 +199,42 @@ def test_health_changes_are_events_from_the_monitor(docker_api) -> None:
         assert [e["Action"] for e in events] == ["health_status: healthy"]
     finally:
         docker_api.ps("rm", "-f", "evapi-h")
+
+
+def test_the_service_stops_while_a_client_follows_events(docker_api, tmp_path) -> None:
+    """SIGTERM ends every follower's stream: the service does not wait for its clients to hang up."""
+    path = f"/run/portside-test-ev{os.getpid()}.sock"  # short: a unix socket's path has 107 bytes
+    service = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(docker_api.ps.root), "system",
+                                "service", "--socket", f"unix://{path}"], stdout=subprocess.DEVNULL,
+                               stderr=open(tmp_path / "service.log", "wb"))
+    try:
+        client = eventually(lambda: _connect(path), timeout=30, what="the second service to answer")
+        with client:
+            client.sendall(b"GET /v1.41/events HTTP/1.1\r\nHost: docker\r\n\r\n")
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")  # the headers: the stream is open
+            started = time.monotonic()
+            service.send_signal(signal.SIGTERM)
+            service.wait(20)
+            assert time.monotonic() - started < 10
+            client.settimeout(5)  # the connection is closed, after at most the chunked stream's last chunk
+            rest = b""
+            while chunk := client.recv(65536):
+                rest += chunk
+            assert rest in (b"", b"0\r\n\r\n")
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+        if os.path.exists(path):
+            os.unlink(path)
+    assert "Traceback" not in (tmp_path / "service.log").read_text()
+
+
+def _connect(path: str) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        return sock
+    except OSError:
+        sock.close()
+        return None
