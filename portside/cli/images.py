@@ -29,9 +29,12 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def store_at(root: str):
+    from functools import partial
+
+    from portside.engine.records import image_event
     from portside.image import ImageStore
 
-    return ImageStore(Path(root) / "image")
+    return ImageStore(Path(root) / "image", on_event=partial(image_event, Path(root)))
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:

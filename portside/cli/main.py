@@ -15,6 +15,7 @@ Containers:  run create start stop kill restart rm ps logs exec attach wait insp
 Images:      build images image tag rmi history save load import commit pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
+             events (what happened to containers, images, volumes and networks)
              system service (serves the Docker Engine API)
 Scheduling:  sim capacity
 
@@ -48,6 +49,7 @@ register("portside.cli.top", "top")
 register("portside.cli.kubeconfig", "kubeconfig")
 register("portside.cli.capacity", "capacity")
 register("portside.cli.system", "system")
+register("portside.cli.events", "events")
 
 DEFAULT_ROOT = "/var/lib/portside"
 

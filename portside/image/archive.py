@@ -165,7 +165,7 @@ def load_docker(store: ImageStore, reader: Reader) -> list[str]:
         store.dirs(layers)
         digest, size = store.write_manifest(config_digest, config_size, layers)
         names = [n for n in map(normalize_or_none, entry.get("RepoTags") or []) if n]
-        store.set_names(digest, size, config_digest, names)
+        store.set_names(digest, size, config_digest, names, action="load")
         lines += [f"Loaded image: {n}" for n in names] or [f"Loaded image ID: {config_digest}"]
     return lines
 
@@ -210,7 +210,7 @@ def load_oci(store: ImageStore, reader: Reader) -> list[str]:
             copy_blob(store, reader, layer.digest)
         store.dirs(layers)
         names = oci_names(top)
-        store.set_names(desc["digest"], desc.get("size", 0), manifest["config"]["digest"], names)
+        store.set_names(desc["digest"], desc.get("size", 0), manifest["config"]["digest"], names, action="load")
         lines += [f"Loaded image: {n}" for n in names] or [f"Loaded image ID: {manifest['config']['digest']}"]
     return lines
 

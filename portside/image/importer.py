@@ -94,4 +94,4 @@ def commit_rootfs(store, tar_path: Path, names: list[str], comment: str = "", co
         writer.discard()
         shutil.rmtree(unpacked, ignore_errors=True)
         raise
-    return store.add_image(rootfs_config(tar_path, layer.diff_id, comment, config), [layer], names)
+    return store.add_image(rootfs_config(tar_path, layer.diff_id, comment, config), [layer], names, action="import")

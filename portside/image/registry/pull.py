@@ -54,7 +54,7 @@ async def pull(store: ImageStore, root: str | os.PathLike[str], text: str, out: 
         name = _local_name(ref)
         fresh = _names_digest(store, name) != digest
         store.layout.write_blob(body)
-        store.set_names(digest, len(body), manifest.config.digest, [name] if name else [])
+        store.set_names(digest, len(body), manifest.config.digest, [name] if name else [], action="pull")
     BlobSources(store.root).record(ref.registry, ref.repository, [b.digest for b in manifest.blobs])
     return PullResult(ref, name, digest, manifest.config.digest, fresh)
 
