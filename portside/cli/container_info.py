@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import json
 import sys
 import time
@@ -18,31 +17,15 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
 
 
-def seconds_since(stamp: str) -> float:
-    return time.time() - calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
-
-
-def ago(seconds: float) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= 2 * size:
-            return f"{int(seconds // size)} {unit}s"
-    return "1 minute" if seconds >= 60 else f"{max(int(seconds), 1)} second" + ("s" if seconds >= 2 else "")
-
-
 def status_text(info: dict) -> str:
-    state = info["State"]
-    if state["Status"] == "running":
-        health = (state.get("Health") or {}).get("Status")
-        suffix = {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}
-        return f"Up {ago(seconds_since(state['StartedAt']))}{suffix.get(health, '')}"
-    if state["Status"] == "exited":
-        return f"Exited ({state['ExitCode']}) {ago(seconds_since(state['FinishedAt']))} ago"
-    return state["Status"].capitalize()
+    from portside.engine.listing import status_text as text
+
+    return text(info["State"])
 
 
 def ports_text(info: dict) -> str:
     return ", ".join(f"{b['HostIp']}:{b['HostPort']}->{port}" for port, binds in
-                     info["NetworkSettings"]["Ports"].items() for b in binds)
+                     info["NetworkSettings"]["Ports"].items() for b in binds or ())
 
 
 def ps_row(info: dict, no_trunc: bool) -> dict:
@@ -68,8 +51,10 @@ def cmd_ps(argv: list[str], root: str) -> int:
         sys.stdout.writelines(json.dumps(r) + "\n" for r in rows)
     else:
         keys = ["ID", "Image", "Command", "CreatedAt", "Status", "Ports", "Names"]
+        from portside.engine.listing import human_duration, unix
+
         for r in rows:
-            r["CreatedAt"] = ago(seconds_since(r["CreatedAt"])) + " ago"
+            r["CreatedAt"] = human_duration(time.time() - unix(r["CreatedAt"])) + " ago"
         print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
                     [[r[k] for k in keys] for r in rows])
     return 0

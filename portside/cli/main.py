@@ -11,6 +11,7 @@ import sys
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats volume network
+             rename pause unpause update container
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
@@ -34,7 +35,7 @@ def register(module: str, *names: str) -> None:
 
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
-         "inspect", "port", "stats", "volume", "network")
+         "inspect", "port", "stats", "volume", "network", "rename", "pause", "unpause", "update", "container")
 register("portside.cli.images", "builder")
 register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
-from portside.engine.config import ContainerConfig
+from portside.engine.config import ContainerConfig, Resources
 from portside.engine.lifecycle import Lifecycle, wait_output
 from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
 from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
-from portside.runtime.errors import ContainerNotFound, InvalidArgument, InvalidTransition
+from portside.runtime.errors import ContainerNotFound, InvalidArgument, InvalidTransition, PortsideError
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
@@ -191,21 +191,99 @@ class Engine:
             raise InvalidTransition(cid, state.status, "attach to it (it is not running)")
         return connect(self._records.paths(cid).attach_socket, cid)
 
-    def stop(self, ref: str, timeout: float = 10) -> str:
+    def stop(self, ref: str, timeout: float | None = None) -> str:
+        """The stop signal, SIGKILL after ``timeout`` seconds (None: the container's own stop timeout, else 10)."""
         cid = self._records.find(ref)
         self._lifecycle.stop(cid, timeout)
         return cid
 
-    def restart(self, ref: str, timeout: float = 10) -> str:
+    def restart(self, ref: str, timeout: float | None = None) -> str:
         return self.start(self.stop(ref, timeout))
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
-        """docker kill: the signal, and no restart after it (whatever the policy)."""
+        """docker kill: the signal, and no restart after it (whatever the policy); a paused container is thawed
+        after it, so that it is delivered."""
         cid = self._records.find(ref)
-        transition(cid, State(self.state(cid).status), Event.KILL)
+        state = self.state(cid)
+        transition(cid, State(state.status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
         self._runc.kill(cid, signal.upper().removeprefix("SIG"))
+        self._lifecycle.thaw(cid, state)
         return cid
+
+    def pause(self, ref: str) -> str:
+        """Freeze the container's processes (``runc pause``); its monitor, network and ports stay."""
+        cid = self._records.find(ref)
+        transition(cid, State(self.state(cid).status), Event.PAUSE)
+        self._runc.pause(cid)
+        self._records.update_state(cid, lambda s: s.replace(status="paused") if s.status == "running" else s)
+        return cid
+
+    def unpause(self, ref: str) -> str:
+        cid = self._records.find(ref)
+        transition(cid, State(self.state(cid).status), Event.UNPAUSE)
+        self._runc.resume(cid)
+        self._records.update_state(cid, lambda s: s.replace(status="running") if s.status == "paused" else s)
+        return cid
+
+    def rename(self, ref: str, name: str) -> str:
+        """A new name, in any state: the new name is claimed before the old one is let go, so a name taken
+        meanwhile fails the rename and leaves the container as it was."""
+        from portside.engine.config import check_name
+
+        cid = self._records.find(ref)
+        new = check_name(name.lstrip("/"))
+        old = self._records.record(cid).name
+        if new == old:
+            raise InvalidArgument(f"renaming a container with the same name as its current name: {new}")
+        self._records.claim_name(new, cid)
+        try:
+            self._records.update_record(cid, lambda r: r.replace(name=new))
+        except BaseException:
+            self._records.release_name(new, cid)
+            raise
+        self._records.release_name(old, cid)
+        return cid
+
+    def update(self, ref: str, change: Resources) -> str:
+        """docker update: new limits (and restart policy) in the record for every later start, and the limits
+        applied at once to the cgroup of a running container."""
+        from portside.engine import update
+
+        cid = self._records.find(ref)
+        record = self._records.record(cid)
+        host = update.apply(record.host, change)
+        if self.state(cid).live:
+            update.to_cgroup(self._runc, cid, record.host, host)
+        self._records.update_record(cid, lambda r: r.replace(host=host))
+        return cid
+
+    def prune(self, keep: Callable[[Container], bool] = lambda c: False) -> tuple[list[str], int]:
+        """Remove every container that does not run (``keep`` spares some: docker's prune filters); returns
+        their ids and the bytes their writable layers held."""
+        removed, reclaimed = [], 0
+        for container in self.containers(all=True):
+            if container.state.live or keep(container):
+                continue
+            cid = container.record.id
+            size = self.size(cid)[0]
+            try:
+                self.remove(cid)
+            except (ContainerNotFound, InvalidTransition):
+                continue  # removed, or started, meanwhile
+            removed.append(cid)
+            reclaimed += size
+        return removed, reclaimed
+
+    def size(self, ref: str) -> tuple[int, int]:
+        """(bytes written in the container's layer, those plus its image's): docker's SizeRw and SizeRootFs."""
+        cid = self._records.find(ref)
+        written = _tree_size(self._records.paths(cid).dir / "upper")
+        try:
+            image = self.images.resolve(self._records.record(cid).image).size
+        except PortsideError:
+            image = 0
+        return written, written + image
 
     def signal(self, ref: str, signal: str) -> bool:
         """Pass ``signal`` to the container's process as it is (docker's --sig-proxy): unlike ``kill``, it changes
@@ -225,9 +303,7 @@ class Engine:
         watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
         try:
             if condition == "next-exit":
-                while not self.state(cid).live:
-                    _changed(watch)
-                return self._lifecycle.wait_exit(cid).exit_code
+                return self._next_exit(cid, watch)
             code = self._last_exit(cid)
             while paths.record.exists():
                 _changed(watch)
@@ -235,6 +311,18 @@ class Engine:
         finally:
             if watch is not None:
                 watch.close()
+
+    def _next_exit(self, cid: str, watch) -> int:
+        """The end of the run under way, or of the next one. A run that starts and ends between two looks (``docker
+        run`` asks to wait before it starts the container) is told by its new start time."""
+        before = self.state(cid).started_at
+        while True:
+            state = self.state(cid)
+            if state.live:
+                return self._lifecycle.wait_exit(cid).exit_code
+            if state.started_at != before:
+                return state.exit_code
+            _changed(watch)
 
     def _last_exit(self, cid: str) -> int:
         """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
@@ -249,20 +337,34 @@ class Engine:
         state = self.state(self._records.find(ref))
         return state.monitor_pid if state.live else 0
 
-    def remove(self, ref: str, force: bool = False) -> str:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        """Delete the container (with ``force``, a running one: killed first); with ``volumes``, its anonymous
+        volumes too (those named with 64 hex digits, docker's names for them) that no other container uses."""
         cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
         if state.live:
             self._records.paths(cid).stop_marker.touch()
             self._lifecycle.stop(cid, timeout=0, signal="KILL")
-        shared = self._records.record(cid).host.network_mode.startswith("ns:")
+        record = self._records.record(cid)
+        shared = record.host.network_mode.startswith("ns:")
         self._lifecycle.release(cid)
         self.destroy(cid)
+        if volumes:
+            self._remove_anonymous_volumes(record)
         if shared:
             from portside.engine.sandboxes import after_remove
             after_remove(self)
         return cid
+
+    def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
+        for mount in record.mounts:
+            anonymous = len(mount.name) == 64 and all(c in "0123456789abcdef" for c in mount.name)
+            if anonymous and not self.volumes.users(mount.name):
+                try:
+                    self.volumes.remove(mount.name)
+                except PortsideError:
+                    pass  # never created (the container never started) or removed meanwhile
 
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
@@ -284,14 +386,14 @@ class Engine:
         return Container(self._records.record(cid), self.state(cid))
 
     def containers(self, all: bool = False) -> list[Container]:
-        """The running containers (with ``all``, every one), newest first."""
+        """The running containers, paused and restarting ones included (with ``all``, every one), newest first."""
         out = []
         for cid in self._records.ids():
             try:
                 container = self.container(cid)
             except (ContainerNotFound, FileNotFoundError):
                 continue  # removed while we looked
-            if all or container.state.status == "running":
+            if all or container.state.live:
                 out.append(container)
         return sorted(out, key=lambda c: c.record.created, reverse=True)
 
@@ -300,13 +402,13 @@ class Engine:
         from portside.engine.inspect import inspect
 
         c = self.container(ref)
-        return inspect(c.record, c.state)
+        return inspect(c.record, c.state, self._records.paths(c.record.id))
 
     def list(self, all: bool = False) -> list[dict]:
         """``containers`` as docker's inspect JSON, for ``ps``."""
         from portside.engine.inspect import inspect
 
-        return [inspect(c.record, c.state) for c in self.containers(all)]
+        return [inspect(c.record, c.state, self._records.paths(c.record.id)) for c in self.containers(all)]
 
     def log_path(self, ref: str) -> Path:
         """The container's json-file log (``logfile.Follower`` reads it with the files rotated from it)."""
@@ -376,6 +478,23 @@ class Engine:
 def containers_using_image(root: Path, image_id: str) -> list[str]:
     """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
     return Engine(root).using_image(image_id)
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes in the files under ``path`` (hard links counted once), without following links."""
+    import os
+
+    seen, total = set(), 0
+    for top, _, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(top, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
 
 
 def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:

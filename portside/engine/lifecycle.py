@@ -42,6 +42,7 @@ from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 UNKNOWN_EXIT = 255
+DEFAULT_STOP_TIMEOUT = 10  # seconds, docker's
 
 
 class Lifecycle:
@@ -153,17 +154,33 @@ class Lifecycle:
         except ContainerNotFound:
             return ()
 
-    def stop(self, cid: str, timeout: float = 10, signal: str | None = None) -> None:
-        """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
+    def stop(self, cid: str, timeout: float | None = None, signal: str | None = None) -> None:
+        """The stop signal, then SIGKILL after ``timeout`` seconds (None: the container's ``--stop-timeout``, else
+        10; -1: no SIGKILL); returns once the exit is recorded. A paused container is thawed after the signal, so
+        that it is delivered (a frozen process takes none), as docker does."""
         state = self.state(cid)
         transition(cid, State(state.status), Event.STOP)
         if not state.live:
             return
         self.records.paths(cid).stop_marker.touch()
-        self.signal(cid, signal or self.records.record(cid).config.stop_signal)
-        if not wait_pid(state.pid, timeout):
+        config = self.records.record(cid).config
+        if timeout is None:
+            timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        self.signal(cid, signal or config.stop_signal)
+        self.thaw(cid, state)
+        if not wait_pid(state.pid, None if timeout < 0 else timeout):
             self.signal(cid, "KILL")
         self.wait_exit(cid)
+
+    def thaw(self, cid: str, state: ContainerState) -> None:
+        """Resume a paused container (after a signal meant to end it); its status is running again."""
+        if state.status != "paused":
+            return
+        try:
+            self.runc.resume(cid)
+        except (ContainerNotFound, OCIRuntimeError):
+            pass  # it ended meanwhile
+        self.records.update_state(cid, lambda s: s.replace(status="running") if s.status == "paused" else s)
 
     def signal(self, cid: str, sig: str) -> bool:
         """Send ``sig`` (a name, with or without SIG) to the container's init; False when there is nothing to

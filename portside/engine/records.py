@@ -165,7 +165,13 @@ class Records:
 
     def forget(self, cid: str, name: str) -> None:
         """Make a container unfindable (no name, no ``container.json``) before its files are removed: what a
-        ``--rm`` container needs before its ``run`` returns; the rest of its directory may follow later."""
+        ``--rm`` container needs before its ``run`` returns; the rest of its directory may follow later. ``name``
+        is the one it had at its start; the record has the current one if it was renamed since."""
+        if _readlink(self.names / name) != cid:
+            try:
+                name = self.record(cid).name
+            except FileNotFoundError:
+                pass
         self.release_name(name, cid)
         try:
             os.unlink(self.paths(cid).record)
