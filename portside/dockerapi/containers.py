@@ -9,6 +9,7 @@ container's state refuses, 400 naming the field of a malformed or unsupported re
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 from aiohttp import web
@@ -201,18 +202,27 @@ async def wait(request: web.Request) -> web.StreamResponse:
     if condition not in WAIT_CONDITIONS:
         raise bad_parameter(f"invalid value for condition: {condition!r} (expected not-running, next-exit or "
                             "removed)")
+    from portside.engine.engine import WaitAbandoned
+
     cid = await _find(request)
     response = web.StreamResponse(status=200, headers=JSON)
     await response.prepare(request)
+    transport = request.transport
+
+    def gone() -> bool:  # read from the wait's thread: a stale answer only delays the end by one check
+        return transport is None or transport.is_closing()
     try:
-        code = await _in_own_thread(_engine(request).wait, cid, condition)
+        code = await _in_own_thread(_engine(request).wait, cid, condition, gone)
         result = {"StatusCode": code, "Error": None}
+    except WaitAbandoned:
+        return response
     except (NotFound, InvalidTransition) as exc:
         result = {"StatusCode": -1, "Error": {"Message": str(exc)}}
-    import json
-
-    await response.write(json.dumps(result).encode() + b"\n")
-    await response.write_eof()
+    try:
+        await response.write(json.dumps(result).encode() + b"\n")
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client stopped waiting (docker run -d does, once the container runs)
     return response
 
 

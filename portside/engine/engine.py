@@ -24,6 +24,7 @@ from portside.runtime.state import Event, State, transition
 
 FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+ABANDON_CHECK_S = 2.0  # how often a wait with a ``gone`` check looks whether its waiter is still there
 
 
 class Engine:
@@ -290,44 +291,46 @@ class Engine:
         nothing about restarts. False when there is nothing to signal."""
         return self._lifecycle.signal(self._records.find(ref), signal)
 
-    def wait(self, ref: str, condition: str = "not-running") -> int:
+    def wait(self, ref: str, condition: str = "not-running", gone: Callable[[], bool] | None = None) -> int:
         """The exit code once ``condition`` holds (docker's wait conditions): ``not-running`` (at once for a
         container that does not run), ``next-exit`` (the end of its next run, waiting for a start if it does not
-        run) or ``removed`` (its end, and then its removal)."""
+        run) or ``removed`` (its end, and then its removal). ``gone``: true once nobody waits any more (a client
+        of the Docker API hung up); checked every few seconds, it ends the wait with WaitAbandoned."""
         if condition not in WAIT_CONDITIONS:
             raise InvalidArgument(f"invalid wait condition {condition!r}: expected not-running, next-exit or removed")
         cid = self._records.find(ref)
+        waiter = _Waiter(self._lifecycle, gone)
         if condition == "not-running":
-            return self._lifecycle.wait_exit(cid).exit_code
+            return waiter.exit(cid).exit_code
         paths = self._records.paths(cid)
         watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
         try:
             if condition == "next-exit":
-                return self._next_exit(cid, watch)
-            code = self._last_exit(cid)
+                return self._next_exit(cid, watch, waiter)
+            code = self._last_exit(cid, waiter)
             while paths.record.exists():
-                _changed(watch)
+                waiter.changed(watch)
             return code
         finally:
             if watch is not None:
                 watch.close()
 
-    def _next_exit(self, cid: str, watch) -> int:
+    def _next_exit(self, cid: str, watch, waiter: _Waiter) -> int:
         """The end of the run under way, or of the next one. A run that starts and ends between two looks (``docker
         run`` asks to wait before it starts the container) is told by its new start time."""
         before = self.state(cid).started_at
         while True:
             state = self.state(cid)
             if state.live:
-                return self._lifecycle.wait_exit(cid).exit_code
+                return waiter.exit(cid).exit_code
             if state.started_at != before:
                 return state.exit_code
-            _changed(watch)
+            waiter.changed(watch)
 
-    def _last_exit(self, cid: str) -> int:
+    def _last_exit(self, cid: str, waiter: _Waiter) -> int:
         """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
         try:
-            return self._lifecycle.wait_exit(cid).exit_code
+            return waiter.exit(cid).exit_code
         except ContainerNotFound:
             return 0
 
@@ -478,6 +481,35 @@ class Engine:
 def containers_using_image(root: Path, image_id: str) -> list[str]:
     """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
     return Engine(root).using_image(image_id)
+
+
+class WaitAbandoned(PortsideError):
+    """The waiter left (``Engine.wait``'s ``gone``) before the condition held."""
+
+
+class _Waiter:
+    """``Engine.wait``'s blocking steps; with ``gone``, in slices of ABANDON_CHECK_S, so that a wait nobody reads
+    any more ends instead of holding its thread until the container exits."""
+
+    def __init__(self, lifecycle: Lifecycle, gone: Callable[[], bool] | None) -> None:
+        self.lifecycle, self.gone = lifecycle, gone
+
+    def exit(self, cid: str) -> ContainerState:
+        if self.gone is None:
+            return self.lifecycle.wait_exit(cid)
+        while True:
+            state = self.lifecycle.wait_exit(cid, ABANDON_CHECK_S)
+            if not state.live:
+                return state
+            self._check()
+
+    def changed(self, watch) -> None:
+        _changed(watch, ABANDON_CHECK_S if self.gone is not None else FOLLOW_RECHECK_S)
+        self._check()
+
+    def _check(self) -> None:
+        if self.gone is not None and self.gone():
+            raise WaitAbandoned("nobody waits any more")
 
 
 def _tree_size(path: Path) -> int:

@@ -78,7 +78,9 @@ def config(record: ContainerRecord) -> dict:
            "Tty": c.tty, "OpenStdin": c.open_stdin, "StdinOnce": c.stdin_once, "Env": c.env, "Cmd": c.cmd,
            **({"Healthcheck": c.healthcheck.to_json()} if c.healthcheck is not None else {}),
            "Image": c.image, "Volumes": None, "WorkingDir": c.working_dir, "Entrypoint": c.entrypoint,
-           "OnBuild": None, "Labels": c.labels, "StopSignal": c.stop_signal}
+           "OnBuild": None, "Labels": c.labels}
+    if c.stop_signal != "SIGTERM":  # dockerd shows one only when the image or the caller named it
+        out["StopSignal"] = c.stop_signal
     if c.stop_timeout is not None:
         out["StopTimeout"] = c.stop_timeout
     return out
