@@ -342,7 +342,7 @@ def mounts(body: dict, host: dict) -> tuple[list[str], dict[str, str]]:
     for path, options in tmpfs.items():
         if not isinstance(options, str):
             raise bad_parameter(f"HostConfig.Tmpfs[{path!r}]: expected a string of mount options")
-        _checked(check_tmpfs, path, options, f"HostConfig.Tmpfs[{path!r}]")
+        _checked(f"HostConfig.Tmpfs[{path!r}]", check_tmpfs, path, options, "tmpfs")
     mount_list = host.get("Mounts") or []
     if not isinstance(mount_list, list):
         raise bad_parameter("HostConfig.Mounts: expected a list")
@@ -407,10 +407,11 @@ def _mount(m: dict, i: int) -> tuple[str, object]:
     raise bad_parameter(f"{where}.Type: {kind!r} is not supported (expected bind, volume or tmpfs)")
 
 
-def _checked(check, *args) -> None:
+def _checked(field: str, check, *args) -> None:
+    """``check(*args)``, its refusal as a 400 that names ``field`` first."""
     from portside.runtime.errors import InvalidArgument
 
     try:
         check(*args)
     except InvalidArgument as exc:
-        raise bad_parameter(str(exc)) from None
+        raise bad_parameter(f"{field}: {exc}") from None
