@@ -67,7 +67,7 @@ async def create(request: web.Request) -> web.Response:
     engine = _engine(request)
     body = await json_body(request, required=True)
     name = qstr(request, "name").lstrip("/")
-    parsed = createbody.parse(body, name, bool(engine.settings().get("allow_privileged")))
+    parsed = createbody.parse(body, name, bool(engine.settings().get("allow_privileged")), qstr(request, "platform"))
     cid = await _call(request, _create, engine, parsed)
     return reply({"Id": cid, "Warnings": parsed.warnings}, 201)
 

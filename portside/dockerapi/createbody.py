@@ -72,8 +72,9 @@ class Created:
         self.config, self.connect, self.warnings = config, connect, warnings
 
 
-def parse(body: dict, name: str, allow_privileged: bool) -> Created:
+def parse(body: dict, name: str, allow_privileged: bool, platform: str = "") -> Created:
     """The whole body; an ApiError (400) naming the field for the first thing that is wrong or unsupported."""
+    check_platform(platform)
     host = _object(body.get("HostConfig"), "HostConfig")
     _refuse_unsupported(body, host)
     image = body.get("Image")
@@ -85,6 +86,10 @@ def parse(body: dict, name: str, allow_privileged: bool) -> Created:
                             '"allow_privileged": true in the engine root\'s engine.json to allow them')
     warnings: list[str] = []
     network, endpoint, connect = networking(body, host)
+    publish = port_bindings(host)
+    if publish and (network in ("none", "host")):
+        raise bad_parameter(f"HostConfig.PortBindings: ports cannot be published with NetworkMode {network!r} "
+                            "(only on the bridge network and user-defined networks)")
     volumes, tmpfs = mounts(body, host)
     memory = _memory(host, warnings)
     cpus = _nano_cpus(host)
@@ -95,7 +100,7 @@ def parse(body: dict, name: str, allow_privileged: bool) -> Created:
         entrypoint=_strings(body, "Entrypoint", "Config", allow_str=True, none=True),
         env=_strings(body, "Env", "Config") or [], workdir=_str(body, "WorkingDir", "Config"),
         user=_str(body, "User", "Config"), name=name, hostname=_str(body, "Hostname", "Config"),
-        publish=port_bindings(host), volumes=volumes, memory=memory, cpus=cpus,
+        publish=publish, volumes=volumes, memory=memory, cpus=cpus,
         cpu_shares=_int(host, "CpuShares", "HostConfig", minimum=0) or None,
         pids_limit=_pids(host), restart=restart, network=network,
         cap_add=_strings(host, "CapAdd", "HostConfig") or [], cap_drop=_strings(host, "CapDrop", "HostConfig") or [],
@@ -114,6 +119,16 @@ def parse(body: dict, name: str, allow_privileged: bool) -> Created:
         publish_all=_bool(host, "PublishAllPorts", "HostConfig"),
         attach=[s for s in ("stdin", "stdout", "stderr") if _bool(body, "Attach" + s.capitalize(), "Config")])
     return Created(cfg, connect, warnings)
+
+
+def check_platform(platform: str) -> None:
+    """``platform`` (``os[/arch[/variant]]``): containers run natively only, on this machine's."""
+    if not platform:
+        return
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    parts = platform.lower().split("/")
+    if parts[0] != "linux" or (len(parts) > 1 and parts[1] != arch):
+        raise bad_parameter(f"platform: {platform!r} cannot run here: containers run natively, as linux/{arch}")
 
 
 # -- the checks of one field ----------------------------------------------------------------------------------

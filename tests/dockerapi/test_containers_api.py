@@ -386,6 +386,8 @@ def test_errors_have_dockers_codes_and_name_the_field(docker_api) -> None:
         ({"Cmd": "not a list", "Env": "A=1"}, "Config.Env"),
         ({"Domainname": "example.com"}, "Config.Domainname"),
         ({"Image": ""}, "Config.Image"),
+        ({"HostConfig": {"NetworkMode": "none", "PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}},
+         "HostConfig.PortBindings"),
     ]
     before = set(docker_api.docker("ps", "-aq", "--no-trunc").stdout.split())
     for extra, field in refusals:
@@ -394,6 +396,8 @@ def test_errors_have_dockers_codes_and_name_the_field(docker_api) -> None:
     assert set(docker_api.docker("ps", "-aq", "--no-trunc").stdout.split()) == before  # nothing half-made
     status, body = call(docker_api, "POST", "/containers/create?name=bad/name", {"Image": "busybox", "Cmd": ["true"]})
     assert status == 400 and "bad/name" in body["message"]
+    status, body = call(docker_api, "POST", "/containers/create?platform=windows/amd64", {"Image": "busybox"})
+    assert status == 400 and body["message"].startswith("platform:")
 
 
 def test_networking_config_aliases_and_an_address_on_a_user_network(docker_api) -> None:
