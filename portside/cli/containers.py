@@ -293,7 +293,7 @@ UPDATE_FLAGS = [
     flag("--cpu-quota", "cpu_quota", "value", "CFS quota in microseconds (-1: none)"),
     flag("--cpu-period", "cpu_period", "value", "CFS period in microseconds"),
     flag("--pids-limit", "pids_limit", "value", "maximum number of processes (-1: no limit)"),
-    flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped (from the next start)"),
+    flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
 ]
 
 

@@ -27,6 +27,7 @@ from portside.runtime.errors import (
     InvalidTransition,
     NameInUse,
     NotFound,
+    OCIRuntimeError,
 )
 
 routes = Routes()
@@ -288,7 +289,10 @@ UPDATABLE = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPe
 async def update(request: web.Request) -> web.Response:
     cid = await _find(request)
     change, warnings = resources(await json_body(request, required=True))
-    await _call(request, _engine(request).update, cid, change)
+    try:
+        await _call(request, _engine(request).update, cid, change)
+    except OCIRuntimeError as exc:  # the kernel refused a limit (memory below what the container uses, say)
+        raise conflict(f"Cannot update container {cid}: {exc}") from None
     return reply({"Warnings": warnings})
 
 

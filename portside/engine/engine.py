@@ -247,14 +247,14 @@ class Engine:
         return cid
 
     def update(self, ref: str, change: Resources) -> str:
-        """docker update: new limits (and restart policy) in the record for every later start, and the limits
-        applied at once to the cgroup of a running container."""
+        """docker update: new limits and restart policy in the record, for every later start and exit, and the
+        limits applied at once to the cgroups of a running container."""
         from portside.engine import update
 
         cid = self._records.find(ref)
         record = self._records.record(cid)
         host = update.apply(record.host, change)
-        if self.state(cid).live:
+        if self.state(cid).status in ("running", "paused"):  # restarting: the next run's cgroup has them
             update.to_cgroup(self._runc, cid, record.host, host)
         self._records.update_record(cid, lambda r: r.replace(host=host))
         return cid

@@ -135,7 +135,7 @@ class Lifecycle:
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
             adopt_pid=adopt_pid, streams=streams, health=health, log_limits=log_limits(log.type, log.config),
-            tell=tell)
+            tell=tell, policy=None if record.host.auto_remove else hooks.restart_policy)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 
@@ -292,6 +292,13 @@ class _Hooks:
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
+
+    def restart_policy(self):
+        """The policy in the record at this exit: ``update`` may have changed it since the start."""
+        try:
+            return self.records.record(self.record.id).host.restart
+        except (FileNotFoundError, ValueError, KeyError):
+            return self.record.host.restart
 
     def current_health(self):
         """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""

@@ -1,8 +1,8 @@
 """``update``: new limits for an existing container, checked as docker checks them, then applied to the running
 container's cgroups (``runc update``) and recorded for every later start.
 
-A restart policy changed here holds from the container's next start: the monitor of a run under way keeps the
-policy it started with.
+A restart policy changed here holds from the container's next exit: its monitor reads the record's policy
+whenever the container ends.
 """
 
 from __future__ import annotations

@@ -121,3 +121,12 @@ def test_create_options_tmpfs_stop_signal_and_timeout_hosts_and_cpu_quota(portsi
                          (["--cpu-period", "10"], "--cpu-period"), (["--expose", "99999"], "--expose")):
         refused = portside("create", "--network", "none", *flags, "busybox", "true", check=False)
         assert refused.returncode == 125 and words in refused.stderr, (flags, refused.stderr)
+
+
+def test_an_updated_restart_policy_holds_from_the_running_containers_next_exit(portside) -> None:
+    portside("run", "-d", "--name", "flaky", "--network", "none", "busybox", "sh", "-c",
+             "sleep 1; exit 3")
+    portside("update", "--restart", "on-failure:1", "flaky")
+    eventually(lambda: portside.inspect("flaky")["RestartCount"] == 1, 20, what="one restart after the update")
+    eventually(lambda: portside.inspect("flaky")["State"]["Status"] == "exited", 20, what="the retry's end")
+    assert portside.inspect("flaky")["State"]["ExitCode"] == 3
