@@ -239,11 +239,16 @@ class Engine:
             raise InvalidArgument(f"renaming a container with the same name as its current name: {new}")
         self._records.claim_name(new, cid)
         try:
-            self._records.update_record(cid, lambda r: r.replace(name=new))
+            record = self._records.update_record(cid, lambda r: r.replace(name=new))
         except BaseException:
             self._records.release_name(new, cid)
             raise
         self._records.release_name(old, cid)
+        state = self.state(cid)
+        if state.live and state.endpoints:  # its user networks' DNS answers to the new name at once
+            endpoints = self._networking.rename(record.replace(name=old), new, state.endpoints)
+            self._records.update_state(cid, lambda s: s.replace(endpoints=tuple(
+                next((e for e in endpoints if e.network_id == x.network_id), x) for x in s.endpoints)))
         return cid
 
     def update(self, ref: str, change: Resources) -> str:

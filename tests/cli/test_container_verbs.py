@@ -130,3 +130,18 @@ def test_an_updated_restart_policy_holds_from_the_running_containers_next_exit(p
     eventually(lambda: portside.inspect("flaky")["RestartCount"] == 1, 20, what="one restart after the update")
     eventually(lambda: portside.inspect("flaky")["State"]["Status"] == "exited", 20, what="the retry's end")
     assert portside.inspect("flaky")["State"]["ExitCode"] == 3
+
+
+def test_a_renamed_container_answers_to_its_new_name_on_its_network_at_once(portside) -> None:
+    portside("network", "create", "renames")
+    try:
+        portside("run", "-d", "--name", "first", "--network", "renames", "busybox", "sleep", "60")
+        portside("rename", "first", "second")
+        endpoint = portside.inspect("second")["NetworkSettings"]["Networks"]["renames"]
+        assert "second" in endpoint["DNSNames"] and "first" not in endpoint["DNSNames"]
+        # asked from inside: a name the network's responder answers itself (nothing is forwarded upstream)
+        out = portside("exec", "second", "nslookup", "second").stdout
+        assert endpoint["IPAddress"] in out.split("Name:", 1)[1]
+    finally:
+        portside("rm", "-f", "second", check=False)
+        portside("network", "rm", "renames", check=False)
