@@ -312,10 +312,7 @@ class Engine:
         try:
             if condition == "next-exit":
                 return self._next_exit(cid, watch, waiter)
-            code = self._last_exit(cid, waiter)
-            while paths.record.exists():
-                waiter.changed(watch)
-            return code
+            return self._removal(cid, watch, waiter)
         finally:
             if watch is not None:
                 watch.close()
@@ -332,12 +329,26 @@ class Engine:
                 return state.exit_code
             waiter.changed(watch)
 
-    def _last_exit(self, cid: str, waiter: _Waiter) -> int:
-        """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
-        try:
-            return waiter.exit(cid).exit_code
-        except ContainerNotFound:
-            return 0
+    def _removal(self, cid: str, watch, waiter: _Waiter) -> int:
+        """Until the container is gone; the exit code of its last run (runs may start and end meanwhile: ``docker
+        run --rm`` waits for the removal before it starts the container)."""
+        paths = self._records.paths(cid)
+        code = 0
+        while True:
+            try:
+                state = self.state(cid)
+            except ContainerNotFound:
+                return code
+            if state.live:
+                try:
+                    code = waiter.exit(cid).exit_code
+                except ContainerNotFound:
+                    return code
+                continue
+            code = state.exit_code
+            if not paths.record.exists():
+                return code
+            waiter.changed(watch)
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a

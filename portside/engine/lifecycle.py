@@ -194,13 +194,35 @@ class Lifecycle:
     def wait_exit(self, cid: str, timeout: float | None = None) -> ContainerState:
         """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
         killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it
-        can."""
-        state = self.state(cid)
-        while state.live:
-            if not wait_pid(state.monitor_pid if monitor_alive(state) else state.pid, timeout):
-                break
+        can. A ``--rm`` container is gone by then: its exit code comes from its exit note (``Paths.exit_note``),
+        as an exited state."""
+        note = self._open_exit_note(cid)
+        try:
             state = self.state(cid)
-        return state
+            while state.live:
+                if not wait_pid(state.monitor_pid if monitor_alive(state) else state.pid, timeout):
+                    break
+                try:
+                    state = self.state(cid)
+                except ContainerNotFound:
+                    code = _read_note(note)
+                    if code is None:
+                        raise
+                    return ContainerState("exited", exit_code=code)
+            return state
+        finally:
+            if note is not None:
+                os.close(note)
+
+    def _open_exit_note(self, cid: str) -> int | None:
+        """The exit note of a running ``--rm`` container, opened (made, if need be) before the wait; None for
+        another container, or one already gone."""
+        try:
+            if not self.records.record(cid).host.auto_remove:
+                return None
+            return os.open(self.records.paths(cid).exit_note, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
 
     # -- the state, with adoption ----------------------------------------------------------------------------
 
@@ -317,8 +339,10 @@ class _Hooks:
             status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
             finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
 
-    def on_forget(self) -> None:
-        """--rm: name, record and networks go before the exit is reported."""
+    def on_forget(self, info: monitor.ExitInfo) -> None:
+        """--rm: name, record and networks go before the exit is reported; the exit code stays in the exit note
+        for whoever waits (``Lifecycle.wait_exit``)."""
+        _write_note(self.paths.exit_note, info.code)
         record = self.records.record(self.record.id) if self.record.networks else self.record  # connected since?
         self.lifecycle.networking.release(record, self.lifecycle.endpoints_of(record))
         self.records.forget(self.record.id, self.record.name)
@@ -335,6 +359,25 @@ class _Hooks:
             self.records.update_state(self.record.id, lambda s: s.replace(
                 status="exited", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
                 finished_at=info.finished_at, error=info.error, monitor_pid=0), self.durable)
+
+
+def _write_note(path: Path, code: int) -> None:
+    """In place (no rename): a waiter's descriptor on the file must see it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, f"{code}\n".encode(), 0)
+    finally:
+        os.close(fd)
+
+
+def _read_note(fd: int | None) -> int | None:
+    if fd is None:
+        return None
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _netns(mode: str) -> str | None:

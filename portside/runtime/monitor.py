@@ -72,7 +72,7 @@ class Plan(Plain):
                  on_restart: Callable[[ExitInfo], None] = lambda info: None,
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
-                 on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
+                 on_forget: Callable[[ExitInfo], None] = lambda info: None, report_early: bool = False,
                  adopt_pid: int = 0, streams: Streams | None = None,
                  tell: tuple[int, Callable[[int], None]] | None = None, health=None,
                  log_limits: tuple[int, int] = (0, 1), policy: Callable[[], RestartPolicy] | None = None) -> None:
@@ -346,7 +346,7 @@ class _Monitor:
     def _exited(self, info: ExitInfo) -> None:
         if self.plan.report_early:
             try:
-                self.plan.on_forget()
+                self.plan.on_forget(info)
             finally:
                 self._report(info)
                 self._delete()

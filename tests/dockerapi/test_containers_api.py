@@ -316,6 +316,18 @@ def test_wait_conditions_and_docker_runs_wait_before_start(docker_api) -> None:
         client.remove_container(quick)
         waiter.join(30)
         assert removed == {"StatusCode": 4, "Error": None}
+        # docker run --rm waits for the removal before the start: the exit code outlives the container's files
+        for condition in ("removed", "next-exit"):
+            doomed = client.create_container("busybox", ["sh", "-c", "sleep 0.2; exit 5"],
+                                             host_config=client.create_host_config(network_mode="none",
+                                                                                   auto_remove=True))["Id"]
+            ended: dict = {}
+            waiter = threading.Thread(target=lambda c=condition, d=doomed, out=ended: out.update(
+                client.wait(d, timeout=30, condition=c)))
+            waiter.start()
+            client.start(doomed)
+            waiter.join(30)
+            assert ended == {"StatusCode": 5, "Error": None}, condition
         assert call(docker_api, "POST", "/containers/nosuch/wait")[0] == 404
         bad = call(docker_api, "POST", f"/containers/{quick}/wait?condition=soon")
         assert bad[0] == 400 and "condition" in bad[1]["message"]
