@@ -85,40 +85,65 @@ def parse(body: dict, name: str, allow_privileged: bool, platform: str = "") -> 
                             "(they get every capability, no seccomp filter and no masked paths); set "
                             '"allow_privileged": true in the engine root\'s engine.json to allow them')
     warnings: list[str] = []
-    network, endpoint, connect = networking(body, host)
+    network, (aliases, address), connect = networking(body, host)
+    config = ContainerConfig(image=image, name=name, network=network, network_aliases=aliases, ip=address,
+                             **_process(body), **_resources(host, warnings), **_host(body, host, network))
+    return Created(config, connect, warnings)
+
+
+def _process(body: dict) -> dict:
+    """The process and its streams (docker's Config)."""
+    from portside.engine.config import parse_signal
+
+    stop_signal = _str(body, "StopSignal", "Config")
+    if stop_signal:
+        _checked("Config.StopSignal", parse_signal, stop_signal, "stop signal")
+    return {"cmd": _strings(body, "Cmd", "Config", allow_str=True, none=True),
+            "entrypoint": _strings(body, "Entrypoint", "Config", allow_str=True, none=True),
+            "env": _env(body), "workdir": _str(body, "WorkingDir", "Config"), "user": _str(body, "User", "Config"),
+            "hostname": _str(body, "Hostname", "Config"), "labels": _labels(body),
+            "open_stdin": _bool(body, "OpenStdin", "Config"), "stdin_once": _bool(body, "StdinOnce", "Config"),
+            "tty": _bool(body, "Tty", "Config"), "healthcheck": healthcheck(body), "stop_signal": stop_signal,
+            "stop_timeout": _int(body, "StopTimeout", "Config", minimum=-1),
+            "attach": [s for s in ("stdin", "stdout", "stderr") if _bool(body, "Attach" + s.capitalize(), "Config")]}
+
+
+def _resources(host: dict, warnings: list[str]) -> dict:
+    """Memory, CPU and pids limits (docker's HostConfig resources)."""
+    return {"memory": _memory(host, warnings), "cpus": _nano_cpus(host),
+            "cpu_shares": _int(host, "CpuShares", "HostConfig", minimum=0) or None, "pids_limit": _pids(host),
+            "cpu_quota": _int(host, "CpuQuota", "HostConfig", minimum=-1) or None,
+            "cpu_period": _int(host, "CpuPeriod", "HostConfig", minimum=0) or None}
+
+
+def _host(body: dict, host: dict, network: str) -> dict:
+    """Ports, mounts, privileges, restart policy and logging (the rest of HostConfig)."""
+    from portside.engine.config import parse_extra_host, parse_port
+    from portside.runtime.spec import normalize_cap
+
     publish = port_bindings(host)
-    if publish and (network in ("none", "host")):
+    if publish and network in ("none", "host"):
         raise bad_parameter(f"HostConfig.PortBindings: ports cannot be published with NetworkMode {network!r} "
                             "(only on the bridge network and user-defined networks)")
+    cap_add, cap_drop = _strings(host, "CapAdd", "HostConfig"), _strings(host, "CapDrop", "HostConfig")
+    for field, caps in (("HostConfig.CapAdd", cap_add), ("HostConfig.CapDrop", cap_drop)):
+        for cap in caps:
+            _checked(field, normalize_cap, cap)
+    extra_hosts = _strings(host, "ExtraHosts", "HostConfig")
+    for item in extra_hosts:
+        _checked("HostConfig.ExtraHosts", parse_extra_host, item)
+    expose = list(_object(body.get("ExposedPorts"), "Config.ExposedPorts"))
+    for port in expose:
+        _checked("Config.ExposedPorts", parse_port, port, "port")
     volumes, tmpfs = mounts(body, host)
-    memory = _memory(host, warnings)
-    cpus = _nano_cpus(host)
-    restart = restart_policy(host)
     log_driver, log_opts = log_config(host)
-    cfg = ContainerConfig(
-        image=image, cmd=_strings(body, "Cmd", "Config", allow_str=True, none=True),
-        entrypoint=_strings(body, "Entrypoint", "Config", allow_str=True, none=True),
-        env=_strings(body, "Env", "Config") or [], workdir=_str(body, "WorkingDir", "Config"),
-        user=_str(body, "User", "Config"), name=name, hostname=_str(body, "Hostname", "Config"),
-        publish=publish, volumes=volumes, memory=memory, cpus=cpus,
-        cpu_shares=_int(host, "CpuShares", "HostConfig", minimum=0) or None,
-        pids_limit=_pids(host), restart=restart, network=network,
-        cap_add=_strings(host, "CapAdd", "HostConfig") or [], cap_drop=_strings(host, "CapDrop", "HostConfig") or [],
-        privileged=_bool(host, "Privileged", "HostConfig"),
-        security_opt=_strings(host, "SecurityOpt", "HostConfig") or [],
-        read_only=_bool(host, "ReadonlyRootfs", "HostConfig"), autoremove=_bool(host, "AutoRemove", "HostConfig"),
-        labels=_labels(body), open_stdin=_bool(body, "OpenStdin", "Config"),
-        stdin_once=_bool(body, "StdinOnce", "Config"), tty=_bool(body, "Tty", "Config"),
-        network_aliases=endpoint[0], ip=endpoint[1], healthcheck=healthcheck(body),
-        log_driver=log_driver, log_opts=log_opts, tmpfs=tmpfs, stop_signal=_str(body, "StopSignal", "Config"),
-        stop_timeout=_int(body, "StopTimeout", "Config", minimum=-1),
-        cpu_quota=_int(host, "CpuQuota", "HostConfig", minimum=-1) or None,
-        cpu_period=_int(host, "CpuPeriod", "HostConfig", minimum=0) or None,
-        extra_hosts=_strings(host, "ExtraHosts", "HostConfig") or [],
-        expose=list(_object(body.get("ExposedPorts"), "Config.ExposedPorts")),
-        publish_all=_bool(host, "PublishAllPorts", "HostConfig"),
-        attach=[s for s in ("stdin", "stdout", "stderr") if _bool(body, "Attach" + s.capitalize(), "Config")])
-    return Created(cfg, connect, warnings)
+    return {"publish": publish, "volumes": volumes, "tmpfs": tmpfs, "restart": restart_policy(host),
+            "cap_add": cap_add, "cap_drop": cap_drop, "privileged": _bool(host, "Privileged", "HostConfig"),
+            "security_opt": _strings(host, "SecurityOpt", "HostConfig"),
+            "read_only": _bool(host, "ReadonlyRootfs", "HostConfig"),
+            "autoremove": _bool(host, "AutoRemove", "HostConfig"), "log_driver": log_driver, "log_opts": log_opts,
+            "extra_hosts": extra_hosts, "expose": expose,
+            "publish_all": _bool(host, "PublishAllPorts", "HostConfig")}
 
 
 def check_platform(platform: str) -> None:
@@ -201,6 +226,15 @@ def _strings(d: dict, key: str, where: str, allow_str: bool = False, none: bool 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise bad_parameter(f"{where}.{key}: expected a list of strings")
     return value
+
+
+def _env(body: dict) -> list[str]:
+    env = _strings(body, "Env", "Config") or []
+    for item in env:
+        key, eq, _ = item.partition("=")
+        if not eq or not key:
+            raise bad_parameter(f"Config.Env: {item!r} is not KEY=VALUE")
+    return env
 
 
 def _labels(body: dict) -> dict[str, str]:
