@@ -316,25 +316,6 @@ def cmd_update(argv: list[str], root: str) -> int:
     return _each("update", refs, lambda ref: engine.update(ref, change))
 
 
-# docker's ``container VERB`` spellings of the container commands
-CONTAINER_VERBS = {"create": "create", "run": "run", "start": "start", "stop": "stop", "kill": "kill",
-                   "restart": "restart", "rm": "rm", "remove": "rm", "ls": "ps", "list": "ps", "ps": "ps",
-                   "logs": "logs", "exec": "exec", "attach": "attach", "wait": "wait", "inspect": "inspect",
-                   "port": "port", "stats": "stats", "rename": "rename", "pause": "pause", "unpause": "unpause",
-                   "update": "update"}
-
-
-def cmd_container(argv: list[str], root: str) -> int:
-    if argv and argv[0] == "prune":
-        return cmd_container_prune(argv[1:], root)
-    if not argv or argv[0] not in CONTAINER_VERBS:
-        from portside.cli.main import fail
-
-        verbs = ", ".join(["prune", *sorted(CONTAINER_VERBS)])
-        return fail(f"container: expected a command: {verbs}", 2 if argv else 1)
-    return globals()["cmd_" + CONTAINER_VERBS[argv[0]]](argv[1:], root)
-
-
 @command
 def cmd_container_prune(argv: list[str], root: str) -> int:
     flags = [flag("-f --force", "force", help="do not ask for confirmation"),
@@ -394,6 +375,20 @@ cmd_inspect = _info("inspect")
 cmd_port = _info("port")
 cmd_stats = _info("stats")
 cmd_volume = _info("volume")
+
+
+def _files(name: str):
+    def run(argv: list[str], root: str) -> int:
+        from portside.cli import container_files
+
+        return getattr(container_files, "cmd_" + name)(argv, root)
+    return run
+
+
+cmd_cp = _files("cp")
+cmd_diff = _files("diff")
+cmd_export = _files("export")
+cmd_container = _files("container")
 
 
 def cmd_network(argv: list[str], root: str) -> int:

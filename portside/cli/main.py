@@ -10,8 +10,8 @@ import sys
 
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
-Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats volume network
-             rename pause unpause update container
+Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats cp diff export
+             rename pause unpause update container (top, prune, and docker's aliases) volume network
 Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
@@ -35,7 +35,8 @@ def register(module: str, *names: str) -> None:
 
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
-         "inspect", "port", "stats", "volume", "network", "rename", "pause", "unpause", "update", "container")
+         "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network", "rename", "pause",
+         "unpause", "update")
 register("portside.cli.images", "builder")
 register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")

@@ -29,7 +29,7 @@ from portside.runtime.plain import Plain
 log = logging.getLogger("portside.dockerapi")
 
 DEFAULT_SOCKET = "/run/portside/docker.sock"
-MODULES = ("system", "containers")
+MODULES = ("system", "containers", "containerfiles", "containerstats")
 SOCKET_MODE = 0o660
 MAX_JSON_BODY = 64 * 1024 * 1024  # build contexts and image tarballs are streamed, never read whole
 
@@ -154,13 +154,20 @@ def _clear_stale(path: Path) -> None:
     raise InvalidArgument(f"{path}: another server is already listening on it")
 
 
-async def serve(engine: Engine, listeners: list[Listener], ready=None) -> None:
-    """Serve until SIGTERM or SIGINT; the unix sockets are removed on the way out."""
-    runner = await start(make_app(engine), listeners)
+async def serve(engine: Engine, listeners: list[Listener], ready=None, owner: int = 0) -> None:
+    """Serve until SIGTERM or SIGINT, or until process ``owner`` ends (when given); the unix sockets are removed
+    on the way out."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if owner:
+        try:
+            owner_fd = os.pidfd_open(owner)
+        except ProcessLookupError:
+            raise InvalidArgument(f"--owner: no process {owner}") from None
+        loop.add_reader(owner_fd, stop.set)
+    runner = await start(make_app(engine), listeners)
     if ready is not None:
         ready()
     try:

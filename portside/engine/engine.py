@@ -467,10 +467,53 @@ class Engine:
                                timeout=timeout, tty=tty, started=started)
 
     def stats(self, ref: str):
-        from portside.runtime.cgroups import Cgroup
+        """One usage ``Sample`` (engine/usage.py): cgroup, network and host CPU counters, read together."""
+        from portside.engine.usage import sample
 
         cid = self._records.find(ref)
-        return Cgroup(self.cgroups_path(cid)).stats()
+        return sample(self.cgroups_path(cid), self.state(cid), self._records.record(cid).host.network_mode)
+
+    def top(self, ref: str, ps_args: str = ""):
+        """The container's processes as ``ps ps_args`` (default ``-ef``) shows them (a ``usage.Top``)."""
+        from portside.engine.usage import top
+
+        cid = self._records.find(ref)
+        return top(cid, self.cgroups_path(cid), self.state(cid), ps_args)
+
+    # -- files (engine/files.py): cp, diff, export -----------------------------------------------------------
+
+    @property
+    def files(self):
+        from portside.engine.files import ContainerFiles
+
+        return ContainerFiles(self._records, lambda: self.images)
+
+    def changes(self, ref: str) -> list:
+        """What the container changed in its image's files (``Change``s, docker's diff)."""
+        return self.files.changes(self._records.find(ref))
+
+    def export(self, ref: str, out) -> None:
+        """The container's root filesystem as a tar written to ``out``, running or not."""
+        self.files.export(self._records.find(ref), out)
+
+    def stat_path(self, ref: str, path: str):
+        """``path``'s ``PathStat`` inside the container; NotFound in docker's words when it is missing."""
+        return self.files.stat(self._records.find(ref), path, ref)
+
+    def archive(self, ref: str, path: str):
+        """An open ``Archive`` of ``path`` (its stat now, its tar by ``write(out)``); close it after."""
+        return self.files.archive(self._records.find(ref), path, ref)
+
+    def extract(self, ref: str, path: str, source, allow_overwrite_dir: bool = True,
+                copy_uid_gid: bool = False) -> None:
+        """Unpack a tar read from ``source`` into the directory ``path`` of the container (running or not).
+        ``copy_uid_gid``: the files belong to the container's user (``--user``) rather than the tar's owners."""
+        cid = self._records.find(ref)
+        owner = None
+        user = self._records.record(cid).config.user
+        if copy_uid_gid and user:
+            owner = self.files.owner(cid, user)
+        self.files.extract(cid, path, source, ref, allow_overwrite_dir, owner)
 
     def port(self, ref: str) -> tuple[PortBinding, ...]:
         """The published ports as bound while it runs (any host port 0 resolved); none when it does not run."""
