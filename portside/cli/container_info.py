@@ -40,11 +40,13 @@ def ps_row(info: dict, no_trunc: bool) -> dict:
 def cmd_ps(argv: list[str], root: str) -> int:
     flags = [flag("-a --all", "all", help="include stopped containers"),
              flag("-q --quiet", "quiet", help="only ids"), flag("--no-trunc", "no_trunc", help="full ids"),
-             flag("--format", "format", "value", "table (default) or json")]
+             flag("--format", "format", "value", "table (default) or json"),
+             flag("-f --filter", "filter", "list", "KEY=VALUE: docker's id, name, label, status, ancestor, exited, "
+                                                   "network, volume, health, before, since, publish, expose")]
     opts, _ = Parser("ps", "[OPTIONS]", flags).parse(argv)
     if opts["format"] not in (None, "table", "json"):
         raise InvalidArgument(f"ps: unsupported --format {opts['format']!r} (expected table or json)")
-    rows = [ps_row(i, opts["no_trunc"]) for i in engine_at(root).list(all=opts["all"])]
+    rows = [ps_row(i, opts["no_trunc"]) for i in _listed(engine_at(root), opts["all"], opts["filter"])]
     if opts["quiet"]:
         sys.stdout.writelines(r["ID"] + "\n" for r in rows)
     elif opts["format"] == "json":
@@ -58,6 +60,32 @@ def cmd_ps(argv: list[str], root: str) -> int:
         print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
                     [[r[k] for k in keys] for r in rows])
     return 0
+
+
+def _listed(engine, all: bool, filter_args: list[str]) -> list[dict]:
+    """The containers ``ps`` shows: the running ones (every one with ``-a`` or a status filter, as docker's)
+    that pass every filter (the Docker API's list filters, from ``engine.listing``)."""
+    if not filter_args:
+        return engine.list(all=all)
+    from portside.engine.listing import matcher
+    from portside.runtime.errors import PortsideError
+
+    filters: dict[str, list[str]] = {}
+    for text in filter_args:
+        key, eq, value = text.partition("=")
+        if not eq:
+            raise InvalidArgument(f"ps --filter {text!r}: expected KEY=VALUE")
+        filters.setdefault(key, []).append(value)
+
+    def image_id(ref: str) -> str | None:
+        try:
+            return engine.images.resolve(ref).id
+        except PortsideError:
+            return None
+    infos = engine.list(all=True)
+    keep = matcher(filters, infos, image_id)
+    show_all = all or "status" in filters
+    return [i for i in infos if (show_all or i["State"]["Running"]) and keep(i)]
 
 
 @command

@@ -93,6 +93,11 @@ def test_container_prune_removes_the_stopped_ones(portside) -> None:
     assert out[0] == "Deleted Containers:" and len(out) == 4 and out[-1].startswith("Total reclaimed space: ")
     assert set(portside("ps", "-aq", "--no-trunc").stdout.split()) == {kept, running}
     assert portside("container", "ls", "-q", "--no-trunc").stdout.split() == [running]
+    assert portside("ps", "-q", "--no-trunc", "--filter", "label=keep=yes", "--filter", "status=created").stdout \
+        .split() == [kept]
+    assert portside("ps", "-q", "--no-trunc", "-f", "status=running").stdout.split() == [running]
+    wrong = portside("ps", "--filter", "status=sleepy", check=False)
+    assert wrong.returncode == 125 and "invalid filter 'status=sleepy'" in wrong.stderr
     bad = portside("container", "prune", "-f", "--filter", "status=exited", check=False)
     assert bad.returncode == 125 and "invalid filter 'status'" in bad.stderr
 
