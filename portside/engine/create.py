@@ -104,24 +104,17 @@ def _profile_path(value: str) -> str:
     return str(path)
 
 
-def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...],
-                  exposed: tuple[str, ...] = ()) -> tuple[PortBinding, ...]:
-    """``-p`` as given, then with ``-P`` each exposed port not published yet on a free host port."""
-    if not cfg.publish and not (cfg.publish_all and exposed):
+def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -> tuple[PortBinding, ...]:
+    """``-p`` as given (``-P``'s ports are chosen at each start: ``ContainerRecord.published_ports``)."""
+    if not cfg.publish:
         return ()
     if cfg.network != "bridge" and not endpoints:
-        if not cfg.publish:
-            return ()  # docker: -P on a network without published ports is no error, it publishes nothing
         raise InvalidArgument(f"-p cannot be used with --network {cfg.network}: ports are published only "
                               "on the bridge network and user-defined networks")
     from portside.runtime.network import parse_publish
 
-    given = [PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
-             for p in cfg.publish for m in parse_publish(p)]
-    published = {f"{b.container_port}/{b.protocol}" for b in given}
-    extra = [PortBinding("0.0.0.0", 0, int(port.split("/")[0]), port.split("/")[1])
-             for port in exposed if cfg.publish_all and port not in published and not port.endswith("/sctp")]
-    return tuple(given + extra)
+    return tuple(PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
+                 for p in cfg.publish for m in parse_publish(p))
 
 
 def exposed_ports(cfg: ContainerConfig, image_config: dict) -> tuple[str, ...]:
@@ -208,7 +201,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
     host = HostConfig(
         memory=cfg.memory or 0, nano_cpus=nano_cpus, cpu_shares=cfg.cpu_shares or 0,
         pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
-        port_bindings=port_bindings(cfg, endpoints, exposed), binds=cfg.volumes, cap_add=cfg.cap_add,
+        port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add,
         cap_drop=cfg.cap_drop, privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
         auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}), cpu_quota=cpu_quota,
         cpu_period=cpu_period, tmpfs=tmpfs(cfg), extra_hosts=tuple(parse_extra_host(h) for h in cfg.extra_hosts),

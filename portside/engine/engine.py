@@ -137,8 +137,9 @@ class Engine:
         net = self.networks.find(cfg.network)
         if net.predefined:
             return cfg.replace(network=net.name), ""
-        if net.internal and cfg.publish:
-            raise InvalidArgument(f"-p cannot be used with network {net.name}: it is internal (nothing is "
+        if net.internal and (cfg.publish or cfg.publish_all):
+            flag = "-p" if cfg.publish else "-P"
+            raise InvalidArgument(f"{flag} cannot be used with network {net.name}: it is internal (nothing is "
                                   "forwarded in or out of it)")
         return cfg.replace(network=net.name), net.id
 

@@ -240,6 +240,19 @@ class ContainerRecord(Plain):
         self.config, self.host, self.security, self.mounts = config, host, security, tuple(mounts)
         self.networks = tuple(networks)
 
+    def published_ports(self) -> tuple[PortBinding, ...]:
+        """What a start publishes: ``-p``'s bindings, then with ``-P`` every other exposed TCP or UDP port on a
+        free host port (docker's HostConfig keeps only the former; the latter are chosen at each start)."""
+        if not self.host.publish_all_ports:
+            return self.host.port_bindings
+        taken = {f"{b.container_port}/{b.protocol}" for b in self.host.port_bindings}
+        extra = []
+        for port in self.config.exposed_ports:
+            number, _, protocol = port.partition("/")
+            if port not in taken and protocol in ("tcp", "udp"):
+                extra.append(PortBinding("0.0.0.0", 0, int(number), protocol))
+        return self.host.port_bindings + tuple(extra)
+
     def endpoint(self, network_id: str) -> EndpointConfig | None:
         return next((e for e in self.networks if e.network_id == network_id), None)
 

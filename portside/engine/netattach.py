@@ -263,8 +263,9 @@ class Networking:
 
 
 def _mappings(record: ContainerRecord) -> list:
-    if not record.host.port_bindings:
+    published = record.published_ports()
+    if not published:
         return []
     from portside.runtime.network import PortMapping
 
-    return [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in record.host.port_bindings]
+    return [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in published]

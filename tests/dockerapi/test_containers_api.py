@@ -101,7 +101,7 @@ def test_run_detached_publishes_exposed_ports_with_dash_capital_p(docker_api) ->
         assert ports[1].startswith("127.0.0.1:") and ports[1].endswith("->9090/tcp")
         info = docker_api.client().inspect_container(name)
         assert info["HostConfig"]["PublishAllPorts"] is True
-        assert info["HostConfig"]["PortBindings"]["9090/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": ""}]
+        assert info["HostConfig"]["PortBindings"] == {"9090/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
         assert set(info["Config"]["ExposedPorts"]) == {"8080/tcp", "9090/tcp"}
         (entry,) = docker_api.client().containers(filters={"name": name})
         assert sorted((p["PrivatePort"], p["IP"]) for p in entry["Ports"]) == [(8080, "0.0.0.0"), (9090, "127.0.0.1")]
