@@ -12,9 +12,10 @@ USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats cp diff export
              rename pause unpause update container (top, prune, and docker's aliases) volume network
-Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
+Images:      build images image tag rmi history save load import commit pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
+             events (what happened to containers, images, volumes and networks)
              system service (serves the Docker Engine API)
 Scheduling:  sim capacity
 
@@ -38,7 +39,8 @@ register("portside.cli.containers",
          "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network", "rename", "pause",
          "unpause", "update")
 register("portside.cli.images", "builder")
-register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
+register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build",
+         "commit")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
 register("portside.cli.agent", "agent")
@@ -48,6 +50,7 @@ register("portside.cli.top", "top")
 register("portside.cli.kubeconfig", "kubeconfig")
 register("portside.cli.capacity", "capacity")
 register("portside.cli.system", "system")
+register("portside.cli.events", "events")
 
 DEFAULT_ROOT = "/var/lib/portside"
 

@@ -78,19 +78,31 @@ def _create(engine, parsed: createbody.Created) -> str:
     on the way removes what was made."""
     from portside.image.errors import ImageNotFound
 
+    for name in parsed.anonymous:  # made first, so that they are marked anonymous (rm -v, volume prune)
+        engine.volumes.create(name, anonymous=True)
     try:
         cid = engine.create(parsed.config)
     except ImageNotFound:
+        _drop(engine, parsed.anonymous)
         raise not_found(f"No such image: {_with_tag(parsed.config.image)}") from None
     except NameInUse as exc:
+        _drop(engine, parsed.anonymous)
         raise name_in_use(exc) from None
+    except BaseException:
+        _drop(engine, parsed.anonymous)
+        raise
     try:
         for network, aliases, address in parsed.connect:
             engine.connect(network, cid, tuple(aliases), address)
     except BaseException:
-        engine.remove(cid, force=True)
+        engine.remove(cid, force=True, volumes=True)
         raise
     return cid
+
+
+def _drop(engine, volumes: list[str]) -> None:
+    for name in volumes:
+        engine.volumes.remove(name, force=True)
 
 
 def _with_tag(ref: str) -> str:

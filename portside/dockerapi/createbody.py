@@ -66,10 +66,12 @@ SHM_DEFAULT = 64 << 20
 
 
 class Created:
-    """The engine's config, the user networks to connect after create (beyond the first), and the warnings."""
+    """The engine's config, the user networks to connect after create (beyond the first), the warnings, and the
+    anonymous volumes to make first (names the body's mounts were given)."""
 
-    def __init__(self, config: ContainerConfig, connect: list[tuple[str, list[str], str]], warnings: list[str]):
-        self.config, self.connect, self.warnings = config, connect, warnings
+    def __init__(self, config: ContainerConfig, connect: list[tuple[str, list[str], str]], warnings: list[str],
+                 anonymous: list[str]):
+        self.config, self.connect, self.warnings, self.anonymous = config, connect, warnings, anonymous
 
 
 def parse(body: dict, name: str, allow_privileged: bool, platform: str = "") -> Created:
@@ -85,10 +87,11 @@ def parse(body: dict, name: str, allow_privileged: bool, platform: str = "") -> 
                             "(they get every capability, no seccomp filter and no masked paths); set "
                             '"allow_privileged": true in the engine root\'s engine.json to allow them')
     warnings: list[str] = []
+    anonymous: list[str] = []
     network, (aliases, address), connect = networking(body, host)
     config = ContainerConfig(image=image, name=name, network=network, network_aliases=aliases, ip=address,
-                             **_process(body), **_resources(host, warnings), **_host(body, host, network))
-    return Created(config, connect, warnings)
+                             **_process(body), **_resources(host, warnings), **_host(body, host, network, anonymous))
+    return Created(config, connect, warnings, anonymous)
 
 
 def _process(body: dict) -> dict:
@@ -116,8 +119,9 @@ def _resources(host: dict, warnings: list[str]) -> dict:
             "cpu_period": _int(host, "CpuPeriod", "HostConfig", minimum=0) or None}
 
 
-def _host(body: dict, host: dict, network: str) -> dict:
-    """Ports, mounts, privileges, restart policy and logging (the rest of HostConfig)."""
+def _host(body: dict, host: dict, network: str, anonymous: list[str]) -> dict:
+    """Ports, mounts, privileges, restart policy and logging (the rest of HostConfig); the names given to
+    anonymous volumes are added to ``anonymous``."""
     from portside.engine.config import parse_extra_host, parse_port
     from portside.runtime.spec import normalize_cap
 
@@ -135,7 +139,7 @@ def _host(body: dict, host: dict, network: str) -> dict:
     expose = list(_object(body.get("ExposedPorts"), "Config.ExposedPorts"))
     for port in expose:
         _checked("Config.ExposedPorts", parse_port, port, "port")
-    volumes, tmpfs = mounts(body, host)
+    volumes, tmpfs = mounts(body, host, anonymous)
     log_driver, log_opts = log_config(host)
     return {"publish": publish, "volumes": volumes, "tmpfs": tmpfs, "restart": restart_policy(host),
             "cap_add": cap_add, "cap_drop": cap_drop, "privileged": _bool(host, "Privileged", "HostConfig"),
@@ -383,10 +387,14 @@ def _endpoint(network: str, endpoint: dict) -> tuple[list[str], str]:
 
 # -- mounts ---------------------------------------------------------------------------------------------------
 
-def mounts(body: dict, host: dict) -> tuple[list[str], dict[str, str]]:
+def mounts(body: dict, host: dict, anonymous: list[str]) -> tuple[list[str], dict[str, str]]:
     """Binds, Mounts and Config.Volumes as ``-v`` values, and the tmpfs mounts (HostConfig.Tmpfs and Mounts of
-    type tmpfs); a Config.Volumes path nothing else mounts gets an anonymous volume, as with docker."""
-    volumes = [_bind(b) for b in _strings(host, "Binds", "HostConfig") or []]
+    type tmpfs); a Config.Volumes path nothing else mounts gets an anonymous volume, as with docker (its name,
+    64 random hex digits as docker's, is added to ``anonymous``)."""
+    def new_volume() -> str:
+        anonymous.append(os.urandom(32).hex())
+        return anonymous[-1]
+    volumes = [_bind(b, new_volume) for b in _strings(host, "Binds", "HostConfig") or []]
     tmpfs = dict(_object(host.get("Tmpfs"), "HostConfig.Tmpfs"))
     for path, options in tmpfs.items():
         if not isinstance(options, str):
@@ -396,7 +404,7 @@ def mounts(body: dict, host: dict) -> tuple[list[str], dict[str, str]]:
     if not isinstance(mount_list, list):
         raise bad_parameter("HostConfig.Mounts: expected a list")
     for i, m in enumerate(mount_list):
-        kind, value = _mount(_object(m, f"HostConfig.Mounts[{i}]"), i)
+        kind, value = _mount(_object(m, f"HostConfig.Mounts[{i}]"), i, new_volume)
         if kind == "tmpfs":
             tmpfs[value[0]] = value[1]
         else:
@@ -404,16 +412,16 @@ def mounts(body: dict, host: dict) -> tuple[list[str], dict[str, str]]:
     taken = {v.split(":")[1] for v in volumes if ":" in v} | set(tmpfs)
     for path in _object(body.get("Volumes"), "Config.Volumes"):
         if os.path.normpath(path) not in {os.path.normpath(t) for t in taken}:
-            volumes.append(f"{os.urandom(32).hex()}:{path}")
+            volumes.append(f"{new_volume()}:{path}")
     return volumes, tmpfs
 
 
-def _bind(text: str) -> str:
+def _bind(text: str, new_volume) -> str:
     """A Binds entry as ``-v`` takes it: SELinux relabelling (z, Z) and the default propagation dropped, since
     they change nothing here; an anonymous volume (a path alone) named as docker names them."""
     parts = text.split(":")
     if len(parts) == 1:
-        return f"{os.urandom(32).hex()}:{text}"
+        return f"{new_volume()}:{text}"
     if len(parts) == 3:
         modes = [o for o in parts[2].split(",") if o]
         for option in modes:
@@ -424,7 +432,7 @@ def _bind(text: str) -> str:
     return text
 
 
-def _mount(m: dict, i: int) -> tuple[str, object]:
+def _mount(m: dict, i: int, new_volume) -> tuple[str, object]:
     where = f"HostConfig.Mounts[{i}]"
     kind, source, target = m.get("Type") or "", m.get("Source") or "", m.get("Target") or ""
     if not target.startswith("/"):
@@ -444,7 +452,7 @@ def _mount(m: dict, i: int) -> tuple[str, object]:
         if driver != "local":
             raise bad_parameter(f"{where}.VolumeOptions.DriverConfig.Name: only the local volume driver is "
                                 f"supported, got {driver!r}")
-        return "volume", f"{source or os.urandom(32).hex()}:{target}" + (":ro" if read_only else "")
+        return "volume", f"{source or new_volume()}:{target}" + (":ro" if read_only else "")
     if kind == "tmpfs":
         if source:
             raise bad_parameter(f"{where}.Source: a tmpfs mount takes no source")

@@ -29,7 +29,8 @@ from portside.runtime.plain import Plain
 log = logging.getLogger("portside.dockerapi")
 
 DEFAULT_SOCKET = "/run/portside/docker.sock"
-MODULES = ("system", "containers", "containerfiles", "containerstats")
+MODULES = ("system", "containers", "containerfiles", "containerstats", "images", "build", "volumes", "networks",
+           "events", "swarm")
 SOCKET_MODE = 0o660
 MAX_JSON_BODY = 64 * 1024 * 1024  # build contexts and image tarballs are streamed, never read whole
 
@@ -90,7 +91,9 @@ def make_app(engine: Engine, threads: int = 32) -> web.Application:
     app = web.Application(middlewares=[docker_errors, check_version], client_max_size=MAX_JSON_BODY)
     app[BACKEND] = Backend(engine, threads)
     for name in MODULES:
-        importlib.import_module(f"portside.dockerapi.{name}").routes.add_to(app.router)
+        routes = importlib.import_module(f"portside.dockerapi.{name}").routes
+        routes.add_to(app.router)
+        app.on_shutdown.extend(routes.shutdown_hooks)
 
     async def close_backend(app: web.Application) -> None:
         app[BACKEND].close()

@@ -48,9 +48,12 @@ class Engine:
     @property
     def images(self):
         if self._images is None:
+            from functools import partial
+
+            from portside.engine.records import image_event
             from portside.image import ImageStore
 
-            self._images = ImageStore(self.root / "image")
+            self._images = ImageStore(self.root / "image", on_event=partial(image_event, self.root))
         return self._images
 
     @property
@@ -109,6 +112,8 @@ class Engine:
         name = cfg.name or f"portside_{cid[:8]}"
         record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id,
                                        self._log_defaults())
+        if any(m.name for m in record.mounts):
+            record = self._named_volumes(record)
         self._records.claim_name(name, cid)
         try:
             self._records.write_new(record, durable=not cfg.autoremove)
@@ -116,7 +121,18 @@ class Engine:
             remove_tree(self._records.paths(cid).dir)
             self._records.release_name(name, cid)
             raise
+        self._records.event("create", record)
         return cid
+
+    def _named_volumes(self, record: ContainerRecord) -> ContainerRecord:
+        """The volumes the container names, created now if missing (as docker's create does); a bind-form
+        volume's mount is of its host directory."""
+        volumes = self.volumes
+        for mount in record.mounts:
+            if mount.name:
+                volumes.ensure(mount.name)
+        return record.replace(mounts=tuple(m.replace(source=volumes.source(m.name)) if m.name else m
+                                           for m in record.mounts))
 
     def _log_defaults(self) -> dict[str, str]:
         """engine.json's ``log_opts`` (docker's daemon.json ``log-opts``): every new container's, unless its own
@@ -149,9 +165,15 @@ class Engine:
         state = self.state(cid)
         endpoint = self._networking.connect(cid, network, tuple(aliases), ip, running=state.live,
                                             endpoints=state.endpoints)
-        if endpoint is not None:
+        if endpoint is not None:  # running: joined now (else at its start, which tells it)
             self._records.update_state(cid, lambda s: s.replace(endpoints=s.endpoints + (endpoint,)))
+            self._network_event("connect", network, cid)
         return cid
+
+    def _network_event(self, action: str, network: str, cid: str) -> None:
+        from portside.engine.networks import network_event
+
+        network_event(self.root, action, self.networks.find(network), container=cid)
 
     def disconnect(self, network: str, ref: str) -> str:
         """``network disconnect``: the container leaves ``network`` now if it runs, and for good."""
@@ -161,6 +183,8 @@ class Engine:
         self._networking.disconnect(cid, network, running=state.live, endpoints=state.endpoints)
         self._records.update_state(cid, lambda s: s.replace(
             endpoints=tuple(e for e in s.endpoints if e.network_id != net.id)))
+        if state.live:
+            self._network_event("disconnect", net.id, cid)
         return cid
 
     def start(self, ref: str) -> str:
@@ -196,11 +220,20 @@ class Engine:
     def stop(self, ref: str, timeout: float | None = None) -> str:
         """The stop signal, SIGKILL after ``timeout`` seconds (None: the container's own stop timeout, else 10)."""
         cid = self._records.find(ref)
+        live = self.state(cid).live
+        if live:  # docker's: the stop signal as a kill event, then die (from the monitor), then stop
+            record = self._records.record(cid)
+            self._records.event("kill", record, signal=_signal_number(record.config.stop_signal.upper()
+                                                                      .removeprefix("SIG")))
         self._lifecycle.stop(cid, timeout)
+        if live:
+            self._records.event("stop", record)
         return cid
 
     def restart(self, ref: str, timeout: float | None = None) -> str:
-        return self.start(self.stop(ref, timeout))
+        cid = self.start(self.stop(ref, timeout))
+        self._records.event("restart", self._records.record(cid))
+        return cid
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
         """docker kill: the signal, and no restart after it (whatever the policy); a paused container is thawed
@@ -209,7 +242,10 @@ class Engine:
         state = self.state(cid)
         transition(cid, State(state.status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
-        self._runc.kill(cid, signal.upper().removeprefix("SIG"))
+        name = signal.upper().removeprefix("SIG")
+        # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
+        self._records.event("kill", self._records.record(cid), signal=_signal_number(name))
+        self._runc.kill(cid, name)
         self._lifecycle.thaw(cid, state)
         return cid
 
@@ -219,6 +255,7 @@ class Engine:
         transition(cid, State(self.state(cid).status), Event.PAUSE)
         self._runc.pause(cid)
         self._records.update_state(cid, lambda s: s.replace(status="paused") if s.status == "running" else s)
+        self._records.event("pause", self._records.record(cid))
         return cid
 
     def unpause(self, ref: str) -> str:
@@ -226,6 +263,7 @@ class Engine:
         transition(cid, State(self.state(cid).status), Event.UNPAUSE)
         self._runc.resume(cid)
         self._records.update_state(cid, lambda s: s.replace(status="running") if s.status == "paused" else s)
+        self._records.event("unpause", self._records.record(cid))
         return cid
 
     def rename(self, ref: str, name: str) -> str:
@@ -245,6 +283,7 @@ class Engine:
             self._records.release_name(new, cid)
             raise
         self._records.release_name(old, cid)
+        self._records.event("rename", record, oldName="/" + old)
         state = self.state(cid)
         if state.live and state.endpoints:  # its user networks' DNS answers to the new name at once
             endpoints = self._networking.rename(record.replace(name=old), new, state.endpoints)
@@ -262,7 +301,8 @@ class Engine:
         host = update.apply(record.host, change)
         if self.state(cid).status in ("running", "paused"):  # restarting: the next run's cgroup has them
             update.to_cgroup(self._runc, cid, record.host, host)
-        self._records.update_record(cid, lambda r: r.replace(host=host))
+        record = self._records.update_record(cid, lambda r: r.replace(host=host))
+        self._records.event("update", record)
         return cid
 
     def prune(self, keep: Callable[[Container], bool] = lambda c: False) -> tuple[list[str], int]:
@@ -359,12 +399,13 @@ class Engine:
 
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
         """Delete the container (with ``force``, a running one: killed first); with ``volumes``, its anonymous
-        volumes too (those named with 64 hex digits, docker's names for them) that no other container uses."""
+        volumes too, that no other container uses."""
         cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
         if state.live:
             self._records.paths(cid).stop_marker.touch()
+            self._records.event("kill", self._records.record(cid), signal="9")
             self._lifecycle.stop(cid, timeout=0, signal="KILL")
         record = self._records.record(cid)
         shared = record.host.network_mode.startswith("ns:")
@@ -379,12 +420,11 @@ class Engine:
 
     def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
         for mount in record.mounts:
-            anonymous = len(mount.name) == 64 and all(c in "0123456789abcdef" for c in mount.name)
-            if anonymous and not self.volumes.users(mount.name):
-                try:
+            try:
+                if mount.name and self.volumes.get(mount.name).anonymous and not self.volumes.users(mount.name):
                     self.volumes.remove(mount.name)
-                except PortsideError:
-                    pass  # never created (the container never started) or removed meanwhile
+            except PortsideError:
+                pass  # removed meanwhile
 
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
@@ -392,6 +432,7 @@ class Engine:
         record = self._records.record(cid)
         remove_tree(self._records.paths(cid).dir)
         self._records.release_name(record.name, cid)
+        self._records.event("destroy", record)
 
     def state(self, cid: str) -> ContainerState:
         """The container's state (after re-adopting it if its monitor died); ContainerNotFound if it has none."""
@@ -527,6 +568,10 @@ class Engine:
 
         return Volumes(self.root, self._records)
 
+    def upper_dir(self, ref: str) -> Path:
+        """The container's writable layer, where its changes to the image are (``commit`` reads it)."""
+        return self._records.paths(self._records.find(ref)).dir / "upper"
+
     def using_image(self, image_id: str) -> list[str]:
         ids = []
         for cid in self._records.ids():
@@ -536,6 +581,18 @@ class Engine:
             except (FileNotFoundError, ValueError, KeyError):
                 continue
         return ids
+
+
+def _signal_number(name: str) -> str:
+    """docker's ``signal`` attribute: the number (``kill`` takes a name or a number)."""
+    import signal
+
+    if name.isdigit():
+        return name
+    try:
+        return str(signal.Signals["SIG" + name].value)
+    except KeyError:
+        return name
 
 
 def containers_using_image(root: Path, image_id: str) -> list[str]:

@@ -351,9 +351,13 @@ def _exists(client, ref: str) -> bool:
 def test_start_and_stop_say_not_modified_and_rm_refuses_a_running_one(docker_api) -> None:
     name = unique("codes")
     cid = docker_api.client().create_container("busybox", ["sleep", "60"], name=name, stop_signal="SIGKILL",
-                                               host_config=docker_api.client().create_host_config(
-                                                   network_mode="none"))["Id"]
+                                               volumes=["/scratch"], host_config=docker_api.client()
+                                               .create_host_config(network_mode="none"))["Id"]
     try:
+        (mount,) = docker_api.client().inspect_container(name)["Mounts"]
+        volume = mount["Name"]  # Config.Volumes: an anonymous volume, named as docker names them
+        assert mount["Type"] == "volume" and mount["Destination"] == "/scratch" and len(volume) == 64
+        assert call(docker_api, "GET", f"/volumes/{volume}")[0] == 200
         assert call(docker_api, "POST", f"/containers/{name}/stop") == (304, None)
         assert call(docker_api, "POST", f"/containers/{name}/start") == (204, None)
         assert call(docker_api, "POST", f"/containers/{name}/start") == (304, None)
@@ -365,6 +369,7 @@ def test_start_and_stop_say_not_modified_and_rm_refuses_a_running_one(docker_api
         assert call(docker_api, "POST", f"/containers/{name}/kill") == (
             409, {"message": f"Cannot kill container: {name}: Container {cid} is not running"})
         assert call(docker_api, "DELETE", f"/containers/{name}?v=1") == (204, None)
+        assert call(docker_api, "GET", f"/volumes/{volume}")[0] == 404  # v=1: its anonymous volumes go with it
     finally:
         docker_api.docker("rm", "-f", name, check=False)
 
