@@ -168,6 +168,28 @@ def test_rename_restart_and_kill_with_a_signal(docker_api) -> None:
         docker_api.docker("rm", "-f", new, other, check=False)
 
 
+def test_the_new_verbs_are_in_the_event_stream(docker_api) -> None:
+    import time
+
+    name, new = unique("told"), unique("told-new")
+    since = int(time.time()) - 1
+    cid = docker_api.docker("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "60").stdout.strip()
+    try:
+        for args in (("pause", name), ("unpause", name), ("rename", name, new), ("update", "--cpu-shares", "512",
+                                                                                  new)):
+            docker_api.docker(*args)
+        out = docker_api.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                                "--filter", f"container={cid}", "--format", "{{.Action}} {{json .Actor.Attributes}}"
+                                ).stdout.splitlines()
+        actions = [line.split(" ", 1)[0] for line in out]
+        assert [a for a in actions if a in ("pause", "unpause", "rename", "update")] == [
+            "pause", "unpause", "rename", "update"]
+        renamed = json.loads(next(line for line in out if line.startswith("rename ")).split(" ", 1)[1])
+        assert renamed["name"] == new and renamed["oldName"] == f"/{name}"
+    finally:
+        docker_api.docker("rm", "-f", cid)
+
+
 def test_update_changes_the_running_cgroup_and_the_record(docker_api) -> None:
     name = unique("upd")
     cid = docker_api.docker("run", "-d", "--name", name, "--network", "none", "--memory", "64m", "busybox",
