@@ -16,7 +16,7 @@ from aiohttp import web
 
 from portside.dockerapi import createbody
 from portside.dockerapi.backend import backend
-from portside.dockerapi.errors import JSON, ApiError, bad_parameter, conflict, not_found
+from portside.dockerapi.errors import JSON, ApiError, bad_parameter, conflict, image_ref_with_tag, not_found
 from portside.dockerapi.params import filters, json_body, qbool, qint, qstr, reply
 from portside.dockerapi.routing import Routes
 from portside.runtime.errors import (
@@ -84,7 +84,7 @@ def _create(engine, parsed: createbody.Created) -> str:
         cid = engine.create(parsed.config)
     except ImageNotFound:
         _drop(engine, parsed.anonymous)
-        raise not_found(f"No such image: {_with_tag(parsed.config.image)}") from None
+        raise not_found(f"No such image: {image_ref_with_tag(parsed.config.image)}") from None
     except NameInUse as exc:
         _drop(engine, parsed.anonymous)
         raise name_in_use(exc) from None
@@ -103,14 +103,6 @@ def _create(engine, parsed: createbody.Created) -> str:
 def _drop(engine, volumes: list[str]) -> None:
     for name in volumes:
         engine.volumes.remove(name, force=True)
-
-
-def _with_tag(ref: str) -> str:
-    """docker's spelling of a reference in its "No such image" message: a name without tag or digest gets
-    ``:latest``."""
-    if "@" in ref or ref.startswith("sha256:"):
-        return ref
-    return ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
 
 
 # -- start, stop, kill, restart, pause, unpause ------------------------------------------------------------------

@@ -53,10 +53,24 @@ def status_of(exc: PortsideError) -> int:
 
 
 def docker_message(exc: PortsideError) -> str:
-    """dockerd's words where clients and scripts match on them; the engine's own message otherwise."""
+    """dockerd's words where clients and scripts match on them; the engine's own message otherwise. docker-py
+    raises ImageNotFound (which compose takes as "build it" or "pull it") only for a 404 that says "No such
+    image", capital N."""
+    from portside.image.errors import ImageNotFound
+
     if isinstance(exc, ContainerNotFound):
         return f"No such container: {exc.ref}"
+    if isinstance(exc, ImageNotFound):
+        return f"No such image: {image_ref_with_tag(exc.ref)}"
     return str(exc)
+
+
+def image_ref_with_tag(ref: str) -> str:
+    """docker's spelling of a reference in its "No such image" message: a name without tag or digest gets
+    ``:latest``."""
+    if "@" in ref or ref.startswith("sha256:"):
+        return ref
+    return ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
 
 
 def error_response(status: int, message: str) -> web.Response:
