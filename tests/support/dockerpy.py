@@ -65,6 +65,23 @@ def suite_dir() -> Path:
     return CACHE
 
 
+def missing() -> list[str]:
+    """What the suite needs and this machine lacks, each with where it comes from; empty when all is there."""
+    reasons = []
+    try:
+        suite_dir()
+    except RuntimeError as exc:
+        reasons.append(str(exc))
+    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import docker, paramiko, pytest; print(docker.__version__)"],
+                           capture_output=True, text=True) if os.path.exists(DEBIAN_PYTHON) else None
+    if probe is None or probe.returncode != 0:
+        reasons.append("Debian's python3 cannot import docker, paramiko and pytest "
+                       "(apt-get install python3-docker python3-paramiko python3-pytest)")
+    elif probe.stdout.strip() != VERSION:
+        reasons.append(f"Debian's python3-docker is {probe.stdout.strip()}, the tests are {VERSION}'s")
+    return reasons
+
+
 def test_files(groups: list[str]) -> list[str]:
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
