@@ -1,0 +1,135 @@
+"""The streaming endpoints' wire, read byte for byte: raw HTTP over the service's socket, docker's multiplexed
+frames, and the service's open descriptors (a stream that ended must leave none behind)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+
+def request(api, method: str, path: str, body: dict | None = None, upgrade: bool = False, send: bytes = b"",
+            half_close: bool = False, timeout: float = 30) -> tuple[int, dict, bytes]:
+    """(status, headers, everything after the head until the server closed); ``send`` goes right after the
+    request, then the write side is shut down when ``half_close``."""
+    data = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(data)}\r\n"
+    head += "Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else "Connection: close\r\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(api.socket))
+        sock.sendall(head.encode() + b"\r\n" + data + send)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    if headers.get("transfer-encoding") == "chunked":
+        rest = dechunk(rest)
+    return int(lines[0].split()[1]), headers, rest
+
+
+def dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        out, data = out + data[:n], data[n + 2:]
+    return out
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    return struct.pack(">BxxxL", stream, len(data)) + data
+
+
+def frames(data: bytes) -> list[tuple[int, bytes]]:
+    """docker's multiplexed stream as (stream, payload) pairs; fails on a malformed or cut stream."""
+    out = []
+    while data:
+        assert len(data) >= 8, f"a cut frame header: {data!r}"
+        stream, size = struct.unpack(">BxxxL", data[:8])
+        assert stream in (1, 2) and len(data) >= 8 + size, f"a malformed frame: {data[:40]!r}"
+        out.append((stream, data[8:8 + size]))
+        data = data[8 + size:]
+    return out
+
+
+def by_stream(data: bytes) -> dict[int, bytes]:
+    joined: dict[int, bytes] = {1: b"", 2: b""}
+    for stream, payload in frames(data):
+        joined[stream] += payload
+    return joined
+
+
+def service_fds(api) -> int:
+    return len(os.listdir(f"/proc/{api.process.pid}/fd"))
+
+
+def settle_fds(api, at_most: int, timeout: float = 15) -> int:
+    """The service's descriptor count once it is down to ``at_most`` (streams close their ends as they end);
+    the last count seen after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (count := service_fds(api)) > at_most and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return count
+
+
+def _conftest():
+    """This directory's conftest as a module of its own: its ``DockerApi`` and readiness probe, reused."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("dockerapi_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def standin_api(tmp_path_factory: pytest.TempPathFactory, busybox_rootfs_tar):
+    """The conftest's ``docker_api``, served by ``standin_service.py`` (the service's own app, plus stand-ins
+    for the container endpoints this build may not serve yet)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support.engineroot import cleanup, make_root
+    from support.require import require
+
+    require("root", "runc", "docker")
+    conf = _conftest()
+    ps = make_root(tmp_path_factory.mktemp("dockerapi"), busybox_rootfs_tar)
+    run_dir = Path(f"/run/portside-test-{os.urandom(3).hex()}")
+    run_dir.mkdir(parents=True)
+    try:
+        sock, config_dir, log = run_dir / "docker.sock", run_dir / "docker-config", run_dir / "service.log"
+        config_dir.mkdir()
+        with open(log, "wb") as out:
+            process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("standin_service.py")),
+                                        str(ps.root), str(sock)], stdout=out, stderr=subprocess.STDOUT)
+        api = conf.DockerApi(ps, sock, process, config_dir, log)
+        try:
+            deadline = time.monotonic() + 30
+            while not conf._answers(sock):
+                assert process.poll() is None and time.monotonic() < deadline, api.log_tail()
+                time.sleep(0.05)
+            yield api
+        finally:
+            api.stop()
+        assert "Traceback" not in log.read_text(errors="replace"), api.log_tail(80)
+    finally:
+        cleanup(ps)
+        shutil.rmtree(run_dir, ignore_errors=True)
