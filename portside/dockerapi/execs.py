@@ -19,7 +19,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter
-from portside.dockerapi.hijack import STDERR, STDOUT, Hijacked, frame, media_type, take_over
+from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, frame, media_type, take_over
 from portside.dockerapi.params import json_body, reply
 from portside.dockerapi.relay import drain_fd, in_thread, read_fd, write_fd
 from portside.dockerapi.routing import Routes
@@ -100,7 +100,10 @@ async def start(request: web.Request) -> web.StreamResponse:
     if detach:
         return await _detached(b.engine, eid)
     tty = instance["ProcessConfig"]["tty"]
-    conn = await take_over(request, media_type(request, tty))
+    try:
+        conn = await take_over(request, media_type(request, tty))
+    except ClientGone:
+        return Hijacked()
     try:
         await Run(conn, b.engine, instance).serve()
     finally:

@@ -28,6 +28,10 @@ STDOUT, STDERR = 1, 2
 MAX_INPUT_QUEUED = 1 << 20  # bytes read from the client and not yet taken: past this, reading pauses
 
 
+class ClientGone(ConnectionResetError):
+    """The client closed its connection before the stream began: nothing to answer, nothing to report."""
+
+
 def frame(stream: int, data: bytes) -> bytes:
     """One chunk of output in docker's multiplexed format."""
     return struct.pack(">BxxxL", stream, len(data)) + data
@@ -148,7 +152,7 @@ async def take_over(request: web.Request, content_type: str) -> Connection:
         head = f"HTTP/1.1 200 OK\r\nContent-Type: {RAW}\r\n\r\n"
     transport, protocol = request.transport, request.protocol
     if transport is None or transport.is_closing():
-        raise ConnectionResetError("the client went away before its stream began")
+        raise ClientGone("the client went away before its stream began")
     tail = _Tail()
     protocol.set_parser(tail)
     conn = Connection(transport, protocol, bytes(tail.data))

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter, conflict
-from portside.dockerapi.hijack import STDERR, STDOUT, Hijacked, disconnected, frame, media_type, take_over
+from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, disconnected, frame, media_type, take_over
 from portside.dockerapi.params import qbool, qint, qstr
 from portside.dockerapi.relay import AsyncAttachment, ThreadedIterator, readable
 from portside.dockerapi.routing import Routes
@@ -137,9 +137,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
     source = await _source(b, record.id, state.live) if stream else None
     try:
         conn = await take_over(request, media_type(request, tty))
-    except BaseException:
+    except BaseException as exc:
         if source is not None:
             source.close()
+        if isinstance(exc, ClientGone):
+            return Hijacked()
         raise
     try:
         if replay:

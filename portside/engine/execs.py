@@ -104,15 +104,15 @@ class Execs:
         instance = self._claim(eid, stdio[0])
         cid = instance["ContainerID"]
         pid_file = self._pid_file(instance)
-        watch = _watch(pid_file.parent) if started is not None else None
+        tty = instance["ProcessConfig"]["tty"]
+        watch = _watch(pid_file.parent) if started is not None or tty else None
         code: int | None = None
         try:
             proc = self._spawn(instance, stdio, pid_file)
             self._change(eid, lambda i: {**i, "_runc_pid": proc.pid, "_runc_start": proc_start(proc.pid)})
-            if started is not None:
+            if watch is not None:
                 _until_started(proc, pid_file, watch)
-                if os.path.exists(pid_file):
-                    started(_read_pid(pid_file))
+                self._started(instance, proc, pid_file, started)
             code = proc.wait()
             return code
         except OCIRuntimeError as exc:
@@ -122,6 +122,16 @@ class Execs:
             if watch is not None:
                 watch.close()
             self._finish(eid, cid, code, pid_file)
+
+    def _started(self, instance: dict, proc: RuncExec, pid_file: Path, started) -> None:
+        """The process runs: runc has its SIGWINCH handler by now, so it is told the size (asked for before, or
+        since its spawn) once; then the caller learns the pid."""
+        if not os.path.exists(pid_file):
+            return  # runc exited without starting it: ``wait`` raises why
+        if instance["ProcessConfig"]["tty"]:
+            _signal(proc.pid, signal.SIGWINCH)
+        if started is not None:
+            started(_read_pid(pid_file))
 
     def resize(self, eid: str, rows: int, cols: int) -> None:
         """The instance's terminal to ``rows`` x ``cols`` (kept for its start when it has not started)."""
@@ -137,7 +147,7 @@ class Execs:
         finally:
             os.close(fd)
         if instance["_runc_pid"] and _runc_alive(instance):
-            os.kill(instance["_runc_pid"], signal.SIGWINCH)  # runc copies the size into the container's terminal
+            _signal(instance["_runc_pid"], signal.SIGWINCH)  # runc copies the size into the container's terminal
 
     def container_of(self, eid: str) -> str:
         return self._read(eid)["ContainerID"]
@@ -262,6 +272,13 @@ def _read_pid(path: Path) -> int:
 def _runc_alive(instance: dict) -> bool:
     pid = instance["_runc_pid"]
     return not pid or proc_start(pid) == instance["_runc_start"]
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _set_size(fd: int, rows: int, cols: int) -> None:

@@ -23,10 +23,15 @@ def request(api, method: str, path: str, body: dict | None = None, upgrade: bool
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(api.socket))
-        sock.sendall(head.encode() + b"\r\n" + data + send)
+        sock.sendall(head.encode() + b"\r\n" + data)
+        received = b""
+        if upgrade:  # as docker's clients do: the input follows the server's answer
+            while b"\r\n\r\n" not in received and (chunk := sock.recv(65536)):
+                received += chunk
+        if send:
+            sock.sendall(send)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        received = b""
         while chunk := sock.recv(65536):
             received += chunk
     head, _, rest = received.partition(b"\r\n\r\n")
