@@ -19,7 +19,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter
-from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, frame, media_type, take_over
+from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, frame, media_type, streaming, take_over
 from portside.dockerapi.params import json_body, reply
 from portside.dockerapi.relay import drain_fd, in_thread, read_fd, write_fd
 from portside.dockerapi.routing import Routes
@@ -105,7 +105,8 @@ async def start(request: web.Request) -> web.StreamResponse:
     except ClientGone:
         return Hijacked()
     try:
-        await Run(conn, b.engine, instance).serve()
+        with streaming(request):
+            await Run(conn, b.engine, instance).serve()
     finally:
         conn.close()
     return Hijacked()

@@ -28,6 +28,30 @@ STDOUT, STDERR = 1, 2
 MAX_INPUT_QUEUED = 1 << 20  # bytes read from the client and not yet taken: past this, reading pauses
 
 
+STREAMS = web.AppKey("streams", set)  # the handlers streaming now: ended when the service stops
+
+
+class streaming:
+    """``with streaming(request):`` around a long stream: the service's stop ends it (``end_streams``) rather
+    than waiting for its client or its container."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.live, self.task = request.app.get(STREAMS), asyncio.current_task()
+
+    def __enter__(self) -> None:
+        if self.live is not None:
+            self.live.add(self.task)
+
+    def __exit__(self, *_exc) -> None:
+        if self.live is not None:
+            self.live.discard(self.task)
+
+
+async def end_streams(app: web.Application) -> None:
+    for task in list(app[STREAMS]):
+        task.cancel()
+
+
 class ClientGone(ConnectionResetError):
     """The client closed its connection before the stream began: nothing to answer, nothing to report."""
 

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import BACKEND, Backend
 from portside.dockerapi.errors import docker_errors
+from portside.dockerapi.hijack import STREAMS, end_streams
 from portside.dockerapi.routing import check_version
 from portside.engine import Engine
 from portside.runtime.errors import InvalidArgument
@@ -89,6 +90,8 @@ class Listener(Plain):
 def make_app(engine: Engine, threads: int = 32) -> web.Application:
     app = web.Application(middlewares=[docker_errors, check_version], client_max_size=MAX_JSON_BODY)
     app[BACKEND] = Backend(engine, threads)
+    app[STREAMS] = set()
+    app.on_shutdown.append(end_streams)  # logs -f, attach and exec sessions end with the service
     for name in MODULES:
         importlib.import_module(f"portside.dockerapi.{name}").routes.add_to(app.router)
 

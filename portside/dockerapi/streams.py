@@ -21,12 +21,23 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter, conflict
-from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, disconnected, frame, media_type, take_over
+from portside.dockerapi.hijack import (
+    STDERR,
+    STDOUT,
+    ClientGone,
+    Hijacked,
+    disconnected,
+    frame,
+    media_type,
+    streaming,
+    take_over,
+)
 from portside.dockerapi.params import qbool, qint, qstr
 from portside.dockerapi.relay import AsyncAttachment, ThreadedIterator, readable
 from portside.dockerapi.routing import Routes
 from portside.runtime.attach import DEFAULT_DETACH_KEYS, parse_keys, split_detach
-from portside.runtime.errors import Conflict
+from portside.runtime.errors import Conflict, PortsideError
+from portside.runtime.inotify import FileWatch
 
 routes = Routes()
 
@@ -47,16 +58,20 @@ async def logs(request: web.Request) -> web.StreamResponse:
     record = await b.call(b.engine.record, request.match_info["id"])
     tty = record.config.tty
     response = web.StreamResponse(headers={"Content-Type": media_type(request, tty)})
-    await response.prepare(request)
+    try:
+        await response.prepare(request)
+    except ConnectionError:
+        return Hijacked()  # the client went away already: nothing to answer
     entries = ThreadedIterator(lambda cancel: b.engine.logs(record.id, tail=tail, follow=follow, since=since,
                                                             until=until, cancel=cancel))
     gone = disconnected(request)
     watcher = asyncio.ensure_future(gone.wait())
     try:
-        async for batch in _until(entries.batches(), watcher):
-            chunk = b"".join(_render(e, tty, timestamps) for e in batch if e.stream in wanted)
-            if chunk:
-                await response.write(chunk)
+        with streaming(request):
+            async for batch in _until(entries.batches(), watcher):
+                chunk = b"".join(_render(e, tty, timestamps) for e in batch if e.stream in wanted)
+                if chunk:
+                    await response.write(chunk)
     except ConnectionError:
         pass  # the client went away
     finally:
@@ -133,7 +148,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
         raise conflict("You cannot attach to a restarting container, wait until it is running")
     tty = record.config.tty
     stdin = qbool(request, "stdin") and record.config.open_stdin
-    keys = _detach_keys(request, record.config)
+    keys = _detach_keys(request)
     source = await _source(b, record.id, state.live) if stream else None
     try:
         conn = await take_over(request, media_type(request, tty))
@@ -144,26 +159,35 @@ async def attach(request: web.Request) -> web.StreamResponse:
             return Hijacked()
         raise
     try:
-        if replay:
-            await _replay(b.engine, record.id, conn, tty, wanted)
-        if source is not None:
-            attachment = await _attached(source, conn)
-            source = attachment
-            if attachment is not None:
-                await Session(conn, attachment, tty, wanted, stdin, record.config.stdin_once and not tty,
-                              keys).run()
+        with streaming(request):
+            await _stream(b.engine, record, conn, source, replay, wanted, stdin, keys)
     finally:
-        if source is not None:
-            source.close()
         conn.close()
     return Hijacked()
 
 
-def _detach_keys(request: web.Request, config) -> bytes:
+async def _stream(engine, record, conn, source, replay: bool, wanted: set[str], stdin: bool, keys: bytes) -> None:
+    tty = record.config.tty
+    attachment = None
+    try:
+        if replay:
+            await _replay(engine, record.id, conn, tty, wanted)
+        if source is not None:
+            attachment = await _attached(source, conn)
+            if attachment is not None:
+                await Session(conn, attachment, tty, wanted, stdin, record.config.stdin_once and not tty,
+                              keys).run()
+    finally:
+        for end in (attachment, source):
+            if end is not None:
+                end.close()
+
+
+def _detach_keys(request: web.Request) -> bytes:
     text = qstr(request, "detachKeys")
     try:
         return parse_keys(text) if text else DEFAULT_DETACH_KEYS
-    except Exception as exc:
+    except PortsideError as exc:
         raise bad_parameter(f"detachKeys: {exc}") from None
 
 
@@ -182,15 +206,25 @@ async def _attached(source, conn) -> AsyncAttachment | None:
     """The attachment: at once, or once the container's next start connected; None if the client went first."""
     if isinstance(source, AsyncAttachment):
         return source
-    ready = asyncio.ensure_future(readable(source.fileno()))
-    lost = asyncio.ensure_future(conn.lost.wait())
-    try:
-        await asyncio.wait([ready, lost], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        ready.cancel()
-        lost.cancel()
-    if conn.lost.is_set():
-        return None
+    # the containers' directory is watched too: the container's removal ends the wait
+    with FileWatch(source.path.parent.parent, deletion=True) as watch:
+        while not source.gone():
+            ready = asyncio.ensure_future(readable(source.fileno()))
+            lost = asyncio.ensure_future(conn.lost.wait())
+            changed = asyncio.ensure_future(readable(watch.fileno()))
+            try:
+                await asyncio.wait([ready, lost, changed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                started = ready.done() and not ready.cancelled()
+                for task in (ready, lost, changed):
+                    task.cancel()
+            watch.drain()
+            if conn.lost.is_set():
+                return None
+            if started:
+                break
+        else:
+            return None  # removed before it started
     attachment = source.accept()
     source.close()  # the listener: its one connection came
     return AsyncAttachment(attachment) if attachment is not None else None

@@ -181,6 +181,10 @@ class Waiting:
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    def gone(self) -> bool:
+        """The container was removed (and its directory with it) while this waited."""
+        return not self.path.parent.exists()
+
     def accept(self) -> Attachment | None:
         """The attachment once a start connected; None before."""
         try:

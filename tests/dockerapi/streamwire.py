@@ -102,39 +102,87 @@ def _conftest():
     return module
 
 
+def start_standin(ps, run_dir):
+    """``standin_service.py`` over the root of ``ps``, on ``run_dir/docker.sock``; a conftest ``DockerApi``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    conf = _conftest()
+    sock, config_dir, log = run_dir / "docker.sock", run_dir / "docker-config", run_dir / "service.log"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("standin_service.py")),
+                                    str(ps.root), str(sock)], stdout=out, stderr=subprocess.STDOUT)
+    api = conf.DockerApi(ps, sock, process, config_dir, log)
+    deadline = time.monotonic() + 30
+    while not conf._answers(sock):
+        if process.poll() is not None or time.monotonic() > deadline:
+            api.stop()
+            raise AssertionError(f"the service did not come up:\n{api.log_tail()}")
+        time.sleep(0.05)
+    return api
+
+
 @pytest.fixture(scope="module")
 def standin_api(tmp_path_factory: pytest.TempPathFactory, busybox_rootfs_tar):
     """The conftest's ``docker_api``, served by ``standin_service.py`` (the service's own app, plus stand-ins
     for the container endpoints this build may not serve yet)."""
     import shutil
-    import subprocess
-    import sys
     from pathlib import Path
 
     from support.engineroot import cleanup, make_root
     from support.require import require
 
     require("root", "runc", "docker")
-    conf = _conftest()
     ps = make_root(tmp_path_factory.mktemp("dockerapi"), busybox_rootfs_tar)
     run_dir = Path(f"/run/portside-test-{os.urandom(3).hex()}")
     run_dir.mkdir(parents=True)
     try:
-        sock, config_dir, log = run_dir / "docker.sock", run_dir / "docker-config", run_dir / "service.log"
-        config_dir.mkdir()
-        with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("standin_service.py")),
-                                        str(ps.root), str(sock)], stdout=out, stderr=subprocess.STDOUT)
-        api = conf.DockerApi(ps, sock, process, config_dir, log)
+        api = start_standin(ps, run_dir)
         try:
-            deadline = time.monotonic() + 30
-            while not conf._answers(sock):
-                assert process.poll() is None and time.monotonic() < deadline, api.log_tail()
-                time.sleep(0.05)
             yield api
         finally:
             api.stop()
-        assert "Traceback" not in log.read_text(errors="replace"), api.log_tail(80)
+        assert "Traceback" not in api.log.read_text(errors="replace"), api.log_tail(80)
     finally:
         cleanup(ps)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def resized_shell(argv: list[str], size: tuple[int, int], new_size: tuple[int, int], exit_code: int
+                  ) -> tuple[str, int]:
+    """A shell started by the docker CLI (``argv``) on a terminal of ``size``: it is asked its terminal and size,
+    resized to ``new_size`` and asked again, then exits with ``exit_code``; what it showed, and the CLI's code.
+
+    As ``terminal.resized_shell``, but it waits for the docker CLI to listen for SIGWINCH, which it does once it
+    has sent the terminal's first size (after the start, by when the shell may well have shown its prompt): a
+    question before then may see no size yet, and a resize before then is lost, against dockerd as here."""
+    from terminal import Terminal
+
+    term = Terminal(argv, rows=size[0], cols=size[1])
+    try:
+        term.until("# ")
+        deadline = time.monotonic() + 20
+        while not _catches(term.proc.pid, 28) and time.monotonic() < deadline:  # 28: SIGWINCH
+            time.sleep(0.05)
+        term.type("tty; stty size; echo $((6*7))\r")
+        term.until("42")
+        term.resize(*new_size)
+        rows, cols = new_size
+        term.type(f"r=$(({rows}-1+1)); c=$(({cols}-1+1)); i=0; "
+                  f'while [ "$(stty size)" != "$r $c" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; '
+                  f"stty size; exit {exit_code}\r")
+        shown = term.until(f"{rows} {cols}")
+    finally:
+        code = term.close()
+    return shown, code
+
+
+def _catches(pid: int, signum: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            caught = next(line for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(caught.split()[1], 16) >> (signum - 1) & 1)

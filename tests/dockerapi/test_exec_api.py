@@ -76,7 +76,7 @@ def test_docker_exec_exit_codes_and_piped_stdin(docker_api, box) -> None:
 
 
 def test_docker_exec_it_is_a_shell_on_a_terminal_that_follows_resizes(docker_api, box) -> None:
-    from terminal import resized_shell
+    from streamwire import resized_shell
 
     shown, code = resized_shell(["/usr/bin/docker", "-H", docker_api.url, "exec", "-it", box, "sh"], (24, 80),
                                 (33, 99), 5)

@@ -6,9 +6,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 
 import pytest
-from streamwire import by_stream, frame, frames, request, service_fds, settle_fds, standin_api  # noqa: F401
+from streamwire import (  # noqa: F401 - standin_api is a fixture
+    by_stream,
+    frame,
+    frames,
+    request,
+    service_fds,
+    settle_fds,
+    standin_api,
+    start_standin,
+)
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -320,7 +330,7 @@ def test_docker_run_i_passes_piped_stdin_and_its_end(docker_api) -> None:
 
 
 def test_docker_run_it_is_an_interactive_shell(docker_api) -> None:
-    from terminal import resized_shell
+    from streamwire import resized_shell
 
     name = _name("run-it")
     try:
@@ -329,6 +339,41 @@ def test_docker_run_it_is_an_interactive_shell(docker_api) -> None:
         assert code == 6 and "/dev/pts/0" in shown and "24 80" in shown, shown
     finally:
         docker_api.ps("rm", "-f", name, check=False)
+
+
+def test_an_attachment_waiting_for_a_start_ends_with_the_container(docker_api) -> None:
+    name = _name("removed")
+    docker_api.ps("create", "--network", "none", "--name", name, "busybox", "true")
+    answer = _in_thread(request, docker_api, "POST", f"/containers/{name}/attach?stream=1&stdout=1", upgrade=True)
+    try:
+        eventually(lambda: any(p.name.startswith("attach-next-") for p in _container_dir(docker_api, name).iterdir()),
+                   timeout=20, what="the attachment waits for the start")
+    finally:
+        docker_api.ps("rm", "-f", name)
+    assert answer.result(30)[0::2] == (101, b"")
+
+
+def test_stopping_the_service_ends_its_streams(docker_api, tmp_path) -> None:
+    """A ``logs -f`` and an attachment of a container that runs on: SIGTERM ends them, and the service, at once."""
+    import shutil
+    from pathlib import Path
+
+    name = _name("stop")
+    docker_api.ps("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "600")
+    run_dir = Path(f"/run/portside-test-{os.urandom(3).hex()}")
+    try:
+        other = start_standin(docker_api.ps, run_dir)
+        streams = [_in_thread(request, other, "GET", f"/containers/{name}/logs?stdout=1&follow=1"),
+                   _in_thread(request, other, "POST", f"/containers/{name}/attach?stream=1&stdout=1", upgrade=True)]
+        eventually(lambda: _attachments(docker_api, name) == 1, timeout=20, what="the attachment")
+        began = time.monotonic()
+        other.stop()
+        assert time.monotonic() - began < 5
+        assert [s.result(10)[0] for s in streams] == [200, 101]
+        assert "Traceback" not in other.log.read_text(errors="replace"), other.log_tail()
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        docker_api.ps("rm", "-f", name)
 
 
 def test_streams_leave_no_descriptor_behind(docker_api) -> None:
