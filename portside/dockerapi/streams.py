@@ -10,6 +10,7 @@ attachment, which its next start connects, so that not a byte of its output is m
 container ends (the monitor closes the attachment), when the client goes, or when the client detaches: with its
 detach keys on a terminal, or by ending its input, unless that input is the container's one-time stdin (docker's
 ``StdinOnce``, set by ``run -i``), which the container then reads to its end while the output goes on.
+``attach/ws`` is the same over a WebSocket, whose messages carry the raw output and the input.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal, InvalidOperation
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter, conflict
@@ -83,11 +84,11 @@ async def logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _render(entry, tty: bool, timestamps: bool) -> bytes:
+def _render(entry, raw: bool, timestamps: bool) -> bytes:
     data = entry.text.encode()
     if timestamps:
         data = f"{entry.time} ".encode() + data
-    return data if tty else frame(STREAMS.get(entry.stream, STDOUT), data)
+    return data if raw else frame(STREAMS.get(entry.stream, STDOUT), data)
 
 
 async def _until(batches, stop: asyncio.Future):
@@ -137,6 +138,71 @@ def _tail(request: web.Request) -> int | None:
 
 @routes.post("/containers/{id}/attach")
 async def attach(request: web.Request) -> web.StreamResponse:
+    ask = await _ask(request)
+    try:
+        conn = await take_over(request, media_type(request, ask.tty))
+    except BaseException as exc:
+        ask.close()
+        if isinstance(exc, ClientGone):
+            return Hijacked()
+        raise
+    try:
+        with streaming(request):
+            await ask.serve(conn, multiplexed=not ask.tty)
+    finally:
+        conn.close()
+    return Hijacked()
+
+
+@routes.get("/containers/{id}/attach/ws")
+async def attach_websocket(request: web.Request) -> web.StreamResponse:
+    """docker's attach over a WebSocket: the output in binary messages, never multiplexed; the input from the
+    client's messages."""
+    ask = await _ask(request)
+    ws = web.WebSocketResponse()
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        ask.close()
+        raise
+    conn = WebSocketConnection(ws)
+    try:
+        with streaming(request):
+            await ask.serve(conn, multiplexed=False)
+    finally:
+        await conn.aclose()
+    return ws
+
+
+class _Ask:
+    """One attach request, checked, and its attachment (or the wait for one) made before the answer."""
+
+    def __init__(self, engine, record, source, replay: bool, wanted: set[str], stdin: bool, keys: bytes) -> None:
+        self.engine, self.record, self.source = engine, record, source
+        self.replay, self.wanted, self.stdin, self.keys = replay, wanted, stdin, keys
+        self.tty = record.config.tty
+
+    async def serve(self, conn, multiplexed: bool) -> None:
+        attachment = None
+        try:
+            if self.replay:
+                await _replay(self.engine, self.record.id, conn, multiplexed, self.wanted)
+            if self.source is not None:
+                attachment = await _attached(self.source, conn)
+                if attachment is not None:
+                    await Session(conn, attachment, self.tty, multiplexed, self.wanted, self.stdin,
+                                  self.record.config.stdin_once and not self.tty, self.keys).run()
+        finally:
+            if attachment is not None:
+                attachment.close()
+            self.close()
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+async def _ask(request: web.Request) -> _Ask:
     stream, replay = qbool(request, "stream"), qbool(request, "logs")
     wanted = {name for name in STREAMS if qbool(request, name)}
     b = backend(request)
@@ -146,41 +212,10 @@ async def attach(request: web.Request) -> web.StreamResponse:
         raise conflict("You cannot attach to a paused container, unpause it first")  # docker's words
     if state.status == "restarting":
         raise conflict("You cannot attach to a restarting container, wait until it is running")
-    tty = record.config.tty
     stdin = qbool(request, "stdin") and record.config.open_stdin
     keys = _detach_keys(request)
     source = await _source(b, record.id, state.live) if stream else None
-    try:
-        conn = await take_over(request, media_type(request, tty))
-    except BaseException as exc:
-        if source is not None:
-            source.close()
-        if isinstance(exc, ClientGone):
-            return Hijacked()
-        raise
-    try:
-        with streaming(request):
-            await _stream(b.engine, record, conn, source, replay, wanted, stdin, keys)
-    finally:
-        conn.close()
-    return Hijacked()
-
-
-async def _stream(engine, record, conn, source, replay: bool, wanted: set[str], stdin: bool, keys: bytes) -> None:
-    tty = record.config.tty
-    attachment = None
-    try:
-        if replay:
-            await _replay(engine, record.id, conn, tty, wanted)
-        if source is not None:
-            attachment = await _attached(source, conn)
-            if attachment is not None:
-                await Session(conn, attachment, tty, wanted, stdin, record.config.stdin_once and not tty,
-                              keys).run()
-    finally:
-        for end in (attachment, source):
-            if end is not None:
-                end.close()
+    return _Ask(b.engine, record, source, replay, wanted, stdin, keys)
 
 
 def _detach_keys(request: web.Request) -> bytes:
@@ -230,12 +265,12 @@ async def _attached(source, conn) -> AsyncAttachment | None:
     return AsyncAttachment(attachment) if attachment is not None else None
 
 
-async def _replay(engine, cid: str, conn, tty: bool, wanted: set[str]) -> None:
+async def _replay(engine, cid: str, conn, multiplexed: bool, wanted: set[str]) -> None:
     """``logs=1``: what the container wrote so far, before the live output."""
     entries = ThreadedIterator(lambda cancel: engine.logs(cid))
     try:
         async for batch in entries.batches():
-            chunk = b"".join(_render(e, tty, False) for e in batch if e.stream in wanted)
+            chunk = b"".join(_render(e, not multiplexed, False) for e in batch if e.stream in wanted)
             if chunk and not await conn.write(chunk):
                 return
     finally:
@@ -245,9 +280,10 @@ async def _replay(engine, cid: str, conn, tty: bool, wanted: set[str]) -> None:
 class Session:
     """One client on one attachment, until the container ends, the client goes or it detaches."""
 
-    def __init__(self, conn, attachment: AsyncAttachment, tty: bool, wanted: set[str], stdin: bool,
-                 stdin_once: bool, keys: bytes) -> None:
+    def __init__(self, conn, attachment: AsyncAttachment, tty: bool, multiplexed: bool, wanted: set[str],
+                 stdin: bool, stdin_once: bool, keys: bytes) -> None:
         self.conn, self.attachment, self.tty, self.wanted = conn, attachment, tty, wanted
+        self.multiplexed = multiplexed
         self.stdin, self.stdin_once, self.keys = stdin, stdin_once, keys
 
     async def run(self) -> None:
@@ -265,7 +301,7 @@ class Session:
         wanted = {STREAMS[name] for name in self.wanted}
         while (message := await self.attachment.receive()) is not None:
             kind, data = message
-            if kind in wanted and not await self.conn.write(data if self.tty else frame(kind, data)):
+            if kind in wanted and not await self.conn.write(frame(kind, data) if self.multiplexed else data):
                 return
 
     async def _input(self) -> None:
@@ -283,6 +319,43 @@ class Session:
         if self.stdin_once:
             await self.attachment.close_stdin()
             await asyncio.Event().wait()  # the container reads to the end of its input; its output goes on
+
+
+class WebSocketConnection:
+    """A WebSocket in the place of the hijacked connection (``hijack.Connection``): its messages are the input
+    (read all along, so that a close is seen), the output goes in binary messages."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.incoming: asyncio.Queue[bytes] = asyncio.Queue()
+        self.lost = asyncio.Event()
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT) and msg.data:
+                    self.incoming.put_nowait(msg.data if isinstance(msg.data, bytes) else msg.data.encode())
+        finally:
+            self.incoming.put_nowait(b"")
+            self.lost.set()
+
+    async def read(self) -> bytes:
+        return await self.incoming.get()
+
+    async def write(self, data: bytes) -> bool:
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_bytes(data)
+        except ConnectionError:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        self.reader.cancel()
+        await asyncio.gather(self.reader, return_exceptions=True)
+        await self.ws.close()
 
 
 # -- resize --------------------------------------------------------------------------------------------------

@@ -270,6 +270,32 @@ def _container_dir(api, name: str):
     return api.ps.root / "containers" / api.ps.inspect(name)["Id"]
 
 
+def test_attach_over_a_websocket(docker_api) -> None:
+    """/attach/ws: the input from the client's messages, the output raw (never multiplexed) in binary messages."""
+    import asyncio
+
+    import aiohttp
+
+    name = _name("ws")
+    _create_engine(docker_api, name, ["sh", "-c", "read line; echo got $line; sleep 0.1; echo err >&2"],
+                   open_stdin=True)
+
+    async def session() -> list[tuple[aiohttp.WSMsgType, bytes]]:
+        async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(docker_api.socket))) as http:
+            url = f"http://docker/v1.41/containers/{name}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1"
+            async with http.ws_connect(url) as ws:
+                await asyncio.to_thread(docker_api.ps, "start", name)
+                await ws.send_bytes(b"hello\n")
+                return [(msg.type, msg.data) async for msg in ws]
+
+    try:
+        received = asyncio.run(session())
+        assert {kind for kind, _ in received} == {aiohttp.WSMsgType.BINARY}
+        assert b"".join(data for _, data in received) == b"got hello\nerr\n"
+    finally:
+        docker_api.ps("rm", "-f", name)
+
+
 def test_docker_attach_and_detach_keys_on_a_terminal(docker_api) -> None:
     from terminal import Terminal
 
@@ -327,6 +353,16 @@ def test_docker_run_i_passes_piped_stdin_and_its_end(docker_api) -> None:
         assert (proc.returncode, proc.stdout) == (0, "piped\nend\n"), proc.stderr
     finally:
         docker_api.ps("rm", "-f", name, check=False)
+
+
+def test_docker_start_a_shows_the_output_from_the_first_byte(docker_api) -> None:
+    name = _name("start-a")
+    docker_api.ps("create", "--network", "none", "--name", name, "busybox", "sh", "-c", "echo once; exit 2")
+    try:
+        proc = docker_api.docker("start", "-a", name, check=False)
+        assert (proc.returncode, proc.stdout) == (2, "once\n"), proc.stderr
+    finally:
+        docker_api.ps("rm", "-f", name)
 
 
 def test_docker_run_it_is_an_interactive_shell(docker_api) -> None:
