@@ -116,15 +116,19 @@ def test_a_terminals_log_is_raw(docker_api) -> None:
 def test_logs_follow_ends_when_the_container_stops(docker_api) -> None:
     name = _name("follow")
     docker_api.ps("run", "-d", "--network", "none", "--name", name, "busybox", "sh", "-c",
-                  _gate("for i in 1 2 3; do echo line$i; sleep 0.2; done"))
+                  "echo zero; echo first; " + _gate("for i in 1 2 3; do echo line$i; sleep 0.2; done"))
     try:
-        follower = subprocess.Popen(["/usr/bin/docker", "logs", "-f", "--tail", "all", name], env=docker_api.env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        eventually(lambda: docker_api.client().logs(name) == b"zero\nfirst\n", timeout=20, what="the first lines")
+        follower = subprocess.Popen(["/usr/bin/docker", "logs", "-f", "--timestamps", "--tail", "1", name],
+                                    env=docker_api.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = follower.stdout.readline()  # it follows from here on
         stream = docker_api.client().logs(name, stream=True, follow=True)
         docker_api.ps("exec", name, "touch", "/tmp/go")
-        assert b"".join(stream) == b"line1\nline2\nline3\n"  # the generator ends: the container stopped
+        assert b"".join(stream) == b"zero\nfirst\nline1\nline2\nline3\n"  # it ends: the container stopped
         out, err = follower.communicate(timeout=30)
-        assert (follower.returncode, out) == (0, b"line1\nline2\nline3\n"), err
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z "
+        assert follower.returncode == 0, err
+        assert re.fullmatch(f"{stamp}first\n{stamp}line1\n{stamp}line2\n{stamp}line3\n", (first + out).decode())
     finally:
         docker_api.ps("rm", "-f", name)
 
