@@ -98,7 +98,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     eid = request.match_info["id"]
     instance = await b.call(b.engine.execs.inspect, eid)
     if detach:
-        return await _detached(b.engine, eid)
+        return await _detached(b.engine, instance)
     tty = instance["ProcessConfig"]["tty"]
     try:
         conn = await take_over(request, media_type(request, tty))
@@ -112,31 +112,42 @@ async def start(request: web.Request) -> web.StreamResponse:
     return Hijacked()
 
 
-async def _detached(engine, eid: str) -> web.Response:
-    """Answer once the command runs (or could not start); a thread of its own waits for its end and records it."""
+async def _detached(engine, instance: dict) -> web.Response:
+    """Answer once the command runs (or could not start); a thread of its own waits for its end and records it.
+    Its stdio is /dev/null, or with ``Tty`` a terminal of ours whose output is read and dropped."""
     loop = asyncio.get_running_loop()
     running = loop.create_future()
 
     def started(pid: int) -> None:
         loop.call_soon_threadsafe(lambda: running.done() or running.set_result(pid))
 
-    with open(os.devnull, "r+b") as null:
-        null_fd = os.dup(null.fileno())
-    ended = in_thread(_run_closing, engine.execs.start, eid, (null_fd,) * 3, started, [null_fd])
+    if instance["ProcessConfig"]["tty"]:
+        leader, follower = os.openpty()
+        terminal.setraw(follower)
+        os.set_blocking(leader, False)
+        stdio, own = (follower,) * 3, [leader, follower]
+    else:
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        stdio, own = (null,) * 3, [null]
+    ended = in_thread(engine.execs.start, instance["ID"], stdio, started)
+    dropping = asyncio.ensure_future(_drop(own[0])) if len(own) == 2 else None
+
+    def close(_=None) -> None:
+        for fd in own:
+            os.close(fd)
+
+    def done(job: asyncio.Future) -> None:
+        job.exception()  # its end is recorded by the engine; nobody else waits for it
+        if dropping is None:
+            close()
+        else:  # the descriptors go once the reader is off the loop
+            dropping.add_done_callback(close)
+            dropping.cancel()
+    ended.add_done_callback(done)
     await asyncio.wait([running, ended], return_when=asyncio.FIRST_COMPLETED)
     if not running.done() and ended.done():
         ended.result()  # raises why it could not start (a conflict, a missing command)
-    ended.add_done_callback(lambda f: f.exception())  # its end is recorded by the engine; nobody else waits
     return web.Response(status=200)
-
-
-def _run_closing(fn, eid: str, stdio: tuple[int, int, int], started, own: list[int]) -> int:
-    """``fn(eid, stdio, started)``, closing ``own`` descriptors once it returns."""
-    try:
-        return fn(eid, stdio, started)
-    finally:
-        for fd in own:
-            os.close(fd)
 
 
 class Run:

@@ -93,6 +93,10 @@ def test_detached_exec_runs_on_and_its_end_is_recorded(docker_api, box) -> None:
     assert client.exec_inspect(exec_id)["Running"] is True
     eventually(lambda: client.exec_inspect(exec_id)["ExitCode"] == 9, timeout=20, what="the exit code")
     assert client.exec_inspect(exec_id)["Running"] is False
+    on_terminal = client.exec_create(box, ["sh", "-c", "tty > /tmp/tty"], tty=True)["Id"]
+    client.exec_start(on_terminal, detach=True)
+    eventually(lambda: client.exec_inspect(on_terminal)["ExitCode"] == 0, timeout=20, what="the tty exec's end")
+    assert docker_api.ps("exec", box, "cat", "/tmp/tty").stdout.startswith("/dev/pts/")
     missing = client.exec_create(box, ["no-such-command"])["Id"]
     status, _, body = request(docker_api, "POST", f"/exec/{missing}/start", {"Detach": True})
     assert status == 500 and b"no-such-command" in body
