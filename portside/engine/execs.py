@@ -28,12 +28,22 @@ from pathlib import Path
 
 from portside.engine.lifecycle import proc_start
 from portside.engine.records import Records, read_json, write_atomic
-from portside.runtime.errors import Conflict, InvalidArgument, NotFound, OCIRuntimeError
+from portside.runtime.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    OCIRuntimeError,
+    PortsideError,
+)
 from portside.runtime.plain import Plain
 from portside.runtime.runc import Runc, RuncExec
 
 EXEC_ID = re.compile(r"^[0-9a-f]{64}$")
 START_FAILED = 126  # a start that failed for another reason than a missing or non-executable command
+DETACHED_ERRORS = {cls.__name__: cls for cls in (CommandNotFound, CommandNotExecutable, Conflict, InvalidArgument,
+                                                 OCIRuntimeError)}
 
 
 class ExecNotFound(NotFound):
@@ -132,6 +142,57 @@ class Execs:
             _signal(proc.pid, signal.SIGWINCH)
         if started is not None:
             started(_read_pid(pid_file))
+
+    def start_detached(self, eid: str) -> int:
+        """Start the instance in a process of its own, which waits for the command's end and records it: for a
+        caller that does not stay (the CLI's ``exec -d``). Returns the command's pid once it runs, or raises why
+        it could not start."""
+        import json
+
+        r, w = os.pipe()
+        middle = os.fork()
+        if middle == 0:
+            try:
+                os.close(r)
+                os.setsid()
+                if os.fork() == 0:  # nobody's child: it outlives the caller
+                    self._wait_detached(eid, w)
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(middle, 0)
+        with os.fdopen(r, "rb") as status:
+            line = status.readline()
+        message = json.loads(line) if line else {"error": "the exec's waiter died before the command ran"}
+        if "started" in message:
+            return message["started"]
+        raise DETACHED_ERRORS.get(message.get("kind"), OCIRuntimeError)(message["error"])
+
+    def _wait_detached(self, eid: str, status: int) -> None:
+        """In the waiter: the command on /dev/null (or a terminal of its own, read and dropped), its start told
+        on ``status``, its end recorded."""
+        import json
+        import threading
+
+        from portside.runtime import process
+
+        process.default_signals()
+        process.isolate(status, set())  # /dev/null on 0, 1 and 2; nothing of the caller's kept
+        stdio = (0, 1, 2)
+        if self._read(eid)["ProcessConfig"]["tty"]:
+            import tty
+
+            leader, follower = os.openpty()
+            tty.setraw(follower)
+            stdio = (follower,) * 3
+            threading.Thread(target=_drop_all, args=(leader,), daemon=True).start()
+
+        def started(pid: int) -> None:
+            os.write(status, json.dumps({"started": pid}).encode() + b"\n")
+        try:
+            self.start(eid, stdio, started)
+        except PortsideError as exc:
+            os.write(status, json.dumps({"error": str(exc), "kind": type(exc).__name__}).encode() + b"\n")
 
     def resize(self, eid: str, rows: int, cols: int) -> None:
         """The instance's terminal to ``rows`` x ``cols`` (kept for its start when it has not started)."""
@@ -251,6 +312,14 @@ def _until_started(proc: RuncExec, pid_file: Path, watch) -> None:
                 watch.drain()
     finally:
         os.close(pidfd)
+
+
+def _drop_all(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass  # EIO: the terminal's other side has closed
 
 
 def _watch(directory: Path):

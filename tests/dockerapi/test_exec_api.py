@@ -103,6 +103,17 @@ def test_detached_exec_runs_on_and_its_end_is_recorded(docker_api, box) -> None:
     assert client.exec_inspect(missing)["ExitCode"] == 127
 
 
+def test_the_portside_cli_shares_the_detached_exec(docker_api, box) -> None:
+    assert docker_api.ps("exec", "-d", box, "sh", "-c", "sleep 0.2; tty > /tmp/cli || true").stdout == ""
+    assert docker_api.ps("exec", "-d", "-t", box, "sh", "-c", "tty > /tmp/cli-t").returncode == 0
+    missing = docker_api.ps("exec", "-d", box, "no-such-command", check=False)
+    assert missing.returncode == 127 and "no-such-command" in missing.stderr
+    def written() -> bool:
+        lines = docker_api.ps("exec", box, "cat", "/tmp/cli", "/tmp/cli-t", check=False).stdout.splitlines()
+        return len(lines) == 2 and lines[0] == "not a tty" and lines[1].startswith("/dev/pts/")
+    eventually(written, timeout=20, what="both detached commands' files")
+
+
 def test_exec_errors_are_dockers(docker_api, box) -> None:
     status, _, body = request(docker_api, "POST", f"/containers/{box}/exec", {"AttachStdout": True})
     assert (status, body) == (400, b'{"message": "No exec command specified"}\n')
