@@ -26,7 +26,7 @@ from portside.dockerapi.routing import Routes
 from portside.dockerapi.streams import terminal_size
 from portside.engine.execs import ExecSpec
 from portside.runtime.attach import DEFAULT_DETACH_KEYS, parse_keys, split_detach
-from portside.runtime.errors import Conflict, PortsideError
+from portside.runtime.errors import PortsideError
 
 routes = Routes()
 
@@ -180,10 +180,9 @@ class Run:
                 await self._send(stream, drain_fd(fd))
             try:
                 job.result()
-            except Conflict as exc:  # started by someone else meanwhile
-                await self._send(STDOUT, f"{exc}\r\n".encode())
-            except PortsideError:
-                pass  # runc wrote why to the command's stderr; the exit code says it too
+            except PortsideError as exc:  # it could not start; runc wrote why to its stderr, if it was runc's
+                if not exc.reported:  # started by someone else meanwhile, a user the image does not have, ...
+                    await self._send(STDOUT, f"{exc}\r\n".encode())  # where docker writes it
         finally:
             for task in pumps + [lost] + ([feeder] if feeder else []):
                 task.cancel()

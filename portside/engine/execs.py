@@ -114,18 +114,18 @@ class Execs:
         instance = self._claim(eid, stdio[0])
         cid = instance["ContainerID"]
         pid_file = self._pid_file(instance)
-        tty = instance["ProcessConfig"]["tty"]
-        watch = _watch(pid_file.parent) if started is not None or tty else None
+        waits = started is not None or instance["ProcessConfig"]["tty"]
+        watch = _watch(pid_file.parent) if waits else None
         code: int | None = None
         try:
             proc = self._spawn(instance, stdio, pid_file)
             self._change(eid, lambda i: {**i, "_runc_pid": proc.pid, "_runc_start": proc_start(proc.pid)})
-            if watch is not None:
+            if waits:
                 _until_started(proc, pid_file, watch)
                 self._started(instance, proc, pid_file, started)
             code = proc.wait()
             return code
-        except OCIRuntimeError as exc:
+        except PortsideError as exc:  # it could not start: runc's reason, or a user the image does not have
             code = exc.exit_code if exc.exit_code in (126, 127) else START_FAILED
             raise
         finally:

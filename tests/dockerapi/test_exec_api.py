@@ -71,6 +71,8 @@ def test_docker_exec_exit_codes_and_piped_stdin(docker_api, box) -> None:
     assert missing.returncode == 127 and "no-such-command" in missing.stderr, missing
     not_executable = docker_api.docker("exec", box, "/etc/passwd", check=False)
     assert not_executable.returncode == 126 and "permission denied" in not_executable.stderr, not_executable
+    stranger = docker_api.docker("exec", "-u", "no-such-user", box, "true", check=False)
+    assert stranger.returncode == 126 and "no-such-user" in stranger.stdout + stranger.stderr, stranger
     piped = docker_api.docker("exec", "-i", box, "sh", "-c", "tr a-z A-Z; echo done", input="quiet\n")
     assert piped.stdout == "QUIET\ndone\n"
 
