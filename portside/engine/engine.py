@@ -200,6 +200,7 @@ class Engine:
         conn = self.attach(cid)
         try:
             conn.resize(rows, cols)
+            conn.finish()  # applied when this returns: a client's next resize must not overtake this one
         finally:
             conn.close()
         return cid

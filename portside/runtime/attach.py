@@ -127,6 +127,17 @@ class Attachment:
     def close_stdin(self) -> None:
         self.sock.send(bytes([CLOSE_STDIN]))
 
+    def finish(self, timeout: float = 10.0) -> None:
+        """End this client's messages and wait until the monitor has handled them all: it reads them in order and
+        closes the connection at their end (the output sent meanwhile is dropped)."""
+        self.sock.shutdown(_socket.SHUT_WR)
+        self.sock.settimeout(timeout)
+        try:
+            while self.receive() is not None:
+                pass
+        except OSError:
+            pass  # the monitor is slow or gone: its own end will tell
+
     def receive(self) -> tuple[int, bytes] | None:
         """The next (STDOUT or STDERR, bytes); None once the monitor has closed (the container ended)."""
         while True:
