@@ -155,34 +155,37 @@ def resized_shell(argv: list[str], size: tuple[int, int], new_size: tuple[int, i
     """A shell started by the docker CLI (``argv``) on a terminal of ``size``: it is asked its terminal and size,
     resized to ``new_size`` and asked again, then exits with ``exit_code``; what it showed, and the CLI's code.
 
-    As ``terminal.resized_shell``, but it waits for the docker CLI to listen for SIGWINCH, which it does once it
-    has sent the terminal's first size (after the start, by when the shell may well have shown its prompt): a
-    question before then may see no size yet, and a resize before then is lost, against dockerd as here."""
+    As ``terminal.resized_shell``, for the docker CLI's timing (against dockerd as here): it sends the first size
+    after the start, when the shell may have begun already, so the shell waits for a size; and it listens for
+    SIGWINCH only after that (Go drops the signal until then), so the resize is signalled until it shows."""
+    import select
+    import signal
+
     from terminal import Terminal
 
     term = Terminal(argv, rows=size[0], cols=size[1])
     try:
         term.until("# ")
-        deadline = time.monotonic() + 20
-        while not _catches(term.proc.pid, 28) and time.monotonic() < deadline:  # 28: SIGWINCH
-            time.sleep(0.05)
-        term.type("tty; stty size; echo $((6*7))\r")
-        term.until("42")
-        term.resize(*new_size)
+        term.type('while [ -z "$(stty size 2>/dev/null)" ]; do sleep 0.05; done; tty; stty size; echo $((6*7))\r')
+        term.until("42\r\n")
         rows, cols = new_size
+        term.resize(rows, cols)
         term.type(f"r=$(({rows}-1+1)); c=$(({cols}-1+1)); i=0; "
                   f'while [ "$(stty size)" != "$r $c" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; '
                   f"stty size; exit {exit_code}\r")
-        shown = term.until(f"{rows} {cols}")
+        wanted, deadline = f"{rows} {cols}".encode(), time.monotonic() + 20
+        while wanted not in term.shown.split(b"exit", 1)[-1] and time.monotonic() < deadline:
+            if select.select([term.leader], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(term.leader, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                term.shown += chunk
+            else:
+                term.proc.send_signal(signal.SIGWINCH)  # again: the first may have come before the CLI listened
+        shown = term.shown.decode(errors="replace")
     finally:
         code = term.close()
     return shown, code
-
-
-def _catches(pid: int, signum: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            caught = next(line for line in f if line.startswith("SigCgt:"))
-    except (OSError, StopIteration):
-        return False
-    return bool(int(caught.split()[1], 16) >> (signum - 1) & 1)

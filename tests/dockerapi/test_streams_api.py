@@ -376,7 +376,7 @@ def test_docker_run_it_is_an_interactive_shell(docker_api) -> None:
     try:
         shown, code = resized_shell(["/usr/bin/docker", "-H", docker_api.url, "run", "-it", "--name", name,
                                      "--network", "none", "busybox", "sh"], (24, 80), (30, 90), 6)
-        assert code == 6 and "/dev/pts/0" in shown and "24 80" in shown, shown
+        assert code == 6 and "/dev/pts/0\r\n24 80" in shown and shown.rstrip().endswith("30 90"), shown
     finally:
         docker_api.ps("rm", "-f", name, check=False)
 
