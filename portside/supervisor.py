@@ -54,6 +54,7 @@ class Context:
     apiserver: APIServer | None = None  # this process's API server, once it runs
     pods_here: bool = True  # this server runs an agent (its pods may reach the API through its pod network)
     cluster_dns: bool = True  # the dns component runs here (pods are given it as their nameserver)
+    docker_socket: str = ""  # where the Docker Engine API is served for this node's engine ("" for nowhere)
     resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers: upstreams of the cluster DNS, Default pods'
 
     def client(self, identity: str = "admin"):
@@ -225,7 +226,15 @@ async def run_netpol(ctx: Context, ready: asyncio.Event) -> None:
 
 async def run_agent(ctx: Context, ready: asyncio.Event) -> None:
     from portside.agent import run_component
-    await run_component(ctx, ready)
+    await run_component(ctx, ready, certifier=functools.partial(_own_node_certificate, ctx.server.data_dir))
+
+
+async def _own_node_certificate(data_dir: str, node: str, addresses: list[str]):
+    """The local agent's serving certificate, signed by this server's CA in process (see ``nodecerts``)."""
+    from portside.apiserver.nodecerts import issue_own_node
+    from portside.client.certificates import ServingCertificate
+
+    return ServingCertificate(*await asyncio.to_thread(issue_own_node, data_dir, node, addresses))
 
 
 async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
@@ -262,6 +271,32 @@ async def run_engine_daemon(ctx: Context, ready: asyncio.Event) -> None:
         await asyncio.sleep(DAEMON_RECHECK_S if refusal else DAEMON_RESTART_S)
 
 
+async def run_docker_api(ctx: Context, ready: asyncio.Event) -> None:
+    """``portside system service`` for this node's engine root, in its own process for the same reason as the
+    engine daemon (it forks container monitors); restarted when it ends, stopped with this process."""
+    import os
+    import sys
+    while True:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "portside", "--root", ctx.engine_root,
+                                                    "system", "service", "--socket", ctx.docker_socket,
+                                                    "--owner", str(os.getpid()), stderr=asyncio.subprocess.PIPE)
+        try:
+            first = (await proc.stderr.readline()).decode().strip()
+            if "serving" in first:
+                ready.set()
+            else:
+                log.warning("docker api: %s", first.removeprefix("portside: "))
+            async for line in proc.stderr:
+                log.info("docker api: %s", line.decode().rstrip())
+            code = await proc.wait()
+            log.info("docker api exited with code %d; starting it again in %.0f s", code, DAEMON_RESTART_S)
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
+        await asyncio.sleep(DAEMON_RESTART_S)
+
+
 COMPONENTS: list[Component] = [
     Component("apiserver", run_apiserver),
     Component("garbage-collector", run_garbage_collector, needs=("apiserver",)),
@@ -282,6 +317,7 @@ COMPONENTS: list[Component] = [
     Component("kubernetes-endpoint", run_kubernetes_endpoint, needs=("apiserver", "agent")),
     # after the agent: the engine's network settings follow the node's pod CIDR, and the daemon reads them once
     Component("engine", run_engine_daemon, needs=("agent",)),
+    Component("docker-api", run_docker_api, needs=("agent",)),  # only with up --docker-socket
 ]
 
 

@@ -5,8 +5,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Packages the engine needs at run time, then the ones the tests drive as real peers.
-RUNTIME_PKGS=(runc iproute2 nftables iptables busybox-static debootstrap python3-venv)
+# Packages the engine needs at run time (procps: `ps` for `container top` and the Docker API's top), then the ones
+# the tests drive as real peers.
+RUNTIME_PKGS=(runc iproute2 nftables iptables busybox-static debootstrap python3-venv procps)
 TEST_PKGS=(docker-registry skopeo apache2-utils etcd-server prometheus dnsmasq-base redis-server docker.io docker-compose
            python3-pytest)
 want=("${RUNTIME_PKGS[@]}")

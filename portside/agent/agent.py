@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -34,7 +35,7 @@ from portside.api.references import referenced
 from portside.api.volumes import STORAGE_DIR_ANNOTATION
 from portside.api.wellknown import CLUSTER_DOMAIN
 from portside.client import AlreadyExists, ApiError, Client, EventRecorder, Listing, NotFound
-from portside.client.certificates import request_serving_certificate
+from portside.client.certificates import ServingCertificate, request_serving_certificate
 from portside.runtime.net import resolvconf
 
 log = logging.getLogger("portside.agent")
@@ -77,9 +78,10 @@ class Agent:
         self.sampler = metrics.Sampler(self.metric_targets, period=metrics_period)
         self.cluster_dns, self.resolv_conf = cluster_dns, resolv_conf
         self.services = ServiceCache(client)
-        # Who asks for the endpoint's serving certificate, when not the node itself: up's own node is named after
-        # the host, which the API server's certificate names too, and which a node credential may not claim.
-        self.certifier: Client | None = None
+        # Where the endpoint's serving certificate comes from, when not from the API with the node's credential:
+        # up's own node is named after the host, which the API server's certificate names too, and which a node
+        # credential may not claim, so up signs it in process. (node name, addresses) -> ServingCertificate.
+        self.certifier: Callable[[str, list[str]], Awaitable[ServingCertificate]] | None = None
         self.storage_dir = os.path.abspath(storage_dir) if storage_dir else ""
         self.claims = Claims(client, self.name, self.storage_dir, self.engine.call)
         self.tokens = PodTokens(client)
@@ -93,7 +95,10 @@ class Agent:
         self.cluster = (await self.client.get("namespaces", "kube-system")).metadata.uid
         self.sandboxes = Sandboxes(self.engine.engine, self.engine.engine.root / "pods" / self.cluster, self.owners)
         await self.engine.call(self.sandboxes.record_owners)
-        identity = await request_serving_certificate(self.certifier or self.client, self.name, [self.host_ip])
+        if self.certifier is not None:
+            identity = await self.certifier(self.name, [self.host_ip])
+        else:
+            identity = await request_serving_certificate(self.client, self.name, [self.host_ip])
         async with serve(self, self.host_ip, server_context(identity)) as port:
             await self.register(port)
             listed = await self.client.list("pods", field_selector=f"spec.nodeName={self.name}")
@@ -324,16 +329,17 @@ def backoff_from_env() -> Policy:
     return Policy(base=base, cap=max(base, 300.0 * base / 10.0))
 
 
-async def run_component(ctx, ready: asyncio.Event) -> None:
-    """``portside up``'s agent for the local node: registered (and its engine network set) first."""
+async def run_component(ctx, ready: asyncio.Event, certifier=None) -> None:
+    """``portside up``'s agent for the local node: registered (and its engine network set) first; ``certifier``:
+    see ``Agent.certifier``."""
     from portside.agent import nodenet
-    async with ctx.client("node") as client, ctx.client() as admin:
+    async with ctx.client("node") as client:
         agent = Agent(client, ctx.engine_root, backoff=backoff_from_env(),
                       owners=(os.path.abspath(ctx.server.data_dir),),
                       metrics_dir=os.path.join(ctx.server.data_dir, "metrics"),
                       metrics_period=ctx.metrics_period, node_monitor_grace=ctx.node_monitor_grace,
                       cluster_dns=ctx.cluster_dns, resolv_conf=ctx.resolv_conf,
                       storage_dir=os.path.join(ctx.server.data_dir, "storage"))
-        agent.host_ip, agent.certifier = ctx.node_ip, admin
+        agent.host_ip, agent.certifier = ctx.node_ip, certifier
         await nodenet.register(client, Path(ctx.engine_root), agent.name, control_plane=True)
         await agent.run(ready)

@@ -8,8 +8,7 @@ gets signed is decided here, not by an approver, so a CSR object would add a res
 check nothing more. The certificate request only carries the key and the addresses; the rest is fixed here:
 
 - the subject is ``system:node:NAME`` and the one DNS name is ``NAME``, where ``NAME`` is the caller's node (a
-  node credential cannot ask for another node's certificate; the admin credential, which ``portside up``'s own
-  agent uses, may name any node);
+  node credential cannot ask for another node's certificate; the admin credential may name any node);
 - IP addresses only, at most ``MAX_ADDRESSES``. A node may not claim a name or a non-loopback address that this
   server's own serving certificate carries: a node's certificate is issued by the same CA, and would otherwise
   pass for the API server with clients dialling that name or address. (The API server itself identifies an
@@ -17,6 +16,10 @@ check nothing more. The certificate request only carries the key and the address
   answer for another.)
 
 The answer carries the CA too: the agent verifies its callers' client certificates against it.
+
+``portside up``'s own node is named after the host and serves on the host's address, both of which the API
+server's certificate carries, so no node credential may ask for it: the server that holds the CA signs it in
+process (``issue_own_node``), and that agent needs no credential but its node's.
 """
 
 from __future__ import annotations
@@ -75,6 +78,20 @@ class ServingCertificates:
             what = f"node name {node!r}" if node in names else f"address {taken[0]}"
             raise errors.forbidden(f"a node's serving certificate may not carry the {what}: the API server's own "
                                    f"certificate names it")
+
+
+def issue_own_node(data_dir: str, node: str, ips: list[str]) -> tuple[bytes, bytes, bytes]:
+    """(certificate, private key, CA) in PEM for this server's own node, signed with the CA under ``data_dir``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = str(Path(data_dir) / "pki" / "ca.crt")
+    cert = pki.sign_node_serving(ca_cert, str(Path(ca_cert).with_name("ca.key")), node, key.public_key(),
+                                 list(dict.fromkeys(ips)))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert, key_pem, Path(ca_cert).read_bytes()
 
 
 def _csr(text: object) -> x509.CertificateSigningRequest:

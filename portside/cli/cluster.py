@@ -71,6 +71,8 @@ UP = Parser("up", "[OPTIONS]", [
     flag("--pod-security-config", "pod_security_config", "value", "a PodSecurityConfiguration (or an "
          "AdmissionConfiguration holding one): Pod Security defaults for unlabelled namespaces and exempt users, "
          "namespaces and runtime classes (default: privileged, nothing exempt)", "FILE"),
+    flag("--docker-socket", "docker_socket", "optional", "also serve the Docker Engine API for this node's engine, "
+         "on unix:///run/portside/docker.sock or the URL given", "URL"),
     flag("-d --detach", "detach", help="run in the background; return once the API is ready"),
 ], interspersed=True)
 DOWN = Parser("down", "[OPTIONS]", [
@@ -280,6 +282,7 @@ def cmd_up(argv: list[str], root: str) -> int:
         leader_elect, timings = _election(opts)
         access = _access(opts)
         resolv = resolv_conf(opts["resolv_conf"], "up")
+        docker_socket = _docker_socket(opts["docker_socket"])
         security = pod_security_config(opts["pod_security_config"])
     except HelpRequested:
         return 0
@@ -291,8 +294,23 @@ def cmd_up(argv: list[str], root: str) -> int:
     from portside.cli import up
     return up.run(up.UpOptions(data_dir, port, address, opts["insecure_http"], opts["store"] or "", root, disabled,
                                sans, node_ip, opts["cluster_cidr"] or "", leader_elect=leader_elect, lease_timings=timings,
-                               metrics_period=period, resolv_conf=resolv, pod_security_config=security, **lifecycle,
-                               **access))
+                               metrics_period=period, resolv_conf=resolv, pod_security_config=security,
+                               docker_socket=docker_socket, **lifecycle, **access))
+
+
+def _docker_socket(value: str | None) -> str:
+    """``--docker-socket[=URL]``: the unix socket to serve the Docker API on ("" when not asked), checked now."""
+    if value is None:
+        return ""
+    from portside.cli.system import listeners_from
+    from portside.dockerapi.server import DEFAULT_SOCKET
+
+    url = value or f"unix://{DEFAULT_SOCKET}"
+    try:
+        listeners_from(url)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"up: --docker-socket: {exc}") from None
+    return url
 
 
 def _access(opts: dict) -> dict:

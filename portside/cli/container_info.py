@@ -1,4 +1,4 @@
-"""Reading commands: ps, logs, inspect, port, stats, volume. Output follows docker's tables and JSON."""
+"""Reading commands: ps, logs, inspect, port, stats (and volume, in ``volumes.py``). Output follows docker's tables and JSON."""
 
 from __future__ import annotations
 
@@ -155,22 +155,9 @@ def cmd_stats(argv: list[str], root: str) -> int:
 
 @command
 def cmd_volume(argv: list[str], root: str) -> int:
-    if not argv or argv[0] not in ("create", "ls", "rm"):
-        raise InvalidArgument("volume: expected a subcommand: create NAME, ls, rm NAME...")
-    volumes = engine_at(root).volumes
-    sub, args = argv[0], argv[1:]
-    if sub == "create":
-        for name in args or [__import__("os").urandom(32).hex()]:
-            volumes.create(name)
-            print(name)
-    elif sub == "ls":
-        print_table(["DRIVER", "VOLUME NAME"], [["local", n] for n in volumes.list()])
-    else:
-        force = "-f" in args or "--force" in args
-        for name in [a for a in args if not a.startswith("-")]:
-            volumes.remove(name, force=force)
-            print(name)
-    return 0
+    from portside.cli.volumes import cmd_volume
+
+    return cmd_volume(argv, root)
 
 
 def _int(text: str, what: str) -> int:

@@ -285,6 +285,20 @@ cmd_stats = _info("stats")
 cmd_volume = _info("volume")
 
 
+def _files(name: str):
+    def run(argv: list[str], root: str) -> int:
+        from portside.cli import container_files
+
+        return getattr(container_files, "cmd_" + name)(argv, root)
+    return run
+
+
+cmd_cp = _files("cp")
+cmd_diff = _files("diff")
+cmd_export = _files("export")
+cmd_container = _files("container")
+
+
 def cmd_network(argv: list[str], root: str) -> int:
     from portside.cli.networks import cmd_network
 

@@ -20,7 +20,7 @@ class Flag(Plain):
     def __init__(self, names: tuple[str, ...], dest: str, kind: str = "bool", help: str = "",
                  metavar: str = "") -> None:
         self.names, self.dest, self.help, self.metavar = names, dest, help, metavar
-        self.kind = kind  # bool | value | list
+        self.kind = kind  # bool | value | list | optional (a value only with "=": --flag or --flag=VALUE)
 
 
 class HelpRequested(Exception):
@@ -81,6 +81,9 @@ class Parser:
                 raise InvalidArgument(f"{self.command}: flag {flag.names[-1]} takes no value (got {value!r})")
             opts[flag.dest] = value != "false"
             return
+        if flag.kind == "optional":
+            opts[flag.dest] = value or ""  # given without a value: "" (not given at all stays None)
+            return
         if value is None:
             if not rest:
                 raise InvalidArgument(f"{self.command}: flag needs an argument: {flag.names[-1]}")
@@ -93,7 +96,8 @@ class Parser:
     def help(self) -> str:
         lines = [f"usage: portside {self.command} {self.usage}", "", "Options:"]
         for f in self.flags:
-            names = ", ".join(f.names) + (f" {f.metavar or f.dest.upper()}" if f.kind != "bool" else "")
+            value = f"[={f.metavar or f.dest.upper()}]" if f.kind == "optional" else f" {f.metavar or f.dest.upper()}"
+            names = ", ".join(f.names) + (value if f.kind != "bool" else "")
             lines.append(f"  {names:<28} {f.help}")
         return "\n".join(lines) + "\n"
 

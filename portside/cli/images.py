@@ -29,24 +29,18 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def store_at(root: str):
+    from functools import partial
+
+    from portside.engine.records import image_event
     from portside.image import ImageStore
 
-    return ImageStore(Path(root) / "image")
+    return ImageStore(Path(root) / "image", on_event=partial(image_event, Path(root)))
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     for row in [headers] + rows:
         sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
-
-
-def containers_using(root: str, image_id: str) -> list[str]:
-    """Ids of containers whose records reference the image; the engine owns those records."""
-    try:
-        from portside.engine import containers_using_image
-    except ImportError:
-        return []
-    return containers_using_image(Path(root), image_id)
 
 
 @command
@@ -109,20 +103,27 @@ def cmd_rmi(argv: list[str], root: str) -> int:
 
 
 def remove_one(root: str, ref: str, force: bool) -> list[str]:
-    """docker's rule: an image in use is refused, or with -f only loses its names (its layers stay)."""
-    from portside.image import ImageInUse
-    from portside.image.gc import untag
+    from portside.engine import Engine, remove_image
 
-    store = store_at(root)
-    image = store.resolve(ref)
-    users = containers_using(root, image.id)
-    if users and not force:
-        raise ImageInUse(ref, users[0])
-    if users:
-        for name in image.names:
-            untag(store, name)
-        return [f"Untagged: {name}" for name in image.names]
-    return store.remove(ref, force)
+    return remove_image(Engine(Path(root)), ref, force)
+
+
+@command
+def cmd_commit(argv: list[str], root: str) -> int:
+    from portside.engine import Engine, commit
+
+    p = parser("commit", "Make an image from a container's changes")
+    p.add_argument("-m", "--message", default="", help="the commit message (the history entry's comment)")
+    p.add_argument("-a", "--author", default="")
+    p.add_argument("-c", "--change", action="append", default=[], metavar="INSTRUCTION",
+                   help="a Dockerfile instruction to apply (CMD, ENV, LABEL, WORKDIR, ...)")
+    p.add_argument("-p", "--pause", action="store_true", help="accepted for docker compatibility")
+    p.add_argument("container")
+    p.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+    args = p.parse_args(argv)
+    image = commit(Engine(Path(root)), args.container, args.reference, args.message, args.author, args.change)
+    print(image.id)
+    return 0
 
 
 @command

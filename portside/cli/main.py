@@ -10,10 +10,12 @@ import sys
 
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
-Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats volume network
-Images:      build images image tag rmi history save load import pull push login logout bootstrap builder
+Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats cp diff export
+             container (top, and docker's aliases) volume network
+Images:      build images image tag rmi history save load import commit pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
+             events (what happened to containers, images, volumes and networks)
              system service (serves the Docker Engine API)
 Scheduling:  sim capacity
 
@@ -34,9 +36,10 @@ def register(module: str, *names: str) -> None:
 
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
-         "inspect", "port", "stats", "volume", "network")
+         "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network")
 register("portside.cli.images", "builder")
-register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build")
+register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build",
+         "commit")
 register("portside.cli.registries", "pull", "push", "login", "logout", "bootstrap")
 register("portside.cli.cluster", "up", "down")
 register("portside.cli.agent", "agent")
@@ -46,6 +49,7 @@ register("portside.cli.top", "top")
 register("portside.cli.kubeconfig", "kubeconfig")
 register("portside.cli.capacity", "capacity")
 register("portside.cli.system", "system")
+register("portside.cli.events", "events")
 
 DEFAULT_ROOT = "/var/lib/portside"
 

@@ -43,6 +43,8 @@ def cmd_network(argv: list[str], root: str) -> int:
 def _create(argv: list[str], root: str) -> int:
     flags = [flag("--subnet", "subnet", "value", "subnet in CIDR form, e.g. 10.89.5.0/24 (default: from the pool)"),
              flag("--gateway", "gateway", "value", "the bridge's address (default: the subnet's first)"),
+             flag("--ip-range", "ip_range", "value", "give containers addresses from this part of the subnet"),
+             flag("--aux-address", "aux", "list", "NAME=IP: an address of the subnet never given out"),
              flag("--internal", "internal", help="no traffic in or out of the network"),
              flag("--label", "label", "list", "set a label KEY=VALUE"),
              flag("-d --driver", "driver", "value", "bridge (the only driver)")]
@@ -54,18 +56,24 @@ def _create(argv: list[str], root: str) -> int:
     from portside.engine.networks import parse_labels
 
     record = engine_at(root).networks.create(args[0], subnet=opts["subnet"] or "", gateway=opts["gateway"] or "",
-                                             internal=opts["internal"], labels=parse_labels(opts["label"]))
+                                             internal=opts["internal"], labels=parse_labels(opts["label"]),
+                                             ip_range=opts["ip_range"] or "",
+                                             aux_addresses=parse_labels(opts["aux"], "--aux-address"))
     print(record.id)
     return 0
 
 
 def _ls(argv: list[str], root: str) -> int:
     flags = [flag("-q --quiet", "quiet", help="only ids"), flag("--no-trunc", "no_trunc", help="full ids"),
+             flag("-f --filter", "filter", "list", "name=, id=, label=, driver=, type=custom|builtin, dangling="),
              flag("--format", "format", "value", "table (default) or json")]
     opts, _ = Parser("network ls", "[OPTIONS]", flags).parse(argv)
     if opts["format"] not in (None, "table", "json"):
         raise InvalidArgument(f"network ls: unsupported --format {opts['format']!r} (expected table or json)")
-    records = engine_at(root).networks.all()
+    from portside.engine import filters
+    from portside.engine.networks import LIST_FILTERS
+
+    records = engine_at(root).networks.select(filters.parse(opts["filter"], LIST_FILTERS))
     ids = [r.id if opts["no_trunc"] else r.id[:12] for r in records]
     if opts["quiet"]:
         sys.stdout.writelines(i + "\n" for i in ids)

@@ -44,6 +44,7 @@ def _service(argv: list[str], root: str) -> int:
         flag("--tlskey", "tlskey", "value", "its private key (PEM)", "FILE"),
         flag("--tlscacert", "tlscacert", "value", "require client certificates signed by this CA", "FILE"),
         flag("--log-level", "log_level", "value", "debug, info (default) or warning"),
+        flag("--owner", "owner", "value", "stop when this process ends (portside up passes its own)", "PID"),
     ])
     try:
         opts, args = parser.parse(argv)
@@ -56,7 +57,10 @@ def _service(argv: list[str], root: str) -> int:
     level = (opts["log_level"] or "info").upper()
     if level not in ("DEBUG", "INFO", "WARNING"):
         raise InvalidArgument(f"system service --log-level: expected debug, info or warning, got {opts['log_level']!r}")
-    return run_service(root, listeners, level)
+    owner = opts["owner"]
+    if owner is not None and not (owner.isdigit() and int(owner) > 0):
+        raise InvalidArgument(f"system service --owner: expected a process id, got {owner!r}")
+    return run_service(root, listeners, level, int(owner) if owner else 0)
 
 
 def listeners_from(socket: str, tcp: str = "", tlscert: str = "", tlskey: str = "", tlscacert: str = "") -> list:
@@ -76,7 +80,7 @@ def listeners_from(socket: str, tcp: str = "", tlscert: str = "", tlskey: str = 
     return listeners
 
 
-def run_service(root: str, listeners: list, level: str = "INFO") -> int:
+def run_service(root: str, listeners: list, level: str = "INFO", owner: int = 0) -> int:
     import asyncio
     import logging
 
@@ -89,5 +93,5 @@ def run_service(root: str, listeners: list, level: str = "INFO") -> int:
         where = ", ".join(listener.url for listener in listeners)
         sys.stderr.write(f"portside system service: serving the Docker API on {where}\n")
         sys.stderr.flush()
-    asyncio.run(serve(Engine(Path(root)), listeners, ready))
+    asyncio.run(serve(Engine(Path(root)), listeners, ready, owner))
     return 0

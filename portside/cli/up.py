@@ -46,6 +46,7 @@ class UpOptions:
     encryption_config: str = ""
     resolv_conf: str = "/etc/resolv.conf"
     pod_security_config: str = ""  # a PodSecurityConfiguration file (--pod-security-config)
+    docker_socket: str = ""  # serve the Docker Engine API there (off when empty)
 
 
 def running_pid(data_dir: str) -> int | None:
@@ -123,7 +124,7 @@ async def _main(opts: UpOptions) -> None:
                   election=election(opts), metrics_period=opts.metrics_period,
                   hpa_sync_period=opts.hpa_sync_period, hpa_downscale_stabilization=opts.hpa_downscale_stabilization,
                   hpa_tolerance=opts.hpa_tolerance, cluster_dns="dns" not in opts.disabled, resolv_conf=opts.resolv_conf,
-                  pods_here="agent" not in opts.disabled)
+                  pods_here="agent" not in opts.disabled, docker_socket=opts.docker_socket)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -141,7 +142,8 @@ async def _main(opts: UpOptions) -> None:
             os.dup2(devnull, 1)
             os.close(devnull)
 
-    await supervise(ctx, stop, announce, [c for c in COMPONENTS if c.name not in opts.disabled])
+    off = (*opts.disabled, *(() if opts.docker_socket else ("docker-api",)))
+    await supervise(ctx, stop, announce, [c for c in COMPONENTS if c.name not in off])
 
 
 def election(opts: UpOptions):

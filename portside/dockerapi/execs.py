@@ -19,7 +19,17 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import bad_parameter
-from portside.dockerapi.hijack import STDERR, STDOUT, ClientGone, Hijacked, frame, media_type, streaming, take_over
+from portside.dockerapi.hijack import (
+    STDERR,
+    STDOUT,
+    ClientGone,
+    Hijacked,
+    end_streams,
+    frame,
+    media_type,
+    streaming,
+    take_over,
+)
 from portside.dockerapi.params import json_body, reply
 from portside.dockerapi.relay import drain_fd, in_thread, read_fd, write_fd
 from portside.dockerapi.routing import Routes
@@ -29,6 +39,7 @@ from portside.runtime.attach import DEFAULT_DETACH_KEYS, parse_keys, split_detac
 from portside.runtime.errors import PortsideError
 
 routes = Routes()
+routes.on_shutdown(end_streams)  # every stream ends with the service
 
 
 @routes.post("/containers/{id}/exec")

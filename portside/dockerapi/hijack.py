@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import weakref
 
 from aiohttp import web
 
@@ -28,27 +29,26 @@ STDOUT, STDERR = 1, 2
 MAX_INPUT_QUEUED = 1 << 20  # bytes read from the client and not yet taken: past this, reading pauses
 
 
-STREAMS = web.AppKey("streams", set)  # the handlers streaming now: ended when the service stops
+_LIVE: weakref.WeakKeyDictionary[web.Application, set] = weakref.WeakKeyDictionary()  # beside the app: its
+# own state is frozen once it runs
 
 
 class streaming:
-    """``with streaming(request):`` around a long stream: the service's stop ends it (``end_streams``) rather
-    than waiting for its client or its container."""
+    """``with streaming(request):`` around a long stream: the service's stop ends it (``end_streams``, a shutdown
+    hook of the modules that stream) rather than waiting for its client or its container."""
 
     def __init__(self, request: web.Request) -> None:
-        self.live, self.task = request.app.get(STREAMS), asyncio.current_task()
+        self.live, self.task = _LIVE.setdefault(request.app, set()), asyncio.current_task()
 
     def __enter__(self) -> None:
-        if self.live is not None:
-            self.live.add(self.task)
+        self.live.add(self.task)
 
     def __exit__(self, *_exc) -> None:
-        if self.live is not None:
-            self.live.discard(self.task)
+        self.live.discard(self.task)
 
 
 async def end_streams(app: web.Application) -> None:
-    for task in list(app[STREAMS]):
+    for task in list(_LIVE.get(app, ())):
         task.cancel()
 
 

@@ -25,6 +25,13 @@ class Routes:
 
     def __init__(self) -> None:
         self.table: list[tuple[str, str, Handler]] = []
+        self.shutdown_hooks: list[Callable[[web.Application], Awaitable[None]]] = []
+
+    def on_shutdown(self, hook: Callable[[web.Application], Awaitable[None]]):
+        """``hook(app)`` runs when the server begins to stop: what ends the module's endless streams (a follower
+        of events, say), which the server would otherwise wait for."""
+        self.shutdown_hooks.append(hook)
+        return hook
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

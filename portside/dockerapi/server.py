@@ -21,7 +21,6 @@ from aiohttp import web
 
 from portside.dockerapi.backend import BACKEND, Backend
 from portside.dockerapi.errors import docker_errors
-from portside.dockerapi.hijack import STREAMS, end_streams
 from portside.dockerapi.routing import check_version
 from portside.engine import Engine
 from portside.runtime.errors import InvalidArgument
@@ -30,7 +29,8 @@ from portside.runtime.plain import Plain
 log = logging.getLogger("portside.dockerapi")
 
 DEFAULT_SOCKET = "/run/portside/docker.sock"
-MODULES = ("system", "streams", "execs")
+MODULES = ("system", "containerfiles", "containerstats", "images", "build", "volumes", "networks", "events", "swarm",
+           "streams", "execs")
 SOCKET_MODE = 0o660
 MAX_JSON_BODY = 64 * 1024 * 1024  # build contexts and image tarballs are streamed, never read whole
 
@@ -90,10 +90,10 @@ class Listener(Plain):
 def make_app(engine: Engine, threads: int = 32) -> web.Application:
     app = web.Application(middlewares=[docker_errors, check_version], client_max_size=MAX_JSON_BODY)
     app[BACKEND] = Backend(engine, threads)
-    app[STREAMS] = set()
-    app.on_shutdown.append(end_streams)  # logs -f, attach and exec sessions end with the service
     for name in MODULES:
-        importlib.import_module(f"portside.dockerapi.{name}").routes.add_to(app.router)
+        routes = importlib.import_module(f"portside.dockerapi.{name}").routes
+        routes.add_to(app.router)
+        app.on_shutdown.extend(routes.shutdown_hooks)
 
     async def close_backend(app: web.Application) -> None:
         app[BACKEND].close()
@@ -157,13 +157,20 @@ def _clear_stale(path: Path) -> None:
     raise InvalidArgument(f"{path}: another server is already listening on it")
 
 
-async def serve(engine: Engine, listeners: list[Listener], ready=None) -> None:
-    """Serve until SIGTERM or SIGINT; the unix sockets are removed on the way out."""
-    runner = await start(make_app(engine), listeners)
+async def serve(engine: Engine, listeners: list[Listener], ready=None, owner: int = 0) -> None:
+    """Serve until SIGTERM or SIGINT, or until process ``owner`` ends (when given); the unix sockets are removed
+    on the way out."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if owner:
+        try:
+            owner_fd = os.pidfd_open(owner)
+        except ProcessLookupError:
+            raise InvalidArgument(f"--owner: no process {owner}") from None
+        loop.add_reader(owner_fd, stop.set)
+    runner = await start(make_app(engine), listeners)
     if ready is not None:
         ready()
     try:

@@ -28,6 +28,7 @@ from portside.dockerapi.hijack import (
     ClientGone,
     Hijacked,
     disconnected,
+    end_streams,
     frame,
     media_type,
     streaming,
@@ -41,6 +42,7 @@ from portside.runtime.errors import Conflict, PortsideError
 from portside.runtime.inotify import FileWatch
 
 routes = Routes()
+routes.on_shutdown(end_streams)  # every stream ends with the service
 
 STREAMS = {"stdout": STDOUT, "stderr": STDERR}
 

@@ -8,6 +8,9 @@ from importlib import import_module
 _EXPORTS = {
     "Engine": "portside.engine.engine",
     "containers_using_image": "portside.engine.engine",
+    "remove_image": "portside.engine.images",
+    "prune_images": "portside.engine.images",
+    "commit": "portside.engine.images",
     "ContainerConfig": "portside.engine.config",
     "Container": "portside.engine.model",
     "ContainerRecord": "portside.engine.model",

@@ -221,6 +221,23 @@ def check_name(name: str, what: str = "container") -> str:
     return name
 
 
+def check_network_name(name: str) -> str:
+    """docker's network names: any text but an empty one (``test 01`` is fine), without ``/`` or control
+    characters (a name is a file name under the engine root), and not ``.`` or ``..``."""
+    if not name.strip() or name in (".", "..") or "/" in name or any(ord(c) < 32 for c in name) \
+            or len(name.encode()) > 255:
+        raise InvalidArgument(f"invalid network name {name!r}: expected a non-empty name without '/' or control "
+                              "characters")
+    return name
+
+
+def _network_name(name: str) -> bool:
+    try:
+        return bool(check_network_name(name))
+    except InvalidArgument:
+        return False
+
+
 def check_network(network: str) -> str:
     """``bridge``, ``none``, ``host``, the name of a user-defined network (whose existence the engine checks), or
     ``ns:PATH`` (podman's spelling), which joins an existing network namespace: a pod's containers share one."""
@@ -228,7 +245,7 @@ def check_network(network: str) -> str:
         if not network[3:].startswith("/"):
             raise InvalidArgument(f"invalid --network value {network!r}: ns: takes an absolute namespace path")
         return network
-    if network not in NETWORKS and not _NAME.fullmatch(network):
+    if network not in NETWORKS and not _NAME.fullmatch(network) and not _network_name(network):
         raise InvalidArgument(f"invalid --network value {network!r}: expected bridge, none, host, a network's "
                               "name or ns:PATH")
     return network

@@ -47,9 +47,12 @@ class Engine:
     @property
     def images(self):
         if self._images is None:
+            from functools import partial
+
+            from portside.engine.records import image_event
             from portside.image import ImageStore
 
-            self._images = ImageStore(self.root / "image")
+            self._images = ImageStore(self.root / "image", on_event=partial(image_event, self.root))
         return self._images
 
     @property
@@ -108,6 +111,8 @@ class Engine:
         name = cfg.name or f"portside_{cid[:8]}"
         record = creating.build_record(cid, name, logfile.rfc3339(), cfg, image, self.root / "volumes", network_id,
                                        self._log_defaults())
+        if any(m.name for m in record.mounts):
+            record = self._named_volumes(record)
         self._records.claim_name(name, cid)
         try:
             self._records.write_new(record, durable=not cfg.autoremove)
@@ -115,7 +120,18 @@ class Engine:
             remove_tree(self._records.paths(cid).dir)
             self._records.release_name(name, cid)
             raise
+        self._records.event("create", record)
         return cid
+
+    def _named_volumes(self, record: ContainerRecord) -> ContainerRecord:
+        """The volumes the container names, created now if missing (as docker's create does); a bind-form
+        volume's mount is of its host directory."""
+        volumes = self.volumes
+        for mount in record.mounts:
+            if mount.name:
+                volumes.ensure(mount.name)
+        return record.replace(mounts=tuple(m.replace(source=volumes.source(m.name)) if m.name else m
+                                           for m in record.mounts))
 
     def _log_defaults(self) -> dict[str, str]:
         """engine.json's ``log_opts`` (docker's daemon.json ``log-opts``): every new container's, unless its own
@@ -147,9 +163,15 @@ class Engine:
         state = self.state(cid)
         endpoint = self._networking.connect(cid, network, tuple(aliases), ip, running=state.live,
                                             endpoints=state.endpoints)
-        if endpoint is not None:
+        if endpoint is not None:  # running: joined now (else at its start, which tells it)
             self._records.update_state(cid, lambda s: s.replace(endpoints=s.endpoints + (endpoint,)))
+            self._network_event("connect", network, cid)
         return cid
+
+    def _network_event(self, action: str, network: str, cid: str) -> None:
+        from portside.engine.networks import network_event
+
+        network_event(self.root, action, self.networks.find(network), container=cid)
 
     def disconnect(self, network: str, ref: str) -> str:
         """``network disconnect``: the container leaves ``network`` now if it runs, and for good."""
@@ -159,6 +181,8 @@ class Engine:
         self._networking.disconnect(cid, network, running=state.live, endpoints=state.endpoints)
         self._records.update_state(cid, lambda s: s.replace(
             endpoints=tuple(e for e in s.endpoints if e.network_id != net.id)))
+        if state.live:
+            self._network_event("disconnect", net.id, cid)
         return cid
 
     def start(self, ref: str) -> str:
@@ -214,18 +238,30 @@ class Engine:
 
     def stop(self, ref: str, timeout: float = 10) -> str:
         cid = self._records.find(ref)
+        live = self.state(cid).live
+        if live:  # docker's: the stop signal as a kill event, then die (from the monitor), then stop
+            record = self._records.record(cid)
+            self._records.event("kill", record, signal=_signal_number(record.config.stop_signal.upper()
+                                                                      .removeprefix("SIG")))
         self._lifecycle.stop(cid, timeout)
+        if live:
+            self._records.event("stop", record)
         return cid
 
     def restart(self, ref: str, timeout: float = 10) -> str:
-        return self.start(self.stop(ref, timeout))
+        cid = self.start(self.stop(ref, timeout))
+        self._records.event("restart", self._records.record(cid))
+        return cid
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
         """docker kill: the signal, and no restart after it (whatever the policy)."""
         cid = self._records.find(ref)
         transition(cid, State(self.state(cid).status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
-        self._runc.kill(cid, signal.upper().removeprefix("SIG"))
+        name = signal.upper().removeprefix("SIG")
+        # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
+        self._records.event("kill", self._records.record(cid), signal=_signal_number(name))
+        self._runc.kill(cid, name)
         return cid
 
     def signal(self, ref: str, signal: str) -> bool:
@@ -276,6 +312,7 @@ class Engine:
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
         if state.live:
             self._records.paths(cid).stop_marker.touch()
+            self._records.event("kill", self._records.record(cid), signal="9")
             self._lifecycle.stop(cid, timeout=0, signal="KILL")
         shared = self._records.record(cid).host.network_mode.startswith("ns:")
         self._lifecycle.release(cid)
@@ -291,6 +328,7 @@ class Engine:
         record = self._records.record(cid)
         remove_tree(self._records.paths(cid).dir)
         self._records.release_name(record.name, cid)
+        self._records.event("destroy", record)
 
     def state(self, cid: str) -> ContainerState:
         """The container's state (after re-adopting it if its monitor died); ContainerNotFound if it has none."""
@@ -385,10 +423,53 @@ class Engine:
         return self.execs.create(self._records.find(ref), spec)
 
     def stats(self, ref: str):
-        from portside.runtime.cgroups import Cgroup
+        """One usage ``Sample`` (engine/usage.py): cgroup, network and host CPU counters, read together."""
+        from portside.engine.usage import sample
 
         cid = self._records.find(ref)
-        return Cgroup(self.cgroups_path(cid)).stats()
+        return sample(self.cgroups_path(cid), self.state(cid), self._records.record(cid).host.network_mode)
+
+    def top(self, ref: str, ps_args: str = ""):
+        """The container's processes as ``ps ps_args`` (default ``-ef``) shows them (a ``usage.Top``)."""
+        from portside.engine.usage import top
+
+        cid = self._records.find(ref)
+        return top(cid, self.cgroups_path(cid), self.state(cid), ps_args)
+
+    # -- files (engine/files.py): cp, diff, export -----------------------------------------------------------
+
+    @property
+    def files(self):
+        from portside.engine.files import ContainerFiles
+
+        return ContainerFiles(self._records, lambda: self.images)
+
+    def changes(self, ref: str) -> list:
+        """What the container changed in its image's files (``Change``s, docker's diff)."""
+        return self.files.changes(self._records.find(ref))
+
+    def export(self, ref: str, out) -> None:
+        """The container's root filesystem as a tar written to ``out``, running or not."""
+        self.files.export(self._records.find(ref), out)
+
+    def stat_path(self, ref: str, path: str):
+        """``path``'s ``PathStat`` inside the container; NotFound in docker's words when it is missing."""
+        return self.files.stat(self._records.find(ref), path, ref)
+
+    def archive(self, ref: str, path: str):
+        """An open ``Archive`` of ``path`` (its stat now, its tar by ``write(out)``); close it after."""
+        return self.files.archive(self._records.find(ref), path, ref)
+
+    def extract(self, ref: str, path: str, source, allow_overwrite_dir: bool = True,
+                copy_uid_gid: bool = False) -> None:
+        """Unpack a tar read from ``source`` into the directory ``path`` of the container (running or not).
+        ``copy_uid_gid``: the files belong to the container's user (``--user``) rather than the tar's owners."""
+        cid = self._records.find(ref)
+        owner = None
+        user = self._records.record(cid).config.user
+        if copy_uid_gid and user:
+            owner = self.files.owner(cid, user)
+        self.files.extract(cid, path, source, ref, allow_overwrite_dir, owner)
 
     def port(self, ref: str) -> tuple[PortBinding, ...]:
         """The published ports as bound while it runs (any host port 0 resolved); none when it does not run."""
@@ -401,6 +482,10 @@ class Engine:
 
         return Volumes(self.root, self._records)
 
+    def upper_dir(self, ref: str) -> Path:
+        """The container's writable layer, where its changes to the image are (``commit`` reads it)."""
+        return self._records.paths(self._records.find(ref)).dir / "upper"
+
     def using_image(self, image_id: str) -> list[str]:
         ids = []
         for cid in self._records.ids():
@@ -410,6 +495,18 @@ class Engine:
             except (FileNotFoundError, ValueError, KeyError):
                 continue
         return ids
+
+
+def _signal_number(name: str) -> str:
+    """docker's ``signal`` attribute: the number (``kill`` takes a name or a number)."""
+    import signal
+
+    if name.isdigit():
+        return name
+    try:
+        return str(signal.Signals["SIG" + name].value)
+    except KeyError:
+        return name
 
 
 def containers_using_image(root: Path, image_id: str) -> list[str]:

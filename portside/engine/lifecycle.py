@@ -33,7 +33,7 @@ from portside.engine.bundle import write_bundle
 from portside.engine.config import log_limits
 from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState
 from portside.engine.netattach import Attached, Networking
-from portside.engine.records import Paths, Records, remove_tree
+from portside.engine.records import Paths, Records, append_event, remove_tree
 from portside.runtime import monitor, rootfs
 from portside.runtime.attach import connect_waiting
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
@@ -264,12 +264,16 @@ class _Hooks:
         self.endpoints = attached.endpoints if attached else ()
         self.records = lifecycle.records
         self.durable = not record.host.auto_remove
+        self.left: tuple = ()  # the user networks the container was on when it ended (for the events)
 
     def on_start(self, pid: int, monitor_pid: int) -> None:
+        restarting = []
+
         def change(s: ContainerState) -> ContainerState:
             s = s.replace(monitor_pid=monitor_pid, monitor_start=proc_start(monitor_pid))
             if pid == self.adopt_pid:  # adopting changes only the monitor: the container runs on
                 return s.replace(network=self.network if self.network != NO_NETWORK else s.network)
+            restarting.append(s.status == "restarting")
             if s.status != "restarting":  # a restart keeps the namespace, and the networks connected since
                 s = s.replace(network=self.network, endpoints=self.endpoints)
             check = self.record.config.healthcheck
@@ -280,6 +284,22 @@ class _Hooks:
             return s.replace(status="running", pid=pid, exit_code=0, oom_killed=False, error="",
                              started_at=rfc3339())
         self.records.update_state(self.record.id, change, self.durable)
+        if pid != self.adopt_pid:
+            self._started_events(joined=restarting == [False])
+
+    def _started_events(self, joined: bool) -> None:
+        """docker's at a start: ``network connect`` for each user network joined (not again at a restart, which
+        keeps them), ``volume mount`` for each volume, then ``start``."""
+        root, cid = self.records.root, self.record.id
+        for e in self.endpoints if joined else ():
+            append_event(root, "network", "connect", e.network_id, {"container": cid, "name": e.network,
+                                                                    "type": "bridge"})
+        for m in self.record.mounts:
+            if m.name:
+                append_event(root, "volume", "mount", m.name, {
+                    "container": cid, "destination": m.destination, "driver": "local", "propagation": "",
+                    "read/write": "true" if m.rw else "false"})
+        self.records.event("start", self.record)
 
     def current_health(self):
         """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
@@ -290,10 +310,17 @@ class _Hooks:
     def on_health(self, health) -> None:
         """A probe's outcome (from the prober's thread): kept only while the container runs. Not synced to disk:
         a crash loses at most the latest probe, as with docker, which persists health only at state changes."""
-        self.records.update_state(self.record.id, lambda s: s.replace(health=health) if s.status == "running" else s,
-                                  durable=False)
+        before = []
+
+        def change(s: ContainerState) -> ContainerState:
+            before.append(s.health.status if s.health else "")
+            return s.replace(health=health) if s.status == "running" else s
+        self.records.update_state(self.record.id, change, durable=False)
+        if before and before[0] != health.status:
+            self.records.event(f"health_status: {health.status}", self.record)
 
     def on_restart(self, info: monitor.ExitInfo) -> None:
+        self.records.event("die", self.record, exitCode=str(info.code))
         self.records.update_state(self.record.id, lambda s: s.replace(
             status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
             finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
@@ -301,7 +328,8 @@ class _Hooks:
     def on_forget(self) -> None:
         """--rm: name, record and networks go before the exit is reported."""
         record = self.records.record(self.record.id) if self.record.networks else self.record  # connected since?
-        self.lifecycle.networking.release(record, self.lifecycle.endpoints_of(record))
+        self.left = self.lifecycle.endpoints_of(record)
+        self.lifecycle.networking.release(record, self.left)
         self.records.forget(self.record.id, self.record.name)
 
     def on_release(self) -> None:
@@ -309,13 +337,28 @@ class _Hooks:
             rootfs.unmount(self.paths.rootfs)
             remove_tree(self.paths.dir)
         else:
+            try:
+                self.left = self.records.state(self.record.id).endpoints
+            except ContainerNotFound:
+                self.left = ()
             self.lifecycle.release(self.record.id, self.record)
 
     def on_exit(self, info: monitor.ExitInfo) -> None:
+        """The exit recorded, then docker's events: ``die`` (with ``oom`` before it, as docker's), ``network
+        disconnect`` from the user networks it was on, and for a ``--rm`` container ``destroy`` (it was forgotten
+        before its exit was reported; the events come after, off the foreground ``run``'s clock)."""
         if not self.record.host.auto_remove:
             self.records.update_state(self.record.id, lambda s: s.replace(
                 status="exited", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
                 finished_at=info.finished_at, error=info.error, monitor_pid=0), self.durable)
+        if info.oom_killed:
+            self.records.event("oom", self.record)
+        self.records.event("die", self.record, exitCode=str(info.code))
+        for e in self.left:
+            append_event(self.records.root, "network", "disconnect", e.network_id,
+                         {"container": self.record.id, "name": e.network, "type": "bridge"})
+        if self.record.host.auto_remove:
+            self.records.event("destroy", self.record)
 
 
 def _close_all(socks: list) -> None:

@@ -24,26 +24,33 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from portside.engine.config import check_name
-from portside.engine.records import read_json, remove_tree, write_atomic
+from portside.engine.config import check_network_name
+from portside.engine.records import append_event, read_json, remove_tree, write_atomic
 from portside.runtime import logfile
 from portside.runtime.errors import Conflict, InvalidArgument, NetworkNotFound
 from portside.runtime.plain import Plain
 
 PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}  # name -> driver
+LIST_FILTERS = ("name", "id", "label", "driver", "type", "dangling", "scope")
 BRIDGE_PREFIX = "psn-"  # user networks' bridges: psn-<11 hex of the id>, 15 characters as docker's br-<12 hex>
 
 
 class NetworkRecord(Plain):
     """One network as created; ``predefined`` for bridge, host and none."""
 
-    __slots__ = ("id", "name", "created", "driver", "subnet", "gateway", "internal", "labels", "bridge")
+    __slots__ = ("id", "name", "created", "driver", "subnet", "gateway", "internal", "labels", "bridge", "attachable",
+                 "ip_range", "aux_addresses", "pool_given")
 
     def __init__(self, id: str, name: str, created: str, driver: str = "bridge", subnet: str = "", gateway: str = "",
-                 internal: bool = False, labels: dict[str, str] | None = None, bridge: str = "") -> None:
+                 internal: bool = False, labels: dict[str, str] | None = None, bridge: str = "",
+                 attachable: bool = False, ip_range: str = "", aux_addresses: dict[str, str] | None = None,
+                 pool_given: tuple[str, ...] = ("Subnet", "Gateway")) -> None:
+        """``pool_given``: the fields of docker's IPAM config the creator gave (inspect shows those; a subnet
+        from the pools shows its gateway too)."""
         self.id, self.name, self.created, self.driver = id, name, created, driver
         self.subnet, self.gateway, self.internal = subnet, gateway, internal
-        self.labels, self.bridge = dict(labels or {}), bridge
+        self.labels, self.bridge, self.attachable = dict(labels or {}), bridge, attachable
+        self.ip_range, self.aux_addresses, self.pool_given = ip_range, dict(aux_addresses or {}), tuple(pool_given)
 
     @property
     def predefined(self) -> bool:
@@ -52,12 +59,23 @@ class NetworkRecord(Plain):
     @classmethod
     def from_json(cls, d: dict) -> NetworkRecord:
         return cls(d["Id"], d["Name"], d.get("Created", ""), d.get("Driver", "bridge"), d.get("Subnet", ""),
-                   d.get("Gateway", ""), d.get("Internal", False), d.get("Labels") or {}, d.get("Bridge", ""))
+                   d.get("Gateway", ""), d.get("Internal", False), d.get("Labels") or {}, d.get("Bridge", ""),
+                   d.get("Attachable", False), d.get("IPRange", ""), d.get("AuxiliaryAddresses") or {},
+                   tuple(d.get("PoolGiven") or ("Subnet", "Gateway")))
 
     def to_json(self) -> dict:
         return {"Id": self.id, "Name": self.name, "Created": self.created, "Driver": self.driver,
                 "Subnet": self.subnet, "Gateway": self.gateway, "Internal": self.internal, "Labels": self.labels,
-                "Bridge": self.bridge}
+                "Bridge": self.bridge, "Attachable": self.attachable, "IPRange": self.ip_range,
+                "AuxiliaryAddresses": self.aux_addresses, "PoolGiven": list(self.pool_given)}
+
+    def ipam_config(self) -> list[dict]:
+        """docker's ``IPAM.Config``: the fields given at create (Subnet and Gateway of a pool's subnet)."""
+        if not self.subnet:
+            return []
+        values = {"Subnet": self.subnet, "IPRange": self.ip_range, "Gateway": self.gateway,
+                  "AuxiliaryAddresses": self.aux_addresses}
+        return [{key: value for key, value in values.items() if key in self.pool_given and value}]
 
 
 class Networks:
@@ -77,9 +95,14 @@ class Networks:
     # -- the registry ----------------------------------------------------------------------------------------
 
     def create(self, name: str, subnet: str = "", gateway: str = "", internal: bool = False,
-               labels: dict[str, str] | None = None) -> NetworkRecord:
-        """Record the network, bring its bridge up and have the DNS responder serve it; all or nothing."""
-        check_name(name, "network")
+               labels: dict[str, str] | None = None, attachable: bool = False, ip_range: str = "",
+               aux_addresses: dict[str, str] | None = None) -> NetworkRecord:
+        """Record the network, bring its bridge up and have the DNS responder serve it; all or nothing.
+        ``ip_range``: where containers' addresses are given out from (within ``subnet``); ``aux_addresses``:
+        addresses never given out (docker's ``--aux-address``)."""
+        if (ip_range or aux_addresses) and not subnet:
+            raise InvalidArgument("--ip-range and --aux-address need --subnet")
+        check_network_name(name)
         if name in PREDEFINED:
             raise Conflict(f"network with name {name} already exists")
         with self._create_lock():
@@ -88,8 +111,13 @@ class Networks:
             net = self._subnet(subnet)
             from portside.runtime.net.bridge import gateway_of
 
+            given = ("Subnet", "Gateway") if not subnet else \
+                ("Subnet",) + (("Gateway",) if gateway else ()) + (("IPRange",) if ip_range else ()) + \
+                (("AuxiliaryAddresses",) if aux_addresses else ())
             record = NetworkRecord(os.urandom(32).hex(), name, logfile.rfc3339(), "bridge", str(net),
-                                   gateway_of(net, gateway), internal, labels)
+                                   gateway_of(net, gateway), internal, labels, attachable=attachable,
+                                   ip_range=_ip_range(net, ip_range), aux_addresses=_aux(net, aux_addresses or {}),
+                                   pool_given=given)
             record.bridge = BRIDGE_PREFIX + record.id[:11]
             self._write(record)
             try:
@@ -100,6 +128,7 @@ class Networks:
             except BaseException:
                 self._delete(record)
                 raise
+        network_event(self.root, "create", record)
         return record
 
     def _write(self, record: NetworkRecord) -> None:
@@ -173,14 +202,14 @@ class Networks:
             bridge = self.bridge(record) if not record.predefined else self._default() if self._default else None
             attached = bridge.leases() if bridge is not None else {}
         prefix = ipaddress.IPv4Network(record.subnet).prefixlen if record.subnet else 0
-        containers = {cid: {"Name": self._container_name(cid), "EndpointID": "", "MacAddress": _mac(lease.ip),
+        containers = {cid: {"Name": self._container_name(cid), "EndpointID": endpoint_id(record.id, cid),
+                            "MacAddress": _mac(lease.ip),
                             "IPv4Address": f"{lease.ip}/{prefix}", "IPv6Address": ""}
                       for cid, lease in attached.items() if not lease.owners}
-        ipam = [{"Subnet": record.subnet, "Gateway": record.gateway}] if record.subnet else []
         return {"Name": record.name, "Id": record.id, "Created": record.created or logfile.rfc3339(0),
                 "Scope": "local", "Driver": record.driver, "EnableIPv6": False,
-                "IPAM": {"Driver": "default", "Options": {}, "Config": ipam}, "Internal": record.internal,
-                "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+                "IPAM": {"Driver": "default", "Options": None, "Config": record.ipam_config()}, "Internal": record.internal,
+                "Attachable": record.attachable, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
                 "Containers": containers,
                 "Options": {"com.docker.network.bridge.name": record.bridge} if record.bridge else {},
                 "Labels": record.labels}
@@ -195,6 +224,7 @@ class Networks:
             raise Conflict(f"error while removing network: network {record.name} has active endpoints "
                            + " ".join(f'(name:"{self._container_name(cid)}" id:"{cid[:12]}")' for cid in active))
         self._delete(record)
+        network_event(self.root, "destroy", record)
         from portside.engine import resolver
 
         resolver.sync(self.root, required=False)
@@ -217,12 +247,38 @@ class Networks:
                 link.unlink(missing_ok=True)
             remove_tree(self.dir / record.id)
 
-    def prune(self) -> list[NetworkRecord]:
-        """Every user network no running container is attached to (docker's ``network prune``)."""
+    def select(self, filters: dict[str, list[str]]) -> list[NetworkRecord]:
+        """The networks that pass docker's ``network ls`` filters: name, id, label, driver, type (custom or
+        builtin), dangling (no container attached)."""
+        from portside.engine import filters as f
+
+        f.check_names(filters, LIST_FILTERS)
+        kinds = filters.get("type", [])
+        for kind in kinds:
+            if kind not in ("custom", "builtin"):
+                raise InvalidArgument(f"invalid filter 'type={kind}': expected custom or builtin")
+        dangling = f.boolean(filters, "dangling")
+        return [r for r in self.all()
+                if ("name" not in filters or f.text_matches(r.name, filters["name"]))
+                and ("id" not in filters or any(r.id.startswith(i) for i in filters["id"]))
+                and ("driver" not in filters or r.driver in filters["driver"])
+                and f.labels_match(r.labels, filters.get("label", []))
+                and (not kinds or ("builtin" if r.predefined else "custom") in kinds)
+                and ("scope" not in filters or "local" in filters["scope"])
+                and (dangling is None or self._dangling(r) == dangling)]
+
+    def _dangling(self, record: NetworkRecord) -> bool:
+        """docker's ``dangling``: a user network no container is attached to (the predefined ones never are)."""
+        return not record.predefined and not self.active(record)
+
+    def prune(self, keep=lambda record: False) -> list[NetworkRecord]:
+        """Every user network no running container is attached to (docker's ``network prune``), but those
+        ``keep`` says to keep (the prune filters)."""
         removed = []
         for record in self.user_networks():
-            if not self.active(record):
+            if not self.active(record) and not keep(record):
                 self._delete(record)
+                network_event(self.root, "destroy", record)
                 removed.append(record)
         if removed:
             from portside.engine import resolver
@@ -260,7 +316,8 @@ class Networks:
             raise InvalidArgument(f"network {record.name} is not a user-defined network")
         return BridgeNetwork(self.dir / record.id, record.bridge, record.subnet, mtu=int(self.settings.get("mtu", 0)),
                              gateway=record.gateway, internal=record.internal,
-                             isolate=(BRIDGE_PREFIX + "*", self.settings.get("bridge", "portside0")))
+                             isolate=(BRIDGE_PREFIX + "*", self.settings.get("bridge", "portside0")),
+                             ip_range=record.ip_range, reserved=tuple(record.aux_addresses.values()))
 
     def netns_path(self, cid: str) -> Path:
         """The namespace of a container whose first network is a user network (the engine owns it)."""
@@ -298,6 +355,41 @@ def _mac(ip: str) -> str:
     from portside.runtime.net.ipam import mac_for
 
     return mac_for(ip)
+
+
+def _ip_range(net: ipaddress.IPv4Network, text: str) -> str:
+    if not text:
+        return ""
+    try:
+        pool = ipaddress.IPv4Network(text)
+    except ValueError as err:
+        raise InvalidArgument(f'invalid --ip-range "{text}": {err}') from None
+    if not pool.subnet_of(net):
+        raise InvalidArgument(f'invalid --ip-range "{text}": it is not within the subnet {net}')
+    return str(pool)
+
+
+def _aux(net: ipaddress.IPv4Network, addresses: dict[str, str]) -> dict[str, str]:
+    for name, text in addresses.items():
+        try:
+            inside = ipaddress.IPv4Address(text) in net
+        except ValueError:
+            inside = False
+        if not inside:
+            raise InvalidArgument(f"invalid --aux-address {name}={text}: expected an IPv4 address in {net}")
+    return dict(addresses)
+
+
+def endpoint_id(network_id: str, cid: str) -> str:
+    """A container's endpoint on a network, named as docker's (64 hex), the same every time it is asked."""
+    import hashlib
+
+    return hashlib.sha256(f"{network_id}:{cid}".encode()).hexdigest()
+
+
+def network_event(root: Path, action: str, record: NetworkRecord, **extra: str) -> None:
+    """A network's event, with docker's attributes (``container`` for connect and disconnect)."""
+    append_event(root, "network", action, record.id, {**extra, "name": record.name, "type": record.driver})
 
 
 def _readlink(path: Path) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +66,56 @@ def remove_tree(path: Path) -> None:
         os.rmdir(path)
     except FileNotFoundError:
         pass
+
+
+EVENTS_FILE = "events/events.jsonl"
+EVENTS_LIMIT = 2 << 20  # bytes in the current file before it is rotated to events.jsonl.1 (about 10,000 events)
+
+
+def append_event(root: Path, type: str, action: str, actor: str, attributes: dict[str, str]) -> None:
+    """One line of the engine's event log: one ``write`` with O_APPEND, so lines of concurrent writers never mix,
+    and no fsync (docker keeps its events in memory only: a crash may lose the last ones, never a verb's work).
+    A failure to log (a full disk) never fails the verb that logged."""
+    line = json.dumps({"Type": type, "Action": action, "Actor": {"ID": actor, "Attributes": attributes},
+                       "timeNano": time.time_ns()}, separators=(",", ":")).encode() + b"\n"
+    path = os.path.join(root, EVENTS_FILE)
+    try:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)
+            if os.fstat(fd).st_size > EVENTS_LIMIT:
+                _rotate_events(path, fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _rotate_events(path: str, fd: int) -> None:
+    """The full file becomes ``events.jsonl.1`` (the one before it is dropped): the log stays bounded. Under the
+    file's lock, and only if ``path`` is still this file: two writers past the limit at once rotate it once."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    if os.stat(path).st_ino == os.fstat(fd).st_ino:
+        os.rename(path, path + ".1")
+
+
+def container_event(root: Path, action: str, record: ContainerRecord, **extra: str) -> None:
+    """A container's event, with docker's attributes: its labels, image (as asked for) and name."""
+    attributes = {**record.config.labels, "image": record.config.image, "name": record.name, **extra}
+    append_event(root, "container", action, record.id, attributes)
+
+
+def image_event(root: Path, action: str, image_id: str, name: str) -> None:
+    """An image's event (``ImageStore``'s ``on_event``), as docker's: the image's id as actor (for a pull, the
+    name pulled) and its familiar name."""
+    from portside.image.reference import familiar
+
+    shown = familiar(name) if name else image_id
+    append_event(root, "image", action, shown if action == "pull" else image_id, {"name": shown})
 
 
 def read_json(path: Path) -> dict:
@@ -122,6 +173,7 @@ class Records:
     """All containers under one engine root."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.containers = root / "containers"
         self.names = root / "names"
 
@@ -179,6 +231,9 @@ class Records:
         paths.dir.mkdir(parents=True)
         write_atomic(paths.state, ContainerState().to_json(), durable)
         write_atomic(paths.record, record.to_json(), durable)
+
+    def event(self, action: str, record: ContainerRecord, **extra: str) -> None:
+        container_event(self.root, action, record, **extra)
 
     def record(self, cid: str) -> ContainerRecord:
         """The container's record; FileNotFoundError once it is gone."""

@@ -7,6 +7,7 @@ from portside.image.errors import (
                                    AmbiguousImage,
                                    ArchiveError,
                                    CorruptBlob,
+                                   ImageConflict,
                                    ImageError,
                                    ImageInUse,
                                    ImageNotFound,
@@ -18,6 +19,6 @@ from portside.image.reference import normalize, short_id, split_tag
 from portside.image.store import Image, ImageStore, LayerRef
 
 __all__ = [
-    "AmbiguousImage", "ArchiveError", "CorruptBlob", "Image", "ImageError", "ImageInUse", "ImageNotFound",
+    "AmbiguousImage", "ArchiveError", "CorruptBlob", "Image", "ImageConflict", "ImageError", "ImageInUse", "ImageNotFound",
     "ImageStore", "InvalidReference", "LayerRef", "Layout", "UnsafeLayer", "normalize", "short_id", "split_tag",
 ]

@@ -83,8 +83,9 @@ def save_oci(store: ImageStore, images: list[Image], tar: tarfile.TarFile) -> No
 
 
 def save(store: ImageStore, refs: list[str], out: Path, fmt: str = "docker-archive") -> None:
-    """Write ``refs`` to ``out`` atomically (a failed save leaves no partial archive)."""
-    images = list({image.id: image for image in map(store.resolve, refs)}.values())
+    """Write ``refs`` to ``out`` atomically (a failed save leaves no partial archive). Each image carries the
+    names it was asked by, as docker's: one saved by id has none, one of several names only the name given."""
+    images = requested(store, refs)
     tmp = temp_path(out.resolve())
     scratch = temp_path(out.resolve().with_name("layer"))
     try:
@@ -94,6 +95,21 @@ def save(store: ImageStore, refs: list[str], out: Path, fmt: str = "docker-archi
     finally:
         tmp.unlink(missing_ok=True)
         scratch.unlink(missing_ok=True)
+
+
+def requested(store: ImageStore, refs: list[str]) -> list[Image]:
+    images: dict[str, Image] = {}
+    names: dict[str, list[str]] = {}
+    for ref in refs:
+        image = store.resolve(ref)
+        images.setdefault(image.id, image)
+        wanted = names.setdefault(image.id, [])
+        name = normalize_or_none(ref)
+        if name in image.names and name not in wanted:
+            wanted.append(name)
+    for image_id, image in images.items():
+        image.names = names[image_id]
+    return list(images.values())
 
 
 def normalize_or_none(ref: str) -> str | None:
@@ -149,7 +165,7 @@ def load_docker(store: ImageStore, reader: Reader) -> list[str]:
         store.dirs(layers)
         digest, size = store.write_manifest(config_digest, config_size, layers)
         names = [n for n in map(normalize_or_none, entry.get("RepoTags") or []) if n]
-        store.set_names(digest, size, config_digest, names)
+        store.set_names(digest, size, config_digest, names, action="load")
         lines += [f"Loaded image: {n}" for n in names] or [f"Loaded image ID: {config_digest}"]
     return lines
 
@@ -194,7 +210,7 @@ def load_oci(store: ImageStore, reader: Reader) -> list[str]:
             copy_blob(store, reader, layer.digest)
         store.dirs(layers)
         names = oci_names(top)
-        store.set_names(desc["digest"], desc.get("size", 0), manifest["config"]["digest"], names)
+        store.set_names(desc["digest"], desc.get("size", 0), manifest["config"]["digest"], names, action="load")
         lines += [f"Loaded image: {n}" for n in names] or [f"Loaded image ID: {manifest['config']['digest']}"]
     return lines
 
@@ -203,6 +219,8 @@ def load(store: ImageStore, path: Path) -> list[str]:
     """Load every image of a docker-archive or OCI archive; return docker's ``Loaded image: ...`` lines."""
     try:
         tar = tarfile.open(path, "r:*")
+    except tarfile.ReadError:
+        raise ArchiveError(f"cannot load {path.name}: it is not a tar archive (plain or compressed)") from None
     except (OSError, tarfile.TarError) as exc:
         raise ArchiveError(f"cannot read {path}: {exc}") from None
     with tar:

@@ -96,9 +96,16 @@ class LayerWriter:
             self.tar.addfile(info, f)
 
 
-def write_layer(root: Path, out: BinaryIO) -> None:
-    """Write the tree at ``root`` to ``out`` as a reproducible, uncompressed OCI layer tar."""
+def write_layer(root: Path, out: BinaryIO, leave_out: frozenset[str] = frozenset()) -> None:
+    """Write the tree at ``root`` to ``out`` as a reproducible, uncompressed OCI layer tar; the relative paths in
+    ``leave_out`` (and what is below them) are not written."""
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         writer = LayerWriter(root, tar)
         for rel, st in walk(root):
-            writer.add(rel, st)
+            if not leave_out or not _under(rel, leave_out):
+                writer.add(rel, st)
+
+
+def _under(rel: str, paths: frozenset[str]) -> bool:
+    parts = rel.split("/")
+    return any("/".join(parts[:n]) in paths for n in range(1, len(parts) + 1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portside.runtime.errors import InvalidArgument, NotFound, PortsideError
+from portside.runtime.errors import Conflict, InvalidArgument, NotFound, PortsideError
 
 
 class ImageError(PortsideError):
@@ -41,11 +41,24 @@ class CorruptBlob(ImageError):
     """A blob whose content does not match its digest, or a JSON document that does not parse."""
 
 
-class ImageInUse(ImageError):
-    """``rmi`` without ``-f`` of an image a container was created from (docker refuses it too)."""
+class ImageConflict(ImageError, Conflict):
+    """A removal that needs ``-f``: the image is in use, or has several names and was given by id."""
 
-    def __init__(self, ref: str, container: str) -> None:
-        super().__init__(f"image {ref} is in use by container {container[:12]} (use -f to remove it anyway)")
+
+class ImageInUse(ImageConflict):
+    """``rmi`` without ``-f`` of an image a container was created from; docker's own words, which say whether
+    a name or the image itself was asked for."""
+
+    def __init__(self, ref: str, container: str, image_id: str = "", by_name: bool = True,
+                 running: bool = False) -> None:
+        short = image_id.removeprefix("sha256:")[:12]
+        if by_name:
+            message = (f"conflict: unable to remove repository reference \"{ref}\" (must force) - container "
+                       f"{container[:12]} is using its referenced image {short}")
+        else:
+            message = (f"conflict: unable to delete {short} (must be forced) - image is being used by "
+                       f"{'running' if running else 'stopped'} container {container[:12]}")
+        super().__init__(message)
         self.ref = ref
         self.container = container
 

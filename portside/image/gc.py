@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from portside.image.errors import ImageError, InvalidReference
+from portside.image.errors import ImageConflict, InvalidReference
 from portside.image.layout import REF_NAME
 from portside.image.reference import normalize, short_id
 
@@ -29,8 +29,8 @@ def remove_image(store, ref: str, force: bool) -> list[str]:
         untag(store, normalize(ref))
         return [f"Untagged: {normalize(ref)}"]
     if len(image.names) > 1 and not force:
-        raise ImageError(f"unable to delete {short_id(image.id)} (must be forced): "
-                         f"the image is referenced by {len(image.names)} names")
+        raise ImageConflict(f"conflict: unable to delete {short_id(image.id)} (must be forced) - image is "
+                            "referenced in multiple repositories")
     with store.layout.edit_index() as index:
         index["manifests"] = [e for e in index["manifests"] if e["digest"] != image.digest]
     collect(store, image)

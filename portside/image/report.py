@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from portside.image.reference import short_id, split_tag
+from portside.image.reference import familiar, short_id, split_tag
 from portside.image.store import Image, ImageStore
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+# docker's Config carries every key, set or not; clients (compose, docker-py) read them without checking
+CONFIG_KEYS = {"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+               "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None,
+               "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None,
+               "Labels": None}
 
 
 def human_size(size: int) -> str:
@@ -26,6 +33,12 @@ def parse_time(text: str) -> datetime | None:
         return datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def unix_time(text: str) -> int:
+    """Seconds since the epoch, as the API's image lists give ``Created`` (0 when unknown)."""
+    when = parse_time(text)
+    return int(when.timestamp()) if when else 0
 
 
 def since(text: str) -> str:
@@ -50,28 +63,53 @@ def image_rows(image: Image) -> list[dict]:
             for repo, tag in (split_tag(name) for name in names)]
 
 
+def repo_digests(store: ImageStore, image: Image) -> list[str]:
+    """``repository@digest`` for each registry repository the image was pulled from or pushed to: the manifest
+    is kept byte for byte, so its digest there is the one stored here."""
+    from portside.image.registry.settings import BlobSources
+
+    return [f"{familiar(where)}@{image.digest}" for where in BlobSources(store.root).repositories(image.id)]
+
+
+def docker_config(config: dict | None) -> dict:
+    return {**CONFIG_KEYS, **(config or {})}
+
+
 def inspect(store: ImageStore, image: Image) -> dict:
-    """The fields of ``docker image inspect`` that an OCI image has."""
+    """``docker image inspect``'s document (the Engine API's ``/images/{name}/json``)."""
     full = image.full_config
     return {
-        "Id": image.id, "RepoTags": image.names, "RepoDigests": [], "Parent": "", "Comment": "",
-        "Created": image.created, "Author": full.get("author", ""), "Config": image.config,
-        "Architecture": full.get("architecture", ""), "Os": full.get("os", ""), "Size": image.size,
+        "Id": image.id, "RepoTags": image.names, "RepoDigests": repo_digests(store, image), "Parent": "",
+        "Comment": full.get("comment", ""), "Created": image.created or ZERO_TIME, "Container": "",
+        "ContainerConfig": docker_config({}), "DockerVersion": full.get("docker_version", ""),
+        "Author": full.get("author", ""), "Config": docker_config(image.config),
+        "Architecture": full.get("architecture", ""), **({"Variant": full["variant"]} if full.get("variant") else {}),
+        "Os": full.get("os", ""), "Size": image.size, "VirtualSize": image.size,
+        "GraphDriver": {"Data": None, "Name": "overlay"},
         "RootFS": {"Type": "layers", "Layers": image.diff_ids},
-        "Metadata": {"ManifestDigest": image.digest},
+        "Metadata": {"LastTagTime": ZERO_TIME, "ManifestDigest": image.digest},
     }
 
 
-def history_rows(store: ImageStore, image: Image) -> list[dict]:
-    """Newest first; sizes come from the layers of the entries that made one (``empty_layer`` made none)."""
+def history(store: ImageStore, image: Image) -> list[dict]:
+    """The image's history, newest first, in the Engine API's shape (``Created`` in seconds, ``Size`` in
+    bytes); sizes come from the layers of the entries that made one (``empty_layer`` made none). Only the top
+    entry has an id: the steps below it are no images of their own here."""
     sizes = iter(layer.size for layer in store.layers(image))
-    rows = []
+    entries = []
     for entry in image.history:
         size = 0 if entry.get("empty_layer") else next(sizes, 0)
-        rows.append({"ID": "<missing>", "CreatedAt": entry.get("created", ""),
-                     "CreatedSince": since(entry.get("created", "")), "CreatedBy": entry.get("created_by", ""),
-                     "Size": human_size(size), "Comment": entry.get("comment", "")})
-    rows.reverse()
-    if rows:
-        rows[0]["ID"] = short_id(image.id)
-    return rows
+        entries.append({"Id": "<missing>", "Created": unix_time(entry.get("created", "")),
+                        "CreatedAt": entry.get("created", ""), "CreatedBy": entry.get("created_by", ""),
+                        "Tags": None, "Size": size, "Comment": entry.get("comment", "")})
+    entries.reverse()
+    if entries:
+        entries[0].update(Id=image.id, Tags=image.names or None)
+    return entries
+
+
+def history_rows(store: ImageStore, image: Image) -> list[dict]:
+    """``history``'s rows, with docker's ``--format json`` keys."""
+    return [{"ID": short_id(e["Id"]) if e["Id"] != "<missing>" else e["Id"], "CreatedAt": e["CreatedAt"],
+             "CreatedSince": since(e["CreatedAt"]), "CreatedBy": e["CreatedBy"], "Size": human_size(e["Size"]),
+             "Comment": e["Comment"]} for e in history(store, image)]

@@ -48,10 +48,13 @@ class LayerRef(Plain):
 class ImageStore:
     """One engine's images under ``ROOT/image``: the OCI layout plus ``layers/<diff id>`` directories."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_event=None) -> None:
+        """``on_event(action, image_id, name)``: told of each name given or taken and each image deleted (the
+        engine logs them as docker's image events)."""
         self.root = Path(root)
         self.layout = Layout(self.root)
         self.layers_root = self.root / "layers"
+        self.on_event = on_event or (lambda action, image_id, name: None)
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -194,18 +197,24 @@ class ImageStore:
         return self.layout.write_json(manifest)
 
     def add_image(self, config: dict, layers: list[LayerRef], names: list[str] = (),
-                  annotations: dict | None = None) -> Image:
+                  annotations: dict | None = None, action: str = "tag") -> Image:
         """Write the image's blobs, then point ``names`` at it (or list it untagged)."""
         normalized = [normalize(n) for n in names]
         digest, size = self.write_image(config, layers, annotations)
         config_digest = self.layout.read_json(digest)["config"]["digest"]
-        self.set_names(digest, size, config_digest, normalized)
+        self.set_names(digest, size, config_digest, normalized, action)
         return self.resolve(normalized[0]) if normalized else self.resolve(digest)
 
-    def set_names(self, digest: str, size: int, config_digest: str, names: list[str]) -> None:
-        """Point each name at the manifest; an image losing its last name stays, untagged (dangling)."""
-        if self._names_already(digest, names):
-            return  # an unchanged rebuild or re-tag: no index write, no fsync
+    def set_names(self, digest: str, size: int, config_digest: str, names: list[str], action: str = "tag") -> None:
+        """Point each name at the manifest; an image losing its last name stays, untagged (dangling). ``action``:
+        the event each name is told as (``tag``, ``pull``, ``load``, ``import``)."""
+        if not self._names_already(digest, names):
+            self._set_names(digest, size, config_digest, names)  # else an unchanged rebuild or re-tag: no write
+        for name in names or [""]:
+            if name or action != "tag":
+                self.on_event(action, config_digest, name)
+
+    def _set_names(self, digest: str, size: int, config_digest: str, names: list[str]) -> None:
         with self.layout.edit_index() as index:
             entries = index["manifests"]
             for name in names:
@@ -232,15 +241,21 @@ class ImageStore:
         self.set_names(image.digest, size, image.id, [normalize(target)])
         return self.resolve(target)
 
-    def import_rootfs(self, tar_path: Path, ref: str) -> Image:
+    def import_rootfs(self, tar_path: Path, ref: str | None, comment: str = "", changes: list[str] = ()) -> Image:
         from portside.image.importer import import_rootfs
 
-        return import_rootfs(self, Path(tar_path), ref)
+        return import_rootfs(self, Path(tar_path), ref, comment, changes)
 
     def remove(self, ref: str, force: bool = False) -> list[str]:
+        """docker's ``rmi``; its lines ("Untagged: NAME", "Deleted: ID") are also told as events."""
         from portside.image.gc import remove_image
 
-        return remove_image(self, ref, force)
+        image_id = self.resolve(ref).id
+        lines = remove_image(self, ref, force)
+        for line in lines:
+            kind, _, what = line.partition(": ")
+            self.on_event("untag" if kind == "Untagged" else "delete", image_id, what)
+        return lines
 
     def prune(self) -> list[str]:
         from portside.image.gc import prune

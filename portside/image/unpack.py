@@ -51,12 +51,14 @@ def symlink_escapes(parts: list[str], target: str) -> bool:
 
 @dataclass
 class Extractor:
-    """One extraction into ``dest``; ``skip_dev_nodes`` is the import policy for ``dev/`` device nodes."""
+    """One extraction into ``dest``; ``skip_dev_nodes`` is the import policy for ``dev/`` device nodes;
+    ``convert_whiteouts`` False keeps ``.wh.`` names as plain files (a copy into a container is no layer)."""
 
     dest: Path
     skip_dev_nodes: bool = False
     size: int = 0
     dirs: list[tuple[Path, tarfile.TarInfo]] = field(default_factory=list)
+    convert_whiteouts: bool = True
 
     def parent_dir(self, parts: list[str], original: str, create: bool = True) -> Path:
         """The member's directory inside ``dest``, each component a real directory (never a symlink)."""
@@ -80,7 +82,9 @@ class Extractor:
             return  # the root directory itself: dest keeps its own metadata
         parent = self.parent_dir(parts[:-1], member.name)
         base = parts[-1]
-        if base == OPAQUE:
+        if not self.convert_whiteouts:
+            self.create(tar, member, parts, parent / base)
+        elif base == OPAQUE:
             os.setxattr(parent, OPAQUE_XATTR, b"y")
         elif base.startswith(WHITEOUT_PREFIX):
             self.whiteout(parent / base[len(WHITEOUT_PREFIX):], member.name)

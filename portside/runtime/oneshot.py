@@ -25,13 +25,15 @@ Stream = IO | int | None
 
 def run_oneshot(rootfs: Path, argv: list[str], env: list[str], cwd: str = "/", user: str = "0",
                 network: str = "none", stdout: Stream = None, stderr: Stream = None, stdin: Stream = None,
-                container_id_prefix: str = "build", cgroup_parent: str = "portside") -> int:
+                container_id_prefix: str = "build", cgroup_parent: str = "portside",
+                mounts: list[spec.Mount] = ()) -> int:
     """Run ``argv`` in a container on ``rootfs`` and return its exit code (128+N when killed by signal N).
 
     Its cgroup is ``/CGROUP_PARENT/ID``, removed (the container's, not the parent) when it ends.
 
     ``network`` is "none" (a fresh namespace with only loopback) or "host". Streams are file objects or file
-    descriptors; None means /dev/null for stdin and the caller's own stdout/stderr.
+    descriptors; None means /dev/null for stdin and the caller's own stdout/stderr. ``mounts`` are added to the
+    runtime's own (a build's /etc/hosts with its extra hosts).
     """
     if network not in ("none", "host"):
         raise InvalidArgument(f"network {network!r}: a one-shot container takes 'none' or 'host'")
@@ -40,7 +42,7 @@ def run_oneshot(rootfs: Path, argv: list[str], env: list[str], cwd: str = "/", u
     work = Path(tempfile.mkdtemp(prefix="portside-oneshot-"))
     runc = Runc(work / "runc")
     try:
-        _write_bundle(work, cid, Path(rootfs), argv, env, cwd, user, network, cgroup)
+        _write_bundle(work, cid, Path(rootfs), argv, env, cwd, user, network, cgroup, mounts)
         with open(os.devnull, "rb") as null:
             stdio = (_fd(stdin, null.fileno()), _fd(stdout, 1), _fd(stderr, 2))
             return _run(runc, cid, work, stdio)
@@ -66,7 +68,7 @@ def _destroy(runc: Runc, cid: str) -> None:
 
 
 def _write_bundle(work: Path, cid: str, rootfs: Path, argv: list[str], env: list[str], cwd: str, user: str,
-                  network: str, cgroup: str) -> None:
+                  network: str, cgroup: str, mounts: list[spec.Mount] = ()) -> None:
     if not argv:
         raise InvalidArgument("no command given to run")
     uid, gid, groups = spec.resolve_user(rootfs, user)
@@ -75,7 +77,7 @@ def _write_bundle(work: Path, cid: str, rootfs: Path, argv: list[str], env: list
     security = spec.Security()
     security = spec.Security(seccomp=spec.default_seccomp(spec.capabilities(security)))
     config = spec.build_config(rootfs.resolve(), proc, hostname=cid[:63], cgroups_path=cgroup,
-                               security=security,
+                               security=security, mounts=list(mounts),
                                netns="host" if network == "host" else None)
     (work / "config.json").write_text(json.dumps(config))
 

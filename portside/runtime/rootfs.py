@@ -54,3 +54,12 @@ def is_mounted(target: Path) -> bool:
     wanted = str(target)
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == wanted for line in f)
+
+
+def bind(source: Path, target: Path, writable: bool = True) -> None:
+    """A recursive bind mount, made read-only (a remount: the kernel ignores MS_RDONLY on the bind itself)."""
+    err = libc.mount(str(source), str(target), "", libc.MS_BIND | libc.MS_REC)
+    if not err and not writable:
+        err = libc.mount("", str(target), "", libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY)
+    if err:
+        raise MountError(f"cannot bind {source} at {target}: {os.strerror(err)}")

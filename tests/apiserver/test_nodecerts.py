@@ -54,7 +54,7 @@ def test_a_node_gets_a_certificate_for_its_own_name_and_addresses(tmp_path):
             refusal = 'User "readonly" cannot post path "/v1-portside/node-serving-certificate"'
             with pytest.raises(Forbidden, match=refusal):
                 await request_serving_certificate(readonly, "n1", ["10.1.2.3"])
-            assert (await request_serving_certificate(admin, "any-node", [SERVER_SAN])).cert  # up's own agent
+            assert (await request_serving_certificate(admin, "any-node", [SERVER_SAN])).cert
             with pytest.raises(Forbidden, match='cannot get resource "nodes/proxy"'):
                 await node.request("GET", "/api/v1/nodes/n1/proxy/stats/summary")
             return got
@@ -68,3 +68,21 @@ def test_a_node_gets_a_certificate_for_its_own_name_and_addresses(tmp_path):
     usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(usages) == [ExtendedKeyUsageOID.SERVER_AUTH]
     assert b"PRIVATE KEY" in got.key
+
+
+def test_ups_own_node_is_signed_in_process_for_the_servers_own_name_and_address(tmp_path):
+    """What no node credential may ask for (the host's name and address, which the server's certificate carries),
+    the server that holds the CA signs for its own agent, with no credential at all."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from portside.apiserver.nodecerts import issue_own_node
+    from portside.apiserver.pki import ensure
+
+    ensure(str(tmp_path), (SERVER_SAN,))
+    cert_pem, key_pem, ca_pem = issue_own_node(str(tmp_path), "host-1", [SERVER_SAN, SERVER_SAN])
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem))
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "system:node:host-1"
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == [SERVER_SAN]
+    assert load_pem_private_key(key_pem, None).public_key().public_numbers() == cert.public_key().public_numbers()

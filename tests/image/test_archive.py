@@ -45,7 +45,7 @@ def assert_same_image(store: ImageStore, ref: str, original: Image, same_id: boo
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
 def test_save_load_round_trip(store: ImageStore, built: Image, tmp_path: Path, fmt: str) -> None:
     archive = tmp_path / "img.tar"
-    save(store, ["demo:1"], archive, fmt)
+    save(store, ["demo:1", "other/demo:2"], archive, fmt)
     fresh = ImageStore(tmp_path / "fresh")
     lines = load(fresh, archive)
     assert lines == ["Loaded image: demo:1", "Loaded image: other/demo:2"]
@@ -53,12 +53,20 @@ def test_save_load_round_trip(store: ImageStore, built: Image, tmp_path: Path, f
     assert sorted(fresh.resolve("demo:1").names) == ["demo:1", "other/demo:2"]
 
 
+def test_save_names_only_what_was_asked_for(store: ImageStore, built: Image, tmp_path: Path) -> None:
+    """As docker's: one name of several carries that name alone; an image asked for by id, none."""
+    save(store, ["other/demo:2"], tmp_path / "one.tar")
+    assert load(ImageStore(tmp_path / "one"), tmp_path / "one.tar") == ["Loaded image: other/demo:2"]
+    save(store, [built.id], tmp_path / "id.tar")
+    assert load(ImageStore(tmp_path / "id"), tmp_path / "id.tar") == [f"Loaded image ID: {built.id}"]
+
+
 def test_docker_archive_layout(store: ImageStore, built: Image, tmp_path: Path) -> None:
     archive = tmp_path / "img.tar"
     save(store, ["demo:1"], archive, "docker-archive")
     with tarfile.open(archive) as tar:
         [entry] = json.load(tar.extractfile("manifest.json"))
-        assert entry["Config"] == built.id[7:] + ".json" and entry["RepoTags"] == built.names
+        assert entry["Config"] == built.id[7:] + ".json" and entry["RepoTags"] == ["demo:1"]
         assert entry["Layers"] == [d[7:] + ".tar" for d in built.diff_ids]
         assert json.load(tar.extractfile("repositories"))["demo"] == {"1": built.id[7:]}
 

@@ -76,8 +76,8 @@ def test_failing_run_reports_step_command_and_code(store: ImageStore, busybox: I
     out = io.StringIO()
     with pytest.raises(DockerfileError) as err:
         build(store, BuildOptions(cgroup_parent=TEST_CGROUP_PARENT, context=ctx, tags=["bad"]), out)
-    assert str(err.value) == ('Dockerfile:3: step 3/3: the command ["/bin/sh", "-c", "echo failing; exit 3"] '
-                              'returned exit code 3')
+    assert str(err.value) == ("Dockerfile:3: step 3/3: The command '/bin/sh -c echo failing; exit 3' "
+                              "returned a non-zero code: 3")
     assert "failing" in out.getvalue()
     assert leftovers(store) == []
     assert [image.names for image in store.list()] == [["busybox:latest"]]

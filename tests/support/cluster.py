@@ -37,7 +37,7 @@ def only(*components: str) -> tuple[str, ...]:
 
 # Components that act on the host (containers, nftables rules, host ports): a test cluster runs them only when
 # asked, so that parallel control-plane tests never touch the machine or each other.
-NODE_COMPONENTS = ("agent", "proxy", "dns", "netpol", "engine", "kubernetes-endpoint")
+NODE_COMPONENTS = ("agent", "proxy", "dns", "netpol", "engine", "kubernetes-endpoint", "docker-api")
 
 
 class Cluster:

@@ -39,6 +39,12 @@ class BuildOptions:
     quiet: bool = False
     fetch: Callable[[str], Image] | None = None  # FROM fallback when the store lacks the image (a registry pull)
     cgroup_parent: str = "portside"  # where RUN steps' cgroups go: the engine's, so cleanup finds them
+    labels: dict[str, str] = field(default_factory=dict)  # set on the final image, as a last LABEL step
+    pull: bool = False  # FROM images are pulled even when the store has them (docker build --pull)
+    network: str = "host"  # RUN's network unless the step says otherwise: host or none
+    built: Callable[[str], None] | None = None  # told the image id just before "Successfully built"
+    run_errors: IO | None = None  # where RUN's stderr goes, when not with its stdout into the build's output
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)  # (name, address) for RUN's /etc/hosts
 
 
 @dataclass
@@ -90,6 +96,8 @@ class Builder:
         global_args = self.global_args(head)
         bases = {s.index: word(s.start, s.base, global_args, self.escape) for s in self.stages}
         todo = needed(self.stages, target_stage(self.stages, self.opts.target), bases)
+        if self.opts.labels:
+            todo[-1].instructions.append(label_step(self.opts.labels))
         steps.validate(self, todo, bases)
         self.total = sum(1 + len(s.instructions) for s in todo)
         with self.store.layout.writing(), self.closing():
@@ -128,6 +136,8 @@ class Builder:
 
     def base_image(self, inst: Instruction, ref: str) -> Image:
         try:
+            if self.opts.pull and self.opts.fetch is not None:
+                raise ImageNotFound(ref)  # --pull: the registry's copy, whatever the store holds
             return self.store.resolve(ref)
         except ImageNotFound:
             if self.opts.fetch is None:
@@ -169,7 +179,7 @@ class Builder:
         self.say(f"Step {self.step}/{self.total} : {inst.original}")
 
     def warn_unused(self) -> None:
-        unused = sorted(set(self.opts.build_args) - self.consumed)
+        unused = sorted(set(self.opts.build_args) - self.consumed - steps.PROXY_ARGS)
         if unused and not self.opts.quiet:
             self.out.write(f"[Warning] One or more build-args {unused} were not consumed\n")
 
@@ -179,10 +189,21 @@ class Builder:
             final = load_state(self.store, self.store.write_image(final.config, final.layers)[0])
         size = self.store.layout.blob_path(final.digest).stat().st_size
         self.store.set_names(final.digest, size, final.id, names)
+        if self.opts.built is not None:
+            self.opts.built(final.id)
         self.say(f"Successfully built {short_id(final.id)}")
         for name in names:
             self.say(f"Successfully tagged {name}")
         return self.store.resolve(final.digest)
+
+
+def label_step(labels: dict[str, str]) -> Instruction:
+    """The labels a build was asked to set, as the LABEL instruction docker appends to the last stage."""
+    def quoted(text: str) -> str:
+        return '"' + "".join("\\" + c if c in '"\\$' else c for c in text) + '"'
+
+    text = "LABEL " + " ".join(f"{quoted(k)}={quoted(v)}" for k, v in labels.items())
+    return parse_instruction("build options", 0, text)
 
 
 def read_dockerfile(path: Path) -> str:

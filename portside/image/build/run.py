@@ -30,6 +30,7 @@ class RunSpec:
     cwd: str
     user: str
     network: str = "host"
+    extra_hosts: tuple[tuple[str, str], ...] = ()  # (name, address) lines added to the command's /etc/hosts
 
 
 class RunFailed(ImageError):
@@ -38,8 +39,10 @@ class RunFailed(ImageError):
         self.code = code
 
 
-def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup_parent: str = "portside") -> Path:
+def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup_parent: str = "portside",
+                  err: IO | None = None) -> Path:
     """Run ``spec`` over ``lowers`` inside ``work``; return the upper directory holding the command's changes.
+    The command's stderr goes to ``err`` when given, else with its stdout to ``out``.
 
     Raises ``RunFailed`` for a non-zero exit. The caller removes ``work`` (after this returned or raised).
     """
@@ -49,12 +52,15 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup
     if not lowers:
         (work / "empty").mkdir()
         lowers = [work / "empty"]
-    absent = [name for name in MOUNT_POINTS if not any(os.path.lexists(d / name) for d in lowers)]
+    points = MOUNT_POINTS + (("etc/hosts",) if spec.extra_hosts else ())
+    absent = [name for name in points if not any(os.path.lexists(d / name) for d in lowers)]
     mount_overlay(lowers, upper, work / "work", merged)
     try:
-        with output_stream(out) as stream:
+        mounts = hosts_mount(work, merged, spec.extra_hosts)
+        with output_stream(out) as stream, output_stream(err or stream) as errors:
             code = run_oneshot(merged, spec.argv, spec.env, cwd=spec.cwd or "/", user=spec.user or "0",
-                               network=spec.network, stdout=stream, stderr=stream, cgroup_parent=cgroup_parent)
+                               network=spec.network, stdout=stream, stderr=errors, cgroup_parent=cgroup_parent,
+                               mounts=mounts)
     finally:
         unmount(merged)
     if is_mounted(merged):
@@ -63,6 +69,21 @@ def run_in_layers(lowers: list[Path], spec: RunSpec, work: Path, out: IO, cgroup
         raise RunFailed(code)
     drop_mount_points(upper, absent)
     return upper
+
+
+def hosts_mount(work: Path, merged: Path, extra: tuple[tuple[str, str], ...]) -> list:
+    """The image's /etc/hosts plus the build's extra hosts, bound over it for this command only (docker build
+    --add-host): the file in the layer stays as the image has it."""
+    if not extra:
+        return []
+    from portside.runtime.spec import Mount
+
+    current = merged / "etc/hosts"
+    text = current.read_text() if current.is_file() and not current.is_symlink() else "127.0.0.1\tlocalhost\n"
+    hosts = work / "hosts"
+    hosts.write_text(text + ("" if text.endswith("\n") or not text else "\n")
+                     + "".join(f"{address}\t{name}\n" for name, address in extra))
+    return [Mount("/etc/hosts", str(hosts), options=("bind", "ro", "rprivate"))]
 
 
 @contextmanager
@@ -92,6 +113,8 @@ def drop_mount_points(upper: Path, absent: list[str]) -> None:
         path = upper / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+            path.unlink()  # the file runc made to bind a file over (/etc/hosts)
 
 
 def cleanup(work: Path) -> None:

@@ -110,26 +110,36 @@ def do_workdir(b, run, inst: Instruction) -> None:
     commit(b, run, inst, f"WORKDIR {path}", "", produce)
 
 
+# docker's predefined build arguments: a RUN step sees them without an ARG, and neither the image's history nor
+# the layer cache does (a proxy is the builder's machine's business, not the image's)
+PROXY_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+                        "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"})
+
+
 def do_run(b, run, inst: Instruction) -> None:
     from portside.image.build.run import RunFailed, RunSpec, cleanup, run_in_layers
 
     inner = run.state.inner
     argv = command_form(inst, inner)
-    network = run_network(inst)
+    network = run_network(inst, b.opts.network)
     env = env_of(run.state)
     build_args = {k: v for k, v in sorted(run.args.items()) if k not in env}
+    proxies = {k: v for k, v in b.opts.build_args.items() if k in PROXY_ARGS and k not in build_args and k not in env}
     prefix = f"|{len(build_args)} " + "".join(f"{k}={v} " for k, v in build_args.items()) if build_args else ""
     shown = json.dumps(argv) if inst.form is not None else " ".join(argv)
 
     def produce():
         work = b.store.temp_dir("run")
-        spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
-                       inner.get("WorkingDir") or "/", inner.get("User") or "0", network)
+        given = {**proxies, **build_args}
+        spec = RunSpec(argv, list(inner.get("Env") or []) + [f"{k}={v}" for k, v in given.items()],
+                       inner.get("WorkingDir") or "/", inner.get("User") or "0", network, tuple(b.opts.extra_hosts))
         try:
-            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent)
+            upper = run_in_layers(b.store.dirs(run.state.layers), spec, work, b.run_output(), b.opts.cgroup_parent,
+                                  None if b.opts.quiet else b.opts.run_errors)
             return copy.deepcopy(inner), publish(b, upper)
         except RunFailed as exc:
-            raise inst.error(f"step {b.step}/{b.total}: the command {json.dumps(argv)} returned exit code "
+            # docker's own words after the location: scripts and docker-py look for them
+            raise inst.error(f"step {b.step}/{b.total}: The command '{' '.join(argv)}' returned a non-zero code: "
                              f"{exc.code}") from None
         finally:
             cleanup(work)
@@ -138,9 +148,10 @@ def do_run(b, run, inst: Instruction) -> None:
     commit(b, run, inst, f"RUN {flag}{prefix}{shown}", "", produce)
 
 
-def run_network(inst: Instruction) -> str:
-    """``RUN --network=``: the host's (docker's default for builds here, since nothing else is reachable) or none."""
-    value = inst.flags.get("network", "default")
+def run_network(inst: Instruction, default: str = "host") -> str:
+    """``RUN --network=``: the host's (docker's default for builds here, since nothing else is reachable) or none;
+    without the flag, the build's own setting."""
+    value = inst.flags.get("network", default)
     if value not in ("default", "host", "none"):
         raise inst.error(f"RUN --network={value}: expected default, host or none")
     return "none" if value == "none" else "host"
@@ -161,6 +172,6 @@ def validate(b, stages, bases: dict[int, str]) -> None:
             if inst.cmd in ("COPY", "ADD"):
                 sources.check(b, stage, inst)
             elif inst.cmd == "RUN":
-                run_network(inst)
+                run_network(inst, b.opts.network)
             elif inst.cmd in CONFIG_HANDLERS and "$" not in inst.args:
                 CONFIG_HANDLERS[inst.cmd](inst, Scope({}, b.escape), {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
 
 
 class LayerState(enum.Enum):
@@ -55,10 +55,19 @@ class _Row:
     note: str = ""
 
 
+class Listener(Protocol):
+    """Who gets the layers' events as data instead of text lines (the Docker API's JSON progress stream)."""
+
+    def moved(self, short: str, state: LayerState, note: str, total: int) -> None: ...
+
+    def transferred(self, short: str, done: int, total: int) -> None: ...
+
+
 class Progress:
-    def __init__(self, out: TextIO, tty: bool | None = None) -> None:
+    def __init__(self, out: TextIO, tty: bool | None = None, listener: Listener | None = None) -> None:
         self.out = out
-        self.tty = out.isatty() if tty is None else tty
+        self.listener = listener
+        self.tty = False if listener is not None else out.isatty() if tty is None else tty
         self.rows: dict[str, _Row] = {}  # by short id, in the manifest's order
         self._drawn = 0
         self._last = 0.0
@@ -75,15 +84,21 @@ class Progress:
         self._emit(_short(digest))
 
     def bytes(self, digest: str, done: int) -> None:
-        self.rows[_short(digest)].done = done
-        if self.tty and time.monotonic() - self._last >= REDRAW_S:
+        row = self.rows[_short(digest)]
+        row.done = done
+        if self.listener is not None:
+            self.listener.transferred(_short(digest), done, row.total)
+        elif self.tty and time.monotonic() - self._last >= REDRAW_S:
             self._redraw()
 
     def state(self, digest: str) -> LayerState:
         return self.rows[_short(digest)].state
 
     def _emit(self, short: str) -> None:
-        if self.tty:
+        if self.listener is not None:
+            row = self.rows[short]
+            self.listener.moved(short, row.state, row.note, row.total)
+        elif self.tty:
             self._redraw()
         else:
             self.out.write(self._line(short) + "\n")

@@ -19,9 +19,10 @@ from portside.image.layout import REF_NAME, temp_path
 from portside.image.reference import normalize
 from portside.image.registry import manifest as mf
 from portside.image.registry.client import RepositoryClient
+from portside.image.registry.credentials import Credentials
 from portside.image.registry.endpoint import MAX_CONCURRENT, connect, run_all
 from portside.image.registry.errors import DigestMismatch, RegistryError
-from portside.image.registry.progress import LayerState, Progress
+from portside.image.registry.progress import LayerState, Listener, Progress
 from portside.image.registry.reference import Reference, parse_reference
 from portside.image.registry.settings import BlobSources
 from portside.image.store import Image, ImageStore, LayerRef
@@ -37,20 +38,23 @@ class PullResult:
 
 
 async def pull(store: ImageStore, root: str | os.PathLike[str], text: str, out: TextIO, *,
-               insecure: bool = False, tty: bool | None = None) -> PullResult:
+               insecure: bool = False, tty: bool | None = None, credentials: Credentials | None = None,
+               listener: Listener | None = None) -> PullResult:
+    """``credentials`` override the saved login (the Docker API's X-Registry-Auth); ``listener`` takes the
+    layers' progress as events instead of lines on ``out``."""
     ref = parse_reference(text)
     # Held from the first blob to the naming, so `image prune` never removes a blob nothing references yet.
     with store.layout.writing():
-        async with connect(root, ref.registry, ref.api_host, insecure=insecure) as transport:
+        async with connect(root, ref.registry, ref.api_host, insecure=insecure, credentials=credentials) as transport:
             repo = RepositoryClient(transport, ref.repository)
             body, digest, manifest = await _resolve_manifest(repo, ref)
-            await _fetch_missing(store, repo, manifest, Progress(out, tty))
+            await _fetch_missing(store, repo, manifest, Progress(out, tty, listener))
         config = json.loads(store.layout.read_blob(manifest.config.digest))
         await asyncio.to_thread(_unpack_layers, store, manifest, config, str(ref))
         name = _local_name(ref)
         fresh = _names_digest(store, name) != digest
         store.layout.write_blob(body)
-        store.set_names(digest, len(body), manifest.config.digest, [name] if name else [])
+        store.set_names(digest, len(body), manifest.config.digest, [name] if name else [], action="pull")
     BlobSources(store.root).record(ref.registry, ref.repository, [b.digest for b in manifest.blobs])
     return PullResult(ref, name, digest, manifest.config.digest, fresh)
 

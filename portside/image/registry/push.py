@@ -15,17 +15,21 @@ from typing import TextIO
 from portside.image.layout import MANIFEST_TYPE
 from portside.image.registry import manifest as mf
 from portside.image.registry.client import CHUNK_SIZE, RepositoryClient
+from portside.image.registry.credentials import Credentials
 from portside.image.registry.endpoint import MAX_CONCURRENT, connect, run_all
 from portside.image.registry.errors import InvalidReference, RegistryError
-from portside.image.registry.progress import LayerState, Progress
+from portside.image.registry.progress import LayerState, Listener, Progress
 from portside.image.registry.reference import parse_reference
 from portside.image.registry.settings import BlobSources
 from portside.image.store import ImageStore
 
 
 async def push(store: ImageStore, root: str | os.PathLike[str], text: str, out: TextIO, *,
-               insecure: bool = False, tty: bool | None = None, chunk_size: int = CHUNK_SIZE) -> str:
-    """Push the local image named ``text`` to the registry its name points at; return the manifest digest."""
+               insecure: bool = False, tty: bool | None = None, chunk_size: int = CHUNK_SIZE,
+               credentials: Credentials | None = None, listener: Listener | None = None) -> str:
+    """Push the local image named ``text`` to the registry its name points at; return the manifest digest.
+
+    ``credentials`` override the saved login; ``listener`` takes the progress as events (see ``pull``)."""
     ref = parse_reference(text)
     if ref.digest or not ref.tag:
         raise InvalidReference(f"cannot push {text!r}: push needs a name with a tag, not a digest")
@@ -34,9 +38,9 @@ async def push(store: ImageStore, root: str | os.PathLike[str], text: str, out: 
     media_type = mf.media_type_of(body, MANIFEST_TYPE)
     manifest = mf.parse_image_manifest(body, media_type)
     sources = BlobSources(store.root)
-    async with connect(root, ref.registry, ref.api_host, insecure=insecure) as transport:
+    async with connect(root, ref.registry, ref.api_host, insecure=insecure, credentials=credentials) as transport:
         repo = RepositoryClient(transport, ref.repository, push=True)
-        pusher = _BlobPusher(store, repo, sources.sources, ref.registry, Progress(out, tty), chunk_size)
+        pusher = _BlobPusher(store, repo, sources.sources, ref.registry, Progress(out, tty, listener), chunk_size)
         await pusher.push_all(manifest)
         digest = await repo.put_manifest(ref.tag, body, media_type)
     if digest != image.digest:

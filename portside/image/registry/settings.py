@@ -44,6 +44,10 @@ class BlobSources:
         prefix = registry + "/"
         return [r.removeprefix(prefix) for r in self._load().get(digest, []) if r.startswith(prefix)]
 
+    def repositories(self, digest: str) -> list[str]:
+        """Every ``registry/repository`` known to hold ``digest``, most recent first."""
+        return list(self._load().get(digest, []))
+
     def record(self, registry: str, repository: str, digests: list[str]) -> None:
         doc = self._load()
         where = f"{registry}/{repository}"

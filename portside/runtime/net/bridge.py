@@ -67,11 +67,12 @@ class BridgeNetwork:
 
     def __init__(self, state_dir: Path, bridge: str = "portside0", subnet: str = "10.88.0.0/16",
                  cluster_cidr: str = "", mtu: int = 0, *, gateway: str = "", internal: bool = False,
-                 isolate: tuple[str, ...] = ()) -> None:
+                 isolate: tuple[str, ...] = (), ip_range: str = "", reserved: tuple[str, ...] = ()) -> None:
         """``cluster_cidr``: the pod range of the whole cluster when this bridge holds one node's share of it;
         traffic to it leaves un-NATed. ``mtu``: the containers' (0: the kernel's default), lower under VXLAN.
         ``gateway``: the bridge's address (default: the subnet's first); ``internal`` and ``isolate``: see the
-        module docstring."""
+        module docstring. ``ip_range`` and ``reserved``: where addresses are given out from, and which are
+        never (see ``ipam.LeaseTable``)."""
         if not _IFNAME.fullmatch(bridge):
             raise InvalidArgument(f'bridge name "{bridge}" must be 1-15 letters, digits, "_", "." or "-"')
         if mtu and not 576 <= mtu <= 65535:
@@ -83,7 +84,8 @@ class BridgeNetwork:
         self.mtu = mtu
         self.internal, self.isolate = internal, tuple(isolate)
         self.state_dir = Path(state_dir)
-        self._leases = LeaseStore(self.state_dir, bridge, self.subnet, self.gateway)
+        self._leases = LeaseStore(self.state_dir, bridge, self.subnet, self.gateway,
+                                  ipaddress.IPv4Network(ip_range) if ip_range else None, frozenset(reserved))
 
     def netns_path(self, container_id: str) -> Path:
         return self.state_dir / "netns" / container_id

@@ -57,11 +57,15 @@ class Lease:
 
 @dataclass
 class LeaseTable:
-    """The leases of one subnet; the gateway (by default its first host address) is never leased."""
+    """The leases of one subnet; the gateway (by default its first host address) is never leased, nor are the
+    ``reserved`` addresses (docker's auxiliary addresses); addresses are given out from ``ip_range`` when set
+    (docker's ``--ip-range``), though a container may ask for any address of the subnet."""
 
     subnet: ipaddress.IPv4Network
     leases: dict[str, Lease] = field(default_factory=dict)
     gateway: str = ""
+    ip_range: ipaddress.IPv4Network | None = None
+    reserved: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.gateway = self.gateway or str(self.subnet.network_address + 1)
@@ -71,11 +75,11 @@ class LeaseTable:
         reuse never leaves stale ARP entries."""
         if container_id in self.leases:
             raise NetworkError(f"container {container_id[:12]} is already attached to this network")
-        taken = {lease.ip for lease in self.leases.values()} | {self.gateway}
+        taken = {lease.ip for lease in self.leases.values()} | {self.gateway} | set(self.reserved)
         if wanted:
             self.leases[container_id] = Lease(self._check_wanted(wanted, taken))
             return self.leases[container_id]
-        for host in self.subnet.hosts():
+        for host in (self.ip_range or self.subnet).hosts():
             if str(host) not in taken:
                 self.leases[container_id] = Lease(str(host))
                 return self.leases[container_id]
@@ -88,6 +92,8 @@ class LeaseTable:
             raise InvalidArgument(f'invalid IP address "{wanted}": expected an IPv4 address') from None
         if address not in self.subnet or address in (self.subnet.network_address, self.subnet.broadcast_address):
             raise InvalidArgument(f"IP address {wanted} is not a host address of subnet {self.subnet}")
+        if wanted in self.reserved:
+            raise Conflict(f"IP address {wanted} is reserved on this network (an auxiliary address)")
         if wanted in taken:
             raise Conflict(f"IP address {wanted} is already in use on this network")
         return wanted
@@ -101,10 +107,12 @@ def mac_for(ip: str) -> str:
 class LeaseStore:
     """The lease table of one bridge under ``state_dir``, opened only through ``locked()``."""
 
-    def __init__(self, state_dir: Path, bridge: str, subnet: ipaddress.IPv4Network, gateway: str = "") -> None:
+    def __init__(self, state_dir: Path, bridge: str, subnet: ipaddress.IPv4Network, gateway: str = "",
+                 ip_range: ipaddress.IPv4Network | None = None, reserved: frozenset[str] = frozenset()) -> None:
         self.path = state_dir / f"{bridge}.leases.json"
         self.lock_path = state_dir / f"{bridge}.lock"
         self.subnet, self.gateway = subnet, gateway
+        self.ip_range, self.reserved = ip_range, frozenset(reserved)
 
     @contextmanager
     def locked(self, write: bool = True) -> Iterator[LeaseTable]:
@@ -125,13 +133,13 @@ class LeaseStore:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return LeaseTable(self.subnet, gateway=self.gateway)
+            return LeaseTable(self.subnet, gateway=self.gateway, ip_range=self.ip_range, reserved=self.reserved)
         except ValueError as err:
             raise NetworkError(f"lease table {self.path} is corrupt: {err}") from None
         if data["subnet"] != str(self.subnet):
             raise NetworkError(f"bridge leases in {self.path} are for subnet {data['subnet']}, not {self.subnet}")
         leases = {cid: Lease.from_json(lease) for cid, lease in data["leases"].items()}
-        return LeaseTable(self.subnet, leases, self.gateway)
+        return LeaseTable(self.subnet, leases, self.gateway, self.ip_range, self.reserved)
 
     def _save(self, table: LeaseTable) -> None:
         if not table.leases:

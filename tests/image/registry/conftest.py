@@ -8,9 +8,9 @@ with htpasswd, which tests must never use. Variants: no auth, htpasswd (basic) a
 from __future__ import annotations
 
 import pathlib
-import subprocess
 
 import pytest
+from support.registry import htpasswd_auth
 from support.require import require
 
 from .helpers import PASSWORD, USER, Registry, start_registry, stop_registry
@@ -43,11 +43,7 @@ def registry(registry_factory) -> Registry:
 def htpasswd_registry(registry_factory, tmp_path: pathlib.Path) -> Registry:
     """A registry with basic auth; the bcrypt entry comes from apache2-utils' ``htpasswd -B``."""
     require("htpasswd")
-    entry = subprocess.run(["htpasswd", "-B", "-n", "-b", USER, PASSWORD], check=True, capture_output=True,
-                           text=True).stdout.strip()
-    path = tmp_path / "htpasswd"
-    path.write_text(entry + "\n")
-    return registry_factory({"htpasswd": {"realm": "portside-test", "path": str(path)}})
+    return registry_factory(htpasswd_auth(tmp_path))
 
 
 @pytest.fixture

@@ -1,85 +1,17 @@
-"""Shared pieces of the registry tests: starting Debian's docker-registry, and making small test images."""
+"""Shared pieces of the registry tests: making small test images, running the real ``portside`` (the registry
+itself comes from ``support.registry``)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import pathlib
-import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 
-import yaml
 from leftovers import remove_cgroup_parent
-from support.net import free_port
-from support.wait import eventually
-
-USER, PASSWORD = "tester", "s3cret-pass"
-START_TIMEOUT_S = 15
-
-
-@dataclasses.dataclass
-class Registry:
-    host: str  # 127.0.0.1:PORT
-    storage: pathlib.Path
-    proc: subprocess.Popen
-
-    def blob_data(self, digest: str) -> pathlib.Path:
-        """Where the filesystem driver keeps a blob's bytes (used to corrupt one on purpose)."""
-        hexd = digest.removeprefix("sha256:")
-        return self.storage / "docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
-
-
-def _config(base: pathlib.Path, port: int, auth: dict | None) -> dict:
-    config = {
-        "version": 0.1,
-        "log": {"level": "error", "accesslog": {"disabled": True}},
-        "storage": {"filesystem": {"rootdirectory": str(base / "data")}, "delete": {"enabled": True}},
-        "http": {"addr": f"127.0.0.1:{port}", "secret": "portside-test-secret"},
-    }
-    if auth:
-        config["auth"] = auth
-    return config
-
-
-def _wait_listening(proc: subprocess.Popen, port: int, log: pathlib.Path) -> None:
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"docker-registry exited {proc.returncode}: {log.read_text()[-2000:]}")
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    eventually(listening, START_TIMEOUT_S, what=f"docker-registry to listen on {port}")
-
-
-def start_registry(base: pathlib.Path, auth: dict | None = None) -> Registry:
-    base.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config = base / "config.yml"
-    config.write_text(yaml.safe_dump(_config(base, port, auth)))
-    log = base / "registry.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=out, stderr=out,
-                                start_new_session=True)
-    try:
-        _wait_listening(proc, port, log)
-    except BaseException:
-        stop_registry(proc)
-        raise
-    return Registry(f"127.0.0.1:{port}", base / "data", proc)
-
-
-def stop_registry(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+from support.registry import PASSWORD, USER, Registry, start_registry, stop_registry  # noqa: F401 - re-exported
 
 
 def layer_tar(files: dict[str, bytes]) -> bytes:
