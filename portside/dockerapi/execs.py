@@ -6,7 +6,10 @@ runc copies to the container's terminal) and relays them over the hijacked conne
 stderr without a terminal, the terminal's bytes as they are with one. The client's end of input closes the
 command's stdin; on a terminal, its detach keys end the session instead. The exit code is the instance's, which
 the client reads from ``/exec/{id}/json`` once the stream has ended: the engine records it before the stream
-ends. A command that cannot start leaves runc's reason on its stderr and 126 or 127 as its exit code.
+ends. A command that cannot start leaves runc's reason on its stderr and 126 as its exit code, as with dockerd.
+
+The start's ``Tty`` (not the exec's) says how the stream is framed: multiplexed without it, also for a command
+that has a terminal (its one stream is then stdout), raw with it.
 """
 
 from __future__ import annotations
@@ -58,8 +61,15 @@ async def create(request: web.Request) -> web.Response:
     return reply({"Id": await b.call(b.engine.exec_create, request.match_info["id"], spec)}, 201)
 
 
+def _field(body: dict, name: str):
+    """``body[name]``, its case aside, as Go's JSON decoding reads it (docker-py sends ``detachKeys``)."""
+    if name in body:
+        return body[name]
+    return next((value for key, value in body.items() if key.lower() == name.lower()), None)
+
+
 def _strings(body: dict, name: str) -> list[str]:
-    value = body.get(name)
+    value = _field(body, name)
     if value is None:
         return []
     if isinstance(value, str) and name == "Cmd":
@@ -70,7 +80,7 @@ def _strings(body: dict, name: str) -> list[str]:
 
 
 def _string(body: dict, name: str) -> str:
-    value = body.get(name)
+    value = _field(body, name)
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -79,7 +89,7 @@ def _string(body: dict, name: str) -> str:
 
 
 def _flag(body: dict, name: str) -> bool:
-    value = body.get(name)
+    value = _field(body, name)
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -110,14 +120,16 @@ async def start(request: web.Request) -> web.StreamResponse:
     instance = await b.call(b.engine.execs.inspect, eid)
     if detach:
         return await _detached(b.engine, instance)
-    tty = instance["ProcessConfig"]["tty"]
+    # the start's own Tty says how the stream is framed, as with dockerd (docker-py's exec_start sends false for
+    # an exec with a terminal: its one stream then comes in stdout frames)
+    raw = _flag(body, "Tty")
     try:
-        conn = await take_over(request, media_type(request, tty))
+        conn = await take_over(request, media_type(request, raw))
     except ClientGone:
         return Hijacked()
     try:
         with streaming(request):
-            await Run(conn, b.engine, instance).serve()
+            await Run(conn, b.engine, instance, multiplexed=not raw).serve()
     finally:
         conn.close()
     return Hijacked()
@@ -164,9 +176,10 @@ async def _detached(engine, instance: dict) -> web.Response:
 class Run:
     """One attached start: the command's stdio on pipes or a terminal of ours, relayed over the connection."""
 
-    def __init__(self, conn, engine, instance: dict) -> None:
+    def __init__(self, conn, engine, instance: dict, multiplexed: bool) -> None:
         self.conn, self.engine, self.instance = conn, engine, instance
         self.tty = instance["ProcessConfig"]["tty"]
+        self.multiplexed = multiplexed
         keys = instance["DetachKeys"]
         self.keys = parse_keys(keys) if keys else DEFAULT_DETACH_KEYS
         self.child: tuple[int, int, int] = (-1, -1, -1)  # the command's ends
@@ -237,7 +250,7 @@ class Run:
     async def _send(self, stream: int, data: bytes) -> bool:
         if not data:
             return True
-        return await self.conn.write(data if self.tty else frame(stream, data))
+        return await self.conn.write(frame(stream, data) if self.multiplexed else data)
 
     async def _input(self) -> None:
         """The client's input to the command: its end closes the command's stdin (without a terminal) or ends

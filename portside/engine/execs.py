@@ -3,8 +3,8 @@
 Theory of operation. ``create`` writes an instance file, ``ROOT/containers/ID/execs/EXEC.json``, in docker's own
 inspect shape plus a few private fields (``_``-prefixed), and nothing runs yet. ``start`` claims the instance
 (once: a second start is a conflict, as with docker), runs ``runc exec`` with the caller's stdio and waits for it,
-recording the process's pid and, at its end, its exit code: 126 or 127 for a command that could not start
-(not executable, not found), as a shell and docker report them. Every change happens under the container's
+recording the process's pid and, at its end, its exit code: 126 for a command that could not start (not found,
+not executable, a user the image lacks), as dockerd records it (the reason, CommandNotFound say, is raised). Every change happens under the container's
 ``execs/lock`` and replaces the file whole, so any process (the Docker API service, a CLI) reads a consistent
 instance; the instances live in the container's directory and go with it, as docker's live as long as their
 container.
@@ -41,7 +41,7 @@ from portside.runtime.plain import Plain
 from portside.runtime.runc import Runc, RuncExec
 
 EXEC_ID = re.compile(r"^[0-9a-f]{64}$")
-START_FAILED = 126  # a start that failed for another reason than a missing or non-executable command
+START_FAILED = 126  # dockerd's exit code for an exec that could not start, whatever the reason
 DETACHED_ERRORS = {cls.__name__: cls for cls in (CommandNotFound, CommandNotExecutable, Conflict, InvalidArgument,
                                                  OCIRuntimeError)}
 
@@ -125,8 +125,8 @@ class Execs:
                 self._started(instance, proc, pid_file, started)
             code = proc.wait()
             return code
-        except PortsideError as exc:  # it could not start: runc's reason, or a user the image does not have
-            code = exc.exit_code if exc.exit_code in (126, 127) else START_FAILED
+        except PortsideError:  # it could not start: runc's reason, or a user the image does not have
+            code = START_FAILED
             raise
         finally:
             if watch is not None:

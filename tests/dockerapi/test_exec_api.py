@@ -1,13 +1,14 @@
 """Exec through the Docker API: docker-py's exec_create/exec_start/exec_inspect and the docker CLI's exec (piped
-stdin, -it under a terminal, -d), exit codes (126 and 127 for a command that cannot start), docker's conflicts,
+stdin, -it under a terminal, -d), exit codes (126 for a command that cannot start, as dockerd's), docker's conflicts,
 and instances that go with their container."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
-from streamwire import by_stream, request, service_fds, settle_fds, standin_api  # noqa: F401
+from streamwire import by_stream, frames, request, service_fds, settle_fds, standin_api  # noqa: F401
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -50,6 +51,20 @@ def test_exec_create_start_inspect_with_docker_py(docker_api, box) -> None:
     assert client.exec_inspect(exec_id)["ProcessConfig"]["user"] == "nobody"
 
 
+def test_the_starts_tty_frames_the_stream_and_fields_are_read_in_any_case(docker_api, box) -> None:
+    client = docker_api.client()
+    exec_id = client.exec_create(box, ["printf", "on a terminal"], tty=True)["Id"]
+    _, headers, body = request(docker_api, "POST", f"/v1.47/exec/{exec_id}/start", {"Tty": False}, upgrade=True)
+    assert headers["content-type"] == "application/vnd.docker.multiplexed-stream"
+    assert frames(body) == [(1, b"on a terminal")]  # dockerd's framing: the start's Tty, not the exec's
+    exec_id = client.exec_create(box, ["printf", "raw"], tty=True)["Id"]
+    _, headers, body = request(docker_api, "POST", f"/v1.47/exec/{exec_id}/start", {"tty": True}, upgrade=True)
+    assert (headers["content-type"], body) == ("application/vnd.docker.raw-stream", b"raw")
+    exec_id = request(docker_api, "POST", f"/containers/{box}/exec",
+                      {"cmd": ["true"], "detachKeys": "ctrl-x,x", "tty": True})[2]
+    assert client.exec_inspect(json.loads(exec_id)["Id"])["DetachKeys"] == "ctrl-x,x"
+
+
 def test_exec_start_over_the_wire_carries_stdin_and_its_end(docker_api, box) -> None:
     client = docker_api.client()
     exec_id = client.exec_create(box, ["sh", "-c", "cat; echo end >&2"], stdin=True)["Id"]
@@ -68,7 +83,8 @@ def test_exec_start_over_the_wire_carries_stdin_and_its_end(docker_api, box) -> 
 def test_docker_exec_exit_codes_and_piped_stdin(docker_api, box) -> None:
     assert docker_api.docker("exec", box, "sh", "-c", "exit 7", check=False).returncode == 7
     missing = docker_api.docker("exec", box, "no-such-command", check=False)
-    assert missing.returncode == 127 and "no-such-command" in missing.stderr, missing
+    assert missing.returncode == 126 and "no-such-command" in missing.stderr, missing  # dockerd 20.10's code
+    assert docker_api.docker("exec", box, "sh", "-c", "no-such-command", check=False).returncode == 127  # sh's
     not_executable = docker_api.docker("exec", box, "/etc/passwd", check=False)
     assert not_executable.returncode == 126 and "permission denied" in not_executable.stderr, not_executable
     stranger = docker_api.docker("exec", "-u", "no-such-user", box, "true", check=False)
@@ -103,7 +119,7 @@ def test_detached_exec_runs_on_and_its_end_is_recorded(docker_api, box) -> None:
     missing = client.exec_create(box, ["no-such-command"])["Id"]
     status, _, body = request(docker_api, "POST", f"/exec/{missing}/start", {"Detach": True})
     assert status == 500 and b"no-such-command" in body
-    assert client.exec_inspect(missing)["ExitCode"] == 127
+    assert client.exec_inspect(missing)["ExitCode"] == 126
 
 
 def test_the_portside_cli_shares_the_detached_exec(docker_api, box) -> None:
