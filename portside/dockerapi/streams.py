@@ -77,6 +77,8 @@ async def logs(request: web.Request) -> web.StreamResponse:
                     await response.write(chunk)
     except ConnectionError:
         pass  # the client went away
+    except PortsideError:
+        pass  # the container was removed while followed: its log ends there, as with docker
     finally:
         entries.stop()
         watcher.cancel()

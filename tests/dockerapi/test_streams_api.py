@@ -133,6 +133,16 @@ def test_logs_follow_ends_when_the_container_stops(docker_api) -> None:
         docker_api.ps("rm", "-f", name)
 
 
+def test_a_followed_log_ends_with_its_containers_removal(docker_api) -> None:
+    name = _name("removed-log")
+    docker_api.ps("run", "-d", "--network", "none", "--name", name, "busybox", "sh", "-c", "echo up; sleep 600")
+    eventually(lambda: docker_api.client().logs(name) == b"up\n", timeout=20, what="the first line")
+    stream = docker_api.client().logs(name, stream=True, follow=True)
+    assert next(stream) == b"up\n"
+    docker_api.ps("rm", "-f", name)
+    assert list(stream) == []
+
+
 def test_a_follower_that_goes_away_leaves_nothing_open(docker_api) -> None:
     name = _name("quiet")
     docker_api.ps("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "600")
