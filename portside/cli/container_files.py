@@ -245,11 +245,16 @@ def cmd_container(argv: list[str], root: str) -> int:
 
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write("usage: portside container COMMAND [ARG...]\n\n  top CONTAINER [ps OPTIONS]   the "
-                         "container's processes\n  and every container command: run, ps (ls), cp, diff, ...\n")
+                         "container's processes\n  prune [-f] [--filter F]      remove the stopped containers\n"
+                         "  and every container command: run, ps (ls), cp, diff, ...\n")
         return 0 if argv else 2
     sub = ALIASES.get(argv[0], argv[0])
     if sub == "top":
         return container_top(argv[1:], root)
+    if sub == "prune":
+        from portside.cli.containers import cmd_container_prune
+
+        return cmd_container_prune(argv[1:], root)
     if COMMANDS.get(sub, ("",))[0] != "portside.cli.containers" or sub == "container":
         raise InvalidArgument(f"container: unknown command {argv[0]!r} (expected top or a container command)")
     return serve([sub] + argv[1:], root)

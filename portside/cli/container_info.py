@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import json
 import sys
 import time
@@ -18,31 +17,15 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
 
 
-def seconds_since(stamp: str) -> float:
-    return time.time() - calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
-
-
-def ago(seconds: float) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= 2 * size:
-            return f"{int(seconds // size)} {unit}s"
-    return "1 minute" if seconds >= 60 else f"{max(int(seconds), 1)} second" + ("s" if seconds >= 2 else "")
-
-
 def status_text(info: dict) -> str:
-    state = info["State"]
-    if state["Status"] == "running":
-        health = (state.get("Health") or {}).get("Status")
-        suffix = {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}
-        return f"Up {ago(seconds_since(state['StartedAt']))}{suffix.get(health, '')}"
-    if state["Status"] == "exited":
-        return f"Exited ({state['ExitCode']}) {ago(seconds_since(state['FinishedAt']))} ago"
-    return state["Status"].capitalize()
+    from portside.engine.listing import status_text as text
+
+    return text(info["State"])
 
 
 def ports_text(info: dict) -> str:
     return ", ".join(f"{b['HostIp']}:{b['HostPort']}->{port}" for port, binds in
-                     info["NetworkSettings"]["Ports"].items() for b in binds)
+                     info["NetworkSettings"]["Ports"].items() for b in binds or ())
 
 
 def ps_row(info: dict, no_trunc: bool) -> dict:
@@ -57,22 +40,52 @@ def ps_row(info: dict, no_trunc: bool) -> dict:
 def cmd_ps(argv: list[str], root: str) -> int:
     flags = [flag("-a --all", "all", help="include stopped containers"),
              flag("-q --quiet", "quiet", help="only ids"), flag("--no-trunc", "no_trunc", help="full ids"),
-             flag("--format", "format", "value", "table (default) or json")]
+             flag("--format", "format", "value", "table (default) or json"),
+             flag("-f --filter", "filter", "list", "KEY=VALUE: docker's id, name, label, status, ancestor, exited, "
+                                                   "network, volume, health, before, since, publish, expose")]
     opts, _ = Parser("ps", "[OPTIONS]", flags).parse(argv)
     if opts["format"] not in (None, "table", "json"):
         raise InvalidArgument(f"ps: unsupported --format {opts['format']!r} (expected table or json)")
-    rows = [ps_row(i, opts["no_trunc"]) for i in engine_at(root).list(all=opts["all"])]
+    rows = [ps_row(i, opts["no_trunc"]) for i in _listed(engine_at(root), opts["all"], opts["filter"])]
     if opts["quiet"]:
         sys.stdout.writelines(r["ID"] + "\n" for r in rows)
     elif opts["format"] == "json":
         sys.stdout.writelines(json.dumps(r) + "\n" for r in rows)
     else:
         keys = ["ID", "Image", "Command", "CreatedAt", "Status", "Ports", "Names"]
+        from portside.engine.listing import human_duration, unix
+
         for r in rows:
-            r["CreatedAt"] = ago(seconds_since(r["CreatedAt"])) + " ago"
+            r["CreatedAt"] = human_duration(time.time() - unix(r["CreatedAt"])) + " ago"
         print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
                     [[r[k] for k in keys] for r in rows])
     return 0
+
+
+def _listed(engine, all: bool, filter_args: list[str]) -> list[dict]:
+    """The containers ``ps`` shows: the running ones (every one with ``-a`` or a status filter, as docker's)
+    that pass every filter (the Docker API's list filters, from ``engine.listing``)."""
+    if not filter_args:
+        return engine.list(all=all)
+    from portside.engine.listing import matcher
+    from portside.runtime.errors import PortsideError
+
+    filters: dict[str, list[str]] = {}
+    for text in filter_args:
+        key, eq, value = text.partition("=")
+        if not eq:
+            raise InvalidArgument(f"ps --filter {text!r}: expected KEY=VALUE")
+        filters.setdefault(key, []).append(value)
+
+    def image_id(ref: str) -> str | None:
+        try:
+            return engine.images.resolve(ref).id
+        except PortsideError:
+            return None
+    infos = engine.list(all=True)
+    keep = matcher(filters, infos, image_id)
+    show_all = all or "status" in filters
+    return [i for i in infos if (show_all or i["State"]["Running"]) and keep(i)]
 
 
 @command

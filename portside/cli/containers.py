@@ -1,5 +1,5 @@
 """Container commands with docker's names and flags: run, create, start, stop, kill, restart, rm, wait, exec,
-attach.
+attach, rename, pause, unpause, update, and ``container`` (prune, and docker's ``container VERB`` spellings).
 
 The listing and reading commands (ps, logs, inspect, port, stats, volume) live in ``container_info.py``; they are
 registered here because the dispatcher maps every container command to this module. Nothing heavy is imported at
@@ -202,10 +202,10 @@ def cmd_kill(argv: list[str], root: str) -> int:
 @command
 def cmd_rm(argv: list[str], root: str) -> int:
     flags = [flag("-f --force", "force", help="kill a running container first"),
-             flag("-v --volumes", "volumes", help="accepted for docker compatibility (no anonymous volumes)")]
+             flag("-v --volumes", "volumes", help="remove its anonymous volumes too")]
     opts, refs = Parser("rm", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("rm", refs, lambda ref: engine.remove(ref, force=opts["force"]))
+    return _each("rm", refs, lambda ref: engine.remove(ref, force=opts["force"], volumes=opts["volumes"]))
 
 
 @command
@@ -261,12 +261,113 @@ def _each(name: str, refs: list[str], action, echo: bool = True) -> int:
     return failed
 
 
-def _seconds(text: str | None, name: str) -> float:
+def _seconds(text: str | None, name: str) -> float | None:
+    """``-t``'s seconds; None when not given: the container's own --stop-timeout, else 10."""
     if text is None:
-        return 10
+        return None
     from portside.engine.config import parse_int
 
     return parse_int(text, f"{name} -t", 0)
+
+
+@command
+def cmd_rename(argv: list[str], root: str) -> int:
+    _, args = Parser("rename", "CONTAINER NEW_NAME", []).parse(argv)
+    if len(args) != 2:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument("rename: requires exactly 2 arguments: CONTAINER NEW_NAME")
+    engine_at(root).rename(args[0], args[1])
+    return 0
+
+
+@command
+def cmd_pause(argv: list[str], root: str) -> int:
+    _, refs = Parser("pause", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("pause", refs, engine.pause)
+
+
+@command
+def cmd_unpause(argv: list[str], root: str) -> int:
+    _, refs = Parser("unpause", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
+    engine = engine_at(root)
+    return _each("unpause", refs, engine.unpause)
+
+
+UPDATE_FLAGS = [
+    flag("-m --memory", "memory", "value", "memory limit, e.g. 256m"),
+    flag("--cpus", "cpus", "value", "CPU quota in cores, e.g. 1.5"),
+    flag("-c --cpu-shares", "cpu_shares", "value", "relative CPU weight"),
+    flag("--cpu-quota", "cpu_quota", "value", "CFS quota in microseconds (-1: none)"),
+    flag("--cpu-period", "cpu_period", "value", "CFS period in microseconds"),
+    flag("--pids-limit", "pids_limit", "value", "maximum number of processes (-1: no limit)"),
+    flag("--restart", "restart", "value", "no | on-failure[:N] | always | unless-stopped"),
+]
+
+
+@command
+def cmd_update(argv: list[str], root: str) -> int:
+    """New limits, applied now to a running container and kept for its later starts."""
+    opts, refs = Parser("update", "[OPTIONS] CONTAINER [CONTAINER...]", UPDATE_FLAGS, interspersed=True).parse(argv)
+    from portside.engine import config as c
+
+    def number(name: str, flag_name: str, minimum: int | None = None) -> int | None:
+        return c.parse_int(opts[name], flag_name, minimum) if opts[name] is not None else None
+
+    change = c.Resources(
+        memory=c.parse_memory(opts["memory"]) if opts["memory"] else None,
+        cpus=c.parse_cpus(opts["cpus"]) if opts["cpus"] else None,
+        cpu_shares=number("cpu_shares", "--cpu-shares", 2), cpu_quota=number("cpu_quota", "--cpu-quota", -1),
+        cpu_period=number("cpu_period", "--cpu-period", 0), pids_limit=number("pids_limit", "--pids-limit", -1),
+        restart=opts["restart"])
+    engine = engine_at(root)
+    return _each("update", refs, lambda ref: engine.update(ref, change))
+
+
+@command
+def cmd_container_prune(argv: list[str], root: str) -> int:
+    flags = [flag("-f --force", "force", help="do not ask for confirmation"),
+             flag("--filter", "filter", "list", "label=KEY[=VALUE], label!=KEY[=VALUE] or until=TIMESTAMP")]
+    opts, args = Parser("container prune", "[OPTIONS]", flags).parse(argv)
+    if args:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument(f"container prune: takes no arguments, got {args[0]!r}")
+    from portside.engine.pruning import prune_filter
+
+    filters: dict[str, list[str]] = {}
+    for key, value in map(_filter_pair, opts["filter"]):
+        filters.setdefault(key, []).append(value)
+    keep = prune_filter(filters)
+    if not opts["force"] and not _confirm("WARNING! This will remove all stopped containers.\n"
+                                          "Are you sure you want to continue? [y/N] "):
+        return 0
+    removed, reclaimed = engine_at(root).prune(keep)
+    if removed:
+        print("Deleted Containers:")
+        print("\n".join(removed))
+        print()
+    from portside.engine.pruning import human_size
+
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def _filter_pair(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not eq:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument(f"container prune --filter {text!r}: expected KEY=VALUE")
+    return key, value
+
+
+def _confirm(question: str) -> bool:
+    sys.stdout.write(question)
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
 
 
 def _info(name: str):

@@ -11,7 +11,7 @@ import sys
 USAGE = """usage: portside [--root DIR] COMMAND [ARG...]
 
 Containers:  run create start stop kill restart rm ps logs exec attach wait inspect port stats cp diff export
-             container (top, and docker's aliases) volume network
+             rename pause unpause update container (top, prune, and docker's aliases) volume network
 Images:      build images image tag rmi history save load import commit pull push login logout bootstrap builder
 Cluster:     up down top agent kubeconfig
 Engine:      daemon (serves the container and image commands from a warm process)
@@ -36,7 +36,8 @@ def register(module: str, *names: str) -> None:
 
 register("portside.cli.containers",
          "run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec", "attach", "wait",
-         "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network")
+         "inspect", "port", "stats", "cp", "diff", "export", "container", "volume", "network", "rename", "pause",
+         "unpause", "update")
 register("portside.cli.images", "builder")
 register("portside.cli.images", "import", "images", "rmi", "tag", "image", "history", "save", "load", "build",
          "commit")

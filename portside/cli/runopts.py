@@ -46,6 +46,15 @@ RUN_FLAGS = [
     flag("--no-healthcheck", "no_healthcheck", help="disable the image's HEALTHCHECK"),
     flag("--log-driver", "log_driver", "value", "json-file (the only driver)"),
     flag("--log-opt", "log_opt", "list", "a json-file option: max-size=10m, max-file=3"),
+    flag("--tmpfs", "tmpfs", "list", "mount a tmpfs: PATH[:OPTIONS], e.g. /run:size=64m"),
+    flag("--stop-signal", "stop_signal", "value", "signal that stops the container (default the image's, or "
+                                                  "SIGTERM)"),
+    flag("--stop-timeout", "stop_timeout", "value", "seconds a stop waits before SIGKILL (default 10)"),
+    flag("--cpu-quota", "cpu_quota", "value", "CFS quota in microseconds per period"),
+    flag("--cpu-period", "cpu_period", "value", "CFS period in microseconds (default 100000)"),
+    flag("--add-host", "add_host", "list", "add a NAME:IP line to /etc/hosts"),
+    flag("--expose", "expose", "list", "expose a port (published by -P): PORT[/PROTO]"),
+    flag("-P --publish-all", "publish_all", help="publish every exposed port on a free host port"),
 ]
 # -h is --hostname for run/create, as in docker; --help still prints usage.
 
@@ -75,4 +84,10 @@ def config_from(opts: dict, args: list[str]):
         healthcheck=c.health_options(opts["health_cmd"], opts["health_interval"], opts["health_timeout"],
                                      opts["health_start_period"], opts["health_start_interval"],
                                      opts["health_retries"], opts["no_healthcheck"]),
-        log_driver=opts["log_driver"] or "json-file", log_opts=dict(c.parse_log_opt(o) for o in opts["log_opt"]))
+        log_driver=opts["log_driver"] or "json-file", log_opts=dict(c.parse_log_opt(o) for o in opts["log_opt"]),
+        tmpfs=dict(c.parse_tmpfs(t) for t in opts["tmpfs"]), stop_signal=opts["stop_signal"] or "",
+        stop_timeout=c.parse_int(opts["stop_timeout"], "--stop-timeout", -1) if opts["stop_timeout"] else None,
+        cpu_quota=c.parse_int(opts["cpu_quota"], "--cpu-quota", -1) if opts["cpu_quota"] else None,
+        cpu_period=c.parse_int(opts["cpu_period"], "--cpu-period", 0) if opts["cpu_period"] else None,
+        extra_hosts=[c.parse_extra_host(h) for h in opts["add_host"]], expose=opts["expose"],
+        publish_all=opts["publish_all"])

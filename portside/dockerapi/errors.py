@@ -13,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from portside.runtime.errors import Conflict, InvalidArgument, NotFound, PortsideError
+from portside.runtime.errors import Conflict, ContainerNotFound, InvalidArgument, NotFound, PortsideError
 
 log = logging.getLogger("portside.dockerapi")
 
@@ -52,6 +52,13 @@ def status_of(exc: PortsideError) -> int:
     return 500
 
 
+def docker_message(exc: PortsideError) -> str:
+    """dockerd's words where clients and scripts match on them; the engine's own message otherwise."""
+    if isinstance(exc, ContainerNotFound):
+        return f"No such container: {exc.ref}"
+    return str(exc)
+
+
 def error_response(status: int, message: str) -> web.Response:
     return web.Response(status=status, body=json.dumps({"message": message}).encode() + b"\n", headers=JSON)
 
@@ -63,7 +70,7 @@ async def docker_errors(request: web.Request, handler) -> web.StreamResponse:
     except ApiError as exc:
         return error_response(exc.status, exc.message)
     except PortsideError as exc:
-        return error_response(status_of(exc), str(exc))
+        return error_response(status_of(exc), docker_message(exc))
     except web.HTTPNotFound:
         return error_response(404, "page not found")
     except web.HTTPMethodNotAllowed:

@@ -16,6 +16,7 @@ _EXPORTS = {
     "ContainerRecord": "portside.engine.model",
     "ContainerState": "portside.engine.model",
     "VolumeSpec": "portside.engine.config",
+    "Resources": "portside.engine.config",
     "parse_memory": "portside.engine.config",
     "parse_cpus": "portside.engine.config",
     "parse_restart": "portside.engine.config",

@@ -32,7 +32,8 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
                         terminal=cfg.tty)
     security = _security(record, seccomp_cache)
     resolv = None if record.host.network_mode == "none" else resolv_conf(nameserver, resolv_source)
-    mounts = _etc_mounts(paths, cfg.hostname, ip, resolv) + _volume_mounts(record.mounts)
+    mounts = (_etc_mounts(paths, cfg.hostname, ip, resolv, record.host.extra_hosts) + _volume_mounts(record.mounts)
+              + _tmpfs_mounts(record.host.tmpfs))
     config = spec.build_config(paths.rootfs, proc, hostname=cfg.hostname, cgroups_path=cgroups_path,
                                limits=limits(record.host), security=security, mounts=mounts, netns=netns)
     paths.bundle.mkdir(exist_ok=True)
@@ -40,9 +41,13 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
 
 
 def limits(host: HostConfig) -> spec.Limits:
-    quota = int(host.nano_cpus * spec.CPU_PERIOD / 1e9) if host.nano_cpus else None
-    return spec.Limits(memory=host.memory or None, cpu_quota=quota, cpu_shares=host.cpu_shares or None,
-                       pids=host.pids_limit if host.pids_limit > 0 else None)
+    """--cpus as a quota per docker's 100 ms period; or --cpu-quota and --cpu-period as given."""
+    if host.nano_cpus:
+        quota, period = int(host.nano_cpus * spec.CPU_PERIOD / 1e9), spec.CPU_PERIOD
+    else:
+        quota, period = (host.cpu_quota if host.cpu_quota > 0 else None), host.cpu_period or spec.CPU_PERIOD
+    return spec.Limits(memory=host.memory or None, cpu_quota=quota, cpu_period=period,
+                       cpu_shares=host.cpu_shares or None, pids=host.pids_limit if host.pids_limit > 0 else None)
 
 
 def _security(record: ContainerRecord, cache: Path) -> spec.Security:
@@ -89,9 +94,11 @@ def resolv_conf(nameserver: str, source: str = "/etc/resolv.conf") -> str | None
     return ResolvConf((nameserver,), host.searches, options).render()
 
 
-def _etc_mounts(paths: Paths, hostname: str, ip: str, resolv: str | None) -> list[spec.Mount]:
+def _etc_mounts(paths: Paths, hostname: str, ip: str, resolv: str | None,
+                extra_hosts: tuple[str, ...] = ()) -> list[spec.Mount]:
+    extra = "".join(f"{address}\t{name}\n" for name, _, address in (h.partition(":") for h in extra_hosts))
     files = {"hostname": f"{hostname}\n",
-             "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + extra
                       + (f"{ip}\t{hostname}\n" if ip else "")}
     if resolv is not None:
         files["resolv.conf"] = resolv
@@ -100,6 +107,17 @@ def _etc_mounts(paths: Paths, hostname: str, ip: str, resolv: str | None) -> lis
         (paths.dir / name).write_text(text)
         mounts.append(spec.Mount(f"/etc/{name}", str(paths.dir / name)))
     return mounts
+
+
+def _tmpfs_mounts(tmpfs: dict[str, str]) -> list[spec.Mount]:
+    """docker's --tmpfs: nosuid, nodev and noexec unless the options say otherwise."""
+    out = []
+    for path, options in tmpfs.items():
+        given = [o for o in options.split(",") if o]
+        defaults = [d for d, opposite in (("nosuid", "suid"), ("nodev", "dev"), ("noexec", "exec"))
+                    if opposite not in given and d not in given]
+        out.append(spec.Mount(path, "tmpfs", "tmpfs", tuple(defaults + given)))
+    return out
 
 
 def _volume_mounts(mounts: tuple[VolumeMount, ...]) -> list[spec.Mount]:

@@ -35,7 +35,8 @@ class ContainerConfig(Plain):
     __slots__ = ("image", "cmd", "entrypoint", "env", "workdir", "user", "name", "hostname", "publish", "volumes",
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
-                 "tty", "network_aliases", "ip", "healthcheck", "log_driver", "log_opts")
+                 "tty", "network_aliases", "ip", "healthcheck", "log_driver", "log_opts", "tmpfs", "stop_signal",
+                 "stop_timeout", "cpu_quota", "cpu_period", "extra_hosts", "expose", "publish_all", "attach")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -46,7 +47,10 @@ class ContainerConfig(Plain):
                  read_only: bool = False, autoremove: bool = False, labels: dict[str, str] | None = None,
                  open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
                  network_aliases: Sequence[str] = (), ip: str = "", healthcheck: dict | None = None,
-                 log_driver: str = "json-file", log_opts: dict[str, str] | None = None) -> None:
+                 log_driver: str = "json-file", log_opts: dict[str, str] | None = None,
+                 tmpfs: dict[str, str] | None = None, stop_signal: str = "", stop_timeout: int | None = None,
+                 cpu_quota: int | None = None, cpu_period: int | None = None, extra_hosts: Sequence[str] = (),
+                 expose: Sequence[str] = (), publish_all: bool = False, attach: Sequence[str] = ()) -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -67,6 +71,31 @@ class ContainerConfig(Plain):
         self.healthcheck = dict(healthcheck) if healthcheck is not None else None
         # docker's --log-driver (json-file only) and --log-opt KEY=VALUE (max-size, max-file), over the engine's
         self.log_driver, self.log_opts = log_driver, dict(log_opts or {})
+        self.tmpfs = dict(tmpfs or {})  # --tmpfs PATH[:OPTIONS]: container path -> tmpfs mount options
+        self.stop_signal = stop_signal  # "": the image's STOPSIGNAL, else SIGTERM
+        self.stop_timeout = stop_timeout  # seconds before SIGKILL when stop names none (None: 10)
+        self.cpu_quota, self.cpu_period = cpu_quota, cpu_period  # CFS microseconds; --cpus is the usual spelling
+        self.extra_hosts = list(extra_hosts)  # --add-host NAME:IP
+        self.expose = list(expose)  # --expose PORT[/PROTO]: exposed besides the image's, published by -P
+        self.publish_all = publish_all  # -P: each exposed port on a free host port
+        self.attach = list(attach)  # the streams a client will attach to (docker's AttachStdin/out/err)
+
+
+class Resources(Plain):
+    """What ``update`` changes (docker's ``update`` flags); None leaves a field as it is. ``pids_limit`` 0 or -1
+    and ``cpu_quota`` -1 lift the limit."""
+
+    __slots__ = ("memory", "cpus", "cpu_shares", "cpu_quota", "cpu_period", "pids_limit", "restart")
+
+    def __init__(self, memory: int | None = None, cpus: float | None = None, cpu_shares: int | None = None,
+                 cpu_quota: int | None = None, cpu_period: int | None = None, pids_limit: int | None = None,
+                 restart: str | None = None) -> None:
+        self.memory, self.cpus, self.cpu_shares, self.cpu_quota = memory, cpus, cpu_shares, cpu_quota
+        self.cpu_period, self.pids_limit, self.restart = cpu_period, pids_limit, restart
+
+    @property
+    def empty(self) -> bool:
+        return all(v is None for v in self._values())
 
 
 def parse_size(text: str, flag: str) -> int:
@@ -160,6 +189,72 @@ def log_limits(driver: str, opts: dict[str, str]) -> tuple[int, int]:
     if files > 1 and not size:
         raise InvalidArgument("--log-opt max-file can only be set when max-size is set")
     return size, files
+
+
+def parse_tmpfs(item: str) -> tuple[str, str]:
+    """One ``--tmpfs PATH[:OPTIONS]`` (options as mount(8) takes them: ``size=64m,mode=1777``)."""
+    path, _, options = item.partition(":")
+    check_tmpfs(path, options, f"--tmpfs {item!r}")
+    return os.path.normpath(path), options
+
+
+TMPFS_OPTIONS = frozenset({"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "ro", "rw", "exec", "noexec",
+                           "suid", "nosuid", "dev", "nodev", "atime", "noatime", "relatime", "strictatime",
+                           "nodiratime", "diratime", "sync", "async", "mpol", "huge", "tmpcopyup", "notmpcopyup",
+                           "rprivate", "private", "rshared", "shared", "rslave", "slave"})
+
+
+def check_tmpfs(path: str, options: str, where: str) -> None:
+    if not path.startswith("/"):
+        raise InvalidArgument(f"invalid {where}: the mount point {path!r} is not an absolute path")
+    if os.path.normpath(path) == "/":
+        raise InvalidArgument(f"invalid {where}: a tmpfs cannot be mounted over /")
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        if key not in TMPFS_OPTIONS:
+            raise InvalidArgument(f"invalid {where}: unknown tmpfs option {option!r}")
+        if key == "size":
+            parse_size(value, f"{where} size")
+
+
+def parse_extra_host(item: str) -> str:
+    """``--add-host NAME:IP`` (docker also takes ``NAME=IP``), as the ``NAME:IP`` it records."""
+    import ipaddress
+
+    sep = "=" if "=" in item else ":"
+    name, _, address = item.partition(sep)
+    try:
+        ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        raise InvalidArgument(f"invalid --add-host {item!r}: expected NAME:IP with an IPv4 or IPv6 address") from None
+    if not name or any(c.isspace() for c in name):
+        raise InvalidArgument(f"invalid --add-host {item!r}: the host name is empty or has a space")
+    return f"{name}:{address.strip('[]')}"
+
+
+def parse_port(item: str, flag: str = "--expose") -> str:
+    """``80``, ``80/udp`` -> ``80/tcp``, ``80/udp`` (docker's key for an exposed port)."""
+    port, _, proto = item.partition("/")
+    proto = proto or "tcp"
+    if not port.isdigit() or not 0 < int(port) < 65536 or proto not in ("tcp", "udp", "sctp"):
+        raise InvalidArgument(f"invalid {flag} value {item!r}: expected PORT[/tcp|udp|sctp] with a port from 1 to "
+                              "65535")
+    return f"{int(port)}/{proto}"
+
+
+SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+           "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+           "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS")
+
+
+def parse_signal(text: str, flag: str = "--stop-signal") -> str:
+    """A signal by name (``SIGTERM``, ``TERM``, ``SIGRTMIN+3``) or number, as ``SIGNAME`` or the number."""
+    name = text.upper().removeprefix("SIG")
+    if text.isdigit() and 0 < int(text) < 65:
+        return text
+    if name in SIGNALS or re.fullmatch(r"RTM(IN(\+\d+)?|AX(-\d+)?)", name):
+        return "SIG" + name
+    raise InvalidArgument(f"invalid {flag} value {text!r}: expected a signal name like SIGTERM or a number")
 
 
 def parse_restart(text: str) -> tuple[str, int]:

@@ -13,8 +13,12 @@ from portside.engine.config import (
     ContainerConfig,
     check_name,
     check_network,
+    check_tmpfs,
     log_limits,
+    parse_extra_host,
+    parse_port,
     parse_restart,
+    parse_signal,
     parse_volume,
 )
 from portside.engine.model import (
@@ -101,6 +105,7 @@ def _profile_path(value: str) -> str:
 
 
 def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -> tuple[PortBinding, ...]:
+    """``-p`` as given (``-P``'s ports are chosen at each start: ``ContainerRecord.published_ports``)."""
     if not cfg.publish:
         return ()
     if cfg.network != "bridge" and not endpoints:
@@ -110,6 +115,35 @@ def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -
 
     return tuple(PortBinding(m.host_ip, m.host_port, m.container_port, m.protocol)
                  for p in cfg.publish for m in parse_publish(p))
+
+
+def exposed_ports(cfg: ContainerConfig, image_config: dict) -> tuple[str, ...]:
+    """docker's ``Config.ExposedPorts``: the image's EXPOSE, ``--expose`` and every port ``-p`` publishes."""
+    from portside.runtime.network import parse_publish
+
+    ports = [parse_port(p, "the image's ExposedPorts") for p in image_config.get("ExposedPorts") or {}]
+    ports += [parse_port(p) for p in cfg.expose]
+    ports += [f"{m.container_port}/{m.protocol}" for p in cfg.publish for m in parse_publish(p)]
+    return tuple(sorted(dict.fromkeys(ports), key=lambda p: (int(p.split("/")[0]), p)))
+
+
+def tmpfs(cfg: ContainerConfig) -> dict[str, str]:
+    for path, options in cfg.tmpfs.items():
+        check_tmpfs(path, options, f"--tmpfs {path}")
+    return {os.path.normpath(path): options for path, options in cfg.tmpfs.items()}
+
+
+def cpu_limits(cfg: ContainerConfig) -> tuple[int, int, int]:
+    """(nano CPUs, CFS quota, CFS period): docker's rules, --cpus or --cpu-quota/--cpu-period but not both."""
+    nano = int(round((cfg.cpus or 0) * 1e9))
+    quota, period = cfg.cpu_quota or 0, cfg.cpu_period or 0
+    if nano and (quota or period):
+        raise InvalidArgument("conflicting options: --cpus and --cpu-quota/--cpu-period cannot both be set")
+    if period and not 1000 <= period <= 1_000_000:
+        raise InvalidArgument(f"invalid --cpu-period {period}: it must be from 1000 to 1000000 microseconds")
+    if quota and quota != -1 and quota < 1000:
+        raise InvalidArgument(f"invalid --cpu-quota {quota}: it must be at least 1000 microseconds (1ms)")
+    return nano, quota, period
 
 
 def mounts(cfg: ContainerConfig, volumes_root: Path) -> tuple[VolumeMount, ...]:
@@ -160,19 +194,27 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
     entrypoint, cmd = command(cfg, image.config)
     argv = entrypoint + cmd
     env = spec.default_env(image.config.get("Env") or [], [e for e in cfg.env if e])
+    nano_cpus, cpu_quota, cpu_period = cpu_limits(cfg)
+    exposed = exposed_ports(cfg, image.config)
+    if cfg.stop_timeout is not None and cfg.stop_timeout < -1:
+        raise InvalidArgument(f"invalid --stop-timeout {cfg.stop_timeout}: expected seconds, or -1 to wait forever")
     host = HostConfig(
-        memory=cfg.memory or 0, nano_cpus=int(round((cfg.cpus or 0) * 1e9)), cpu_shares=cfg.cpu_shares or 0,
+        memory=cfg.memory or 0, nano_cpus=nano_cpus, cpu_shares=cfg.cpu_shares or 0,
         pids_limit=cfg.pids_limit or 0, restart=RestartPolicy(restart, retries), network_mode=cfg.network,
-        port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add, cap_drop=cfg.cap_drop,
-        privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
-        auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}))
+        port_bindings=port_bindings(cfg, endpoints), binds=cfg.volumes, cap_add=cfg.cap_add,
+        cap_drop=cfg.cap_drop, privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
+        auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}), cpu_quota=cpu_quota,
+        cpu_period=cpu_period, tmpfs=tmpfs(cfg), extra_hosts=tuple(parse_extra_host(h) for h in cfg.extra_hosts),
+        publish_all_ports=cfg.publish_all)
     config = ProcessConfig(
         image=cfg.image, cmd=cmd, entrypoint=entrypoint or None, env=env,
         working_dir=cfg.workdir or image.config.get("WorkingDir") or "",
         user=cfg.user or image.config.get("User") or "", hostname=cfg.hostname or cid[:12],
         labels={**(image.config.get("Labels") or {}), **cfg.labels},
-        stop_signal=image.config.get("StopSignal") or "SIGTERM", open_stdin=cfg.open_stdin,
-        stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty, healthcheck=healthcheck(cfg, image.config))
+        stop_signal=parse_signal(cfg.stop_signal) if cfg.stop_signal else image.config.get("StopSignal") or "SIGTERM",
+        open_stdin=cfg.open_stdin, stdin_once=cfg.stdin_once and cfg.open_stdin, tty=cfg.tty,
+        healthcheck=healthcheck(cfg, image.config), stop_timeout=cfg.stop_timeout, exposed_ports=exposed,
+        attach=tuple(s for s in ("stdin", "stdout", "stderr") if s in cfg.attach))
     return ContainerRecord(cid, name, created, image.id, argv[0], argv[1:], config, host, security(cfg),
                            mounts(cfg, volumes_root), endpoints)
 

@@ -12,18 +12,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from portside.engine import create as creating
-from portside.engine.config import ContainerConfig
+from portside.engine.config import ContainerConfig, Resources
 from portside.engine.lifecycle import Lifecycle, wait_output
 from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
 from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
-from portside.runtime.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidTransition
+from portside.runtime.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidTransition, PortsideError
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+ABANDON_CHECK_S = 2.0  # how often a wait with a ``gone`` check looks whether its waiter is still there
 
 
 class Engine:
@@ -152,8 +153,9 @@ class Engine:
         net = self.networks.find(cfg.network)
         if net.predefined:
             return cfg.replace(network=net.name), ""
-        if net.internal and cfg.publish:
-            raise InvalidArgument(f"-p cannot be used with network {net.name}: it is internal (nothing is "
+        if net.internal and (cfg.publish or cfg.publish_all):
+            flag = "-p" if cfg.publish else "-P"
+            raise InvalidArgument(f"{flag} cannot be used with network {net.name}: it is internal (nothing is "
                                   "forwarded in or out of it)")
         return cfg.replace(network=net.name), net.id
 
@@ -236,7 +238,8 @@ class Engine:
 
         return Waiting(self._records.paths(self._records.find(ref)).dir)
 
-    def stop(self, ref: str, timeout: float = 10) -> str:
+    def stop(self, ref: str, timeout: float | None = None) -> str:
+        """The stop signal, SIGKILL after ``timeout`` seconds (None: the container's own stop timeout, else 10)."""
         cid = self._records.find(ref)
         live = self.state(cid).live
         if live:  # docker's: the stop signal as a kill event, then die (from the monitor), then stop
@@ -248,57 +251,166 @@ class Engine:
             self._records.event("stop", record)
         return cid
 
-    def restart(self, ref: str, timeout: float = 10) -> str:
+    def restart(self, ref: str, timeout: float | None = None) -> str:
         cid = self.start(self.stop(ref, timeout))
         self._records.event("restart", self._records.record(cid))
         return cid
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
-        """docker kill: the signal, and no restart after it (whatever the policy)."""
+        """docker kill: the signal, and no restart after it (whatever the policy); a paused container is thawed
+        after it, so that it is delivered."""
         cid = self._records.find(ref)
-        transition(cid, State(self.state(cid).status), Event.KILL)
+        state = self.state(cid)
+        transition(cid, State(state.status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
         name = signal.upper().removeprefix("SIG")
         # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
         self._records.event("kill", self._records.record(cid), signal=_signal_number(name))
         self._runc.kill(cid, name)
+        self._lifecycle.thaw(cid, state)
         return cid
+
+    def pause(self, ref: str) -> str:
+        """Freeze the container's processes (``runc pause``); its monitor, network and ports stay."""
+        cid = self._records.find(ref)
+        transition(cid, State(self.state(cid).status), Event.PAUSE)
+        self._runc.pause(cid)
+        self._records.update_state(cid, lambda s: s.replace(status="paused") if s.status == "running" else s)
+        self._records.event("pause", self._records.record(cid))
+        return cid
+
+    def unpause(self, ref: str) -> str:
+        cid = self._records.find(ref)
+        transition(cid, State(self.state(cid).status), Event.UNPAUSE)
+        self._runc.resume(cid)
+        self._records.update_state(cid, lambda s: s.replace(status="running") if s.status == "paused" else s)
+        self._records.event("unpause", self._records.record(cid))
+        return cid
+
+    def rename(self, ref: str, name: str) -> str:
+        """A new name, in any state: the new name is claimed before the old one is let go, so a name taken
+        meanwhile fails the rename and leaves the container as it was."""
+        from portside.engine.config import check_name
+
+        cid = self._records.find(ref)
+        new = check_name(name.lstrip("/"))
+        old = self._records.record(cid).name
+        if new == old:
+            raise InvalidArgument(f"renaming a container with the same name as its current name: {new}")
+        self._records.claim_name(new, cid)
+        try:
+            record = self._records.update_record(cid, lambda r: r.replace(name=new))
+        except BaseException:
+            self._records.release_name(new, cid)
+            raise
+        self._records.release_name(old, cid)
+        self._records.event("rename", record, oldName="/" + old)
+        state = self.state(cid)
+        if state.live and state.endpoints:  # its user networks' DNS answers to the new name at once
+            endpoints = self._networking.rename(record.replace(name=old), new, state.endpoints)
+            self._records.update_state(cid, lambda s: s.replace(endpoints=tuple(
+                next((e for e in endpoints if e.network_id == x.network_id), x) for x in s.endpoints)))
+        return cid
+
+    def update(self, ref: str, change: Resources) -> str:
+        """docker update: new limits and restart policy in the record, for every later start and exit, and the
+        limits applied at once to the cgroups of a running container."""
+        from portside.engine import update
+
+        cid = self._records.find(ref)
+        record = self._records.record(cid)
+        host = update.apply(record.host, change)
+        if self.state(cid).status in ("running", "paused"):  # restarting: the next run's cgroup has them
+            update.to_cgroup(self._runc, cid, record.host, host)
+        record = self._records.update_record(cid, lambda r: r.replace(host=host))
+        self._records.event("update", record)
+        return cid
+
+    def prune(self, keep: Callable[[Container], bool] = lambda c: False) -> tuple[list[str], int]:
+        """Remove every container that does not run (``keep`` spares some: docker's prune filters); returns
+        their ids and the bytes their writable layers held."""
+        removed, reclaimed = [], 0
+        for container in self.containers(all=True):
+            if container.state.live or keep(container):
+                continue
+            cid = container.record.id
+            size = self.size(cid)[0]
+            try:
+                self.remove(cid)
+            except (ContainerNotFound, InvalidTransition):
+                continue  # removed, or started, meanwhile
+            removed.append(cid)
+            reclaimed += size
+        return removed, reclaimed
+
+    def size(self, ref: str) -> tuple[int, int]:
+        """(bytes written in the container's layer, those plus its image's): docker's SizeRw and SizeRootFs."""
+        cid = self._records.find(ref)
+        written = _tree_size(self._records.paths(cid).dir / "upper")
+        try:
+            image = self.images.resolve(self._records.record(cid).image).size
+        except PortsideError:
+            image = 0
+        return written, written + image
 
     def signal(self, ref: str, signal: str) -> bool:
         """Pass ``signal`` to the container's process as it is (docker's --sig-proxy): unlike ``kill``, it changes
         nothing about restarts. False when there is nothing to signal."""
         return self._lifecycle.signal(self._records.find(ref), signal)
 
-    def wait(self, ref: str, condition: str = "not-running") -> int:
+    def wait(self, ref: str, condition: str = "not-running", gone: Callable[[], bool] | None = None) -> int:
         """The exit code once ``condition`` holds (docker's wait conditions): ``not-running`` (at once for a
         container that does not run), ``next-exit`` (the end of its next run, waiting for a start if it does not
-        run) or ``removed`` (its end, and then its removal)."""
+        run) or ``removed`` (its end, and then its removal). ``gone``: true once nobody waits any more (a client
+        of the Docker API hung up); checked every few seconds, it ends the wait with WaitAbandoned."""
         if condition not in WAIT_CONDITIONS:
             raise InvalidArgument(f"invalid wait condition {condition!r}: expected not-running, next-exit or removed")
         cid = self._records.find(ref)
+        waiter = _Waiter(self._lifecycle, gone)
         if condition == "not-running":
-            return self._lifecycle.wait_exit(cid).exit_code
+            return waiter.exit(cid).exit_code
         paths = self._records.paths(cid)
         watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
         try:
             if condition == "next-exit":
-                while not self.state(cid).live:
-                    _changed(watch)
-                return self._lifecycle.wait_exit(cid).exit_code
-            code = self._last_exit(cid)
-            while paths.record.exists():
-                _changed(watch)
-            return code
+                return self._next_exit(cid, watch, waiter)
+            return self._removal(cid, watch, waiter)
         finally:
             if watch is not None:
                 watch.close()
 
-    def _last_exit(self, cid: str) -> int:
-        """The exit code of the run under way once it ends, or of the last one; 0 once the container is gone."""
-        try:
-            return self._lifecycle.wait_exit(cid).exit_code
-        except ContainerNotFound:
-            return 0
+    def _next_exit(self, cid: str, watch, waiter: _Waiter) -> int:
+        """The end of the run under way, or of the next one. A run that starts and ends between two looks (``docker
+        run`` asks to wait before it starts the container) is told by its new start time."""
+        before = self.state(cid).started_at
+        while True:
+            state = self.state(cid)
+            if state.live:
+                return waiter.exit(cid).exit_code
+            if state.started_at != before:
+                return state.exit_code
+            waiter.changed(watch)
+
+    def _removal(self, cid: str, watch, waiter: _Waiter) -> int:
+        """Until the container is gone; the exit code of its last run (runs may start and end meanwhile: ``docker
+        run --rm`` waits for the removal before it starts the container)."""
+        paths = self._records.paths(cid)
+        code = 0
+        while True:
+            try:
+                state = self.state(cid)
+            except ContainerNotFound:
+                return code
+            if state.live:
+                try:
+                    code = waiter.exit(cid).exit_code
+                except ContainerNotFound:
+                    return code
+                continue
+            code = state.exit_code
+            if not paths.record.exists():
+                return code
+            waiter.changed(watch)
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
@@ -306,7 +418,9 @@ class Engine:
         state = self.state(self._records.find(ref))
         return state.monitor_pid if state.live else 0
 
-    def remove(self, ref: str, force: bool = False) -> str:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        """Delete the container (with ``force``, a running one: killed first); with ``volumes``, its anonymous
+        volumes too, that no other container uses."""
         cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.FORCE_REMOVE if force else Event.REMOVE)
@@ -314,13 +428,24 @@ class Engine:
             self._records.paths(cid).stop_marker.touch()
             self._records.event("kill", self._records.record(cid), signal="9")
             self._lifecycle.stop(cid, timeout=0, signal="KILL")
-        shared = self._records.record(cid).host.network_mode.startswith("ns:")
+        record = self._records.record(cid)
+        shared = record.host.network_mode.startswith("ns:")
         self._lifecycle.release(cid)
         self.destroy(cid)
+        if volumes:
+            self._remove_anonymous_volumes(record)
         if shared:
             from portside.engine.sandboxes import after_remove
             after_remove(self)
         return cid
+
+    def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
+        for mount in record.mounts:
+            try:
+                if mount.name and self.volumes.get(mount.name).anonymous and not self.volumes.users(mount.name):
+                    self.volumes.remove(mount.name)
+            except PortsideError:
+                pass  # removed meanwhile
 
     def destroy(self, cid: str) -> None:
         """Delete the files and the name of a container that no longer runs. Its runc record is not touched: the
@@ -343,14 +468,14 @@ class Engine:
         return Container(self._records.record(cid), self.state(cid))
 
     def containers(self, all: bool = False) -> list[Container]:
-        """The running containers (with ``all``, every one), newest first."""
+        """The running containers, paused and restarting ones included (with ``all``, every one), newest first."""
         out = []
         for cid in self._records.ids():
             try:
                 container = self.container(cid)
             except (ContainerNotFound, FileNotFoundError):
                 continue  # removed while we looked
-            if all or container.state.status == "running":
+            if all or container.state.live:
                 out.append(container)
         return sorted(out, key=lambda c: c.record.created, reverse=True)
 
@@ -359,13 +484,13 @@ class Engine:
         from portside.engine.inspect import inspect
 
         c = self.container(ref)
-        return inspect(c.record, c.state)
+        return inspect(c.record, c.state, self._records.paths(c.record.id))
 
     def list(self, all: bool = False) -> list[dict]:
         """``containers`` as docker's inspect JSON, for ``ps``."""
         from portside.engine.inspect import inspect
 
-        return [inspect(c.record, c.state) for c in self.containers(all)]
+        return [inspect(c.record, c.state, self._records.paths(c.record.id)) for c in self.containers(all)]
 
     def log_path(self, ref: str) -> Path:
         """The container's json-file log (``logfile.Follower`` reads it with the files rotated from it)."""
@@ -512,6 +637,52 @@ def _signal_number(name: str) -> str:
 def containers_using_image(root: Path, image_id: str) -> list[str]:
     """For ``rmi``: ids of containers (in any state) created from ``image_id``."""
     return Engine(root).using_image(image_id)
+
+
+class WaitAbandoned(PortsideError):
+    """The waiter left (``Engine.wait``'s ``gone``) before the condition held."""
+
+
+class _Waiter:
+    """``Engine.wait``'s blocking steps; with ``gone``, in slices of ABANDON_CHECK_S, so that a wait nobody reads
+    any more ends instead of holding its thread until the container exits."""
+
+    def __init__(self, lifecycle: Lifecycle, gone: Callable[[], bool] | None) -> None:
+        self.lifecycle, self.gone = lifecycle, gone
+
+    def exit(self, cid: str) -> ContainerState:
+        if self.gone is None:
+            return self.lifecycle.wait_exit(cid)
+        while True:
+            state = self.lifecycle.wait_exit(cid, ABANDON_CHECK_S)
+            if not state.live:
+                return state
+            self._check()
+
+    def changed(self, watch) -> None:
+        _changed(watch, ABANDON_CHECK_S if self.gone is not None else FOLLOW_RECHECK_S)
+        self._check()
+
+    def _check(self) -> None:
+        if self.gone is not None and self.gone():
+            raise WaitAbandoned("nobody waits any more")
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes in the files under ``path`` (hard links counted once), without following links."""
+    import os
+
+    seen, total = set(), 0
+    for top, _, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(top, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
 
 
 def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:

@@ -43,6 +43,7 @@ from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 UNKNOWN_EXIT = 255
+DEFAULT_STOP_TIMEOUT = 10  # seconds, docker's
 
 
 class Lifecycle:
@@ -139,7 +140,7 @@ class Lifecycle:
             on_start=hooks.on_start, on_restart=hooks.on_restart, on_exit=hooks.on_exit,
             on_release=hooks.on_release, on_forget=hooks.on_forget, report_early=record.host.auto_remove,
             adopt_pid=adopt_pid, streams=streams, health=health, log_limits=log_limits(log.type, log.config),
-            tell=tell)
+            tell=tell, policy=None if record.host.auto_remove else hooks.restart_policy)
 
     # -- stop, signal, wait ----------------------------------------------------------------------------------
 
@@ -158,17 +159,33 @@ class Lifecycle:
         except ContainerNotFound:
             return ()
 
-    def stop(self, cid: str, timeout: float = 10, signal: str | None = None) -> None:
-        """The stop signal, then SIGKILL after ``timeout`` seconds; returns once the exit is recorded."""
+    def stop(self, cid: str, timeout: float | None = None, signal: str | None = None) -> None:
+        """The stop signal, then SIGKILL after ``timeout`` seconds (None: the container's ``--stop-timeout``, else
+        10; -1: no SIGKILL); returns once the exit is recorded. A paused container is thawed after the signal, so
+        that it is delivered (a frozen process takes none), as docker does."""
         state = self.state(cid)
         transition(cid, State(state.status), Event.STOP)
         if not state.live:
             return
         self.records.paths(cid).stop_marker.touch()
-        self.signal(cid, signal or self.records.record(cid).config.stop_signal)
-        if not wait_pid(state.pid, timeout):
+        config = self.records.record(cid).config
+        if timeout is None:
+            timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        self.signal(cid, signal or config.stop_signal)
+        self.thaw(cid, state)
+        if not wait_pid(state.pid, None if timeout < 0 else timeout):
             self.signal(cid, "KILL")
         self.wait_exit(cid)
+
+    def thaw(self, cid: str, state: ContainerState) -> None:
+        """Resume a paused container (after a signal meant to end it); its status is running again."""
+        if state.status != "paused":
+            return
+        try:
+            self.runc.resume(cid)
+        except (ContainerNotFound, OCIRuntimeError):
+            pass  # it ended meanwhile
+        self.records.update_state(cid, lambda s: s.replace(status="running") if s.status == "paused" else s)
 
     def signal(self, cid: str, sig: str) -> bool:
         """Send ``sig`` (a name, with or without SIG) to the container's init; False when there is nothing to
@@ -182,13 +199,35 @@ class Lifecycle:
     def wait_exit(self, cid: str, timeout: float | None = None) -> ContainerState:
         """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
         killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it
-        can."""
-        state = self.state(cid)
-        while state.live:
-            if not wait_pid(state.monitor_pid if monitor_alive(state) else state.pid, timeout):
-                break
+        can. A ``--rm`` container is gone by then: its exit code comes from its exit note (``Paths.exit_note``),
+        as an exited state."""
+        note = self._open_exit_note(cid)
+        try:
             state = self.state(cid)
-        return state
+            while state.live:
+                if not wait_pid(state.monitor_pid if monitor_alive(state) else state.pid, timeout):
+                    break
+                try:
+                    state = self.state(cid)
+                except ContainerNotFound:
+                    code = _read_note(note)
+                    if code is None:
+                        raise
+                    return ContainerState("exited", exit_code=code)
+            return state
+        finally:
+            if note is not None:
+                os.close(note)
+
+    def _open_exit_note(self, cid: str) -> int | None:
+        """The exit note of a running ``--rm`` container, opened (made, if need be) before the wait; None for
+        another container, or one already gone."""
+        try:
+            if not self.records.record(cid).host.auto_remove:
+                return None
+            return os.open(self.records.paths(cid).exit_note, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
 
     # -- the state, with adoption ----------------------------------------------------------------------------
 
@@ -301,6 +340,13 @@ class _Hooks:
                     "read/write": "true" if m.rw else "false"})
         self.records.event("start", self.record)
 
+    def restart_policy(self):
+        """The policy in the record at this exit: ``update`` may have changed it since the start."""
+        try:
+            return self.records.record(self.record.id).host.restart
+        except (FileNotFoundError, ValueError, KeyError):
+            return self.record.host.restart
+
     def current_health(self):
         """The health this run started from (``on_start`` wrote it; an adopted run keeps its own)."""
         from portside.runtime.health import Health
@@ -325,8 +371,10 @@ class _Hooks:
             status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
             finished_at=info.finished_at, restart_count=s.restart_count + 1), self.durable)
 
-    def on_forget(self) -> None:
-        """--rm: name, record and networks go before the exit is reported."""
+    def on_forget(self, info: monitor.ExitInfo) -> None:
+        """--rm: name, record and networks go before the exit is reported; the exit code stays in the exit note
+        for whoever waits (``Lifecycle.wait_exit``)."""
+        _write_note(self.paths.exit_note, info.code)
         record = self.records.record(self.record.id) if self.record.networks else self.record  # connected since?
         self.left = self.lifecycle.endpoints_of(record)
         self.lifecycle.networking.release(record, self.left)
@@ -364,6 +412,25 @@ class _Hooks:
 def _close_all(socks: list) -> None:
     for sock in socks:
         sock.close()
+
+
+def _write_note(path: Path, code: int) -> None:
+    """In place (no rename): a waiter's descriptor on the file must see it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, f"{code}\n".encode(), 0)
+    finally:
+        os.close(fd)
+
+
+def _read_note(fd: int | None) -> int | None:
+    if fd is None:
+        return None
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _netns(mode: str) -> str | None:

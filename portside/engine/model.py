@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # the health types load only for a container that has a healt
     from portside.runtime.health import Health, HealthConfig
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-LIVE = ("running", "restarting")  # statuses with a monitor (and usually a process) behind them
+ATTACH = ("stdin", "stdout", "stderr")
+LIVE = ("running", "restarting", "paused")  # statuses with a monitor (and usually a process) behind them
 
 
 class PortBinding(Plain):
@@ -61,17 +62,21 @@ class ProcessConfig(Plain):
     """docker's ``Config``: the process and its environment, the image's defaults merged with the flags."""
 
     __slots__ = ("image", "cmd", "entrypoint", "env", "working_dir", "user", "hostname", "labels", "stop_signal",
-                 "open_stdin", "stdin_once", "tty", "healthcheck")
+                 "open_stdin", "stdin_once", "tty", "healthcheck", "stop_timeout", "exposed_ports", "attach")
 
     def __init__(self, image: str, cmd: list[str], entrypoint: list[str] | None, env: list[str], working_dir: str,
                  user: str, hostname: str, labels: dict[str, str], stop_signal: str = "SIGTERM",
                  open_stdin: bool = False, stdin_once: bool = False, tty: bool = False,
-                 healthcheck: HealthConfig | None = None) -> None:
+                 healthcheck: HealthConfig | None = None, stop_timeout: int | None = None,
+                 exposed_ports: tuple[str, ...] = (), attach: tuple[str, ...] = ()) -> None:
         self.image, self.cmd, self.entrypoint, self.env = image, cmd, entrypoint, env
         self.working_dir, self.user, self.hostname = working_dir, user, hostname
         self.labels, self.stop_signal = labels, stop_signal
         self.open_stdin, self.stdin_once, self.tty = open_stdin, stdin_once, tty
         self.healthcheck = healthcheck  # the image's HEALTHCHECK merged with run --health-*; None: none at all
+        self.stop_timeout = stop_timeout  # seconds a stop waits before SIGKILL when the caller names none
+        self.exposed_ports = tuple(exposed_ports)  # "80/tcp": the image's EXPOSE and --expose
+        self.attach = tuple(attach)  # the streams a client said it would attach to ("stdin", "stdout", "stderr")
 
     @classmethod
     def from_json(cls, d: dict) -> ProcessConfig:
@@ -79,16 +84,24 @@ class ProcessConfig(Plain):
         return cls(d.get("Image", ""), list(d.get("Cmd") or []), d.get("Entrypoint"), list(d.get("Env") or []),
                    d.get("WorkingDir", ""), d.get("User", ""), d.get("Hostname", ""), dict(d.get("Labels") or {}),
                    d.get("StopSignal") or "SIGTERM", d.get("OpenStdin", False), d.get("StdinOnce", False),
-                   d.get("Tty", False), _health().HealthConfig.from_json(check) if check else None)
+                   d.get("Tty", False), _health().HealthConfig.from_json(check) if check else None,
+                   d.get("StopTimeout"), tuple(d.get("ExposedPorts") or ()),
+                   tuple(s for s in ATTACH if d.get("Attach" + s.capitalize())))
 
     def to_json(self) -> dict:
-        """The stream flags only when set: a record of a plain container keeps the shape older engines wrote."""
-        streams = {"OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once, "Tty": self.tty}
+        """The stream flags and later additions only when set: a record of a plain container keeps the shape older
+        engines wrote."""
+        streams = {"OpenStdin": self.open_stdin, "StdinOnce": self.stdin_once, "Tty": self.tty,
+                   **{"Attach" + s.capitalize(): True for s in self.attach}}
         out = {"Image": self.image, "Cmd": self.cmd, "Entrypoint": self.entrypoint, "Env": self.env,
                "WorkingDir": self.working_dir, "User": self.user, "Hostname": self.hostname, "Labels": self.labels,
                "StopSignal": self.stop_signal, **{k: v for k, v in streams.items() if v}}
         if self.healthcheck is not None:
             out["Healthcheck"] = self.healthcheck.to_json()
+        if self.stop_timeout is not None:
+            out["StopTimeout"] = self.stop_timeout
+        if self.exposed_ports:
+            out["ExposedPorts"] = {port: {} for port in self.exposed_ports}
         return out
 
 
@@ -117,19 +130,28 @@ class HostConfig(Plain):
 
     __slots__ = ("memory", "nano_cpus", "cpu_shares", "pids_limit", "restart", "network_mode", "port_bindings",
                  "binds", "cap_add", "cap_drop", "privileged", "security_opt", "readonly_rootfs", "auto_remove",
-                 "log_config")
+                 "log_config", "cpu_quota", "cpu_period", "tmpfs", "extra_hosts", "publish_all_ports")
 
     def __init__(self, *, memory: int = 0, nano_cpus: int = 0, cpu_shares: int = 0, pids_limit: int = 0,
                  restart: RestartPolicy = RestartPolicy(), network_mode: str = "bridge",
                  port_bindings: tuple[PortBinding, ...] = (), binds: tuple[str, ...] = (),
                  cap_add: tuple[str, ...] = (), cap_drop: tuple[str, ...] = (), privileged: bool = False,
                  security_opt: tuple[str, ...] = (), readonly_rootfs: bool = False, auto_remove: bool = False,
-                 log_config: LogConfig = LogConfig()) -> None:
+                 log_config: LogConfig = LogConfig(), cpu_quota: int = 0, cpu_period: int = 0,
+                 tmpfs: dict[str, str] | None = None, extra_hosts: tuple[str, ...] = (),
+                 publish_all_ports: bool = False) -> None:
         self.memory, self.nano_cpus, self.cpu_shares, self.pids_limit = memory, nano_cpus, cpu_shares, pids_limit
         self.restart, self.network_mode, self.port_bindings = restart, network_mode, tuple(port_bindings)
         self.binds, self.cap_add, self.cap_drop = tuple(binds), tuple(cap_add), tuple(cap_drop)
         self.privileged, self.security_opt = privileged, tuple(security_opt)
         self.readonly_rootfs, self.auto_remove, self.log_config = readonly_rootfs, auto_remove, log_config
+        self.cpu_quota, self.cpu_period = cpu_quota, cpu_period  # CFS microseconds (docker's --cpu-quota/-period)
+        self.tmpfs = dict(tmpfs or {})  # container path -> mount options ("size=64m,mode=1777")
+        self.extra_hosts = tuple(extra_hosts)  # "NAME:IP" lines added to /etc/hosts (--add-host)
+        self.publish_all_ports = publish_all_ports  # -P: every exposed port on a free host port
+
+    def __hash__(self) -> int:
+        return hash((self.memory, self.network_mode, self.port_bindings, self.binds))
 
     @property
     def bridged(self) -> bool:
@@ -151,7 +173,9 @@ class HostConfig(Plain):
                    binds=d.get("Binds") or (), cap_add=d.get("CapAdd") or (), cap_drop=d.get("CapDrop") or (),
                    privileged=d.get("Privileged", False), security_opt=d.get("SecurityOpt") or (),
                    readonly_rootfs=d.get("ReadonlyRootfs", False), auto_remove=d.get("AutoRemove", False),
-                   log_config=LogConfig.from_json(d.get("LogConfig") or {}))
+                   log_config=LogConfig.from_json(d.get("LogConfig") or {}), cpu_quota=d.get("CpuQuota", 0),
+                   cpu_period=d.get("CpuPeriod", 0), tmpfs=d.get("Tmpfs"), extra_hosts=d.get("ExtraHosts") or (),
+                   publish_all_ports=d.get("PublishAllPorts", False))
 
     def to_json(self) -> dict:
         return {"Memory": self.memory, "NanoCpus": self.nano_cpus, "CpuShares": self.cpu_shares,
@@ -161,7 +185,10 @@ class HostConfig(Plain):
                 "Binds": list(self.binds), "CapAdd": list(self.cap_add), "CapDrop": list(self.cap_drop),
                 "Privileged": self.privileged, "SecurityOpt": list(self.security_opt),
                 "ReadonlyRootfs": self.readonly_rootfs, "AutoRemove": self.auto_remove,
-                **({"LogConfig": self.log_config.to_json()} if self.log_config != LogConfig() else {})}
+                **({"LogConfig": self.log_config.to_json()} if self.log_config != LogConfig() else {}),
+                **{k: v for k, v in (("CpuQuota", self.cpu_quota), ("CpuPeriod", self.cpu_period),
+                                     ("Tmpfs", self.tmpfs), ("ExtraHosts", list(self.extra_hosts)),
+                                     ("PublishAllPorts", self.publish_all_ports)) if v}}
 
 
 class SecurityConfig(Plain):
@@ -212,6 +239,19 @@ class ContainerRecord(Plain):
         self.id, self.name, self.created, self.image, self.path, self.args = id, name, created, image, path, args
         self.config, self.host, self.security, self.mounts = config, host, security, tuple(mounts)
         self.networks = tuple(networks)
+
+    def published_ports(self) -> tuple[PortBinding, ...]:
+        """What a start publishes: ``-p``'s bindings, then with ``-P`` every other exposed TCP or UDP port on a
+        free host port (docker's HostConfig keeps only the former; the latter are chosen at each start)."""
+        if not self.host.publish_all_ports:
+            return self.host.port_bindings
+        taken = {f"{b.container_port}/{b.protocol}" for b in self.host.port_bindings}
+        extra = []
+        for port in self.config.exposed_ports:
+            number, _, protocol = port.partition("/")
+            if port not in taken and protocol in ("tcp", "udp"):
+                extra.append(PortBinding("0.0.0.0", 0, int(number), protocol))
+        return self.host.port_bindings + tuple(extra)
 
     def endpoint(self, network_id: str) -> EndpointConfig | None:
         return next((e for e in self.networks if e.network_id == network_id), None)

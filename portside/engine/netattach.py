@@ -165,6 +165,18 @@ class Networking:
             return None
         return Attached(first.netns_path, network_state(first), endpoints, tuple(first.reserved))
 
+    def rename(self, record: ContainerRecord, new: str, endpoints: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+        """A running container renamed: its user networks answer to the new name from now on (the DNS responder
+        reads the leases at each query); returns the endpoints with their names changed."""
+        out = []
+        for e in endpoints:
+            try:
+                self.networks.bridge(self.networks.find(e.network_id)).rename(record.id, record.name, new)
+            except NetworkNotFound:
+                pass  # the network went away meanwhile
+            out.append(e.replace(names=tuple(new if n == record.name else n for n in e.names)))
+        return tuple(out)
+
     # -- connect and disconnect ------------------------------------------------------------------------------
 
     def connect(self, cid: str, ref: str, aliases: tuple[str, ...] = (), ip: str = "", *,
@@ -251,8 +263,9 @@ class Networking:
 
 
 def _mappings(record: ContainerRecord) -> list:
-    if not record.host.port_bindings:
+    published = record.published_ports()
+    if not published:
         return []
     from portside.runtime.network import PortMapping
 
-    return [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in record.host.port_bindings]
+    return [PortMapping(p.host_ip, p.host_port, p.container_port, p.protocol) for p in published]

@@ -11,6 +11,7 @@ either creates one or fails, which makes name uniqueness atomic without a global
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -54,7 +55,7 @@ def replace(tmp: Path, path: Path) -> None:
         os.rename(tmp, path)
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: Path, _again: bool = False) -> None:
     """``rm -rf``; shutil.rmtree would cost its import (with bz2 and lzma) on the path of every ``run --rm``."""
     for top, dirs, files in os.walk(path, topdown=False):
         for name in files:
@@ -66,6 +67,10 @@ def remove_tree(path: Path) -> None:
         os.rmdir(path)
     except FileNotFoundError:
         pass
+    except OSError as exc:  # a waiter made its exit note meanwhile (``Paths.exit_note``): once more
+        if exc.errno != errno.ENOTEMPTY or _again:
+            raise
+        remove_tree(path, _again=True)
 
 
 EVENTS_FILE = "events/events.jsonl"
@@ -161,6 +166,12 @@ class Paths(Plain):
         return self.dir / f"{self.id}-json.log"
 
     @property
+    def exit_note(self) -> Path:
+        """Where a ``--rm`` container's exit code is written, in place, just before its files go: a waiter that
+        opened it beforehand still reads it from its descriptor once they are gone."""
+        return self.dir / "exit-code"
+
+    @property
     def stop_marker(self) -> Path:
         return self.dir / "stop-requested"
 
@@ -217,7 +228,13 @@ class Records:
 
     def forget(self, cid: str, name: str) -> None:
         """Make a container unfindable (no name, no ``container.json``) before its files are removed: what a
-        ``--rm`` container needs before its ``run`` returns; the rest of its directory may follow later."""
+        ``--rm`` container needs before its ``run`` returns; the rest of its directory may follow later. ``name``
+        is the one it had at its start; the record has the current one if it was renamed since."""
+        if _readlink(self.names / name) != cid:
+            try:
+                name = self.record(cid).name
+            except FileNotFoundError:
+                pass
         self.release_name(name, cid)
         try:
             os.unlink(self.paths(cid).record)

@@ -63,7 +63,7 @@ class Plan(Plain):
 
     __slots__ = ("cid", "bundle", "runc", "log_path", "cgroups_path", "restart", "stop_marker", "keep_fds", "attach",
                  "stdin", "on_start", "on_restart", "on_exit", "on_release", "on_forget", "report_early", "adopt_pid",
-                 "streams", "tell", "health", "log_limits")
+                 "streams", "tell", "health", "log_limits", "policy")
 
     def __init__(self, cid: str, bundle: Path, runc: Runc, log_path: Path, cgroups_path: str,
                  restart: RestartPolicy = RestartPolicy(), stop_marker: Path | None = None,
@@ -72,10 +72,10 @@ class Plan(Plain):
                  on_restart: Callable[[ExitInfo], None] = lambda info: None,
                  on_exit: Callable[[ExitInfo], None] = lambda info: None,
                  on_release: Callable[[], None] = lambda: None,
-                 on_forget: Callable[[], None] = lambda: None, report_early: bool = False,
+                 on_forget: Callable[[ExitInfo], None] = lambda info: None, report_early: bool = False,
                  adopt_pid: int = 0, streams: Streams | None = None,
                  tell: tuple[int, Callable[[int], None]] | None = None, health=None,
-                 log_limits: tuple[int, int] = (0, 1)) -> None:
+                 log_limits: tuple[int, int] = (0, 1), policy: Callable[[], RestartPolicy] | None = None) -> None:
         self.cid, self.bundle, self.runc, self.log_path, self.cgroups_path = cid, bundle, runc, log_path, cgroups_path
         self.restart, self.stop_marker, self.keep_fds, self.attach = restart, stop_marker, keep_fds, attach
         self.stdin = stdin  # the spawner's descriptor the container reads (``run -i``); else /dev/null
@@ -89,6 +89,7 @@ class Plan(Plain):
         self.streams = streams or Streams()
         self.health = health  # a health.Checks: the container's healthcheck, when it has one
         self.log_limits = log_limits  # (max size in bytes, 0 for none; max files): the log's rotation
+        self.policy = policy  # the restart policy as it is at an exit (``update`` may change it); None: ``restart``
 
 
 class Streams(Plain):
@@ -233,11 +234,12 @@ class _Monitor:
                 prober.stop()
             code = process.reap(pid)
             info = self._finish(code, restarts)
-            if not self.plan.restart.should_restart(code, restarts, self._stopped()):
+            policy = self.plan.policy() if self.plan.policy is not None else self.plan.restart
+            if not policy.should_restart(code, restarts, self._stopped()):
                 return self._exited(info)
             self._settle()
             self.plan.on_restart(info)
-            time.sleep(self.plan.restart.backoff(restarts))
+            time.sleep(policy.backoff(restarts))
             if self._stopped():  # stop, kill or rm during the back-off
                 return self._exited(info)
             restarts += 1
@@ -344,7 +346,7 @@ class _Monitor:
     def _exited(self, info: ExitInfo) -> None:
         if self.plan.report_early:
             try:
-                self.plan.on_forget()
+                self.plan.on_forget(info)
             finally:
                 self._report(info)
                 self._delete()

@@ -126,6 +126,23 @@ class Runc:
     def kill(self, cid: str, signal: int | str = "TERM", *, all_processes: bool = False) -> None:
         self._call(["kill"] + (["--all"] if all_processes else []) + [cid, str(signal)])
 
+    def pause(self, cid: str) -> None:
+        """Freeze every process of the container (the cgroup freezer): they keep their memory, get no CPU."""
+        self._call(["pause", cid])
+
+    def resume(self, cid: str) -> None:
+        self._call(["resume", cid])
+
+    def update(self, cid: str, *, memory: int | None = None, cpu_quota: int | None = None,
+               cpu_period: int | None = None, cpu_shares: int | None = None, pids: int | None = None) -> None:
+        """Change a running container's cgroup limits; None leaves one as it is, -1 lifts a memory, quota or pids
+        limit."""
+        flags = {"--memory": memory, "--cpu-quota": cpu_quota, "--cpu-period": cpu_period,
+                 "--cpu-share": cpu_shares, "--pids-limit": pids}
+        args = [a for name, value in flags.items() if value is not None for a in (name, str(value))]
+        if args:
+            self._call(["update", *args, cid])
+
     def delete(self, cid: str, *, force: bool = False) -> None:
         """Delete runc's record and cgroup; an already deleted container is fine (cleanup is idempotent)."""
         try:

@@ -3,7 +3,8 @@
 Theory of operation. A container is CREATED (record and bundle written, nothing running), RUNNING (its monitor
 started it and holds it), EXITED (its process ended; the record keeps exit code and OOM flag, the upper directory
 keeps its writes) and REMOVING while its files go away. RESTARTING covers the gap between an exit and the restart
-policy's next start. Every change of state goes through ``transition``, which raises ``InvalidTransition`` naming
+policy's next start. PAUSED is a running container whose processes are frozen (``runc pause``): it still has its
+monitor, and stop, kill and a forced rm thaw it after signalling, so the signal is delivered. Every change of state goes through ``transition``, which raises ``InvalidTransition`` naming
 the container, its state and the event, and changes nothing: e.g. ``start`` on a running container, ``rm`` of a
 running one without ``--force``.
 """
@@ -20,6 +21,7 @@ class State(enum.Enum):
     RUNNING = "running"
     RESTARTING = "restarting"
     EXITED = "exited"
+    PAUSED = "paused"
     REMOVING = "removing"
 
 
@@ -32,6 +34,8 @@ class Event(enum.Enum):
     REMOVE = "remove"
     FORCE_REMOVE = "force-remove"
     EXEC = "exec"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
 
 
 _S, _E = State, Event
@@ -54,10 +58,17 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (_S.EXITED, _E.FORCE_REMOVE): _S.REMOVING,
     (_S.RUNNING, _E.FORCE_REMOVE): _S.REMOVING,
     (_S.RESTARTING, _E.FORCE_REMOVE): _S.REMOVING,
+    (_S.RUNNING, _E.PAUSE): _S.PAUSED,
+    (_S.PAUSED, _E.UNPAUSE): _S.RUNNING,
+    (_S.PAUSED, _E.EXIT): _S.EXITED,
+    (_S.PAUSED, _E.STOP): _S.PAUSED,          # signalled, then thawed: the monitor records the exit
+    (_S.PAUSED, _E.KILL): _S.PAUSED,
+    (_S.PAUSED, _E.FORCE_REMOVE): _S.REMOVING,
 }
 
 _VERB = {Event.REMOVE: "remove it (stop it first, or use --force)", Event.START: "start it",
-         Event.KILL: "kill it (it is not running)", Event.EXEC: "exec in it (it is not running)"}
+         Event.KILL: "kill it (it is not running)", Event.EXEC: "exec in it (it is not running)",
+         Event.PAUSE: "pause it (it is not running)", Event.UNPAUSE: "unpause it (it is not paused)"}
 
 
 def transition(container: str, state: State, event: Event) -> State:

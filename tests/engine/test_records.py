@@ -134,19 +134,67 @@ def test_records_written_before_the_types_load_and_keep_their_shape(tmp_path) ->
 def test_inspect_renders_docker_json_from_the_typed_record() -> None:
     info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json(OLD_STATE))
     assert info["Name"] == "/web"
-    assert info["Config"] == {**OLD_RECORD["Config"], "OpenStdin": False, "StdinOnce": False, "Tty": False}
-    assert info["HostConfig"] == {**OLD_RECORD["HostConfig"], "LogConfig": {"Type": "json-file", "Config": {}}}
-    assert info["Mounts"] == OLD_RECORD["Mounts"]
+    old = OLD_RECORD["Config"]
+    assert info["Config"] == {
+        "Hostname": old["Hostname"], "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+        "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": old["Env"],
+        "Cmd": old["Cmd"], "Image": "busybox", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
+        "OnBuild": None, "Labels": {"a": "b"}}  # dockerd's order and fields; StopSignal only when named
+    host = info["HostConfig"]
+    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}  # dockerd's map, not ours
+    assert (host["Binds"], host["CapDrop"], host["CapAdd"], host["SecurityOpt"]) == (["data:/data"], ["NET_RAW"],
+                                                                                     None, None)
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (134217728, 500000000, None)
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {}}
+    assert info["Mounts"] == [{"Type": "volume", "Name": "data", "Source": "/var/lib/portside/volumes/data/_data",
+                               "Destination": "/data", "Driver": "local", "Mode": "z", "RW": True,
+                               "Propagation": ""}]
     assert info["State"] == {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                              "OOMKilled": False, "Dead": False, "Pid": 4321, "ExitCode": 0, "Error": "",
                              "StartedAt": "2026-11-01T10:00:01.000000000Z", "FinishedAt": "0001-01-01T00:00:00Z"}
     address = {"IPAddress": "10.88.0.5", "Gateway": "10.88.0.1", "IPPrefixLen": 16, "MacAddress": "02:42:0a:58:00:05"}
-    assert info["NetworkSettings"] == {
-        **address, "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
-        "Networks": {"bridge": {"IPAMConfig": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
-                                "DNSNames": None, **address}}}
+    settings = info["NetworkSettings"]
+    assert {k: settings[k] for k in address} == address
+    assert settings["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
+    assert settings["Networks"] == {"bridge": {
+        "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "", "EndpointID": "", **address,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None,
+        "DNSNames": None}}
     stopped = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState("exited", exit_code=137))
     assert stopped["State"]["Pid"] == 0 and stopped["NetworkSettings"]["Ports"] == {}
+    paused = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState.from_json({**OLD_STATE,
+                                                                                      "Status": "paused"}))
+    assert (paused["State"]["Running"], paused["State"]["Paused"], paused["State"]["Pid"]) == (True, True, 4321)
+
+
+def test_inspect_has_every_field_dockerd_gives() -> None:
+    """The top-level, HostConfig and NetworkSettings field sets of dockerd 20.10's inspect of a created
+    container (DNSNames: API 1.44's)."""
+    info = inspect(ContainerRecord.from_json(OLD_RECORD), ContainerState())
+    assert list(info) == ["Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath", "HostnamePath",
+                          "HostsPath", "LogPath", "Name", "RestartCount", "Driver", "Platform", "MountLabel",
+                          "ProcessLabel", "AppArmorProfile", "ExecIDs", "HostConfig", "GraphDriver", "Mounts",
+                          "Config", "NetworkSettings"]
+    assert set(info["HostConfig"]) == set(DOCKERD_HOST_CONFIG)
+    assert set(info["NetworkSettings"]) == {
+        "Bridge", "SandboxID", "HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen", "Ports",
+        "SandboxKey", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "Gateway",
+        "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress",
+        "Networks"}
+
+
+DOCKERD_HOST_CONFIG = (
+    "Binds", "ContainerIDFile", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy", "AutoRemove",
+    "VolumeDriver", "VolumesFrom", "CapAdd", "CapDrop", "CgroupnsMode", "Dns", "DnsOptions", "DnsSearch",
+    "ExtraHosts", "GroupAdd", "IpcMode", "Cgroup", "Links", "OomScoreAdj", "PidMode", "Privileged",
+    "PublishAllPorts", "ReadonlyRootfs", "SecurityOpt", "UTSMode", "UsernsMode", "ShmSize", "Runtime",
+    "ConsoleSize", "Isolation", "CpuShares", "Memory", "NanoCpus", "CgroupParent", "BlkioWeight",
+    "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+    "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices",
+    "DeviceCgroupRules", "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "MemorySwap",
+    "MemorySwappiness", "OomKillDisable", "PidsLimit", "Ulimits", "CpuCount", "CpuPercent", "IOMaximumIOps",
+    "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths")
 
 
 def test_a_replaced_file_is_read_whole_with_no_temporary_left(tmp_path) -> None:

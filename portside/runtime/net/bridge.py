@@ -107,6 +107,16 @@ class BridgeNetwork:
         attachment = self.lookup(container_id)
         return None if attachment is None else dataclasses.replace(attachment, reserved=reclaim(attachment.ports))
 
+    def rename(self, container_id: str, old: str, new: str) -> bool:
+        """The attached container answers to ``new`` where it answered to ``old`` (a renamed container); False
+        when it is not attached here."""
+        with self._leases.locked() as table:
+            lease = table.leases.get(container_id)
+            if lease is None:
+                return False
+            lease.names = [new if name == old else name for name in lease.names]
+            return True
+
     def lookup(self, container_id: str) -> Attachment | None:
         """The attachment as recorded, for an engine that restarted; ``reserved`` is empty (the monitor has it)."""
         with self._leases.locked(write=False) as table:
