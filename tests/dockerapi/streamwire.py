@@ -9,8 +9,6 @@ import socket
 import struct
 import time
 
-import pytest
-
 
 def request(api, method: str, path: str, body: dict | None = None, upgrade: bool = False, send: bytes = b"",
             half_close: bool = False, timeout: float = 30) -> tuple[int, dict, bytes]:
@@ -102,52 +100,9 @@ def _conftest():
     return module
 
 
-def start_standin(ps, run_dir):
-    """``standin_service.py`` over the root of ``ps``, on ``run_dir/docker.sock``; a conftest ``DockerApi``."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    conf = _conftest()
-    sock, config_dir, log = run_dir / "docker.sock", run_dir / "docker-config", run_dir / "service.log"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("standin_service.py")),
-                                    str(ps.root), str(sock)], stdout=out, stderr=subprocess.STDOUT)
-    api = conf.DockerApi(ps, sock, process, config_dir, log)
-    deadline = time.monotonic() + 30
-    while not conf._answers(sock):
-        if process.poll() is not None or time.monotonic() > deadline:
-            api.stop()
-            raise AssertionError(f"the service did not come up:\n{api.log_tail()}")
-        time.sleep(0.05)
-    return api
-
-
-@pytest.fixture(scope="module")
-def standin_api(tmp_path_factory: pytest.TempPathFactory, busybox_rootfs_tar):
-    """The conftest's ``docker_api``, served by ``standin_service.py`` (the service's own app, plus stand-ins
-    for the container endpoints this build may not serve yet)."""
-    import shutil
-    from pathlib import Path
-
-    from support.engineroot import cleanup, make_root
-    from support.require import require
-
-    require("root", "runc", "docker")
-    ps = make_root(tmp_path_factory.mktemp("dockerapi"), busybox_rootfs_tar)
-    run_dir = Path(f"/run/portside-test-{os.urandom(3).hex()}")
-    run_dir.mkdir(parents=True)
-    try:
-        api = start_standin(ps, run_dir)
-        try:
-            yield api
-        finally:
-            api.stop()
-        assert "Traceback" not in api.log.read_text(errors="replace"), api.log_tail(80)
-    finally:
-        cleanup(ps)
-        shutil.rmtree(run_dir, ignore_errors=True)
+def start_service(ps, run_dir):
+    """A second ``portside system service`` over the root of ``ps`` (the conftest's, on ``run_dir``)."""
+    return _conftest().start_service(ps, run_dir)
 
 
 def resized_shell(argv: list[str], size: tuple[int, int], new_size: tuple[int, int], exit_code: int

@@ -8,18 +8,13 @@ import json
 import os
 
 import pytest
-from streamwire import by_stream, frames, request, service_fds, settle_fds, standin_api  # noqa: F401
+from streamwire import by_stream, frames, request, service_fds, settle_fds
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
 INSPECT_KEYS = {"ID", "Running", "ExitCode", "ProcessConfig", "OpenStdin", "OpenStderr", "OpenStdout", "CanRemove",
                 "ContainerID", "DetachKeys", "Pid"}
-
-
-@pytest.fixture(scope="module")
-def docker_api(standin_api):  # noqa: F811 - the fixture imported above
-    return standin_api
 
 
 @pytest.fixture(scope="module")

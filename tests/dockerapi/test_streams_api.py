@@ -9,24 +9,10 @@ import subprocess
 import time
 
 import pytest
-from streamwire import (  # noqa: F401 - standin_api is a fixture
-    by_stream,
-    frame,
-    frames,
-    request,
-    service_fds,
-    settle_fds,
-    standin_api,
-    start_standin,
-)
+from streamwire import by_stream, frame, frames, request, service_fds, settle_fds, start_service
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def docker_api(standin_api):  # noqa: F811 - the fixture imported above
-    return standin_api
 
 
 def _name(tag: str) -> str:
@@ -43,8 +29,8 @@ def _gate(name: str) -> str:
 
 
 def _create_engine(api, name: str, argv: list[str], **kw) -> str:
-    """A container made through the engine itself (what the Docker API's create makes): ``run -i`` sets
-    StdinOnce, which no portside command creates detached."""
+    """A container made through the engine itself (what the Docker API's create makes): with StdinOnce, which
+    ``docker run -i`` sets and neither docker-py's create nor a detached portside command can."""
     from portside.engine import ContainerConfig, Engine
 
     return Engine(api.ps.root).create(ContainerConfig(image="busybox", cmd=argv, name=name, network="none", **kw))
@@ -346,7 +332,7 @@ def test_resize_sets_the_containers_terminal(docker_api) -> None:
         docker_api.ps("rm", "-f", name)
 
 
-# -- docker run: create, attach, wait, start (create, wait and start may be stand-ins: standin_service.py) --
+# -- docker run: create, attach (hijacked), wait, start ------------------------------------------------------
 
 
 def test_docker_run_shows_the_output_and_exits_with_the_containers_code(docker_api) -> None:
@@ -412,7 +398,7 @@ def test_stopping_the_service_ends_its_streams(docker_api, tmp_path) -> None:
     docker_api.ps("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "600")
     run_dir = Path(f"/run/portside-test-{os.urandom(3).hex()}")
     try:
-        other = start_standin(docker_api.ps, run_dir)
+        other = start_service(docker_api.ps, run_dir)
         streams = [_in_thread(request, other, "GET", f"/containers/{name}/logs?stdout=1&follow=1"),
                    _in_thread(request, other, "POST", f"/containers/{name}/attach?stream=1&stdout=1", upgrade=True)]
         eventually(lambda: _attachments(docker_api, name) == 1, timeout=20, what="the attachment")
