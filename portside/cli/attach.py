@@ -21,8 +21,12 @@ import select
 import signal
 import sys
 
+from portside.runtime.attach import DEFAULT_DETACH_KEYS, parse_keys, split_detach
+
+__all__ = ["DETACH_KEYS", "DETACHED", "ENDED", "SignalProxy", "check_terminal", "exit_code", "parse_keys", "session"]
+
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
+DETACH_KEYS = DEFAULT_DETACH_KEYS
 ENDED, DETACHED = "ended", "detached"
 
 
@@ -103,24 +107,11 @@ def _relay(conn, stdin: bool, detach_keys: bytes) -> str:
                 watched.remove(0)
                 _quietly(conn.close_stdin)
                 continue
-            data, held, detached = _split_detach(held + data, detach_keys)
+            data, held, detached = split_detach(held + data, detach_keys)
             if data:
                 _quietly(lambda data=data: conn.send_stdin(data))
             if detached:
                 return DETACHED
-
-
-def _split_detach(data: bytes, keys: bytes) -> tuple[bytes, bytes, bool]:
-    """(what to send, what to hold back, whether the keys were typed): keys split across two reads still count."""
-    if not keys:
-        return data, b"", False
-    at = data.find(keys)
-    if at >= 0:
-        return data[:at], b"", True
-    for n in range(len(keys) - 1, 0, -1):
-        if data.endswith(keys[:n]):
-            return data[:-n], data[-n:], False
-    return data, b"", False
 
 
 def check_terminal(tty: bool, stdin: bool) -> None:
@@ -129,23 +120,6 @@ def check_terminal(tty: bool, stdin: bool) -> None:
         from portside.runtime.errors import InvalidArgument
 
         raise InvalidArgument("the input device is not a TTY: leave out -t, or -i, or run it from a terminal")
-
-
-def parse_keys(text: str) -> bytes:
-    """docker's ``--detach-keys``: comma-separated ``ctrl-X`` or single characters, e.g. ``ctrl-p,ctrl-q``."""
-    from portside.runtime.errors import InvalidArgument
-
-    keys = bytearray()
-    for part in text.split(","):
-        if len(part) == 1:
-            keys.append(ord(part))
-        elif len(part) == 6 and part.lower().startswith("ctrl-") and 64 <= ord(part[5].upper()) <= 95:
-            keys.append(ord(part[5].upper()) - 64)
-        else:
-            raise InvalidArgument(f"invalid --detach-keys {text!r}: expected keys like ctrl-p,ctrl-q "
-                                  f"(ctrl-A..ctrl-Z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_ or one "
-                                  f"character each)")
-    return bytes(keys)
 
 
 def _send_size(conn) -> None:

@@ -219,7 +219,8 @@ def cmd_wait(argv: list[str], root: str) -> int:
 
 @command
 def cmd_exec(argv: list[str], root: str) -> int:
-    flags = [flag("-i --interactive", "interactive", help="keep stdin open"),
+    flags = [flag("-d --detach", "detach", help="run the command in the background"),
+             flag("-i --interactive", "interactive", help="keep stdin open"),
              flag("-t --tty", "tty", help="give the command a terminal (with -i: this one's keys)"),
              flag("-e --env", "env", "list", "set an environment variable"),
              flag("-u --user", "user", "value", "UID[:GID]"), flag("-w --workdir", "workdir", "value", "directory")]
@@ -228,6 +229,14 @@ def cmd_exec(argv: list[str], root: str) -> int:
         from portside.runtime.errors import InvalidArgument
 
         raise InvalidArgument("exec: requires a CONTAINER and a COMMAND")
+    if opts["detach"]:
+        from portside.engine.execs import ExecSpec
+
+        engine = engine_at(root)
+        spec = ExecSpec(args[1:], env=opts["env"], user=opts["user"] or "", workdir=opts["workdir"] or "",
+                        tty=opts["tty"], stdout=False, stderr=False)
+        engine.execs.start_detached(engine.exec_create(args[0], spec))
+        return 0
     with open(os.devnull, "rb") as null:
         stdin = 0 if opts["interactive"] else null.fileno()
         return engine_at(root).exec(args[0], args[1:], (stdin, 1, 2), env=opts["env"], user=opts["user"] or "",

@@ -30,7 +30,7 @@ log = logging.getLogger("portside.dockerapi")
 
 DEFAULT_SOCKET = "/run/portside/docker.sock"
 MODULES = ("system", "containers", "containerfiles", "containerstats", "images", "build", "volumes", "networks",
-           "events", "swarm")
+           "events", "swarm", "streams", "execs")
 SOCKET_MODE = 0o660
 MAX_JSON_BODY = 64 * 1024 * 1024  # build contexts and image tarballs are streamed, never read whole
 

@@ -18,7 +18,7 @@ from portside.engine.model import Container, ContainerRecord, ContainerState, Po
 from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
 from portside.runtime import logfile
-from portside.runtime.errors import ContainerNotFound, InvalidArgument, InvalidTransition, PortsideError
+from portside.runtime.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidTransition, PortsideError
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
@@ -216,6 +216,27 @@ class Engine:
         if not state.live:
             raise InvalidTransition(cid, state.status, "attach to it (it is not running)")
         return connect(self._records.paths(cid).attach_socket, cid)
+
+    def resize(self, ref: str, rows: int, cols: int) -> str:
+        """The container's terminal to ``rows`` x ``cols`` (the kernel tells its foreground process with SIGWINCH);
+        nothing happens for a container without a terminal, as with docker."""
+        cid = self._records.find(ref)
+        if not self.state(cid).live:
+            raise Conflict(f"Container {cid} is not running")  # docker's words
+        conn = self.attach(cid)
+        try:
+            conn.resize(rows, cols)
+            conn.finish()  # applied when this returns: a client's next resize must not overtake this one
+        finally:
+            conn.close()
+        return cid
+
+    def attach_next(self, ref: str):
+        """A ``Waiting`` attachment to the container's next start, from its first byte of output on (docker's
+        ``run`` and ``start -a`` attach before they start); readable once a start (by anyone) has begun."""
+        from portside.runtime.attach import Waiting
+
+        return Waiting(self._records.paths(self._records.find(ref)).dir)
 
     def stop(self, ref: str, timeout: float | None = None) -> str:
         """The stop signal, SIGKILL after ``timeout`` seconds (None: the container's own stop timeout, else 10)."""
@@ -475,21 +496,27 @@ class Engine:
         """The container's json-file log (``logfile.Follower`` reads it with the files rotated from it)."""
         return self._records.paths(self._records.find(ref)).log
 
-    def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[logfile.Entry]:
+    def logs(self, ref: str, tail: int | None = None, follow: bool = False, since: int = 0, until: int = 0,
+             cancel: int = -1) -> Iterator[logfile.Entry]:
         """The log's entries, rotated files first; with ``follow``, then each new one as the monitor appends it
         (inotify on the container's directory wakes us, which also sees a rotation), until the container is no
-        longer running."""
+        longer running, or ``cancel`` (a descriptor) becomes readable. ``since`` and ``until`` (nanoseconds since
+        the epoch, 0 for none) keep the entries written in between, after ``tail`` took the last ones, as docker
+        does; following ends at the first entry past ``until``."""
         cid = self._records.find(ref)
         paths = self._records.paths(cid)
         watch = _watch(paths.dir) if follow else None  # before the first read: no write in between is missed
         reader = logfile.Follower(paths.log)
+        window = logfile.Window(since, until)
         try:
-            yield from reader.start(tail)
-            while follow:
+            yield from window.pick(reader.start(tail))
+            while follow and not window.passed:
                 state = self.state(cid)
                 if state.live:
-                    wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S)
-                yield from reader.more()
+                    wait_output(state.monitor_pid or state.pid, watch, FOLLOW_RECHECK_S, cancel)
+                    if _readable(cancel):
+                        return
+                yield from window.pick(reader.more())
                 follow = state.live
         finally:
             reader.close()
@@ -507,6 +534,18 @@ class Engine:
             raise InvalidTransition(cid, state.status, "exec in it (it is not running)")
         return self._runc.exec(cid, argv, stdio=stdio, env=list(env), cwd=workdir or None, user=user or None,
                                timeout=timeout, tty=tty, started=started)
+
+    @property
+    def execs(self):
+        """docker's exec instances (``exec create``, ``start``, ``inspect``, ``resize``): see ``execs.py``."""
+        from portside.engine.execs import Execs
+
+        return Execs(self._records, self._runc, self.state,
+                     allow_privileged=bool(self.settings().get("allow_privileged", False)))
+
+    def exec_create(self, ref: str, spec) -> str:
+        """A new exec instance (an ``execs.ExecSpec``) in the running container; returns its id."""
+        return self.execs.create(self._records.find(ref), spec)
 
     def stats(self, ref: str):
         """One usage ``Sample`` (engine/usage.py): cgroup, network and host CPU counters, read together."""
@@ -655,6 +694,12 @@ def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:
         return
     select.select([watch], [], [], timeout)
     watch.drain()
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    return fd >= 0 and bool(select.select([fd], [], [], 0)[0])
 
 
 def _watch(path: Path):

@@ -35,6 +35,7 @@ from portside.engine.model import NO_NETWORK, ContainerRecord, ContainerState
 from portside.engine.netattach import Attached, Networking
 from portside.engine.records import Paths, Records, append_event, remove_tree
 from portside.runtime import monitor, rootfs
+from portside.runtime.attach import connect_waiting
 from portside.runtime.errors import ContainerNotFound, OCIRuntimeError, PortsideError
 from portside.runtime.logfile import rfc3339
 from portside.runtime.process import wait_pid
@@ -90,8 +91,12 @@ class Lifecycle:
                          cgroups_path=self.cgroups_path(cid), seccomp_cache=self.seccomp_cache,
                          nameserver=attachment.nameserver if attachment else "",
                          resolv_source=self.networking.resolv_source)
-            plan = self._plan(paths, record, attachment, attach, stdin=stdin, client=client, tell=tell)
+            waiting = connect_waiting(paths.dir)  # clients attached before this start (docker's run, start -a)
+            undo.callback(_close_all, waiting)
+            clients = (() if client is None else (client,)) + tuple(s.fileno() for s in waiting)
+            plan = self._plan(paths, record, attachment, attach, stdin=stdin, clients=clients, tell=tell)
             handle = monitor.spawn(plan, self.caller_exits)
+            _close_all(waiting)  # the monitor has them
             for sock in attachment.reserved if attachment else ():
                 sock.close()  # the monitor holds the reservations from here on
             try:
@@ -114,13 +119,13 @@ class Lifecycle:
         undo.callback(rootfs.unmount, paths.rootfs)
 
     def _plan(self, paths: Paths, record: ContainerRecord, attachment: Attached | None, attach, adopt_pid: int = 0,
-              stdin: int | None = None, client: int | None = None,
+              stdin: int | None = None, clients: tuple[int, ...] = (),
               tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Plan:
         hooks = _Hooks(self, paths, record, attachment, adopt_pid)
         reserved = attachment.reserved if attachment else ()
         cfg = record.config
         streams = monitor.Streams(tty=cfg.tty, open_stdin=cfg.open_stdin, stdin_once=cfg.stdin_once,
-                                  socket=paths.attach_socket, client=client)
+                                  socket=paths.attach_socket, clients=clients)
         check = record.config.healthcheck
         health = None
         if check is not None and check.argv:
@@ -404,6 +409,11 @@ class _Hooks:
             self.records.event("destroy", self.record)
 
 
+def _close_all(socks: list) -> None:
+    for sock in socks:
+        sock.close()
+
+
 def _write_note(path: Path, code: int) -> None:
     """In place (no rename): a waiter's descriptor on the file must see it."""
     try:
@@ -435,10 +445,12 @@ def _restarts_after_a_crash(paths: Paths, record: ContainerRecord) -> bool:
     return record.host.restart.name in ("always", "unless-stopped") and not paths.stop_marker.exists()
 
 
-def wait_output(pid: int, watch, timeout: float) -> None:
-    """Until the log was written to (``watch``, a FileWatch or None), ``pid`` (the monitor) ended, or
-    ``timeout`` passed; without a watch, at most a fifth of a second."""
+def wait_output(pid: int, watch, timeout: float, cancel: int = -1) -> None:
+    """Until the log was written to (``watch``, a FileWatch or None), ``pid`` (the monitor) ended, ``cancel`` (a
+    descriptor, -1 for none) became readable, or ``timeout`` passed; without a watch, at most a fifth of a
+    second."""
     fds = [watch] if watch is not None else []
+    fds += [cancel] if cancel >= 0 else []
     try:
         pidfd = os.pidfd_open(pid) if pid > 0 else -1
     except ProcessLookupError:

@@ -10,7 +10,12 @@ says what it carries, numbered as the channels of Kubernetes' stream protocols, 
   attached (what came before is in the log). The monitor closes the connection when the container has ended for
   good; the exit code is then recorded, and a client asks the engine for it.
 
-The socket lives in the container's directory, whose path may exceed the 107 bytes a socket address holds: it is
+A client may also attach before the container runs, to see its output from the first byte (docker's ``run``
+attaches, then starts): it listens on a ``attach-next-*.sock`` of its own in the container's directory (a
+``Waiting``), and the next start connects to every such listener and hands the connections to the new monitor as
+clients attached from the start (``connect_waiting``).
+
+The sockets live in the container's directory, whose path may exceed the 107 bytes a socket address holds: it is
 then reached through a descriptor of the directory (``/proc/self/fd/N/attach.sock``), which the kernel resolves
 like any path. Sockets are made with ``_socket``, not ``socket``: its enum wrappers would cost every container's
 monitor milliseconds to import.
@@ -28,6 +33,10 @@ from portside.runtime.errors import Conflict
 STDIN, STDOUT, STDERR, RESIZE, CLOSE_STDIN = 0, 1, 2, 4, 255
 MAX_MESSAGE = 64 * 1024  # bytes of payload per message: well inside a unix socket's send buffer
 MAX_ADDRESS = 107
+WAITING_PREFIX = "attach-next-"
+
+
+DEFAULT_DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, docker's
 
 
 def resize_message(rows: int, cols: int) -> bytes:
@@ -37,6 +46,36 @@ def resize_message(rows: int, cols: int) -> bytes:
 def parse_resize(payload: bytes) -> tuple[int, int] | None:
     """(rows, columns), or None for a malformed payload (which the monitor ignores)."""
     return struct.unpack(">HH", payload) if len(payload) == 4 else None
+
+
+def parse_keys(text: str) -> bytes:
+    """docker's ``--detach-keys``: comma-separated ``ctrl-X`` or single characters, e.g. ``ctrl-p,ctrl-q``."""
+    from portside.runtime.errors import InvalidArgument
+
+    keys = bytearray()
+    for part in text.split(","):
+        if len(part) == 1:
+            keys.append(ord(part))
+        elif len(part) == 6 and part.lower().startswith("ctrl-") and 64 <= ord(part[5].upper()) <= 95:
+            keys.append(ord(part[5].upper()) - 64)
+        else:
+            raise InvalidArgument(f"invalid --detach-keys {text!r}: expected keys like ctrl-p,ctrl-q "
+                                  f"(ctrl-A..ctrl-Z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_ or one "
+                                  f"character each)")
+    return bytes(keys)
+
+
+def split_detach(data: bytes, keys: bytes) -> tuple[bytes, bytes, bool]:
+    """(what to send, what to hold back, whether the keys were typed): keys split across two reads still count."""
+    if not keys:
+        return data, b"", False
+    at = data.find(keys)
+    if at >= 0:
+        return data[:at], b"", True
+    for n in range(len(keys) - 1, 0, -1):
+        if data.endswith(keys[:n]):
+            return data[:-n], data[-n:], False
+    return data, b"", False
 
 
 class Address:
@@ -88,6 +127,17 @@ class Attachment:
     def close_stdin(self) -> None:
         self.sock.send(bytes([CLOSE_STDIN]))
 
+    def finish(self, timeout: float = 10.0) -> None:
+        """End this client's messages and wait until the monitor has handled them all: it reads them in order and
+        closes the connection at their end (the output sent meanwhile is dropped)."""
+        self.sock.shutdown(_socket.SHUT_WR)
+        self.sock.settimeout(timeout)
+        try:
+            while self.receive() is not None:
+                pass
+        except OSError:
+            pass  # the monitor is slow or gone: its own end will tell
+
     def receive(self) -> tuple[int, bytes] | None:
         """The next (STDOUT or STDERR, bytes); None once the monitor has closed (the container ended)."""
         while True:
@@ -118,3 +168,70 @@ def connect(path: Path, cid: str) -> Attachment:
     finally:
         address.close()
     return Attachment(sock)
+
+
+class Waiting:
+    """An attachment to the container's next start: readable (``fileno``) once a start has connected, then
+    ``accept`` gives the ``Attachment``. ``close`` removes the listener, whether or not a start came."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / f"{WAITING_PREFIX}{os.urandom(8).hex()}.sock"
+        address = Address(self.path)
+        self.sock = seqpacket()
+        try:
+            self.sock.bind(address.name)
+            os.chmod(self.path, 0o600)
+            self.sock.listen(1)
+        except OSError:
+            self.sock.close()
+            raise
+        finally:
+            address.close()
+        self.sock.setblocking(False)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def gone(self) -> bool:
+        """The container was removed (and its directory with it) while this waited."""
+        return not self.path.parent.exists()
+
+    def accept(self) -> Attachment | None:
+        """The attachment once a start connected; None before."""
+        try:
+            fd, _ = self.sock._accept()  # the C method behind socket.accept
+        except (BlockingIOError, InterruptedError):
+            return None
+        return Attachment(_socket.socket(fileno=fd))
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def connect_waiting(directory: Path) -> list[_socket.socket]:
+    """Connections to the clients waiting for this start (``Waiting``), for the monitor to serve; a listener whose
+    client has gone (its process died) is removed."""
+    out = []
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(WAITING_PREFIX) and n.endswith(".sock")]
+    except FileNotFoundError:
+        return out
+    for name in names:
+        address = Address(directory / name)
+        sock = seqpacket()
+        try:
+            sock.connect(address.name)
+            out.append(sock)
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            try:
+                os.unlink(directory / name)
+            except FileNotFoundError:
+                pass
+        finally:
+            address.close()
+    return out

@@ -9,20 +9,23 @@ from __future__ import annotations
 import ctypes
 import os
 
-IN_MODIFY, IN_MOVED_TO, IN_CREATE, IN_CLOEXEC, IN_NONBLOCK = 0x2, 0x80, 0x100, 0o2000000, 0o4000
+IN_MODIFY, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x2, 0x80, 0x100, 0x200
+IN_CLOEXEC, IN_NONBLOCK = 0o2000000, 0o4000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class FileWatch:
     """Readable once ``path`` was written to since the last ``drain``; ``close`` when done (or use ``with``).
     ``path`` may be a directory: then a write to any file in it, or a file created or renamed into it (a log's
-    rotation), makes it readable."""
+    rotation), makes it readable; with ``deletion``, so does a deletion in it (a container's directory removed
+    from the containers' one: the removed directory's own watch may never end while a socket bound in it lives)."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, deletion: bool = False) -> None:
         self.fd = _libc.inotify_init1(IN_CLOEXEC | IN_NONBLOCK)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
-        if _libc.inotify_add_watch(self.fd, os.fsencode(path), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0:
+        mask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | (IN_DELETE if deletion else 0)
+        if _libc.inotify_add_watch(self.fd, os.fsencode(path), mask) < 0:
             err = ctypes.get_errno()
             os.close(self.fd)
             raise OSError(err, f"cannot watch {path}")

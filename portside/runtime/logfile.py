@@ -143,6 +143,41 @@ class Writer:
                           + "\n").encode() for line in lines])
 
 
+def time_ns(stamp: str) -> int:
+    """An entry's time (RFC 3339, UTC, up to nanoseconds) in nanoseconds since the epoch; 0 when malformed."""
+    import calendar
+
+    try:
+        whole, _, frac = stamp.rstrip("Z").partition(".")
+        secs = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+        return secs * 1_000_000_000 + int((frac + "000000000")[:9])
+    except ValueError:
+        return 0
+
+
+class Window(Plain):
+    """docker's ``logs --since`` and ``--until``: the entries written in between (nanoseconds since the epoch, 0
+    for no bound); ``passed`` once an entry came after ``until``, so that a follower stops there."""
+
+    __slots__ = ("since", "until", "passed")
+
+    def __init__(self, since: int = 0, until: int = 0) -> None:
+        self.since, self.until, self.passed = since, until, False
+
+    def pick(self, entries: list[Entry]) -> list[Entry]:
+        if not (self.since or self.until):
+            return entries
+        out = []
+        for entry in entries:
+            at = time_ns(entry.time)
+            if self.until and at > self.until:
+                self.passed = True
+                break
+            if at >= self.since:
+                out.append(entry)
+        return out
+
+
 def parse(line: bytes) -> Entry | None:
     try:
         obj = json.loads(line)

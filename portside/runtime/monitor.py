@@ -95,14 +95,15 @@ class Plan(Plain):
 class Streams(Plain):
     """How a container's stdio is wired beyond the log: a terminal (``tty``), a stdin kept open for attachments
     (``open_stdin``, ended by the first client's end with ``stdin_once``), the socket attachments come to, and
-    a client attached from the start (``client``, the spawner's end of ``attach.pair``)."""
+    the clients attached from the start (``clients``: the spawner's end of ``attach.pair``, and the connections to
+    the clients waiting for this start, ``attach.connect_waiting``)."""
 
-    __slots__ = ("tty", "open_stdin", "stdin_once", "socket", "client")
+    __slots__ = ("tty", "open_stdin", "stdin_once", "socket", "clients")
 
     def __init__(self, tty: bool = False, open_stdin: bool = False, stdin_once: bool = False,
-                 socket: Path | None = None, client: int | None = None) -> None:
+                 socket: Path | None = None, clients: tuple[int, ...] = ()) -> None:
         self.tty, self.open_stdin, self.stdin_once = tty, open_stdin, stdin_once
-        self.socket, self.client = socket, client
+        self.socket, self.clients = socket, tuple(clients)
 
 
 class Handle:
@@ -188,9 +189,8 @@ def _run(plan: Plan, status: int) -> None:
             plan.stdin = os.dup(plan.stdin)
         if plan.attach is not None:
             plan.attach = (os.dup(plan.attach[0]), os.dup(plan.attach[1]))
-        client = plan.streams.client
         kept = {*plan.keep_fds, *(plan.attach or ()), *(() if plan.stdin is None else (plan.stdin,)),
-                *(() if client is None else (client,)), *(() if plan.tell is None else (plan.tell[0],))}
+                *plan.streams.clients, *(() if plan.tell is None else (plan.tell[0],))}
         process.isolate(status, kept)
         _Monitor(plan, status).loop()
         code = 0
@@ -212,8 +212,8 @@ class _Monitor:
         self.hub = Hub(plan.streams.stdin_once)
         if plan.streams.socket is not None:
             self.hub.listen(plan.streams.socket)
-        if plan.streams.client is not None:
-            self.hub.add(plan.streams.client)
+        for client in plan.streams.clients:
+            self.hub.add(client)
         self.output = Output(plan.bundle, log, plan.attach, self.hub, attached_by=status)
         self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 

@@ -108,6 +108,21 @@ class Runc:
             if relay:
                 signal.signal(signal.SIGWINCH, previous)
 
+    def spawn_exec(self, cid: str, argv: list[str], *, stdio: tuple[int, int, int], env: list[str] = (),
+                   cwd: str | None = None, user: str | None = None, tty: bool = False, caps: tuple[str, ...] = (),
+                   pid_file: Path | None = None) -> RuncExec:
+        """Start ``runc exec`` and return at once: the caller waits (``RuncExec.wait``) while it serves the stdio,
+        which runc passes to the process (with ``tty``, runc makes the process a terminal in the container and
+        copies it to and from ``stdio``; then ``stdio`` should be a terminal whose size runc copies on SIGWINCH).
+        ``pid_file``: where runc writes the process's host pid once it runs."""
+        args = ["exec"] + [a for e in env for a in ("--env", e)] + [a for c in caps for a in ("--cap", c)]
+        args += ["--cwd", cwd] if cwd else []
+        args += ["--user", user] if user else []
+        args += ["--tty"] if tty else []
+        args += ["--pid-file", str(pid_file)] if pid_file else []
+        pid, log = self._spawn(args + [cid] + list(argv), (stdio[0], stdio[1], stdio[1]) if tty else stdio)
+        return RuncExec(pid, log, args)
+
     def kill(self, cid: str, signal: int | str = "TERM", *, all_processes: bool = False) -> None:
         self._call(["kill"] + (["--all"] if all_processes else []) + [cid, str(signal)])
 
@@ -232,6 +247,22 @@ class Runc:
         if check and code != 0:
             raise OCIRuntimeError(f"runc {args[0]} exited with {code}")
         return code
+
+
+class RuncExec:
+    """A ``runc exec`` under way: ``pid`` is runc's (which lives as long as the process), ``wait`` its outcome."""
+
+    def __init__(self, pid: int, log: Path, args: list[str]) -> None:
+        self.pid, self.log, self.args = pid, log, args
+
+    def wait(self) -> int:
+        """The process's exit code; the error runc reported when it could not start it (CommandNotFound for a
+        missing command, CommandNotExecutable, ...), which runc also wrote to the process's stderr."""
+        try:
+            return Runc._finish(self.pid, self.log, self.args, check=False)
+        except OCIRuntimeError as exc:
+            exc.reported = True
+            raise
 
 
 def _alive(pid: int) -> bool:
