@@ -30,8 +30,10 @@ def mount_overlay(lower: list[Path], upper: Path, work: Path, target: Path, vola
         raise MountError(f"overlay at {target}: no image layers given")
     for d in (upper, work, target):
         d.mkdir(parents=True, exist_ok=True)
-    # overlayfs lists lowerdirs top first; the image store lists them bottom first.
-    lowers = ":".join(str(p) for p in reversed(lower))
+    # overlayfs lists lowerdirs top first; the image store lists them bottom first. A layer that recurs (two RUN
+    # steps that changed nothing leave the same empty diff, so the same directory) would be refused by overlayfs
+    # (ELOOP); only its topmost copy counts, since it holds all that the copies below it hold, so those go.
+    lowers = ":".join(str(p) for p in dict.fromkeys(reversed(lower)))
     data = f"lowerdir={lowers},upperdir={upper},workdir={work}"
     err = libc.mount("overlay", str(target), "overlay", 0, data + ",volatile") if volatile else errno.EINVAL
     if err == errno.EINVAL:

@@ -39,6 +39,26 @@ def test_layers_stack_lowest_first(needs_root: None, busybox_layer: Path, tmp_pa
     assert not is_mounted(target)
 
 
+def test_a_layer_that_recurs_counts_where_it_is_highest(needs_root: None, busybox_layer: Path,
+                                                         tmp_path: Path) -> None:
+    """Two build steps with the same diff give an image with the same layer twice; overlayfs refuses a directory
+    listed twice, and the view must be the stack's: the higher copy wins over what lies between."""
+    same, between = tmp_path / "same", tmp_path / "between"
+    (same / "etc").mkdir(parents=True)
+    (same / "etc" / "motd").write_text("from the recurring layer\n")
+    (between / "etc").mkdir(parents=True)
+    (between / "etc" / "motd").write_text("from the layer between\n")
+    (between / "etc" / "only-between").write_text("kept\n")
+    target = tmp_path / "m"
+    mount_overlay([busybox_layer, same, between, same], tmp_path / "u", tmp_path / "w", target)
+    try:
+        assert (target / "etc" / "motd").read_text() == "from the recurring layer\n"
+        assert (target / "etc" / "only-between").read_text() == "kept\n"
+        assert (target / "bin" / "busybox").exists()
+    finally:
+        unmount(target)
+
+
 def test_unmount_is_idempotent(merged: Path) -> None:
     unmount(merged)
     unmount(merged)
