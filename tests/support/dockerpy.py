@@ -5,12 +5,12 @@ The tests are those of docker-py 5.0.3, the version Debian ships (``python3-dock
 (checksum-verified) and unpacks its ``tests/``. They run under Debian's python3 and pytest, which import Debian's
 docker-py and requests 2.28 (docker-py 5.0.3 does not work with the venv's newer requests).
 
-The tests expect images ``alpine:3.10``, ``alpine:latest`` and ``busybox:latest`` and pull what is missing from
-Docker Hub, which is out of reach here. ``test_image_archive`` makes one image from the test suite's busybox
+The tests expect images ``alpine:3.10``, ``alpine:latest`` and ``busybox:latest`` (docker-py before 4.0 used
+``busybox:buildroot-2014.02``) and pull what is missing from Docker Hub, which is out of reach here. ``test_image_archive`` makes one image from the test suite's busybox
 root filesystem (with alpine's ``CMD ["/bin/sh"]``) in docker's save format, tagged with all those names, for
 ``docker load``: the same image, with the same ID, on any engine.
 
-    scripts/dockerpy-suite --host unix:///run/docker.sock --files containers,exec --load-images
+    scripts/dockerpy-suite run --host unix:///run/docker.sock --files containers,exec --load-images
     scripts/dockerpy-suite baseline --write   # against a real dockerd started here; rewrites the list of passes
 """
 
@@ -32,7 +32,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 VERSION = "5.0.3"
-SDIST_SHA256 = "d916a26b62970e7c2f554110ed6af04c7ccff8e9f81ad17d0d40c75637e227fb"
 CACHE = REPO / ".cache" / f"docker-py-{VERSION}"
 PLUGIN_DIR = Path(__file__).resolve().parent / "pytest_dockerpy"
 DEBIAN_PYTHON = "/usr/bin/python3"
