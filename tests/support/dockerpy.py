@@ -5,7 +5,7 @@ The tests are those of docker-py 5.0.3, the version Debian ships (``python3-dock
 (checksum-verified) and unpacks its ``tests/``. They run under Debian's python3 and pytest, which import Debian's
 docker-py and requests 2.28 (docker-py 5.0.3 does not work with the venv's newer requests).
 
-The tests expect images ``alpine:3.10``, ``alpine:latest`` and ``busybox:latest`` (docker-py before 4.0 used
+The tests expect images ``alpine:3.10``, ``alpine:latest`` and ``busybox:latest`` (older docker-py releases used
 ``busybox:buildroot-2014.02``) and pull what is missing from Docker Hub, which is out of reach here. ``test_image_archive`` makes one image from the test suite's busybox
 root filesystem (with alpine's ``CMD ["/bin/sh"]``) in docker's save format, tagged with all those names, for
 ``docker load``: the same image, with the same ID, on any engine.
