@@ -6,9 +6,10 @@ The tests are those of docker-py 5.0.3, the version Debian ships (``python3-dock
 docker-py and requests 2.28 (docker-py 5.0.3 does not work with the venv's newer requests).
 
 The tests expect images ``alpine:3.10``, ``alpine:latest`` and ``busybox:latest`` (older docker-py releases used
-``busybox:buildroot-2014.02``) and pull what is missing from Docker Hub, which is out of reach here. ``test_image_archive`` makes one image from the test suite's busybox
-root filesystem (with alpine's ``CMD ["/bin/sh"]``) in docker's save format, tagged with all those names, for
-``docker load``: the same image, with the same ID, on any engine.
+``busybox:buildroot-2014.02``) and pull what is missing from Docker Hub, which is out of reach here.
+``test_image_archive`` makes one image from the test suite's busybox root filesystem (with alpine's
+``CMD ["/bin/sh"]``) in docker's save format, tagged with all those names, for ``docker load``: the same image,
+with the same ID, on any engine.
 
     scripts/dockerpy-suite run --host unix:///run/docker.sock --files containers,exec --load-images
     scripts/dockerpy-suite baseline --write   # against a real dockerd started here; rewrites the list of passes
