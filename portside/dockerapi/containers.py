@@ -199,26 +199,34 @@ async def unpause(request: web.Request) -> web.Response:
 
 @routes.post("/containers/{id}/wait")
 async def wait(request: web.Request) -> web.StreamResponse:
-    """The headers go out at once, as dockerd's do, and the body when the condition holds. The wait runs in a
-    thread of its own: a client may wait for hours, and must not hold one of the engine calls' threads."""
-    from portside.engine.engine import WAIT_CONDITIONS
+    """The wait is registered first (a container that is not there is a 404), then the headers go out, as
+    dockerd's do, and the body when the condition holds. The wait runs in a thread of its own: a client may wait
+    for hours, and must not hold one of the engine calls' threads."""
+    from portside.engine.waiting import WAIT_CONDITIONS, WaitAbandoned
 
     condition = qstr(request, "condition") or "not-running"
     if condition not in WAIT_CONDITIONS:
         raise bad_parameter(f"invalid value for condition: {condition!r} (expected not-running, next-exit or "
                             "removed)")
-    from portside.engine.engine import WaitAbandoned
-
     cid = await _find(request)
-    response = web.StreamResponse(status=200, headers=JSON)
-    await response.prepare(request)
+    waiting = await _call(request, _engine(request).waiting, cid, condition)
+    try:
+        response = web.StreamResponse(status=200, headers=JSON)
+        await response.prepare(request)
+    except BaseException:
+        waiting.close()
+        raise
     transport = request.transport
 
-    def gone() -> bool:  # read from the wait's thread: a stale answer only delays the end by one check
-        return transport is None or transport.is_closing()
+    def answer() -> int:  # the wait's thread closes it: it may outlive this coroutine (a client that hung up)
+        def gone() -> bool:  # a stale answer only delays the end by one check
+            return transport is None or transport.is_closing()
+        try:
+            return waiting.result(gone)
+        finally:
+            waiting.close()
     try:
-        code = await _in_own_thread(_engine(request).wait, cid, condition, gone)
-        result = {"StatusCode": code, "Error": None}
+        result = {"StatusCode": await _in_own_thread(answer), "Error": None}
     except WaitAbandoned:
         return response
     except (NotFound, InvalidTransition) as exc:

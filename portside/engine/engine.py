@@ -17,14 +17,13 @@ from portside.engine.lifecycle import Lifecycle, wait_output
 from portside.engine.model import Container, ContainerRecord, ContainerState, PortBinding
 from portside.engine.netattach import Networking
 from portside.engine.records import Records, read_json, remove_tree
+from portside.engine.waiting import Waiting, check_condition
 from portside.runtime import logfile
 from portside.runtime.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidTransition, PortsideError
 from portside.runtime.runc import Runc
 from portside.runtime.state import Event, State, transition
 
 FOLLOW_RECHECK_S = 5.0  # a safety net for ``logs -f``: appends and the monitor's end both wake a follower at once
-WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
-ABANDON_CHECK_S = 2.0  # how often a wait with a ``gone`` check looks whether its waiter is still there
 
 
 class Engine:
@@ -258,16 +257,20 @@ class Engine:
 
     def kill(self, ref: str, signal: str = "KILL") -> str:
         """docker kill: the signal, and no restart after it (whatever the policy); a paused container is thawed
-        after it, so that it is delivered."""
+        after it, so that it is delivered. SIGKILL returns once the end is recorded, as dockerd's does: a ``rm``
+        right after it must find the container exited; another signal returns once sent."""
         cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
         name = signal.upper().removeprefix("SIG")
+        number = _signal_number(name)
         # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
-        self._records.event("kill", self._records.record(cid), signal=_signal_number(name))
+        self._records.event("kill", self._records.record(cid), signal=number)
         self._runc.kill(cid, name)
         self._lifecycle.thaw(cid, state)
+        if number == "9":
+            self._lifecycle.wait_killed(cid)
         return cid
 
     def pause(self, ref: str) -> str:
@@ -360,57 +363,22 @@ class Engine:
 
     def wait(self, ref: str, condition: str = "not-running", gone: Callable[[], bool] | None = None) -> int:
         """The exit code once ``condition`` holds (docker's wait conditions): ``not-running`` (at once for a
-        container that does not run), ``next-exit`` (the end of its next run, waiting for a start if it does not
-        run) or ``removed`` (its end, and then its removal). ``gone``: true once nobody waits any more (a client
-        of the Docker API hung up); checked every few seconds, it ends the wait with WaitAbandoned."""
-        if condition not in WAIT_CONDITIONS:
-            raise InvalidArgument(f"invalid wait condition {condition!r}: expected not-running, next-exit or removed")
-        cid = self._records.find(ref)
-        waiter = _Waiter(self._lifecycle, gone)
-        if condition == "not-running":
-            return waiter.exit(cid).exit_code
-        paths = self._records.paths(cid)
-        watch = _watch(paths.dir)  # state.json replaced, the directory deleted: either wakes us
+        container that does not run; else at the end of its run, even if its restart policy starts it again),
+        ``next-exit`` (the end of its next run, waiting for a start if it does not run) or ``removed`` (its end,
+        and then its removal). ``gone``: true once nobody waits any more (a client of the Docker API hung up);
+        checked every few seconds, it ends the wait with WaitAbandoned."""
+        waiting = self.waiting(ref, condition)
         try:
-            if condition == "next-exit":
-                return self._next_exit(cid, watch, waiter)
-            return self._removal(cid, watch, waiter)
+            return waiting.result(gone)
         finally:
-            if watch is not None:
-                watch.close()
+            waiting.close()
 
-    def _next_exit(self, cid: str, watch, waiter: _Waiter) -> int:
-        """The end of the run under way, or of the next one. A run that starts and ends between two looks (``docker
-        run`` asks to wait before it starts the container) is told by its new start time."""
-        before = self.state(cid).started_at
-        while True:
-            state = self.state(cid)
-            if state.live:
-                return waiter.exit(cid).exit_code
-            if state.started_at != before:
-                return state.exit_code
-            waiter.changed(watch)
-
-    def _removal(self, cid: str, watch, waiter: _Waiter) -> int:
-        """Until the container is gone; the exit code of its last run (runs may start and end meanwhile: ``docker
-        run --rm`` waits for the removal before it starts the container)."""
-        paths = self._records.paths(cid)
-        code = 0
-        while True:
-            try:
-                state = self.state(cid)
-            except ContainerNotFound:
-                return code
-            if state.live:
-                try:
-                    code = waiter.exit(cid).exit_code
-                except ContainerNotFound:
-                    return code
-                continue
-            code = state.exit_code
-            if not paths.record.exists():
-                return code
-            waiter.changed(watch)
+    def waiting(self, ref: str, condition: str = "not-running") -> Waiting:
+        """A wait registered now (the container looked up, ContainerNotFound at once if it is not there) and
+        answered by its ``result``, which sees every end from now on, a ``--rm`` container's included; ``close``
+        must follow (``engine/waiting.py``)."""
+        check_condition(condition)
+        return Waiting(self._lifecycle, self._records.find(ref), condition)
 
     def monitor_pid(self, ref: str) -> int:
         """The pid whose end means "the end is recorded" (the monitor's), for a caller that watches it with a
@@ -639,35 +607,6 @@ def containers_using_image(root: Path, image_id: str) -> list[str]:
     return Engine(root).using_image(image_id)
 
 
-class WaitAbandoned(PortsideError):
-    """The waiter left (``Engine.wait``'s ``gone``) before the condition held."""
-
-
-class _Waiter:
-    """``Engine.wait``'s blocking steps; with ``gone``, in slices of ABANDON_CHECK_S, so that a wait nobody reads
-    any more ends instead of holding its thread until the container exits."""
-
-    def __init__(self, lifecycle: Lifecycle, gone: Callable[[], bool] | None) -> None:
-        self.lifecycle, self.gone = lifecycle, gone
-
-    def exit(self, cid: str) -> ContainerState:
-        if self.gone is None:
-            return self.lifecycle.wait_exit(cid)
-        while True:
-            state = self.lifecycle.wait_exit(cid, ABANDON_CHECK_S)
-            if not state.live:
-                return state
-            self._check()
-
-    def changed(self, watch) -> None:
-        _changed(watch, ABANDON_CHECK_S if self.gone is not None else FOLLOW_RECHECK_S)
-        self._check()
-
-    def _check(self) -> None:
-        if self.gone is not None and self.gone():
-            raise WaitAbandoned("nobody waits any more")
-
-
 def _tree_size(path: Path) -> int:
     """Bytes in the files under ``path`` (hard links counted once), without following links."""
     import os
@@ -683,17 +622,6 @@ def _tree_size(path: Path) -> int:
                 seen.add((st.st_dev, st.st_ino))
                 total += st.st_size
     return total
-
-
-def _changed(watch, timeout: float = FOLLOW_RECHECK_S) -> None:
-    """Until the watched directory changed (or ``timeout``; a fifth of a second without a watch)."""
-    import select
-
-    if watch is None:
-        select.select([], [], [], 0.2)
-        return
-    select.select([watch], [], [], timeout)
-    watch.drain()
 
 
 def _readable(fd: int) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import signal
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -44,6 +45,8 @@ from portside.runtime.state import Event, State, transition
 
 UNKNOWN_EXIT = 255
 DEFAULT_STOP_TIMEOUT = 10  # seconds, docker's
+KILL_WAIT_S = 10.0  # dockerd's: how long a SIGKILLed container has to be seen ending, before its pid is killed
+KILL_FINAL_WAIT_S = 2.0  # and then once more
 
 
 class Lifecycle:
@@ -196,6 +199,27 @@ class Lifecycle:
         except (ContainerNotFound, OCIRuntimeError):
             return False
 
+    def wait_killed(self, cid: str) -> None:
+        """After a SIGKILL: until the end is recorded. A process the signal did not end (stuck in the kernel, or
+        runc could not reach it) is killed once more by its pid; if even that is not seen to end, the kill fails
+        with dockerd's words rather than report a container dead that is not. A ``--rm`` container may be gone
+        by then: that is an end too."""
+        try:
+            state = self.wait_exit(cid, KILL_WAIT_S)
+            if not state.live:
+                return
+            if state.pid > 0:
+                try:
+                    os.kill(state.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            live = self.wait_exit(cid, KILL_FINAL_WAIT_S).live
+        except ContainerNotFound:
+            return
+        if live:
+            raise PortsideError(f"Cannot kill container: {cid}: tried to kill container, but did not receive an "
+                                "exit event")
+
     def wait_exit(self, cid: str, timeout: float | None = None) -> ContainerState:
         """Block until the end is recorded: the monitor exits right after recording it. Without a monitor (it was
         killed, possibly while we waited), wait for the container's own process; ``reconcile`` records what it
@@ -210,7 +234,7 @@ class Lifecycle:
                 try:
                     state = self.state(cid)
                 except ContainerNotFound:
-                    code = _read_note(note)
+                    code = read_note(note)
                     if code is None:
                         raise
                     return ContainerState("exited", exit_code=code)
@@ -366,6 +390,8 @@ class _Hooks:
             self.records.event(f"health_status: {health.status}", self.record)
 
     def on_restart(self, info: monitor.ExitInfo) -> None:
+        """The exit noted first (a waiter reads it there once the next run began), then recorded."""
+        _write_note(self.paths.exit_note, info.code)
         self.records.event("die", self.record, exitCode=str(info.code))
         self.records.update_state(self.record.id, lambda s: s.replace(
             status="restarting", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
@@ -396,6 +422,7 @@ class _Hooks:
         disconnect`` from the user networks it was on, and for a ``--rm`` container ``destroy`` (it was forgotten
         before its exit was reported; the events come after, off the foreground ``run``'s clock)."""
         if not self.record.host.auto_remove:
+            _write_note(self.paths.exit_note, info.code)  # for a waiter that looks once a new run began
             self.records.update_state(self.record.id, lambda s: s.replace(
                 status="exited", pid=0, exit_code=info.code, oom_killed=info.oom_killed,
                 finished_at=info.finished_at, error=info.error, monitor_pid=0), self.durable)
@@ -426,7 +453,7 @@ def _write_note(path: Path, code: int) -> None:
         os.close(fd)
 
 
-def _read_note(fd: int | None) -> int | None:
+def read_note(fd: int | None) -> int | None:
     if fd is None:
         return None
     text = os.pread(fd, 32, 0).decode(errors="replace").strip()

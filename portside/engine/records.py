@@ -167,8 +167,9 @@ class Paths(Plain):
 
     @property
     def exit_note(self) -> Path:
-        """Where a ``--rm`` container's exit code is written, in place, just before its files go: a waiter that
-        opened it beforehand still reads it from its descriptor once they are gone."""
+        """Where a container's exit code is written, in place, at every exit (a ``--rm`` container's, just before
+        its files go): a waiter that opened it beforehand still reads it from its descriptor once they are gone,
+        or once the next run of a restart policy began (``engine/waiting.py``)."""
         return self.dir / "exit-code"
 
     @property

@@ -18,13 +18,15 @@ class FileWatch:
     """Readable once ``path`` was written to since the last ``drain``; ``close`` when done (or use ``with``).
     ``path`` may be a directory: then a write to any file in it, or a file created or renamed into it (a log's
     rotation), makes it readable; with ``deletion``, so does a deletion in it (a container's directory removed
-    from the containers' one: the removed directory's own watch may never end while a socket bound in it lives)."""
+    from the containers' one: the removed directory's own watch may never end while a socket bound in it lives).
+    Without ``writes``, only names count (created, renamed in, and with ``deletion`` deleted): a file replaced by a
+    rename (a container's state) wakes the watcher, a log appended to does not."""
 
-    def __init__(self, path: str | os.PathLike, deletion: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, deletion: bool = False, writes: bool = True) -> None:
         self.fd = _libc.inotify_init1(IN_CLOEXEC | IN_NONBLOCK)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
-        mask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | (IN_DELETE if deletion else 0)
+        mask = (IN_MODIFY if writes else 0) | IN_CREATE | IN_MOVED_TO | (IN_DELETE if deletion else 0)
         if _libc.inotify_add_watch(self.fd, os.fsencode(path), mask) < 0:
             err = ctypes.get_errno()
             os.close(self.fd)
