@@ -258,16 +258,20 @@ class Engine:
     def kill(self, ref: str, signal: str = "KILL") -> str:
         """docker kill: the signal, and no restart after it (whatever the policy); a paused container is thawed
         after it, so that it is delivered. SIGKILL returns once the end is recorded, as dockerd's does: a ``rm``
-        right after it must find the container exited; another signal returns once sent."""
+        right after it must find the container exited; another signal returns once sent. A container between two
+        runs of its restart policy is only kept from running again."""
         cid = self._records.find(ref)
         state = self.state(cid)
         transition(cid, State(state.status), Event.KILL)
         self._records.paths(cid).stop_marker.touch()
         name = signal.upper().removeprefix("SIG")
         number = _signal_number(name)
-        # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
-        self._records.event("kill", self._records.record(cid), signal=number)
-        self._runc.kill(cid, name)
+        if state.status == "restarting":  # dockerd's: between two runs the stop marker is enough (no event)
+            self._lifecycle.signal(cid, name)  # unless the next run began meanwhile
+        else:
+            # told before it is sent: the monitor's die, which it may cause at once, must follow it in the log
+            self._records.event("kill", self._records.record(cid), signal=number)
+            self._runc.kill(cid, name)
         self._lifecycle.thaw(cid, state)
         if number == "9":
             self._lifecycle.wait_killed(cid)

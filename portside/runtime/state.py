@@ -48,6 +48,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (_S.RESTARTING, _E.EXIT): _S.EXITED,
     (_S.RUNNING, _E.STOP): _S.RUNNING,       # stays running until the monitor records the exit
     (_S.RESTARTING, _E.STOP): _S.RESTARTING,
+    (_S.RESTARTING, _E.KILL): _S.RESTARTING,
     (_S.CREATED, _E.STOP): _S.CREATED,        # docker: stopping a container that is not running is a no-op
     (_S.EXITED, _E.STOP): _S.EXITED,
     (_S.RUNNING, _E.KILL): _S.RUNNING,
