@@ -59,10 +59,10 @@ def remove_tree(path: Path, _again: bool = False) -> None:
     """``rm -rf``; shutil.rmtree would cost its import (with bz2 and lzma) on the path of every ``run --rm``."""
     for top, dirs, files in os.walk(path, topdown=False):
         for name in files:
-            os.unlink(os.path.join(top, name))
+            _gone_anyway(os.unlink, os.path.join(top, name))  # an exec's end removes its own files meanwhile
         for name in dirs:
             full = os.path.join(top, name)
-            os.unlink(full) if os.path.islink(full) else os.rmdir(full)
+            _gone_anyway(os.unlink if os.path.islink(full) else os.rmdir, full)
     try:
         os.rmdir(path)
     except FileNotFoundError:
@@ -71,6 +71,13 @@ def remove_tree(path: Path, _again: bool = False) -> None:
         if exc.errno != errno.ENOTEMPTY or _again:
             raise
         remove_tree(path, _again=True)
+
+
+def _gone_anyway(remove: Callable[[str], None], path: str) -> None:
+    try:
+        remove(path)
+    except FileNotFoundError:
+        pass
 
 
 EVENTS_FILE = "events/events.jsonl"
