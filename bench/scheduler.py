@@ -199,6 +199,8 @@ async def populate(kubeconfig: str, nodes: int, pods: int) -> str:
     from portside.client import Client
 
     async with Client.from_kubeconfig(kubeconfig) as client:
+        # what the serviceaccounts controller (not run here) makes in every namespace; pods are refused without it
+        await client.create("serviceaccounts", {"metadata": {"name": "default"}}, "default")
         await create_all(client, "nodes", [node_manifest(n) for n in make_nodes(nodes)])
         await create_all(client, "pods", [pod_manifest(p) for p in make_pods(pods)], "default")
         return (await client.list("pods", "default", limit=1)).resource_version
