@@ -263,7 +263,12 @@ class Client:
         return watch(self, resource(res), namespace, resource_version, label_selector, field_selector, known or [])
 
     async def stream(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
-        """Raw watch lines of one connection; ends when the server ends it."""
+        """Raw watch lines of one connection, decoded; ends when the server ends it."""
+        async for line in self.stream_lines(url, params):
+            yield json.loads(line)
+
+    async def stream_lines(self, url: str, params: dict[str, str]) -> AsyncIterator[bytes]:
+        """``stream``'s lines as the server sent them (JSON, not decoded)."""
         url = f"{url}?{urlencode({k: v for k, v in params.items() if v})}"
         server = self.servers.current
         try:
@@ -275,7 +280,7 @@ class Client:
             raise
 
 
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """One watch response's JSON lines."""
     if resp.status >= 400:
         raise errors.from_status(json.loads(await resp.read() or b"{}") or {"code": resp.status})
@@ -285,4 +290,4 @@ async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
             if line.strip():
-                yield json.loads(line)
+                yield line
