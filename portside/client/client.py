@@ -195,14 +195,29 @@ class Client:
     async def list(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
                    limit: int = 0) -> Listing:
         """All pages, as one list at the first page's resourceVersion (a consistent snapshot)."""
+        items: list[Obj] = []
+        revision = ""
+        async for page in self.pages(res, namespace, label_selector=label_selector, field_selector=field_selector,
+                                     limit=limit):
+            items += page.items
+            revision = revision or page.resource_version
+        return Listing(items, revision)
+
+    async def pages(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
+                    limit: int = 0) -> AsyncIterator[Listing]:
+        """``list``'s pages of at most ``limit`` objects (0: one page of all), each with the first page's
+        resourceVersion: one snapshot, handed over a page at a time, so a caller that keeps less than the objects
+        themselves (the scheduler's start-up) never holds all of them at once."""
         info = resource(res)
         params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": str(limit or "")}
         page = await self.request("GET", path(info, namespace), params=params)
-        revision, items = page["metadata"].get("resourceVersion", ""), page.get("items") or []
-        while cont := page["metadata"].get("continue"):
+        revision = page["metadata"].get("resourceVersion", "")
+        while True:
+            cont = page["metadata"].get("continue")
+            yield Listing([self.decode(info, o) for o in page.get("items") or []], revision)
+            if not cont:
+                return
             page = await self.request("GET", path(info, namespace), params={**params, "continue": cont})
-            items += page.get("items") or []
-        return Listing([self.decode(info, o) for o in items], revision)
 
     async def create(self, res: Resource, obj: Obj, namespace: str = "") -> Obj:
         info = resource(res)
