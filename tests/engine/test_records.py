@@ -3,6 +3,7 @@ and the on-disk shape that records written before the types existed still have."
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -60,6 +61,35 @@ def test_update_state_and_remove_tree(tmp_path) -> None:
     os.symlink("/etc", paths.dir / "a" / "link")
     remove_tree(paths.dir)
     assert not paths.dir.exists() and os.path.isdir("/etc")
+
+
+def test_remove_tree_while_a_record_is_rewritten(tmp_path) -> None:
+    """A container removed while one of its records is rewritten (an exec's state): each rewrite leaves a
+    temporary file for an instant, which the removal may list and then find gone, or find in a directory it just
+    emptied. Two hundred rounds of this make the interleavings happen; the tree must go every time."""
+    failures = []
+    for round in range(200):
+        execs = tmp_path / f"c{round}" / "execs"
+        execs.mkdir(parents=True)
+        for i in range(30):
+            (execs / f"{i}.json").write_text("{}")
+
+        def rewrite(execs=execs) -> None:
+            for n in range(20):
+                try:
+                    write_atomic(execs / "e.json", {"n": n}, durable=False)
+                except FileNotFoundError:  # the directory is gone: so is the exec
+                    return
+
+        writer = threading.Thread(target=rewrite)
+        writer.start()
+        try:
+            remove_tree(execs.parent)
+        except OSError as exc:
+            failures.append(exc)
+        writer.join()
+        assert not execs.parent.exists() or failures
+    assert failures == []
 
 
 def test_record_merges_image_defaults_with_flags(tmp_path) -> None:
