@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from portside.engine.config import ContainerConfig
+from portside.engine.bundle import process_env
+from portside.engine.config import ContainerConfig, log_limits
 from portside.engine.create import build_record
 from portside.engine.inspect import inspect
 from portside.engine.model import ContainerRecord, ContainerState, PortBinding, VolumeMount
@@ -99,6 +100,23 @@ def test_record_merges_image_defaults_with_flags(tmp_path) -> None:
     assert (rec.config.working_dir, rec.config.user) == ("/app", "nobody")
     assert rec.host.nano_cpus == 500_000_000 and rec.host.pids_limit == 20
     assert rec.mounts == (VolumeMount("volume", "data", str(tmp_path / "volumes/data/_data"), "/data", True),)
+
+
+def test_bare_env_names_isolation_and_log_options_as_dockerd(tmp_path) -> None:
+    """A bare ``KEY`` stays in the record, hides the image's ``KEY=...`` and sets nothing in the process (it
+    unsets HOSTNAME too); ``default`` isolation is kept as spelled; ``max-file`` alone is a log never rotated."""
+    rec = _record(tmp_path, env=["LANG", "X=1", "HOSTNAME"], isolation="default")
+    assert "LANG" in rec.config.env and "LANG=C" not in rec.config.env and rec.host.isolation == "default"
+    env = process_env(rec.config.env, "box", tty=True)
+    assert "TERM=xterm" in env and "X=1" in env and "PATH=/bin" in env
+    assert not [e for e in env if e.split("=")[0] in ("LANG", "HOSTNAME")]
+    assert process_env(["A=1", "HOSTNAME=mine"], "box", tty=False) == ["HOSTNAME=mine", "A=1"]
+    assert inspect(rec, ContainerState())["HostConfig"]["Isolation"] == "default"
+    with pytest.raises(InvalidArgument, match="invalid isolation 'hyperv' on linux"):
+        ContainerConfig(image="img", isolation="hyperv")
+    assert log_limits("json-file", {"max-file": "3"}) == (0, 3)
+    with pytest.raises(InvalidArgument, match="^logger: no log driver named 'asdf' is registered$"):
+        log_limits("asdf", {})
 
 
 def test_entrypoint_rules(tmp_path) -> None:
