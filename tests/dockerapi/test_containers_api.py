@@ -190,6 +190,23 @@ def test_the_new_verbs_are_in_the_event_stream(docker_api) -> None:
         docker_api.docker("rm", "-f", cid)
 
 
+def test_kill_without_a_signal_answers_once_the_container_is_down(docker_api) -> None:
+    """As dockerd's: SIGKILL (the default) and then the wait for the exit, so an inspect right after the kill
+    sees it; five rounds, since without the wait an inspect may come before the exit is recorded."""
+    client = docker_api.client()
+    for _ in range(5):
+        name = unique("killed")
+        client.create_container("busybox", ["sleep", "9999"], name=name,
+                                host_config=client.create_host_config(network_mode="none"))
+        try:
+            client.start(name)
+            client.kill(name)
+            state = client.inspect_container(name)["State"]
+            assert (state["Status"], state["Running"], state["ExitCode"]) == ("exited", False, 137)
+        finally:
+            client.remove_container(name, force=True)
+
+
 def test_update_changes_the_running_cgroup_and_the_record(docker_api) -> None:
     name = unique("upd")
     cid = docker_api.docker("run", "-d", "--name", name, "--network", "none", "--memory", "64m", "busybox",
