@@ -199,20 +199,24 @@ async def populate(kubeconfig: str, nodes: int, pods: int) -> str:
     from portside.client import Client
 
     async with Client.from_kubeconfig(kubeconfig) as client:
+        # what the serviceaccounts controller (not run here) makes in every namespace; pods are refused without it
+        await client.create("serviceaccounts", {"metadata": {"name": "default"}}, "default")
         await create_all(client, "nodes", [node_manifest(n) for n in make_nodes(nodes)])
         await create_all(client, "pods", [pod_manifest(p) for p in make_pods(pods)], "default")
         return (await client.list("pods", "default", limit=1)).resource_version
 
 
 async def follow_bindings(kubeconfig: str, pods: int, revision: str) -> float:
-    """Watch pods from ``revision`` until every one has a node (whoever bound it); the moment that happened."""
+    """Watch pods from ``revision`` until every one has a node (whoever bound it); the moment that happened.
+    The watch reads wire dicts (``Client.raw``): the finish line shares the machine with what it times, and
+    needs no typed model of each pod."""
     from portside.client import Client
 
     bound: set[str] = set()
     async with Client.from_kubeconfig(kubeconfig) as client:
         async with asyncio.timeout(E2E_TIMEOUT_S):
-            async for event in client.watch("pods", "default", resource_version=revision):
-                if event.object.spec.node_name:
+            async for event in client.raw.watch("pods", "default", resource_version=revision):
+                if event.object["spec"].get("nodeName"):
                     bound.add(event.name)
                     if len(bound) >= pods:
                         return time.perf_counter()

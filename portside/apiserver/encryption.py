@@ -185,7 +185,7 @@ class EncryptingStore:
 
     def __init__(self, store: Store, rules: tuple[Rule, ...]) -> None:
         self._store, self.rules = store, rules
-        self._by_prefix: dict[str, Rule | None] = {}
+        self._by_prefix: dict[tuple[str, str], Rule | None] = {}
         # Keys last read through another key or provider than the first: an update must write them again even
         # when nothing in the object changed (that is how ``kubectl replace`` rotates keys).
         self.stale: set[str] = set()
@@ -198,11 +198,17 @@ class EncryptingStore:
         parts = key.split("/", 4)
         if len(parts) < 4 or parts[1] != "registry":
             return None
-        prefix = f"{parts[2]}/{parts[3]}"
-        if prefix not in self._by_prefix:
+        prefix = (parts[2], parts[3])
+        rule = self._by_prefix.get(prefix, False)
+        if rule is False:
             group = "" if parts[2] == "core" else parts[2]
-            self._by_prefix[prefix] = next((r for r in self.rules if r.covers(group, parts[3])), None)
-        return self._by_prefix[prefix]
+            rule = self._by_prefix[prefix] = next((r for r in self.rules if r.covers(group, parts[3])), None)
+        return rule
+
+    def _passes_through(self, prefix: str) -> bool:
+        """Whether every key under ``prefix`` (a list's or a watch's) is of one resource that no rule covers."""
+        parts = prefix.split("/", 4)
+        return len(parts) == 5 and bool(parts[3]) and self._rule(prefix) is None
 
     def _seal(self, key: str, value):
         rule = self._rule(key)
@@ -235,6 +241,8 @@ class EncryptingStore:
         return replace(kv, value=self._open(kv.key, kv.value))
 
     def _write(self, w: Write) -> Write:
+        if self._rule(w.key) is None:
+            return w
         if isinstance(w, (Create, Update)):
             return replace(w, value=self._seal(w.key, w.value))
         if isinstance(w, Delete) and w.tombstone is not None:
@@ -246,6 +254,8 @@ class EncryptingStore:
 
     async def list(self, prefix: str, **kw) -> ListResult:
         listed = await self._store.list(prefix, **kw)
+        if self._passes_through(prefix):
+            return listed
         return replace(listed, items=[self._kv(kv) for kv in listed.items])
 
     async def commit(self, writes: list[Write]) -> list[KeyValue]:
@@ -262,6 +272,8 @@ class EncryptingStore:
 
     async def watch(self, prefix: str, revision: int, progress_every: float = 0) -> WatchStream:
         stream = await self._store.watch(prefix, revision, progress_every)
+        if self._passes_through(prefix):  # a watch of pods sees no sealed value: its events go by untouched
+            return stream
         return WatchStream(self._opened(stream.batches), stream.close)
 
     async def _opened(self, batches: AsyncIterator[list[Event] | Progress]) -> AsyncIterator[list[Event] | Progress]:
@@ -269,5 +281,6 @@ class EncryptingStore:
             if isinstance(batch, Progress):
                 yield batch
             else:
-                yield [replace(e, kv=self._kv(e.kv),
-                               prev=self._open(e.kv.key, e.prev) if e.prev is not None else None) for e in batch]
+                yield [e if self._rule(e.kv.key) is None else
+                       replace(e, kv=self._kv(e.kv), prev=self._open(e.kv.key, e.prev) if e.prev is not None
+                               else None) for e in batch]

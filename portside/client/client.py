@@ -195,14 +195,29 @@ class Client:
     async def list(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
                    limit: int = 0) -> Listing:
         """All pages, as one list at the first page's resourceVersion (a consistent snapshot)."""
+        items: list[Obj] = []
+        revision = ""
+        async for page in self.pages(res, namespace, label_selector=label_selector, field_selector=field_selector,
+                                     limit=limit):
+            items += page.items
+            revision = revision or page.resource_version
+        return Listing(items, revision)
+
+    async def pages(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
+                    limit: int = 0) -> AsyncIterator[Listing]:
+        """``list``'s pages of at most ``limit`` objects (0: one page of all), each with the first page's
+        resourceVersion: one snapshot, handed over a page at a time, so a caller that keeps less than the objects
+        themselves (the scheduler's start-up) never holds all of them at once."""
         info = resource(res)
         params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": str(limit or "")}
         page = await self.request("GET", path(info, namespace), params=params)
-        revision, items = page["metadata"].get("resourceVersion", ""), page.get("items") or []
-        while cont := page["metadata"].get("continue"):
+        revision = page["metadata"].get("resourceVersion", "")
+        while True:
+            cont = page["metadata"].get("continue")
+            yield Listing([self.decode(info, o) for o in page.get("items") or []], revision)
+            if not cont:
+                return
             page = await self.request("GET", path(info, namespace), params={**params, "continue": cont})
-            items += page.get("items") or []
-        return Listing([self.decode(info, o) for o in items], revision)
 
     async def create(self, res: Resource, obj: Obj, namespace: str = "") -> Obj:
         info = resource(res)
@@ -263,7 +278,12 @@ class Client:
         return watch(self, resource(res), namespace, resource_version, label_selector, field_selector, known or [])
 
     async def stream(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
-        """Raw watch lines of one connection; ends when the server ends it."""
+        """Raw watch lines of one connection, decoded; ends when the server ends it."""
+        async for line in self.stream_lines(url, params):
+            yield json.loads(line)
+
+    async def stream_lines(self, url: str, params: dict[str, str]) -> AsyncIterator[bytes]:
+        """``stream``'s lines as the server sent them (JSON, not decoded)."""
         url = f"{url}?{urlencode({k: v for k, v in params.items() if v})}"
         server = self.servers.current
         try:
@@ -275,7 +295,7 @@ class Client:
             raise
 
 
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """One watch response's JSON lines."""
     if resp.status >= 400:
         raise errors.from_status(json.loads(await resp.read() or b"{}") or {"code": resp.status})
@@ -285,4 +305,4 @@ async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
             if line.strip():
-                yield json.loads(line)
+                yield line

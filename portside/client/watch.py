@@ -5,11 +5,18 @@ the current objects as ADDED (unless a resourceVersion is given), resumes from t
 a connection ends, and when the server says that revision is compacted it lists afresh and reports the difference
 against what it had delivered (or was told it holds, ``known``): ADDED/MODIFIED for objects that are new or
 changed, DELETED for those that disappeared.
+
+What a watch through ``Client.raw`` has delivered is remembered as the line the server sent (with its
+resourceVersion), not as the wire dict, and decoded again only for a DELETED such a re-list reports: its callers
+(the scheduler, the proxy) keep their own form of an object, and a watch of tens of thousands of pods would
+otherwise keep a tree of dicts and lists per pod that every full collection of the garbage collector walks. A
+typed watch remembers the model it delivered, which its callers (informers) keep anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,23 +54,33 @@ class _Follower:
     def __init__(self, client: Client, info: api.ResourceInfo, namespace: str, labels: str, fields: str) -> None:
         self.client, self.url = client, path(info, namespace)
         self.info, self.namespace, self.labels, self.fields = info, namespace, labels, fields
-        self.known: dict[tuple[str, str], Any] = {}
+        # (namespace, name) -> (resourceVersion, the object, or the watch line that delivered it)
+        self.known: dict[tuple[str, str], tuple[str, Any]] = {}
         self.revision = ""
+
+    def remember(self, objects: list[Any]) -> None:
+        self.known = {_id(o): (identity(o)[2], o) for o in objects}
+
+    def _last_seen(self, held: Any) -> Any:
+        if isinstance(held, bytes):
+            return self.client.decode(self.info, json.loads(held)["object"])
+        return held
 
     async def relist(self) -> list[WatchEvent]:
         listed = await self.client.list(self.info, self.namespace, label_selector=self.labels,
                                         field_selector=self.fields)
         self.revision = listed.resource_version
         fresh = {_id(o): o for o in listed.items}
-        out = [WatchEvent("DELETED", o) for k, o in self.known.items() if k not in fresh]
+        out = [WatchEvent("DELETED", self._last_seen(held)) for k, (_, held) in self.known.items() if k not in fresh]
         for k, o in fresh.items():
             old = self.known.get(k)
-            if old is None or identity(old)[2] != identity(o)[2]:
+            if old is None or old[0] != identity(o)[2]:
                 out.append(WatchEvent("MODIFIED" if old else "ADDED", o))
-        self.known = fresh
+        self.remember(listed.items)
         return out
 
-    def accept(self, raw: dict[str, Any]) -> WatchEvent | None:
+    def accept(self, line: bytes) -> WatchEvent | None:
+        raw = json.loads(line)
         kind, wire = raw["type"], raw["object"]
         if kind == "ERROR":
             raise errors.from_status(wire)
@@ -74,20 +91,21 @@ class _Follower:
         if kind == "DELETED":
             self.known.pop(_id(obj), None)
         else:
-            self.known[_id(obj)] = obj
+            namespace, name, version = identity(obj)
+            self.known[namespace, name] = (version, obj if self.client.typed else line)
         return WatchEvent(kind, obj)
 
-    def lines(self) -> AsyncIterator[dict[str, Any]]:
+    def lines(self) -> AsyncIterator[bytes]:
         params = {"watch": "1", "resourceVersion": self.revision, "allowWatchBookmarks": "true",
                   "labelSelector": self.labels, "fieldSelector": self.fields}
-        return self.client.stream(self.url, params)
+        return self.client.stream_lines(self.url, params)
 
 
 async def watch(client: Client, info: api.ResourceInfo, namespace: str, resource_version: str, labels: str,
                 fields: str, known: list[Any]) -> AsyncIterator[WatchEvent]:
     f = _Follower(client, info, namespace, labels, fields)
     f.revision = resource_version
-    f.known = {_id(o): o for o in known}
+    f.remember(known)
     failures = 0
     while True:
         try:

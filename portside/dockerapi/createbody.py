@@ -12,7 +12,16 @@ from __future__ import annotations
 import os
 
 from portside.dockerapi.errors import bad_parameter
-from portside.engine.config import MIN_MEMORY, ContainerConfig, check_tmpfs, parse_restart
+from portside.engine.config import (
+    DOCKER_LOG_DRIVERS,
+    MIN_MEMORY,
+    ContainerConfig,
+    check_isolation,
+    check_log_driver,
+    check_tmpfs,
+    log_limits,
+    parse_restart,
+)
 
 # HostConfig fields the engine has no notion of: refused unless at their zero value
 UNSUPPORTED_HOST = {
@@ -59,7 +68,7 @@ UNSUPPORTED_HOST = {
 }
 # modes whose only accepted values are their defaults
 HOST_MODES = {"IpcMode": ("", "private"), "PidMode": ("",), "UTSMode": ("",), "UsernsMode": ("",),
-              "CgroupnsMode": ("", "host"), "Isolation": ("", "default"), "Runtime": ("", "runc")}
+              "CgroupnsMode": ("", "host"), "Runtime": ("", "runc")}
 UNSUPPORTED_CONFIG = {"Domainname": "domain names are not supported", "MacAddress": "MAC addresses are assigned "
                       "by the engine"}
 SHM_DEFAULT = 64 << 20
@@ -147,7 +156,8 @@ def _host(body: dict, host: dict, network: str, anonymous: list[str]) -> dict:
             "read_only": _bool(host, "ReadonlyRootfs", "HostConfig"),
             "autoremove": _bool(host, "AutoRemove", "HostConfig"), "log_driver": log_driver, "log_opts": log_opts,
             "extra_hosts": extra_hosts, "expose": expose,
-            "publish_all": _bool(host, "PublishAllPorts", "HostConfig")}
+            "publish_all": _bool(host, "PublishAllPorts", "HostConfig"),
+            "isolation": _checked("HostConfig.Isolation", check_isolation, _str(host, "Isolation", "HostConfig"))}
 
 
 def check_platform(platform: str) -> None:
@@ -234,10 +244,9 @@ def _strings(d: dict, key: str, where: str, allow_str: bool = False, none: bool 
 
 def _env(body: dict) -> list[str]:
     env = _strings(body, "Env", "Config") or []
-    for item in env:
-        key, eq, _ = item.partition("=")
-        if not eq or not key:
-            raise bad_parameter(f"Config.Env: {item!r} is not KEY=VALUE")
+    for item in env:  # a bare KEY is kept as given: it unsets KEY in the container (as dockerd)
+        if not item.partition("=")[0]:
+            raise bad_parameter(f"Config.Env: {item!r} has no variable name (expected KEY=VALUE or KEY)")
     return env
 
 
@@ -301,17 +310,20 @@ def restart_policy(host: dict) -> str:
 
 
 def log_config(host: dict) -> tuple[str, dict[str, str]]:
+    """The driver ("" is json-file) and its options, checked by the engine's rules (dockerd's words for a driver
+    it does not know either) before anything is made for the container."""
     log = _object(host.get("LogConfig"), "HostConfig.LogConfig")
     driver = log.get("Type") or "json-file"
-    if driver != "json-file":
-        raise bad_parameter(f"HostConfig.LogConfig.Type: the {driver!r} log driver is not supported (only json-file)")
+    if not isinstance(driver, str):
+        raise bad_parameter("HostConfig.LogConfig.Type: expected a string")
     opts = _object(log.get("Config"), "HostConfig.LogConfig.Config")
     for key, value in opts.items():
-        if key not in ("max-size", "max-file"):
-            raise bad_parameter(f"HostConfig.LogConfig.Config: unknown json-file option {key!r} (expected max-size "
-                                "or max-file)")
         if not isinstance(value, str):
             raise bad_parameter(f"HostConfig.LogConfig.Config.{key}: expected a string")
+    if driver not in DOCKER_LOG_DRIVERS:
+        check_log_driver(driver)  # dockerd's own words, as they are: docker's clients look for them
+    _checked("HostConfig.LogConfig.Type", check_log_driver, driver)
+    _checked("HostConfig.LogConfig.Config", log_limits, driver, opts)
     return driver, dict(opts)
 
 
@@ -464,11 +476,11 @@ def _mount(m: dict, i: int, new_volume) -> tuple[str, object]:
     raise bad_parameter(f"{where}.Type: {kind!r} is not supported (expected bind, volume or tmpfs)")
 
 
-def _checked(field: str, check, *args) -> None:
-    """``check(*args)``, its refusal as a 400 that names ``field`` first."""
+def _checked(field: str, check, *args):
+    """``check(*args)``'s value, its refusal as a 400 that names ``field`` first."""
     from portside.runtime.errors import InvalidArgument
 
     try:
-        check(*args)
+        return check(*args)
     except InvalidArgument as exc:
         raise bad_parameter(f"{field}: {exc}") from None

@@ -53,7 +53,7 @@ def summary(store: ImageStore, image: Image, patterns: list[str] = ()) -> dict:
     names = [n for n in image.names if not patterns or any(name_matches(n, p) for p in patterns)]
     digests = [d for d in repo_digests(store, image) if not patterns or any(name_matches(d, p) for p in patterns)]
     return {"Containers": -1, "Created": unix_time(image.created), "Id": image.id,
-            "Labels": image.config.get("Labels") or None, "ParentId": "",
+            "Labels": image.config.get("Labels") or None, "ParentId": image.full_config.get("parent", ""),
             "RepoDigests": digests or (None if image.names else ["<none>@<none>"]),
             "RepoTags": names or ["<none>:<none>"], "SharedSize": -1, "Size": image.size,
             "VirtualSize": image.size}

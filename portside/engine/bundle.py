@@ -17,6 +17,21 @@ from portside.engine.records import Paths, write_atomic
 from portside.runtime import spec
 
 
+def process_env(env: list[str], hostname: str, tty: bool) -> list[str]:
+    """The process's environment from the container's ``Env``, as dockerd makes it: HOSTNAME (and TERM on a
+    terminal) first, overridden by ``Env``'s ``KEY=VALUE`` entries; a bare ``KEY`` (kept as given in the record,
+    where it also hid the image's ``KEY``) sets nothing and unsets those defaults."""
+    defaults = [f"HOSTNAME={hostname}"] + (["TERM=xterm"] if tty else [])
+    merged = {item.split("=", 1)[0]: item for item in defaults}
+    for item in env:
+        key, eq, _ = item.partition("=")
+        if eq:
+            merged[key] = item
+        else:
+            merged.pop(key, None)
+    return list(merged.values())
+
+
 def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip: str, cgroups_path: str,
                  seccomp_cache: Path, nameserver: str = "", resolv_source: str = "/etc/resolv.conf") -> None:
     """``nameserver``: the DNS responder's address for a container on a user network (else the host's
@@ -25,9 +40,7 @@ def write_bundle(paths: Paths, record: ContainerRecord, *, netns: str | None, ip
     uid, gid, groups = spec.resolve_user(paths.rootfs, cfg.user)
     cwd = cfg.working_dir or "/"
     (paths.rootfs / cwd.lstrip("/")).mkdir(parents=True, exist_ok=True)  # docker creates a missing WORKDIR
-    env = cfg.env + [f"HOSTNAME={cfg.hostname}"]
-    if cfg.tty and not any(e.startswith("TERM=") for e in env):
-        env.append("TERM=xterm")  # docker's default on a terminal
+    env = process_env(cfg.env, cfg.hostname, cfg.tty)
     proc = spec.Process(args=record.argv, env=env, cwd=cwd, uid=uid, gid=gid, additional_gids=groups,
                         terminal=cfg.tty)
     security = _security(record, seccomp_cache)

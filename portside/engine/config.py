@@ -36,7 +36,8 @@ class ContainerConfig(Plain):
                  "memory", "cpus", "cpu_shares", "pids_limit", "restart", "network", "cap_add", "cap_drop",
                  "privileged", "security_opt", "read_only", "autoremove", "labels", "open_stdin", "stdin_once",
                  "tty", "network_aliases", "ip", "healthcheck", "log_driver", "log_opts", "tmpfs", "stop_signal",
-                 "stop_timeout", "cpu_quota", "cpu_period", "extra_hosts", "expose", "publish_all", "attach")
+                 "stop_timeout", "cpu_quota", "cpu_period", "extra_hosts", "expose", "publish_all", "attach",
+                 "isolation")
 
     def __init__(self, image: str, cmd: list[str] | None = None, entrypoint: list[str] | None = None,
                  env: Sequence[str] = (), workdir: str = "", user: str = "", name: str = "", hostname: str = "",
@@ -50,7 +51,8 @@ class ContainerConfig(Plain):
                  log_driver: str = "json-file", log_opts: dict[str, str] | None = None,
                  tmpfs: dict[str, str] | None = None, stop_signal: str = "", stop_timeout: int | None = None,
                  cpu_quota: int | None = None, cpu_period: int | None = None, extra_hosts: Sequence[str] = (),
-                 expose: Sequence[str] = (), publish_all: bool = False, attach: Sequence[str] = ()) -> None:
+                 expose: Sequence[str] = (), publish_all: bool = False, attach: Sequence[str] = (),
+                 isolation: str = "") -> None:
         self.image = image
         self.cmd = cmd                # None: the image's Cmd
         self.entrypoint = entrypoint  # None: the image's Entrypoint; [] clears it
@@ -79,6 +81,7 @@ class ContainerConfig(Plain):
         self.expose = list(expose)  # --expose PORT[/PROTO]: exposed besides the image's, published by -P
         self.publish_all = publish_all  # -P: each exposed port on a free host port
         self.attach = list(attach)  # the streams a client will attach to (docker's AttachStdin/out/err)
+        self.isolation = check_isolation(isolation)  # docker's --isolation: on Linux only "default" (or "")
 
 
 class Resources(Plain):
@@ -163,7 +166,17 @@ def health_options(cmd: str | None = None, interval: str | None = None, timeout:
     return given or None
 
 
+def check_isolation(isolation: str) -> str:
+    """docker's isolation technology: a Linux container has only its default one, kept as it was spelled."""
+    if isolation and isolation.lower() != "default":
+        raise InvalidArgument(f"invalid isolation {isolation!r} on linux (only 'default')")
+    return isolation
+
+
 LOG_OPTS = ("max-size", "max-file")
+# the drivers dockerd has built in: a name among them is one portside does not support, any other is unknown
+DOCKER_LOG_DRIVERS = ("json-file", "local", "none", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk",
+                      "etwlogs", "gcplogs", "logentries")
 
 
 def parse_log_opt(item: str) -> tuple[str, str]:
@@ -174,11 +187,20 @@ def parse_log_opt(item: str) -> tuple[str, str]:
     return key, value
 
 
+def check_log_driver(driver: str) -> None:
+    """Only json-file; a name docker does not know either gets dockerd's own words."""
+    if driver == "json-file":
+        return
+    if driver in DOCKER_LOG_DRIVERS:
+        raise InvalidArgument(f"invalid --log-driver {driver!r}: only json-file is supported")
+    raise InvalidArgument(f"logger: no log driver named '{driver}' is registered")
+
+
 def log_limits(driver: str, opts: dict[str, str]) -> tuple[int, int]:
     """The json-file driver's options checked, as (max size in bytes, 0 for no limit; max files), docker's
-    rules: ``max-size`` a size (``-1``: none), ``max-file`` at least 1 and more than 1 only with a size."""
-    if driver != "json-file":
-        raise InvalidArgument(f"invalid --log-driver {driver!r}: only json-file is supported")
+    rules: ``max-size`` a size (``-1``: none), ``max-file`` at least 1. As dockerd's json-file logger,
+    ``max-file`` without ``max-size`` is accepted and kept, and the log, never rotated, stays one file."""
+    check_log_driver(driver)
     unknown = sorted(set(opts) - set(LOG_OPTS))
     if unknown:
         raise InvalidArgument(f"unknown log opt {unknown[0]!r} for the json-file log driver (expected max-size or "
@@ -186,8 +208,6 @@ def log_limits(driver: str, opts: dict[str, str]) -> tuple[int, int]:
     size_text = opts.get("max-size", "-1")
     size = 0 if size_text == "-1" else parse_size(size_text, "--log-opt max-size")
     files = parse_int(opts.get("max-file", "1"), "--log-opt max-file", 1)
-    if files > 1 and not size:
-        raise InvalidArgument("--log-opt max-file can only be set when max-size is set")
     return size, files
 
 

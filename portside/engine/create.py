@@ -205,7 +205,7 @@ def build_record(cid: str, name: str, created: str, cfg: ContainerConfig, image,
         cap_drop=cfg.cap_drop, privileged=cfg.privileged, security_opt=cfg.security_opt, readonly_rootfs=cfg.read_only,
         auto_remove=cfg.autoremove, log_config=log_config(cfg, log_defaults or {}), cpu_quota=cpu_quota,
         cpu_period=cpu_period, tmpfs=tmpfs(cfg), extra_hosts=tuple(parse_extra_host(h) for h in cfg.extra_hosts),
-        publish_all_ports=cfg.publish_all)
+        publish_all_ports=cfg.publish_all, isolation=cfg.isolation)
     config = ProcessConfig(
         image=cfg.image, cmd=cmd, entrypoint=entrypoint or None, env=env,
         working_dir=cfg.workdir or image.config.get("WorkingDir") or "",

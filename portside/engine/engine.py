@@ -39,7 +39,7 @@ class Engine:
         self._networks = None
         self._networking = Networking(self.root, self._records, default=lambda: self.network,
                                       networks=lambda: self.networks,
-                                      resolv_source=self.settings().get("resolv_conf") or "/etc/resolv.conf")
+                                      resolv_source=lambda: self.settings().get("resolv_conf") or "/etc/resolv.conf")
         self._lifecycle = Lifecycle(self._records, self._runc, networking=self._networking,
                                     images=lambda: self.images, cgroups_path=self.cgroups_path,
                                     seccomp_cache=self.root / "seccomp", caller_exits=caller_exits)

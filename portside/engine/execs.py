@@ -235,17 +235,21 @@ class Execs:
             raise ExecNotFound(eid) from None  # its container was removed meanwhile
 
     def _change(self, eid: str, change: Callable[[dict], dict]) -> dict:
-        """Replace the instance with ``change(current)`` under the container's exec lock; returns the new one."""
+        """Replace the instance with ``change(current)`` under the container's exec lock; returns the new one. The
+        container's removal may take its directory at any point of this (it does not wait for the lock): the exec
+        is then gone."""
         path = self._path(eid)
-        fd = os.open(path.parent / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path.parent / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            raise ExecNotFound(eid) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                instance = change(read_json(path))
-            except FileNotFoundError:
-                raise ExecNotFound(eid) from None
+            instance = change(read_json(path))
             write_atomic(path, instance, durable=False)
             return instance
+        except FileNotFoundError:
+            raise ExecNotFound(eid) from None
         finally:
             os.close(fd)
 

@@ -57,6 +57,7 @@ def commit(engine, ref: str, name: str | None = None, comment: str = "", author:
     ``changes`` (Dockerfile instructions) applied. The container keeps running; what it writes meanwhile may or
     may not be in the layer."""
     from portside.engine.files import _placeholders  # this package's: the mount points a start leaves in upper
+    from portside.engine.inspect import config as inspect_config
     from portside.image.build.cache import State, child_config
     from portside.image.importer import apply_changes
 
@@ -70,6 +71,9 @@ def commit(engine, ref: str, name: str | None = None, comment: str = "", author:
         layer = layer_of(store, engine.upper_dir(record.id), _placeholders(record))
         parent = State(base.full_config, store.layers(base), base.id, base.digest)
         full = child_config(parent, inner, created_by, layer, author or None)
+        # docker's image JSON keeps what it was committed from; inspect shows them as Container, ContainerConfig
+        # and Parent (dockerd keeps the parent beside the image, there being no other place here)
+        full.update(container=record.id, container_config=inspect_config(record), parent=base.id)
         if comment:
             full["history"][-1]["comment"] = full["comment"] = comment
         return store.add_image(full, parent.layers + [layer], names)

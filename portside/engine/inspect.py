@@ -100,7 +100,7 @@ def host_config(record: ContainerRecord) -> dict:
         "Privileged": h.privileged, "PublishAllPorts": h.publish_all_ports, "ReadonlyRootfs": h.readonly_rootfs,
         "SecurityOpt": list(h.security_opt) or None, **({"Tmpfs": dict(h.tmpfs)} if h.tmpfs else {}),
         "UTSMode": "", "UsernsMode": "", "ShmSize": 64 << 20, "Runtime": "runc", "ConsoleSize": [0, 0],
-        "Isolation": "", "CpuShares": h.cpu_shares, "Memory": h.memory, "NanoCpus": h.nano_cpus,
+        "Isolation": h.isolation, "CpuShares": h.cpu_shares, "Memory": h.memory, "NanoCpus": h.nano_cpus,
         "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": None,
         "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None,
         "CpuPeriod": h.cpu_period, "CpuQuota": h.cpu_quota, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,

@@ -130,7 +130,7 @@ class HostConfig(Plain):
 
     __slots__ = ("memory", "nano_cpus", "cpu_shares", "pids_limit", "restart", "network_mode", "port_bindings",
                  "binds", "cap_add", "cap_drop", "privileged", "security_opt", "readonly_rootfs", "auto_remove",
-                 "log_config", "cpu_quota", "cpu_period", "tmpfs", "extra_hosts", "publish_all_ports")
+                 "log_config", "cpu_quota", "cpu_period", "tmpfs", "extra_hosts", "publish_all_ports", "isolation")
 
     def __init__(self, *, memory: int = 0, nano_cpus: int = 0, cpu_shares: int = 0, pids_limit: int = 0,
                  restart: RestartPolicy = RestartPolicy(), network_mode: str = "bridge",
@@ -139,7 +139,7 @@ class HostConfig(Plain):
                  security_opt: tuple[str, ...] = (), readonly_rootfs: bool = False, auto_remove: bool = False,
                  log_config: LogConfig = LogConfig(), cpu_quota: int = 0, cpu_period: int = 0,
                  tmpfs: dict[str, str] | None = None, extra_hosts: tuple[str, ...] = (),
-                 publish_all_ports: bool = False) -> None:
+                 publish_all_ports: bool = False, isolation: str = "") -> None:
         self.memory, self.nano_cpus, self.cpu_shares, self.pids_limit = memory, nano_cpus, cpu_shares, pids_limit
         self.restart, self.network_mode, self.port_bindings = restart, network_mode, tuple(port_bindings)
         self.binds, self.cap_add, self.cap_drop = tuple(binds), tuple(cap_add), tuple(cap_drop)
@@ -149,6 +149,7 @@ class HostConfig(Plain):
         self.tmpfs = dict(tmpfs or {})  # container path -> mount options ("size=64m,mode=1777")
         self.extra_hosts = tuple(extra_hosts)  # "NAME:IP" lines added to /etc/hosts (--add-host)
         self.publish_all_ports = publish_all_ports  # -P: every exposed port on a free host port
+        self.isolation = isolation  # "" or "default", as the caller spelled it (Linux has no other)
 
     def __hash__(self) -> int:
         return hash((self.memory, self.network_mode, self.port_bindings, self.binds))
@@ -175,7 +176,7 @@ class HostConfig(Plain):
                    readonly_rootfs=d.get("ReadonlyRootfs", False), auto_remove=d.get("AutoRemove", False),
                    log_config=LogConfig.from_json(d.get("LogConfig") or {}), cpu_quota=d.get("CpuQuota", 0),
                    cpu_period=d.get("CpuPeriod", 0), tmpfs=d.get("Tmpfs"), extra_hosts=d.get("ExtraHosts") or (),
-                   publish_all_ports=d.get("PublishAllPorts", False))
+                   publish_all_ports=d.get("PublishAllPorts", False), isolation=d.get("Isolation", ""))
 
     def to_json(self) -> dict:
         return {"Memory": self.memory, "NanoCpus": self.nano_cpus, "CpuShares": self.cpu_shares,
@@ -188,7 +189,7 @@ class HostConfig(Plain):
                 **({"LogConfig": self.log_config.to_json()} if self.log_config != LogConfig() else {}),
                 **{k: v for k, v in (("CpuQuota", self.cpu_quota), ("CpuPeriod", self.cpu_period),
                                      ("Tmpfs", self.tmpfs), ("ExtraHosts", list(self.extra_hosts)),
-                                     ("PublishAllPorts", self.publish_all_ports)) if v}}
+                                     ("PublishAllPorts", self.publish_all_ports), ("Isolation", self.isolation)) if v}}
 
 
 class SecurityConfig(Plain):

@@ -52,10 +52,15 @@ class Networking:
     and the user networks' registry when first needed."""
 
     def __init__(self, root: Path, records: Records, default: Callable[[], object],
-                 networks: Callable[[], object], resolv_source: str = "/etc/resolv.conf") -> None:
-        """``resolv_source``: the host's resolv.conf (search domains and options; the DNS responder's upstreams)."""
-        self.root, self.records, self.resolv_source = root, records, resolv_source
+                 networks: Callable[[], object], resolv_source: Callable[[], str] = lambda: "/etc/resolv.conf") -> None:
+        """``resolv_source``: where the host's resolv.conf is (search domains and options; the DNS responder's
+        upstreams), asked when first needed: a node agent writes the engine's settings after it made the engine."""
+        self.root, self.records, self._resolv_source = root, records, resolv_source
         self._default, self._networks = default, networks
+
+    @property
+    def resolv_source(self) -> str:
+        return self._resolv_source()
 
     @property
     def default(self):

@@ -55,29 +55,40 @@ def replace(tmp: Path, path: Path) -> None:
         os.rename(tmp, path)
 
 
-def remove_tree(path: Path, _again: bool = False) -> None:
-    """``rm -rf``; shutil.rmtree would cost its import (with bz2 and lzma) on the path of every ``run --rm``."""
-    for top, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            _gone_anyway(os.unlink, os.path.join(top, name))  # an exec's end removes its own files meanwhile
-        for name in dirs:
-            full = os.path.join(top, name)
-            _gone_anyway(os.unlink if os.path.islink(full) else os.rmdir, full)
-    try:
-        os.rmdir(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:  # a waiter made its exit note meanwhile (``Paths.exit_note``): once more
-        if exc.errno != errno.ENOTEMPTY or _again:
-            raise
-        remove_tree(path, _again=True)
+def remove_tree(path: Path, attempts: int = 10) -> None:
+    """``rm -rf``; shutil.rmtree would cost its import (with bz2 and lzma) on the path of every ``run --rm``.
+
+    Others may write in the tree meanwhile: a file listed may be gone before its turn (a record's writer
+    unlinks its temporary file once it replaced the record), and a file may appear in a directory already
+    emptied (a waiter's exit note, ``Paths.exit_note``; an exec's record rewritten): the walk goes on, and is made
+    again while the tree is not gone."""
+    for attempt in range(attempts):
+        for top, dirs, files in os.walk(path, topdown=False):
+            for name in files:
+                _remove(os.unlink, os.path.join(top, name))
+            for name in dirs:
+                full = os.path.join(top, name)
+                _remove(os.unlink if os.path.islink(full) else os.rmdir, full)
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY or attempt == attempts - 1:
+                raise
 
 
-def _gone_anyway(remove: Callable[[str], None], path: str) -> None:
+def _remove(remove, path: str) -> None:
+    """One entry of ``remove_tree``'s walk: one gone already is fine, a directory not empty is left to the walk
+    made again."""
     try:
         remove(path)
     except FileNotFoundError:
         pass
+    except OSError as exc:
+        if exc.errno != errno.ENOTEMPTY:
+            raise
 
 
 EVENTS_FILE = "events/events.jsonl"

@@ -79,9 +79,10 @@ def inspect(store: ImageStore, image: Image) -> dict:
     """``docker image inspect``'s document (the Engine API's ``/images/{name}/json``)."""
     full = image.full_config
     return {
-        "Id": image.id, "RepoTags": image.names, "RepoDigests": repo_digests(store, image), "Parent": "",
-        "Comment": full.get("comment", ""), "Created": image.created or ZERO_TIME, "Container": "",
-        "ContainerConfig": docker_config({}), "DockerVersion": full.get("docker_version", ""),
+        "Id": image.id, "RepoTags": image.names, "RepoDigests": repo_digests(store, image),
+        "Parent": full.get("parent", ""),
+        "Comment": full.get("comment", ""), "Created": image.created or ZERO_TIME,
+        "Container": full.get("container", ""), "ContainerConfig": docker_config(full.get("container_config")), "DockerVersion": full.get("docker_version", ""),
         "Author": full.get("author", ""), "Config": docker_config(image.config),
         "Architecture": full.get("architecture", ""), **({"Variant": full["variant"]} if full.get("variant") else {}),
         "Os": full.get("os", ""), "Size": image.size, "VirtualSize": image.size,

@@ -2,7 +2,10 @@
 
 Calls run as tasks so the scheduling loop never waits on the network: a bind returns None at once (in flight)
 and its outcome is reported to the core with ``Scheduler.bind_done``; at most ``max_in_flight`` calls run at a
-time. A 409 on binding means the pod was bound meanwhile (or is being deleted) and a 404 that it is gone; both
+time. Binds wait their turn in a queue that at most ``max_in_flight`` bind tasks work through in order, rather
+than as a task each: the core decides thousands a second, faster than the API server binds, and tens of thousands
+of waiting tasks (each a task, a future, a context and a chain of coroutines) made every full collection of the
+garbage collector scan them again. A 409 on binding means the pod was bound meanwhile (or is being deleted) and a 404 that it is gone; both
 release the reservation, and the pod watch then tells the core the truth.
 
 A pod whose claims wait for their first consumer has its volume choices written first (PreBind): a chosen
@@ -55,7 +58,10 @@ class ApiBinder:
         self.client = client
         self.done = done
         self.limit = asyncio.Semaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
         self.tasks: set[asyncio.Task] = set()
+        self.to_bind: collections.deque[tuple[PodInfo, str]] = collections.deque()
+        self.bind_workers = 0
         self.reported: dict[str, str] = {}
         self.events = EventRecorder(client, COMPONENT)
         self.binding = 0
@@ -78,10 +84,27 @@ class ApiBinder:
         queues hundreds at once, and the Events must not slip in before they start."""
         self.binding += 1
         self.idle.clear()
-        self._spawn(self._bind(pod, node)).add_done_callback(self._bind_finished)
+        self.to_bind.append((pod, node))
+        if self.bind_workers < self.max_in_flight:
+            self.bind_workers += 1
+            self._spawn(self._bind_queued())
         return None
 
-    def _bind_finished(self, _task: asyncio.Task) -> None:
+    async def _bind_queued(self) -> None:
+        """One of the bind tasks: binds from the queue, in order, until it is empty."""
+        try:
+            while self.to_bind:
+                pod, node = self.to_bind.popleft()
+                try:
+                    await self._bind(pod, node)
+                except Exception:  # one pod's failure must not stop the binds queued behind it
+                    log.exception("binding %s to %s", pod.key, node)
+                finally:
+                    self._bind_finished()
+        finally:
+            self.bind_workers -= 1
+
+    def _bind_finished(self) -> None:
         self.binding -= 1
         if not self.binding and not self.backlog:
             self.idle.set()

@@ -39,6 +39,7 @@ from portside.scheduler.scheduler import Scheduler
 from portside.scheduler.wire import WireError, node_info, pod_info, pod_placement, typed
 
 log = logging.getLogger("portside.scheduler")
+LIST_PAGE = 500  # objects per page of the start-up lists, as client-go's reflector asks for them
 IDLE_RECHECK_S = 30.0  # long-parked pods are retried at least this often (see SchedulingQueue.max_parked)
 TERMINAL = ("Succeeded", "Failed")
 
@@ -204,10 +205,15 @@ class SchedulerService:
 
     # --- running ------------------------------------------------------------------------------------------------
     async def _list(self, res: str, handler) -> str:
-        listed = await self.client.list(res)
-        for obj in listed.items:
-            handler("ADDED", obj)
-        return listed.resource_version
+        """Every object as ADDED, a page at a time: the core keeps its own form of each, and a page's wire dicts
+        are gone before the next arrives (tens of thousands of pending pods would otherwise be held at once,
+        and every full collection of the garbage collector would walk them)."""
+        revision = ""
+        async for page in self.client.pages(res, limit=LIST_PAGE):
+            for obj in page.items:
+                handler("ADDED", obj)
+            revision = page.resource_version
+        return revision
 
     async def _follow(self, res: str, revision: str, handler) -> None:
         async for event in self.client.watch(res, resource_version=revision):

@@ -61,7 +61,6 @@ def test_bad_log_options_are_refused(portside) -> None:
         assert proc.returncode == 125, proc
         return proc.stderr
 
-    assert error("--log-opt", "max-file=3") == "portside: --log-opt max-file can only be set when max-size is set\n"
     assert error("--log-opt", "max-size=lots") == \
         "portside: invalid --log-opt max-size value 'lots': expected a size like 128m or 1g\n"
     assert error("--log-opt", "max-size=1m", "--log-opt", "max-file=0") == \
@@ -70,3 +69,15 @@ def test_bad_log_options_are_refused(portside) -> None:
     assert error("--log-opt", "max-size") == \
         "portside: invalid --log-opt 'max-size': expected KEY=VALUE, e.g. max-size=10m\n"
     assert error("--log-driver", "syslog") == "portside: invalid --log-driver 'syslog': only json-file is supported\n"
+    assert error("--log-driver", "asdf") == "portside: logger: no log driver named 'asdf' is registered\n"
+
+
+def test_max_file_without_max_size_is_kept(portside) -> None:
+    """As dockerd: accepted and shown by inspect; with no size the log is never rotated, so it stays one file."""
+    portside("run", "--name", "onefile", "--log-opt", "max-file=3", "busybox", "echo", "hi")
+    try:
+        assert portside.inspect("onefile")["HostConfig"]["LogConfig"] == {"Type": "json-file",
+                                                                          "Config": {"max-file": "3"}}
+        assert portside("logs", "onefile").stdout == "hi\n"
+    finally:
+        portside("rm", "-f", "onefile")

@@ -110,6 +110,64 @@ def test_watch_relists_after_410_and_reports_the_difference(tmp_path):
     assert sorted((e.type, e.name) for e in after) == [("ADDED", "c"), ("DELETED", "a"), ("MODIFIED", "b")]
 
 
+def test_a_raw_watch_relisting_after_410_reports_a_deleted_object_as_it_last_delivered_it(tmp_path):
+    """A raw watch remembers what it delivered as the server's lines: a DELETED found by the re-list carries
+    the wire dict it last delivered, and an object that did not change in the gap is not reported again."""
+    port = free_port()
+
+    async def body():
+        client = Client(ClientConfig(f"http://127.0.0.1:{port}")).raw
+        events = client.watch("configmaps", "default")
+        async with server(tmp_path, port):
+            await client.create("configmaps", cm("gone", k="1"))
+            await client.create("configmaps", cm("kept"))
+            delivered = [await anext(events) for _ in range(2)]
+            await client.patch("configmaps", "gone", {"data": {"k": "2"}}, "default")
+            delivered.append(await anext(events))
+        # the watch's connection ended with that server; it resumes from a revision the next one has compacted
+        async with server(tmp_path, port) as s:
+            await client.delete("configmaps", "gone", "default")
+            await client.create("configmaps", cm("new"))
+            await s.store.compact(await s.store.current_revision())
+            old = delivered[-1].object["metadata"]["resourceVersion"]
+            raw = client.stream("/api/v1/namespaces/default/configmaps", {"watch": "1", "resourceVersion": old})
+            assert (await anext(raw))["object"]["code"] == 410
+            await raw.aclose()
+            after = [await anext(events) for _ in range(2)]
+        await events.aclose()
+        await client.close()
+        return delivered, after
+
+    delivered, after = asyncio.run(body())
+    assert [(e.type, e.name) for e in delivered] == [("ADDED", "gone"), ("ADDED", "kept"), ("MODIFIED", "gone")]
+    assert sorted((e.type, e.name) for e in after) == [("ADDED", "new"), ("DELETED", "gone")]
+    deleted = next(e.object for e in after if e.type == "DELETED")
+    assert isinstance(deleted, dict) and deleted == delivered[-1].object and deleted["data"] == {"k": "2"}
+
+
+def test_pages_hand_over_one_snapshot_a_page_at_a_time(tmp_path):
+    port = free_port()
+
+    async def body():
+        async with server(tmp_path, port), Client(ClientConfig(f"http://127.0.0.1:{port}")) as client:
+            await client.create("namespaces", {"metadata": {"name": "paged"}})
+            for i in range(5):
+                await client.create("configmaps", cm(f"c{i}"), "paged")
+            pages = client.pages("configmaps", "paged", limit=2)
+            first = await anext(pages)
+            await client.create("configmaps", cm("late"), "paged")  # after the snapshot: not in it
+            rest = [page async for page in pages]
+            return first, rest, await client.list("configmaps", "paged")
+
+    first, rest, listed = asyncio.run(body())
+    pages = [first, *rest]
+    names = [o.metadata.name for page in pages for o in page.items]
+    assert [len(page.items) for page in pages[:-1]] == [2] * (len(pages) - 1) and 1 <= len(pages[-1].items) <= 2
+    assert {f"c{i}" for i in range(5)} <= set(names) and "late" not in names and len(names) == len(set(names))
+    assert {page.resource_version for page in pages} == {first.resource_version}
+    assert [o.metadata.name for o in listed.items] == sorted([*names, "late"])
+
+
 def test_concurrent_bindings_of_one_pod_exactly_one_wins(tmp_path):
     """Many schedulers' bindings of one pod race: one 201, every other a Conflict, one change for watchers."""
     port = free_port()

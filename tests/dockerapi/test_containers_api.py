@@ -190,6 +190,23 @@ def test_the_new_verbs_are_in_the_event_stream(docker_api) -> None:
         docker_api.docker("rm", "-f", cid)
 
 
+def test_kill_without_a_signal_answers_once_the_container_is_down(docker_api) -> None:
+    """As dockerd's: SIGKILL (the default) and then the wait for the exit, so an inspect right after the kill
+    sees it; five rounds, since without the wait an inspect may come before the exit is recorded."""
+    client = docker_api.client()
+    for _ in range(5):
+        name = unique("killed")
+        client.create_container("busybox", ["sleep", "9999"], name=name,
+                                host_config=client.create_host_config(network_mode="none"))
+        try:
+            client.start(name)
+            client.kill(name)
+            state = client.inspect_container(name)["State"]
+            assert (state["Status"], state["Running"], state["ExitCode"]) == ("exited", False, 137)
+        finally:
+            client.remove_container(name, force=True)
+
+
 def test_update_changes_the_running_cgroup_and_the_record(docker_api) -> None:
     name = unique("upd")
     cid = docker_api.docker("run", "-d", "--name", name, "--network", "none", "--memory", "64m", "busybox",
@@ -279,6 +296,29 @@ def test_create_and_inspect_shapes_through_docker_py(docker_api, tmp_path) -> No
         assert entry["HostConfig"] == {"NetworkMode": "none"} and entry["Labels"] == {"a": "b"}
         assert entry["ImageID"] == info["Image"] and entry["Image"] == "busybox"
         assert isinstance(entry["Created"], int) and entry["Mounts"][0]["Destination"] == "/data"
+    finally:
+        client.remove_container(name, force=True)
+
+
+def test_bare_env_names_isolation_and_max_file_alone_are_taken_as_dockerd_takes_them(docker_api) -> None:
+    """``Env`` entries without ``=`` stay in the record as given and unset the name in the process (HOSTNAME
+    too); ``Isolation: default`` is echoed; ``max-file`` without ``max-size`` is kept (the log is never rotated)."""
+    client = docker_api.client()
+    name = unique("bare")
+    host = client.create_host_config(isolation="default", network_mode="none",
+                                     log_config={"Type": "", "Config": {"max-file": "3"}})
+    client.create_container("busybox", ["env"], name=name, host_config=host,
+                            environment=["Foo", "Other=one", "Blank=", "HOSTNAME"])
+    try:
+        info = client.inspect_container(name)
+        assert {"Foo", "Other=one", "Blank=", "HOSTNAME"} <= set(info["Config"]["Env"])
+        assert info["HostConfig"]["Isolation"] == "default"
+        assert info["HostConfig"]["LogConfig"] == {"Type": "json-file", "Config": {"max-file": "3"}}
+        client.start(name)
+        assert client.wait(name, timeout=20)["StatusCode"] == 0
+        env = client.logs(name).decode().splitlines()
+        assert "Other=one" in env and "Blank=" in env
+        assert not [line for line in env if line.split("=")[0] in ("Foo", "HOSTNAME")], env
     finally:
         client.remove_container(name, force=True)
 
@@ -423,7 +463,10 @@ def test_errors_have_dockers_codes_and_name_the_field(docker_api) -> None:
         ({"HostConfig": {"Mounts": [{"Type": "npipe", "Target": "/x"}]}}, "HostConfig.Mounts[0].Type"),
         ({"HostConfig": {"Tmpfs": {"relative": ""}}}, "HostConfig.Tmpfs"),
         ({"Cmd": "not a list", "Env": "A=1"}, "Config.Env"),
-        ({"Env": ["NOVALUE"]}, "Config.Env"),
+        ({"Env": ["=1"]}, "Config.Env"),
+        ({"HostConfig": {"Isolation": "hyperv"}}, "HostConfig.Isolation"),
+        ({"HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-file": "0"}}}},
+         "HostConfig.LogConfig.Config"),
         ({"StopSignal": "SIGNOPE"}, "Config.StopSignal"),
         ({"HostConfig": {"CapAdd": ["NOT_A_CAP"]}}, "HostConfig.CapAdd"),
         ({"HostConfig": {"ExtraHosts": ["nocolon"]}}, "HostConfig.ExtraHosts"),
@@ -438,6 +481,9 @@ def test_errors_have_dockers_codes_and_name_the_field(docker_api) -> None:
         status, body = call(docker_api, "POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], **extra})
         assert status == 400 and body["message"].startswith(field), (extra, body)
     assert set(docker_api.docker("ps", "-aq", "--no-trunc").stdout.split()) == before  # nothing half-made
+    status, body = call(docker_api, "POST", "/containers/create", {"Image": "busybox", "HostConfig": {
+        "LogConfig": {"Type": "asdf"}}})  # a driver docker does not know either: dockerd's words, which clients match
+    assert (status, body) == (400, {"message": "logger: no log driver named 'asdf' is registered"})
     status, body = call(docker_api, "POST", "/containers/create?name=bad/name", {"Image": "busybox", "Cmd": ["true"]})
     assert status == 400 and "bad/name" in body["message"]
     status, body = call(docker_api, "POST", "/containers/create?platform=windows/amd64", {"Image": "busybox"})

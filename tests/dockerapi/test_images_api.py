@@ -282,6 +282,14 @@ def test_commit_makes_an_image_of_a_containers_changes(docker_api) -> None:
         assert out == image["Id"] + "\n" and image["Author"] == "tests" and image["Comment"] == "a message"
         assert image["Config"]["Cmd"] == ["cat", "/made"] and "FROM_RUN=1" in image["Config"]["Env"]
         assert len(image["RootFS"]["Layers"]) == 2
+        container = docker_api.client().inspect_container(name)
+        base = docker_api.client().inspect_image("busybox")
+        # what it was committed from, as dockerd tells it: the container, its config, the image it ran
+        assert image["Container"] == container["Id"] and image["Parent"] == base["Id"]
+        assert image["ContainerConfig"]["Image"] == "busybox" and image["ContainerConfig"]["Cmd"] == container[
+            "Config"]["Cmd"]
+        (listed,) = docker_api.client().images(name=name)
+        assert listed["ParentId"] == base["Id"] and base["Parent"] == "" and base["Container"] == ""
         layer = docker_api.ps.root / "image/layers" / image["RootFS"]["Layers"][1][7:]
         assert sorted(p.name for p in layer.iterdir()) == ["etc", "made"]  # no runtime mount points (proc, ...)
         assert [p.name for p in (layer / "etc").iterdir()] == ["group"]  # the deletion: a whiteout

@@ -3,11 +3,13 @@ and the on-disk shape that records written before the types existed still have."
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 
 import pytest
 
-from portside.engine.config import ContainerConfig
+from portside.engine.bundle import process_env
+from portside.engine.config import ContainerConfig, log_limits
 from portside.engine.create import build_record
 from portside.engine.inspect import inspect
 from portside.engine.model import ContainerRecord, ContainerState, PortBinding, VolumeMount
@@ -62,6 +64,35 @@ def test_update_state_and_remove_tree(tmp_path) -> None:
     assert not paths.dir.exists() and os.path.isdir("/etc")
 
 
+def test_remove_tree_while_a_record_is_rewritten(tmp_path) -> None:
+    """A container removed while one of its records is rewritten (an exec's state): each rewrite leaves a
+    temporary file for an instant, which the removal may list and then find gone, or find in a directory it just
+    emptied. Two hundred rounds of this make the interleavings happen; the tree must go every time."""
+    failures = []
+    for round in range(200):
+        execs = tmp_path / f"c{round}" / "execs"
+        execs.mkdir(parents=True)
+        for i in range(30):
+            (execs / f"{i}.json").write_text("{}")
+
+        def rewrite(execs=execs) -> None:
+            for n in range(20):
+                try:
+                    write_atomic(execs / "e.json", {"n": n}, durable=False)
+                except FileNotFoundError:  # the directory is gone: so is the exec
+                    return
+
+        writer = threading.Thread(target=rewrite)
+        writer.start()
+        try:
+            remove_tree(execs.parent)
+        except OSError as exc:
+            failures.append(exc)
+        writer.join()
+        assert not execs.parent.exists() or failures
+    assert failures == []
+
+
 def test_record_merges_image_defaults_with_flags(tmp_path) -> None:
     rec = _record(tmp_path, env=["LANG=fr"], memory=64 << 20, cpus=0.5, pids_limit=20, volumes=["data:/data"])
     assert (rec.path, rec.args) == ("sh", [])
@@ -69,6 +100,23 @@ def test_record_merges_image_defaults_with_flags(tmp_path) -> None:
     assert (rec.config.working_dir, rec.config.user) == ("/app", "nobody")
     assert rec.host.nano_cpus == 500_000_000 and rec.host.pids_limit == 20
     assert rec.mounts == (VolumeMount("volume", "data", str(tmp_path / "volumes/data/_data"), "/data", True),)
+
+
+def test_bare_env_names_isolation_and_log_options_as_dockerd(tmp_path) -> None:
+    """A bare ``KEY`` stays in the record, hides the image's ``KEY=...`` and sets nothing in the process (it
+    unsets HOSTNAME too); ``default`` isolation is kept as spelled; ``max-file`` alone is a log never rotated."""
+    rec = _record(tmp_path, env=["LANG", "X=1", "HOSTNAME"], isolation="default")
+    assert "LANG" in rec.config.env and "LANG=C" not in rec.config.env and rec.host.isolation == "default"
+    env = process_env(rec.config.env, "box", tty=True)
+    assert "TERM=xterm" in env and "X=1" in env and "PATH=/bin" in env
+    assert not [e for e in env if e.split("=")[0] in ("LANG", "HOSTNAME")]
+    assert process_env(["A=1", "HOSTNAME=mine"], "box", tty=False) == ["HOSTNAME=mine", "A=1"]
+    assert inspect(rec, ContainerState())["HostConfig"]["Isolation"] == "default"
+    with pytest.raises(InvalidArgument, match="invalid isolation 'hyperv' on linux"):
+        ContainerConfig(image="img", isolation="hyperv")
+    assert log_limits("json-file", {"max-file": "3"}) == (0, 3)
+    with pytest.raises(InvalidArgument, match="^logger: no log driver named 'asdf' is registered$"):
+        log_limits("asdf", {})
 
 
 def test_entrypoint_rules(tmp_path) -> None:

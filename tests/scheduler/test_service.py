@@ -145,6 +145,33 @@ def test_a_bound_pod_that_finishes_frees_its_node_for_the_next(cluster):
     run_with_scheduler(cluster, body)
 
 
+def test_binds_queue_behind_a_few_tasks_and_all_complete(cluster):
+    """A slice of the loop queues many binds at once: they wait in one queue that ``max_in_flight`` tasks work
+    through in order (not as a task each), and every outcome is reported."""
+    from portside.scheduler.apibinder import ApiBinder
+    from portside.scheduler.model import PodInfo
+
+    ns = cluster.namespace("sched-queue")
+
+    async def main():
+        async with Client.from_kubeconfig(cluster.kubeconfig) as client:
+            raw = client.raw
+            await raw.create("nodes", node("q-node"))
+            made = [await raw.create("pods", pod(f"q{i}"), ns) for i in range(12)]
+            done = []
+            binder = ApiBinder(raw, lambda uid, ok: done.append((uid, ok)), max_in_flight=3)
+            for p in made:
+                binder.bind(PodInfo(p["metadata"]["name"], namespace=ns, uid=p["metadata"]["uid"]), "q-node")
+            assert len(binder.tasks) == 3 and binder.binding == 12
+            await binder.drain()
+            assert sorted(done) == sorted((p["metadata"]["uid"], True) for p in made)
+            assert not binder.tasks and not binder.to_bind and binder.binding == 0 and binder.idle.is_set()
+            for p in made:
+                await raw.delete("pods", p["metadata"]["name"], ns)
+            await raw.delete("nodes", "q-node")
+    asyncio.run(main())
+
+
 def test_scheduled_events_wait_for_the_backlog_and_are_then_written(cluster):
     """A Scheduled Event costs the API server (in the same process) a request: while the service says a backlog
     of pods waits, the binder binds and holds the Events back; once it is gone, they are written."""

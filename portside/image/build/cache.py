@@ -44,6 +44,8 @@ def load_state(store: ImageStore, manifest_digest: str) -> State:
 def child_config(parent: State, inner: dict, created_by: str, layer: LayerRef | None, author: str | None) -> dict:
     """The parent's config with the step applied: new ``config``, a history entry, maybe one more diff id."""
     config = copy.deepcopy(parent.config)
+    for own in ("container", "container_config", "parent"):  # what a commit records of itself, not inherited
+        config.pop(own, None)
     created = now_iso()
     config["created"] = created
     config["config"] = inner
