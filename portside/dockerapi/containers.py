@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 
 from aiohttp import web
 
@@ -172,26 +171,7 @@ async def kill(request: web.Request) -> web.Response:
         await _call(request, _engine(request).kill, cid, sig)
     except InvalidTransition:
         raise conflict(f"Cannot kill container: {request.match_info['id']}: Container {cid} is not running") from None
-    if sig in ("SIGKILL", "9"):
-        await _down_after_kill(request, cid)
-    return _empty(NO_CONTENT)
-
-
-KILL_WAIT_S = 12  # dockerd's: 10 s for the exit, 2 more after killing the process directly
-
-
-async def _down_after_kill(request: web.Request, cid: str) -> None:
-    """dockerd's kill with SIGKILL (its default) answers once the container is down, so an inspect right after
-    it sees the exit; the engine's kill only sends the signal (its other callers wait their own ways)."""
-    from portside.engine.engine import WaitAbandoned
-
-    deadline = time.monotonic() + KILL_WAIT_S
-    try:
-        await _in_own_thread(_engine(request).wait, cid, "not-running", lambda: time.monotonic() > deadline)
-    except NotFound:
-        pass  # removed once down (AutoRemove)
-    except WaitAbandoned:
-        raise ApiError(500, "tried to kill container, but did not receive an exit event") from None
+    return _empty(NO_CONTENT)  # a SIGKILL: once the container is down (the engine's kill waits, as dockerd's)
 
 
 @routes.post("/containers/{id}/pause")
