@@ -353,7 +353,9 @@ class Engine:
     def size(self, ref: str) -> tuple[int, int]:
         """(bytes written in the container's layer, those plus its image's): docker's SizeRw and SizeRootFs."""
         cid = self._records.find(ref)
-        written = _tree_size(self._records.paths(cid).dir / "upper")
+        from portside.engine.volumes import disk_usage
+
+        written = disk_usage(self._records.paths(cid).dir / "upper")
         try:
             image = self.images.resolve(self._records.record(cid).image).size
         except PortsideError:
@@ -611,21 +613,6 @@ def containers_using_image(root: Path, image_id: str) -> list[str]:
     return Engine(root).using_image(image_id)
 
 
-def _tree_size(path: Path) -> int:
-    """Bytes in the files under ``path`` (hard links counted once), without following links."""
-    import os
-
-    seen, total = set(), 0
-    for top, _, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(top, name))
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 def _readable(fd: int) -> bool:

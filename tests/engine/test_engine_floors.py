@@ -1,5 +1,6 @@
-"""The engine stays a docker-style tool: ``engine/``, ``runtime/`` and ``image/`` import no part of the cluster
-(the API, its client and server, the store, the controllers, the agent, the cluster DNS) and not the CLI."""
+"""The engine stays a docker-style tool: ``engine/``, ``runtime/`` and ``image/`` (and the Docker API over them)
+import no part of the cluster (the API, its client and server, the store, the controllers, the agent, the
+cluster DNS) and not the CLI."""
 
 from __future__ import annotations
 
@@ -32,3 +33,16 @@ def test_no_import_runs_up_a_floor(package: str) -> None:
             parts = name.split(".")
             assert not (parts[0] == "portside" and len(parts) > 1 and parts[1] in ABOVE), \
                 f"{path.relative_to(base)} imports {name}"
+
+
+# The Docker API is the engine's, not the cluster's: it stands on engine/, image/ and runtime/ only.
+NOT_UNDER_DOCKERAPI = ("api", "client", "apiserver", "store", "scheduler", "controllers", "agent", "proxy", "dns",
+                       "netpol", "capacity", "metrics", "dashboard", "cli", "supervisor", "agentd")
+
+
+def test_the_docker_api_imports_only_the_engines_floors() -> None:
+    base = Path(portside.__file__).parent
+    found = [f"{path.relative_to(base)} imports {name}" for path in sorted((base / "dockerapi").rglob("*.py"))
+             for name in imported(path)
+             if name.startswith("portside.") and name.split(".")[1] in NOT_UNDER_DOCKERAPI]
+    assert found == []
