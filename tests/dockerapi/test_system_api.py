@@ -75,3 +75,53 @@ def test_service_refuses_unsafe_or_malformed_listeners(tmp_path, flags, expected
     proc = subprocess.run([sys.executable, "-m", "portside", "--root", str(tmp_path), "system", "service", *flags],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 125 and expected in proc.stderr, proc.stderr
+
+
+def _self_signed(directory) -> tuple[str, str]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_a_tcp_listener_on_loopback_speaks_only_tls(tmp_path, docker_api) -> None:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    cert, key = _self_signed(tmp_path)
+    port = docker_api.ps.free_port()
+    service = subprocess.Popen([sys.executable, "-m", "portside", "--root", str(tmp_path / "root"), "system",
+                                "service", "--socket", f"unix://{tmp_path}/d.sock", "--tcp", f"tcp://127.0.0.1:{port}",
+                                "--tlscert", cert, "--tlskey", key], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving the Docker API" in service.stderr.readline()
+        context = ssl.create_default_context(cafile=cert)
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/_ping", context=context, timeout=10) as answer:
+            assert answer.read() == b"OK" and answer.headers["API-Version"] == "1.47"
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_ping", timeout=5).read()  # plain HTTP gets nothing
+        proc = docker_api.docker("-H", f"tcp://127.0.0.1:{port}", "--tls", "--tlscacert", cert, "version",
+                                 "--format", "{{.Server.APIVersion}}")
+        assert proc.stdout.strip() == "1.47"
+    finally:
+        service.terminate()
+        service.wait(15)
+    assert not (tmp_path / "d.sock").exists()
