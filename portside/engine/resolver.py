@@ -39,6 +39,7 @@ from pathlib import Path
 SOCKET, LOCK, SPAWN_LOCK, LOG = "dns.sock", "dns.lock", "dns.spawn.lock", "dns.log"
 TTL = 600  # docker's
 SYNC_TIMEOUT_S = 30.0
+SPAWN_TRIES = 20
 PROCESS_NAME = "portside-dns"
 
 
@@ -60,13 +61,28 @@ def sync(root: Path, required: bool = True, word: str = "sync") -> None:
 
         with open(directory / SPAWN_LOCK, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if _tell(directory, word) is None:
-                _spawn(Path(root))
-                if _tell(directory, "sync") is None:
-                    raise NetworkError(f"the DNS responder of {root} does not answer (see {directory / LOG})")
+            _tell_or_spawn(Path(root), word)
     except NetworkError:
         if required:
             raise
+
+
+def _tell_or_spawn(root: Path, word: str) -> None:
+    """Under the spawn lock. A responder that is ending (its last network went) still holds its lock for a
+    moment, and a new one then says "busy" and leaves: so a few tries, a tenth of a second apart."""
+    import time
+
+    from portside.runtime.errors import NetworkError
+
+    directory = root / "networks"
+    for attempt in range(SPAWN_TRIES):
+        if _tell(directory, word if attempt == 0 else "sync") is not None:
+            return
+        _spawn(root)
+        if _tell(directory, "sync") is not None:
+            return
+        time.sleep(0.1)
+    raise NetworkError(f"the DNS responder of {root} does not answer (see {directory / LOG})")
 
 
 def ensure(root: Path) -> None:
@@ -99,8 +115,8 @@ def _tell(directory: Path, word: str) -> str | None:
         sock.connect(address.name)
         sock.sendall(word.encode() + b"\n")
         answer = sock.makefile().readline().strip()
-    except (FileNotFoundError, ConnectionRefusedError):
-        return None
+    except (FileNotFoundError, ConnectionRefusedError, BrokenPipeError, ConnectionResetError):
+        return None  # none listens, or one that was ending closed the connection it had queued
     except OSError as err:
         raise NetworkError(f"the DNS responder of {directory.parent} did not answer: {err}") from None
     finally:

@@ -130,6 +130,13 @@ class Hub:
         elif fd == self.sink and events & WRITE:  # a terminal's other events are its output: Output's
             self._flush_input()
 
+    def admit_queued(self) -> None:
+        """Accept every connection already queued. Called before each piece of output is logged: a client that
+        connected before it was logged then gets it live, and one that connected after finds it in the log, so
+        that an attach which replays the log first (docker's ``logs=1``) loses nothing in between."""
+        while self.listener is not None and self._accept():
+            pass
+
     def broadcast(self, kind: int, data: bytes) -> None:
         """Output of the container, to every client."""
         for i in range(0, len(data), MAX_MESSAGE):
@@ -137,12 +144,15 @@ class Hub:
             for fd in list(self.clients):
                 self._send(fd, message)
 
-    def _accept(self) -> None:
+    def _accept(self) -> bool:
         try:
             fd, _ = self.listener._accept()  # the C method behind socket.accept
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return
+        except (BlockingIOError, InterruptedError):
+            return False
+        except ConnectionAbortedError:
+            return True  # that one went; others may wait behind it
         self._admit(_socket.socket(fileno=fd))
+        return True
 
     def _admit(self, sock: _socket.socket) -> None:
         sock.setblocking(False)

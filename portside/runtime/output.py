@@ -138,6 +138,8 @@ class Output:
                 os.close(fd)
             del self.readers[fd]
             return
+        if self.hub is not None:
+            self.hub.admit_queued()
         writer.feed(data)
         if self.hub is not None:
             self.hub.broadcast(STDOUT if writer.stream == "stdout" else STDERR, data)
