@@ -119,11 +119,12 @@ def port_bindings(cfg: ContainerConfig, endpoints: tuple[EndpointConfig, ...]) -
 
 def exposed_ports(cfg: ContainerConfig, image_config: dict) -> tuple[str, ...]:
     """docker's ``Config.ExposedPorts``: the image's EXPOSE, ``--expose`` and every port ``-p`` publishes."""
-    from portside.runtime.network import parse_publish
-
     ports = [parse_port(p, "the image's ExposedPorts") for p in image_config.get("ExposedPorts") or {}]
     ports += [parse_port(p) for p in cfg.expose]
-    ports += [f"{m.container_port}/{m.protocol}" for p in cfg.publish for m in parse_publish(p)]
+    if cfg.publish:  # the network package is not imported by a run that publishes nothing (12 ms)
+        from portside.runtime.network import parse_publish
+
+        ports += [f"{m.container_port}/{m.protocol}" for p in cfg.publish for m in parse_publish(p)]
     return tuple(sorted(dict.fromkeys(ports), key=lambda p: (int(p.split("/")[0]), p)))
 
 
