@@ -12,10 +12,15 @@ from portside.store.types import Compacted, Event, EventType, KeyValue, ListResu
 
 PUT, DELETE = 0, 1
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (
+# The current objects in an ordinary (rowid) table with an index on the key. Not WITHOUT ROWID: there, a row lives
+# in an index b-tree, whose cells keep at most about a quarter of a 4 KiB page, and a Pod as the API server
+# stores it (token volume, default tolerations: ~1.4 KB) spills into an overflow page on every write and read.
+# Measured with 30,000 such pods and a writer beside: a get took 76 us there, 34 us here.
+KV_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, value BLOB NOT NULL
-) WITHOUT ROWID;
+)"""
+SCHEMA = KV_TABLE.format(name="kv") + """;
 CREATE TABLE IF NOT EXISTS log (
     rev INTEGER PRIMARY KEY, key TEXT NOT NULL, type INTEGER NOT NULL, create_rev INTEGER NOT NULL,
     value BLOB NOT NULL
@@ -28,6 +33,25 @@ INSERT OR IGNORE INTO meta VALUES ('rev', 0), ('compact', 0);
 
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    _migrate_kv(conn)
+
+
+def _migrate_kv(conn: sqlite3.Connection) -> None:
+    """A store made before the table's layout changed: its rows are copied into the new one, in one transaction
+    (a crash leaves the old table as it was)."""
+    made = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'").fetchone()[0]
+    if "WITHOUT ROWID" not in made.upper():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(KV_TABLE.format(name="kv_rowid"))
+        conn.execute("INSERT INTO kv_rowid SELECT key, create_rev, mod_rev, value FROM kv")
+        conn.execute("DROP TABLE kv")
+        conn.execute("ALTER TABLE kv_rowid RENAME TO kv")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def read_meta(conn: sqlite3.Connection, name: str) -> int:
