@@ -20,7 +20,6 @@ credential by one server is known to every other within a moment; a server resta
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -28,7 +27,7 @@ import os
 import secrets
 from pathlib import Path
 
-from portside.store import Compacted, Conflict, Event, EventType, KeyExists, Progress, Store, StoreError
+from portside.store import Conflict, Follower, KeyExists, Store
 
 log = logging.getLogger("portside.apiserver")
 BOOTSTRAP_KEY = "/portside/bootstrap"
@@ -37,7 +36,6 @@ NODES_PREFIX = "/portside/node-credentials/"
 FILES = ("pki/ca.crt", "pki/ca.key", "pki/tokens.json", "pki/sa.key", "pki/encryption-config.yaml", "node-token")
 PRIVATE = frozenset({"pki/ca.key", "pki/tokens.json", "pki/sa.key", "pki/encryption-config.yaml", "node-token"})
 LEGACY_CREDENTIALS = "pki/node-credentials.json"  # where a single server kept node credentials before
-RETRY_S = 0.5
 
 
 def _write(path: Path, data: str, private: bool) -> None:
@@ -100,18 +98,16 @@ class NodeCredentials:
         self.store, self.data_dir = store, data_dir
         self._hashes: dict[str, str] = {}
         self._names: dict[str, str] = {}
-        self._follower: asyncio.Task | None = None
+        self._follower = Follower(store, NODES_PREFIX, reset=self._reset, apply=self._apply, name="node-credentials",
+                                  log=log, what="node credentials")
 
     async def start(self) -> None:
         """Read every credential (taking over a single server's old file first) and follow later changes."""
         await self._migrate()
-        revision = await self._load()
-        self._follower = asyncio.create_task(self._follow(revision), name="node-credentials")
+        await self._follower.start()
 
     async def stop(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
+        await self._follower.stop()
 
     def node(self, token: str) -> str | None:
         """The node whose credential ``token`` is, else None."""
@@ -139,32 +135,11 @@ class NodeCredentials:
         if digest:
             self._hashes[node], self._names[digest] = digest, node
 
-    async def _load(self) -> int:
-        listed = await self.store.list(NODES_PREFIX)
+    def _reset(self) -> None:
         self._hashes, self._names = {}, {}
-        for kv in listed.items:
-            self._remember(kv.key.removeprefix(NODES_PREFIX), kv.value.decode())
-        return listed.revision
 
-    async def _follow(self, revision: int) -> None:
-        """Keep the memory current; a broken watch resumes from the last revision, a compacted one re-reads."""
-        while True:
-            try:
-                stream = await self.store.watch(NODES_PREFIX, revision)
-                try:
-                    async for item in stream:
-                        if isinstance(item, Event):
-                            node = item.kv.key.removeprefix(NODES_PREFIX)
-                            self._remember(node, item.kv.value.decode() if item.type is EventType.PUT else None)
-                        if isinstance(item, (Event, Progress)):
-                            revision = max(revision, item.revision)
-                finally:
-                    stream.close()
-            except Compacted:
-                revision = await self._load()
-            except (StoreError, OSError) as exc:
-                log.debug("node credentials: watch ended (%s); resuming from %d", exc, revision)
-            await asyncio.sleep(RETRY_S)
+    def _apply(self, key: str, value: bytes | None, _revision: int) -> None:
+        self._remember(key.removeprefix(NODES_PREFIX), value.decode() if value is not None else None)
 
     async def _migrate(self) -> None:
         """A single server's ``pki/node-credentials.json`` moves into the store (keys already there win)."""

@@ -2,9 +2,10 @@
 every write (a namespace's LimitRanges, whether it has any ResourceQuota) without a store read per request, as
 Kubernetes' admission plugins read informer caches.
 
-The first read loads the objects and starts the watch; a broken watch resumes from the last revision it saw, a
-compacted one loads again, and the watch ends with the store. A change made on this server is seen here within
-the moment its watch event takes to arrive; what needs an exact answer (quota usage) reads the store itself.
+The first read loads the objects and starts the watch (a ``store.Follower``): a broken watch resumes from the
+last revision it saw, a compacted one loads again, and the watch ends with the store. A change made on this
+server is seen here within the moment its watch event takes to arrive; what needs an exact answer (quota usage)
+reads the store itself.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Any
 
 from portside import api
 from portside.apiserver.objects import resource_prefix
-from portside.store import Closed, Compacted, Event, EventType, Progress, Store, StoreError
+from portside.store import Follower, Store
 
 log = logging.getLogger("portside.apiserver")
-RETRY_S = 0.5
 
 
 class WatchedObjects:
@@ -27,23 +27,23 @@ class WatchedObjects:
         self.store, self.info = store, info
         self.prefix = resource_prefix(info)
         self._objects: dict[str, dict[str, dict[str, Any]]] = {}  # namespace -> key -> object
-        self._follower: asyncio.Task | None = None
+        self._follower = Follower(store, self.prefix, reset=self._objects.clear, apply=self._put,
+                                  name=f"watched:{info.plural}", log=log, what=f"{info.plural} cache")
         self._starting = asyncio.Lock()
 
     async def in_namespace(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's objects (shared: callers must not change them); for a cluster-scoped resource, the
         object of that name, if any."""
-        if self._follower is None or self._follower.done():
+        if not self._follower.running:
             async with self._starting:
-                if self._follower is None or self._follower.done():
-                    revision = await self._load()
-                    self._follower = asyncio.create_task(self._follow(revision), name=f"watched:{self.info.plural}")
+                if not self._follower.running:
+                    await self._follower.start()
         return list(self._objects.get(namespace, {}).values())
 
     def _namespace_of(self, key: str) -> str:
         return key.removeprefix(self.prefix).split("/", 1)[0]
 
-    def _put(self, key: str, value: bytes | None) -> None:
+    def _put(self, key: str, value: bytes | None, _revision: int) -> None:
         namespace = self._namespace_of(key)
         objects = self._objects.setdefault(namespace, {})
         if value is None:
@@ -52,33 +52,3 @@ class WatchedObjects:
                 del self._objects[namespace]
         else:
             objects[key] = json.loads(value)
-
-    async def _load(self) -> int:
-        listed = await self.store.list(self.prefix)
-        self._objects = {}
-        for kv in listed.items:
-            self._put(kv.key, kv.value)
-        return listed.revision
-
-    async def _follow(self, revision: int) -> None:
-        while True:
-            try:
-                stream = await self.store.watch(self.prefix, revision)
-                try:
-                    async for item in stream:
-                        if isinstance(item, Event):
-                            self._put(item.kv.key, item.kv.value if item.type is EventType.PUT else None)
-                        if isinstance(item, (Event, Progress)):
-                            revision = max(revision, item.revision)
-                finally:
-                    stream.close()
-            except Closed:
-                return
-            except Compacted:
-                try:
-                    revision = await self._load()
-                except Closed:
-                    return
-            except (StoreError, OSError) as exc:
-                log.debug("%s cache: watch ended (%s); resuming from %d", self.info.plural, exc, revision)
-            await asyncio.sleep(RETRY_S)

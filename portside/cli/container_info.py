@@ -107,15 +107,21 @@ def cmd_logs(argv: list[str], root: str) -> int:
 
 @command
 def cmd_inspect(argv: list[str], root: str) -> int:
-    flags = [flag("-f --format", "format", "value", "print one field, e.g. '{{.State.Status}}'")]
-    opts, refs = Parser("inspect", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
+    return inspect_each(argv, "inspect", "CONTAINER", "{{.State.Status}}", lambda: engine_at(root).inspect)
+
+
+def inspect_each(argv: list[str], command: str, kind: str, example: str, inspector) -> int:
+    """docker's ``inspect`` of containers, networks or volumes: a JSON array of the objects named, or with
+    ``--format`` one line rendered from each. ``inspector()`` gives the function that inspects one name; it is
+    called only once the arguments are read, so that a usage error opens nothing."""
+    flags = [flag("-f --format", "format", "value", f"print one field, e.g. '{example}'")]
+    opts, refs = Parser(command, f"[OPTIONS] {kind} [{kind}...]", flags, interspersed=True).parse(argv)
     if not refs:
-        raise InvalidArgument("inspect: requires at least one CONTAINER argument")
-    engine = engine_at(root)
-    infos = [engine.inspect(ref) for ref in refs]
+        raise InvalidArgument(f"{command}: requires at least one {kind} argument")
+    inspect = inspector()
+    infos = [inspect(ref) for ref in refs]
     if opts["format"]:
-        for info in infos:
-            print(render(opts["format"], info))
+        sys.stdout.writelines(render(opts["format"], info) + "\n" for info in infos)
     else:
         print(json.dumps(infos, indent=4))
     return 0

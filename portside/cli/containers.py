@@ -43,6 +43,29 @@ def engine_at(root: str):
     return Engine(Path(root), caller_exits=own_process())
 
 
+def each(command: str, kind: str, refs: list[str], action, *, echo: bool = True,
+         ignored: type[PortsideError] | tuple[type[PortsideError], ...] = ()) -> int:
+    """Docker's commands over several names, for containers, networks and volumes alike: ``action`` on each ref
+    even when an earlier one failed (printing the ref after it when ``echo``), each failure one ``portside: ...``
+    line, exit 1 if any failed. An error of an ``ignored`` type (``rm -f`` of a missing name) is no failure."""
+    if not refs:
+        from portside.runtime.errors import InvalidArgument
+
+        raise InvalidArgument(f"{command}: requires at least one {kind} argument")
+    failed = 0
+    for ref in refs:
+        try:
+            action(ref)
+            if echo:
+                print(ref)
+        except ignored:
+            pass
+        except PortsideError as exc:
+            sys.stderr.write(f"portside: {exc}\n")
+            failed = 1
+    return failed
+
+
 def _parse_create(name: str, argv: list[str], flags: list) -> tuple[dict, object]:
     opts, args = Parser(name, "[OPTIONS] IMAGE [COMMAND] [ARG...]", flags).parse(argv)
     if not args:
@@ -170,7 +193,7 @@ def cmd_attach(argv: list[str], root: str) -> int:
 def cmd_start(argv: list[str], root: str) -> int:
     _, refs = Parser("start", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("start", refs, engine.start)
+    return each("start", "CONTAINER", refs, engine.start)
 
 
 @command
@@ -179,7 +202,7 @@ def cmd_stop(argv: list[str], root: str) -> int:
     opts, refs = Parser("stop", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     timeout = _seconds(opts["time"], "stop")
     engine = engine_at(root)
-    return _each("stop", refs, lambda ref: engine.stop(ref, timeout))
+    return each("stop", "CONTAINER", refs, lambda ref: engine.stop(ref, timeout))
 
 
 @command
@@ -188,7 +211,7 @@ def cmd_restart(argv: list[str], root: str) -> int:
     opts, refs = Parser("restart", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     timeout = _seconds(opts["time"], "restart")
     engine = engine_at(root)
-    return _each("restart", refs, lambda ref: engine.restart(ref, timeout))
+    return each("restart", "CONTAINER", refs, lambda ref: engine.restart(ref, timeout))
 
 
 @command
@@ -196,7 +219,7 @@ def cmd_kill(argv: list[str], root: str) -> int:
     flags = [flag("-s --signal", "signal", "value", "signal to send (default KILL)")]
     opts, refs = Parser("kill", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("kill", refs, lambda ref: engine.kill(ref, opts["signal"] or "KILL"))
+    return each("kill", "CONTAINER", refs, lambda ref: engine.kill(ref, opts["signal"] or "KILL"))
 
 
 @command
@@ -205,7 +228,7 @@ def cmd_rm(argv: list[str], root: str) -> int:
              flag("-v --volumes", "volumes", help="remove its anonymous volumes too")]
     opts, refs = Parser("rm", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("rm", refs, lambda ref: engine.remove(ref, force=opts["force"], volumes=opts["volumes"]))
+    return each("rm", "CONTAINER", refs, lambda ref: engine.remove(ref, force=opts["force"], volumes=opts["volumes"]))
 
 
 @command
@@ -214,7 +237,7 @@ def cmd_wait(argv: list[str], root: str) -> int:
     opts, refs = Parser("wait", "[OPTIONS] CONTAINER [CONTAINER...]", flags, interspersed=True).parse(argv)
     engine = engine_at(root)
     condition = opts["condition"] or "not-running"
-    return _each("wait", refs, lambda ref: print(engine.wait(ref, condition)), echo=False)
+    return each("wait", "CONTAINER", refs, lambda ref: print(engine.wait(ref, condition)), echo=False)
 
 
 @command
@@ -243,24 +266,6 @@ def cmd_exec(argv: list[str], root: str) -> int:
                                     workdir=opts["workdir"] or "", tty=opts["tty"])
 
 
-def _each(name: str, refs: list[str], action, echo: bool = True) -> int:
-    """Docker's multi-container commands: act on each, report each failure, exit 1 if any failed."""
-    if not refs:
-        from portside.runtime.errors import InvalidArgument
-
-        raise InvalidArgument(f"{name}: requires at least one CONTAINER argument")
-    failed = 0
-    for ref in refs:
-        try:
-            action(ref)
-            if echo:
-                print(ref)
-        except PortsideError as exc:
-            sys.stderr.write(f"portside: {exc}\n")
-            failed = 1
-    return failed
-
-
 def _seconds(text: str | None, name: str) -> float | None:
     """``-t``'s seconds; None when not given: the container's own --stop-timeout, else 10."""
     if text is None:
@@ -285,14 +290,14 @@ def cmd_rename(argv: list[str], root: str) -> int:
 def cmd_pause(argv: list[str], root: str) -> int:
     _, refs = Parser("pause", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("pause", refs, engine.pause)
+    return each("pause", "CONTAINER", refs, engine.pause)
 
 
 @command
 def cmd_unpause(argv: list[str], root: str) -> int:
     _, refs = Parser("unpause", "CONTAINER [CONTAINER...]", [], interspersed=True).parse(argv)
     engine = engine_at(root)
-    return _each("unpause", refs, engine.unpause)
+    return each("unpause", "CONTAINER", refs, engine.unpause)
 
 
 UPDATE_FLAGS = [
@@ -322,7 +327,7 @@ def cmd_update(argv: list[str], root: str) -> int:
         cpu_period=number("cpu_period", "--cpu-period", 0), pids_limit=number("pids_limit", "--pids-limit", -1),
         restart=opts["restart"])
     engine = engine_at(root)
-    return _each("update", refs, lambda ref: engine.update(ref, change))
+    return each("update", "CONTAINER", refs, lambda ref: engine.update(ref, change))
 
 
 @command

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-from portside.cli.container_info import print_table, render
-from portside.cli.containers import command, engine_at
+from portside.cli.container_info import inspect_each, print_table
+from portside.cli.containers import command, each, engine_at
 from portside.cli.flags import Parser, flag
-from portside.runtime.errors import InvalidArgument, PortsideError
+from portside.runtime.errors import InvalidArgument
 
 USAGE = """usage: portside network COMMAND
 
@@ -92,40 +92,16 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def _inspect(argv: list[str], root: str) -> int:
-    flags = [flag("-f --format", "format", "value", "print one field, e.g. '{{.IPAM.Config}}'")]
-    opts, refs = Parser("network inspect", "[OPTIONS] NETWORK [NETWORK...]", flags, interspersed=True).parse(argv)
-    if not refs:
-        raise InvalidArgument("network inspect: requires at least one NETWORK argument")
-    networks = engine_at(root).networks
-    infos = [networks.inspect(ref) for ref in refs]
-    if opts["format"]:
-        for info in infos:
-            print(render(opts["format"], info))
-    else:
-        print(json.dumps(infos, indent=4))
-    return 0
+    return inspect_each(argv, "network inspect", "NETWORK", "{{.IPAM.Config}}", lambda: engine_at(root).networks.inspect)
 
 
 def _rm(argv: list[str], root: str) -> int:
     flags = [flag("-f --force", "force", help="no error for a network that does not exist")]
     opts, refs = Parser("network rm", "NETWORK [NETWORK...]", flags, interspersed=True).parse(argv)
-    if not refs:
-        raise InvalidArgument("network rm: requires at least one NETWORK argument")
     from portside.runtime.errors import NetworkNotFound
 
-    networks, failed = engine_at(root).networks, 0
-    for ref in refs:
-        try:
-            networks.remove(ref)
-            print(ref)
-        except NetworkNotFound:
-            if not opts["force"]:
-                sys.stderr.write(f"portside: network {ref} not found\n")
-                failed = 1
-        except PortsideError as exc:
-            sys.stderr.write(f"portside: {exc}\n")
-            failed = 1
-    return failed
+    networks = engine_at(root).networks
+    return each("network rm", "NETWORK", refs, networks.remove, ignored=NetworkNotFound if opts["force"] else ())
 
 
 def _prune(argv: list[str], root: str) -> int:

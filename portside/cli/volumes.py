@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sys
 
-from portside.cli.container_info import print_table, render
-from portside.cli.containers import engine_at
+from portside.cli.container_info import inspect_each, print_table, render
+from portside.cli.containers import each, engine_at
 from portside.cli.flags import Parser, flag
-from portside.runtime.errors import InvalidArgument, PortsideError
+from portside.runtime.errors import InvalidArgument
 
 USAGE = """usage: portside volume COMMAND
 
@@ -81,39 +81,17 @@ def _ls(argv: list[str], root: str) -> int:
 
 
 def _inspect(argv: list[str], root: str) -> int:
-    flags = [flag("-f --format", "format", "value", "print one field, e.g. '{{.Mountpoint}}'")]
-    opts, names = Parser("volume inspect", "[OPTIONS] VOLUME [VOLUME...]", flags, interspersed=True).parse(argv)
-    if not names:
-        raise InvalidArgument("volume inspect: requires at least one VOLUME argument")
-    volumes = engine_at(root).volumes
-    infos = [volumes.inspect(name) for name in names]
-    if opts["format"]:
-        sys.stdout.writelines(render(opts["format"], info) + "\n" for info in infos)
-    else:
-        print(json.dumps(infos, indent=4))
-    return 0
+    return inspect_each(argv, "volume inspect", "VOLUME", "{{.Mountpoint}}", lambda: engine_at(root).volumes.inspect)
 
 
 def _rm(argv: list[str], root: str) -> int:
     flags = [flag("-f --force", "force", help="remove even when in use; no error for a missing volume")]
     opts, names = Parser("volume rm", "[OPTIONS] VOLUME [VOLUME...]", flags, interspersed=True).parse(argv)
-    if not names:
-        raise InvalidArgument("volume rm: requires at least one VOLUME argument")
     from portside.runtime.errors import VolumeNotFound
 
-    volumes, failed = engine_at(root).volumes, 0
-    for name in names:
-        try:
-            volumes.remove(name, force=opts["force"])
-            print(name)
-        except VolumeNotFound:
-            if not opts["force"]:
-                sys.stderr.write(f"portside: no such volume: {name}\n")
-                failed = 1
-        except PortsideError as exc:
-            sys.stderr.write(f"portside: {exc}\n")
-            failed = 1
-    return failed
+    volumes, force = engine_at(root).volumes, opts["force"]
+    return each("volume rm", "VOLUME", names, lambda name: volumes.remove(name, force=force),
+                ignored=VolumeNotFound if force else ())
 
 
 def _prune(argv: list[str], root: str) -> int:

@@ -2,12 +2,14 @@
 
 Backends are picked by URL scheme from ``BACKENDS``: ``sqlite:///path/to/db`` (or a bare path), and
 ``etcd://H1:2379,H2:2379,H3:2379`` (etcd's v3 API through its JSON gateway, over every member listed).
+``Follower`` keeps a caller's in-memory view of one prefix current (list, then watch, resume, reload).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from portside.store.follower import Follower
 from portside.store.types import (
     Closed,
     Compacted,
@@ -58,7 +60,7 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "BACKENDS", "Closed", "Compacted", "Conflict", "Create", "Delete", "Event", "EventType", "KeyExists",
+    "BACKENDS", "Closed", "Compacted", "Conflict", "Create", "Delete", "Event", "EventType", "Follower", "KeyExists",
     "KeyNotFound", "KeyValue", "ListResult", "Progress", "Store", "StoreError", "Update", "Value", "WatchStream",
     "Write", "open_store",
 ]

@@ -1,5 +1,6 @@
-"""The streaming endpoints' wire, read byte for byte: raw HTTP over the service's socket, docker's multiplexed
-frames, and the service's open descriptors (a stream that ended must leave none behind)."""
+"""The Docker API's wire, read byte for byte: raw HTTP over the service's socket (what a client library would
+hide: exact headers, error bodies, hijacked streams), docker's multiplexed frames, and the service's open
+descriptors (a stream that ended must leave none behind)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import struct
 import time
 
 
-def request(api, method: str, path: str, body: dict | None = None, upgrade: bool = False, send: bytes = b"",
+def request(api, method: str, path: str, body: dict | bytes | None = None, upgrade: bool = False, send: bytes = b"",
             half_close: bool = False, timeout: float = 30) -> tuple[int, dict, bytes]:
-    """(status, headers, everything after the head until the server closed); ``send`` goes right after the
-    request, then the write side is shut down when ``half_close``."""
-    data = json.dumps(body).encode() if body is not None else b""
-    head = f"{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+    """(status, headers with lower-case names, everything after the head until the server closed, dechunked);
+    ``body`` goes as JSON, or as it is when bytes (a tar archive); ``send`` goes right after the request, then the
+    write side is shut down when ``half_close``."""
+    if isinstance(body, bytes):
+        data, media = body, "application/octet-stream"
+    else:
+        data, media = json.dumps(body).encode() if body is not None else b"", "application/json"
+    head = f"{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: {media}\r\n"
     head += f"Content-Length: {len(data)}\r\n"
     head += "Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else "Connection: close\r\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -9,11 +9,11 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import tarfile
 
 import pytest
+from streamwire import request
 
 pytestmark = pytest.mark.integration
 
@@ -36,20 +36,6 @@ def stopped(docker_api) -> str:
     docker_api.ps("wait", name)
     yield name
     docker_api.ps("rm", "-f", name)
-
-
-def _raw(api, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
-    """One HTTP/1.0 request on the socket: the status, the headers (lower-case) and the body."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(api.socket))
-        sock.sendall(f"{method} {path} HTTP/1.0\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
 
 
 def _tar(files: dict[str, bytes], compression: str = "") -> bytes:
@@ -102,7 +88,7 @@ def test_docker_cp_works_on_a_stopped_container_and_leaves_no_mount(docker_api, 
 
 
 def test_the_path_stat_header_is_dockers(docker_api, box) -> None:
-    status, headers, body = _raw(docker_api, "HEAD", f"/v1.41/containers/{box}/archive?path=/data")
+    status, headers, body = request(docker_api, "HEAD", f"/v1.41/containers/{box}/archive?path=/data")
     assert status == 200 and body == b""
     found = json.loads(base64.b64decode(headers["x-docker-container-path-stat"]))
     assert sorted(found) == ["linkTarget", "mode", "mtime", "name", "size"]
@@ -124,23 +110,23 @@ def test_docker_py_get_archive_and_put_archive_round_trip(docker_api, box) -> No
 def test_archive_errors_are_dockers(docker_api, box) -> None:
     proc = docker_api.docker("cp", f"{box}:/nope", "/tmp/never", check=False)
     assert proc.returncode == 1 and f"No such container:path: {box}:/nope" in proc.stderr
-    status, headers, body = _raw(docker_api, "GET", f"/v1.41/containers/{box}/archive?path=/nope")
+    status, headers, body = request(docker_api, "GET", f"/v1.41/containers/{box}/archive?path=/nope")
     assert (status, headers["content-type"]) == (404, "application/json")
     assert json.loads(body) == {"message": f"Could not find the file /nope in container {box}"}
-    status, _, body = _raw(docker_api, "GET", f"/v1.41/containers/{box}/archive")
+    status, _, body = request(docker_api, "GET", f"/v1.41/containers/{box}/archive")
     assert status == 400 and json.loads(body)["message"] == "bad parameter: path cannot be empty"
-    status, _, body = _raw(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/data/one", _tar({"x": b"x"}))
+    status, _, body = request(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/data/one", _tar({"x": b"x"}))
     assert status == 400 and json.loads(body)["message"] == "extraction point is not a directory"
-    status, _, body = _raw(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/tmp", _tar({"../escape": b"x"}))
+    status, _, body = request(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/tmp", _tar({"../escape": b"x"}))
     assert status == 400 and "'../escape'" in json.loads(body)["message"]
-    status, _, body = _raw(docker_api, "GET", "/v1.41/containers/no-such-box/archive?path=/")
+    status, _, body = request(docker_api, "GET", "/v1.41/containers/no-such-box/archive?path=/")
     assert status == 404
-    assert _raw(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/tmp")[0] == 200  # empty: nothing to do
+    assert request(docker_api, "PUT", f"/v1.41/containers/{box}/archive?path=/tmp")[0] == 200  # empty: nothing to do
 
 
 def test_put_archive_refuses_to_replace_a_directory_with_a_file_when_asked(docker_api, box) -> None:
     query = f"/v1.41/containers/{box}/archive?path=/data&noOverwriteDirNonDir=1"
-    status, _, body = _raw(docker_api, "PUT", query, _tar({"sub": b"not a directory"}))
+    status, _, body = request(docker_api, "PUT", query, _tar({"sub": b"not a directory"}))
     assert status == 400 and json.loads(body)["message"] == \
         'cannot overwrite directory "/data/sub" with non-directory "data/sub"'
     assert docker_api.ps("exec", box, "cat", "/data/sub/two").stdout == "two\n"
@@ -178,8 +164,8 @@ def test_docker_top_lists_the_containers_processes(docker_api, box) -> None:
 
 
 def test_top_of_a_stopped_container_is_a_conflict_and_bad_ps_args_are_refused(docker_api, box, stopped) -> None:
-    status, _, body = _raw(docker_api, "GET", f"/v1.41/containers/{stopped}/top")
+    status, _, body = request(docker_api, "GET", f"/v1.41/containers/{stopped}/top")
     cid = docker_api.ps.inspect(stopped)["Id"]
     assert status == 409 and json.loads(body) == {"message": f"Container {cid} is not running"}
-    status, _, body = _raw(docker_api, "GET", f"/v1.41/containers/{box}/top?ps_args=-o%20user=PID")
+    status, _, body = request(docker_api, "GET", f"/v1.41/containers/{box}/top?ps_args=-o%20user=PID")
     assert status == 400 and json.loads(body) == {"message": 'specifying "user=PID" is not allowed'}

@@ -14,21 +14,10 @@ import threading
 import time
 
 import pytest
+from streamwire import request
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _get(api, path: str) -> tuple[int, bytes]:
-    """A plain request (docker-py's event stream swallows errors: its iterator stops on any OSError)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(api.socket))
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
 
 
 def _window(api, action) -> tuple[str, str, object]:
@@ -96,7 +85,8 @@ def test_volume_and_network_events_from_the_api_and_filters(docker_api) -> None:
 
     bad = docker_api.docker("events", "--since", since, "--until", until, "--filter", "colour=red", check=False)
     assert bad.returncode == 1 and "invalid filter 'colour'" in bad.stderr
-    status, body = _get(docker_api, f"/v1.41/events?since=yesterday-ish&until={until}")
+    # a request of its own: docker-py's event stream swallows errors (its iterator stops on any OSError)
+    status, _, body = request(docker_api, "GET", f"/v1.41/events?since=yesterday-ish&until={until}")
     assert status == 400 and "invalid value for since" in json.loads(body)["message"]
 
 

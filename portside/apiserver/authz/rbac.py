@@ -1,8 +1,8 @@
 """The RBAC authorizer: every Role, ClusterRole and binding in memory, indexed by subject, rules cached per user.
 
 Theory of operation. The server reads ``/registry/rbac.authorization.k8s.io/`` once and then follows it with a
-store watch (as the node credentials are followed), so a decision never touches the store. Bindings are indexed
-by subject (``("User", name)`` or ``("Group", name)``; a ServiceAccount subject is the user
+store watch (a ``store.Follower``, as the node credentials are followed), so a decision never touches the store.
+Bindings are indexed by subject (``("User", name)`` or ``("Group", name)``; a ServiceAccount subject is the user
 ``system:serviceaccount:NS:NAME``), cluster-wide and per namespace. The rules a user has in a namespace (the
 ClusterRoleBindings' plus that namespace's RoleBindings') are gathered once and cached under (name, groups,
 namespace); any change to roles or bindings clears the cache, since such changes are rare and a stale grant
@@ -24,12 +24,11 @@ from portside.apiserver.auth import User
 from portside.apiserver.authz.attributes import Attributes
 from portside.apiserver.authz.rules import Rule, compile_rules
 from portside.apiserver.objects import key as store_key
-from portside.store import Compacted, Event, EventType, Progress, Store, StoreError
+from portside.store import Follower, Store
 
 log = logging.getLogger("portside.apiserver.rbac")
 PREFIX = "/registry/rbac.authorization.k8s.io/"
 SA_PREFIX = "system:serviceaccount:"
-RETRY_S = 0.5
 SETTLE_TIMEOUT_S = 2.0
 Subject = tuple[str, str]
 
@@ -116,8 +115,8 @@ class RBACAuthorizer:
         self._by_subject: dict[str, dict[Subject, set[tuple[str, str]]]] = {}  # namespace ("" cluster) -> index
         self._cache: dict[tuple, RuleSet] = {}
         self._revisions: dict[str, int] = {}  # store key -> mod revision of what the index holds
-        self._changed = asyncio.Condition()
-        self._follower: asyncio.Task | None = None
+        self._follower = Follower(store, PREFIX, reset=self._reset, apply=self.apply, name="rbac-index", log=log,
+                                  what="rbac index")
 
     # -- decisions -----------------------------------------------------------------------------------------
 
@@ -212,50 +211,19 @@ class RBACAuthorizer:
         else:
             table[ref] = rules
 
+    def _reset(self) -> None:
+        """Forget everything, before the store's prefix is read (again): at start, or after a compaction."""
+        self.roles, self.cluster_roles, self.bindings, self.cluster_bindings = {}, {}, {}, {}
+        self._by_subject, self._revisions = {}, {}
+        self._cache.clear()
+
     # -- following the store -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        revision = await self._load()
-        self._follower = asyncio.create_task(self._follow(revision), name="rbac-index")
+        await self._follower.start()
 
     async def stop(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
-
-    async def _load(self) -> int:
-        listed = await self.store.list(PREFIX)
-        self.roles, self.cluster_roles, self.bindings, self.cluster_bindings = {}, {}, {}, {}
-        self._by_subject, self._revisions = {}, {}
-        for kv in listed.items:
-            self.apply(kv.key, kv.value, kv.mod_revision)
-        await self._notify()
-        return listed.revision
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def _follow(self, revision: int) -> None:
-        """A broken watch resumes from the last revision seen; a compacted one reads everything again."""
-        while True:
-            try:
-                stream = await self.store.watch(PREFIX, revision)
-                try:
-                    async for item in stream:
-                        if isinstance(item, Event):
-                            put = item.type is EventType.PUT
-                            self.apply(item.kv.key, item.kv.value if put else None, item.kv.mod_revision)
-                            await self._notify()
-                        if isinstance(item, (Event, Progress)):
-                            revision = max(revision, item.revision)
-                finally:
-                    stream.close()
-            except Compacted:
-                revision = await self._load()
-            except (StoreError, OSError) as exc:
-                log.debug("rbac index: watch ended (%s); resuming from %d", exc, revision)
-            await asyncio.sleep(RETRY_S)
+        await self._follower.stop()
 
     async def settle(self, key: str, revision: int) -> None:
         """Return once the index holds ``key`` at ``revision`` or later (``revision`` 0: once it no longer holds
@@ -265,8 +233,7 @@ class RBACAuthorizer:
             return held is None if revision == 0 else (held or 0) >= revision
         try:
             async with asyncio.timeout(SETTLE_TIMEOUT_S):
-                async with self._changed:
-                    await self._changed.wait_for(seen)
+                await self._follower.wait_for(seen)
         except TimeoutError:
             log.warning("rbac index: %s at revision %d not seen within %.0f s", key, revision, SETTLE_TIMEOUT_S)
 
