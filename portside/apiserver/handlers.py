@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from portside import api
+from portside.api import jsonwire
 from portside.apiserver import errors, nodeproxy, protobuf, query, streams, watch
 from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import USER
@@ -75,7 +76,7 @@ async def json_body(request: web.Request) -> Any:
     if ctype not in (JSON, "*/*", ""):
         raise errors.unsupported_media(ctype, [JSON, protobuf.MEDIA_TYPE])
     try:
-        return json.loads(raw) if raw else {}
+        return jsonwire.loads(raw) if raw else {}
     except ValueError as exc:
         raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portside import api
+from portside.api import jsonwire
 from portside.store import KeyValue
 
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateName alphabet: no vowels, no lookalikes
@@ -53,12 +54,12 @@ def encoder(obj: dict[str, Any]) -> Callable[[int], bytes]:
     """Bytes of ``obj`` at the revision the store assigns; the revision becomes its resourceVersion."""
     def encode(revision: int) -> bytes:
         obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
-        return json.dumps(obj, separators=(",", ":")).encode()
+        return jsonwire.dumps(obj)
     return encode
 
 
 def decode(kv: KeyValue) -> dict[str, Any]:
-    return json.loads(kv.value)
+    return jsonwire.loads(kv.value)
 
 
 def view(info: api.ResourceInfo, raw: bytes) -> bytes:
@@ -66,7 +67,7 @@ def view(info: api.ResourceInfo, raw: bytes) -> bytes:
     version (no parse on the common path), converted for another (autoscaling/v1)."""
     if info.is_stored:
         return raw
-    return json.dumps(view_object(info, json.loads(raw)), separators=(",", ":")).encode()
+    return jsonwire.dumps(view_object(info, jsonwire.loads(raw)))
 
 
 def view_object(info: api.ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from portside import api
+from portside.api import jsonwire
 from portside.api.patch import PatchError
 from portside.apiserver import errors
 from portside.apiserver.objects import Target, decode, now
@@ -20,7 +21,7 @@ SCALE = api.ResourceInfo("autoscaling", "v1", "Scale", "scale", "scale", True, m
 
 
 def _dump(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return jsonwire.dumps(obj)
 
 
 BOUND = _dump({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})

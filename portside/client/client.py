@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from portside import api
-from portside.api import models
+from portside.api import jsonwire, models
 from portside.api.typed import Model
 from portside.client import errors
 from portside.client.config import ClientConfig, load_kubeconfig
@@ -86,7 +86,7 @@ def _wire(obj: Any) -> Any:
 
 
 def encode(body: Any) -> bytes:
-    return json.dumps(body, default=_wire).encode()
+    return jsonwire.dumps(body, default=_wire)
 
 
 CONNECT_TIMEOUT_S = 10
@@ -181,7 +181,7 @@ class Client:
             except CUT_OFF:
                 self.servers.failed(server)
                 raise
-        payload = json.loads(raw) if raw and raw[:1] in (b"{", b"[") else {}
+        payload = jsonwire.loads(raw) if raw and raw[:1] in (b"{", b"[") else {}
         if status >= 400:
             payload = payload if payload.get("kind") == "Status" else {"code": status,
                                                                       "message": raw.decode(errors="replace")}
@@ -280,7 +280,7 @@ class Client:
     async def stream(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Raw watch lines of one connection, decoded; ends when the server ends it."""
         async for line in self.stream_lines(url, params):
-            yield json.loads(line)
+            yield jsonwire.loads(line)
 
     async def stream_lines(self, url: str, params: dict[str, str]) -> AsyncIterator[bytes]:
         """``stream``'s lines as the server sent them (JSON, not decoded)."""

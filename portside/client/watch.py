@@ -16,7 +16,6 @@ typed watch remembers the model it delivered, which its callers (informers) keep
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from portside import api
+from portside.api import jsonwire
 from portside.client import errors
 from portside.client.client import Client, identity, path
 
@@ -63,7 +63,7 @@ class _Follower:
 
     def _last_seen(self, held: Any) -> Any:
         if isinstance(held, bytes):
-            return self.client.decode(self.info, json.loads(held)["object"])
+            return self.client.decode(self.info, jsonwire.loads(held)["object"])
         return held
 
     async def relist(self) -> list[WatchEvent]:
@@ -80,7 +80,7 @@ class _Follower:
         return out
 
     def accept(self, line: bytes) -> WatchEvent | None:
-        raw = json.loads(line)
+        raw = jsonwire.loads(line)
         kind, wire = raw["type"], raw["object"]
         if kind == "ERROR":
             raise errors.from_status(wire)
