@@ -218,11 +218,13 @@ class _Monitor:
         self._deleting: Callable[[], None] | None = None  # waits for the runc delete under way, if any
 
     def loop(self) -> None:
-        restarts = 0
+        restarts, last = 0, None
         while True:
             try:
                 pid = self._adopt() if restarts == 0 and self.plan.adopt_pid else self._start()
             except PortsideError as e:
+                if last is not None and self._stopped():
+                    return self._exited(last)  # a stop that cut a restart short: the last run's end stands
                 self._failed(e, restarts)
                 return
             self.plan.on_start(pid, os.getpid())
@@ -233,7 +235,7 @@ class _Monitor:
             if prober is not None:
                 prober.stop()
             code = process.reap(pid)
-            info = self._finish(code, restarts)
+            info = last = self._finish(code, restarts)
             policy = self.plan.policy() if self.plan.policy is not None else self.plan.restart
             if not policy.should_restart(code, restarts, self._stopped()):
                 return self._exited(info)
