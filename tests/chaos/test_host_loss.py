@@ -32,7 +32,8 @@ NS = "chaos"
 REPLICAS = 6
 GRACE_S, TOLERATION_S = 5, 10  # portside up's defaults: node monitor grace, default NoExecute toleration
 SLACK_S = 10  # a busy 2-core CI machine
-PROXY_MARGIN_S = 0.6  # after the client host's proxy dropped the lost pods: a request then in flight (0.5 s timeout)
+REQUEST_TIMEOUT_S = 2.0  # a healthy pod answers well within it even on a loaded 2-core machine (0.5 s did not, once)
+PROXY_MARGIN_S = REQUEST_TIMEOUT_S + 0.1  # after the client host's proxy dropped the lost pods: a request then in flight
 RECOVERY_TARGET_S = 20
 
 
@@ -77,7 +78,8 @@ def start(nodes) -> tuple[dict, ClientLoop]:
     assert spread == {name: REPLICAS // len(names) for name in names}, f"the default score did not spread: {spread}"
     endpoints(nodes, lambda ips: ips == {p["status"]["podIP"] for p in pods.values()})
     svc = json.loads(nodes.cluster.kubectl("get", "service", "my-app", "-n", NS, "-o", "json").stdout)
-    client = ClientLoop(nodes.agents[-1].netns, svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["port"])
+    client = ClientLoop(nodes.agents[-1].netns, svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["port"],
+                        timeout=REQUEST_TIMEOUT_S)
     try:
         eventually(lambda: {f"Hello from {n}" for n in pods} <= {r.what for r in client.successes()}, 60,
                    what="answers from every replica through the Service")
