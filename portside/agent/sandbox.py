@@ -119,6 +119,62 @@ class Sandboxes:
         return str(base)
 
 
+    @staticmethod
+    def has_contents(pod: Pod) -> bool:
+        """The pod has a volume whose files come from the API (ConfigMap, Secret, downward API, projected)."""
+        return any(_has_contents(v) for v in pod.spec.volumes or [])
+
+    def refresh(self, pod: Pod, config_maps: dict, secrets: dict, tokens: dict) -> list[str]:
+        """A running pod's ConfigMap, Secret, downward API and projected volumes brought up to date, as the
+        kubelet's periodic sync does: each file replaced whole, a key that went away removed. A volume whose
+        ConfigMap or Secret is missing now (and not optional) keeps the files it has; its name is returned.
+        Only volumes already written (a container was prepared with them) are touched."""
+        kept = []
+        for v in pod.spec.volumes or []:
+            base = self.pods_dir / pod.metadata.uid / "volumes" / v.name
+            if not _has_contents(v) or not base.is_dir():
+                continue
+            try:
+                files, mode = _contents(pod, v, config_maps, secrets, tokens)
+            except LookupError:
+                kept.append(v.name)
+                continue
+            _write_files(base, files, mode)
+            _remove_others(base, files)
+        return kept
+
+
+def _has_contents(v: Volume) -> bool:
+    return any(s is not None for s in (v.config_map, v.secret, v.downward_api, v.projected))
+
+
+def _contents(pod: Pod, v: Volume, config_maps: dict, secrets: dict, tokens: dict) -> tuple[dict[str, str], int | None]:
+    """(path -> text, file mode) of a content volume as its sources are now; LookupError: a source it needs is
+    missing."""
+    if v.config_map is not None or v.secret is not None:
+        ref, pool, name, kind = ((v.config_map, config_maps, v.config_map.name, "configmap") if v.config_map
+                                 else (v.secret, secrets, v.secret.secret_name, "secret"))
+        data = pool.get(name)
+        if data is None and not ref.optional:
+            raise LookupError(f'{kind} "{name}" not found in namespace {pod.metadata.namespace}')
+        return _selected(data or {}, ref.items), ref.default_mode
+    if v.downward_api is not None:
+        return downward_files(pod, v.downward_api.items), v.downward_api.default_mode
+    return projected_files(pod, v, config_maps, secrets, tokens), v.projected.default_mode
+
+
+def _remove_others(base: Path, files: dict[str, str]) -> None:
+    """Files under ``base`` that are not (or no longer) among ``files``; directories left empty go too."""
+    wanted = {str(base / rel) for rel in files}
+    for directory, _subdirs, names in os.walk(base, topdown=False):
+        for name in names:
+            path = os.path.join(directory, name)
+            if path not in wanted:
+                os.unlink(path)
+        if directory != str(base) and not os.listdir(directory):
+            os.rmdir(directory)
+
+
 def check_sub_paths(container, volumes: dict[str, str]) -> None:
     """Every subPath of the container resolves inside its volume: a symlink a pod left in a volume (which
     outlives it, for a claim) must not bind-mount a host directory outside it into the next pod."""

@@ -2,7 +2,8 @@
 
 A token is asked for once per pod, audience and lifetime (``serviceaccounts/NAME/token``, bound to the pod, so
 that it dies with it) and kept; it is asked for again once 80 % of its nominal life has passed, as the kubelet
-renews it, and written anew when a container of the pod next starts. A pod that is gone is forgotten.
+renews it, and written anew by the pod's worker at its next volume sync (``worker.VOLUME_SYNC_S``) or when a
+container of the pod next starts. A pod that is gone is forgotten.
 """
 
 from __future__ import annotations

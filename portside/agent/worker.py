@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import time
 
 from portside.agent import events, plan, probes
@@ -25,10 +26,12 @@ from portside.agent.plan import Kind, Observed
 from portside.agent.prepare import CONFIG_RETRY_S, Waiting, prepare
 from portside.agent.stopping import grace_of, stop_run
 from portside.api.models import Container, Pod
-from portside.client import container_path, pod_reference
+from portside.client import ApiError, container_path, pod_reference
 
 log = logging.getLogger("portside.agent")
 IMAGE_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"})
+# the kubelet's sync period: how often a running pod's ConfigMap, Secret, downward API and token files are renewed
+VOLUME_SYNC_S = float(os.environ.get("PORTSIDE_VOLUME_SYNC_S", "60"))
 
 
 class Phase(enum.Enum):
@@ -57,6 +60,7 @@ class Worker:
         self.ip = ""
         self.gone = False
         self.fenced = False  # cut off past its eviction point: nothing runs until the server is heard again
+        self.volumes_due: float | None = None  # when the content volumes are next brought up to date
 
     @property
     def uid(self) -> str:
@@ -148,6 +152,30 @@ class Worker:
         for action in plan.decide(init, apps, spec.restart_policy or "Always", obs):
             await self._act(action, obs)
         await self.write_status()
+        await self._keep_volumes_current()
+
+    async def _keep_volumes_current(self) -> None:
+        """While a container runs, its ConfigMap, Secret, downward API and ServiceAccount token files follow
+        their sources, every ``VOLUME_SYNC_S`` as the kubelet's sync period has them do: an edited ConfigMap
+        reaches a running pod, and a token is renewed (at 80 % of its life) before it expires. A failure (the
+        API out of reach, a source gone) keeps the files as they are until the next period."""
+        if not any(r.running for r in self.runs.values()) or not self.node.sandboxes.has_contents(self.pod):
+            return
+        now = time.time()
+        if self.volumes_due is None:
+            self.volumes_due = now + VOLUME_SYNC_S  # written just now, by the start that made the run
+        elif now >= self.volumes_due:
+            self.volumes_due = now + VOLUME_SYNC_S
+            try:
+                maps, secrets = await self.node.references(self.pod)
+                tokens = await self.node.tokens.for_pod(self.pod)
+                kept = await self.node.engine.call(self.node.sandboxes.refresh, self.pod, maps, secrets, tokens)
+            except (ApiError, OSError, LookupError) as exc:
+                log.warning("pod %s: volumes not refreshed: %s", self._pod_text(), exc)
+            else:
+                for name in kept:
+                    log.warning("pod %s: volume %s keeps its files: its source is missing", self._pod_text(), name)
+        self.timers["_volumes"] = self.volumes_due
 
     async def _refresh(self) -> None:
         for cid, run in list(self.runs.items()):
