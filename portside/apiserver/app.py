@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-from portside.apiserver import discovery, errors, exposition, nodeproxy
+from portside.apiserver import discovery, errors, exposition, issuer, nodeproxy
 from portside.apiserver.agents import AgentClient
 from portside.apiserver.auth import ANONYMOUS, CALLER, SELF_AUTHENTICATING, USER, Authenticator, User
 from portside.apiserver.authz import attributes
@@ -178,6 +178,8 @@ def make_app(registry: Registry, creds: Credentials, address: str, insecure: boo
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, r.health)
     app.router.add_get("/version", r.version)
+    if token_requests is not None:
+        issuer.routes(app, token_requests.tokens.signer, address)
     if join is not None:
         join.routes(app)
     ServingCertificates(creds).routes(app)

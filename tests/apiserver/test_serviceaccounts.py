@@ -130,3 +130,34 @@ def test_token_requests_are_checked_and_audiences_kept_apart(cluster, core, ns):
     assert review.user.username == f"system:serviceaccount:{ns}:default"
     assert not authn.create_token_review({"spec": {"token": vault}}).status.authenticated
     assert authn.create_token_review({"spec": {"token": token(cluster, ns)}}).status.authenticated
+
+
+def test_issuer_discovery_lets_anyone_with_the_key_set_verify_a_token(cluster, ns):
+    """What a federation partner does: read the OpenID configuration and key set (any ServiceAccount may), then check
+    a token's signature with the published key alone."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    def unb64(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    reader = token(cluster, ns)  # for the API server: the documents are read as a ServiceAccount
+    jwt = token(cluster, ns, "default", "--audience", "vault")  # for someone else, checked with the key set alone
+    status, conf = get(cluster, "/.well-known/openid-configuration", reader)
+    assert status == 200, conf
+    assert conf["issuer"] == "https://kubernetes.default.svc.cluster.local"
+    assert conf["jwks_uri"].endswith("/openid/v1/jwks") and conf["id_token_signing_alg_values_supported"] == ["RS256"]
+    status, jwks = get(cluster, "/openid/v1/jwks", reader)
+    assert status == 200, jwks
+    header_b64, claims_b64, signature_b64 = jwt.split(".")
+    header, claims = json.loads(unb64(header_b64)), json.loads(unb64(claims_b64))
+    (jwk,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    assert (jwk["kty"], jwk["alg"], jwk["use"]) == ("RSA", "RS256", "sig")
+    public = rsa.RSAPublicNumbers(int.from_bytes(unb64(jwk["e"]), "big"),
+                                  int.from_bytes(unb64(jwk["n"]), "big")).public_key()
+    public.verify(unb64(signature_b64), f"{header_b64}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    assert claims["iss"] == conf["issuer"] and claims["aud"] == ["vault"]
+    assert get(cluster, "/openid/v1/jwks", "not-a-token")[0] == 401  # not for anonymous callers
+    assert json.loads(cluster.kubectl("get", "--raw", "/openid/v1/jwks").stdout) == jwks

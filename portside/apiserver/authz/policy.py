@@ -33,6 +33,7 @@ WRITE = ("create", "delete", "deletecollection", "patch", "update")
 READ_WRITE = READ + WRITE
 MASTERS, AUTHENTICATED, UNAUTHENTICATED = "system:masters", "system:authenticated", "system:unauthenticated"
 MONITORING = "system:monitoring"
+SERVICE_ACCOUNTS = "system:serviceaccounts"  # every ServiceAccount's group
 SCHEDULER_USER = "system:kube-scheduler"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 GARBAGE_COLLECTOR_USER = "system:controller:generic-garbage-collector"
@@ -146,6 +147,9 @@ def _basic_roles() -> list[Obj]:
         cluster_role("system:discovery", [urls("get", ("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
                                                        "/openapi", "/openapi/*", "/readyz", "/version", "/version/"))]),
         cluster_role("system:public-info-viewer", [urls("get", health)]),
+        cluster_role("system:service-account-issuer-discovery", [urls("get", (
+            "/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks",
+            "/openid/v1/jwks/"))]),
         cluster_role("system:basic-user", [
             rule("create", "authorization.k8s.io", ("selfsubjectaccessreviews", "selfsubjectrulesreviews")),
             rule("create", "authentication.k8s.io", "selfsubjectreviews")]),
@@ -299,6 +303,8 @@ def cluster_bindings(readonly_user: str = "readonly") -> list[Obj]:
         cluster_binding("system:public-info-viewer", "system:public-info-viewer",
                         [group(AUTHENTICATED), group(UNAUTHENTICATED)]),
         cluster_binding("system:monitoring", "system:monitoring", [group(MONITORING)]),
+        cluster_binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
+                        [group(SERVICE_ACCOUNTS)]),
         cluster_binding("system:kube-scheduler", "system:kube-scheduler", [user(SCHEDULER_USER)]),
         cluster_binding("system:volume-scheduler", "system:volume-scheduler", [user(SCHEDULER_USER)]),
         cluster_binding("system:kube-controller-manager", "system:kube-controller-manager",
