@@ -185,6 +185,12 @@ class Daemon:
 
 
 def test_names_survive_a_daemon_restart_and_a_reboot_like_cleanup(portside, upstream) -> None:
+    # The cleanup below deletes the network's bridge, which frees its subnet on this host: another engine root of
+    # a test running beside this one could take it meanwhile (its DNS responder then holds the gateway's port 53).
+    # So this network's subnet comes from a pool no other test draws from.
+    settings = json.loads((portside.root / "engine.json").read_text())
+    settings["default_address_pools"] = [{"base": "10.92.0.0/16", "size": 24}]
+    (portside.root / "engine.json").write_text(json.dumps(settings))
     daemon = Daemon(portside)
     try:
         portside("network", "create", "front")
