@@ -11,7 +11,7 @@ from aiohttp import web
 
 from portside.dockerapi.backend import backend
 from portside.dockerapi.errors import ApiError, bad_parameter
-from portside.dockerapi.params import filters, json_body, reply
+from portside.dockerapi.params import field, filters, json_body, reply, string_map
 from portside.dockerapi.routing import Routes
 from portside.engine.networks import LIST_FILTERS
 from portside.runtime.errors import Conflict
@@ -24,36 +24,25 @@ PRUNE_FILTERS = ("label", "label!", "until")
 @routes.post("/networks/create")
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request, required=True)
-    name = _typed(body, "Name", str, "")
+    name = field(body, "Name", str, "")
     if not name:
         raise bad_parameter("invalid Name: a network needs a name")
-    driver = _typed(body, "Driver", str, "") or "bridge"
+    driver = field(body, "Driver", str, "") or "bridge"
     if driver != "bridge":
         raise bad_parameter(f"invalid Driver {driver!r}: portside's networks use the bridge driver only")
     for key in ("EnableIPv6", "Ingress", "ConfigOnly"):
-        if _typed(body, key, bool, False):
+        if field(body, key, bool, False):
             raise bad_parameter(f"{key} is not supported: portside's networks are IPv4 bridges on this host")
-    if _typed(body, "Options", dict, {}):
+    if field(body, "Options", dict, {}):
         raise bad_parameter(f"invalid Options {body['Options']!r}: the bridge driver takes no options here")
-    pool = _ipam(_typed(body, "IPAM", dict, {}))
-    labels = _typed(body, "Labels", dict, {})
-    if not all(isinstance(v, str) for v in labels.values()):
-        raise bad_parameter("invalid Labels: expected an object of strings")
+    pool = _ipam(field(body, "IPAM", dict, {}))
+    labels = string_map(body, "Labels", {})
     networks = backend(request).engine.networks
     record = await backend(request).call(networks.create, name, pool["Subnet"], pool["Gateway"],
-                                         _typed(body, "Internal", bool, False), labels,
-                                         attachable=_typed(body, "Attachable", bool, False),
+                                         field(body, "Internal", bool, False), labels,
+                                         attachable=field(body, "Attachable", bool, False),
                                          ip_range=pool["IPRange"], aux_addresses=pool["AuxiliaryAddresses"])
     return reply({"Id": record.id, "Warning": ""}, 201)
-
-
-def _typed(body: dict, key: str, kind: type, default):
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, kind):
-        raise bad_parameter(f"invalid {key}: expected {kind.__name__}, got {type(value).__name__}")
-    return value
 
 
 def _ipam(ipam: dict) -> dict:
@@ -110,11 +99,11 @@ async def remove(request: web.Request) -> web.Response:
 async def connect(request: web.Request) -> web.Response:
     body = await json_body(request, required=True)
     container = _container(body)
-    endpoint = _typed(body, "EndpointConfig", dict, {})
-    aliases = _typed(endpoint, "Aliases", list, [])
+    endpoint = field(body, "EndpointConfig", dict, {})
+    aliases = field(endpoint, "Aliases", list, [])
     if not all(isinstance(a, str) for a in aliases):
         raise bad_parameter("invalid EndpointConfig.Aliases: expected a list of strings")
-    ipam = _typed(endpoint, "IPAMConfig", dict, {})
+    ipam = field(endpoint, "IPAMConfig", dict, {})
     if ipam.get("IPv6Address") or ipam.get("LinkLocalIPs"):
         raise bad_parameter("EndpointConfig.IPAMConfig: only IPv4Address is supported")
     engine = backend(request).engine
@@ -130,14 +119,14 @@ async def connect(request: web.Request) -> web.Response:
 async def disconnect(request: web.Request) -> web.Response:
     body = await json_body(request, required=True)
     container = _container(body)
-    _typed(body, "Force", bool, False)
+    field(body, "Force", bool, False)
     engine = backend(request).engine
     await backend(request).call(engine.disconnect, request.match_info["id"], container)
     return web.Response(status=200)
 
 
 def _container(body: dict) -> str:
-    container = _typed(body, "Container", str, "")
+    container = field(body, "Container", str, "")
     if not container:
         raise bad_parameter("invalid Container: expected the container's id or name")
     return container

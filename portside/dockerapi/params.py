@@ -79,5 +79,23 @@ async def json_body(request: web.Request, required: bool = False) -> dict:
     return body
 
 
+def field(body: dict, key: str, kind: type, default):
+    """``body[key]`` if it is a ``kind``, ``default`` when absent or null; else a 400 naming the field."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise bad_parameter(f"invalid {key}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def string_map(body: dict, key: str, default=None) -> dict[str, str] | None:
+    """``body[key]`` as an object of strings (labels, driver options); ``default`` when absent."""
+    value = field(body, key, dict, default)
+    if value and not all(isinstance(v, str) for v in value.values()):
+        raise bad_parameter(f"invalid {key}: expected an object of strings")
+    return value
+
+
 def reply(data, status: int = 200) -> web.Response:
     return web.Response(status=status, body=json.dumps(data).encode(), headers=JSON)

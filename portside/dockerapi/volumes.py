@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from portside.dockerapi.backend import backend
-from portside.dockerapi.errors import bad_parameter, not_found
-from portside.dockerapi.params import filters, json_body, qbool, reply
+from portside.dockerapi.errors import not_found
+from portside.dockerapi.params import field, filters, json_body, qbool, reply, string_map
 from portside.dockerapi.routing import Routes, api_version
 from portside.engine.volumes import LIST_FILTERS, PRUNE_FILTERS, render
 from portside.runtime.errors import VolumeNotFound
@@ -17,29 +17,13 @@ routes = Routes()
 @routes.post("/volumes/create")
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request)
-    name = _field(body, "Name", str, "")
-    driver = _field(body, "Driver", str, "")
-    options = _string_map(body, "DriverOpts")
-    labels = _string_map(body, "Labels")
+    name = field(body, "Name", str, "")
+    driver = field(body, "Driver", str, "")
+    options = string_map(body, "DriverOpts")
+    labels = string_map(body, "Labels")
     volumes = backend(request).engine.volumes
     record = await backend(request).call(volumes.create, name, labels, options, driver=driver)
     return reply(render(record, volumes.mountpoint(record.name)), 201)
-
-
-def _field(body: dict, key: str, kind: type, default):
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, kind):
-        raise bad_parameter(f"invalid {key}: expected a {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def _string_map(body: dict, key: str) -> dict[str, str] | None:
-    value = _field(body, key, dict, None)
-    if value is not None and not all(isinstance(v, str) for v in value.values()):
-        raise bad_parameter(f"invalid {key}: expected an object of strings")
-    return value
 
 
 @routes.get("/volumes")
