@@ -104,8 +104,13 @@ def test_a_v1_watch_sees_v1_objects(kube, ns):
     seen: list = []
     stream = watch.Watch()
 
+    # from the list's revision: the events after it come whenever the watch connects (a watch without one would
+    # begin with the object as it is by then, ADDED already patched, when the thread connects late)
+    revision = v1.list_namespaced_horizontal_pod_autoscaler(ns).metadata.resource_version
+
     def follow() -> None:
-        for event in stream.stream(v1.list_namespaced_horizontal_pod_autoscaler, ns, timeout_seconds=20):
+        for event in stream.stream(v1.list_namespaced_horizontal_pod_autoscaler, ns, timeout_seconds=20,
+                                   resource_version=revision):
             seen.append((event["type"], event["object"].api_version, event["object"].spec.max_replicas))
             if len(seen) == 2:
                 stream.stop()
