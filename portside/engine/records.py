@@ -11,6 +11,7 @@ either creates one or fails, which makes name uniqueness atomic without a global
 
 from __future__ import annotations
 
+import _thread
 import errno
 import fcntl
 import json
@@ -29,7 +30,9 @@ def write_atomic(path: Path, data: dict, durable: bool = True) -> None:
     """Write temp, fsync (skipped for throw-away ``--rm`` containers: nobody reads them after a crash), replace.
     Compact JSON, as docker writes its own container files: json's C encoder serves only that form, and encodes a
     state 30 times faster than an indented one (the record and state are written on every ``run``'s path)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # one temporary name per writing thread: two threads of one process (the Docker API's, starting containers
+    # side by side) may write the same file, such as the first copy of the seccomp profile cache, at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_thread.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, json.dumps(data).encode())

@@ -290,3 +290,27 @@ def test_networks_health_and_log_options_round_trip_in_dockers_shape() -> None:
     assert info["NetworkSettings"]["IPAddress"] == ""  # docker's: the default bridge's alone
     assert info["NetworkSettings"]["Networks"]["front"]["DNSNames"] == ["web", "www"]
     assert info["NetworkSettings"]["Networks"]["back"]["IPAddress"] == ""  # configured, not attached yet
+
+
+def test_threads_of_one_process_may_write_the_same_file_at_once(tmp_path) -> None:
+    """As the Docker API's threads do with the first copy of the seccomp profile cache: every write lands whole,
+    none fails for another's temporary file."""
+    from portside.engine.records import write_atomic
+
+    path, failures = tmp_path / "shared.json", []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(200):
+                write_atomic(path, {"writer": n, "i": i}, durable=False)
+        except OSError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert json.loads(path.read_text())["i"] == 199
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.json"]
