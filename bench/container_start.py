@@ -14,7 +14,11 @@ on the machine hits every contestant alike), medians compared:
 - exit latency: one run on a settled machine, until the command exits. ``portside run --rm`` exits once its
   container is gone from view (exit code known, name and record gone, network released); its monitor finishes
   ``runc delete``, the unmount and the files just after, off this clock, where raw ``runc run`` and ``podman run
-  --rm`` tear down before they exit.
+  --rm`` tear down before they exit. Settled means no process of the last run left, and then ``QUIET_S`` of
+  nothing: the kernel stays warm for a few tens of milliseconds after a container starts (raw runc here: 25 ms
+  right after another start, 28 ms 5 ms after, 35 ms 30 ms after, 37 ms 120 ms after), so without the pause a
+  run's time depends on how recently the contestant before it started its container, which is soon after its
+  launch for raw runc and late for podman. Back-to-back runs are what the cycle measures.
 - cycle: ``--cycle-runs`` runs in a row, from the first start until the last container is fully gone (no process
   of it left, its runc state deleted, its overlay unmounted, its cgroup and files removed), divided by the runs:
   what each of N runs in a row costs, teardown included. Foreground ``runc run`` deletes its container before it
@@ -53,6 +57,7 @@ from examples.busybox import make_tarball  # noqa: E402
 
 PORTSIDE = [str(REPO / ".venv" / "bin" / "portside")]
 PODMAN_CGROUP_PARENT = "portside-bench-podman"
+QUIET_S = 0.2  # after the last run's processes are gone, before the next run (see the exit latency above)
 
 
 def timed(argv: list[str], env: dict, cwd: Path | None = None) -> float:
@@ -172,6 +177,7 @@ def measure(runs: int, contestants: dict, work: Path, resident: set[int]) -> dic
         for name in order:
             argv, env, cwd = contestants[name]
             settle(work, resident)
+            time.sleep(QUIET_S)
             elapsed = timed([a.replace("{n}", str(round_)) for a in argv], env, cwd)
             if round_ > 0:
                 times[name].append(elapsed)
@@ -180,8 +186,8 @@ def measure(runs: int, contestants: dict, work: Path, resident: set[int]) -> dic
 
 def settle(work: Path, resident: set[int], timeout: float = 10) -> None:
     """Until no process but ours, ``resident`` (the daemon) and the daemon's children (its spare, waiting for a
-    client; a command that has reported its exit and is ending) names the bench's directory in its arguments or
-    environment."""
+    client; a command that has reported its exit and is ending), unless that child went on as a container's
+    monitor, names the bench's directory in its arguments or environment."""
     deadline = time.monotonic() + timeout
     while busy(work, resident) and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -189,7 +195,7 @@ def settle(work: Path, resident: set[int], timeout: float = 10) -> None:
 
 def busy(work: Path, resident: set[int]) -> bool:
     mark = str(work).encode()
-    resident = resident | {int(p) for pid in resident for p in _children(pid)}
+    resident = resident | {int(p) for pid in resident for p in _children(pid) if not _monitor(p)}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in resident or int(entry.name) == os.getpid():
             continue
@@ -199,6 +205,14 @@ def busy(work: Path, resident: set[int]) -> bool:
         except OSError:
             continue
     return False
+
+
+def _monitor(pid: str) -> bool:
+    """A foreground ``run``'s child of the daemon that became its container's monitor (and tears it down)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "portside-mon"
+    except OSError:
+        return False
 
 
 def _children(pid: int) -> list[str]:

@@ -120,18 +120,24 @@ def _attached(engine, cid: str, stdin: int | None) -> int:
     """Foreground run: the container's output reaches this command's stdout and stderr until it exits; exit with
     its code. The monitor writes to them itself, and with ``-i`` the container reads this command's stdin (the
     monitor hands the descriptor to runc)."""
-    from portside.cli.attach import SignalProxy, exit_code
+    from portside.cli.attach import FORWARDED, SignalProxy, exit_code
 
     sys.stdout.flush()
     sys.stderr.flush()
     from portside.cli import main
 
     proxy = SignalProxy(engine, cid)  # before the start: the output may reach the user before we hear "started"
-    teller = main.report_exit  # served by a daemon: the monitor tells the client the code itself, first
+    # Served by a daemon: the monitor tells the client the code itself, first; and this process, which would
+    # only wait for the exit, becomes that monitor instead of forking one (see ``monitor.start_in_place``).
+    teller = main.report_exit
     tell = (teller.fileno(), teller) if teller is not None else None
     out, err = _open_or_null(1), _open_or_null(2)
-    handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out, err, stdin, tell))
+    in_place = teller is not None
+    handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out, err, stdin, tell, in_place))
     proxy.started()
+    if in_place:
+        teller.hand_over()
+        handle.serve(FORWARDED)  # never returns
     return exit_code(handle)
 
 

@@ -33,6 +33,7 @@ import gc
 import importlib
 import logging
 import os
+import select
 import selectors
 import signal
 import socket
@@ -42,7 +43,7 @@ from pathlib import Path
 
 from portside import __version__
 from portside.cli import daemon_child
-from portside.cli.daemon_wire import DaemonError, tell_exit
+from portside.cli.daemon_wire import HANDED_OVER, DaemonError, tell_exit
 from portside.cli.flags import HelpRequested, Parser, flag
 
 log = logging.getLogger("portside.daemon")
@@ -81,6 +82,8 @@ class Child:
     def __init__(self, pid: int, pidfd: int, report: socket.socket) -> None:
         self.pid, self.pidfd, self.report = pid, pidfd, report
         self.conn: socket.socket | None = None  # the client's socket, once the child serves one
+        self.served = False
+        self.handed_over = False  # it went on as a container's monitor: no longer a command of ours
 
 
 class Daemon:
@@ -224,11 +227,11 @@ class Daemon:
 
     def run(self) -> None:
         deadline = None
-        while not self.stopping or self.children:
+        while not self.stopping or self._commands():
             if self.stopping and deadline is None:
                 deadline = time.monotonic() + SHUTDOWN_GRACE_S
             if deadline is not None and time.monotonic() > deadline:
-                for pid in list(self.children):
+                for pid in self._commands():
                     log.warning("command %d still running at shutdown: killed", pid)
                     _kill(pid, signal.SIGKILL)
                 deadline = time.monotonic() + SHUTDOWN_GRACE_S
@@ -240,6 +243,10 @@ class Daemon:
                     key.data(key.fileobj)
                 except Exception:  # one command's trouble must not take the daemon down for the others
                     log.exception("while serving")
+
+    def _commands(self) -> list[int]:
+        """The children still ours to wait for: not those that went on as containers' monitors."""
+        return [pid for pid, child in self.children.items() if not child.handed_over]
 
     # -- the daemon's side -----------------------------------------------------------------------------------
 
@@ -275,7 +282,10 @@ class Daemon:
 
     def _reported(self, child: Child) -> None:
         """What a spare says: it took a client (so the next spare is due), then that it serves it, refused it
-        or found this daemon stale; or nothing, when it died."""
+        or found this daemon stale; or nothing, when it died. Later a command may say that it became a
+        container's monitor."""
+        if child.report.fileno() < 0:  # closed by its reaping earlier in the same round of events
+            return
         try:
             message, fds, _, _ = socket.recv_fds(child.report, 4096, 1)
         except OSError:
@@ -285,13 +295,19 @@ class Daemon:
             self._spare_soon()
         if message == b"took":
             return
-        self.selector.unregister(child.report)
-        child.report.close()
         if message.startswith(b"serve ") and fds:
+            child.served = True  # its report stays open: the command may hand itself over later
             child.conn = socket.socket(fileno=fds[0])
             child.conn.setblocking(False)
             self.selector.register(child.conn, selectors.EVENT_READ, lambda _c: self._from_client(child))
             log.info("serving %s as pid %d", message[6:].decode(errors="replace"), child.pid)
+            return
+        self.selector.unregister(child.report)
+        child.report.close()
+        if message == HANDED_OVER:
+            self._let_go(child)
+        elif child.served:
+            pass  # a command's report closes when it ends
         elif message == b"stale":
             log.warning("portside's code changed on disk since this daemon started: stopping; restart it")
             self.stop()
@@ -324,6 +340,18 @@ class Daemon:
             self.selector.register(self.listener, selectors.EVENT_READ, lambda _l: self._ensure_spare())
             self.listening = True
 
+    def _let_go(self, child: Child) -> None:
+        """The child went on as its container's monitor (``ExitTeller.hand_over``), which reads the client's
+        signals itself and outlives the client."""
+        child.handed_over = True
+        if child.conn is not None:
+            try:
+                self.selector.unregister(child.conn)
+            except KeyError:
+                pass
+            child.conn.close()
+            child.conn = None
+
     def _from_client(self, child: Child) -> None:
         if child.conn is None:  # reaped earlier in the same round of events: its socket is closed
             return
@@ -334,6 +362,8 @@ class Daemon:
         except OSError:
             data = b""
         if not data:  # the client died: so does its command, as a killed command would
+            if self._handed_over(child):
+                return  # a container's monitor by now, which outlives its client
             self.selector.unregister(child.conn)
             _kill(child.pid, signal.SIGKILL)
             return
@@ -341,6 +371,12 @@ class Daemon:
             word, _, number = line.partition(" ")
             if word == "signal" and number.isdigit():
                 _kill(child.pid, int(number))
+
+    def _handed_over(self, child: Child) -> bool:
+        """Whether the child has said it became a monitor, reading what it said that the loop has not yet read."""
+        if not child.handed_over and child.report.fileno() >= 0 and select.select([child.report], [], [], 0)[0]:
+            self._reported(child)
+        return child.handed_over
 
     def _reap(self, child: Child) -> None:
         del self.children[child.pid]
@@ -359,6 +395,7 @@ class Daemon:
             tell_exit(child.conn, code)  # when the child was killed before it could; else the client has gone
             child.conn.close()
             child.conn = None
+        if child.served:
             self._ensure_spare()
 
 def _kill(pid: int, sig: int) -> None:

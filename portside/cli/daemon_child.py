@@ -43,7 +43,8 @@ def spare(listener: socket.socket, report: socket.socket, daemon_pid: int, curre
     """Wait for a client; check it and its request; then become the command it asks for.
 
     ``report`` carries ``took``, then ``serve ARGV`` with the client's socket, ``refused`` or ``stale``, to the
-    daemon. ``current`` says whether this daemon's code still is what the request's client runs.
+    daemon, and later perhaps ``monitor`` (``ExitTeller.hand_over``). ``current`` says whether this daemon's code
+    still is what the request's client runs.
     """
     _default_signals()
     _die_with(daemon_pid)
@@ -67,12 +68,12 @@ def spare(listener: socket.socket, report: socket.socket, daemon_pid: int, curre
     except OSError:  # the daemon died after this accept(): the client runs its command itself
         conn.sendall(b"stale\n")
         return 0
-    report.close()
     libc.set_parent_death_signal(0)  # a command runs to its end even if the daemon dies meanwhile
-    return _become(request, fds, conn, serve, root)
+    return _become(request, fds, conn, report, serve, root)
 
 
-def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve, root: str) -> int:
+def _become(request: Request, fds: list[int], conn: socket.socket, report: socket.socket, serve: Serve,
+            root: str) -> int:
     """Take over the client's descriptors, directory, umask and environment, and run its command. The child
     tells the client its exit code itself, just before it ends: waiting for the daemon to reap it would add its
     teardown to the command's time."""
@@ -85,7 +86,7 @@ def _become(request: Request, fds: list[int], conn: socket.socket, serve: Serve,
     _take_environment(request.env)
     sys.argv = ["portside", *request.argv]
     from portside.cli import main
-    main.report_exit = ExitTeller(conn)
+    main.report_exit = ExitTeller(conn, report)
     gc.enable()
     try:
         code = serve(request.argv, root)

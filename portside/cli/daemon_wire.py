@@ -21,6 +21,7 @@ import struct
 PROTOCOL = "portside-cli/1"
 MAX_FRAME = 1 << 20
 REQUEST_TIMEOUT_S = 5.0
+HANDED_OVER = b"monitor"  # what a child tells the daemon when it became a container's monitor
 
 
 class DaemonError(Exception):
@@ -96,16 +97,30 @@ class ExitTeller:
     """Tells the client its command's exit code, from whichever process learns it first: the child serving the
     command, or (handed over as a descriptor and this function) the monitor of the container a foreground ``run``
     started, so that the client need not wait for the child to wake up and pass it on. A second ``exit`` line
-    finds the client gone, and nothing happens."""
+    finds the client gone, and nothing happens.
 
-    def __init__(self, conn: socket.socket) -> None:
-        self.conn = conn
+    ``report`` is the child's socket to the daemon, for ``hand_over``."""
+
+    def __init__(self, conn: socket.socket, report: socket.socket | None = None) -> None:
+        self.conn, self.report = conn, report
 
     def fileno(self) -> int:
         return self.conn.fileno()
 
     def __call__(self, code: int) -> None:
         tell_exit(self.conn, code)
+
+    def hand_over(self) -> None:
+        """This child goes on as its container's monitor (``monitor.InPlace``), which reads the client's ``signal
+        N`` lines from the connection itself and outlives the client: the daemon lets go of the connection, no
+        longer ends the child when the client goes, and does not wait for it when it stops."""
+        if self.report is not None:
+            try:
+                self.report.sendall(HANDED_OVER)
+            except OSError:
+                pass  # the daemon is gone: nobody relays or waits anyway
+            self.report.close()
+            self.report = None
 
 
 def tell_exit(conn: socket.socket, code: int) -> None:

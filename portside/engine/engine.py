@@ -193,12 +193,14 @@ class Engine:
         return cid
 
     def start_attached(self, ref: str, stdout: int, stderr: int, stdin: int | None = None,
-                       tell: tuple[int, Callable[[int], None]] | None = None):
+                       tell: tuple[int, Callable[[int], None]] | None = None, in_place: bool = False):
         """Start with the container's output written to these fds (and ``stdin``, if given, as its input); the
         returned handle's ``finished()`` gives the exit (code, OOM) once it is recorded, and ``close()`` must
         follow. ``tell`` (a descriptor and a function): called with the exit code from the container's monitor,
-        before the handle learns it (a command served for a client that waits on that descriptor)."""
-        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin, tell=tell)
+        before the handle learns it (a command served for a client that waits on that descriptor). With
+        ``in_place`` (and ``tell``), this process becomes the monitor: the result is a ``monitor.InPlace``, whose
+        ``serve()`` never returns."""
+        return self._lifecycle.start(self._records.find(ref), (stdout, stderr), stdin, tell=tell, in_place=in_place)
 
     def start_interactive(self, ref: str, client: int):
         """Start with ``client`` (the monitor's end of ``runtime.attach.pair``) attached from the first byte of

@@ -67,21 +67,24 @@ class Lifecycle:
     # -- start -----------------------------------------------------------------------------------------------
 
     def start(self, cid: str, attach: tuple[int, int] | None = None, stdin: int | None = None,
-              client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
+              client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None,
+              in_place: bool = False) -> monitor.Handle | monitor.InPlace:
         """Two concurrent starts of one container would both pass the state check: a lock file serialises them
         (not state.json's lock, which the new monitor itself takes to record RUNNING before we return).
         ``client``: an attachment's socket, attached before the container starts (see ``attach.pair``);
-        ``tell``: see ``monitor.Plan``."""
+        ``tell``: see ``monitor.Plan``; ``in_place``: this process is to become the monitor (then ``tell`` is its
+        client's connection): an ``InPlace`` is returned instead of a handle, see ``monitor.start_in_place``."""
         paths = self.records.paths(cid)
         lock = os.open(paths.dir / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._start(paths, attach, stdin, client, tell)
+            return self._start(paths, attach, stdin, client, tell, in_place)
         finally:
             os.close(lock)
 
     def _start(self, paths: Paths, attach: tuple[int, int] | None, stdin: int | None,
-               client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None) -> monitor.Handle:
+               client: int | None = None, tell: tuple[int, Callable[[int], None]] | None = None,
+               in_place: bool = False) -> monitor.Handle | monitor.InPlace:
         cid = paths.id
         record, state = self.records.record(cid), self.state(cid)
         transition(cid, State(state.status), Event.START)
@@ -98,6 +101,12 @@ class Lifecycle:
             undo.callback(_close_all, waiting)
             clients = (() if client is None else (client,)) + tuple(s.fileno() for s in waiting)
             plan = self._plan(paths, record, attachment, attach, stdin=stdin, clients=clients, tell=tell)
+            if in_place:
+                started = self._start_in_place(plan)
+                for sock in (*waiting, *(attachment.reserved if attachment else ())):
+                    sock.detach()  # their descriptors are the monitor's, which this process now is
+                undo.pop_all()
+                return started
             handle = monitor.spawn(plan, self.caller_exits)
             _close_all(waiting)  # the monitor has them
             for sock in attachment.reserved if attachment else ():
@@ -110,6 +119,13 @@ class Lifecycle:
                 raise
             undo.pop_all()
         return handle
+
+    def _start_in_place(self, plan: monitor.Plan) -> monitor.InPlace:
+        try:
+            return monitor.start_in_place(plan)
+        except BaseException:
+            self.runc.delete(plan.cid, force=True)
+            raise
 
     def _mount(self, paths: Paths, record: ContainerRecord, undo: ExitStack) -> None:
         if rootfs.is_mounted(paths.rootfs):

@@ -31,14 +31,17 @@ DRAIN_SECONDS = 2.0
 
 class Output:
     def __init__(self, run_dir: Path, log: logfile.Sink, attach: tuple[int, int] | None, hub=None,
-                 attached_by: int = -1) -> None:
+                 attached_by: int = -1, caller=None) -> None:
         """``log``: where entries go (rotating as configured); ``attach``: a foreground CLI's own (stdout, stderr);
-        ``hub``: the attached clients (a ``Hub``); ``attached_by``: the write end of that CLI's status pipe."""
+        ``hub``: the attached clients (a ``Hub``); ``attached_by``: the write end of that CLI's status pipe; or
+        ``caller``, when that CLI's process became the monitor: its client's connection, which takes part in the
+        loop as the hub does (``watch``, ``handles``, ``handle``)."""
         self.run_dir = run_dir
         self.log = log
         self.attach = attach
         self.hub = hub
         self.attached_by = attached_by
+        self.caller = caller
         self.readers: dict[int, logfile.Writer] = {}
         self.terminal = -1
 
@@ -78,6 +81,8 @@ class Output:
         poller.register(pidfd, select.POLLIN)
         if self.hub is not None:
             self.hub.watch(poller)
+        if self.caller is not None:
+            self.caller.watch(poller)
         watching = self.attach is not None and self.attached_by >= 0
         if watching:
             poller.register(self.attached_by, 0)  # POLLERR alone: the CLI's end is closed, it went away
@@ -96,6 +101,9 @@ class Output:
                     poller.unregister(fd)
                     watching = False
                     self.detach()
+                    continue
+                if self.caller is not None and self.caller.handles(fd):
+                    self.caller.handle(fd, event)
                     continue
                 if self.hub is not None and self.hub.handles(fd):
                     self.hub.handle(fd, event)

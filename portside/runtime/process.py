@@ -54,8 +54,9 @@ def _handled_signals() -> list[int]:
     return [n for n in range(1, mask.bit_length() + 1) if mask >> (n - 1) & 1]
 
 
-def isolate(status: int, keep_fds: set[int]) -> None:
-    """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses."""
+def isolate(status: int, keep_fds: set[int], among: set[int] | None = None) -> None:
+    """Drop the spawner's terminal, pipes and locks: keep only what the monitor itself uses. ``among``: the
+    descriptors that were the spawner's (``open_descriptors`` before the monitor opened its own); else all."""
     libc.set_child_subreaper()
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_IGN)
@@ -63,13 +64,19 @@ def isolate(status: int, keep_fds: set[int]) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    keep = {0, 1, 2, status, *keep_fds}
-    for name in os.listdir("/proc/self/fd"):
-        if int(name) not in keep:
+    keep = {0, 1, 2, null, status, *keep_fds} if among is not None else {0, 1, 2, status, *keep_fds}
+    for fd in open_descriptors() if among is None else among:
+        if fd not in keep:
             try:
-                os.close(int(name))
+                os.close(fd)
             except OSError:
                 pass
+    if among is not None:
+        os.close(null)
+
+
+def open_descriptors() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/fd")}
 
 
 def reap(pid: int) -> int:

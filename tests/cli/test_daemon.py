@@ -21,6 +21,7 @@ from support.wait import eventually
 from portside.cli import daemon as daemon_module
 from portside.cli import daemon_wire, remote
 from portside.cli.up import alive
+from portside.engine import Engine
 
 
 class Daemon:
@@ -131,6 +132,33 @@ def test_a_killed_client_ends_its_command_and_the_container_lives_on(portside, s
     assert "tick" in portside("logs", "--tail", "1", "talker").stdout
     portside("rm", "-f", "talker")
     assert Daemon(portside).stop() == 0  # and a new daemon takes the root over
+
+
+def test_the_child_serving_a_foreground_run_becomes_its_monitor(portside, served) -> None:
+    """No fork of a monitor on a ``run``'s clock: the serving child starts the container and goes on as its
+    monitor. Then a client that dies detaches from the container, which lives on, logged; a stopping daemon
+    leaves that monitor be; and the exit is recorded when the container ends."""
+    client = portside.popen("run", "--name", "watched", "--network", "none", "busybox", "sh", "-c",
+                            "echo ready; while true; do echo tick; sleep 0.1; done")
+    try:
+        assert client.stdout.readline() == "ready\n"
+        serving = int(re.search(r"serving run --name as pid (\d+)", served.log.read_text()).group(1))
+        assert Engine(portside.root).monitor_pid("watched") == serving
+    finally:
+        client.kill()
+        client.wait()
+
+    def ticks() -> int:
+        return portside("logs", "watched").stdout.count("tick")
+
+    logged = ticks()
+    eventually(lambda: ticks() > logged + 2, 10, what="the container to go on, logged, without its client")
+    assert served.stop() == 0  # and nothing was killed at its shutdown (``Daemon.stop`` checks)
+    assert alive(serving) and portside.inspect("watched")["State"]["Running"]
+    portside("stop", "-t", "1", "watched")
+    assert portside.inspect("watched")["State"]["ExitCode"] == 137  # sh, the init, ignores SIGTERM
+    eventually(lambda: not alive(serving), 10, what="the monitor to end with its container")
+    portside("rm", "watched")
 
 
 def test_one_daemon_per_root_and_a_stale_socket_is_taken_over(portside) -> None:
