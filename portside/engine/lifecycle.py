@@ -190,11 +190,13 @@ class Lifecycle:
         config = self.records.record(cid).config
         if timeout is None:
             timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        monitor_pid = state.monitor_pid if monitor_alive(state) else 0
         self.signal(cid, signal or config.stop_signal)
         self.thaw(cid, state)
         if not wait_pid(state.pid, None if timeout < 0 else timeout):
             self.signal(cid, "KILL")
         self.wait_exit(cid)
+        wait_pid(monitor_pid, KILL_FINAL_WAIT_S)  # it records the exit, then logs ``die``: the caller's ``stop`` follows
 
     def thaw(self, cid: str, state: ContainerState) -> None:
         """Resume a paused container (after a signal meant to end it); its status is running again."""
