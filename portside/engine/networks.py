@@ -139,11 +139,15 @@ class Networks:
 
     @contextmanager
     def _create_lock(self):
-        """Serialises creates, which pick subnets and names: two at once would pick the same."""
+        """Serialises creates, which pick subnets and names: two at once would pick the same. Other roots' engines
+        pick subnets too: the host's lock is held as well (``pools.host_lock``), until the new bridge is up."""
+        from portside.runtime.net import pools
+
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / "create.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+            with pools.host_lock():
+                yield
 
     def find(self, ref: str) -> NetworkRecord:
         """A network by name, full id or unique id prefix (docker's order: id, name, prefix)."""

@@ -9,9 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support.dnsmasq import Dnsmasq
+from support.engineroot import cleanup, make_root
 from support.require import require
 from support.wait import eventually
 
@@ -117,6 +119,23 @@ def test_connect_and_disconnect_a_running_container(portside, upstream) -> None:
     portside("start", "app")
     assert set(portside.inspect("app")["NetworkSettings"]["Networks"]) == {"front", "back"}
     assert lookup(portside, "cache", "app") == address(portside, "cache", "back")
+
+
+def test_two_roots_creating_networks_at_once_never_pick_the_same_block(portside, tmp_path_factory,
+                                                                       busybox_rootfs_tar) -> None:
+    """An engine sees another root's block as taken once its bridge's route exists: without the host's lock
+    over the pick and the bridge, two creates at once took the same block (and the second's DNS responder found
+    the gateway's port 53 taken)."""
+    other = make_root(tmp_path_factory.mktemp("other"), busybox_rootfs_tar)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for job in [pool.submit(ps, "network", "create", f"race{i}") for i in range(4) for ps in (portside, other)]:
+                job.result()
+        subnets = {json.loads(ps("network", "inspect", f"race{i}").stdout)[0]["IPAM"]["Config"][0]["Subnet"]
+                   for i in range(4) for ps in (portside, other)}
+        assert len(subnets) == 8
+    finally:
+        cleanup(other)
 
 
 def test_network_commands_and_their_refusals(portside) -> None:

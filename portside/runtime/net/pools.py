@@ -7,20 +7,37 @@ other nodes, the host's own LANs). The default pools follow podman's: 10.89.0.0/
 clear of the default bridge (10.88.0.0/16), the cluster's pods (10.42.0.0/16) and Services (10.96.0.0/12).
 ``ROOT/engine.json`` may set its own as ``"default_address_pools": [{"base": "10.200.0.0/16", "size": 24}]``.
 
+Another engine on this host (another root) sees a block as taken once that block's bridge has its route: so
+``host_lock`` is held from the pick to the bridge being up, by every engine, or two creating at once pick the
+same block (and the second's DNS responder finds the gateway address taken).
+
 ``allocate`` is pure; ``host_networks`` asks the kernel (``ip -j``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import json
+import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from portside.runtime.errors import InvalidArgument, NetworkError
 
 Network = ipaddress.IPv4Network
 DEFAULT_POOLS = ({"base": "10.89.0.0/16", "size": 24}, {"base": "10.90.0.0/15", "size": 24})
+HOST_LOCK = "/run/portside/address-pools.lock"
+
+
+@contextmanager
+def host_lock(path: str = HOST_LOCK) -> Iterator[None]:
+    """Held by whoever picks a block, until the block's bridge (and so its route) is up; one per host."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def parse_pools(pools: Iterable[dict]) -> list[tuple[Network, int]]:
