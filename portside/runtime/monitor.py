@@ -292,13 +292,15 @@ class _Monitor:
         self.serve(pid)
 
     def begin(self, pid: int, first: bool) -> None:
-        """A run has started: recorded, and with the first, the clients waiting for the start attached (they
-        see its output from the first byte) and the spawner told."""
+        """A run has started: recorded, what it wrote so far logged, and with the first, the clients waiting for
+        the start attached (they see its output from the first byte) and the spawner told."""
         self.plan.on_start(pid, os.getpid())
         self.running = pid
         if first:
             for client in self.plan.streams.clients:
                 self.hub.add(client)
+        self.output.catch_up()
+        if first:
             self._send({"started": pid})
 
     def serve(self, pid: int) -> None:

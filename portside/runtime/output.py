@@ -114,6 +114,20 @@ class Output:
             self.hub.end_run()
         self.close()
 
+    def catch_up(self) -> None:
+        """Take in what the container wrote while it started, before anyone is told it runs: a client that asks
+        for its log right after the start (docker's attach with logs=1 and stream=0 after ``echo hello``) finds
+        that there, as dockerd's does. An end of output is left for ``pump`` to see."""
+        for fd, writer in list(self.readers.items()):
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:  # nothing more for now (EAGAIN), or a terminal's end (EIO)
+                    break
+                if not data:
+                    break
+                self._deliver(writer, data)
+
     def close(self) -> None:
         for fd, writer in self.readers.items():
             writer.flush()
@@ -146,6 +160,9 @@ class Output:
                 os.close(fd)
             del self.readers[fd]
             return
+        self._deliver(writer, data)
+
+    def _deliver(self, writer: logfile.Writer, data: bytes) -> None:
         if self.hub is not None:
             self.hub.admit_queued()
         writer.feed(data)

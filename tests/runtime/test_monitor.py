@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,31 @@ def test_exit_code_log_attach_and_cleanup(bundle: Path) -> None:
     entries = logfile.entries(plan.log_path)
     assert sorted((e.stream, e.text) for e in entries) == [("stderr", "err\n"), ("stdout", "out\n")]
     assert plan.runc.state(plan.cid) is None and not Cgroup(plan.cgroups_path).exists()
+
+
+def test_what_a_container_wrote_while_it_started_is_logged_before_the_start_is_reported(bundle: Path) -> None:
+    """docker's attach with logs=1 and stream=0 right after the start of ``echo hello`` gets ``hello`` from
+    dockerd: what the process wrote before its start was reported is in the log by then (the monitor used to
+    report first and log on its way into the output loop). To see the log at the very moment the report comes,
+    this process takes the monitor's CPU at a real-time priority, which the monitor does not inherit: woken by the
+    report, it runs before the monitor does anything more. ``on_start`` gives the echo time to be written."""
+    plan = _plan(bundle, ["sh", "-c", "echo hello; exec sleep 30"], on_start=lambda pid, mpid: time.sleep(0.5))
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(affinity)})
+    os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(1))
+    try:
+        handle = monitor.spawn(plan)
+        handle.started()
+        logged = [e.text for e in logfile.entries(plan.log_path)]
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.sched_setaffinity(0, affinity)
+    try:
+        assert logged == ["hello\n"]
+    finally:
+        plan.runc.kill(plan.cid, "KILL")
+        handle.finished()
+        handle.close()
 
 
 def test_restart_policy_and_start_failure(bundle: Path) -> None:
