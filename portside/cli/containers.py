@@ -128,15 +128,18 @@ def _attached(engine, cid: str, stdin: int | None) -> int:
 
     proxy = SignalProxy(engine, cid)  # before the start: the output may reach the user before we hear "started"
     # Served by a daemon: the monitor tells the client the code itself, first; and this process, which would
-    # only wait for the exit, becomes that monitor instead of forking one (see ``monitor.start_in_place``).
+    # only wait for the exit, becomes that monitor instead of forking one (see ``monitor.start_in_place``). It
+    # says so to the daemon before the start: then a client that goes at the first sight of the output leaves
+    # the container monitored, and its signals wait in the connection until the monitor reads them.
     teller = main.report_exit
     tell = (teller.fileno(), teller) if teller is not None else None
     out, err = _open_or_null(1), _open_or_null(2)
     in_place = teller is not None
+    if in_place:
+        teller.hand_over()
     handle = _start_or_remove(engine, cid, lambda: engine.start_attached(cid, out, err, stdin, tell, in_place))
     proxy.started()
     if in_place:
-        teller.hand_over()
         handle.serve(FORWARDED)  # never returns
     return exit_code(handle)
 
