@@ -84,7 +84,10 @@ async def logs(request: web.Request) -> web.StreamResponse:
         watcher.cancel()
     if gone.is_set():
         return Hijacked()  # nothing more can be written
-    await response.write_eof()
+    try:
+        await response.write_eof()
+    except ConnectionError:  # it went after the last entry, before we heard of it
+        return Hijacked()
     return response
 
 
