@@ -10,10 +10,10 @@ those over and runs the very same command function the client would have run, so
 the user's terminal and every command behaves as it does without a daemon: the daemon adds no second
 implementation. The child tells the client its exit code (a foreground ``run`` has its container's monitor tell
 it first); signals the client receives are relayed to the child; a client that dies takes its child with it,
-just as killing a command kills only that command. Except one: the child serving a foreground ``run`` becomes
-its container's monitor once the container runs (``monitor.start_in_place``) and says so (``monitor`` on its
-report socket); it then reads the client's signal lines itself, and outlives its client and this daemon, as a
-container outlives ``docker run``.
+just as killing a command kills only that command. Except one: the child serving a foreground ``run`` says, just
+before it starts the container, that it is to become its monitor (``monitor`` on its report socket; see
+``monitor.start_in_place``); from then on it reads the client's signal lines itself, and outlives its client and
+this daemon, as a container outlives ``docker run``.
 
 Serving is preforked, as in unicorn or Apache's prefork: one *spare* child, forked ahead of time, waits in
 accept(). The client that connects gets that spare, which hands the client's socket to the daemon (to relay
