@@ -226,7 +226,7 @@ class LeaderElector:
                                       acquire_time=lease.spec.acquire_time,
                                       lease_transitions=lease.spec.lease_transitions)
         try:
-            async with asyncio.timeout(self.config.retry_period * 2):
+            async with asyncio.timeout(self.config.renew_deadline):  # as long as a renewal may take
                 await self.client.update(LEASES, lease)
             log.info("leader election: %s released %s/%s", self.config.identity, self.config.namespace,
                      self.config.name)

@@ -3,6 +3,7 @@ same credentials, and the other takes over within the failover target when the l
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -115,13 +116,18 @@ def test_the_other_server_leads_within_the_target_when_the_leader_is_killed(tmp_
 
 
 def test_a_server_stopping_in_order_hands_over_at_once(tmp_path, etcd_url):
-    """A released Lease (no holder) is taken at the next poll, not after a whole lease duration."""
+    """A released Lease (no holder) is taken at the next poll, not after a whole lease duration: the new holder
+    stamps its acquireTime when it claims, within a second of the old one's end. (That stamp, not how soon kubectl
+    sees the Lease change, is the measure: on a loaded machine each kubectl takes its time.)"""
     with server(tmp_path, "a", etcd_url) as a, server(tmp_path, "b", etcd_url) as b:
         assert identity_of(a) in lease_holder(b)
         assert a.stop() == 0
-        stopped = time.monotonic()
-        eventually(lambda: identity_of(b) in lease_holder(b), 3, what="b holds the Lease")
-        assert time.monotonic() - stopped < 2.0
+        stopped = dt.datetime.now(dt.UTC)
+        assert "released kube-system/portside-controllers" in a.log()
+        eventually(lambda: identity_of(b) in lease_holder(b), 10, what="b holds the Lease")
+        lease = json.loads(b.kubectl("get", "lease", "-n", "kube-system", "portside-controllers", "-o", "json").stdout)
+        acquired = dt.datetime.strptime(lease["spec"]["acquireTime"], "%Y-%m-%dT%H:%M:%S.%f%z")
+        assert (acquired - stopped).total_seconds() < 1.0
 
 
 def test_a_leader_that_sees_another_holder_stops_its_controllers_and_leads_again_later(tmp_path):
