@@ -64,15 +64,15 @@ def isolate(status: int, keep_fds: set[int], among: set[int] | None = None) -> N
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    keep = {0, 1, 2, null, status, *keep_fds} if among is not None else {0, 1, 2, status, *keep_fds}
+    if null > 2:
+        os.close(null)
+    keep = {0, 1, 2, status, *keep_fds}
     for fd in open_descriptors() if among is None else among:
         if fd not in keep:
             try:
                 os.close(fd)
             except OSError:
                 pass
-    if among is not None:
-        os.close(null)
 
 
 def open_descriptors() -> set[int]:
