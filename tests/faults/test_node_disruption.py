@@ -22,7 +22,9 @@ UP_FLAGS = (*only("node-lifecycle"), "--node-monitor-grace", str(GRACE_S), "--de
 
 
 class Heartbeats:
-    """Renews the Leases of the nodes in ``alive`` twice a second, from a thread with its own loop."""
+    """Renews the Leases of the nodes in ``alive`` twice a second, from a thread with its own loop; all of a round
+    at once, so that nodes that fall silent together had their last renewals together (renewed one after another
+    on a loaded machine, they were far enough apart for the controller to see one node lost alone, and evict)."""
 
     def __init__(self, kubeconfig: str) -> None:
         self.kubeconfig, self.alive = kubeconfig, set()
@@ -32,13 +34,15 @@ class Heartbeats:
     async def _run(self) -> None:
         from portside.client import Client, NotFound
         async with Client.from_kubeconfig(self.kubeconfig) as client:
+            async def renew(name: str) -> None:
+                lease = lease_object(name)
+                try:
+                    await client.patch("leases", name, {"spec": lease.spec}, "kube-node-lease")
+                except NotFound:
+                    await client.create("leases", lease, "kube-node-lease")
+
             while not self.stop.is_set():
-                for name in sorted(self.alive):
-                    lease = lease_object(name)
-                    try:
-                        await client.patch("leases", name, {"spec": lease.spec}, "kube-node-lease")
-                    except NotFound:
-                        await client.create("leases", lease, "kube-node-lease")
+                await asyncio.gather(*(renew(name) for name in sorted(self.alive)))
                 await asyncio.sleep(0.5)
 
 
